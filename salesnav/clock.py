@@ -1,0 +1,49 @@
+"""The one injectable clock. Code asks `clock.now()`; tests move time instead of sleeping."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FrozenClock:
+    """A clock that stands still until told to move (tests, benchmarks, demo seeding)."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("FrozenClock needs an aware datetime")
+        self._now = start.astimezone(UTC)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        with self._lock:
+            self._now += delta
+            return self._now
+
+    def set(self, moment: datetime) -> None:
+        with self._lock:
+            self._now = moment.astimezone(UTC)
+
+
+_current: SystemClock | FrozenClock = SystemClock()
+
+
+def now() -> datetime:
+    """The current time, aware, in UTC."""
+    return _current.now()
+
+
+def use(new_clock: SystemClock | FrozenClock) -> SystemClock | FrozenClock:
+    """Install a clock; returns the previous one so callers can restore it."""
+    global _current
+    previous, _current = _current, new_clock
+    return previous

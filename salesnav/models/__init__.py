@@ -1,0 +1,41 @@
+"""The domain model (DESIGN.md §3) as SQLAlchemy 2 typed models. Import models from here."""
+
+from salesnav.models.base import Base
+from salesnav.models.collaboration import (
+    CollaborationTicket,
+    EnablementKind,
+    EnablementRequest,
+    IncentivePoints,
+    PartStatus,
+    TicketPart,
+    TicketStatus,
+)
+from salesnav.models.content import Attachment, Material
+from salesnav.models.customers import Contact, Customer, CustomerKind, DecisionRole, Health
+from salesnav.models.finance import Payment, Receivable
+from salesnav.models.messaging import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
+from salesnav.models.opportunities import (
+    ChecklistEvidence,
+    ChecklistItem,
+    ChecklistItemKind,
+    Opportunity,
+    OpportunityStatus,
+    Stage,
+    StageOutcome,
+    StageTransition,
+)
+from salesnav.models.org import Department, DepartmentKind, Role, User
+from salesnav.models.records import AuditEntry, DomainEvent, JobRun, RuleSetting
+from salesnav.models.touchpoints import CaptureSource, Emotion, Touchpoint, TouchpointType, touchpoint_contacts
+from salesnav.models.work import Alert, AlertState, Annotation, Task, TaskStatus
+
+__all__ = [
+    "Alert", "AlertState", "Annotation", "Attachment", "AuditEntry", "Base", "CaptureSource",
+    "ChecklistEvidence", "ChecklistItem", "ChecklistItemKind", "CollaborationTicket", "Contact", "Customer",
+    "CustomerKind", "DecisionRole", "Department", "DepartmentKind", "DomainEvent", "Emotion",
+    "EnablementKind", "EnablementRequest", "Health", "InboundMessage", "InboundStatus", "IncentivePoints",
+    "JobRun", "Material", "Opportunity", "OpportunityStatus", "OutboundMessage", "OutboundStatus",
+    "PartStatus", "Payment", "Receivable", "Role", "RuleSetting", "Stage", "StageOutcome",
+    "StageTransition", "Task", "TaskStatus", "TicketPart", "TicketStatus", "Touchpoint", "TouchpointType",
+    "User", "touchpoint_contacts",
+]

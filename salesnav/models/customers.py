@@ -1,0 +1,58 @@
+"""Customers (hospitals, distributors) and their contacts with decision-chain roles."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from salesnav.models.base import Base, BigId, IdMixin, LabelledEnum, SoftDeleteMixin, TimestampMixin, db_enum
+from salesnav.models.org import User
+
+
+class CustomerKind(LabelledEnum):
+    HOSPITAL = "hospital", "医院"
+    DISTRIBUTOR = "distributor", "经销商"
+    OTHER = "other", "其他"
+
+
+class Health(LabelledEnum):
+    GREEN = "green", "绿灯"
+    YELLOW = "yellow", "黄灯"
+    RED = "red", "红灯"
+
+
+class DecisionRole(LabelledEnum):
+    INFLUENCER = "influencer", "影响者"
+    PURCHASER = "purchaser", "采购者"
+    USER = "user", "使用者"
+    VETO = "veto", "否决者"
+
+
+class Customer(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
+    __tablename__ = "customers"
+
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[CustomerKind] = mapped_column(db_enum(CustomerKind), default=CustomerKind.HOSPITAL)
+    grade: Mapped[str | None] = mapped_column(String(20))  # e.g. 三甲
+    region: Mapped[str | None] = mapped_column(String(50))
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    owner_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    key_account_manager_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    health: Mapped[Health] = mapped_column(db_enum(Health), default=Health.GREEN)
+
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    key_account_manager: Mapped[User | None] = relationship(foreign_keys=[key_account_manager_id])
+    contacts: Mapped[list[Contact]] = relationship(back_populates="customer", order_by="Contact.id")
+
+
+class Contact(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
+    __tablename__ = "contacts"
+
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)  # E.164 once normalised
+    external_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    decision_role: Mapped[DecisionRole | None] = mapped_column(db_enum(DecisionRole))
+
+    customer: Mapped[Customer] = relationship(back_populates="contacts")

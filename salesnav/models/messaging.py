@@ -1,0 +1,58 @@
+"""WeCom traffic: every inbound callback stored before it is acknowledged, every outbound message in the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from salesnav.models.base import Base, BigId, IdMixin, LabelledEnum, TimestampMixin, db_enum
+
+
+class InboundStatus(LabelledEnum):
+    RECEIVED = "received", "已接收"
+    PROCESSED = "processed", "已处理"
+    FAILED = "failed", "处理失败"
+    IGNORED = "ignored", "已忽略"
+
+
+class OutboundStatus(LabelledEnum):
+    QUEUED = "queued", "排队中"
+    SENT = "sent", "已发送"
+    FAILED = "failed", "发送失败"
+    MERGED = "merged", "已合并为摘要"
+
+
+class InboundMessage(IdMixin, TimestampMixin, Base):
+    __tablename__ = "inbound_messages"
+
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
+    from_userid: Mapped[str] = mapped_column(String(64), index=True)
+    msg_type: Mapped[str] = mapped_column(String(40))
+    event: Mapped[str | None] = mapped_column(String(60))
+    raw_xml: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[InboundStatus] = mapped_column(db_enum(InboundStatus), default=InboundStatus.RECEIVED)
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None]
+
+
+class OutboundMessage(IdMixin, TimestampMixin, Base):
+    __tablename__ = "outbound_messages"
+    __table_args__ = (Index("ix_outbound_messages_status_next_attempt", "status", "next_attempt_at"),)
+
+    recipient_userid: Mapped[str] = mapped_column(String(64), index=True)
+    msg_type: Mapped[str] = mapped_column(String(30))  # text, markdown, textcard, template_card, file, ...
+    body: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    status: Mapped[OutboundStatus] = mapped_column(db_enum(OutboundStatus), default=OutboundStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    wecom_msgid: Mapped[str | None] = mapped_column(String(128))
+    response_code: Mapped[str | None] = mapped_column(String(128))  # template card response_code
+    digest_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("outbound_messages.id"))

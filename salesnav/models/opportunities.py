@@ -1,0 +1,132 @@
+"""Opportunities (商机推进卡), their stages, checklists and full history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from salesnav.models.base import Base, BigId, IdMixin, LabelledEnum, SoftDeleteMixin, TimestampMixin, db_enum
+from salesnav.models.customers import Customer
+from salesnav.models.org import User
+
+
+class StageOutcome(LabelledEnum):
+    OPEN = "open", "进行中"
+    WON = "won", "赢单"
+    LOST = "lost", "输单"
+
+
+class OpportunityStatus(LabelledEnum):
+    OPEN = "open", "进行中"
+    WON = "won", "赢单"
+    LOST = "lost", "输单"
+
+
+class ChecklistItemKind(LabelledEnum):
+    FILE = "file", "上传文件"
+    TEXT = "text", "文字"
+    CHECKBOX = "checkbox", "勾选"
+
+
+class Stage(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
+    """A sales stage; data, editable by the admin. Renaming never rewrites history (ids are kept)."""
+
+    __tablename__ = "stages"
+
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int]
+    win_probability: Mapped[int] = mapped_column(default=0)  # percent
+    outcome: Mapped[StageOutcome] = mapped_column(db_enum(StageOutcome), default=StageOutcome.OPEN)
+
+    checklist: Mapped[list[ChecklistItem]] = relationship(
+        back_populates="stage", order_by="ChecklistItem.position"
+    )
+
+    @property
+    def is_closed(self) -> bool:
+        return self.outcome is not StageOutcome.OPEN
+
+
+class ChecklistItem(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
+    """Something that must be provided before an opportunity may enter the stage."""
+
+    __tablename__ = "checklist_items"
+
+    stage_id: Mapped[int] = mapped_column(BigId, ForeignKey("stages.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[ChecklistItemKind] = mapped_column(db_enum(ChecklistItemKind), default=ChecklistItemKind.CHECKBOX)
+    required: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    stage: Mapped[Stage] = relationship(back_populates="checklist")
+
+
+class Opportunity(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
+    __tablename__ = "opportunities"
+    __table_args__ = (Index("ix_opportunities_status_last_follow_up", "status", "last_follow_up_at"),)
+
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    product_line: Mapped[str] = mapped_column(String(100))
+    expected_amount_fen: Mapped[int] = mapped_column(BigInteger)  # CNY in fen; never float
+    stage_id: Mapped[int] = mapped_column(BigId, ForeignKey("stages.id"))
+    status: Mapped[OpportunityStatus] = mapped_column(db_enum(OpportunityStatus), default=OpportunityStatus.OPEN)
+    last_touchpoint_id: Mapped[int] = mapped_column(BigId, ForeignKey("touchpoints.id", use_alter=True))
+    last_follow_up_at: Mapped[datetime]
+    stage_entered_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    approval_frozen: Mapped[bool] = mapped_column(default=False)
+    approval_frozen_reason: Mapped[str | None] = mapped_column(Text)
+
+    customer: Mapped[Customer] = relationship()
+    owner: Mapped[User] = relationship()
+    stage: Mapped[Stage] = relationship()
+    history: Mapped[list[StageTransition]] = relationship(
+        back_populates="opportunity", order_by="StageTransition.id"
+    )
+    evidence: Mapped[list[ChecklistEvidence]] = relationship(back_populates="opportunity")
+
+    @property
+    def expected_amount_yuan(self) -> str:
+        return f"{self.expected_amount_fen / 100:,.2f}"
+
+
+class StageTransition(IdMixin, Base):
+    """One row per stage change: who, when, from, to — the opportunity's full history."""
+
+    __tablename__ = "stage_transitions"
+
+    opportunity_id: Mapped[int] = mapped_column(BigId, ForeignKey("opportunities.id"), index=True)
+    from_stage_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("stages.id"))
+    to_stage_id: Mapped[int] = mapped_column(BigId, ForeignKey("stages.id"))
+    actor_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    touchpoint_id: Mapped[int] = mapped_column(BigId, ForeignKey("touchpoints.id"))
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    checklist_complete: Mapped[bool] = mapped_column(default=True)
+    override_reason: Mapped[str | None] = mapped_column(Text)
+
+    opportunity: Mapped[Opportunity] = relationship(back_populates="history")
+    from_stage: Mapped[Stage | None] = relationship(foreign_keys=[from_stage_id])
+    to_stage: Mapped[Stage] = relationship(foreign_keys=[to_stage_id])
+
+
+class ChecklistEvidence(IdMixin, TimestampMixin, Base):
+    """What was provided for one checklist item of one opportunity (text, a file, or a tick)."""
+
+    __tablename__ = "checklist_evidence"
+    __table_args__ = (UniqueConstraint("opportunity_id", "checklist_item_id"),)
+
+    opportunity_id: Mapped[int] = mapped_column(BigId, ForeignKey("opportunities.id"))
+    checklist_item_id: Mapped[int] = mapped_column(BigId, ForeignKey("checklist_items.id"))
+    text: Mapped[str | None] = mapped_column(Text)
+    attachment_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("attachments.id"))
+    checked: Mapped[bool] = mapped_column(default=False)
+    provided_by_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    provided_at: Mapped[datetime]
+
+    opportunity: Mapped[Opportunity] = relationship(back_populates="evidence")
+    item: Mapped[ChecklistItem] = relationship()

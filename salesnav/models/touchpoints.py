@@ -1,0 +1,77 @@
+"""Touchpoints (客户触点日志): every contact a rep has with a customer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from salesnav.models.base import Base, BigId, IdMixin, LabelledEnum, SoftDeleteMixin, TimestampMixin, db_enum
+from salesnav.models.customers import Contact, Customer
+from salesnav.models.org import User
+
+
+class TouchpointType(LabelledEnum):
+    WECHAT = "wechat", "微信"
+    VISIT = "visit", "面访"
+    PHONE = "phone", "电话"
+    EXPO = "expo", "展会"
+
+
+class Emotion(LabelledEnum):
+    POSITIVE = "positive", "积极"
+    NEUTRAL = "neutral", "中性"
+    RESISTANT = "resistant", "抵触"
+
+
+class CaptureSource(LabelledEnum):
+    CHAT_BUTTON = "chat_button", "聊天快捷按钮"
+    CHAT_TEXT = "chat_text", "聊天文字"
+    VOICE = "voice", "语音"
+    MINIPROGRAM = "miniprogram", "小程序"
+    EXCEL_IMPORT = "excel_import", "Excel导入"
+    EXTERNAL_CONTACT = "external_contact", "外部联系人事件"
+    API = "api", "接口"
+
+
+touchpoint_contacts = Table(
+    "touchpoint_contacts",
+    Base.metadata,
+    Column("touchpoint_id", BigId, ForeignKey("touchpoints.id"), primary_key=True),
+    Column("contact_id", BigId, ForeignKey("contacts.id"), primary_key=True),
+)
+
+
+class Touchpoint(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
+    __tablename__ = "touchpoints"
+    __table_args__ = (Index("ix_touchpoints_customer_occurred", "customer_id", "occurred_at"),)
+
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"))
+    rep_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    opportunity_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("opportunities.id"), index=True)
+    type: Mapped[TouchpointType] = mapped_column(db_enum(TouchpointType))
+    emotion: Mapped[Emotion] = mapped_column(db_enum(Emotion), default=Emotion.NEUTRAL)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    next_action: Mapped[str | None] = mapped_column(String(500))
+    next_action_due: Mapped[datetime | None]
+    occurred_at: Mapped[datetime]
+    source: Mapped[CaptureSource] = mapped_column(db_enum(CaptureSource), default=CaptureSource.API)
+    # How long the entry took: form opened → submitted (feeds the 录入时长 metric).
+    form_opened_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime | None]
+    attachments: Mapped[list[int]] = mapped_column(default=list)  # attachment ids
+    guessed_fields: Mapped[list[str]] = mapped_column(default=list)  # e.g. from Excel import or voice
+
+    customer: Mapped[Customer] = relationship()
+    rep: Mapped[User] = relationship()
+    contacts: Mapped[list[Contact]] = relationship(secondary=touchpoint_contacts)
+
+    @property
+    def decision_roles(self) -> set[str]:
+        return {c.decision_role.value for c in self.contacts if c.decision_role}
+
+    @property
+    def is_effective(self) -> bool:
+        """有效触点: a clear next action (text and due) and at least one customer-side participant."""
+        return bool(self.next_action and self.next_action.strip() and self.next_action_due and self.contacts)
