@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from salesnav.models.base import Base, BigId, IdMixin, TimestampMixin
@@ -49,6 +49,9 @@ class JobRun(IdMixin, Base):
     key: Mapped[str] = mapped_column(String(250), unique=True)
     job: Mapped[str] = mapped_column(String(120))
     args: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running, done, failed
+    attempts: Mapped[int] = mapped_column(default=1)
+    error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
 

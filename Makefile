@@ -1,0 +1,32 @@
+# SalesNav — `make run` starts the product on its embedded default, `make test` runs the tests.
+SHELL := /bin/bash
+UV_BOOT := .tools/bin/uv
+UV := $(shell command -v uv 2>/dev/null || echo $(UV_BOOT))
+VENV := .venv
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(UV_BOOT):
+	python3 -m venv .tools && .tools/bin/pip install -q uv
+
+install: $(if $(shell command -v uv 2>/dev/null),,$(UV_BOOT)) ## Create .venv and install everything from the lockfile
+	$(UV) sync --frozen
+
+run: install ## Start the whole product (SQLite, in-process jobs and clock, WeCom emulator, demo data)
+	$(VENV)/bin/salesnav serve
+
+test: install ## Run the test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set, SQLite otherwise)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-smoke: install ## Run the smoke part of the suite
+	$(VENV)/bin/pytest -m smoke $(PYTEST_ARGS)
+
+lint: install ## ruff check and format check
+	$(VENV)/bin/ruff check salesnav tests bench
+	$(VENV)/bin/ruff format --check salesnav tests bench
+
+.PHONY: help install run test test-smoke lint

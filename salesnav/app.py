@@ -1,0 +1,94 @@
+"""The web application factory. Nothing connects to a database or Redis at import time."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from salesnav import clock
+from salesnav.handlers.errors import DomainError
+from salesnav.jobs import heartbeat
+from salesnav.jobs import queue as jobs_queue
+from salesnav.models import session as db
+from salesnav.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HTTP_MESSAGES_ZH = {
+    400: "请求格式不正确",
+    403: "无权访问",
+    404: "页面或资源不存在",
+    405: "不支持该请求方法",
+    413: "上传内容过大",
+    415: "不支持的内容类型",
+    429: "请求过于频繁，请稍后再试",
+}
+STATUS_FOR_DOMAIN_ERROR = {"not_found": 404, "forbidden": 403}
+CLOCK_STALE_SECONDS = 90
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, template_folder="pages/templates", static_folder="pages/static")
+    app.config["SALESNAV"] = settings
+    app.config["SECRET_KEY"] = settings.secret_key
+    app.config["MAX_CONTENT_LENGTH"] = 25 * 1024 * 1024
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    db.configure(settings.database_url)
+    jobs_queue.configure(settings.redis_url)
+    heartbeat.configure(settings.redis_url)
+
+    _register_errors(app)
+    app.add_url_rule("/healthz", "healthz", healthz)
+
+    from salesnav.pages import bp as pages_bp
+
+    app.register_blueprint(pages_bp)
+    return app
+
+
+def healthz() -> Any:
+    checks: dict[str, Any] = {}
+    try:
+        with db.get_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = {"ok": True, "dialect": db.get_engine().dialect.name}
+    except Exception as exc:
+        checks["database"] = {"ok": False, "error": type(exc).__name__}
+    try:
+        checks["queue"] = {"ok": True, **jobs_queue.backend().status()}
+    except Exception as exc:
+        checks["queue"] = {"ok": False, "error": type(exc).__name__}
+    try:
+        beat = heartbeat.last_beat()
+        age = (clock.now() - beat).total_seconds() if beat else None
+        checks["clock"] = {
+            "ok": age is not None and age < CLOCK_STALE_SECONDS,
+            "last_beat": beat.isoformat() if beat else None,
+        }
+    except Exception as exc:
+        checks["clock"] = {"ok": False, "error": type(exc).__name__}
+    healthy = all(c["ok"] for c in checks.values())
+    return jsonify(status="ok" if healthy else "degraded", **checks), 200 if healthy else 503
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError) -> Any:
+        body = {"error": exc.code, "message": exc.message, **exc.details}
+        return jsonify(body), STATUS_FOR_DOMAIN_ERROR.get(exc.code, 400)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        code = exc.code or 500
+        return jsonify(error=exc.name, message=HTTP_MESSAGES_ZH.get(code, "请求失败")), code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        log.exception("unhandled error")
+        return jsonify(error="internal", message="服务器开小差了，请稍后再试；问题已记录"), 500

@@ -1,0 +1,116 @@
+"""The `salesnav` command: serve, db upgrade, seed-demo, worker, clock."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from salesnav.settings import Settings, SettingsError
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(f"配置错误 / bad setting: {exc}") from exc
+
+
+@click.group()
+def main() -> None:
+    """销售导航仪 SalesNav."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply Alembic migrations up to head."""
+    from salesnav.models import migrate
+
+    settings = _settings()
+    migrate.upgrade(settings.database_url)
+    click.echo("数据库已迁移到最新版本")
+
+
+@main.command("seed-demo")
+@click.option("--seed", default=20261127, show_default=True, help="Random seed (the demo is deterministic).")
+@click.option("--force", is_flag=True, help="Seed even if the database already holds users.")
+def seed_demo(seed: int, force: bool) -> None:
+    """Load the article's demo company (186 staff, 53 reps, six months of activity)."""
+    from salesnav.demo import seed as demo
+    from salesnav.models import migrate
+    from salesnav.models import session as dbs
+
+    settings = _settings()
+    migrate.upgrade(settings.database_url)
+    dbs.configure(settings.database_url)
+    summary = demo.seed_if_empty(seed=seed) if not force else demo.seed(seed=seed)
+    click.echo(summary.describe() if summary else "数据库已有数据，跳过演示数据（用 --force 强制）")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--no-demo", is_flag=True, help="Do not load demo data into an empty database.")
+def serve(host: str, no_demo: bool) -> None:
+    """Embedded all-in-one: migrations, demo data, web, in-process worker and clock."""
+    from waitress import serve as waitress_serve
+
+    from salesnav.app import create_app
+    from salesnav.demo import seed as demo
+    from salesnav.jobs import clock as jobs_clock
+    from salesnav.models import migrate
+
+    settings = _settings()
+    migrate.upgrade(settings.database_url)
+    app = create_app(settings)
+    if not no_demo:
+        summary = demo.seed_if_empty()
+        if summary:
+            click.echo(summary.describe())
+    jobs_clock.start_background(settings.redis_url)
+    base = f"http://{host}:{settings.port}"
+    click.echo(f"销售导航仪已启动: {base}/  健康检查: {base}/healthz")
+    waitress_serve(app, host=host, port=settings.port, threads=8, ident="salesnav")
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Run what is queued, then exit.")
+def worker(burst: bool) -> None:
+    """The rq worker (production; needs REDIS_URL)."""
+    from redis import Redis
+    from rq import Queue, Worker
+
+    from salesnav.jobs import heartbeat
+    from salesnav.jobs.queue import QUEUES
+    from salesnav.models import session as dbs
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException("worker 需要 REDIS_URL；嵌入式默认模式下任务在 serve 进程内运行")
+    dbs.configure(settings.database_url)
+    heartbeat.configure(settings.redis_url)
+    redis = Redis.from_url(settings.redis_url)
+    Worker([Queue(n, connection=redis) for n in QUEUES], connection=redis).work(burst=burst)
+
+
+@main.command("clock")
+def clock_cmd() -> None:
+    """The clock process: fires periodic jobs; a Redis lock makes only one clock fire."""
+    from salesnav.jobs import clock as jobs_clock
+    from salesnav.jobs import queue as jobs_queue
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException("clock 需要 REDIS_URL；嵌入式默认模式下时钟在 serve 进程内运行")
+    jobs_queue.configure(settings.redis_url)
+    jobs_clock.run_forever(settings.redis_url)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Deterministic demo data: the article's company (see seed.py)."""

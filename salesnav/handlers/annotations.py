@@ -1,0 +1,68 @@
+"""批注: a manager's voice or text note on an alert, an opportunity or a touchpoint."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from salesnav import clock
+from salesnav.handlers.access import can_access_owner, opportunity_for
+from salesnav.handlers.errors import DomainError, Forbidden, NotFound
+from salesnav.handlers.records import record_event
+from salesnav.models import Alert, Annotation, Opportunity, Role, Touchpoint, User
+
+ANNOTATOR_ROLES = (Role.MANAGER, Role.DIRECTOR, Role.ADMIN)
+
+
+def add_annotation(
+    session: Session,
+    actor: User,
+    *,
+    text: str = "",
+    alert_id: int | None = None,
+    opportunity_id: int | None = None,
+    touchpoint_id: int | None = None,
+    audio_attachment_id: int | None = None,
+    transcript: str | None = None,
+) -> Annotation:
+    if actor.role not in ANNOTATOR_ROLES:
+        raise Forbidden("只有销售主管、总监可以批注")
+    text = (text or "").strip()
+    if not (text or audio_attachment_id):
+        raise DomainError("批注内容不能为空")
+    if not (alert_id or opportunity_id or touchpoint_id):
+        raise DomainError("请指定要批注的预警、商机或触点")
+
+    recipient_id: int | None = None
+    alert = None
+    if alert_id is not None:
+        alert = session.get(Alert, alert_id)
+        if alert is None:
+            raise NotFound("预警不存在")
+        if alert.subject_type == "opportunity" and opportunity_id is None:
+            opportunity_id = alert.subject_id
+    if opportunity_id is not None:
+        recipient_id = opportunity_for(session, actor, opportunity_id).owner_id
+    if touchpoint_id is not None:
+        touchpoint = session.get(Touchpoint, touchpoint_id)
+        if touchpoint is None or not can_access_owner(session, actor, touchpoint.rep_id):
+            raise NotFound("触点不存在或您无权查看")
+        recipient_id = recipient_id or touchpoint.rep_id
+    if alert is not None and recipient_id is None and alert.recipient_ids:
+        recipient_id = alert.recipient_ids[0]
+
+    now = clock.now()
+    annotation = Annotation(
+        author_id=actor.id, recipient_id=recipient_id, alert_id=alert_id, opportunity_id=opportunity_id,
+        touchpoint_id=touchpoint_id, text=text, audio_attachment_id=audio_attachment_id, transcript=transcript,
+    )
+    session.add(annotation)
+    if alert is not None and alert.manager_intervened_at is None:
+        alert.manager_intervened_at = now  # feeds the manager intervention rate
+    session.flush()
+    record_event(
+        session, "annotation.added", "annotation", annotation.id, actor,
+        alert_id=alert_id, opportunity_id=opportunity_id, touchpoint_id=touchpoint_id, recipient_id=recipient_id,
+    )
+    return annotation
+
+

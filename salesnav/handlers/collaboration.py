@@ -1,0 +1,145 @@
+"""Cross-department collaboration tickets (跨部门协同单): open, answer a department's part, ask for enablement."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from salesnav import clock
+from salesnav.handlers import rule_settings
+from salesnav.handlers.access import opportunity_for
+from salesnav.handlers.errors import DomainError, Forbidden, NotFound
+from salesnav.handlers.records import record_event
+from salesnav.models import (
+    Attachment,
+    CollaborationTicket,
+    Department,
+    DepartmentKind,
+    EnablementKind,
+    EnablementRequest,
+    Opportunity,
+    PartStatus,
+    Role,
+    TicketPart,
+    TicketStatus,
+    User,
+)
+
+# What each department must supply when an opportunity enters 样品测试.
+PART_REQUESTS = {
+    DepartmentKind.MARKETING: ("collaboration.marketing_sla_hours", "提供竞品对比材料"),
+    DepartmentKind.DELIVERY: ("collaboration.delivery_sla_hours", "确认排期并标注风险点"),
+}
+
+
+def tickets_of(session: Session, opportunity_id: int) -> list[CollaborationTicket]:
+    return list(
+        session.scalars(select(CollaborationTicket).where(CollaborationTicket.opportunity_id == opportunity_id))
+    )
+
+
+def open_ticket(session: Session, actor: User, opp: Opportunity, *, reason: str) -> CollaborationTicket:
+    """Open a ticket with one part per responsible department; an open ticket for the same reason is reused."""
+    for ticket in tickets_of(session, opp.id):
+        if ticket.status is TicketStatus.OPEN and ticket.reason == reason:
+            return ticket
+    now = clock.now()
+    ticket = CollaborationTicket(opportunity_id=opp.id, opened_by_id=actor.id, reason=reason, opened_at=now)
+    session.add(ticket)
+    for kind, (sla_key, request) in PART_REQUESTS.items():
+        department = session.scalars(
+            select(Department).where(Department.kind == kind, Department.deleted_at.is_(None)).order_by(Department.id)
+        ).first()
+        if department is None:
+            continue  # a company without that department simply has no part for it
+        sla = int(rule_settings.get(session, sla_key))
+        ticket.parts.append(
+            TicketPart(department_id=department.id, request=request, sla_hours=sla, due_at=now + timedelta(hours=sla))
+        )
+    session.flush()
+    record_event(
+        session, "collaboration.ticket_opened", "ticket", ticket.id, actor,
+        opportunity_id=opp.id, part_ids=[p.id for p in ticket.parts],
+    )
+    return ticket
+
+
+def answer_part(
+    session: Session,
+    actor: User,
+    *,
+    part_id: int,
+    text: str = "",
+    attachment_ids: list[int] | None = None,
+    schedule_date: datetime | None = None,
+    risks: str | None = None,
+    valid_until: datetime | None = None,
+) -> TicketPart:
+    """A department answers its part. The first *valid* answer (marketing: material attached;
+    delivery: schedule confirmed) closes the part; an answer without it counts as a first response only."""
+    part = session.get(TicketPart, part_id)
+    if part is None or not _may_answer(actor, part):
+        raise NotFound("协同单不存在或不属于您的部门")
+    if part.status is PartStatus.CLOSED:
+        raise DomainError("该协同任务已完成")
+    text = (text or "").strip()
+    attachment_ids = list(attachment_ids or [])
+    if not (text or attachment_ids or schedule_date):
+        raise DomainError("请填写回复内容、上传材料或确认排期")
+    for attachment_id in attachment_ids:
+        if session.get(Attachment, attachment_id) is None:
+            raise DomainError("上传的材料不存在，请重新上传")
+
+    now = clock.now()
+    kind = part.department.kind
+    valid = bool(attachment_ids) if kind is DepartmentKind.MARKETING else (
+        schedule_date is not None if kind is DepartmentKind.DELIVERY else True
+    )
+    part.first_response_at = part.first_response_at or now
+    part.response_text = text or part.response_text
+    part.attachment_ids = [*part.attachment_ids, *attachment_ids]
+    part.schedule_date = schedule_date or part.schedule_date
+    part.risks = (risks or "").strip() or part.risks
+    part.valid_until = valid_until or part.valid_until
+    part.responder_id = actor.id
+    part.status = PartStatus.ANSWERED
+    if valid:
+        part.first_valid_response_at = part.first_valid_response_at or now
+        part.status = PartStatus.CLOSED
+        part.closed_at = now
+    session.flush()
+    record_event(
+        session, "collaboration.part_answered", "ticket_part", part.id, actor,
+        ticket_id=part.ticket_id, valid=valid, within_sla=now <= part.due_at,
+    )
+    ticket = part.ticket
+    if all(p.status is PartStatus.CLOSED for p in ticket.parts):
+        ticket.status, ticket.closed_at = TicketStatus.CLOSED, now
+        record_event(session, "collaboration.ticket_closed", "ticket", ticket.id, actor)
+    return part
+
+
+def add_enablement_request(
+    session: Session, actor: User, *, ticket_id: int, kind: EnablementKind | str, note: str = ""
+) -> EnablementRequest:
+    ticket = session.get(CollaborationTicket, ticket_id)
+    if ticket is None:
+        raise NotFound("协同单不存在")
+    opportunity_for(session, actor, ticket.opportunity_id)  # scope check
+    member = kind if isinstance(kind, EnablementKind) else EnablementKind.from_label(str(kind))
+    if member is None:
+        raise DomainError("赋能类型无效，请选择行业白皮书、专家直播或定制化案例")
+    request = EnablementRequest(ticket_id=ticket.id, kind=member, note=(note or "").strip() or None,
+                                requested_by_id=actor.id)
+    session.add(request)
+    session.flush()
+    record_event(session, "collaboration.enablement_requested", "ticket", ticket.id, actor, kind=member.value)
+    return request
+
+
+def _may_answer(actor: User, part: TicketPart) -> bool:
+    return actor.role is Role.ADMIN or actor.department_id == part.department_id
+
+

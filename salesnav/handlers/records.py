@@ -1,0 +1,47 @@
+"""Domain events and the audit trail, written in the caller's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from salesnav import clock
+from salesnav.models import AuditEntry, DomainEvent, User
+
+
+def record_event(
+    session: Session, kind: str, subject_type: str, subject_id: int, actor: User | None, **payload: Any
+) -> DomainEvent:
+    event = DomainEvent(
+        kind=kind,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        actor_id=actor.id if actor else None,
+        payload=payload,
+        occurred_at=clock.now(),
+    )
+    session.add(event)
+    return event
+
+
+def audit(
+    session: Session,
+    actor: User | None,
+    entity_type: str,
+    entity_id: int,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> AuditEntry:
+    entry = AuditEntry(
+        actor_id=actor.id if actor else None,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        action=action,
+        before=before,
+        after=after,
+        occurred_at=clock.now(),
+    )
+    session.add(entry)
+    return entry

@@ -1,0 +1,1 @@
+"""Background work: the queue, idempotent job runs, the clock and its periodic jobs."""

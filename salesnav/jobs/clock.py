@@ -1,0 +1,89 @@
+"""The clock: APScheduler firing the periodic jobs, guarded so that only one clock fires.
+
+All periodic jobs live in `PERIODIC`, each with a stable id; starting the scheduler twice
+never duplicates them. A tick only enqueues a job (with an idempotency key per slot), so
+the work itself happens on the workers and a slow job never delays the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from salesnav import clock as timekeeper
+from salesnav.jobs import heartbeat
+from salesnav.jobs.leader import Leadership, LocalLeadership, RedisLeadership
+from salesnav.jobs.queue import enqueue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    id: str
+    job: Callable[..., Any]
+    trigger: Any
+    queue: str = "default"
+    slot_seconds: int = 60  # idempotency granularity: one run per slot, however many clocks tick
+
+
+PERIODIC: list[PeriodicJob] = [
+    PeriodicJob("clock.heartbeat", heartbeat.beat, IntervalTrigger(seconds=15), slot_seconds=15),
+]
+
+
+class Clock:
+    def __init__(self, leadership: Leadership, periodic: list[PeriodicJob] | None = None) -> None:
+        self.leadership = leadership
+        self.periodic = PERIODIC if periodic is None else periodic
+        self.fired: list[str] = []
+
+    def tick(self, periodic_job: PeriodicJob) -> bool:
+        """Fire one periodic job if this clock leads. Returns whether it fired."""
+        if not self.leadership.is_leader():
+            return False
+        now: datetime = timekeeper.now()
+        slot = int(now.timestamp()) // periodic_job.slot_seconds
+        enqueue(periodic_job.job, now.isoformat(), key=f"clock:{periodic_job.id}:{slot}", queue=periodic_job.queue)
+        self.fired.append(periodic_job.id)
+        return True
+
+    def install(self, scheduler: BaseScheduler) -> BaseScheduler:
+        for pj in self.periodic:
+            scheduler.add_job(
+                self.tick, pj.trigger, args=[pj], id=pj.id, replace_existing=True,
+                coalesce=True, max_instances=1, misfire_grace_time=30,
+            )
+        return scheduler
+
+
+def leadership_for(redis_url: str) -> Leadership:
+    if not redis_url:
+        return LocalLeadership()
+    from redis import Redis
+
+    return RedisLeadership(Redis.from_url(redis_url))
+
+
+def start_background(redis_url: str) -> BackgroundScheduler:
+    """The embedded default: the clock inside the web process."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    Clock(leadership_for(redis_url)).install(scheduler)
+    scheduler.start()
+    return scheduler
+
+
+def run_forever(redis_url: str) -> None:
+    """The `clock` process of the Procfile."""
+    scheduler = BlockingScheduler(timezone="UTC")
+    Clock(leadership_for(redis_url)).install(scheduler)
+    log.info("clock started with %d periodic jobs", len(PERIODIC))
+    scheduler.start()

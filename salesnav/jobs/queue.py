@@ -1,0 +1,161 @@
+"""One way to run work in the background: `enqueue(job, *ids, key=...)`.
+
+With `REDIS_URL` set, jobs go to rq (named queues, so a burst of OCR never delays an
+alert); without it, an in-process worker thread runs them (the embedded default).
+Jobs are module-level functions taking ids and plain values. Inside a unit of work use
+`enqueue_after_commit`, so a worker never looks for a row that is not committed yet.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import queue as stdlib_queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from salesnav.jobs.runner import run_job
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("inbound", "outbound", "rules", "media", "reports", "default")
+
+
+@dataclass(frozen=True)
+class JobCall:
+    path: str  # "module:function"
+    args: tuple[Any, ...]
+    key: str | None
+    queue: str
+
+
+def job_path(job: Callable[..., Any]) -> str:
+    return f"{job.__module__}:{job.__qualname__}"
+
+
+def resolve(path: str) -> Callable[..., Any]:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class InProcessBackend:
+    """A worker thread in this process; `drain()` waits until everything queued has run."""
+
+    def __init__(self) -> None:
+        self._queue: stdlib_queue.Queue[JobCall] = stdlib_queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, call: JobCall) -> None:
+        self._ensure_thread()
+        self._queue.put(call)
+
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="salesnav-jobs", daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            call = self._queue.get()
+            try:
+                run_job(call.path, list(call.args), call.key)
+            except Exception:
+                log.exception("in-process job %s failed", call.path)
+            finally:
+                self._queue.task_done()
+
+    def drain(self) -> None:
+        self._queue.join()
+
+    def status(self) -> dict[str, Any]:
+        return {"backend": "in-process", "pending": self._queue.unfinished_tasks}
+
+
+class RqBackend:
+    def __init__(self, redis_url: str) -> None:
+        from redis import Redis
+
+        self.redis = Redis.from_url(redis_url)
+
+    def submit(self, call: JobCall) -> None:
+        from rq import Queue
+
+        Queue(call.queue, connection=self.redis).enqueue(
+            run_job,
+            call.path,
+            list(call.args),
+            call.key,
+            # rq keeps one job hash per id; the JobRun row is what makes a second run a no-op.
+            job_id=_rq_job_id(call.key) if call.key else None,
+            retry=None,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+        )
+
+    def drain(self) -> None:
+        """Run everything queued now, in this process (tests, CLI)."""
+        from rq import Queue, SimpleWorker
+
+        queues = [Queue(name, connection=self.redis) for name in QUEUES]
+        SimpleWorker(queues, connection=self.redis).work(burst=True, with_scheduler=False)
+
+    def status(self) -> dict[str, Any]:
+        from rq import Queue
+
+        self.redis.ping()
+        return {"backend": "rq", "pending": sum(len(Queue(n, connection=self.redis)) for n in QUEUES)}
+
+
+def _rq_job_id(key: str) -> str:
+    # rq ids must be safe in Redis key names; keys may hold ':' and Chinese text.
+    import hashlib
+
+    return "k" + hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+_backend: InProcessBackend | RqBackend = InProcessBackend()
+
+
+def configure(redis_url: str) -> InProcessBackend | RqBackend:
+    global _backend
+    _backend = RqBackend(redis_url) if redis_url else InProcessBackend()
+    return _backend
+
+
+def backend() -> InProcessBackend | RqBackend:
+    return _backend
+
+
+def enqueue(job: Callable[..., Any], *ids: Any, key: str | None = None, queue: str = "default") -> None:
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+    _backend.submit(JobCall(job_path(job), tuple(ids), key, queue))
+
+
+_PENDING = "salesnav_pending_jobs"
+
+
+def enqueue_after_commit(
+    session: Session, job: Callable[..., Any], *ids: Any, key: str | None = None, queue: str = "default"
+) -> None:
+    """Queue the job when (and only if) this session's transaction commits."""
+    session.info.setdefault(_PENDING, []).append((job, ids, key, queue))
+
+
+@event.listens_for(Session, "after_commit")
+def _flush_pending_jobs(session: Session) -> None:
+    for job, ids, key, queue in session.info.pop(_PENDING, []):
+        enqueue(job, *ids, key=key, queue=queue)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending_jobs(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:  # the outermost transaction was rolled back
+        session.info.pop(_PENDING, None)

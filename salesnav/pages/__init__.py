@@ -1,0 +1,23 @@
+"""Server-rendered pages (WeCom H5 workbench, dashboards, admin). Chinese, phone-friendly."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from sqlalchemy import func, select
+
+from salesnav.models import Customer, Opportunity, Touchpoint, User
+from salesnav.models import session as db
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def home() -> str:
+    with db.new_session() as session:
+        counts = {
+            "users": session.scalar(select(func.count(User.id))) or 0,
+            "customers": session.scalar(select(func.count(Customer.id))) or 0,
+            "touchpoints": session.scalar(select(func.count(Touchpoint.id))) or 0,
+            "opportunities": session.scalar(select(func.count(Opportunity.id))) or 0,
+        }
+    return render_template("home.html", counts=counts)
