@@ -62,17 +62,22 @@ def serve(host: str, no_demo: bool) -> None:
     from waitress import serve as waitress_serve
 
     from salesnav.app import create_app
-    from salesnav.demo import seed as demo
+    from salesnav.handlers.stages import ensure_default_stages
     from salesnav.jobs import clock as jobs_clock
     from salesnav.models import migrate
+    from salesnav.models import session as dbs
 
     settings = _settings()
     migrate.upgrade(settings.database_url)
     app = create_app(settings)
     if not no_demo:
+        from salesnav.demo import seed as demo
+
         summary = demo.seed_if_empty()
         if summary:
             click.echo(summary.describe())
+    with dbs.transaction() as session:
+        ensure_default_stages(session)
     jobs_clock.start_background(settings.redis_url)
     base = f"http://{host}:{settings.port}"
     click.echo(f"销售导航仪已启动: {base}/  健康检查: {base}/healthz")

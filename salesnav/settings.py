@@ -87,7 +87,7 @@ class Settings:
     redis_url: str = ""
     port: int = 8000
     tz_business: str = "Asia/Shanghai"
-    secret_key: str = "dev-only-insecure-secret"
+    secret_key: str = "dev-only-insecure-secret"  # noqa: S105 - dev default, refused in production
     data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
     wecom: WeComSettings = field(default_factory=WeComSettings)
     baidu: BaiduSettings = field(default_factory=BaiduSettings)
@@ -140,8 +140,7 @@ class Settings:
         )
         if not emulator and not (wecom.corp_id and wecom.secret and wecom.token and wecom.aes_key):
             raise SettingsError(
-                "WECOM_CORP_ID, WECOM_SECRET, WECOM_TOKEN and WECOM_AES_KEY are all required "
-                "when WECOM_EMULATOR is off"
+                "WECOM_CORP_ID, WECOM_SECRET, WECOM_TOKEN and WECOM_AES_KEY are all required when WECOM_EMULATOR is off"
             )
 
         smtp = SmtpSettings(
@@ -162,7 +161,7 @@ class Settings:
         if not secret_key:
             if not emulator:
                 raise SettingsError("SECRET_KEY is required in production (when WECOM_EMULATOR is off)")
-            secret_key = "dev-only-insecure-secret"
+            secret_key = "dev-only-insecure-secret"  # noqa: S105 - emulator mode only
 
         return cls(
             database_url=database_url,

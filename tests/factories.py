@@ -41,11 +41,22 @@ class Org:
     admin: User
 
 
-def user(session: Session, userid: str, role: Role, department: Department | None = None,
-         manager: User | None = None, name: str | None = None) -> User:
-    u = User(wecom_userid=userid, name=name or userid, role=role,
-             department_id=department.id if department else None,
-             manager_id=manager.id if manager else None, email=f"{userid}@example.test")
+def user(
+    session: Session,
+    userid: str,
+    role: Role,
+    department: Department | None = None,
+    manager: User | None = None,
+    name: str | None = None,
+) -> User:
+    u = User(
+        wecom_userid=userid,
+        name=name or userid,
+        role=role,
+        department_id=department.id if department else None,
+        manager_id=manager.id if manager else None,
+        email=f"{userid}@example.test",
+    )
     session.add(u)
     session.flush()
     return u
@@ -69,24 +80,49 @@ def org(session: Session) -> Org:
     admin = user(session, "admin", Role.ADMIN, name="管理员")
     marketing.head_id, delivery.head_id = marketer.id, deliverer.id
     session.flush()
-    return Org(sales, marketing, delivery, director, manager, rep, other_rep, outsider, other_manager,
-               marketer, deliverer, admin)
+    return Org(
+        sales,
+        marketing,
+        delivery,
+        director,
+        manager,
+        rep,
+        other_rep,
+        outsider,
+        other_manager,
+        marketer,
+        deliverer,
+        admin,
+    )
 
 
-def customer(session: Session, owner: User, name: str | None = None, grade: str = "三甲",
-             roles: tuple[DecisionRole, ...] = (DecisionRole.USER,)) -> Customer:
+def customer(
+    session: Session,
+    owner: User,
+    name: str | None = None,
+    grade: str = "三甲",
+    roles: tuple[DecisionRole, ...] = (DecisionRole.USER,),
+) -> Customer:
     c = Customer(name=name or f"测试医院{next(_seq)}", grade=grade, region="上海", owner_id=owner.id)
     session.add(c)
     session.flush()
     for i, role in enumerate(roles):
-        session.add(Contact(customer_id=c.id, name=f"联系人{i + 1}", title="设备科", decision_role=role,
-                            phone=f"+86138000{next(_seq):05d}"))
+        session.add(
+            Contact(
+                customer_id=c.id,
+                name=f"联系人{i + 1}",
+                title="设备科",
+                decision_role=role,
+                phone=f"+86138000{next(_seq):05d}",
+            )
+        )
     session.flush()
     return c
 
 
-def touchpoint(session: Session, rep: User, cust: Customer, occurred_at: datetime | None = None,
-               **kwargs: object) -> Touchpoint:
+def touchpoint(
+    session: Session, rep: User, cust: Customer, occurred_at: datetime | None = None, **kwargs: object
+) -> Touchpoint:
     from salesnav.handlers.touchpoints import log_touchpoint
 
     kwargs.setdefault("type", TouchpointType.VISIT)

@@ -8,7 +8,7 @@ from salesnav import clock
 from salesnav.handlers.access import can_access_owner, opportunity_for
 from salesnav.handlers.errors import DomainError, Forbidden, NotFound
 from salesnav.handlers.records import record_event
-from salesnav.models import Alert, Annotation, Opportunity, Role, Touchpoint, User
+from salesnav.models import Alert, Annotation, Role, Touchpoint, User
 
 ANNOTATOR_ROLES = (Role.MANAGER, Role.DIRECTOR, Role.ADMIN)
 
@@ -52,17 +52,28 @@ def add_annotation(
 
     now = clock.now()
     annotation = Annotation(
-        author_id=actor.id, recipient_id=recipient_id, alert_id=alert_id, opportunity_id=opportunity_id,
-        touchpoint_id=touchpoint_id, text=text, audio_attachment_id=audio_attachment_id, transcript=transcript,
+        author_id=actor.id,
+        recipient_id=recipient_id,
+        alert_id=alert_id,
+        opportunity_id=opportunity_id,
+        touchpoint_id=touchpoint_id,
+        text=text,
+        audio_attachment_id=audio_attachment_id,
+        transcript=transcript,
     )
     session.add(annotation)
     if alert is not None and alert.manager_intervened_at is None:
         alert.manager_intervened_at = now  # feeds the manager intervention rate
     session.flush()
     record_event(
-        session, "annotation.added", "annotation", annotation.id, actor,
-        alert_id=alert_id, opportunity_id=opportunity_id, touchpoint_id=touchpoint_id, recipient_id=recipient_id,
+        session,
+        "annotation.added",
+        "annotation",
+        annotation.id,
+        actor,
+        alert_id=alert_id,
+        opportunity_id=opportunity_id,
+        touchpoint_id=touchpoint_id,
+        recipient_id=recipient_id,
     )
     return annotation
-
-

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from salesnav import clock
 from salesnav.handlers import rule_settings
 from salesnav.handlers.access import opportunity_for
-from salesnav.handlers.errors import DomainError, Forbidden, NotFound
+from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import record_event
 from salesnav.models import (
     Attachment,
@@ -60,8 +60,13 @@ def open_ticket(session: Session, actor: User, opp: Opportunity, *, reason: str)
         )
     session.flush()
     record_event(
-        session, "collaboration.ticket_opened", "ticket", ticket.id, actor,
-        opportunity_id=opp.id, part_ids=[p.id for p in ticket.parts],
+        session,
+        "collaboration.ticket_opened",
+        "ticket",
+        ticket.id,
+        actor,
+        opportunity_id=opp.id,
+        part_ids=[p.id for p in ticket.parts],
     )
     return ticket
 
@@ -94,8 +99,10 @@ def answer_part(
 
     now = clock.now()
     kind = part.department.kind
-    valid = bool(attachment_ids) if kind is DepartmentKind.MARKETING else (
-        schedule_date is not None if kind is DepartmentKind.DELIVERY else True
+    valid = (
+        bool(attachment_ids)
+        if kind is DepartmentKind.MARKETING
+        else (schedule_date is not None if kind is DepartmentKind.DELIVERY else True)
     )
     part.first_response_at = part.first_response_at or now
     part.response_text = text or part.response_text
@@ -111,8 +118,14 @@ def answer_part(
         part.closed_at = now
     session.flush()
     record_event(
-        session, "collaboration.part_answered", "ticket_part", part.id, actor,
-        ticket_id=part.ticket_id, valid=valid, within_sla=now <= part.due_at,
+        session,
+        "collaboration.part_answered",
+        "ticket_part",
+        part.id,
+        actor,
+        ticket_id=part.ticket_id,
+        valid=valid,
+        within_sla=now <= part.due_at,
     )
     ticket = part.ticket
     if all(p.status is PartStatus.CLOSED for p in ticket.parts):
@@ -131,15 +144,14 @@ def add_enablement_request(
     member = kind if isinstance(kind, EnablementKind) else EnablementKind.from_label(str(kind))
     if member is None:
         raise DomainError("赋能类型无效，请选择行业白皮书、专家直播或定制化案例")
-    request = EnablementRequest(ticket_id=ticket.id, kind=member, note=(note or "").strip() or None,
-                                requested_by_id=actor.id)
+    request = EnablementRequest(
+        ticket_id=ticket.id, kind=member, note=(note or "").strip() or None, requested_by_id=actor.id
+    )
     session.add(request)
     session.flush()
-    record_event(session, "collaboration.enablement_requested", "ticket", ticket.id, actor, kind=member.value)
+    record_event(session, "collaboration.enablement_requested", "ticket", ticket.id, actor, request_kind=member.value)
     return request
 
 
 def _may_answer(actor: User, part: TicketPart) -> bool:
     return actor.role is Role.ADMIN or actor.department_id == part.department_id
-
-

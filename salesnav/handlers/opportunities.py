@@ -87,14 +87,25 @@ def create_from_touchpoint(
     touchpoint.opportunity_id = opp.id
     session.add(
         StageTransition(
-            opportunity_id=opp.id, from_stage_id=None, to_stage_id=initial.id, actor_id=actor.id,
-            touchpoint_id=touchpoint.id, occurred_at=now, checklist_complete=True,
+            opportunity_id=opp.id,
+            from_stage_id=None,
+            to_stage_id=initial.id,
+            actor_id=actor.id,
+            touchpoint_id=touchpoint.id,
+            occurred_at=now,
+            checklist_complete=True,
         )
     )
     audit(session, actor, "opportunity", opp.id, "create", {}, _snapshot(opp, initial))
     record_event(
-        session, "opportunity.created", "opportunity", opp.id, actor,
-        customer_id=customer.id, touchpoint_id=touchpoint.id, amount_fen=expected_amount_fen,
+        session,
+        "opportunity.created",
+        "opportunity",
+        opp.id,
+        actor,
+        customer_id=customer.id,
+        touchpoint_id=touchpoint.id,
+        amount_fen=expected_amount_fen,
     )
     return opp
 
@@ -139,8 +150,13 @@ def advance_stage(
     now = clock.now()
     before = _snapshot(opp, current)
     transition = StageTransition(
-        opportunity_id=opp.id, from_stage_id=current.id, to_stage_id=target.id, actor_id=actor.id,
-        touchpoint_id=touchpoint.id, occurred_at=now, checklist_complete=not missing,
+        opportunity_id=opp.id,
+        from_stage_id=current.id,
+        to_stage_id=target.id,
+        actor_id=actor.id,
+        touchpoint_id=touchpoint.id,
+        occurred_at=now,
+        checklist_complete=not missing,
         override_reason=override_reason if missing else None,
     )
     session.add(transition)
@@ -154,8 +170,14 @@ def advance_stage(
     session.flush()
     audit(session, actor, "opportunity", opp.id, "stage_change", before, _snapshot(opp, target))
     record_event(
-        session, "opportunity.stage_advanced", "opportunity", opp.id, actor,
-        from_stage=current.code, to_stage=target.code, checklist_complete=not missing,
+        session,
+        "opportunity.stage_advanced",
+        "opportunity",
+        opp.id,
+        actor,
+        from_stage=current.code,
+        to_stage=target.code,
+        checklist_complete=not missing,
         amount_fen=opp.expected_amount_fen,
     )
     if target.code == SAMPLE_TEST:
@@ -227,13 +249,22 @@ def _award_incentive_points(session: Session, actor: User, opp: Opportunity) -> 
             if part.status is PartStatus.CLOSED and part.first_valid_response_at is not None:
                 session.add(
                     IncentivePoints(
-                        department_id=part.department_id, ticket_part_id=part.id, opportunity_id=opp.id,
-                        points=points, awarded_at=now,
+                        department_id=part.department_id,
+                        ticket_part_id=part.id,
+                        opportunity_id=opp.id,
+                        points=points,
+                        awarded_at=now,
                     )
                 )
                 record_event(
-                    session, "collaboration.points_awarded", "ticket_part", part.id, actor,
-                    department_id=part.department_id, points=points, opportunity_id=opp.id,
+                    session,
+                    "collaboration.points_awarded",
+                    "ticket_part",
+                    part.id,
+                    actor,
+                    department_id=part.department_id,
+                    points=points,
+                    opportunity_id=opp.id,
                 )
 
 

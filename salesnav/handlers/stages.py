@@ -19,8 +19,13 @@ F, T, C = ChecklistItemKind.FILE, ChecklistItemKind.TEXT, ChecklistItemKind.CHEC
 DEFAULT_STAGES: list[tuple[str, str, int, StageOutcome, list[tuple[str, ChecklistItemKind]]]] = [
     (INITIAL, "初步接触", 10, StageOutcome.OPEN, []),
     ("needs_confirmed", "需求确认", 20, StageOutcome.OPEN, [("客户需求记录", T)]),
-    ("solution_demo", "方案演示", 40, StageOutcome.OPEN,
-     [("演示PPT", F), ("客户问题清单", F), ("内部资源协调记录", T)]),
+    (
+        "solution_demo",
+        "方案演示",
+        40,
+        StageOutcome.OPEN,
+        [("演示PPT", F), ("客户问题清单", F), ("内部资源协调记录", T)],
+    ),
     (SAMPLE_TEST, "样品测试", 60, StageOutcome.OPEN, [("样品申请单", F)]),
     ("negotiation", "商务谈判", 75, StageOutcome.OPEN, [("报价单", F)]),
     (CONTRACT_APPROVAL, "合同审批", 90, StageOutcome.OPEN, [("合同草案", F)]),

@@ -39,8 +39,14 @@ def create_task(
     if due_at is not None and due_at.tzinfo is None:
         raise DomainError("截止时间缺少时区")
     task = Task(
-        assignee_id=assignee.id, title=title, detail=detail, due_at=due_at, origin=origin,
-        subject_type=subject_type, subject_id=subject_id, created_by_id=actor.id if actor else None,
+        assignee_id=assignee.id,
+        title=title,
+        detail=detail,
+        due_at=due_at,
+        origin=origin,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        created_by_id=actor.id if actor else None,
     )
     session.add(task)
     session.flush()

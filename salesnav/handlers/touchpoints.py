@@ -95,9 +95,16 @@ def log_touchpoint(
         opportunity.last_follow_up_at = occurred
         opportunity.last_touchpoint_id = touchpoint.id
     record_event(
-        session, "touchpoint.logged", "touchpoint", touchpoint.id, actor,
-        customer_id=customer.id, opportunity_id=touchpoint.opportunity_id, emotion=tp_emotion.value,
-        type=tp_type.value, effective=touchpoint.is_effective,
+        session,
+        "touchpoint.logged",
+        "touchpoint",
+        touchpoint.id,
+        actor,
+        customer_id=customer.id,
+        opportunity_id=touchpoint.opportunity_id,
+        emotion=tp_emotion.value,
+        type=tp_type.value,
+        effective=touchpoint.is_effective,
     )
     return touchpoint
 
@@ -111,11 +118,13 @@ def _opportunity_for_touchpoint(session: Session, customer_id: int, opportunity_
     # A touchpoint with a customer that has exactly one open deal follows up that deal.
     open_opps = list(
         session.scalars(
-            select(Opportunity).where(
+            select(Opportunity)
+            .where(
                 Opportunity.customer_id == customer_id,
                 Opportunity.status == OpportunityStatus.OPEN,
                 Opportunity.deleted_at.is_(None),
-            ).limit(2)
+            )
+            .limit(2)
         )
     )
     return open_opps[0] if len(open_opps) == 1 else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -33,10 +33,11 @@ class PeriodicJob:
     trigger: Any
     queue: str = "default"
     slot_seconds: int = 60  # idempotency granularity: one run per slot, however many clocks tick
+    fire_at_start: bool = False
 
 
 PERIODIC: list[PeriodicJob] = [
-    PeriodicJob("clock.heartbeat", heartbeat.beat, IntervalTrigger(seconds=15), slot_seconds=15),
+    PeriodicJob("clock.heartbeat", heartbeat.beat, IntervalTrigger(seconds=15), slot_seconds=15, fire_at_start=True),
 ]
 
 
@@ -58,9 +59,19 @@ class Clock:
 
     def install(self, scheduler: BaseScheduler) -> BaseScheduler:
         for pj in self.periodic:
+            # replace_existing only dedupes a running scheduler; before start() jobs sit in a pending list.
+            if scheduler.get_job(pj.id) is not None:
+                scheduler.remove_job(pj.id)
             scheduler.add_job(
-                self.tick, pj.trigger, args=[pj], id=pj.id, replace_existing=True,
-                coalesce=True, max_instances=1, misfire_grace_time=30,
+                self.tick,
+                pj.trigger,
+                args=[pj],
+                id=pj.id,
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=30,
+                **({"next_run_time": datetime.now(UTC)} if pj.fire_at_start else {}),
             )
         return scheduler
 

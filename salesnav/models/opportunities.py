@@ -41,9 +41,7 @@ class Stage(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
     win_probability: Mapped[int] = mapped_column(default=0)  # percent
     outcome: Mapped[StageOutcome] = mapped_column(db_enum(StageOutcome), default=StageOutcome.OPEN)
 
-    checklist: Mapped[list[ChecklistItem]] = relationship(
-        back_populates="stage", order_by="ChecklistItem.position"
-    )
+    checklist: Mapped[list[ChecklistItem]] = relationship(back_populates="stage", order_by="ChecklistItem.position")
 
     @property
     def is_closed(self) -> bool:
@@ -85,9 +83,7 @@ class Opportunity(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
     customer: Mapped[Customer] = relationship()
     owner: Mapped[User] = relationship()
     stage: Mapped[Stage] = relationship()
-    history: Mapped[list[StageTransition]] = relationship(
-        back_populates="opportunity", order_by="StageTransition.id"
-    )
+    history: Mapped[list[StageTransition]] = relationship(back_populates="opportunity", order_by="StageTransition.id")
     evidence: Mapped[list[ChecklistEvidence]] = relationship(back_populates="opportunity")
 
     @property

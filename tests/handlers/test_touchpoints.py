@@ -19,9 +19,16 @@ def test_rep_logs_a_touchpoint_with_contacts_and_next_action(session, frozen_clo
     org = f.org(session)
     cust = f.customer(session, org.rep)
     tp = log_touchpoint(
-        session, org.rep, customer_id=cust.id, type="面访", emotion="积极", summary="设备科试用反馈好",
-        contact_ids=[cust.contacts[0].id], next_action="周二送样机",
-        next_action_due=frozen_clock.now() + timedelta(days=1), source=CaptureSource.CHAT_BUTTON,
+        session,
+        org.rep,
+        customer_id=cust.id,
+        type="面访",
+        emotion="积极",
+        summary="设备科试用反馈好",
+        contact_ids=[cust.contacts[0].id],
+        next_action="周二送样机",
+        next_action_due=frozen_clock.now() + timedelta(days=1),
+        source=CaptureSource.CHAT_BUTTON,
     )
     session.commit()
     assert tp.type is TouchpointType.VISIT and tp.emotion is Emotion.POSITIVE

@@ -1,0 +1,26 @@
+"""Module-level jobs for the queue tests (rq imports jobs by path, like production jobs)."""
+
+from __future__ import annotations
+
+from salesnav.models import Task
+from salesnav.models import session as db
+
+
+def record_run(user_id: int, label: str) -> None:
+    """Leaves a visible trace of each run: one task per execution."""
+    with db.transaction() as session:
+        session.add(Task(assignee_id=user_id, title=label, origin="test"))
+
+
+def fail_once_then_record(user_id: int, label: str) -> None:
+    with db.transaction() as session:
+        failures = session.query(Task).filter(Task.title == f"{label}:failed").count()
+        if failures == 0:
+            session.add(Task(assignee_id=user_id, title=f"{label}:failed", origin="test"))
+    if failures == 0:
+        raise RuntimeError("first attempt fails")
+    record_run(user_id, label)
+
+
+def noop_tick(fired_at: str) -> None:
+    """A periodic job whose only trace is its JobRun row (one per clock slot)."""

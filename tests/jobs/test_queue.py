@@ -1,0 +1,83 @@
+"""The queue: one `enqueue` for rq and in-process, idempotency keys, enqueue only after commit."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from salesnav.jobs import queue as jobs_queue
+from salesnav.models import JobRun, Task
+from salesnav.models import session as db
+from tests import factories as f
+from tests.jobs.sample_jobs import fail_once_then_record, record_run
+
+
+def _runs(session, label):
+    session.expire_all()
+    return len(session.scalars(select(Task).where(Task.title == label)).all())
+
+
+def _user(session):
+    org = f.org(session)
+    session.commit()
+    return org.rep.id
+
+
+@pytest.mark.smoke
+def test_in_process_job_enqueued_twice_with_the_same_key_runs_once(session):
+    rep_id = _user(session)
+    backend = jobs_queue.configure("")
+    jobs_queue.enqueue(record_run, rep_id, "hello", key="greet:1")
+    jobs_queue.enqueue(record_run, rep_id, "hello", key="greet:1")
+    jobs_queue.enqueue(record_run, rep_id, "hello", key="greet:2")
+    backend.drain()
+    assert _runs(session, "hello") == 2
+    assert {r.status for r in session.scalars(select(JobRun))} == {"done"}
+
+
+def test_rq_job_enqueued_twice_with_the_same_key_runs_once(session, redis_url):
+    rep_id = _user(session)
+    backend = jobs_queue.configure(redis_url)
+    jobs_queue.enqueue(record_run, rep_id, "rq-hello", key="rq:1", queue="rules")
+    jobs_queue.enqueue(record_run, rep_id, "rq-hello", key="rq:1", queue="rules")
+    backend.drain()
+    jobs_queue.enqueue(record_run, rep_id, "rq-hello", key="rq:1", queue="rules")  # already done
+    backend.drain()
+    assert _runs(session, "rq-hello") == 1
+
+
+@pytest.mark.smoke
+def test_job_is_enqueued_only_when_the_transaction_commits(session):
+    rep_id = _user(session)
+    backend = jobs_queue.configure("")
+    with pytest.raises(RuntimeError), db.transaction() as tx:
+        jobs_queue.enqueue_after_commit(tx, record_run, rep_id, "after-commit", key="ac:1")
+        raise RuntimeError("rolled back")
+    backend.drain()
+    assert _runs(session, "after-commit") == 0
+    with db.transaction() as tx:
+        jobs_queue.enqueue_after_commit(tx, record_run, rep_id, "after-commit", key="ac:2")
+        backend.drain()
+        assert _runs(session, "after-commit") == 0  # not yet: still inside the transaction
+    backend.drain()
+    assert _runs(session, "after-commit") == 1
+
+
+@pytest.mark.smoke
+def test_a_failed_run_releases_its_key_so_a_retry_runs(session):
+    rep_id = _user(session)
+    backend = jobs_queue.configure("")
+    jobs_queue.enqueue(fail_once_then_record, rep_id, "flaky", key="flaky:1")
+    backend.drain()
+    assert session.scalars(select(JobRun)).one().status == "failed"
+    jobs_queue.enqueue(fail_once_then_record, rep_id, "flaky", key="flaky:1")
+    backend.drain()
+    session.expire_all()
+    run = session.scalars(select(JobRun)).one()
+    assert (run.status, run.attempts) == ("done", 2)
+    assert _runs(session, "flaky") == 1
+
+
+def test_unknown_queue_is_refused():
+    with pytest.raises(ValueError, match="unknown queue"):
+        jobs_queue.enqueue(record_run, 1, "x", queue="nope")
