@@ -13,7 +13,19 @@ help: ## Show the targets
 $(UV_BOOT):
 	python3 -m venv .tools && .tools/bin/pip install -q uv
 
-install: $(if $(shell command -v uv 2>/dev/null),,$(UV_BOOT)) ## Create .venv and install everything from the lockfile
+# Debian packages: CJK font for PDFs/images, espeak-ng (test speech), zbar (QR decoding in tests),
+# chromium + driver (browser tests). Installed only when missing.
+APT_PACKAGES := fonts-wqy-microhei espeak-ng libzbar0 chromium chromium-driver
+
+system-deps: ## Install the Debian packages the product and its tests need (when missing)
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+install: system-deps $(if $(shell command -v uv 2>/dev/null),,$(UV_BOOT)) ## Create .venv and install everything from the lockfile
 	$(UV) sync --frozen
 
 run: install ## Start the whole product (SQLite, in-process jobs and clock, WeCom emulator, demo data)
@@ -29,4 +41,4 @@ lint: install ## ruff check and format check
 	$(VENV)/bin/ruff check salesnav tests bench
 	$(VENV)/bin/ruff format --check salesnav tests bench
 
-.PHONY: help install run test test-smoke lint
+.PHONY: help system-deps install run test test-smoke lint
