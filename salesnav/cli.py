@@ -50,7 +50,10 @@ def seed_demo(seed: int, force: bool) -> None:
     settings = _settings()
     migrate.upgrade(settings.database_url)
     dbs.configure(settings.database_url)
-    summary = demo.seed_if_empty(seed=seed) if not force else demo.seed(seed=seed)
+    try:
+        summary = demo.seed_if_empty(seed=seed) if not force else demo.seed(seed=seed)
+    except demo.DemoSeedError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(summary.describe() if summary else "数据库已有数据，跳过演示数据（用 --force 强制）")
 
 
@@ -115,6 +118,50 @@ def clock_cmd() -> None:
         raise click.ClickException("clock 需要 REDIS_URL；嵌入式默认模式下时钟在 serve 进程内运行")
     jobs_queue.configure(settings.redis_url)
     jobs_clock.run_forever(settings.redis_url)
+
+
+@main.group()
+def wecom() -> None:
+    """WeCom channel commands."""
+
+
+@wecom.command("push-menu")
+@click.option("--file", "menu_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Menu JSON (default: salesnav/bot/menu.json).")
+def wecom_push_menu(menu_file: str | None) -> None:
+    """Push the app menu (记触点 / 建商机 / 今日作战包 / 我的待办) via WeCom menu/create."""
+    from pathlib import Path
+
+    from salesnav.bot import client as wecom_client
+    from salesnav.bot.client import WeComError
+    from salesnav.bot.menu import MENU_FILE, menu_keys, push_menu
+
+    wecom_client.configure(_settings())
+    try:
+        menu = push_menu(Path(menu_file) if menu_file else MENU_FILE)
+    except WeComError as exc:
+        raise click.ClickException(f"菜单推送失败 / menu/create failed: {exc}") from exc
+    click.echo(f"菜单已推送：{', '.join(menu_keys(menu))}")
+
+
+@wecom.command("reprocess")
+@click.argument("inbound_id", type=int)
+def wecom_reprocess(inbound_id: int) -> None:
+    """Queue a failed inbound WeCom message for processing again."""
+    from salesnav.bot import inbound
+    from salesnav.jobs import queue as jobs_queue
+    from salesnav.models import session as dbs
+
+    settings = _settings()
+    dbs.configure(settings.database_url)
+    jobs_queue.configure(settings.redis_url)
+    try:
+        inbound.reprocess(inbound_id)
+    except LookupError as exc:
+        raise click.ClickException(f"找不到该消息 / {exc}") from exc
+    if not settings.redis_url:  # embedded mode: no worker is running, so run it here
+        jobs_queue.backend().drain()
+    click.echo(f"消息 {inbound_id} 已重新排队处理")
 
 
 if __name__ == "__main__":
