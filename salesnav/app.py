@@ -49,6 +49,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     from salesnav.pages import bp as pages_bp
 
     app.register_blueprint(pages_bp)
+    from salesnav import miniprogram_api
+
+    miniprogram_api.init_app(app)
+    from salesnav.bot import callback as wecom_callback
+
+    wecom_callback.init_app(app)
+
+    from salesnav.bot import client as wecom_client
+
+    wecom_client.configure(settings)
+    if settings.wecom.emulator:  # never mounted next to real WeCom credentials
+        from salesnav.bot import emulator as wecom_emulator
+
+        wecom_emulator.mount(app)
     return app
 
 

@@ -21,6 +21,8 @@ def _settings() -> Settings:
 def main() -> None:
     """销售导航仪 SalesNav."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # A line per clock tick every few seconds drowns everything else.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @main.group()
@@ -103,6 +105,9 @@ def worker(burst: bool) -> None:
         raise click.ClickException("worker 需要 REDIS_URL；嵌入式默认模式下任务在 serve 进程内运行")
     dbs.configure(settings.database_url)
     heartbeat.configure(settings.redis_url)
+    from salesnav.bot import client as wecom_client
+
+    wecom_client.configure(settings)
     redis = Redis.from_url(settings.redis_url)
     Worker([Queue(n, connection=redis) for n in QUEUES], connection=redis).work(burst=burst)
 
@@ -126,8 +131,13 @@ def wecom() -> None:
 
 
 @wecom.command("push-menu")
-@click.option("--file", "menu_file", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Menu JSON (default: salesnav/bot/menu.json).")
+@click.option(
+    "--file",
+    "menu_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Menu JSON (default: salesnav/bot/menu.json).",
+)
 def wecom_push_menu(menu_file: str | None) -> None:
     """Push the app menu (记触点 / 建商机 / 今日作战包 / 我的待办) via WeCom menu/create."""
     from pathlib import Path
@@ -162,6 +172,28 @@ def wecom_reprocess(inbound_id: int) -> None:
     if not settings.redis_url:  # embedded mode: no worker is running, so run it here
         jobs_queue.backend().drain()
     click.echo(f"消息 {inbound_id} 已重新排队处理")
+
+
+@main.group()
+def rules() -> None:
+    """The automation rules (DESIGN.md §4)."""
+
+
+@rules.command("run")
+@click.option("--at", "at", default=None, help="Evaluate as of this moment (ISO-8601, e.g. 2026-03-05T10:00+08:00).")
+def rules_run(at: str | None) -> None:
+    """Evaluate the time rules once, now or as of --at, and deliver what they send."""
+    from salesnav.cli_rules import run
+
+    run(_settings(), at)
+
+
+@rules.command("list")
+def rules_list() -> None:
+    """Show the rules, their triggers, switches and settings."""
+    from salesnav.cli_rules import describe
+
+    describe(_settings())
 
 
 if __name__ == "__main__":

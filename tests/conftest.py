@@ -77,6 +77,9 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     """Empty tables and a restored clock and queue after every test that used the database."""
     yield
     if "database" in request.fixturenames:
+        backend = jobs_queue.backend()
+        if isinstance(backend, jobs_queue.InProcessBackend):
+            backend.drain()  # a job still running would hold locks that TRUNCATE waits on
         jobs_queue.configure("")
         _truncate_all()
 

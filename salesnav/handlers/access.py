@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from salesnav.handlers.errors import NotFound
-from salesnav.models import Customer, Opportunity, Role, User
+from salesnav.models import CollaborationTicket, Customer, Opportunity, Role, TicketPart, Touchpoint, User
 
 
 def team_ids(session: Session, manager: User) -> set[int]:
@@ -42,3 +42,47 @@ def opportunity_for(session: Session, actor: User, opportunity_id: int) -> Oppor
     if opp is None or opp.deleted_at or not can_access_owner(session, actor, opp.owner_id):
         raise NotFound("商机不存在或您无权查看")
     return opp
+
+
+def visible_owner_ids(session: Session, actor: User) -> set[int] | None:
+    """Whose records `actor` may list: None means everyone's (director, admin)."""
+    if actor.role in (Role.DIRECTOR, Role.ADMIN):
+        return None
+    if actor.role is Role.MANAGER:
+        return team_ids(session, actor)
+    return {actor.id}
+
+
+def owned_by_visible(session: Session, actor: User, owner_column: ColumnElement[int]) -> ColumnElement[bool]:
+    """A WHERE clause for list queries: the same rule as `can_access_owner`, for many rows at once."""
+    owners = visible_owner_ids(session, actor)
+    return true() if owners is None else owner_column.in_(owners)
+
+
+def touchpoint_for(session: Session, actor: User, touchpoint_id: int) -> Touchpoint:
+    touchpoint = session.get(Touchpoint, touchpoint_id)
+    if touchpoint is None or touchpoint.deleted_at or not can_access_owner(session, actor, touchpoint.rep_id):
+        raise NotFound("触点不存在或您无权查看")
+    return touchpoint
+
+
+def ticket_visible(session: Session, actor: User) -> ColumnElement[bool]:
+    """Tickets on deals in the actor's scope, plus those with a part for the actor's own department
+    (a department head answers their department's part without seeing the rest of sales)."""
+    in_scope = CollaborationTicket.opportunity_id.in_(
+        select(Opportunity.id).where(owned_by_visible(session, actor, Opportunity.owner_id))
+    )
+    if actor.department_id is None:
+        return in_scope
+    parts = select(TicketPart.ticket_id).where(TicketPart.department_id == actor.department_id)
+    mine = CollaborationTicket.id.in_(parts)
+    return or_(in_scope, mine)
+
+
+def ticket_for(session: Session, actor: User, ticket_id: int) -> CollaborationTicket:
+    ticket = session.scalars(
+        select(CollaborationTicket).where(CollaborationTicket.id == ticket_id, ticket_visible(session, actor))
+    ).first()
+    if ticket is None:
+        raise NotFound("协同单不存在或您无权查看")
+    return ticket

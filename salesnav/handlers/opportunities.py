@@ -12,7 +12,8 @@ from salesnav.handlers import collaboration, rule_settings
 from salesnav.handlers.access import customer_for, opportunity_for
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound, OpportunityClosed
 from salesnav.handlers.records import audit, record_event
-from salesnav.handlers.stages import INITIAL, SAMPLE_TEST, required_items, stage_by_code
+from salesnav.handlers.rules import credit_check
+from salesnav.handlers.stages import CONTRACT_APPROVAL, INITIAL, SAMPLE_TEST, required_items, stage_by_code
 from salesnav.models import (
     Attachment,
     ChecklistEvidence,
@@ -146,6 +147,8 @@ def advance_stage(
         raise ChecklistIncomplete(target.name, missing)
     if missing and actor.role not in OVERRIDE_ROLES:
         raise Forbidden("只有销售主管及以上可以跳过检查清单")
+    if target.code == CONTRACT_APPROVAL:
+        credit_check.check_before_contract_approval(session, actor, opp)  # big deals: may refuse and freeze
 
     now = clock.now()
     before = _snapshot(opp, current)

@@ -22,7 +22,21 @@ def record_event(
         occurred_at=clock.now(),
     )
     session.add(event)
+    _schedule_rules(session, event)
     return event
+
+
+def _schedule_rules(session: Session, event: DomainEvent) -> None:
+    """Event-triggered rules run when the event is recorded: a job per event, after commit."""
+    from salesnav.handlers.rules.engine import subscribed  # the rules use this module; import late
+
+    if not subscribed(event.kind):
+        return
+    from salesnav.jobs import rules as rule_jobs
+    from salesnav.jobs.queue import enqueue_after_commit
+
+    session.flush()  # the job takes the event's id
+    enqueue_after_commit(session, rule_jobs.dispatch_event, event.id, key=f"event:{event.id}", queue="rules")
 
 
 def audit(

@@ -1,4 +1,9 @@
-"""Run-time thresholds (DESIGN.md §4), stored in the database; these are the defaults."""
+"""Run-time thresholds (DESIGN.md §4), stored in the database; these are the defaults.
+
+`get` reads a setting (the stored row, else the default); `update` changes one after
+validating it (salesnav/handlers/rules/validation.py) and keeps the change in the audit trail.
+Each rule also has an on/off switch, `<rule>.enabled`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from salesnav.models import RuleSetting
+from salesnav.models import RuleSetting, User
 
 DEFAULTS: dict[str, Any] = {
     "follow_up.overdue_hours": 72,
@@ -17,8 +22,21 @@ DEFAULTS: dict[str, Any] = {
     "collaboration.incentive_points": 10,
     "health.resistant_signals": 3,
     "health.window_days": 7,
+    "capture.summary_window_minutes": 10,  # a chat message this soon after a 记触点 card is its summary
     "credit.amount_threshold_fen": 500_000 * 100,
     "credit.min_on_time_rate": 0.85,
+    "dashboard.health_weights": {"quality": 0.4, "compliance": 0.3, "penetration": 0.3},  # Sales Health Index
+    "dashboard.quality_lookback_days": 90,  # decision-chain coverage counts contacts met in these days
+    "dashboard.first_response_hours": 24,  # first-response compliance: a valid answer within these hours
+    "dashboard.deviation_history_days": 365,  # stage deviation compares with deals closed in these days
+    # The automation rules (salesnav/handlers/rules/): switches and their other thresholds.
+    "follow_up.enabled": True,
+    "collaboration_overdue.enabled": True,
+    "collaboration_overdue.average_window_days": 30,
+    "health.enabled": True,
+    "credit.enabled": True,
+    "credit.window_months": 12,
+    "credit.finance_timeout_seconds": 5.0,
 }
 
 
@@ -27,3 +45,21 @@ def get(session: Session, key: str) -> Any:
         raise KeyError(key)
     row = session.scalars(select(RuleSetting).where(RuleSetting.key == key)).first()
     return DEFAULTS[key] if row is None else row.value
+
+
+def update(session: Session, actor: User | None, key: str, raw: Any) -> Any:
+    """Change a setting at run time; a bad value is refused with a Chinese message naming it."""
+    from salesnav.handlers.records import audit
+    from salesnav.handlers.rules.validation import check_setting
+
+    value = check_setting(key, raw)
+    row = session.scalars(select(RuleSetting).where(RuleSetting.key == key)).first()
+    before = DEFAULTS[key] if row is None else row.value
+    if row is None:
+        row = RuleSetting(key=key, value=value)
+        session.add(row)
+    else:
+        row.value = value
+    session.flush()
+    audit(session, actor, "rule_setting", row.id, "update", {key: before}, {key: value})
+    return value

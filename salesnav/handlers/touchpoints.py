@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesnav import clock
-from salesnav.handlers.access import customer_for
-from salesnav.handlers.errors import DomainError
-from salesnav.handlers.records import record_event
+from salesnav.handlers.access import customer_for, touchpoint_for
+from salesnav.handlers.errors import DomainError, Forbidden
+from salesnav.handlers.records import audit, record_event
 from salesnav.models import (
     CaptureSource,
     Contact,
@@ -137,3 +137,82 @@ def _enum(enum_cls, value, field: str, allowed: str):  # type: ignore[no-untyped
     if member is None:
         raise DomainError(f"{field}「{value}」无效，请选择{allowed}")
     return member
+
+
+_UNSET: object = object()
+
+
+def update_touchpoint(
+    session: Session,
+    actor: User,
+    *,
+    touchpoint_id: int,
+    type: TouchpointType | str | None = None,
+    emotion: Emotion | str | None = None,
+    summary: str | None = None,
+    contact_ids: list[int] | None = None,
+    next_action: str | object | None = _UNSET,
+    next_action_due: datetime | object | None = _UNSET,
+    attachment_ids: list[int] | None = None,
+) -> Touchpoint:
+    """Correct a touchpoint: only the rep who logged it may, and the change is audited.
+
+    Arguments left out stay as they are; `next_action=None` clears the next action.
+    """
+    touchpoint = touchpoint_for(session, actor, touchpoint_id)
+    if touchpoint.rep_id != actor.id:
+        raise Forbidden("只能修改自己记录的触点")
+    before = _touchpoint_snapshot(touchpoint)
+    if type is not None:
+        touchpoint.type = _enum(TouchpointType, type, "触点类型", "微信、面访、电话或展会")
+    if emotion is not None:
+        touchpoint.emotion = _enum(Emotion, emotion, "情绪信号", "积极、中性或抵触")
+    if summary is not None:
+        summary = summary.strip()
+        if len(summary) > MAX_SUMMARY:
+            raise DomainError(f"纪要过长（最多 {MAX_SUMMARY} 字）")
+        touchpoint.summary = summary
+    if next_action is not _UNSET:
+        touchpoint.next_action = (str(next_action or "")).strip() or None
+        if touchpoint.next_action is None:
+            touchpoint.next_action_due = None
+    if next_action_due is not _UNSET:
+        due = next_action_due if isinstance(next_action_due, datetime) else None
+        if due is not None and due.tzinfo is None:
+            raise DomainError("下一步时间缺少时区")
+        touchpoint.next_action_due = due
+    if touchpoint.next_action_due and not touchpoint.next_action:
+        raise DomainError("填写了下一步时间，请同时写明下一步动作")
+    if contact_ids is not None:
+        contacts = list(session.scalars(select(Contact).where(Contact.id.in_(set(contact_ids)))))
+        if len(contacts) != len(set(contact_ids)) or any(
+            c.customer_id != touchpoint.customer_id or c.deleted_at for c in contacts
+        ):
+            raise DomainError("参与人必须是该客户的联系人")
+        touchpoint.contacts = contacts
+    if attachment_ids is not None:
+        touchpoint.attachments = list(dict.fromkeys(attachment_ids))
+    after = _touchpoint_snapshot(touchpoint)
+    if after == before:
+        return touchpoint
+    session.flush()
+    audit(session, actor, "touchpoint", touchpoint.id, "update", before, after)
+    record_event(
+        session, "touchpoint.updated", "touchpoint", touchpoint.id, actor,
+        customer_id=touchpoint.customer_id, changed=sorted(k for k in after if after[k] != before[k]),
+        effective=touchpoint.is_effective,
+    )
+    return touchpoint
+
+
+def _touchpoint_snapshot(touchpoint: Touchpoint) -> dict[str, object]:
+    due = touchpoint.next_action_due
+    return {
+        "type": touchpoint.type.value,
+        "emotion": touchpoint.emotion.value,
+        "summary": touchpoint.summary,
+        "next_action": touchpoint.next_action,
+        "next_action_due": due.isoformat() if due else None,
+        "contact_ids": sorted(c.id for c in touchpoint.contacts),
+        "attachments": list(touchpoint.attachments),
+    }

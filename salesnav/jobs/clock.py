@@ -19,7 +19,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from salesnav import clock as timekeeper
-from salesnav.jobs import heartbeat
+from salesnav.bot import outbox
+from salesnav.jobs import heartbeat, rules
 from salesnav.jobs.leader import Leadership, LocalLeadership, RedisLeadership
 from salesnav.jobs.queue import enqueue
 
@@ -38,6 +39,9 @@ class PeriodicJob:
 
 PERIODIC: list[PeriodicJob] = [
     PeriodicJob("clock.heartbeat", heartbeat.beat, IntervalTrigger(seconds=15), slot_seconds=15, fire_at_start=True),
+    PeriodicJob("outbound.flush_due", outbox.flush_due, IntervalTrigger(seconds=5), queue="outbound", slot_seconds=5),
+    # Every 5 s so an alert goes out within ~6 s of its threshold; each scan costs only what matches.
+    PeriodicJob("rules.scan", rules.scan, IntervalTrigger(seconds=5), queue="rules", slot_seconds=5),
 ]
 
 

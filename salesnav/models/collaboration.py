@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from salesnav.models.base import Base, BigId, IdMixin, LabelledEnum, TimestampMixin, db_enum
@@ -48,7 +48,10 @@ class TicketPart(IdMixin, TimestampMixin, Base):
     """One department's share of a ticket, with its own SLA clock."""
 
     __tablename__ = "ticket_parts"
-    __table_args__ = (UniqueConstraint("ticket_id", "department_id"),)
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "department_id"),
+        Index("ix_ticket_parts_status_due", "status", "due_at"),  # the collaboration-overdue scan
+    )
 
     ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("collaboration_tickets.id"))
     department_id: Mapped[int] = mapped_column(BigId, ForeignKey("departments.id"), index=True)

@@ -56,3 +56,37 @@ class OutboundMessage(IdMixin, TimestampMixin, Base):
     wecom_msgid: Mapped[str | None] = mapped_column(String(128))
     response_code: Mapped[str | None] = mapped_column(String(128))  # template card response_code
     digest_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("outbound_messages.id"))
+
+
+class DraftKind(LabelledEnum):
+    TOUCHPOINT = "touchpoint", "记触点"
+    OPPORTUNITY = "opportunity", "建商机"
+
+
+class DraftStep(LabelledEnum):
+    CHOOSE_CUSTOMER = "choose_customer", "选择客户"
+    CHOOSE_KIND = "choose_kind", "选择类型和情绪"
+    AWAITING_SUMMARY = "awaiting_summary", "等待纪要"
+    AWAITING_DETAILS = "awaiting_details", "等待补充信息"
+    DONE = "done", "已完成"
+
+
+class CaptureDraft(IdMixin, TimestampMixin, Base):
+    """A chat capture in progress (a 记触点 card being tapped through, a 建商机 waiting for details).
+
+    Kept in the database, not in process memory, so any worker can take the next tap or message.
+    """
+
+    __tablename__ = "capture_drafts"
+    __table_args__ = (Index("ix_capture_drafts_user_step", "user_id", "step"),)
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    kind: Mapped[DraftKind] = mapped_column(db_enum(DraftKind))
+    step: Mapped[DraftStep] = mapped_column(db_enum(DraftStep))
+    task_id: Mapped[str | None] = mapped_column(String(128), unique=True)  # the template card's task_id
+    customer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id"))
+    touchpoint_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("touchpoints.id"))
+    opportunity_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("opportunities.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    opened_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]

@@ -45,7 +45,12 @@ touchpoint_contacts = Table(
 
 class Touchpoint(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
     __tablename__ = "touchpoints"
-    __table_args__ = (Index("ix_touchpoints_customer_occurred", "customer_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_touchpoints_customer_occurred", "customer_id", "occurred_at"),
+        # The metrics read touchpoints by window: company-wide by time, a team or a rep by rep then time.
+        Index("ix_touchpoints_occurred", "occurred_at"),
+        Index("ix_touchpoints_rep_occurred", "rep_id", "occurred_at"),
+    )
 
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"))
     rep_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from salesnav.models.base import Base, BigId, IdMixin, LabelledEnum, TimestampMixin, db_enum
@@ -47,6 +47,10 @@ class Alert(IdMixin, TimestampMixin, Base):
     """One alert per rule episode; the idempotency key makes a second firing impossible."""
 
     __tablename__ = "alerts"
+    __table_args__ = (
+        Index("ix_alerts_state_rule_raised", "state", "rule", "raised_at"),  # the rule scans: open alerts only
+        Index("ix_alerts_subject", "subject_type", "subject_id"),
+    )
 
     rule: Mapped[str] = mapped_column(String(60), index=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)

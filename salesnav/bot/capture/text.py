@@ -1,0 +1,124 @@
+"""Text messages: power-user commands, the summary for a card just tapped, or a short help reply.
+
+    触点 协和医院 面访 积极 下周二送样     → a touchpoint (customer by fuzzy name among the rep's own)
+    商机 CT球管 58万                        → an opportunity from the rep's latest touchpoint
+    待办                                    → the rep's open tasks
+Anything else, unless a capture is waiting for it, gets the help text: never silence.
+"""
+
+from __future__ import annotations
+
+from salesnav import clock
+from salesnav.bot.capture import drafts, opportunity, tasks
+from salesnav.bot.capture.lookup import find_customer
+from salesnav.bot.capture.phrases import split_next_step
+from salesnav.bot.capture.touchpoint_card import due_text, update_after_summary
+from salesnav.bot.client import current_settings
+from salesnav.bot.router import Incoming, router
+from salesnav.handlers.touchpoint_notes import add_to_touchpoint
+from salesnav.handlers.touchpoints import log_touchpoint
+from salesnav.models import CaptureSource, Emotion, Touchpoint, TouchpointType, User
+from salesnav.models.messaging import CaptureDraft, DraftKind, DraftStep
+
+HELP = (
+    "没看懂这条消息。可以这样用：\n"
+    "• 点菜单「记触点」，两下点选即可记录\n"
+    "• 触点 协和医院 面访 积极 下周二送样\n"
+    "• 商机 CT球管 58万（基于最近一条触点建商机）\n"
+    "• 待办：查看我的待办"
+)
+TOUCHPOINT_WORDS = ("触点", "记触点")
+OPPORTUNITY_WORDS = ("商机", "建商机")
+TASK_WORDS = ("待办", "我的待办")
+HELP_WORDS = ("帮助", "help", "?", "？")
+
+
+@router.message("text")
+def on_text(incoming: Incoming) -> None:
+    content = (incoming.message.get("Content") or "").strip()
+    words = content.split()
+    head = words[0].lower() if words else ""
+    if head in TOUCHPOINT_WORDS and len(words) >= 2:
+        log_from_command(incoming, words[1:])
+    elif head in OPPORTUNITY_WORDS and len(words) >= 2:
+        opportunity.from_command(incoming, " ".join(words[1:]))
+    elif head in TASK_WORDS and len(words) == 1:
+        tasks.my_tasks(incoming)
+    elif head in HELP_WORDS:
+        incoming.reply_text(HELP)
+    elif (draft := drafts.waiting_for_message(incoming.session, _user(incoming))) is not None and content:
+        if draft.kind is DraftKind.TOUCHPOINT:
+            summarize(incoming, draft, content)
+        else:
+            opportunity.fill_details(incoming, draft, content)
+    else:
+        incoming.reply_text(HELP)
+
+
+def log_from_command(incoming: Incoming, words: list[str]) -> None:
+    user = _user(incoming)
+    customer = find_customer(incoming.session, user, words[0])
+    tp_type: TouchpointType | None = None
+    emotion: Emotion | None = None
+    rest = list(words[1:])
+    # Type and emotion may come in either order, right after the customer.
+    while rest and (tp_type is None or emotion is None):
+        as_type = TouchpointType.from_label(rest[0]) if tp_type is None else None
+        as_emotion = Emotion.from_label(rest[0]) if emotion is None else None
+        if as_type is not None:
+            tp_type = TouchpointType(as_type)
+        elif as_emotion is not None:
+            emotion = Emotion(as_emotion)
+        else:
+            break
+        rest.pop(0)
+    guessed = [name for name, value in (("type", tp_type), ("emotion", emotion)) if value is None]
+    now = clock.now()
+    step = split_next_step(" ".join(rest), now, current_settings().business_tz)
+    touchpoint = log_touchpoint(
+        incoming.session,
+        user,
+        customer_id=customer.id,
+        type=tp_type or TouchpointType.VISIT,
+        emotion=emotion or Emotion.NEUTRAL,
+        summary=step.summary,
+        next_action=step.action,
+        next_action_due=step.due if step.action else None,
+        occurred_at=now,
+        source=CaptureSource.CHAT_TEXT,
+        guessed_fields=guessed,
+    )
+    note = "（类型/情绪未写，按面访/中性记录）" if guessed else ""
+    incoming.reply_text(f"✅ 已记录触点：{describe(touchpoint, incoming)}{note}")
+
+
+def summarize(incoming: Incoming, draft: CaptureDraft, content: str) -> None:
+    """The message after a card's second tap: the touchpoint's summary and next action."""
+    assert draft.touchpoint_id is not None
+    step = split_next_step(content, clock.now(), current_settings().business_tz)
+    touchpoint = add_to_touchpoint(
+        incoming.session,
+        _user(incoming),
+        touchpoint_id=draft.touchpoint_id,
+        summary=step.summary,
+        next_action=step.action,
+        next_action_due=step.due if step.action else None,
+    )
+    draft.step = DraftStep.DONE
+    update_after_summary(incoming, draft, touchpoint)
+    incoming.reply_text(f"✅ 已补充到触点：{describe(touchpoint, incoming)}")
+
+
+def describe(touchpoint: Touchpoint, incoming: Incoming) -> str:
+    parts = [touchpoint.customer.name, touchpoint.type.label, touchpoint.emotion.label]
+    if touchpoint.summary:
+        parts.append(f"纪要「{touchpoint.summary[:40]}」")
+    if touchpoint.next_action:
+        due = due_text(touchpoint.next_action_due, incoming)
+        parts.append(f"下一步：{touchpoint.next_action}" + (f"（{due}）" if due else ""))
+    return "，".join(parts)
+
+
+def _user(incoming: Incoming) -> User:
+    assert incoming.user is not None
+    return incoming.user

@@ -1,0 +1,254 @@
+"""The one outbound WeCom client, over wechatpy's `WeChatClient`.
+
+- The access token lives in Redis when `REDIS_URL` is set, so web, workers and clock share one
+  token (WeCom rate-limits gettoken, and a token per process would invalidate nothing but waste
+  calls); otherwise in this process's memory. Its expiry is judged by `clock.now()`.
+- On 40014/42001 the token is refreshed (unless another process already did) and the call is
+  retried once; wechatpy's own retry is off because it retries without limit.
+- 45009/45033 raise `WeComRateLimited`: the caller (the outbox) backs off and sends later.
+- wechatpy 1.8.18 has no template_card, update_template_card or jscode2session helpers; those
+  are posted as raw JSON through the same client.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import IO, Any
+
+import requests
+from wechatpy.enterprise import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.session import SessionStorage
+from wechatpy.session.memorystorage import MemoryStorage
+
+from salesnav import clock
+from salesnav.settings import Settings, WeComSettings
+
+TOKEN_ERRORS = frozenset({40014, 42001})
+RATE_LIMIT_ERRORS = frozenset({45009, 45033})
+TOKEN_REFRESH_MARGIN_S = 300  # renew a little early so a token never expires mid-flight
+MESSAGE_TYPES = ("text", "markdown", "textcard", "template_card", "file", "image", "voice")
+
+
+class WeComError(Exception):
+    """WeCom answered with an errcode, or could not be reached (errcode None)."""
+
+    def __init__(self, errcode: int | None, errmsg: str) -> None:
+        super().__init__(f"{errcode}: {errmsg}" if errcode is not None else errmsg)
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+
+class WeComRateLimited(WeComError):
+    """45009/45033: WeCom's frequency limits. Nothing is wrong with the message; retry later."""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    msgid: str
+    response_code: str | None  # template cards: the code update_template_card needs
+    raw: dict[str, Any]
+
+
+class ClockedTokenStorage(SessionStorage):  # type: ignore[misc]
+    """Wraps a wechatpy storage and judges expiry by our clock, not by the storage's own TTL."""
+
+    def __init__(self, inner: SessionStorage) -> None:
+        self.inner = inner
+
+    def get(self, key: str, default: Any = None) -> Any:
+        entry = self.inner.get(key)
+        if not isinstance(entry, dict) or entry.get("expires_at", 0) <= clock.now().timestamp():
+            return default
+        return entry["value"]
+
+    def set(self, key: str, value: Any, ttl: int | None = None) -> None:
+        if value is None:
+            return
+        lifetime = max((ttl or 7200) - TOKEN_REFRESH_MARGIN_S, 1)
+        # The storage TTL (real seconds) only garbage-collects; validity is judged in get().
+        self.inner.set(key, {"value": value, "expires_at": clock.now().timestamp() + lifetime}, ttl)
+
+    def delete(self, key: str) -> None:
+        self.inner.delete(key)
+
+
+_memory_tokens = MemoryStorage()  # one per process, shared by every client built here
+_refresh_lock = threading.Lock()
+
+
+def token_storage(redis_url: str) -> ClockedTokenStorage:
+    if not redis_url:
+        return ClockedTokenStorage(_memory_tokens)
+    from redis import Redis
+    from wechatpy.session.redisstorage import RedisStorage
+
+    return ClockedTokenStorage(RedisStorage(Redis.from_url(redis_url), prefix="salesnav:wecom"))
+
+
+class _WeChatClient(WeChatClient):  # type: ignore[misc]
+    """wechatpy's client with our API base for every call, gettoken included, and our token expiry."""
+
+    def __init__(self, wecom: WeComSettings, storage: SessionStorage, timeout: float) -> None:
+        super().__init__(wecom.corp_id, wecom.secret, session=storage, timeout=timeout, auto_retry=False)
+        self.API_BASE_URL = wecom.api_base.rstrip("/") + "/cgi-bin/"
+
+    @property
+    def access_token_key(self) -> str:
+        # A token belongs to the server that issued it (WeCom, or one emulator on one port).
+        return f"{self.API_BASE_URL}:{super().access_token_key}"
+
+    def fetch_access_token(self) -> dict[str, Any]:
+        return self._fetch_access_token(url=self.API_BASE_URL + "gettoken",
+                                        params={"corpid": self.corp_id, "corpsecret": self.secret})
+
+    @property
+    def access_token(self) -> str:
+        token = self.session.get(self.access_token_key)
+        if token:
+            return token
+        self.fetch_access_token()
+        return self.session.get(self.access_token_key)
+
+
+class WeComClient:
+    """Application messages, media and the few other WeCom calls SalesNav makes."""
+
+    def __init__(self, wecom: WeComSettings, *, redis_url: str = "", timeout: float = 10.0) -> None:
+        self.agent_id = wecom.agent_id
+        self._wx = _WeChatClient(wecom, token_storage(redis_url), timeout)
+
+    @property
+    def access_token(self) -> str:
+        return self._call(lambda: self._wx.access_token)
+
+    # --- messages -----------------------------------------------------------------------------
+    def send(self, userid: str, msg_type: str, body: dict[str, Any]) -> SendResult:
+        """Send one application message; `body` is the part under the msgtype key."""
+        if msg_type not in MESSAGE_TYPES:
+            raise ValueError(f"unknown WeCom message type {msg_type!r}")
+        result = self.post("message/send", {"touser": userid, "agentid": self.agent_id, "msgtype": msg_type,
+                                            msg_type: body})
+        if userid in str(result.get("invaliduser") or "").split("|"):
+            raise WeComError(81013, f"{userid} is not a member who can receive this app's messages")
+        return SendResult(str(result.get("msgid", "")), result.get("response_code"), result)
+
+    def send_text(self, userid: str, content: str) -> SendResult:
+        return self.send(userid, "text", {"content": content})
+
+    def send_markdown(self, userid: str, content: str) -> SendResult:
+        return self.send(userid, "markdown", {"content": content})
+
+    def send_textcard(self, userid: str, title: str, description: str, url: str, btntxt: str = "详情") -> SendResult:
+        return self.send(userid, "textcard", {"title": title, "description": description, "url": url,
+                                              "btntxt": btntxt})
+
+    def send_template_card(self, userid: str, card: dict[str, Any]) -> SendResult:
+        return self.send(userid, "template_card", card)
+
+    def send_file(self, userid: str, media_id: str) -> SendResult:
+        return self.send(userid, "file", {"media_id": media_id})
+
+    def send_image(self, userid: str, media_id: str) -> SendResult:
+        return self.send(userid, "image", {"media_id": media_id})
+
+    def send_voice(self, userid: str, media_id: str) -> SendResult:
+        return self.send(userid, "voice", {"media_id": media_id})
+
+    def update_template_card(self, userids: list[str], response_code: str, *,
+                             card: dict[str, Any] | None = None, replace_name: str | None = None) -> dict[str, Any]:
+        """Update a card in place: either the whole card, or just the clicked button's label."""
+        if (card is None) == (replace_name is None):
+            raise ValueError("give exactly one of card or replace_name")
+        data: dict[str, Any] = {"userids": userids, "agentid": self.agent_id, "response_code": response_code}
+        if card is not None:
+            data["template_card"] = card
+        else:
+            data["button"] = {"replace_name": replace_name}
+        return self.post("message/update_template_card", data)
+
+    # --- media and the rest -------------------------------------------------------------------
+    def upload_media(self, media_type: str, filename: str, content: bytes | IO[bytes],
+                     content_type: str = "application/octet-stream") -> str:
+        """Upload temporary media (image, voice, video, file; kept 3 days by WeCom); returns media_id."""
+        data = content if isinstance(content, bytes) else content.read()  # bytes survive a retry
+        result = self._call(lambda: self._wx.post(
+            "media/upload", params={"type": media_type}, files={"media": (filename, data, content_type)}))
+        return str(result["media_id"])
+
+    def download_media(self, media_id: str) -> bytes:
+        response = self._call(lambda: self._wx.get("media/get", params={"media_id": media_id}))
+        if isinstance(response, dict):  # an errcode would have raised; a dict here is unexpected JSON
+            raise WeComError(None, "media/get answered JSON instead of the file")
+        return response.content
+
+    def code_to_session(self, js_code: str) -> dict[str, Any]:
+        """Mini-program login: js_code → corpid, userid, session_key."""
+        return self.get("miniprogram/jscode2session", js_code=js_code, grant_type="authorization_code")
+
+    def create_menu(self, menu: dict[str, Any]) -> None:
+        self._call(lambda: self._wx.post("menu/create", params={"agentid": self.agent_id}, data=menu))
+
+    def get(self, endpoint: str, **params: Any) -> dict[str, Any]:
+        return self._call(lambda: self._wx.get(endpoint, params=dict(params)))
+
+    def post(self, endpoint: str, data: dict[str, Any]) -> dict[str, Any]:
+        return self._call(lambda: self._wx.post(endpoint, params={}, data=data))
+
+    # --- the one place errors are translated ----------------------------------------------------
+    def _call(self, request: Any) -> Any:
+        used = self._wx.session.get(self._wx.access_token_key)
+        try:
+            return self._translate(request)
+        except WeComError as exc:
+            if exc.errcode not in TOKEN_ERRORS:
+                raise
+        # Refresh only if the shared token is still the one that failed: another process may
+        # already have fetched a new one, and fetching again would just waste a gettoken call.
+        with _refresh_lock:
+            if self._wx.session.get(self._wx.access_token_key) in (used, None):
+                self._wx.session.delete(self._wx.access_token_key)
+        return self._translate(request)
+
+    @staticmethod
+    def _translate(request: Any) -> Any:
+        try:
+            return request()
+        except WeChatClientException as exc:
+            errcode = int(exc.errcode) if exc.errcode is not None else None
+            errmsg = str(exc.errmsg or "WeCom unreachable or HTTP error")
+            if errcode in RATE_LIMIT_ERRORS:
+                raise WeComRateLimited(errcode, errmsg) from exc
+            raise WeComError(errcode, errmsg) from exc
+        except requests.RequestException as exc:
+            raise WeComError(None, f"WeCom unreachable: {type(exc).__name__}") from exc
+
+
+_settings: Settings | None = None
+_client: WeComClient | None = None
+_client_lock = threading.Lock()
+
+
+def configure(settings: Settings) -> None:
+    """Called by create_app; a worker that never built an app reads the environment on first use."""
+    global _settings, _client
+    with _client_lock:
+        _settings, _client = settings, None
+
+
+def current_settings() -> Settings:
+    global _settings
+    with _client_lock:
+        if _settings is None:
+            _settings = Settings.from_env()
+        return _settings
+
+
+def get_client() -> WeComClient:
+    global _client
+    settings = current_settings()
+    with _client_lock:
+        if _client is None:
+            _client = WeComClient(settings.wecom, redis_url=settings.redis_url)
+        return _client

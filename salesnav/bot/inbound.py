@@ -1,0 +1,101 @@
+"""Inbound WeCom messages: stored before they are acknowledged, processed by a job.
+
+A WeCom retry carries the same dedupe key, so it finds the stored row and is acknowledged
+without a second record or a second job. Processing failures stay visible on the row
+(status failed, error) and `reprocess()` runs it again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from salesnav import clock
+from salesnav.bot.parse import WeComMessage, parse_message
+from salesnav.handlers.errors import DomainError
+from salesnav.jobs.queue import enqueue_after_commit
+from salesnav.models import InboundMessage, InboundStatus
+from salesnav.models import session as db
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR = 4000
+
+
+def job_key(inbound_id: int) -> str:
+    return f"inbound:{inbound_id}"
+
+
+def store(message: WeComMessage, xml: str, *, enqueue: bool = True) -> int | None:
+    """Store the message and queue its processing; None when it was already stored (a retry)."""
+    key = message.dedupe_key()
+    try:
+        with db.transaction() as session:
+            row = InboundMessage(
+                dedupe_key=key,
+                from_userid=message.actor_userid[:64],
+                msg_type=message.msg_type[:40],
+                event=(message.event or None) and message.event[:60],
+                raw_xml=xml,
+                payload=message.fields,
+                received_at=clock.now(),
+            )
+            session.add(row)
+            session.flush()
+            if enqueue:
+                enqueue_after_commit(session, process_inbound, row.id, key=job_key(row.id), queue="inbound")
+            return row.id
+    except IntegrityError:
+        with db.transaction() as session:
+            if session.scalar(select(InboundMessage.id).where(InboundMessage.dedupe_key == key)) is None:
+                raise  # not a duplicate: a real fault, let it surface
+        log.info("duplicate WeCom callback %s acknowledged again", key)
+        return None
+
+
+def process_inbound(inbound_id: int) -> None:
+    """The job: route one stored message. Idempotent by key; a processed row is left alone."""
+    from salesnav.bot import router
+
+    try:
+        with db.transaction() as session:
+            row = session.get(InboundMessage, inbound_id)
+            if row is None or row.status in (InboundStatus.PROCESSED, InboundStatus.IGNORED):
+                return
+            outcome = router.dispatch(session, row, parse_message(row.raw_xml))
+            row.status = InboundStatus.IGNORED if outcome.ignored else InboundStatus.PROCESSED
+            row.error = outcome.note
+            row.processed_at = clock.now()
+    except DomainError as exc:
+        # Rolled back above; the refusal is an answer, not a processing failure.
+        with db.transaction() as session:
+            row = session.get(InboundMessage, inbound_id)
+            if row is not None:
+                outcome = router.refuse(session, row, parse_message(row.raw_xml), exc)
+                row.status, row.error, row.processed_at = InboundStatus.PROCESSED, outcome.note, clock.now()
+    except Exception as exc:
+        mark_failed(inbound_id, exc)
+        raise  # the job run is marked failed too, so the same key may run again
+
+
+def mark_failed(inbound_id: int, exc: BaseException) -> None:
+    with db.transaction() as session:
+        row = session.get(InboundMessage, inbound_id)
+        if row is not None:
+            row.status = InboundStatus.FAILED
+            row.error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
+            row.processed_at = clock.now()
+
+
+def reprocess(inbound_id: int) -> None:
+    """Queue a failed (or stuck) message again; its earlier job run failed, so the key is free."""
+    with db.transaction() as session:
+        row = session.get(InboundMessage, inbound_id)
+        if row is None:
+            raise LookupError(f"inbound message {inbound_id} not found")
+        if row.status in (InboundStatus.PROCESSED, InboundStatus.IGNORED):
+            return
+        row.status, row.error = InboundStatus.RECEIVED, None
+        enqueue_after_commit(session, process_inbound, row.id, key=job_key(row.id), queue="inbound")

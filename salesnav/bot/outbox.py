@@ -1,0 +1,369 @@
+"""The outbox: every outbound WeCom message is a row first, sent by a job, never lost unseen.
+
+- `queue_message` adds the row in the caller's transaction; the `deliver` job runs after commit.
+  Types: WeCom's text, markdown, textcard, template_card, file, image, voice, and
+  `update_template_card` (body {"response_code", "template_card" | "button"}), so a card updated in
+  place gets the same retries.
+- A failed send is retried with exponential backoff (attempt n waits base·2^(n-1)); the embedded
+  default has no rq scheduler, so retries are picked up by `flush_due`, a periodic job of the
+  clock. After the last attempt the row stays visible as failed, with its last error.
+- 45009/45033 (WeCom's frequency limits) do not use up an attempt: the message waits and goes later.
+- WeCom silently drops app messages past 30/min or 1,000/h to one member. We count per recipient
+  (Redis sorted set when configured, else sent rows in the database) and merge the surplus of a
+  burst into one digest message, sent once the window has room: status merged, digest_id set.
+- Delivery is at-least-once: a send is claimed with a lease (next_attempt_at moved ahead), so two
+  workers never send the same row at once, and a worker that died mid-send is retried later.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from salesnav import clock
+from salesnav.bot.client import (
+    MESSAGE_TYPES,
+    SendResult,
+    WeComError,
+    WeComRateLimited,
+    current_settings,
+    get_client,
+)
+from salesnav.jobs.queue import enqueue_after_commit
+from salesnav.models import OutboundMessage, OutboundStatus
+from salesnav.models import session as db
+from salesnav.settings import _int
+
+log = logging.getLogger(__name__)
+
+CARD_UPDATE = "update_template_card"  # body: {"response_code": ..., "template_card": {...} | "button": {...}}
+OUTBOX_TYPES = (*MESSAGE_TYPES, CARD_UPDATE)
+MERGEABLE = frozenset({"text", "markdown", "textcard", "template_card"})  # media cannot be summarised
+# Errors no retry can fix: the message itself or its recipient is wrong.
+PERMANENT_ERRORS = frozenset({40007, 40008, 40058, 44004, 45002, 81013})
+DIGEST_KEY_PREFIX = "digest:"
+DIGEST_BUDGET_BYTES = 1800  # WeCom caps markdown at 2,048 bytes
+FLUSH_BATCH = 500
+
+
+@dataclass(frozen=True)
+class OutboxPolicy:
+    max_attempts: int = 5
+    retry_base_seconds: int = 30
+    rate_limit_backoff_seconds: int = 60
+    lease_seconds: int = 120
+    per_minute: int = 30
+    per_hour: int = 1000
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> OutboxPolicy:
+        env = dict(os.environ if environ is None else environ)
+        return cls(
+            max_attempts=_int(env, "WECOM_SEND_MAX_ATTEMPTS", 5, lo=1, hi=20),
+            retry_base_seconds=_int(env, "WECOM_SEND_RETRY_BASE_SECONDS", 30, lo=1, hi=3600),
+        )
+
+    def limits(self) -> tuple[tuple[timedelta, int], ...]:
+        return ((timedelta(minutes=1), self.per_minute), (timedelta(hours=1), self.per_hour))
+
+
+_policy: OutboxPolicy | None = None
+
+
+def policy() -> OutboxPolicy:
+    global _policy
+    if _policy is None:
+        _policy = OutboxPolicy.from_env()
+    return _policy
+
+
+# --- queueing ------------------------------------------------------------------------------------
+
+def queue_message(session: Session, recipient_userid: str, msg_type: str, body: dict[str, Any], *,
+                  idempotency_key: str | None = None) -> OutboundMessage:
+    """Add a message to the outbox in the caller's transaction; it is sent after commit.
+
+    The same idempotency_key twice returns the existing row and sends nothing more.
+    """
+    if msg_type not in OUTBOX_TYPES:
+        raise ValueError(f"unknown WeCom message type {msg_type!r}")
+    if idempotency_key and (existing := _by_key(session, idempotency_key)):
+        return existing
+    message = OutboundMessage(recipient_userid=recipient_userid, msg_type=msg_type, body=body,
+                              idempotency_key=idempotency_key, status=OutboundStatus.QUEUED, attempts=0,
+                              next_attempt_at=clock.now())
+    if idempotency_key is None or session.get_bind().dialect.name == "sqlite":
+        # pysqlite opens no transaction before a SAVEPOINT, so RELEASE would commit the caller's
+        # work; SQLite serialises writers anyway, and the embedded default has one process.
+        session.add(message)
+        session.flush()
+    else:
+        try:
+            with session.begin_nested():  # a concurrent twin may win the unique key; then it is the one
+                session.add(message)
+        except IntegrityError:
+            if (existing := _by_key(session, idempotency_key)) is None:
+                raise
+            return existing
+    enqueue_after_commit(session, deliver, message.id, key=f"outbound:{message.id}", queue="outbound")
+    return message
+
+
+def queue_text(session: Session, userid: str, content: str, **kw: Any) -> OutboundMessage:
+    return queue_message(session, userid, "text", {"content": content}, **kw)
+
+
+def queue_markdown(session: Session, userid: str, content: str, **kw: Any) -> OutboundMessage:
+    return queue_message(session, userid, "markdown", {"content": content}, **kw)
+
+
+def queue_template_card(session: Session, userid: str, card: dict[str, Any], **kw: Any) -> OutboundMessage:
+    return queue_message(session, userid, "template_card", card, **kw)
+
+
+def _by_key(session: Session, key: str) -> OutboundMessage | None:
+    return session.scalars(select(OutboundMessage).where(OutboundMessage.idempotency_key == key)).first()
+
+
+# --- delivery ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Claimed:
+    recipient: str
+    msg_type: str
+    body: dict[str, Any]
+
+
+class _LostRace(Exception):
+    """Another worker changed the row between our read and our write; leave it to them."""
+
+
+def deliver(message_id: int) -> None:
+    """The outbound job: send one queued message if it is due (a no-op otherwise)."""
+    try:
+        with db.transaction() as session:
+            claimed = _claim(session, message_id)
+    except _LostRace:
+        return
+    if claimed is None:
+        return
+    # The session is closed here: a slow WeCom never holds a database connection.
+    try:
+        result = _send(claimed)
+    except WeComRateLimited as exc:
+        _after_rate_limit(message_id, exc)
+    except WeComError as exc:
+        _after_failure(message_id, exc)
+    else:
+        with db.transaction() as session:
+            session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id).values(
+                status=OutboundStatus.SENT, sent_at=clock.now(), wecom_msgid=result.msgid or None,
+                response_code=result.response_code, next_attempt_at=None, last_error=None))
+
+
+def _send(claimed: _Claimed) -> SendResult:
+    if claimed.msg_type != CARD_UPDATE:
+        return get_client().send(claimed.recipient, claimed.msg_type, claimed.body)
+    body = claimed.body
+    raw = get_client().update_template_card(
+        [claimed.recipient], str(body.get("response_code", "")), card=body.get("template_card"),
+        replace_name=None if body.get("template_card") else (body.get("button") or {}).get("replace_name", ""))
+    return SendResult("", None, raw)
+
+
+def flush_due(fired_at: str | None = None) -> int:
+    """The clock's periodic job: deliver every queued message whose time has come. Returns how many."""
+    now = clock.now()
+    with db.transaction() as session:
+        due = list(session.scalars(
+            select(OutboundMessage.id)
+            .where(OutboundMessage.status == OutboundStatus.QUEUED,
+                   or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now))
+            .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
+            .limit(FLUSH_BATCH)))
+    for message_id in due:
+        try:
+            deliver(message_id)
+        except Exception:
+            # One broken row must not hold back the others; its lease brings it round again.
+            log.exception("delivering outbound message %s failed", message_id)
+    return len(due)
+
+
+def _claim(session: Session, message_id: int) -> _Claimed | None:
+    now = clock.now()
+    message = session.get(OutboundMessage, message_id)
+    if message is None or message.status != OutboundStatus.QUEUED:
+        return None
+    if message.next_attempt_at is not None and message.next_attempt_at > now:
+        return None
+    seen = message.attempts
+    if seen >= policy().max_attempts:  # a worker died mid-send on the last attempt
+        _guarded(session, message_id, seen, status=OutboundStatus.FAILED, next_attempt_at=None,
+                 last_error=message.last_error or "重试次数已用完")
+        return None
+    # A card update changes a message the member already has; WeCom's per-member cap counts new ones.
+    wait = 0 if message.msg_type == CARD_UPDATE else _throttle_wait(session, message)
+    if wait > 0:
+        _hold_back(session, message, now + timedelta(seconds=wait))
+        return None
+    _guarded(session, message_id, seen, attempts=seen + 1,
+             next_attempt_at=now + timedelta(seconds=policy().lease_seconds))
+    body = message.body
+    if _is_digest(message):
+        body = {"content": _render_digest(session, message_id)}
+        session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id).values(body=body))
+    return _Claimed(message.recipient_userid, message.msg_type, body)
+
+
+def _guarded(session: Session, message_id: int, seen_attempts: int, **values: Any) -> None:
+    """Update the row only if nobody else claimed it since we read it."""
+    changed = session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == message_id, OutboundMessage.status == OutboundStatus.QUEUED,
+               OutboundMessage.attempts == seen_attempts)
+        .values(**values))
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise _LostRace()
+
+
+def _after_failure(message_id: int, exc: WeComError) -> None:
+    now = clock.now()
+    with db.transaction() as session:
+        message = session.get(OutboundMessage, message_id)
+        if message is None or message.status != OutboundStatus.QUEUED:
+            return
+        error = str(exc)[:2000]
+        if message.attempts >= policy().max_attempts or exc.errcode in PERMANENT_ERRORS:
+            message.status, message.next_attempt_at = OutboundStatus.FAILED, None
+            log.warning("outbound message %s failed for good after %d attempts: %s",
+                        message_id, message.attempts, error)
+        else:
+            delay = policy().retry_base_seconds * 2 ** (message.attempts - 1)
+            message.next_attempt_at = now + timedelta(seconds=delay)
+        message.last_error = error
+
+
+def _after_rate_limit(message_id: int, exc: WeComRateLimited) -> None:
+    with db.transaction() as session:
+        message = session.get(OutboundMessage, message_id)
+        if message is None or message.status != OutboundStatus.QUEUED:
+            return
+        message.attempts = max(message.attempts - 1, 0)  # WeCom was busy; the message was not at fault
+        message.next_attempt_at = clock.now() + timedelta(seconds=policy().rate_limit_backoff_seconds)
+        message.last_error = f"{exc}（企业微信频率限制，稍后重发）"
+
+
+# --- per-recipient throttle and digests ----------------------------------------------------------
+
+_RESERVE = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
+local wait = 0
+for i = 3, #ARGV, 2 do
+  local window = tonumber(ARGV[i])
+  local limit = tonumber(ARGV[i + 1])
+  local since = '(' .. (now - window)
+  if redis.call('ZCOUNT', KEYS[1], since, '+inf') >= limit then
+    local oldest = redis.call('ZRANGEBYSCORE', KEYS[1], since, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    wait = math.max(wait, tonumber(oldest[2]) + window - now)
+  end
+end
+if wait > 0 then return wait end
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
+return 0
+"""
+
+
+def _throttle_wait(session: Session, message: OutboundMessage) -> float:
+    """Seconds until this recipient may receive another message; 0 reserves a slot now."""
+    limits = sorted(policy().limits(), key=lambda pair: -pair[0].total_seconds())  # longest first
+    redis_url = current_settings().redis_url
+    now = clock.now()
+    if redis_url:
+        from redis import Redis
+
+        args: list[Any] = [int(now.timestamp() * 1000), f"{message.id}:{secrets.token_hex(4)}"]
+        for window, limit in limits:
+            args += [int(window.total_seconds() * 1000), limit]
+        script = Redis.from_url(redis_url).register_script(_RESERVE)
+        return int(script(keys=[f"salesnav:wecom:sent:{message.recipient_userid}"], args=args)) / 1000
+    wait = 0.0
+    for window, limit in limits:
+        in_window = (OutboundMessage.recipient_userid == message.recipient_userid,
+                     OutboundMessage.status == OutboundStatus.SENT, OutboundMessage.sent_at > now - window)
+        count, oldest = session.execute(
+            select(func.count(), func.min(OutboundMessage.sent_at)).where(*in_window)).one()
+        if count >= limit:
+            wait = max(wait, (oldest + window - now).total_seconds())
+    return wait
+
+
+def _hold_back(session: Session, message: OutboundMessage, room_at: datetime) -> None:
+    """Over the limit: merge an alert into the recipient's open digest; media and digests just wait."""
+    if message.msg_type not in MERGEABLE or _is_digest(message):
+        _guarded(session, message.id, message.attempts, next_attempt_at=room_at)
+        return
+    digest = session.scalars(
+        select(OutboundMessage)
+        .where(OutboundMessage.recipient_userid == message.recipient_userid,
+               OutboundMessage.status == OutboundStatus.QUEUED, OutboundMessage.attempts == 0,
+               OutboundMessage.idempotency_key.like(DIGEST_KEY_PREFIX + "%"))
+        .order_by(OutboundMessage.id)
+        .with_for_update()  # a digest being claimed for sending takes no more items
+    ).first()
+    if digest is None:
+        digest = OutboundMessage(recipient_userid=message.recipient_userid, msg_type="markdown",
+                                 body={"content": ""}, status=OutboundStatus.QUEUED, attempts=0,
+                                 idempotency_key=f"{DIGEST_KEY_PREFIX}{message.recipient_userid}:{message.id}",
+                                 next_attempt_at=room_at)
+        session.add(digest)
+        session.flush()
+    _guarded(session, message.id, message.attempts, status=OutboundStatus.MERGED, digest_id=digest.id,
+             next_attempt_at=None)
+
+
+def _is_digest(message: OutboundMessage) -> bool:
+    return (message.idempotency_key or "").startswith(DIGEST_KEY_PREFIX)
+
+
+def _render_digest(session: Session, digest_id: int) -> str:
+    merged = list(session.scalars(
+        select(OutboundMessage).where(OutboundMessage.digest_id == digest_id).order_by(OutboundMessage.id)))
+    head = (f"**消息汇总**\n刚才有 {len(merged)} 条提醒发给您，因企业微信限制单人接收频率，合并为这一条：\n")
+    lines: list[str] = []
+    used = len(head.encode())
+    for i, item in enumerate(merged, 1):
+        line = f"> {i}. {_summary(item)}\n"
+        if used + len(line.encode()) > DIGEST_BUDGET_BYTES:
+            lines.append(f"……另有 {len(merged) - i + 1} 条，请到销售导航仪查看。\n")
+            break
+        lines.append(line)
+        used += len(line.encode())
+    return head + "".join(lines)
+
+
+_MARKUP = re.compile(r"<[^>]+>|[*#`>]+")
+
+
+def _summary(message: OutboundMessage, limit: int = 60) -> str:
+    body = message.body or {}
+    if message.msg_type == "textcard":
+        text = f"{body.get('title', '')}：{body.get('description', '')}"
+    elif message.msg_type == "template_card":
+        title = (body.get("main_title") or {}).get("title", "")
+        text = f"{title}：{body.get('sub_title_text') or (body.get('main_title') or {}).get('desc', '')}"
+    else:
+        text = str(body.get("content", ""))
+    text = " ".join(_MARKUP.sub("", text).split()).strip("：")
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,60 @@
+"""`salesnav rules run [--at]` and `salesnav rules list` (kept out of cli.py so it stays a thin shell)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from salesnav.settings import Settings
+
+
+def _parse_at(at: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError as exc:
+        raise click.BadParameter(f"不是 ISO-8601 时间：{at!r}", param_hint="--at") from exc
+    if moment.tzinfo is None:
+        raise click.BadParameter("请带上时区，例如 2026-03-05T10:00+08:00", param_hint="--at")
+    return moment.astimezone(UTC)
+
+
+def run(settings: Settings, at: str | None) -> None:
+    from salesnav import clock
+    from salesnav.bot import client as wecom_client
+    from salesnav.jobs import queue as jobs_queue
+    from salesnav.jobs.rules import run_scan
+    from salesnav.models import session as dbs
+
+    moment = _parse_at(at) if at else None
+    dbs.configure(settings.database_url)
+    backend = jobs_queue.configure(settings.redis_url)
+    wecom_client.configure(settings)
+    previous = clock.use(clock.FrozenClock(moment)) if moment else None
+    try:
+        report = run_scan(clock.now())
+        if not settings.redis_url:
+            backend.drain()  # in-process: deliver before the command exits; rq workers do it otherwise
+    finally:
+        if previous is not None:
+            clock.use(previous)
+    click.echo(report.describe())
+    for rule, count in sorted(report.found.items()):
+        click.echo(f"  {rule}: 待处理 {count}")
+
+
+def describe(settings: Settings) -> None:
+    from salesnav.handlers import rule_settings
+    from salesnav.handlers.rules import engine
+    from salesnav.handlers.rules.validation import SPECS
+    from salesnav.models import session as dbs
+
+    dbs.configure(settings.database_url)
+    with dbs.transaction() as session:
+        for rule in engine.all_rules():
+            state = "开启" if rule.enabled(session) else "关闭"
+            click.echo(f"{rule.code}  {rule.name}  [{state}]  触发：{rule.trigger}")
+            for key in (rule.switch, *rule.settings):
+                value = rule_settings.get(session, key)
+                marker = "" if value == rule_settings.DEFAULTS[key] else f"（默认 {rule_settings.DEFAULTS[key]}）"
+                click.echo(f"    {key} = {value}{marker}  {SPECS[key].label}")

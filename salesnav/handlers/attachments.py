@@ -1,0 +1,151 @@
+"""Store an uploaded file: its type judged by content (never by its name), its bytes kept once per hash."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import filetype
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from salesnav.handlers.access import can_access_owner
+from salesnav.handlers.errors import DomainError, NotFound
+from salesnav.handlers.records import record_event
+from salesnav.models import Attachment, User
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+MAX_IMAGE_PIXELS = 40_000_000  # a 40-megapixel photo is already more than any phone sends
+MAX_UNZIPPED_BYTES = 300 * 1024 * 1024  # a PPTX that inflates beyond this is a zip bomb, not a deck
+MAX_ZIP_RATIO = 200
+
+IMAGES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "heic": "image/heic"}
+DOCUMENTS = {
+    "pdf": "application/pdf",
+    "ppt": "application/vnd.ms-powerpoint",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+AUDIO = {"amr": "audio/amr", "mp3": "audio/mpeg", "m4a": "audio/mp4", "wav": "audio/wav", "silk": "audio/silk"}
+ALLOWED = {**IMAGES, **DOCUMENTS, **AUDIO}
+ALLOWED_TEXT = "图片（JPG/PNG/WEBP/HEIC）、PDF、PPT/PPTX 或语音（AMR/MP3/M4A/WAV/SILK）"
+
+
+class UploadRefused(DomainError):
+    code = "unsupported_type"
+
+
+class UploadTooLarge(DomainError):
+    code = "too_large"
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    extension: str
+    content_type: str
+
+
+def sniff(data: bytes) -> Sniffed:
+    """What the bytes are, or UploadRefused. The file name plays no part."""
+    # SILK (WeChat voice) has no entry in filetype; WeChat prefixes its header with 0x02.
+    if data.startswith((b"#!SILK_V3", b"\x02#!SILK_V3")):
+        return Sniffed("silk", AUDIO["silk"])
+    kind = filetype.guess(data[:8192])
+    extension = kind.extension if kind else None
+    if extension == "zip" or extension == "pptx":
+        extension = "pptx" if _is_pptx(data) else None
+    if extension not in ALLOWED:
+        raise UploadRefused(f"不支持的文件类型，请上传{ALLOWED_TEXT}")
+    if extension in ("jpg", "png", "webp"):
+        _check_image(data)
+    return Sniffed(extension, ALLOWED[extension])
+
+
+def _is_pptx(data: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+            inflated = sum(e.file_size for e in entries)
+            packed = sum(e.compress_size for e in entries) or 1
+            if inflated > MAX_UNZIPPED_BYTES or inflated / packed > MAX_ZIP_RATIO:
+                raise UploadRefused("文件解压后异常巨大，已拒绝")
+            return any(e.filename.startswith("ppt/") for e in entries)
+    except zipfile.BadZipFile:
+        return False
+
+
+def _check_image(data: bytes) -> None:
+    """Read only the header: a decompression bomb is refused before a single pixel is decoded."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except Image.DecompressionBombError as exc:
+        raise UploadRefused("图片尺寸异常巨大，已拒绝") from exc
+    except Exception as exc:  # Pillow raises many types for a broken file
+        raise UploadRefused("图片已损坏，无法打开") from exc
+    if width * height > MAX_IMAGE_PIXELS:
+        raise UploadRefused("图片尺寸异常巨大，已拒绝")
+
+
+def storage_path(root: Path, sha256: str) -> Path:
+    return root / sha256[:2] / sha256[2:4] / sha256
+
+
+def store_attachment(
+    session: Session,
+    actor: User,
+    *,
+    data: bytes,
+    filename: str,
+    root: Path,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Attachment:
+    """Keep the bytes once under `root` by SHA-256; the same user uploading the same file gets the same row."""
+    if not data:
+        raise UploadRefused("文件是空的")
+    if len(data) > max_bytes:
+        raise UploadTooLarge(f"文件过大（最大 {max_bytes // (1024 * 1024)} MB）")
+    sniffed = sniff(data)
+    sha256 = hashlib.sha256(data).hexdigest()
+    existing = session.scalars(
+        select(Attachment).where(
+            Attachment.sha256 == sha256, Attachment.uploaded_by_id == actor.id, Attachment.deleted_at.is_(None)
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    path = storage_path(root, sha256)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename: a reader never sees half a file, and two equal uploads race harmlessly.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    stem = Path(filename or "file").stem[:200] or "file"
+    attachment = Attachment(
+        sha256=sha256, filename=f"{stem}.{sniffed.extension}", content_type=sniffed.content_type,
+        size_bytes=len(data), storage_path=str(path.relative_to(root)), uploaded_by_id=actor.id,
+    )
+    session.add(attachment)
+    session.flush()
+    record_event(session, "attachment.stored", "attachment", attachment.id, actor, content_type=sniffed.content_type)
+    return attachment
+
+
+def attachment_for(session: Session, actor: User, attachment_id: int) -> Attachment:
+    """The uploader, and whoever may see the uploader's records (their manager, the director)."""
+    attachment = session.get(Attachment, attachment_id)
+    if (
+        attachment is None
+        or attachment.deleted_at
+        or attachment.uploaded_by_id is None
+        or not can_access_owner(session, actor, attachment.uploaded_by_id)
+    ):
+        raise NotFound("附件不存在或您无权查看")
+    return attachment

@@ -1,0 +1,150 @@
+"""Rule 4, big-deal credit check (大单信用校验): an opportunity over 500,000 CNY entering 合同审批.
+
+The check runs synchronously inside `advance_stage`, before the stage changes. The customer's
+on-time payment rate over 12 months (finance system, or our receivables) below 85 % → the
+attempt is refused with the risk points and the approval is frozen; rep and manager are told.
+Only a director lifts the freeze (salesnav/handlers/approvals.py).
+
+Why the freeze is written by a job: the refusal is an exception, and the caller's unit of work
+rolls back on it, which would take a freeze written in the same transaction with it. Writing
+it in a second connection from inside the handler could wait forever on SQLite behind the
+caller's own write lock. So the refusal enqueues `freeze_approval` (own transaction, idempotent
+per freeze episode) and raises; the freeze and its messages survive whatever the caller does.
+
+A finance system that is down or slow refuses the attempt too (the approval waits and says
+why) without freezing anything: the same attempt goes through once it answers well.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from salesnav import clock
+from salesnav.finance import FinanceUnavailable, payment_history
+from salesnav.handlers import rule_settings
+from salesnav.handlers.errors import DomainError
+from salesnav.handlers.records import audit, record_event
+from salesnav.handlers.rules import engine
+from salesnav.handlers.rules.engine import Rule
+from salesnav.handlers.rules.texts import yuan
+from salesnav.models import Alert, AlertState, Opportunity, User
+
+CODE = "credit_check"
+
+
+class ApprovalFrozen(DomainError):
+    code = "approval_frozen"
+
+
+class CreditCheckPending(DomainError):
+    code = "credit_check_pending"
+
+
+def _episode(session: Session, opportunity_id: int) -> str:
+    lifted = session.scalar(
+        select(func.count(Alert.id)).where(
+            Alert.subject_type == "opportunity", Alert.subject_id == opportunity_id, Alert.rule == CODE,
+            Alert.state == AlertState.RESOLVED,
+        )
+    )
+    return f"freeze{(lifted or 0) + 1}"
+
+
+def _lifted_by_director(session: Session, opportunity_id: int) -> bool:
+    return any(
+        alert.state is AlertState.RESOLVED and alert.detail.get("lifted_by")
+        for alert in session.scalars(
+            select(Alert).where(
+                Alert.subject_type == "opportunity", Alert.subject_id == opportunity_id, Alert.rule == CODE
+            )
+        )
+    )
+
+
+def check_before_contract_approval(session: Session, actor: User, opp: Opportunity) -> None:
+    """Raise `ApprovalFrozen` or `CreditCheckPending` when the deal may not enter 合同审批 now."""
+    if not rule_settings.get(session, "credit.enabled"):
+        return
+    threshold = int(rule_settings.get(session, "credit.amount_threshold_fen"))
+    if opp.expected_amount_fen <= threshold or _lifted_by_director(session, opp.id):
+        return
+    from salesnav.bot.client import current_settings
+
+    now = clock.now()
+    months = int(rule_settings.get(session, "credit.window_months"))
+    try:
+        history = payment_history(
+            session, opp.customer, as_of=now, months=months, api_url=current_settings().finance_api_url,
+            timeout=float(rule_settings.get(session, "credit.finance_timeout_seconds")),
+        )
+    except FinanceUnavailable as exc:
+        raise CreditCheckPending(
+            f"{exc.reason}，大单信用校验未完成，合同审批暂缓，请稍后重试", reason=exc.reason
+        ) from exc
+    minimum = float(rule_settings.get(session, "credit.min_on_time_rate"))
+    rate = history.on_time_rate
+    if rate is None or rate >= minimum:
+        record_event(session, "credit.checked", "opportunity", opp.id, actor, on_time_rate=rate,
+                     receivables=history.receivables, source=history.source, passed=True)
+        return
+    risks = history.risk_points()
+    reason = (f"客户近 {months} 个月按时回款率 {rate:.1%}，低于 {minimum:.0%}"
+              f"（{history.receivables} 笔应收中 {len(history.late)} 笔逾期）")
+    from salesnav.jobs import rules as rule_jobs  # jobs import the rules; import late
+    from salesnav.jobs.queue import enqueue
+
+    episode = _episode(session, opp.id)
+    # Not after commit: the caller is about to roll back (see the module docstring).
+    enqueue(rule_jobs.freeze_approval, opp.id, actor.id, episode, reason, risks,
+            key=f"credit_freeze:{opp.id}:{episode}", queue="rules")
+    raise ApprovalFrozen(
+        f"大单信用校验未通过，审批已冻结：{reason}。风险点：{'；'.join(risks)}。如需继续，请联系销售总监解除冻结。",
+        on_time_rate=rate, risk_points=risks,
+    )
+
+
+def freeze(session: Session, opportunity_id: int, actor_id: int, episode: str, reason: str,
+           risks: list[str], now: datetime) -> Alert | None:
+    """Freeze the approval and tell rep and manager; a second call for the episode does nothing."""
+    opp = session.get(Opportunity, opportunity_id)
+    if opp is None:
+        return None
+    rep = opp.owner
+    manager = engine.manager_of(session, rep)
+    actor = session.get(User, actor_id)
+    alert = engine.raise_alert(
+        session, rule=CODE, subject_type="opportunity", subject_id=opp.id, episode=episode,
+        title=f"大单信用校验未通过：{opp.customer.name}·{opp.title}", now=now,
+        detail={"reason": reason, "risk_points": risks, "attempted_by": actor_id},
+        recipient_ids=[u.id for u in engine.distinct_users(rep, manager)],
+    )
+    if alert is None:
+        return None
+    frozen_reason = f"{reason}；风险点：{'；'.join(risks)}" if risks else reason
+    audit(session, actor, "opportunity", opp.id, "approval_freeze",
+          {"approval_frozen": opp.approval_frozen}, {"approval_frozen": True, "reason": frozen_reason})
+    opp.approval_frozen, opp.approval_frozen_reason = True, frozen_reason
+    record_event(session, "opportunity.approval_frozen", "opportunity", opp.id, actor, rule=CODE, reason=reason)
+    deal = f"客户「{opp.customer.name}」的商机「{opp.title}」（预计 {yuan(opp.expected_amount_fen)}）"
+    risk_lines = "\n".join(f"· {r}" for r in risks)
+    who = f"{actor.name}提交的" if actor else ""
+    for user in engine.distinct_users(rep, manager):
+        engine.notify(
+            session, alert, user,
+            f"【大单信用校验未通过】{deal}{who}合同审批已冻结：{reason}。\n风险点：\n{risk_lines}\n"
+            f"只有销售总监可以解除冻结。",
+        )
+    return alert
+
+
+RULE = Rule(
+    code=CODE,
+    name="大单信用校验",
+    trigger="事件：商机进入合同审批（推进前同步校验）",
+    switch="credit.enabled",
+    settings=("credit.amount_threshold_fen", "credit.min_on_time_rate", "credit.window_months",
+              "credit.finance_timeout_seconds"),
+)

@@ -1,0 +1,201 @@
+"""The rule engine: the registry of rules, raising alerts once per episode, notifying, resolving.
+
+Time rules expose `find(session, now) -> [Match]` (indexed queries returning only what is due)
+and `apply(session, match, now)`; the scan job (salesnav/jobs/rules.py) applies each match in its
+own unit of work, so a crash loses at most the match in hand and the next scan picks it up.
+Event rules expose reactions per event kind, run after the event's transaction commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from salesnav.handlers import rule_settings
+from salesnav.models import Alert, AlertState, DomainEvent, Role, User
+
+OPEN_STATES = (AlertState.OPEN, AlertState.ESCALATED)
+
+
+@dataclass(frozen=True)
+class Match:
+    """Something a time rule found due: fire an alert, escalate one, or resolve one."""
+
+    rule: str
+    action: str  # fire, escalate, resolve
+    subject_id: int  # the subject for fire; the alert id for escalate and resolve
+    episode: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    trigger: str  # shown by `salesnav rules list`
+    switch: str  # the on/off setting
+    settings: tuple[str, ...]
+    find: Callable[[Session, datetime], list[Match]] | None = None
+    apply: Callable[[Session, Match, datetime], str | None] | None = None
+    reactions: dict[str, Callable[[Session, DomainEvent], None]] = field(default_factory=dict)
+
+    def enabled(self, session: Session) -> bool:
+        return bool(rule_settings.get(session, self.switch))
+
+
+def all_rules() -> list[Rule]:
+    # Imported here: the rule modules use this module's helpers.
+    from salesnav.handlers.rules import collaboration_overdue, credit_check, follow_up_overdue, health_red
+
+    return [follow_up_overdue.RULE, collaboration_overdue.RULE, health_red.RULE, credit_check.RULE]
+
+
+def time_rules() -> list[Rule]:
+    return [rule for rule in all_rules() if rule.find is not None]
+
+
+def rule_by_code(code: str) -> Rule:
+    for rule in all_rules():
+        if rule.code == code:
+            return rule
+    raise KeyError(code)
+
+
+def subscribed(kind: str) -> bool:
+    """Whether recording an event of this kind must schedule the rules' reactions."""
+    return any(kind in rule.reactions for rule in all_rules())
+
+
+def react(session: Session, event: DomainEvent) -> list[str]:
+    """Run every enabled rule's reaction to this event; returns the rules that reacted."""
+    ran = []
+    for rule in all_rules():
+        reaction = rule.reactions.get(event.kind)
+        if reaction is not None and rule.enabled(session):
+            reaction(session, event)
+            ran.append(rule.code)
+    return ran
+
+
+# --- alerts ---------------------------------------------------------------------------------------
+
+def alert_key(rule: str, subject_type: str, subject_id: int, episode: str) -> str:
+    return f"{rule}:{subject_type}:{subject_id}:{episode}"
+
+
+def episode_of(moment: datetime) -> str:
+    """An episode named by the moment it started (UTC, to the second): stable across workers."""
+    return moment.strftime("%Y%m%dT%H%M%S")
+
+
+def raise_alert(
+    session: Session,
+    *,
+    rule: str,
+    subject_type: str,
+    subject_id: int,
+    episode: str,
+    title: str,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+    recipient_ids: list[int] | None = None,
+) -> Alert | None:
+    """Insert the alert of this episode, or return None when it already exists.
+
+    The unique key does the real work: a concurrent twin blocks on it until we commit and then
+    fails, so two workers (or a re-run after a crash) can never both go on to notify.
+    """
+    key = alert_key(rule, subject_type, subject_id, episode)
+    if session.scalars(select(Alert.id).where(Alert.idempotency_key == key)).first() is not None:
+        return None
+    alert = Alert(
+        rule=rule,
+        idempotency_key=key,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        state=AlertState.OPEN,
+        title=title,
+        detail={"episode": episode, **(detail or {})},
+        recipient_ids=list(recipient_ids or []),
+        raised_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(alert)
+    except IntegrityError:
+        return None
+    return alert
+
+
+def set_detail(alert: Alert, **values: Any) -> None:
+    alert.detail = {**alert.detail, **values}  # a new dict: JSON columns do not track in-place changes
+
+
+def resolve(session: Session, alert: Alert, *, now: datetime, by_id: int | None, resolution: str) -> bool:
+    """Resolve an open or escalated alert; False when someone else already resolved it."""
+    session.flush()  # pending changes to the alert (detail) go in before the refresh below
+    changed = session.execute(
+        update(Alert)
+        .where(Alert.id == alert.id, Alert.state.in_(OPEN_STATES))
+        .values(state=AlertState.RESOLVED, resolved_at=now, resolved_by_id=by_id, resolution=resolution[:200])
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(alert)
+    return changed.rowcount == 1  # type: ignore[attr-defined]
+
+
+def open_alerts_for(session: Session, rule: str, subject_type: str, subject_id: int) -> list[Alert]:
+    return list(
+        session.scalars(
+            select(Alert).where(
+                Alert.subject_type == subject_type,
+                Alert.subject_id == subject_id,
+                Alert.rule == rule,
+                Alert.state.in_(OPEN_STATES),
+            )
+        )
+    )
+
+
+# --- people and messages ----------------------------------------------------------------------------
+
+def manager_of(session: Session, user: User) -> User | None:
+    return session.get(User, user.manager_id) if user.manager_id else None
+
+
+def director_above(session: Session, user: User) -> User | None:
+    """The first sales director up the reporting line; any active director when the line has none."""
+    seen: set[int] = set()
+    current: User | None = user
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        if current.role is Role.DIRECTOR and current.active and not current.deleted_at:
+            return current
+        current = manager_of(session, current)
+    return session.scalars(
+        select(User)
+        .where(User.role == Role.DIRECTOR, User.active.is_(True), User.deleted_at.is_(None))
+        .order_by(User.id)
+    ).first()
+
+
+def notify(session: Session, alert: Alert, user: User | None, content: str, tag: str = "raised") -> None:
+    """Queue one WeCom text for this alert; the key makes a re-run send nothing more."""
+    if user is None or not user.active or user.deleted_at:
+        return
+    from salesnav.bot.outbox import queue_text  # the bot package imports the models; import late
+
+    queue_text(session, user.wecom_userid, content, idempotency_key=f"alert:{alert.id}:{tag}:{user.wecom_userid}")
+
+
+def distinct_users(*users: User | None) -> list[User]:
+    out: dict[int, User] = {}
+    for user in users:
+        if user is not None:
+            out.setdefault(user.id, user)
+    return list(out.values())

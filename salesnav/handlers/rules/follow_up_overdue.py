@@ -1,0 +1,235 @@
+"""Rule 1, follow-up overdue (跟进超时): an open opportunity not followed up for > 72 h.
+
+→ a WeCom message to the rep and the direct manager and a task for the rep; the task still
+open 48 h later → escalated to the sales director. A new touchpoint on the opportunity, or the
+opportunity closing, resolves it. The episode is the last follow-up time: one alert per silence.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from salesnav.handlers import rule_settings
+from salesnav.handlers.rules import engine
+from salesnav.handlers.rules.engine import Match, Rule
+from salesnav.handlers.rules.texts import how_long, local_time, yuan
+from salesnav.handlers.tasks import create_task
+from salesnav.models import (
+    Alert,
+    AlertState,
+    DomainEvent,
+    Opportunity,
+    OpportunityStatus,
+    Task,
+    TaskStatus,
+    Touchpoint,
+    TouchpointType,
+    User,
+)
+
+CODE = "follow_up_overdue"
+ORIGIN = f"rule:{CODE}"
+BATCH = 1000  # per scan; the rest are found by the next scan, seconds later
+
+
+def find(session: Session, now: datetime) -> list[Match]:
+    overdue_hours = int(rule_settings.get(session, "follow_up.overdue_hours"))
+    cutoff = now - timedelta(hours=overdue_hours)
+    # ix_opportunities_status_last_follow_up: a range scan over the overdue open deals only.
+    rows = session.execute(
+        select(Opportunity.id, Opportunity.last_follow_up_at)
+        .where(
+            Opportunity.status == OpportunityStatus.OPEN,
+            Opportunity.last_follow_up_at < cutoff,
+            Opportunity.deleted_at.is_(None),
+        )
+        .order_by(Opportunity.last_follow_up_at)
+        .limit(BATCH)
+    ).all()
+    keyed = {
+        engine.alert_key(CODE, "opportunity", opp_id, engine.episode_of(last)): (opp_id, engine.episode_of(last))
+        for opp_id, last in rows
+    }
+    fired = set(session.scalars(select(Alert.idempotency_key).where(Alert.idempotency_key.in_(list(keyed)))))
+    matches = [Match(CODE, "fire", opp_id, ep) for key, (opp_id, ep) in keyed.items() if key not in fired]
+    matches += _open_alert_matches(session, now)
+    return matches
+
+
+def _open_alert_matches(session: Session, now: datetime) -> list[Match]:
+    """Open alerts whose cause went away (resolve) or whose task waited too long (escalate)."""
+    escalate_hours = int(rule_settings.get(session, "follow_up.escalate_after_hours"))
+    rows = session.execute(
+        select(Alert.id, Alert.state, Alert.raised_at, Alert.detail, Opportunity.status, Opportunity.last_follow_up_at)
+        .join(Opportunity, Opportunity.id == Alert.subject_id)
+        .where(Alert.state.in_(engine.OPEN_STATES), Alert.rule == CODE)
+    ).all()
+    matches = []
+    for alert_id, state, raised_at, detail, status, last in rows:
+        if status is not OpportunityStatus.OPEN or engine.episode_of(last) != detail.get("episode"):
+            matches.append(Match(CODE, "resolve", alert_id))
+        elif state is AlertState.OPEN and raised_at <= now - timedelta(hours=escalate_hours):
+            matches.append(Match(CODE, "escalate", alert_id))
+    return matches
+
+
+def apply(session: Session, match: Match, now: datetime) -> str | None:
+    if match.action == "fire":
+        return "fired" if fire(session, match.subject_id, match.episode, now) else None
+    alert = session.get(Alert, match.subject_id)
+    if alert is None or alert.state not in engine.OPEN_STATES:
+        return None
+    if match.action == "escalate":
+        return "escalated" if escalate(session, alert, now) else None
+    opp = session.get(Opportunity, alert.subject_id)
+    if opp is not None and opp.status is not OpportunityStatus.OPEN:
+        return "resolved" if _resolve(session, alert, now, None, f"商机已关闭（{opp.status.label}）") else None
+    return "resolved" if _resolve(session, alert, now, None, "已有新的跟进记录") else None
+
+
+def fire(session: Session, opportunity_id: int, episode: str, now: datetime) -> Alert | None:
+    opp = session.get(Opportunity, opportunity_id)
+    if opp is None or opp.status is not OpportunityStatus.OPEN or opp.deleted_at:
+        return None
+    if engine.episode_of(opp.last_follow_up_at) != episode:
+        return None  # followed up since the scan looked
+    silent = now - opp.last_follow_up_at
+    if silent <= timedelta(hours=int(rule_settings.get(session, "follow_up.overdue_hours"))):
+        return None
+    rep = opp.owner
+    manager = engine.manager_of(session, rep)
+    escalate_hours = int(rule_settings.get(session, "follow_up.escalate_after_hours"))
+    deal = f"客户「{opp.customer.name}」的商机「{opp.title}」（{opp.stage.name}，预计 {yuan(opp.expected_amount_fen)}）"
+    alert = engine.raise_alert(
+        session,
+        rule=CODE,
+        subject_type="opportunity",
+        subject_id=opp.id,
+        episode=episode,
+        title=f"跟进超时：{opp.customer.name}·{opp.title} 已 {how_long(silent)} 未跟进",
+        now=now,
+        detail={"last_follow_up_at": opp.last_follow_up_at.isoformat(), "silent_hours": silent.total_seconds() / 3600},
+        recipient_ids=[u.id for u in engine.distinct_users(rep, manager)],
+    )
+    if alert is None:
+        return None
+    task = create_task(
+        session,
+        None,
+        assignee_id=rep.id,
+        title=f"跟进{opp.customer.name}：{opp.title}",
+        detail=f"{deal}已 {how_long(silent)} 未跟进，请联系客户并记录触点。",
+        due_at=now + timedelta(hours=escalate_hours),
+        origin=ORIGIN,
+        subject_type="opportunity",
+        subject_id=opp.id,
+    )
+    engine.set_detail(alert, task_id=task.id)
+    last = local_time(opp.last_follow_up_at)
+    engine.notify(
+        session,
+        alert,
+        rep,
+        f"【跟进超时预警】{deal}已 {how_long(silent)} 未跟进（最后跟进：{last}）。"
+        f"已为您创建待办，请在 {escalate_hours} 小时内联系客户并记录触点，逾期将升级给销售总监。",
+    )
+    if manager is not None and manager.id != rep.id:
+        engine.notify(
+            session,
+            alert,
+            manager,
+            f"【跟进超时预警】{rep.name}负责的{deal}已 {how_long(silent)} 未跟进（最后跟进：{last}）。"
+            f"已提醒{rep.name}并创建跟进待办。",
+        )
+    return alert
+
+
+def escalate(session: Session, alert: Alert, now: datetime) -> bool:
+    task = session.get(Task, alert.detail.get("task_id")) if alert.detail.get("task_id") else None
+    if task is None or task.status is not TaskStatus.OPEN:
+        return False  # the rep closed the task; the alert stays open until a touchpoint resolves it
+    claimed = session.execute(
+        update(Alert)
+        .where(Alert.id == alert.id, Alert.state == AlertState.OPEN)
+        .values(state=AlertState.ESCALATED, escalated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False  # another worker escalated it
+    session.refresh(alert)
+    task.escalation_level = max(task.escalation_level, 1)
+    opp = session.get(Opportunity, alert.subject_id)
+    if opp is None:
+        return True
+    rep = opp.owner
+    manager = engine.manager_of(session, rep)
+    director = engine.director_above(session, rep)
+    if director is not None:
+        engine.set_detail(alert, escalated_to=director.id)
+        alert.recipient_ids = [*alert.recipient_ids, director.id]
+        waited = how_long(now - alert.raised_at)
+        engine.notify(
+            session,
+            alert,
+            director,
+            f"【跟进超时升级】{rep.name}（主管：{manager.name if manager else '无'}）负责的客户「{opp.customer.name}」"
+            f"的商机「{opp.title}」（{opp.stage.name}，预计 {yuan(opp.expected_amount_fen)}）"
+            f"已 {how_long(now - opp.last_follow_up_at)} 未跟进，跟进待办已过 {waited} 仍未完成，请督办。",
+            tag="escalated",
+        )
+    return True
+
+
+def _resolve(session: Session, alert: Alert, now: datetime, by: User | None, resolution: str) -> bool:
+    if not engine.resolve(session, alert, now=now, by_id=by.id if by else None, resolution=resolution):
+        return False
+    task = session.get(Task, alert.detail.get("task_id")) if alert.detail.get("task_id") else None
+    if task is not None and task.status is TaskStatus.OPEN:
+        if by is not None:
+            task.status, task.completed_at, task.completed_by_id = TaskStatus.DONE, now, by.id
+        else:
+            task.status = TaskStatus.CANCELLED
+    return True
+
+
+def on_touchpoint(session: Session, event: DomainEvent) -> None:
+    """A new touchpoint on the opportunity resolves its overdue alert and completes the task."""
+    opportunity_id = event.payload.get("opportunity_id")
+    if not opportunity_id:
+        return
+    opp = session.get(Opportunity, opportunity_id)
+    touchpoint = session.get(Touchpoint, event.subject_id)
+    if opp is None or touchpoint is None:
+        return
+    current = engine.episode_of(opp.last_follow_up_at)
+    rep = session.get(User, touchpoint.rep_id)
+    kind = TouchpointType(touchpoint.type).label
+    for alert in engine.open_alerts_for(session, CODE, "opportunity", opp.id):
+        if alert.detail.get("episode") != current:
+            _resolve(
+                session, alert, event.occurred_at, rep,
+                f"{rep.name if rep else ''}于 {local_time(touchpoint.occurred_at)} 记录了新触点（{kind}）",
+            )
+
+
+def on_stage_advanced(session: Session, event: DomainEvent) -> None:
+    opp = session.get(Opportunity, event.subject_id)
+    if opp is None or opp.status is OpportunityStatus.OPEN:
+        return
+    for alert in engine.open_alerts_for(session, CODE, "opportunity", opp.id):
+        _resolve(session, alert, event.occurred_at, None, f"商机已关闭（{opp.status.label}）")
+
+
+RULE = Rule(
+    code=CODE,
+    name="跟进超时",
+    trigger="时间：扫描未关闭商机的最后跟进时间",
+    switch="follow_up.enabled",
+    settings=("follow_up.overdue_hours", "follow_up.escalate_after_hours"),
+    find=find,
+    apply=apply,
+    reactions={"touchpoint.logged": on_touchpoint, "opportunity.stage_advanced": on_stage_advanced},
+)

@@ -1,0 +1,160 @@
+"""The rule jobs: the time scan (a periodic job of the clock), event dispatch, and the slow actions
+(PDF upload, e-mail, approval freeze) that must not run inside a request's transaction.
+
+Jobs take ids and plain values and are idempotent: every firing is an `Alert` with a unique
+(rule, subject, episode) key, and every message an outbox row with its own key.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from salesnav import clock
+from salesnav.handlers.rules import collaboration_overdue, credit_check, engine
+from salesnav.handlers.rules.texts import local_time
+from salesnav.models import Alert, Customer, DomainEvent, Emotion, Touchpoint, TouchpointType, User
+from salesnav.models import session as db
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScanReport:
+    at: datetime
+    found: Counter[str] = field(default_factory=Counter)  # rule → matches
+    outcomes: Counter[str] = field(default_factory=Counter)  # "rule:fired" → count
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        if not self.outcomes:
+            return f"{local_time(self.at)} 扫描完成：无新的预警（用时 {self.seconds * 1000:.0f} 毫秒）"
+        done = "，".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
+        return f"{local_time(self.at)} 扫描完成：{done}（用时 {self.seconds * 1000:.0f} 毫秒）"
+
+
+def scan(fired_at: str | None = None) -> dict[str, int]:
+    """The clock's periodic job (every 5 s): evaluate the time rules now."""
+    return dict(run_scan(clock.now()).outcomes)
+
+
+def run_scan(now: datetime) -> ScanReport:
+    report = ScanReport(now)
+    started = time.perf_counter()
+    for rule in engine.time_rules():
+        assert rule.find is not None and rule.apply is not None
+        with db.transaction() as session:
+            if not rule.enabled(session):
+                continue
+            matches = rule.find(session, now)
+        report.found[rule.code] += len(matches)
+        for match in matches:
+            # One unit of work per match: a failure or a crash costs this match only, and the
+            # next scan finds it again; the alert key stops it from firing twice.
+            try:
+                with db.transaction() as session:
+                    outcome = rule.apply(session, match, now)
+            except Exception:
+                log.exception("rule %s failed on %s", rule.code, match)
+                outcome = "failed"
+            if outcome:
+                report.outcomes[f"{rule.code}:{outcome}"] += 1
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def dispatch_event(event_id: int) -> list[str]:
+    """Run the event-triggered rules for one recorded event (enqueued after its commit)."""
+    with db.transaction() as session:
+        event = session.get(DomainEvent, event_id)
+        if event is None or event.dispatched_at is not None:
+            return []
+        ran = engine.react(session, event)
+        event.dispatched_at = clock.now()
+        return ran
+
+
+def freeze_approval(opportunity_id: int, actor_id: int, episode: str, reason: str, risks: list[str]) -> None:
+    with db.transaction() as session:
+        credit_check.freeze(session, opportunity_id, actor_id, episode, reason, risks, clock.now())
+
+
+def send_health_pdf(alert_id: int) -> None:
+    """Build the customer's touchpoint PDF, upload it to WeCom once, send it to the alert's recipients."""
+    from salesnav.bot.client import get_client
+    from salesnav.bot.outbox import queue_message
+    from salesnav.reports.health_pdf import TouchpointLine, render
+
+    with db.transaction() as session:
+        alert = session.get(Alert, alert_id)
+        if alert is None or alert.detail.get("pdf_sent_at"):
+            return
+        customer = session.get(Customer, alert.subject_id)
+        if customer is None:
+            return
+        touchpoints = session.scalars(
+            select(Touchpoint)
+            .options(selectinload(Touchpoint.contacts), selectinload(Touchpoint.rep))
+            .where(Touchpoint.customer_id == customer.id, Touchpoint.deleted_at.is_(None))
+            .order_by(Touchpoint.occurred_at.desc(), Touchpoint.id.desc())
+        ).all()
+        lines = [
+            TouchpointLine(
+                occurred_at=local_time(tp.occurred_at),
+                kind=TouchpointType(tp.type).label,
+                emotion=Emotion(tp.emotion).label,
+                rep=tp.rep.name,
+                contacts="、".join(c.name + (f"（{c.title}）" if c.title else "") for c in tp.contacts),
+                summary=tp.summary,
+                next_action=(tp.next_action or "") + (f"（{local_time(tp.next_action_due)}前）"
+                                                      if tp.next_action_due else ""),
+            )
+            for tp in touchpoints
+        ]
+        userids = [u.wecom_userid for u in session.scalars(select(User).where(User.id.in_(alert.recipient_ids)))]
+        pdf = render(customer.name, alert.title, lines, clock.now().astimezone(_tz()))
+        filename = f"{customer.name}-触点记录-{clock.now().astimezone(_tz()):%Y%m%d}.pdf"
+    if not userids:
+        return
+    # The session is closed: a slow WeCom upload never holds a database connection.
+    media_id = get_client().upload_media("file", filename, pdf, "application/pdf")
+    with db.transaction() as session:
+        for userid in userids:
+            queue_message(session, userid, "file", {"media_id": media_id},
+                          idempotency_key=f"alert:{alert_id}:pdf:{userid}")
+        alert = session.get(Alert, alert_id)
+        if alert is not None:
+            engine.set_detail(alert, pdf_media_id=media_id, pdf_sent_at=clock.now().isoformat(), pdf_bytes=len(pdf))
+
+
+def send_efficiency_brief(alert_id: int) -> None:
+    """E-mail the 效能预警简报 to the department head (skipped when SMTP is not configured)."""
+    from salesnav.bot.client import current_settings
+    from salesnav.mail import send_mail
+
+    smtp = current_settings().smtp
+    with db.transaction() as session:
+        alert = session.get(Alert, alert_id)
+        if alert is None or alert.detail.get("emailed_at"):
+            return
+        brief = collaboration_overdue.brief(session, alert)
+    if brief is None or not smtp.host:
+        log.info("efficiency brief for alert %s not e-mailed (no SMTP host or no head e-mail)", alert_id)
+        return
+    send_mail(smtp, [brief.to], brief.subject, brief.text, brief.html)
+    with db.transaction() as session:
+        alert = session.get(Alert, alert_id)
+        if alert is not None:
+            engine.set_detail(alert, emailed_at=clock.now().isoformat(), emailed_to=brief.to)
+
+
+def _tz():  # type: ignore[no-untyped-def]
+    from salesnav.handlers.rules.texts import business_tz
+
+    return business_tz()

@@ -1,0 +1,150 @@
+"""Customers and their contacts: list (by name, phone or pinyin initials), read, file a new one."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+from pypinyin import Style, lazy_pinyin
+from sqlalchemy import or_, select
+
+from salesnav.handlers.access import customer_for, owned_by_visible
+from salesnav.handlers.customers import add_contact, create_customer, normalise_phone
+from salesnav.handlers.errors import DomainError
+from salesnav.handlers.form_entry import record_form_entry
+from salesnav.miniprogram_api.auth import current_actor
+from salesnav.miniprogram_api.blueprint import ID, bp
+from salesnav.miniprogram_api.listing import paginate
+from salesnav.miniprogram_api.schemas import FormTimes, Label, PageArgs, page_of
+from salesnav.miniprogram_api.unit_of_work import commit, db_session
+from salesnav.models import Contact, Customer, CustomerKind, DecisionRole, Health
+
+TAGS = ["客户"]
+
+
+class ContactOut(ma.Schema):
+    id = fields.Integer(required=True)
+    customer_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    title = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    decision_role = Label(DecisionRole, allow_none=True)
+
+
+class CustomerOut(ma.Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    kind = Label(CustomerKind, required=True)
+    grade = fields.String(allow_none=True)
+    region = fields.String(allow_none=True)
+    tags = fields.List(fields.String())
+    owner_id = fields.Integer(required=True)
+    health = Label(Health, required=True)
+    contacts = fields.List(fields.Nested(ContactOut), required=True)
+
+
+CustomerPage = page_of(CustomerOut, "CustomerPage")
+
+
+class CustomerQuery(PageArgs):
+    q = fields.String(validate=validate.Length(max=100), metadata={"description": "名称关键字或拼音首字母，如 rmyy"})
+    phone = fields.String(validate=validate.Length(max=32), metadata={"description": "联系人手机号"})
+
+
+class ContactIn(ma.Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    title = fields.String(allow_none=True, validate=validate.Length(max=100))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    decision_role = fields.String(allow_none=True, validate=validate.OneOf(
+        [r.label for r in DecisionRole] + [r.value for r in DecisionRole]))
+
+
+class CustomerIn(FormTimes):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(load_default="医院", validate=validate.OneOf(
+        [k.label for k in CustomerKind] + [k.value for k in CustomerKind]))
+    grade = fields.String(allow_none=True, validate=validate.Length(max=20))
+    region = fields.String(allow_none=True, validate=validate.Length(max=50))
+    tags = fields.List(fields.String(validate=validate.Length(max=40)), load_default=list,
+                       validate=validate.Length(max=20))
+    contacts = fields.List(fields.Nested(ContactIn), load_default=list, validate=validate.Length(max=20))
+
+
+@lru_cache(maxsize=20_000)
+def initials(name: str) -> str:
+    """人民医院 → rmyy; Latin letters and digits are kept as they are."""
+    return "".join(p[0] for p in lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default") if p).lower()
+
+
+@bp.route("/customers", methods=["GET"])
+@bp.arguments(CustomerQuery, location="query")
+@bp.response(200, CustomerPage)
+@bp.doc(tags=TAGS, summary="我可见的客户（按名称、手机号或拼音首字母搜索）")
+def list_customers(args: dict[str, Any]) -> dict[str, Any]:
+    session, actor = db_session(), current_actor()
+    query = (
+        select(Customer)
+        .where(Customer.deleted_at.is_(None), owned_by_visible(session, actor, Customer.owner_id))
+        .order_by(Customer.name, Customer.id)
+    )
+    if q := (args.get("q") or "").strip():
+        by_name = Customer.name.contains(q, autoescape=True)
+        if q.isascii() and q.isalnum():
+            # Pinyin initials cannot be computed in SQL: match them over the (scoped) names in Python.
+            names = session.execute(query.with_only_columns(Customer.id, Customer.name)).all()
+            ids = [cid for cid, name in names if q.lower() in initials(name)]
+            query = query.where(or_(by_name, Customer.id.in_(ids)))
+        else:
+            query = query.where(by_name)
+    if phone := (args.get("phone") or "").strip():
+        digits = "".join(ch for ch in phone if ch.isdigit())
+        if not digits:
+            raise DomainError("手机号格式不正确")
+        # Phones are stored in E.164; the rep may type the last digits only.
+        query = query.where(
+            Customer.id.in_(
+                select(Contact.customer_id).where(Contact.deleted_at.is_(None), Contact.phone.contains(digits))
+            )
+        )
+    return paginate(query, args)
+
+
+@bp.route(f"/customers/<{ID}:customer_id>", methods=["GET"])
+@bp.response(200, CustomerOut)
+@bp.doc(tags=TAGS, summary="客户详情（含联系人）")
+def read_customer(customer_id: int) -> Customer:
+    return customer_for(db_session(), current_actor(), customer_id)
+
+
+@bp.route("/customers", methods=["POST"])
+@bp.arguments(CustomerIn)
+@bp.response(201, CustomerOut)
+@bp.doc(tags=TAGS, summary="新建客户（如展会线索），可同时添加联系人")
+def file_customer(body: dict[str, Any]) -> Customer:
+    session, actor = db_session(), current_actor()
+    customer = create_customer(
+        session, actor, name=body["name"], kind=body["kind"], grade=body.get("grade"),
+        region=body.get("region"), tags=body["tags"],
+    )
+    for contact in body["contacts"]:
+        add_contact(session, actor, customer_id=customer.id, **contact)
+    record_form_entry(session, actor, form="customer", subject_type="customer", subject_id=customer.id,
+                      opened=body.get("form_opened_at"), submitted=body.get("submitted_at"))
+    commit()
+    session.refresh(customer)
+    return customer
+
+
+@bp.route(f"/customers/<{ID}:customer_id>/contacts", methods=["POST"])
+@bp.arguments(ContactIn)
+@bp.response(201, ContactOut)
+@bp.doc(tags=TAGS, summary="为客户添加联系人")
+def create_contact(body: dict[str, Any], customer_id: int) -> Contact:
+    contact = add_contact(db_session(), current_actor(), customer_id=customer_id, **body)
+    commit()
+    return contact
+
+
+__all__ = ["initials", "normalise_phone"]

@@ -1,0 +1,184 @@
+"""Opportunities (商机推进卡): create from a touchpoint, advance a stage with checklist evidence, history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+from sqlalchemy import select
+
+from salesnav.handlers.access import opportunity_for, owned_by_visible
+from salesnav.handlers.form_entry import record_form_entry
+from salesnav.handlers.money import yuan_to_fen
+from salesnav.handlers.opportunities import Evidence, advance_stage, create_from_touchpoint
+from salesnav.miniprogram_api.auth import current_actor
+from salesnav.miniprogram_api.blueprint import ID, bp
+from salesnav.miniprogram_api.listing import paginate
+from salesnav.miniprogram_api.schemas import ErrorOut, FormTimes, Label, PageArgs, page_of
+from salesnav.miniprogram_api.unit_of_work import commit, db_session
+from salesnav.models import Opportunity, OpportunityStatus, Stage, StageTransition
+
+TAGS = ["商机"]
+DB_ID = validate.Range(min=1, max=2**53)
+
+
+class StageRef(ma.Schema):
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class EvidenceOut(ma.Schema):
+    checklist_item_id = fields.Integer(required=True)
+    item_name = fields.Function(lambda e: e.item.name, required=True)
+    text = fields.String(allow_none=True)
+    attachment_id = fields.Integer(allow_none=True)
+    checked = fields.Boolean(required=True)
+    provided_by_id = fields.Integer(required=True)
+    provided_at = fields.AwareDateTime(required=True)
+
+
+class OpportunityOut(ma.Schema):
+    id = fields.Integer(required=True)
+    customer_id = fields.Integer(required=True)
+    customer_name = fields.Function(lambda o: o.customer.name, required=True)
+    owner_id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    product_line = fields.String(required=True)
+    expected_amount_fen = fields.Integer(required=True, metadata={"description": "预计金额（分）"})
+    expected_amount_yuan = fields.String(required=True)
+    stage = fields.Nested(StageRef, required=True)
+    status = Label(OpportunityStatus, required=True)
+    last_touchpoint_id = fields.Integer(required=True)
+    last_follow_up_at = fields.AwareDateTime(required=True)
+    stage_entered_at = fields.AwareDateTime(required=True)
+    closed_at = fields.AwareDateTime(allow_none=True)
+    approval_frozen = fields.Boolean(required=True)
+    approval_frozen_reason = fields.String(allow_none=True)
+    evidence = fields.List(fields.Nested(EvidenceOut), required=True)
+
+
+OpportunityPage = page_of(OpportunityOut, "OpportunityPage")
+
+
+class TransitionOut(ma.Schema):
+    id = fields.Integer(required=True)
+    from_stage = fields.Nested(StageRef, allow_none=True)
+    to_stage = fields.Nested(StageRef, required=True)
+    actor_id = fields.Integer(required=True)
+    touchpoint_id = fields.Integer(required=True)
+    occurred_at = fields.AwareDateTime(required=True)
+    checklist_complete = fields.Boolean(required=True)
+    override_reason = fields.String(allow_none=True)
+
+
+class HistoryOut(ma.Schema):
+    items = fields.List(fields.Nested(TransitionOut), required=True)
+
+
+class OpportunityQuery(PageArgs):
+    status = Label(OpportunityStatus)
+    stage = fields.String(validate=validate.Length(max=40), metadata={"description": "阶段编码或名称"})
+    customer_id = fields.Integer(validate=DB_ID)
+    product_line = fields.String(validate=validate.Length(max=100))
+
+
+class OpportunityIn(FormTimes):
+    touchpoint_id = fields.Integer(required=True, validate=DB_ID)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    product_line = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    expected_amount = fields.String(required=True, validate=validate.Length(min=1, max=30),
+                                    metadata={"description": "预计成交金额，元；可写 580000 或 58万"})
+
+
+class EvidenceIn(ma.Schema):
+    checklist_item_id = fields.Integer(required=True, validate=DB_ID)
+    text = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    attachment_id = fields.Integer(allow_none=True, validate=DB_ID, metadata={"description": "先上传附件得到的 id"})
+    checked = fields.Boolean(load_default=False)
+
+
+class AdvanceIn(FormTimes):
+    to_stage = fields.String(required=True, validate=validate.Length(min=1, max=40),
+                             metadata={"description": "目标阶段编码或名称，如 方案演示"})
+    touchpoint_id = fields.Integer(allow_none=True, validate=DB_ID)
+    evidence = fields.List(fields.Nested(EvidenceIn), load_default=list, validate=validate.Length(max=50))
+    override_reason = fields.String(allow_none=True, validate=validate.Length(max=500),
+                                    metadata={"description": "主管及以上跳过检查清单时的理由"})
+
+
+@bp.route("/opportunities", methods=["GET"])
+@bp.arguments(OpportunityQuery, location="query")
+@bp.response(200, OpportunityPage)
+@bp.doc(tags=TAGS, summary="我可见的商机")
+def list_opportunities(args: dict[str, Any]) -> dict[str, Any]:
+    session, actor = db_session(), current_actor()
+    query = (
+        select(Opportunity)
+        .where(Opportunity.deleted_at.is_(None), owned_by_visible(session, actor, Opportunity.owner_id))
+        .order_by(Opportunity.last_follow_up_at.desc(), Opportunity.id.desc())
+    )
+    if args.get("status") is not None:
+        query = query.where(Opportunity.status == args["status"])
+    if args.get("customer_id") is not None:
+        query = query.where(Opportunity.customer_id == args["customer_id"])
+    if args.get("product_line"):
+        query = query.where(Opportunity.product_line == args["product_line"])
+    if args.get("stage"):
+        stage_ids = select(Stage.id).where((Stage.code == args["stage"]) | (Stage.name == args["stage"]))
+        query = query.where(Opportunity.stage_id.in_(stage_ids))
+    return paginate(query, args)
+
+
+@bp.route("/opportunities", methods=["POST"])
+@bp.arguments(OpportunityIn)
+@bp.response(201, OpportunityOut)
+@bp.doc(tags=TAGS, summary="从触点创建商机")
+def create_opportunity(body: dict[str, Any]) -> Opportunity:
+    session, actor = db_session(), current_actor()
+    opp = create_from_touchpoint(
+        session, actor, touchpoint_id=body["touchpoint_id"], title=body["title"],
+        product_line=body["product_line"], expected_amount_fen=yuan_to_fen(body["expected_amount"]),
+    )
+    record_form_entry(session, actor, form="opportunity", subject_type="opportunity", subject_id=opp.id,
+                      opened=body.get("form_opened_at"), submitted=body.get("submitted_at"))
+    commit()
+    return opp
+
+
+@bp.route(f"/opportunities/<{ID}:opportunity_id>", methods=["GET"])
+@bp.response(200, OpportunityOut)
+@bp.doc(tags=TAGS, summary="商机详情（含已提交的检查清单材料）")
+def read_opportunity(opportunity_id: int) -> Opportunity:
+    return opportunity_for(db_session(), current_actor(), opportunity_id)
+
+
+@bp.route(f"/opportunities/<{ID}:opportunity_id>/advance", methods=["POST"])
+@bp.arguments(AdvanceIn)
+@bp.response(200, OpportunityOut)
+@bp.alt_response(422, schema=ErrorOut, description="检查清单未完成：missing 列出缺少的项目")
+@bp.doc(tags=TAGS, summary="推进阶段（附检查清单材料）；缺项时拒绝并列出缺少的项目")
+def advance(body: dict[str, Any], opportunity_id: int) -> Opportunity:
+    session, actor = db_session(), current_actor()
+    evidence = {
+        e["checklist_item_id"]: Evidence(text=e.get("text"), attachment_id=e.get("attachment_id"), checked=e["checked"])
+        for e in body["evidence"]
+    }
+    transition = advance_stage(
+        session, actor, opportunity_id=opportunity_id, to_stage=body["to_stage"],
+        touchpoint_id=body.get("touchpoint_id"), evidence=evidence, override_reason=body.get("override_reason"),
+    )
+    record_form_entry(session, actor, form="stage_advance", subject_type="stage_transition", subject_id=transition.id,
+                      opened=body.get("form_opened_at"), submitted=body.get("submitted_at"))
+    commit()
+    return opportunity_for(session, actor, opportunity_id)
+
+
+@bp.route(f"/opportunities/<{ID}:opportunity_id>/history", methods=["GET"])
+@bp.response(200, HistoryOut)
+@bp.doc(tags=TAGS, summary="阶段变更历史（谁、何时、从哪到哪）")
+def history(opportunity_id: int) -> dict[str, list[StageTransition]]:
+    opp = opportunity_for(db_session(), current_actor(), opportunity_id)
+    return {"items": opp.history}
+

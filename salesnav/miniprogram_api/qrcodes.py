@@ -1,0 +1,158 @@
+"""QR-code entry: a PNG whose scene opens a pre-filled form (a customer's touchpoint, an exhibition lead).
+
+A scene is `<row id in base 36>.<signature>`, at most 30 characters of WeCom's allowed set, so it
+fits the 32-character scene limit of a mini-program code. The signature is an HMAC-SHA256 cut to
+12 bytes (itsdangerous, with its own salt): ids cannot be guessed, and expiry is kept in the row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import timedelta
+from typing import Any
+
+import marshmallow as ma
+import qrcode
+from flask import Response, current_app
+from itsdangerous import BadSignature, Signer
+from itsdangerous.signer import HMACAlgorithm
+from marshmallow import fields, validate
+
+from salesnav import clock
+from salesnav.handlers.access import customer_for
+from salesnav.handlers.errors import DomainError
+from salesnav.miniprogram_api.auth import current_actor
+from salesnav.miniprogram_api.blueprint import bp
+from salesnav.miniprogram_api.customers import ContactOut
+from salesnav.miniprogram_api.errors import Gone
+from salesnav.miniprogram_api.unit_of_work import commit, db_session
+from salesnav.models import QrScene, TouchpointType
+
+TAGS = ["二维码"]
+SCENE_SALT = "qr"
+SIGNATURE_BYTES = 12
+MAX_SCENE_LENGTH = 32
+DEFAULT_VALID_DAYS = 30
+PAGE_PATH = "pages/scan/index"  # the mini-program page that reads `scene` and opens the form
+KINDS = ("touchpoint", "expo_lead")
+
+
+class _ShortHMAC(HMACAlgorithm):
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        return super().get_signature(key, value)[:SIGNATURE_BYTES]
+
+
+def _signer() -> Signer:
+    return Signer(current_app.config["SALESNAV"].secret_key, salt=SCENE_SALT,
+                  algorithm=_ShortHMAC(hashlib.sha256))
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if not number:
+            return out
+
+
+def scene_for(row: QrScene) -> str:
+    scene = _signer().sign(_base36(row.id)).decode()
+    assert len(scene) <= MAX_SCENE_LENGTH, scene
+    return scene
+
+
+def scene_row(scene: str) -> QrScene:
+    try:
+        row_id = int(_signer().unsign(scene).decode(), 36)
+    except (BadSignature, ValueError) as exc:
+        raise DomainError("二维码无效，请让对方重新生成") from exc
+    row = db_session().get(QrScene, row_id)
+    if row is None:
+        raise DomainError("二维码无效，请让对方重新生成")
+    if row.expires_at <= clock.now():
+        raise Gone("二维码已过期，请让对方重新生成")
+    return row
+
+
+class QrIn(ma.Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS),
+                         metadata={"description": "touchpoint：某客户的触点表单；expo_lead：展会线索表单"})
+    customer_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=2**53))
+    expo = fields.String(allow_none=True, validate=validate.Length(min=1, max=100),
+                         metadata={"example": "2026上海医疗器械展"})
+    valid_days = fields.Integer(load_default=DEFAULT_VALID_DAYS, validate=validate.Range(min=1, max=365))
+
+    @ma.validates_schema
+    def _target_given(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data["kind"] == "touchpoint" and not data.get("customer_id"):
+            raise ma.ValidationError("触点二维码需要指定客户", "customer_id")
+        if data["kind"] == "expo_lead" and not (data.get("expo") or "").strip():
+            raise ma.ValidationError("展会二维码需要填写展会名称", "expo")
+
+
+class PrefillOut(ma.Schema):
+    type = fields.String(required=True, metadata={"description": "触点类型"})
+    customer_id = fields.Integer(allow_none=True)
+    customer_name = fields.String(allow_none=True)
+    contacts = fields.List(fields.Nested(ContactOut))
+    expo = fields.String(allow_none=True)
+    summary = fields.String(allow_none=True)
+
+
+class SceneFormOut(ma.Schema):
+    form = fields.String(required=True, validate=validate.OneOf(KINDS))
+    expires_at = fields.AwareDateTime(required=True)
+    prefill = fields.Nested(PrefillOut, required=True)
+    submit_to = fields.List(fields.String(), required=True, metadata={"description": "提交表单要调用的接口，按顺序"})
+
+
+@bp.route("/qrcodes", methods=["POST"])
+@bp.arguments(QrIn)
+@bp.response(201, description="二维码 PNG；扫码后的 scene 见响应头 X-Scene", content_type="image/png")
+@bp.doc(tags=TAGS, summary="生成二维码（客户触点表单或展会线索表单）",
+        responses={"201": {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+                           "description": "二维码 PNG"}})
+def create_qrcode(body: dict[str, Any]) -> Response:
+    session, actor = db_session(), current_actor()
+    customer_id, expo = None, None
+    if body["kind"] == "touchpoint":
+        customer_id = customer_for(session, actor, body["customer_id"]).id
+    else:
+        expo = body["expo"].strip()
+    row = QrScene(
+        kind=body["kind"], customer_id=customer_id, expo=expo,
+        created_by_id=actor.id, expires_at=clock.now() + timedelta(days=body["valid_days"]),
+    )
+    session.add(row)
+    session.flush()
+    scene = scene_for(row)
+    commit()
+    image = qrcode.make(f"{PAGE_PATH}?scene={scene}", box_size=8, border=2)
+    png = io.BytesIO()
+    image.save(png, format="PNG")
+    response = Response(png.getvalue(), status=201, mimetype="image/png")
+    response.headers["X-Scene"] = scene
+    response.headers["X-Expires-At"] = row.expires_at.isoformat()
+    return response
+
+
+@bp.route("/qrcodes/scene/<string:scene>", methods=["GET"])
+@bp.response(200, SceneFormOut)
+@bp.alt_response(410, description="二维码已过期")
+@bp.doc(tags=TAGS, summary="扫码后：取预填好的表单")
+def open_scene(scene: str) -> dict[str, Any]:
+    row = scene_row(scene)
+    if row.kind == "touchpoint":
+        customer = customer_for(db_session(), current_actor(), row.customer_id or 0)
+        prefill: dict[str, Any] = {
+            "type": TouchpointType.VISIT.label, "customer_id": customer.id, "customer_name": customer.name,
+            "contacts": [c for c in customer.contacts if not c.deleted_at],
+        }
+        submit_to = ["POST /api/v1/touchpoints"]
+    else:
+        prefill = {"type": TouchpointType.EXPO.label, "expo": row.expo, "summary": f"展会：{row.expo}"}
+        submit_to = ["POST /api/v1/customers", "POST /api/v1/touchpoints"]
+    return {"form": row.kind, "expires_at": row.expires_at, "prefill": prefill, "submit_to": submit_to}

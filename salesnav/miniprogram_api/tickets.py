@@ -1,0 +1,140 @@
+"""Collaboration tickets (跨部门协同单): list mine, answer my department's part, ask for enablement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+from sqlalchemy import select
+
+from salesnav.handlers.access import ticket_for, ticket_visible
+from salesnav.handlers.collaboration import add_enablement_request, answer_part
+from salesnav.handlers.form_entry import record_form_entry
+from salesnav.miniprogram_api.auth import current_actor
+from salesnav.miniprogram_api.blueprint import ID, bp
+from salesnav.miniprogram_api.listing import paginate
+from salesnav.miniprogram_api.schemas import BusinessDateTime, FormTimes, Label, PageArgs, page_of
+from salesnav.miniprogram_api.unit_of_work import commit, db_session
+from salesnav.models import (
+    CollaborationTicket,
+    EnablementKind,
+    EnablementRequest,
+    PartStatus,
+    TicketPart,
+    TicketStatus,
+)
+
+TAGS = ["协同单"]
+DB_ID = validate.Range(min=1, max=2**53)
+
+
+class PartOut(ma.Schema):
+    id = fields.Integer(required=True)
+    ticket_id = fields.Integer(required=True)
+    department_id = fields.Integer(required=True)
+    department_name = fields.Function(lambda p: p.department.name, required=True)
+    request = fields.String(required=True)
+    status = Label(PartStatus, required=True)
+    sla_hours = fields.Integer(required=True)
+    due_at = fields.AwareDateTime(required=True)
+    first_response_at = fields.AwareDateTime(allow_none=True)
+    closed_at = fields.AwareDateTime(allow_none=True)
+    response_text = fields.String(allow_none=True)
+    attachment_ids = fields.List(fields.Integer(), required=True)
+    schedule_date = fields.AwareDateTime(allow_none=True)
+    risks = fields.String(allow_none=True)
+    valid_until = fields.AwareDateTime(allow_none=True)
+
+
+class EnablementOut(ma.Schema):
+    id = fields.Integer(required=True)
+    ticket_id = fields.Integer(required=True)
+    kind = Label(EnablementKind, required=True)
+    note = fields.String(allow_none=True)
+    requested_by_id = fields.Integer(required=True)
+    fulfilled_at = fields.AwareDateTime(allow_none=True)
+
+
+class TicketOut(ma.Schema):
+    id = fields.Integer(required=True)
+    opportunity_id = fields.Integer(required=True)
+    opportunity_title = fields.Function(lambda t: t.opportunity.title, required=True)
+    reason = fields.String(required=True)
+    status = Label(TicketStatus, required=True)
+    opened_at = fields.AwareDateTime(required=True)
+    closed_at = fields.AwareDateTime(allow_none=True)
+    parts = fields.List(fields.Nested(PartOut), required=True)
+    enablement_requests = fields.List(fields.Nested(EnablementOut), required=True)
+
+
+TicketPage = page_of(TicketOut, "TicketPage")
+
+
+class TicketQuery(PageArgs):
+    status = Label(TicketStatus)
+    opportunity_id = fields.Integer(validate=DB_ID)
+
+
+class AnswerIn(FormTimes):
+    text = fields.String(load_default="", validate=validate.Length(max=5000))
+    attachment_ids = fields.List(fields.Integer(validate=DB_ID), load_default=list, validate=validate.Length(max=20))
+    schedule_date = BusinessDateTime(allow_none=True, metadata={"description": "交付部：确认的排期"})
+    risks = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    valid_until = BusinessDateTime(allow_none=True)
+
+
+class EnablementIn(ma.Schema):
+    kind = Label(EnablementKind, required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+@bp.route("/tickets", methods=["GET"])
+@bp.arguments(TicketQuery, location="query")
+@bp.response(200, TicketPage)
+@bp.doc(tags=TAGS, summary="与我相关的协同单（我的商机的，或有我部门任务的）")
+def list_tickets(args: dict[str, Any]) -> dict[str, Any]:
+    session, actor = db_session(), current_actor()
+    query = (
+        select(CollaborationTicket)
+        .where(ticket_visible(session, actor))
+        .order_by(CollaborationTicket.opened_at.desc(), CollaborationTicket.id.desc())
+    )
+    if args.get("status") is not None:
+        query = query.where(CollaborationTicket.status == args["status"])
+    if args.get("opportunity_id") is not None:
+        query = query.where(CollaborationTicket.opportunity_id == args["opportunity_id"])
+    return paginate(query, args)
+
+
+@bp.route(f"/tickets/<{ID}:ticket_id>", methods=["GET"])
+@bp.response(200, TicketOut)
+@bp.doc(tags=TAGS, summary="协同单详情")
+def read_ticket(ticket_id: int) -> CollaborationTicket:
+    return ticket_for(db_session(), current_actor(), ticket_id)
+
+
+@bp.route(f"/ticket-parts/<{ID}:part_id>/answer", methods=["POST"])
+@bp.arguments(AnswerIn)
+@bp.response(200, PartOut)
+@bp.doc(tags=TAGS, summary="回复我部门的协同任务（市场部附材料、交付部确认排期即完成）")
+def answer(body: dict[str, Any], part_id: int) -> TicketPart:
+    session, actor = db_session(), current_actor()
+    opened, submitted = body.pop("form_opened_at"), body.pop("submitted_at")
+    part = answer_part(session, actor, part_id=part_id, **body)
+    record_form_entry(session, actor, form="ticket_answer", subject_type="ticket_part", subject_id=part.id,
+                      opened=opened, submitted=submitted)
+    commit()
+    return part
+
+
+@bp.route(f"/tickets/<{ID}:ticket_id>/enablement-requests", methods=["POST"])
+@bp.arguments(EnablementIn)
+@bp.response(201, EnablementOut)
+@bp.doc(tags=TAGS, summary="提出市场赋能请求（行业白皮书 / 专家直播 / 定制化案例）")
+def request_enablement(body: dict[str, Any], ticket_id: int) -> EnablementRequest:
+    request = add_enablement_request(
+        db_session(), current_actor(), ticket_id=ticket_id, kind=body["kind"], note=body["note"]
+    )
+    commit()
+    return request

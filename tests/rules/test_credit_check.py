@@ -1,0 +1,193 @@
+"""Rule 4 (大单信用校验): a deal over 500,000 CNY entering 合同审批 needs an on-time payment rate of
+85 % over 12 months; below it the attempt is refused, the approval frozen, rep and manager told,
+and only a director lifts it, with a reason. A finance system that is down makes the approval wait."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from salesnav.handlers.approvals import lift_freeze
+from salesnav.handlers.errors import DomainError, Forbidden
+from salesnav.handlers.opportunities import Evidence, advance_stage
+from salesnav.handlers.rules.credit_check import ApprovalFrozen, CreditCheckPending
+from salesnav.handlers.stages import stage_by_code
+from salesnav.models import Alert, AlertState, AuditEntry, Opportunity, Payment, Receivable
+from salesnav.models import session as db
+from tests import factories as f
+from tests.rules.arrange import deal
+from tests.rules.conftest import received_texts
+
+RISK = "发票 INV-2025-118（¥120,000.00）2025-10-01 到期，逾期 35 天才回款"
+
+
+def receivable(session, cust, invoice: str, amount_fen: int, due: date, paid: date | None) -> None:
+    r = Receivable(customer_id=cust.id, invoice_no=invoice, amount_fen=amount_fen, due_date=due)
+    session.add(r)
+    session.flush()
+    if paid is not None:
+        session.add(Payment(receivable_id=r.id, amount_fen=amount_fen,
+                            paid_at=datetime.combine(paid, datetime.min.time(), tzinfo=UTC) + timedelta(hours=2)))
+
+
+@pytest.fixture
+def big_deal(session, frozen_clock):
+    """A 580,000 CNY deal in 商务谈判 whose customer paid 3 of 4 receivables on time (75 %)."""
+    org = f.org(session)
+    cust, opp = deal(session, org, stage="negotiation")
+    receivable(session, cust, "INV-2025-101", 5_000_000, date(2025, 5, 10), date(2025, 5, 9))
+    receivable(session, cust, "INV-2025-118", 12_000_000, date(2025, 10, 1), date(2025, 11, 5))
+    receivable(session, cust, "INV-2025-130", 8_000_000, date(2025, 12, 20), date(2025, 12, 20))
+    receivable(session, cust, "INV-2026-002", 3_000_000, date(2026, 1, 31), date(2026, 1, 15))
+    receivable(session, cust, "INV-2024-050", 9_000_000, date(2024, 12, 1), None)  # outside the 12 months
+    session.commit()
+    return org, opp
+
+
+def submit(session, actor, opp):
+    stage = stage_by_code(session, "contract_approval")
+    return advance_stage(session, actor, opportunity_id=opp.id, to_stage="合同审批",
+                         evidence={item.id: Evidence(text="合同草案v2") for item in stage.checklist})
+
+
+def reload(opp_id: int) -> Opportunity:
+    with db.transaction() as s:
+        opp = s.get(Opportunity, opp_id)
+        _ = opp.stage.name
+        return opp
+
+
+def test_low_on_time_rate_refuses_with_risk_points_freezes_and_tells_rep_and_manager(
+    big_deal, session, frozen_clock, app
+):
+    org, opp = big_deal
+    with pytest.raises(ApprovalFrozen) as refused:
+        submit(session, org.rep, opp)
+    session.rollback()  # what every caller does with a refusal
+    app.drain()
+
+    assert refused.value.message == (
+        "大单信用校验未通过，审批已冻结：客户近 12 个月按时回款率 75.0%，低于 85%（4 笔应收中 1 笔逾期）。"
+        f"风险点：{RISK}。如需继续，请联系销售总监解除冻结。"
+    )
+    assert refused.value.details["risk_points"] == [RISK]
+    frozen = reload(opp.id)
+    assert frozen.approval_frozen and frozen.stage.name == "商务谈判"
+    expected = (
+        "【大单信用校验未通过】客户「协和医院」的商机「CT球管更换」（预计 ¥580,000.00）"
+        "李销售提交的合同审批已冻结：客户近 12 个月按时回款率 75.0%，低于 85%（4 笔应收中 1 笔逾期）。"
+        "\n风险点：\n· " + RISK + "\n只有销售总监可以解除冻结。"
+    )
+    assert received_texts(app, "rep01") == [expected]
+    assert received_texts(app, "mgr01") == [expected]
+
+    with pytest.raises(DomainError, match=r"该商机审批已冻结：客户近 12 个月按时回款率 75\.0%"):
+        submit(session, org.rep, opp)
+    session.rollback()
+    app.drain()
+    assert len(received_texts(app, "rep01")) == 1  # a second attempt is refused without a second alert
+
+
+def test_only_a_director_lifts_the_freeze_with_a_reason_kept_in_the_audit_trail(big_deal, session, frozen_clock, app):
+    org, opp = big_deal
+    with pytest.raises(ApprovalFrozen):
+        submit(session, org.rep, opp)
+    session.rollback()
+    app.drain()
+
+    for not_a_director in (org.rep, org.manager, org.admin):
+        with pytest.raises(Forbidden, match="只有销售总监可以解除审批冻结"):
+            lift_freeze(session, not_a_director, opportunity_id=opp.id, reason="客户承诺预付")
+    with pytest.raises(DomainError, match="请填写解除冻结的理由"):
+        lift_freeze(session, org.director, opportunity_id=opp.id, reason="  ")
+
+    lift_freeze(session, org.director, opportunity_id=opp.id, reason="客户已签预付款协议，首付30%")
+    session.commit()
+    app.drain()
+
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "approval_unfreeze")).one()
+    assert entry.actor_id == org.director.id and entry.after["lift_reason"] == "客户已签预付款协议，首付30%"
+    alert = session.scalars(select(Alert).where(Alert.rule == "credit_check")).one()
+    assert alert.state is AlertState.RESOLVED and alert.resolved_by_id == org.director.id
+    assert received_texts(app, "rep01")[-1] == (
+        "【审批冻结已解除】销售总监赵总监已解除客户「协和医院」的商机「CT球管更换」（预计 ¥580,000.00）的审批冻结，"
+        "理由：客户已签预付款协议，首付30%。可以重新提交合同审批。"
+    )
+    submit(session, org.rep, opp)  # the director's decision stands: no second check, no second freeze
+    session.commit()
+    assert reload(opp.id).stage.name == "合同审批"
+
+
+def test_a_good_payer_or_a_small_deal_goes_straight_through(big_deal, session, frozen_clock, app):
+    org, _ = big_deal
+    _, small = deal(session, org, customer_name="协和医院二部", amount_fen=50_000_000, stage="negotiation")
+    receivable(session, small.customer, "INV-X", 1_000_000, date(2025, 12, 1), None)
+    session.commit()
+    submit(session, org.rep, small)  # exactly 500,000 CNY is not over the threshold
+    session.commit()
+    assert reload(small.id).stage.name == "合同审批"
+
+
+def test_the_finance_system_answer_decides_when_configured(big_deal, session, frozen_clock, start_app, finance):
+    org, opp = big_deal  # our own receivables say 75 %; the finance system knows better
+    app = start_app(finance_api_url=finance.url)
+    finance.answer = {"customer_id": opp.customer_id, "on_time_rate": 0.9, "receivables": 10, "late": []}
+    submit(session, org.rep, opp)
+    session.commit()
+    assert reload(opp.id).stage.name == "合同审批"
+    assert finance.requests[0]["customer_name"] == ["协和医院"] and finance.requests[0]["months"] == ["12"]
+    app.drain()
+
+
+def test_a_finance_system_below_the_rate_freezes_with_its_risk_points(big_deal, session, frozen_clock, start_app,
+                                                                      finance):
+    org, opp = big_deal
+    app = start_app(finance_api_url=finance.url)
+    finance.answer = {"customer_id": opp.customer_id, "on_time_rate": 0.5, "receivables": 2, "late": [
+        {"invoice_no": "FIN-9", "amount_fen": 30_000_000, "due_date": "2026-01-15", "paid_on": None, "days_late": 46}]}
+    with pytest.raises(ApprovalFrozen) as refused:
+        submit(session, org.rep, opp)
+    session.rollback()
+    app.drain()
+    assert refused.value.details["risk_points"] == [
+        "发票 FIN-9（¥300,000.00）2026-01-15 到期，至今未回款，已逾期 46 天"
+    ]
+    assert reload(opp.id).approval_frozen
+
+
+def test_a_finance_system_that_is_down_makes_the_approval_wait_and_say_why(
+    big_deal, session, frozen_clock, start_app, finance
+):
+    org, opp = big_deal
+    url = finance.url
+    finance.stop()  # nothing listens there any more
+    app = start_app(finance_api_url=url)
+    with pytest.raises(CreditCheckPending) as refused:
+        submit(session, org.rep, opp)
+    session.rollback()
+    app.drain()
+    assert refused.value.message == "财务系统无法连接，大单信用校验未完成，合同审批暂缓，请稍后重试"
+    after = reload(opp.id)
+    assert after.stage.name == "商务谈判" and not after.approval_frozen
+    assert received_texts(app, "rep01") == []
+
+
+def test_a_slow_finance_system_makes_the_approval_wait(big_deal, session, frozen_clock, start_app, finance):
+    from salesnav.handlers import rule_settings
+
+    org, opp = big_deal
+    rule_settings.update(session, None, "credit.finance_timeout_seconds", 0.3)
+    session.commit()
+    app = start_app(finance_api_url=finance.url)
+    finance.answer = {"customer_id": opp.customer_id, "on_time_rate": 1.0, "receivables": 1, "late": []}
+    finance.delay = 1.0
+    with pytest.raises(CreditCheckPending, match=r"财务系统 0\.3 秒内未响应"):
+        submit(session, org.rep, opp)
+    session.rollback()
+    finance.delay = 0
+    submit(session, org.rep, opp)  # once it answers in time, the same attempt goes through
+    session.commit()
+    assert reload(opp.id).stage.name == "合同审批"
+    app.drain()
