@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from salesnav import clock as timekeeper
 from salesnav.bot import outbox
-from salesnav.jobs import heartbeat, rules
+from salesnav.jobs import heartbeat, housekeeping, rules
 from salesnav.jobs.leader import Leadership, LocalLeadership, RedisLeadership
 from salesnav.jobs.queue import enqueue
 
@@ -42,6 +42,7 @@ PERIODIC: list[PeriodicJob] = [
     PeriodicJob("outbound.flush_due", outbox.flush_due, IntervalTrigger(seconds=5), queue="outbound", slot_seconds=5),
     # Every 5 s so an alert goes out within ~6 s of its threshold; each scan costs only what matches.
     PeriodicJob("rules.scan", rules.scan, IntervalTrigger(seconds=5), queue="rules", slot_seconds=5),
+    PeriodicJob("housekeeping.prune_job_runs", housekeeping.prune_job_runs, IntervalTrigger(hours=1), slot_seconds=3600),
 ]
 
 
