@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
@@ -49,6 +49,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from salesnav.pages import bp as pages_bp
 
     app.register_blueprint(pages_bp)
+    from salesnav.pages.admin import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
     from salesnav import miniprogram_api
 
     miniprogram_api.init_app(app)
@@ -63,6 +66,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         from salesnav.bot import emulator as wecom_emulator
 
         wecom_emulator.mount(app)
+        from salesnav.pages import sandbox
+
+        sandbox.init_app(app)  # the sandbox chat talks to the emulator, so it lives and dies with it
     return app
 
 
@@ -91,7 +97,20 @@ def healthz() -> Any:
     return jsonify(status="ok" if healthy else "degraded", **checks), 200 if healthy else 503
 
 
+def _refuse_nul_bytes() -> Any:
+    """PostgreSQL text cannot hold NUL; a request carrying one is malformed, not a server error."""
+    values = [request.path, *request.args.values()]
+    if request.mimetype == "application/x-www-form-urlencoded":
+        values += list(request.form.values())
+    raw = request.get_data(cache=True) if request.is_json else b""
+    if any("\x00" in v for v in values) or b"\x00" in raw or b"\\u0000" in raw:
+        return jsonify(error="bad_request", message="请求中包含非法字符"), 400
+    return None
+
+
 def _register_errors(app: Flask) -> None:
+    app.before_request(_refuse_nul_bytes)
+
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Any:
         body = {"error": exc.code, "message": exc.message, **exc.details}

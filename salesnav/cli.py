@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -73,6 +74,12 @@ def serve(host: str, no_demo: bool) -> None:
     from salesnav.models import session as dbs
 
     settings = _settings()
+    if settings.wecom.emulator and not os.environ.get("WECOM_API_BASE", "").strip():
+        # Emulator mode: our WeCom client talks to the emulator this very process serves.
+        import dataclasses
+
+        emulator_base = f"http://127.0.0.1:{settings.port}/_wecom"
+        settings = dataclasses.replace(settings, wecom=dataclasses.replace(settings.wecom, api_base=emulator_base))
     migrate.upgrade(settings.database_url)
     app = create_app(settings)
     if not no_demo:
@@ -194,6 +201,94 @@ def rules_list() -> None:
     from salesnav.cli_rules import describe
 
     describe(_settings())
+
+
+@main.group("battle-pack")
+def battle_pack() -> None:
+    """今日作战包: the 10:00 pack of every active rep (DESIGN.md §5)."""
+
+
+@battle_pack.command("send")
+@click.option("--date", "day", default=None, help="Business day YYYY-MM-DD (default: today).")
+def battle_pack_send(day: str | None) -> None:
+    """Queue and deliver the battle packs of a day now, once per rep (also before the configured hour)."""
+    from salesnav.cli_battle_pack import send
+
+    send(_settings(), day)
+
+
+@main.group()
+def admin() -> None:
+    """The admin config page (/admin)."""
+
+
+@admin.command("create")
+@click.argument("username")
+@click.option("--userid", default=None, help="Bind to this WeCom member (made an admin) instead of a local user.")
+@click.password_option(prompt="密码 / password", help="At least 10 characters (prompted, never echoed).")
+def admin_create(username: str, userid: str | None, password: str) -> None:
+    """Create a bootstrap admin account who signs in at /admin/login with a password."""
+    from salesnav.handlers.admin.accounts import create_account
+    from salesnav.handlers.errors import DomainError
+    from salesnav.models import migrate
+    from salesnav.models import session as dbs
+
+    settings = _settings()
+    migrate.upgrade(settings.database_url)
+    dbs.configure(settings.database_url)
+    try:
+        with dbs.transaction() as session:
+            create_account(session, username, password, wecom_userid=userid)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"管理员账号「{username}」已创建，请在 /admin/login 登录")
+
+
+@main.command("import-excel")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--owner", required=True, help="WeCom userid of the rep the rows become customers of.")
+@click.option("--dry-run", is_flag=True, help="Show what would be imported; write nothing.")
+def import_excel(file: str, owner: str, dry_run: bool) -> None:
+    """Excel one-click migration: a rep's .xlsx / .xls / .csv becomes customers, touchpoints and deals."""
+    import json
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from salesnav.handlers.errors import DomainError
+    from salesnav.handlers.excel_import import commit
+    from salesnav.jobs import queue as jobs_queue
+    from salesnav.models import User
+    from salesnav.models import session as dbs
+
+    settings = _settings()
+    dbs.configure(settings.database_url)
+    jobs_queue.configure(settings.redis_url)
+    data = Path(file).read_bytes()
+    try:
+        with dbs.transaction() as session:
+            user = session.scalars(select(User).where(User.wecom_userid == owner, User.deleted_at.is_(None))).first()
+            if user is None:
+                raise click.ClickException(f"找不到用户 {owner}")
+            if dry_run:
+                plan = commit.preview(session, user, owner=user, data=data, filename=Path(file).name,
+                                      tz=settings.business_tz)
+                click.echo(json.dumps(plan.to_json(), ensure_ascii=False, indent=2))
+                return
+            imp, _ = commit.start_import(session, user, owner=user, data=data, filename=Path(file).name,
+                                         root=settings.data_dir, tz=settings.business_tz, channel="cli")
+            import_id = imp.id
+        with dbs.transaction() as session:
+            user = session.get(User, imp.owner_id)
+            commit.commit_import(session, user, import_id=import_id, root=settings.data_dir, tz=settings.business_tz)
+        jobs_queue.backend().drain()
+        with dbs.transaction() as session:
+            from salesnav.models import ExcelImport
+
+            done = session.get(ExcelImport, import_id)
+            click.echo(json.dumps(commit.progress(done), ensure_ascii=False, indent=2))
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
 
 
 if __name__ == "__main__":

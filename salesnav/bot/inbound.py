@@ -8,9 +8,7 @@ without a second record or a second job. Processing failures stay visible on the
 from __future__ import annotations
 
 import logging
-
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from typing import Any
 
 from salesnav import clock
 from salesnav.bot.parse import WeComMessage, parse_message
@@ -29,11 +27,16 @@ def job_key(inbound_id: int) -> str:
 
 
 def store(message: WeComMessage, xml: str, *, enqueue: bool = True) -> int | None:
-    """Store the message and queue its processing; None when it was already stored (a retry)."""
+    """Store the message and queue its processing; None when it was already stored (a retry).
+
+    One INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id: a retry costs no exception and
+    no second transaction, and Core skips the ORM's unit of work (the acknowledgement waits on this).
+    """
     key = message.dedupe_key()
-    try:
-        with db.transaction() as session:
-            row = InboundMessage(
+    with db.transaction() as session:
+        insert = _insert_ignoring_duplicates(session.get_bind().dialect.name)
+        inbound_id = session.scalar(
+            insert.values(
                 dedupe_key=key,
                 from_userid=message.actor_userid[:64],
                 msg_type=message.msg_type[:40],
@@ -42,17 +45,21 @@ def store(message: WeComMessage, xml: str, *, enqueue: bool = True) -> int | Non
                 payload=message.fields,
                 received_at=clock.now(),
             )
-            session.add(row)
-            session.flush()
-            if enqueue:
-                enqueue_after_commit(session, process_inbound, row.id, key=job_key(row.id), queue="inbound")
-            return row.id
-    except IntegrityError:
-        with db.transaction() as session:
-            if session.scalar(select(InboundMessage.id).where(InboundMessage.dedupe_key == key)) is None:
-                raise  # not a duplicate: a real fault, let it surface
-        log.info("duplicate WeCom callback %s acknowledged again", key)
-        return None
+            .on_conflict_do_nothing(index_elements=[InboundMessage.dedupe_key])
+            .returning(InboundMessage.id)
+        )
+        if inbound_id is None:
+            log.info("duplicate WeCom callback %s acknowledged again", key)
+            return None
+        if enqueue:
+            enqueue_after_commit(session, process_inbound, inbound_id, key=job_key(inbound_id), queue="inbound")
+        return inbound_id
+
+
+def _insert_ignoring_duplicates(dialect: str) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(InboundMessage)
 
 
 def process_inbound(inbound_id: int) -> None:

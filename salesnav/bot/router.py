@@ -34,7 +34,12 @@ ROUTE_MODULES = (
     "salesnav.bot.capture.tasks",
     "salesnav.bot.capture.text",
     "salesnav.bot.capture.media",
+    "salesnav.bot.capture.excel",
+    "salesnav.bot.capture.voice_note",
+    "salesnav.bot.capture.invoice_photo",
     "salesnav.bot.capture.external_contact",
+    "salesnav.bot.capture.annotate",
+    "salesnav.bot.capture.diagnosis",
 )
 
 

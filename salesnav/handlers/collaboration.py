@@ -155,3 +155,55 @@ def add_enablement_request(
 
 def _may_answer(actor: User, part: TicketPart) -> bool:
     return actor.role is Role.ADMIN or actor.department_id == part.department_id
+
+
+SUPPORT_REASON = "主管转派支援"
+
+
+def request_support(
+    session: Session, actor: User, *, opportunity_id: int, department: DepartmentKind, request: str
+) -> TicketPart:
+    """A manager passes a rep's 需要支援 on to marketing or delivery: a part on the deal's open ticket
+    (when that ticket has no part for the department yet), else on a new support ticket of its own."""
+    if actor.role not in (Role.MANAGER, Role.DIRECTOR, Role.ADMIN):
+        raise DomainError("只有销售主管、总监可以转派支援")
+    if department not in PART_REQUESTS:
+        raise DomainError("只能转给市场部或交付部")
+    opp = opportunity_for(session, actor, opportunity_id)
+    request = (request or "").strip()
+    if not request:
+        raise DomainError("请说明需要什么支援")
+    dept = session.scalars(
+        select(Department).where(Department.kind == department, Department.deleted_at.is_(None)).order_by(Department.id)
+    ).first()
+    if dept is None:
+        raise DomainError(f"系统里还没有{department.label}，请联系管理员")
+    ticket = next(
+        (
+            t
+            for t in sorted(tickets_of(session, opp.id), key=lambda t: t.id, reverse=True)
+            if t.status is TicketStatus.OPEN and all(p.department_id != dept.id for p in t.parts)
+        ),
+        None,
+    )
+    now = clock.now()
+    if ticket is None:
+        ticket = CollaborationTicket(opportunity_id=opp.id, opened_by_id=actor.id, reason=SUPPORT_REASON, opened_at=now)
+        session.add(ticket)
+        session.flush()
+        record_event(session, "collaboration.ticket_opened", "ticket", ticket.id, actor, opportunity_id=opp.id)
+    sla = int(rule_settings.get(session, PART_REQUESTS[department][0]))
+    part = TicketPart(department_id=dept.id, request=request[:2000], sla_hours=sla, due_at=now + timedelta(hours=sla))
+    ticket.parts.append(part)
+    session.flush()
+    record_event(
+        session,
+        "collaboration.support_requested",
+        "ticket_part",
+        part.id,
+        actor,
+        ticket_id=ticket.id,
+        opportunity_id=opp.id,
+        department=department.value,
+    )
+    return part

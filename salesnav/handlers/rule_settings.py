@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "health.resistant_signals": 3,
     "health.window_days": 7,
     "capture.summary_window_minutes": 10,  # a chat message this soon after a 记触点 card is its summary
+    "annotation.window_minutes": 10,  # a manager's voice/text this soon after 批注 or an alert annotates it
     "credit.amount_threshold_fen": 500_000 * 100,
     "credit.min_on_time_rate": 0.85,
     "dashboard.health_weights": {"quality": 0.4, "compliance": 0.3, "penetration": 0.3},  # Sales Health Index
@@ -37,6 +38,19 @@ DEFAULTS: dict[str, Any] = {
     "credit.enabled": True,
     "credit.window_months": 12,
     "credit.finance_timeout_seconds": 5.0,
+    # Excel one-click migration (salesnav/handlers/excel_import/): limits and name matching.
+    "excel_import.max_file_mb": 20,
+    "excel_import.max_rows": 50_000,  # rows read across all sheets; past it nothing is imported
+    "excel_import.fuzzy_match_score": 92,  # rapidfuzz ratio at or above which a name matches (a marked guess)
+    "excel_import.near_miss_score": 80,  # at or above: listed as a near miss for the user to decide
+    # The 10:00 battle pack (今日作战包, salesnav/handlers/battle_pack/).
+    "battle_pack.enabled": True,
+    "battle_pack.hour": 10,  # business time (TZ_BUSINESS); a clock down at this hour catches up later that day
+    "battle_pack.chinese_calendar": True,  # statutory holidays and adjusted working days; off = Monday–Friday
+    "battle_pack.due_soon_hours": 48,  # a touchpoint's next action due within this many hours is a todo
+    "battle_pack.overdue_lookback_days": 14,  # next actions overdue longer than this are stale, not todos
+    "battle_pack.history_days": 365,  # similar won deals: those closed in these days
+    "battle_pack.min_similar_won": 3,  # fewer won deals than this in a group → fall back to a wider group
 }
 
 

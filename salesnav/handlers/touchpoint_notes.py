@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from salesnav.handlers.access import customer_for
+from salesnav.handlers.attachments import attachment_for
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import record_event
 from salesnav.handlers.touchpoints import MAX_SUMMARY
@@ -28,7 +29,9 @@ def add_to_touchpoint(
     next_action: str | None = None,
     next_action_due: datetime | None = None,
     attachment_ids: list[int] | None = None,
+    guessed_fields: list[str] | None = None,
 ) -> Touchpoint:
+    """Append to the touchpoint; `guessed_fields` names what a machine filled in (e.g. from a voice note)."""
     touchpoint = session.get(Touchpoint, touchpoint_id)
     if touchpoint is None or touchpoint.deleted_at:
         raise NotFound("触点不存在")
@@ -49,8 +52,13 @@ def add_to_touchpoint(
             raise DomainError(f"下一步过长（最多 {MAX_NEXT_ACTION} 字）")
         touchpoint.next_action, touchpoint.next_action_due = next_action, next_action_due
     if attachment_ids:
+        for attachment_id in attachment_ids:
+            attachment_for(session, actor, attachment_id)
         known = list(touchpoint.attachments)
         touchpoint.attachments = known + [a for a in attachment_ids if a not in known]
+    if guessed_fields:
+        known_guesses = list(touchpoint.guessed_fields or [])
+        touchpoint.guessed_fields = known_guesses + [g for g in guessed_fields if g not in known_guesses]
     session.flush()
     record_event(
         session,

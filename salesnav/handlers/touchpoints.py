@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from salesnav import clock
 from salesnav.handlers.access import customer_for, touchpoint_for
+from salesnav.handlers.attachments import attachment_for
 from salesnav.handlers.errors import DomainError, Forbidden
 from salesnav.handlers.records import audit, record_event
 from salesnav.models import (
@@ -71,6 +72,8 @@ def log_touchpoint(
             raise DomainError("参与人必须是该客户的联系人")
 
     opportunity = _opportunity_for_touchpoint(session, customer.id, opportunity_id)
+    for attachment_id in dict.fromkeys(attachment_ids or []):
+        attachment_for(session, actor, attachment_id)  # only files the rep may see (e.g. their voice note)
 
     touchpoint = Touchpoint(
         customer_id=customer.id,
@@ -191,6 +194,8 @@ def update_touchpoint(
             raise DomainError("参与人必须是该客户的联系人")
         touchpoint.contacts = contacts
     if attachment_ids is not None:
+        for attachment_id in dict.fromkeys(attachment_ids):
+            attachment_for(session, actor, attachment_id)
         touchpoint.attachments = list(dict.fromkeys(attachment_ids))
     after = _touchpoint_snapshot(touchpoint)
     if after == before:

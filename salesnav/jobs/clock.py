@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from salesnav import clock as timekeeper
 from salesnav.bot import outbox
-from salesnav.jobs import heartbeat, housekeeping, rules
+from salesnav.jobs import battle_pack, heartbeat, housekeeping, org_sync, rules
 from salesnav.jobs.leader import Leadership, LocalLeadership, RedisLeadership
 from salesnav.jobs.queue import enqueue
 
@@ -43,6 +43,10 @@ PERIODIC: list[PeriodicJob] = [
     # Every 5 s so an alert goes out within ~6 s of its threshold; each scan costs only what matches.
     PeriodicJob("rules.scan", rules.scan, IntervalTrigger(seconds=5), queue="rules", slot_seconds=5),
     PeriodicJob("housekeeping.prune_job_runs", housekeeping.prune_job_runs, IntervalTrigger(hours=1), slot_seconds=3600),
+    # Every minute: at the pack hour it sends; a clock that was down then catches up at its first tick.
+    PeriodicJob("battle_pack.send_due", battle_pack.send_due, IntervalTrigger(seconds=60), queue="reports"),
+    # Hourly; syncs only in the 02:00 hour of business time (salesnav/jobs/org_sync.py).
+    PeriodicJob("org.sync_nightly", org_sync.nightly, IntervalTrigger(hours=1), slot_seconds=3600),
 ]
 
 

@@ -39,6 +39,8 @@ STATUS = {
     "too_large": 413,
     "unsupported_type": 415,
     "upstream_unavailable": 502,
+    "conflict": 409,
+    "engine_unavailable": 503,
 }
 HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",

@@ -37,6 +37,7 @@ class TouchpointOut(ma.Schema):
     source = Label(CaptureSource, required=True)
     contacts = fields.List(fields.Nested(ContactOut), required=True)
     attachment_ids = fields.List(fields.Integer(), attribute="attachments", required=True)
+    guessed_fields = fields.List(fields.String(), required=True, metadata={"description": "系统猜测、用户未改动的字段"})
     effective = fields.Boolean(attribute="is_effective", required=True, metadata={"description": "是否有效触点"})
     form_opened_at = fields.AwareDateTime(allow_none=True)
     submitted_at = fields.AwareDateTime(allow_none=True)

@@ -1,5 +1,6 @@
 """The domain model (DESIGN.md §3) as SQLAlchemy 2 typed models. Import models from here."""
 
+from salesnav.models.admin import LOCAL_USERID_PREFIX, AdminAccount
 from salesnav.models.base import Base
 from salesnav.models.collaboration import (
     CollaborationTicket,
@@ -13,6 +14,7 @@ from salesnav.models.collaboration import (
 from salesnav.models.content import Attachment, Material
 from salesnav.models.customers import Contact, Customer, CustomerKind, DecisionRole, Health
 from salesnav.models.finance import Payment, Receivable
+from salesnav.models.imports import ExcelImport, ImportStatus
 from salesnav.models.messaging import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from salesnav.models.opportunities import (
     ChecklistEvidence,
@@ -31,6 +33,8 @@ from salesnav.models.touchpoints import CaptureSource, Emotion, Touchpoint, Touc
 from salesnav.models.work import Alert, AlertState, Annotation, Task, TaskStatus
 
 __all__ = [
+    "LOCAL_USERID_PREFIX",
+    "AdminAccount",
     "Alert",
     "AlertState",
     "Annotation",
@@ -52,7 +56,9 @@ __all__ = [
     "Emotion",
     "EnablementKind",
     "EnablementRequest",
+    "ExcelImport",
     "Health",
+    "ImportStatus",
     "InboundMessage",
     "InboundStatus",
     "IncentivePoints",

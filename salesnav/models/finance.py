@@ -28,5 +28,12 @@ class Payment(IdMixin, TimestampMixin, Base):
     receivable_id: Mapped[int] = mapped_column(BigId, ForeignKey("receivables.id"), index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     paid_at: Mapped[datetime]
+    # A payment confirmed from an invoice photo: the invoice it settles (one payment per invoice number,
+    # so confirming the same invoice twice never counts the money twice), who confirmed it, and the photo.
+    invoice_no: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invoice_code: Mapped[str | None] = mapped_column(String(20))
+    invoice_date: Mapped[date | None]
+    recorded_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    attachment_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("attachments.id"))
 
     receivable: Mapped[Receivable] = relationship(back_populates="payments")

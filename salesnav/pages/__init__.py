@@ -21,3 +21,11 @@ def home() -> str:
             "opportunities": session.scalar(select(func.count(Opportunity.id))) or 0,
         }
     return render_template("home.html", counts=counts)
+
+
+# Sign-in (WeCom OAuth) and the dashboards hang under this blueprint: endpoints pages.auth.*, pages.dashboards.*.
+from salesnav.pages import auth as _auth  # noqa: E402
+from salesnav.pages.dashboards import views as _dashboards  # noqa: E402
+
+bp.register_blueprint(_auth.bp)
+bp.register_blueprint(_dashboards.bp)

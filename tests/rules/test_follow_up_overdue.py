@@ -107,7 +107,8 @@ def test_two_workers_scanning_at_once_send_one_alert(silent_deal, frozen_clock, 
     assert len(alerts()) == 1
     with db.transaction() as s:
         assert s.scalar(select(func.count(Task.id))) == 1
-        assert s.scalar(select(func.count(OutboundMessage.id))) == 2  # rep and manager, once each
+        # rep and manager, once each, and the manager's 批注 card (issue 8)
+        assert s.scalar(select(func.count(OutboundMessage.id))) == 3
     assert len(received_texts(app, "rep01")) == 1
 
 

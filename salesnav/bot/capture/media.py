@@ -1,35 +1,46 @@
-"""Voice notes and photos: fetch the media from WeCom, keep it, and say honestly what happens next.
+"""Voice notes and photos in the chat: fetch the media, turn it into text, file it, reply.
 
-Speech recognition and OCR engines come in a later issue; until then the file is stored as an
-attachment (on the touchpoint the rep just saved, when there is one) and the reply says so.
-The download runs in its own job on the "media" queue, with no database session held open.
+The route only queues a job on the "media" queue, so a burst of voice notes never delays the
+rest of the chat. The job downloads the file and runs the speech or OCR engine (seconds) with no
+database session open, then files the result in one short transaction: a voice note becomes the
+pending touchpoint's summary or a draft card (voice_note.py); a photo that reads as an invoice
+becomes a payment offer (invoice_photo.py); any other photo is kept as an attachment.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesnav.bot import inbound as inbound_store
 from salesnav.bot import outbox
-from salesnav.bot.capture import drafts
+from salesnav.bot.capture import invoice_photo, voice_note
 from salesnav.bot.client import current_settings, get_client
 from salesnav.bot.parse import WeComMessage, parse_message
 from salesnav.bot.router import Incoming, router
 from salesnav.handlers.attachments import store_attachment
 from salesnav.handlers.errors import DomainError
-from salesnav.handlers.touchpoint_notes import add_to_touchpoint
+from salesnav.handlers.payments import InvoiceFields
 from salesnav.jobs.queue import enqueue_after_commit
-from salesnav.models import InboundMessage, User
+from salesnav.models import Attachment, InboundMessage, User
 from salesnav.models import session as db
-from salesnav.models.messaging import DraftKind
+
+log = logging.getLogger(__name__)
 
 
 @router.message("voice")
 @router.message("image")
 def on_media(incoming: Incoming) -> None:
+    from salesnav.bot.capture import annotate  # a manager's voice note may be a 批注 on an alert
+
+    if annotate.claim(incoming):
+        return
     inbound_id = incoming.inbound.id
     enqueue_after_commit(incoming.session, store_media, inbound_id, key=f"media:{inbound_id}", queue="media")
     incoming.note = "media download queued"
@@ -40,47 +51,81 @@ def attachments_root() -> Path:
 
 
 def store_media(inbound_id: int) -> None:
-    """The media job: download (no session open), store the file, attach it, reply."""
+    """The media job: download and recognise (no session open), then file the result and reply."""
     with db.transaction() as session:
         row = session.get(InboundMessage, inbound_id)
         if row is None:
             return
-        message = parse_message(row.raw_xml)
-    reply_key = f"inbound:{inbound_id}:media"
+        message, received_at = parse_message(row.raw_xml), row.received_at
     try:
         content = get_client().download_media(message.get("MediaId") or "")
+        if message.msg_type == "voice":
+            heard = hear(content, message, received_at)
+            _file(inbound_id, message, content, lambda incoming, att: voice_note.file_voice(incoming, att, heard))
+        else:
+            reading = read_photo(content)
+            _file(inbound_id, message, content, lambda incoming, att: _file_photo(incoming, att, reading))
+    except DomainError as exc:  # audio we cannot use, a file type we do not keep: tell the rep, it is no fault
         with db.transaction() as session:
-            _store_and_reply(session, message, content, reply_key)
-    except DomainError as exc:  # e.g. a file type we do not keep: tell the rep, it is not a fault
-        with db.transaction() as session:
-            outbox.queue_text(session, message.actor_userid, exc.message, idempotency_key=reply_key)
+            outbox.queue_text(session, message.actor_userid, exc.message, idempotency_key=f"inbound:{inbound_id}:media")
     except Exception as exc:
         inbound_store.mark_failed(inbound_id, exc)
         raise
 
 
-def _store_and_reply(session: Session, message: WeComMessage, content: bytes, reply_key: str) -> None:
-    user = session.scalars(select(User).where(User.wecom_userid == message.actor_userid)).first()
-    if user is None:
-        return  # the router already told an unknown sender; nothing to file under
-    what, engine = ("语音", "语音识别") if message.msg_type == "voice" else ("图片", "图片文字识别（OCR）")
-    attachment = store_attachment(
-        session,
-        user,
-        data=content,
-        filename=f"{message.msg_type}-{message.get('MsgId') or 'media'}",
-        root=attachments_root(),
-    )
-    draft = drafts.waiting_for_message(session, user)
-    if draft is not None and draft.kind is DraftKind.TOUCHPOINT and draft.touchpoint_id:
-        touchpoint = add_to_touchpoint(session, user, touchpoint_id=draft.touchpoint_id, attachment_ids=[attachment.id])
-        where = f"，并附到刚记录的触点（{touchpoint.customer.name}）"
-        tail = "，请再发一条文字作为纪要和下一步。"
+def hear(content: bytes, message: WeComMessage, spoken_at: datetime) -> voice_note.Heard | None:
+    """The transcript (slow); None when the engine cannot run. Unusable audio is a DomainError for the rep."""
+    from salesnav.voice import AudioRejected, transcribe
+    from salesnav.voice.audio import sniff
+
+    fmt = sniff(content) or (message.get("Format") or "amr").lower()
+    try:
+        transcript = transcribe(content, fmt, settings=current_settings())
+    except AudioRejected as exc:
+        raise DomainError(exc.message) from exc
+    except Exception:  # the engine, not the audio: keep the note, say recognition is down, alert the operator
+        log.exception("speech engine failed on inbound voice")
+        return None
+    return voice_note.Heard(text=transcript.text, engine=transcript.engine, spoken_at=spoken_at)
+
+
+def read_photo(content: bytes) -> Any:
+    """The invoice reading of a photo (slow), or None when it is no image or the engine cannot run."""
+    from salesnav.ocr import ImageRejected, read_invoice
+
+    try:
+        return read_invoice(content, settings=current_settings())
+    except ImageRejected:
+        return None  # storing it decides whether we keep it at all
+    except Exception:
+        log.exception("OCR engine failed on inbound photo; kept as an ordinary photo")
+        return None
+
+
+def _file(inbound_id: int, message: WeComMessage, content: bytes, then: Callable[[Incoming, Attachment], None]) -> None:
+    with db.transaction() as session:
+        row = session.get(InboundMessage, inbound_id)
+        user = _sender(session, message)
+        if row is None or user is None:
+            return  # the router already told an unknown sender; nothing to file under
+        attachment = store_attachment(
+            session,
+            user,
+            data=content,
+            filename=f"{message.msg_type}-{message.get('MsgId') or 'media'}",
+            root=attachments_root(),
+        )
+        then(Incoming(session, message, row, user), attachment)
+
+
+def _file_photo(incoming: Incoming, attachment: Attachment, reading: Any) -> None:
+    if invoice_photo.looks_like_invoice(reading):
+        invoice_photo.offer_payment(incoming, attachment, reading, InvoiceFields.from_reading(reading))
     else:
-        where, tail = "", "。"
-    outbox.queue_text(
-        session,
-        user.wecom_userid,
-        f"{what}已保存{where}。{engine}功能尚未上线，暂不能自动转成文字{tail}",
-        idempotency_key=reply_key,
-    )
+        invoice_photo.attach_photo(incoming, attachment)
+
+
+def _sender(session: Session, message: WeComMessage) -> User | None:
+    return session.scalars(
+        select(User).where(User.wecom_userid == message.actor_userid, User.deleted_at.is_(None))
+    ).first()

@@ -1,20 +1,15 @@
-"""我的待办 and a first, honest 今日作战包: the rep's open tasks and deals gone quiet.
-
-The full battle pack (3 todos, 1 lead to review, 1 material, pushed at 10:00) is a later issue;
-this reply says so rather than pretend.
-"""
+"""我的待办 (the rep's open tasks) and 今日作战包 on demand (salesnav/handlers/battle_pack/)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 
 from salesnav import clock
 from salesnav.bot.client import current_settings
 from salesnav.bot.router import Incoming, router
-from salesnav.handlers import rule_settings
-from salesnav.models import Opportunity, OpportunityStatus, Task, TaskStatus, User
+from salesnav.models import Task, TaskStatus, User
 
 MY_TASKS_KEY = "MY_TASKS"
 BATTLE_PACK_KEY = "BATTLE_PACK"
@@ -46,30 +41,19 @@ def my_tasks(incoming: Incoming) -> None:
 
 @router.event("click", key=BATTLE_PACK_KEY)
 def battle_pack(incoming: Incoming) -> None:
-    user = _user(incoming)
-    now = clock.now()
-    overdue_after = timedelta(hours=int(rule_settings.get(incoming.session, "follow_up.overdue_hours")))
-    items: list[tuple[int, datetime, str]] = []  # (rank, when, line): overdue first, oldest first
-    for task in open_tasks(incoming, user):
-        rank = 0 if task.due_at and task.due_at < now else 2
-        items.append((rank, task.due_at or now + timedelta(days=365), "待办：" + _task_line(task, now)))
-    for opp in incoming.session.scalars(
-        select(Opportunity).where(
-            Opportunity.owner_id == user.id,
-            Opportunity.status == OpportunityStatus.OPEN,
-            Opportunity.deleted_at.is_(None),
-            Opportunity.last_follow_up_at < now - overdue_after,
-        )
-    ):
-        days = (now - opp.last_follow_up_at).days
-        items.append((1, opp.last_follow_up_at, f"商机「{opp.title}」已 {days} 天未跟进"))
-    items.sort(key=lambda item: (item[0], item[1]))
-    if items:
-        body = "\n".join(f"{i}. {line}" for i, (_r, _w, line) in enumerate(items[:3], 1))
-        text = f"今日作战包（简版）· 最重要的 {min(3, len(items))} 件事：\n{body}"
-    else:
-        text = "今日作战包（简版）：没有逾期的待办或超时未跟进的商机，保持节奏！"
-    incoming.reply_text(text + "\n\n完整作战包（推荐线索、可复用素材）将在后续版本提供。")
+    """The current battle pack on demand (the same use case as the 10:00 push, computed now)."""
+    from salesnav.bot import outbox
+    from salesnav.bot.battle_pack_card import render_markdown
+    from salesnav.handlers.battle_pack import battle_pack_for
+
+    tz = current_settings().business_tz
+    pack = battle_pack_for(incoming.session, _user(incoming), clock.now(), tz)
+    outbox.queue_markdown(
+        incoming.session,
+        incoming.message.actor_userid,
+        render_markdown(pack, tz, on_demand=True),
+        idempotency_key=f"inbound:{incoming.inbound.id}:battle_pack",
+    )
 
 
 def _task_line(task: Task, now: datetime) -> str:

@@ -9,6 +9,8 @@
   `{"fail_all_sends": 60020}` (null clears it), `{"issue_response_code": true}` (a code that
   update_template_card accepts, as a card-button callback would carry),
   `{"external_contacts": {"wmXXXX": {"name": "张主任", "corp_name": "协和医院", "follow_user": "rep01"}}}`.
+  `{"directory": {"department": [...], "userlist": [...]}}` (WeCom-shaped; null clears it): the
+  directory department/list and user/list answer with, instead of our tables — an org that changed.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ def control() -> Response | tuple[Response, int]:
             STATE.fail_next.extend(int(code) for code in body["fail_next"] or [])
         if "fail_all_sends" in body:
             STATE.fail_all_sends = int(body["fail_all_sends"]) if body["fail_all_sends"] else None
+        if "directory" in body:
+            STATE.directory = dict(body["directory"]) if body["directory"] else None
         for external_userid, spec in (body.get("external_contacts") or {}).items():
             STATE.external_contacts[str(external_userid)] = dict(spec)
     if body.get("issue_response_code"):

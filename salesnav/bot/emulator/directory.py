@@ -12,13 +12,13 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Response, request
+from flask import Response, jsonify, request
 from sqlalchemy import select
 
 from salesnav import clock
 from salesnav.bot.emulator.blueprint import bp, check_call, ok, settings, wecom_error
 from salesnav.bot.emulator.state import STATE
-from salesnav.models import Contact, Customer, Department, User
+from salesnav.models import LOCAL_USERID_PREFIX, Contact, Customer, Department, User
 from salesnav.models import session as db
 
 ROOT = 1
@@ -77,7 +77,7 @@ def department_list() -> Response:
     errcode = check_call()
     if errcode:
         return wecom_error(errcode)
-    departments, _ = _departments()
+    departments = _directory()["department"]
     top = request.args.get("id", type=int)
     if top is not None:
         if top not in {d["id"] for d in departments}:
@@ -92,20 +92,35 @@ def user_list() -> Response:
     errcode = check_call()
     if errcode:
         return wecom_error(errcode)
-    departments, ids = _departments()
+    directory = _directory()
+    departments = directory["department"]
     top = request.args.get("department_id", type=int)
     if top is None or top not in {d["id"] for d in departments}:
         return wecom_error(60123, "invalid party id")
     wanted = _subtree(departments, top) if request.args.get("fetch_child") == "1" else {top}
+    return ok(userlist=[u for u in directory["userlist"] if u["main_department"] in wanted])
+
+
+def _directory() -> dict[str, list[dict[str, Any]]]:
+    """The injected directory (control endpoint) when there is one, else ours from the database."""
+    with STATE.lock:
+        injected = STATE.directory
+    if injected is not None:
+        return {"department": list(injected.get("department") or []), "userlist": list(injected.get("userlist") or [])}
+    departments, ids = _departments()
+    return {"department": departments, "userlist": _stored_users(ids)}
+
+
+def _stored_users(ids: dict[int, int]) -> list[dict[str, Any]]:
     with db.transaction() as session:
         users = list(session.scalars(select(User).where(User.deleted_at.is_(None)).order_by(User.id)))
         userid_of = {u.id: u.wecom_userid for u in users}
         heads = {d.head_id: d.id for d in session.scalars(select(Department)) if d.head_id}
     userlist = []
     for u in users:
+        if u.wecom_userid.startswith(LOCAL_USERID_PREFIX):
+            continue  # a bootstrap admin of ours (salesnav admin create), not a WeCom member
         dept = ids.get(u.department_id, ROOT) if u.department_id else ROOT
-        if dept not in wanted:
-            continue
         userlist.append({
             "userid": u.wecom_userid,
             "name": u.name,
@@ -119,7 +134,13 @@ def user_list() -> Response:
             "direct_leader": [userid_of[u.manager_id]] if u.manager_id in userid_of else [],
             "status": 1 if u.active else 2,
         })
-    return ok(userlist=userlist)
+    return userlist
+
+
+@bp.get("/_directory")
+def directory_now() -> Response:
+    """Not WeCom's: the whole directory as department/list and user/list would answer now (for tests)."""
+    return jsonify(_directory())
 
 
 def _member_from_code(code: str) -> str | None:

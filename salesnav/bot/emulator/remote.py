@@ -44,6 +44,16 @@ class EmulatorRemote:
     def fail_all_sends(self, errcode: int | None) -> None:
         self.control(fail_all_sends=errcode)
 
+    def set_directory(
+        self, department: list[dict[str, Any]] | None, userlist: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Make department/list and user/list answer with this directory (None: our tables again)."""
+        self.control(directory=None if department is None else {"department": department, "userlist": userlist or []})
+
+    def directory(self) -> dict[str, list[dict[str, Any]]]:
+        """The directory as WeCom answers it now (department/list, and user/list from the root down)."""
+        return self._get("/_directory", {})
+
     def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         response = self._http.get(self.base_url + path, params=params, timeout=self.timeout)
         response.raise_for_status()

@@ -14,6 +14,7 @@ Faults are set over HTTP (`POST /_wecom/_control`, see control.py) or directly h
 - `fail_next`: errcodes answered, in order, by the next authenticated API calls (all but gettoken);
 - `fail_all_sends`: an errcode answered by every message/send and update_template_card until cleared;
 - `external_contacts`: extra customers' WeChat contacts for externalcontact/get.
+- `directory`: department/list and user/list answer from it instead of our tables (a changed org).
 `reset()` forgets everything.
 """
 
@@ -59,6 +60,8 @@ class EmulatorState:
     fail_next: deque[int] = field(default_factory=deque)
     fail_all_sends: int | None = None
     external_contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A directory WeCom answers instead of ours ({"department": [...], "userlist": [...]}): a changed org.
+    directory: dict[str, list[dict[str, Any]]] | None = None
 
     def reset(self) -> None:
         with self.lock:
@@ -157,6 +160,7 @@ class EmulatorState:
                 "fail_all_sends": self.fail_all_sends,
                 "menus": {str(k): v for k, v in self.menus.items()},
                 "external_contacts": sorted(self.external_contacts),
+                "directory": self.directory is not None,
             }
 
 

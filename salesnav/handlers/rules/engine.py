@@ -191,6 +191,9 @@ def notify(session: Session, alert: Alert, user: User | None, content: str, tag:
     from salesnav.bot.outbox import queue_text  # the bot package imports the models; import late
 
     queue_text(session, user.wecom_userid, content, idempotency_key=f"alert:{alert.id}:{tag}:{user.wecom_userid}")
+    from salesnav.bot.capture.annotate import queue_alert_card  # a manager also gets the 批注 card
+
+    queue_alert_card(session, alert, user, tag)
 
 
 def distinct_users(*users: User | None) -> list[User]:

@@ -29,11 +29,28 @@ SPECS: dict[str, Spec] = {
     "health.resistant_signals": Spec("抵触信号次数", int, 1, 100),
     "health.window_days": Spec("抵触信号统计天数", int, 1, 90),
     "capture.summary_window_minutes": Spec("触点纪要补充时限（分钟）", int, 1, 24 * 60),
+    "annotation.window_minutes": Spec("主管批注时限（分钟）", int, 1, 24 * 60),
     "credit.enabled": Spec("大单信用校验开关", bool),
     "credit.amount_threshold_fen": Spec("大单金额门槛（分）", int, 1, 10**13),
     "credit.min_on_time_rate": Spec("最低按时回款率", float, 0, 1),
     "credit.window_months": Spec("回款率统计月数", int, 1, 60),
     "credit.finance_timeout_seconds": Spec("财务系统超时（秒）", float, 0.1, 60),
+    "excel_import.max_file_mb": Spec("Excel 导入文件大小上限（MB）", int, 1, 200),
+    "excel_import.max_rows": Spec("Excel 导入行数上限", int, 1, 1_000_000),
+    "excel_import.fuzzy_match_score": Spec("客户名称相似度达到即匹配（0-100）", int, 50, 100),
+    "excel_import.near_miss_score": Spec("客户名称相似度达到即列为疑似重复（0-100）", int, 0, 100),
+    "battle_pack.enabled": Spec("今日作战包开关", bool),
+    "battle_pack.hour": Spec("今日作战包发送时刻（几点）", int, 0, 23),
+    "battle_pack.chinese_calendar": Spec("按法定节假日和调休安排工作日（关闭则按周一至周五）", bool),
+    "battle_pack.due_soon_hours": Spec("多少小时内到期的下一步行动列入作战包", int, 1, 24 * 14),
+    "battle_pack.overdue_lookback_days": Spec("逾期多少天以内的下一步行动仍列入作战包", int, 0, 365),
+    "battle_pack.history_days": Spec("相似赢单统计天数", int, 30, 365 * 5),
+    "battle_pack.min_similar_won": Spec("相似赢单最少个数", int, 1, 100),
+    # Dashboards (salesnav/metrics/): windows and the Sales Health Index weights.
+    "dashboard.health_weights": Spec("销售健康度指数权重", dict),
+    "dashboard.quality_lookback_days": Spec("决策链覆盖统计天数", int, 7, 365),
+    "dashboard.first_response_hours": Spec("协同首次响应达标时限（小时）", int, 1, 24 * 7),
+    "dashboard.deviation_history_days": Spec("阶段推进偏差对比历史天数", int, 30, 365 * 5),
 }
 
 _TRUE, _FALSE = {"1", "true", "yes", "on", "开", "开启"}, {"0", "false", "no", "off", "关", "关闭"}
@@ -51,6 +68,8 @@ def check_setting(key: str, raw: Any) -> Any:
         if text in _TRUE | _FALSE:
             return text in _TRUE
         raise DomainError(f"「{spec.label}」只能是开或关")
+    if spec.kind is dict:
+        return _check_weights(key, spec, raw)
     if isinstance(raw, bool):
         raise DomainError(f"「{spec.label}」必须是数字")
     try:
@@ -62,3 +81,26 @@ def check_setting(key: str, raw: Any) -> Any:
     if (spec.lo is not None and value < spec.lo) or (spec.hi is not None and value > spec.hi):
         raise DomainError(f"「{spec.label}」必须在 {spec.lo:g} 到 {spec.hi:g} 之间")
     return value
+
+
+def _check_weights(key: str, spec: Spec, raw: Any) -> dict[str, float]:
+    """Weights: the default's parts, each 0..1, adding up to 1 (shown to admins as percentages)."""
+    from salesnav.handlers.rule_settings import DEFAULTS  # rule_settings imports this module; import late
+
+    parts = list(DEFAULTS[key])
+    if not isinstance(raw, dict) or set(raw) != set(parts):
+        raise DomainError(f"「{spec.label}」必须包含且只包含：{'、'.join(parts)}")
+    weights: dict[str, float] = {}
+    for part in parts:
+        value = raw[part]
+        if isinstance(value, bool):
+            raise DomainError(f"「{spec.label}」的每一项都必须是数字")
+        try:
+            weights[part] = float(value)
+        except (TypeError, ValueError) as exc:
+            raise DomainError(f"「{spec.label}」的每一项都必须是数字") from exc
+        if not 0 <= weights[part] <= 1:
+            raise DomainError(f"「{spec.label}」的每一项都必须在 0% 到 100% 之间")
+    if abs(sum(weights.values()) - 1) > 0.001:
+        raise DomainError(f"「{spec.label}」各项之和必须是 100%（现在是 {sum(weights.values()) * 100:g}%）")
+    return weights

@@ -1,0 +1,380 @@
+"""Benchmark: the 10:00 battle pack for 10,000 reps on PostgreSQL, and its SQL statement count.
+
+    .venv/bin/python bench/battle_pack.py [--database-url postgresql://postgres@127.0.0.1:5432/salesnav_bench_bp]
+                                          [--redis-url redis://127.0.0.1:6379/6] [--reps 10000]
+
+The database (salesnav_bench_bp, created if missing) is dropped and rebuilt: never point it at a real one.
+Synthetic company, bulk-loaded with COPY: per rep 3 customers (a contact each), 3 touchpoints (the
+latest with a next action due today), 4 open opportunities at various stages, 2 open tasks; plus 5,000
+won deals with full stage histories (the "similar won deals") and 60 materials.
+
+Run 1: 1,000 reps active (the rest inactive), packs for Monday. Run 2: all reps active, packs for
+Tuesday. Run 3: the idle minute tick after Tuesday's packs went out. Each run is the clock's job
+(`salesnav.jobs.battle_pack.run`): compute every pack and queue it (one outbox insert, one rq job per
+message on the Redis database given — nothing delivers them; the rq queues are emptied afterwards).
+SQL statements are counted with a SQLAlchemy before_cursor_execute listener.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+from sqlalchemy import event, text
+
+from salesnav import clock
+from salesnav.bot import client as wecom_client
+from salesnav.handlers.stages import DEFAULT_STAGES
+from salesnav.jobs import battle_pack
+from salesnav.jobs import queue as jobs_queue
+from salesnav.models import migrate
+from salesnav.models import session as db
+from salesnav.settings import Settings
+
+TZ = ZoneInfo("Asia/Shanghai")
+MONDAY = date(2026, 3, 2)
+PRODUCTS = ("CT球管", "DR设备", "超声", "监护仪", "维保服务", "输注泵", "内窥镜")
+GRADES = ("三甲", "三乙", "二甲", "二乙")
+WON_DEALS, MATERIALS, MANAGERS = 5_000, 60, 50
+
+
+def local(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=TZ).astimezone(UTC)
+
+
+def create_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+def seed(url: str, reps: int, now: datetime) -> dict[str, int]:
+    rnd = random.Random(20260302)
+    counts: dict[str, int] = {}
+    ts = now.isoformat()
+    with psycopg.connect(url) as conn:
+
+        def copy(table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
+            with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
+                for row in rows:
+                    cp.write_row(row)
+            counts[table] = len(rows)
+
+        stage_ids = {code: position for position, (code, *_rest) in enumerate(DEFAULT_STAGES, start=1)}
+        copy(
+            "stages",
+            ("id", "code", "name", "position", "win_probability", "outcome", "created_at", "updated_at"),
+            [(i, code, name, i, p, o.value, ts, ts) for i, (code, name, p, o, _) in enumerate(DEFAULT_STAGES, 1)],
+        )
+        open_codes = [c for c, *_ in DEFAULT_STAGES[:6]]
+        users = [(i, f"mgr{i:05d}", f"主管{i}", "manager", None, True, ts, ts) for i in range(1, MANAGERS + 1)]
+        rep_ids = list(range(MANAGERS + 1, MANAGERS + reps + 1))
+        users += [(uid, f"rep{uid:05d}", f"销售{uid}", "rep", 1 + uid % MANAGERS, True, ts, ts) for uid in rep_ids]
+        copy("users", ("id", "wecom_userid", "name", "role", "manager_id", "active", "created_at", "updated_at"), users)
+
+        customers, contacts, touchpoints, tp_contacts, opps, transitions, tasks = [], [], [], [], [], [], []
+        cid = tpid = oid = trid = 0
+        for rep in rep_ids:
+            rep_customers = []
+            for k in range(3):
+                cid += 1
+                customers.append(
+                    (
+                        cid,
+                        f"医院{cid}",
+                        "hospital",
+                        rnd.choice(GRADES),
+                        "上海",
+                        "[]",
+                        rep,
+                        rnd.choice(("green", "green", "green", "yellow", "red")),
+                        ts,
+                        ts,
+                    )
+                )
+                contacts.append((cid, cid, f"联系人{cid}", "设备科", ts, ts))
+                tpid += 1
+                due = now + timedelta(hours=rnd.randint(-30, 60)) if k == 0 else None
+                touchpoints.append(
+                    (
+                        tpid,
+                        cid,
+                        rep,
+                        "visit",
+                        "neutral",
+                        "拜访",
+                        "发送报价" if due else None,
+                        due,
+                        now - timedelta(hours=rnd.randint(1, 72)),
+                        "api",
+                        "[]",
+                        "[]",
+                        ts,
+                        ts,
+                    )
+                )
+                tp_contacts.append((tpid, cid))
+                rep_customers.append((cid, tpid))
+            for _ in range(4):
+                cust, tp = rnd.choice(rep_customers)
+                oid += 1
+                stage = rnd.choice(open_codes)
+                entered = now - timedelta(days=rnd.randint(1, 40))
+                opps.append(
+                    (
+                        oid,
+                        cust,
+                        rep,
+                        f"商机{oid}",
+                        rnd.choice(PRODUCTS),
+                        rnd.randint(5, 200) * 1_000_000,
+                        stage_ids[stage],
+                        "open",
+                        tp,
+                        now - timedelta(hours=rnd.randint(1, 120)),
+                        entered,
+                        False,
+                        ts,
+                        ts,
+                    )
+                )
+                trid += 1
+                transitions.append((trid, oid, None, 1, rep, tp, entered - timedelta(days=rnd.randint(1, 30)), True))
+                if stage != "initial_contact":
+                    trid += 1
+                    transitions.append((trid, oid, 1, stage_ids[stage], rep, tp, entered, True))
+            for j in range(2):
+                tasks.append(
+                    (
+                        rep,
+                        f"待办{rep}-{j}",
+                        now + timedelta(hours=rnd.randint(-24, 96)),
+                        "open",
+                        "manual",
+                        "opportunity",
+                        oid - j,
+                        0,
+                        ts,
+                        ts,
+                    )
+                )
+        path = [
+            "initial_contact",
+            "needs_confirmed",
+            "solution_demo",
+            "sample_test",
+            "negotiation",
+            "contract_approval",
+            "won",
+        ]
+        for _ in range(WON_DEALS):
+            rep = rnd.choice(rep_ids)
+            cust, tp = 1 + (rep - MANAGERS - 1) * 3, 1 + (rep - MANAGERS - 1) * 3
+            oid += 1
+            at = now - timedelta(days=rnd.randint(60, 300))
+            steps = [c for c in path if c != "sample_test" or rnd.random() < 0.5]
+            previous = None
+            for code in steps:
+                trid += 1
+                transitions.append((trid, oid, previous, stage_ids[code], rep, tp, at, True))
+                previous = stage_ids[code]
+                last_at = at
+                at += timedelta(days=rnd.randint(2, 15))
+            opps.append(
+                (
+                    oid,
+                    cust,
+                    rep,
+                    f"赢单{oid}",
+                    rnd.choice(PRODUCTS),
+                    rnd.randint(5, 200) * 1_000_000,
+                    stage_ids["won"],
+                    "won",
+                    tp,
+                    last_at,
+                    last_at,
+                    False,
+                    ts,
+                    ts,
+                )
+            )
+        copy(
+            "customers",
+            ("id", "name", "kind", "grade", "region", "tags", "owner_id", "health", "created_at", "updated_at"),
+            customers,
+        )
+        copy("contacts", ("id", "customer_id", "name", "title", "created_at", "updated_at"), contacts)
+        copy(
+            "touchpoints",
+            (
+                "id",
+                "customer_id",
+                "rep_id",
+                "type",
+                "emotion",
+                "summary",
+                "next_action",
+                "next_action_due",
+                "occurred_at",
+                "source",
+                "attachments",
+                "guessed_fields",
+                "created_at",
+                "updated_at",
+            ),
+            touchpoints,
+        )
+        copy("touchpoint_contacts", ("touchpoint_id", "contact_id"), tp_contacts)
+        opp_cols = (
+            "id",
+            "customer_id",
+            "owner_id",
+            "title",
+            "product_line",
+            "expected_amount_fen",
+            "stage_id",
+            "status",
+            "last_touchpoint_id",
+            "last_follow_up_at",
+            "stage_entered_at",
+            "approval_frozen",
+            "created_at",
+            "updated_at",
+        )
+        won_rows = [o for o in opps if o[7] == "won"]
+        copy("opportunities", (*opp_cols, "closed_at"), [(*o, o[9] if o[7] == "won" else None) for o in opps])
+        counts["won opportunities"] = len(won_rows)
+        copy(
+            "stage_transitions",
+            (
+                "id",
+                "opportunity_id",
+                "from_stage_id",
+                "to_stage_id",
+                "actor_id",
+                "touchpoint_id",
+                "occurred_at",
+                "checklist_complete",
+            ),
+            transitions,
+        )
+        copy(
+            "tasks",
+            (
+                "assignee_id",
+                "title",
+                "due_at",
+                "status",
+                "origin",
+                "subject_type",
+                "subject_id",
+                "escalation_level",
+                "created_at",
+                "updated_at",
+            ),
+            tasks,
+        )
+        copy(
+            "materials",
+            ("title", "product_line", "stage_code", "tags", "published_at", "created_at", "updated_at"),
+            [
+                (
+                    f"素材{i}",
+                    PRODUCTS[i % 7] if i % 5 else None,
+                    open_codes[i % 6] if i % 3 else None,
+                    "[]",
+                    now - timedelta(days=i),
+                    ts,
+                    ts,
+                )
+                for i in range(MATERIALS)
+            ],
+        )
+        for table in ("stages", "users", "customers", "contacts", "touchpoints", "opportunities", "stage_transitions"):
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
+        conn.execute("ANALYZE")
+    return counts
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.count = 0
+        event.listen(db.get_engine(), "before_cursor_execute", self._count)
+
+    def _count(self, *_args: object) -> None:
+        self.count += 1
+
+
+def measure(label: str, moment: datetime, counter: StatementCounter, redis_url: str) -> None:
+    previous = clock.use(clock.FrozenClock(moment))
+    counter.count = 0
+    started = time.perf_counter()
+    try:
+        report = battle_pack.run(clock.now())
+    finally:
+        clock.use(previous)
+    seconds = time.perf_counter() - started
+    print(
+        f"{label:<38} packs computed {report.computed:>6}, queued {report.queued:>6}, "
+        f"{seconds:7.2f} s, SQL statements {counter.count:>3}"
+    )
+    if redis_url:
+        from redis import Redis
+
+        Redis.from_url(redis_url).flushdb()  # nobody delivers these: empty the bench's rq queues
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/salesnav_bench_bp")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/6")
+    parser.add_argument("--reps", type=int, default=10_000)
+    parser.add_argument("--first", type=int, default=1_000, help="reps active in the first run")
+    args = parser.parse_args()
+
+    create_database(args.database_url)
+    settings = Settings.from_env(
+        {"DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url, "WECOM_API_BASE": "http://127.0.0.1:9/_wecom"}
+    )
+    migrate.upgrade(settings.database_url)
+    started = time.perf_counter()
+    counts = seed(args.database_url, args.reps, local(MONDAY, 9))
+    print(f"seeded in {time.perf_counter() - started:.1f} s: " + json.dumps(counts, ensure_ascii=False))
+    db.configure(settings.database_url)
+    wecom_client.configure(settings)
+    jobs_queue.configure(settings.redis_url)
+    if args.redis_url:
+        from redis import Redis
+
+        Redis.from_url(args.redis_url).flushdb()
+    counter = StatementCounter()
+    with db.transaction() as session:
+        session.execute(
+            text("UPDATE users SET active = (id <= :last) WHERE role = 'rep'"), {"last": MANAGERS + args.first}
+        )
+    measure(f"run 1: {args.first:,} active reps (Mon 10:00)", local(MONDAY, 10), counter, args.redis_url)
+    with db.transaction() as session:
+        session.execute(text("UPDATE users SET active = true"))
+    tuesday = MONDAY + timedelta(days=1)
+    measure(f"run 2: {args.reps:,} active reps (Tue 10:00)", local(tuesday, 10), counter, args.redis_url)
+    measure("run 3: idle tick after the packs (Tue 10:01)", local(tuesday, 10, 1), counter, args.redis_url)
+    with db.transaction() as session:
+        sizes = session.execute(
+            text("SELECT min(length(body->>'content')), max(octet_length(body->>'content')) FROM outbound_messages")
+        ).one()
+        sample = session.scalar(text("SELECT body->>'content' FROM outbound_messages ORDER BY id LIMIT 1"))
+    print(f"pack size: {sizes[0]}–{sizes[1]} bytes (WeCom markdown limit 2,048)\n--- a sample pack ---\n{sample}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Template cards of the 批注 loop (annotate → rep → 收到 / 需要支援 → manager), all text in Chinese.
+
+Button keys: "ann:pick:<alert id>" (a manager picks the alert to annotate), "ann:ack:<annotation id>",
+"ann:help:<annotation id>" (the rep's answers), "ann:fwd:<annotation id>:<marketing|delivery>" (the
+manager passes a help request on as a collaboration ticket part), "diag:cust:<customer id>" (diagnosis).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from salesnav.bot.cards import SOURCE
+from salesnav.handlers.annotation_feedback import AlertContext
+
+QUOTE_LIMIT = 300  # WeCom shows a few lines of a quote; the rest is cut with an ellipsis
+VALUE_LIMIT = 26  # horizontal_content_list values beyond this are cut by WeCom clients
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _context_rows(context: AlertContext) -> list[dict[str, str]]:
+    rows = [{"keyname": "客户", "value": _cut(context.customer_name or "—", VALUE_LIMIT)}]
+    if context.opportunity_title:
+        rows.append({"keyname": "商机", "value": _cut(context.opportunity_title, VALUE_LIMIT)})
+    if context.stage_name:
+        rows.append({"keyname": "阶段", "value": context.stage_name})
+    rows.append({"keyname": "问题", "value": _cut(context.problem, VALUE_LIMIT)})
+    return rows
+
+
+def alert_annotate_card(task_id: str, alert_id: int, context: AlertContext, window_minutes: int) -> dict[str, Any]:
+    """Sent with every alert and escalation a manager receives: one tap on 批注, then speak or type."""
+    buttons = [{"text": "批注", "style": 1, "key": f"ann:pick:{alert_id}"}]
+    if context.customer_id is not None:
+        buttons.append({"text": "客户诊断", "style": 2, "key": f"diag:cust:{context.customer_id}"})
+    return {
+        "card_type": "button_interaction",
+        "source": SOURCE,
+        "main_title": {"title": f"预警 #{alert_id} · 可批注", "desc": _cut(context.problem, 40)},
+        "horizontal_content_list": _context_rows(context),
+        "sub_title_text": f"点「批注」后 {window_minutes} 分钟内发语音或文字，即推送给{context.rep_name or '销售'}",
+        "task_id": task_id,
+        "button_list": buttons,
+    }
+
+
+def alert_picked_card(task_id: str, alert_id: int, context: AlertContext, window_minutes: int) -> dict[str, Any]:
+    """The same card after 批注 was tapped: it says what to do now."""
+    card = alert_annotate_card(task_id, alert_id, context, window_minutes)
+    card["main_title"] = {"title": f"预警 #{alert_id} · 请发送批注", "desc": _cut(context.problem, 40)}
+    card["sub_title_text"] = f"请在 {window_minutes} 分钟内直接发一条语音或文字，将作为批注推送给{context.rep_name}"
+    card["button_list"] = [{"text": "等待语音或文字…", "style": 2, "key": f"ann:pick:{alert_id}"}]
+    return card
+
+
+def annotation_for_rep_card(
+    task_id: str, annotation_id: int, author_name: str, context: AlertContext, note: str, *, voice: bool
+) -> dict[str, Any]:
+    """What the rep gets with (after) the manager's voice: transcript or text, context, 收到 / 需要支援."""
+    heard = "语音转写" if voice else "批注内容"
+    return {
+        "card_type": "button_interaction",
+        "source": SOURCE,
+        "main_title": {"title": f"{author_name}的批注", "desc": _cut(context.problem, 40)},
+        "quote_area": {
+            "type": 0,
+            "title": heard,
+            "quote_text": _cut(note or "（未识别出文字，请收听语音）", QUOTE_LIMIT),
+        },
+        "horizontal_content_list": _context_rows(context),
+        "task_id": task_id,
+        "button_list": [
+            {"text": "收到", "style": 1, "key": f"ann:ack:{annotation_id}"},
+            {"text": "需要支援", "style": 3, "key": f"ann:help:{annotation_id}"},
+        ],
+    }
+
+
+def answered_card(card: dict[str, Any], answer: str) -> dict[str, Any]:
+    """The rep's card after an answer: same content, one inert button saying what was answered."""
+    done = dict(card)
+    done["button_list"] = [{"text": answer, "style": 2, "key": card["button_list"][0]["key"]}]
+    return done
+
+
+def help_request_card(
+    task_id: str, annotation_id: int, rep_name: str, context: AlertContext, note: str, has_opportunity: bool
+) -> dict[str, Any]:
+    """To the annotating manager: the rep asks for help; forward it to marketing or delivery in one tap."""
+    buttons = (
+        [
+            {"text": "转市场部", "style": 1, "key": f"ann:fwd:{annotation_id}:marketing"},
+            {"text": "转交付部", "style": 1, "key": f"ann:fwd:{annotation_id}:delivery"},
+        ]
+        if has_opportunity
+        else [{"text": "已知悉", "style": 2, "key": f"ann:seen:{annotation_id}"}]
+    )
+    return {
+        "card_type": "button_interaction",
+        "source": SOURCE,
+        "main_title": {"title": f"{rep_name}需要支援", "desc": _cut(context.problem, 40)},
+        "quote_area": {"type": 0, "title": "您的批注", "quote_text": _cut(note, QUOTE_LIMIT)},
+        "horizontal_content_list": _context_rows(context),
+        "sub_title_text": "可转给市场部或交付部，作为该商机协同单的一项任务（带响应时限）"
+        if has_opportunity
+        else "该预警没有关联商机，无法转协同单，请直接联系销售",
+        "task_id": task_id,
+        "button_list": buttons,
+    }

@@ -1,0 +1,140 @@
+"""A spreadsheet sent to the bot in chat: preview summary with a 确认导入 button → commit → "done" message.
+
+The download runs as a job on the "media" queue (no session open while fetching from WeCom); the import
+itself is the same use case the mini-program and the CLI call (salesnav/handlers/excel_import/).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from salesnav.bot import outbox
+from salesnav.bot.client import current_settings, get_client
+from salesnav.bot.parse import parse_message
+from salesnav.bot.router import Incoming, router
+from salesnav.handlers.errors import DomainError
+from salesnav.handlers.excel_import import commit
+from salesnav.jobs.queue import enqueue_after_commit
+from salesnav.models import ExcelImport, InboundMessage, User
+from salesnav.models import session as db
+
+SHEET_SUFFIXES = (".xlsx", ".xls", ".csv")
+BUTTON_PREFIX = "xlsimp"
+
+
+@router.message("file")
+def on_file(incoming: Incoming) -> None:
+    name = incoming.message.get("FileName") or incoming.message.get("Title") or ""
+    if name and not name.lower().endswith(SHEET_SUFFIXES):
+        incoming.reply_text("目前只能导入 Excel（.xlsx / .xls）或 CSV 表格文件。")
+        return
+    inbound_id = incoming.inbound.id
+    enqueue_after_commit(incoming.session, preview_file, inbound_id, key=f"excel:{inbound_id}", queue="media")
+    incoming.reply_text("收到表格，正在识别，请稍候…")
+
+
+def preview_file(inbound_id: int) -> None:
+    """The job: fetch the file, plan the import, and reply with the preview card."""
+    with db.transaction() as session:
+        row = session.get(InboundMessage, inbound_id)
+        if row is None:
+            return
+        message = parse_message(row.raw_xml)
+    content = get_client().download_media(message.get("MediaId") or "")
+    settings = current_settings()
+    with db.transaction() as session:
+        user = session.scalars(select(User).where(User.wecom_userid == message.actor_userid)).first()
+        if user is None:
+            return
+        key = f"inbound:{inbound_id}:excel"
+        try:
+            imp, plan = commit.start_import(
+                session,
+                user,
+                owner=user,
+                data=content,
+                filename=message.get("FileName") or "表格",
+                root=settings.data_dir,
+                tz=settings.business_tz,
+                channel="wecom",
+            )
+        except DomainError as exc:
+            session.rollback()
+            outbox.queue_text(session, user.wecom_userid, f"表格无法导入：{exc.message}", idempotency_key=key)
+            return
+        if imp.status.value != "previewed":
+            outbox.queue_text(
+                session,
+                user.wecom_userid,
+                f"这份表格已经导入过了（{imp.status.label}），没有重复导入。",
+                idempotency_key=key,
+            )
+            return
+        outbox.queue_template_card(
+            session, user.wecom_userid, preview_card(imp, plan.summary(), plan.blocking), idempotency_key=key
+        )
+
+
+def preview_card(imp: ExcelImport, summary: dict[str, int], blocking: str | None) -> dict[str, Any]:
+    lines = (
+        f"共 {summary['rows']} 行：新客户 {summary['new_customers']}，已有客户 {summary['matched_customers']}，"
+        f"触点 {summary['touchpoints']}，商机 {summary['opportunities']}"
+    )
+    extra = []
+    if summary["near_misses"]:
+        extra.append(f"疑似重复 {summary['near_misses']} 个（默认建新客户，可在小程序里逐个决定）")
+    if summary["errors"]:
+        extra.append(f"有问题的行 {summary['errors']} 行，将跳过并列出原因")
+    card: dict[str, Any] = {
+        "card_type": "button_interaction",
+        "source": {"desc": "销售导航仪"},
+        "main_title": {"title": f"导入预览：{imp.filename[:20]}", "desc": lines},
+        "sub_title_text": blocking or ("；".join(extra) if extra else "确认后开始导入，可整体撤销"),
+        "task_id": f"xls-{imp.id}",
+        "button_list": []
+        if blocking
+        else [{"text": "确认导入", "style": 1, "key": f"{BUTTON_PREFIX}:commit:{imp.id}"}],
+    }
+    return card
+
+
+@router.card_button(BUTTON_PREFIX)
+def tapped(incoming: Incoming) -> None:
+    _, action, raw_id = ((incoming.message.event_key or "") + "::").split(":")[:3]
+    if action != "commit" or not raw_id.isdigit():
+        incoming.ignored, incoming.note = True, f"unknown excel button {incoming.message.event_key}"
+        return
+    settings = current_settings()
+    assert incoming.user is not None
+    imp = commit.commit_import(
+        incoming.session,
+        incoming.user,
+        import_id=int(raw_id),
+        root=settings.data_dir,
+        tz=settings.business_tz,
+        notify="salesnav.bot.capture.excel:import_finished",
+    )
+    incoming.reply_text(f"开始导入「{imp.filename}」，共 {imp.total_rows} 行，完成后告诉您。")
+
+
+def import_finished(session: Session, imp: ExcelImport) -> None:
+    """Called by the import job when it ends: tell the rep in chat."""
+    user = session.get(User, imp.created_by_id)
+    if user is None:
+        return
+    if imp.status.value == "done":
+        c = imp.counts
+        text = (
+            f"「{imp.filename}」导入完成：新建客户 {c.get('customers', 0)}，联系人 {c.get('contacts', 0)}，"
+            f"触点 {c.get('touchpoints', 0)}，商机 {c.get('opportunities', 0)}；失败 {c.get('failed', 0)} 行。"
+        )
+        if imp.errors:
+            text += "失败行：" + "；".join(f"第{e['row']}行 {e['reason']}" for e in imp.errors[:5])
+        if imp.notes:
+            text += f"（另有 {len(imp.notes)} 条提示，可在小程序查看）"
+    else:
+        text = f"「{imp.filename}」导入未完成：{imp.message or '请稍后重试'}"
+    outbox.queue_text(session, user.wecom_userid, text, idempotency_key=f"excel_import:{imp.id}:finished")

@@ -1,0 +1,92 @@
+"""The use case: the battle pack of one rep (on demand) or of many reps at once (the 10:00 job).
+
+Channel-agnostic: returns typed `BattlePack`s; salesnav/bot/battle_pack_card.py renders them for WeCom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from salesnav.handlers.battle_pack import snapshot
+from salesnav.handlers.battle_pack.material import MaterialPick, pick_material
+from salesnav.handlers.battle_pack.ranking import Todo, rank_todos
+from salesnav.handlers.battle_pack.recommendation import LeadReview, WonReference, recommend_lead
+from salesnav.handlers.battle_pack.snapshot import PackSettings, Snapshot
+from salesnav.handlers.battle_pack.workdays import is_working_day
+from salesnav.models import User
+
+
+@dataclass(frozen=True)
+class BattlePack:
+    rep_id: int
+    rep_userid: str
+    rep_name: str
+    day: date  # the business day it is for
+    as_of: datetime  # UTC
+    todos: list[Todo]
+    lead: LeadReview | None
+    material: MaterialPick | None
+
+    @property
+    def key(self) -> str:
+        return snapshot.pack_key(self.rep_id, self.day)
+
+
+def compose_packs(snap: Snapshot, day: date) -> list[BattlePack]:
+    """One pack per rep of the snapshot; pure computation, no queries."""
+    reference = WonReference(snap.won, snap.settings.min_similar_won)
+    return [
+        BattlePack(
+            rep_id=rep.id,
+            rep_userid=rep.userid,
+            rep_name=rep.name,
+            day=day,
+            as_of=snap.now,
+            todos=rank_todos(snap, rep.id),
+            lead=recommend_lead(snap, rep.id, reference),
+            material=pick_material(snap, rep.id, day),
+        )
+        for rep in snap.reps
+    ]
+
+
+def packs_for(
+    session: Session,
+    now: datetime,
+    day: date,
+    *,
+    rep_ids: Iterable[int] | None = None,
+    only_unsent: bool = False,
+    settings: PackSettings | None = None,
+) -> list[BattlePack]:
+    """Packs for the given users (default: every active rep), optionally only those not yet queued for `day`."""
+    scope = snapshot.rep_scope(rep_ids=rep_ids, without_pack_on=day if only_unsent else None)
+    return compose_packs(snapshot.load(session, now, scope, settings), day)
+
+
+def battle_pack_for(session: Session, user: User, now: datetime, tz: ZoneInfo) -> BattlePack:
+    """The current pack of one member (the 今日作战包 menu button), whatever the day and hour."""
+    return packs_for(session, now, now.astimezone(tz).date(), rep_ids=[user.id])[0]
+
+
+@dataclass(frozen=True)
+class Due:
+    day: date
+    working_day: bool
+    due_at: datetime  # the pack hour of `day`, aware
+
+    def reached(self, now: datetime) -> bool:
+        return self.working_day and now >= self.due_at
+
+
+def due_on(day: date, settings: PackSettings, tz: ZoneInfo) -> Due:
+    return Due(
+        day,
+        is_working_day(day, chinese=settings.chinese_calendar),
+        datetime.combine(day, time(settings.hour), tzinfo=tz),
+    )

@@ -1,0 +1,171 @@
+"""The 3 most important todos of the day, from three sources:
+
+- open tasks (待办) assigned to the rep, including those the follow-up rule created;
+- next actions of the rep's touchpoints due soon (or recently overdue) that no later touchpoint with
+  the same customer has superseded;
+- open opportunities past the follow-up threshold (no touchpoint for `follow_up.overdue_hours`) that
+  have no open task yet.
+
+Score (higher first) = amount × stage probability × urgency × customer health, where
+- amount: the expected amount of the todo's opportunity in units of 10,000 CNY (万元), at least 1;
+  a todo with no opportunity takes the rep's largest open deal with that customer, else 1;
+- stage probability: that opportunity's stage win probability (初步接触 10 % … 合同审批 90 %), at least 0.1;
+- urgency: overdue 3, due within 24 h 2, within 72 h 1.5, later 1, no deadline 0.8;
+- customer health: red 1.5, yellow 1.2, green 1 — a customer going cold needs the rep first.
+Ties go to the earlier deadline. One todo per opportunity for overdue follow-ups (a task wins).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from salesnav.handlers.battle_pack.snapshot import DealRow, NextActionRow, Snapshot, StageRow, TaskRow
+from salesnav.models import Health
+
+TOP = 3
+MIN_AMOUNT_WAN = 1.0
+MIN_PROBABILITY = 0.1
+HEALTH_WEIGHT = {Health.RED: 1.5, Health.YELLOW: 1.2, Health.GREEN: 1.0}
+NO_DEADLINE_URGENCY = 0.8
+
+
+class TodoSource(str, Enum):
+    TASK = "task"
+    NEXT_ACTION = "next_action"
+    FOLLOW_UP = "follow_up"
+
+
+@dataclass(frozen=True)
+class Todo:
+    source: TodoSource
+    source_id: int  # task, touchpoint or opportunity id
+    who: str  # 「李总(华山医院设备科)」, a customer name, or "" for a task about no customer
+    action: str
+    deadline: datetime | None
+    score: float
+    amount_wan: float
+    probability: float
+    urgency: float
+    health: float
+    opportunity_id: int | None = None
+    customer_id: int | None = None
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.deadline is not None and self.deadline < now
+
+
+def urgency(deadline: datetime | None, now: datetime) -> float:
+    if deadline is None:
+        return NO_DEADLINE_URGENCY
+    left = deadline - now
+    if left < timedelta(0):
+        return 3.0
+    if left <= timedelta(hours=24):
+        return 2.0
+    if left <= timedelta(hours=72):
+        return 1.5
+    return 1.0
+
+
+def score(
+    amount_fen: int | None,
+    probability_percent: int | None,
+    deadline: datetime | None,
+    health: Health | None,
+    now: datetime,
+) -> tuple[float, float, float, float, float]:
+    """(score, amount 万元, probability, urgency, health weight) — each factor as documented above."""
+    amount = max((amount_fen or 0) / 1_000_000, MIN_AMOUNT_WAN)
+    probability = max((probability_percent or 0) / 100, MIN_PROBABILITY)
+    u = urgency(deadline, now)
+    h = HEALTH_WEIGHT.get(health, 1.0) if health is not None else 1.0
+    return amount * probability * u * h, amount, probability, u, h
+
+
+def rank_todos(snap: Snapshot, rep_id: int, top: int = TOP) -> list[Todo]:
+    now = snap.now
+    deals = {d.id: d for d in snap.deals.get(rep_id, [])}
+    todos = [_from_task(t, deals, snap.stages, now) for t in snap.tasks.get(rep_id, [])]
+    todos += [_from_next_action(a, deals, snap.stages, now) for a in snap.next_actions.get(rep_id, [])]
+    tasked = {t.opportunity_id for t in todos if t.source is TodoSource.TASK and t.opportunity_id}
+    overdue_after = timedelta(hours=snap.settings.follow_up_overdue_hours)
+    for deal in deals.values():
+        if deal.id not in tasked and deal.last_follow_up_at < now - overdue_after:
+            todos.append(_from_silent_deal(deal, snap.stages, now, overdue_after))
+    far = now + timedelta(days=3650)
+    todos.sort(key=lambda t: (-t.score, t.deadline or far, t.source.value, t.source_id))
+    return todos[:top]
+
+
+def _best_deal(deals: dict[int, DealRow], opportunity_id: int | None, customer_id: int | None) -> DealRow | None:
+    if opportunity_id in deals:
+        return deals[opportunity_id]
+    same_customer = [d for d in deals.values() if customer_id is not None and d.customer_id == customer_id]
+    return max(same_customer, key=lambda d: (d.amount_fen, -d.id), default=None)
+
+
+def _probability(stages: dict[int, StageRow], stage_id: int | None) -> int | None:
+    stage = stages.get(stage_id) if stage_id is not None else None
+    return stage.win_probability if stage else None
+
+
+def _from_task(task: TaskRow, deals: dict[int, DealRow], stages: dict[int, StageRow], now: datetime) -> Todo:
+    deal = _best_deal(deals, task.opportunity_id, task.customer_id)
+    amount = deal.amount_fen if deal else task.amount_fen
+    stage_id = deal.stage_id if deal else task.stage_id
+    value = score(amount, _probability(stages, stage_id), task.due_at, task.customer_health, now)
+    return Todo(
+        TodoSource.TASK,
+        task.id,
+        task.customer_name or "",
+        task.title,
+        task.due_at,
+        *value,
+        opportunity_id=task.opportunity_id,
+        customer_id=task.customer_id,
+    )
+
+
+def _from_next_action(
+    action: NextActionRow, deals: dict[int, DealRow], stages: dict[int, StageRow], now: datetime
+) -> Todo:
+    deal = _best_deal(deals, action.opportunity_id, action.customer_id)
+    value = score(
+        deal.amount_fen if deal else None,
+        _probability(stages, deal.stage_id) if deal else None,
+        action.due_at,
+        action.customer_health,
+        now,
+    )
+    who = action.customer_name
+    if action.contact_name:
+        who = f"{action.contact_name}({action.customer_name}{action.contact_title or ''})"
+    return Todo(
+        TodoSource.NEXT_ACTION,
+        action.touchpoint_id,
+        who,
+        action.action,
+        action.due_at,
+        *value,
+        opportunity_id=deal.id if deal else None,
+        customer_id=action.customer_id,
+    )
+
+
+def _from_silent_deal(deal: DealRow, stages: dict[int, StageRow], now: datetime, overdue_after: timedelta) -> Todo:
+    deadline = deal.last_follow_up_at + overdue_after
+    value = score(deal.amount_fen, _probability(stages, deal.stage_id), deadline, deal.customer_health, now)
+    days = (now - deal.last_follow_up_at).days
+    action = f"跟进商机「{deal.title}」并记录触点（已 {days} 天未跟进）"
+    return Todo(
+        TodoSource.FOLLOW_UP,
+        deal.id,
+        deal.customer_name,
+        action,
+        deadline,
+        *value,
+        opportunity_id=deal.id,
+        customer_id=deal.customer_id,
+    )

@@ -1,0 +1,88 @@
+"""The dashboards' figures as JSON for the mini-program (/api/v1/dashboards/...): the same figures as the H5
+pages (salesnav/pages/dashboards/), built by the same functions, scoped the same way (pages/dashboards/access.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app, jsonify
+from flask.wrappers import Response
+from marshmallow import fields, validate
+
+from salesnav import clock
+from salesnav.handlers.errors import Forbidden
+from salesnav.miniprogram_api.auth import current_actor
+from salesnav.miniprogram_api.blueprint import bp
+from salesnav.miniprogram_api.unit_of_work import db_session
+from salesnav.pages.dashboards import access
+from salesnav.pages.dashboards.battle_map import team_battle_map
+from salesnav.pages.dashboards.executive import DEFAULT_WINDOW_DAYS, WINDOW_CHOICES, executive_figures
+from salesnav.pages.dashboards.jsonable import jsonable
+from salesnav.pages.dashboards.leaderboard import leaderboard
+from salesnav.pages.dashboards.rep_day import rep_day
+from salesnav.settings import Settings
+
+TAGS = ["看板"]
+DB_ID = validate.Range(min=1, max=2**53)
+# The figures are the dashboards' dataclasses as JSON (see salesnav/pages/dashboards/); documented as objects.
+FIGURES = {"200": {"description": "看板数据", "content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
+def _tz() -> Any:
+    settings: Settings = current_app.config["SALESNAV"]
+    return settings.business_tz
+
+
+class ExecutiveQuery(ma.Schema):
+    days = fields.Integer(load_default=DEFAULT_WINDOW_DAYS, validate=validate.OneOf(WINDOW_CHOICES))
+
+
+class TeamQuery(ma.Schema):
+    manager = fields.Integer(validate=DB_ID, metadata={"description": "销售主管 id；默认本人（主管）"})
+    week = fields.Date(metadata={"description": "该周内任意一天，默认本周"})
+
+
+class RepQuery(ma.Schema):
+    rep = fields.Integer(validate=DB_ID, metadata={"description": "销售 id；默认本人（销售）"})
+
+
+@bp.route("/dashboards/exec", methods=["GET"])
+@bp.arguments(ExecutiveQuery, location="query")
+@bp.doc(responses=FIGURES, tags=TAGS, summary="一级看板：销售健康度指数、周趋势、验证指标、转化漏斗（总监、管理员）")
+def executive(args: dict[str, Any]) -> Response:
+    session, actor = db_session(), current_actor()
+    if not access.may_see_executive(actor):
+        raise Forbidden("一级看板仅供销售总监、管理员查看")
+    return jsonify(jsonable(executive_figures(session, clock.now(), _tz(), args["days"])))
+
+
+@bp.route("/dashboards/team", methods=["GET"])
+@bp.arguments(TeamQuery, location="query")
+@bp.doc(responses=FIGURES, tags=TAGS, summary="二级看板：团队每位销售本周的作战地图（甘特条与红色风险区块）")
+def team(args: dict[str, Any]) -> Response:
+    session, actor = db_session(), current_actor()
+    if not access.may_see_team(actor):
+        raise Forbidden("团队作战地图仅供销售主管及以上查看")
+    manager = access.team_manager_for(session, actor, args.get("manager"))
+    day: date = args.get("week") or clock.now().astimezone(_tz()).date()
+    return jsonify(jsonable(team_battle_map(session, manager, day, clock.now(), _tz())))
+
+
+@bp.route("/dashboards/me", methods=["GET"])
+@bp.arguments(RepQuery, location="query")
+@bp.doc(responses=FIGURES, tags=TAGS, summary="三级看板：今日作战包与本人本周")
+def me(args: dict[str, Any]) -> Response:
+    session, actor = db_session(), current_actor()
+    rep = access.rep_for(session, actor, args.get("rep"))
+    return jsonify(jsonable(rep_day(session, rep, clock.now(), _tz())))
+
+
+@bp.route("/dashboards/marketing", methods=["GET"])
+@bp.doc(responses=FIGURES, tags=TAGS, summary="市场部：协同价值排行榜与月度前三")
+def marketing() -> Response:
+    session, actor = db_session(), current_actor()
+    if not access.may_see_marketing(session, actor):
+        raise Forbidden("协同价值排行榜仅供市场部、销售总监查看")
+    return jsonify(jsonable(leaderboard(session, clock.now(), _tz())))

@@ -1,0 +1,133 @@
+"""Excel one-click migration from the mini-program: upload → preview → commit → progress → undo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, current_app
+from flask_smorest.fields import Upload
+from marshmallow import fields
+
+from salesnav.handlers.errors import DomainError, NotFound
+from salesnav.handlers.excel_import import commit, export
+from salesnav.miniprogram_api.auth import current_actor
+from salesnav.miniprogram_api.blueprint import ID, bp
+from salesnav.miniprogram_api.unit_of_work import commit as commit_session
+from salesnav.miniprogram_api.unit_of_work import db_session
+from salesnav.models import User
+
+TAGS = ["Excel 导入"]
+
+
+def _root() -> Path:
+    return Path(current_app.config["SALESNAV"].data_dir)
+
+
+def _tz() -> Any:
+    return current_app.config["SALESNAV"].business_tz
+
+
+class ImportUploadIn(ma.Schema):
+    file = Upload(required=True, metadata={"description": ".xlsx / .xls / .csv（UTF-8 或 GBK）"})
+
+
+class OwnerIn(ma.Schema):
+    owner = fields.String(load_default=None, metadata={"description": "归属人企业微信 userid（主管替下属导入）"})
+
+
+class CommitIn(ma.Schema):
+    columns = fields.Dict(load_default=dict, metadata={"description": '{"工作表": {"列序号": "字段" 或 ""}}'})
+    matches = fields.Dict(load_default=dict, metadata={"description": '{"客户名称": 已有客户id 或 "new"}'})
+
+
+class ImportOut(ma.Schema):
+    id = fields.Integer()
+    status = fields.String()
+    status_label = fields.String()
+    filename = fields.String()
+    total_rows = fields.Integer()
+    processed_rows = fields.Integer()
+    percent = fields.Integer()
+    counts = fields.Dict()
+    errors = fields.List(fields.Dict())
+    notes = fields.List(fields.Dict())
+    message = fields.String(allow_none=True)
+    preview = fields.Dict(metadata={"description": "识别出的列、疑似重复客户、每行将生成的记录"})
+    already_imported = fields.Boolean()
+
+
+@bp.route("/imports", methods=["POST"])
+@bp.arguments(ImportUploadIn, location="files")
+@bp.arguments(OwnerIn, location="query")
+@bp.response(201, ImportOut)
+@bp.doc(tags=TAGS, summary="上传表格，返回预览（识别的列、疑似重复、错误行），确认前不写入任何客户数据")
+def upload(files: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
+    session, actor = db_session(), current_actor()
+    upload_file = files.get("file")
+    if upload_file is None:
+        raise DomainError("请选择要导入的表格文件")
+    max_bytes, _ = commit.limits(session)
+    data = upload_file.stream.read(max_bytes + 1)
+    owner = actor
+    if query.get("owner"):
+        owner = session.query(User).filter_by(wecom_userid=query["owner"], deleted_at=None).first()
+        if owner is None:
+            raise NotFound("归属人不存在")
+    imp, plan = commit.start_import(
+        session,
+        actor,
+        owner=owner,
+        data=data,
+        filename=upload_file.filename or "表格",
+        root=_root(),
+        tz=_tz(),
+        channel="miniprogram",
+    )
+    commit_session()
+    return {**commit.progress(imp), "preview": plan.to_json(), "already_imported": imp.status.value != "previewed"}
+
+
+@bp.route(f"/imports/<{ID}:import_id>/commit", methods=["POST"])
+@bp.arguments(CommitIn)
+@bp.response(202, ImportOut)
+@bp.doc(tags=TAGS, summary="确认导入（可带列与匹配的更正）；在后台执行，用 GET 查看进度")
+def confirm(corrections: dict[str, Any], import_id: int) -> dict[str, Any]:
+    imp = commit.commit_import(
+        db_session(), current_actor(), import_id=import_id, root=_root(), tz=_tz(), corrections=corrections
+    )
+    commit_session()
+    return commit.progress(imp)
+
+
+@bp.route(f"/imports/<{ID}:import_id>", methods=["GET"])
+@bp.response(200, ImportOut)
+@bp.doc(tags=TAGS, summary="导入进度与结果（失败行及原因）")
+def read(import_id: int) -> dict[str, Any]:
+    return commit.progress(commit.import_for(db_session(), current_actor(), import_id))
+
+
+@bp.route(f"/imports/<{ID}:import_id>/undo", methods=["POST"])
+@bp.response(200, ImportOut)
+@bp.doc(tags=TAGS, summary="整体撤销这次导入（只撤销本次创建的记录，保留审计记录）")
+def undo(import_id: int) -> dict[str, Any]:
+    imp = commit.undo_import(db_session(), current_actor(), import_id=import_id)
+    commit_session()
+    return commit.progress(imp)
+
+
+@bp.route(f"/imports/<{ID}:import_id>/failed.csv", methods=["GET"])
+@bp.response(200, description="失败行报表", content_type="text/csv")
+@bp.doc(
+    tags=TAGS,
+    summary="下载失败行报表（CSV，已防公式注入）",
+    responses={"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+def failed_rows(import_id: int) -> Response:
+    imp = commit.import_for(db_session(), current_actor(), import_id)
+    return Response(
+        export.failed_rows_csv(imp),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=import-{imp.id}-failed.csv"},
+    )

@@ -1,0 +1,27 @@
+"""The admin home: what there is to configure, and the latest changes in the audit trail."""
+
+from __future__ import annotations
+
+from flask import g, render_template
+from sqlalchemy import select
+
+from salesnav.handlers.admin import delivery
+from salesnav.models import OutboundStatus, User
+from salesnav.pages.admin import bp
+
+
+@bp.get("/")
+def home() -> str:
+    s = g.admin_db
+    entries = delivery.audit_log(s, limit=30)
+    names = {
+        u.id: u.name for u in s.scalars(select(User).where(User.id.in_({e.actor_id for e in entries if e.actor_id})))
+    }
+    counts = delivery.outbound_counts(s)
+    return render_template(
+        "admin/home.html",
+        entries=entries,
+        names=names,
+        failed=counts.get(OutboundStatus.FAILED, 0),
+        stuck=len(delivery.unprocessed_inbound(s)),
+    )

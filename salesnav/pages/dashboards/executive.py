@@ -1,0 +1,90 @@
+"""Level 1 (高管层): the Sales Health Index with its parts and weekly trend, the article's verification
+metrics against their baselines and targets, and the lead funnel — all from salesnav.metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from salesnav import metrics
+from salesnav.metrics import Funnel, HealthIndex, Ratio, Scope, VerificationMetric, Window
+
+TREND_WEEKS = 8
+WINDOW_CHOICES = (7, 30, 90)
+DEFAULT_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class WeekPoint:
+    """The index of one business week (Monday to Monday, local time)."""
+
+    week_start: date
+    index: float | None
+    quality: float | None
+    compliance: float | None
+    penetration: float | None
+
+
+@dataclass(frozen=True)
+class ExecutiveFigures:
+    window_start: datetime
+    window_end: datetime
+    window_days: int
+    reps: int
+    health: HealthIndex
+    trend: list[WeekPoint]
+    verification: list[VerificationMetric]
+    funnel: Funnel
+    lead_to_opportunity: Ratio
+    opportunity_to_won: Ratio
+    win_rate: Ratio
+    visits_per_rep_month: Ratio
+
+
+def executive_figures(
+    session: Session, now: datetime, tz: ZoneInfo, days: int = DEFAULT_WINDOW_DAYS
+) -> ExecutiveFigures:
+    """The company's Level 1 figures over the `days` up to `now`, and the index of the last complete weeks."""
+    scope = Scope.company(session)
+    window = Window.last_days(days, now)
+    funnel = metrics.conversion_funnel(session, window, scope)
+    return ExecutiveFigures(
+        window_start=window.start,
+        window_end=window.end,
+        window_days=days,
+        reps=scope.rep_count,
+        health=metrics.sales_health_index(session, window, scope),
+        trend=health_trend(session, scope, now, tz),
+        verification=metrics.verification_metrics(session, window, scope),
+        funnel=funnel,
+        lead_to_opportunity=funnel.lead_to_opportunity,
+        opportunity_to_won=funnel.opportunity_to_won,
+        win_rate=metrics.win_rate(session, window, scope),
+        visits_per_rep_month=metrics.visits_per_rep_month(session, window, scope),
+    )
+
+
+def health_trend(
+    session: Session, scope: Scope, now: datetime, tz: ZoneInfo, weeks: int = TREND_WEEKS
+) -> list[WeekPoint]:
+    """The index of each of the last `weeks` complete business weeks, oldest first (the current, partial
+    week is left out: a Monday morning would otherwise always look like a collapse)."""
+    this_monday = Window.week_of(now.astimezone(tz).date(), tz).start
+    points = []
+    for back in range(weeks, 0, -1):
+        start = this_monday - timedelta(days=7 * back)
+        week = Window.week_of(start.astimezone(tz).date(), tz)
+        index = metrics.sales_health_index(session, week, scope)
+        points.append(
+            WeekPoint(
+                week.start.astimezone(tz).date(),
+                index.value,
+                index.quality.value,
+                index.compliance.value,
+                index.penetration.value,
+            )
+        )
+    return points

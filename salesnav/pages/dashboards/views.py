@@ -1,0 +1,208 @@
+"""The dashboard pages (/dashboards/...): signed in through WeCom OAuth (pages/auth.py), scoped by access.py."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from salesnav import clock
+from salesnav.handlers.access import opportunity_for
+from salesnav.handlers.annotations import ANNOTATOR_ROLES, add_annotation
+from salesnav.handlers.errors import DomainError, Forbidden
+from salesnav.models import Annotation, Customer, Role, Stage, StageTransition, Touchpoint, User
+from salesnav.pages.auth import check_csrf, require_user
+from salesnav.pages.dashboards import access
+from salesnav.pages.dashboards.battle_map import RED_LABELS, rep_maps, team_battle_map
+from salesnav.pages.dashboards.executive import DEFAULT_WINDOW_DAYS, WINDOW_CHOICES, executive_figures
+from salesnav.pages.dashboards.jsonable import jsonable
+from salesnav.pages.dashboards.leaderboard import leaderboard
+from salesnav.pages.dashboards.rep_day import rep_day
+from salesnav.settings import Settings
+
+bp = Blueprint("dashboards", __name__, url_prefix="/dashboards")
+STATUS_FOR_DOMAIN_ERROR = {"not_found": 404, "forbidden": 403}
+HTTP_MESSAGES = {400: "请求不正确", 401: "请先登录", 403: "您无权查看此页面", 404: "页面不存在", 405: "不支持该操作"}
+
+
+def _tz() -> Any:
+    settings: Settings = current_app.config["SALESNAV"]
+    return settings.business_tz
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError) -> tuple[str, int]:
+    status = STATUS_FOR_DOMAIN_ERROR.get(exc.code, 400)
+    return render_template("dashboards/message.html", title="无法打开", message=exc.message), status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> tuple[str, int]:
+    code = exc.code or 500
+    message = exc.description if code == 400 and exc.description and not exc.description.startswith("The ") else None
+    return render_template(
+        "dashboards/message.html", title="无法打开", message=message or HTTP_MESSAGES.get(code, "请求失败")
+    ), code
+
+
+@bp.get("/")
+@require_user()
+def landing() -> Response:
+    """Each role's own level first."""
+    user: User = g.user
+    if access.may_see_executive(user):
+        return redirect(url_for(".executive"))
+    if user.role is Role.MANAGER:
+        return redirect(url_for(".team"))
+    if user.role is Role.REP:
+        return redirect(url_for(".me"))
+    if access.may_see_marketing(g.db, user):
+        return redirect(url_for(".marketing"))
+    return render_template("dashboards/message.html", title="暂无看板", message="您的角色暂时没有可查看的看板"), 403
+
+
+@bp.get("/exec")
+@require_user(access.EXECUTIVE_ROLES)
+def executive() -> str:
+    days = request.args.get("days", DEFAULT_WINDOW_DAYS, type=int)
+    if days not in WINDOW_CHOICES:
+        days = DEFAULT_WINDOW_DAYS
+    figures = executive_figures(g.db, clock.now(), _tz(), days)
+    return render_template(
+        "dashboards/executive.html", f=figures, data=jsonable(figures), choices=WINDOW_CHOICES, tz=_tz(), user=g.user
+    )
+
+
+def _week_param() -> date:
+    raw = request.args.get("week")
+    if not raw:
+        return clock.now().astimezone(_tz()).date()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise DomainError("日期格式应为 2026-03-02") from exc
+
+
+@bp.get("/team")
+@require_user(access.TEAM_ROLES)
+def team() -> str:
+    manager_id = request.args.get("manager", type=int)
+    manager = access.team_manager_for(g.db, g.user, manager_id)
+    day = _week_param()
+    battle = team_battle_map(g.db, manager, day, clock.now(), _tz())
+    return render_template(
+        "dashboards/team.html",
+        m=battle,
+        data=jsonable(battle),
+        managers=access.managers_visible_to(g.db, g.user),
+        manager=manager,
+        day=day,
+        red_labels=RED_LABELS,
+        tz=_tz(),
+        user=g.user,
+    )
+
+
+@bp.get("/me")
+@require_user()
+def me() -> str:
+    rep = access.rep_for(g.db, g.user, request.args.get("rep", type=int))
+    figures = rep_day(g.db, rep, clock.now(), _tz())
+    return render_template(
+        "dashboards/me.html", r=figures, data=jsonable(figures.battle_map), red_labels=RED_LABELS, tz=_tz(), user=g.user
+    )
+
+
+@bp.get("/marketing")
+@require_user()
+def marketing() -> str:
+    if not access.may_see_marketing(g.db, g.user):
+        raise Forbidden("协同价值排行榜仅供市场部、销售总监查看")
+    board = leaderboard(g.db, clock.now(), _tz())
+    return render_template("dashboards/marketing.html", b=board, data=jsonable(board), tz=_tz(), user=g.user)
+
+
+@bp.get("/opportunities/<int(min=1, max=9007199254740991):opportunity_id>")
+@require_user()
+def opportunity(opportunity_id: int) -> str:
+    s = g.db
+    opp = opportunity_for(s, g.user, opportunity_id)
+    now = clock.now()
+    stages = {st.id: st for st in s.scalars(select(Stage))}
+    history = list(
+        s.scalars(
+            select(StageTransition)
+            .where(StageTransition.opportunity_id == opp.id)
+            .order_by(StageTransition.occurred_at, StageTransition.id)
+        )
+    )
+    touchpoints = list(
+        s.scalars(
+            select(Touchpoint)
+            .where(Touchpoint.customer_id == opp.customer_id, Touchpoint.deleted_at.is_(None))
+            .order_by(Touchpoint.occurred_at.desc())
+            .limit(10)
+        )
+    )
+    notes = list(
+        s.execute(
+            select(Annotation, User.name)
+            .join(User, User.id == Annotation.author_id)
+            .where(Annotation.opportunity_id == opp.id)
+            .order_by(Annotation.created_at.desc())
+        )
+    )
+    # The deal's red blocks as the battle map shows them, over the current week.
+    from salesnav.metrics import Window
+
+    week = Window.week_of(now.astimezone(_tz()).date(), _tz())
+    flags = [
+        block
+        for rep in rep_maps(s, {opp.owner_id}, week, now)
+        for row in rep.rows
+        if row.id == opp.id
+        for block in row.red_blocks
+    ]
+    customer = s.get(Customer, opp.customer_id)
+    return render_template(
+        "dashboards/opportunity.html",
+        opp=opp,
+        customer=customer,
+        stages=stages,
+        history=history,
+        touchpoints=touchpoints,
+        notes=notes,
+        flags=flags,
+        may_annotate=g.user.role in ANNOTATOR_ROLES,
+        back=_safe_back(request.args.get("back")),
+        tz=_tz(),
+        user=g.user,
+    )
+
+
+@bp.post("/opportunities/<int(min=1, max=9007199254740991):opportunity_id>/annotations")
+@require_user()
+def annotate(opportunity_id: int) -> Response:
+    check_csrf()
+    s = g.db
+    back = _safe_back(request.form.get("back"))
+    try:
+        add_annotation(s, g.user, opportunity_id=opportunity_id, text=request.form.get("text", "")[:5000])
+    except DomainError as exc:
+        if exc.code in STATUS_FOR_DOMAIN_ERROR:
+            raise
+        flash(exc.message, "error")
+        return redirect(url_for(".opportunity", opportunity_id=opportunity_id, back=back))
+    s.commit()
+    flash("批注已发送给销售", "ok")
+    return redirect(url_for(".opportunity", opportunity_id=opportunity_id, back=back))
+
+
+def _safe_back(target: str | None) -> str | None:
+    if target and target.startswith("/dashboards/") and "//" not in target and "\\" not in target:
+        return target
+    return None

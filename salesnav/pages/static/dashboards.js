@@ -1,0 +1,102 @@
+/* The dashboards' charts, drawn with the vendored Apache ECharts (static/vendor/echarts, no CDN).
+   SVG renderer: crisp on phones, and every bar is an element a test can find. */
+(function () {
+  'use strict';
+  var STAGE_COLORS = {
+    initial_contact: '#91caff', needs_confirmed: '#69b1ff', solution_demo: '#4096ff',
+    sample_test: '#1677ff', negotiation: '#0958d9', contract_approval: '#003eb3'
+  };
+  var RED = { overdue: '#f5222d', checklist: '#cf1322', emotion: '#ff4d4f' };
+  var RED_LABEL = { overdue: '超时未动', checklist: '检查清单缺失', emotion: '客户情绪连续走低' };
+
+  function chart(el) {
+    var c = echarts.init(el, null, { renderer: 'svg' });
+    window.addEventListener('resize', function () { c.resize(); });
+    return c;
+  }
+  function pct(v) { return v === null || v === undefined ? null : Math.round(v * 1000) / 10; }
+  function t(iso) { return new Date(iso).getTime(); }
+  function hm(ms) { var d = new Date(ms); return (d.getMonth() + 1) + '/' + d.getDate() + ' ' + String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0'); }
+
+  function executive(data) {
+    var weeks = data.trend.map(function (p) { return p.week_start.slice(5); });
+    chart(document.getElementById('trend-chart')).setOption({
+      tooltip: { trigger: 'axis' },
+      legend: { data: ['健康度指数', '触点质量', '过程合规', '协同穿透'], top: 0 },
+      grid: { left: 40, right: 12, top: 36, bottom: 28 },
+      xAxis: { type: 'category', data: weeks },
+      yAxis: { type: 'value', min: 0, max: 100 },
+      series: [
+        { name: '健康度指数', type: 'line', data: data.trend.map(function (p) { return p.index === null ? null : Math.round(p.index * 10) / 10; }), lineStyle: { width: 3 }, label: { show: true } },
+        { name: '触点质量', type: 'line', data: data.trend.map(function (p) { return pct(p.quality); }) },
+        { name: '过程合规', type: 'line', data: data.trend.map(function (p) { return pct(p.compliance); }) },
+        { name: '协同穿透', type: 'line', data: data.trend.map(function (p) { return pct(p.penetration); }) }
+      ]
+    });
+    var f = data.funnel;
+    chart(document.getElementById('funnel-chart')).setOption({
+      tooltip: { trigger: 'item' },
+      series: [{ type: 'funnel', left: '10%', width: '80%', sort: 'descending', minSize: '12%',
+        label: { position: 'inside', formatter: '{b}: {c}' },
+        data: [{ name: '新线索', value: f.leads }, { name: '有商机', value: f.with_opportunity }, { name: '赢单', value: f.won }] }]
+    });
+  }
+
+  function gantt(el, rep, week) {
+    var rows = rep.rows;
+    var names = rows.map(function (r) { var n = r.customer_name + '·' + r.title; return n.length > 14 ? n.slice(0, 13) + '…' : n; });
+    var bars = [], reds = [];
+    rows.forEach(function (r, i) {
+      r.periods.forEach(function (p) { bars.push({ value: [i, t(p.start), t(p.end), p.stage_name], itemStyle: { color: STAGE_COLORS[p.stage_code] || '#4096ff' }, opp: r.id }); });
+      r.red_blocks.forEach(function (b) { reds.push({ value: [i, t(b.start), t(b.end), b.label, b.detail], itemStyle: { color: RED[b.kind] }, kind: b.kind, opp: r.id }); });
+    });
+    function draw(heightShare, offset, minPx) {
+      return function (params, api) {
+        var start = api.coord([api.value(1), api.value(0)]), end = api.coord([api.value(2), api.value(0)]);
+        var h = api.size([0, 1])[1] * heightShare;
+        var x = start[0], w = Math.max(end[0] - start[0], minPx);
+        var shape = echarts.graphic.clipRectByRect({ x: x, y: start[1] - h / 2 + offset * api.size([0, 1])[1], width: w, height: h },
+          { x: params.coordSys.x, y: params.coordSys.y, width: params.coordSys.width, height: params.coordSys.height });
+        return shape && { type: 'rect', shape: shape, style: api.style(), name: 'bar' };
+      };
+    }
+    var c = chart(el);
+    c.setOption({
+      tooltip: { formatter: function (p) { var v = p.value; return (v[3] || '') + '<br>' + hm(v[1]) + ' — ' + hm(v[2]) + (v[4] ? '<br>' + v[4] : ''); } },
+      grid: { left: 118, right: 12, top: 10, bottom: 40 },
+      xAxis: { type: 'time', min: t(week.start), max: t(week.end), axisLabel: { formatter: '{MM}-{dd}', hideOverlap: true }, splitNumber: 7 },
+      yAxis: { type: 'category', data: names, inverse: true, axisLabel: { fontSize: 11 } },
+      dataZoom: rows.length > 12 ? [{ type: 'inside', yAxisIndex: 0 }] : [],
+      series: [
+        { name: '阶段', type: 'custom', renderItem: draw(0.56, -0.12, 2), encode: { x: [1, 2], y: 0 }, data: bars },
+        { name: '风险', type: 'custom', renderItem: draw(0.26, 0.3, 6), encode: { x: [1, 2], y: 0 }, data: reds, z: 3 }
+      ]
+    });
+    c.on('click', function (p) {
+      var link = document.querySelector('.opp[data-opportunity="' + p.data.opp + '"] a.opp-link');
+      if (link) { window.location.href = link.href; }
+    });
+  }
+
+  function battleMaps(data) {
+    var week = { start: data.week_start, end: data.week_end };
+    data.reps.forEach(function (rep, i) {
+      var el = document.getElementById('gantt-' + i);
+      if (el && rep.rows.length) { gantt(el, rep, week); }
+    });
+  }
+
+  function leaderboard(data) {
+    var rows = data.rows.slice(0, 10).reverse();
+    chart(document.getElementById('leaderboard-chart')).setOption({
+      tooltip: {},
+      grid: { left: 130, right: 40, top: 10, bottom: 24 },
+      xAxis: { type: 'value', name: '价值' },
+      yAxis: { type: 'category', data: rows.map(function (r) { var n = r.rank + '. ' + r.opportunity_title; return n.length > 12 ? n.slice(0, 11) + '…' : n; }) },
+      series: [{ type: 'bar', data: rows.map(function (r) { return { value: Math.round(r.value * 10) / 10, itemStyle: { color: r.rank <= 3 ? '#fa8c16' : '#69b1ff' } }; }),
+        label: { show: true, position: 'right' } }]
+    });
+  }
+
+  window.SalesNavDash = { executive: executive, battleMaps: battleMaps, leaderboard: leaderboard, RED: RED, RED_LABEL: RED_LABEL };
+})();

@@ -1,0 +1,145 @@
+"""Spreadsheets built by the tests: a rep's real-looking customer sheet in .xlsx, .xls and GBK .csv."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import date, datetime
+from typing import Any
+
+import openpyxl
+
+HEADER = ["客户名称", "联系人", "职务", "手机", "拜访日期", "预计金额", "产品线", "备注"]
+
+
+def xlsx(
+    sheets: dict[str, list[list[Any]]], merges: dict[str, list[str]] | None = None, modified: datetime | None = None
+) -> bytes:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        ws = book.create_sheet(name)
+        for row in rows:
+            ws.append(row)
+        for ref in (merges or {}).get(name, []):
+            ws.merge_cells(ref)
+    if modified:
+        book.properties.modified = modified
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def rep_sheet() -> bytes:
+    """Title banner (merged) above the header, a blank row, a subtotal row, a merged hospital over two contacts,
+    a phone as a float, numbers as text, Excel date cells and serials, and remarks with several dated entries."""
+    rows = [
+        ["2026年 李销售 客户跟进表", None, None, None, None, None, None, None],
+        [None] * 8,
+        HEADER,
+        [
+            "上海协和医院（东院）",
+            "张主任",
+            "设备科主任",
+            13812345678.0,
+            date(2026, 2, 10),
+            "35万",
+            "超声",
+            "2026.2.10 拜访张主任，介绍产品；2月20日 电话沟通，客户要求报价；上周三 微信发送报价单",
+        ],
+        [None, "王护士长", "护理部", "13900001111", 46060, None, None, "电话回访，对演示很满意"],
+        [None] * 8,
+        ["杭州康明医疗器械有限公司", "陈经理", "采购", "1.37e10", "26/2/3", None, None, "拒绝了我们的方案，不满价格"],
+        ["小计", None, None, None, None, None, None, None],
+        ["宁波第二医院", "赵科长", "信息科", "号码待补", None, None, None, "展会上认识"],
+        ["南京鼓楼医院", "刘主任", "检验科", 13600002222, "3月1日", 80000, "检验", "样机试用中，科室反馈积极"],
+    ]
+    return xlsx(
+        {"客户": rows, "说明": [["这是说明页"]]},
+        merges={"客户": ["A1:H1", "A4:A5"]},
+        modified=datetime(2026, 3, 2, 8, 0),
+    )
+
+
+def gbk_csv() -> bytes:
+    text = "客户名称,联系人,电话,备注\n苏州立康医院,周医生,13700003333,3月1日 面谈 对方不感兴趣\n"
+    return text.encode("gbk")
+
+
+def xls() -> bytes:
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    ws = book.add_sheet("客户")
+    ws.write_merge(0, 0, 0, 3, "客户清单")
+    for c, v in enumerate(["单位", "姓名", "联系方式", "跟进记录"]):
+        ws.write(1, c, v)
+    for c, v in enumerate(["无锡人民医院", "孙主任", 13500004444.0, "2026-02-25 拜访 做了产品演示"]):
+        ws.write(2, c, v)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def zip_bomb() -> bytes:
+    """A valid-looking xlsx whose worksheet inflates to ~1 GB of zeros."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        info = zipfile.ZipInfo("xl/worksheets/sheet1.xml")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with z.open(info, "w", force_zip64=True) as f:
+            chunk = b"\0" * (1 << 20)
+            for _ in range(1024):
+                f.write(chunk)
+    return out.getvalue()
+
+
+def million_rows() -> bytes:
+    """A 1,000,000-row xlsx written as raw XML (openpyxl would take minutes)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(
+            "[Content_Types].xml",
+            (
+                '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                '<Default Extension="xml" ContentType="application/xml"/>'
+                '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+                'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType='
+                '"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+            ),
+        )
+        z.writestr(
+            "_rels/.rels",
+            (
+                '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+                'officeDocument" Target="xl/workbook.xml"/></Relationships>'
+            ),
+        )
+        z.writestr(
+            "xl/workbook.xml",
+            (
+                '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+                '<sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>'
+            ),
+        )
+        z.writestr(
+            "xl/_rels/workbook.xml.rels",
+            (
+                '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+                'worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+            ),
+        )
+        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
+            f.write(
+                b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+                b'main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>customer</t></is></c></row>'
+            )
+            f.write(b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (i, i, i) for i in range(2, 1_000_002)))
+            f.write(b"</sheetData></worksheet>")
+    return out.getvalue()

@@ -1,0 +1,272 @@
+"""A rep's old spreadsheet becomes customers, contacts, touchpoints and deals — checked record by record."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from salesnav.handlers.excel_import import commit
+from salesnav.handlers.excel_import.reading import FileRejected
+from salesnav.models import (
+    AuditEntry,
+    CaptureSource,
+    ChecklistItem,
+    Contact,
+    Customer,
+    CustomerKind,
+    Emotion,
+    ImportStatus,
+    Opportunity,
+    Stage,
+    Touchpoint,
+    TouchpointType,
+)
+from tests import factories as f
+from tests.handlers.excel_import import sheets
+from tests.handlers.excel_import.conftest import TZ
+
+
+def at9(y: int, m: int, d: int) -> datetime:
+    return datetime(y, m, d, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+
+
+def customers(session):
+    return {c.name: c for c in session.scalars(select(Customer).where(Customer.deleted_at.is_(None)))}
+
+
+def touchpoints_of(session, customer):
+    return list(
+        session.scalars(
+            select(Touchpoint)
+            .where(Touchpoint.customer_id == customer.id, Touchpoint.deleted_at.is_(None))
+            .order_by(Touchpoint.occurred_at)
+        )
+    )
+
+
+def test_a_reps_xlsx_becomes_customers_contacts_touchpoints_and_deals(session, org, run_import):
+    imp = run_import(org.rep, sheets.rep_sheet())
+
+    assert imp.status is ImportStatus.DONE
+    assert imp.processed_rows == imp.total_rows == 5  # banner, blank row, subtotal and the 说明 sheet are not rows
+    assert imp.errors == [{"sheet": "客户", "row": 9, "reason": "手机号「号码待补」无法识别"}]
+    found = customers(session)
+    assert set(found) == {"上海协和医院（东院）", "杭州康明医疗器械有限公司", "南京鼓楼医院"}
+    assert all(c.owner_id == org.rep.id for c in found.values())
+
+    xiehe = found["上海协和医院（东院）"]  # merged over two contact rows: one customer, two contacts
+    assert xiehe.kind is CustomerKind.HOSPITAL
+    assert [(c.name, c.title, c.phone) for c in xiehe.contacts] == [
+        ("张主任", "设备科主任", "+8613812345678"),
+        ("王护士长", "护理部", "+8613900001111"),
+    ]
+    tps = touchpoints_of(session, xiehe)
+    assert [(t.occurred_at, t.type, t.emotion, t.summary) for t in tps] == [
+        (at9(2026, 2, 7), TouchpointType.PHONE, Emotion.POSITIVE, "电话回访，对演示很满意"),  # serial 46060
+        (at9(2026, 2, 10), TouchpointType.VISIT, Emotion.NEUTRAL, "拜访张主任，介绍产品"),  # 2026.2.10
+        (at9(2026, 2, 20), TouchpointType.PHONE, Emotion.NEUTRAL, "电话沟通，客户要求报价"),  # 2月20日
+        (at9(2026, 2, 25), TouchpointType.WECHAT, Emotion.NEUTRAL, "微信发送报价单"),  # 上周三 from Mon 2 Mar
+    ]
+    assert all(t.source is CaptureSource.EXCEL_IMPORT and {"type", "emotion"} <= set(t.guessed_fields) for t in tps)
+    assert [c.name for c in tps[0].contacts] == ["王护士长"]
+    deal = session.scalars(select(Opportunity).where(Opportunity.customer_id == xiehe.id)).one()
+    assert (deal.expected_amount_fen, deal.product_line, deal.stage.name) == (35_000_000, "超声", "初步接触")
+    assert tps[2].opportunity_id == deal.id and tps[3].opportunity_id == deal.id
+    assert "opportunity.stage" in tps[2].guessed_fields
+    assert deal.last_follow_up_at == at9(2026, 2, 25)
+
+    kangming = found["杭州康明医疗器械有限公司"]
+    assert kangming.kind is CustomerKind.DISTRIBUTOR
+    assert [c.phone for c in kangming.contacts] == ["+8613700000000"]  # "1.37e10" typed as text
+    (tp,) = touchpoints_of(session, kangming)
+    assert (tp.occurred_at, tp.emotion) == (at9(2026, 2, 3), Emotion.RESISTANT)  # 26/2/3
+    assert (
+        session.scalar(select(func.count()).select_from(Opportunity).where(Opportunity.customer_id == kangming.id)) == 0
+    )  # deal words but no amount: a note, no deal
+
+    gulou = found["南京鼓楼医院"]
+    (tp,) = touchpoints_of(session, gulou)
+    assert (tp.occurred_at, tp.emotion, tp.summary) == (at9(2026, 3, 1), Emotion.POSITIVE, "样机试用中，科室反馈积极")
+    deal = session.scalars(select(Opportunity).where(Opportunity.customer_id == gulou.id)).one()
+    assert (deal.expected_amount_fen, deal.stage.name) == (8_000_000, "初步接触")
+
+    notes = {(n["row"], n["note"]) for n in imp.notes}
+    assert (
+        4,
+        "推断阶段为「商务谈判」，但无法进入「商务谈判」：检查清单未完成，还缺：报价单；商机停在「初步接触」，补齐后可在小程序推进",
+    ) in notes
+    assert any(row == 10 and "样品测试" in note and "样品申请单" in note for row, note in notes)
+    assert any(row == 7 and "没有金额" in note for row, note in notes)
+    assert imp.counts == {"customers": 3, "contacts": 4, "touchpoints": 6, "opportunities": 2, "failed": 1}
+
+
+def test_an_inferred_stage_whose_checklist_allows_it_is_reached(session, org, run_import):
+    negotiation = session.scalars(select(Stage).where(Stage.code == "negotiation")).one()
+    for item in session.scalars(select(ChecklistItem).where(ChecklistItem.stage_id == negotiation.id)):
+        item.required = False
+    session.commit()
+    run_import(org.rep, sheets.rep_sheet())
+    deal = session.scalars(select(Opportunity).join(Customer).where(Customer.name == "上海协和医院（东院）")).one()
+    assert deal.stage.name == "商务谈判"
+    assert [h.to_stage.name for h in deal.history] == ["初步接触", "商务谈判"]
+
+
+def test_xls_and_gbk_csv_import_too(session, org, run_import):
+    run_import(org.rep, sheets.xls(), "old.xls")
+    run_import(org.rep, sheets.gbk_csv(), "客户.csv")
+    found = customers(session)
+    (wuxi,) = touchpoints_of(session, found["无锡人民医院"])
+    assert (wuxi.occurred_at, wuxi.type) == (at9(2026, 2, 25), TouchpointType.VISIT)
+    assert [c.phone for c in found["无锡人民医院"].contacts] == ["+8613500004444"]
+    (suzhou,) = touchpoints_of(session, found["苏州立康医院"])
+    assert (suzhou.occurred_at, suzhou.type, suzhou.emotion) == (
+        at9(2026, 3, 1),
+        TouchpointType.VISIT,
+        Emotion.RESISTANT,
+    )
+
+
+def test_existing_customers_match_by_phone_by_name_and_near_misses_wait_for_the_user(session, org, tmp_path):
+    old = f.customer(session, org.rep, name="老客户")
+    old.contacts[0].phone = "+8613600002222"
+    exact = f.customer(session, org.rep, name="杭州康明医疗器械")
+    fuzzy = f.customer(session, org.rep, name="宁波市第二医院")
+    near = f.customer(session, org.rep, name="上海协和医院")
+    session.commit()
+    data = sheets.xlsx(
+        {
+            "S": [
+                ["客户名称", "手机", "备注"],
+                ["南京鼓楼医院", "136 0000 2222", "电话"],
+                ["杭州康明医疗器械有限公司", None, "电话"],
+                ["宁波第二医院", None, "电话"],
+                ["上海协和医院(东院)", None, "电话"],
+            ]
+        }
+    )
+    plan = commit.preview(session, org.rep, owner=org.rep, data=data, filename="a.xlsx", tz=TZ)
+    assert [(r.match.how, r.match.customer_id) for r in plan.rows] == [
+        ("phone", old.id),
+        ("exact", exact.id),
+        ("fuzzy", fuzzy.id),
+        ("near_miss", None),
+    ]
+    assert plan.near_misses()[1] == {
+        "name": "上海协和医院(东院)",
+        "rows": [5],
+        "decision": "new",
+        "candidates": [{"customer_id": near.id, "name": "上海协和医院", "score": 85.7}],
+    }
+    corrected = commit.preview(
+        session,
+        org.rep,
+        owner=org.rep,
+        data=data,
+        filename="a.xlsx",
+        tz=TZ,
+        corrections={"matches": {"上海协和医院(东院)": near.id, "宁波第二医院": "new"}},
+    )
+    assert [r.match.customer_id for r in corrected.rows] == [old.id, exact.id, None, near.id]
+    assert session.scalar(select(func.count()).select_from(Customer)) == 4  # the preview wrote nothing
+
+
+def test_a_column_the_user_corrects_is_read_as_they_say(session, org):
+    data = sheets.xlsx(
+        {"S": [["名称", "号码", "说明"], ["甲医院", "13800000001", "x"], ["乙医院", "13800000002", "y"]]}
+    )
+    plan = commit.preview(session, org.rep, owner=org.rep, data=data, filename="a.xlsx", tz=TZ)
+    by_index = {c.index: (c.field, c.how) for c in plan.sheets[0].columns}
+    assert by_index[0] == ("customer", "content") and by_index[1] == ("phone", "content")
+    plan = commit.preview(
+        session,
+        org.rep,
+        owner=org.rep,
+        data=data,
+        filename="a.xlsx",
+        tz=TZ,
+        corrections={"columns": {"S": {"2": "remarks", "1": ""}}},
+    )
+    assert [(c.field, c.how) for c in plan.sheets[0].columns] == [
+        ("customer", "content"),
+        (None, "corrected"),
+        ("remarks", "corrected"),
+    ]
+    assert plan.rows[0].phone is None and plan.rows[0].entries[0].text == "x"
+
+
+def test_importing_the_same_file_twice_creates_nothing_new(session, org, run_import):
+    data = sheets.rep_sheet()
+    first = run_import(org.rep, data)
+    counts = [session.scalar(select(func.count()).select_from(m)) for m in (Customer, Contact, Touchpoint, Opportunity)]
+    second = run_import(org.rep, data)
+    assert second.id == first.id
+    assert [
+        session.scalar(select(func.count()).select_from(m)) for m in (Customer, Contact, Touchpoint, Opportunity)
+    ] == counts
+
+
+def test_undo_retires_exactly_what_the_import_created(session, org, run_import):
+    mine = f.customer(session, org.rep, name="杭州康明医疗器械")
+    before = f.touchpoint(session, org.rep, mine)
+    session.commit()
+    own_contacts = {c.id for c in mine.contacts}
+    imp = run_import(org.rep, sheets.rep_sheet())
+    created = {k: set(v) for k, v in imp.created_ids.items() if k != "followed_up"}
+    assert created["customer"] and mine.id not in created["customer"]  # matched, not created
+
+    commit.undo_import(session, org.rep, import_id=imp.id)
+    session.commit()
+    session.expire_all()
+    alive = {
+        "customer": set(session.scalars(select(Customer.id).where(Customer.deleted_at.is_(None)))),
+        "contact": set(session.scalars(select(Contact.id).where(Contact.deleted_at.is_(None)))),
+        "touchpoint": set(session.scalars(select(Touchpoint.id).where(Touchpoint.deleted_at.is_(None)))),
+        "opportunity": set(session.scalars(select(Opportunity.id).where(Opportunity.deleted_at.is_(None)))),
+    }
+    assert alive["customer"] == {mine.id}
+    assert alive["touchpoint"] == {before.id}
+    assert alive["contact"] == own_contacts  # 陈经理 was added to the matched customer, then retired
+    assert alive["opportunity"] == set()
+    retired = session.scalars(select(AuditEntry).where(AuditEntry.action == "retire")).all()
+    assert {(a.entity_type, a.entity_id) for a in retired} == {(k, i) for k, ids in created.items() for i in ids}
+    assert commit.undo_import(session, org.rep, import_id=imp.id).status is ImportStatus.UNDONE  # twice: harmless
+    again = commit.start_import(
+        session, org.rep, owner=org.rep, data=sheets.rep_sheet(), filename="x.xlsx", root=Path("/tmp"), tz=TZ
+    )[0]
+    assert again.id != imp.id  # after undo the same file may be imported afresh
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"PK\x03\x04 this is not really a zip", "文件已损坏"),
+        (sheets.zip_bomb(), "疑似压缩炸弹"),
+        (sheets.million_rows(), "表格超过 50,000 行"),
+        (sheets.xlsx({"S": [["客户名称", "联系人", "手机", "备注"]]}), "只有表头"),
+    ],
+    ids=["corrupt", "zip-bomb", "million-rows", "headers-only"],
+)
+def test_unreadable_files_get_a_clear_message_and_write_nothing(session, org, tmp_path, data, message):
+    with pytest.raises(FileRejected) as refused:
+        commit.start_import(session, org.rep, owner=org.rep, data=data, filename="a.xlsx", root=tmp_path, tz=TZ)
+    assert message in refused.value.message
+    session.rollback()
+    from salesnav.models import ExcelImport
+
+    assert [session.scalar(select(func.count()).select_from(m)) for m in (ExcelImport, Customer, Touchpoint)] == [
+        0,
+        0,
+        0,
+    ]
+
+
+def test_a_rep_cannot_import_into_another_reps_name(session, org, tmp_path):
+    from salesnav.handlers.errors import Forbidden
+
+    with pytest.raises(Forbidden):
+        commit.start_import(
+            session, org.rep, owner=org.other_rep, data=sheets.gbk_csv(), filename="a.csv", root=tmp_path, tz=TZ
+        )

@@ -1,0 +1,64 @@
+"""Excel import from the mini-program: upload → preview → commit with corrections → progress → undo."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import func, select
+
+from salesnav.models import Customer, Touchpoint
+from salesnav.models import session as db
+from tests.handlers.excel_import import sheets
+
+
+def count(model) -> int:
+    with db.transaction() as s:
+        return s.scalar(select(func.count()).select_from(model).where(model.deleted_at.is_(None)))
+
+
+def upload(client, headers, data: bytes, name: str = "客户.xlsx"):
+    return client.post(
+        "/api/v1/imports", headers=headers, data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data"
+    )
+
+
+def test_upload_previews_then_commit_imports_and_undo_takes_it_all_back(client, org, login, live_api, frozen_clock):
+    headers = login(org.rep)
+    data = sheets.rep_sheet()  # built once: openpyxl stamps the save time, so two builds are two files
+    response = upload(client, headers, data)
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "previewed" and body["already_imported"] is False
+    columns = {c["header"]: c["field_label"] for c in body["preview"]["sheets"][0]["columns"]}
+    assert columns["手机"] == "手机" and columns["备注"] == "备注" and columns["客户名称"] == "客户名称"
+    assert body["preview"]["errors"] == [{"sheet": "客户", "row": 9, "reason": "手机号「号码待补」无法识别"}]
+    assert count(Customer) == 0  # nothing written before the user confirms
+
+    committed = client.post(f"/api/v1/imports/{body['id']}/commit", headers=headers, json={"matches": {}})
+    assert committed.status_code == 202 and committed.get_json()["status"] == "queued"
+    live_api.drain()
+    progress = client.get(f"/api/v1/imports/{body['id']}", headers=headers).get_json()
+    assert (progress["status"], progress["percent"], progress["counts"]["customers"]) == ("done", 100, 3)
+    assert count(Customer) == 3 and count(Touchpoint) == 6
+
+    report = client.get(f"/api/v1/imports/{body['id']}/failed.csv", headers=headers)
+    assert report.data.decode("utf-8-sig").splitlines() == ["工作表,行号,原因", "客户,9,手机号「号码待补」无法识别"]
+
+    again = upload(client, headers, data).get_json()
+    assert again["id"] == body["id"] and again["already_imported"] is True
+
+    undone = client.post(f"/api/v1/imports/{body['id']}/undo", headers=headers)
+    assert undone.status_code == 200 and undone.get_json()["status"] == "undone"
+    assert count(Customer) == 0 and count(Touchpoint) == 0
+
+
+def test_a_corrupt_upload_gets_a_chinese_message_not_a_500(client, org, login):
+    response = upload(client, login(org.rep), b"PK\x03\x04garbage", "坏文件.xlsx")
+    assert response.status_code == 400
+    assert "文件已损坏" in response.get_json()["message"]
+
+
+def test_someone_elses_import_is_not_found(client, org, login, live_api):
+    body = upload(client, login(org.rep), sheets.gbk_csv(), "a.csv").get_json()
+    response = client.get(f"/api/v1/imports/{body['id']}", headers=login(org.outsider_rep))
+    assert response.status_code == 404

@@ -1,0 +1,105 @@
+"""The four dashboards on the demo company in headless Chromium, with the network unplugged: every request
+that is not to the loopback app is blocked and recorded, and the test fails if there is any."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from salesnav.demo.seed import seed_into
+from tests.bot.conftest import LiveApp
+from tests.pages.conftest import sign_in
+
+playwright = pytest.importorskip("playwright.sync_api")
+OUT = Path(__file__).resolve().parents[2] / "test-output" / "dashboards"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STAGE_FILLS = ("#91caff", "#69b1ff", "#4096ff", "#1677ff", "#0958d9", "#003eb3")
+PAGES = {  # who signs in, the page, what must be on it
+    "exec": ("dir01", "/dashboards/exec"),
+    "team": ("mgr01", "/dashboards/team"),
+    "me": ("rep01", "/dashboards/me"),
+    "marketing": ("mkt01", "/dashboards/marketing"),
+}
+
+
+@pytest.fixture
+def demo(session) -> None:  # type: ignore[no-untyped-def]
+    seed_into(session)
+    session.commit()
+
+
+def test_the_four_dashboards_render_offline_on_the_demo_data(live_pages: LiveApp, demo: None) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    host = urlsplit(live_pages.base_url).hostname
+    outside: list[str] = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        try:
+            for name, (userid, path) in PAGES.items():
+                requests_session, landed = sign_in(live_pages.base_url, userid, path)
+                assert landed.status_code == 200, (name, landed.text[:300])
+                context = browser.new_context(
+                    viewport={"width": 414, "height": 896},
+                    device_scale_factor=2,
+                    timezone_id="Asia/Shanghai",
+                    locale="zh-CN",
+                )
+                context.add_cookies(
+                    [{"name": c.name, "value": c.value, "url": live_pages.base_url} for c in requests_session.cookies]
+                )
+
+                def unplugged(route, request) -> None:  # type: ignore[no-untyped-def]
+                    if urlsplit(request.url).hostname in (host, "localhost"):
+                        route.continue_()
+                    else:
+                        outside.append(request.url)
+                        route.abort()
+
+                context.route("**/*", unplugged)
+                page = context.new_page()
+                errors: list[str] = []
+                page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+                page.goto(live_pages.base_url + path, wait_until="networkidle")
+                page.wait_for_timeout(800)  # ECharts animations settle
+                _check(name, page)
+                assert not errors, (name, errors)
+                page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+                context.close()
+        finally:
+            browser.close()
+    assert outside == [], f"requests outside the loopback app: {outside}"
+
+
+def _check(name: str, page) -> None:  # type: ignore[no-untyped-def]
+    if name == "exec":
+        index = page.locator("#health-index .num").inner_text()
+        assert 0 <= float(index) <= 100
+        assert page.locator("#trend-chart svg path").count() > 4  # the trend lines are drawn
+        assert page.locator("#verification tbody tr").count() == 3
+        assert page.locator("#funnel-chart svg path").count() >= 3
+    elif name in ("team", "me"):
+        assert page.locator(".gantt svg").count() >= 1
+        bars = page.locator(", ".join(f'.gantt svg path[fill="{c}"]' for c in STAGE_FILLS))
+        assert bars.count() >= 1
+        if name == "team":
+            reds = page.locator(
+                '.gantt svg path[fill="#f5222d"], .gantt svg path[fill="#cf1322"], .gantt svg path[fill="#ff4d4f"]'
+            )
+            assert reds.count() >= 1
+            assert page.locator(".red-block").count() == reds.count()
+            assert page.locator("details.annotate").count() >= 1
+        else:
+            assert page.locator("#battle-pack .todo").count() >= 1
+    else:
+        assert page.locator("#leaderboard .leader-row").count() >= 3
+        assert page.locator("#leaderboard .leader-row.top").count() == 3
+        assert page.locator("#leaderboard-chart svg path").count() >= 3
