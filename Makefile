@@ -15,7 +15,7 @@ $(UV_BOOT):
 
 # Debian packages: CJK font for PDFs/images, espeak-ng (test speech), zbar (QR decoding in tests),
 # chromium + driver (browser tests). Installed only when missing.
-APT_PACKAGES := fonts-wqy-microhei espeak-ng libzbar0 chromium chromium-driver
+APT_PACKAGES := fonts-wqy-microhei fonts-noto-color-emoji espeak-ng libzbar0 chromium chromium-driver
 
 system-deps: ## Install the Debian packages the product and its tests need (when missing)
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

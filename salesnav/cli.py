@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import click
@@ -74,12 +73,6 @@ def serve(host: str, no_demo: bool) -> None:
     from salesnav.models import session as dbs
 
     settings = _settings()
-    if settings.wecom.emulator and not os.environ.get("WECOM_API_BASE", "").strip():
-        # Emulator mode: our WeCom client talks to the emulator this very process serves.
-        import dataclasses
-
-        emulator_base = f"http://127.0.0.1:{settings.port}/_wecom"
-        settings = dataclasses.replace(settings, wecom=dataclasses.replace(settings.wecom, api_base=emulator_base))
     migrate.upgrade(settings.database_url)
     app = create_app(settings)
     if not no_demo:

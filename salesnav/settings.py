@@ -129,13 +129,16 @@ class Settings:
         if aes_key and len(aes_key) != 43:
             raise SettingsError("WECOM_AES_KEY must be the 43-character EncodingAESKey from the WeCom console")
 
+        port = _int(env, "PORT", 8000, lo=1, hi=65535)
         wecom = WeComSettings(
             corp_id=env.get("WECOM_CORP_ID", "").strip() or ("ww-emulator-corp" if emulator else ""),
             agent_id=_int(env, "WECOM_AGENT_ID", 1000002, lo=0, hi=2**31 - 1),
             secret=secret or ("emulator-secret" if emulator else ""),
             token=env.get("WECOM_TOKEN", "").strip() or ("emulatortoken" if emulator else ""),
             aes_key=aes_key or ("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" if emulator else ""),
-            api_base=_url(env, "WECOM_API_BASE", ("http://", "https://")) or "https://qyapi.weixin.qq.com",
+            # With the emulator on, our WeCom client talks to the emulator this very app serves.
+            api_base=_url(env, "WECOM_API_BASE", ("http://", "https://"))
+            or (f"http://127.0.0.1:{port}/_wecom" if emulator else "https://qyapi.weixin.qq.com"),
             emulator=emulator,
         )
         if not emulator and not (wecom.corp_id and wecom.secret and wecom.token and wecom.aes_key):
@@ -166,7 +169,7 @@ class Settings:
         return cls(
             database_url=database_url,
             redis_url=redis_url,
-            port=_int(env, "PORT", 8000, lo=1, hi=65535),
+            port=port,
             tz_business=tz_business,
             secret_key=secret_key,
             data_dir=data_dir,

@@ -56,3 +56,8 @@ def test_emulator_is_off_when_a_real_secret_is_set_unless_asked_for():
 def test_production_without_complete_wecom_credentials_fails_at_start():
     with pytest.raises(SettingsError, match="WECOM_TOKEN"):
         Settings.from_env({"WECOM_SECRET": "s", "SECRET_KEY": "k"})
+
+
+def test_with_the_emulator_on_the_wecom_client_talks_to_the_emulator_in_this_app():
+    assert Settings.from_env({"PORT": "8123"}).wecom.api_base == "http://127.0.0.1:8123/_wecom"
+    assert Settings.from_env({"WECOM_API_BASE": "https://wecom-proxy.example.test/wx"}).wecom.api_base == "https://wecom-proxy.example.test/wx"

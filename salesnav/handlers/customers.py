@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from salesnav.handlers.access import customer_for
-from salesnav.handlers.errors import DomainError
-from salesnav.handlers.records import record_event
+from salesnav.handlers.access import CUSTOMER_NOT_FOUND, customer_for, customers_for
+from salesnav.handlers.errors import DomainError, NotFound
+from salesnav.handlers.records import record_event, record_events
 from salesnav.models import Contact, Customer, CustomerKind, DecisionRole, User
 
 MAX_NAME = 200
+# Mainland mobiles that phonenumbers formats as +86 and the digits (checked against it in the tests); 179xx
+# is left to phonenumbers, which reads it as a carrier prefix. The shortcut matters for imports of thousands.
+_PLAIN_MOBILE = re.compile(r"1(?:[3-689]\d|7[0-8])\d{8}")
 
 
 def normalise_phone(raw: str | None) -> str | None:
@@ -19,6 +25,8 @@ def normalise_phone(raw: str | None) -> str | None:
     raw = (raw or "").strip()
     if not raw:
         return None
+    if _PLAIN_MOBILE.fullmatch(raw):
+        return "+86" + raw
     try:
         number = phonenumbers.parse(raw, "CN")
     except phonenumbers.NumberParseException as exc:
@@ -39,6 +47,30 @@ def create_customer(
     tags: list[str] | None = None,
 ) -> Customer:
     """The new customer belongs to the rep who files it; the same rep filing the same name gets the existing one."""
+    customer = _new_customer(actor, name=name, kind=kind, grade=grade, region=region, tags=tags)
+    existing = session.scalars(
+        select(Customer).where(
+            Customer.owner_id == actor.id, Customer.name == customer.name, Customer.deleted_at.is_(None)
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    session.add(customer)
+    session.flush()
+    record_event(session, "customer.created", "customer", customer.id, actor, name=customer.name)
+    return customer
+
+
+def _new_customer(
+    actor: User,
+    *,
+    name: str,
+    kind: CustomerKind | str = CustomerKind.HOSPITAL,
+    grade: str | None = None,
+    region: str | None = None,
+    tags: list[str] | None = None,
+) -> Customer:
+    """The checks and the record of a new customer, not yet added: shared by one-by-one and bulk filing."""
     name = (name or "").strip()
     if not name:
         raise DomainError("请填写客户名称")
@@ -47,19 +79,56 @@ def create_customer(
     member = kind if isinstance(kind, CustomerKind) else CustomerKind.from_label(str(kind))
     if member is None:
         raise DomainError("客户类型无效，请选择医院、经销商或其他")
-    existing = session.scalars(
-        select(Customer).where(Customer.owner_id == actor.id, Customer.name == name, Customer.deleted_at.is_(None))
-    ).first()
-    if existing is not None:
-        return existing
-    customer = Customer(
+    return Customer(
         name=name, kind=member, grade=(grade or "").strip() or None, region=(region or "").strip() or None,
         tags=[t.strip() for t in tags or [] if t.strip()], owner_id=actor.id,
     )
-    session.add(customer)
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    name: str
+    kind: CustomerKind | str = CustomerKind.HOSPITAL
+    grade: str | None = None
+    region: str | None = None
+    tags: list[str] | None = None
+
+
+def create_customers(session: Session, actor: User, specs: list[NewCustomer]) -> list[Customer | DomainError]:
+    """`create_customer` for many at once (imports): the same checks, one query for the names the rep already
+    has, one flush, events in bulk. Each spec gets its customer, or the DomainError that refused it."""
+    out: list[Customer | DomainError] = []
+    for spec in specs:
+        try:
+            out.append(_new_customer(actor, name=spec.name, kind=spec.kind, grade=spec.grade, region=spec.region,
+                                     tags=spec.tags))
+        except DomainError as exc:
+            out.append(exc)
+    names = list({c.name for c in out if isinstance(c, Customer)})
+    existing: dict[str, Customer] = {}
+    for start in range(0, len(names), 1000):
+        for customer in session.scalars(
+            select(Customer)
+            .where(
+                Customer.owner_id == actor.id,
+                Customer.name.in_(names[start : start + 1000]),
+                Customer.deleted_at.is_(None),
+            )
+            .order_by(Customer.id.desc())
+        ):
+            existing[customer.name] = customer  # the oldest wins, as .first() by id would
+    new: list[Customer] = []
+    for i, customer in enumerate(out):
+        if isinstance(customer, Customer):
+            if customer.name in existing:
+                out[i] = existing[customer.name]
+            else:
+                existing[customer.name] = customer
+                new.append(customer)
+    session.add_all(new)
     session.flush()
-    record_event(session, "customer.created", "customer", customer.id, actor, name=name)
-    return customer
+    record_events(session, "customer.created", "customer", [(c.id, {"name": c.name}) for c in new], actor)
+    return out
 
 
 def add_contact(
@@ -73,6 +142,22 @@ def add_contact(
     decision_role: DecisionRole | str | None = None,
 ) -> Contact:
     customer = customer_for(session, actor, customer_id)
+    contact = _new_contact(customer, name=name, title=title, phone=phone, decision_role=decision_role)
+    session.add(contact)
+    session.flush()
+    record_event(session, "contact.added", "contact", contact.id, actor, customer_id=customer.id)
+    return contact
+
+
+def _new_contact(
+    customer: Customer,
+    *,
+    name: str,
+    title: str | None = None,
+    phone: str | None = None,
+    decision_role: DecisionRole | str | None = None,
+) -> Contact:
+    """The checks and the record of a new contact, not yet added: shared by one-by-one and bulk filing."""
     name = (name or "").strip()
     if not name:
         raise DomainError("请填写联系人姓名")
@@ -83,11 +168,37 @@ def add_contact(
         )
         if role is None:
             raise DomainError("决策角色无效，请选择影响者、采购者、使用者或否决者")
-    contact = Contact(
+    return Contact(
         customer_id=customer.id, name=name[:100], title=(title or "").strip()[:100] or None,
         phone=normalise_phone(phone), decision_role=role,
     )
-    session.add(contact)
+
+
+@dataclass(frozen=True)
+class NewContact:
+    customer_id: int
+    name: str
+    title: str | None = None
+    phone: str | None = None
+    decision_role: DecisionRole | str | None = None
+
+
+def add_contacts(session: Session, actor: User, specs: list[NewContact]) -> list[Contact | DomainError]:
+    """`add_contact` for many at once (imports): the same checks and scope, one flush, events in bulk."""
+    customers = customers_for(session, actor, [spec.customer_id for spec in specs])
+    out: list[Contact | DomainError] = []
+    for spec in specs:
+        customer = customers.get(spec.customer_id)
+        if customer is None:
+            out.append(NotFound(CUSTOMER_NOT_FOUND))
+            continue
+        try:
+            out.append(_new_contact(customer, name=spec.name, title=spec.title, phone=spec.phone,
+                                    decision_role=spec.decision_role))
+        except DomainError as exc:
+            out.append(exc)
+    new = [c for c in out if isinstance(c, Contact)]
+    session.add_all(new)
     session.flush()
-    record_event(session, "contact.added", "contact", contact.id, actor, customer_id=customer.id)
-    return contact
+    record_events(session, "contact.added", "contact", [(c.id, {"customer_id": c.customer_id}) for c in new], actor)
+    return out
