@@ -5,22 +5,48 @@ The whole demo is first *planned* in memory — plain row dicts with explicit id
 cross-references exact (a stage transition always points at a real touchpoint of the same customer)
 and makes seeding fast enough for `make run` on a small machine.
 
-Every time is anchored to `clock.now()` truncated to the (UTC) day, so the demo always covers "the
-last six months up to today". The article's baseline figures (28.6 visits per rep per month, 11.3 %
-lead conversion, 31 % complete touchpoints, 6 min 14 s entry time, 44 % first response within 24 h)
-are built in on purpose and measured back in `SeedSummary`.
+Every time is anchored to `clock.now()` truncated to the (UTC) day. The last six months hold the full
+activity; the HISTORY_DAYS before them hold only the older deals of the established accounts (their stage
+changes and the touchpoints those were made from, as imported from the old CRM), because the stage
+deviation metric compares a stay with similar deals closed in the 12 months before the window.
+
+The article's baseline is built in on purpose and holds, measured with `salesnav.metrics`, over the whole six
+months *and* over any 30-day window such as the Level 1 page's (shares are spread evenly in time order, see
+`DemoPlan._spread`, rather than drawn once for the whole period):
+
+- 人均月拜访量 28.6: every day of the six months is filled up to its share (weekends lighter).
+- 有效触点数/销售/周 4.2: 63 % of touchpoints are effective (a next action with its due time and at least
+  one customer-side contact present) — 28.6 a month is 6.7 a week, 63 % of which is 4.2.
+- 触点记录完整率 31 %: a *complete record* (`salesnav.metrics.record_completeness`) is an effective
+  touchpoint that also has a summary, an emotion the rep chose (not in `guessed_fields`), a known
+  decision-chain role for every contact present, and — for a 面访 — at least one attachment. 31 % of the
+  touchpoints are complete; the other effective ones miss exactly one of these.
+- 商机阶段推进偏差率 ±38 %: each stay in a stage lasts the stage's mean × (1 ± u), u uniform around 0.38.
+- 首次响应达标率 44 %: of the ticket parts opened, in time order.
+- 线索转化率 11.3 %: the new leads' first touches are spaced evenly over the six months (about 55 a month);
+  11.3 % of them, in time order, get an opportunity.
+- 录入时长 6 min 14 s (median, per 30-day block), 过程合规率 70 %.
+- Manager intervention rate: the demo raises no alerts (the rules raise them once running), so it has none.
+
+Also on purpose: 7 open deals without follow-up for more than 72 h (the follow-up rule), poor payers behind
+big deals near 合同审批 (the credit check), 12 % 抵触 signals (the health rule).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import random
 import statistics
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
@@ -30,6 +56,7 @@ from salesnav import clock
 from salesnav.demo import vocab
 from salesnav.handlers.stages import ensure_default_stages
 from salesnav.models import (
+    Attachment,
     CaptureSource,
     ChecklistEvidence,
     ChecklistItemKind,
@@ -66,26 +93,43 @@ from salesnav.models import session as db
 log = logging.getLogger(__name__)
 
 DEFAULT_SEED = 20261127
-WINDOW_DAYS = 180  # six 30-day months, the window every figure below is measured over
+WINDOW_DAYS = 180  # six 30-day months of full activity
+HISTORY_DAYS = 580  # deals of the established accounts start this long ago (closed ones feed the stage baseline)
 STAFF = 186
 REPS = 53
 TEAMS = 6
 DISTRIBUTORS = 60
+ESTABLISHED = 150  # accounts known before the six months; the other customers are new leads during them
 EMAIL_DOMAIN = "demo.salesnav.local"
 
 # The article's baseline, built into the data on purpose.
 VISITS_PER_REP_MONTH = 28.6
 LEAD_CONVERSION = 0.113
-EFFECTIVE_SHARE = 0.31
+EFFECTIVE_SHARE = 0.63  # 28.6 a month = 6.67 a week; 63 % of that is the article's 4.2 effective a week
+COMPLETE_SHARE = 0.31  # 触点记录完整率
 ENTRY_MEDIAN_SECONDS = 6 * 60 + 14
 FIRST_RESPONSE_RATE = 0.44
 CHECKLIST_COMPLETE = 0.70
+STAY_SPREAD = 0.35  # mean |stay − stage mean| ÷ stage mean; the baselines' own noise adds the rest of ±38 %
+STAY_SPREAD_WIDTH = 0.27  # u ~ uniform(0.08, 0.62)
 STALE_OPEN_DEALS = 7  # open deals left without follow-up for > 72 h, so the follow-up rule finds work
 INCENTIVE_POINTS = 10
+ESTABLISHED_DEALS_PER_MONTH = 27  # plus ~6 a month from converted leads: ~20 tickets (40 parts) a month
+WIN_SHARE = 0.40
+LOSS_STAGE_WEIGHTS = (22, 22, 18, 16, 12, 10)  # the stage a lost deal was lost in
+WEEKEND_WEIGHT = 0.4  # reps work weekends too, less
 
 BEIJING = timedelta(hours=8)
 SAMPLE_TEST = "sample_test"
 STAGE_PATH = ("initial_contact", "needs_confirmed", "solution_demo", SAMPLE_TEST, "negotiation", "contract_approval")
+STAGE_MEAN_DAYS = {
+    "initial_contact": 10,
+    "needs_confirmed": 14,
+    "solution_demo": 16,
+    SAMPLE_TEST: 21,
+    "negotiation": 15,
+    "contract_approval": 9,
+}
 
 TYPE_WEIGHTS = {TouchpointType.WECHAT: 52, TouchpointType.VISIT: 24, TouchpointType.PHONE: 21, TouchpointType.EXPO: 3}
 EMOTION_WEIGHTS = {Emotion.POSITIVE: 36, Emotion.NEUTRAL: 52, Emotion.RESISTANT: 12}
@@ -97,7 +141,18 @@ SOURCE_WEIGHTS = {
     CaptureSource.EXCEL_IMPORT: 22,
     CaptureSource.EXTERNAL_CONTACT: 4,
 }
+# A complete record's emotion was chosen by the rep: never an Excel import, whose type and emotion are guessed.
+CLEAN_SOURCE_WEIGHTS = {
+    CaptureSource.MINIPROGRAM: 50,
+    CaptureSource.CHAT_BUTTON: 20,
+    CaptureSource.CHAT_TEXT: 10,
+    CaptureSource.VOICE: 12,
+    CaptureSource.EXTERNAL_CONTACT: 8,
+}
+GUESSED_SOURCE_WEIGHTS = {CaptureSource.EXCEL_IMPORT: 60, CaptureSource.CHAT_TEXT: 25, CaptureSource.VOICE: 15}
+GUESSED_BY_SOURCE = {CaptureSource.EXCEL_IMPORT: ("type", "emotion"), CaptureSource.VOICE: ("summary",)}
 ROLE_WEIGHTS = {DecisionRole.USER: 32, DecisionRole.INFLUENCER: 30, DecisionRole.PURCHASER: 28, DecisionRole.VETO: 10}
+ROLELESS_SHARE = 0.35  # customers (with 3+ contacts) one of whose contacts has no known decision-chain role
 
 
 class DemoSeedError(RuntimeError):
@@ -127,7 +182,9 @@ class SeedSummary:
     materials: int = 0
     visits_per_rep_month: float = 0.0
     lead_conversion: float = 0.0
-    effective_share: float = 0.0
+    effective_share: float = 0.0  # 有效触点 among the six months' touchpoints
+    effective_per_rep_week: float = 0.0
+    complete_share: float = 0.0  # 触点记录完整率 (see the module docstring)
     entry_median_seconds: float = 0.0
     first_response_rate: float = 0.0
     checklist_compliance: float = 0.0
@@ -144,7 +201,8 @@ class SeedSummary:
                 f"商机 {self.opportunities} 个（赢单 {self.won}，输单 {self.lost}），协同单 {self.tickets} 张，"
                 f"回款计划 {self.receivables} 笔，素材 {self.materials} 份",
                 f"人均月拜访量 {self.visits_per_rep_month:.1f} 次，线索转化率 {self.lead_conversion:.1%}，"
-                f"触点记录完整率 {self.effective_share:.0%}，平均录入时长 {minutes} 分 {seconds} 秒",
+                f"有效触点 {self.effective_per_rep_week:.1f} 个/销售/周，触点记录完整率 {self.complete_share:.0%}，"
+                f"平均录入时长 {minutes} 分 {seconds} 秒",
                 f"协同单24小时首次响应达标率 {self.first_response_rate:.0%}，"
                 f"过程合规率 {self.checklist_compliance:.0%}，"
                 f"超72小时未跟进商机 {self.overdue_open_deals} 个，付款准时率低于85%的客户 {self.late_payers} 家",
@@ -157,22 +215,26 @@ class SeedSummary:
 # Public API
 
 
-def seed(seed: int = DEFAULT_SEED) -> SeedSummary:
+def seed(seed: int = DEFAULT_SEED, *, attachments_root: Path | None = None) -> SeedSummary:
     """Write the demo into the configured database (one transaction)."""
     with db.transaction() as session:
-        return seed_into(session, seed)
+        return seed_into(session, seed, attachments_root=attachments_root)
 
 
-def seed_if_empty(seed: int = DEFAULT_SEED) -> SeedSummary | None:
+def seed_if_empty(seed: int = DEFAULT_SEED, *, attachments_root: Path | None = None) -> SeedSummary | None:
     """Seed only a database without users (a fresh install); otherwise do nothing and return None."""
     with db.transaction() as session:
         if session.scalar(select(func.count()).select_from(User)):
             return None
-        return seed_into(session, seed)
+        return seed_into(session, seed, attachments_root=attachments_root)
 
 
-def seed_into(session: Session, seed: int = DEFAULT_SEED) -> SeedSummary:
-    """Plan the demo and bulk-insert it through `session`; the caller commits."""
+def seed_into(session: Session, seed: int = DEFAULT_SEED, *, attachments_root: Path | None = None) -> SeedSummary:
+    """Plan the demo and bulk-insert it through `session`; the caller commits.
+
+    The visit photos' and notes' bytes go under `attachments_root` (default: the data folder's
+    `attachments/`, where uploads live), stored by hash like any upload.
+    """
     started = time.perf_counter()
     taken = session.scalars(select(User.wecom_userid).where(User.wecom_userid.in_(["dir01", "rep01", "admin"])))
     if clash := sorted(taken):
@@ -183,6 +245,7 @@ def seed_into(session: Session, seed: int = DEFAULT_SEED) -> SeedSummary:
     plan = DemoPlan(random.Random(seed), day0, now, stages, _id_bases(session))
     plan.build()
     _write(session, plan)
+    write_attachment_files(attachments_root or _default_attachments_root())
     summary = plan.summary(seed)
     summary.elapsed_seconds = time.perf_counter() - started
     log.info(
@@ -207,8 +270,13 @@ class _Cust:
     region: str
     owner_id: int
     contacts: list[tuple[int, str, str]] = field(default_factory=list)  # id, display name, title
+    roled: list[tuple[int, str, str]] = field(default_factory=list)  # the contacts with a decision-chain role
+    roleless: list[tuple[int, str, str]] = field(default_factory=list)  # and those without
     deals: list[_Deal] = field(default_factory=list)
     touches: list[_Touch] = field(default_factory=list)
+    established: bool = False  # known before the six months (else a new lead during them)
+    converted: bool = False  # a new lead that got an opportunity
+    first_touch: datetime = field(default_factory=lambda: datetime.min.replace(tzinfo=UTC))
     punctuality: float = 1.0
     lateness: float = 0.0  # accumulated share of late instalments not yet "spent"
 
@@ -218,7 +286,9 @@ class _Touch:
     id: int
     cust: _Cust
     occurred_at: datetime
-    opportunity_id: int | None = None
+    kind: str = "routine"  # first / lead / stage / follow_up / routine
+    deal: _Deal | None = None  # the opportunity it is linked to
+    record: str = "complete"  # complete / effective (but incomplete) / ineffective
     emotion: Emotion = Emotion.NEUTRAL
 
 
@@ -230,10 +300,10 @@ class _Deal:
     amount_yuan: int
     path: list[str]  # stage codes entered, creation first
     status: OpportunityStatus
-    fresh: bool = False  # open and followed up yesterday
+    times: list[datetime]  # when each stage of `path` was entered (planned: the stage touchpoints' times)
     stale: bool = False  # open and not followed up for more than 72 h
-    indices: list[int] = field(default_factory=list)  # customer touch index of each transition
-    last_index: int = -1
+    from_first_touch: bool = False  # created from the lead's very first touchpoint
+    stage_touches: list[_Touch] = field(default_factory=list)  # the touchpoint each stage change was made from
     transition_times: list[datetime] = field(default_factory=list)
 
 
@@ -275,7 +345,9 @@ class DemoPlan:
 
     def build(self) -> None:
         self._org()
+        self._attachments()
         self._customers()
+        self._split_customers()
         self._deals()
         self._touchpoints()
         self._opportunities()
@@ -449,11 +521,15 @@ class DemoPlan:
     def _contacts(self, cust: _Cust) -> None:
         titles = vocab.TITLES_BY_ROLE if cust.kind is CustomerKind.HOSPITAL else vocab.DISTRIBUTOR_TITLES
         count = self.rng.choices((2, 3, 4), (40, 40, 20))[0]
-        roles = self.rng.choices(list(ROLE_WEIGHTS), list(ROLE_WEIGHTS.values()), k=count)
+        roles: list[DecisionRole | None] = list(
+            self.rng.choices(list(ROLE_WEIGHTS), list(ROLE_WEIGHTS.values()), k=count)
+        )
+        if count >= 3 and self.rng.random() < ROLELESS_SHARE:
+            roles[-1] = None  # e.g. a secretary or a new face whose part in the decision nobody has noted yet
         for role in roles:
             contact_id = self.ids("contacts")
             name = self.rng.choice(vocab.SURNAMES) + self.rng.choice(vocab.GIVEN_NAMES)
-            title = self.rng.choice(titles[role.value])
+            title = self.rng.choice(titles[role.value] if role else vocab.ROLELESS_TITLES[cust.kind.value])
             external = f"wm{self.rng.getrandbits(120):030x}" if self.rng.random() < 0.6 else None
             self.rows["contacts"].append(
                 {
@@ -467,201 +543,295 @@ class DemoPlan:
                 }
             )
             cust.contacts.append((contact_id, name, title))
+            (cust.roled if role else cust.roleless).append((contact_id, name, title))
 
-    # -- deals (decided before touchpoints, which they shape) -------------------------------------------
+    # -- deals (planned first: their stage dates shape the touchpoints) -----------------------------------
 
-    def _deals(self) -> None:
-        """Pick the converted customers (one per rep, then a few more) and the fate of each deal."""
-        converted_count = round(LEAD_CONVERSION * len(self.custs))
+    def _split_customers(self) -> None:
+        """Established accounts (known before the six months) and new leads first touched during them.
+
+        Every rep keeps two established accounts (big hospitals and distributors first), a few more are
+        spread over the company. The new leads' first touches are spaced evenly over the six months, so
+        every month — and every 30-day dashboard window — has its share of new leads.
+        """
         by_owner: dict[int, list[_Cust]] = defaultdict(list)
         for cust in self.custs:
             by_owner[cust.owner_id].append(cust)
-        converted = [self.rng.choice(by_owner[rep["id"]]) for rep in self.reps]
-        rest = [c for c in self.custs if c not in converted]
-        converted += self.rng.sample(rest, converted_count - len(converted))
-        for cust in converted:
-            for product in self.rng.sample(list(vocab.PRODUCT_LINES), self.rng.choices((1, 2, 3), (50, 35, 15))[0]):
-                low, high = vocab.PRODUCT_LINES[product]
-                amount = round(self.rng.uniform(low, high), -3)
-                path, status = self._fate()
-                deal = _Deal(self.ids("opportunities"), cust, product, int(amount), path, status)
-                cust.deals.append(deal)
-                self.deals.append(deal)
-        open_deals = [d for d in self.deals if d.status is OpportunityStatus.OPEN]
-        for deal in open_deals:
-            deal.fresh = True
-        for deal in self.rng.sample(open_deals, min(STALE_OPEN_DEALS, len(open_deals))):
-            deal.fresh, deal.stale = False, True
+        weight = {"三甲": 4.0, "三乙": 2.0, None: 2.5}
+        for rep in self.reps:
+            own = by_owner[rep["id"]]
+            for cust in _weighted_sample(self.rng, own, [weight.get(c.grade, 1.0) for c in own], 2):
+                cust.established = True
+        rest = [c for c in self.custs if not c.established]
+        extra = ESTABLISHED - sum(1 for c in self.custs if c.established)
+        for cust in _weighted_sample(self.rng, rest, [weight.get(c.grade, 1.0) for c in rest], extra):
+            cust.established = True
+        leads = [c for c in self.custs if not c.established]
+        self.rng.shuffle(leads)
+        span = (self.day0 - timedelta(days=1) - self.window_start) / len(leads)
+        for n, cust in enumerate(leads):
+            slot = self.window_start + span * (n + self.rng.random())
+            cust.first_touch = self._working_time(slot)
+        self.leads = sorted(leads, key=lambda c: c.first_touch)
+        # Which leads become opportunities: error diffusion in time order, so the share is the article's
+        # 11.3 % in every window, not only over the whole six months.
+        for cust, flag in zip(self.leads, self._spread(len(self.leads), LEAD_CONVERSION, block=1), strict=True):
+            cust.converted = flag
 
-    def _fate(self) -> tuple[list[str], OpportunityStatus]:
-        outcome = self.rng.choices(("won", "lost", "open"), (26, 20, 54))[0]
-        if outcome == "won":
-            return [*STAGE_PATH, "won"], OpportunityStatus.WON
-        reached = self.rng.choices(range(1, 7), (25, 22, 18, 15, 12, 8))[0]
-        path = list(STAGE_PATH[:reached])
-        if outcome == "lost":
-            return [*path, "lost"], OpportunityStatus.LOST
-        return path, OpportunityStatus.OPEN
+    def _deals(self) -> None:
+        """Deals of established accounts started steadily over the history; one deal per converted lead."""
+        history_start = self.day0 - timedelta(days=HISTORY_DAYS)
+        established = [c for c in self.custs if c.established]
+        weights = [4.0 if c.grade == "三甲" else 2.0 if c.grade in ("三乙", None) else 1.0 for c in established]
+        count = round(ESTABLISHED_DEALS_PER_MONTH * HISTORY_DAYS / 30)
+        span = (self.day0 - timedelta(days=2) - history_start) / count
+        for n in range(count):
+            start = self._working_time(history_start + span * (n + self.rng.random()))
+            cust = self.rng.choices(established, weights)[0]
+            self._deal(cust, start)
+        for cust in self.leads:
+            if cust.converted:
+                # Created from a later touchpoint a few days after the first contact (or from the first one
+                # itself when the lead came in during the last days).
+                latest = self.day0 - timedelta(hours=3)
+                start = self._working_time(cust.first_touch + timedelta(days=self.rng.uniform(1, 14)))
+                self._deal(cust, start if start < latest else cust.first_touch, from_first_touch=start >= latest)
+        for cust in self.custs:
+            if cust.established:
+                first = min([d.times[0] for d in cust.deals] + [self.window_start])
+                cust.first_touch = self._working_time(first - timedelta(days=self.rng.uniform(5, 90)))
+        open_deals = [d for d in self.deals if d.status is OpportunityStatus.OPEN]
+        quiet = [d for d in open_deals if d.times[-1] < self.day0 - timedelta(days=5)]
+        for deal in self.rng.sample(quiet, min(STALE_OPEN_DEALS, len(quiet))):
+            deal.stale = True
+
+    def _deal(self, cust: _Cust, start: datetime, *, from_first_touch: bool = False) -> None:
+        """One deal: its fate, and the day it entered each stage — stays drawn around the stage's mean."""
+        product = self._product()
+        low, high = vocab.PRODUCT_LINES[product]
+        amount = int(round(self.rng.uniform(low, high), -3))
+        won = self.rng.random() < WIN_SHARE
+        lost_at = len(STAGE_PATH) if won else self.rng.choices(range(len(STAGE_PATH)), LOSS_STAGE_WEIGHTS)[0] + 1
+        codes = [*STAGE_PATH[:lost_at], "won" if won else "lost"]
+        times = [start]
+        for code in codes[:-1]:
+            times.append(self._working_time(times[-1] + timedelta(days=self._stay_days(code)), after=times[-1]))
+        horizon = self.day0 - timedelta(hours=3)
+        kept = [t for t in times if t < horizon]
+        codes, times = codes[: len(kept)], kept
+        status = (
+            OpportunityStatus.WON
+            if codes[-1] == "won"
+            else OpportunityStatus.LOST
+            if codes[-1] == "lost"
+            else OpportunityStatus.OPEN
+        )
+        deal = _Deal(self.ids("opportunities"), cust, product, amount, codes, status, times)
+        deal.from_first_touch = from_first_touch
+        cust.deals.append(deal)
+        self.deals.append(deal)
+
+    def _stay_days(self, code: str) -> float:
+        """Days spent in a stage: its mean × (1 ± u), u uniform around STAY_SPREAD — the ±38 % baseline."""
+        u = self.rng.uniform(STAY_SPREAD - STAY_SPREAD_WIDTH, STAY_SPREAD + STAY_SPREAD_WIDTH)
+        return STAGE_MEAN_DAYS[code] * (1 + u if self.rng.random() < 0.5 else 1 - u)
+
+    def _working_time(self, moment: datetime, *, after: datetime | None = None) -> datetime:
+        """A working-hour time (08:30–21:00 Beijing, the same UTC day) on the Beijing day of `moment`."""
+        local_day = (moment + BEIJING).replace(hour=0, minute=0, second=0, microsecond=0)
+        for _ in range(20):
+            minute = self.rng.randint(8 * 60 + 30, 21 * 60)
+            candidate = local_day + timedelta(minutes=minute, seconds=self.rng.randrange(60)) - BEIJING
+            if after is None or candidate > after + timedelta(hours=12):
+                return candidate
+            local_day += timedelta(days=1)
+        raise AssertionError("unreachable: a later day always works")
+
+    def _spread(self, n: int, share: float, *, block: int = 10) -> list[bool]:
+        """round(n × share) True values spread evenly in order: each block of `block` items holds its share
+        (cumulative rounding), shuffled within the block — so any run of items, e.g. a dashboard's 30 days of
+        touchpoints in time order, has the share too, not only the whole list."""
+        phase = self.rng.random()
+        flags: list[bool] = []
+        for start in range(0, n, block):
+            size = min(block, n - start)
+            hits = int((start + size) * share + phase) - int(start * share + phase)
+            chunk = [i < hits for i in range(size)]
+            self.rng.shuffle(chunk)
+            flags += chunk
+        return flags
 
     # -- touchpoints -------------------------------------------------------------------------------------
 
     def _touchpoints(self) -> None:
-        total = round(VISITS_PER_REP_MONTH * REPS * WINDOW_DAYS / 30)
-        by_owner: dict[int, list[_Cust]] = defaultdict(list)
+        """The deals' stage-change touchpoints, each lead's first contact and follow-ups, a recent follow-up on
+        every open deal, and day by day enough routine touchpoints on the accounts for 28.6 a rep a month."""
         for cust in self.custs:
-            by_owner[cust.owner_id].append(cust)
-        for rep, count in zip(self.reps, self._rep_counts(total), strict=True):
-            for cust, n in self._allocate(by_owner[rep["id"]], count):
-                cust.touches = [_Touch(0, cust, t) for t in self._touch_times(cust, n)]
+            self._touch(cust, cust.first_touch, "first")
+            if not cust.established and not cust.converted:
+                for _ in range(self.rng.choices((0, 1, 2), (45, 35, 20))[0]):
+                    later = cust.first_touch + timedelta(days=self.rng.uniform(2, 40))
+                    if later < self.day0 - timedelta(hours=3):
+                        self._touch(cust, self._working_time(later), "lead")
+        for deal in self.deals:
+            for n, moment in enumerate(deal.times):
+                if n == 0 and deal.from_first_touch:
+                    touch = deal.cust.touches[0]
+                    touch.deal = deal
+                else:
+                    touch = self._touch(deal.cust, moment, "stage", deal)
+                deal.stage_touches.append(touch)
+            if deal.status is OpportunityStatus.OPEN and not deal.stale:
+                if deal.times[-1] < self.day0 - timedelta(days=2):
+                    day = self.day0 - timedelta(days=self.rng.choice((1, 2)))
+                    self._touch(deal.cust, self._working_time(day), "follow_up", deal)
+        self._routine_touches()
+        for cust in self.custs:
+            cust.touches.sort(key=lambda t: t.occurred_at)
+            for a, b in pairwise(cust.touches):  # strictly increasing: stage changes sit between touchpoints
+                if b.occurred_at <= a.occurred_at:
+                    b.occurred_at = a.occurred_at + timedelta(seconds=1)
+            self._link(cust)
         rows = {row["id"]: row for row in self.rows["customers"]}
         for cust in self.custs:  # ids in time order per customer, customers in id order: stable and readable
             for touch in cust.touches:
                 touch.id = self.ids("touchpoints")
             # A customer card is created when the lead is first touched.
             rows[cust.id]["created_at"] = rows[cust.id]["updated_at"] = cust.touches[0].occurred_at
-        self._effective_flags = self._exact_flags(sum(len(c.touches) for c in self.custs), EFFECTIVE_SHARE)
 
-    def _rep_counts(self, total: int) -> list[int]:
-        raw = [max(80.0, self.rng.gauss(total / REPS, 22)) for _ in self.reps]
-        counts = [round(x * total / sum(raw)) for x in raw]
-        counts[-1] += total - sum(counts)
-        return counts
+    def _touch(self, cust: _Cust, moment: datetime, kind: str, deal: _Deal | None = None) -> _Touch:
+        touch = _Touch(0, cust, moment, kind=kind, deal=deal)
+        cust.touches.append(touch)
+        return touch
 
-    def _allocate(self, custs: list[_Cust], count: int) -> list[tuple[_Cust, int]]:
-        """Spread a rep's touchpoints: deals get many, a pool of cold leads only one or two."""
-        counts: dict[int, int] = {}
-        weights: dict[int, float] = {}
-        for cust in custs:
-            if cust.deals:
-                counts[cust.id], weights[cust.id] = 10 * len(cust.deals), 3.0 * len(cust.deals)
-            elif self.rng.random() < 0.3:
-                counts[cust.id] = self.rng.choice((1, 2))  # cold lead: no weight, stays at one or two
-            else:
-                counts[cust.id], weights[cust.id] = 1, self.rng.uniform(0.4, 1.6)
-        warm = [c for c in custs if c.id in weights]
-        remaining = max(0, count - sum(counts.values()))
-        for cust in self.rng.choices(warm, [weights[c.id] for c in warm], k=remaining):
-            counts[cust.id] += 1
-        return [(c, counts[c.id]) for c in custs]
-
-    def _touch_times(self, cust: _Cust, n: int) -> list[datetime]:
-        """Working-hour times (Beijing) spread over the window; the last ones land yesterday for fresh deals."""
-        fresh = sum(1 for d in cust.deals if d.fresh)
-        times = [self._random_time() for _ in range(n - fresh)]
-        yesterday = self.day0 - timedelta(days=1)
-        times += [yesterday + timedelta(hours=1, seconds=self.rng.randrange(9 * 3600)) for _ in range(fresh)]
-        times.sort()  # the last `fresh` times are therefore all from yesterday
-        for i in range(1, len(times)):  # strictly increasing, so transitions can sit between touchpoints
-            if times[i] <= times[i - 1]:
-                times[i] = times[i - 1] + timedelta(seconds=1)
-        return times
-
-    def _random_time(self) -> datetime:
-        while True:
-            day = self.rng.randrange(WINDOW_DAYS)
-            moment = self.window_start + timedelta(days=day)
-            if moment.weekday() < 5 or self.rng.random() < 0.2:  # reps work weekends too, less often
-                break
-        minute = self.rng.randint(8 * 60 + 30, 21 * 60)  # Beijing time; 21:00 Beijing is still the same UTC day
-        return moment + timedelta(minutes=minute, seconds=self.rng.randrange(60)) - BEIJING
-
-    def _exact_flags(self, n: int, share: float) -> list[bool]:
-        """Exactly round(n × share) True values, shuffled: the baseline figure is hit, not approximated."""
-        flags = [i < round(n * share) for i in range(n)]
-        self.rng.shuffle(flags)
-        return flags
-
-    # -- opportunities -----------------------------------------------------------------------------------
-
-    def _opportunities(self) -> None:
+    def _routine_touches(self) -> None:
+        """Fill each day of the six months up to its share of the total (weekends lighter) with routine
+        touchpoints on the accounts a rep already works: established ones and converted leads."""
+        total = round(VISITS_PER_REP_MONTH * REPS * WINDOW_DAYS / 30)
+        days = [self.window_start + timedelta(days=d) for d in range(WINDOW_DAYS)]
+        weights = [1.0 if (day + BEIJING).weekday() < 5 else WEEKEND_WEIGHT for day in days]
+        base: Counter[int] = Counter()
         for cust in self.custs:
-            self._place_deals(cust)
-            self._link_touches(cust)
-        self._write_touchpoints()
-        for deal in self.deals:
-            self._write_deal(deal)
-        self._write_transitions()
-
-    def _place_deals(self, cust: _Cust) -> None:
-        """Choose the touchpoint each stage change was made from (the customer's latest one at the time)."""
-        if not cust.deals:
-            return
-        m = len(cust.touches)
-        reserved: set[int] = set()
-        fresh = [d for d in cust.deals if d.fresh]
-        for offset, deal in enumerate(fresh, start=1):
-            deal.last_index = m - offset
-            reserved.add(deal.last_index)
-        stale_cutoff = self.day0 - timedelta(days=3, hours=12)
-        for deal in cust.deals:
-            if deal.stale:
-                candidates = [
-                    i
-                    for i, t in enumerate(cust.touches)
-                    if t.occurred_at < stale_cutoff and i not in reserved and i >= len(deal.path)
-                ]
-                deal.last_index = candidates[-1] if candidates else len(deal.path)
-                reserved.add(deal.last_index)
-        # Deals with the tightest room first, so every deal finds enough touchpoints for its stage changes.
-        for deal in sorted(cust.deals, key=lambda d: d.last_index if d.last_index >= 0 else m):
-            limit = deal.last_index if deal.last_index >= 0 else m
-            pool = [i for i in range(limit) if i not in reserved]
-            deal.indices = sorted(self.rng.sample(pool, len(deal.path)))
-            reserved.update(deal.indices)
-            if deal.last_index < 0:  # closed: the closing stage change is its last follow-up
-                deal.last_index = deal.indices[-1]
-
-    def _link_touches(self, cust: _Cust) -> None:
-        owner: dict[int, int] = {}
-        for deal in cust.deals:
-            for i in [*deal.indices, deal.last_index]:
-                owner[i] = deal.id
-        for i, touch in enumerate(cust.touches):
-            if i in owner:
-                touch.opportunity_id = owner[i]
-                continue
-            covering = [d for d in cust.deals if d.indices[0] <= i <= d.last_index]
-            if covering and self.rng.random() < 0.85:
-                touch.opportunity_id = self.rng.choice(covering).id
-
-    def _write_touchpoints(self) -> None:
-        flags = iter(self._effective_flags)
-        for cust in self.custs:
-            deal_products = [d.product for d in cust.deals]
             for touch in cust.touches:
-                product = self.rng.choice(deal_products) if deal_products else self._product()
-                self._touch_row(touch, product, next(flags))
-        self._calibrate_entry_times()
+                offset = (touch.occurred_at - self.window_start).days
+                if 0 <= offset < WINDOW_DAYS:
+                    base[offset] += 1
+        scale = total / sum(weights)
+        activity = {rep["id"]: max(0.4, self.rng.gauss(1.0, 0.22)) for rep in self.reps}
+        accounts: dict[int, list[_Cust]] = defaultdict(list)
+        for cust in self.custs:
+            if cust.established or cust.converted:
+                accounts[cust.owner_id].append(cust)
+        reps = [rep["id"] for rep in self.reps]
+        account_weight = {c.id: self.rng.uniform(0.5, 1.5) * (1 + len(c.deals)) for c in self.custs}
+        carry = 0.0
+        for offset, (day, weight) in enumerate(zip(days, weights, strict=True)):
+            carry += weight * scale
+            wanted = int(carry) - base[offset]
+            carry -= int(carry)
+            for rep_id in self.rng.choices(reps, [activity[r] for r in reps], k=max(0, wanted)):
+                # An account is worked once known: a converted lead only after its first touch.
+                known = [c for c in accounts[rep_id] if c.first_touch < day]
+                if not known:
+                    continue
+                cust = self.rng.choices(known, [account_weight[c.id] for c in known])[0]
+                self._touch(cust, self._working_time(day + timedelta(hours=12)), "routine")
+
+    def _link(self, cust: _Cust) -> None:
+        """Stage touchpoints belong to their deal; most others to a deal of the customer open at the time.
+
+        A closed deal takes no touchpoint after its closing one, a stale deal none after its last stage
+        change (so the follow-up rule finds it), an open deal any up to today.
+        """
+        ends = {}
+        for deal in cust.deals:
+            last_stage = deal.stage_touches[-1].occurred_at
+            ends[deal.id] = last_stage if deal.status is not OpportunityStatus.OPEN or deal.stale else self.day0
+        for touch in cust.touches:
+            if touch.deal is not None:
+                continue
+            open_then = [d for d in cust.deals if d.stage_touches[0].occurred_at < touch.occurred_at < ends[d.id]]
+            if open_then and self.rng.random() < 0.85:
+                touch.deal = self.rng.choice(open_then)
 
     def _product(self) -> str:
         return self.rng.choices(list(vocab.PRODUCT_LINES), vocab.PRODUCT_WEIGHTS)[0]
 
-    def _touch_row(self, touch: _Touch, product: str, effective: bool) -> None:
+    # -- touchpoint rows ---------------------------------------------------------------------------------
+
+    def _write_touchpoints(self) -> None:
+        """Rows in id order; completeness classes spread in time order so every window has the baseline:
+        63 % effective (4.2 a rep a week), 31 % complete records."""
+        touches = sorted((t for c in self.custs for t in c.touches), key=lambda t: (t.occurred_at, t.cust.id))
+        effective = self._spread(len(touches), EFFECTIVE_SHARE)
+        complete = iter(self._spread(sum(effective), COMPLETE_SHARE / EFFECTIVE_SHARE))
+        for touch, is_effective in zip(touches, effective, strict=True):
+            touch.record = ("complete" if next(complete) else "effective") if is_effective else "ineffective"
+        for cust in self.custs:
+            deal_products = [d.product for d in cust.deals]
+            for touch in cust.touches:
+                product = touch.deal.product if touch.deal else self.rng.choice(deal_products or [self._product()])
+                self._touch_row(touch, product)
+        self._calibrate_entry_times()
+
+    def _touch_row(self, touch: _Touch, product: str) -> None:
+        """One touchpoint. Complete: effective, a summary, an emotion the rep chose, every participant's
+        decision role known, and (面访) an attachment. Effective but incomplete: exactly one of those missing.
+        Not effective: no next action, no due time or no customer-side participant."""
         rng, cust = self.rng, touch.cust
         tp_type = rng.choices(list(TYPE_WEIGHTS), list(TYPE_WEIGHTS.values()))[0]
         touch.emotion = rng.choices(list(EMOTION_WEIGHTS), list(EMOTION_WEIGHTS.values()))[0]
-        source = rng.choices(list(SOURCE_WEIGHTS), list(SOURCE_WEIGHTS.values()))[0]
-        # An incomplete record lacks exactly one thing: the next action, its due time, or a participant.
-        missing = None if effective else rng.choices(("action", "due", "contacts"), (50, 20, 30))[0]
-        present = (
-            []
-            if missing == "contacts"
-            else rng.sample(cust.contacts, min(len(cust.contacts), rng.choices((1, 2), (70, 30))[0]))
-        )
+        defect = None
+        if touch.record == "effective":
+            options = {"emotion": 45, "summary": 15, "role": 30 if cust.roleless else 0}
+            if tp_type is TouchpointType.VISIT:
+                options["attachment"] = 90
+            defect = rng.choices(list(options), list(options.values()))[0]
+        elif touch.record == "ineffective":
+            defect = rng.choices(("action", "due", "contacts"), (50, 20, 30))[0]
+        if touch.record == "complete" or defect in ("summary", "attachment"):
+            source = rng.choices(list(CLEAN_SOURCE_WEIGHTS), list(CLEAN_SOURCE_WEIGHTS.values()))[0]
+        elif defect == "emotion":
+            source = rng.choices(list(GUESSED_SOURCE_WEIGHTS), list(GUESSED_SOURCE_WEIGHTS.values()))[0]
+        else:
+            source = rng.choices(list(SOURCE_WEIGHTS), list(SOURCE_WEIGHTS.values()))[0]
+        if defect == "summary":
+            source = CaptureSource.CHAT_BUTTON  # a quick button tap: next action and who, no notes
+        guessed = list(GUESSED_BY_SOURCE.get(source, ())) if touch.record != "complete" else []
+        if defect == "emotion" and "emotion" not in guessed:
+            guessed.append("emotion")
+        if defect == "role" or (touch.record == "ineffective" and cust.roleless and rng.random() < 0.3):
+            present = [cust.roleless[0], *rng.sample(cust.roled, min(len(cust.roled), rng.choice((0, 1))))]
+        elif defect == "contacts":
+            present = []
+        else:
+            present = rng.sample(cust.roled, min(len(cust.roled), rng.choices((1, 2), (70, 30))[0]))
         who = f"{present[0][2]}{present[0][1]}" if present else "相关科室"
         summary = (
-            vocab.TOUCH_OPENINGS[tp_type.value].format(who=who, expo=rng.choice(vocab.EXPOS))
+            ""
+            if defect == "summary"
+            else vocab.TOUCH_OPENINGS[tp_type.value].format(who=who, expo=rng.choice(vocab.EXPOS))
             + "，"
             + rng.choice(vocab.TOUCH_TOPICS).format(product=product)
             + "；"
             + rng.choice(vocab.REACTIONS[touch.emotion.value])
             + "。"
         )
-        next_action = None if missing == "action" else rng.choice(vocab.NEXT_ACTIONS).format(product=product, who=who)
+        next_action = None if defect == "action" else rng.choice(vocab.NEXT_ACTIONS).format(product=product, who=who)
         due = None
-        if missing not in ("action", "due"):
+        if defect not in ("action", "due"):
             day = (touch.occurred_at + BEIJING).replace(hour=0, minute=0, second=0) - BEIJING
             due = day + timedelta(days=rng.randint(1, 7), hours=rng.randint(10, 17))
+        attachments: list[int] = []
+        files = self.rep_attachments[cust.owner_id]
+        if (
+            tp_type is TouchpointType.VISIT
+            and defect != "attachment"
+            and (touch.record == "complete" or rng.random() < 0.5)
+        ):
+            attachments = rng.sample(files, rng.choice((1, 2)))
+        elif tp_type is not TouchpointType.VISIT and rng.random() < 0.08:
+            attachments = [files[0]]  # a photo sent over WeChat
         submitted, opened = self._entry_times(touch.occurred_at, source)
         self.rows["touchpoints"].append(
             {
@@ -678,44 +848,60 @@ class DemoPlan:
                 "source": source,
                 "form_opened_at": opened,
                 "submitted_at": submitted,
-                "attachments": [],
-                "guessed_fields": ["type", "emotion"] if source is CaptureSource.EXCEL_IMPORT else [],
+                "attachments": attachments,
+                "guessed_fields": guessed,
                 "created_at": submitted,
                 "updated_at": submitted,
             }
         )
-        if touch.opportunity_id is not None:
-            self.updates["touchpoints"].append({"id": touch.id, "opportunity_id": touch.opportunity_id})
+        if touch.deal is not None:
+            self.updates["touchpoints"].append({"id": touch.id, "opportunity_id": touch.deal.id})
         self.rows["touchpoint_contacts"].extend({"touchpoint_id": touch.id, "contact_id": c[0]} for c in present)
 
     def _entry_times(self, occurred: datetime, source: CaptureSource) -> tuple[datetime, datetime | None]:
         """Submit time and form-open time. Excel imports have no form: they arrive days later in one batch."""
-        latest = self.day0 - timedelta(minutes=5)
+        latest = max(occurred, self.day0 - timedelta(minutes=5))
         if source is CaptureSource.EXCEL_IMPORT:
             return min(occurred + timedelta(days=self.rng.randint(1, 10)), latest), None
         submitted = min(occurred + timedelta(minutes=self.rng.randint(2, 180)), latest)
         seconds = max(20, round(ENTRY_MEDIAN_SECONDS * self.rng.lognormvariate(0, 0.55)))
-        self.entry_seconds.append(seconds)
         return submitted, submitted - timedelta(seconds=seconds)
 
     def _calibrate_entry_times(self) -> None:
-        """Scale entry durations so their median is exactly the article's 6 min 14 s."""
-        factor = ENTRY_MEDIAN_SECONDS / statistics.median(self.entry_seconds)
+        """Scale entry durations so that each 30-day block's median is exactly the article's 6 min 14 s (then
+        any 30-day window's median is too, give or take a few seconds)."""
+        blocks: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in self.rows["touchpoints"]:
             if row["form_opened_at"] is not None:
-                seconds = (row["submitted_at"] - row["form_opened_at"]).total_seconds()
-                row["form_opened_at"] = row["submitted_at"] - timedelta(seconds=round(seconds * factor))
-        self.entry_seconds = [round(s * factor) for s in self.entry_seconds]
+                blocks[(self.day0 - row["occurred_at"]).days // 30].append(row)
+        self.entry_seconds = []
+        for rows in blocks.values():
+            seconds = [(r["submitted_at"] - r["form_opened_at"]).total_seconds() for r in rows]
+            factor = ENTRY_MEDIAN_SECONDS / statistics.median(seconds)
+            for row, s in zip(rows, seconds, strict=True):
+                row["form_opened_at"] = row["submitted_at"] - timedelta(seconds=round(s * factor))
+                self.entry_seconds.append(round(s * factor))
+
+    # -- opportunities -----------------------------------------------------------------------------------
+
+    def _opportunities(self) -> None:
+        self._write_touchpoints()
+        for deal in self.deals:
+            self._write_deal(deal)
+        self._write_transitions()
 
     def _write_deal(self, deal: _Deal) -> None:
-        cust, touches = deal.cust, deal.cust.touches
-        for i in deal.indices:
+        cust = deal.cust
+        following = {a.id: b.occurred_at for a, b in pairwise(cust.touches)}
+        deal.transition_times = []
+        for touch in deal.stage_touches:
             # Made right after its touchpoint and before the customer's next one, as the handler requires.
             delay = timedelta(minutes=self.rng.randint(3, 40))
-            if i + 1 < len(touches):
-                delay = min(delay, (touches[i + 1].occurred_at - touches[i].occurred_at) / 2)
-            deal.transition_times.append(touches[i].occurred_at + delay)
-        last = touches[deal.last_index]
+            if touch.id in following:
+                delay = min(delay, (following[touch.id] - touch.occurred_at) / 2)
+            deal.transition_times.append(touch.occurred_at + delay)
+        linked = [t for t in cust.touches if t.deal is deal]
+        last = linked[-1]
         closed = deal.status is not OpportunityStatus.OPEN
         suffix = "年度维保项目" if deal.product == "维保服务" else self.rng.choice(vocab.DEAL_SUFFIXES)
         self.rows["opportunities"].append(
@@ -740,29 +926,38 @@ class DemoPlan:
         )
 
     def _write_transitions(self) -> None:
-        """Stage history; exactly 30 % of the changes were pushed through by a manager over a missing checklist."""
-        all_changes = [(deal, n) for deal in self.deals for n in range(len(deal.path))]
-        with_checklist = [(d, n) for d, n in all_changes if self.checklists[d.path[n]]]
-        incomplete_count = min(len(with_checklist), round((1 - CHECKLIST_COMPLETE) * len(all_changes)))
-        incomplete = {(d.id, n) for d, n in self.rng.sample(with_checklist, incomplete_count)}
-        for deal, n in all_changes:
-            code, moment = deal.path[n], deal.transition_times[n]
-            complete = (deal.id, n) not in incomplete
-            rep_id = deal.cust.owner_id
-            self.rows["stage_transitions"].append(
-                {
-                    "id": self.ids("stage_transitions"),
-                    "opportunity_id": deal.id,
-                    "from_stage_id": self.stage_ids[deal.path[n - 1]] if n else None,
-                    "to_stage_id": self.stage_ids[code],
-                    "actor_id": rep_id if complete else self.manager_of[rep_id],
-                    "touchpoint_id": deal.cust.touches[deal.indices[n]].id,
-                    "occurred_at": moment,
-                    "checklist_complete": complete,
-                    "override_reason": None if complete else self.rng.choice(vocab.OVERRIDE_REASONS),
-                }
-            )
-            self._evidence(deal, code, moment, complete)
+        """Stage history; 30 % of the stage changes, spread evenly in time, were pushed through by a manager
+        over a missing checklist (a stage without checklist passes the debt on to the next change)."""
+        changes = sorted(
+            ((deal, n) for deal in self.deals for n in range(1, len(deal.path))),
+            key=lambda c: c[0].transition_times[c[1]],
+        )
+        incomplete: set[tuple[int, int]] = set()
+        owed = self.rng.random()
+        for deal, n in changes:
+            owed += 1 - CHECKLIST_COMPLETE
+            if owed >= 1 and self.checklists[deal.path[n]]:
+                incomplete.add((deal.id, n))
+                owed -= 1
+        for deal in self.deals:
+            for n, code in enumerate(deal.path):
+                moment = deal.transition_times[n]
+                complete = (deal.id, n) not in incomplete
+                rep_id = deal.cust.owner_id
+                self.rows["stage_transitions"].append(
+                    {
+                        "id": self.ids("stage_transitions"),
+                        "opportunity_id": deal.id,
+                        "from_stage_id": self.stage_ids[deal.path[n - 1]] if n else None,
+                        "to_stage_id": self.stage_ids[code],
+                        "actor_id": rep_id if complete else self.manager_of[rep_id],
+                        "touchpoint_id": deal.stage_touches[n].id,
+                        "occurred_at": moment,
+                        "checklist_complete": complete,
+                        "override_reason": None if complete else self.rng.choice(vocab.OVERRIDE_REASONS),
+                    }
+                )
+                self._evidence(deal, code, moment, complete)
 
     def _evidence(self, deal: _Deal, code: str, moment: datetime, complete: bool) -> None:
         items = self.checklists[code]
@@ -787,18 +982,52 @@ class DemoPlan:
                 }
             )
 
+    # -- attachments -------------------------------------------------------------------------------------
+
+    def _attachments(self) -> None:
+        """Each rep's visit photo and visit notes: one row per rep and file (uploads are kept once per user
+        and content), the bytes once under the attachments folder (see `write_attachment_files`)."""
+        self.rep_attachments: dict[int, list[int]] = {}
+        for rep in self.reps:
+            ids = []
+            for filename, content_type, data in _attachment_files():
+                attachment_id = self.ids("attachments")
+                sha256 = hashlib.sha256(data).hexdigest()
+                joined = self.window_start - timedelta(days=200)
+                self.rows["attachments"].append(
+                    {
+                        "id": attachment_id,
+                        "sha256": sha256,
+                        "filename": filename,
+                        "content_type": content_type,
+                        "size_bytes": len(data),
+                        "storage_path": f"{sha256[:2]}/{sha256[2:4]}/{sha256}",
+                        "uploaded_by_id": rep["id"],
+                        "created_at": joined,
+                        "updated_at": joined,
+                    }
+                )
+                ids.append(attachment_id)
+            self.rep_attachments[rep["id"]] = ids
+
     # -- collaboration -----------------------------------------------------------------------------------
 
     def _collaboration(self) -> None:
-        sampled = [d for d in self.deals if SAMPLE_TEST in d.path]
+        """A ticket for every deal that entered 样品测试; 44 % of the parts, spread evenly in time (so every
+        window shows it), got their first valid answer within 24 h."""
+        sampled = sorted(
+            (d for d in self.deals if SAMPLE_TEST in d.path),
+            key=lambda d: d.transition_times[d.path.index(SAMPLE_TEST)],
+        )
         parts = [(d.id, kind) for d in sampled for kind in (DepartmentKind.MARKETING, DepartmentKind.DELIVERY)]
-        on_time = set(self._pick(parts, FIRST_RESPONSE_RATE))
+        on_time = {
+            part
+            for part, flag in zip(parts, self._spread(len(parts), FIRST_RESPONSE_RATE, block=1), strict=True)
+            if flag
+        }
         self.ticket_parts = len(parts)
         for deal in sampled:
             self._ticket(deal, on_time)
-
-    def _pick(self, items: list[Any], share: float) -> list[Any]:
-        return [item for item, flag in zip(items, self._exact_flags(len(items), share), strict=True) if flag]
 
     def _ticket(self, deal: _Deal, on_time: set[tuple[int, DepartmentKind]]) -> None:
         opened = deal.transition_times[deal.path.index(SAMPLE_TEST)]
@@ -860,13 +1089,14 @@ class DemoPlan:
     ) -> dict[str, Any]:
         """A department's part: answered validly within 24 h, answered but not validly, or answered late."""
         hours = self.rng.uniform
-        if on_time:
-            first = valid = opened + timedelta(hours=hours(1, 23.5))
+        horizon = self.day0 - timedelta(minutes=1)  # nothing may be answered in the future
+        if on_time:  # answered in time, and before today
+            limit = min(23.5, (horizon - opened).total_seconds() / 3600 - 0.01)
+            first = valid = opened + timedelta(hours=hours(min(1.0, limit / 2), limit))
         elif self.rng.random() < 0.35:  # a quick reply without the material / schedule, the real one later
             first, valid = opened + timedelta(hours=hours(2, 20)), opened + timedelta(hours=hours(26, 80))
         else:
             first = valid = opened + timedelta(hours=hours(25, 96))
-        horizon = self.day0 - timedelta(minutes=1)  # nothing may be answered in the future
         first = first if first < horizon else None
         valid = valid if first and valid < horizon else None
         if valid:
@@ -1011,10 +1241,16 @@ class DemoPlan:
                 rows[cust.id]["health"] = Health.YELLOW
 
     def summary(self, seed: int) -> SeedSummary:
-        touches = self.rows["touchpoints"]
-        effective = sum(1 for t in self._effective_flags if t)
-        touched = [c for c in self.custs if c.touches]
-        transitions = self.rows["stage_transitions"]
+        """The figures over the six months, computed from the planned rows (the tests measure them back with
+        `salesnav.metrics` from the database)."""
+        start, end = self.window_start, self.day0
+        touches = [t for t in self.rows["touchpoints"] if start <= t["occurred_at"] < end]
+        records = {t.id: t.record for c in self.custs for t in c.touches}
+        effective = sum(1 for t in touches if records[t["id"]] != "ineffective")
+        leads = [c for c in self.custs if start <= c.touches[0].occurred_at < end]
+        transitions = [
+            t for t in self.rows["stage_transitions"] if t["from_stage_id"] and start <= t["occurred_at"] < end
+        ]
         overdue_before = self.now - timedelta(hours=72)
         return SeedSummary(
             seed=seed,
@@ -1029,17 +1265,19 @@ class DemoPlan:
             opportunities=len(self.deals),
             won=sum(1 for d in self.deals if d.status is OpportunityStatus.WON),
             lost=sum(1 for d in self.deals if d.status is OpportunityStatus.LOST),
-            stage_transitions=len(transitions),
+            stage_transitions=len(self.rows["stage_transitions"]),
             tickets=len(self.rows["collaboration_tickets"]),
             receivables=len(self.rows["receivables"]),
             payments=len(self.rows["payments"]),
             materials=len(self.rows["materials"]),
             visits_per_rep_month=len(touches) / REPS / (WINDOW_DAYS / 30),
-            lead_conversion=sum(1 for c in touched if c.deals) / len(touched),
+            lead_conversion=sum(1 for c in leads if c.deals) / max(1, len(leads)),
             effective_share=effective / len(touches),
+            effective_per_rep_week=effective / REPS / (WINDOW_DAYS / 7),
+            complete_share=sum(1 for t in touches if records[t["id"]] == "complete") / len(touches),
             entry_median_seconds=statistics.median(self.entry_seconds),
             first_response_rate=self.first_response_ok / max(1, self.ticket_parts),
-            checklist_compliance=sum(1 for t in transitions if t["checklist_complete"]) / len(transitions),
+            checklist_compliance=sum(1 for t in transitions if t["checklist_complete"]) / max(1, len(transitions)),
             overdue_open_deals=sum(
                 1
                 for r in self.rows["opportunities"]
@@ -1065,6 +1303,47 @@ def _add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, 28))
 
 
+def _weighted_sample(rng: random.Random, items: list[Any], weights: list[float], k: int) -> list[Any]:
+    """k distinct items, heavier ones likelier (Efraimidis–Spirakis keys)."""
+    keyed = sorted(((rng.random() ** (1 / w), n) for n, w in enumerate(weights)), reverse=True)
+    return [items[n] for _, n in keyed[: max(0, k)]]
+
+
+@cache
+def _attachment_files() -> tuple[tuple[str, str, bytes], ...]:
+    """The demo's two attachment files: a visit photo (a small PNG) and visit notes (a one-page PDF)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (96, 64), (222, 235, 247))
+    ImageDraw.Draw(image).rectangle((8, 8, 87, 55), outline=(22, 119, 255), width=3)
+    photo = io.BytesIO()
+    image.save(photo, format="PNG")
+    notes = (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+        b"trailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+    return (("拜访现场照片.png", "image/png", photo.getvalue()), ("拜访纪要.pdf", "application/pdf", notes))
+
+
+def write_attachment_files(root: Path) -> None:
+    """Put the demo attachments' bytes where uploads live (by SHA-256, as `store_attachment` does)."""
+    from salesnav.handlers.attachments import storage_path
+
+    for _, _, data in _attachment_files():
+        path = storage_path(root, hashlib.sha256(data).hexdigest())
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+
+def _default_attachments_root() -> Path:
+    from salesnav.voice.transcript import current_settings
+
+    return current_settings().data_dir / "attachments"
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Writing
 
@@ -1073,6 +1352,7 @@ def _add_months(day: date, months: int) -> date:
 TABLES: tuple[tuple[str, Any], ...] = (
     ("departments", Department),
     ("users", User),
+    ("attachments", Attachment),
     ("customers", Customer),
     ("contacts", Contact),
     ("touchpoints", Touchpoint),

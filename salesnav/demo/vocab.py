@@ -247,6 +247,11 @@ DISTRIBUTOR_TITLES: dict[str, tuple[str, ...]] = {
     "purchaser": ("采购经理", "商务经理"),
     "veto": ("总经理", "财务总监"),
 }
+# Contacts whose part in the decision chain nobody has noted yet.
+ROLELESS_TITLES: dict[str, tuple[str, ...]] = {
+    "hospital": ("科室秘书", "设备科干事", "进修医生", "院办工作人员"),
+    "distributor": ("销售助理", "行政前台", "仓库主管"),
+}
 
 TOUCH_OPENINGS = {
     "wechat": "微信沟通{who}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from salesnav import clock
@@ -76,4 +78,17 @@ def add_annotation(
         touchpoint_id=touchpoint_id,
         recipient_id=recipient_id,
     )
+    return annotation
+
+
+def annotate_and_notify(session: Session, actor: User, **fields: Any) -> Annotation:
+    """`add_annotation`, then queue the note to the rep in WeCom (the card with its context and 收到 / 需要支援).
+
+    The dashboard page and the mini-program API call this; the chat calls the two steps itself because a
+    voice note also carries the uploaded voice.
+    """
+    annotation = add_annotation(session, actor, **fields)
+    from salesnav.bot.capture.annotate import deliver_to_rep  # the bot package imports the handlers; import late
+
+    deliver_to_rep(session, annotation, voice_media_id=None)
     return annotation

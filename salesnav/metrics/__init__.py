@@ -7,6 +7,7 @@ there is nothing to measure, so a dashboard shows "—" instead of a made-up 0.
 from salesnav.metrics.activity import (
     effective_touchpoints_per_rep_week,
     entry_time_per_record,
+    record_completeness,
     touchpoint_quality,
     visits_per_rep_month,
 )
@@ -16,7 +17,13 @@ from salesnav.metrics.collaboration import (
     first_response_compliance,
     incentive_points_by_department,
 )
-from salesnav.metrics.index import HealthIndex, VerificationMetric, sales_health_index, verification_metrics
+from salesnav.metrics.index import (
+    HealthIndex,
+    VerificationMetric,
+    sales_health_index,
+    sales_health_index_by_window,
+    verification_metrics,
+)
 from salesnav.metrics.management import health_diagnosis_use, manager_intervention_rate
 from salesnav.metrics.pipeline import (
     Funnel,
@@ -54,7 +61,9 @@ __all__ = [
     "lead_conversion",
     "manager_intervention_rate",
     "process_compliance",
+    "record_completeness",
     "sales_health_index",
+    "sales_health_index_by_window",
     "stage_advancement_deviation",
     "touchpoint_quality",
     "verification_metrics",

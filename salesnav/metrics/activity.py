@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, case, exists, func, select
+from sqlalchemy import ColumnElement, String, case, cast, exists, func, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from salesnav.handlers import rule_settings
 from salesnav.metrics.results import Duration, Ratio, as_float
-from salesnav.metrics.scope import Scope, Window
-from salesnav.metrics.sql import seconds_between
-from salesnav.models import Contact, DecisionRole, Emotion, Touchpoint, touchpoint_contacts
+from salesnav.metrics.scope import Scope, ScopeKind, Window
+from salesnav.metrics.sql import bit_or, seconds_between
+from salesnav.models import Contact, DecisionRole, Emotion, Touchpoint, TouchpointType, touchpoint_contacts
+from salesnav.models.touchpoints import ANY_CONTACT_BIT, CONTACT_ROLE_BITS
 
 EMOTION_VALUE = {Emotion.POSITIVE: 1.0, Emotion.NEUTRAL: 0.6, Emotion.RESISTANT: 0.2}
 DECISION_ROLE_COUNT = len(DecisionRole)  # 影响者, 采购者, 使用者, 否决者
@@ -25,9 +27,10 @@ def is_effective() -> ColumnElement[bool]:
     """有效触点 in SQL, the same test as `Touchpoint.is_effective`."""
     return (
         Touchpoint.next_action.is_not(None)
-        & (func.trim(Touchpoint.next_action) != "")
+        & (func.trim(Touchpoint.next_action) != literal_column("''"))
         & Touchpoint.next_action_due.is_not(None)
-        & exists().where(touchpoint_contacts.c.touchpoint_id == Touchpoint.id)
+        # A contact present: the trigger-kept bit rather than a probe of touchpoint_contacts per row.
+        & (Touchpoint.contact_roles.op("&")(ANY_CONTACT_BIT) != 0)
     )
 
 
@@ -57,33 +60,85 @@ def touchpoint_quality(session: Session, window: Window, scope: Scope, *, lookba
     dashboard.quality_lookback_days, 90) before the window end, ÷ 4. Numerator: the sum of the scores;
     denominator: the number of touchpoints; value in 0..1.
     """
+    return touchpoint_quality_by_window(session, [window], scope, lookback_days=lookback_days)[0]
+
+
+def touchpoint_quality_by_window(
+    session: Session, windows: Sequence[Window], scope: Scope, *, lookback_days: int | None = None
+) -> list[Ratio]:
+    """`touchpoint_quality` of each of `windows` (e.g. a dashboard's window and its weekly trend) in one query.
+
+    The score is summed per customer: Σ over a customer's touchpoints of emotion × coverage = (Σ emotion) ×
+    coverage, so the window's touchpoints and the lookback's roles are each grouped by customer once. The
+    roles present come from `Touchpoint.contact_roles` (kept by triggers), not from a join per contact.
+    """
+    if not windows:
+        return []
     if lookback_days is None:
         lookback_days = int(rule_settings.get(session, "dashboard.quality_lookback_days"))
-    in_window = _touchpoints_in(window, scope)
-    coverage = (
-        select(Touchpoint.customer_id, func.count(Contact.decision_role.distinct()).label("roles"))
-        .join(touchpoint_contacts, touchpoint_contacts.c.touchpoint_id == Touchpoint.id)
-        .join(Contact, Contact.id == touchpoint_contacts.c.contact_id)
+    lookback = timedelta(days=lookback_days)
+    emotion = case(*((Touchpoint.emotion == e, v) for e, v in EMOTION_VALUE.items()), else_=0.0)
+    touched = (
+        select(
+            Touchpoint.customer_id.label("customer_id"),
+            *(
+                func.sum(case((w.contains(Touchpoint.occurred_at), emotion), else_=0.0)).label(f"s{k}")
+                for k, w in enumerate(windows)
+            ),
+            *(func.count(case((w.contains(Touchpoint.occurred_at), 1))).label(f"n{k}") for k, w in enumerate(windows)),
+        )
         .where(
-            Touchpoint.occurred_at >= window.end - timedelta(days=lookback_days),
-            Touchpoint.occurred_at < window.end,
+            Touchpoint.occurred_at >= min(w.start for w in windows),
+            Touchpoint.occurred_at < max(w.end for w in windows),
+            scope.covers(Touchpoint.rep_id),
             Touchpoint.deleted_at.is_(None),
-            Contact.decision_role.is_not(None),
-            # Only the customers the window touched: keeps the (customer_id, occurred_at) index in play.
-            Touchpoint.customer_id.in_(select(Touchpoint.customer_id).where(*in_window)),
         )
         .group_by(Touchpoint.customer_id)
-        .subquery()
+        .cte("touched")
     )
-    emotion = case(*((Touchpoint.emotion == e, v) for e, v in EMOTION_VALUE.items()), else_=0.0)
-    score = emotion * func.coalesce(coverage.c.roles, 0) / float(DECISION_ROLE_COUNT)
-    total, count = session.execute(
-        select(func.sum(score), func.count())
-        .select_from(Touchpoint)
-        .outerjoin(coverage, coverage.c.customer_id == Touchpoint.customer_id)
-        .where(*in_window)
+    in_lookback = [
+        Touchpoint.occurred_at >= min(w.end for w in windows) - lookback,
+        Touchpoint.occurred_at < max(w.end for w in windows),
+        Touchpoint.deleted_at.is_(None),
+    ]
+    if scope.kind is not ScopeKind.COMPANY:
+        # A team touches few customers: read only theirs (the (customer_id, occurred_at) index).
+        in_lookback.append(Touchpoint.customer_id.in_(select(touched.c.customer_id)))
+    roles = (
+        select(
+            Touchpoint.customer_id.label("customer_id"),
+            *(
+                bit_or(
+                    case(
+                        (
+                            (Touchpoint.occurred_at >= w.end - lookback) & (Touchpoint.occurred_at < w.end),
+                            Touchpoint.contact_roles,
+                        ),
+                        else_=0,
+                    )
+                ).label(f"r{k}")
+                for k, w in enumerate(windows)
+            ),
+        )
+        .where(*in_lookback)
+        .group_by(Touchpoint.customer_id)
+        .subquery("roles")
+    )
+
+    def coverage(mask: ColumnElement[int]) -> ColumnElement[int]:
+        bits = func.coalesce(mask, 0)
+        return sum((case((bits.op("&")(bit) != 0, 1), else_=0) for bit in CONTACT_ROLE_BITS.values()), literal(0))
+
+    row = session.execute(
+        select(
+            *(func.sum(touched.c[f"s{k}"] * coverage(roles.c[f"r{k}"])) for k in range(len(windows))),
+            *(func.sum(touched.c[f"n{k}"]) for k in range(len(windows))),
+        )
+        .select_from(touched)
+        .outerjoin(roles, roles.c.customer_id == touched.c.customer_id)
     ).one()
-    return Ratio.of(as_float(total), count)
+    n = len(windows)
+    return [Ratio.of(as_float(row[k]) / DECISION_ROLE_COUNT, row[n + k]) for k in range(n)]
 
 
 def entry_time_per_record(session: Session, window: Window, scope: Scope) -> Duration:
@@ -107,3 +162,41 @@ def entry_time_per_record(session: Session, window: Window, scope: Scope) -> Dur
         session.scalars(select(entry).where(*timed).order_by(entry).offset((n - 1) // 2).limit(1 if n % 2 else 2))
     )
     return Duration(sum(as_float(x) for x in middle) / len(middle), n)
+
+
+def is_complete_record() -> ColumnElement[bool]:
+    """触点记录完整 in SQL: an effective touchpoint (`is_effective`) that also has a summary (not blank), an
+    emotion the rep chose ("emotion" not among `guessed_fields`, as a defaulted or machine-guessed one is), a
+    known decision-chain role for every contact present, and — for a 面访 — at least one attachment."""
+    roleless_present = exists().where(
+        touchpoint_contacts.c.touchpoint_id == Touchpoint.id,
+        Contact.id == touchpoint_contacts.c.contact_id,
+        Contact.decision_role.is_(None),
+    )
+    # guessed_fields is a JSON list of field names; its text holds '"emotion"' exactly when the emotion was
+    # guessed, on both databases (json_each / ? differ between them, the text does not).
+    emotion_guessed = cast(Touchpoint.guessed_fields, String).like('%"emotion"%')
+    has_attachment = func.json_array_length(Touchpoint.attachments) > 0
+    return (
+        is_effective()
+        & (func.trim(Touchpoint.summary) != literal_column("''"))
+        & ~emotion_guessed
+        & ~roleless_present
+        & ((Touchpoint.type != TouchpointType.VISIT) | has_attachment)
+    )
+
+
+def record_completeness(session: Session, window: Window, scope: Scope) -> Ratio:
+    """触点记录完整率: complete touchpoints in the window ÷ all touchpoints in the window (reps in scope).
+
+    A complete record (`is_complete_record`) is effective — a next action with text and due time, and at least
+    one customer-side contact present — and also has a non-blank summary, an emotion the rep chose (not listed
+    in `guessed_fields`), a decision-chain role for every contact present, and, for a 面访 (visit), at least
+    one attachment. Stricter than 有效触点: article baseline 31 %, 89 % after the new forms.
+    """
+    total, complete = session.execute(
+        select(func.count(), func.count(case((is_complete_record(), 1))))
+        .select_from(Touchpoint)
+        .where(*_touchpoints_in(window, scope))
+    ).one()
+    return Ratio.of(complete, total)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, func, select
@@ -17,19 +18,31 @@ from salesnav.models import CollaborationTicket, Department, IncentivePoints, Op
 def collaboration_penetration(session: Session, window: Window, scope: Scope) -> Ratio:
     """协同穿透力: ticket parts due in the window that were closed within their SLA (closed at or before the
     due time) ÷ ticket parts due in the window. Parts count for the owner of the ticket's opportunity."""
+    return collaboration_penetration_by_window(session, [window], scope)[0]
+
+
+def collaboration_penetration_by_window(session: Session, windows: Sequence[Window], scope: Scope) -> list[Ratio]:
+    """`collaboration_penetration` of each of `windows` in one query (a dashboard's weekly trend)."""
+    if not windows:
+        return []
     on_time = and_(TicketPart.closed_at.is_not(None), TicketPart.closed_at <= TicketPart.due_at)
-    total, ok = session.execute(
-        select(func.count(), func.count(case((on_time, 1))))
+    span = Window(min(w.start for w in windows), max(w.end for w in windows))
+    row = session.execute(
+        select(
+            *(func.count(case((w.contains(TicketPart.due_at), 1))) for w in windows),
+            *(func.count(case((and_(w.contains(TicketPart.due_at), on_time), 1))) for w in windows),
+        )
         .select_from(TicketPart)
         .join(CollaborationTicket, CollaborationTicket.id == TicketPart.ticket_id)
         .join(Opportunity, Opportunity.id == CollaborationTicket.opportunity_id)
         .where(
-            window.contains(TicketPart.due_at),
+            span.contains(TicketPart.due_at),
             scope.covers(Opportunity.owner_id),
             Opportunity.deleted_at.is_(None),
         )
     ).one()
-    return Ratio.of(ok, total)
+    n = len(windows)
+    return [Ratio.of(row[n + k], row[k]) for k in range(n)]
 
 
 def first_response_compliance(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy.orm import Session
 
 from salesnav.handlers import rule_settings
-from salesnav.metrics.activity import effective_touchpoints_per_rep_week, touchpoint_quality
-from salesnav.metrics.collaboration import collaboration_penetration, first_response_compliance
-from salesnav.metrics.pipeline import process_compliance, stage_advancement_deviation
+from salesnav.metrics.activity import effective_touchpoints_per_rep_week, touchpoint_quality_by_window
+from salesnav.metrics.collaboration import collaboration_penetration_by_window, first_response_compliance
+from salesnav.metrics.pipeline import process_compliance_by_window, stage_advancement_deviation
 from salesnav.metrics.results import Ratio
 from salesnav.metrics.scope import Scope, Window
 
@@ -47,12 +48,22 @@ def sales_health_index(session: Session, window: Window, scope: Scope) -> Health
     left out of both sums, i.e. the other weights are rescaled, so a week without tickets is not scored as a
     failure; `missing` names such parts. No part at all: value None.
     """
+    return sales_health_index_by_window(session, [window], scope)[0]
+
+
+def sales_health_index_by_window(session: Session, windows: Sequence[Window], scope: Scope) -> list[HealthIndex]:
+    """`sales_health_index` of each of `windows`, each part computed for all windows in one query."""
     weights = health_weights(session)
-    parts = {
-        "quality": touchpoint_quality(session, window, scope),
-        "compliance": process_compliance(session, window, scope),
-        "penetration": collaboration_penetration(session, window, scope),
-    }
+    columns = zip(
+        touchpoint_quality_by_window(session, windows, scope),
+        process_compliance_by_window(session, windows, scope),
+        collaboration_penetration_by_window(session, windows, scope),
+        strict=True,
+    )
+    return [_combine(weights, dict(zip(HEALTH_PARTS, parts, strict=True))) for parts in columns]
+
+
+def _combine(weights: dict[str, float], parts: dict[str, Ratio]) -> HealthIndex:
     present = {name: ratio.value for name, ratio in parts.items() if ratio.value is not None}
     present_weight = sum(weights[name] for name in present)
     value = None

@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 from sqlalchemy import or_, select
 
 from salesnav.handlers.access import opportunity_for, owned_by_visible, touchpoint_for
-from salesnav.handlers.annotations import add_annotation
+from salesnav.handlers.annotations import annotate_and_notify
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import bp
 from salesnav.miniprogram_api.listing import paginate
@@ -79,6 +79,6 @@ def list_annotations(args: dict[str, Any]) -> dict[str, Any]:
 @bp.response(201, AnnotationOut)
 @bp.doc(tags=TAGS, summary="批注预警、商机或触点（主管及以上）")
 def annotate(body: dict[str, Any]) -> Annotation:
-    annotation = add_annotation(db_session(), current_actor(), **body)
+    annotation = annotate_and_notify(db_session(), current_actor(), **body)
     commit()
     return annotation

@@ -132,6 +132,9 @@ def test_the_annotate_button_posts_a_csrf_protected_annotation_to_the_rep(live_p
     session.expire_all()
     (note,) = session.query(Annotation).all()
     assert (note.author_id, note.recipient_id, note.opportunity_id) == (org.manager.id, org.rep.id, deal_id)
+    live_pages.drain()  # the rep receives it in WeCom, as an annotation from the chat
+    cards = [m["payload"] for m in live_pages.emulator.sent("rep01") if m["msgtype"] == "template_card"]
+    assert [c["quote_area"]["quote_text"] for c in cards if "quote_area" in c] == ["今天务必约张院长确认需求"]
 
     rep_browser, rep_page = sign_in(live_pages.base_url, "rep01")
     rep_token = re.search(r'name="csrf_token" value="([^"]+)"', rep_page.text).group(1)

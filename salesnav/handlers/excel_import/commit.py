@@ -23,16 +23,17 @@ from sqlalchemy.orm import Session
 from salesnav import clock
 from salesnav.handlers import rule_settings
 from salesnav.handlers.access import can_access_owner
-from salesnav.handlers.customers import add_contact, create_customer
-from salesnav.handlers.errors import DomainError, Forbidden, NotFound
+from salesnav.handlers.customers import NewContact, NewCustomer, add_contacts, create_customers
+from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound
 from salesnav.handlers.excel_import.dates import at_business_day
 from salesnav.handlers.excel_import.matching import normalise_phone
 from salesnav.handlers.excel_import.plan import ImportPlan, PlannedRow, build_plan
 from salesnav.handlers.excel_import.reading import Workbook, read_workbook
-from salesnav.handlers.opportunities import advance_stage, create_from_touchpoint
+from salesnav.handlers.excel_import.remarks import Entry
+from salesnav.handlers.opportunities import NewOpportunity, advance_stage, create_from_touchpoints, missing_items
 from salesnav.handlers.records import audit, record_event
 from salesnav.handlers.stages import INITIAL, stage_by_code
-from salesnav.handlers.touchpoints import log_touchpoint
+from salesnav.handlers.touchpoints import NewTouchpoint, log_touchpoints
 from salesnav.jobs import queue as jobs_queue
 from salesnav.models import (
     CaptureSource,
@@ -273,25 +274,15 @@ def _run_chunk(import_id: int, plan: ImportPlan, rows: list[PlannedRow], state: 
         assert imp is not None
         owner = session.get(User, imp.owner_id)
         assert owner is not None
+        good = []
         for row in rows:
             if row.error:
                 state.errors.append({"sheet": row.sheet, "row": row.row, "reason": row.error})
-                continue
-            pending = list(session.info.get(jobs_queue._PENDING, []))
-            created = {k: [] for k in KINDS}  # type: dict[str, list[int]]
-            notes: list[str] = []
-            try:
-                with session.begin_nested():
-                    _apply_row(session, owner, row, plan, state, created, notes, tz)
-            except DomainError as exc:
-                session.info[jobs_queue._PENDING] = pending  # the rolled-back row's rule jobs go too
-                state.errors.append({"sheet": row.sheet, "row": row.row, "reason": exc.message})
-                if created["customer"]:
-                    state.new_by_key.pop(row.key, None)
-                continue
-            for kind in KINDS:
-                state.created[kind].extend(created[kind])
-            state.notes.extend({"sheet": row.sheet, "row": row.row, "note": n} for n in notes)
+            else:
+                good.append(row)
+        stages = _Stages(session)
+        for wave in _waves(good):
+            _write_wave(session, owner, wave, plan, state, stages, tz)
         imp.processed_rows += len(rows)
         imp.errors = list(state.errors)
         imp.notes = list(state.notes)
@@ -316,150 +307,379 @@ def _guess_kind(row: PlannedRow) -> CustomerKind:
     return CustomerKind.OTHER
 
 
-def _apply_row(
+def _customer_of(row: PlannedRow) -> tuple[str, Any]:
+    return ("id", row.match.customer_id) if row.match.customer_id else ("key", row.key)
+
+
+def _waves(rows: list[PlannedRow]) -> list[list[PlannedRow]]:
+    """Rows in waves where no customer appears twice: the n-th row of each customer goes in wave n.
+
+    Within a wave the rows are independent and are written in bulk; a later row of the same customer
+    sees what the earlier one wrote (its contact, its new deal), exactly as when rows went one by one.
+    """
+    seen: dict[tuple[str, Any], int] = {}
+    waves: list[list[PlannedRow]] = []
+    for row in rows:
+        n = seen.get(_customer_of(row), 0)
+        seen[_customer_of(row)] = n + 1
+        if n == len(waves):
+            waves.append([])
+        waves[n].append(row)
+    return waves
+
+
+class _Stages:
+    """The stages, loaded once per chunk rather than once per row."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.by_code: dict[str, Stage] = {}
+
+    def get(self, code: str) -> Stage:
+        if code not in self.by_code:
+            self.by_code[code] = stage_by_code(self.session, code)
+        return self.by_code[code]
+
+
+class _RowsFailed(Exception):
+    def __init__(self, failed: dict[int, str]) -> None:
+        super().__init__(f"{len(failed)} rows failed")
+        self.failed = failed  # id(row) → the reason shown to the user
+
+
+@dataclass
+class _WaveResult:
+    created: dict[str, list[int]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    new_by_key: dict[str, int] = field(default_factory=dict)
+    followed_up: dict[str, Any] = field(default_factory=dict)
+
+
+def _write_wave(
     session: Session,
     owner: User,
-    row: PlannedRow,
+    rows: list[PlannedRow],
     plan: ImportPlan,
     state: _Progress,
-    created: dict[str, list[int]],
-    notes: list[str],
+    stages: _Stages,
     tz: tzinfo,
 ) -> None:
-    customer_id = row.match.customer_id or state.new_by_key.get(row.key)
-    if customer_id is None:
-        customer = create_customer(
-            session, owner, name=row.customer_name, kind=_guess_kind(row), grade=row.grade, region=row.region
-        )
-        customer_id = customer.id
-        state.new_by_key[row.key] = customer_id
-        created["customer"].append(customer_id)
-    elif customer_id not in state.new_by_key.values():
-        _remember_follow_up(session, customer_id, state)
+    """Write a wave in bulk inside one savepoint. A row the handlers refuse is listed with its reason and the
+    wave is written again without it, so a failed row leaves nothing behind and never stops the others."""
+    rows = list(rows)
+    while rows:
+        pending = list(session.info.get(jobs_queue._PENDING, []))
+        result = _WaveResult()
+        try:
+            with session.begin_nested():
+                _apply_wave(session, owner, rows, plan, state, result, stages, tz)
+        except _RowsFailed as failed:
+            session.info[jobs_queue._PENDING] = pending  # the rolled-back rows' rule jobs go too
+            for row in rows:
+                if id(row) in failed.failed:
+                    state.errors.append({"sheet": row.sheet, "row": row.row, "reason": failed.failed[id(row)]})
+            rows = [row for row in rows if id(row) not in failed.failed]
+            continue
+        for kind in KINDS:
+            state.created[kind].extend(result.created[kind])
+        state.notes.extend(result.notes)
+        state.new_by_key.update(result.new_by_key)
+        for key, value in result.followed_up.items():
+            state.followed_up.setdefault(key, value)
+        return
 
-    contact_id = _contact(session, owner, customer_id, row, created)
-    now = clock.now()
+
+@dataclass
+class _RowWork:
+    row: PlannedRow
+    customer_id: int = 0
+    contact_id: int | None = None
+    entries: list[tuple[Entry, list[str], datetime]] = field(default_factory=list)
+    deal_at: int | None = None  # index of the entry whose touchpoint opens the deal
+    target: str | None = None
+    amount: int | None = None
+    touchpoints: list[Touchpoint] = field(default_factory=list)
     opportunity: Opportunity | None = None
-    linked = False  # a touchpoint followed up a deal the customer already has
-    target = row.stage
-    amount = row.deal_amount_fen
+    linked: bool = False  # a touchpoint followed up a deal the customer already has
+
+
+def _apply_wave(
+    session: Session,
+    owner: User,
+    rows: list[PlannedRow],
+    plan: ImportPlan,
+    state: _Progress,
+    result: _WaveResult,
+    stages: _Stages,
+    tz: tzinfo,
+) -> None:
+    failed: dict[int, str] = {}
+    work = [_RowWork(row) for row in rows]
+
+    # Customers: new ones filed in one go; existing ones have their open deals' follow-up remembered for undo.
+    known = {**state.new_by_key}
+    new_rows = [w for w in work if not w.row.match.customer_id and w.row.key not in known]
+    filed = create_customers(
+        session,
+        owner,
+        [
+            NewCustomer(name=w.row.customer_name, kind=_guess_kind(w.row), grade=w.row.grade, region=w.row.region)
+            for w in new_rows
+        ],
+    )
+    for w, customer in zip(new_rows, filed, strict=True):
+        if isinstance(customer, DomainError):
+            failed[id(w.row)] = customer.message
+            continue
+        result.new_by_key[w.row.key] = customer.id
+        result.created["customer"].append(customer.id)
+    known.update(result.new_by_key)
+    fresh = set(known.values())
+    for w in work:
+        w.customer_id = w.row.match.customer_id or known.get(w.row.key, 0)
+    _remember_follow_up(session, [w.customer_id for w in work if w.customer_id not in fresh], state, result)
+    _raise_if(failed)
+
+    _contacts(session, owner, work, result, failed)
+    _raise_if(failed)
+
+    # Touchpoints up to the one that opens a deal, then the deals, then the touchpoints after them.
+    now = clock.now()
+    for w in work:
+        _plan_entries(w, plan, tz, now)
+    first = [(w, i) for w in work for i in range(len(w.entries)) if w.deal_at is None or i <= w.deal_at]
+    _log(session, owner, first, result, failed)
+    _raise_if(failed)
+    deals = []
+    for w in work:
+        if w.deal_at is None:
+            continue
+        touchpoint = w.touchpoints[w.deal_at]
+        if touchpoint.opportunity_id is not None:
+            result.notes.append(_note(w.row, "客户已有进行中的商机，备注中的商机信息记在该商机上，未重复创建"))
+            w.target = None
+            continue
+        deals.append(w)
+    opened = create_from_touchpoints(
+        session,
+        owner,
+        [
+            NewOpportunity(
+                touchpoint_id=w.touchpoints[w.deal_at].id,  # type: ignore[index]
+                title=f"{w.row.customer_name} {w.row.product or '待定产品'}"[:200],
+                product_line=w.row.product or "待定",
+                expected_amount_fen=w.amount,  # type: ignore[arg-type]
+            )
+            for w in deals
+        ],
+    )
+    for w, opp in zip(deals, opened, strict=True):
+        if isinstance(opp, DomainError):
+            failed[id(w.row)] = opp.message
+        else:
+            w.opportunity = opp
+            result.created["opportunity"].append(opp.id)
+    _raise_if(failed)
+    rest = [(w, i) for w in work if w.deal_at is not None for i in range(w.deal_at + 1, len(w.entries))]
+    _log(session, owner, rest, result, failed)
+    _raise_if(failed)
+
+    for w in work:
+        if w.target and w.amount is None and not w.linked:
+            result.notes.append(
+                _note(
+                    w.row,
+                    f"备注提到商机（推断阶段：{stages.get(w.target).name}），但没有金额，未建商机；"
+                    "请补上金额列后重新导入，或在小程序中建商机",
+                )
+            )
+    _reach(
+        session,
+        owner,
+        [w for w in work if w.opportunity is not None and w.target and w.target != INITIAL],
+        result,
+        stages,
+    )
+
+
+def _raise_if(failed: dict[int, str]) -> None:
+    if failed:
+        raise _RowsFailed(failed)
+
+
+def _note(row: PlannedRow, text: str) -> dict[str, Any]:
+    return {"sheet": row.sheet, "row": row.row, "note": text}
+
+
+def _plan_entries(w: _RowWork, plan: ImportPlan, tz: tzinfo, now: datetime) -> None:
+    """Each remark entry's day and guesses, and which entry opens the deal (the first that speaks of one)."""
+    row = w.row
+    w.target, w.amount = row.stage, row.deal_amount_fen
     for entry in sorted(row.entries, key=lambda e: e.day or row.row_day or plan.reference):
         guessed = list(entry.guessed)
         if entry.day is None and row.row_day is None:
             guessed.append("occurred_at")
         day = entry.day or row.row_day or plan.reference
-        wants_deal = opportunity is None and target is not None and amount is not None and entry.stage is not None
-        if wants_deal:
+        if w.deal_at is None and w.target is not None and w.amount is not None and entry.stage is not None:
+            w.deal_at = len(w.entries)
             guessed += ["opportunity.stage", "opportunity.amount"] + (
                 [] if row.product else ["opportunity.product_line"]
             )
-        touchpoint = log_touchpoint(
-            session,
-            owner,
-            customer_id=customer_id,
-            type=entry.touchpoint_type,
-            emotion=entry.emotion,
-            summary=entry.text,
-            contact_ids=[contact_id] if contact_id else None,
-            occurred_at=at_business_day(day, tz, now),
-            source=CaptureSource.EXCEL_IMPORT,
-            guessed_fields=guessed,
-        )
-        created["touchpoint"].append(touchpoint.id)
-        linked = linked or (opportunity is None and touchpoint.opportunity_id is not None)
-        if wants_deal:
-            if touchpoint.opportunity_id is not None:
-                notes.append("客户已有进行中的商机，备注中的商机信息记在该商机上，未重复创建")
-                target = None
-                continue
-            opportunity = create_from_touchpoint(
-                session,
-                owner,
-                touchpoint_id=touchpoint.id,
-                title=f"{row.customer_name} {row.product or '待定产品'}"[:200],
-                product_line=row.product or "待定",
-                expected_amount_fen=amount,  # type: ignore[arg-type]
-            )
-            created["opportunity"].append(opportunity.id)
-    if target and amount is None and not linked:
-        notes.append(
-            f"备注提到商机（推断阶段：{stage_by_code(session, target).name}），但没有金额，未建商机；"
-            "请补上金额列后重新导入，或在小程序中建商机"
-        )
-    if opportunity is not None and target and target != INITIAL:
-        _reach(session, owner, opportunity, target, notes)
+        w.entries.append((entry, guessed, at_business_day(day, tz, now)))
 
 
-def _contact(
-    session: Session, owner: User, customer_id: int, row: PlannedRow, created: dict[str, list[int]]
-) -> int | None:
-    if not row.contact_name and not row.phone:
-        return None
-    e164 = normalise_phone(row.phone)
-    for contact in session.scalars(
-        select(Contact).where(Contact.customer_id == customer_id, Contact.deleted_at.is_(None))
-    ):
-        if (e164 and contact.phone == e164) or (
-            row.contact_name and contact.name == row.contact_name and (not e164 or not contact.phone)
-        ):
-            return contact.id
-    role = DecisionRole.from_label(row.role) if row.role else None
-    contact = add_contact(
+def _log(
+    session: Session,
+    owner: User,
+    items: list[tuple[_RowWork, int]],
+    result: _WaveResult,
+    failed: dict[int, str],
+) -> None:
+    logged = log_touchpoints(
         session,
         owner,
-        customer_id=customer_id,
-        name=row.contact_name or "未留姓名",
-        title=row.title,
-        phone=row.phone,
-        decision_role=role,
+        [
+            NewTouchpoint(
+                customer_id=w.customer_id,
+                type=w.entries[i][0].touchpoint_type,
+                emotion=w.entries[i][0].emotion,
+                summary=w.entries[i][0].text,
+                contact_ids=[w.contact_id] if w.contact_id else None,
+                occurred_at=w.entries[i][2],
+                source=CaptureSource.EXCEL_IMPORT,
+                guessed_fields=w.entries[i][1],
+            )
+            for w, i in items
+        ],
     )
-    created["contact"].append(contact.id)
-    return contact.id
-
-
-def _remember_follow_up(session: Session, customer_id: int, state: _Progress) -> None:
-    """An imported touchpoint on an existing customer follows up its open deal; undo must put that back."""
-    for opp in session.scalars(
-        select(Opportunity).where(
-            Opportunity.customer_id == customer_id,
-            Opportunity.deleted_at.is_(None),
-            Opportunity.status == OpportunityStatus.OPEN,
-        )
-    ):
-        state.followed_up.setdefault(
-            str(opp.id),
-            {"last_touchpoint_id": opp.last_touchpoint_id, "last_follow_up_at": opp.last_follow_up_at.isoformat()},
-        )
-
-
-def _reach(session: Session, owner: User, opp: Opportunity, target_code: str, notes: list[str]) -> None:
-    """Advance to the inferred stage, or the furthest stage before it whose checklist allows it — never past a rule."""
-    target = stage_by_code(session, target_code)
-    stages = session.scalars(
-        select(Stage)
-        .where(
-            Stage.deleted_at.is_(None),
-            Stage.outcome == StageOutcome.OPEN,
-            Stage.position > opp.stage.position,
-            Stage.position <= target.position,
-        )
-        .order_by(Stage.position.desc())
-    ).all()
-    refusals: list[str] = []
-    for stage in stages:
-        try:
-            with session.begin_nested():
-                advance_stage(session, owner, opportunity_id=opp.id, to_stage=stage.code)
-        except DomainError as exc:
-            refusals.append(exc.message)
+    for (w, _), touchpoint in zip(items, logged, strict=True):
+        if isinstance(touchpoint, DomainError):
+            failed.setdefault(id(w.row), touchpoint.message)
             continue
-        if stage.id != target.id:
-            notes.append(f"推断阶段为「{target.name}」，但{refusals[0]}；商机停在「{stage.name}」")
-        return
-    if refusals:
-        notes.append(
-            f"推断阶段为「{target.name}」，但{refusals[0]}；商机停在「{opp.stage.name}」，补齐后可在小程序推进"
-        )
+        w.touchpoints.append(touchpoint)
+        result.created["touchpoint"].append(touchpoint.id)
+        w.linked = w.linked or (w.opportunity is None and touchpoint.opportunity_id is not None)
+
+
+def _contacts(session: Session, owner: User, work: list[_RowWork], result: _WaveResult, failed: dict[int, str]) -> None:
+    """The row's contact: one the customer already has (same phone, or same name where a phone is missing),
+    else a new one. A wave holds each customer once, so the customers' contacts are loaded in one query."""
+    wanted = [w for w in work if w.row.contact_name or w.row.phone]
+    existing: dict[int, list[Contact]] = {}
+    ids = list({w.customer_id for w in wanted})
+    for start in range(0, len(ids), 1000):
+        for contact in session.scalars(
+            select(Contact)
+            .where(Contact.customer_id.in_(ids[start : start + 1000]), Contact.deleted_at.is_(None))
+            .order_by(Contact.id)
+        ):
+            existing.setdefault(contact.customer_id, []).append(contact)
+    new: list[_RowWork] = []
+    for w in wanted:
+        row, e164 = w.row, normalise_phone(w.row.phone)
+        for contact in existing.get(w.customer_id, []):
+            if (e164 and contact.phone == e164) or (
+                row.contact_name and contact.name == row.contact_name and (not e164 or not contact.phone)
+            ):
+                w.contact_id = contact.id
+                break
+        else:
+            new.append(w)
+    added = add_contacts(
+        session,
+        owner,
+        [
+            NewContact(
+                customer_id=w.customer_id,
+                name=w.row.contact_name or "未留姓名",
+                title=w.row.title,
+                phone=w.row.phone,
+                decision_role=(DecisionRole.from_label(w.row.role) if w.row.role else None),
+            )
+            for w in new
+        ],
+    )
+    for w, contact in zip(new, added, strict=True):
+        if isinstance(contact, DomainError):
+            failed[id(w.row)] = contact.message
+        else:
+            w.contact_id = contact.id
+            result.created["contact"].append(contact.id)
+
+
+def _remember_follow_up(session: Session, customer_ids: list[int], state: _Progress, result: _WaveResult) -> None:
+    """Imported touchpoints on existing customers follow up their open deals; undo must put that back."""
+    ids = list(set(customer_ids))
+    for start in range(0, len(ids), 1000):
+        for opp in session.scalars(
+            select(Opportunity).where(
+                Opportunity.customer_id.in_(ids[start : start + 1000]),
+                Opportunity.deleted_at.is_(None),
+                Opportunity.status == OpportunityStatus.OPEN,
+            )
+        ):
+            if str(opp.id) not in state.followed_up:
+                result.followed_up.setdefault(
+                    str(opp.id),
+                    {
+                        "last_touchpoint_id": opp.last_touchpoint_id,
+                        "last_follow_up_at": opp.last_follow_up_at.isoformat(),
+                    },
+                )
+
+
+def _reach(session: Session, owner: User, work: list[_RowWork], result: _WaveResult, stages: _Stages) -> None:
+    """Advance each new deal to its inferred stage, or the furthest stage before it whose checklist allows it —
+    never past a rule. The checklists are read for all the deals at once; advance_stage does the rest."""
+    by_target: dict[str, list[_RowWork]] = {}
+    for w in work:
+        by_target.setdefault(w.target, []).append(w)  # type: ignore[arg-type]
+    for code, group in by_target.items():
+        target = stages.get(code)
+        start = group[0].opportunity.stage  # type: ignore[union-attr]  # new deals all start at the first stage
+        candidates = session.scalars(
+            select(Stage)
+            .where(
+                Stage.deleted_at.is_(None),
+                Stage.outcome == StageOutcome.OPEN,
+                Stage.position > start.position,
+                Stage.position <= target.position,
+            )
+            .order_by(Stage.position.desc())
+        ).all()
+        refusals: dict[int, list[str]] = {id(w): [] for w in group}
+        waiting = list(group)
+        for stage in candidates:
+            missing = missing_items(session, [w.opportunity.id for w in waiting], stage)  # type: ignore[union-attr]
+            still = []
+            for w in waiting:
+                opp = w.opportunity
+                assert opp is not None
+                if missing[opp.id]:
+                    refusals[id(w)].append(ChecklistIncomplete(stage.name, missing[opp.id]).message)
+                    still.append(w)
+                    continue
+                try:
+                    with session.begin_nested():
+                        advance_stage(session, owner, opportunity_id=opp.id, to_stage=stage.code)
+                except DomainError as exc:
+                    refusals[id(w)].append(exc.message)
+                    still.append(w)
+                    continue
+                if stage.id != target.id:
+                    result.notes.append(
+                        _note(w.row, f"推断阶段为「{target.name}」，但{refusals[id(w)][0]}；商机停在「{stage.name}」")
+                    )
+            waiting = still
+        for w in waiting:
+            if refusals[id(w)]:
+                result.notes.append(
+                    _note(
+                        w.row,
+                        f"推断阶段为「{target.name}」，但{refusals[id(w)][0]}；商机停在「{w.opportunity.stage.name}」，"  # type: ignore[union-attr]
+                        "补齐后可在小程序推进",
+                    )
+                )
 
 
 def undo_import(session: Session, actor: User, *, import_id: int) -> ExcelImport:

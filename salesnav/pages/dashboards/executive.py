@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from salesnav import metrics
 from salesnav.metrics import Funnel, HealthIndex, Ratio, Scope, VerificationMetric, Window
+from salesnav.metrics.sql import without_jit
 
 TREND_WEEKS = 8
 WINDOW_CHOICES = (7, 30, 90)
@@ -48,16 +49,20 @@ def executive_figures(
     session: Session, now: datetime, tz: ZoneInfo, days: int = DEFAULT_WINDOW_DAYS
 ) -> ExecutiveFigures:
     """The company's Level 1 figures over the `days` up to `now`, and the index of the last complete weeks."""
+    without_jit(session)
     scope = Scope.company(session)
     window = Window.last_days(days, now)
+    weeks = trend_weeks(now, tz)
+    # The window's index and the weekly trend's come from the same three grouped queries.
+    health, *trend = metrics.sales_health_index_by_window(session, [window, *weeks], scope)
     funnel = metrics.conversion_funnel(session, window, scope)
     return ExecutiveFigures(
         window_start=window.start,
         window_end=window.end,
         window_days=days,
         reps=scope.rep_count,
-        health=metrics.sales_health_index(session, window, scope),
-        trend=health_trend(session, scope, now, tz),
+        health=health,
+        trend=[_point(week, index, tz) for week, index in zip(weeks, trend, strict=True)],
         verification=metrics.verification_metrics(session, window, scope),
         funnel=funnel,
         lead_to_opportunity=funnel.lead_to_opportunity,
@@ -67,24 +72,30 @@ def executive_figures(
     )
 
 
+def trend_weeks(now: datetime, tz: ZoneInfo, weeks: int = TREND_WEEKS) -> list[Window]:
+    """The last `weeks` complete business weeks, oldest first (the current, partial week is left out: a Monday
+    morning would otherwise always look like a collapse)."""
+    this_monday = Window.week_of(now.astimezone(tz).date(), tz).start
+    return [
+        Window.week_of((this_monday - timedelta(days=7 * back)).astimezone(tz).date(), tz)
+        for back in range(weeks, 0, -1)
+    ]
+
+
 def health_trend(
     session: Session, scope: Scope, now: datetime, tz: ZoneInfo, weeks: int = TREND_WEEKS
 ) -> list[WeekPoint]:
-    """The index of each of the last `weeks` complete business weeks, oldest first (the current, partial
-    week is left out: a Monday morning would otherwise always look like a collapse)."""
-    this_monday = Window.week_of(now.astimezone(tz).date(), tz).start
-    points = []
-    for back in range(weeks, 0, -1):
-        start = this_monday - timedelta(days=7 * back)
-        week = Window.week_of(start.astimezone(tz).date(), tz)
-        index = metrics.sales_health_index(session, week, scope)
-        points.append(
-            WeekPoint(
-                week.start.astimezone(tz).date(),
-                index.value,
-                index.quality.value,
-                index.compliance.value,
-                index.penetration.value,
-            )
-        )
-    return points
+    """The index of each of the last `weeks` complete business weeks, oldest first."""
+    windows = trend_weeks(now, tz, weeks)
+    indexes = metrics.sales_health_index_by_window(session, windows, scope)
+    return [_point(week, index, tz) for week, index in zip(windows, indexes, strict=True)]
+
+
+def _point(week: Window, index: HealthIndex, tz: ZoneInfo) -> WeekPoint:
+    return WeekPoint(
+        week.start.astimezone(tz).date(),
+        index.value,
+        index.quality.value,
+        index.compliance.value,
+        index.penetration.value,
+    )

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from salesnav import clock
 from salesnav.handlers.access import opportunity_for
-from salesnav.handlers.annotations import ANNOTATOR_ROLES, add_annotation
+from salesnav.handlers.annotations import ANNOTATOR_ROLES, annotate_and_notify
 from salesnav.handlers.errors import DomainError, Forbidden
 from salesnav.models import Annotation, Customer, Role, Stage, StageTransition, Touchpoint, User
 from salesnav.pages.auth import check_csrf, require_user
@@ -191,7 +191,7 @@ def annotate(opportunity_id: int) -> Response:
     s = g.db
     back = _safe_back(request.form.get("back"))
     try:
-        add_annotation(s, g.user, opportunity_id=opportunity_id, text=request.form.get("text", "")[:5000])
+        annotate_and_notify(s, g.user, opportunity_id=opportunity_id, text=request.form.get("text", "")[:5000])
     except DomainError as exc:
         if exc.code in STATUS_FOR_DOMAIN_ERROR:
             raise

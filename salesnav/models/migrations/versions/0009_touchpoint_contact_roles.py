@@ -5,7 +5,8 @@ Touchpoint quality needs, per customer, the distinct decision roles among the co
 touchpoints.contact_roles holds the roles present as bits (influencer 1, purchaser 2, user 4, veto 8) plus 16
 when any contact was present. Triggers on touchpoint_contacts (insert, update, delete) and on
 contacts.decision_role keep it right whoever writes (handlers, import, seed); existing rows are filled here.
-A covering partial index lets the company-wide figures read a window from the index alone.
+Two covering partial indexes let the company-wide figures read a window from the index alone (all live
+touchpoints; the effective ones).
 
 Revision ID: 0009
 Revises: 0008
@@ -67,6 +68,7 @@ SQLITE_TRIGGERS = [
     f"UPDATE touchpoints SET contact_roles = {roles_of('touchpoints.id')} "
     "WHERE id IN (SELECT touchpoint_id FROM touchpoint_contacts WHERE contact_id = NEW.id); END",
 ]
+EFFECTIVE = "deleted_at IS NULL AND next_action IS NOT NULL AND trim(next_action) != '' AND next_action_due IS NOT NULL"
 BACKFILL = (
     f"UPDATE touchpoints SET contact_roles = {roles_of('touchpoints.id')} "
     "WHERE id IN (SELECT touchpoint_id FROM touchpoint_contacts)"
@@ -85,6 +87,14 @@ def upgrade() -> None:
             postgresql_include=['customer_id', 'rep_id', 'emotion', 'contact_roles'],
             postgresql_where=sa.text('deleted_at IS NULL'),
             sqlite_where=sa.text('deleted_at IS NULL'),
+        )
+        batch_op.create_index(
+            'ix_touchpoints_effective_occurred',
+            ['occurred_at'],
+            unique=False,
+            postgresql_include=['rep_id', 'contact_roles'],
+            postgresql_where=sa.text(EFFECTIVE),
+            sqlite_where=sa.text(EFFECTIVE),
         )
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(PG_FUNCTION)
@@ -105,5 +115,6 @@ def downgrade() -> None:
                      'touchpoint_contacts_roles_insert'):
             op.execute(f"DROP TRIGGER {name}")
     with op.batch_alter_table('touchpoints', schema=None) as batch_op:
+        batch_op.drop_index('ix_touchpoints_effective_occurred')
         batch_op.drop_index('ix_touchpoints_live_occurred')
         batch_op.drop_column('contact_roles')
