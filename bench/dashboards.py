@@ -17,11 +17,13 @@ the funnel); the whole Level 2 figures of one team (`team_battle_map`). Target: 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import random
 import statistics
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,6 +48,15 @@ EMOTIONS = ["positive"] * 36 + ["neutral"] * 52 + ["resistant"] * 12
 ROLES = ["user", "influencer", "purchaser", "veto", None]
 TYPES = ["wechat", "visit", "phone", "expo"]
 OPEN_PATH = ["initial_contact", "needs_confirmed", "solution_demo", "sample_test", "negotiation", "contract_approval"]
+
+
+def contact_roles_backfill() -> str:
+    path = Path(migrate.__file__).parent / "migrations" / "versions" / "0009_touchpoint_contact_roles.py"
+    spec = importlib.util.spec_from_file_location("migration_0009", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.BACKFILL)
 
 
 def ms(seconds: float) -> str:
@@ -243,6 +254,8 @@ def build(url: str) -> None:
             touchpoints(),
         )
         copy(conn, "touchpoint_contacts", ["touchpoint_id", "contact_id"], iter(set(tp_contacts)))
+        # The bulk load runs with triggers off (replica role): fill touchpoints.contact_roles as migration 0009 does.
+        conn.execute(contact_roles_backfill())
 
         transitions: list[tuple[Any, ...]] = []
         tickets: list[tuple[Any, ...]] = []

@@ -49,6 +49,13 @@ def _url(env: dict[str, str], name: str, schemes: tuple[str, ...]) -> str:
     return raw
 
 
+def _directory(env: dict[str, str], name: str) -> str:
+    raw = env.get(name, "").strip()
+    if raw and not Path(raw).is_dir():
+        raise SettingsError(f"{name} must be an existing directory, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class WeComSettings:
     corp_id: str = ""
@@ -93,6 +100,9 @@ class Settings:
     baidu: BaiduSettings = field(default_factory=BaiduSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     finance_api_url: str = ""
+    asr_model_dir: str = ""  # an operator-supplied sherpa-onnx Paraformer model directory
+    outbox_max_attempts: int = 5
+    outbox_retry_base_seconds: int = 30
 
     @property
     def business_tz(self) -> ZoneInfo:
@@ -177,4 +187,7 @@ class Settings:
             baidu=baidu,
             smtp=smtp,
             finance_api_url=_url(env, "FINANCE_API_URL", ("http://", "https://")),
+            asr_model_dir=_directory(env, "SALESNAV_ASR_MODEL_DIR"),
+            outbox_max_attempts=_int(env, "WECOM_SEND_MAX_ATTEMPTS", 5, lo=1, hi=20),
+            outbox_retry_base_seconds=_int(env, "WECOM_SEND_RETRY_BASE_SECONDS", 30, lo=1, hi=3600),
         )

@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from salesnav import clock
+from salesnav.bot import client
 from salesnav.bot.client import (
     MESSAGE_TYPES,
     SendResult,
@@ -41,7 +41,7 @@ from salesnav.bot.client import (
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import OutboundMessage, OutboundStatus
 from salesnav.models import session as db
-from salesnav.settings import _int
+from salesnav.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,8 @@ class OutboxPolicy:
     per_hour: int = 1000
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> OutboxPolicy:
-        env = dict(os.environ if environ is None else environ)
-        return cls(
-            max_attempts=_int(env, "WECOM_SEND_MAX_ATTEMPTS", 5, lo=1, hi=20),
-            retry_base_seconds=_int(env, "WECOM_SEND_RETRY_BASE_SECONDS", 30, lo=1, hi=3600),
-        )
+    def from_settings(cls, settings: Settings) -> OutboxPolicy:
+        return cls(max_attempts=settings.outbox_max_attempts, retry_base_seconds=settings.outbox_retry_base_seconds)
 
     def limits(self) -> tuple[tuple[timedelta, int], ...]:
         return ((timedelta(minutes=1), self.per_minute), (timedelta(hours=1), self.per_hour))
@@ -82,7 +78,7 @@ _policy: OutboxPolicy | None = None
 def policy() -> OutboxPolicy:
     global _policy
     if _policy is None:
-        _policy = OutboxPolicy.from_env()
+        _policy = OutboxPolicy.from_settings(client.current_settings())
     return _policy
 
 

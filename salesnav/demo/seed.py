@@ -171,7 +171,8 @@ class SeedSummary:
     departments: int = 0
     customers: int = 0
     contacts: int = 0
-    touchpoints: int = 0
+    touchpoints: int = 0  # all of them, the older deals' history included
+    touchpoints_six_months: int = 0
     opportunities: int = 0
     won: int = 0
     lost: int = 0
@@ -197,7 +198,8 @@ class SeedSummary:
         return "\n".join(
             [
                 f"演示数据已载入：员工 {self.users} 人（销售 {self.reps} 人），部门 {self.departments} 个",
-                f"客户 {self.customers} 家、联系人 {self.contacts} 位；近六个月触点 {self.touchpoints} 条",
+                f"客户 {self.customers} 家、联系人 {self.contacts} 位；触点 {self.touchpoints} 条（近六个月 "
+                f"{self.touchpoints_six_months} 条）",
                 f"商机 {self.opportunities} 个（赢单 {self.won}，输单 {self.lost}），协同单 {self.tickets} 张，"
                 f"回款计划 {self.receivables} 笔，素材 {self.materials} 份",
                 f"人均月拜访量 {self.visits_per_rep_month:.1f} 次，线索转化率 {self.lead_conversion:.1%}，"
@@ -670,9 +672,9 @@ class DemoPlan:
             self._touch(cust, cust.first_touch, "first")
             if not cust.established and not cust.converted:
                 for _ in range(self.rng.choices((0, 1, 2), (45, 35, 20))[0]):
-                    later = cust.first_touch + timedelta(days=self.rng.uniform(2, 40))
+                    later = self._working_time(cust.first_touch + timedelta(days=self.rng.uniform(2, 40)))
                     if later < self.day0 - timedelta(hours=3):
-                        self._touch(cust, self._working_time(later), "lead")
+                        self._touch(cust, later, "lead")
         for deal in self.deals:
             for n, moment in enumerate(deal.times):
                 if n == 0 and deal.from_first_touch:
@@ -1261,7 +1263,8 @@ class DemoPlan:
             departments=len(self.rows["departments"]),
             customers=len(self.custs),
             contacts=len(self.rows["contacts"]),
-            touchpoints=len(touches),
+            touchpoints=len(self.rows["touchpoints"]),
+            touchpoints_six_months=len(touches),
             opportunities=len(self.deals),
             won=sum(1 for d in self.deals if d.status is OpportunityStatus.WON),
             lost=sum(1 for d in self.deals if d.status is OpportunityStatus.LOST),

@@ -47,7 +47,8 @@ def engine_for(settings: Settings, environ: dict[str, str] | None = None) -> Spe
     """The configured engine, built once per process per configuration."""
     env = os.environ if environ is None else environ
     baidu = settings.baidu
-    model_dir = env.get(SHERPA_ENV_VAR, "").strip()
+    # Settings validated the variable at start; `environ` lets a test point at another directory.
+    model_dir = env.get(SHERPA_ENV_VAR, "").strip() if environ is not None else settings.asr_model_dir
     if baidu.configured:
         key: tuple[str, ...] = ("baidu", baidu.app_id, baidu.api_key, baidu.secret_key)
     elif model_dir:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import wave
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -20,7 +21,6 @@ from salesnav.ocr.samples import SampleInvoice, invoice_jpeg
 from salesnav.voice import draft_from_transcript
 from salesnav.voice.audio import to_amr
 from salesnav.voice.samples import espeak_available, speak_wav
-from salesnav.voice.sherpa import ENV_VAR as ASR_MODEL_DIR
 from tests import factories as f
 from tests.miniprogram_api.test_attachments import bomb_png, png_bytes
 
@@ -170,8 +170,9 @@ def test_a_corrupt_recording_is_refused_with_400_not_a_server_error(client, org,
 def test_a_speech_engine_that_cannot_start_answers_503_in_chinese(
     client, org, login, session, tmp_path, monkeypatch, spoken_wav
 ):
-    # An operator pointed the offline model directory at a folder with no model in it.
-    monkeypatch.setenv(ASR_MODEL_DIR, str(tmp_path))
+    # An operator pointed the offline model directory (SALESNAV_ASR_MODEL_DIR) at a folder with no model in it.
+    app_settings = client.application.config["SALESNAV"]
+    monkeypatch.setitem(client.application.config, "SALESNAV", replace(app_settings, asr_model_dir=str(tmp_path)))
     response = _post_file(client, "/voice", login(org.rep), spoken_wav, "note.wav")
     assert response.status_code == 503
     body = response.get_json()

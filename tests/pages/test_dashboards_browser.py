@@ -96,6 +96,7 @@ def _check(name: str, page) -> None:  # type: ignore[no-untyped-def]
             )
             assert reds.count() >= 1
             assert page.locator(".red-block").count() == reds.count()
+            _assert_no_overlap([box for box in (r.bounding_box() for r in reds.all()) if box])
             assert page.locator("details.annotate").count() >= 1
         else:
             assert page.locator("#battle-pack .todo").count() >= 1
@@ -103,3 +104,16 @@ def _check(name: str, page) -> None:  # type: ignore[no-untyped-def]
         assert page.locator("#leaderboard .leader-row").count() >= 3
         assert page.locator("#leaderboard .leader-row.top").count() == 3
         assert page.locator("#leaderboard-chart svg path").count() >= 3
+        rows = page.locator("#leaderboard .leader-row").count()
+        assert rows <= 20  # a long month is capped, with a link to the rest
+        if rows == 20:
+            assert page.locator("#leaderboard-more").count() == 1
+
+
+def _assert_no_overlap(boxes: list[dict[str, float]]) -> None:
+    """Red blocks that overlap in time are drawn in separate sub-lanes, so no two rectangles cover each other."""
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            width = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"])
+            height = min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"])
+            assert width <= 0.5 or height <= 0.5, ("red blocks overlap", a, b)

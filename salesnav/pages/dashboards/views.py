@@ -26,6 +26,7 @@ from salesnav.settings import Settings
 
 bp = Blueprint("dashboards", __name__, url_prefix="/dashboards")
 STATUS_FOR_DOMAIN_ERROR = {"not_found": 404, "forbidden": 403}
+LEADERBOARD_ROWS = 20  # the marketing page lists the month's first 20 collaborations; 查看全部 shows the rest
 HTTP_MESSAGES = {400: "请求不正确", 401: "请先登录", 403: "您无权查看此页面", 404: "页面不存在", 405: "不支持该操作"}
 
 
@@ -123,7 +124,15 @@ def marketing() -> str:
     if not access.may_see_marketing(g.db, g.user):
         raise Forbidden("协同价值排行榜仅供市场部、销售总监查看")
     board = leaderboard(g.db, clock.now(), _tz())
-    return render_template("dashboards/marketing.html", b=board, data=jsonable(board), tz=_tz(), user=g.user)
+    return render_template(
+        "dashboards/marketing.html",
+        b=board,
+        data=jsonable(board),
+        limit=LEADERBOARD_ROWS,
+        show_all=request.args.get("all") == "1",
+        tz=_tz(),
+        user=g.user,
+    )
 
 
 @bp.get("/opportunities/<int(min=1, max=9007199254740991):opportunity_id>")

@@ -42,13 +42,30 @@
     });
   }
 
+  var RED_TOP = 0.17, RED_AREA = 0.31;  // the red blocks' band of a row, below the stage bar (-0.40 .. 0.16)
+
+  /* Greedy interval colouring: each block takes the first sub-lane whose last block ended before it starts. */
+  function redLanes(blocks) {
+    var order = blocks.map(function (b, j) { return j; }).sort(function (a, b) { return t(blocks[a].start) - t(blocks[b].start); });
+    var ends = [], of = [];
+    order.forEach(function (j) {
+      var lane = 0;
+      while (lane < ends.length && ends[lane] > t(blocks[j].start)) { lane++; }
+      ends[lane] = t(blocks[j].end);
+      of[j] = lane;
+    });
+    return { of: of, count: Math.max(ends.length, 1) };
+  }
+
   function gantt(el, rep, week) {
     var rows = rep.rows;
     var names = rows.map(function (r) { var n = r.customer_name + '·' + r.title; return n.length > 14 ? n.slice(0, 13) + '…' : n; });
     var bars = [], reds = [];
     rows.forEach(function (r, i) {
       r.periods.forEach(function (p) { bars.push({ value: [i, t(p.start), t(p.end), p.stage_name], itemStyle: { color: STAGE_COLORS[p.stage_code] || '#4096ff' }, opp: r.id }); });
-      r.red_blocks.forEach(function (b) { reds.push({ value: [i, t(b.start), t(b.end), b.label, b.detail], itemStyle: { color: RED[b.kind] }, kind: b.kind, opp: r.id }); });
+      // Overlapping red blocks (超时未动 and 情绪走低 often are) get their own sub-lanes under the stage bar.
+      var lanes = redLanes(r.red_blocks);
+      r.red_blocks.forEach(function (b, j) { reds.push({ value: [i, t(b.start), t(b.end), b.label, b.detail, lanes.of[j], lanes.count], itemStyle: { color: RED[b.kind] }, kind: b.kind, opp: r.id }); });
     });
     function draw(heightShare, offset, minPx) {
       return function (params, api) {
@@ -60,6 +77,15 @@
         return shape && { type: 'rect', shape: shape, style: api.style(), name: 'bar' };
       };
     }
+    function drawRed(params, api) {
+      var start = api.coord([api.value(1), api.value(0)]), end = api.coord([api.value(2), api.value(0)]);
+      var row = api.size([0, 1])[1], lane = api.value(5), count = api.value(6);
+      var h = row * RED_AREA / count;
+      var y = start[1] + row * RED_TOP + lane * h;
+      var shape = echarts.graphic.clipRectByRect({ x: start[0], y: y + 0.5, width: Math.max(end[0] - start[0], 6), height: Math.max(h - 1, 2) },
+        { x: params.coordSys.x, y: params.coordSys.y, width: params.coordSys.width, height: params.coordSys.height });
+      return shape && { type: 'rect', shape: shape, style: api.style(), name: 'bar' };
+    }
     var c = chart(el);
     c.setOption({
       tooltip: { formatter: function (p) { var v = p.value; return (v[3] || '') + '<br>' + hm(v[1]) + ' — ' + hm(v[2]) + (v[4] ? '<br>' + v[4] : ''); } },
@@ -69,7 +95,7 @@
       dataZoom: rows.length > 12 ? [{ type: 'inside', yAxisIndex: 0 }] : [],
       series: [
         { name: '阶段', type: 'custom', renderItem: draw(0.56, -0.12, 2), encode: { x: [1, 2], y: 0 }, data: bars },
-        { name: '风险', type: 'custom', renderItem: draw(0.26, 0.3, 6), encode: { x: [1, 2], y: 0 }, data: reds, z: 3 }
+        { name: '风险', type: 'custom', renderItem: drawRed, encode: { x: [1, 2], y: 0 }, data: reds, z: 3 }
       ]
     });
     c.on('click', function (p) {
