@@ -42,7 +42,22 @@
 
   function renderMarkdown(text) {
     // WeCom markdown: keep it readable as plain text (bold markers and <font> tags removed).
-    return text.replace(/<\/?font[^>]*>/g, "").replace(/\*\*(.+?)\*\*/g, "$1");
+    return text.replace(/<\/?font[^>]*>/g, "").replace(/\*\*(.+?)\*\*/g, "$1").replace(/^>\s?/gm, "");
+  }
+
+  function appendMarkdown(parent, text) {
+    // Links [title](https://...) become real links, as WeCom shows them; everything else stays text (no markup injection).
+    var pattern = /\[([^\]]+)\]\((https?:\/\/[^\s)]+)\)/g, last = 0, match;
+    while ((match = pattern.exec(text)) !== null) {
+      parent.appendChild(document.createTextNode(text.slice(last, match.index)));
+      var link = el("a", "sb-link", match[1]);
+      link.href = match[2];
+      link.target = "_blank";
+      link.rel = "noopener";
+      parent.appendChild(link);
+      last = pattern.lastIndex;
+    }
+    parent.appendChild(document.createTextNode(text.slice(last)));
   }
 
   function renderCard(card, updated, taps) {
@@ -125,7 +140,7 @@
     if (item.kind === "template_card") return renderCard(item.card || {}, item.updated, item.taps);
     var bubble = el("div", "sb-bubble");
     if (item.kind === "text") bubble.textContent = item.text;
-    else if (item.kind === "markdown") bubble.textContent = renderMarkdown(item.text || "");
+    else if (item.kind === "markdown") appendMarkdown(bubble, renderMarkdown(item.text || ""));
     else if (item.kind === "textcard") {
       bubble.classList.add("sb-textcard");
       bubble.appendChild(el("div", "sb-card-title", item.title));
