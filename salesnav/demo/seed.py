@@ -727,7 +727,12 @@ class DemoPlan:
         reps = [rep["id"] for rep in self.reps]
         account_weight = {c.id: self.rng.uniform(0.5, 1.5) * (1 + len(c.deals)) for c in self.custs}
         carry = 0.0
-        for offset, (day, weight) in enumerate(zip(days, weights, strict=True)):
+        # Today up to now gets its share of the day so far, so that a "last 30 days" window opened at any hour
+        # holds 30 days of activity (it loses the same part of its first day).
+        opened, closing = self.day0 + timedelta(minutes=30), self.day0 + timedelta(hours=13)  # 08:30–21:00 Beijing
+        today = max(0.0, min(1.0, (self.now - opened) / (closing - opened)))
+        today_weight = 1.0 if (self.day0 + BEIJING).weekday() < 5 else WEEKEND_WEIGHT
+        for offset, (day, weight) in enumerate([*zip(days, weights, strict=True), (self.day0, today_weight * today)]):
             carry += weight * scale
             wanted = int(carry) - base[offset]
             carry -= int(carry)
@@ -737,7 +742,11 @@ class DemoPlan:
                 if not known:
                     continue
                 cust = self.rng.choices(known, [account_weight[c.id] for c in known])[0]
-                self._touch(cust, self._working_time(day + timedelta(hours=12)), "routine")
+                if day < self.day0:
+                    moment = self._working_time(day + timedelta(hours=12))
+                else:
+                    moment = opened + (self.now - opened) * self.rng.random()
+                self._touch(cust, moment, "routine")
 
     def _link(self, cust: _Cust) -> None:
         """Stage touchpoints belong to their deal; most others to a deal of the customer open at the time.
@@ -862,7 +871,7 @@ class DemoPlan:
 
     def _entry_times(self, occurred: datetime, source: CaptureSource) -> tuple[datetime, datetime | None]:
         """Submit time and form-open time. Excel imports have no form: they arrive days later in one batch."""
-        latest = max(occurred, self.day0 - timedelta(minutes=5))
+        latest = max(occurred, min(self.now, occurred + timedelta(days=30)) - timedelta(seconds=30))
         if source is CaptureSource.EXCEL_IMPORT:
             return min(occurred + timedelta(days=self.rng.randint(1, 10)), latest), None
         submitted = min(occurred + timedelta(minutes=self.rng.randint(2, 180)), latest)
