@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from salesnav import clock
@@ -111,8 +111,13 @@ def _dispatch(session: Session, event_ids: list[int]) -> int:
         ).all()
         for event in events:
             engine.react(session, event)
-            event.dispatched_at = clock.now()
-            done += 1
+        session.execute(
+            update(DomainEvent)
+            .where(DomainEvent.id.in_([event.id for event in events]))
+            .values(dispatched_at=clock.now())
+            .execution_options(synchronize_session=False)
+        )
+        done += len(events)
     return done
 
 

@@ -12,12 +12,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-import phonenumbers
 from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesnav.handlers.access import visible_owner_ids
+from salesnav.handlers.customers import normalise_phone as store_phone
+from salesnav.handlers.errors import DomainError
 from salesnav.models import Contact, Customer, User
 
 _SUFFIXES = re.compile(r"(股份有限公司|有限责任公司|有限公司|集团有限公司|集团公司|总公司|公司|集团|股份)$")
@@ -36,16 +37,13 @@ def normalise_name(name: str) -> str:
 
 
 def normalise_phone(raw: str | None) -> str | None:
-    """E.164, the way contacts store phones; None when it is not a possible number."""
+    """E.164, the way contacts store phones (customers.normalise_phone); None when it is not a possible number."""
     if not raw:
         return None
     try:
-        number = phonenumbers.parse(str(raw), "CN")
-    except phonenumbers.NumberParseException:
+        return store_phone(str(raw))
+    except DomainError:
         return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 @dataclass
