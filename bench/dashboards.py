@@ -50,13 +50,21 @@ TYPES = ["wechat", "visit", "phone", "expo"]
 OPEN_PATH = ["initial_contact", "needs_confirmed", "solution_demo", "sample_test", "negotiation", "contract_approval"]
 
 
-def contact_roles_backfill() -> str:
-    path = Path(migrate.__file__).parent / "migrations" / "versions" / "0009_touchpoint_contact_roles.py"
-    spec = importlib.util.spec_from_file_location("migration_0009", path)
+def migration(filename: str) -> Any:
+    path = Path(migrate.__file__).parent / "migrations" / "versions" / filename
+    spec = importlib.util.spec_from_file_location(f"migration_{filename[:4]}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return str(module.BACKFILL)
+    return module
+
+
+def contact_roles_backfill() -> str:
+    return str(migration("0009_touchpoint_contact_roles.py").BACKFILL)
+
+
+def stage_entered_backfill() -> str:
+    return str(migration("0010_stage_stays.py").BACKFILL["postgresql"])
 
 
 def ms(seconds: float) -> str:
@@ -377,6 +385,8 @@ def build(url: str) -> None:
             ],
             transitions,
         )
+        # Triggers are off here too: fill stage_transitions.from_stage_entered_at as migration 0010 does.
+        conn.execute(stage_entered_backfill())
         copy(
             conn,
             "collaboration_tickets",

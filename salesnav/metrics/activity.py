@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, String, case, cast, exists, func, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from salesnav.handlers import rule_settings
 from salesnav.metrics.results import Duration, Ratio, as_float
-from salesnav.metrics.scope import Scope, ScopeKind, Window
+from salesnav.metrics.scope import Scope, ScopeKind, Window, active_reps
 from salesnav.metrics.sql import bit_or, seconds_between
 from salesnav.models import Contact, DecisionRole, Emotion, Touchpoint, TouchpointType, touchpoint_contacts
 from salesnav.models.touchpoints import ANY_CONTACT_BIT, CONTACT_ROLE_BITS
@@ -77,7 +78,9 @@ def touchpoint_quality_by_window(
     if lookback_days is None:
         lookback_days = int(rule_settings.get(session, "dashboard.quality_lookback_days"))
     lookback = timedelta(days=lookback_days)
-    emotion = case(*((Touchpoint.emotion == e, v) for e, v in EMOTION_VALUE.items()), else_=0.0)
+    if scope.kind is ScopeKind.COMPANY:
+        return _company_quality_by_window(session, windows, lookback)
+    emotion = _emotion_value()
     touched = (
         select(
             Touchpoint.customer_id.label("customer_id"),
@@ -125,19 +128,84 @@ def touchpoint_quality_by_window(
         .subquery("roles")
     )
 
-    def coverage(mask: ColumnElement[int]) -> ColumnElement[int]:
-        bits = func.coalesce(mask, 0)
-        return sum((case((bits.op("&")(bit) != 0, 1), else_=0) for bit in CONTACT_ROLE_BITS.values()), literal(0))
-
     row = session.execute(
         select(
-            *(func.sum(touched.c[f"s{k}"] * coverage(roles.c[f"r{k}"])) for k in range(len(windows))),
+            *(func.sum(touched.c[f"s{k}"] * _coverage(roles.c[f"r{k}"])) for k in range(len(windows))),
             *(func.sum(touched.c[f"n{k}"]) for k in range(len(windows))),
         )
         .select_from(touched)
         .outerjoin(roles, roles.c.customer_id == touched.c.customer_id)
     ).one()
+    return _quality_ratios(row, len(windows))
+
+
+def _company_quality_by_window(session: Session, windows: Sequence[Window], lookback: timedelta) -> list[Ratio]:
+    """`touchpoint_quality_by_window` for the whole company: the company touches nearly every customer, so one
+    pass over the lookback's live touchpoints (from the covering index) groups both the windows' emotion sums
+    (of the reps in scope) and the roles present by customer — half the rows and one grouping fewer than
+    reading the windows and the lookback apart."""
+    span_start = min(min(w.start for w in windows), min(w.end for w in windows) - lookback)
+    # An outer join marks the rows of reps in scope; an IN in each window's condition would be probed per window.
+    reps = active_reps().subquery("reps")
+    rows = (
+        select(
+            Touchpoint.customer_id,
+            Touchpoint.occurred_at,
+            _emotion_value().label("emotion"),
+            Touchpoint.contact_roles,
+            reps.c.id.label("scoped_rep"),
+        )
+        .outerjoin(reps, reps.c.id == Touchpoint.rep_id)
+        .where(
+            Touchpoint.occurred_at >= span_start,
+            Touchpoint.occurred_at < max(w.end for w in windows),
+            Touchpoint.deleted_at.is_(None),
+        )
+        .subquery("rows")
+    )
+
+    def counted(w: Window) -> ColumnElement[bool]:
+        return (rows.c.occurred_at >= w.start) & (rows.c.occurred_at < w.end) & rows.c.scoped_rep.is_not(None)
+
+    per_customer = (
+        select(
+            *(func.sum(case((counted(w), rows.c.emotion), else_=0.0)).label(f"s{k}") for k, w in enumerate(windows)),
+            *(func.count(case((counted(w), 1))).label(f"n{k}") for k, w in enumerate(windows)),
+            *(
+                bit_or(
+                    case(
+                        ((rows.c.occurred_at >= w.end - lookback) & (rows.c.occurred_at < w.end), rows.c.contact_roles),
+                        else_=0,
+                    )
+                ).label(f"r{k}")
+                for k, w in enumerate(windows)
+            ),
+        )
+        .group_by(rows.c.customer_id)
+        .subquery("per_customer")
+    )
     n = len(windows)
+    row = session.execute(
+        select(
+            *(func.sum(per_customer.c[f"s{k}"] * _coverage(per_customer.c[f"r{k}"])) for k in range(n)),
+            *(func.sum(per_customer.c[f"n{k}"]) for k in range(n)),
+        )
+    ).one()
+    return _quality_ratios(row, n)
+
+
+def _emotion_value() -> ColumnElement[float]:
+    return case(*((Touchpoint.emotion == e, v) for e, v in EMOTION_VALUE.items()), else_=0.0)
+
+
+def _coverage(mask: ColumnElement[int]) -> ColumnElement[int]:
+    """The decision roles (0..4) among the bits of a contact_roles mask (NULL: none)."""
+    bits = func.coalesce(mask, 0)
+    return sum((case((bits.op("&")(bit) != 0, 1), else_=0) for bit in CONTACT_ROLE_BITS.values()), literal(0))
+
+
+def _quality_ratios(row: Any, n: int) -> list[Ratio]:
+    """The ratios from a row of n score sums (Σ emotion × roles covered) then n touchpoint counts."""
     return [Ratio.of(as_float(row[k]) / DECISION_ROLE_COUNT, row[n + k]) for k in range(n)]
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from salesnav.handlers import rule_settings
 from salesnav.metrics.results import Ratio
 from salesnav.metrics.scope import Scope, Window
-from salesnav.metrics.sql import epoch_seconds
+from salesnav.metrics.sql import seconds_between
 from salesnav.models import (
     Customer,
     Opportunity,
@@ -69,27 +69,31 @@ def stage_advancement_deviation(
     if history_days is None:
         history_days = int(rule_settings.get(session, "dashboard.deviation_history_days"))
     history = _stays(
-        select(Opportunity.id).where(
-            Opportunity.status.in_(CLOSED),
-            Opportunity.closed_at >= window.start - timedelta(days=history_days),
-            Opportunity.closed_at < window.start,
-            Opportunity.deleted_at.is_(None),
-        )
-    ).cte("history")
+        Opportunity.status.in_(CLOSED),
+        Opportunity.closed_at >= window.start - timedelta(days=history_days),
+        Opportunity.closed_at < window.start,
+        Opportunity.deleted_at.is_(None),
+    ).subquery("history")
+    # Sums and counts per (stage, product line, grade); the fallback per stage adds those groups up, so the
+    # history is read once.
     similar = (
-        select(history.c.stage_id, history.c.product_line, history.c.grade, func.avg(history.c.seconds).label("mean"))
-        .where(history.c.stage_id.is_not(None), history.c.seconds.is_not(None))
+        select(
+            history.c.stage_id,
+            history.c.product_line,
+            history.c.grade,
+            func.sum(history.c.seconds).label("total"),
+            func.count().label("n"),
+        )
         .group_by(history.c.stage_id, history.c.product_line, history.c.grade)
-        .subquery()
+        .cte("similar")
     )
     overall = (
-        select(history.c.stage_id, func.avg(history.c.seconds).label("mean"))
-        .where(history.c.stage_id.is_not(None), history.c.seconds.is_not(None))
-        .group_by(history.c.stage_id)
-        .subquery()
+        select(similar.c.stage_id, (func.sum(similar.c.total) / func.sum(similar.c.n)).label("mean"))
+        .group_by(similar.c.stage_id)
+        .subquery("overall")
     )
     now = _window_stays(window, scope)
-    baseline = func.coalesce(similar.c.mean, overall.c.mean)
+    baseline = func.coalesce(similar.c.total / similar.c.n, overall.c.mean)
     total, count = session.execute(
         select(func.sum(func.abs((now.c.seconds - baseline) / baseline)), func.count())
         .select_from(now)
@@ -102,7 +106,7 @@ def stage_advancement_deviation(
             ),
         )
         .outerjoin(overall, overall.c.stage_id == now.c.stage_id)
-        .where(now.c.seconds.is_not(None), baseline > 0)
+        .where(baseline > 0)
     ).one()
     return Ratio.of(total, count)
 
@@ -155,23 +159,28 @@ def conversion_funnel(session: Session, window: Window, scope: Scope) -> Funnel:
     """The lead funnel: customers first touched in the window (touched in it by a rep in scope and never
     touched before it), those of them that have an opportunity (created at any time since), and those with a
     won opportunity."""
+    # The window's customers first (one row each), then one index probe each for an earlier live touchpoint.
+    touched = (
+        select(Touchpoint.customer_id.label("customer_id"))
+        .where(
+            window.contains(Touchpoint.occurred_at), scope.covers(Touchpoint.rep_id), Touchpoint.deleted_at.is_(None)
+        )
+        .distinct()
+        .subquery("touched")
+    )
     earlier = aliased(Touchpoint)
     leads = (
-        select(Touchpoint.customer_id.label("customer_id"))
-        .join(Customer, Customer.id == Touchpoint.customer_id)
+        select(touched.c.customer_id)
+        .join(Customer, Customer.id == touched.c.customer_id)
         .where(
-            window.contains(Touchpoint.occurred_at),
-            scope.covers(Touchpoint.rep_id),
-            Touchpoint.deleted_at.is_(None),
             Customer.deleted_at.is_(None),
             ~exists().where(
-                earlier.customer_id == Touchpoint.customer_id,
+                earlier.customer_id == touched.c.customer_id,
                 earlier.occurred_at < window.start,
                 earlier.deleted_at.is_(None),
             ),
         )
-        .distinct()
-        .subquery()
+        .subquery("leads")
     )
 
     def has_opportunity(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -220,39 +229,30 @@ def _transitions_left_in(window: Window, scope: Scope) -> list[ColumnElement[boo
     ]
 
 
-def _stays(opportunity_ids: Select[tuple[int]]) -> Select[Any]:
-    """Every stay of the given opportunities in a stage they have left: the stage, when it was left, the seconds
-    spent in it (since the previous history row, which entered it) and the deal's product line and grade."""
-    left_at = epoch_seconds(StageTransition.occurred_at)
-    previous = func.lag(left_at).over(
-        partition_by=StageTransition.opportunity_id, order_by=(StageTransition.occurred_at, StageTransition.id)
-    )
+def _stays(*conditions: ColumnElement[bool]) -> Select[Any]:
+    """Every stay in a stage that was left, of the opportunities meeting `conditions` (on Opportunity and
+    Customer): the stage, when it was left, the seconds spent in it (since the opportunity's previous history
+    row, which entered it: `StageTransition.from_stage_entered_at`, kept by triggers) and the deal's product line
+    and grade. The creation row (no stage left) and a first row without an earlier one are not stays."""
     return (
         select(
             StageTransition.opportunity_id,
             StageTransition.from_stage_id.label("stage_id"),
             StageTransition.occurred_at.label("left_at"),
-            (left_at - previous).label("seconds"),
+            seconds_between(StageTransition.occurred_at, StageTransition.from_stage_entered_at).label("seconds"),
             Opportunity.product_line,
             Customer.grade,
         )
         .join(Opportunity, Opportunity.id == StageTransition.opportunity_id)
         .join(Customer, Customer.id == Opportunity.customer_id)
-        .where(StageTransition.opportunity_id.in_(opportunity_ids))
+        .where(
+            StageTransition.from_stage_id.is_not(None),
+            StageTransition.from_stage_entered_at.is_not(None),
+            *conditions,
+        )
     )
 
 
 def _window_stays(window: Window, scope: Scope) -> Subquery:
     """The stays that ended in the window, for opportunities owned in scope."""
-    moved = (
-        select(StageTransition.opportunity_id)
-        .join(Opportunity, Opportunity.id == StageTransition.opportunity_id)
-        .where(*_transitions_left_in(window, scope))
-    )
-    # The previous row must be found over the whole history, so the window filter comes after LAG.
-    stays = _stays(moved).subquery()
-    return (
-        select(stays)
-        .where(stays.c.stage_id.is_not(None), stays.c.left_at >= window.start, stays.c.left_at < window.end)
-        .subquery()
-    )
+    return _stays(*_transitions_left_in(window, scope)).subquery()

@@ -80,13 +80,13 @@ class Scope:
     @classmethod
     def company(cls, session: Session) -> Scope:
         """All active reps."""
-        return cls(ScopeKind.COMPANY, frozenset(session.scalars(_active_reps())))
+        return cls(ScopeKind.COMPANY, frozenset(session.scalars(active_reps())))
 
     @classmethod
     def team(cls, session: Session, manager: User) -> Scope:
         """The active reps reporting to `manager`, directly or through a sub-manager."""
         members = team_ids(session, manager)
-        return cls(ScopeKind.TEAM, frozenset(session.scalars(_active_reps().where(User.id.in_(members)))))
+        return cls(ScopeKind.TEAM, frozenset(session.scalars(active_reps().where(User.id.in_(members)))))
 
     @classmethod
     def rep(cls, rep: User | int) -> Scope:
@@ -103,9 +103,10 @@ class Scope:
         if self.kind is ScopeKind.COMPANY:
             # A subquery rather than thousands of bound ids: the planner joins it, and SQLite's
             # parameter limit never bites.
-            return rep_column.in_(_active_reps())
+            return rep_column.in_(active_reps())
         return rep_column.in_(sorted(self.rep_ids))
 
 
-def _active_reps() -> Select[tuple[int]]:
+def active_reps() -> Select[tuple[int]]:
+    """The ids of the active reps: who the company scope covers."""
     return select(User.id).where(User.role == Role.REP, User.active.is_(True), User.deleted_at.is_(None))

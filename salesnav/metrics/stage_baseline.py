@@ -28,14 +28,12 @@ def similar_stage_baseline(
     session: Session, *, stage_id: int, product_line: str, grade: str | None, as_of: datetime, history_days: int
 ) -> StageBaseline:
     history = _stays(
-        select(Opportunity.id).where(
-            Opportunity.status.in_(CLOSED),
-            Opportunity.closed_at >= as_of - timedelta(days=history_days),
-            Opportunity.closed_at < as_of,
-            Opportunity.deleted_at.is_(None),
-        )
+        Opportunity.status.in_(CLOSED),
+        Opportunity.closed_at >= as_of - timedelta(days=history_days),
+        Opportunity.closed_at < as_of,
+        Opportunity.deleted_at.is_(None),
     ).subquery()
-    in_stage = [history.c.stage_id == stage_id, history.c.seconds.is_not(None)]
+    in_stage = [history.c.stage_id == stage_id]
     same = [history.c.product_line == product_line, history.c.grade.is_not_distinct_from(grade)]
     for conditions, similar in ((in_stage + same, True), (in_stage, False)):
         mean, count = session.execute(select(func.avg(history.c.seconds), func.count()).where(*conditions)).one()

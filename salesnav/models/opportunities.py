@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from salesnav.models.base import Base, BigId, IdMixin, LabelledEnum, SoftDeleteMixin, TimestampMixin, db_enum
@@ -91,10 +91,25 @@ class Opportunity(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
         return f"{self.expected_amount_fen / 100:,.2f}"
 
 
+# The stage changes that end a stay in a stage (not the creation row), as the stays index's condition.
+STAYS_SQL = "from_stage_id IS NOT NULL AND from_stage_entered_at IS NOT NULL"
+
+
 class StageTransition(IdMixin, Base):
     """One row per stage change: who, when, from, to — the opportunity's full history."""
 
     __tablename__ = "stage_transitions"
+    __table_args__ = (
+        # The stays the stage metrics read for a window (the stage left, when it was entered and left, the deal),
+        # from the index alone on PostgreSQL.
+        Index(
+            "ix_stage_transitions_stays",
+            "occurred_at",
+            postgresql_include=["opportunity_id", "from_stage_id", "from_stage_entered_at"],
+            postgresql_where=text(STAYS_SQL),
+            sqlite_where=text(STAYS_SQL),
+        ),
+    )
 
     opportunity_id: Mapped[int] = mapped_column(BigId, ForeignKey("opportunities.id"), index=True)
     from_stage_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("stages.id"))
@@ -104,6 +119,10 @@ class StageTransition(IdMixin, Base):
     occurred_at: Mapped[datetime] = mapped_column(index=True)
     checklist_complete: Mapped[bool] = mapped_column(default=True)
     override_reason: Mapped[str | None] = mapped_column(Text)
+    # When the stage this row leaves (from_stage) was entered: the occurred_at of the opportunity's previous
+    # history row (by occurred_at, then id), NULL on the first. Kept by database triggers (migration 0010) so
+    # every writer keeps it right — written by none, read by the stage metrics (a stay is one row's difference).
+    from_stage_entered_at: Mapped[datetime | None] = mapped_column()
 
     opportunity: Mapped[Opportunity] = relationship(back_populates="history")
     from_stage: Mapped[Stage | None] = relationship(foreign_keys=[from_stage_id])

@@ -62,6 +62,23 @@ class Touchpoint(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
     __tablename__ = "touchpoints"
     __table_args__ = (
         Index("ix_touchpoints_customer_occurred", "customer_id", "occurred_at"),
+        # From the index alone (migration 0010): the lead funnel's "touched before the window?" per customer and
+        # the battle map's latest emotion readings per customer; the battle map's follow-ups per deal.
+        Index(
+            "ix_touchpoints_live_customer_occurred",
+            "customer_id",
+            "occurred_at",
+            postgresql_include=["emotion", "id"],
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_touchpoints_live_opportunity_occurred",
+            "opportunity_id",
+            "occurred_at",
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
         # The metrics read touchpoints by window: company-wide by time, a team or a rep by rep then time.
         Index("ix_touchpoints_occurred", "occurred_at"),
         Index("ix_touchpoints_rep_occurred", "rep_id", "occurred_at"),

@@ -9,6 +9,7 @@ checks that the touchpoint carries the draft the rules make of that transcript.
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from salesnav import clock
+from salesnav.bot import client as wecom_client
 from salesnav.bot.emulator import callbacks
 from salesnav.bot.emulator.state import STATE
 from salesnav.models import (
@@ -34,7 +36,6 @@ from salesnav.ocr.samples import SampleInvoice, invoice_jpeg
 from salesnav.voice import draft_from_transcript, transcribe
 from salesnav.voice.audio import to_amr
 from salesnav.voice.samples import espeak_available, speak_wav
-from salesnav.voice.sherpa import ENV_VAR as ASR_MODEL_DIR
 from tests import factories as f
 from tests.bot.chat import Chat, button, inbound_rows
 
@@ -162,7 +163,9 @@ def test_a_voice_draft_can_be_dropped_and_nothing_is_recorded(chat, spoken_amr, 
 def test_when_the_speech_engine_cannot_start_the_note_is_kept_and_the_rep_is_told(
     chat, spoken_amr, tmp_path, monkeypatch
 ):
-    monkeypatch.setenv(ASR_MODEL_DIR, str(tmp_path))  # an operator's model directory without a model
+    # An operator set SALESNAV_ASR_MODEL_DIR to a directory without a model in it.
+    running = wecom_client.current_settings()
+    monkeypatch.setattr(wecom_client, "_settings", replace(running, asr_model_dir=str(tmp_path)))
     two_taps(chat, "北京协和医院")
     send_voice(chat, spoken_amr)
     assert chat.last_text().startswith("语音已保存，但语音识别服务暂时不可用")

@@ -14,7 +14,8 @@ from salesnav.metrics import (
     touchpoint_quality,
     visits_per_rep_month,
 )
-from salesnav.models import DecisionRole, Emotion, Touchpoint
+from salesnav.metrics.activity import touchpoint_quality_by_window
+from salesnav.models import DecisionRole, Emotion, Role, Touchpoint
 from tests import factories as f
 from tests.metrics.builders import effective, touchpoint, utc
 
@@ -114,6 +115,32 @@ def test_touchpoint_quality_is_emotion_times_the_customers_decision_chain_covera
     )
     # The outsider's touchpoint was before the window: nothing of theirs to score.
     assert touchpoint_quality(session, window, Scope.rep(org.outsider_rep)).value is None
+
+
+def test_company_quality_counts_active_reps_touchpoints_but_everyones_contacts_per_window(session, org):
+    march_1, march_2 = Window(utc(3, 1), utc(3, 2)), Window(utc(3, 2), utc(3, 3))
+    a = f.customer(session, org.rep, roles=(DecisionRole.INFLUENCER, DecisionRole.PURCHASER, DecisionRole.USER))
+    influencer, purchaser, user = a.contacts
+    b = f.customer(session, org.other_rep, roles=(DecisionRole.VETO,))
+    (veto,) = b.contacts
+    touchpoint(session, org.rep, a, utc(3, 1, 2), emotion=Emotion.POSITIVE, contacts=[influencer])
+    touchpoint(session, org.other_rep, b, utc(3, 1, 3), emotion=Emotion.RESISTANT, contacts=[veto])
+    touchpoint(session, org.outsider_rep, a, utc(3, 2, 5), emotion=Emotion.NEUTRAL, contacts=[purchaser])
+    # A rep who has left: their touchpoint is not scored, but the user they met counts for A's coverage.
+    departed = f.user(session, "rep09", Role.REP, org.sales, org.manager, name="离职销售")
+    departed.active = False
+    touchpoint(session, departed, a, utc(3, 1, 7), emotion=Emotion.RESISTANT, contacts=[user])
+    session.flush()
+
+    day_1, day_2 = touchpoint_quality_by_window(session, [march_1, march_2], Scope.company(session))
+    # 1 March: A has its influencer and (through the departed rep) its user by the window end, 2/4; B has its
+    # veto holder, 1/4. The departed rep's own row is not scored.
+    assert day_1.denominator == 2
+    assert day_1.value == pytest.approx((1.0 * 2 / 4 + 0.2 * 1 / 4) / 2)  # 0.275
+    # 2 March: A's purchaser is met too (3/4 within 90 days of the window end); one touchpoint in it.
+    assert day_2.denominator == 1
+    assert day_2.value == pytest.approx(0.6 * 3 / 4)  # 0.45
+    assert touchpoint_quality(session, Window(utc(3, 3), utc(3, 4)), Scope.company(session)).value is None
 
 
 def test_a_longer_lookback_setting_brings_older_contacts_into_the_coverage(session, org):
