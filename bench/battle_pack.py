@@ -301,7 +301,7 @@ def seed(url: str, reps: int, now: datetime) -> dict[str, int]:
             ],
         )
         for table in ("stages", "users", "customers", "contacts", "touchpoints", "opportunities", "stage_transitions"):
-            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         conn.execute("ANALYZE")
     return counts
 

@@ -103,7 +103,7 @@ def start_server(env: dict[str, str], port: int, workers: int, threads: int) -> 
         "warning",
         "bench.callback_ack:make_app()",
     ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - a fixed argv: our own gunicorn
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

@@ -77,19 +77,40 @@ def org() -> dict[str, list[int]]:
         director = User(wecom_userid="bench_dir", name="总监", role=Role.DIRECTOR, department_id=sales.id)
         s.add(director)
         s.flush()
-        managers = [User(wecom_userid=f"bench_mgr{i}", name=f"主管{i}", role=Role.MANAGER, department_id=sales.id,
-                         manager_id=director.id) for i in range(MANAGERS)]
+        managers = [
+            User(
+                wecom_userid=f"bench_mgr{i}",
+                name=f"主管{i}",
+                role=Role.MANAGER,
+                department_id=sales.id,
+                manager_id=director.id,
+            )
+            for i in range(MANAGERS)
+        ]
         s.add_all(managers)
         s.flush()
-        reps = [User(wecom_userid=f"bench_rep{i}", name=f"销售{i}", role=Role.REP, department_id=sales.id,
-                     manager_id=managers[i % MANAGERS].id) for i in range(REPS)]
+        reps = [
+            User(
+                wecom_userid=f"bench_rep{i}",
+                name=f"销售{i}",
+                role=Role.REP,
+                department_id=sales.id,
+                manager_id=managers[i % MANAGERS].id,
+            )
+            for i in range(REPS)
+        ]
         s.add_all(reps)
         s.flush()
         customer = Customer(name="基准医院", owner_id=reps[0].id)
         s.add(customer)
         s.flush()
-        tp = Touchpoint(customer_id=customer.id, rep_id=reps[0].id, type=TouchpointType.VISIT,
-                        occurred_at=clock.now(), summary="bench")
+        tp = Touchpoint(
+            customer_id=customer.id,
+            rep_id=reps[0].id,
+            type=TouchpointType.VISIT,
+            occurred_at=clock.now(),
+            summary="bench",
+        )
         s.add(tp)
         s.flush()
         stage_id = s.execute(text("SELECT id FROM stages WHERE code = 'negotiation'")).scalar_one()
@@ -99,37 +120,44 @@ def org() -> dict[str, list[int]]:
 def fill(ids: dict[str, list[int]], n: int, silent_hours: float, offsets_s: list[float] | None = None) -> None:
     """n background deals, or (offsets_s) open deals whose silence crosses 72 h at now + offset."""
     owners = "(ARRAY[" + ",".join(map(str, ids["reps"])) + "]::bigint[])"  # our own integer ids
-    common = (f"{ids['customer'][0]}, {owners}[1 + (g % {REPS})], 'bench ' || g, 'CT', 60000000, "
-              f"{ids['stage'][0]}")
+    common = f"{ids['customer'][0]}, {owners}[1 + (g % {REPS})], 'bench ' || g, 'CT', 60000000, {ids['stage'][0]}"
     with db.get_engine().begin() as conn:
         if offsets_s is None:
-            conn.execute(text(f"""
+            conn.execute(
+                text(f"""
                 INSERT INTO opportunities (customer_id, owner_id, title, product_line, expected_amount_fen, stage_id,
                     status, last_touchpoint_id, last_follow_up_at, stage_entered_at, approval_frozen,
                     created_at, updated_at)
                 SELECT {common},
-                    CASE WHEN g % 10 < 6 THEN 'won' ELSE 'open' END, {ids['touchpoint'][0]},
+                    CASE WHEN g % 10 < 6 THEN 'won' ELSE 'open' END, {ids["touchpoint"][0]},
                     CASE WHEN g % 10 < 6 THEN now() - interval '400 days' + (g % 100000) * interval '1 minute'
                          ELSE now() - (g % 4000) * interval '1 minute' END,
                     now(), false, now(), now()
-                FROM generate_series(1, :n) g"""), {"n": n})  # noqa: S608 - integer ids only
-            conn.execute(text(f"""
+                FROM generate_series(1, :n) g"""),
+                {"n": n},
+            )
+            conn.execute(
+                text(f"""
                 INSERT INTO opportunities (customer_id, owner_id, title, product_line, expected_amount_fen, stage_id,
                     status, last_touchpoint_id, last_follow_up_at, stage_entered_at, approval_frozen,
                     created_at, updated_at)
-                SELECT {common}, 'open', {ids['touchpoint'][0]}, now() - make_interval(hours => :h), now(), false,
+                SELECT {common}, 'open', {ids["touchpoint"][0]}, now() - make_interval(hours => :h), now(), false,
                     now(), now()
-                FROM generate_series(1, :m) g"""), {"m": OVERDUE, "h": silent_hours})  # noqa: S608
+                FROM generate_series(1, :m) g"""),
+                {"m": OVERDUE, "h": silent_hours},
+            )
         else:
             for g, offset in enumerate(offsets_s):
-                conn.execute(text(f"""
+                conn.execute(
+                    text(f"""
                     INSERT INTO opportunities (customer_id, owner_id, title, product_line, expected_amount_fen,
                         stage_id, status, last_touchpoint_id, last_follow_up_at, stage_entered_at, approval_frozen,
                         created_at, updated_at)
-                    SELECT {common.replace("'bench ' || g", "'cross ' || g")}, 'open', {ids['touchpoint'][0]},
+                    SELECT {common.replace("'bench ' || g", "'cross ' || g")}, 'open', {ids["touchpoint"][0]},
                         :last, now(), false, now(), now()
-                    FROM (SELECT CAST(:g AS bigint) AS g) AS one"""),  # noqa: S608
-                    {"g": g, "last": datetime.now(UTC) - timedelta(hours=72) + timedelta(seconds=offset)})
+                    FROM (SELECT CAST(:g AS bigint) AS g) AS one"""),
+                    {"g": g, "last": datetime.now(UTC) - timedelta(hours=72) + timedelta(seconds=offset)},
+                )
         conn.execute(text("ANALYZE opportunities"))
 
 
@@ -160,9 +188,16 @@ def scan_cost(url: str, n: int) -> dict[str, float]:
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT count(*) FROM opportunities")).scalar_one()
         fired = conn.execute(text("SELECT count(*) FROM alerts")).scalar_one()
-        plan = conn.execute(text(
-            "EXPLAIN SELECT id, last_follow_up_at FROM opportunities WHERE status = 'open' "
-            "AND last_follow_up_at < now() - interval '72 hours' AND deleted_at IS NULL")).scalars().all()
+        plan = (
+            conn.execute(
+                text(
+                    "EXPLAIN SELECT id, last_follow_up_at FROM opportunities WHERE status = 'open' "
+                    "AND last_follow_up_at < now() - interval '72 hours' AND deleted_at IS NULL"
+                )
+            )
+            .scalars()
+            .all()
+        )
     print(f"\n== {rows:,} opportunities ({OVERDUE} overdue), loaded in {load:.1f} s")
     print(f"   plain count(*)                        median {ms(statistics.median(counts))}")
     print(f"   first scan (fires {fired} alerts)        {ms(first)}")
@@ -199,8 +234,12 @@ def time_to_alert(url: str, crossings: int = 100, spread_s: float = 60.0) -> lis
     offsets = [2 + spread_s * i / crossings for i in range(crossings)]
     fill(ids, 0, 0, offsets_s=offsets)
     with db.transaction() as s:
-        crossed = {title: last + timedelta(hours=72) for title, last in s.execute(text(
-            "SELECT title, last_follow_up_at FROM opportunities WHERE title LIKE 'cross %'")).all()}
+        crossed = {
+            title: last + timedelta(hours=72)
+            for title, last in s.execute(
+                text("SELECT title, last_follow_up_at FROM opportunities WHERE title LIKE 'cross %'")
+            ).all()
+        }
 
     scheduler = BackgroundScheduler(timezone="UTC")
     Clock(LocalLeadership()).install(scheduler)  # every periodic job, as `salesnav serve` runs them
@@ -247,8 +286,10 @@ def main() -> None:
     sizes = sorted(results)
     if len(sizes) > 1:
         small, big = results[sizes[0]], results[sizes[-1]]
-        print(f"\n== growth {sizes[0]:,} → {sizes[-1]:,} rows: count(*) ×{big['count'] / small['count']:.1f}, "
-              f"steady scan ×{big['scan'] / small['scan']:.2f}")
+        print(
+            f"\n== growth {sizes[0]:,} → {sizes[-1]:,} rows: count(*) ×{big['count'] / small['count']:.1f}, "
+            f"steady scan ×{big['scan'] / small['scan']:.2f}"
+        )
     latencies = sorted(time_to_alert(url))
     print(f"\n== time-to-alert, {len(latencies)} deals crossing 72 h (scan every 5 s, default settings)")
     print(f"   p50 {statistics.median(latencies):.2f} s, p95 {p95(latencies):.2f} s, max {max(latencies):.2f} s")

@@ -264,12 +264,21 @@ def import_excel(file: str, owner: str, dry_run: bool) -> None:
             if user is None:
                 raise click.ClickException(f"找不到用户 {owner}")
             if dry_run:
-                plan = commit.preview(session, user, owner=user, data=data, filename=Path(file).name,
-                                      tz=settings.business_tz)
+                plan = commit.preview(
+                    session, user, owner=user, data=data, filename=Path(file).name, tz=settings.business_tz
+                )
                 click.echo(json.dumps(plan.to_json(), ensure_ascii=False, indent=2))
                 return
-            imp, _ = commit.start_import(session, user, owner=user, data=data, filename=Path(file).name,
-                                         root=settings.data_dir, tz=settings.business_tz, channel="cli")
+            imp, _ = commit.start_import(
+                session,
+                user,
+                owner=user,
+                data=data,
+                filename=Path(file).name,
+                root=settings.data_dir,
+                tz=settings.business_tz,
+                channel="cli",
+            )
             import_id = imp.id
         with dbs.transaction() as session:
             user = session.get(User, imp.owner_id)

@@ -60,7 +60,10 @@ def test_production_without_complete_wecom_credentials_fails_at_start():
 
 def test_with_the_emulator_on_the_wecom_client_talks_to_the_emulator_in_this_app():
     assert Settings.from_env({"PORT": "8123"}).wecom.api_base == "http://127.0.0.1:8123/_wecom"
-    assert Settings.from_env({"WECOM_API_BASE": "https://wecom-proxy.example.test/wx"}).wecom.api_base == "https://wecom-proxy.example.test/wx"
+    assert (
+        Settings.from_env({"WECOM_API_BASE": "https://wecom-proxy.example.test/wx"}).wecom.api_base
+        == "https://wecom-proxy.example.test/wx"
+    )
 
 
 def test_the_offline_speech_model_directory_must_exist(tmp_path):

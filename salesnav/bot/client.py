@@ -100,8 +100,9 @@ class _WeChatClient(WeChatClient):  # type: ignore[misc]
         return f"{self.API_BASE_URL}:{super().access_token_key}"
 
     def fetch_access_token(self) -> dict[str, Any]:
-        return self._fetch_access_token(url=self.API_BASE_URL + "gettoken",
-                                        params={"corpid": self.corp_id, "corpsecret": self.secret})
+        return self._fetch_access_token(
+            url=self.API_BASE_URL + "gettoken", params={"corpid": self.corp_id, "corpsecret": self.secret}
+        )
 
     @property
     def access_token(self) -> str:
@@ -128,8 +129,9 @@ class WeComClient:
         """Send one application message; `body` is the part under the msgtype key."""
         if msg_type not in MESSAGE_TYPES:
             raise ValueError(f"unknown WeCom message type {msg_type!r}")
-        result = self.post("message/send", {"touser": userid, "agentid": self.agent_id, "msgtype": msg_type,
-                                            msg_type: body})
+        result = self.post(
+            "message/send", {"touser": userid, "agentid": self.agent_id, "msgtype": msg_type, msg_type: body}
+        )
         if userid in str(result.get("invaliduser") or "").split("|"):
             raise WeComError(81013, f"{userid} is not a member who can receive this app's messages")
         return SendResult(str(result.get("msgid", "")), result.get("response_code"), result)
@@ -141,8 +143,7 @@ class WeComClient:
         return self.send(userid, "markdown", {"content": content})
 
     def send_textcard(self, userid: str, title: str, description: str, url: str, btntxt: str = "详情") -> SendResult:
-        return self.send(userid, "textcard", {"title": title, "description": description, "url": url,
-                                              "btntxt": btntxt})
+        return self.send(userid, "textcard", {"title": title, "description": description, "url": url, "btntxt": btntxt})
 
     def send_template_card(self, userid: str, card: dict[str, Any]) -> SendResult:
         return self.send(userid, "template_card", card)
@@ -156,8 +157,14 @@ class WeComClient:
     def send_voice(self, userid: str, media_id: str) -> SendResult:
         return self.send(userid, "voice", {"media_id": media_id})
 
-    def update_template_card(self, userids: list[str], response_code: str, *,
-                             card: dict[str, Any] | None = None, replace_name: str | None = None) -> dict[str, Any]:
+    def update_template_card(
+        self,
+        userids: list[str],
+        response_code: str,
+        *,
+        card: dict[str, Any] | None = None,
+        replace_name: str | None = None,
+    ) -> dict[str, Any]:
         """Update a card in place: either the whole card, or just the clicked button's label."""
         if (card is None) == (replace_name is None):
             raise ValueError("give exactly one of card or replace_name")
@@ -169,12 +176,16 @@ class WeComClient:
         return self.post("message/update_template_card", data)
 
     # --- media and the rest -------------------------------------------------------------------
-    def upload_media(self, media_type: str, filename: str, content: bytes | IO[bytes],
-                     content_type: str = "application/octet-stream") -> str:
+    def upload_media(
+        self, media_type: str, filename: str, content: bytes | IO[bytes], content_type: str = "application/octet-stream"
+    ) -> str:
         """Upload temporary media (image, voice, video, file; kept 3 days by WeCom); returns media_id."""
         data = content if isinstance(content, bytes) else content.read()  # bytes survive a retry
-        result = self._call(lambda: self._wx.post(
-            "media/upload", params={"type": media_type}, files={"media": (filename, data, content_type)}))
+        result = self._call(
+            lambda: self._wx.post(
+                "media/upload", params={"type": media_type}, files={"media": (filename, data, content_type)}
+            )
+        )
         return str(result["media_id"])
 
     def download_media(self, media_id: str) -> bytes:

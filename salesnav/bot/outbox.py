@@ -84,8 +84,10 @@ def policy() -> OutboxPolicy:
 
 # --- queueing ------------------------------------------------------------------------------------
 
-def queue_message(session: Session, recipient_userid: str, msg_type: str, body: dict[str, Any], *,
-                  idempotency_key: str | None = None) -> OutboundMessage:
+
+def queue_message(
+    session: Session, recipient_userid: str, msg_type: str, body: dict[str, Any], *, idempotency_key: str | None = None
+) -> OutboundMessage:
     """Add a message to the outbox in the caller's transaction; it is sent after commit.
 
     The same idempotency_key twice returns the existing row and sends nothing more.
@@ -94,9 +96,15 @@ def queue_message(session: Session, recipient_userid: str, msg_type: str, body: 
         raise ValueError(f"unknown WeCom message type {msg_type!r}")
     if idempotency_key and (existing := _by_key(session, idempotency_key)):
         return existing
-    message = OutboundMessage(recipient_userid=recipient_userid, msg_type=msg_type, body=body,
-                              idempotency_key=idempotency_key, status=OutboundStatus.QUEUED, attempts=0,
-                              next_attempt_at=clock.now())
+    message = OutboundMessage(
+        recipient_userid=recipient_userid,
+        msg_type=msg_type,
+        body=body,
+        idempotency_key=idempotency_key,
+        status=OutboundStatus.QUEUED,
+        attempts=0,
+        next_attempt_at=clock.now(),
+    )
     if idempotency_key is None or session.get_bind().dialect.name == "sqlite":
         # pysqlite opens no transaction before a SAVEPOINT, so RELEASE would commit the caller's
         # work; SQLite serialises writers anyway, and the embedded default has one process.
@@ -132,6 +140,7 @@ def _by_key(session: Session, key: str) -> OutboundMessage | None:
 
 # --- delivery ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Claimed:
     recipient: str
@@ -161,9 +170,18 @@ def deliver(message_id: int) -> None:
         _after_failure(message_id, exc)
     else:
         with db.transaction() as session:
-            session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id).values(
-                status=OutboundStatus.SENT, sent_at=clock.now(), wecom_msgid=result.msgid or None,
-                response_code=result.response_code, next_attempt_at=None, last_error=None))
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == message_id)
+                .values(
+                    status=OutboundStatus.SENT,
+                    sent_at=clock.now(),
+                    wecom_msgid=result.msgid or None,
+                    response_code=result.response_code,
+                    next_attempt_at=None,
+                    last_error=None,
+                )
+            )
 
 
 def _send(claimed: _Claimed) -> SendResult:
@@ -171,8 +189,11 @@ def _send(claimed: _Claimed) -> SendResult:
         return get_client().send(claimed.recipient, claimed.msg_type, claimed.body)
     body = claimed.body
     raw = get_client().update_template_card(
-        [claimed.recipient], str(body.get("response_code", "")), card=body.get("template_card"),
-        replace_name=None if body.get("template_card") else (body.get("button") or {}).get("replace_name", ""))
+        [claimed.recipient],
+        str(body.get("response_code", "")),
+        card=body.get("template_card"),
+        replace_name=None if body.get("template_card") else (body.get("button") or {}).get("replace_name", ""),
+    )
     return SendResult("", None, raw)
 
 
@@ -180,12 +201,17 @@ def flush_due(fired_at: str | None = None) -> int:
     """The clock's periodic job: deliver every queued message whose time has come. Returns how many."""
     now = clock.now()
     with db.transaction() as session:
-        due = list(session.scalars(
-            select(OutboundMessage.id)
-            .where(OutboundMessage.status == OutboundStatus.QUEUED,
-                   or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now))
-            .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
-            .limit(FLUSH_BATCH)))
+        due = list(
+            session.scalars(
+                select(OutboundMessage.id)
+                .where(
+                    OutboundMessage.status == OutboundStatus.QUEUED,
+                    or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now),
+                )
+                .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
+                .limit(FLUSH_BATCH)
+            )
+        )
     for message_id in due:
         try:
             deliver(message_id)
@@ -204,16 +230,23 @@ def _claim(session: Session, message_id: int) -> _Claimed | None:
         return None
     seen = message.attempts
     if seen >= policy().max_attempts:  # a worker died mid-send on the last attempt
-        _guarded(session, message_id, seen, status=OutboundStatus.FAILED, next_attempt_at=None,
-                 last_error=message.last_error or "重试次数已用完")
+        _guarded(
+            session,
+            message_id,
+            seen,
+            status=OutboundStatus.FAILED,
+            next_attempt_at=None,
+            last_error=message.last_error or "重试次数已用完",
+        )
         return None
     # A card update changes a message the member already has; WeCom's per-member cap counts new ones.
     wait = 0 if message.msg_type == CARD_UPDATE else _throttle_wait(session, message)
     if wait > 0:
         _hold_back(session, message, now + timedelta(seconds=wait))
         return None
-    _guarded(session, message_id, seen, attempts=seen + 1,
-             next_attempt_at=now + timedelta(seconds=policy().lease_seconds))
+    _guarded(
+        session, message_id, seen, attempts=seen + 1, next_attempt_at=now + timedelta(seconds=policy().lease_seconds)
+    )
     body = message.body
     if _is_digest(message):
         body = {"content": _render_digest(session, message_id)}
@@ -225,9 +258,13 @@ def _guarded(session: Session, message_id: int, seen_attempts: int, **values: An
     """Update the row only if nobody else claimed it since we read it."""
     changed = session.execute(
         update(OutboundMessage)
-        .where(OutboundMessage.id == message_id, OutboundMessage.status == OutboundStatus.QUEUED,
-               OutboundMessage.attempts == seen_attempts)
-        .values(**values))
+        .where(
+            OutboundMessage.id == message_id,
+            OutboundMessage.status == OutboundStatus.QUEUED,
+            OutboundMessage.attempts == seen_attempts,
+        )
+        .values(**values)
+    )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise _LostRace()
 
@@ -241,8 +278,9 @@ def _after_failure(message_id: int, exc: WeComError) -> None:
         error = str(exc)[:2000]
         if message.attempts >= policy().max_attempts or exc.errcode in PERMANENT_ERRORS:
             message.status, message.next_attempt_at = OutboundStatus.FAILED, None
-            log.warning("outbound message %s failed for good after %d attempts: %s",
-                        message_id, message.attempts, error)
+            log.warning(
+                "outbound message %s failed for good after %d attempts: %s", message_id, message.attempts, error
+            )
         else:
             delay = policy().retry_base_seconds * 2 ** (message.attempts - 1)
             message.next_attempt_at = now + timedelta(seconds=delay)
@@ -296,10 +334,12 @@ def _throttle_wait(session: Session, message: OutboundMessage) -> float:
         return int(script(keys=[f"salesnav:wecom:sent:{message.recipient_userid}"], args=args)) / 1000
     wait = 0.0
     for window, limit in limits:
-        in_window = (OutboundMessage.recipient_userid == message.recipient_userid,
-                     OutboundMessage.status == OutboundStatus.SENT, OutboundMessage.sent_at > now - window)
-        count, oldest = session.execute(
-            select(func.count(), func.min(OutboundMessage.sent_at)).where(*in_window)).one()
+        in_window = (
+            OutboundMessage.recipient_userid == message.recipient_userid,
+            OutboundMessage.status == OutboundStatus.SENT,
+            OutboundMessage.sent_at > now - window,
+        )
+        count, oldest = session.execute(select(func.count(), func.min(OutboundMessage.sent_at)).where(*in_window)).one()
         if count >= limit:
             wait = max(wait, (oldest + window - now).total_seconds())
     return wait
@@ -312,21 +352,30 @@ def _hold_back(session: Session, message: OutboundMessage, room_at: datetime) ->
         return
     digest = session.scalars(
         select(OutboundMessage)
-        .where(OutboundMessage.recipient_userid == message.recipient_userid,
-               OutboundMessage.status == OutboundStatus.QUEUED, OutboundMessage.attempts == 0,
-               OutboundMessage.idempotency_key.like(DIGEST_KEY_PREFIX + "%"))
+        .where(
+            OutboundMessage.recipient_userid == message.recipient_userid,
+            OutboundMessage.status == OutboundStatus.QUEUED,
+            OutboundMessage.attempts == 0,
+            OutboundMessage.idempotency_key.like(DIGEST_KEY_PREFIX + "%"),
+        )
         .order_by(OutboundMessage.id)
         .with_for_update()  # a digest being claimed for sending takes no more items
     ).first()
     if digest is None:
-        digest = OutboundMessage(recipient_userid=message.recipient_userid, msg_type="markdown",
-                                 body={"content": ""}, status=OutboundStatus.QUEUED, attempts=0,
-                                 idempotency_key=f"{DIGEST_KEY_PREFIX}{message.recipient_userid}:{message.id}",
-                                 next_attempt_at=room_at)
+        digest = OutboundMessage(
+            recipient_userid=message.recipient_userid,
+            msg_type="markdown",
+            body={"content": ""},
+            status=OutboundStatus.QUEUED,
+            attempts=0,
+            idempotency_key=f"{DIGEST_KEY_PREFIX}{message.recipient_userid}:{message.id}",
+            next_attempt_at=room_at,
+        )
         session.add(digest)
         session.flush()
-    _guarded(session, message.id, message.attempts, status=OutboundStatus.MERGED, digest_id=digest.id,
-             next_attempt_at=None)
+    _guarded(
+        session, message.id, message.attempts, status=OutboundStatus.MERGED, digest_id=digest.id, next_attempt_at=None
+    )
 
 
 def _is_digest(message: OutboundMessage) -> bool:
@@ -334,9 +383,12 @@ def _is_digest(message: OutboundMessage) -> bool:
 
 
 def _render_digest(session: Session, digest_id: int) -> str:
-    merged = list(session.scalars(
-        select(OutboundMessage).where(OutboundMessage.digest_id == digest_id).order_by(OutboundMessage.id)))
-    head = (f"**消息汇总**\n刚才有 {len(merged)} 条提醒发给您，因企业微信限制单人接收频率，合并为这一条：\n")
+    merged = list(
+        session.scalars(
+            select(OutboundMessage).where(OutboundMessage.digest_id == digest_id).order_by(OutboundMessage.id)
+        )
+    )
+    head = f"**消息汇总**\n刚才有 {len(merged)} 条提醒发给您，因企业微信限制单人接收频率，合并为这一条：\n"
     lines: list[str] = []
     used = len(head.encode())
     for i, item in enumerate(merged, 1):

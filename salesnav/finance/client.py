@@ -13,8 +13,12 @@ from salesnav.models import Customer
 
 
 def fetch(api_url: str, customer: Customer, *, as_of: datetime, months: int, timeout: float) -> PaymentHistory:
-    params = {"customer_id": customer.id, "customer_name": customer.name, "months": months,
-              "as_of": as_of.date().isoformat()}
+    params = {
+        "customer_id": customer.id,
+        "customer_name": customer.name,
+        "months": months,
+        "as_of": as_of.date().isoformat(),
+    }
     try:
         response = requests.get(api_url.rstrip("/") + "/v1/on-time-rate", params=params, timeout=timeout)
     except requests.Timeout as exc:

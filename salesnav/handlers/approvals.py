@@ -25,9 +25,15 @@ def lift_freeze(session: Session, actor: User, *, opportunity_id: int, reason: s
     if not opp.approval_frozen:
         raise DomainError("该商机的审批未被冻结")
     now = clock.now()
-    audit(session, actor, "opportunity", opp.id, "approval_unfreeze",
-          {"approval_frozen": True, "reason": opp.approval_frozen_reason},
-          {"approval_frozen": False, "lift_reason": reason})
+    audit(
+        session,
+        actor,
+        "opportunity",
+        opp.id,
+        "approval_unfreeze",
+        {"approval_frozen": True, "reason": opp.approval_frozen_reason},
+        {"approval_frozen": False, "lift_reason": reason},
+    )
     opp.approval_frozen, opp.approval_frozen_reason = False, None
     rep = opp.owner
     manager = engine.manager_of(session, rep)
@@ -36,7 +42,9 @@ def lift_freeze(session: Session, actor: User, *, opportunity_id: int, reason: s
         engine.resolve(session, alert, now=now, by_id=actor.id, resolution=f"总监解除冻结：{reason}")
         for user in engine.distinct_users(rep, manager):
             engine.notify(
-                session, alert, user,
+                session,
+                alert,
+                user,
                 f"【审批冻结已解除】销售总监{actor.name}已解除客户「{opp.customer.name}」的商机「{opp.title}」"
                 f"（预计 {yuan(opp.expected_amount_fen)}）的审批冻结，理由：{reason}。可以重新提交合同审批。",
                 tag="lifted",

@@ -129,8 +129,12 @@ def store_attachment(
         os.replace(tmp, path)
     stem = Path(filename or "file").stem[:200] or "file"
     attachment = Attachment(
-        sha256=sha256, filename=f"{stem}.{sniffed.extension}", content_type=sniffed.content_type,
-        size_bytes=len(data), storage_path=str(path.relative_to(root)), uploaded_by_id=actor.id,
+        sha256=sha256,
+        filename=f"{stem}.{sniffed.extension}",
+        content_type=sniffed.content_type,
+        size_bytes=len(data),
+        storage_path=str(path.relative_to(root)),
+        uploaded_by_id=actor.id,
     )
     session.add(attachment)
     session.flush()

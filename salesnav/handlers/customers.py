@@ -80,8 +80,12 @@ def _new_customer(
     if member is None:
         raise DomainError("客户类型无效，请选择医院、经销商或其他")
     return Customer(
-        name=name, kind=member, grade=(grade or "").strip() or None, region=(region or "").strip() or None,
-        tags=[t.strip() for t in tags or [] if t.strip()], owner_id=actor.id,
+        name=name,
+        kind=member,
+        grade=(grade or "").strip() or None,
+        region=(region or "").strip() or None,
+        tags=[t.strip() for t in tags or [] if t.strip()],
+        owner_id=actor.id,
     )
 
 
@@ -100,8 +104,11 @@ def create_customers(session: Session, actor: User, specs: list[NewCustomer]) ->
     out: list[Customer | DomainError] = []
     for spec in specs:
         try:
-            out.append(_new_customer(actor, name=spec.name, kind=spec.kind, grade=spec.grade, region=spec.region,
-                                     tags=spec.tags))
+            out.append(
+                _new_customer(
+                    actor, name=spec.name, kind=spec.kind, grade=spec.grade, region=spec.region, tags=spec.tags
+                )
+            )
         except DomainError as exc:
             out.append(exc)
     names = list({c.name for c in out if isinstance(c, Customer)})
@@ -163,14 +170,15 @@ def _new_contact(
         raise DomainError("请填写联系人姓名")
     role = None
     if decision_role:
-        role = (
-            decision_role if isinstance(decision_role, DecisionRole) else DecisionRole.from_label(str(decision_role))
-        )
+        role = decision_role if isinstance(decision_role, DecisionRole) else DecisionRole.from_label(str(decision_role))
         if role is None:
             raise DomainError("决策角色无效，请选择影响者、采购者、使用者或否决者")
     return Contact(
-        customer_id=customer.id, name=name[:100], title=(title or "").strip()[:100] or None,
-        phone=normalise_phone(phone), decision_role=role,
+        customer_id=customer.id,
+        name=name[:100],
+        title=(title or "").strip()[:100] or None,
+        phone=normalise_phone(phone),
+        decision_role=role,
     )
 
 
@@ -193,8 +201,11 @@ def add_contacts(session: Session, actor: User, specs: list[NewContact]) -> list
             out.append(NotFound(CUSTOMER_NOT_FOUND))
             continue
         try:
-            out.append(_new_contact(customer, name=spec.name, title=spec.title, phone=spec.phone,
-                                    decision_role=spec.decision_role))
+            out.append(
+                _new_contact(
+                    customer, name=spec.name, title=spec.title, phone=spec.phone, decision_role=spec.decision_role
+                )
+            )
         except DomainError as exc:
             out.append(exc)
     new = [c for c in out if isinstance(c, Contact)]

@@ -50,8 +50,19 @@ def log_touchpoint(
     now = clock.now()
     customer = customer_for(session, actor, customer_id)
     spec = NewTouchpoint(
-        customer_id, type, emotion, summary, contact_ids, next_action, next_action_due, occurred_at,
-        opportunity_id, source, form_opened_at, attachment_ids, guessed_fields,
+        customer_id,
+        type,
+        emotion,
+        summary,
+        contact_ids,
+        next_action,
+        next_action_due,
+        occurred_at,
+        opportunity_id,
+        source,
+        form_opened_at,
+        attachment_ids,
+        guessed_fields,
     )
     found = list(session.scalars(select(Contact).where(Contact.id.in_(set(contact_ids))))) if contact_ids else []
     touchpoint = _new_touchpoint(actor, customer, spec, found, now)
@@ -125,9 +136,7 @@ def log_touchpoints(session: Session, actor: User, specs: list[NewTouchpoint]) -
     session.flush()
     for opportunity, touchpoint in linked:
         _follow_up(opportunity, touchpoint)
-    record_events(
-        session, "touchpoint.logged", "touchpoint", [(tp.id, _event_payload(tp)) for _, tp in linked], actor
-    )
+    record_events(session, "touchpoint.logged", "touchpoint", [(tp.id, _event_payload(tp)) for _, tp in linked], actor)
     return out
 
 
@@ -287,8 +296,13 @@ def update_touchpoint(
     session.flush()
     audit(session, actor, "touchpoint", touchpoint.id, "update", before, after)
     record_event(
-        session, "touchpoint.updated", "touchpoint", touchpoint.id, actor,
-        customer_id=touchpoint.customer_id, changed=sorted(k for k in after if after[k] != before[k]),
+        session,
+        "touchpoint.updated",
+        "touchpoint",
+        touchpoint.id,
+        actor,
+        customer_id=touchpoint.customer_id,
+        changed=sorted(k for k in after if after[k] != before[k]),
         effective=touchpoint.is_effective,
     )
     return touchpoint

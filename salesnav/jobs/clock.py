@@ -42,7 +42,9 @@ PERIODIC: list[PeriodicJob] = [
     PeriodicJob("outbound.flush_due", outbox.flush_due, IntervalTrigger(seconds=5), queue="outbound", slot_seconds=5),
     # Every 5 s so an alert goes out within ~6 s of its threshold; each scan costs only what matches.
     PeriodicJob("rules.scan", rules.scan, IntervalTrigger(seconds=5), queue="rules", slot_seconds=5),
-    PeriodicJob("housekeeping.prune_job_runs", housekeeping.prune_job_runs, IntervalTrigger(hours=1), slot_seconds=3600),
+    PeriodicJob(
+        "housekeeping.prune_job_runs", housekeeping.prune_job_runs, IntervalTrigger(hours=1), slot_seconds=3600
+    ),
     # Every minute: at the pack hour it sends; a clock that was down then catches up at its first tick.
     PeriodicJob("battle_pack.send_due", battle_pack.send_due, IntervalTrigger(seconds=60), queue="reports"),
     # Hourly; syncs only in the 02:00 hour of business time (salesnav/jobs/org_sync.py).

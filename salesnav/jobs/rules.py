@@ -153,8 +153,8 @@ def send_health_pdf(alert_id: int) -> None:
                 rep=tp.rep.name,
                 contacts="、".join(c.name + (f"（{c.title}）" if c.title else "") for c in tp.contacts),
                 summary=tp.summary,
-                next_action=(tp.next_action or "") + (f"（{local_time(tp.next_action_due)}前）"
-                                                      if tp.next_action_due else ""),
+                next_action=(tp.next_action or "")
+                + (f"（{local_time(tp.next_action_due)}前）" if tp.next_action_due else ""),
             )
             for tp in touchpoints
         ]
@@ -167,8 +167,9 @@ def send_health_pdf(alert_id: int) -> None:
     media_id = get_client().upload_media("file", filename, pdf, "application/pdf")
     with db.transaction() as session:
         for userid in userids:
-            queue_message(session, userid, "file", {"media_id": media_id},
-                          idempotency_key=f"alert:{alert_id}:pdf:{userid}")
+            queue_message(
+                session, userid, "file", {"media_id": media_id}, idempotency_key=f"alert:{alert_id}:pdf:{userid}"
+            )
         alert = session.get(Alert, alert_id)
         if alert is not None:
             engine.set_detail(alert, pdf_media_id=media_id, pdf_sent_at=clock.now().isoformat(), pdf_bytes=len(pdf))

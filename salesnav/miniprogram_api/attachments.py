@@ -56,7 +56,11 @@ def read_upload(files: dict[str, Any]) -> tuple[bytes, str]:
 def upload(files: dict[str, Any]) -> Attachment:
     data, filename = read_upload(files)
     attachment = store_attachment(
-        db_session(), current_actor(), data=data, filename=filename, root=attachments_root(),
+        db_session(),
+        current_actor(),
+        data=data,
+        filename=filename,
+        root=attachments_root(),
         max_bytes=max_upload_bytes(),
     )
     commit()
@@ -72,10 +76,17 @@ def read_attachment(attachment_id: int) -> Attachment:
 
 @bp.route(f"/attachments/<{ID}:attachment_id>/content", methods=["GET"])
 @bp.response(200, description="附件内容", content_type="application/octet-stream")
-@bp.doc(tags=TAGS, summary="下载附件内容",
-        responses={"200": {"description": "附件内容",
-                           "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}})
+@bp.doc(
+    tags=TAGS,
+    summary="下载附件内容",
+    responses={
+        "200": {"description": "附件内容", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}
+    },
+)
 def download(attachment_id: int) -> Response:
     attachment = attachment_for(db_session(), current_actor(), attachment_id)
-    return send_file(attachments_root() / attachment.storage_path, mimetype=attachment.content_type,
-                     download_name=attachment.filename)
+    return send_file(
+        attachments_root() / attachment.storage_path,
+        mimetype=attachment.content_type,
+        download_name=attachment.filename,
+    )

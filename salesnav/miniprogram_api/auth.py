@@ -108,16 +108,22 @@ def _require_token() -> None:
 
 
 class LoginIn(ma.Schema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=512),
-                         metadata={"description": "wx.qy.login 取得的临时登录凭证"})
+    code = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=512),
+        metadata={"description": "wx.qy.login 取得的临时登录凭证"},
+    )
 
 
 class UserOut(ma.Schema):
     id = fields.Integer(required=True)
     userid = fields.String(required=True, attribute="wecom_userid")
     name = fields.String(required=True)
-    role = fields.Function(lambda u: u.role.value, required=True, metadata={"enum": [
-        "rep", "manager", "director", "dept_head", "staff", "admin"]})
+    role = fields.Function(
+        lambda u: u.role.value,
+        required=True,
+        metadata={"enum": ["rep", "manager", "director", "dept_head", "staff", "admin"]},
+    )
     role_label = fields.Function(lambda u: u.role.label, required=True)
     department_id = fields.Integer(allow_none=True)
 

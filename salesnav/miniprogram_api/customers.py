@@ -57,18 +57,21 @@ class ContactIn(ma.Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     title = fields.String(allow_none=True, validate=validate.Length(max=100))
     phone = fields.String(allow_none=True, validate=validate.Length(max=32))
-    decision_role = fields.String(allow_none=True, validate=validate.OneOf(
-        [r.label for r in DecisionRole] + [r.value for r in DecisionRole]))
+    decision_role = fields.String(
+        allow_none=True, validate=validate.OneOf([r.label for r in DecisionRole] + [r.value for r in DecisionRole])
+    )
 
 
 class CustomerIn(FormTimes):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    kind = fields.String(load_default="医院", validate=validate.OneOf(
-        [k.label for k in CustomerKind] + [k.value for k in CustomerKind]))
+    kind = fields.String(
+        load_default="医院", validate=validate.OneOf([k.label for k in CustomerKind] + [k.value for k in CustomerKind])
+    )
     grade = fields.String(allow_none=True, validate=validate.Length(max=20))
     region = fields.String(allow_none=True, validate=validate.Length(max=50))
-    tags = fields.List(fields.String(validate=validate.Length(max=40)), load_default=list,
-                       validate=validate.Length(max=20))
+    tags = fields.List(
+        fields.String(validate=validate.Length(max=40)), load_default=list, validate=validate.Length(max=20)
+    )
     contacts = fields.List(fields.Nested(ContactIn), load_default=list, validate=validate.Length(max=20))
 
 
@@ -125,13 +128,25 @@ def read_customer(customer_id: int) -> Customer:
 def file_customer(body: dict[str, Any]) -> Customer:
     session, actor = db_session(), current_actor()
     customer = create_customer(
-        session, actor, name=body["name"], kind=body["kind"], grade=body.get("grade"),
-        region=body.get("region"), tags=body["tags"],
+        session,
+        actor,
+        name=body["name"],
+        kind=body["kind"],
+        grade=body.get("grade"),
+        region=body.get("region"),
+        tags=body["tags"],
     )
     for contact in body["contacts"]:
         add_contact(session, actor, customer_id=customer.id, **contact)
-    record_form_entry(session, actor, form="customer", subject_type="customer", subject_id=customer.id,
-                      opened=body.get("form_opened_at"), submitted=body.get("submitted_at"))
+    record_form_entry(
+        session,
+        actor,
+        form="customer",
+        subject_type="customer",
+        subject_id=customer.id,
+        opened=body.get("form_opened_at"),
+        submitted=body.get("submitted_at"),
+    )
     commit()
     session.refresh(customer)
     return customer

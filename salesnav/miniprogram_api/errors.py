@@ -43,8 +43,15 @@ STATUS = {
     "engine_unavailable": 503,
 }
 HTTP_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    413: "too_large", 415: "unsupported_type", 422: "validation", 429: "rate_limited",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_type",
+    422: "validation",
+    429: "rate_limited",
 }
 HTTP_MESSAGES = {**HTTP_MESSAGES_ZH, 401: "请先登录", 422: "提交的内容有误"}
 
@@ -71,8 +78,10 @@ _PATTERNS = [
     (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), lambda m: f"长度须在 {m.group(1)}–{m.group(2)} 之间"),
     (re.compile(r"^Shorter than minimum length (\d+)\.$"), lambda m: f"至少 {m.group(1)} 个字"),
     (re.compile(r"^Longer than maximum length (\d+)\.$"), lambda m: f"最多 {m.group(1)} 个字"),
-    (re.compile(r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"),
-     lambda m: f"须在 {m.group(1)}–{m.group(2)} 之间"),
+    (
+        re.compile(r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"),
+        lambda m: f"须在 {m.group(1)}–{m.group(2)} 之间",
+    ),
     (re.compile(r"^Must be greater than or equal to (\S+)\.$"), lambda m: f"不能小于 {m.group(1)}"),
     (re.compile(r"^Must be less than or equal to (\S+)\.$"), lambda m: f"不能大于 {m.group(1)}"),
 ]

@@ -88,8 +88,11 @@ class OpportunityIn(FormTimes):
     touchpoint_id = fields.Integer(required=True, validate=DB_ID)
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     product_line = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    expected_amount = fields.String(required=True, validate=validate.Length(min=1, max=30),
-                                    metadata={"description": "预计成交金额，元；可写 580000 或 58万"})
+    expected_amount = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=30),
+        metadata={"description": "预计成交金额，元；可写 580000 或 58万"},
+    )
 
 
 class EvidenceIn(ma.Schema):
@@ -100,12 +103,16 @@ class EvidenceIn(ma.Schema):
 
 
 class AdvanceIn(FormTimes):
-    to_stage = fields.String(required=True, validate=validate.Length(min=1, max=40),
-                             metadata={"description": "目标阶段编码或名称，如 方案演示"})
+    to_stage = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "目标阶段编码或名称，如 方案演示"},
+    )
     touchpoint_id = fields.Integer(allow_none=True, validate=DB_ID)
     evidence = fields.List(fields.Nested(EvidenceIn), load_default=list, validate=validate.Length(max=50))
-    override_reason = fields.String(allow_none=True, validate=validate.Length(max=500),
-                                    metadata={"description": "主管及以上跳过检查清单时的理由"})
+    override_reason = fields.String(
+        allow_none=True, validate=validate.Length(max=500), metadata={"description": "主管及以上跳过检查清单时的理由"}
+    )
 
 
 @bp.route("/opportunities", methods=["GET"])
@@ -138,11 +145,22 @@ def list_opportunities(args: dict[str, Any]) -> dict[str, Any]:
 def create_opportunity(body: dict[str, Any]) -> Opportunity:
     session, actor = db_session(), current_actor()
     opp = create_from_touchpoint(
-        session, actor, touchpoint_id=body["touchpoint_id"], title=body["title"],
-        product_line=body["product_line"], expected_amount_fen=yuan_to_fen(body["expected_amount"]),
+        session,
+        actor,
+        touchpoint_id=body["touchpoint_id"],
+        title=body["title"],
+        product_line=body["product_line"],
+        expected_amount_fen=yuan_to_fen(body["expected_amount"]),
     )
-    record_form_entry(session, actor, form="opportunity", subject_type="opportunity", subject_id=opp.id,
-                      opened=body.get("form_opened_at"), submitted=body.get("submitted_at"))
+    record_form_entry(
+        session,
+        actor,
+        form="opportunity",
+        subject_type="opportunity",
+        subject_id=opp.id,
+        opened=body.get("form_opened_at"),
+        submitted=body.get("submitted_at"),
+    )
     commit()
     return opp
 
@@ -166,11 +184,23 @@ def advance(body: dict[str, Any], opportunity_id: int) -> Opportunity:
         for e in body["evidence"]
     }
     transition = advance_stage(
-        session, actor, opportunity_id=opportunity_id, to_stage=body["to_stage"],
-        touchpoint_id=body.get("touchpoint_id"), evidence=evidence, override_reason=body.get("override_reason"),
+        session,
+        actor,
+        opportunity_id=opportunity_id,
+        to_stage=body["to_stage"],
+        touchpoint_id=body.get("touchpoint_id"),
+        evidence=evidence,
+        override_reason=body.get("override_reason"),
     )
-    record_form_entry(session, actor, form="stage_advance", subject_type="stage_transition", subject_id=transition.id,
-                      opened=body.get("form_opened_at"), submitted=body.get("submitted_at"))
+    record_form_entry(
+        session,
+        actor,
+        form="stage_advance",
+        subject_type="stage_transition",
+        subject_id=transition.id,
+        opened=body.get("form_opened_at"),
+        submitted=body.get("submitted_at"),
+    )
     commit()
     return opportunity_for(session, actor, opportunity_id)
 
@@ -181,4 +211,3 @@ def advance(body: dict[str, Any], opportunity_id: int) -> Opportunity:
 def history(opportunity_id: int) -> dict[str, list[StageTransition]]:
     opp = opportunity_for(db_session(), current_actor(), opportunity_id)
     return {"items": opp.history}
-

@@ -44,8 +44,7 @@ class _ShortHMAC(HMACAlgorithm):
 
 
 def _signer() -> Signer:
-    return Signer(current_app.config["SALESNAV"].secret_key, salt=SCENE_SALT,
-                  algorithm=_ShortHMAC(hashlib.sha256))
+    return Signer(current_app.config["SALESNAV"].secret_key, salt=SCENE_SALT, algorithm=_ShortHMAC(hashlib.sha256))
 
 
 def _base36(number: int) -> str:
@@ -78,11 +77,15 @@ def scene_row(scene: str) -> QrScene:
 
 
 class QrIn(ma.Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(KINDS),
-                         metadata={"description": "touchpoint：某客户的触点表单；expo_lead：展会线索表单"})
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(KINDS),
+        metadata={"description": "touchpoint：某客户的触点表单；expo_lead：展会线索表单"},
+    )
     customer_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=2**53))
-    expo = fields.String(allow_none=True, validate=validate.Length(min=1, max=100),
-                         metadata={"example": "2026上海医疗器械展"})
+    expo = fields.String(
+        allow_none=True, validate=validate.Length(min=1, max=100), metadata={"example": "2026上海医疗器械展"}
+    )
     valid_days = fields.Integer(load_default=DEFAULT_VALID_DAYS, validate=validate.Range(min=1, max=365))
 
     @ma.validates_schema
@@ -112,9 +115,16 @@ class SceneFormOut(ma.Schema):
 @bp.route("/qrcodes", methods=["POST"])
 @bp.arguments(QrIn)
 @bp.response(201, description="二维码 PNG；扫码后的 scene 见响应头 X-Scene", content_type="image/png")
-@bp.doc(tags=TAGS, summary="生成二维码（客户触点表单或展会线索表单）",
-        responses={"201": {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
-                           "description": "二维码 PNG"}})
+@bp.doc(
+    tags=TAGS,
+    summary="生成二维码（客户触点表单或展会线索表单）",
+    responses={
+        "201": {
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "二维码 PNG",
+        }
+    },
+)
 def create_qrcode(body: dict[str, Any]) -> Response:
     session, actor = db_session(), current_actor()
     customer_id, expo = None, None
@@ -123,8 +133,11 @@ def create_qrcode(body: dict[str, Any]) -> Response:
     else:
         expo = body["expo"].strip()
     row = QrScene(
-        kind=body["kind"], customer_id=customer_id, expo=expo,
-        created_by_id=actor.id, expires_at=clock.now() + timedelta(days=body["valid_days"]),
+        kind=body["kind"],
+        customer_id=customer_id,
+        expo=expo,
+        created_by_id=actor.id,
+        expires_at=clock.now() + timedelta(days=body["valid_days"]),
     )
     session.add(row)
     session.flush()
@@ -148,7 +161,9 @@ def open_scene(scene: str) -> dict[str, Any]:
     if row.kind == "touchpoint":
         customer = customer_for(db_session(), current_actor(), row.customer_id or 0)
         prefill: dict[str, Any] = {
-            "type": TouchpointType.VISIT.label, "customer_id": customer.id, "customer_name": customer.name,
+            "type": TouchpointType.VISIT.label,
+            "customer_id": customer.id,
+            "customer_name": customer.name,
             "contacts": [c for c in customer.contacts if not c.deleted_at],
         }
         submit_to = ["POST /api/v1/touchpoints"]

@@ -73,8 +73,12 @@ def list_tasks(args: dict[str, Any]) -> dict[str, Any]:
 def new_task(body: dict[str, Any]) -> Task:
     session, actor = db_session(), current_actor()
     task = create_task(
-        session, actor, assignee_id=body.get("assignee_id") or actor.id, title=body["title"],
-        due_at=body.get("due_at"), detail=body.get("detail"),
+        session,
+        actor,
+        assignee_id=body.get("assignee_id") or actor.id,
+        title=body["title"],
+        due_at=body.get("due_at"),
+        detail=body.get("detail"),
     )
     commit()
     return task

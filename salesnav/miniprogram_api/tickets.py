@@ -122,8 +122,15 @@ def answer(body: dict[str, Any], part_id: int) -> TicketPart:
     session, actor = db_session(), current_actor()
     opened, submitted = body.pop("form_opened_at"), body.pop("submitted_at")
     part = answer_part(session, actor, part_id=part_id, **body)
-    record_form_entry(session, actor, form="ticket_answer", subject_type="ticket_part", subject_id=part.id,
-                      opened=opened, submitted=submitted)
+    record_form_entry(
+        session,
+        actor,
+        form="ticket_answer",
+        subject_type="ticket_part",
+        subject_id=part.id,
+        opened=opened,
+        submitted=submitted,
+    )
     commit()
     return part
 

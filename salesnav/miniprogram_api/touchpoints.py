@@ -69,8 +69,11 @@ class TouchpointIn(FormTimes):
     occurred_at = BusinessDateTime(allow_none=True)
     opportunity_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=2**53))
     attachment_ids = _ids()
-    guessed_fields = fields.List(fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=20),
-                                 metadata={"description": "语音草稿中由系统猜测、用户未改动的字段"})
+    guessed_fields = fields.List(
+        fields.String(validate=validate.Length(max=40)),
+        validate=validate.Length(max=20),
+        metadata={"description": "语音草稿中由系统猜测、用户未改动的字段"},
+    )
 
 
 class TouchpointPatch(ma.Schema):
@@ -112,7 +115,10 @@ def create_touchpoint(body: dict[str, Any]) -> Touchpoint:
     session, actor = db_session(), current_actor()
     opened = server_form_opened_at(body.pop("form_opened_at"), body.pop("submitted_at"))
     touchpoint = log_touchpoint(
-        session, actor, source=CaptureSource.MINIPROGRAM, form_opened_at=opened,
+        session,
+        actor,
+        source=CaptureSource.MINIPROGRAM,
+        form_opened_at=opened,
         **{k: v for k, v in body.items() if v is not None},
     )
     commit()

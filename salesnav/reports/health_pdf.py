@@ -46,9 +46,16 @@ def render(customer_name: str, headline: str, lines: list[TouchpointLine], gener
     title = ParagraphStyle("title", fontName=font, fontSize=16, leading=22)
     body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12, wordWrap="CJK")
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                            topMargin=12 * mm, bottomMargin=12 * mm, title=f"{customer_name} 客户触点记录",
-                            author="销售导航仪")
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=landscape(A4),
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title=f"{customer_name} 客户触点记录",
+        author="销售导航仪",
+    )
     header = ["时间", "类型", "情绪", "销售", "参与人", "纪要", "下一步"]
     rows = [[Paragraph(escape(h), body) for h in header]]
     for line in lines:
@@ -60,8 +67,11 @@ def render(customer_name: str, headline: str, lines: list[TouchpointLine], gener
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]
-    style += [("BACKGROUND", (2, i), (2, i), colors.HexColor("#fde2e2"))
-              for i, line in enumerate(lines, start=1) if line.emotion == "抵触"]
+    style += [
+        ("BACKGROUND", (2, i), (2, i), colors.HexColor("#fde2e2"))
+        for i, line in enumerate(lines, start=1)
+        if line.emotion == "抵触"
+    ]
     table.setStyle(TableStyle(style))
     story = [
         Paragraph(escape(f"客户健康红灯：{customer_name}"), title),

@@ -36,14 +36,26 @@ def test_every_message_type_is_accepted(live_app: LiveApp, client: WeComClient) 
 
     client.send_markdown("rep01", "**今日作战包** 3 项待办")
     client.send_textcard("rep01", "回款提醒", "协和医院 12 万元逾期 7 天", "https://example.test/r/1")
-    client.send_template_card("rep01", {"card_type": "text_notice", "main_title": {"title": "商机阶段变更"},
-                                        "card_action": {"type": 1, "url": "https://example.test"}})
+    client.send_template_card(
+        "rep01",
+        {
+            "card_type": "text_notice",
+            "main_title": {"title": "商机阶段变更"},
+            "card_action": {"type": 1, "url": "https://example.test"},
+        },
+    )
     client.send_image("rep01", image)
     client.send_voice("rep01", voice)
     client.send_file("rep01", doc)
 
     assert [m["msgtype"] for m in live_app.emulator.sent("rep01")] == [
-        "markdown", "textcard", "template_card", "image", "voice", "file"]
+        "markdown",
+        "textcard",
+        "template_card",
+        "image",
+        "voice",
+        "file",
+    ]
 
 
 def test_expired_token_is_refreshed_and_the_call_retried(live_app: LiveApp, client: WeComClient) -> None:

@@ -20,31 +20,41 @@ from tests.bot.conftest import LiveApp
 
 def _token(live_app: LiveApp) -> str:
     wecom = live_app.settings.wecom
-    answer = requests.get(live_app.emulator_url + "/cgi-bin/gettoken",
-                          params={"corpid": wecom.corp_id, "corpsecret": wecom.secret}, timeout=5).json()
+    answer = requests.get(
+        live_app.emulator_url + "/cgi-bin/gettoken",
+        params={"corpid": wecom.corp_id, "corpsecret": wecom.secret},
+        timeout=5,
+    ).json()
     assert answer["errcode"] == 0 and answer["expires_in"] == 7200
     return answer["access_token"]
 
 
 def test_gettoken_accepts_only_the_configured_corp_and_secret(live_app: LiveApp) -> None:
     url = live_app.emulator_url + "/cgi-bin/gettoken"
-    wrong_secret = requests.get(url, params={"corpid": live_app.settings.wecom.corp_id, "corpsecret": "nope"},
-                                timeout=5).json()
-    wrong_corp = requests.get(url, params={"corpid": "ww-other", "corpsecret": live_app.settings.wecom.secret},
-                              timeout=5).json()
+    wrong_secret = requests.get(
+        url, params={"corpid": live_app.settings.wecom.corp_id, "corpsecret": "nope"}, timeout=5
+    ).json()
+    wrong_corp = requests.get(
+        url, params={"corpid": "ww-other", "corpsecret": live_app.settings.wecom.secret}, timeout=5
+    ).json()
 
     assert wrong_secret["errcode"] == 40001
     assert wrong_corp["errcode"] == 40013
     assert _token(live_app) == _token(live_app)  # like WeCom: one token while it is valid
 
 
-def test_message_send_checks_the_access_token(live_app: LiveApp, frozen_clock: clock.FrozenClock,
-                                              session: Session) -> None:
+def test_message_send_checks_the_access_token(
+    live_app: LiveApp, frozen_clock: clock.FrozenClock, session: Session
+) -> None:
     factories.org(session)
     session.commit()
     url = live_app.emulator_url + "/cgi-bin/message/send"
-    message = {"touser": "rep01", "agentid": live_app.settings.wecom.agent_id, "msgtype": "text",
-               "text": {"content": "你好"}}
+    message = {
+        "touser": "rep01",
+        "agentid": live_app.settings.wecom.agent_id,
+        "msgtype": "text",
+        "text": {"content": "你好"},
+    }
     token = _token(live_app)
 
     assert requests.post(url, json=message, timeout=5).json()["errcode"] == 41001
@@ -62,14 +72,17 @@ def test_message_send_rejects_what_wecom_rejects(live_app: LiveApp, session: Ses
     agent = live_app.settings.wecom.agent_id
 
     def send(body: dict) -> dict:
-        return requests.post(live_app.emulator_url + "/cgi-bin/message/send", params={"access_token": token},
-                             json=body, timeout=5).json()
+        return requests.post(
+            live_app.emulator_url + "/cgi-bin/message/send", params={"access_token": token}, json=body, timeout=5
+        ).json()
 
     assert send({"touser": "rep01", "agentid": agent, "msgtype": "text", "text": {"content": ""}})["errcode"] == 44004
     assert send({"touser": "rep01", "agentid": 1, "msgtype": "text", "text": {"content": "x"}})["errcode"] == 40056
     assert send({"touser": "rep01", "agentid": agent, "msgtype": "video2", "video2": {}})["errcode"] == 40008
-    assert send({"touser": "rep01", "agentid": agent, "msgtype": "file",
-                 "file": {"media_id": "missing"}})["errcode"] == 40007
+    assert (
+        send({"touser": "rep01", "agentid": agent, "msgtype": "file", "file": {"media_id": "missing"}})["errcode"]
+        == 40007
+    )
     assert send({"touser": "ghost", "agentid": agent, "msgtype": "text", "text": {"content": "x"}})["errcode"] == 81013
     partly = send({"touser": "rep01|ghost", "agentid": agent, "msgtype": "text", "text": {"content": "x"}})
     assert partly["errcode"] == 0 and partly["invaliduser"] == "ghost"
@@ -127,8 +140,12 @@ def test_template_card_update_uses_the_response_code_once(live_app: LiveApp, ses
     factories.org(session)
     session.commit()
     client = WeComClient(live_app.settings.wecom)
-    card = {"card_type": "button_interaction", "main_title": {"title": "记触点"}, "task_id": "t-1",
-            "button_list": [{"text": "协和医院", "key": "c1"}]}
+    card = {
+        "card_type": "button_interaction",
+        "main_title": {"title": "记触点"},
+        "task_id": "t-1",
+        "button_list": [{"text": "协和医院", "key": "c1"}],
+    }
 
     sent = client.send_template_card("rep01", card)
     client.update_template_card(["rep01"], sent.response_code or "", replace_name="已记录")
@@ -142,14 +159,17 @@ def test_menu_and_external_contact(live_app: LiveApp, session: Session) -> None:
     factories.org(session)
     session.commit()
     client = WeComClient(live_app.settings.wecom)
-    live_app.emulator.control(external_contacts={"wm-1": {"name": "张主任", "corp_name": "协和医院",
-                                                          "follow_user": "rep01"}})
+    live_app.emulator.control(
+        external_contacts={"wm-1": {"name": "张主任", "corp_name": "协和医院", "follow_user": "rep01"}}
+    )
 
     client.create_menu({"button": [{"type": "click", "name": "记触点", "key": "TOUCHPOINT_NEW"}]})
     contact = client.get("externalcontact/get", external_userid="wm-1")
 
-    assert live_app.emulator.state()["menus"][str(live_app.settings.wecom.agent_id)]["button"][0]["key"] == \
-        "TOUCHPOINT_NEW"
+    assert (
+        live_app.emulator.state()["menus"][str(live_app.settings.wecom.agent_id)]["button"][0]["key"]
+        == "TOUCHPOINT_NEW"
+    )
     assert contact["external_contact"]["corp_name"] == "协和医院"
     assert contact["follow_user"][0]["userid"] == "rep01"
 

@@ -60,8 +60,12 @@ def test_rolled_back_message_is_never_sent(live_app: LiveApp, org: factories.Org
 
 
 def test_template_card_keeps_its_response_code(live_app: LiveApp, org: factories.Org, session: Session) -> None:
-    card = {"card_type": "button_interaction", "main_title": {"title": "记触点"}, "task_id": "tp-rep01-1",
-            "button_list": [{"text": "积极", "key": "positive"}]}
+    card = {
+        "card_type": "button_interaction",
+        "main_title": {"title": "记触点"},
+        "task_id": "tp-rep01-1",
+        "button_list": [{"text": "积极", "key": "positive"}],
+    }
     message = outbox.queue_template_card(session, "rep01", card)
     session.commit()
     live_app.drain()
@@ -70,16 +74,21 @@ def test_template_card_keeps_its_response_code(live_app: LiveApp, org: factories
 
 
 def test_card_update_goes_through_the_outbox(live_app: LiveApp, org: factories.Org, session: Session) -> None:
-    card = {"card_type": "button_interaction", "main_title": {"title": "记触点"}, "task_id": "tp-rep01-2",
-            "button_list": [{"text": "积极", "key": "positive"}]}
+    card = {
+        "card_type": "button_interaction",
+        "main_title": {"title": "记触点"},
+        "task_id": "tp-rep01-2",
+        "button_list": [{"text": "积极", "key": "positive"}],
+    }
     outbox.queue_template_card(session, "rep01", card)
     session.commit()
     live_app.drain()
     code = live_app.emulator.sent("rep01")[0]["response_code"]
 
     saved = {**card, "main_title": {"title": "已记录：协和医院 面访 积极"}}
-    update = outbox.queue_message(session, "rep01", "update_template_card",
-                                  {"response_code": code, "template_card": saved})
+    update = outbox.queue_message(
+        session, "rep01", "update_template_card", {"response_code": code, "template_card": saved}
+    )
     session.commit()
     live_app.drain()
 
@@ -87,8 +96,7 @@ def test_card_update_goes_through_the_outbox(live_app: LiveApp, org: factories.O
     assert live_app.emulator.card_updates()[0]["template_card"]["main_title"]["title"] == "已记录：协和医院 面访 积极"
 
 
-def test_same_idempotency_key_twice_gives_one_message(live_app: LiveApp, org: factories.Org,
-                                                       session: Session) -> None:
+def test_same_idempotency_key_twice_gives_one_message(live_app: LiveApp, org: factories.Org, session: Session) -> None:
     first = outbox.queue_text(session, "rep01", "今日作战包", idempotency_key="battle-pack:rep01:2026-03-02")
     again = outbox.queue_text(session, "rep01", "今日作战包", idempotency_key="battle-pack:rep01:2026-03-02")
     session.commit()
@@ -101,8 +109,7 @@ def test_same_idempotency_key_twice_gives_one_message(live_app: LiveApp, org: fa
     assert len(live_app.emulator.sent("rep01")) == 1
 
 
-def test_token_expiry_mid_send_is_refreshed_and_sent(live_app: LiveApp, org: factories.Org,
-                                                     session: Session) -> None:
+def test_token_expiry_mid_send_is_refreshed_and_sent(live_app: LiveApp, org: factories.Org, session: Session) -> None:
     outbox.queue_text(session, "rep01", "第一条")
     session.commit()
     live_app.drain()
@@ -118,8 +125,9 @@ def test_token_expiry_mid_send_is_refreshed_and_sent(live_app: LiveApp, org: fac
     assert live_app.emulator.state()["gettoken_calls"] == 2
 
 
-def test_rate_limit_backs_off_and_sends_later(live_app: LiveApp, org: factories.Org, session: Session,
-                                              frozen_clock: clock.FrozenClock) -> None:
+def test_rate_limit_backs_off_and_sends_later(
+    live_app: LiveApp, org: factories.Org, session: Session, frozen_clock: clock.FrozenClock
+) -> None:
     live_app.emulator.fail_next(45009)
     message = outbox.queue_text(session, "mgr01", "周销售的商机已停滞 14 天")
     session.commit()
@@ -140,7 +148,8 @@ def test_rate_limit_backs_off_and_sends_later(live_app: LiveApp, org: factories.
 
 
 def test_failing_every_send_marks_the_message_failed_after_the_last_retry(
-        live_app: LiveApp, org: factories.Org, session: Session, frozen_clock: clock.FrozenClock) -> None:
+    live_app: LiveApp, org: factories.Org, session: Session, frozen_clock: clock.FrozenClock
+) -> None:
     live_app.emulator.fail_all_sends(60020)
     message = outbox.queue_text(session, "rep01", "回款逾期提醒")
     session.commit()
@@ -159,13 +168,14 @@ def test_failing_every_send_marks_the_message_failed_after_the_last_retry(
     assert failed.status == OutboundStatus.FAILED and failed.attempts == max_attempts
     assert "60020" in (failed.last_error or "")
     assert failed.body == {"content": "回款逾期提醒"}  # nothing lost: the message is still there to resend
-    assert waits == [base * 2 ** n for n in range(max_attempts - 1)]
+    assert waits == [base * 2**n for n in range(max_attempts - 1)]
     assert len(live_app.emulator.sent("rep01", everything=True)) == max_attempts
     assert live_app.emulator.sent("rep01") == []
 
 
 def test_burst_to_one_person_is_throttled_and_the_surplus_merged_into_a_digest(
-        live_app: LiveApp, org: factories.Org, session: Session, frozen_clock: clock.FrozenClock) -> None:
+    live_app: LiveApp, org: factories.Org, session: Session, frozen_clock: clock.FrozenClock
+) -> None:
     for n in range(1, 41):
         outbox.queue_markdown(session, "rep01", f"**预警** 客户{n}号 触点超期", idempotency_key=f"alert:{n}")
     session.commit()
@@ -191,7 +201,8 @@ def test_burst_to_one_person_is_throttled_and_the_surplus_merged_into_a_digest(
 
 
 def test_other_recipients_are_not_held_back_by_someone_elses_burst(
-        live_app: LiveApp, org: factories.Org, session: Session) -> None:
+    live_app: LiveApp, org: factories.Org, session: Session
+) -> None:
     for n in range(35):
         outbox.queue_text(session, "rep01", f"提醒 {n}")
     outbox.queue_text(session, "rep02", "给周销售的提醒")

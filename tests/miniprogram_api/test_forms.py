@@ -24,12 +24,21 @@ def test_a_touchpoint_logged_from_the_form_keeps_its_entry_time(client, org, log
     rep = login(org.rep)
     # The phone's clock runs 3 minutes fast; the form stood open for 48 seconds.
     phone_now = clock.now() + timedelta(minutes=3)
-    response = client.post("/api/v1/touchpoints", headers=rep, json={
-        "customer_id": cust.id, "type": "面访", "emotion": "积极", "summary": "设备科讨论CT球管更换",
-        "contact_ids": [cust.contacts[0].id], "next_action": "周五送报价",
-        "next_action_due": "2026-03-06T10:00:00+08:00",
-        "form_opened_at": (phone_now - timedelta(seconds=48)).isoformat(), "submitted_at": phone_now.isoformat(),
-    })
+    response = client.post(
+        "/api/v1/touchpoints",
+        headers=rep,
+        json={
+            "customer_id": cust.id,
+            "type": "面访",
+            "emotion": "积极",
+            "summary": "设备科讨论CT球管更换",
+            "contact_ids": [cust.contacts[0].id],
+            "next_action": "周五送报价",
+            "next_action_due": "2026-03-06T10:00:00+08:00",
+            "form_opened_at": (phone_now - timedelta(seconds=48)).isoformat(),
+            "submitted_at": phone_now.isoformat(),
+        },
+    )
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["type"] == "面访" and body["emotion"] == "积极" and body["source"] == "小程序"
@@ -43,8 +52,11 @@ def test_a_touchpoint_logged_from_the_form_keeps_its_entry_time(client, org, log
 
 def test_a_time_without_offset_is_read_in_business_time(client, org, login, session, frozen_clock):
     cust = _customer(session, org.rep)
-    response = client.post("/api/v1/touchpoints", headers=login(org.rep), json={
-        "customer_id": cust.id, "type": "电话", "next_action": "回电", "next_action_due": "2026-03-03T09:00:00"})
+    response = client.post(
+        "/api/v1/touchpoints",
+        headers=login(org.rep),
+        json={"customer_id": cust.id, "type": "电话", "next_action": "回电", "next_action_due": "2026-03-03T09:00:00"},
+    )
     due = datetime.fromisoformat(response.get_json()["next_action_due"])
     assert due == datetime(2026, 3, 3, 1, 0, tzinfo=UTC)
 
@@ -53,8 +65,11 @@ def test_the_rep_corrects_their_touchpoint_and_the_change_is_audited(client, org
     cust = _customer(session, org.rep)
     rep = login(org.rep)
     created = client.post("/api/v1/touchpoints", headers=rep, json={"customer_id": cust.id, "type": "微信"}).get_json()
-    response = client.patch(f"/api/v1/touchpoints/{created['id']}", headers=rep, json={
-        "emotion": "抵触", "summary": "客户对价格不满", "next_action": "申请特价", "next_action_due": None})
+    response = client.patch(
+        f"/api/v1/touchpoints/{created['id']}",
+        headers=rep,
+        json={"emotion": "抵触", "summary": "客户对价格不满", "next_action": "申请特价", "next_action_due": None},
+    )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["emotion"] == "抵触" and response.get_json()["summary"] == "客户对价格不满"
     audit = session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "touchpoint")).one()
@@ -84,25 +99,42 @@ def test_invalid_form_input_is_answered_field_by_field_in_chinese(client, org, l
 
 def test_a_domain_refusal_keeps_the_stable_error_shape(client, org, login, session, frozen_clock):
     cust = _customer(session, org.rep)
-    response = client.post("/api/v1/touchpoints", headers=login(org.rep), json={
-        "customer_id": cust.id, "type": "面访", "next_action_due": "2026-03-06T10:00:00+08:00"})
+    response = client.post(
+        "/api/v1/touchpoints",
+        headers=login(org.rep),
+        json={"customer_id": cust.id, "type": "面访", "next_action_due": "2026-03-06T10:00:00+08:00"},
+    )
     assert response.status_code == 400
     assert response.get_json() == {"error": "invalid", "message": "填写了下一步时间，请同时写明下一步动作"}
 
 
 def test_an_exhibition_lead_files_customer_contact_and_expo_touchpoint(client, org, login, session, frozen_clock):
     rep = login(org.rep)
-    customer = client.post("/api/v1/customers", headers=rep, json={
-        "name": "苏州康华医疗器械有限公司", "kind": "经销商", "region": "苏州",
-        "contacts": [{"name": "陈经理", "title": "采购", "phone": "138 1234 5678", "decision_role": "采购者"}],
-        "form_opened_at": (clock.now() - timedelta(seconds=30)).isoformat(), "submitted_at": clock.now().isoformat(),
-    })
+    customer = client.post(
+        "/api/v1/customers",
+        headers=rep,
+        json={
+            "name": "苏州康华医疗器械有限公司",
+            "kind": "经销商",
+            "region": "苏州",
+            "contacts": [{"name": "陈经理", "title": "采购", "phone": "138 1234 5678", "decision_role": "采购者"}],
+            "form_opened_at": (clock.now() - timedelta(seconds=30)).isoformat(),
+            "submitted_at": clock.now().isoformat(),
+        },
+    )
     assert customer.status_code == 201, customer.get_json()
     cust = customer.get_json()
     assert cust["contacts"][0]["phone"] == "+8613812345678" and cust["kind"] == "经销商"
-    tp = client.post("/api/v1/touchpoints", headers=rep, json={
-        "customer_id": cust["id"], "type": "展会", "summary": "展会：2026上海医疗器械展",
-        "contact_ids": [cust["contacts"][0]["id"]]})
+    tp = client.post(
+        "/api/v1/touchpoints",
+        headers=rep,
+        json={
+            "customer_id": cust["id"],
+            "type": "展会",
+            "summary": "展会：2026上海医疗器械展",
+            "contact_ids": [cust["contacts"][0]["id"]],
+        },
+    )
     assert tp.status_code == 201 and tp.get_json()["type"] == "展会"
     found = client.get("/api/v1/customers", headers=rep, query_string={"phone": "12345678"}).get_json()
     assert [c["name"] for c in found["items"]] == ["苏州康华医疗器械有限公司"]
@@ -127,8 +159,11 @@ def test_customers_are_found_by_name_or_pinyin_initials(client, org, login, sess
 def _opportunity(client, headers, session, owner):
     cust = _customer(session, owner)
     tp = client.post("/api/v1/touchpoints", headers=headers, json={"customer_id": cust.id, "type": "面访"}).get_json()
-    response = client.post("/api/v1/opportunities", headers=headers, json={
-        "touchpoint_id": tp["id"], "title": "CT球管更换", "product_line": "CT球管", "expected_amount": "58万"})
+    response = client.post(
+        "/api/v1/opportunities",
+        headers=headers,
+        json={"touchpoint_id": tp["id"], "title": "CT球管更换", "product_line": "CT球管", "expected_amount": "58万"},
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
@@ -167,22 +202,37 @@ def test_checklist_evidence_can_point_to_uploaded_attachments(client, org, login
     deck, questions = upload(pptx_bytes(), "演示.pptx"), upload(png_bytes(), "问题.png")
     # 需求确认 needs its own evidence first.
     needs = next(s for s in stages if s["name"] == "需求确认")
-    assert client.post(f"/api/v1/opportunities/{opp['id']}/advance", headers=rep, json={
-        "to_stage": "需求确认",
-        "evidence": [{"checklist_item_id": needs["checklist"][0]["id"], "text": "需要两支球管"}]}).status_code == 200
-    response = client.post(f"/api/v1/opportunities/{opp['id']}/advance", headers=rep, json={
-        "to_stage": "方案演示",
-        "evidence": [
-            {"checklist_item_id": items["演示PPT"], "attachment_id": deck["id"]},
-            {"checklist_item_id": items["客户问题清单"], "attachment_id": questions["id"]},
-            {"checklist_item_id": items["内部资源协调记录"], "text": "已约工程师周三到场"},
-        ],
-        "form_opened_at": (clock.now() - timedelta(minutes=1)).isoformat(),
-    })
+    assert (
+        client.post(
+            f"/api/v1/opportunities/{opp['id']}/advance",
+            headers=rep,
+            json={
+                "to_stage": "需求确认",
+                "evidence": [{"checklist_item_id": needs["checklist"][0]["id"], "text": "需要两支球管"}],
+            },
+        ).status_code
+        == 200
+    )
+    response = client.post(
+        f"/api/v1/opportunities/{opp['id']}/advance",
+        headers=rep,
+        json={
+            "to_stage": "方案演示",
+            "evidence": [
+                {"checklist_item_id": items["演示PPT"], "attachment_id": deck["id"]},
+                {"checklist_item_id": items["客户问题清单"], "attachment_id": questions["id"]},
+                {"checklist_item_id": items["内部资源协调记录"], "text": "已约工程师周三到场"},
+            ],
+            "form_opened_at": (clock.now() - timedelta(minutes=1)).isoformat(),
+        },
+    )
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["stage"]["name"] == "方案演示"
     assert {e["item_name"]: e["attachment_id"] for e in body["evidence"]}["演示PPT"] == deck["id"]
     history = client.get(f"/api/v1/opportunities/{opp['id']}/history", headers=rep).get_json()["items"]
     assert [(h["from_stage"] and h["from_stage"]["name"], h["to_stage"]["name"]) for h in history] == [
-        (None, "初步接触"), ("初步接触", "需求确认"), ("需求确认", "方案演示")]
+        (None, "初步接触"),
+        ("初步接触", "需求确认"),
+        ("需求确认", "方案演示"),
+    ]

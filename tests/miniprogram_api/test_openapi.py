@@ -37,8 +37,12 @@ def test_the_document_is_openapi_3_with_bearer_auth_and_chinese_errors(client):
     assert {"error", "message"} <= set(spec["components"]["schemas"]["ErrorOut"]["properties"])
 
 
-CHECKS = [checks.not_a_server_error, checks.response_schema_conformance, checks.status_code_conformance,
-          checks.content_type_conformance]
+CHECKS = [
+    checks.not_a_server_error,
+    checks.response_schema_conformance,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+]
 
 
 def test_generated_requests_get_no_5xx_and_conforming_responses(api_schema, director_headers):
@@ -48,8 +52,13 @@ def test_generated_requests_get_no_5xx_and_conforming_responses(api_schema, dire
     assert len(operations) >= 25
     for operation in operations:
 
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, phases=[Phase.explicit, Phase.generate],
-                  suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
         @given(case=operation.as_strategy())
         def exercise(case):
             case.call_and_validate(headers=director_headers, checks=CHECKS)

@@ -62,8 +62,9 @@ def test_a_qr_code_for_someone_elses_customer_cannot_be_made_or_opened(client, o
     outsider = login(org.outsider_rep)
     refused = client.post("/api/v1/qrcodes", headers=outsider, json={"kind": "touchpoint", "customer_id": cust.id})
     assert refused.status_code == 404
-    scene = client.post("/api/v1/qrcodes", headers=login(org.rep),
-                        json={"kind": "touchpoint", "customer_id": cust.id}).headers["X-Scene"]
+    scene = client.post(
+        "/api/v1/qrcodes", headers=login(org.rep), json={"kind": "touchpoint", "customer_id": cust.id}
+    ).headers["X-Scene"]
     assert client.get(f"/api/v1/qrcodes/scene/{scene}", headers=outsider).status_code == 404
 
 

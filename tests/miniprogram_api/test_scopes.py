@@ -15,8 +15,9 @@ def deals(session, org, frozen_clock):
     for rep in (org.rep, org.other_rep, org.outsider_rep):
         cust = f.customer(session, rep, name=f"{rep.name}的医院")
         tp = f.touchpoint(session, rep, cust, summary="拜访")
-        opp = create_from_touchpoint(session, rep, touchpoint_id=tp.id, title="DR", product_line="DR",
-                                     expected_amount_fen=100_000)
+        opp = create_from_touchpoint(
+            session, rep, touchpoint_id=tp.id, title="DR", product_line="DR", expected_amount_fen=100_000
+        )
         out[rep.wecom_userid] = {"customers": cust.id, "touchpoints": tp.id, "opportunities": opp.id}
     session.commit()
     return out
@@ -39,15 +40,30 @@ def test_a_rep_cannot_read_or_list_another_reps_records(client, org, login, deal
 def test_a_rep_cannot_change_another_reps_records(client, org, login, deals):
     rep = login(org.rep)
     other = deals["rep02"]
-    assert client.patch(f"/api/v1/touchpoints/{other['touchpoints']}", headers=rep,
-                        json={"summary": "篡改"}).status_code == 404
-    assert client.post(f"/api/v1/opportunities/{other['opportunities']}/advance", headers=rep,
-                       json={"to_stage": "输单"}).status_code == 404
-    assert client.post("/api/v1/touchpoints", headers=rep,
-                       json={"customer_id": other["customers"], "type": "电话"}).status_code == 404
-    assert client.post("/api/v1/opportunities", headers=rep, json={
-        "touchpoint_id": other["touchpoints"], "title": "x", "product_line": "DR", "expected_amount": "1"}
-    ).status_code == 404
+    assert (
+        client.patch(f"/api/v1/touchpoints/{other['touchpoints']}", headers=rep, json={"summary": "篡改"}).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/api/v1/opportunities/{other['opportunities']}/advance", headers=rep, json={"to_stage": "输单"}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            "/api/v1/touchpoints", headers=rep, json={"customer_id": other["customers"], "type": "电话"}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            "/api/v1/opportunities",
+            headers=rep,
+            json={"touchpoint_id": other["touchpoints"], "title": "x", "product_line": "DR", "expected_amount": "1"},
+        ).status_code
+        == 404
+    )
 
 
 @pytest.mark.parametrize("resource", ["customers", "touchpoints", "opportunities"])

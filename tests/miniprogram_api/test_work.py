@@ -14,11 +14,17 @@ from tests import factories as f
 def _deal_in_sample_test(session, org):
     cust = f.customer(session, org.rep)
     tp = f.touchpoint(session, org.rep, cust)
-    opp = create_from_touchpoint(session, org.rep, touchpoint_id=tp.id, title="超声", product_line="超声",
-                                 expected_amount_fen=10_000_000)
+    opp = create_from_touchpoint(
+        session, org.rep, touchpoint_id=tp.id, title="超声", product_line="超声", expected_amount_fen=10_000_000
+    )
     stage = stage_by_code(session, "sample_test")
-    advance_stage(session, org.rep, opportunity_id=opp.id, to_stage="sample_test",
-                  evidence={i.id: Evidence(checked=True) for i in stage.checklist})
+    advance_stage(
+        session,
+        org.rep,
+        opportunity_id=opp.id,
+        to_stage="sample_test",
+        evidence={i.id: Evidence(checked=True) for i in stage.checklist},
+    )
     session.commit()
     return opp
 
@@ -31,8 +37,11 @@ def test_a_department_head_sees_and_answers_only_their_departments_part(client, 
     parts = {p["department_name"]: p["id"] for p in ticket["parts"]}
     refused = client.post(f"/api/v1/ticket-parts/{parts['交付部']}/answer", headers=marketer, json={"text": "好"})
     assert refused.status_code == 404
-    answered = client.post(f"/api/v1/ticket-parts/{parts['交付部']}/answer", headers=login(org.deliverer), json={
-        "text": "已排期", "schedule_date": "2026-03-10T09:00:00+08:00", "risks": "设备到货可能延迟"})
+    answered = client.post(
+        f"/api/v1/ticket-parts/{parts['交付部']}/answer",
+        headers=login(org.deliverer),
+        json={"text": "已排期", "schedule_date": "2026-03-10T09:00:00+08:00", "risks": "设备到货可能延迟"},
+    )
     assert answered.status_code == 200 and answered.get_json()["status"] == "已完成"
     assert client.get("/api/v1/tickets", headers=login(org.outsider_rep)).get_json()["total"] == 0
 
@@ -41,8 +50,11 @@ def test_the_rep_asks_marketing_for_enablement_on_their_ticket(client, org, logi
     _deal_in_sample_test(session, org)
     rep = login(org.rep)
     [ticket] = client.get("/api/v1/tickets", headers=rep).get_json()["items"]
-    response = client.post(f"/api/v1/tickets/{ticket['id']}/enablement-requests", headers=rep,
-                           json={"kind": "专家直播", "note": "请安排超声专家"})
+    response = client.post(
+        f"/api/v1/tickets/{ticket['id']}/enablement-requests",
+        headers=rep,
+        json={"kind": "专家直播", "note": "请安排超声专家"},
+    )
     assert response.status_code == 201 and response.get_json()["kind"] == "专家直播"
     assert client.get(f"/api/v1/tickets/{ticket['id']}", headers=login(org.outsider_rep)).status_code == 404
 
@@ -55,8 +67,12 @@ def test_tasks_are_created_listed_and_completed(client, org, login, frozen_clock
     manager = login(org.manager)
     assigned = client.post("/api/v1/tasks", headers=manager, json={"title": "补齐报价单", "assignee_id": org.rep.id})
     assert assigned.status_code == 201
-    assert client.post("/api/v1/tasks", headers=manager,
-                       json={"title": "越界", "assignee_id": org.outsider_rep.id}).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/tasks", headers=manager, json={"title": "越界", "assignee_id": org.outsider_rep.id}
+        ).status_code
+        == 404
+    )
     assert client.get("/api/v1/tasks", headers=rep).get_json()["total"] == 2
     done = client.post(f"/api/v1/tasks/{created.get_json()['id']}/complete", headers=rep)
     assert done.status_code == 200 and done.get_json()["status"] == "已完成"
@@ -69,8 +85,9 @@ def test_a_manager_annotates_a_touchpoint_and_the_rep_reads_it(client, org, logi
     cust = f.customer(session, org.rep)
     tp = f.touchpoint(session, org.rep, cust)
     session.commit()
-    note = client.post("/api/v1/annotations", headers=login(org.manager),
-                       json={"touchpoint_id": tp.id, "text": "下次带上临床数据"})
+    note = client.post(
+        "/api/v1/annotations", headers=login(org.manager), json={"touchpoint_id": tp.id, "text": "下次带上临床数据"}
+    )
     assert note.status_code == 201, note.get_json()
     assert note.get_json()["recipient_id"] == org.rep.id
     rep = login(org.rep)
@@ -84,15 +101,18 @@ def test_a_manager_annotates_a_touchpoint_and_the_rep_reads_it(client, org, logi
 
 def test_materials_are_filtered_by_product_line_and_stage(client, org, login, session, frozen_clock):
     now = clock.now()
-    session.add_all([
-        Material(title="CT球管白皮书", product_line="CT球管", stage_code="solution_demo", published_at=now),
-        Material(title="超声案例", product_line="超声", stage_code="solution_demo", published_at=now),
-        Material(title="通用公司介绍", published_at=now),
-        Material(title="已下架", product_line="CT球管", published_at=now, retired_at=now),
-    ])
+    session.add_all(
+        [
+            Material(title="CT球管白皮书", product_line="CT球管", stage_code="solution_demo", published_at=now),
+            Material(title="超声案例", product_line="超声", stage_code="solution_demo", published_at=now),
+            Material(title="通用公司介绍", published_at=now),
+            Material(title="已下架", product_line="CT球管", published_at=now, retired_at=now),
+        ]
+    )
     session.commit()
-    found = client.get("/api/v1/materials", headers=login(org.rep),
-                       query_string={"product_line": "CT球管", "stage": "方案演示"}).get_json()
+    found = client.get(
+        "/api/v1/materials", headers=login(org.rep), query_string={"product_line": "CT球管", "stage": "方案演示"}
+    ).get_json()
     assert sorted(m["title"] for m in found["items"]) == ["CT球管白皮书", "通用公司介绍"]
 
 

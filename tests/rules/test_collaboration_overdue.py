@@ -21,8 +21,9 @@ REASON = "商机进入样品测试"
 
 
 def _material(session):
-    a = Attachment(sha256="b" * 64, filename="竞品对比.pdf", content_type="application/pdf", size_bytes=1,
-                   storage_path="x")
+    a = Attachment(
+        sha256="b" * 64, filename="竞品对比.pdf", content_type="application/pdf", size_bytes=1, storage_path="x"
+    )
     session.add(a)
     session.flush()
     return a
@@ -64,8 +65,9 @@ def collaboration_alerts() -> list[Alert]:
         return list(s.scalars(select(Alert).where(Alert.rule == "collaboration_overdue")))
 
 
-def test_part_past_its_sla_emails_and_messages_the_department_head_the_average(overdue_delivery, frozen_clock, app,
-                                                                               mailbox):
+def test_part_past_its_sla_emails_and_messages_the_department_head_the_average(
+    overdue_delivery, frozen_clock, app, mailbox
+):
     box, _ = mailbox
     frozen_clock.advance(timedelta(hours=24, minutes=30))
     run_scan(clock.now())

@@ -28,8 +28,13 @@ def receivable(session, cust, invoice: str, amount_fen: int, due: date, paid: da
     session.add(r)
     session.flush()
     if paid is not None:
-        session.add(Payment(receivable_id=r.id, amount_fen=amount_fen,
-                            paid_at=datetime.combine(paid, datetime.min.time(), tzinfo=UTC) + timedelta(hours=2)))
+        session.add(
+            Payment(
+                receivable_id=r.id,
+                amount_fen=amount_fen,
+                paid_at=datetime.combine(paid, datetime.min.time(), tzinfo=UTC) + timedelta(hours=2),
+            )
+        )
 
 
 @pytest.fixture
@@ -48,8 +53,13 @@ def big_deal(session, frozen_clock):
 
 def submit(session, actor, opp):
     stage = stage_by_code(session, "contract_approval")
-    return advance_stage(session, actor, opportunity_id=opp.id, to_stage="合同审批",
-                         evidence={item.id: Evidence(text="合同草案v2") for item in stage.checklist})
+    return advance_stage(
+        session,
+        actor,
+        opportunity_id=opp.id,
+        to_stage="合同审批",
+        evidence={item.id: Evidence(text="合同草案v2") for item in stage.checklist},
+    )
 
 
 def reload(opp_id: int) -> Opportunity:
@@ -141,12 +151,25 @@ def test_the_finance_system_answer_decides_when_configured(big_deal, session, fr
     app.drain()
 
 
-def test_a_finance_system_below_the_rate_freezes_with_its_risk_points(big_deal, session, frozen_clock, start_app,
-                                                                      finance):
+def test_a_finance_system_below_the_rate_freezes_with_its_risk_points(
+    big_deal, session, frozen_clock, start_app, finance
+):
     org, opp = big_deal
     app = start_app(finance_api_url=finance.url)
-    finance.answer = {"customer_id": opp.customer_id, "on_time_rate": 0.5, "receivables": 2, "late": [
-        {"invoice_no": "FIN-9", "amount_fen": 30_000_000, "due_date": "2026-01-15", "paid_on": None, "days_late": 46}]}
+    finance.answer = {
+        "customer_id": opp.customer_id,
+        "on_time_rate": 0.5,
+        "receivables": 2,
+        "late": [
+            {
+                "invoice_no": "FIN-9",
+                "amount_fen": 30_000_000,
+                "due_date": "2026-01-15",
+                "paid_on": None,
+                "days_late": 46,
+            }
+        ],
+    }
     with pytest.raises(ApprovalFrozen) as refused:
         submit(session, org.rep, opp)
     session.rollback()

@@ -69,8 +69,16 @@ def test_third_resistant_signal_in_seven_days_turns_customer_red_and_sends_the_p
     assert to_manager["payload"]["media_id"] == to_kam["payload"]["media_id"]  # uploaded once
     pdf = get_client().download_media(to_manager["payload"]["media_id"])
     pages = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-    for expected in ("客户健康红灯：瑞金医院", "共 4 条触点记录", "首次拜访，主任对新机型感兴趣",
-                     "报价后主任表示预算不足", "采购科质疑售后响应时间", "主任明确表示倾向竞品", "抵触", "李销售"):
+    for expected in (
+        "客户健康红灯：瑞金医院",
+        "共 4 条触点记录",
+        "首次拜访，主任对新机型感兴趣",
+        "报价后主任表示预算不足",
+        "采购科质疑售后响应时间",
+        "主任明确表示倾向竞品",
+        "抵触",
+        "李销售",
+    ):
         assert expected in pages
 
 

@@ -40,7 +40,9 @@ def test_a_setting_change_is_stored_typed_and_audited(session, frozen_clock):
     assert rule_settings.get(session, "follow_up.overdue_hours") == 48
     entry = session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "rule_setting")).one()
     assert (entry.actor_id, entry.before, entry.after) == (
-        org.admin.id, {"follow_up.overdue_hours": 72}, {"follow_up.overdue_hours": 48}
+        org.admin.id,
+        {"follow_up.overdue_hours": 72},
+        {"follow_up.overdue_hours": 48},
     )
 
 

@@ -74,8 +74,9 @@ def message_send() -> Response:
         extra["response_code"] = record["response_code"] = STATE.new_response_code()
     _record(record)
     # Silent drops are what WeCom does past 30/min or 1,000/h to one member: the call still succeeds.
-    return ok(invaliduser="|".join(invalid), invalidparty="", invalidtag="", unlicenseduser="",
-              msgid=record["msgid"], **extra)
+    return ok(
+        invaliduser="|".join(invalid), invalidparty="", invalidtag="", unlicenseduser="", msgid=record["msgid"], **extra
+    )
 
 
 @bp.post("/cgi-bin/message/update_template_card")
@@ -95,14 +96,16 @@ def update_template_card() -> Response:
     userids = [str(u) for u in body.get("userids") or []]
     valid = active_userids(userids) if userids else []
     with STATE.lock:
-        STATE.card_updates.append({
-            "seq": len(STATE.card_updates) + 1,
-            "response_code": body["response_code"],
-            "userids": userids,
-            "button": body.get("button"),
-            "template_card": body.get("template_card"),
-            "received_at": clock.now().isoformat(),
-        })
+        STATE.card_updates.append(
+            {
+                "seq": len(STATE.card_updates) + 1,
+                "response_code": body["response_code"],
+                "userids": userids,
+                "button": body.get("button"),
+                "template_card": body.get("template_card"),
+                "received_at": clock.now().isoformat(),
+            }
+        )
     return ok(invaliduser=[u for u in userids if u not in valid])
 
 
@@ -122,8 +125,7 @@ def media_upload() -> Response:
         return wecom_error(44001)
     if not 5 <= len(data) <= MEDIA_MAX_BYTES[media_type]:
         return wecom_error(40006)
-    item = STATE.add_media(media_type, upload.filename or "media", upload.mimetype or "application/octet-stream",
-                           data)
+    item = STATE.add_media(media_type, upload.filename or "media", upload.mimetype or "application/octet-stream", data)
     return ok(type=media_type, media_id=item.media_id, created_at=str(int(item.created_at.timestamp())))
 
 

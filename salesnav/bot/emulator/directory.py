@@ -45,19 +45,24 @@ def _departments() -> tuple[list[dict[str, Any]], dict[int, int]]:
         rows = list(session.scalars(select(Department).where(Department.deleted_at.is_(None))))
         heads = {u.id: u.wecom_userid for u in session.scalars(select(User))}
     ids = {d.id: _dept_id(d) for d in rows}
-    out = [] if ROOT in ids.values() else [{"id": ROOT, "name": "企业", "name_en": "", "parentid": 0,
-                                              "order": 100000000, "department_leader": []}]
+    out = (
+        []
+        if ROOT in ids.values()
+        else [{"id": ROOT, "name": "企业", "name_en": "", "parentid": 0, "order": 100000000, "department_leader": []}]
+    )
     for d in rows:
         wid = ids[d.id]
         parent = ids.get(d.parent_id) if d.parent_id else None
-        out.append({
-            "id": wid,
-            "name": d.name,
-            "name_en": "",
-            "parentid": 0 if wid == ROOT else (parent or ROOT),
-            "order": 100000000 - d.id,
-            "department_leader": [heads[d.head_id]] if d.head_id in heads else [],
-        })
+        out.append(
+            {
+                "id": wid,
+                "name": d.name,
+                "name_en": "",
+                "parentid": 0 if wid == ROOT else (parent or ROOT),
+                "order": 100000000 - d.id,
+                "department_leader": [heads[d.head_id]] if d.head_id in heads else [],
+            }
+        )
     return out, ids
 
 
@@ -121,19 +126,21 @@ def _stored_users(ids: dict[int, int]) -> list[dict[str, Any]]:
         if u.wecom_userid.startswith(LOCAL_USERID_PREFIX):
             continue  # a bootstrap admin of ours (salesnav admin create), not a WeCom member
         dept = ids.get(u.department_id, ROOT) if u.department_id else ROOT
-        userlist.append({
-            "userid": u.wecom_userid,
-            "name": u.name,
-            "department": [dept],
-            "main_department": dept,
-            "order": [0],
-            "position": u.role.label,
-            "mobile": u.mobile or "",
-            "email": u.email or "",
-            "is_leader_in_dept": [1 if heads.get(u.id) == u.department_id else 0],
-            "direct_leader": [userid_of[u.manager_id]] if u.manager_id in userid_of else [],
-            "status": 1 if u.active else 2,
-        })
+        userlist.append(
+            {
+                "userid": u.wecom_userid,
+                "name": u.name,
+                "department": [dept],
+                "main_department": dept,
+                "order": [0],
+                "position": u.role.label,
+                "mobile": u.mobile or "",
+                "email": u.email or "",
+                "is_leader_in_dept": [1 if heads.get(u.id) == u.department_id else 0],
+                "direct_leader": [userid_of[u.manager_id]] if u.manager_id in userid_of else [],
+                "status": 1 if u.active else 2,
+            }
+        )
     return userlist
 
 
@@ -146,7 +153,7 @@ def directory_now() -> Response:
 def _member_from_code(code: str) -> str | None:
     if not code.startswith(DEV_CODE_PREFIX):
         return None
-    userid = code[len(DEV_CODE_PREFIX):]
+    userid = code[len(DEV_CODE_PREFIX) :]
     return userid if active_userids([userid]) else None
 
 
@@ -188,9 +195,16 @@ def _registered_contact(external_userid: str, spec: dict[str, Any]) -> dict[str,
     """A contact registered through the control endpoint: someone a rep just added on WeChat."""
     follow = spec.get("follow_user") or []
     follow = [follow] if isinstance(follow, str) else follow
-    contact = {"external_userid": external_userid, "name": spec.get("name", "外部联系人"), "type": 1,
-               "gender": 0, "avatar": "", "position": spec.get("position", ""),
-               "corp_name": spec.get("corp_name", ""), "corp_full_name": spec.get("corp_name", "")}
+    contact = {
+        "external_userid": external_userid,
+        "name": spec.get("name", "外部联系人"),
+        "type": 1,
+        "gender": 0,
+        "avatar": "",
+        "position": spec.get("position", ""),
+        "corp_name": spec.get("corp_name", ""),
+        "corp_full_name": spec.get("corp_name", ""),
+    }
     return {"external_contact": contact, "follow_user": [_follow(u, spec.get("remark", "")) for u in follow]}
 
 
@@ -208,13 +222,28 @@ def _stored_contact(external_userid: str) -> dict[str, Any] | None:
         return None
     contact, corp_name, owner = row
     return {
-        "external_contact": {"external_userid": external_userid, "name": contact.name, "type": 1, "gender": 0,
-                             "avatar": "", "position": contact.title or "", "corp_name": corp_name,
-                             "corp_full_name": corp_name},
+        "external_contact": {
+            "external_userid": external_userid,
+            "name": contact.name,
+            "type": 1,
+            "gender": 0,
+            "avatar": "",
+            "position": contact.title or "",
+            "corp_name": corp_name,
+            "corp_full_name": corp_name,
+        },
         "follow_user": [_follow(owner, contact.name)],
     }
 
 
 def _follow(userid: str, remark: str) -> dict[str, Any]:
-    return {"userid": userid, "remark": remark, "description": "", "createtime": int(clock.now().timestamp()),
-            "tags": [], "remark_mobiles": [], "add_way": 1, "state": ""}
+    return {
+        "userid": userid,
+        "remark": remark,
+        "description": "",
+        "createtime": int(clock.now().timestamp()),
+        "tags": [],
+        "remark_mobiles": [],
+        "add_way": 1,
+        "state": "",
+    }

@@ -135,8 +135,7 @@ class EmulatorState:
         return expires_at is not None and expires_at > clock.now()
 
     def add_media(self, media_type: str, filename: str, content_type: str, data: bytes) -> Media:
-        item = Media("emu-media-" + secrets.token_urlsafe(12), media_type, filename, content_type, data,
-                     clock.now())
+        item = Media("emu-media-" + secrets.token_urlsafe(12), media_type, filename, content_type, data, clock.now())
         with self.lock:
             self.media[item.media_id] = item
         return item

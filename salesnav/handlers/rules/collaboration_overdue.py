@@ -176,8 +176,11 @@ def brief(session: Session, alert: Alert) -> Brief | None:
     if part is None or part.department.head is None or not part.department.head.email:
         return None
     department, head, opp = part.department, part.department.head, part.ticket.opportunity
-    average = Average(alert.detail.get("average_hours"), int(alert.detail.get("average_parts", 0)),
-                      int(alert.detail.get("average_days", 30)))
+    average = Average(
+        alert.detail.get("average_hours"),
+        int(alert.detail.get("average_parts", 0)),
+        int(alert.detail.get("average_days", 30)),
+    )
     late = how_long(timedelta(hours=float(alert.detail.get("overdue_hours", 0))))
     rows = [
         ("部门", f"{department.name}（负责人：{head.name}）"),
@@ -186,9 +189,12 @@ def brief(session: Session, alert: Alert) -> Brief | None:
         ("负责销售", opp.owner.name),
         ("响应时限", f"{part.sla_hours} 小时，截止 {local_time(part.due_at)}"),
         ("超时", f"预警时已超时 {late}，仍未有效响应"),
-        (f"近 {average.days} 天同类平均处理时长",
-         hours_text(average.hours) + f"（共 {average.parts} 单）"
-         if average.hours is not None else "无同类已完成协同单"),
+        (
+            f"近 {average.days} 天同类平均处理时长",
+            hours_text(average.hours) + f"（共 {average.parts} 单）"
+            if average.hours is not None
+            else "无同类已完成协同单",
+        ),
     ]
     subject = f"【效能预警简报】{department.name}协同任务超时：{opp.customer.name}·{opp.title}"
     text = "效能预警简报\n\n" + "\n".join(f"{k}：{v}" for k, v in rows) + "\n\n请尽快安排处理。——销售导航仪\n"

@@ -46,7 +46,9 @@ class CreditCheckPending(DomainError):
 def _episode(session: Session, opportunity_id: int) -> str:
     lifted = session.scalar(
         select(func.count(Alert.id)).where(
-            Alert.subject_type == "opportunity", Alert.subject_id == opportunity_id, Alert.rule == CODE,
+            Alert.subject_type == "opportunity",
+            Alert.subject_id == opportunity_id,
+            Alert.rule == CODE,
             Alert.state == AlertState.RESOLVED,
         )
     )
@@ -77,7 +79,11 @@ def check_before_contract_approval(session: Session, actor: User, opp: Opportuni
     months = int(rule_settings.get(session, "credit.window_months"))
     try:
         history = payment_history(
-            session, opp.customer, as_of=now, months=months, api_url=current_settings().finance_api_url,
+            session,
+            opp.customer,
+            as_of=now,
+            months=months,
+            api_url=current_settings().finance_api_url,
             timeout=float(rule_settings.get(session, "credit.finance_timeout_seconds")),
         )
     except FinanceUnavailable as exc:
@@ -87,27 +93,48 @@ def check_before_contract_approval(session: Session, actor: User, opp: Opportuni
     minimum = float(rule_settings.get(session, "credit.min_on_time_rate"))
     rate = history.on_time_rate
     if rate is None or rate >= minimum:
-        record_event(session, "credit.checked", "opportunity", opp.id, actor, on_time_rate=rate,
-                     receivables=history.receivables, source=history.source, passed=True)
+        record_event(
+            session,
+            "credit.checked",
+            "opportunity",
+            opp.id,
+            actor,
+            on_time_rate=rate,
+            receivables=history.receivables,
+            source=history.source,
+            passed=True,
+        )
         return
     risks = history.risk_points()
-    reason = (f"客户近 {months} 个月按时回款率 {rate:.1%}，低于 {minimum:.0%}"
-              f"（{history.receivables} 笔应收中 {len(history.late)} 笔逾期）")
+    reason = (
+        f"客户近 {months} 个月按时回款率 {rate:.1%}，低于 {minimum:.0%}"
+        f"（{history.receivables} 笔应收中 {len(history.late)} 笔逾期）"
+    )
     from salesnav.jobs import rules as rule_jobs  # jobs import the rules; import late
     from salesnav.jobs.queue import enqueue
 
     episode = _episode(session, opp.id)
     # Not after commit: the caller is about to roll back (see the module docstring).
-    enqueue(rule_jobs.freeze_approval, opp.id, actor.id, episode, reason, risks,
-            key=f"credit_freeze:{opp.id}:{episode}", queue="rules")
+    enqueue(
+        rule_jobs.freeze_approval,
+        opp.id,
+        actor.id,
+        episode,
+        reason,
+        risks,
+        key=f"credit_freeze:{opp.id}:{episode}",
+        queue="rules",
+    )
     raise ApprovalFrozen(
         f"大单信用校验未通过，审批已冻结：{reason}。风险点：{'；'.join(risks)}。如需继续，请联系销售总监解除冻结。",
-        on_time_rate=rate, risk_points=risks,
+        on_time_rate=rate,
+        risk_points=risks,
     )
 
 
-def freeze(session: Session, opportunity_id: int, actor_id: int, episode: str, reason: str,
-           risks: list[str], now: datetime) -> Alert | None:
+def freeze(
+    session: Session, opportunity_id: int, actor_id: int, episode: str, reason: str, risks: list[str], now: datetime
+) -> Alert | None:
     """Freeze the approval and tell rep and manager; a second call for the episode does nothing."""
     opp = session.get(Opportunity, opportunity_id)
     if opp is None:
@@ -116,16 +143,28 @@ def freeze(session: Session, opportunity_id: int, actor_id: int, episode: str, r
     manager = engine.manager_of(session, rep)
     actor = session.get(User, actor_id)
     alert = engine.raise_alert(
-        session, rule=CODE, subject_type="opportunity", subject_id=opp.id, episode=episode,
-        title=f"大单信用校验未通过：{opp.customer.name}·{opp.title}", now=now,
+        session,
+        rule=CODE,
+        subject_type="opportunity",
+        subject_id=opp.id,
+        episode=episode,
+        title=f"大单信用校验未通过：{opp.customer.name}·{opp.title}",
+        now=now,
         detail={"reason": reason, "risk_points": risks, "attempted_by": actor_id},
         recipient_ids=[u.id for u in engine.distinct_users(rep, manager)],
     )
     if alert is None:
         return None
     frozen_reason = f"{reason}；风险点：{'；'.join(risks)}" if risks else reason
-    audit(session, actor, "opportunity", opp.id, "approval_freeze",
-          {"approval_frozen": opp.approval_frozen}, {"approval_frozen": True, "reason": frozen_reason})
+    audit(
+        session,
+        actor,
+        "opportunity",
+        opp.id,
+        "approval_freeze",
+        {"approval_frozen": opp.approval_frozen},
+        {"approval_frozen": True, "reason": frozen_reason},
+    )
     opp.approval_frozen, opp.approval_frozen_reason = True, frozen_reason
     record_event(session, "opportunity.approval_frozen", "opportunity", opp.id, actor, rule=CODE, reason=reason)
     deal = f"客户「{opp.customer.name}」的商机「{opp.title}」（预计 {yuan(opp.expected_amount_fen)}）"
@@ -133,7 +172,9 @@ def freeze(session: Session, opportunity_id: int, actor_id: int, episode: str, r
     who = f"{actor.name}提交的" if actor else ""
     for user in engine.distinct_users(rep, manager):
         engine.notify(
-            session, alert, user,
+            session,
+            alert,
+            user,
             f"【大单信用校验未通过】{deal}{who}合同审批已冻结：{reason}。\n风险点：\n{risk_lines}\n"
             f"只有销售总监可以解除冻结。",
         )
@@ -145,6 +186,10 @@ RULE = Rule(
     name="大单信用校验",
     trigger="事件：商机进入合同审批（推进前同步校验）",
     switch="credit.enabled",
-    settings=("credit.amount_threshold_fen", "credit.min_on_time_rate", "credit.window_months",
-              "credit.finance_timeout_seconds"),
+    settings=(
+        "credit.amount_threshold_fen",
+        "credit.min_on_time_rate",
+        "credit.window_months",
+        "credit.finance_timeout_seconds",
+    ),
 )

@@ -84,6 +84,7 @@ def react(session: Session, event: DomainEvent) -> list[str]:
 
 # --- alerts ---------------------------------------------------------------------------------------
 
+
 def alert_key(rule: str, subject_type: str, subject_id: int, episode: str) -> str:
     return f"{rule}:{subject_type}:{subject_id}:{episode}"
 
@@ -163,6 +164,7 @@ def open_alerts_for(session: Session, rule: str, subject_type: str, subject_id: 
 
 
 # --- people and messages ----------------------------------------------------------------------------
+
 
 def manager_of(session: Session, user: User) -> User | None:
     return session.get(User, user.manager_id) if user.manager_id else None

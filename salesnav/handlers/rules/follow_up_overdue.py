@@ -210,7 +210,10 @@ def on_touchpoint(session: Session, event: DomainEvent) -> None:
     for alert in engine.open_alerts_for(session, CODE, "opportunity", opp.id):
         if alert.detail.get("episode") != current:
             _resolve(
-                session, alert, event.occurred_at, rep,
+                session,
+                alert,
+                event.occurred_at,
+                rep,
                 f"{rep.name if rep else ''}于 {local_time(touchpoint.occurred_at)} 记录了新触点（{kind}）",
             )
 

@@ -59,7 +59,9 @@ def evaluate(session: Session, customer_id: int, now: datetime) -> Alert | None:
     # One episode per red spell: the count of spells already over names the next one.
     spells_over = session.scalar(
         select(func.count(Alert.id)).where(
-            Alert.subject_type == "customer", Alert.subject_id == customer.id, Alert.rule == CODE,
+            Alert.subject_type == "customer",
+            Alert.subject_id == customer.id,
+            Alert.rule == CODE,
             Alert.state == AlertState.RESOLVED,
         )
     )
@@ -81,8 +83,15 @@ def evaluate(session: Session, customer_id: int, now: datetime) -> Alert | None:
     if alert is None:
         return None
     if customer.health is not Health.RED:
-        audit(session, None, "customer", customer.id, "health_change", {"health": customer.health.value},
-              {"health": Health.RED.value, "rule": CODE})
+        audit(
+            session,
+            None,
+            "customer",
+            customer.id,
+            "health_change",
+            {"health": customer.health.value},
+            {"health": Health.RED.value, "rule": CODE},
+        )
         customer.health = Health.RED
     total = session.scalar(
         select(func.count(Touchpoint.id)).where(Touchpoint.customer_id == customer.id, Touchpoint.deleted_at.is_(None))
@@ -129,8 +138,15 @@ def apply(session: Session, match: Match, now: datetime) -> str | None:
     customer = session.get(Customer, alert.subject_id)
     if customer is not None and customer.health is Health.RED:
         previous = Health(alert.detail.get("previous_health", Health.GREEN.value))
-        audit(session, None, "customer", customer.id, "health_change", {"health": Health.RED.value},
-              {"health": previous.value, "rule": CODE})
+        audit(
+            session,
+            None,
+            "customer",
+            customer.id,
+            "health_change",
+            {"health": Health.RED.value},
+            {"health": previous.value, "rule": CODE},
+        )
         customer.health = previous
     return "resolved"
 

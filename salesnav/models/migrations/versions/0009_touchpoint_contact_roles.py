@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0009'
-down_revision: str | None = '0008'
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -37,15 +37,15 @@ PG_FUNCTION = f"""
 CREATE FUNCTION touchpoints_refresh_contact_roles() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_TABLE_NAME = 'contacts' THEN
-        UPDATE touchpoints SET contact_roles = {roles_of('touchpoints.id')}
+        UPDATE touchpoints SET contact_roles = {roles_of("touchpoints.id")}
         WHERE id IN (SELECT touchpoint_id FROM touchpoint_contacts WHERE contact_id = NEW.id);
         RETURN NULL;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        UPDATE touchpoints SET contact_roles = {roles_of('NEW.touchpoint_id')} WHERE id = NEW.touchpoint_id;
+        UPDATE touchpoints SET contact_roles = {roles_of("NEW.touchpoint_id")} WHERE id = NEW.touchpoint_id;
     END IF;
     IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        UPDATE touchpoints SET contact_roles = {roles_of('OLD.touchpoint_id')} WHERE id = OLD.touchpoint_id;
+        UPDATE touchpoints SET contact_roles = {roles_of("OLD.touchpoint_id")} WHERE id = OLD.touchpoint_id;
     END IF;
     RETURN NULL;
 END $$
@@ -76,27 +76,27 @@ BACKFILL = (
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('touchpoints', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('contact_roles', sa.SmallInteger(), server_default=sa.text('0'), nullable=False))
+    with op.batch_alter_table("touchpoints", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("contact_roles", sa.SmallInteger(), server_default=sa.text("0"), nullable=False))
     op.execute(BACKFILL)
-    with op.batch_alter_table('touchpoints', schema=None) as batch_op:
+    with op.batch_alter_table("touchpoints", schema=None) as batch_op:
         batch_op.create_index(
-            'ix_touchpoints_live_occurred',
-            ['occurred_at'],
+            "ix_touchpoints_live_occurred",
+            ["occurred_at"],
             unique=False,
-            postgresql_include=['customer_id', 'rep_id', 'emotion', 'contact_roles'],
-            postgresql_where=sa.text('deleted_at IS NULL'),
-            sqlite_where=sa.text('deleted_at IS NULL'),
+            postgresql_include=["customer_id", "rep_id", "emotion", "contact_roles"],
+            postgresql_where=sa.text("deleted_at IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
-            'ix_touchpoints_effective_occurred',
-            ['occurred_at'],
+            "ix_touchpoints_effective_occurred",
+            ["occurred_at"],
             unique=False,
-            postgresql_include=['rep_id', 'contact_roles'],
+            postgresql_include=["rep_id", "contact_roles"],
             postgresql_where=sa.text(EFFECTIVE),
             sqlite_where=sa.text(EFFECTIVE),
         )
-    if op.get_bind().dialect.name == 'postgresql':
+    if op.get_bind().dialect.name == "postgresql":
         op.execute(PG_FUNCTION)
         for statement in PG_TRIGGERS:
             op.execute(statement)
@@ -106,15 +106,19 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
+    if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER contacts_decision_role ON contacts")
         op.execute("DROP TRIGGER touchpoint_contacts_roles ON touchpoint_contacts")
         op.execute("DROP FUNCTION touchpoints_refresh_contact_roles()")
     else:
-        for name in ('contacts_decision_role', 'touchpoint_contacts_roles_update', 'touchpoint_contacts_roles_delete',
-                     'touchpoint_contacts_roles_insert'):
+        for name in (
+            "contacts_decision_role",
+            "touchpoint_contacts_roles_update",
+            "touchpoint_contacts_roles_delete",
+            "touchpoint_contacts_roles_insert",
+        ):
             op.execute(f"DROP TRIGGER {name}")
-    with op.batch_alter_table('touchpoints', schema=None) as batch_op:
-        batch_op.drop_index('ix_touchpoints_effective_occurred')
-        batch_op.drop_index('ix_touchpoints_live_occurred')
-        batch_op.drop_column('contact_roles')
+    with op.batch_alter_table("touchpoints", schema=None) as batch_op:
+        batch_op.drop_index("ix_touchpoints_effective_occurred")
+        batch_op.drop_index("ix_touchpoints_live_occurred")
+        batch_op.drop_column("contact_roles")

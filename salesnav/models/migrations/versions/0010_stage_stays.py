@@ -23,8 +23,8 @@ from alembic import op
 
 import salesnav.models.base
 
-revision: str = '0010'
-down_revision: str | None = '0009'
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -32,10 +32,10 @@ depends_on: str | Sequence[str] | None = None
 def previous_of(row: str) -> str:
     """SQL (PostgreSQL and SQLite): the occurred_at of the history row before `row` of the same opportunity."""
     return (
-        "(SELECT p.occurred_at FROM stage_transitions p WHERE p.opportunity_id = {r}.opportunity_id "
-        "AND (p.occurred_at < {r}.occurred_at OR (p.occurred_at = {r}.occurred_at AND p.id < {r}.id)) "
+        f"(SELECT p.occurred_at FROM stage_transitions p WHERE p.opportunity_id = {row}.opportunity_id "
+        f"AND (p.occurred_at < {row}.occurred_at OR (p.occurred_at = {row}.occurred_at AND p.id < {row}.id)) "
         "ORDER BY p.occurred_at DESC, p.id DESC LIMIT 1)"
-    ).format(r=row)
+    )
 
 
 def refresh(opportunity_id: str) -> str:
@@ -49,10 +49,10 @@ PG_FUNCTION = f"""
 CREATE FUNCTION stage_transitions_refresh_entered() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        {refresh('NEW.opportunity_id')};
+        {refresh("NEW.opportunity_id")};
     END IF;
     IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.opportunity_id <> NEW.opportunity_id) THEN
-        {refresh('OLD.opportunity_id')};
+        {refresh("OLD.opportunity_id")};
     END IF;
     RETURN NULL;
 END $$
@@ -72,49 +72,49 @@ SQLITE_TRIGGERS = [
 ]
 # The backfill (also run by bench/dashboards.py after its bulk load with triggers off).
 BACKFILL = {
-    'postgresql': (
+    "postgresql": (
         "UPDATE stage_transitions t SET from_stage_entered_at = p.previous FROM ("
         "SELECT id, LAG(occurred_at) OVER (PARTITION BY opportunity_id ORDER BY occurred_at, id) AS previous "
         "FROM stage_transitions) p WHERE p.id = t.id AND p.previous IS NOT NULL"
     ),
-    'sqlite': f"UPDATE stage_transitions SET from_stage_entered_at = {previous_of('stage_transitions')}",
+    "sqlite": f"UPDATE stage_transitions SET from_stage_entered_at = {previous_of('stage_transitions')}",
 }
 STAYS_WHERE = "from_stage_id IS NOT NULL AND from_stage_entered_at IS NOT NULL"
 
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
-    with op.batch_alter_table('stage_transitions', schema=None) as batch_op:
+    with op.batch_alter_table("stage_transitions", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column('from_stage_entered_at', salesnav.models.base.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("from_stage_entered_at", salesnav.models.base.UTCDateTime(timezone=True), nullable=True)
         )
     op.execute(BACKFILL[dialect])
-    with op.batch_alter_table('stage_transitions', schema=None) as batch_op:
+    with op.batch_alter_table("stage_transitions", schema=None) as batch_op:
         batch_op.create_index(
-            'ix_stage_transitions_stays',
-            ['occurred_at'],
+            "ix_stage_transitions_stays",
+            ["occurred_at"],
             unique=False,
-            postgresql_include=['opportunity_id', 'from_stage_id', 'from_stage_entered_at'],
+            postgresql_include=["opportunity_id", "from_stage_id", "from_stage_entered_at"],
             postgresql_where=sa.text(STAYS_WHERE),
             sqlite_where=sa.text(STAYS_WHERE),
         )
-    with op.batch_alter_table('touchpoints', schema=None) as batch_op:
+    with op.batch_alter_table("touchpoints", schema=None) as batch_op:
         batch_op.create_index(
-            'ix_touchpoints_live_customer_occurred',
-            ['customer_id', 'occurred_at'],
+            "ix_touchpoints_live_customer_occurred",
+            ["customer_id", "occurred_at"],
             unique=False,
-            postgresql_include=['emotion', 'id'],
-            postgresql_where=sa.text('deleted_at IS NULL'),
-            sqlite_where=sa.text('deleted_at IS NULL'),
+            postgresql_include=["emotion", "id"],
+            postgresql_where=sa.text("deleted_at IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
-            'ix_touchpoints_live_opportunity_occurred',
-            ['opportunity_id', 'occurred_at'],
+            "ix_touchpoints_live_opportunity_occurred",
+            ["opportunity_id", "occurred_at"],
             unique=False,
-            postgresql_where=sa.text('deleted_at IS NULL'),
-            sqlite_where=sa.text('deleted_at IS NULL'),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
         )
-    if dialect == 'postgresql':
+    if dialect == "postgresql":
         op.execute(PG_FUNCTION)
         op.execute(PG_TRIGGER)
     else:
@@ -123,15 +123,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
+    if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER stage_transitions_entered ON stage_transitions")
         op.execute("DROP FUNCTION stage_transitions_refresh_entered()")
     else:
-        for name in ('update', 'delete', 'insert'):
+        for name in ("update", "delete", "insert"):
             op.execute(f"DROP TRIGGER stage_transitions_entered_{name}")
-    with op.batch_alter_table('touchpoints', schema=None) as batch_op:
-        batch_op.drop_index('ix_touchpoints_live_opportunity_occurred')
-        batch_op.drop_index('ix_touchpoints_live_customer_occurred')
-    with op.batch_alter_table('stage_transitions', schema=None) as batch_op:
-        batch_op.drop_index('ix_stage_transitions_stays')
-        batch_op.drop_column('from_stage_entered_at')
+    with op.batch_alter_table("touchpoints", schema=None) as batch_op:
+        batch_op.drop_index("ix_touchpoints_live_opportunity_occurred")
+        batch_op.drop_index("ix_touchpoints_live_customer_occurred")
+    with op.batch_alter_table("stage_transitions", schema=None) as batch_op:
+        batch_op.drop_index("ix_stage_transitions_stays")
+        batch_op.drop_column("from_stage_entered_at")
