@@ -185,6 +185,38 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip(" ，,。；;")
 
 
+def due_from(clause: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """The deadline a clause names ("下周二", "明天下午三点", "3月5日前"), aware in `tz`; a day without a
+    time is due at the end of the working day, a time without a day is the next such moment."""
+    today = now.astimezone(tz).date()
+    day, _ = _due_date(clause, today)
+    at = _due_time(clause)
+    if day is None and at is not None:
+        day = today if datetime.combine(today, at, tz) > now.astimezone(tz) else today + timedelta(days=1)
+    return None if day is None else datetime.combine(day, at or DEFAULT_DUE_TIME, tzinfo=tz)
+
+
+_WHEN_PATTERNS = (_WEEK, _NEXT_WEEK_ONLY, _RELATIVE_DAY, _IN_DAYS, _NEXT_MONTH_DAY, _MONTH_DAY, _MONTH_END, _DAY_ONLY)
+
+
+def strip_when(clause: str) -> str:
+    """The clause without its date and clock phrases ("下周二前送样" → "送样"), for showing the action alone."""
+    for pattern in _WHEN_PATTERNS:
+        if match := pattern.search(clause):
+            end = match.end()
+            for suffix in ("之前", "以前", "前"):  # "周五前报价": the deadline word belongs to the date
+                if clause.startswith(suffix, end):
+                    end += len(suffix)
+                    break
+            clause = clause[: match.start()] + clause[end:]
+            break
+    for pattern in (_CLOCK, _PERIOD_ONLY):
+        if match := pattern.search(clause):
+            clause = clause[: match.start()] + clause[match.end() :]
+            break
+    return clause.strip(" ：:，,")
+
+
 def draft_from_transcript(text: str, now: datetime, tz: ZoneInfo) -> TouchpointDraft:
     """Guess a touchpoint draft from a transcript; `now` is the moment the rep spoke (any tz)."""
     text = _clean(text)
@@ -203,12 +235,8 @@ def draft_from_transcript(text: str, now: datetime, tz: ZoneInfo) -> TouchpointD
     due: datetime | None = None
     if next_action:
         guessed.append("next_action")
-        day, _ = _due_date(next_action, today)
-        at = _due_time(next_action)
-        if day is None and at is not None:
-            day = today if datetime.combine(today, at, tz) > now.astimezone(tz) else today + timedelta(days=1)
-        if day is not None:
-            due = datetime.combine(day, at or DEFAULT_DUE_TIME, tzinfo=tz)
+        due = due_from(next_action, now, tz)
+        if due is not None:
             guessed.append("next_action_due")
 
     emotion = _emotion(text)
