@@ -1,4 +1,4 @@
-"""File a new customer (e.g. a lead met at an exhibition booth) and its contacts."""
+"""File a new customer (e.g. a lead met at an exhibition booth) and its contacts; find one by name."""
 
 from __future__ import annotations
 
@@ -6,15 +6,18 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
+from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from salesnav.handlers.access import CUSTOMER_NOT_FOUND, customer_for, customers_for
+from salesnav.handlers.access import CUSTOMER_NOT_FOUND, customer_for, customers_for, owned_by_visible
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import record_event, record_events
 from salesnav.models import Contact, Customer, CustomerKind, DecisionRole, User
 
 MAX_NAME = 200
+NAME_MATCH_THRESHOLD = 70  # rapidfuzz WRatio, 0–100
+NAME_CLEAR_LEAD = 8  # the best match must beat the next one by this much, or we ask
 # Mainland mobiles that phonenumbers formats as +86 and the digits (checked against it in the tests); 179xx
 # is left to phonenumbers, which reads it as a carrier prefix. The shortcut matters for imports of thousands.
 _PLAIN_MOBILE = re.compile(r"1(?:[3-689]\d|7[0-8])\d{8}")
@@ -213,3 +216,30 @@ def add_contacts(session: Session, actor: User, specs: list[NewContact]) -> list
     session.flush()
     record_events(session, "contact.added", "contact", [(c.id, {"customer_id": c.customer_id}) for c in new], actor)
     return out
+
+
+def find_by_name(session: Session, actor: User, query: str) -> Customer:
+    """One customer the actor may see (a rep: their own) by exact or fuzzy name.
+
+    A Chinese DomainError when none fits, or when several fit about equally well (they are listed).
+    """
+    query = (query or "").strip()
+    customers = {
+        c.id: c
+        for c in session.scalars(
+            select(Customer).where(Customer.deleted_at.is_(None), owned_by_visible(session, actor, Customer.owner_id))
+        )
+    }
+    if not customers:
+        raise DomainError("您名下还没有客户。添加客户的企业微信后会自动建档。")
+    exact = [c for c in customers.values() if c.name == query]
+    if len(exact) == 1:
+        return exact[0]
+    names = {cid: c.name for cid, c in customers.items()}
+    matches = process.extract(query, names, scorer=fuzz.WRatio, limit=5, score_cutoff=NAME_MATCH_THRESHOLD)
+    if not matches:
+        raise NotFound(f"没有找到客户「{query}」。请检查名称，或从「记触点」的客户列表中选择。")
+    if len(matches) == 1 or matches[0][1] - matches[1][1] >= NAME_CLEAR_LEAD:
+        return customers[matches[0][2]]
+    listed = "、".join(name for name, _score, _cid in matches)
+    raise DomainError(f"「{query}」对应多个客户：{listed}。请写得更完整一些。")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from salesnav import clock
 from salesnav.bot.capture import drafts, opportunity, tasks
-from salesnav.bot.capture.lookup import find_customer
 from salesnav.bot.capture.phrases import split_next_step
 from salesnav.bot.capture.touchpoint_card import due_text, update_after_summary
 from salesnav.bot.client import current_settings
 from salesnav.bot.router import Incoming, router
+from salesnav.handlers.customers import find_by_name
 from salesnav.handlers.touchpoint_notes import add_to_touchpoint
 from salesnav.handlers.touchpoints import log_touchpoint
 from salesnav.models import CaptureSource, Emotion, Touchpoint, TouchpointType, User
@@ -61,7 +61,7 @@ def on_text(incoming: Incoming) -> None:
 
 def log_from_command(incoming: Incoming, words: list[str]) -> None:
     user = _user(incoming)
-    customer = find_customer(incoming.session, user, words[0])
+    customer = find_by_name(incoming.session, user, words[0])
     tp_type: TouchpointType | None = None
     emotion: Emotion | None = None
     rest = list(words[1:])
