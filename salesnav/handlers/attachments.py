@@ -119,6 +119,30 @@ def store_attachment(
     ).first()
     if existing is not None:
         return existing
+    stem = Path(filename or "file").stem[:200] or "file"
+    return _keep(session, actor, data, sha256, f"{stem}.{sniffed.extension}", sniffed.content_type, root)
+
+
+def keep_unrecognised(session: Session, actor: User, *, data: bytes, filename: str, root: Path) -> Attachment:
+    """Keep bytes we could not recognise (e.g. a voice note in an unknown format), so nothing a user sent is lost.
+
+    Stored as application/octet-stream and never served as anything else; the event says it was not recognised.
+    """
+    sha256 = hashlib.sha256(data).hexdigest()
+    name = f"{(filename or 'file')[:200]}.bin"
+    return _keep(session, actor, data, sha256, name, "application/octet-stream", root, recognised=False)
+
+
+def _keep(
+    session: Session,
+    actor: User,
+    data: bytes,
+    sha256: str,
+    filename: str,
+    content_type: str,
+    root: Path,
+    **event_details: object,
+) -> Attachment:
     path = storage_path(root, sha256)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,18 +151,19 @@ def store_attachment(
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         os.replace(tmp, path)
-    stem = Path(filename or "file").stem[:200] or "file"
     attachment = Attachment(
         sha256=sha256,
-        filename=f"{stem}.{sniffed.extension}",
-        content_type=sniffed.content_type,
+        filename=filename,
+        content_type=content_type,
         size_bytes=len(data),
         storage_path=str(path.relative_to(root)),
         uploaded_by_id=actor.id,
     )
     session.add(attachment)
     session.flush()
-    record_event(session, "attachment.stored", "attachment", attachment.id, actor, content_type=sniffed.content_type)
+    record_event(
+        session, "attachment.stored", "attachment", attachment.id, actor, content_type=content_type, **event_details
+    )
     return attachment
 
 

@@ -13,9 +13,6 @@ The text and voice handlers call `claim(incoming)` first; True means the message
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,11 +27,11 @@ from salesnav.bot.parse import parse_message
 from salesnav.bot.router import Incoming, router
 from salesnav.handlers import annotation_feedback as feedback
 from salesnav.handlers.annotations import add_annotation
-from salesnav.handlers.attachments import UploadRefused, storage_path, store_attachment
+from salesnav.handlers.attachments import UploadRefused, keep_unrecognised, store_attachment
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.records import record_event
 from salesnav.jobs.queue import enqueue_after_commit
-from salesnav.models import Alert, Annotation, Attachment, DepartmentKind, InboundMessage, User
+from salesnav.models import Alert, Annotation, DepartmentKind, InboundMessage, User
 from salesnav.models import session as db
 from salesnav.voice import AudioRejected, to_amr, transcribe
 
@@ -238,39 +235,7 @@ def _keep(session: Session, user: User, audio: bytes, filename: str) -> int:
     try:
         return store_attachment(session, user, data=audio, filename=filename, root=attachments_root()).id
     except UploadRefused:
-        return _keep_unrecognised(session, user, audio, filename).id
-
-
-def _keep_unrecognised(session: Session, user: User, data: bytes, filename: str) -> Attachment:
-    sha256 = hashlib.sha256(data).hexdigest()
-    root = attachments_root()
-    path = storage_path(root, sha256)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    attachment = Attachment(
-        sha256=sha256,
-        filename=f"{filename[:200]}.bin",
-        content_type="application/octet-stream",
-        size_bytes=len(data),
-        storage_path=str(path.relative_to(root)),
-        uploaded_by_id=user.id,
-    )
-    session.add(attachment)
-    session.flush()
-    record_event(
-        session,
-        "attachment.stored",
-        "attachment",
-        attachment.id,
-        user,
-        content_type=attachment.content_type,
-        recognised=False,
-    )
-    return attachment
+        return keep_unrecognised(session, user, data=audio, filename=filename, root=attachments_root()).id
 
 
 # --- card buttons: 批注 (manager), 收到 / 需要支援 (rep), 转市场部 / 转交付部 (manager) ----------------------
