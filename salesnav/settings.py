@@ -109,6 +109,11 @@ class Settings:
         return ZoneInfo(self.tz_business)
 
     @property
+    def attachments_dir(self) -> Path:
+        """Where every attachment's bytes live, by content hash (API uploads, chat media, materials, demo)."""
+        return self.data_dir / "attachments"
+
+    @property
     def uses_redis(self) -> bool:
         return bool(self.redis_url)
 

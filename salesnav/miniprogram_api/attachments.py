@@ -21,7 +21,7 @@ TAGS = ["附件"]
 
 
 def attachments_root() -> Path:
-    return Path(current_app.config["SALESNAV"].data_dir) / "attachments"
+    return current_app.config["SALESNAV"].attachments_dir
 
 
 def max_upload_bytes() -> int:

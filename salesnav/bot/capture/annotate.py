@@ -227,7 +227,7 @@ def _user(session: Session, userid: str) -> User | None:
 
 
 def attachments_root() -> Path:
-    return current_settings().data_dir / "attachments"
+    return current_settings().attachments_dir
 
 
 def _keep(session: Session, user: User, audio: bytes, filename: str) -> int:

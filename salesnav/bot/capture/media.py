@@ -47,7 +47,7 @@ def on_media(incoming: Incoming) -> None:
 
 
 def attachments_root() -> Path:
-    return current_settings().data_dir / "attachments"  # where every attachment's bytes live
+    return current_settings().attachments_dir
 
 
 def store_media(inbound_id: int) -> None:

@@ -48,7 +48,7 @@ def write_attachment_files(root: Path) -> None:
 def default_attachments_root() -> Path:
     from salesnav.voice.transcript import current_settings
 
-    return current_settings().data_dir / "attachments"
+    return current_settings().attachments_dir
 
 
 def add_visit_attachments(plan: DemoPlan) -> None:

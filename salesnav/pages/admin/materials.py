@@ -16,7 +16,7 @@ from salesnav.pages.admin import bp
 
 
 def _root() -> Path:
-    return Path(current_app.config["SALESNAV"].data_dir) / "attachments"  # where the API keeps uploads too
+    return current_app.config["SALESNAV"].attachments_dir
 
 
 def _render(error: str | None = None, form: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
