@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "dashboard.quality_lookback_days": 90,  # decision-chain coverage counts contacts met in these days
     "dashboard.first_response_hours": 24,  # first-response compliance: a valid answer within these hours
     "dashboard.deviation_history_days": 365,  # stage deviation compares with deals closed in these days
+    "dashboard.refresh_minutes": 10,  # Level 1 figures are kept this long (the clock refreshes them at half)
     # The automation rules (salesnav/handlers/rules/): switches and their other thresholds.
     "follow_up.enabled": True,
     "collaboration_overdue.enabled": True,
@@ -76,4 +77,8 @@ def update(session: Session, actor: User | None, key: str, raw: Any) -> Any:
         row.value = value
     session.flush()
     audit(session, actor, "rule_setting", row.id, "update", {key: before}, {key: value})
+    if key.startswith("dashboard."):
+        from salesnav.handlers import dashboard_snapshots
+
+        dashboard_snapshots.drop(session)  # the kept figures were computed with the old value
     return value

@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from salesnav import clock as timekeeper
 from salesnav.bot import outbox
-from salesnav.jobs import battle_pack, heartbeat, housekeeping, org_sync, rules
+from salesnav.jobs import battle_pack, dashboards, heartbeat, housekeeping, org_sync, rules
 from salesnav.jobs.leader import Leadership, LocalLeadership, RedisLeadership
 from salesnav.jobs.queue import enqueue
 
@@ -47,6 +47,10 @@ PERIODIC: list[PeriodicJob] = [
     ),
     # Every minute: at the pack hour it sends; a clock that was down then catches up at its first tick.
     PeriodicJob("battle_pack.send_due", battle_pack.send_due, IntervalTrigger(seconds=60), queue="reports"),
+    # Every minute: recomputes a Level 1 snapshot past half its life, so executives never wait for it.
+    PeriodicJob(
+        "dashboards.refresh_executive", dashboards.refresh_executive, IntervalTrigger(seconds=60), queue="reports"
+    ),
     # Hourly; syncs only in the 02:00 hour of business time (salesnav/jobs/org_sync.py).
     PeriodicJob("org.sync_nightly", org_sync.nightly, IntervalTrigger(hours=1), slot_seconds=3600),
 ]

@@ -18,7 +18,7 @@ from salesnav.miniprogram_api.blueprint import bp
 from salesnav.miniprogram_api.unit_of_work import db_session
 from salesnav.pages.dashboards import access
 from salesnav.pages.dashboards.battle_map import team_battle_map
-from salesnav.pages.dashboards.executive import DEFAULT_WINDOW_DAYS, WINDOW_CHOICES, executive_figures
+from salesnav.pages.dashboards.executive import DEFAULT_WINDOW_DAYS, WINDOW_CHOICES, executive_snapshot
 from salesnav.pages.dashboards.jsonable import jsonable
 from salesnav.pages.dashboards.leaderboard import leaderboard
 from salesnav.pages.dashboards.rep_day import rep_day
@@ -55,7 +55,8 @@ def executive(args: dict[str, Any]) -> Response:
     session, actor = db_session(), current_actor()
     if not access.may_see_executive(actor):
         raise Forbidden("一级看板仅供销售总监、管理员查看")
-    return jsonify(jsonable(executive_figures(session, clock.now(), _tz(), args["days"])))
+    # window_end says when the figures were computed: they are kept up to dashboard.refresh_minutes.
+    return jsonify(jsonable(executive_snapshot(session, clock.now(), _tz(), args["days"]).figures))
 
 
 @bp.route("/dashboards/team", methods=["GET"])

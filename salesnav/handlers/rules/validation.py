@@ -51,6 +51,7 @@ SPECS: dict[str, Spec] = {
     "dashboard.quality_lookback_days": Spec("决策链覆盖统计天数", int, 7, 365),
     "dashboard.first_response_hours": Spec("协同首次响应达标时限（小时）", int, 1, 24 * 7),
     "dashboard.deviation_history_days": Spec("阶段推进偏差对比历史天数", int, 30, 365 * 5),
+    "dashboard.refresh_minutes": Spec("高管看板数据刷新间隔（分钟）", int, 1, 24 * 60),
 }
 
 _TRUE, _FALSE = {"1", "true", "yes", "on", "开", "开启"}, {"0", "false", "no", "off", "关", "关闭"}

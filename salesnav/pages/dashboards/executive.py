@@ -10,12 +10,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from salesnav import metrics
+from salesnav.handlers import dashboard_snapshots, rule_settings
+from salesnav.handlers.dashboard_snapshots import Snapshot
 from salesnav.metrics import Funnel, HealthIndex, Ratio, Scope, VerificationMetric, Window
 from salesnav.metrics.sql import without_jit
 
 TREND_WEEKS = 8
 WINDOW_CHOICES = (7, 30, 90)
 DEFAULT_WINDOW_DAYS = 30
+SNAPSHOT_PREFIX = "executive:"
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,28 @@ def executive_figures(
         win_rate=metrics.win_rate(session, window, scope),
         visits_per_rep_month=metrics.visits_per_rep_month(session, window, scope),
     )
+
+
+def executive_snapshot(
+    session: Session, now: datetime, tz: ZoneInfo, days: int = DEFAULT_WINDOW_DAYS, *, max_age: timedelta | None = None
+) -> Snapshot[ExecutiveFigures]:
+    """The Level 1 figures as kept, if computed within `max_age` (setting dashboard.refresh_minutes), else
+    computed now and kept. What the page and the API serve: at a million touchpoints computing them costs most
+    of a second, so the clock keeps them fresh (salesnav/jobs/dashboards.py) and readers don't wait."""
+    if max_age is None:
+        max_age = refresh_interval(session)
+    return dashboard_snapshots.cached(
+        session,
+        f"{SNAPSHOT_PREFIX}{days}",
+        ExecutiveFigures,
+        lambda at: executive_figures(session, at, tz, days),
+        now,
+        max_age,
+    )
+
+
+def refresh_interval(session: Session) -> timedelta:
+    return timedelta(minutes=int(rule_settings.get(session, "dashboard.refresh_minutes")))
 
 
 def trend_weeks(now: datetime, tz: ZoneInfo, weeks: int = TREND_WEEKS) -> list[Window]:

@@ -18,7 +18,12 @@ from salesnav.models import Annotation, Customer, Role, Stage, StageTransition, 
 from salesnav.pages.auth import check_csrf, require_user
 from salesnav.pages.dashboards import access
 from salesnav.pages.dashboards.battle_map import RED_LABELS, rep_maps, team_battle_map
-from salesnav.pages.dashboards.executive import DEFAULT_WINDOW_DAYS, WINDOW_CHOICES, executive_figures
+from salesnav.pages.dashboards.executive import (
+    DEFAULT_WINDOW_DAYS,
+    WINDOW_CHOICES,
+    executive_snapshot,
+    refresh_interval,
+)
 from salesnav.pages.dashboards.jsonable import jsonable
 from salesnav.pages.dashboards.leaderboard import leaderboard
 from salesnav.pages.dashboards.rep_day import rep_day
@@ -72,9 +77,15 @@ def executive() -> str:
     days = request.args.get("days", DEFAULT_WINDOW_DAYS, type=int)
     if days not in WINDOW_CHOICES:
         days = DEFAULT_WINDOW_DAYS
-    figures = executive_figures(g.db, clock.now(), _tz(), days)
+    figures = executive_snapshot(g.db, clock.now(), _tz(), days).figures
     return render_template(
-        "dashboards/executive.html", f=figures, data=jsonable(figures), choices=WINDOW_CHOICES, tz=_tz(), user=g.user
+        "dashboards/executive.html",
+        f=figures,
+        data=jsonable(figures),
+        choices=WINDOW_CHOICES,
+        refresh_minutes=int(refresh_interval(g.db).total_seconds() // 60),
+        tz=_tz(),
+        user=g.user,
     )
 
 
