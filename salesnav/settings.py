@@ -7,6 +7,7 @@ deployment never turns into a surprise at 10:00 when the battle pack goes out.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -196,3 +197,28 @@ class Settings:
             outbox_max_attempts=_int(env, "WECOM_SEND_MAX_ATTEMPTS", 5, lo=1, hi=20),
             outbox_retry_base_seconds=_int(env, "WECOM_SEND_RETRY_BASE_SECONDS", 30, lo=1, hi=3600),
         )
+
+
+_configured: Settings | None = None
+_configured_lock = threading.Lock()
+
+
+def configure(settings: Settings) -> None:
+    """The settings of this process (create_app, `salesnav serve`); until then the environment is read once."""
+    global _configured
+    with _configured_lock:
+        _configured = settings
+
+
+def current_settings() -> Settings:
+    """The settings in use: the Flask app's inside one of its requests (tests run several apps), else this
+    process's (`configure`), else the environment's — for workers, the CLI and benchmarks."""
+    global _configured
+    from flask import current_app, has_app_context
+
+    if has_app_context() and isinstance(current_app.config.get("SALESNAV"), Settings):
+        return current_app.config["SALESNAV"]
+    with _configured_lock:
+        if _configured is None:
+            _configured = Settings.from_env()
+        return _configured

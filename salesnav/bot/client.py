@@ -23,7 +23,8 @@ from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
 
 from salesnav import clock
-from salesnav.settings import Settings, WeComSettings
+from salesnav import settings as app_settings
+from salesnav.settings import Settings, WeComSettings, current_settings
 
 TOKEN_ERRORS = frozenset({40014, 42001})
 RATE_LIMIT_ERRORS = frozenset({45009, 45033})
@@ -236,30 +237,24 @@ class WeComClient:
             raise WeComError(None, f"WeCom unreachable: {type(exc).__name__}") from exc
 
 
-_settings: Settings | None = None
 _client: WeComClient | None = None
+_client_for: tuple[WeComSettings, str] | None = None  # the settings _client was built with
 _client_lock = threading.Lock()
 
 
 def configure(settings: Settings) -> None:
-    """Called by create_app; a worker that never built an app reads the environment on first use."""
-    global _settings, _client
+    """Called by create_app: these settings for the process, and a client built from them on next use."""
+    global _client
+    app_settings.configure(settings)
     with _client_lock:
-        _settings, _client = settings, None
-
-
-def current_settings() -> Settings:
-    global _settings
-    with _client_lock:
-        if _settings is None:
-            _settings = Settings.from_env()
-        return _settings
+        _client = None
 
 
 def get_client() -> WeComClient:
-    global _client
+    global _client, _client_for
     settings = current_settings()
+    wanted = (settings.wecom, settings.redis_url)
     with _client_lock:
-        if _client is None:
-            _client = WeComClient(settings.wecom, redis_url=settings.redis_url)
+        if _client is None or _client_for != wanted:
+            _client, _client_for = WeComClient(settings.wecom, redis_url=settings.redis_url), wanted
         return _client

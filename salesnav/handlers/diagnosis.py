@@ -268,7 +268,7 @@ def _open_parts(session: Session, customer: Customer, now: datetime) -> list[Ope
 
 
 def _payment(session: Session, customer: Customer, now: datetime) -> Payment:
-    from salesnav.bot.client import current_settings  # the process's configured settings
+    from salesnav.settings import current_settings
 
     minimum = float(rule_settings.get(session, "credit.min_on_time_rate"))
     try:

@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 from salesnav import clock
 from salesnav.bot import outbox
 from salesnav.bot.battle_pack_card import render_markdown
-from salesnav.bot.client import current_settings
 from salesnav.handlers.battle_pack import BattlePack
 from salesnav.handlers.battle_pack.compose import due_on, packs_for
 from salesnav.handlers.battle_pack.snapshot import PackSettings
@@ -34,6 +33,7 @@ from salesnav.handlers.battle_pack.workdays import describe_day
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import session as db
 from salesnav.models.base import UTCDateTime
+from salesnav.settings import current_settings
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from salesnav import clock
-from salesnav.bot.client import current_settings
 from salesnav.models import session as db
 from salesnav.pages.dashboards.executive import WINDOW_CHOICES, executive_snapshot, refresh_interval
+from salesnav.settings import current_settings
 
 
 def refresh_executive(fired_at: str | None = None) -> list[int]:

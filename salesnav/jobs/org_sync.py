@@ -8,9 +8,10 @@ once per night however many clocks tick.
 from __future__ import annotations
 
 from salesnav import clock
-from salesnav.bot.client import current_settings, get_client
+from salesnav.bot.client import get_client
 from salesnav.handlers.admin.org import fetch_directory, sync_directory
 from salesnav.models import session as db
+from salesnav.settings import current_settings
 
 NIGHTLY_HOUR = 2
 

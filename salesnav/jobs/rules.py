@@ -177,8 +177,8 @@ def send_health_pdf(alert_id: int) -> None:
 
 def send_efficiency_brief(alert_id: int) -> None:
     """E-mail the 效能预警简报 to the department head (skipped when SMTP is not configured)."""
-    from salesnav.bot.client import current_settings
     from salesnav.mail import send_mail
+    from salesnav.settings import current_settings
 
     smtp = current_settings().smtp
     with db.transaction() as session:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from salesnav.ocr.images import load_photo
 from salesnav.ocr.reading import InvoiceReading
-from salesnav.settings import Settings
+from salesnav.settings import Settings, current_settings
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -23,18 +23,6 @@ class InvoiceEngine(Protocol):
 
 _lock = threading.Lock()
 _engines: dict[tuple[str, ...], InvoiceEngine] = {}
-
-
-def current_settings() -> Settings:
-    """The app's settings inside a Flask app, else the environment's (jobs, CLI, benchmarks)."""
-    try:
-        from flask import current_app, has_app_context
-
-        if has_app_context() and isinstance(current_app.config.get("SALESNAV"), Settings):
-            return current_app.config["SALESNAV"]
-    except ImportError:  # pragma: no cover - flask is a dependency; kept for scripts without it
-        pass
-    return Settings.from_env()
 
 
 def engine_for(settings: Settings) -> InvoiceEngine:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from salesnav.settings import Settings
+from salesnav.settings import Settings, current_settings
 from salesnav.voice.audio import Pcm, decode
 from salesnav.voice.sherpa import ENV_VAR as SHERPA_ENV_VAR
 
@@ -32,15 +32,6 @@ class SpeechEngine(Protocol):
 
 _lock = threading.Lock()
 _engines: dict[tuple[str, ...], SpeechEngine] = {}
-
-
-def current_settings() -> Settings:
-    """The app's settings inside a Flask app, else the environment's (jobs, CLI, benchmarks)."""
-    from flask import current_app, has_app_context
-
-    if has_app_context() and isinstance(current_app.config.get("SALESNAV"), Settings):
-        return current_app.config["SALESNAV"]
-    return Settings.from_env()
 
 
 def engine_for(settings: Settings, environ: dict[str, str] | None = None) -> SpeechEngine:

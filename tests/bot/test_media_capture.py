@@ -17,7 +17,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from salesnav import clock
-from salesnav.bot import client as wecom_client
+from salesnav import settings as app_settings
 from salesnav.bot.emulator import callbacks
 from salesnav.bot.emulator.state import STATE
 from salesnav.models import (
@@ -33,6 +33,7 @@ from salesnav.models import (
 )
 from salesnav.models import session as db
 from salesnav.ocr.samples import SampleInvoice, invoice_jpeg
+from salesnav.settings import current_settings
 from salesnav.voice import draft_from_transcript, transcribe
 from salesnav.voice.audio import to_amr
 from salesnav.voice.samples import espeak_available, speak_wav
@@ -164,8 +165,8 @@ def test_when_the_speech_engine_cannot_start_the_note_is_kept_and_the_rep_is_tol
     chat, spoken_amr, tmp_path, monkeypatch
 ):
     # An operator set SALESNAV_ASR_MODEL_DIR to a directory without a model in it.
-    running = wecom_client.current_settings()
-    monkeypatch.setattr(wecom_client, "_settings", replace(running, asr_model_dir=str(tmp_path)))
+    running = current_settings()
+    monkeypatch.setattr(app_settings, "_configured", replace(running, asr_model_dir=str(tmp_path)))
     two_taps(chat, "北京协和医院")
     send_voice(chat, spoken_amr)
     assert chat.last_text().startswith("语音已保存，但语音识别服务暂时不可用")

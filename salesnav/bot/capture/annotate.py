@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from salesnav.bot import annotation_cards as cards
 from salesnav.bot import inbound as inbound_store
 from salesnav.bot import outbox
-from salesnav.bot.client import current_settings, get_client
+from salesnav.bot.client import get_client
 from salesnav.bot.parse import parse_message
 from salesnav.bot.router import Incoming, router
 from salesnav.handlers import annotation_feedback as feedback
@@ -33,6 +33,7 @@ from salesnav.handlers.records import record_event
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import Alert, Annotation, DepartmentKind, InboundMessage, User
 from salesnav.models import session as db
+from salesnav.settings import current_settings
 from salesnav.voice import AudioRejected, to_amr, transcribe
 
 PREFIX = "批注"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesnav.bot import outbox
-from salesnav.bot.client import current_settings, get_client
+from salesnav.bot.client import get_client
 from salesnav.bot.parse import parse_message
 from salesnav.bot.router import Incoming, router
 from salesnav.handlers.errors import DomainError
@@ -20,6 +20,7 @@ from salesnav.handlers.excel_import import commit
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import ExcelImport, InboundMessage, User
 from salesnav.models import session as db
+from salesnav.settings import current_settings
 
 SHEET_SUFFIXES = (".xlsx", ".xls", ".csv")
 BUTTON_PREFIX = "xlsimp"

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from salesnav.bot import inbound as inbound_store
 from salesnav.bot import outbox
 from salesnav.bot.capture import invoice_photo, voice_note
-from salesnav.bot.client import current_settings, get_client
+from salesnav.bot.client import get_client
 from salesnav.bot.parse import WeComMessage, parse_message
 from salesnav.bot.router import Incoming, router
 from salesnav.handlers.attachments import store_attachment
@@ -30,6 +30,7 @@ from salesnav.handlers.payments import InvoiceFields
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import Attachment, InboundMessage, User
 from salesnav.models import session as db
+from salesnav.settings import current_settings
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from salesnav import clock
-from salesnav.bot.client import current_settings
 from salesnav.bot.router import Incoming, router
 from salesnav.models import Task, TaskStatus, User
+from salesnav.settings import current_settings
 
 MY_TASKS_KEY = "MY_TASKS"
 BATTLE_PACK_KEY = "BATTLE_PACK"

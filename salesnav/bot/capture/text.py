@@ -12,13 +12,13 @@ from salesnav import clock
 from salesnav.bot.capture import drafts, opportunity, tasks
 from salesnav.bot.capture.phrases import split_next_step
 from salesnav.bot.capture.touchpoint_card import due_text, update_after_summary
-from salesnav.bot.client import current_settings
 from salesnav.bot.router import Incoming, router
 from salesnav.handlers.customers import find_by_name
 from salesnav.handlers.touchpoint_notes import add_to_touchpoint
 from salesnav.handlers.touchpoints import log_touchpoint
 from salesnav.models import CaptureSource, Emotion, Touchpoint, TouchpointType, User
 from salesnav.models.messaging import CaptureDraft, DraftKind, DraftStep
+from salesnav.settings import current_settings
 
 HELP = (
     "没看懂这条消息。可以这样用：\n"

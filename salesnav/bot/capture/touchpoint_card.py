@@ -14,12 +14,12 @@ from salesnav import clock
 from salesnav.bot import cards
 from salesnav.bot.capture import drafts
 from salesnav.bot.capture.lookup import recent_customers, usual_type
-from salesnav.bot.client import current_settings
 from salesnav.bot.router import Incoming, router
 from salesnav.handlers.access import customer_for
 from salesnav.handlers.touchpoints import log_touchpoint
 from salesnav.models import CaptureSource, Emotion, OutboundMessage, Touchpoint, TouchpointType
 from salesnav.models.messaging import CaptureDraft, DraftKind, DraftStep
+from salesnav.settings import current_settings
 
 MENU_KEY = "TOUCHPOINT_NEW"
 STALE_CARD = "这张卡片已经处理过了。要再记一条，请点菜单「记触点」。"

@@ -23,12 +23,12 @@ from salesnav.bot.capture import drafts
 from salesnav.bot.capture.lookup import recent_customers, usual_type
 from salesnav.bot.capture.text import describe
 from salesnav.bot.capture.touchpoint_card import STALE_CARD, due_text, saved_card, update_after_summary
-from salesnav.bot.client import current_settings
 from salesnav.bot.router import Incoming, router
 from salesnav.handlers.touchpoint_notes import add_to_touchpoint
 from salesnav.handlers.touchpoints import log_touchpoint
 from salesnav.models import Attachment, CaptureSource, Customer, Emotion, User
 from salesnav.models.messaging import CaptureDraft, DraftKind, DraftStep
+from salesnav.settings import current_settings
 
 PREFIX = "vd"
 MAX_CUSTOMER_BUTTONS = 5  # WeCom allows 6 buttons; the last one is 不保存

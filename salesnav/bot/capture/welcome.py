@@ -6,9 +6,9 @@ from sqlalchemy import select
 
 from salesnav import clock
 from salesnav.bot import outbox
-from salesnav.bot.client import current_settings
 from salesnav.bot.router import Incoming, router
 from salesnav.models import OutboundMessage
+from salesnav.settings import current_settings
 
 WELCOME = (
     "您好，{name}！我是销售导航仪。\n"

@@ -152,9 +152,9 @@ def _health(session: Session, now: datetime) -> tuple[list[str], int, str]:
 
 
 def _credit(session: Session, now: datetime) -> tuple[list[str], int, str]:
-    from salesnav.bot.client import current_settings
     from salesnav.finance import FinanceUnavailable, payment_history
     from salesnav.handlers.stages import CONTRACT_APPROVAL
+    from salesnav.settings import current_settings
 
     threshold = int(rule_settings.get(session, "credit.amount_threshold_fen"))
     minimum = float(rule_settings.get(session, "credit.min_on_time_rate"))

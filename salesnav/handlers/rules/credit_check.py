@@ -73,7 +73,7 @@ def check_before_contract_approval(session: Session, actor: User, opp: Opportuni
     threshold = int(rule_settings.get(session, "credit.amount_threshold_fen"))
     if opp.expected_amount_fen <= threshold or _lifted_by_director(session, opp.id):
         return
-    from salesnav.bot.client import current_settings
+    from salesnav.settings import current_settings
 
     now = clock.now()
     months = int(rule_settings.get(session, "credit.window_months"))

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 
 def business_tz() -> ZoneInfo:
-    from salesnav.bot.client import current_settings  # the process's configured settings
+    from salesnav.settings import current_settings
 
     return current_settings().business_tz
 
