@@ -91,7 +91,13 @@ def serve(host: str, no_demo: bool) -> None:
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Run what is queued, then exit.")
-def worker(burst: bool) -> None:
+@click.option(
+    "--queues",
+    default="",
+    help="Comma-separated queues to work, in priority order (default: all). The Procfile runs one worker for "
+    "the quick queues and one for media and reports, so an alert never waits behind an import.",
+)
+def worker(burst: bool, queues: str) -> None:
     """The rq worker (production; needs REDIS_URL)."""
     from redis import Redis
     from rq import Queue, Worker
@@ -100,6 +106,10 @@ def worker(burst: bool) -> None:
     from salesnav.jobs.queue import QUEUES
     from salesnav.models import session as dbs
 
+    names = [n.strip() for n in queues.split(",") if n.strip()] or list(QUEUES)
+    unknown = [n for n in names if n not in QUEUES]
+    if unknown:
+        raise click.ClickException(f"未知的队列：{'、'.join(unknown)}；可用的队列：{'、'.join(QUEUES)}")
     settings = _settings()
     if not settings.redis_url:
         raise click.ClickException("worker 需要 REDIS_URL；嵌入式默认模式下任务在 serve 进程内运行")
@@ -109,7 +119,7 @@ def worker(burst: bool) -> None:
 
     wecom_client.configure(settings)
     redis = Redis.from_url(settings.redis_url)
-    Worker([Queue(n, connection=redis) for n in QUEUES], connection=redis).work(burst=burst)
+    Worker([Queue(n, connection=redis) for n in names], connection=redis).work(burst=burst)
 
 
 @main.command("clock")

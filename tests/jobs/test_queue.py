@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from salesnav import cli
+from salesnav import settings as app_settings
+from salesnav.jobs import heartbeat
 from salesnav.jobs import queue as jobs_queue
 from salesnav.models import JobRun, Task
 from salesnav.models import session as db
@@ -81,3 +85,28 @@ def test_a_failed_run_releases_its_key_so_a_retry_runs(session):
 def test_unknown_queue_is_refused():
     with pytest.raises(ValueError, match="unknown queue"):
         jobs_queue.enqueue(record_run, 1, "x", queue="nope")
+
+
+def test_a_worker_given_queues_works_only_those(session, redis_url, monkeypatch):
+    # The Procfile's `worker` takes the quick queues and `reports` the slow ones: an import never delays an alert.
+    monkeypatch.setattr(app_settings, "_configured", app_settings._configured)  # the CLI configures the process
+    monkeypatch.setattr(heartbeat, "_redis_url", heartbeat._redis_url)
+    rep_id = _user(session)
+    jobs_queue.configure(redis_url)
+    jobs_queue.enqueue(record_run, rep_id, "alert", key="q:alert", queue="rules")
+    jobs_queue.enqueue(record_run, rep_id, "import", key="q:import", queue="reports")
+    env = {"DATABASE_URL": str(session.get_bind().url.render_as_string(hide_password=False)), "REDIS_URL": redis_url}
+
+    result = CliRunner().invoke(cli.main, ["worker", "--burst", "--queues", "inbound,outbound,rules,default"], env=env)
+    assert result.exit_code == 0, result.output
+    assert (_runs(session, "alert"), _runs(session, "import")) == (1, 0)
+
+    result = CliRunner().invoke(cli.main, ["worker", "--burst", "--queues", "media,reports"], env=env)
+    assert result.exit_code == 0, result.output
+    assert (_runs(session, "alert"), _runs(session, "import")) == (1, 1)
+
+
+def test_a_worker_refuses_an_unknown_queue_in_chinese(redis_url):
+    result = CliRunner().invoke(cli.main, ["worker", "--queues", "rules,alerts"], env={"REDIS_URL": redis_url})
+    assert result.exit_code != 0
+    assert "未知的队列：alerts" in result.output
