@@ -29,19 +29,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from salesnav import clock
-from salesnav.bot import client
 from salesnav.bot.client import (
     MESSAGE_TYPES,
     SendResult,
     WeComError,
     WeComRateLimited,
-    current_settings,
     get_client,
 )
 from salesnav.jobs.queue import enqueue_after_commit
-from salesnav.models import OutboundMessage, OutboundStatus
+from salesnav.models import Attachment, OutboundMessage, OutboundStatus
 from salesnav.models import session as db
-from salesnav.settings import Settings
+from salesnav.settings import Settings, current_settings
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +76,7 @@ _policy: OutboxPolicy | None = None
 def policy() -> OutboxPolicy:
     global _policy
     if _policy is None:
-        _policy = OutboxPolicy.from_settings(client.current_settings())
+        _policy = OutboxPolicy.from_settings(current_settings())
     return _policy
 
 
@@ -184,7 +182,16 @@ def deliver(message_id: int) -> None:
             )
 
 
+def queue_file(session: Session, userid: str, attachment: Attachment, **kw: Any) -> OutboundMessage:
+    """A file we keep (an Attachment), uploaded to WeCom when the message is sent: a failed upload is retried
+    with the send and, at last, shown as failed, like any message."""
+    upload = {"storage_path": attachment.storage_path, "filename": attachment.filename}
+    return queue_message(session, userid, "file", {"upload": {**upload, "content_type": attachment.content_type}}, **kw)
+
+
 def _send(claimed: _Claimed) -> SendResult:
+    if claimed.msg_type == "file" and "upload" in claimed.body:
+        return get_client().send(claimed.recipient, "file", {"media_id": _upload(claimed.body["upload"])})
     if claimed.msg_type != CARD_UPDATE:
         return get_client().send(claimed.recipient, claimed.msg_type, claimed.body)
     body = claimed.body
@@ -195,6 +202,16 @@ def _send(claimed: _Claimed) -> SendResult:
         replace_name=None if body.get("template_card") else (body.get("button") or {}).get("replace_name", ""),
     )
     return SendResult("", None, raw)
+
+
+def _upload(upload: dict[str, str]) -> str:
+    """Upload a kept file to WeCom (temporary media, kept 3 days there); a missing file fails the send."""
+    path = current_settings().attachments_dir / upload["storage_path"]
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise WeComError(None, f"待发送的文件已不在服务器上：{upload['filename']}") from exc
+    return get_client().upload_media("file", upload["filename"], data, upload["content_type"])
 
 
 def flush_due(fired_at: str | None = None) -> int:

@@ -98,14 +98,15 @@ def storage_path(root: Path, sha256: str) -> Path:
 
 def store_attachment(
     session: Session,
-    actor: User,
+    actor: User | None,
     *,
     data: bytes,
     filename: str,
     root: Path,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Attachment:
-    """Keep the bytes once under `root` by SHA-256; the same user uploading the same file gets the same row."""
+    """Keep the bytes once under `root` by SHA-256; the same user uploading the same file gets the same row.
+    `actor` None: a file the system made (a report), kept the same way."""
     if not data:
         raise UploadRefused("文件是空的")
     if len(data) > max_bytes:
@@ -114,7 +115,9 @@ def store_attachment(
     sha256 = hashlib.sha256(data).hexdigest()
     existing = session.scalars(
         select(Attachment).where(
-            Attachment.sha256 == sha256, Attachment.uploaded_by_id == actor.id, Attachment.deleted_at.is_(None)
+            Attachment.sha256 == sha256,
+            Attachment.uploaded_by_id.is_(None) if actor is None else Attachment.uploaded_by_id == actor.id,
+            Attachment.deleted_at.is_(None),
         )
     ).first()
     if existing is not None:
@@ -135,7 +138,7 @@ def keep_unrecognised(session: Session, actor: User, *, data: bytes, filename: s
 
 def _keep(
     session: Session,
-    actor: User,
+    actor: User | None,
     data: bytes,
     sha256: str,
     filename: str,
@@ -157,7 +160,7 @@ def _keep(
         content_type=content_type,
         size_bytes=len(data),
         storage_path=str(path.relative_to(root)),
-        uploaded_by_id=actor.id,
+        uploaded_by_id=actor.id if actor else None,
     )
     session.add(attachment)
     session.flush()

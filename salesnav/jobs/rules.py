@@ -127,17 +127,22 @@ def freeze_approval(opportunity_id: int, actor_id: int, episode: str, reason: st
 
 
 def send_health_pdf(alert_id: int) -> None:
-    """Build the customer's touchpoint PDF, upload it to WeCom once, send it to the alert's recipients."""
-    from salesnav.bot.client import get_client
-    from salesnav.bot.outbox import queue_message
+    """Build the customer's touchpoint PDF, keep it, and queue it to the alert's recipients. The outbox uploads
+    it to WeCom when it sends, so a failed upload is retried and, at last, shown as failed: nothing is lost."""
+    from salesnav.bot.outbox import queue_file
+    from salesnav.handlers.attachments import store_attachment
     from salesnav.reports.health_pdf import TouchpointLine, render
+    from salesnav.settings import current_settings
 
     with db.transaction() as session:
         alert = session.get(Alert, alert_id)
-        if alert is None or alert.detail.get("pdf_sent_at"):
+        if alert is None or alert.detail.get("pdf_attachment_id") or alert.detail.get("pdf_sent_at"):
             return
         customer = session.get(Customer, alert.subject_id)
         if customer is None:
+            return
+        userids = [u.wecom_userid for u in session.scalars(select(User).where(User.id.in_(alert.recipient_ids)))]
+        if not userids:
             return
         touchpoints = session.scalars(
             select(Touchpoint)
@@ -158,21 +163,14 @@ def send_health_pdf(alert_id: int) -> None:
             )
             for tp in touchpoints
         ]
-        userids = [u.wecom_userid for u in session.scalars(select(User).where(User.id.in_(alert.recipient_ids)))]
         pdf = render(customer.name, alert.title, lines, clock.now().astimezone(_tz()))
         filename = f"{customer.name}-触点记录-{clock.now().astimezone(_tz()):%Y%m%d}.pdf"
-    if not userids:
-        return
-    # The session is closed: a slow WeCom upload never holds a database connection.
-    media_id = get_client().upload_media("file", filename, pdf, "application/pdf")
-    with db.transaction() as session:
+        kept = store_attachment(
+            session, None, data=pdf, filename=filename, root=current_settings().attachments_dir, max_bytes=len(pdf)
+        )
         for userid in userids:
-            queue_message(
-                session, userid, "file", {"media_id": media_id}, idempotency_key=f"alert:{alert_id}:pdf:{userid}"
-            )
-        alert = session.get(Alert, alert_id)
-        if alert is not None:
-            engine.set_detail(alert, pdf_media_id=media_id, pdf_sent_at=clock.now().isoformat(), pdf_bytes=len(pdf))
+            queue_file(session, userid, kept, idempotency_key=f"alert:{alert_id}:pdf:{userid}")
+        engine.set_detail(alert, pdf_attachment_id=kept.id, pdf_queued_at=clock.now().isoformat(), pdf_bytes=len(pdf))
 
 
 def send_efficiency_brief(alert_id: int) -> None:

@@ -10,8 +10,12 @@ from sqlalchemy.orm import Session
 
 from salesnav import clock
 from salesnav.bot import outbox
-from salesnav.models import OutboundMessage, OutboundStatus
+from salesnav.bot.client import get_client
+from salesnav.handlers.attachments import store_attachment
+from salesnav.models import Attachment, OutboundMessage, OutboundStatus
 from salesnav.models import session as db
+from salesnav.reports.health_pdf import render
+from salesnav.settings import current_settings
 from tests import factories
 from tests.bot.conftest import LiveApp
 
@@ -211,3 +215,50 @@ def test_other_recipients_are_not_held_back_by_someone_elses_burst(
 
     assert len(live_app.emulator.sent("rep02")) == 1
     assert len(live_app.emulator.sent("rep01")) == 30
+
+
+def _kept_pdf(session: Session, name: str = "瑞金医院-触点记录.pdf") -> Attachment:
+    pdf = render("瑞金医院", "客户健康红灯", [], clock.now())
+    return store_attachment(session, None, data=pdf, filename=name, root=current_settings().attachments_dir)
+
+
+def test_a_kept_file_is_uploaded_when_sent_and_a_failed_upload_is_retried(
+    live_app: LiveApp, org: factories.Org, session: Session, frozen_clock: clock.FrozenClock
+) -> None:
+    live_app.emulator.fail_next(-1)  # WeCom busy: the upload fails once
+    kept = _kept_pdf(session)
+    message = outbox.queue_file(session, "mgr01", kept)
+    session.commit()
+    live_app.drain()
+
+    held = _row(message.id)
+    assert held.status == OutboundStatus.QUEUED and held.attempts == 1 and "-1" in (held.last_error or "")
+    assert live_app.emulator.sent("mgr01") == []
+
+    frozen_clock.set(held.next_attempt_at)
+    assert outbox.flush_due() == 1
+    [sent] = live_app.emulator.sent("mgr01")
+    assert sent["msgtype"] == "file"
+    assert (
+        get_client().download_media(sent["payload"]["media_id"])
+        == (current_settings().attachments_dir / kept.storage_path).read_bytes()
+    )
+    assert _row(message.id).status == OutboundStatus.SENT
+
+
+def test_a_file_gone_from_the_server_ends_failed_and_says_which(
+    live_app: LiveApp, org: factories.Org, session: Session, frozen_clock: clock.FrozenClock
+) -> None:
+    kept = _kept_pdf(session, "丢失的文件.pdf")
+    (current_settings().attachments_dir / kept.storage_path).unlink()
+    message = outbox.queue_file(session, "mgr01", kept)
+    session.commit()
+    live_app.drain()
+    while (row := _row(message.id)).status == OutboundStatus.QUEUED:
+        frozen_clock.set(row.next_attempt_at)
+        outbox.flush_due()
+
+    failed = _row(message.id)
+    assert failed.status == OutboundStatus.FAILED
+    assert "待发送的文件已不在服务器上：丢失的文件.pdf" in (failed.last_error or "")
+    assert live_app.emulator.sent("mgr01", everything=True) == []

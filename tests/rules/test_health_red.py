@@ -13,7 +13,7 @@ from sqlalchemy import select
 from salesnav import clock
 from salesnav.bot.client import get_client
 from salesnav.jobs.rules import run_scan
-from salesnav.models import Alert, AlertState, Customer, Emotion, Health, Role
+from salesnav.models import Alert, AlertState, Attachment, Customer, Emotion, Health, Role
 from salesnav.models import session as db
 from tests import factories as f
 from tests.rules.conftest import received, received_texts
@@ -66,8 +66,12 @@ def test_third_resistant_signal_in_seven_days_turns_customer_red_and_sends_the_p
 
     [to_manager] = received(app, "mgr01", "file")
     [to_kam] = received(app, "kam01", "file")
-    assert to_manager["payload"]["media_id"] == to_kam["payload"]["media_id"]  # uploaded once
     pdf = get_client().download_media(to_manager["payload"]["media_id"])
+    assert get_client().download_media(to_kam["payload"]["media_id"]) == pdf  # the same kept file
+    [alert] = health_alerts()
+    with db.transaction() as s:
+        kept = s.get(Attachment, alert.detail["pdf_attachment_id"])
+        assert kept.content_type == "application/pdf" and kept.size_bytes == len(pdf)
     pages = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     for expected in (
         "客户健康红灯：瑞金医院",
