@@ -2,24 +2,32 @@
 
 Hashes are werkzeug.security's (scrypt, salted). A wrong username and a wrong password take the
 same time and give the same answer, so the sign-in page does not reveal which accounts exist.
+After MAX_FAILURES wrong passwords within LOCKOUT an account refuses every password, the right one too,
+until the oldest of them is LOCKOUT old (refused tries while locked do not count): at most MAX_FAILURES
+guesses per LOCKOUT, so guessing a password becomes hopeless. Failures are domain
+events (admin.login_failed), so every process sees them and the audit keeps them.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from salesnav import clock
 from salesnav.handlers.admin.guard import is_admin
 from salesnav.handlers.errors import DomainError
-from salesnav.handlers.records import audit
-from salesnav.models import LOCAL_USERID_PREFIX, AdminAccount, Role, User
+from salesnav.handlers.records import audit, record_event
+from salesnav.models import LOCAL_USERID_PREFIX, AdminAccount, DomainEvent, Role, User
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 MIN_PASSWORD = 10
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+FAILED = "admin.login_failed"
 # Checked against when the username is unknown, so that case costs as much as a wrong password.
 _DUMMY_HASH = generate_password_hash("salesnav-not-a-password")
 
@@ -64,14 +72,34 @@ def create_account(session: Session, username: str, password: str, *, wecom_user
 
 
 def authenticate(session: Session, username: str, password: str) -> User:
-    """The admin user behind these credentials, or a DomainError that says nothing more."""
+    """The admin user behind these credentials, or a DomainError that says nothing more.
+
+    A wrong password is recorded in the session (the caller commits it even though the sign-in failed)."""
     account = session.scalars(
         select(AdminAccount).where(AdminAccount.username == (username or "").strip(), AdminAccount.deleted_at.is_(None))
     ).first()
     ok = check_password_hash(account.password_hash if account else _DUMMY_HASH, password or "")
+    if account is not None and _locked(session, account):
+        raise DomainError(f"密码错误次数过多，账号已临时锁定，请 {LOCKOUT.seconds // 60} 分钟后再试")
     if account is None or not ok:
+        if account is not None:
+            record_event(session, FAILED, "admin_account", account.id, None)
         raise DomainError("用户名或密码不正确")
     if not is_admin(account.user):
         raise DomainError("该账号已停用或不再是管理员")
     account.last_login_at = clock.now()
     return account.user
+
+
+def _locked(session: Session, account: AdminAccount) -> bool:
+    """MAX_FAILURES failures within LOCKOUT, since the last sign-in."""
+    since = max(clock.now() - LOCKOUT, account.last_login_at or clock.now() - LOCKOUT)
+    failures = session.scalar(
+        select(func.count(DomainEvent.id)).where(
+            DomainEvent.kind == FAILED,
+            DomainEvent.subject_type == "admin_account",
+            DomainEvent.subject_id == account.id,
+            DomainEvent.occurred_at > since,
+        )
+    )
+    return (failures or 0) >= MAX_FAILURES

@@ -46,6 +46,7 @@ def login() -> Response | str | tuple[str, int]:
         userid = user.wecom_userid
         g.admin_db.commit()  # last_login_at
     except DomainError as exc:
+        g.admin_db.commit()  # a wrong password counts towards the lockout
         return render_template("admin/login.html", next=_next(), error=exc.message, username=username), 400
     _start_session(userid)
     return redirect(_next())

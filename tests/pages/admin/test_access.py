@@ -154,3 +154,31 @@ def test_a_demoted_admin_loses_access_at_once(live, org):
     with db.transaction() as s:
         s.scalars(select(User).where(User.wecom_userid == "admin")).one().role = org.rep.role
     assert client.get("/admin/").status_code == 403
+
+
+def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(live, org, frozen_clock):
+    client = live.app.test_client()
+    for _ in range(5):
+        assert "用户名或密码不正确" in text_of(sign_in_with_password(client, "boss", "wrong-password"))
+
+    locked = sign_in_with_password(client)  # the right password, refused while locked
+    assert locked.status_code == 400
+    assert "密码错误次数过多，账号已临时锁定，请 15 分钟后再试" in text_of(locked)
+    frozen_clock.advance(timedelta(minutes=14, seconds=59))
+    assert sign_in_with_password(client).status_code == 400
+
+    frozen_clock.advance(timedelta(seconds=2))
+    assert sign_in_with_password(client).status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_a_successful_sign_in_starts_the_count_again(live, org, frozen_clock):
+    client = live.app.test_client()
+    for _ in range(4):
+        sign_in_with_password(client, "boss", "wrong-password")
+    frozen_clock.advance(timedelta(seconds=1))
+    assert sign_in_with_password(client).status_code == 302
+    frozen_clock.advance(timedelta(seconds=1))
+    for _ in range(4):
+        sign_in_with_password(client, "boss", "wrong-password")
+    assert sign_in_with_password(client).status_code == 302
