@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,6 +12,7 @@ from salesnav.handlers import rule_settings
 from salesnav.handlers.access import opportunity_for
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import record_event
+from salesnav.handlers.working_time import rule_time
 from salesnav.models import (
     Attachment,
     CollaborationTicket,
@@ -55,9 +56,8 @@ def open_ticket(session: Session, actor: User, opp: Opportunity, *, reason: str)
         if department is None:
             continue  # a company without that department simply has no part for it
         sla = int(rule_settings.get(session, sla_key))
-        ticket.parts.append(
-            TicketPart(department_id=department.id, request=request, sla_hours=sla, due_at=now + timedelta(hours=sla))
-        )
+        due = rule_time(session).after(now, sla)
+        ticket.parts.append(TicketPart(department_id=department.id, request=request, sla_hours=sla, due_at=due))
     session.flush()
     record_event(
         session,
@@ -193,7 +193,8 @@ def request_support(
         session.flush()
         record_event(session, "collaboration.ticket_opened", "ticket", ticket.id, actor, opportunity_id=opp.id)
     sla = int(rule_settings.get(session, PART_REQUESTS[department][0]))
-    part = TicketPart(department_id=dept.id, request=request[:2000], sla_hours=sla, due_at=now + timedelta(hours=sla))
+    due = rule_time(session).after(now, sla)
+    part = TicketPart(department_id=dept.id, request=request[:2000], sla_hours=sla, due_at=due)
     ticket.parts.append(part)
     session.flush()
     record_event(

@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "dashboard.deviation_history_days": 365,  # stage deviation compares with deals closed in these days
     "dashboard.refresh_minutes": 10,  # Level 1 figures are kept this long (the clock refreshes them at half)
     # The automation rules (salesnav/handlers/rules/): switches and their other thresholds.
+    "rules.working_days_only": False,  # count 72 h / 48 h / 24 h on working days only (handlers/working_time.py)
     "follow_up.enabled": True,
     "collaboration_overdue.enabled": True,
     "collaboration_overdue.average_window_days": 30,
@@ -55,11 +56,26 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+_REMEMBERED = "salesnav_rule_settings"  # session.info key: the settings read so far, when remembering
+
+
 def get(session: Session, key: str) -> Any:
     if key not in DEFAULTS:
         raise KeyError(key)
+    remembered = session.info.get(_REMEMBERED)
+    if remembered is not None and key in remembered:
+        return remembered[key]
     row = session.scalars(select(RuleSetting).where(RuleSetting.key == key)).first()
-    return DEFAULTS[key] if row is None else row.value
+    value = DEFAULTS[key] if row is None else row.value
+    if remembered is not None:
+        remembered[key] = value
+    return value
+
+
+def remember(session: Session) -> None:
+    """From now on this session reads each setting once: for a batch job whose thousands of items would
+    otherwise each read the same switches (a change made meanwhile applies from the next job on)."""
+    session.info.setdefault(_REMEMBERED, {})
 
 
 def update(session: Session, actor: User | None, key: str, raw: Any) -> Any:
@@ -76,6 +92,7 @@ def update(session: Session, actor: User | None, key: str, raw: Any) -> Any:
     else:
         row.value = value
     session.flush()
+    session.info.get(_REMEMBERED, {}).pop(key, None)
     audit(session, actor, "rule_setting", row.id, "update", {key: before}, {key: value})
     if key.startswith("dashboard."):
         from salesnav.handlers import dashboard_snapshots

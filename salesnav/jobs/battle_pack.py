@@ -29,7 +29,7 @@ from salesnav.bot.battle_pack_card import render_markdown
 from salesnav.handlers.battle_pack import BattlePack
 from salesnav.handlers.battle_pack.compose import due_on, packs_for
 from salesnav.handlers.battle_pack.snapshot import PackSettings
-from salesnav.handlers.battle_pack.workdays import describe_day
+from salesnav.handlers.workdays import describe_day
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import session as db
 from salesnav.models.base import UTCDateTime

@@ -17,7 +17,7 @@ from salesnav.handlers.battle_pack.material import MaterialPick, pick_material
 from salesnav.handlers.battle_pack.ranking import Todo, rank_todos
 from salesnav.handlers.battle_pack.recommendation import LeadReview, WonReference, recommend_lead
 from salesnav.handlers.battle_pack.snapshot import PackSettings, Snapshot
-from salesnav.handlers.battle_pack.workdays import is_working_day
+from salesnav.handlers.workdays import is_working_day
 from salesnav.models import User
 
 

@@ -40,7 +40,7 @@ class Average:
 
 
 def opened_at(part: TicketPart) -> datetime:
-    return part.due_at - timedelta(hours=part.sla_hours)
+    return part.created_at  # its SLA clock starts when the part is opened
 
 
 def average_handling(session: Session, part: TicketPart, now: datetime) -> Average:

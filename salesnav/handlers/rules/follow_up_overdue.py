@@ -17,6 +17,7 @@ from salesnav.handlers.rules import engine
 from salesnav.handlers.rules.engine import Match, Rule
 from salesnav.handlers.rules.texts import how_long, local_time, yuan
 from salesnav.handlers.tasks import create_task
+from salesnav.handlers.working_time import rule_time
 from salesnav.models import (
     Alert,
     AlertState,
@@ -37,7 +38,7 @@ BATCH = 1000  # per scan; the rest are found by the next scan, seconds later
 
 def find(session: Session, now: datetime) -> list[Match]:
     overdue_hours = int(rule_settings.get(session, "follow_up.overdue_hours"))
-    cutoff = now - timedelta(hours=overdue_hours)
+    cutoff = rule_time(session).before(now, overdue_hours)
     # ix_opportunities_status_last_follow_up: a range scan over the overdue open deals only.
     rows = session.execute(
         select(Opportunity.id, Opportunity.last_follow_up_at)
@@ -62,6 +63,7 @@ def find(session: Session, now: datetime) -> list[Match]:
 def _open_alert_matches(session: Session, now: datetime) -> list[Match]:
     """Open alerts whose cause went away (resolve) or whose task waited too long (escalate)."""
     escalate_hours = int(rule_settings.get(session, "follow_up.escalate_after_hours"))
+    escalate_before = rule_time(session).before(now, escalate_hours)
     rows = session.execute(
         select(Alert.id, Alert.state, Alert.raised_at, Alert.detail, Opportunity.status, Opportunity.last_follow_up_at)
         .join(Opportunity, Opportunity.id == Alert.subject_id)
@@ -71,9 +73,16 @@ def _open_alert_matches(session: Session, now: datetime) -> list[Match]:
     for alert_id, state, raised_at, detail, status, last in rows:
         if status is not OpportunityStatus.OPEN or engine.episode_of(last) != detail.get("episode"):
             matches.append(Match(CODE, "resolve", alert_id))
-        elif state is AlertState.OPEN and raised_at <= now - timedelta(hours=escalate_hours):
+        elif state is AlertState.OPEN and raised_at <= escalate_before:
             matches.append(Match(CODE, "escalate", alert_id))
     return matches
+
+
+def _within(session: Session, hours: int, due: datetime | None) -> str:
+    """「48 小时内」, or with working days only the deadline itself: 「12-07 10:00 前（48 小时，只计工作日）」."""
+    if due is None or not rule_time(session).working_days_only:
+        return f"{hours} 小时内"
+    return f"{local_time(due)} 前（{hours} 小时，只计工作日）"
 
 
 def apply(session: Session, match: Match, now: datetime) -> str | None:
@@ -96,8 +105,9 @@ def fire(session: Session, opportunity_id: int, episode: str, now: datetime) -> 
         return None
     if engine.episode_of(opp.last_follow_up_at) != episode:
         return None  # followed up since the scan looked
-    silent = now - opp.last_follow_up_at
-    if silent <= timedelta(hours=int(rule_settings.get(session, "follow_up.overdue_hours"))):
+    silent = now - opp.last_follow_up_at  # on the calendar, as the messages say it
+    counted = rule_time(session).elapsed(opp.last_follow_up_at, now)
+    if counted <= timedelta(hours=int(rule_settings.get(session, "follow_up.overdue_hours"))):
         return None
     rep = opp.owner
     manager = engine.manager_of(session, rep)
@@ -122,7 +132,7 @@ def fire(session: Session, opportunity_id: int, episode: str, now: datetime) -> 
         assignee_id=rep.id,
         title=f"跟进{opp.customer.name}：{opp.title}",
         detail=f"{deal}已 {how_long(silent)} 未跟进，请联系客户并记录触点。",
-        due_at=now + timedelta(hours=escalate_hours),
+        due_at=rule_time(session).after(now, escalate_hours),  # also when the director is told
         origin=ORIGIN,
         subject_type="opportunity",
         subject_id=opp.id,
@@ -133,8 +143,8 @@ def fire(session: Session, opportunity_id: int, episode: str, now: datetime) -> 
         session,
         alert,
         rep,
-        f"【跟进超时预警】{deal}已 {how_long(silent)} 未跟进（最后跟进：{last}）。"
-        f"已为您创建待办，请在 {escalate_hours} 小时内联系客户并记录触点，逾期将升级给销售总监。",
+        f"【跟进超时预警】{deal}已 {how_long(silent)} 未跟进（最后跟进：{last}）。已为您创建待办，"
+        f"请在 {_within(session, escalate_hours, task.due_at)}联系客户并记录触点，逾期将升级给销售总监。",
     )
     if manager is not None and manager.id != rep.id:
         engine.notify(
@@ -231,7 +241,7 @@ RULE = Rule(
     name="跟进超时",
     trigger="时间：扫描未关闭商机的最后跟进时间",
     switch="follow_up.enabled",
-    settings=("follow_up.overdue_hours", "follow_up.escalate_after_hours"),
+    settings=("follow_up.overdue_hours", "follow_up.escalate_after_hours", "rules.working_days_only"),
     find=find,
     apply=apply,
     reactions={"touchpoint.logged": on_touchpoint, "opportunity.stage_advanced": on_stage_advanced},

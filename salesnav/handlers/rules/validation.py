@@ -17,6 +17,7 @@ class Spec:
 
 
 SPECS: dict[str, Spec] = {
+    "rules.working_days_only": Spec("只按工作日计时（周末、法定节假日不计入跟进超时、升级和协同单响应时限）", bool),
     "follow_up.enabled": Spec("跟进超时规则开关", bool),
     "follow_up.overdue_hours": Spec("超过多少小时未跟进算超时", int, 1, 24 * 90),
     "follow_up.escalate_after_hours": Spec("待办超过多少小时未完成升级给总监", int, 1, 24 * 30),

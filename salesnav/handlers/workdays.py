@@ -1,4 +1,5 @@
-"""Working days for the battle pack: China's statutory holidays and adjusted working days (调休).
+"""Working days: China's statutory holidays and adjusted working days (调休), for the battle pack and for rules
+that count working days only (salesnav/handlers/working_time.py).
 
 chinese-calendar knows each year once the State Council publishes it (usually in November for the
 next year). For a year it does not know yet we fall back to Monday–Friday and log it once, so a
