@@ -144,3 +144,12 @@ def received(app: LiveApp, userid: str, msgtype: str = "text") -> list[dict[str,
 
 def received_texts(app: LiveApp, userid: str) -> list[str]:
     return [m["payload"]["content"] for m in received(app, userid)]
+
+
+def scan(app: LiveApp) -> None:
+    """One time-rule scan as of the test clock, and everything it queued."""
+    from salesnav import clock
+    from salesnav.jobs.rules import run_scan
+
+    run_scan(clock.now())
+    app.drain()

@@ -17,7 +17,7 @@ from salesnav.models import Alert, AlertState, OutboundMessage, Task, TaskStatus
 from salesnav.models import session as db
 from tests import factories as f
 from tests.rules.arrange import deal
-from tests.rules.conftest import outbox_texts, received_texts
+from tests.rules.conftest import outbox_texts, received_texts, scan
 
 REP_TEXT = (
     "【跟进超时预警】客户「协和医院」的商机「CT球管更换」（初步接触，预计 ¥580,000.00）已 3天1分钟 未跟进"
@@ -36,11 +36,6 @@ def silent_deal(session, frozen_clock, app):
     session.commit()
     app.drain()
     return org, opp
-
-
-def scan(app) -> None:
-    run_scan(clock.now())
-    app.drain()
 
 
 def alerts() -> list[Alert]:

@@ -11,12 +11,11 @@ from sqlalchemy import select
 from salesnav import clock
 from salesnav.handlers import rule_settings
 from salesnav.handlers.collaboration import open_ticket
-from salesnav.jobs.rules import run_scan
 from salesnav.models import Alert, DepartmentKind, Task
 from salesnav.models import session as db
 from tests import factories as f
 from tests.rules.arrange import deal
-from tests.rules.conftest import received_texts
+from tests.rules.conftest import received_texts, scan
 
 
 @pytest.fixture
@@ -29,11 +28,6 @@ def friday_deal(session, frozen_clock, app):
     session.commit()
     app.drain()
     return org, opp
-
-
-def scan(app) -> None:
-    run_scan(clock.now())
-    app.drain()
 
 
 def test_the_weekend_does_not_count_towards_72_hours(friday_deal, frozen_clock, app):
