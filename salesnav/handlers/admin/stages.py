@@ -17,9 +17,19 @@ from salesnav import clock
 from salesnav.handlers.admin.guard import require_admin
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import audit
-from salesnav.models import ChecklistItem, ChecklistItemKind, Stage, StageOutcome, User
+from salesnav.handlers.stages import DEFAULT_STAGES
+from salesnav.models import (
+    ChecklistItem,
+    ChecklistItemKind,
+    Opportunity,
+    OpportunityStatus,
+    Stage,
+    StageOutcome,
+    User,
+)
 
 MAX_NAME = 40
+BUILT_IN = frozenset(code for code, *_ in DEFAULT_STAGES)
 MAX_ITEM_NAME = 100
 
 
@@ -119,6 +129,31 @@ def move_stage(session: Session, actor: User, stage_id: int, *, direction: str) 
     audit(
         session, actor, "stage", stage.id, "reorder", before, {stage.code: stage.position, other.code: other.position}
     )
+    return stage
+
+
+def retire_stage(session: Session, actor: User, stage_id: int) -> Stage:
+    """Retire a stage the company added: it is no longer offered, and its history stays as it was.
+
+    The built-in stages stay (they can be renamed and reordered): new deals start at 初步接触, the big-deal
+    credit check watches 合同审批, a deal entering 样品测试 opens a collaboration ticket, the Excel import
+    infers the others from remarks. A stage that open deals are in stays until they have moved on."""
+    require_admin(actor)
+    stage = _stage(session, stage_id)
+    if stage.code in BUILT_IN:
+        raise DomainError(f"「{stage.name}」是内置阶段，规则和导入依赖它，不能停用；可以改名或调整顺序")
+    in_stage = session.scalar(
+        select(func.count(Opportunity.id)).where(
+            Opportunity.stage_id == stage.id,
+            Opportunity.status == OpportunityStatus.OPEN,
+            Opportunity.deleted_at.is_(None),
+        )
+    )
+    if in_stage:
+        raise DomainError(f"还有 {in_stage} 个进行中的商机处于「{stage.name}」，请先推进或关闭后再停用")
+    before = _snapshot(stage)
+    stage.deleted_at = clock.now()
+    audit(session, actor, "stage", stage.id, "retire", before, {**_snapshot(stage), "retired": True})
     return stage
 
 

@@ -1,4 +1,4 @@
-"""Stage and checklist pages: add, rename, reorder stages; add, edit and retire checklist items."""
+"""Stage and checklist pages: add, rename, reorder and retire stages; add, edit and retire checklist items."""
 
 from __future__ import annotations
 
@@ -58,6 +58,11 @@ def stage_edit(stage_id: int) -> Response | tuple[str, int]:
 def stage_move(stage_id: int) -> Response | tuple[str, int]:
     direction = request.form.get("direction", "")
     return _apply(lambda: use_cases.move_stage(g.admin_db, g.admin, stage_id, direction=direction), "已调整顺序")
+
+
+@bp.post("/stages/<int:stage_id>/retire")
+def stage_retire(stage_id: int) -> Response | tuple[str, int]:
+    return _apply(lambda: use_cases.retire_stage(g.admin_db, g.admin, stage_id), "已停用阶段")
 
 
 @bp.post("/stages/<int:stage_id>/items/add")

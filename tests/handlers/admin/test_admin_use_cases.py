@@ -136,3 +136,36 @@ def test_a_bootstrap_account_signs_in_only_with_its_password(session):
         accounts.create_account(session, "other", "short")
     with pytest.raises(DomainError, match="已存在"):
         accounts.create_account(session, "boss", "long-enough-password")
+
+
+def test_a_stage_the_company_added_is_retired_once_no_open_deal_is_in_it(session, frozen_clock):
+    org = f.org(session)
+    tender = stage_cases.add_stage(session, org.admin, name="招标", win_probability="80")
+    opp = _opportunity(session, org)
+    advance_stage(session, org.rep, opportunity_id=opp.id, to_stage="招标")
+    with pytest.raises(DomainError, match="还有 1 个进行中的商机处于「招标」，请先推进或关闭后再停用"):
+        stage_cases.retire_stage(session, org.admin, tender.id)
+
+    lost = session.scalars(select(Stage).where(Stage.code == "lost")).one()
+    reason = {item.id: Evidence(text="预算取消") for item in lost.checklist}
+    advance_stage(session, org.rep, opportunity_id=opp.id, to_stage="lost", evidence=reason)
+    stage_cases.retire_stage(session, org.admin, tender.id)
+
+    assert "招标" not in [s.name for s in stage_cases.stages(session)]
+    history = session.scalars(select(StageTransition).where(StageTransition.opportunity_id == opp.id)).all()
+    assert [t.to_stage.name for t in history] == ["初步接触", "招标", "输单"]  # the history keeps it
+    other = _opportunity(session, org)
+    with pytest.raises(DomainError, match="没有名为「招标」的销售阶段"):
+        advance_stage(session, org.rep, opportunity_id=other.id, to_stage="招标")
+    assert stage_cases.add_stage(session, org.admin, name="招标", win_probability="70").code != tender.code
+    retired = session.scalars(select(AuditEntry).where(AuditEntry.action == "retire")).one()
+    assert retired.before["name"] == "招标" and retired.after["retired"] is True
+
+
+def test_built_in_stages_cannot_be_retired(session):
+    org = f.org(session)
+    sample = session.scalars(select(Stage).where(Stage.code == "sample_test")).one()
+    with pytest.raises(DomainError, match="「样品测试」是内置阶段，规则和导入依赖它，不能停用"):
+        stage_cases.retire_stage(session, org.admin, sample.id)
+    with pytest.raises(Forbidden):
+        stage_cases.retire_stage(session, org.director, sample.id)
