@@ -50,7 +50,12 @@ class RepQuery(ma.Schema):
 
 @bp.route("/dashboards/exec", methods=["GET"])
 @bp.arguments(ExecutiveQuery, location="query")
-@bp.doc(responses=FIGURES, tags=TAGS, summary="一级看板：销售健康度指数、周趋势、验证指标、转化漏斗（总监、管理员）")
+@bp.doc(
+    responses=FIGURES,
+    tags=TAGS,
+    summary="一级看板：销售健康度指数、周趋势、验证指标、转化漏斗（总监、管理员）",
+    description="数据按设置的间隔（dashboard.refresh_minutes）更新，window_end 为这份数据的计算时刻。",
+)
 def executive(args: dict[str, Any]) -> Response:
     session, actor = db_session(), current_actor()
     if not access.may_see_executive(actor):
