@@ -6,7 +6,7 @@ from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from salesnav.handlers.errors import NotFound
-from salesnav.models import CollaborationTicket, Customer, Opportunity, Role, TicketPart, Touchpoint, User
+from salesnav.models import CollaborationTicket, Customer, Opportunity, Role, TicketPart, Touchpoint, User, bulk
 
 CUSTOMER_NOT_FOUND = "客户不存在或您无权查看"
 
@@ -39,21 +39,25 @@ def customer_for(session: Session, actor: User, customer_id: int) -> Customer:
     return customer
 
 
-def customers_for(session: Session, actor: User, customer_ids: list[int]) -> dict[int, Customer]:
-    """`customer_for` for many customers at once (bulk paths), in one query: those `actor` may see.
+def customers_for(session: Session, actor: User, customer_ids: list[int]) -> dict[int, int]:
+    """`customer_for` for many customers at once (bulk paths), a query per thousand: those `actor` may see,
+    each with its owner's id (id → owner_id; the columns only: an import asks this of thousands at a time).
 
     An id missing from the answer is one `customer_for` would refuse (NotFound, CUSTOMER_NOT_FOUND).
     """
-    wanted = set(customer_ids)
-    if not wanted:
-        return {}
+    wanted = list(set(customer_ids))
     allowed: dict[int, bool] = {}
     out = {}
-    for customer in session.scalars(select(Customer).where(Customer.id.in_(wanted))):
-        if customer.owner_id not in allowed:
-            allowed[customer.owner_id] = can_access_owner(session, actor, customer.owner_id)
-        if not customer.deleted_at and allowed[customer.owner_id]:
-            out[customer.id] = customer
+    for start in range(0, len(wanted), 1000):
+        for customer_id, owner_id, deleted_at in session.execute(
+            select(Customer.id, Customer.owner_id, Customer.deleted_at).where(
+                bulk.among(Customer.id, wanted[start : start + 1000])
+            )
+        ):
+            if owner_id not in allowed:
+                allowed[owner_id] = can_access_owner(session, actor, owner_id)
+            if not deleted_at and allowed[owner_id]:
+                out[customer_id] = owner_id
     return out
 
 

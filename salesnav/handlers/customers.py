@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import phonenumbers
 from rapidfuzz import fuzz, process
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from salesnav.handlers.access import CUSTOMER_NOT_FOUND, customer_for, customers_for, owned_by_visible
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import record_event, record_events
-from salesnav.models import Contact, Customer, CustomerKind, DecisionRole, User
+from salesnav.models import Contact, Customer, CustomerKind, DecisionRole, User, bulk
 
 MAX_NAME = 200
 NAME_MATCH_THRESHOLD = 70  # rapidfuzz WRatio, 0–100
@@ -50,7 +51,7 @@ def create_customer(
     tags: list[str] | None = None,
 ) -> Customer:
     """The new customer belongs to the rep who files it; the same rep filing the same name gets the existing one."""
-    customer = _new_customer(actor, name=name, kind=kind, grade=grade, region=region, tags=tags)
+    customer = Customer(**_customer_row(actor, name=name, kind=kind, grade=grade, region=region, tags=tags))
     existing = session.scalars(
         select(Customer).where(
             Customer.owner_id == actor.id, Customer.name == customer.name, Customer.deleted_at.is_(None)
@@ -64,7 +65,7 @@ def create_customer(
     return customer
 
 
-def _new_customer(
+def _customer_row(
     actor: User,
     *,
     name: str,
@@ -72,8 +73,8 @@ def _new_customer(
     grade: str | None = None,
     region: str | None = None,
     tags: list[str] | None = None,
-) -> Customer:
-    """The checks and the record of a new customer, not yet added: shared by one-by-one and bulk filing."""
+) -> dict[str, Any]:
+    """The checks and the column values of a new customer: shared by one-by-one and bulk filing."""
     name = (name or "").strip()
     if not name:
         raise DomainError("请填写客户名称")
@@ -82,14 +83,14 @@ def _new_customer(
     member = kind if isinstance(kind, CustomerKind) else CustomerKind.from_label(str(kind))
     if member is None:
         raise DomainError("客户类型无效，请选择医院、经销商或其他")
-    return Customer(
-        name=name,
-        kind=member,
-        grade=(grade or "").strip() or None,
-        region=(region or "").strip() or None,
-        tags=[t.strip() for t in tags or [] if t.strip()],
-        owner_id=actor.id,
-    )
+    return {
+        "name": name,
+        "kind": member,
+        "grade": (grade or "").strip() or None,
+        "region": (region or "").strip() or None,
+        "tags": [t.strip() for t in tags or [] if t.strip()],
+        "owner_id": actor.id,
+    }
 
 
 @dataclass(frozen=True)
@@ -101,24 +102,30 @@ class NewCustomer:
     tags: list[str] | None = None
 
 
-def create_customers(session: Session, actor: User, specs: list[NewCustomer]) -> list[Customer | DomainError]:
+class FiledCustomer(NamedTuple):
+    id: int
+    created: bool  # False: the rep already had a customer of that name, which is the one returned
+
+
+def create_customers(session: Session, actor: User, specs: list[NewCustomer]) -> list[FiledCustomer | DomainError]:
     """`create_customer` for many at once (imports): the same checks, one query for the names the rep already
-    has, one flush, events in bulk. Each spec gets its customer, or the DomainError that refused it."""
-    out: list[Customer | DomainError] = []
+    has, the new customers written in one statement, events in bulk. Each spec gets its customer, or the
+    DomainError that refused it."""
+    rows: list[dict[str, Any] | DomainError] = []
     for spec in specs:
         try:
-            out.append(
-                _new_customer(
+            rows.append(
+                _customer_row(
                     actor, name=spec.name, kind=spec.kind, grade=spec.grade, region=spec.region, tags=spec.tags
                 )
             )
         except DomainError as exc:
-            out.append(exc)
-    names = list({c.name for c in out if isinstance(c, Customer)})
-    existing: dict[str, Customer] = {}
+            rows.append(exc)
+    names = list({row["name"] for row in rows if isinstance(row, dict)})
+    existing: dict[str, FiledCustomer] = {}
     for start in range(0, len(names), 1000):
-        for customer in session.scalars(
-            select(Customer)
+        for customer_id, name in session.execute(
+            select(Customer.id, Customer.name)
             .where(
                 Customer.owner_id == actor.id,
                 Customer.name.in_(names[start : start + 1000]),
@@ -126,18 +133,28 @@ def create_customers(session: Session, actor: User, specs: list[NewCustomer]) ->
             )
             .order_by(Customer.id.desc())
         ):
-            existing[customer.name] = customer  # the oldest wins, as .first() by id would
-    new: list[Customer] = []
-    for i, customer in enumerate(out):
-        if isinstance(customer, Customer):
-            if customer.name in existing:
-                out[i] = existing[customer.name]
-            else:
-                existing[customer.name] = customer
-                new.append(customer)
-    session.add_all(new)
-    session.flush()
-    record_events(session, "customer.created", "customer", [(c.id, {"name": c.name}) for c in new], actor)
+            existing[name] = FiledCustomer(customer_id, False)  # the oldest wins, as .first() by id would
+    new: list[dict[str, Any]] = []
+    seen = set(existing)
+    for row in rows:
+        if isinstance(row, dict) and row["name"] not in seen:  # a name twice in the batch: filed once
+            seen.add(row["name"])
+            new.append(row)
+    table = Customer.__table__
+    for row, customer_id in zip(new, bulk.take_ids(session, table, len(new)), strict=True):
+        row["id"] = customer_id
+        existing[row["name"]] = FiledCustomer(customer_id, True)
+    bulk.insert(session, table, new)
+    record_events(session, "customer.created", "customer", [(row["id"], {"name": row["name"]}) for row in new], actor)
+    out: list[FiledCustomer | DomainError] = []
+    filed: set[str] = set()
+    for row in rows:
+        if isinstance(row, DomainError):
+            out.append(row)
+            continue
+        customer = existing[row["name"]]
+        out.append(customer if row["name"] not in filed else FiledCustomer(customer.id, False))
+        filed.add(row["name"])
     return out
 
 
@@ -152,22 +169,22 @@ def add_contact(
     decision_role: DecisionRole | str | None = None,
 ) -> Contact:
     customer = customer_for(session, actor, customer_id)
-    contact = _new_contact(customer, name=name, title=title, phone=phone, decision_role=decision_role)
+    contact = Contact(**_contact_row(customer.id, name=name, title=title, phone=phone, decision_role=decision_role))
     session.add(contact)
     session.flush()
     record_event(session, "contact.added", "contact", contact.id, actor, customer_id=customer.id)
     return contact
 
 
-def _new_contact(
-    customer: Customer,
+def _contact_row(
+    customer_id: int,
     *,
     name: str,
     title: str | None = None,
     phone: str | None = None,
     decision_role: DecisionRole | str | None = None,
-) -> Contact:
-    """The checks and the record of a new contact, not yet added: shared by one-by-one and bulk filing."""
+) -> dict[str, Any]:
+    """The checks and the column values of a new contact: shared by one-by-one and bulk filing."""
     name = (name or "").strip()
     if not name:
         raise DomainError("请填写联系人姓名")
@@ -176,13 +193,13 @@ def _new_contact(
         role = decision_role if isinstance(decision_role, DecisionRole) else DecisionRole.from_label(str(decision_role))
         if role is None:
             raise DomainError("决策角色无效，请选择影响者、采购者、使用者或否决者")
-    return Contact(
-        customer_id=customer.id,
-        name=name[:100],
-        title=(title or "").strip()[:100] or None,
-        phone=normalise_phone(phone),
-        decision_role=role,
-    )
+    return {
+        "customer_id": customer_id,
+        "name": name[:100],
+        "title": (title or "").strip()[:100] or None,
+        "phone": normalise_phone(phone),
+        "decision_role": role,
+    }
 
 
 @dataclass(frozen=True)
@@ -194,28 +211,36 @@ class NewContact:
     decision_role: DecisionRole | str | None = None
 
 
-def add_contacts(session: Session, actor: User, specs: list[NewContact]) -> list[Contact | DomainError]:
-    """`add_contact` for many at once (imports): the same checks and scope, one flush, events in bulk."""
+def add_contacts(session: Session, actor: User, specs: list[NewContact]) -> list[int | DomainError]:
+    """`add_contact` for many at once (imports): the same checks and scope, the contacts written in one
+    statement, events in bulk. Each spec gets its contact's id, or the DomainError that refused it."""
     customers = customers_for(session, actor, [spec.customer_id for spec in specs])
-    out: list[Contact | DomainError] = []
+    rows: list[dict[str, Any] | DomainError] = []
     for spec in specs:
-        customer = customers.get(spec.customer_id)
-        if customer is None:
-            out.append(NotFound(CUSTOMER_NOT_FOUND))
+        if spec.customer_id not in customers:
+            rows.append(NotFound(CUSTOMER_NOT_FOUND))
             continue
         try:
-            out.append(
-                _new_contact(
-                    customer, name=spec.name, title=spec.title, phone=spec.phone, decision_role=spec.decision_role
+            rows.append(
+                _contact_row(
+                    spec.customer_id,
+                    name=spec.name,
+                    title=spec.title,
+                    phone=spec.phone,
+                    decision_role=spec.decision_role,
                 )
             )
         except DomainError as exc:
-            out.append(exc)
-    new = [c for c in out if isinstance(c, Contact)]
-    session.add_all(new)
-    session.flush()
-    record_events(session, "contact.added", "contact", [(c.id, {"customer_id": c.customer_id}) for c in new], actor)
-    return out
+            rows.append(exc)
+    new = [row for row in rows if isinstance(row, dict)]
+    table = Contact.__table__
+    for row, contact_id in zip(new, bulk.take_ids(session, table, len(new)), strict=True):
+        row["id"] = contact_id
+    bulk.insert(session, table, new)
+    record_events(
+        session, "contact.added", "contact", [(row["id"], {"customer_id": row["customer_id"]}) for row in new], actor
+    )
+    return [row["id"] if isinstance(row, dict) else row for row in rows]
 
 
 def find_by_name(session: Session, actor: User, query: str) -> Customer:

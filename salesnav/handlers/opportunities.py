@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from salesnav import clock
 from salesnav.handlers import collaboration, rule_settings
 from salesnav.handlers.access import CUSTOMER_NOT_FOUND, customer_for, customers_for, opportunity_for
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound, OpportunityClosed
-from salesnav.handlers.records import audit, record_event, record_events
+from salesnav.handlers.records import audit, audits, record_event, record_events
 from salesnav.handlers.rules import credit_check
 from salesnav.handlers.stages import CONTRACT_APPROVAL, INITIAL, SAMPLE_TEST, required_items, stage_by_code
 from salesnav.models import (
     Attachment,
     ChecklistEvidence,
-    Customer,
     IncentivePoints,
     Opportunity,
     OpportunityStatus,
@@ -29,6 +30,7 @@ from salesnav.models import (
     StageTransition,
     Touchpoint,
     User,
+    bulk,
 )
 
 OVERRIDE_ROLES = (Role.MANAGER, Role.DIRECTOR, Role.ADMIN)
@@ -60,12 +62,16 @@ def create_from_touchpoint(
     if touchpoint is None or touchpoint.deleted_at:
         raise NotFound("触点不存在")
     customer = customer_for(session, actor, touchpoint.customer_id)
+    initial = stage_by_code(session, INITIAL)
     spec = NewOpportunity(touchpoint_id, title, product_line, expected_amount_fen)
-    opp = _new_opportunity(session, customer, touchpoint, spec, stage_by_code(session, INITIAL), clock.now())
+    row = _opportunity_row(session, customer.owner_id, touchpoint, spec, initial, clock.now())
+    opp = Opportunity(**row, stage=initial)
     session.add(opp)
     session.flush()
-    _file_opportunity(session, actor, opp, touchpoint)
-    record_event(session, "opportunity.created", "opportunity", opp.id, actor, **_created_payload(opp))
+    touchpoint.opportunity_id = opp.id
+    session.add(StageTransition(**_first_transition(opp.id, row, actor)))
+    audit(session, actor, "opportunity", opp.id, "create", {}, _created_snapshot(row, initial))
+    record_event(session, "opportunity.created", "opportunity", opp.id, actor, **_created_payload(row))
     return opp
 
 
@@ -79,45 +85,61 @@ class NewOpportunity:
     expected_amount_fen: int
 
 
-def create_from_touchpoints(
-    session: Session, actor: User, specs: list[NewOpportunity]
-) -> list[Opportunity | DomainError]:
-    """`create_from_touchpoint` for many at once (imports): the same checks, one flush, events in bulk.
-    Each spec gets its opportunity, or the DomainError that refused it."""
+def create_from_touchpoints(session: Session, actor: User, specs: list[NewOpportunity]) -> list[int | DomainError]:
+    """`create_from_touchpoint` for many at once (imports): the same checks, the deals, their first history
+    rows and audit entries written in one statement each, the touchpoints linked, events in bulk.
+    Each spec gets its opportunity's id, or the DomainError that refused it."""
     now = clock.now()
     initial = stage_by_code(session, INITIAL)
-    touchpoints = {tp.id: tp for tp in (session.get(Touchpoint, spec.touchpoint_id) for spec in specs) if tp}
+    wanted = list({spec.touchpoint_id for spec in specs})
+    touchpoints = {}
+    for start in range(0, len(wanted), 1000):
+        for touchpoint in session.execute(
+            select(
+                Touchpoint.id,
+                Touchpoint.customer_id,
+                Touchpoint.opportunity_id,
+                Touchpoint.occurred_at,
+                Touchpoint.deleted_at,
+            ).where(bulk.among(Touchpoint.id, wanted[start : start + 1000]))
+        ):
+            touchpoints[touchpoint.id] = touchpoint
     customers = customers_for(session, actor, [tp.customer_id for tp in touchpoints.values()])
-    out: list[Opportunity | DomainError] = []
-    new: list[tuple[Opportunity, Touchpoint]] = []
+    out: list[dict[str, Any] | DomainError] = []
     for spec in specs:
         touchpoint = touchpoints.get(spec.touchpoint_id)
         try:
             if touchpoint is None or touchpoint.deleted_at:
                 raise NotFound("触点不存在")
-            customer = customers.get(touchpoint.customer_id)
-            if customer is None:
+            owner_id = customers.get(touchpoint.customer_id)
+            if owner_id is None:
                 raise NotFound(CUSTOMER_NOT_FOUND)
-            opp = _new_opportunity(session, customer, touchpoint, spec, initial, now)
+            out.append(_opportunity_row(session, owner_id, touchpoint, spec, initial, now))
         except DomainError as exc:
             out.append(exc)
-            continue
-        out.append(opp)
-        new.append((opp, touchpoint))
-    session.add_all([opp for opp, _ in new])
-    session.flush()
-    for opp, touchpoint in new:
-        _file_opportunity(session, actor, opp, touchpoint)
+    new = [row for row in out if isinstance(row, dict)]
+    table = Opportunity.__table__
+    for row, opp_id in zip(new, bulk.take_ids(session, table, len(new)), strict=True):
+        row["id"] = opp_id
+    bulk.insert(session, table, new)
+    _link_touchpoints(session, {row["last_touchpoint_id"]: row["id"] for row in new})
+    transitions = StageTransition.__table__
+    firsts = [_first_transition(row["id"], row, actor) for row in new]
+    for first, transition_id in zip(firsts, bulk.take_ids(session, transitions, len(firsts)), strict=True):
+        first["id"] = transition_id
+    bulk.insert(session, transitions, firsts)
+    audits(session, actor, "opportunity", "create", [(row["id"], {}, _created_snapshot(row, initial)) for row in new])
     record_events(
-        session, "opportunity.created", "opportunity", [(opp.id, _created_payload(opp)) for opp, _ in new], actor
+        session, "opportunity.created", "opportunity", [(row["id"], _created_payload(row)) for row in new], actor
     )
-    return out
+    return [row["id"] if isinstance(row, dict) else row for row in out]
 
 
-def _new_opportunity(
-    session: Session, customer: Customer, touchpoint: Touchpoint, spec: NewOpportunity, initial: Stage, now: datetime
-) -> Opportunity:
-    """The checks and the record of a deal opened from a touchpoint, not yet added."""
+def _opportunity_row(
+    session: Session, owner_id: int, touchpoint: Any, spec: NewOpportunity, initial: Stage, now: datetime
+) -> dict[str, Any]:
+    """The checks and the column values of a deal opened from a touchpoint (a Touchpoint, or a row with its
+    id, customer_id, opportunity_id and occurred_at), owned by the customer's owner."""
     title, product_line = (spec.title or "").strip(), (spec.product_line or "").strip()
     amount = spec.expected_amount_fen
     if not title:
@@ -130,42 +152,51 @@ def _new_opportunity(
         existing = session.get(Opportunity, touchpoint.opportunity_id)
         if existing and existing.status is OpportunityStatus.OPEN:
             raise DomainError(f"该触点已关联商机「{existing.title}」")
-    return Opportunity(
-        customer_id=customer.id,
-        owner_id=customer.owner_id,
-        title=title,
-        product_line=product_line,
-        expected_amount_fen=amount,
-        stage_id=initial.id,
-        stage=initial,
-        last_touchpoint_id=touchpoint.id,
-        last_follow_up_at=touchpoint.occurred_at,
-        stage_entered_at=now,
-    )
-
-
-def _file_opportunity(session: Session, actor: User, opp: Opportunity, touchpoint: Touchpoint) -> None:
-    """After the deal has its id: link the touchpoint, record the first stage and the audit entry."""
-    touchpoint.opportunity_id = opp.id
-    session.add(
-        StageTransition(
-            opportunity_id=opp.id,
-            from_stage_id=None,
-            to_stage_id=opp.stage_id,
-            actor_id=actor.id,
-            touchpoint_id=touchpoint.id,
-            occurred_at=opp.stage_entered_at,
-            checklist_complete=True,
-        )
-    )
-    audit(session, actor, "opportunity", opp.id, "create", {}, _snapshot(opp, opp.stage))
-
-
-def _created_payload(opp: Opportunity) -> dict[str, object]:
     return {
-        "customer_id": opp.customer_id,
-        "touchpoint_id": opp.last_touchpoint_id,
-        "amount_fen": opp.expected_amount_fen,
+        "customer_id": touchpoint.customer_id,
+        "owner_id": owner_id,
+        "title": title,
+        "product_line": product_line,
+        "expected_amount_fen": amount,
+        "stage_id": initial.id,
+        "status": OpportunityStatus.OPEN,
+        "last_touchpoint_id": touchpoint.id,
+        "last_follow_up_at": touchpoint.occurred_at,
+        "stage_entered_at": now,
+    }
+
+
+def _link_touchpoints(session: Session, deal_of: dict[int, int]) -> None:
+    """Each touchpoint (id → its new deal's id) now belongs to its deal: one statement, many rows."""
+    bulk.set_column(session, Touchpoint.__table__, "opportunity_id", deal_of)
+    for tp_id in deal_of:  # a caller holding one of these touchpoints reads the link afresh
+        loaded = session.identity_map.get(identity_key(Touchpoint, tp_id))
+        if loaded is not None:
+            session.expire(loaded, ["opportunity_id", "updated_at"])
+
+
+def _first_transition(opportunity_id: int, row: dict[str, Any], actor: User) -> dict[str, Any]:
+    """The deal's first history row: it entered its first stage, from the touchpoint it was opened on."""
+    return {
+        "opportunity_id": opportunity_id,
+        "from_stage_id": None,
+        "to_stage_id": row["stage_id"],
+        "actor_id": actor.id,
+        "touchpoint_id": row["last_touchpoint_id"],
+        "occurred_at": row["stage_entered_at"],
+        "checklist_complete": True,
+    }
+
+
+def _created_snapshot(row: dict[str, Any], stage: Stage) -> dict[str, object]:
+    return {"stage": stage.code, "status": row["status"].value, "owner_id": row["owner_id"]}
+
+
+def _created_payload(row: dict[str, Any]) -> dict[str, object]:
+    return {
+        "customer_id": row["customer_id"],
+        "touchpoint_id": row["last_touchpoint_id"],
+        "amount_fen": row["expected_amount_fen"],
     }
 
 
@@ -301,9 +332,8 @@ def missing_items(session: Session, opportunity_ids: list[int], target: Stage) -
     """The checklist items of `target` each deal still lacks (what makes `advance_stage` refuse), in one query."""
     provided: dict[int, set[int]] = {oid: set() for oid in opportunity_ids}
     for start in range(0, len(opportunity_ids), 1000):
-        for ev in session.scalars(
-            select(ChecklistEvidence).where(ChecklistEvidence.opportunity_id.in_(opportunity_ids[start : start + 1000]))
-        ):
+        chunk = opportunity_ids[start : start + 1000]
+        for ev in session.scalars(select(ChecklistEvidence).where(bulk.among(ChecklistEvidence.opportunity_id, chunk))):
             if (ev.text and ev.text.strip()) or ev.attachment_id or ev.checked:
                 provided[ev.opportunity_id].add(ev.checklist_item_id)
     required = required_items(target)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from salesnav import clock
-from salesnav.models import AuditEntry, DomainEvent, User
+from salesnav.models import AuditEntry, DomainEvent, User, bulk
 
 
 def record_event(
@@ -61,43 +61,79 @@ def audit(
     return entry
 
 
+def audits(
+    session: Session,
+    actor: User | None,
+    entity_type: str,
+    action: str,
+    items: list[tuple[int, dict[str, Any], dict[str, Any]]],
+) -> None:
+    """`audit` for many entities at once (bulk paths): (entity id, before, after) each, written in one statement."""
+    now = clock.now()
+    table = AuditEntry.__table__
+    ids = bulk.take_ids(session, table, len(items))
+    bulk.insert(
+        session,
+        table,
+        [
+            {
+                "id": entry_id,
+                "actor_id": actor.id if actor else None,
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "action": action,
+                "before": before,
+                "after": after,
+                "occurred_at": now,
+            }
+            for entry_id, (entity_id, before, after) in zip(ids, items, strict=True)
+        ],
+    )
+
+
 def record_events(
     session: Session,
     kind: str,
     subject_type: str,
     items: list[tuple[int, dict[str, Any]]],
     actor: User | None,
-) -> list[DomainEvent]:
-    """Many events of one kind at once (bulk paths such as the Excel import): one flush, and one rule job
-    for the whole batch instead of one per event; the job runs the same reactions as `record_event`'s."""
+) -> list[int]:
+    """Many events of one kind at once (bulk paths such as the Excel import): written in one statement, and
+    one rule job for the whole batch instead of one per event; the job runs the same reactions as
+    `record_event`'s. Returns the events' ids."""
+    if not items:
+        return []
     now = clock.now()
-    events = [
-        DomainEvent(
-            kind=kind,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            actor_id=actor.id if actor else None,
-            payload=payload,
-            occurred_at=now,
-        )
-        for subject_id, payload in items
-    ]
-    session.add_all(events)
-    if events:
-        _schedule_rules_batch(session, events)
-    return events
+    table = DomainEvent.__table__
+    ids = bulk.take_ids(session, table, len(items))
+    bulk.insert(
+        session,
+        table,
+        [
+            {
+                "id": event_id,
+                "kind": kind,
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "actor_id": actor.id if actor else None,
+                "payload": payload,
+                "occurred_at": now,
+            }
+            for event_id, (subject_id, payload) in zip(ids, items, strict=True)
+        ],
+    )
+    _schedule_rules_batch(session, kind, ids)
+    return ids
 
 
-def _schedule_rules_batch(session: Session, events: list[DomainEvent]) -> None:
+def _schedule_rules_batch(session: Session, kind: str, ids: list[int]) -> None:
     from salesnav.handlers.rules.engine import subscribed
 
-    if not subscribed(events[0].kind):
+    if not subscribed(kind):
         return
     from salesnav.jobs import rules as rule_jobs
     from salesnav.jobs.queue import enqueue_after_commit
 
-    session.flush()
-    ids = [event.id for event in events]
     enqueue_after_commit(
         session, rule_jobs.dispatch_events, ids, key=f"events:{ids[0]}-{ids[-1]}:{len(ids)}", queue="rules"
     )

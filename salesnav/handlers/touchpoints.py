@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,14 +17,16 @@ from salesnav.handlers.records import audit, record_event, record_events
 from salesnav.models import (
     CaptureSource,
     Contact,
-    Customer,
     Emotion,
     Opportunity,
     OpportunityStatus,
     Touchpoint,
     TouchpointType,
     User,
+    bulk,
+    touchpoint_contacts,
 )
+from salesnav.models.touchpoints import contact_roles_of
 
 MAX_SUMMARY = 5000
 CLOCK_SKEW = timedelta(minutes=5)
@@ -65,14 +68,22 @@ def log_touchpoint(
         guessed_fields,
     )
     found = list(session.scalars(select(Contact).where(Contact.id.in_(set(contact_ids))))) if contact_ids else []
-    touchpoint = _new_touchpoint(actor, customer, spec, found, now)
+    row = _touchpoint_row(actor, customer.id, spec, found, now)
     opportunity = _opportunity_for_touchpoint(session, customer.id, opportunity_id)
     _check_attachments(session, actor, attachment_ids)
-    touchpoint.opportunity_id = opportunity.id if opportunity else None
+    touchpoint = Touchpoint(**row, opportunity_id=opportunity.id if opportunity else None)
+    touchpoint.contacts = found
     session.add(touchpoint)
     session.flush()
-    _follow_up(opportunity, touchpoint)
-    record_event(session, "touchpoint.logged", "touchpoint", touchpoint.id, actor, **_event_payload(touchpoint))
+    _follow_up(opportunity, touchpoint.id, touchpoint.occurred_at)
+    record_event(
+        session,
+        "touchpoint.logged",
+        "touchpoint",
+        touchpoint.id,
+        actor,
+        **_event_payload(row, touchpoint.opportunity_id, bool(found)),
+    )
     return touchpoint
 
 
@@ -95,55 +106,90 @@ class NewTouchpoint:
     guessed_fields: list[str] | None = None
 
 
-def log_touchpoints(session: Session, actor: User, specs: list[NewTouchpoint]) -> list[Touchpoint | DomainError]:
+class LoggedTouchpoint(NamedTuple):
+    id: int
+    customer_id: int
+    opportunity_id: int | None  # the deal it follows up, if any
+    occurred_at: datetime
+
+
+def log_touchpoints(session: Session, actor: User, specs: list[NewTouchpoint]) -> list[LoggedTouchpoint | DomainError]:
     """`log_touchpoint` for many at once, as if logged one after another (bulk paths such as the Excel import).
 
-    The same checks; the customers, contacts and open deals are loaded in one query each, the touchpoints
-    written in one flush, and the events recorded in bulk with one rule job for the batch. Each spec gets
-    its touchpoint, or the DomainError that refused it (the others are written all the same).
+    The same checks; the customers, contacts and open deals are loaded in one query each (per thousand),
+    the touchpoints and their participants written in one statement each, and the events recorded in bulk
+    with one rule job for the batch. Each spec gets its touchpoint, or the DomainError that refused it (the
+    others are written all the same).
     """
     now = clock.now()
     customers = customers_for(session, actor, [spec.customer_id for spec in specs])
-    wanted = {cid for spec in specs for cid in spec.contact_ids or []}
-    contacts = {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(wanted)))} if wanted else {}
-    auto = {spec.customer_id for spec in specs if spec.opportunity_id is None and spec.customer_id in customers}
+    wanted = list({cid for spec in specs for cid in spec.contact_ids or []})
+    contacts = {}
+    for start in range(0, len(wanted), 1000):
+        for contact in session.execute(
+            select(Contact.id, Contact.customer_id, Contact.deleted_at, Contact.decision_role).where(
+                bulk.among(Contact.id, wanted[start : start + 1000])
+            )
+        ):
+            contacts[contact.id] = contact
+    auto = list({spec.customer_id for spec in specs if spec.opportunity_id is None and spec.customer_id in customers})
     open_deals: dict[int, list[Opportunity]] = {}
-    if auto:
-        for opp in session.scalars(_open_deals(list(auto))):
+    for start in range(0, len(auto), 1000):
+        for opp in session.scalars(_open_deals(auto[start : start + 1000])):
             open_deals.setdefault(opp.customer_id, []).append(opp)
-    out: list[Touchpoint | DomainError] = []
-    linked: list[tuple[Opportunity | None, Touchpoint]] = []
+    out: list[dict[str, Any] | DomainError] = []
+    linked: list[tuple[Opportunity | None, dict[str, Any], list[int]]] = []
     for spec in specs:
         try:
-            customer = customers.get(spec.customer_id)
-            if customer is None:
+            if spec.customer_id not in customers:
                 raise NotFound(CUSTOMER_NOT_FOUND)
             found = [contacts[cid] for cid in set(spec.contact_ids or []) if cid in contacts]
-            touchpoint = _new_touchpoint(actor, customer, spec, found, now)
+            row = _touchpoint_row(actor, spec.customer_id, spec, found, now)
             if spec.opportunity_id is not None:
-                opportunity = _opportunity_for_touchpoint(session, customer.id, spec.opportunity_id)
+                opportunity = _opportunity_for_touchpoint(session, spec.customer_id, spec.opportunity_id)
             else:
-                deals = open_deals.get(customer.id, [])
+                deals = open_deals.get(spec.customer_id, [])
                 opportunity = deals[0] if len(deals) == 1 else None  # the rule of _opportunity_for_touchpoint
             _check_attachments(session, actor, spec.attachment_ids)
         except DomainError as exc:
             out.append(exc)
             continue
-        touchpoint.opportunity_id = opportunity.id if opportunity else None
-        out.append(touchpoint)
-        linked.append((opportunity, touchpoint))
-    session.add_all([tp for _, tp in linked])
-    session.flush()
-    for opportunity, touchpoint in linked:
-        _follow_up(opportunity, touchpoint)
-    record_events(session, "touchpoint.logged", "touchpoint", [(tp.id, _event_payload(tp)) for _, tp in linked], actor)
-    return out
+        row["opportunity_id"] = opportunity.id if opportunity else None
+        out.append(row)
+        linked.append((opportunity, row, [c.id for c in found]))
+    table = Touchpoint.__table__
+    for (_, row, _), touchpoint_id in zip(linked, bulk.take_ids(session, table, len(linked)), strict=True):
+        row["id"] = touchpoint_id
+    bulk.insert(session, table, [row for _, row, _ in linked])
+    # Written after the touchpoints: the database then fills their contact_roles (migrations 0009, 0012).
+    bulk.insert(
+        session,
+        touchpoint_contacts,
+        [{"touchpoint_id": row["id"], "contact_id": cid} for _, row, present in linked for cid in present],
+    )
+    for opportunity, row, _ in linked:
+        _follow_up(opportunity, row["id"], row["occurred_at"])
+    record_events(
+        session,
+        "touchpoint.logged",
+        "touchpoint",
+        [(row["id"], _event_payload(row, row["opportunity_id"], bool(present))) for _, row, present in linked],
+        actor,
+    )
+    return [
+        LoggedTouchpoint(row["id"], row["customer_id"], row["opportunity_id"], row["occurred_at"])
+        if isinstance(row, dict)
+        else row
+        for row in out
+    ]
 
 
-def _new_touchpoint(
-    actor: User, customer: Customer, spec: NewTouchpoint, found: list[Contact], now: datetime
-) -> Touchpoint:
-    """The checks and the record of one touchpoint (without its deal): shared by one-by-one and bulk logging."""
+def _touchpoint_row(
+    actor: User, customer_id: int, spec: NewTouchpoint, found: list[Any], now: datetime
+) -> dict[str, Any]:
+    """The checks and the column values of one touchpoint (without its deal and participants): shared by
+    one-by-one and bulk logging. `found`: the spec's contacts that exist (customer_id, deleted_at, decision_role)
+    — their roles give contact_roles, which the database triggers would set to the same value."""
     tp_type = _enum(TouchpointType, spec.type, "触点类型", "微信、面访、电话或展会")
     tp_emotion = _enum(Emotion, spec.emotion, "情绪信号", "积极、中性或抵触")
     occurred = spec.occurred_at or now
@@ -160,25 +206,24 @@ def _new_touchpoint(
     if spec.next_action_due and spec.next_action_due.tzinfo is None:
         raise DomainError("下一步时间缺少时区")
     wanted = set(spec.contact_ids or [])
-    if wanted and (len(found) != len(wanted) or any(c.customer_id != customer.id or c.deleted_at for c in found)):
+    if wanted and (len(found) != len(wanted) or any(c.customer_id != customer_id or c.deleted_at for c in found)):
         raise DomainError("参与人必须是该客户的联系人")
-    touchpoint = Touchpoint(
-        customer_id=customer.id,
-        rep_id=actor.id,
-        type=tp_type,
-        emotion=tp_emotion,
-        summary=summary,
-        next_action=next_action,
-        next_action_due=spec.next_action_due,
-        occurred_at=occurred,
-        source=spec.source,
-        form_opened_at=spec.form_opened_at,
-        submitted_at=now,
-        attachments=list(spec.attachment_ids or []),
-        guessed_fields=list(spec.guessed_fields or []),
-    )
-    touchpoint.contacts = list(found)
-    return touchpoint
+    return {
+        "customer_id": customer_id,
+        "rep_id": actor.id,
+        "type": tp_type,
+        "emotion": tp_emotion,
+        "summary": summary,
+        "next_action": next_action,
+        "next_action_due": spec.next_action_due,
+        "occurred_at": occurred,
+        "source": spec.source,
+        "form_opened_at": spec.form_opened_at,
+        "submitted_at": now,
+        "attachments": list(spec.attachment_ids or []),
+        "guessed_fields": list(spec.guessed_fields or []),
+        "contact_roles": contact_roles_of(c.decision_role for c in found),
+    }
 
 
 def _check_attachments(session: Session, actor: User, attachment_ids: list[int] | None) -> None:
@@ -186,30 +231,26 @@ def _check_attachments(session: Session, actor: User, attachment_ids: list[int] 
         attachment_for(session, actor, attachment_id)  # only files the rep may see (e.g. their voice note)
 
 
-def _follow_up(opportunity: Opportunity | None, touchpoint: Touchpoint) -> None:
+def _follow_up(opportunity: Opportunity | None, touchpoint_id: int, occurred_at: datetime) -> None:
     """A touchpoint on an open deal is its latest follow-up, unless an even later one is already recorded."""
-    if (
-        opportunity
-        and opportunity.status is OpportunityStatus.OPEN
-        and touchpoint.occurred_at >= opportunity.last_follow_up_at
-    ):
-        opportunity.last_follow_up_at = touchpoint.occurred_at
-        opportunity.last_touchpoint_id = touchpoint.id
+    if opportunity and opportunity.status is OpportunityStatus.OPEN and occurred_at >= opportunity.last_follow_up_at:
+        opportunity.last_follow_up_at = occurred_at
+        opportunity.last_touchpoint_id = touchpoint_id
 
 
-def _event_payload(touchpoint: Touchpoint) -> dict[str, object]:
+def _event_payload(row: dict[str, Any], opportunity_id: int | None, any_contact: bool) -> dict[str, object]:
     return {
-        "customer_id": touchpoint.customer_id,
-        "opportunity_id": touchpoint.opportunity_id,
-        "emotion": touchpoint.emotion.value,
-        "type": touchpoint.type.value,
-        "effective": touchpoint.is_effective,
+        "customer_id": row["customer_id"],
+        "opportunity_id": opportunity_id,
+        "emotion": row["emotion"].value,
+        "type": row["type"].value,
+        "effective": Touchpoint.effective(row["next_action"], row["next_action_due"], any_contact),
     }
 
 
 def _open_deals(customer_ids: list[int]):  # type: ignore[no-untyped-def]
     return select(Opportunity).where(
-        Opportunity.customer_id.in_(customer_ids),
+        bulk.among(Opportunity.customer_id, customer_ids),
         Opportunity.status == OpportunityStatus.OPEN,
         Opportunity.deleted_at.is_(None),
     )

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from salesnav import clock
+from salesnav.handlers import rule_settings
 from salesnav.handlers.rules import collaboration_overdue, credit_check, engine
 from salesnav.handlers.rules.texts import local_time
 from salesnav.models import Alert, Customer, DomainEvent, Emotion, Touchpoint, TouchpointType, User
@@ -102,6 +103,7 @@ def dispatch_events(event_ids: list[int]) -> int:
 
 
 def _dispatch(session: Session, event_ids: list[int]) -> int:
+    rule_settings.remember(session)  # the rules' switches and thresholds, read once for the whole batch
     done = 0
     for start in range(0, len(event_ids), 1000):
         events = session.scalars(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, Index, SmallInteger, String, Table, Text, text
@@ -33,6 +34,16 @@ CONTACT_ROLE_BITS = {
     DecisionRole.VETO: 8,
 }
 ANY_CONTACT_BIT = 16
+
+
+def contact_roles_of(roles: Iterable[DecisionRole | None]) -> int:
+    """The contact_roles of a touchpoint whose contacts present have these decision roles (one each): what
+    the database triggers store. A writer that knows the contacts writes it up front, and the trigger then
+    has nothing to rewrite (a bulk import would otherwise update every touchpoint it just inserted)."""
+    bits = {CONTACT_ROLE_BITS.get(role, 0) if role else 0 for role in roles}  # type: ignore[call-overload]
+    return ANY_CONTACT_BIT + sum(bits) if bits else 0
+
+
 # The text part of 有效触点 as the partial index's condition; the metrics' `is_effective` repeats it exactly so
 # that the planner can use the index.
 EFFECTIVE_SQL = (
@@ -131,5 +142,9 @@ class Touchpoint(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
 
     @property
     def is_effective(self) -> bool:
+        return Touchpoint.effective(self.next_action, self.next_action_due, bool(self.contacts))
+
+    @staticmethod
+    def effective(next_action: str | None, next_action_due: datetime | None, any_contact: bool) -> bool:
         """有效触点: a clear next action (text and due) and at least one customer-side participant."""
-        return bool(self.next_action and self.next_action.strip() and self.next_action_due and self.contacts)
+        return bool(next_action and next_action.strip() and next_action_due and any_contact)

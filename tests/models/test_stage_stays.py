@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from salesnav.handlers.stages import stage_by_code
 from salesnav.models import StageTransition
@@ -78,3 +78,32 @@ def test_same_moment_rows_are_ordered_by_id(session, org):
         [("initial_contact", at), ("needs_confirmed", at), ("solution_demo", at + timedelta(hours=1))],
     )
     assert [entered for _, entered in entered_at(session, opp)] == [None, at, at]
+
+
+def test_one_statement_writing_rows_of_several_deals_out_of_order_renumbers_each_history(session, org):
+    """As a bulk import writes them: many rows of many deals in one INSERT, some earlier than rows already kept."""
+    customer = f.customer(session, org.rep)
+    one = deal(session, org.rep, customer, [("initial_contact", utc(3, 1)), ("solution_demo", utc(3, 9))])
+    two = deal(session, org.rep, customer, [("initial_contact", utc(3, 2))])
+    stage = stage_by_code(session, "needs_confirmed")
+    first_of = {
+        opp.id: session.scalars(select(StageTransition).where(StageTransition.opportunity_id == opp.id)).first()
+        for opp in (one, two)
+    }
+    session.execute(
+        insert(StageTransition.__table__).values(  # one statement, many rows
+            [
+                {
+                    "opportunity_id": opp.id,
+                    "from_stage_id": stage.id,
+                    "to_stage_id": stage.id,
+                    "actor_id": org.rep.id,
+                    "touchpoint_id": first_of[opp.id].touchpoint_id,
+                    "occurred_at": at,
+                }
+                for opp, at in ((one, utc(3, 4)), (two, utc(3, 3)), (two, utc(3, 5)), (one, utc(3, 10)))
+            ]
+        )
+    )
+    assert [entered for _, entered in entered_at(session, one)] == [None, utc(3, 1), utc(3, 4), utc(3, 9)]
+    assert [entered for _, entered in entered_at(session, two)] == [None, utc(3, 2), utc(3, 3)]

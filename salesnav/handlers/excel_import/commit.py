@@ -6,13 +6,22 @@ reach, and says so in the import's notes — the rules are never bypassed. A row
 alone (a savepoint) and listed with its row number and reason; the others go on. The same file imported
 twice by the same owner returns the first import and creates nothing; undo retires exactly what the
 import created (soft delete, each in the audit trail).
+
+The file is read and parsed once, at the preview: that part of the plan is kept beside the stored file
+(imports/<sha256>.plan.json) and serves the confirmation and the job for as long as the column corrections
+and the reference day are the same; the customers are matched afresh each time, with the user's decisions.
+The handlers' bulk forms write each table in one statement per batch (salesnav/models/bulk.py): 10,000 rows
+with remarks take seconds (bench/excel_import.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import threading
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,19 +30,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesnav import clock
-from salesnav.handlers import rule_settings
+from salesnav.handlers import dashboard_snapshots, rule_settings
 from salesnav.handlers.access import can_access_owner
 from salesnav.handlers.customers import NewContact, NewCustomer, add_contacts, create_customers
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound
-from salesnav.handlers.excel_import.dates import at_business_day
+from salesnav.handlers.excel_import.dates import at_business_day, reference_day
 from salesnav.handlers.excel_import.matching import normalise_phone
-from salesnav.handlers.excel_import.plan import ImportPlan, PlannedRow, build_plan
+from salesnav.handlers.excel_import.plan import (
+    ImportPlan,
+    PlannedRow,
+    build_plan,
+    keep,
+    kept,
+    match_plan,
+    parse_plan,
+)
 from salesnav.handlers.excel_import.reading import Workbook, read_workbook
 from salesnav.handlers.excel_import.remarks import Entry
 from salesnav.handlers.opportunities import NewOpportunity, advance_stage, create_from_touchpoints, missing_items
 from salesnav.handlers.records import audit, record_event
 from salesnav.handlers.stages import INITIAL, stage_by_code
-from salesnav.handlers.touchpoints import NewTouchpoint, log_touchpoints
+from salesnav.handlers.touchpoints import LoggedTouchpoint, NewTouchpoint, log_touchpoints
 from salesnav.jobs import queue as jobs_queue
 from salesnav.models import (
     CaptureSource,
@@ -51,6 +68,7 @@ from salesnav.models import (
     TicketStatus,
     Touchpoint,
     User,
+    bulk,
 )
 from salesnav.models import session as db
 
@@ -103,6 +121,31 @@ def _stored_path(root: Path, sha: str) -> Path:
     return root / "imports" / sha
 
 
+def _kept_path(root: Path, sha: str) -> Path:
+    return root / "imports" / f"{sha}.plan.json"
+
+
+def _keep(root: Path, sha: str, columns: dict[str, Any], plan: ImportPlan) -> None:
+    """Keep the file's part of the plan beside the file, for the commit and the job (see `_kept`)."""
+    path = _kept_path(root, sha)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
+    partial.write_text(json.dumps({"columns": columns, **keep(plan)}, ensure_ascii=False), encoding="utf-8")
+    os.replace(partial, path)  # whole or not at all, should a job read it meanwhile
+
+
+def _kept(root: Path, sha: str, columns: dict[str, Any], reference: date) -> ImportPlan | None:
+    """The kept plan, if it was parsed with these column corrections and this reference day (what relative
+    dates such as 上周三 resolve against); anything else is parsed again."""
+    try:
+        data = json.loads(_kept_path(root, sha).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if data.get("columns") != columns or data.get("reference") != reference.isoformat():
+        return None
+    return kept(data)
+
+
 def start_import(
     session: Session,
     actor: User,
@@ -122,7 +165,8 @@ def start_import(
     _check_owner(session, actor, owner)
     sha = hashlib.sha256(data).hexdigest()
     workbook = read(session, data, filename)
-    plan = build_plan(session, owner, workbook, corrections=None, now=clock.now(), tz=tz)
+    reference = reference_day(workbook.file_date, clock.now(), tz)
+    plan = match_plan(session, owner, parse_plan(workbook, None, reference), None)
     earlier = session.scalars(
         select(ExcelImport)
         .where(ExcelImport.owner_id == owner.id, ExcelImport.file_sha256 == sha, ExcelImport.status.in_(ACTIVE))
@@ -134,6 +178,7 @@ def start_import(
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         path.write_bytes(data)
+    _keep(root, sha, {}, plan)
     imp = ExcelImport(
         owner_id=owner.id,
         created_by_id=actor.id,
@@ -161,14 +206,22 @@ def import_for(session: Session, actor: User, import_id: int) -> ExcelImport:
 
 
 def plan_of(session: Session, imp: ExcelImport, root: Path, tz: tzinfo, corrections: dict[str, Any]) -> ImportPlan:
-    path = _stored_path(root, imp.file_sha256)
-    if not path.exists():
-        raise DomainError("导入文件已不在服务器上，请重新上传")
+    """The import's plan with these corrections. The file's part is planned once: the one kept at preview
+    (or at an earlier commit) serves while the column corrections and the reference day are the same;
+    otherwise the file is read and parsed again, and that is kept. The customers are matched afresh
+    each time (they may have changed since the preview), with the user's match decisions."""
     owner = session.get(User, imp.owner_id)
     assert owner is not None
-    return build_plan(
-        session, owner, read(session, path.read_bytes(), imp.filename), corrections=corrections, now=clock.now(), tz=tz
-    )
+    columns = corrections.get("columns") or {}
+    reference = reference_day(imp.file_date, clock.now(), tz)
+    plan = _kept(root, imp.file_sha256, columns, reference)
+    if plan is None:
+        path = _stored_path(root, imp.file_sha256)
+        if not path.exists():
+            raise DomainError("导入文件已不在服务器上，请重新上传")
+        plan = parse_plan(read(session, path.read_bytes(), imp.filename), columns, reference)
+        _keep(root, imp.file_sha256, columns, plan)
+    return match_plan(session, owner, plan, corrections.get("matches"))
 
 
 def commit_import(
@@ -260,7 +313,9 @@ def run_import(import_id: int, root: str, tz_name: str, notify: str | None = Non
         assert imp is not None
         imp.status, imp.finished_at = ImportStatus.DONE, clock.now()
         record_event(session, "excel_import.done", "excel_import", imp.id, None, counts=imp.counts)
+        dashboard_snapshots.drop(session)  # the import wrote into past weeks: the kept figures are out of date
         _notify(session, notify, imp)
+    _kept_path(Path(root), imp.file_sha256).unlink(missing_ok=True)  # done: nothing will plan this import again
 
 
 def _notify(session: Session, notify: str | None, imp: ExcelImport) -> None:
@@ -398,8 +453,8 @@ class _RowWork:
     deal_at: int | None = None  # index of the entry whose touchpoint opens the deal
     target: str | None = None
     amount: int | None = None
-    touchpoints: list[Touchpoint] = field(default_factory=list)
-    opportunity: Opportunity | None = None
+    touchpoints: list[LoggedTouchpoint] = field(default_factory=list)
+    opportunity_id: int | None = None
     linked: bool = False  # a touchpoint followed up a deal the customer already has
 
 
@@ -432,7 +487,8 @@ def _apply_wave(
             failed[id(w.row)] = customer.message
             continue
         result.new_by_key[w.row.key] = customer.id
-        result.created["customer"].append(customer.id)
+        if customer.created:  # else the rep's customer of that very name: not the import's to undo
+            result.created["customer"].append(customer.id)
     known.update(result.new_by_key)
     fresh = set(known.values())
     for w in work:
@@ -473,12 +529,12 @@ def _apply_wave(
             for w in deals
         ],
     )
-    for w, opp in zip(deals, opened, strict=True):
-        if isinstance(opp, DomainError):
-            failed[id(w.row)] = opp.message
+    for w, opp_id in zip(deals, opened, strict=True):
+        if isinstance(opp_id, DomainError):
+            failed[id(w.row)] = opp_id.message
         else:
-            w.opportunity = opp
-            result.created["opportunity"].append(opp.id)
+            w.opportunity_id = opp_id
+            result.created["opportunity"].append(opp_id)
     _raise_if(failed)
     rest = [(w, i) for w in work if w.deal_at is not None for i in range(w.deal_at + 1, len(w.entries))]
     _log(session, owner, rest, result, failed)
@@ -496,7 +552,7 @@ def _apply_wave(
     _reach(
         session,
         owner,
-        [w for w in work if w.opportunity is not None and w.target and w.target != INITIAL],
+        [w for w in work if w.opportunity_id is not None and w.target and w.target != INITIAL],
         result,
         stages,
     )
@@ -558,7 +614,7 @@ def _log(
             continue
         w.touchpoints.append(touchpoint)
         result.created["touchpoint"].append(touchpoint.id)
-        w.linked = w.linked or (w.opportunity is None and touchpoint.opportunity_id is not None)
+        w.linked = w.linked or (w.opportunity_id is None and touchpoint.opportunity_id is not None)
 
 
 def _contacts(session: Session, owner: User, work: list[_RowWork], result: _WaveResult, failed: dict[int, str]) -> None:
@@ -570,7 +626,7 @@ def _contacts(session: Session, owner: User, work: list[_RowWork], result: _Wave
     for start in range(0, len(ids), 1000):
         for contact in session.scalars(
             select(Contact)
-            .where(Contact.customer_id.in_(ids[start : start + 1000]), Contact.deleted_at.is_(None))
+            .where(bulk.among(Contact.customer_id, ids[start : start + 1000]), Contact.deleted_at.is_(None))
             .order_by(Contact.id)
         ):
             existing.setdefault(contact.customer_id, []).append(contact)
@@ -599,12 +655,12 @@ def _contacts(session: Session, owner: User, work: list[_RowWork], result: _Wave
             for w in new
         ],
     )
-    for w, contact in zip(new, added, strict=True):
-        if isinstance(contact, DomainError):
-            failed[id(w.row)] = contact.message
+    for w, contact_id in zip(new, added, strict=True):
+        if isinstance(contact_id, DomainError):
+            failed[id(w.row)] = contact_id.message
         else:
-            w.contact_id = contact.id
-            result.created["contact"].append(contact.id)
+            w.contact_id = contact_id
+            result.created["contact"].append(contact_id)
 
 
 def _remember_follow_up(session: Session, customer_ids: list[int], state: _Progress, result: _WaveResult) -> None:
@@ -613,7 +669,7 @@ def _remember_follow_up(session: Session, customer_ids: list[int], state: _Progr
     for start in range(0, len(ids), 1000):
         for opp in session.scalars(
             select(Opportunity).where(
-                Opportunity.customer_id.in_(ids[start : start + 1000]),
+                bulk.among(Opportunity.customer_id, ids[start : start + 1000]),
                 Opportunity.deleted_at.is_(None),
                 Opportunity.status == OpportunityStatus.OPEN,
             )
@@ -636,7 +692,7 @@ def _reach(session: Session, owner: User, work: list[_RowWork], result: _WaveRes
         by_target.setdefault(w.target, []).append(w)  # type: ignore[arg-type]
     for code, group in by_target.items():
         target = stages.get(code)
-        start = group[0].opportunity.stage  # type: ignore[union-attr]  # new deals all start at the first stage
+        start = stages.get(INITIAL)  # new deals all start at the first stage
         candidates = session.scalars(
             select(Stage)
             .where(
@@ -650,18 +706,18 @@ def _reach(session: Session, owner: User, work: list[_RowWork], result: _WaveRes
         refusals: dict[int, list[str]] = {id(w): [] for w in group}
         waiting = list(group)
         for stage in candidates:
-            missing = missing_items(session, [w.opportunity.id for w in waiting], stage)  # type: ignore[union-attr]
+            missing = missing_items(session, [w.opportunity_id for w in waiting], stage)  # type: ignore[misc]
             still = []
             for w in waiting:
-                opp = w.opportunity
-                assert opp is not None
-                if missing[opp.id]:
-                    refusals[id(w)].append(ChecklistIncomplete(stage.name, missing[opp.id]).message)
+                opp_id = w.opportunity_id
+                assert opp_id is not None
+                if missing[opp_id]:
+                    refusals[id(w)].append(ChecklistIncomplete(stage.name, missing[opp_id]).message)
                     still.append(w)
                     continue
                 try:
                     with session.begin_nested():
-                        advance_stage(session, owner, opportunity_id=opp.id, to_stage=stage.code)
+                        advance_stage(session, owner, opportunity_id=opp_id, to_stage=stage.code)
                 except DomainError as exc:
                     refusals[id(w)].append(exc.message)
                     still.append(w)
@@ -671,12 +727,12 @@ def _reach(session: Session, owner: User, work: list[_RowWork], result: _WaveRes
                         _note(w.row, f"推断阶段为「{target.name}」，但{refusals[id(w)][0]}；商机停在「{stage.name}」")
                     )
             waiting = still
-        for w in waiting:
+        for w in waiting:  # refused every stage: still where it started
             if refusals[id(w)]:
                 result.notes.append(
                     _note(
                         w.row,
-                        f"推断阶段为「{target.name}」，但{refusals[id(w)][0]}；商机停在「{w.opportunity.stage.name}」，"  # type: ignore[union-attr]
+                        f"推断阶段为「{target.name}」，但{refusals[id(w)][0]}；商机停在「{start.name}」，"
                         "补齐后可在小程序推进",
                     )
                 )
@@ -699,7 +755,7 @@ def undo_import(session: Session, actor: User, *, import_id: int) -> ExcelImport
         model = MODELS[kind]
         retired[kind] = 0
         for start in range(0, len(ids), 500):
-            for record in session.scalars(select(model).where(model.id.in_(ids[start : start + 500]))):
+            for record in session.scalars(select(model).where(bulk.among(model.id, ids[start : start + 500]))):
                 if record.deleted_at is not None:
                     continue
                 record.deleted_at = now
@@ -753,6 +809,7 @@ def undo_import(session: Session, actor: User, *, import_id: int) -> ExcelImport
         {"status": "undone", "retired": retired},
     )
     record_event(session, "excel_import.undone", "excel_import", imp.id, actor, retired=retired)
+    dashboard_snapshots.drop(session)
     return imp
 
 

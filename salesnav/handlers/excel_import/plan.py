@@ -3,6 +3,10 @@
 Corrections are plain JSON, kept on the import and applied again at commit:
     {"columns": {"<sheet>": {"<column index>": "<field>" | ""}},      # "" = do not import the column
      "matches": {"<customer name as written>": <customer id> | "new"}}
+
+A plan is made in two parts: `parse_plan` (the file, the column corrections and the reference day: fields,
+remark entries, row errors; no database) and `match_plan` (each row's customer among the owner's, then the
+match decisions). `keep`/`kept` turn the first part into JSON and back, so an import parses its file once.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from salesnav.handlers.excel_import.header import data_rows, find_header, is_bla
 from salesnav.handlers.excel_import.matching import Match, Matcher, normalise_name, normalise_phone
 from salesnav.handlers.excel_import.reading import FileRejected, Workbook
 from salesnav.handlers.excel_import.remarks import Entry, furthest, parse_amount, split_entries
-from salesnav.models import User
+from salesnav.models import Emotion, TouchpointType, User
 
 HEADERS_ONLY = "表格里只有表头，没有可导入的数据行；请填好数据后再导入（未写入任何数据）"
 NO_CUSTOMER_COLUMN = "没有识别出“客户名称”列，请在预览中指定哪一列是客户名称"
@@ -168,6 +172,73 @@ class ImportPlan:
         }
 
 
+KEPT_FORMAT = 1  # of `keep`/`kept`; bump it whenever parse_plan's output changes, so older kept plans are redone
+
+
+def keep(plan: ImportPlan) -> dict[str, Any]:
+    """The file's part of a plan (`parse_plan`'s output, matches left out) as JSON, to be kept beside the file:
+    the commit and the job then need neither read nor parse it again."""
+    return {
+        "format": KEPT_FORMAT,
+        "reference": plan.reference.isoformat(),
+        "blocking": plan.blocking,
+        "sheets": [
+            [s.name, s.header_row, s.rows, s.note, [[c.index, c.header, c.field, c.how, c.samples] for c in s.columns]]
+            for s in plan.sheets
+        ],
+        "rows": [
+            [
+                r.sheet,
+                r.row,
+                r.customer_name,
+                r.contact_name,
+                r.title,
+                r.phone,
+                r.region,
+                r.grade,
+                r.kind,
+                r.product,
+                r.role,
+                r.amount_fen,
+                r.row_day.isoformat() if r.row_day else None,
+                r.error,
+                [
+                    [
+                        e.day.isoformat() if e.day else None,
+                        e.text,
+                        e.touchpoint_type.value,
+                        e.emotion.value,
+                        e.stage,
+                        e.amount_fen,
+                        e.guessed,
+                    ]
+                    for e in r.entries
+                ],
+            ]
+            for r in plan.rows
+        ],
+    }
+
+
+def kept(data: dict[str, Any]) -> ImportPlan | None:
+    """The plan `keep` wrote (every customer still "new", for `match_plan`); None if it is of another format."""
+    if data.get("format") != KEPT_FORMAT:
+        return None
+    day = date.fromisoformat
+    types, emotions = {t.value: t for t in TouchpointType}, {e.value: e for e in Emotion}  # 10,000s of lookups
+    plan = ImportPlan(day(data["reference"]), [], [], data["blocking"])
+    for name, header_row, rows, note, columns in data["sheets"]:
+        plan.sheets.append(SheetPlan(name, header_row, [Column(*c) for c in columns], rows, note))
+    for *fields, row_day, error, entries in data["rows"]:
+        row = PlannedRow(*fields, row_day=day(row_day) if row_day else None, error=error)
+        row.entries = [
+            Entry(day(d) if d else None, text, types[kind], emotions[emotion], stage, amount, guessed)
+            for d, text, kind, emotion, stage, amount, guessed in entries
+        ]
+        plan.rows.append(row)
+    return plan
+
+
 def build_plan(
     session: Session,
     owner: User,
@@ -177,14 +248,15 @@ def build_plan(
     now: datetime,
     tz: tzinfo,
 ) -> ImportPlan:
+    """What the file would become for `owner`: the file read (`parse_plan`), then the customers matched."""
     corrections = corrections or {}
-    reference = reference_day(workbook.file_date, now, tz)
-    matcher = Matcher(
-        session,
-        owner,
-        auto_score=float(rule_settings.get(session, "excel_import.fuzzy_match_score")),
-        near_score=float(rule_settings.get(session, "excel_import.near_miss_score")),
-    )
+    plan = parse_plan(workbook, corrections.get("columns"), reference_day(workbook.file_date, now, tz))
+    return match_plan(session, owner, plan, corrections.get("matches"))
+
+
+def parse_plan(workbook: Workbook, columns: dict[str, Any] | None, reference: date) -> ImportPlan:
+    """The part of the plan that depends only on the file, the column corrections and the reference day:
+    every row's fields, remark entries and errors. Each row's customer is still "new" (see `match_plan`)."""
     plan = ImportPlan(reference, [], [])
     importable_sheets = 0
     for sheet in workbook.sheets:
@@ -196,11 +268,11 @@ def build_plan(
             plan.sheets.append(SheetPlan(sheet.name, None, [], 0, "没有找到表头，已跳过"))
             continue
         data = data_rows(rows, header_index)
-        columns = detect_columns(rows[header_index][1], [c for _, c in data], reference)
-        apply_corrections(columns, (corrections.get("columns") or {}).get(sheet.name))
-        sheet_plan = SheetPlan(sheet.name, rows[header_index][0], columns, len(data))
+        sheet_columns = detect_columns(rows[header_index][1], [c for _, c in data], reference)
+        apply_corrections(sheet_columns, (columns or {}).get(sheet.name))
+        sheet_plan = SheetPlan(sheet.name, rows[header_index][0], sheet_columns, len(data))
         plan.sheets.append(sheet_plan)
-        fields = mapping(columns)
+        fields = mapping(sheet_columns)
         if not data:
             sheet_plan.note = "只有表头，没有数据"
             continue
@@ -209,12 +281,25 @@ def build_plan(
             continue
         importable_sheets += 1
         for number, cells in data:
-            plan.rows.append(_plan_row(sheet.name, number, cells, fields, reference, matcher))
+            plan.rows.append(_plan_row(sheet.name, number, cells, fields, reference))
     if not any(s.rows for s in plan.sheets):
         raise FileRejected(HEADERS_ONLY)
     if importable_sheets == 0:
         plan.blocking = NO_CUSTOMER_COLUMN
-    _apply_match_decisions(plan, corrections.get("matches") or {}, matcher)
+    return plan
+
+
+def match_plan(session: Session, owner: User, plan: ImportPlan, decisions: dict[str, Any] | None) -> ImportPlan:
+    """Each good row's customer among those `owner` has now, then the user's match decisions."""
+    matcher = Matcher(
+        session,
+        owner,
+        auto_score=float(rule_settings.get(session, "excel_import.fuzzy_match_score")),
+        near_score=float(rule_settings.get(session, "excel_import.near_miss_score")),
+    )
+    for row in plan.rows:
+        row.match = Match("new") if row.error else matcher.match(row.customer_name, row.phone)
+    _apply_match_decisions(plan, decisions or {}, matcher)
     return plan
 
 
@@ -234,9 +319,7 @@ def _text(value: Any) -> str | None:
     return str(value).strip() or None
 
 
-def _plan_row(
-    sheet: str, number: int, cells: list[Any], fields: dict[str, int], reference: date, matcher: Matcher
-) -> PlannedRow:
+def _plan_row(sheet: str, number: int, cells: list[Any], fields: dict[str, int], reference: date) -> PlannedRow:
     row = PlannedRow(sheet, number, _text(_cell(cells, fields, "customer")) or "")
     row.contact_name = _text(_cell(cells, fields, "contact"))
     row.title = _text(_cell(cells, fields, "title"))
@@ -258,8 +341,6 @@ def _plan_row(
     if any(e.day and e.day > reference for e in row.entries):
         future = next(e.day for e in row.entries if e.day and e.day > reference)
         row.error = f"备注中的日期 {future.isoformat()} 晚于文件日期，无法作为已发生的触点"
-        return row
-    row.match = matcher.match(row.customer_name, row.phone)
     return row
 
 

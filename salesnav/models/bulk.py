@@ -1,0 +1,110 @@
+"""Bulk writes for the bulk handlers (an Excel import): ids taken up front, then one statement per table.
+
+Written as ORM objects, an import of 10,000 rows was a unit of work over some 100,000 objects and
+multi-VALUES INSERT ... RETURNING statements that the driver parses again each time. Here the ids come
+first, in one query (PostgreSQL: the table's sequence; SQLite: max(id) under the write lock, taken first),
+so that nothing has to be returned; then the rows go in as one COPY per table on PostgreSQL (one statement,
+so the statement triggers of migration 0012 run once for all of them) and as one executemany on SQLite.
+A row is written exactly as an ORM insert would write it: the columns' Python defaults (created_at, ...) and
+the column types' bind processing (UTC times, enum values, JSON) are applied; columns left out get their
+server default. Nothing here checks anything: the handlers validate first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, Table, bindparam, false, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+_SEQUENCES: dict[str, str] = {}  # table → its id sequence (PostgreSQL), looked up once per process
+
+
+def take_ids(session: Session, table: Table, n: int) -> list[int]:
+    """`n` new ids for `table`, ascending, to be written by this transaction before it takes more for it."""
+    if n <= 0:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        sequence = _SEQUENCES.get(table.name)
+        if sequence is None:
+            sequence = connection.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar()
+            _SEQUENCES[table.name] = sequence
+        ids = connection.execute(
+            text("SELECT nextval(CAST(:s AS regclass)) FROM generate_series(1, :n)"), {"s": sequence, "n": n}
+        )
+        return sorted(ids.scalars())
+    # SQLite: a write that changes nothing takes the database's write lock for this transaction, so no
+    # one else can add a row between reading the largest id and writing ours.
+    connection.execute(update(table).where(false()).values({table.c.id: table.c.id}))
+    top = connection.execute(select(func.max(table.c.id))).scalar() or 0
+    return list(range(top + 1, top + n + 1))
+
+
+def insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write `rows` (each with the same keys, ids included) into `table` in one statement."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    given = set(rows[0])
+    columns = [c for c in table.columns if c.key in given or c.default is not None]
+    # A column left out takes its Python default, worked out once: the rows of one statement are written at
+    # one moment (created_at), as one INSERT ... VALUES would be.
+    fill: list[tuple[str | None, Any, Any]] = []  # (the row's key, or None and the constant; the processor)
+    for column in columns:
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if column.key in given:
+            fill.append((column.key, None, process))
+            continue
+        default = column.default
+        assert default is not None
+        if not (default.is_scalar or default.is_callable):
+            raise ValueError(f"{table.name}.{column.key}: only a Python default can be applied here")
+        value = default.arg if default.is_scalar else default.arg(None)  # a callable is wrapped to take a context
+        fill.append((None, value if process is None else process(value), None))
+    values = [
+        [
+            constant if key is None else row[key] if process is None else process(row[key])
+            for key, constant, process in fill
+        ]
+        for row in rows
+    ]
+    quote = dialect.identifier_preparer.quote
+    # Names from the table's metadata, never from input: safe to write into the statement.
+    into = f"{quote(table.name)} ({', '.join(quote(c.name) for c in columns)})"
+    if dialect.name == "postgresql":
+        with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+            with cursor.copy(f"COPY {into} FROM STDIN") as copy:
+                for record in values:
+                    copy.write_row(record)
+        return
+    marks = ", ".join("?" * len(columns))  # sqlite3's parameter style
+    connection.exec_driver_sql(f"INSERT INTO {into} VALUES ({marks})", [tuple(record) for record in values])  # noqa: S608
+
+
+def among(column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
+    """`column IN ids` for up to thousands of integer ids, written into the SQL as numbers: as thousands of
+    parameters, each such query is a long text that the PostgreSQL driver parses again every time."""
+    return column.in_(bindparam(None, [int(i) for i in ids], expanding=True, literal_execute=True))
+
+
+def set_column(session: Session, table: Table, column: str, values: Mapping[int, int]) -> None:
+    """Set one integer column of many rows (id → value) in one statement; the columns' onupdate (updated_at)
+    apply as in any update."""
+    if not values:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        pairs = select(
+            func.unnest(bindparam("ids", list(values), type_=ARRAY(BigInteger))).label("id"),
+            func.unnest(bindparam("values", list(values.values()), type_=ARRAY(BigInteger))).label("value"),
+        ).subquery()
+        connection.execute(update(table).where(table.c.id == pairs.c.id).values({table.c[column]: pairs.c.value}))
+        return
+    connection.execute(
+        update(table).where(table.c.id == bindparam("row_id")).values({table.c[column]: bindparam("value")}),
+        [{"row_id": row_id, "value": value} for row_id, value in values.items()],
+    )
