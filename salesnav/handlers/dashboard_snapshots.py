@@ -79,10 +79,15 @@ def refresh(session: Session, key: str, compute: Callable[[datetime], T], now: d
 
 
 def drop(session: Session, prefix: str = "") -> None:
-    """Forget the snapshots whose key starts with `prefix` (all by default): the next reader recomputes.
+    """Forget the snapshots whose key starts with `prefix` (all by default), and have the clock's refresh run
+    once this transaction commits, so that the next reader does not wait for the figures either.
 
     A snapshot is a cache, not a record, so it is deleted outright (the no-hard-delete rule guards records)."""
+    from salesnav.jobs import dashboards  # here: the jobs import the pages, which import this module
+    from salesnav.jobs.queue import enqueue_after_commit
+
     session.execute(delete(DashboardSnapshot).where(DashboardSnapshot.key.startswith(prefix, autoescape=True)))
+    enqueue_after_commit(session, dashboards.refresh_executive, queue="reports")
 
 
 @cache

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from salesnav import clock
 from salesnav.handlers.excel_import import commit
 from salesnav.handlers.excel_import.reading import FileRejected
+from salesnav.jobs import queue as jobs_queue
 from salesnav.models import (
     AuditEntry,
     CaptureSource,
@@ -336,12 +337,18 @@ def test_a_customer_the_user_calls_new_but_the_rep_already_has_is_not_the_import
     assert session.get(Touchpoint, touchpoint.id).deleted_at is not None
 
 
-def test_an_import_and_its_undo_make_the_level_1_figures_recomputed(session, org, run_import):
-    # Imported touchpoints land in past weeks: the kept Level 1 figures would not show them for minutes.
-    executive_snapshot(session, clock.now(), TZ)
+def test_an_import_and_its_undo_show_on_the_level_1_page_at_once(session, org, run_import):
+    # The kept Level 1 figures would not show the imported (past) touchpoints for minutes: both drop them.
+    def visits() -> float:
+        session.expire_all()
+        return executive_snapshot(session, clock.now(), TZ).figures.visits_per_rep_month.numerator
+
+    before = visits()
     session.commit()
     imp = run_import(org.rep, sheets.rep_sheet())
-    assert executive_snapshot(session, clock.now(), TZ).computed_now
+    assert visits() == before + imp.counts["touchpoints"]
 
     commit.undo_import(session, org.rep, import_id=imp.id)
-    assert executive_snapshot(session, clock.now(), TZ).computed_now
+    session.commit()
+    jobs_queue.backend().drain()
+    assert visits() == before
