@@ -106,7 +106,7 @@ def test_a_worker_given_queues_works_only_those(session, redis_url, monkeypatch)
     assert (_runs(session, "alert"), _runs(session, "import")) == (1, 1)
 
 
-def test_a_worker_refuses_an_unknown_queue_in_chinese(redis_url):
-    result = CliRunner().invoke(cli.main, ["worker", "--queues", "rules,alerts"], env={"REDIS_URL": redis_url})
+def test_a_worker_refuses_an_unknown_queue_in_chinese():
+    result = CliRunner().invoke(cli.main, ["worker", "--queues", "rules,alerts"], env={"REDIS_URL": ""})
     assert result.exit_code != 0
     assert "未知的队列：alerts" in result.output
