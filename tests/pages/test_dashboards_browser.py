@@ -73,6 +73,8 @@ def test_the_four_dashboards_render_offline_on_the_demo_data(live_pages: LiveApp
                 _check(name, page)
                 assert not errors, (name, errors)
                 page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+                if name == "team":
+                    _annotate_from_the_map(page)
                 context.close()
         finally:
             browser.close()
@@ -97,7 +99,7 @@ def _check(name: str, page) -> None:  # type: ignore[no-untyped-def]
             assert reds.count() >= 1
             assert page.locator(".red-block").count() == reds.count()
             _assert_no_overlap([box for box in (r.bounding_box() for r in reds.all()) if box])
-            assert page.locator("details.annotate").count() >= 1
+            assert page.locator("a.annotate").count() == page.locator(".opps li.opp").count()
         else:
             assert page.locator("#battle-pack .todo").count() >= 1
     else:
@@ -108,6 +110,20 @@ def _check(name: str, page) -> None:  # type: ignore[no-untyped-def]
         assert rows <= 20  # a long month is capped, with a link to the rest
         if rows == 20:
             assert page.locator("#leaderboard-more").count() == 1
+
+
+def _annotate_from_the_map(page) -> None:  # type: ignore[no-untyped-def]
+    """A row's 批注 opens the page's dialog for that deal; sending it lands on the confirmation."""
+    first = page.locator("a.annotate").first
+    deal = page.locator("li.opp a.opp-link").first.inner_text()
+    first.click()
+    dialog = page.locator("#annotate-dialog")
+    assert dialog.is_visible() and deal in dialog.locator(".deal").inner_text()
+    page.screenshot(path=str(OUT / "team-annotate.png"))
+    dialog.locator("textarea").fill("今天务必约主任确认样品测试时间")
+    with page.expect_navigation():
+        dialog.locator("button[type=submit]").click()
+    assert "批注已发送给销售" in page.content()
 
 
 def _assert_no_overlap(boxes: list[dict[str, float]]) -> None:

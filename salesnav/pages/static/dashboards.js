@@ -124,5 +124,25 @@
     });
   }
 
+  // One annotate dialog per page: a row's 批注 fills it in for that deal (without script the link leads to the
+  // deal's page, which has the same form).
+  document.addEventListener('click', function (e) {
+    var link = e.target.closest && e.target.closest('a.annotate');
+    var dialog = document.getElementById('annotate-dialog');
+    if (!link || !dialog || typeof dialog.showModal !== 'function') { return; }
+    e.preventDefault();
+    var row = link.closest('li.opp');
+    var rep = link.closest('.rep-map').dataset.repName;
+    dialog.querySelector('form').action = dialog.dataset.action.replace('/0/', '/' + row.dataset.opportunity + '/');
+    dialog.querySelector('.deal').textContent = '批注：' + row.querySelector('a.opp-link').textContent;
+    var text = dialog.querySelector('textarea');
+    text.placeholder = '给' + rep + '的批注，例如：今天务必约李主任确认样品测试时间';
+    dialog.showModal();
+    text.focus();
+  });
+  document.addEventListener('click', function (e) {
+    if (e.target.closest && e.target.closest('#annotate-dialog .cancel')) { document.getElementById('annotate-dialog').close(); }
+  });
+
   window.SalesNavDash = { executive: executive, battleMaps: battleMaps, leaderboard: leaderboard, RED: RED, RED_LABEL: RED_LABEL };
 })();
