@@ -1,7 +1,8 @@
 """One way to run work in the background: `enqueue(job, *ids, key=...)`.
 
 With `REDIS_URL` set, jobs go to rq (named queues, so a burst of OCR never delays an
-alert); without it, an in-process worker thread runs them (the embedded default).
+alert); without it, in-process worker threads run them (the embedded default): one for the
+quick queues and one for the slow ones, as the Procfile's `worker` and `reports` processes.
 Jobs are module-level functions taking ids and plain values. Inside a unit of work use
 `enqueue_after_commit`, so a worker never looks for a row that is not committed yet.
 """
@@ -24,6 +25,7 @@ from salesnav.jobs.runner import run_job
 log = logging.getLogger(__name__)
 
 QUEUES = ("inbound", "outbound", "rules", "media", "reports", "default")
+SLOW_QUEUES = frozenset({"media", "reports"})  # speech, OCR, imports, battle packs, dashboard snapshots
 
 
 @dataclass(frozen=True)
@@ -43,39 +45,71 @@ def resolve(path: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), name)
 
 
-class InProcessBackend:
-    """A worker thread in this process; `drain()` waits until everything queued has run."""
+class _Lane:
+    """One worker thread and its queue."""
 
-    def __init__(self) -> None:
-        self._queue: stdlib_queue.Queue[JobCall] = stdlib_queue.Queue()
-        self._thread: threading.Thread | None = None
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.queue: stdlib_queue.Queue[JobCall] = stdlib_queue.Queue()
+        self.thread: threading.Thread | None = None
+
+
+class InProcessBackend:
+    """Worker threads in this process: one for the quick queues (inbound, outbound, rules, default) and one for
+    SLOW_QUEUES, so an alert never waits behind an import, a battle pack or a speech model. `drain()` waits until
+    everything queued, in both, has run (a job may queue more in the other).
+
+    On SQLite every job runs on the one quick thread (`concurrent` None decides by the database): SQLite has one
+    writer at a time, and a transaction that read before it writes fails at once, without waiting, when another
+    thread wrote in between — the embedded default trades the alert's head start for never failing a job."""
+
+    def __init__(self, concurrent: bool | None = None) -> None:
+        self._lanes = {"quick": _Lane("quick"), "slow": _Lane("slow")}
         self._lock = threading.Lock()
+        self._concurrent = concurrent
+
+    def concurrent(self) -> bool:
+        if self._concurrent is not None:
+            return self._concurrent
+        from salesnav.models import session as db  # here: the models need not be configured to build a backend
+
+        try:
+            return db.get_engine().dialect.name != "sqlite"
+        except RuntimeError:  # no database yet: nothing can be written either
+            return False
 
     def submit(self, call: JobCall) -> None:
-        self._ensure_thread()
-        self._queue.put(call)
+        lane = self._lanes["slow" if call.queue in SLOW_QUEUES and self.concurrent() else "quick"]
+        self._ensure_thread(lane)
+        lane.queue.put(call)
 
-    def _ensure_thread(self) -> None:
+    def _ensure_thread(self, lane: _Lane) -> None:
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="salesnav-jobs", daemon=True)
-                self._thread.start()
+            if lane.thread is None or not lane.thread.is_alive():
+                lane.thread = threading.Thread(
+                    target=self._loop, args=(lane,), name=f"salesnav-jobs-{lane.name}", daemon=True
+                )
+                lane.thread.start()
 
-    def _loop(self) -> None:
+    def _loop(self, lane: _Lane) -> None:
         while True:
-            call = self._queue.get()
+            call = lane.queue.get()
             try:
                 run_job(call.path, list(call.args), call.key)
             except Exception:
                 log.exception("in-process job %s failed", call.path)
             finally:
-                self._queue.task_done()
+                lane.queue.task_done()
 
     def drain(self) -> None:
-        self._queue.join()
+        while True:
+            for lane in self._lanes.values():
+                lane.queue.join()
+            if not any(lane.queue.unfinished_tasks for lane in self._lanes.values()):
+                return
 
     def status(self) -> dict[str, Any]:
-        return {"backend": "in-process", "pending": self._queue.unfinished_tasks}
+        return {"backend": "in-process", "pending": sum(lane.queue.unfinished_tasks for lane in self._lanes.values())}
 
 
 class RqBackend:
@@ -123,9 +157,10 @@ def _rq_job_id(key: str) -> str:
 _backend: InProcessBackend | RqBackend = InProcessBackend()
 
 
-def configure(redis_url: str) -> InProcessBackend | RqBackend:
+def configure(redis_url: str, *, concurrent: bool | None = None) -> InProcessBackend | RqBackend:
+    """rq with a Redis URL, else in-process threads (`concurrent`: see InProcessBackend)."""
     global _backend
-    _backend = RqBackend(redis_url) if redis_url else InProcessBackend()
+    _backend = RqBackend(redis_url) if redis_url else InProcessBackend(concurrent)
     return _backend
 
 

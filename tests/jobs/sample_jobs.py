@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from salesnav.models import Task
 from salesnav.models import session as db
 
@@ -24,3 +26,16 @@ def fail_once_then_record(user_id: int, label: str) -> None:
 
 def noop_tick(fired_at: str) -> None:
     """A periodic job whose only trace is its JobRun row (one per clock slot)."""
+
+
+RELEASED = threading.Event()  # set by the test: the slow job may finish
+REACHED = threading.Event()  # set by the quick job when it runs
+
+
+def wait_until_released() -> None:
+    """A slow job (an import, a battle pack) that runs until the test lets it finish."""
+    RELEASED.wait(timeout=30)
+
+
+def mark_reached() -> None:
+    REACHED.set()

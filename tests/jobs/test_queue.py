@@ -13,6 +13,7 @@ from salesnav.jobs import queue as jobs_queue
 from salesnav.models import JobRun, Task
 from salesnav.models import session as db
 from tests import factories as f
+from tests.jobs import sample_jobs
 from tests.jobs.sample_jobs import fail_once_then_record, record_run
 
 
@@ -48,6 +49,30 @@ def test_rq_job_enqueued_twice_with_the_same_key_runs_once(session, redis_url):
     jobs_queue.enqueue(record_run, rep_id, "rq-hello", key="rq:1", queue="rules")  # already done
     backend.drain()
     assert _runs(session, "rq-hello") == 1
+
+
+@pytest.mark.smoke
+def test_in_process_a_slow_job_never_holds_up_a_quick_one():
+    # As the Procfile's two workers: an alert (rules) runs while an import (reports) is still running.
+    backend = jobs_queue.configure("", concurrent=True)
+    sample_jobs.RELEASED.clear()
+    sample_jobs.REACHED.clear()
+    try:
+        jobs_queue.enqueue(sample_jobs.wait_until_released, queue="reports")
+        jobs_queue.enqueue(sample_jobs.mark_reached, queue="rules")
+        assert sample_jobs.REACHED.wait(timeout=10)
+        assert backend.status()["pending"] == 1  # the slow job, still running
+    finally:
+        sample_jobs.RELEASED.set()
+    backend.drain()
+    assert backend.status()["pending"] == 0
+    jobs_queue.configure("")  # the default for the tests that follow
+
+
+def test_in_process_jobs_run_on_one_thread_on_sqlite_and_on_two_otherwise(session):
+    # SQLite has one writer; a second thread would only make a job's savepoint fail when both write.
+    expected = session.get_bind().dialect.name != "sqlite"
+    assert jobs_queue.configure("").concurrent() is expected
 
 
 @pytest.mark.smoke
