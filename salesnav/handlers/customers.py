@@ -140,11 +140,8 @@ def create_customers(session: Session, actor: User, specs: list[NewCustomer]) ->
         if isinstance(row, dict) and row["name"] not in seen:  # a name twice in the batch: filed once
             seen.add(row["name"])
             new.append(row)
-    table = Customer.__table__
-    for row, customer_id in zip(new, bulk.take_ids(session, table, len(new)), strict=True):
-        row["id"] = customer_id
+    for customer_id, row in zip(bulk.insert_new(session, Customer.__table__, new), new, strict=True):
         existing[row["name"]] = FiledCustomer(customer_id, True)
-    bulk.insert(session, table, new)
     record_events(session, "customer.created", "customer", [(row["id"], {"name": row["name"]}) for row in new], actor)
     out: list[FiledCustomer | DomainError] = []
     filed: set[str] = set()
@@ -233,10 +230,7 @@ def add_contacts(session: Session, actor: User, specs: list[NewContact]) -> list
         except DomainError as exc:
             rows.append(exc)
     new = [row for row in rows if isinstance(row, dict)]
-    table = Contact.__table__
-    for row, contact_id in zip(new, bulk.take_ids(session, table, len(new)), strict=True):
-        row["id"] = contact_id
-    bulk.insert(session, table, new)
+    bulk.insert_new(session, Contact.__table__, new)
     record_events(
         session, "contact.added", "contact", [(row["id"], {"customer_id": row["customer_id"]}) for row in new], actor
     )

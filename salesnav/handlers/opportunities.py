@@ -118,16 +118,9 @@ def create_from_touchpoints(session: Session, actor: User, specs: list[NewOpport
         except DomainError as exc:
             out.append(exc)
     new = [row for row in out if isinstance(row, dict)]
-    table = Opportunity.__table__
-    for row, opp_id in zip(new, bulk.take_ids(session, table, len(new)), strict=True):
-        row["id"] = opp_id
-    bulk.insert(session, table, new)
+    bulk.insert_new(session, Opportunity.__table__, new)
     _link_touchpoints(session, {row["last_touchpoint_id"]: row["id"] for row in new})
-    transitions = StageTransition.__table__
-    firsts = [_first_transition(row["id"], row, actor) for row in new]
-    for first, transition_id in zip(firsts, bulk.take_ids(session, transitions, len(firsts)), strict=True):
-        first["id"] = transition_id
-    bulk.insert(session, transitions, firsts)
+    bulk.insert_new(session, StageTransition.__table__, [_first_transition(row["id"], row, actor) for row in new])
     audits(session, actor, "opportunity", "create", [(row["id"], {}, _created_snapshot(row, initial)) for row in new])
     record_events(
         session, "opportunity.created", "opportunity", [(row["id"], _created_payload(row)) for row in new], actor

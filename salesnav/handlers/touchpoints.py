@@ -157,10 +157,7 @@ def log_touchpoints(session: Session, actor: User, specs: list[NewTouchpoint]) -
         row["opportunity_id"] = opportunity.id if opportunity else None
         out.append(row)
         linked.append((opportunity, row, [c.id for c in found]))
-    table = Touchpoint.__table__
-    for (_, row, _), touchpoint_id in zip(linked, bulk.take_ids(session, table, len(linked)), strict=True):
-        row["id"] = touchpoint_id
-    bulk.insert(session, table, [row for _, row, _ in linked])
+    bulk.insert_new(session, Touchpoint.__table__, [row for _, row, _ in linked])
     # Written after the touchpoints: the database then fills their contact_roles (migrations 0009, 0012).
     bulk.insert(
         session,

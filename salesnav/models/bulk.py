@@ -85,6 +85,15 @@ def insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) ->
     connection.exec_driver_sql(f"INSERT INTO {into} VALUES ({marks})", [tuple(record) for record in values])  # noqa: S608
 
 
+def insert_new(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Give each row a new id (`row["id"]`, in order) and write them all in one statement; returns the ids."""
+    ids = take_ids(session, table, len(rows))
+    for row, row_id in zip(rows, ids, strict=True):
+        row["id"] = row_id
+    insert(session, table, rows)
+    return ids
+
+
 def among(column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
     """`column IN ids` for up to thousands of integer ids, written into the SQL as numbers: as thousands of
     parameters, each such query is a long text that the PostgreSQL driver parses again every time."""
