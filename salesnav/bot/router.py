@@ -55,6 +55,12 @@ class Incoming:
     note: str | None = None
     _replies: int = field(default=0, repr=False)
 
+    @property
+    def member(self) -> User:
+        """The sender, for routes that only run for known members (the router answers strangers itself)."""
+        assert self.user is not None
+        return self.user
+
     def _key(self) -> str:
         # Per inbound message: processing the same message twice never sends twice.
         self._replies += 1
@@ -80,6 +86,11 @@ class Incoming:
             {"response_code": response_code, "template_card": card},
             idempotency_key=self._key(),
         )
+
+    def show_card(self, card: dict[str, object]) -> OutboundMessage:
+        """Update the tapped card in place with this tap's response code; without one, send the card afresh."""
+        code = self.message.get("ResponseCode")
+        return self.update_card(code, card) if code else self.reply_card(card)
 
 
 Route = Callable[[Incoming], None]

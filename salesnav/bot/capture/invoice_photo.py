@@ -25,7 +25,7 @@ from salesnav.handlers.payments import (
     record_reading,
 )
 from salesnav.handlers.touchpoint_notes import add_to_touchpoint
-from salesnav.models import Attachment, User
+from salesnav.models import Attachment
 from salesnav.models.messaging import DraftKind
 
 PREFIX = "inv"
@@ -43,7 +43,7 @@ def looks_like_invoice(reading: Any) -> bool:
 
 def offer_payment(incoming: Incoming, attachment: Attachment, reading: Any, invoice: InvoiceFields) -> None:
     """Show what was read and the receivable it most likely settles; nothing is recorded yet."""
-    user, session = _user(incoming), incoming.session
+    user, session = incoming.member, incoming.session
     record_reading(session, user, attachment.id, invoice, dict(reading.confidence), reading.engine)
     matches = match_receivables(session, user, invoice, limit=1)
     task_id = f"{PREFIX}-{user.id}-{incoming.inbound.id}"
@@ -92,10 +92,10 @@ def invoice_card(task_id: str, attachment_id: int, reading: Any, match: Receivab
 
 def attach_photo(incoming: Incoming, attachment: Attachment, *, prefix: str = "图片已保存") -> None:
     """An ordinary photo: attached to the touchpoint waiting for its summary, if there is one."""
-    waiting = drafts.waiting_for_message(incoming.session, _user(incoming))
+    waiting = drafts.waiting_for_message(incoming.session, incoming.member)
     if waiting is not None and waiting.kind is DraftKind.TOUCHPOINT and waiting.touchpoint_id:
         touchpoint = add_to_touchpoint(
-            incoming.session, _user(incoming), touchpoint_id=waiting.touchpoint_id, attachment_ids=[attachment.id]
+            incoming.session, incoming.member, touchpoint_id=waiting.touchpoint_id, attachment_ids=[attachment.id]
         )
         incoming.reply_text(f"{prefix}，并附到刚记录的触点（{touchpoint.customer.name}）。")
     else:
@@ -117,7 +117,7 @@ def tapped(incoming: Incoming) -> None:
 
 
 def _confirm(incoming: Incoming, attachment_id: int, receivable_id: int) -> None:
-    user, session = _user(incoming), incoming.session
+    user, session = incoming.member, incoming.session
     if last_reading(session, user, attachment_id) is None:
         incoming.reply_text(STALE_CARD)
         return
@@ -138,7 +138,7 @@ def _confirm(incoming: Incoming, attachment_id: int, receivable_id: int) -> None
         "task_id": incoming.message.get("TaskId") or f"{PREFIX}-{user.id}-{incoming.inbound.id}",
         "button_list": [{"text": "记触点", "style": 2, "key": "tp:new"}],
     }
-    _show(incoming, card)
+    incoming.show_card(card)
     incoming.reply_text(
         f"{title}：发票 {payment.invoice_no}，{_yuan(payment.amount_fen)}，该应收款尚余 {_yuan(left)}。"
     )
@@ -148,9 +148,8 @@ def _confirm(incoming: Incoming, attachment_id: int, receivable_id: int) -> None
 def _not_an_invoice(incoming: Incoming, attachment_id: int) -> None:
     from salesnav.handlers.attachments import attachment_for
 
-    attachment = attachment_for(incoming.session, _user(incoming), attachment_id)
-    _show(
-        incoming,
+    attachment = attachment_for(incoming.session, incoming.member, attachment_id)
+    incoming.show_card(
         {
             "card_type": "button_interaction",
             "source": cards.SOURCE,
@@ -160,16 +159,3 @@ def _not_an_invoice(incoming: Incoming, attachment_id: int) -> None:
         },
     )
     attach_photo(incoming, attachment, prefix="好的，不作为发票处理，图片已保存")
-
-
-def _show(incoming: Incoming, card: dict[str, Any]) -> None:
-    code = incoming.message.get("ResponseCode")
-    if code:
-        incoming.update_card(code, card)
-    else:
-        incoming.reply_card(card)
-
-
-def _user(incoming: Incoming) -> User:
-    assert incoming.user is not None
-    return incoming.user

@@ -16,7 +16,7 @@ from salesnav.bot.router import Incoming, router
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.money import fen_to_yuan_text, yuan_to_fen
 from salesnav.handlers.opportunities import create_from_touchpoint
-from salesnav.models import Opportunity, OpportunityStatus, Touchpoint, User
+from salesnav.models import Opportunity, OpportunityStatus, Touchpoint
 from salesnav.models.messaging import CaptureDraft, DraftKind, DraftStep
 
 MENU_KEY = "OPPORTUNITY_NEW"
@@ -24,7 +24,7 @@ AMOUNT = re.compile(r"(?<![A-Za-z0-9.])(\d[\d,，]*(?:\.\d+)?)\s*(万|千|亿)?\
 
 
 def latest_touchpoint(incoming: Incoming) -> Touchpoint:
-    user = _user(incoming)
+    user = incoming.member
     touchpoint = incoming.session.scalars(
         select(Touchpoint)
         .where(Touchpoint.rep_id == user.id, Touchpoint.deleted_at.is_(None))
@@ -45,10 +45,10 @@ def latest_touchpoint(incoming: Incoming) -> Touchpoint:
 @router.event("click", key=MENU_KEY)
 def start(incoming: Incoming) -> None:
     touchpoint = latest_touchpoint(incoming)
-    drafts.close_waiting(incoming.session, _user(incoming))
+    drafts.close_waiting(incoming.session, incoming.member)
     drafts.open_draft(
         incoming.session,
-        _user(incoming),
+        incoming.member,
         DraftKind.OPPORTUNITY,
         DraftStep.AWAITING_DETAILS,
         touchpoint_id=touchpoint.id,
@@ -63,10 +63,10 @@ def start(incoming: Incoming) -> None:
 def from_command(incoming: Incoming, text: str) -> None:
     """`商机 CT球管 58万`: everything in one message; if something is missing, ask for just that."""
     touchpoint = latest_touchpoint(incoming)
-    drafts.close_waiting(incoming.session, _user(incoming))
+    drafts.close_waiting(incoming.session, incoming.member)
     draft = drafts.open_draft(
         incoming.session,
-        _user(incoming),
+        incoming.member,
         DraftKind.OPPORTUNITY,
         DraftStep.AWAITING_DETAILS,
         touchpoint_id=touchpoint.id,
@@ -95,7 +95,7 @@ def fill_details(incoming: Incoming, draft: CaptureDraft, text: str) -> None:
     assert touchpoint is not None
     opp = create_from_touchpoint(
         incoming.session,
-        _user(incoming),
+        incoming.member,
         touchpoint_id=touchpoint.id,
         title=f"{touchpoint.customer.name}·{data['product_line']}"[:200],
         product_line=data["product_line"],
@@ -120,8 +120,3 @@ def parse_details(text: str) -> tuple[str | None, int | None]:
         text = (text[: match.start()] + " " + text[match.end() :]).strip()
     product_line = re.sub(r"^(产品线|产品)\s*[:：]?", "", text).strip(" ，,：:") or None
     return (product_line[:100] if product_line else None), amount_fen
-
-
-def _user(incoming: Incoming) -> User:
-    assert incoming.user is not None
-    return incoming.user

@@ -28,7 +28,7 @@ def open_tasks(incoming: Incoming, user: User) -> list[Task]:
 
 @router.event("click", key=MY_TASKS_KEY)
 def my_tasks(incoming: Incoming) -> None:
-    user = _user(incoming)
+    user = incoming.member
     tasks = open_tasks(incoming, user)
     if not tasks:
         incoming.reply_text("您目前没有待办。")
@@ -47,7 +47,7 @@ def battle_pack(incoming: Incoming) -> None:
     from salesnav.handlers.battle_pack import battle_pack_for
 
     tz = current_settings().business_tz
-    pack = battle_pack_for(incoming.session, _user(incoming), clock.now(), tz)
+    pack = battle_pack_for(incoming.session, incoming.member, clock.now(), tz)
     outbox.queue_markdown(
         incoming.session,
         incoming.message.actor_userid,
@@ -62,8 +62,3 @@ def _task_line(task: Task, now: datetime) -> str:
     local = task.due_at.astimezone(current_settings().business_tz)
     flag = "，已逾期" if task.due_at < now else ""
     return f"{task.title}（截止 {local.month}月{local.day}日 {local:%H:%M}{flag}）"
-
-
-def _user(incoming: Incoming) -> User:
-    assert incoming.user is not None
-    return incoming.user

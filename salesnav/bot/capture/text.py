@@ -16,7 +16,7 @@ from salesnav.bot.router import Incoming, router
 from salesnav.handlers.customers import find_by_name
 from salesnav.handlers.touchpoint_notes import add_to_touchpoint
 from salesnav.handlers.touchpoints import log_touchpoint
-from salesnav.models import CaptureSource, Emotion, Touchpoint, TouchpointType, User
+from salesnav.models import CaptureSource, Emotion, Touchpoint, TouchpointType
 from salesnav.models.messaging import CaptureDraft, DraftKind, DraftStep
 from salesnav.settings import current_settings
 
@@ -50,7 +50,7 @@ def on_text(incoming: Incoming) -> None:
         tasks.my_tasks(incoming)
     elif head in HELP_WORDS:
         incoming.reply_text(HELP)
-    elif (draft := drafts.waiting_for_message(incoming.session, _user(incoming))) is not None and content:
+    elif (draft := drafts.waiting_for_message(incoming.session, incoming.member)) is not None and content:
         if draft.kind is DraftKind.TOUCHPOINT:
             summarize(incoming, draft, content)
         else:
@@ -60,7 +60,7 @@ def on_text(incoming: Incoming) -> None:
 
 
 def log_from_command(incoming: Incoming, words: list[str]) -> None:
-    user = _user(incoming)
+    user = incoming.member
     customer = find_by_name(incoming.session, user, words[0])
     tp_type: TouchpointType | None = None
     emotion: Emotion | None = None
@@ -102,7 +102,7 @@ def summarize(incoming: Incoming, draft: CaptureDraft, content: str) -> None:
     step = split_next_step(content, clock.now(), current_settings().business_tz)
     touchpoint = add_to_touchpoint(
         incoming.session,
-        _user(incoming),
+        incoming.member,
         touchpoint_id=draft.touchpoint_id,
         summary=step.summary,
         next_action=step.action,
@@ -121,8 +121,3 @@ def describe(touchpoint: Touchpoint, incoming: Incoming) -> str:
         due = due_text(touchpoint.next_action_due, incoming)
         parts.append(f"下一步：{touchpoint.next_action}" + (f"（{due}）" if due else ""))
     return "，".join(parts)
-
-
-def _user(incoming: Incoming) -> User:
-    assert incoming.user is not None
-    return incoming.user

@@ -63,7 +63,7 @@ def _choose_customer(incoming: Incoming, draft: CaptureDraft, customer_id: int) 
     customer = customer_for(incoming.session, incoming.user, customer_id)
     draft.customer_id, draft.step = customer.id, DraftStep.CHOOSE_KIND
     card = cards.touchpoint_kind_card(draft.task_id or "", customer.name, usual_type(incoming.session, incoming.user))
-    _show(incoming, draft, card)
+    incoming.show_card(card)
 
 
 def _save(incoming: Incoming, draft: CaptureDraft, emotion_value: str) -> None:
@@ -84,7 +84,7 @@ def _save(incoming: Incoming, draft: CaptureDraft, emotion_value: str) -> None:
     )
     draft.touchpoint_id, draft.step = touchpoint.id, DraftStep.AWAITING_SUMMARY
     draft.expires_at = now + drafts.window(session)
-    _show(incoming, draft, saved_card(incoming, draft, touchpoint))
+    incoming.show_card(saved_card(incoming, draft, touchpoint))
 
 
 def saved_card(incoming: Incoming, draft: CaptureDraft, touchpoint: Touchpoint) -> dict[str, object]:
@@ -105,15 +105,6 @@ def due_text(due: datetime | None, incoming: Incoming) -> str | None:
         return None
     local = due.astimezone(current_settings().business_tz)
     return f"{local.month}月{local.day}日 {local:%H:%M}"
-
-
-def _show(incoming: Incoming, draft: CaptureDraft, card: dict[str, object]) -> None:
-    """Update the card in place with this tap's response code; without one, send it afresh."""
-    code = incoming.message.get("ResponseCode")
-    if code:
-        incoming.update_card(code, card)
-    else:
-        incoming.reply_card(card)
 
 
 def update_after_summary(incoming: Incoming, draft: CaptureDraft, touchpoint: Touchpoint) -> bool:

@@ -50,7 +50,7 @@ def file_voice(incoming: Incoming, attachment: Attachment, heard: Heard | None) 
     """Put a transcribed voice note where the rep expects it: the waiting touchpoint, or a draft card."""
     from salesnav.voice import draft_from_transcript
 
-    user = _user(incoming)
+    user = incoming.member
     waiting = drafts.waiting_for_message(incoming.session, user, now=heard.spoken_at if heard else None)
     pending = (
         waiting if waiting is not None and waiting.kind is DraftKind.TOUCHPOINT and waiting.touchpoint_id else None
@@ -75,7 +75,7 @@ def _complete_pending(
     assert pending.touchpoint_id is not None
     touchpoint = add_to_touchpoint(
         incoming.session,
-        _user(incoming),
+        incoming.member,
         touchpoint_id=pending.touchpoint_id,
         summary=draft.summary,
         next_action=draft.next_action,
@@ -93,7 +93,7 @@ def _complete_pending(
 
 
 def _offer_draft(incoming: Incoming, attachment: Attachment, draft: Any, heard: Heard) -> None:
-    user, session = _user(incoming), incoming.session
+    user, session = incoming.member, incoming.session
     named = mentioned_customer(session, user, heard.text)
     customers = ([named] if named else []) + [
         c for c in recent_customers(session, user) if named is None or c.id != named.id
@@ -172,7 +172,7 @@ def draft_card(task_id: str, draft: Any, due: str | None, customers: list[Custom
 def tapped(incoming: Incoming) -> None:
     _, what, value = ((incoming.message.event_key or "") + "::").split(":", 2)
     value = value.rstrip(":")
-    draft = drafts.by_task(incoming.session, _user(incoming), incoming.message.get("TaskId"))
+    draft = drafts.by_task(incoming.session, incoming.member, incoming.message.get("TaskId"))
     if draft is None or draft.step is not DraftStep.CHOOSE_CUSTOMER:
         incoming.reply_text(STALE_CARD)
         incoming.note = f"stale voice draft tap {incoming.message.event_key}"
@@ -180,8 +180,7 @@ def tapped(incoming: Incoming) -> None:
         _save(incoming, draft, int(value))
     else:
         draft.step = DraftStep.DONE
-        _show(
-            incoming,
+        incoming.show_card(
             {
                 "card_type": "button_interaction",
                 "source": cards.SOURCE,
@@ -193,7 +192,7 @@ def tapped(incoming: Incoming) -> None:
 
 
 def _save(incoming: Incoming, draft: CaptureDraft, customer_id: int) -> None:
-    user, session, data = _user(incoming), incoming.session, dict(draft.data or {})
+    user, session, data = incoming.member, incoming.session, dict(draft.data or {})
     emotion = Emotion.from_label(data["emotion"]) if data.get("emotion") else None
     due = datetime.fromisoformat(data["next_action_due"]) if data.get("next_action_due") else None
     guessed = [*data.get("guessed_fields", []), "type"] + ([] if emotion else ["emotion"])
@@ -213,18 +212,5 @@ def _save(incoming: Incoming, draft: CaptureDraft, customer_id: int) -> None:
         guessed_fields=list(dict.fromkeys(guessed)),
     )
     draft.customer_id, draft.touchpoint_id, draft.step = touchpoint.customer_id, touchpoint.id, DraftStep.DONE
-    _show(incoming, saved_card(incoming, draft, touchpoint))
+    incoming.show_card(saved_card(incoming, draft, touchpoint))
     incoming.note = f"voice draft saved as touchpoint {touchpoint.id}"
-
-
-def _show(incoming: Incoming, card: dict[str, Any]) -> None:
-    code = incoming.message.get("ResponseCode")
-    if code:
-        incoming.update_card(code, card)
-    else:
-        incoming.reply_card(card)
-
-
-def _user(incoming: Incoming) -> User:
-    assert incoming.user is not None
-    return incoming.user
