@@ -17,8 +17,9 @@ top 3 are the first three of each of the last `MONTHS` months. Department totals
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from math import inf
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -139,35 +140,12 @@ def month_collaborations(session: Session, month: Window) -> list[Collaboration]
         if part.first_valid_response_at is not None:
             hours = (part.first_valid_response_at - opened_at).total_seconds() / 3600
         speed = response_speed(part.sla_hours, hours)
+        value = collaboration_value(amount, speed)
         scored.append(
-            (
-                part,
-                opp_id,
-                title,
-                amount,
-                customer,
-                rep_name,
-                dept,
-                responder_name,
-                hours,
-                speed,
-                collaboration_value(amount, speed),
+            Collaboration(
+                0, part.id, opp_id, title, customer, rep_name, dept, responder_name, amount, hours, speed, value
             )
         )
-    scored.sort(key=lambda r: (-r[10], r[8] if r[8] is not None else float("inf"), r[0].id))
-    return [
-        Collaboration(i, part.id, opp_id, title, customer, rep_name, dept, responder_name, amount, hours, speed, value)
-        for i, (
-            part,
-            opp_id,
-            title,
-            amount,
-            customer,
-            rep_name,
-            dept,
-            responder_name,
-            hours,
-            speed,
-            value,
-        ) in enumerate(scored, start=1)
-    ]
+    # Highest value first; on a tie the faster answer, then the older part.
+    scored.sort(key=lambda c: (-c.value, inf if c.response_hours is None else c.response_hours, c.ticket_part_id))
+    return [replace(c, rank=rank) for rank, c in enumerate(scored, start=1)]
