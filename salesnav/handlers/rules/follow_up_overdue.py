@@ -17,7 +17,7 @@ from salesnav.handlers.rules import engine
 from salesnav.handlers.rules.engine import Match, Rule
 from salesnav.handlers.rules.texts import how_long, local_time, yuan
 from salesnav.handlers.tasks import create_task
-from salesnav.handlers.working_time import rule_time
+from salesnav.handlers.working_time import RuleTime, rule_time
 from salesnav.models import (
     Alert,
     AlertState,
@@ -78,9 +78,9 @@ def _open_alert_matches(session: Session, now: datetime) -> list[Match]:
     return matches
 
 
-def _within(session: Session, hours: int, due: datetime | None) -> str:
+def _within(rule_clock: RuleTime, hours: int, due: datetime | None) -> str:
     """「48 小时内」, or with working days only the deadline itself: 「12-07 10:00 前（48 小时，只计工作日）」."""
-    if due is None or not rule_time(session).working_days_only:
+    if due is None or not rule_clock.working_days_only:
         return f"{hours} 小时内"
     return f"{local_time(due)} 前（{hours} 小时，只计工作日）"
 
@@ -106,7 +106,8 @@ def fire(session: Session, opportunity_id: int, episode: str, now: datetime) -> 
     if engine.episode_of(opp.last_follow_up_at) != episode:
         return None  # followed up since the scan looked
     silent = now - opp.last_follow_up_at  # on the calendar, as the messages say it
-    counted = rule_time(session).elapsed(opp.last_follow_up_at, now)
+    rule_clock = rule_time(session)  # read once for this alert: the check, the task's deadline, the message
+    counted = rule_clock.elapsed(opp.last_follow_up_at, now)
     if counted <= timedelta(hours=int(rule_settings.get(session, "follow_up.overdue_hours"))):
         return None
     rep = opp.owner
@@ -132,7 +133,7 @@ def fire(session: Session, opportunity_id: int, episode: str, now: datetime) -> 
         assignee_id=rep.id,
         title=f"跟进{opp.customer.name}：{opp.title}",
         detail=f"{deal}已 {how_long(silent)} 未跟进，请联系客户并记录触点。",
-        due_at=rule_time(session).after(now, escalate_hours),  # also when the director is told
+        due_at=rule_clock.after(now, escalate_hours),  # also when the director is told
         origin=ORIGIN,
         subject_type="opportunity",
         subject_id=opp.id,
@@ -144,7 +145,7 @@ def fire(session: Session, opportunity_id: int, episode: str, now: datetime) -> 
         alert,
         rep,
         f"【跟进超时预警】{deal}已 {how_long(silent)} 未跟进（最后跟进：{last}）。已为您创建待办，"
-        f"请在 {_within(session, escalate_hours, task.due_at)}联系客户并记录触点，逾期将升级给销售总监。",
+        f"请在 {_within(rule_clock, escalate_hours, task.due_at)}联系客户并记录触点，逾期将升级给销售总监。",
     )
     if manager is not None and manager.id != rep.id:
         engine.notify(
