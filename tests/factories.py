@@ -9,8 +9,11 @@ from itertools import count
 from sqlalchemy.orm import Session
 
 from salesnav import clock
+from salesnav.handlers.checklists import Evidence
 from salesnav.handlers.stages import ensure_default_stages
 from salesnav.models import (
+    Attachment,
+    ChecklistItemKind,
     Contact,
     Customer,
     DecisionRole,
@@ -127,3 +130,37 @@ def touchpoint(
 
     kwargs.setdefault("type", TouchpointType.VISIT)
     return log_touchpoint(session, rep, customer_id=cust.id, occurred_at=occurred_at or clock.now(), **kwargs)
+
+
+def attachment(
+    session: Session, uploader: User, name: str = "材料.pdf", content_type: str = "application/pdf"
+) -> Attachment:
+    """An uploaded file's row (the bytes are not needed by the handlers that only refer to it)."""
+    a = Attachment(
+        sha256=f"{next(_seq):064x}",
+        filename=name,
+        content_type=content_type,
+        size_bytes=1024,
+        storage_path=f"test/{name}",
+        uploaded_by_id=uploader.id,
+    )
+    session.add(a)
+    session.flush()
+    return a
+
+
+def evidence_for(session: Session, actor: User, *stage_codes: str) -> dict[int, Evidence]:
+    """Complete evidence for the checklists of `stage_codes`: a file for file items (uploaded by `actor`),
+    a sentence for text items, a tick for checkboxes."""
+    from salesnav.handlers.stages import stage_by_code
+
+    out: dict[int, Evidence] = {}
+    for code in stage_codes:
+        for item in stage_by_code(session, code).checklist:
+            if item.kind is ChecklistItemKind.FILE:
+                out[item.id] = Evidence(attachment_id=attachment(session, actor, f"{item.name}.pdf").id)
+            elif item.kind is ChecklistItemKind.TEXT:
+                out[item.id] = Evidence(text=f"{item.name}：已整理")
+            else:
+                out[item.id] = Evidence(checked=True)
+    return out

@@ -23,11 +23,22 @@ class Forbidden(DomainError):
 
 
 class ChecklistIncomplete(DomainError):
+    """A move refused for what its stages' checklists still lack. `by_stage` (stage name → items) names the
+    stages passed on the way when the move goes over several; `missing` is every item, flat."""
+
     code = "checklist_incomplete"
 
-    def __init__(self, stage_name: str, missing: list[str]) -> None:
-        super().__init__(f"无法进入「{stage_name}」：检查清单未完成，还缺：{'、'.join(missing)}", missing=missing)
+    def __init__(self, stage_name: str, missing: list[str], by_stage: dict[str, list[str]] | None = None) -> None:
+        by_stage = by_stage or {stage_name: missing}
+        if list(by_stage) == [stage_name]:
+            message = f"无法进入「{stage_name}」：检查清单未完成，还缺：{'、'.join(missing)}"
+        else:
+            gaps = "；".join(f"「{name}」缺 {'、'.join(items)}" for name, items in by_stage.items())
+            message = f"无法推进到「{stage_name}」：途经阶段的检查清单未完成——{gaps}"
+        stages = [{"stage": name, "missing": items} for name, items in by_stage.items()]
+        super().__init__(message, missing=missing, stages=stages)
         self.missing = missing
+        self.by_stage = by_stage
 
 
 class OpportunityClosed(DomainError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,13 +14,12 @@ from sqlalchemy.orm.util import identity_key
 from salesnav import clock
 from salesnav.handlers import collaboration, rule_settings
 from salesnav.handlers.access import CUSTOMER_NOT_FOUND, customer_for, customers_for, opportunity_for
+from salesnav.handlers.checklists import Evidence, apply_evidence, missing_items, stages_passed
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound, OpportunityClosed
 from salesnav.handlers.records import audit, audits, record_event, record_events
 from salesnav.handlers.rules import credit_check
-from salesnav.handlers.stages import CONTRACT_APPROVAL, INITIAL, SAMPLE_TEST, required_items, stage_by_code
+from salesnav.handlers.stages import CONTRACT_APPROVAL, INITIAL, SAMPLE_TEST, stage_by_code
 from salesnav.models import (
-    Attachment,
-    ChecklistEvidence,
     IncentivePoints,
     Opportunity,
     OpportunityStatus,
@@ -34,19 +34,6 @@ from salesnav.models import (
 )
 
 OVERRIDE_ROLES = (Role.MANAGER, Role.DIRECTOR, Role.ADMIN)
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What a user provides for one checklist item: text, an uploaded file, or a tick."""
-
-    text: str | None = None
-    attachment_id: int | None = None
-    checked: bool = False
-
-    @property
-    def provided(self) -> bool:
-        return bool((self.text and self.text.strip()) or self.attachment_id or self.checked)
 
 
 def create_from_touchpoint(
@@ -200,14 +187,18 @@ def advance_stage(
     opportunity_id: int,
     to_stage: str,
     touchpoint_id: int | None = None,
-    evidence: dict[int, Evidence] | None = None,
+    evidence: Mapping[int, Evidence] | None = None,
     override_reason: str | None = None,
+    override_reasons: Mapping[str, str] | None = None,
 ) -> StageTransition:
-    """Move an opportunity to `to_stage` (code or Chinese name).
+    """Move an opportunity to `to_stage` (code or Chinese name); every channel that moves a deal calls this.
 
-    Refused when the opportunity is closed or frozen, when it is not linked to the customer's
-    latest touchpoint, or when the target stage's checklist is incomplete (the missing items are
-    listed) — unless a manager overrides with a reason, which is kept and lowers compliance.
+    Refused when the opportunity is closed or frozen, when it is not linked to the customer's latest
+    touchpoint, or when a checklist is incomplete — that of the stage it lands on and that of every stage it
+    passes on the way (the missing items are listed, stage by stage). A manager or above may override with a
+    reason for each stage whose checklist is incomplete (`override_reason` for the target, `override_reasons`
+    by stage code or name for the stages passed); the move is then kept as non-compliant. Passing or landing
+    on 样品测试 opens the collaboration ticket; passing or landing on 合同审批 or later runs the credit check.
     """
     opp = opportunity_for(session, actor, opportunity_id)
     current = opp.stage
@@ -222,14 +213,21 @@ def advance_stage(
         raise DomainError(f"该商机审批已冻结：{opp.approval_frozen_reason or '请联系销售总监'}")
 
     touchpoint = _latest_touchpoint(session, opp, touchpoint_id)
-    _apply_evidence(session, actor, opp, target, evidence or {})
-    missing = _missing_items(session, opp, target)
-    override_reason = (override_reason or "").strip() or None
-    if missing and not override_reason:
-        raise ChecklistIncomplete(target.name, missing)
-    if missing and actor.role not in OVERRIDE_ROLES:
+    path = [*stages_passed(session, current, target), target]
+    apply_evidence(session, actor, opp, path, evidence or {})
+    missing = {stage.code: _missing_items(session, opp, stage) for stage in path}
+    reasons = _override_reasons(session, target, override_reason, override_reasons)
+    skipped = [stage for stage in path if missing[stage.code]]
+    unexplained = [stage for stage in skipped if stage.code not in reasons]
+    if unexplained:
+        raise ChecklistIncomplete(
+            target.name,
+            [name for stage in unexplained for name in missing[stage.code]],
+            {stage.name: missing[stage.code] for stage in unexplained},
+        )
+    if skipped and actor.role not in OVERRIDE_ROLES:
         raise Forbidden("只有销售主管及以上可以跳过检查清单")
-    if target.code == CONTRACT_APPROVAL:
+    if _reaches_contract_approval(session, path):
         credit_check.check_before_contract_approval(session, actor, opp)  # big deals: may refuse and freeze
 
     now = clock.now()
@@ -241,8 +239,8 @@ def advance_stage(
         actor_id=actor.id,
         touchpoint_id=touchpoint.id,
         occurred_at=now,
-        checklist_complete=not missing,
-        override_reason=override_reason if missing else None,
+        checklist_complete=not skipped,
+        override_reason=_joined_reasons(target, skipped, reasons) if skipped else None,
     )
     session.add(transition)
     opp.stage = target
@@ -262,14 +260,49 @@ def advance_stage(
         actor,
         from_stage=current.code,
         to_stage=target.code,
-        checklist_complete=not missing,
+        passed=[stage.code for stage in path[:-1]],
+        checklist_complete=not skipped,
+        overridden=[stage.code for stage in skipped],
         amount_fen=opp.expected_amount_fen,
     )
-    if target.code == SAMPLE_TEST:
-        collaboration.open_ticket(session, actor, opp, reason="商机进入样品测试")
+    sample_test = next((stage for stage in path if stage.code == SAMPLE_TEST), None)
+    if sample_test is not None:
+        reason = "商机进入样品测试" if target is sample_test else f"商机越过样品测试，直接推进到「{target.name}」"
+        collaboration.open_ticket(session, actor, opp, reason=reason)
     if opp.status is OpportunityStatus.WON:
         _award_incentive_points(session, actor, opp)
     return transition
+
+
+def _override_reasons(
+    session: Session, target: Stage, override_reason: str | None, override_reasons: Mapping[str, str] | None
+) -> dict[str, str]:
+    """Stage code → the reason given to override its checklist (blank reasons count as none)."""
+    out: dict[str, str] = {}
+    for ref, reason in (override_reasons or {}).items():
+        if (reason or "").strip():
+            out[stage_by_code(session, ref).code] = reason.strip()
+    if (override_reason or "").strip():
+        out[target.code] = (override_reason or "").strip()
+    return out
+
+
+def _joined_reasons(target: Stage, skipped: list[Stage], reasons: dict[str, str]) -> str:
+    """One line for the history row: the target's reason alone on a one-step move, each stage named otherwise."""
+    if [stage.code for stage in skipped] == [target.code]:
+        return reasons[target.code]
+    return "；".join(f"{stage.name}：{reasons[stage.code]}" for stage in skipped)
+
+
+def _reaches_contract_approval(session: Session, path: list[Stage]) -> bool:
+    """Whether the move passes or lands on 合同审批 or any stage after it (赢单 included, 输单 never)."""
+    target = path[-1]
+    if target.outcome is StageOutcome.LOST:
+        return False
+    if any(stage.code == CONTRACT_APPROVAL for stage in path):
+        return True
+    approval = session.scalars(select(Stage).where(Stage.code == CONTRACT_APPROVAL, Stage.deleted_at.is_(None))).first()
+    return approval is not None and target.position > approval.position
 
 
 def _latest_touchpoint(session: Session, opp: Opportunity, touchpoint_id: int | None) -> Touchpoint:
@@ -289,48 +322,8 @@ def _latest_touchpoint(session: Session, opp: Opportunity, touchpoint_id: int | 
     return latest
 
 
-def _apply_evidence(
-    session: Session, actor: User, opp: Opportunity, target: Stage, evidence: dict[int, Evidence]
-) -> None:
-    items = {item.id: item for item in target.checklist if item.deleted_at is None}
-    now = clock.now()
-    for item_id, given in evidence.items():
-        item = items.get(item_id)
-        if item is None:
-            raise DomainError(f"检查项 {item_id} 不属于「{target.name}」阶段")
-        if not given.provided:
-            continue
-        if given.attachment_id is not None:
-            attachment = session.get(Attachment, given.attachment_id)
-            if attachment is None or attachment.deleted_at:
-                raise DomainError(f"「{item.name}」的附件不存在")
-        row = session.scalars(
-            select(ChecklistEvidence).where(
-                ChecklistEvidence.opportunity_id == opp.id, ChecklistEvidence.checklist_item_id == item_id
-            )
-        ).first()
-        if row is None:
-            row = ChecklistEvidence(opportunity_id=opp.id, checklist_item_id=item_id)
-            session.add(row)
-        row.text, row.attachment_id, row.checked = given.text, given.attachment_id, given.checked
-        row.provided_by_id, row.provided_at = actor.id, now
-    session.flush()
-
-
 def _missing_items(session: Session, opp: Opportunity, target: Stage) -> list[str]:
     return missing_items(session, [opp.id], target)[opp.id]
-
-
-def missing_items(session: Session, opportunity_ids: list[int], target: Stage) -> dict[int, list[str]]:
-    """The checklist items of `target` each deal still lacks (what makes `advance_stage` refuse), in one query."""
-    provided: dict[int, set[int]] = {oid: set() for oid in opportunity_ids}
-    for start in range(0, len(opportunity_ids), 1000):
-        chunk = opportunity_ids[start : start + 1000]
-        for ev in session.scalars(select(ChecklistEvidence).where(bulk.among(ChecklistEvidence.opportunity_id, chunk))):
-            if (ev.text and ev.text.strip()) or ev.attachment_id or ev.checked:
-                provided[ev.opportunity_id].add(ev.checklist_item_id)
-    required = required_items(target)
-    return {oid: [item.name for item in required if item.id not in provided[oid]] for oid in opportunity_ids}
 
 
 def _award_incentive_points(session: Session, actor: User, opp: Opportunity) -> None:

@@ -111,7 +111,19 @@ class AdvanceIn(FormTimes):
     touchpoint_id = fields.Integer(allow_none=True, validate=DB_ID)
     evidence = fields.List(fields.Nested(EvidenceIn), load_default=list, validate=validate.Length(max=50))
     override_reason = fields.String(
-        allow_none=True, validate=validate.Length(max=500), metadata={"description": "主管及以上跳过检查清单时的理由"}
+        allow_none=True,
+        validate=validate.Length(max=500),
+        metadata={"description": "主管及以上跳过目标阶段检查清单时的理由"},
+    )
+    override_reasons = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=40)),
+        values=fields.String(validate=validate.Length(max=500)),
+        load_default=dict,
+        validate=validate.Length(max=20),
+        metadata={
+            "description": "一次跨越多个阶段时，主管及以上为每个途经阶段跳过检查清单的理由（键为阶段编码或名称）",
+            "example": {"需求确认": "客户口头确认，纪要后补", "方案演示": "线上演示已完成，PPT 后补"},
+        },
     )
 
 
@@ -175,8 +187,21 @@ def read_opportunity(opportunity_id: int) -> Opportunity:
 @bp.route(f"/opportunities/<{ID}:opportunity_id>/advance", methods=["POST"])
 @bp.arguments(AdvanceIn)
 @bp.response(200, OpportunityOut)
-@bp.alt_response(422, schema=ErrorOut, description="检查清单未完成：missing 列出缺少的项目")
-@bp.doc(tags=TAGS, summary="推进阶段（附检查清单材料）；缺项时拒绝并列出缺少的项目")
+@bp.alt_response(
+    422,
+    schema=ErrorOut,
+    description="检查清单未完成：missing 列出缺少的项目，stages 按途经阶段逐一列出；文件类检查项只勾选也会被拒绝",
+)
+@bp.doc(
+    tags=TAGS,
+    summary="推进阶段（附检查清单材料）；跨越多个阶段时，每个途经阶段的检查清单都要齐全",
+    description=(
+        "一次可以前进多个阶段，但途经的每个阶段的检查清单都要在同一请求中补齐（evidence 可包含途经阶段的检查项）；"
+        "文件类检查项必须附上已上传的附件（图片、PDF 或 PPT）。主管及以上可为缺项的阶段填写跳过理由"
+        "（目标阶段用 override_reason，途经阶段用 override_reasons），该次推进计为不合规。"
+        "途经或进入样品测试会开启跨部门协同单；途经或进入合同审批及之后的阶段会执行大单信用校验。"
+    ),
+)
 def advance(body: dict[str, Any], opportunity_id: int) -> Opportunity:
     session, actor = db_session(), current_actor()
     evidence = {
@@ -191,6 +216,7 @@ def advance(body: dict[str, Any], opportunity_id: int) -> Opportunity:
         touchpoint_id=body.get("touchpoint_id"),
         evidence=evidence,
         override_reason=body.get("override_reason"),
+        override_reasons=body["override_reasons"],
     )
     record_form_entry(
         session,

@@ -20,6 +20,12 @@ class ErrorOut(ma.Schema):
     error = fields.String(required=True, metadata={"description": "稳定的错误码，如 not_found、validation"})
     message = fields.String(required=True, metadata={"description": "给用户看的中文说明"})
     missing = fields.List(fields.String(), metadata={"description": "检查清单缺失项（推进被拒时）"})
+    stages = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": '按阶段列出的缺失项（推进被拒时），如 [{"stage": "需求确认", "missing": ["客户需求记录"]}]'
+        },
+    )
     fields_ = fields.Dict(data_key="fields", metadata={"description": "各字段的校验错误"})
 
 

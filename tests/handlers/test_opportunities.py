@@ -32,9 +32,20 @@ def _deal(session, org, amount_fen=58_000_000):
     return cust, tp, opp
 
 
-def _evidence_for(session, stage_code):
-    stage = stage_by_code(session, stage_code)
-    return {item.id: Evidence(text="已提供", checked=True) for item in stage.checklist}
+def _in_needs_confirmed(session, org):
+    cust, tp, opp = _deal(session, org)
+    advance_stage(
+        session,
+        org.rep,
+        opportunity_id=opp.id,
+        to_stage="needs_confirmed",
+        evidence=_evidence_for(session, org.rep, "needs_confirmed"),
+    )
+    return cust, tp, opp
+
+
+def _evidence_for(session, actor, *stage_codes):
+    return f.evidence_for(session, actor, *stage_codes)
 
 
 def test_opportunity_is_created_from_a_touchpoint_at_the_first_stage(session, frozen_clock):
@@ -64,7 +75,7 @@ def test_opportunity_needs_a_title_product_line_and_positive_amount(session, fro
 
 def test_advance_is_refused_with_the_missing_checklist_items_listed(session, frozen_clock):
     org = f.org(session)
-    _, _, opp = _deal(session, org)
+    _, _, opp = _in_needs_confirmed(session, org)
     with pytest.raises(ChecklistIncomplete) as refused:
         advance_stage(session, org.rep, opportunity_id=opp.id, to_stage="solution_demo")
     assert refused.value.missing == ["演示PPT", "客户问题清单", "内部资源协调记录"]
@@ -73,12 +84,17 @@ def test_advance_is_refused_with_the_missing_checklist_items_listed(session, fro
 
 def test_partial_evidence_still_lists_only_what_is_missing(session, frozen_clock):
     org = f.org(session)
-    _, _, opp = _deal(session, org)
+    _, _, opp = _in_needs_confirmed(session, org)
     stage = stage_by_code(session, "solution_demo")
+    deck = f.attachment(session, org.rep, "演示PPT v3.pptx")
     first = stage.checklist[0]
     with pytest.raises(ChecklistIncomplete) as refused:
         advance_stage(
-            session, org.rep, opportunity_id=opp.id, to_stage="方案演示", evidence={first.id: Evidence(text="deck v3")}
+            session,
+            org.rep,
+            opportunity_id=opp.id,
+            to_stage="方案演示",
+            evidence={first.id: Evidence(attachment_id=deck.id)},
         )
     assert refused.value.missing == ["客户问题清单", "内部资源协调记录"]
 
@@ -92,7 +108,7 @@ def test_advance_with_complete_checklist_keeps_history_audit_and_event(session, 
         org.rep,
         opportunity_id=opp.id,
         to_stage="needs_confirmed",
-        evidence=_evidence_for(session, "needs_confirmed"),
+        evidence=_evidence_for(session, org.rep, "needs_confirmed"),
     )
     session.commit()
     assert opp.stage.name == "需求确认" and opp.stage_entered_at == frozen_clock.now()
@@ -123,14 +139,16 @@ def test_advance_requires_a_touchpoint_and_the_latest_one(session, frozen_clock)
             opportunity_id=opp.id,
             to_stage="needs_confirmed",
             touchpoint_id=first_tp.id,
-            evidence=_evidence_for(session, "needs_confirmed"),
+            evidence=_evidence_for(session, org.rep, "needs_confirmed"),
         )
 
 
 def test_closed_opportunity_cannot_be_advanced(session, frozen_clock):
     org = f.org(session)
     _, _, opp = _deal(session, org)
-    advance_stage(session, org.rep, opportunity_id=opp.id, to_stage="lost", evidence=_evidence_for(session, "lost"))
+    advance_stage(
+        session, org.rep, opportunity_id=opp.id, to_stage="lost", evidence=_evidence_for(session, org.rep, "lost")
+    )
     assert opp.status is OpportunityStatus.LOST and opp.closed_at == frozen_clock.now()
     with pytest.raises(OpportunityClosed, match="已关闭（输单）"):
         advance_stage(session, org.rep, opportunity_id=opp.id, to_stage="needs_confirmed")
@@ -144,7 +162,7 @@ def test_backwards_move_is_refused(session, frozen_clock):
         org.rep,
         opportunity_id=opp.id,
         to_stage="needs_confirmed",
-        evidence=_evidence_for(session, "needs_confirmed"),
+        evidence=_evidence_for(session, org.rep, "needs_confirmed"),
     )
     with pytest.raises(DomainError, match="退回"):
         advance_stage(session, org.rep, opportunity_id=opp.id, to_stage="initial_contact")
@@ -177,7 +195,9 @@ def test_entering_sample_test_opens_a_collaboration_ticket_with_one_part_per_dep
     org = f.org(session)
     _, _, opp = _deal(session, org)
     for code in ("needs_confirmed", "solution_demo", "sample_test"):
-        advance_stage(session, org.rep, opportunity_id=opp.id, to_stage=code, evidence=_evidence_for(session, code))
+        advance_stage(
+            session, org.rep, opportunity_id=opp.id, to_stage=code, evidence=_evidence_for(session, org.rep, code)
+        )
     session.commit()
     ticket = session.scalars(select(CollaborationTicket)).one()
     parts = {p.department.name: p for p in ticket.parts}
@@ -193,7 +213,9 @@ def test_winning_awards_incentive_points_to_departments_that_answered(session, f
     org = f.org(session)
     _, _, opp = _deal(session, org)
     for code in ("needs_confirmed", "solution_demo", "sample_test"):
-        advance_stage(session, org.rep, opportunity_id=opp.id, to_stage=code, evidence=_evidence_for(session, code))
+        advance_stage(
+            session, org.rep, opportunity_id=opp.id, to_stage=code, evidence=_evidence_for(session, org.rep, code)
+        )
     ticket = session.scalars(select(CollaborationTicket)).one()
     marketing_part = next(p for p in ticket.parts if p.department_id == org.marketing.id)
     deck = Attachment(
@@ -203,7 +225,9 @@ def test_winning_awards_incentive_points_to_departments_that_answered(session, f
     session.flush()
     answer_part(session, org.marketer, part_id=marketing_part.id, text="见附件", attachment_ids=[deck.id])
     for code in ("negotiation", "contract_approval", "won"):
-        advance_stage(session, org.rep, opportunity_id=opp.id, to_stage=code, evidence=_evidence_for(session, code))
+        advance_stage(
+            session, org.rep, opportunity_id=opp.id, to_stage=code, evidence=_evidence_for(session, org.rep, code)
+        )
     points = session.scalars(select(IncentivePoints)).all()
     assert [(p.department_id, p.points) for p in points] == [(org.marketing.id, 10)]
     assert opp.status is OpportunityStatus.WON

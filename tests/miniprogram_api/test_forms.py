@@ -179,12 +179,12 @@ def test_an_opportunity_is_created_from_a_touchpoint_and_read_back(client, org, 
 def test_advancing_without_the_checklist_is_refused_with_the_missing_items(client, org, login, session, frozen_clock):
     rep = login(org.rep)
     opp = _opportunity(client, rep, session, org.rep)
-    response = client.post(f"/api/v1/opportunities/{opp['id']}/advance", headers=rep, json={"to_stage": "方案演示"})
+    response = client.post(f"/api/v1/opportunities/{opp['id']}/advance", headers=rep, json={"to_stage": "需求确认"})
     assert response.status_code == 422
     body = response.get_json()
     assert body["error"] == "checklist_incomplete"
-    assert body["missing"] == ["演示PPT", "客户问题清单", "内部资源协调记录"]
-    assert "还缺：演示PPT、客户问题清单、内部资源协调记录" in body["message"]
+    assert body["missing"] == ["客户需求记录"]
+    assert "无法进入「需求确认」：检查清单未完成，还缺：客户需求记录" in body["message"]
 
 
 def test_checklist_evidence_can_point_to_uploaded_attachments(client, org, login, session, frozen_clock):

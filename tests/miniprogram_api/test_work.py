@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from salesnav import clock
-from salesnav.handlers.opportunities import Evidence, advance_stage, create_from_touchpoint
-from salesnav.handlers.stages import stage_by_code
+from salesnav.handlers.opportunities import advance_stage, create_from_touchpoint
 from salesnav.models import Material
 from tests import factories as f
 
@@ -17,14 +16,8 @@ def _deal_in_sample_test(session, org):
     opp = create_from_touchpoint(
         session, org.rep, touchpoint_id=tp.id, title="超声", product_line="超声", expected_amount_fen=10_000_000
     )
-    stage = stage_by_code(session, "sample_test")
-    advance_stage(
-        session,
-        org.rep,
-        opportunity_id=opp.id,
-        to_stage="sample_test",
-        evidence={i.id: Evidence(checked=True) for i in stage.checklist},
-    )
+    evidence = f.evidence_for(session, org.rep, "needs_confirmed", "solution_demo", "sample_test")
+    advance_stage(session, org.rep, opportunity_id=opp.id, to_stage="sample_test", evidence=evidence)
     session.commit()
     return opp
 

@@ -11,9 +11,8 @@ from sqlalchemy import select
 
 from salesnav.handlers.approvals import lift_freeze
 from salesnav.handlers.errors import DomainError, Forbidden
-from salesnav.handlers.opportunities import Evidence, advance_stage
+from salesnav.handlers.opportunities import advance_stage
 from salesnav.handlers.rules.credit_check import ApprovalFrozen, CreditCheckPending
-from salesnav.handlers.stages import stage_by_code
 from salesnav.models import Alert, AlertState, AuditEntry, Opportunity, Payment, Receivable
 from salesnav.models import session as db
 from tests import factories as f
@@ -52,13 +51,12 @@ def big_deal(session, frozen_clock):
 
 
 def submit(session, actor, opp):
-    stage = stage_by_code(session, "contract_approval")
     return advance_stage(
         session,
         actor,
         opportunity_id=opp.id,
         to_stage="合同审批",
-        evidence={item.id: Evidence(text="合同草案v2") for item in stage.checklist},
+        evidence=f.evidence_for(session, actor, "contract_approval"),
     )
 
 

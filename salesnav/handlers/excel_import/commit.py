@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from salesnav import clock
 from salesnav.handlers import dashboard_snapshots, rule_settings
 from salesnav.handlers.access import can_access_owner
+from salesnav.handlers.checklists import missing_items, stages_passed
 from salesnav.handlers.customers import NewContact, NewCustomer, add_contacts, create_customers
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound
 from salesnav.handlers.excel_import.dates import at_business_day, reference_day
@@ -47,7 +48,7 @@ from salesnav.handlers.excel_import.plan import (
 )
 from salesnav.handlers.excel_import.reading import Workbook, read_workbook
 from salesnav.handlers.excel_import.remarks import Entry
-from salesnav.handlers.opportunities import NewOpportunity, advance_stage, create_from_touchpoints, missing_items
+from salesnav.handlers.opportunities import NewOpportunity, advance_stage, create_from_touchpoints
 from salesnav.handlers.records import audit, record_event
 from salesnav.handlers.stages import INITIAL, stage_by_code
 from salesnav.handlers.touchpoints import LoggedTouchpoint, NewTouchpoint, log_touchpoints
@@ -706,13 +707,17 @@ def _reach(session: Session, owner: User, work: list[_RowWork], result: _WaveRes
         refusals: dict[int, list[str]] = {id(w): [] for w in group}
         waiting = list(group)
         for stage in candidates:
-            missing = missing_items(session, [w.opportunity_id for w in waiting], stage)  # type: ignore[misc]
+            path = [*stages_passed(session, start, stage), stage]  # every checklist on the way counts
+            ids: list[int] = [w.opportunity_id for w in waiting]  # type: ignore[misc]
+            missing = {step.name: missing_items(session, ids, step) for step in path}
             still = []
             for w in waiting:
                 opp_id = w.opportunity_id
                 assert opp_id is not None
-                if missing[opp_id]:
-                    refusals[id(w)].append(ChecklistIncomplete(stage.name, missing[opp_id]).message)
+                gaps = {name: lacking[opp_id] for name, lacking in missing.items() if lacking[opp_id]}
+                if gaps:
+                    flat = [item for items in gaps.values() for item in items]
+                    refusals[id(w)].append(ChecklistIncomplete(stage.name, flat, gaps).message)
                     still.append(w)
                     continue
                 try:

@@ -142,7 +142,10 @@ def test_a_stage_the_company_added_is_retired_once_no_open_deal_is_in_it(session
     org = f.org(session)
     tender = stage_cases.add_stage(session, org.admin, name="招标", win_probability="80")
     opp = _opportunity(session, org)
-    advance_stage(session, org.rep, opportunity_id=opp.id, to_stage="招标")
+    on_the_way = ("needs_confirmed", "solution_demo", "sample_test", "negotiation", "contract_approval")
+    advance_stage(
+        session, org.rep, opportunity_id=opp.id, to_stage="招标", evidence=f.evidence_for(session, org.rep, *on_the_way)
+    )
     with pytest.raises(DomainError, match="还有 1 个进行中的商机处于「招标」，请先推进或关闭后再停用"):
         stage_cases.retire_stage(session, org.admin, tender.id)
 
