@@ -25,11 +25,10 @@ from salesnav import clock
 from salesnav.finance import FinanceUnavailable, payment_history
 from salesnav.handlers import rule_settings
 from salesnav.handlers.access import customer_for
+from salesnav.handlers.checklists import missing_items
 from salesnav.handlers.records import record_event
-from salesnav.handlers.stages import required_items
 from salesnav.metrics.stage_baseline import similar_stage_baseline
 from salesnav.models import (
-    ChecklistEvidence,
     CollaborationTicket,
     Customer,
     DecisionRole,
@@ -235,12 +234,7 @@ def _deals(session: Session, customer: Customer, now: datetime) -> list[StalledD
             history_days=history_days,
         )
         following = next((s for s in stages if s.position > opp.stage.position), None)
-        provided = {
-            ev.checklist_item_id
-            for ev in session.scalars(select(ChecklistEvidence).where(ChecklistEvidence.opportunity_id == opp.id))
-            if (ev.text and ev.text.strip()) or ev.attachment_id or ev.checked
-        }
-        missing = [i.name for i in required_items(following) if i.id not in provided] if following else []
+        missing = missing_items(session, [opp.id], following)[opp.id] if following else []
         out.append(
             StalledDeal(
                 opp.id,

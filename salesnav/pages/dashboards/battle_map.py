@@ -27,11 +27,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from salesnav.handlers import rule_settings
+from salesnav.handlers.checklists import provided_items
 from salesnav.handlers.stages import required_items
 from salesnav.metrics import Scope, Window
 from salesnav.metrics.activity import EMOTION_VALUE
 from salesnav.models import (
-    ChecklistEvidence,
     Customer,
     Emotion,
     Opportunity,
@@ -145,7 +145,7 @@ def rep_maps(session: Session, rep_ids: set[int] | frozenset[int], week: Window,
     stages = {s.id: s for s in session.scalars(select(Stage))}
     history = _history(session, ids, horizon)
     follow_ups = _follow_ups(session, ids, horizon)
-    evidence = _evidence(session, ids)
+    evidence = provided_items(session, ids)
     moods = _emotion_falls(session, {opp.customer_id for opp, _ in deals}, horizon)
     overdue = timedelta(hours=int(rule_settings.get(session, "follow_up.overdue_hours")))
 
@@ -212,15 +212,6 @@ def _follow_ups(session: Session, ids: list[int], horizon: datetime) -> dict[int
         )
         for opp_id, occurred in rows:
             out[opp_id].append(occurred)
-    return out
-
-
-def _evidence(session: Session, ids: list[int]) -> dict[int, set[int]]:
-    out: dict[int, set[int]] = defaultdict(set)
-    for chunk in _chunks(ids):
-        for ev in session.scalars(select(ChecklistEvidence).where(ChecklistEvidence.opportunity_id.in_(chunk))):
-            if (ev.text and ev.text.strip()) or ev.attachment_id or ev.checked:
-                out[ev.opportunity_id].add(ev.checklist_item_id)
     return out
 
 
