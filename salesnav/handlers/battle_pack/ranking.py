@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from salesnav.handlers.battle_pack.snapshot import DealRow, NextActionRow, Snapshot, StageRow, TaskRow
+from salesnav.handlers.follow_up_policy import FollowUpPolicy
 from salesnav.models import Health
 
 TOP = 3
@@ -90,10 +91,10 @@ def rank_todos(snap: Snapshot, rep_id: int, top: int = TOP) -> list[Todo]:
     todos = [_from_task(t, deals, snap.stages, now) for t in snap.tasks.get(rep_id, [])]
     todos += [_from_next_action(a, deals, snap.stages, now) for a in snap.next_actions.get(rep_id, [])]
     tasked = {t.opportunity_id for t in todos if t.source is TodoSource.TASK and t.opportunity_id}
-    overdue_after = timedelta(hours=snap.settings.follow_up_overdue_hours)
+    policy = snap.settings.follow_up
     for deal in deals.values():
-        if deal.id not in tasked and deal.last_follow_up_at < now - overdue_after:
-            todos.append(_from_silent_deal(deal, snap.stages, now, overdue_after))
+        if deal.id not in tasked and policy.is_overdue(deal.last_follow_up_at, now):
+            todos.append(_from_silent_deal(deal, snap.stages, now, policy))
     far = now + timedelta(days=3650)
     todos.sort(key=lambda t: (-t.score, t.deadline or far, t.source.value, t.source_id))
     return todos[:top]
@@ -154,8 +155,8 @@ def _from_next_action(
     )
 
 
-def _from_silent_deal(deal: DealRow, stages: dict[int, StageRow], now: datetime, overdue_after: timedelta) -> Todo:
-    deadline = deal.last_follow_up_at + overdue_after
+def _from_silent_deal(deal: DealRow, stages: dict[int, StageRow], now: datetime, policy: FollowUpPolicy) -> Todo:
+    deadline = policy.overdue_at(deal.last_follow_up_at)
     value = score(deal.amount_fen, _probability(stages, deal.stage_id), deadline, deal.customer_health, now)
     days = (now - deal.last_follow_up_at).days
     action = f"跟进商机「{deal.title}」并记录触点（已 {days} 天未跟进）"

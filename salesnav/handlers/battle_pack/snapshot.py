@@ -16,6 +16,7 @@ from sqlalchemy import Select, String, and_, case, cast, exists, func, literal, 
 from sqlalchemy.orm import Session, aliased
 
 from salesnav.handlers import rule_settings
+from salesnav.handlers.follow_up_policy import FollowUpPolicy, follow_up_policy
 from salesnav.models import (
     Contact,
     Customer,
@@ -51,7 +52,7 @@ class PackSettings:
     overdue_lookback_days: int
     history_days: int
     min_similar_won: int
-    follow_up_overdue_hours: int
+    follow_up: FollowUpPolicy
 
     @classmethod
     def load(cls, session: Session) -> PackSettings:
@@ -64,7 +65,7 @@ class PackSettings:
             overdue_lookback_days=int(get("battle_pack.overdue_lookback_days")),
             history_days=int(get("battle_pack.history_days")),
             min_similar_won=int(get("battle_pack.min_similar_won")),
-            follow_up_overdue_hours=int(get("follow_up.overdue_hours")),
+            follow_up=follow_up_policy(session),
         )
 
 

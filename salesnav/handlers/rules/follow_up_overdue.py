@@ -7,17 +7,17 @@ opportunity closing, resolves it. The episode is the last follow-up time: one al
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from salesnav.handlers import rule_settings
+from salesnav.handlers.follow_up_policy import follow_up_policy
 from salesnav.handlers.rules import engine
 from salesnav.handlers.rules.engine import Match, Rule
 from salesnav.handlers.rules.texts import how_long, local_time, yuan
 from salesnav.handlers.tasks import create_task
-from salesnav.handlers.working_time import RuleTime, rule_time
+from salesnav.handlers.working_time import RuleTime
 from salesnav.models import (
     Alert,
     AlertState,
@@ -37,8 +37,7 @@ BATCH = 1000  # per scan; the rest are found by the next scan, seconds later
 
 
 def find(session: Session, now: datetime) -> list[Match]:
-    overdue_hours = int(rule_settings.get(session, "follow_up.overdue_hours"))
-    cutoff = rule_time(session).before(now, overdue_hours)
+    cutoff = follow_up_policy(session).silent_before(now)
     # ix_opportunities_status_last_follow_up: a range scan over the overdue open deals only.
     rows = session.execute(
         select(Opportunity.id, Opportunity.last_follow_up_at)
@@ -62,8 +61,7 @@ def find(session: Session, now: datetime) -> list[Match]:
 
 def _open_alert_matches(session: Session, now: datetime) -> list[Match]:
     """Open alerts whose cause went away (resolve) or whose task waited too long (escalate)."""
-    escalate_hours = int(rule_settings.get(session, "follow_up.escalate_after_hours"))
-    escalate_before = rule_time(session).before(now, escalate_hours)
+    escalate_before = follow_up_policy(session).escalates_before(now)
     rows = session.execute(
         select(Alert.id, Alert.state, Alert.raised_at, Alert.detail, Opportunity.status, Opportunity.last_follow_up_at)
         .join(Opportunity, Opportunity.id == Alert.subject_id)
@@ -106,13 +104,12 @@ def fire(session: Session, opportunity_id: int, episode: str, now: datetime) -> 
     if engine.episode_of(opp.last_follow_up_at) != episode:
         return None  # followed up since the scan looked
     silent = now - opp.last_follow_up_at  # on the calendar, as the messages say it
-    rule_clock = rule_time(session)  # read once for this alert: the check, the task's deadline, the message
-    counted = rule_clock.elapsed(opp.last_follow_up_at, now)
-    if counted <= timedelta(hours=int(rule_settings.get(session, "follow_up.overdue_hours"))):
+    policy = follow_up_policy(session)  # read once for this alert: the check, the task's deadline, the message
+    if not policy.is_overdue(opp.last_follow_up_at, now):
         return None
+    rule_clock, escalate_hours = policy.time, policy.escalate_after_hours
     rep = opp.owner
     manager = engine.manager_of(session, rep)
-    escalate_hours = int(rule_settings.get(session, "follow_up.escalate_after_hours"))
     deal = f"客户「{opp.customer.name}」的商机「{opp.title}」（{opp.stage.name}，预计 {yuan(opp.expected_amount_fen)}）"
     alert = engine.raise_alert(
         session,

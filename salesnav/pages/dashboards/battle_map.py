@@ -20,14 +20,14 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from salesnav.handlers import rule_settings
 from salesnav.handlers.checklists import provided_items
+from salesnav.handlers.follow_up_policy import FollowUpPolicy, follow_up_policy
 from salesnav.handlers.stages import required_items
 from salesnav.metrics import Scope, Window
 from salesnav.metrics.activity import EMOTION_VALUE
@@ -147,7 +147,7 @@ def rep_maps(session: Session, rep_ids: set[int] | frozenset[int], week: Window,
     follow_ups = _follow_ups(session, ids, horizon)
     evidence = provided_items(session, ids)
     moods = _emotion_falls(session, {opp.customer_id for opp, _ in deals}, horizon)
-    overdue = timedelta(hours=int(rule_settings.get(session, "follow_up.overdue_hours")))
+    policy = follow_up_policy(session)
 
     rows: dict[int, list[OpportunityRow]] = defaultdict(list)
     for opp, customer_name in deals:
@@ -159,7 +159,7 @@ def rep_maps(session: Session, rep_ids: set[int] | frozenset[int], week: Window,
         if not visible:
             continue
         blocks: list[RedBlock] = []
-        blocks += _overdue_blocks(opp, stays, follow_ups.get(opp.id, []), overdue, week, horizon)
+        blocks += _overdue_blocks(opp, stays, follow_ups.get(opp.id, []), policy, week, horizon)
         blocks += _checklist_blocks(visible, evidence.get(opp.id, set()))
         if opp.customer_id in moods and opp.status is OpportunityStatus.OPEN:
             blocks.append(_emotion_block(moods[opp.customer_id], week, horizon))
@@ -274,7 +274,7 @@ def _overdue_blocks(
     opp: Opportunity,
     stays: list[_Stay],
     follow_ups: list[datetime],
-    overdue: timedelta,
+    policy: FollowUpPolicy,
     week: Window,
     horizon: datetime,
 ) -> list[RedBlock]:
@@ -285,10 +285,11 @@ def _overdue_blocks(
     blocks = []
     for i, last in enumerate(times):
         nxt = times[i + 1] if i + 1 < len(times) else open_until
-        start, end = max(last + overdue, week.start), min(nxt, horizon)
+        start, end = max(policy.overdue_at(last), week.start), min(nxt, horizon)
         if end > start:
             hours = (end - last).total_seconds() / 3600
-            detail = f"上次跟进后 {hours:.0f} 小时未再跟进（阈值 {overdue.total_seconds() / 3600:.0f} 小时）"
+            counted = "，只计工作日" if policy.time.working_days_only else ""
+            detail = f"上次跟进后 {hours:.0f} 小时未再跟进（阈值 {policy.overdue_hours} 小时{counted}）"
             blocks.append(RedBlock(OVERDUE, RED_LABELS[OVERDUE], start, end, detail))
     return blocks
 
