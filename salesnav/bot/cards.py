@@ -83,3 +83,24 @@ def touchpoint_saved_card(
         "task_id": task_id,
         "button_list": [{"text": "再记一条", "style": 2, "key": "tp:new"}],
     }
+
+
+def deal_card(opp: Any, *, title: str, next_stage: Any, task_id: str) -> dict[str, Any]:
+    """An open deal as the rep sees it in chat, with a 推进 button to its next stage."""
+    from salesnav.handlers.money import fen_to_yuan_text
+
+    return {
+        "card_type": "button_interaction",
+        "source": SOURCE,
+        "main_title": {"title": _short(title, 26), "desc": _short(opp.title, 30)},
+        "horizontal_content_list": [
+            {"keyname": "客户", "value": opp.customer.name},
+            {"keyname": "产品线", "value": opp.product_line},
+            {"keyname": "预计金额", "value": fen_to_yuan_text(opp.expected_amount_fen)},
+            {"keyname": "阶段", "value": opp.stage.name},
+        ],
+        "task_id": task_id,
+        "button_list": [
+            {"text": _short(f"推进到{next_stage.name}"), "style": 1, "key": f"adv:go:{opp.id}:{next_stage.code}"}
+        ],
+    }

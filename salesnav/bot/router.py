@@ -31,6 +31,7 @@ ROUTE_MODULES = (
     "salesnav.bot.capture.welcome",
     "salesnav.bot.capture.touchpoint_card",
     "salesnav.bot.capture.opportunity",
+    "salesnav.bot.capture.stage_move",
     "salesnav.bot.capture.tasks",
     "salesnav.bot.capture.text",
     "salesnav.bot.capture.media",

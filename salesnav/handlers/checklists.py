@@ -162,3 +162,20 @@ def missing_items(session: Session, opportunity_ids: list[int], target: Stage) -
     required = required_items(target)
     provided = provided_items(session, opportunity_ids)
     return {oid: [item.name for item in required if item.id not in provided[oid]] for oid in opportunity_ids}
+
+
+def outstanding_items(session: Session, opp: Opportunity, current: Stage, target: Stage) -> list[ChecklistItem]:
+    """The required items a move of `opp` from `current` to `target` still lacks, stage by stage in path order
+    (what a channel asks for before it calls `advance_stage`)."""
+    provided = provided_items(session, [opp.id])[opp.id]
+    path = [*stages_passed(session, current, target), target]
+    return [item for stage in path for item in required_items(stage) if item.id not in provided]
+
+
+def item_prompt(item: ChecklistItem) -> str:
+    """How to ask a person for one item, in their words."""
+    if item.kind is ChecklistItemKind.FILE:
+        return f"「{item.name}」：请拍照或发送文件（{FILE_TYPES_TEXT}）"
+    if item.kind is ChecklistItemKind.TEXT:
+        return f"「{item.name}」：请直接回复文字"
+    return f"「{item.name}」：完成后点「已完成」，或回复一句说明"

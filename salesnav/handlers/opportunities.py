@@ -202,15 +202,8 @@ def advance_stage(
     """
     opp = opportunity_for(session, actor, opportunity_id)
     current = opp.stage
-    if opp.status is not OpportunityStatus.OPEN:
-        raise OpportunityClosed(f"商机已关闭（{opp.status.label}），不能再推进")
     target = stage_by_code(session, to_stage)
-    if target.id == current.id:
-        raise DomainError(f"商机已处于「{target.name}」阶段")
-    if target.outcome is StageOutcome.OPEN and target.position < current.position:
-        raise DomainError(f"不能从「{current.name}」退回到「{target.name}」")
-    if opp.approval_frozen and target.outcome is not StageOutcome.LOST:
-        raise DomainError(f"该商机审批已冻结：{opp.approval_frozen_reason or '请联系销售总监'}")
+    check_move(opp, target)
 
     touchpoint = _latest_touchpoint(session, opp, touchpoint_id)
     path = [*stages_passed(session, current, target), target]
@@ -272,6 +265,32 @@ def advance_stage(
     if opp.status is OpportunityStatus.WON:
         _award_incentive_points(session, actor, opp)
     return transition
+
+
+def check_move(opp: Opportunity, target: Stage) -> None:
+    """What refuses a move before any checklist is read: a closed or frozen deal, no move, a move back."""
+    current = opp.stage
+    if opp.status is not OpportunityStatus.OPEN:
+        raise OpportunityClosed(f"商机已关闭（{opp.status.label}），不能再推进")
+    if target.id == current.id:
+        raise DomainError(f"商机已处于「{target.name}」阶段")
+    if target.outcome is StageOutcome.OPEN and target.position < current.position:
+        raise DomainError(f"不能从「{current.name}」退回到「{target.name}」")
+    if opp.approval_frozen and target.outcome is not StageOutcome.LOST:
+        raise DomainError(f"该商机审批已冻结：{opp.approval_frozen_reason or '请联系销售总监'}")
+
+
+def next_stage(session: Session, stage: Stage, *, missing_ok: bool = False) -> Stage | None:
+    """The stage after `stage` on the way to 赢单 (输单 is never "next"); None (or a refusal) after the last."""
+    following = session.scalars(
+        select(Stage)
+        .where(Stage.deleted_at.is_(None), Stage.outcome != StageOutcome.LOST, Stage.position > stage.position)
+        .order_by(Stage.position)
+        .limit(1)
+    ).first()
+    if following is None and not missing_ok:
+        raise DomainError(f"「{stage.name}」之后没有可推进的阶段")
+    return following
 
 
 def _override_reasons(

@@ -61,6 +61,7 @@ class OutboundMessage(IdMixin, TimestampMixin, Base):
 class DraftKind(LabelledEnum):
     TOUCHPOINT = "touchpoint", "记触点"
     OPPORTUNITY = "opportunity", "建商机"
+    STAGE_MOVE = "stage_move", "推进商机"
 
 
 class DraftStep(LabelledEnum):

@@ -139,12 +139,14 @@ def test_new_opportunity_asks_only_for_what_is_missing(chat):
         opp = session.scalars(select(Opportunity)).one()
         assert (opp.title, opp.product_line, opp.expected_amount_fen) == ("华山医院·CT球管", "CT球管", 58_000_000)
         assert session.get(Touchpoint, opp.last_touchpoint_id).opportunity_id == opp.id
-    assert "已创建商机「华山医院·CT球管」" in chat.last_text() and "58万元" in chat.last_text()
+    card = chat.last_card()
+    assert (card["main_title"]["title"], card["main_title"]["desc"]) == ("✅ 已创建商机", "华山医院·CT球管")
+    assert {r["keyname"]: r["value"] for r in card["horizontal_content_list"]}["预计金额"] == "58万元"
 
 
 def test_new_opportunity_in_one_message_and_refused_twice_for_the_same_touchpoint(chat):
     chat.say("商机 CT球管 58万")
-    assert "已创建商机" in chat.last_text()
+    assert chat.last_card()["main_title"]["title"] == "✅ 已创建商机"
     chat.click("OPPORTUNITY_NEW")
     assert "已关联商机「华山医院·CT球管」" in chat.last_text()
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesnav.bot import outbox
+from salesnav.bot.capture import media, stage_move
 from salesnav.bot.client import get_client
 from salesnav.bot.parse import parse_message
 from salesnav.bot.router import Incoming, router
@@ -28,11 +29,18 @@ BUTTON_PREFIX = "xlsimp"
 
 @router.message("file")
 def on_file(incoming: Incoming) -> None:
+    inbound_id = incoming.inbound.id
+    if stage_move.waiting_for_file(incoming.session, incoming.member) is not None:
+        # The file is the checklist item a deal's move asked for (a 报价单 PDF, a 演示PPT), not a sheet to import.
+        enqueue_after_commit(
+            incoming.session, media.store_checklist_file, inbound_id, key=f"media:{inbound_id}", queue="media"
+        )
+        incoming.note = "checklist file download queued"
+        return
     name = incoming.message.get("FileName") or incoming.message.get("Title") or ""
     if name and not name.lower().endswith(SHEET_SUFFIXES):
         incoming.reply_text("目前只能导入 Excel（.xlsx / .xls）或 CSV 表格文件。")
         return
-    inbound_id = incoming.inbound.id
     enqueue_after_commit(incoming.session, preview_file, inbound_id, key=f"excel:{inbound_id}", queue="media")
     incoming.reply_text("收到表格，正在识别，请稍候…")
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from salesnav.bot import inbound as inbound_store
 from salesnav.bot import outbox
-from salesnav.bot.capture import invoice_photo, voice_note
+from salesnav.bot.capture import invoice_photo, stage_move, voice_note
 from salesnav.bot.client import get_client
 from salesnav.bot.parse import WeComMessage, parse_message
 from salesnav.bot.router import Incoming, router
@@ -74,6 +74,32 @@ def store_media(inbound_id: int) -> None:
         raise
 
 
+def store_checklist_file(inbound_id: int) -> None:
+    """The job for a file sent while a deal's move waits for a file item: download, keep, give it to the move."""
+    with db.transaction() as session:
+        row = session.get(InboundMessage, inbound_id)
+        if row is None:
+            return
+        message = parse_message(row.raw_xml)
+    try:
+        content = get_client().download_media(message.get("MediaId") or "")
+        _file(inbound_id, message, content, _give_to_move)
+    except DomainError as exc:  # a file type we do not keep, or the move refused: tell the rep why
+        with db.transaction() as session:
+            outbox.queue_text(session, message.actor_userid, exc.message, idempotency_key=f"inbound:{inbound_id}:media")
+    except Exception as exc:
+        inbound_store.mark_failed(inbound_id, exc)
+        raise
+
+
+def _give_to_move(incoming: Incoming, attachment: Attachment) -> None:
+    move = stage_move.waiting_for_file(incoming.session, incoming.member)
+    if move is None:
+        incoming.reply_text("文件已保存。推进已结束或已超时，如需推进请重新发送「推进 客户名」。")
+        return
+    stage_move.give_file(incoming, move, attachment)
+
+
 def hear(content: bytes, message: WeComMessage, spoken_at: datetime) -> voice_note.Heard | None:
     """The transcript (slow); None when the engine cannot run. Unusable audio is a DomainError for the rep."""
     from salesnav.voice import AudioRejected, transcribe
@@ -120,7 +146,9 @@ def _file(inbound_id: int, message: WeComMessage, content: bytes, then: Callable
 
 
 def _file_photo(incoming: Incoming, attachment: Attachment, reading: Any) -> None:
-    if invoice_photo.looks_like_invoice(reading):
+    if (move := stage_move.waiting_for_file(incoming.session, incoming.member)) is not None:
+        stage_move.give_file(incoming, move, attachment)  # the photo is the checklist item the bot asked for
+    elif invoice_photo.looks_like_invoice(reading):
         invoice_photo.offer_payment(incoming, attachment, reading, InvoiceFields.from_reading(reading))
     else:
         invoice_photo.attach_photo(incoming, attachment)

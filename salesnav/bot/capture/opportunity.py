@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from salesnav import clock
 from salesnav.bot.capture import drafts
+from salesnav.bot.cards import deal_card
 from salesnav.bot.router import Incoming, router
 from salesnav.handlers.errors import DomainError
-from salesnav.handlers.money import fen_to_yuan_text, yuan_to_fen
-from salesnav.handlers.opportunities import create_from_touchpoint
+from salesnav.handlers.money import yuan_to_fen
+from salesnav.handlers.opportunities import create_from_touchpoint, next_stage
 from salesnav.models import Opportunity, OpportunityStatus, Touchpoint
 from salesnav.models.messaging import CaptureDraft, DraftKind, DraftStep
 
@@ -102,10 +103,9 @@ def fill_details(incoming: Incoming, draft: CaptureDraft, text: str) -> None:
         expected_amount_fen=int(data["amount_fen"]),
     )
     draft.opportunity_id, draft.step = opp.id, DraftStep.DONE
-    incoming.reply_text(
-        f"✅ 已创建商机「{opp.title}」\n产品线：{opp.product_line}\n"
-        f"预计金额：{fen_to_yuan_text(opp.expected_amount_fen)}\n阶段：{opp.stage.name}"
-    )
+    following = next_stage(incoming.session, opp.stage)
+    task_id = f"deal-{opp.id}-{incoming.inbound.id}"
+    incoming.reply_card(deal_card(opp, title="✅ 已创建商机", next_stage=following, task_id=task_id))
 
 
 def parse_details(text: str) -> tuple[str | None, int | None]:

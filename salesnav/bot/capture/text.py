@@ -2,6 +2,7 @@
 
     触点 协和医院 面访 积极 下周二送样     → a touchpoint (customer by fuzzy name among the rep's own)
     商机 CT球管 58万                        → an opportunity from the rep's latest touchpoint
+    推进 协和医院 方案演示                   → move the customer's deal (stage_move.py asks for what is missing)
     待办                                    → the rep's open tasks
 Anything else, unless a capture is waiting for it, gets the help text: never silence.
 """
@@ -9,7 +10,7 @@ Anything else, unless a capture is waiting for it, gets the help text: never sil
 from __future__ import annotations
 
 from salesnav import clock
-from salesnav.bot.capture import drafts, opportunity, tasks
+from salesnav.bot.capture import drafts, opportunity, stage_move, tasks
 from salesnav.bot.capture.phrases import split_next_step
 from salesnav.bot.capture.touchpoint_card import due_text, update_after_summary
 from salesnav.bot.router import Incoming, router
@@ -25,6 +26,7 @@ HELP = (
     "• 点菜单「记触点」，两下点选即可记录\n"
     "• 触点 协和医院 面访 积极 下周二送样\n"
     "• 商机 CT球管 58万（基于最近一条触点建商机）\n"
+    f"• {stage_move.EXAMPLE}（推进商机，缺的检查清单会逐项询问）\n"
     "• 待办：查看我的待办"
 )
 TOUCHPOINT_WORDS = ("触点", "记触点")
@@ -46,6 +48,8 @@ def on_text(incoming: Incoming) -> None:
         log_from_command(incoming, words[1:])
     elif head in OPPORTUNITY_WORDS and len(words) >= 2:
         opportunity.from_command(incoming, " ".join(words[1:]))
+    elif head in stage_move.WORDS and len(words) >= 2:
+        stage_move.from_command(incoming, words[1:])
     elif head in TASK_WORDS and len(words) == 1:
         tasks.my_tasks(incoming)
     elif head in HELP_WORDS:
@@ -53,6 +57,8 @@ def on_text(incoming: Incoming) -> None:
     elif (draft := drafts.waiting_for_message(incoming.session, incoming.member)) is not None and content:
         if draft.kind is DraftKind.TOUCHPOINT:
             summarize(incoming, draft, content)
+        elif draft.kind is DraftKind.STAGE_MOVE:
+            stage_move.give_text(incoming, draft, content)
         else:
             opportunity.fill_details(incoming, draft, content)
     else:
