@@ -11,7 +11,7 @@ clock stops when the emulator has recorded the rep's annotation card (the voice 
 before it). What is measured is our processing: callback, inbound job, media download, transcription,
 AMR check, media upload, annotation, outbox, two sends. The model is loaded before the first clip
 (once per worker process; its load time is printed). `--concurrency N` posts N managers' notes at once.
-Target (issue 8): p95 under 10 s.
+Target: p95 under 10 s.
 """
 
 from __future__ import annotations

@@ -186,7 +186,7 @@ def wecom_reprocess(inbound_id: int) -> None:
 
 @main.group()
 def rules() -> None:
-    """The automation rules (DESIGN.md §4)."""
+    """The automation rules (docs/product.md)."""
 
 
 @rules.command("run")
@@ -208,7 +208,7 @@ def rules_list() -> None:
 
 @main.group("battle-pack")
 def battle_pack() -> None:
-    """今日作战包: the 10:00 pack of every active rep (DESIGN.md §5)."""
+    """今日作战包: the 10:00 pack of every active rep (docs/product.md)."""
 
 
 @battle_pack.command("send")

@@ -1,7 +1,7 @@
 """Stage checklists: which stages a move passes, what each item accepts as evidence, what a deal still lacks.
 
 A move over several stages is judged stage by stage: every stage it passes asks for its own checklist, so a
-deal cannot reach 赢单 from 初步接触 by skipping the evidence in between (DESIGN.md §3). What counts as given
+deal cannot reach 赢单 from 初步接触 by skipping the evidence in between (docs/product.md). What counts as given
 depends on the item's kind: a file item needs a file (a tick or a sentence is not a 演示PPT), a text item
 needs words, a checkbox a tick.
 """

@@ -1,4 +1,4 @@
-"""Run-time thresholds (DESIGN.md §4), stored in the database; these are the defaults.
+"""Run-time thresholds (docs/product.md), stored in the database; these are the defaults.
 
 `get` reads a setting (the stored row, else the default); `update` changes one after
 validating it (salesnav/handlers/rules/validation.py) and keeps the change in the audit trail.

@@ -1,4 +1,4 @@
-"""The default sales stages and their checklists (DESIGN.md §3); admins edit them as data later."""
+"""The default sales stages and their checklists (docs/product.md); admins edit them as data later."""
 
 from __future__ import annotations
 

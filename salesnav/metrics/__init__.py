@@ -1,4 +1,4 @@
-"""The article's metrics computed from the data (DESIGN.md §5): one function per metric over a window and a scope.
+"""The article's metrics computed from the data (docs/product.md): one function per metric over a window and a scope.
 
 Every function takes `(session, window, scope)` and returns a small typed result whose `value` is None when
 there is nothing to measure, so a dashboard shows "—" instead of a made-up 0.

@@ -93,7 +93,7 @@ class VerificationMetric:
 
 
 def verification_metrics(session: Session, window: Window, scope: Scope) -> list[VerificationMetric]:
-    """The article's three verification metrics (DESIGN.md §5), computed from the data:
+    """The article's three verification metrics (docs/product.md), computed from the data:
     effective touchpoints per rep per week (4.2 → ≥ 6.5), stage advancement deviation (±38 % → ±12 %, as
     fractions 0.38 → 0.12) and collaboration first-response compliance (44 % → ≥ 85 %)."""
     effective = effective_touchpoints_per_rep_week(session, window, scope)

@@ -1,4 +1,4 @@
-"""The domain model (DESIGN.md §3) as SQLAlchemy 2 typed models. Import models from here."""
+"""The domain model (docs/product.md) as SQLAlchemy 2 typed models. Import models from here."""
 
 from salesnav.models.admin import LOCAL_USERID_PREFIX, AdminAccount
 from salesnav.models.base import Base

@@ -1,4 +1,4 @@
-"""The local WeCom emulator (DESIGN.md §7): WeCom's HTTP API on loopback, inside our own app.
+"""The local WeCom emulator (docs/architecture.md): WeCom's HTTP API on loopback, inside our own app.
 
 `mount(app)` registers it under `/_wecom` when the app runs in emulator mode
 (`settings.wecom.emulator`, i.e. `WECOM_EMULATOR=1`, the default without a `WECOM_SECRET`);

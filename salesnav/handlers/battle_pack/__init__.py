@@ -1,4 +1,4 @@
-"""The battle pack (今日作战包, DESIGN.md §5 level 3): what each rep should do first today.
+"""The battle pack (今日作战包, docs/product.md, level 3): what each rep should do first today.
 
 - `workdays`: is a day a working day (chinese-calendar: statutory holidays, adjusted working days).
 - `snapshot`: loads the data for any number of reps with a fixed number of queries (batch, keyed by rep).

@@ -1,4 +1,4 @@
-"""The automation rules (DESIGN.md §4): one module per rule, the engine that runs them, setting checks.
+"""The automation rules (docs/product.md): one module per rule, the engine that runs them, setting checks.
 
 A rule has a trigger (a domain event, or time), a condition, and actions (WeCom message,
 task, escalation, e-mail, PDF, approval freeze). Its thresholds and its on/off switch are
