@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import phonenumbers
+from pypinyin import Style, lazy_pinyin
 from rapidfuzz import fuzz, process
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
 from salesnav.handlers.access import CUSTOMER_NOT_FOUND, customer_for, customers_for, owned_by_visible
@@ -237,27 +239,48 @@ def add_contacts(session: Session, actor: User, specs: list[NewContact]) -> list
     return [row["id"] if isinstance(row, dict) else row for row in rows]
 
 
+@lru_cache(maxsize=20_000)
+def initials(name: str) -> str:
+    """人民医院 → rmyy; Latin letters and digits are kept as they are."""
+    return "".join(p[0] for p in lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default") if p).lower()
+
+
+def name_matches(session: Session, scoped: Select[Any], query: str) -> ColumnElement[bool]:
+    """The customer matcher for what a person types: the name contains it, or (letters and digits) the pinyin
+    initials of the name contain it (「协和」, 「rmyy」). `scoped` is the customers the person may see."""
+    by_name = Customer.name.contains(query, autoescape=True)
+    if not (query.isascii() and query.isalnum()):
+        return by_name
+    # Pinyin initials cannot be computed in SQL: match them over the (scoped) names in Python.
+    names = session.execute(scoped.with_only_columns(Customer.id, Customer.name)).all()
+    ids = [cid for cid, name in names if query.lower() in initials(name)]
+    return or_(by_name, Customer.id.in_(ids))
+
+
 def find_by_name(session: Session, actor: User, query: str) -> Customer:
-    """One customer the actor may see (a rep: their own) by exact or fuzzy name.
+    """One customer the actor may see (a rep: their own) by a few characters of its name, its pinyin initials,
+    or — when neither finds one — a fuzzy spelling.
 
     A Chinese DomainError when none fits, or when several fit about equally well (they are listed).
     """
     query = (query or "").strip()
-    customers = {
-        c.id: c
-        for c in session.scalars(
-            select(Customer).where(Customer.deleted_at.is_(None), owned_by_visible(session, actor, Customer.owner_id))
-        )
-    }
+    scoped = select(Customer).where(Customer.deleted_at.is_(None), owned_by_visible(session, actor, Customer.owner_id))
+    customers = {c.id: c for c in session.scalars(scoped)}
     if not customers:
         raise DomainError("您名下还没有客户。添加客户的企业微信后会自动建档。")
     exact = [c for c in customers.values() if c.name == query]
     if len(exact) == 1:
         return exact[0]
+    found = list(session.scalars(scoped.where(name_matches(session, scoped, query)).order_by(Customer.name)))
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        listed = "、".join(c.name for c in found[:5]) + ("等" if len(found) > 5 else "")
+        raise DomainError(f"「{query}」对应多个客户：{listed}。请写得更完整一些。")
     names = {cid: c.name for cid, c in customers.items()}
     matches = process.extract(query, names, scorer=fuzz.WRatio, limit=5, score_cutoff=NAME_MATCH_THRESHOLD)
     if not matches:
-        raise NotFound(f"没有找到客户「{query}」。请检查名称，或从「记触点」的客户列表中选择。")
+        raise NotFound(f"没有找到客户「{query}」。可以写客户名称中的几个字或拼音首字母，例如「人民」「rmyy」。")
     if len(matches) == 1 or matches[0][1] - matches[1][1] >= NAME_CLEAR_LEAD:
         return customers[matches[0][2]]
     listed = "、".join(name for name, _score, _cid in matches)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
-from pypinyin import Style, lazy_pinyin
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from salesnav.handlers.access import customer_for, owned_by_visible
-from salesnav.handlers.customers import add_contact, create_customer, normalise_phone
+from salesnav.handlers.customers import add_contact, create_customer, initials, name_matches, normalise_phone
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.form_entry import record_form_entry
 from salesnav.miniprogram_api.auth import current_actor
@@ -75,12 +73,6 @@ class CustomerIn(FormTimes):
     contacts = fields.List(fields.Nested(ContactIn), load_default=list, validate=validate.Length(max=20))
 
 
-@lru_cache(maxsize=20_000)
-def initials(name: str) -> str:
-    """人民医院 → rmyy; Latin letters and digits are kept as they are."""
-    return "".join(p[0] for p in lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default") if p).lower()
-
-
 @bp.route("/customers", methods=["GET"])
 @bp.arguments(CustomerQuery, location="query")
 @bp.response(200, CustomerPage)
@@ -93,14 +85,7 @@ def list_customers(args: dict[str, Any]) -> dict[str, Any]:
         .order_by(Customer.name, Customer.id)
     )
     if q := (args.get("q") or "").strip():
-        by_name = Customer.name.contains(q, autoescape=True)
-        if q.isascii() and q.isalnum():
-            # Pinyin initials cannot be computed in SQL: match them over the (scoped) names in Python.
-            names = session.execute(query.with_only_columns(Customer.id, Customer.name)).all()
-            ids = [cid for cid, name in names if q.lower() in initials(name)]
-            query = query.where(or_(by_name, Customer.id.in_(ids)))
-        else:
-            query = query.where(by_name)
+        query = query.where(name_matches(session, query, q))
     if phone := (args.get("phone") or "").strip():
         digits = "".join(ch for ch in phone if ch.isdigit())
         if not digits:

@@ -22,8 +22,11 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
 from sqlalchemy import select
 
+from salesnav.bot.capture.lookup import recent_customers
 from salesnav.bot.emulator import PREFIX, STATE, callbacks
 from salesnav.bot.menu import load_menu
+from salesnav.handlers.customers import find_by_name
+from salesnav.handlers.errors import DomainError
 from salesnav.models import User
 from salesnav.models import session as db
 from salesnav.settings import Settings
@@ -112,7 +115,31 @@ def page() -> str:
     groups: dict[str, list[dict[str, str]]] = {}
     for m in sorted(members, key=lambda m: ROLE_ORDER.index(m["role"]) if m["role"] in ROLE_ORDER else 99):
         groups.setdefault(m["role_label"], []).append(m)
-    return render_template("sandbox.html", groups=groups, members=members, current=current, menu=load_menu())
+    example = _example(current["userid"]) if current else GENERIC_EXAMPLE
+    return render_template(
+        "sandbox.html", groups=groups, members=members, current=current, menu=load_menu(), example=example
+    )
+
+
+GENERIC_EXAMPLE = "帮助"
+SUFFIXES = ("医疗器械有限公司", "有限公司", "医院")
+
+
+def _example(userid: str) -> str:
+    """The input box's example, on this member's own data: a few characters of their latest customer's name
+    that find exactly that customer (the same matcher the chat uses), so the example works when typed."""
+    with db.new_session() as session:
+        user = session.scalars(select(User).where(User.wecom_userid == userid)).first()
+        customers = recent_customers(session, user, limit=1) if user is not None else []
+        if user is None or not customers:
+            return GENERIC_EXAMPLE
+        name = customers[0].name
+        short = next((name[: -len(s)] for s in SUFFIXES if name.endswith(s) and len(name) > len(s) + 1), name)
+        try:
+            found = find_by_name(session, user, short)
+        except DomainError:
+            found = None
+        return f"触点 {short if found is not None and found.id == customers[0].id else name} 面访 积极 下周二送样"
 
 
 def _members() -> list[dict[str, str]]:

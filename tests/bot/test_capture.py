@@ -254,3 +254,25 @@ def test_push_menu_posts_the_four_menu_keys_through_menu_create(live_app):
     assert "TOUCHPOINT_NEW, OPPORTUNITY_NEW, BATTLE_PACK, MY_TASKS" in result.output
     pushed = STATE.menus[live_app.settings.wecom.agent_id]
     assert [b["name"] for b in pushed["button"]] == ["记触点", "建商机", "我的"]
+
+
+def test_a_customer_is_found_by_a_few_characters_or_its_pinyin_initials(chat):
+    chat.say("触点 协和 面访 积极")
+    assert chat.last_text().startswith("✅ 已记录触点：北京协和医院")
+    chat.say("触点 shrj 电话 中性")
+    assert chat.last_text().startswith("✅ 已记录触点：上海瑞金医院")
+    chat.say("触点 医院 电话 中性")
+    assert chat.last_text() == "「医院」对应多个客户：上海瑞金医院、北京协和医院、华山医院。请写得更完整一些。"
+
+
+def test_every_example_in_the_help_reply_works_when_typed(chat):
+    from salesnav.bot.capture.text import HELP
+
+    examples = [line.removeprefix("• ").split("（")[0].split("：")[0] for line in HELP.splitlines()[1:]]
+    commands = [e for e in examples if e.split()[0] in ("触点", "商机", "推进")]
+    assert len(commands) == 3
+    for example in commands:
+        chat.say(example)
+        reply = chat.sent()[-1]
+        text = reply["payload"].get("content", "") if reply["msgtype"] == "text" else ""
+        assert not text.startswith(("没看懂", "没有找到")) and "对应多个客户" not in text, (example, text)

@@ -143,6 +143,15 @@ def test_a_text_command_from_the_sandbox_gets_the_bots_reply_in_the_chat(live_ap
     page.screenshot(path=str(OUTPUT / "sandbox_text_command.png"))
 
 
+def test_the_example_in_the_input_box_is_the_members_own_customer_and_works_when_typed(live_app, org, page):
+    page.goto(live_app.base_url + "/sandbox/?as=rep01")
+    placeholder = page.locator("#text").get_attribute("placeholder") or ""
+    assert placeholder == "发消息，例如：触点 华山 面访 积极 下周二送样"  # 华山医院 is rep01's latest customer
+    page.locator("#text").fill(placeholder.removeprefix("发消息，例如："))
+    act(page, live_app, "text", lambda: page.get_by_role("button", name="发送", exact=True).click())
+    expect(page.locator(".sb-bot .sb-bubble").last).to_contain_text("✅ 已记录触点：华山医院，面访，积极")
+
+
 def test_a_photo_sent_from_the_sandbox_is_fetched_by_media_id_and_stored(live_app, org, page):
     photo = io.BytesIO()
     Image.new("RGB", (60, 40), "white").save(photo, format="PNG")
