@@ -35,12 +35,26 @@ def touchpoint_customer_card(task_id: str, customers: list[tuple[int, str]]) -> 
     }
 
 
-def touchpoint_kind_card(task_id: str, customer_name: str, default_type: TouchpointType) -> dict[str, Any]:
-    """Step 2: the type is a drop-down (pre-set to the rep's usual one); tapping an emotion saves."""
+MAX_CONTACT_BUTTONS = MAX_BUTTONS - len(Emotion)
+
+
+def touchpoint_kind_card(
+    task_id: str,
+    customer_name: str,
+    default_type: TouchpointType,
+    contacts: list[tuple[int, str, bool]] | None = None,
+) -> dict[str, Any]:
+    """Step 2: the type is a drop-down (pre-set to the rep's usual one); the customer's contacts are toggles
+    (✓ = was there; pre-set to who was there last time); tapping an emotion saves."""
+    people = [
+        {"text": _short(("✓" if present else "＋") + name), "style": 1 if present else 2, "key": f"tp:who:{cid}"}
+        for cid, name, present in (contacts or [])[:MAX_CONTACT_BUTTONS]
+    ]
+    desc = "第 2 步：点联系人标记在场（✓ 在场），点客户情绪即保存" if people else "第 2 步：确认类型，点客户情绪即保存"
     return {
         "card_type": "button_interaction",
         "source": SOURCE,
-        "main_title": {"title": f"记触点 · {customer_name}", "desc": "第 2 步：确认类型，点客户情绪即保存"},
+        "main_title": {"title": f"记触点 · {customer_name}", "desc": desc},
         "task_id": task_id,
         "button_selection": {
             "question_key": TYPE_QUESTION,
@@ -48,7 +62,8 @@ def touchpoint_kind_card(task_id: str, customer_name: str, default_type: Touchpo
             "option_list": [{"id": t.value, "text": t.label} for t in TouchpointType],
             "selected_id": default_type.value,
         },
-        "button_list": [{"text": e.label, "style": EMOTION_STYLE[e], "key": f"tp:emo:{e.value}"} for e in Emotion],
+        "button_list": [{"text": e.label, "style": EMOTION_STYLE[e], "key": f"tp:emo:{e.value}"} for e in Emotion]
+        + people,
     }
 
 
@@ -62,12 +77,14 @@ def touchpoint_saved_card(
     next_action: str | None,
     due_text: str | None,
     window_minutes: int,
+    present: list[str] | None = None,
 ) -> dict[str, Any]:
     """What was saved, shown in place of the buttons; one button starts the next capture."""
     rows = [
         {"keyname": "客户", "value": customer_name},
         {"keyname": "类型", "value": type_label},
         {"keyname": "情绪", "value": emotion_label},
+        {"keyname": "在场", "value": _short("、".join(present), 30) if present else "（纪要里写明，如：和李主任面谈）"},
         {"keyname": "纪要", "value": _short(summary, 60) if summary else "（待补充）"},
         {
             "keyname": "下一步",

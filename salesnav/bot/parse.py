@@ -93,9 +93,19 @@ class WeComMessage:
                 )
             )
         else:
+            # A card tap's ResponseCode is new on every tap and the same on its retries: the same button tapped
+            # twice in one second (a contact toggled off and on) is two taps, not a redelivery.
             key = ":".join(
                 str(part or "")
-                for part in ("event", self.from_user, self.create_time, self.event, self.event_key, self.get("TaskId"))
+                for part in (
+                    "event",
+                    self.from_user,
+                    self.create_time,
+                    self.event,
+                    self.event_key,
+                    self.get("TaskId"),
+                    self.get("ResponseCode"),
+                )
             )
         if len(key) > MAX_DEDUPE_KEY:
             key = key[:200] + ":" + hashlib.sha256(key.encode()).hexdigest()

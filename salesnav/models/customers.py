@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from salesnav.models.base import Base, BigId, IdMixin, LabelledEnum, SoftDeleteMixin, TimestampMixin, db_enum
@@ -54,5 +54,7 @@ class Contact(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(32), index=True)  # E.164 once normalised
     external_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
     decision_role: Mapped[DecisionRole | None] = mapped_column(db_enum(DecisionRole))
+    # The role was inferred from a title heard in a note (李主任 → 影响者), not set by a person: shown as 推测.
+    decision_role_guessed: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     customer: Mapped[Customer] = relationship(back_populates="contacts")

@@ -276,3 +276,39 @@ def test_every_example_in_the_help_reply_works_when_typed(chat):
         reply = chat.sent()[-1]
         text = reply["payload"].get("content", "") if reply["msgtype"] == "text" else ""
         assert not text.startswith(("没看懂", "没有找到")) and "对应多个客户" not in text, (example, text)
+
+
+def test_contacts_tapped_on_the_card_and_named_in_the_note_make_the_touchpoint_effective_and_widen_coverage(
+    chat, org, session, frozen_clock
+):
+    from salesnav.metrics.activity import effective_touchpoints_per_rep_week, touchpoint_quality
+    from salesnav.metrics.scope import Scope, Window
+
+    chat.click("TOUCHPOINT_NEW")
+    card = chat.last_card()
+    chat.tap(card, button(card, "北京协和医院"))
+    card = chat.last_card()
+    assert "点联系人标记在场" in card["main_title"]["desc"]
+    assert button(card, "✓联系人1")  # the customer's only contact is there unless the rep taps them off
+    chat.tap(card, button(card, "✓联系人1"))
+    card = chat.last_card()
+    chat.tap(card, button(card, "＋联系人1"))
+    card = chat.last_card()
+    chat.tap(card, button(card, "积极"))
+    saved = chat.last_card()
+    assert {r["keyname"]: r["value"] for r in saved["horizontal_content_list"]}["在场"] == "联系人1"
+
+    chat.say("和王护士长一起看了样机，下一步：周五前送样")
+    assert "在场：王护士长（新联系人，角色推测为使用者）" in chat.last_text()
+    [tp] = [t for t in _touchpoints() if t.customer.name == "北京协和医院"]
+    assert sorted(c.name for c in tp.contacts) == ["王护士长", "联系人1"]
+    with db.transaction() as s:
+        nurse = s.scalars(select(Contact).where(Contact.name == "王护士长")).one()
+        assert (nurse.decision_role.label, nurse.decision_role_guessed) == ("使用者", True)
+
+    week = Window(frozen_clock.now() - timedelta(days=7), frozen_clock.now() + timedelta(hours=1))
+    effective = effective_touchpoints_per_rep_week(session, week, Scope.rep(org.rep))
+    assert effective.numerator == 1  # a next action and people present: 有效触点
+    quality = touchpoint_quality(session, week, Scope.rep(org.rep))
+    # 积极 1.0 × one role (使用者) of four covered, beside 华山医院's earlier touchpoint with nobody recorded (0).
+    assert quality.value == pytest.approx((1.0 * 1 / 4 + 0) / 2)

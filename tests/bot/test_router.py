@@ -79,7 +79,7 @@ def test_template_card_and_external_contact_events_are_parsed_into_typed_fields(
         "rc",
     )
     assert card.selected_options == {"tp_type": ["phone"]}
-    assert card.dedupe_key() == "event:rep01:1700000000:template_card_event:tp:emo:positive:tp-1-2"
+    assert card.dedupe_key() == "event:rep01:1700000000:template_card_event:tp:emo:positive:tp-1-2:rc"
 
     added = parse_message(callbacks.add_external_contact_xml(settings, "rep01", "wmABC", create_time=1700000000))
     assert added.from_user == "sys" and added.actor_userid == "rep01"

@@ -10,7 +10,7 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from salesnav.models import Customer, Touchpoint, TouchpointType, User
+from salesnav.models import Contact, Customer, Touchpoint, TouchpointType, User, touchpoint_contacts
 
 
 def recent_customers(session: Session, user: User, limit: int = 6) -> list[Customer]:
@@ -40,3 +40,33 @@ def usual_type(session: Session, user: User) -> TouchpointType:
         .limit(20)
     ).all()
     return Counter(recent).most_common(1)[0][0] if recent else TouchpointType.VISIT
+
+
+def customer_contacts(session: Session, customer_id: int) -> list[Contact]:
+    """The customer's people, those met most often by anyone first (the ones a rep will want to tap)."""
+    own = select(Contact.id).where(Contact.customer_id == customer_id)
+    met = (
+        select(touchpoint_contacts.c.contact_id, func.count().label("times"))
+        .where(touchpoint_contacts.c.contact_id.in_(own))
+        .group_by(touchpoint_contacts.c.contact_id)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(Contact)
+            .outerjoin(met, met.c.contact_id == Contact.id)
+            .where(Contact.customer_id == customer_id, Contact.deleted_at.is_(None))
+            .order_by(func.coalesce(met.c.times, 0).desc(), Contact.id)
+        )
+    )
+
+
+def last_present(session: Session, user: User, customer_id: int) -> list[int]:
+    """Who was there at the rep's last touchpoint with this customer (the usual company, pre-selected)."""
+    last = session.scalars(
+        select(Touchpoint)
+        .where(Touchpoint.rep_id == user.id, Touchpoint.customer_id == customer_id, Touchpoint.deleted_at.is_(None))
+        .order_by(Touchpoint.occurred_at.desc(), Touchpoint.id.desc())
+        .limit(1)
+    ).first()
+    return [c.id for c in last.contacts if c.deleted_at is None] if last is not None else []

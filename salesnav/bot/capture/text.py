@@ -15,6 +15,7 @@ from salesnav.bot.capture.phrases import split_next_step
 from salesnav.bot.capture.touchpoint_card import due_text, update_after_summary
 from salesnav.bot.router import Incoming, router
 from salesnav.handlers.customers import find_by_name
+from salesnav.handlers.participants import describe_people, note_people_present
 from salesnav.handlers.touchpoint_notes import add_to_touchpoint
 from salesnav.handlers.touchpoints import log_touchpoint
 from salesnav.models import CaptureSource, Emotion, Touchpoint, TouchpointType
@@ -98,8 +99,9 @@ def log_from_command(incoming: Incoming, words: list[str]) -> None:
         source=CaptureSource.CHAT_TEXT,
         guessed_fields=guessed,
     )
+    people = describe_people(note_people_present(incoming.session, user, touchpoint.id, " ".join(rest)))
     note = "（类型/情绪未写，按面访/中性记录）" if guessed else ""
-    incoming.reply_text(f"✅ 已记录触点：{describe(touchpoint, incoming)}{note}")
+    incoming.reply_text(f"✅ 已记录触点：{describe(touchpoint, incoming)}{note}" + (f"\n{people}" if people else ""))
 
 
 def summarize(incoming: Incoming, draft: CaptureDraft, content: str) -> None:
@@ -114,9 +116,10 @@ def summarize(incoming: Incoming, draft: CaptureDraft, content: str) -> None:
         next_action=step.action,
         next_action_due=step.due if step.action else None,
     )
+    people = describe_people(note_people_present(incoming.session, incoming.member, touchpoint.id, content))
     draft.step = DraftStep.DONE
     update_after_summary(incoming, draft, touchpoint)
-    incoming.reply_text(f"✅ 已补充到触点：{describe(touchpoint, incoming)}")
+    incoming.reply_text(f"✅ 已补充到触点：{describe(touchpoint, incoming)}" + (f"\n{people}" if people else ""))
 
 
 def describe(touchpoint: Touchpoint, incoming: Incoming) -> str:

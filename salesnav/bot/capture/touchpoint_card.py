@@ -13,7 +13,7 @@ from sqlalchemy import select
 from salesnav import clock
 from salesnav.bot import cards
 from salesnav.bot.capture import drafts
-from salesnav.bot.capture.lookup import recent_customers, usual_type
+from salesnav.bot.capture.lookup import customer_contacts, last_present, recent_customers, usual_type
 from salesnav.bot.router import Incoming, router
 from salesnav.handlers.access import customer_for
 from salesnav.handlers.touchpoints import log_touchpoint
@@ -51,6 +51,8 @@ def tapped(incoming: Incoming) -> None:
     draft = drafts.by_task(incoming.session, incoming.user, incoming.message.get("TaskId"))
     if what == "cust" and draft is not None and draft.step is DraftStep.CHOOSE_CUSTOMER:
         _choose_customer(incoming, draft, int(value) if value.isdigit() else 0)
+    elif what == "who" and draft is not None and draft.step is DraftStep.CHOOSE_KIND and value.isdigit():
+        _toggle_contact(incoming, draft, int(value))
     elif what == "emo" and draft is not None and draft.step is DraftStep.CHOOSE_KIND:
         _save(incoming, draft, value)
     else:
@@ -62,15 +64,46 @@ def _choose_customer(incoming: Incoming, draft: CaptureDraft, customer_id: int) 
     assert incoming.user is not None
     customer = customer_for(incoming.session, incoming.user, customer_id)
     draft.customer_id, draft.step = customer.id, DraftStep.CHOOSE_KIND
-    card = cards.touchpoint_kind_card(draft.task_id or "", customer.name, usual_type(incoming.session, incoming.user))
-    incoming.show_card(card)
+    contacts = customer_contacts(incoming.session, customer.id)[: cards.MAX_CONTACT_BUTTONS]
+    present = last_present(incoming.session, incoming.member, customer.id) or (
+        [contacts[0].id] if len(contacts) == 1 else []
+    )
+    draft.data = {
+        **(draft.data or {}),
+        "contacts": [[c.id, c.name] for c in contacts],
+        "present": [cid for cid in present if any(c.id == cid for c in contacts)],
+    }
+    incoming.show_card(_kind_card(incoming, draft, customer.name))
+
+
+def _kind_card(incoming: Incoming, draft: CaptureDraft, customer_name: str) -> dict[str, object]:
+    data = draft.data or {}
+    chosen = data.get("type") or usual_type(incoming.session, incoming.member).value
+    contacts = [(cid, name, cid in data.get("present", [])) for cid, name in data.get("contacts", [])]
+    return cards.touchpoint_kind_card(draft.task_id or "", customer_name, TouchpointType(chosen), contacts)
+
+
+def _toggle_contact(incoming: Incoming, draft: CaptureDraft, contact_id: int) -> None:
+    """A tap on a contact marks them there, or not; the card shows the new state, the type as chosen so far."""
+    data = dict(draft.data or {})
+    if contact_id not in [cid for cid, _ in data.get("contacts", [])]:
+        incoming.reply_text(STALE_CARD)
+        return
+    present = list(data.get("present", []))
+    data["present"] = [cid for cid in present if cid != contact_id] if contact_id in present else [*present, contact_id]
+    chosen = incoming.message.selected_options.get(cards.TYPE_QUESTION) or []
+    if chosen:
+        data["type"] = TouchpointType.from_label(chosen[0]) or chosen[0]
+    draft.data = data
+    customer = customer_for(incoming.session, incoming.member, draft.customer_id or 0)
+    incoming.show_card(_kind_card(incoming, draft, customer.name))
 
 
 def _save(incoming: Incoming, draft: CaptureDraft, emotion_value: str) -> None:
     user, session = incoming.user, incoming.session
     assert user is not None and draft.customer_id is not None
     chosen = incoming.message.selected_options.get(cards.TYPE_QUESTION) or []
-    tp_type = chosen[0] if chosen else usual_type(session, user).value
+    tp_type = chosen[0] if chosen else (draft.data or {}).get("type") or usual_type(session, user).value
     now = clock.now()
     touchpoint = log_touchpoint(
         session,
@@ -78,6 +111,7 @@ def _save(incoming: Incoming, draft: CaptureDraft, emotion_value: str) -> None:
         customer_id=draft.customer_id,
         type=TouchpointType.from_label(tp_type) or tp_type,
         emotion=Emotion.from_label(emotion_value) or emotion_value,
+        contact_ids=list((draft.data or {}).get("present", [])),
         occurred_at=now,
         source=CaptureSource.CHAT_BUTTON,
         form_opened_at=draft.opened_at,
@@ -97,6 +131,7 @@ def saved_card(incoming: Incoming, draft: CaptureDraft, touchpoint: Touchpoint) 
         next_action=touchpoint.next_action,
         due_text=due_text(touchpoint.next_action_due, incoming),
         window_minutes=int(drafts.window(incoming.session).total_seconds() // 60),
+        present=[c.name for c in touchpoint.contacts],
     )
 
 

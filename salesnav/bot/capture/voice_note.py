@@ -24,6 +24,7 @@ from salesnav.bot.capture.lookup import recent_customers, usual_type
 from salesnav.bot.capture.text import describe
 from salesnav.bot.capture.touchpoint_card import STALE_CARD, due_text, saved_card, update_after_summary
 from salesnav.bot.router import Incoming, router
+from salesnav.handlers.participants import describe_people, note_people_present
 from salesnav.handlers.touchpoint_notes import add_to_touchpoint
 from salesnav.handlers.touchpoints import log_touchpoint
 from salesnav.models import Attachment, CaptureSource, Customer, Emotion, User
@@ -84,10 +85,13 @@ def _complete_pending(
         # The rep chose type and emotion by tapping; only what was heard is a guess.
         guessed_fields=["summary", *(g for g in draft.guessed_fields if g.startswith("next_action"))],
     )
+    people = describe_people(note_people_present(incoming.session, incoming.member, touchpoint.id, heard.text))
     pending.step = DraftStep.DONE
     update_after_summary(incoming, pending, touchpoint)
     incoming.reply_text(
-        f"✅ 语音已转成文字，补充到触点：{describe(touchpoint, incoming)}\n识别内容可能有误，可在小程序中修改。"
+        f"✅ 语音已转成文字，补充到触点：{describe(touchpoint, incoming)}"
+        + (f"\n{people}" if people else "")
+        + "\n识别内容可能有误，可在小程序中修改。"
     )
     incoming.note = f"voice transcribed by {heard.engine} into touchpoint {touchpoint.id}"
 
