@@ -118,6 +118,7 @@ def queue_message(
         raise ValueError(f"unknown WeCom message type {msg_type!r}")
     if idempotency_key and (existing := _by_key(session, idempotency_key)):
         return existing
+    now = queue_time()
     message = OutboundMessage(
         recipient_userid=recipient_userid,
         msg_type=msg_type,
@@ -125,8 +126,8 @@ def queue_message(
         idempotency_key=idempotency_key,
         status=OutboundStatus.QUEUED,
         attempts=0,
-        next_attempt_at=queue_time(),
-        created_at=queue_time(),
+        next_attempt_at=now,
+        created_at=now,
     )
     if idempotency_key is None or session.get_bind().dialect.name == "sqlite":
         # pysqlite opens no transaction before a SAVEPOINT, so RELEASE would commit the caller's
