@@ -169,19 +169,20 @@ def wecom_push_menu(menu_file: str | None) -> None:
 def wecom_reprocess(inbound_id: int) -> None:
     """Queue a failed inbound WeCom message for processing again."""
     from salesnav.bot import inbound
-    from salesnav.jobs import queue as jobs_queue
+    from salesnav.cli_delivery import describe, start
     from salesnav.models import session as dbs
 
     settings = _settings()
     dbs.configure(settings.database_url)
-    jobs_queue.configure(settings.redis_url)
+    backend = start(settings)
     try:
         inbound.reprocess(inbound_id)
     except LookupError as exc:
         raise click.ClickException(f"找不到该消息 / {exc}") from exc
-    if not settings.redis_url:  # embedded mode: no worker is running, so run it here
-        jobs_queue.backend().drain()
+    if not settings.redis_url:  # embedded mode: process it here; its replies are the running server's to send
+        backend.drain()
     click.echo(f"消息 {inbound_id} 已重新排队处理")
+    click.echo(describe(backend))
 
 
 @main.group()
@@ -192,7 +193,7 @@ def rules() -> None:
 @rules.command("run")
 @click.option("--at", "at", default=None, help="Evaluate as of this moment (ISO-8601, e.g. 2026-03-05T10:00+08:00).")
 def rules_run(at: str | None) -> None:
-    """Evaluate the time rules once, now or as of --at, and deliver what they send."""
+    """Evaluate the time rules once, now or as of --at; what they send is queued for the running workers."""
     from salesnav.cli_rules import run
 
     run(_settings(), at)
@@ -214,7 +215,8 @@ def battle_pack() -> None:
 @battle_pack.command("send")
 @click.option("--date", "day", default=None, help="Business day YYYY-MM-DD (default: today).")
 def battle_pack_send(day: str | None) -> None:
-    """Queue and deliver the battle packs of a day now, once per rep (also before the configured hour)."""
+    """Queue the battle packs of a day now, once per rep (also before the configured hour); the running workers
+    send them."""
     from salesnav.cli_battle_pack import send
 
     send(_settings(), day)
@@ -258,15 +260,15 @@ def import_excel(file: str, owner: str, dry_run: bool) -> None:
 
     from sqlalchemy import select
 
+    from salesnav.cli_delivery import describe, start
     from salesnav.handlers.errors import DomainError
     from salesnav.handlers.excel_import import commit
-    from salesnav.jobs import queue as jobs_queue
     from salesnav.models import User
     from salesnav.models import session as dbs
 
     settings = _settings()
     dbs.configure(settings.database_url)
-    jobs_queue.configure(settings.redis_url)
+    backend = start(settings)  # the import runs here; the messages it causes are the running workers' to send
     data = Path(file).read_bytes()
     try:
         with dbs.transaction() as session:
@@ -293,12 +295,13 @@ def import_excel(file: str, owner: str, dry_run: bool) -> None:
         with dbs.transaction() as session:
             user = session.get(User, imp.owner_id)
             commit.commit_import(session, user, import_id=import_id, root=settings.data_dir, tz=settings.business_tz)
-        jobs_queue.backend().drain()
+        backend.drain()
         with dbs.transaction() as session:
             from salesnav.models import ExcelImport
 
             done = session.get(ExcelImport, import_id)
             click.echo(json.dumps(commit.progress(done), ensure_ascii=False, indent=2))
+        click.echo(describe(backend), err=True)  # stdout stays the JSON above
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
 

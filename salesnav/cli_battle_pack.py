@@ -10,10 +10,10 @@ from salesnav.settings import Settings
 
 
 def send(settings: Settings, day_text: str | None) -> None:
+    """Queue the battle packs of a day for reps without one; the running workers deliver them."""
     from salesnav import clock
-    from salesnav.bot import client as wecom_client
+    from salesnav.cli_delivery import describe, start
     from salesnav.jobs import battle_pack
-    from salesnav.jobs import queue as jobs_queue
     from salesnav.models import session as dbs
 
     today = clock.now().astimezone(settings.business_tz).date()
@@ -26,14 +26,12 @@ def send(settings: Settings, day_text: str | None) -> None:
             f"不能提前发送 {day.isoformat()} 的作战包（今天是 {today.isoformat()}）", param_hint="--date"
         )
     dbs.configure(settings.database_url)
-    backend = jobs_queue.configure(settings.redis_url)
-    wecom_client.configure(settings)
+    backend = start(settings)
     report = battle_pack.run(clock.now(), day, ignore_hour=True)
-    if not settings.redis_url:
-        backend.drain()  # in-process: deliver before the command exits; rq workers do it otherwise
     if not report.sent:
         raise click.ClickException(report.reason)
     click.echo(
         f"{report.day_text}：{report.reason}（计算 {report.computed} 份，用时 {report.seconds:.2f} 秒；"
         f"已有作战包的销售不重复发送）"
     )
+    click.echo(describe(backend))

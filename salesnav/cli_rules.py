@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import UTC, datetime
 
 import click
@@ -20,27 +21,30 @@ def _parse_at(at: str) -> datetime:
 
 
 def run(settings: Settings, at: str | None) -> None:
+    """Evaluate the time rules once (as of `at`), queueing what they send; the running workers deliver it."""
     from salesnav import clock
-    from salesnav.bot import client as wecom_client
-    from salesnav.jobs import queue as jobs_queue
+    from salesnav.bot import outbox
+    from salesnav.cli_delivery import describe, start
     from salesnav.jobs.rules import run_scan
     from salesnav.models import session as dbs
 
     moment = _parse_at(at) if at else None
     dbs.configure(settings.database_url)
-    backend = jobs_queue.configure(settings.redis_url)
-    wecom_client.configure(settings)
-    previous = clock.use(clock.FrozenClock(moment)) if moment else None
+    backend = start(settings)
+    wall_clock = clock.use(clock.FrozenClock(moment)) if moment else None
     try:
-        report = run_scan(clock.now())
-        if not settings.redis_url:
-            backend.drain()  # in-process: deliver before the command exits; rq workers do it otherwise
+        # Evaluated as of --at, but what it queues is due now: the workers live in the present.
+        with outbox.due_by(wall_clock) if wall_clock else nullcontext():
+            report = run_scan(clock.now())
+            if not settings.redis_url:
+                backend.drain()  # in-process: the rules' own jobs (PDFs, freezes) before the command exits
     finally:
-        if previous is not None:
-            clock.use(previous)
+        if wall_clock is not None:
+            clock.use(wall_clock)
     click.echo(report.describe())
     for rule, count in sorted(report.found.items()):
         click.echo(f"  {rule}: 待处理 {count}")
+    click.echo(describe(backend))
 
 
 def describe(settings: Settings) -> None:

@@ -78,6 +78,8 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "database" in request.fixturenames:
         backend = jobs_queue.backend()
+        if isinstance(backend, jobs_queue.CommandBackend):  # a CLI command ran in this test
+            backend = backend.inner
         if isinstance(backend, jobs_queue.InProcessBackend):
             backend.drain()  # a job still running would hold locks that TRUNCATE waits on
         jobs_queue.configure("")

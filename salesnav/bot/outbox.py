@@ -13,6 +13,8 @@
   burst into one digest message, sent once the window has room: status merged, digest_id set.
 - Delivery is at-least-once: a send is claimed with a lease (next_attempt_at moved ahead), so two
   workers never send the same row at once, and a worker that died mid-send is retried later.
+- A message is due when it is queued, by the wall clock: `rules run --at` evaluates as of another moment
+  (`due_by`), but what it queues goes out now; due days ahead, it would wait days for the workers.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +40,7 @@ from salesnav.bot.client import (
     WeComRateLimited,
     get_client,
 )
+from salesnav.bot.send_errors import RATE_LIMIT_NOTE
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import Attachment, OutboundMessage, OutboundStatus
 from salesnav.models import session as db
@@ -82,6 +87,25 @@ def policy() -> OutboxPolicy:
 
 # --- queueing ------------------------------------------------------------------------------------
 
+_wall_clock: clock.SystemClock | clock.FrozenClock | None = None  # see due_by
+
+
+@contextmanager
+def due_by(wall_clock: clock.SystemClock | clock.FrozenClock) -> Iterator[None]:
+    """Messages queued meanwhile (in any thread of this process) are due by `wall_clock`, while `clock.now()`
+    stands elsewhere: a command evaluating the rules as of another moment (`rules run --at`)."""
+    global _wall_clock
+    previous, _wall_clock = _wall_clock, wall_clock
+    try:
+        yield
+    finally:
+        _wall_clock = previous
+
+
+def queue_time() -> datetime:
+    """When a message queued now is due (and counts as queued): the wall clock's now."""
+    return (_wall_clock or clock).now()
+
 
 def queue_message(
     session: Session, recipient_userid: str, msg_type: str, body: dict[str, Any], *, idempotency_key: str | None = None
@@ -94,6 +118,7 @@ def queue_message(
         raise ValueError(f"unknown WeCom message type {msg_type!r}")
     if idempotency_key and (existing := _by_key(session, idempotency_key)):
         return existing
+    now = queue_time()
     message = OutboundMessage(
         recipient_userid=recipient_userid,
         msg_type=msg_type,
@@ -101,7 +126,8 @@ def queue_message(
         idempotency_key=idempotency_key,
         status=OutboundStatus.QUEUED,
         attempts=0,
-        next_attempt_at=clock.now(),
+        next_attempt_at=now,
+        created_at=now,
     )
     if idempotency_key is None or session.get_bind().dialect.name == "sqlite":
         # pysqlite opens no transaction before a SAVEPOINT, so RELEASE would commit the caller's
@@ -265,7 +291,7 @@ def _claim(session: Session, message_id: int) -> _Claimed | None:
         session, message_id, seen, attempts=seen + 1, next_attempt_at=now + timedelta(seconds=policy().lease_seconds)
     )
     body = message.body
-    if _is_digest(message):
+    if is_digest(message):
         body = {"content": _render_digest(session, message_id)}
         session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id).values(body=body))
     return _Claimed(message.recipient_userid, message.msg_type, body)
@@ -311,7 +337,7 @@ def _after_rate_limit(message_id: int, exc: WeComRateLimited) -> None:
             return
         message.attempts = max(message.attempts - 1, 0)  # WeCom was busy; the message was not at fault
         message.next_attempt_at = clock.now() + timedelta(seconds=policy().rate_limit_backoff_seconds)
-        message.last_error = f"{exc}（企业微信频率限制，稍后重发）"
+        message.last_error = f"{exc}{RATE_LIMIT_NOTE}"
 
 
 # --- per-recipient throttle and digests ----------------------------------------------------------
@@ -364,7 +390,7 @@ def _throttle_wait(session: Session, message: OutboundMessage) -> float:
 
 def _hold_back(session: Session, message: OutboundMessage, room_at: datetime) -> None:
     """Over the limit: merge an alert into the recipient's open digest; media and digests just wait."""
-    if message.msg_type not in MERGEABLE or _is_digest(message):
+    if message.msg_type not in MERGEABLE or is_digest(message):
         _guarded(session, message.id, message.attempts, next_attempt_at=room_at)
         return
     digest = session.scalars(
@@ -395,7 +421,7 @@ def _hold_back(session: Session, message: OutboundMessage, room_at: datetime) ->
     )
 
 
-def _is_digest(message: OutboundMessage) -> bool:
+def is_digest(message: OutboundMessage) -> bool:
     return (message.idempotency_key or "").startswith(DIGEST_KEY_PREFIX)
 
 
@@ -409,7 +435,7 @@ def _render_digest(session: Session, digest_id: int) -> str:
     lines: list[str] = []
     used = len(head.encode())
     for i, item in enumerate(merged, 1):
-        line = f"> {i}. {_summary(item)}\n"
+        line = f"> {i}. {summary(item)}\n"
         if used + len(line.encode()) > DIGEST_BUDGET_BYTES:
             lines.append(f"……另有 {len(merged) - i + 1} 条，请到销售导航仪查看。\n")
             break
@@ -421,14 +447,24 @@ def _render_digest(session: Session, digest_id: int) -> str:
 _MARKUP = re.compile(r"<[^>]+>|[*#`>]+")
 
 
-def _summary(message: OutboundMessage, limit: int = 60) -> str:
+def summary(message: OutboundMessage, limit: int = 60) -> str:
+    """What the message says, in one plain line (digests, the delivery log): its text, or its card's title."""
     body = message.body or {}
     if message.msg_type == "textcard":
         text = f"{body.get('title', '')}：{body.get('description', '')}"
     elif message.msg_type == "template_card":
-        title = (body.get("main_title") or {}).get("title", "")
-        text = f"{title}：{body.get('sub_title_text') or (body.get('main_title') or {}).get('desc', '')}"
+        text = _card_line(body)
+    elif message.msg_type == CARD_UPDATE:
+        card = body.get("template_card")
+        text = _card_line(card) if card else f"按钮改为「{(body.get('button') or {}).get('replace_name', '')}」"
+    elif message.msg_type in ("file", "image", "voice"):
+        text = str((body.get("upload") or {}).get("filename") or "")
     else:
         text = str(body.get("content", ""))
     text = " ".join(_MARKUP.sub("", text).split()).strip("：")
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _card_line(card: dict[str, Any]) -> str:
+    main = card.get("main_title") or {}
+    return f"{main.get('title', '')}：{card.get('sub_title_text') or main.get('desc', '')}"

@@ -114,7 +114,8 @@ def queue_packs(session: Session, packs: list[BattlePack]) -> list[int]:
     statement = text(_INSERT[session.get_bind().dialect.name]).bindparams(bindparam("now", type_=UTCDateTime()))
     ids = list(
         session.scalars(
-            statement, {"rows": json.dumps(rows, ensure_ascii=False), "msg_type": MSG_TYPE, "now": clock.now()}
+            statement,
+            {"rows": json.dumps(rows, ensure_ascii=False), "msg_type": MSG_TYPE, "now": outbox.queue_time()},
         )
     )
     for message_id in ids:

@@ -25,6 +25,7 @@ from salesnav.jobs.runner import run_job
 log = logging.getLogger(__name__)
 
 QUEUES = ("inbound", "outbound", "rules", "media", "reports", "default")
+OUTBOUND = "outbound"  # WeCom deliveries (salesnav/bot/outbox.py)
 SLOW_QUEUES = frozenset({"media", "reports"})  # speech, OCR, imports, battle packs, dashboard snapshots
 
 
@@ -133,11 +134,11 @@ class RqBackend:
             failure_ttl=7 * 24 * 3600,
         )
 
-    def drain(self) -> None:
-        """Run everything queued now, in this process (tests, CLI)."""
+    def drain(self, exclude: tuple[str, ...] = ()) -> None:
+        """Run everything queued now (but the `exclude`d queues), in this process (tests, CLI)."""
         from rq import Queue, SimpleWorker
 
-        queues = [Queue(name, connection=self.redis) for name in QUEUES]
+        queues = [Queue(name, connection=self.redis) for name in QUEUES if name not in exclude]
         SimpleWorker(queues, connection=self.redis).work(burst=True, with_scheduler=False)
 
     def status(self) -> dict[str, Any]:
@@ -147,6 +148,42 @@ class RqBackend:
         return {"backend": "rq", "pending": sum(len(Queue(n, connection=self.redis)) for n in QUEUES)}
 
 
+class CommandBackend:
+    """The jobs of a CLI command. Its own work runs as usual (rq's workers with `REDIS_URL`, else threads of this
+    process, drained before the command exits), but delivery is never this process's: the outbox rows a command
+    queues are sent by the running workers — rq's outbound queue, or in the embedded default the periodic outbox
+    flush of `salesnav serve`. A command therefore never talks to WeCom, nor guesses where a server (and its
+    emulator) listens. `messages` counts the deliveries the command left to the workers."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.inner: InProcessBackend | RqBackend = RqBackend(redis_url) if redis_url else InProcessBackend()
+        self.by_workers = "rq" if redis_url else "serve"
+        self._count = 0
+        self._lock = threading.Lock()
+
+    @property
+    def messages(self) -> int:
+        return self._count
+
+    def submit(self, call: JobCall) -> None:
+        if call.queue == OUTBOUND:
+            with self._lock:
+                self._count += 1
+            if isinstance(self.inner, InProcessBackend):
+                return  # the row stays queued; the server's outbox flush (every few seconds) sends it
+        self.inner.submit(call)
+
+    def drain(self) -> None:
+        """Run the command's own work queued so far, here; deliveries stay with the workers."""
+        if isinstance(self.inner, RqBackend):
+            self.inner.drain(exclude=(OUTBOUND,))
+        else:
+            self.inner.drain()
+
+    def status(self) -> dict[str, Any]:
+        return self.inner.status()
+
+
 def _rq_job_id(key: str) -> str:
     # rq ids must be safe in Redis key names; keys may hold ':' and Chinese text.
     import hashlib
@@ -154,17 +191,27 @@ def _rq_job_id(key: str) -> str:
     return "k" + hashlib.sha256(key.encode()).hexdigest()[:40]
 
 
-_backend: InProcessBackend | RqBackend = InProcessBackend()
+Backend = InProcessBackend | RqBackend | CommandBackend
+_backend: Backend = InProcessBackend()
 
 
 def configure(redis_url: str, *, concurrent: bool | None = None) -> InProcessBackend | RqBackend:
     """rq with a Redis URL, else in-process threads (`concurrent`: see InProcessBackend)."""
     global _backend
-    _backend = RqBackend(redis_url) if redis_url else InProcessBackend(concurrent)
-    return _backend
+    configured = RqBackend(redis_url) if redis_url else InProcessBackend(concurrent)
+    _backend = configured
+    return configured
 
 
-def backend() -> InProcessBackend | RqBackend:
+def configure_for_command(redis_url: str) -> CommandBackend:
+    """The backend of a CLI command: see CommandBackend."""
+    global _backend
+    command = CommandBackend(redis_url)
+    _backend = command
+    return command
+
+
+def backend() -> Backend:
     return _backend
 
 

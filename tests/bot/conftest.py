@@ -17,9 +17,12 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from salesnav.app import create_app
+from salesnav.bot import client as wecom_client
 from salesnav.bot.emulator import PREFIX, STATE
 from salesnav.bot.emulator.remote import EmulatorRemote
 from salesnav.jobs import queue as jobs_queue
+from salesnav.jobs.clock import PERIODIC, Clock
+from salesnav.jobs.leader import LocalLeadership
 from salesnav.settings import Settings
 
 
@@ -37,6 +40,17 @@ class LiveApp:
     def drain(self) -> None:
         """Run every queued job now (in-process worker thread, or rq in burst mode)."""
         jobs_queue.backend().drain()
+
+    def run_workers(self) -> None:
+        """What this app's running workers do after a CLI command (a process of its own) queued messages: rq's
+        workers run the queued jobs; in the embedded default the clock of `salesnav serve` fires the periodic
+        outbox flush. The command's settings and job backend are replaced by this app's first."""
+        wecom_client.configure(self.settings)
+        backend = jobs_queue.configure(self.settings.redis_url)
+        if not self.settings.redis_url:
+            flush = next(job for job in PERIODIC if job.id == "outbound.flush_due")
+            Clock(LocalLeadership(), periodic=[flush]).tick(flush)
+        backend.drain()
 
 
 def serve(settings: Settings) -> Iterator[LiveApp]:

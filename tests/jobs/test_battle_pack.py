@@ -23,6 +23,7 @@ from tests import factories as f
 from tests.bot.chat import Chat
 from tests.bot.conftest import LiveApp, serve
 from tests.handlers.battle_pack.arrange import customer, local, material, next_action, open_deal
+from tests.rules.conftest import free_port
 
 MONDAY = date(2026, 3, 2)
 JOB = next(p for p in PERIODIC if p.id == "battle_pack.send_due")
@@ -213,20 +214,31 @@ def test_the_menu_button_returns_the_current_pack_on_demand(app, org, frozen_clo
     assert packs() == {}  # on demand is not the daily push: 10:00 still sends it
 
 
-def test_the_cli_sends_a_days_packs_once_and_refuses_holidays_and_bad_dates(app, org, frozen_clock, monkeypatch):
+def test_the_cli_queues_a_days_packs_once_for_the_running_server_and_refuses_holidays_and_bad_dates(
+    app, org, frozen_clock, monkeypatch
+):
     frozen_clock.set(local(MONDAY, 8))  # before 10:00: the operator's explicit order sends anyway
     monkeypatch.setenv("DATABASE_URL", app.settings.database_url)
-    monkeypatch.setenv("WECOM_API_BASE", app.emulator_url)
+    monkeypatch.setenv("PORT", str(free_port()))  # the server is elsewhere: a guessed WeCom address reaches nothing
+    monkeypatch.delenv("WECOM_API_BASE", raising=False)
     first = CliRunner().invoke(main, ["battle-pack", "send"])
     again = CliRunner().invoke(main, ["battle-pack", "send", "--date", "2026-03-02"])
     holiday = CliRunner().invoke(main, ["battle-pack", "send", "--date", "2026-02-17"])
     bad = CliRunner().invoke(main, ["battle-pack", "send", "--date", "3月2日"])
-    app.drain()
 
     assert first.exit_code == 0 and "2026-03-02 工作日：已排队 3 份作战包" in first.output, first.output
+    workers = "运行中的 worker 进程" if app.settings.redis_url else "运行中的服务（salesnav serve）"
+    assert f"已排队 3 条消息，由{workers}发送" in first.output
     assert again.exit_code == 0 and "已排队 0 份作战包" in again.output
+    assert "没有新的企业微信消息需要发送" in again.output
     assert holiday.exit_code != 0 and "2026-02-17 春节，非工作日不发送作战包" in holiday.output
     assert bad.exit_code != 0 and "日期格式应为 YYYY-MM-DD" in bad.output
+    with db.transaction() as session:  # queued, due now, and not sent nor tried from the command's process
+        rows = session.scalars(select(OutboundMessage)).all()
+        assert [(r.status.value, r.attempts, r.next_attempt_at) for r in rows] == [("queued", 0, local(MONDAY, 8))] * 3
+    assert app.emulator.sent(everything=True) == []
+
+    app.run_workers()
     assert all(len(received(app, u)) == 1 for u in REPS)
 
 

@@ -52,6 +52,28 @@ def test_rq_job_enqueued_twice_with_the_same_key_runs_once(session, redis_url):
 
 
 @pytest.mark.smoke
+def test_a_commands_own_jobs_run_in_it_but_deliveries_are_left_to_the_running_server(session):
+    rep_id = _user(session)
+    backend = jobs_queue.configure_for_command("")
+    jobs_queue.enqueue(record_run, rep_id, "rule action", key="cmd:1", queue="rules")
+    jobs_queue.enqueue(record_run, rep_id, "delivery", key="cmd:2", queue="outbound")
+    backend.drain()
+    assert (_runs(session, "rule action"), _runs(session, "delivery")) == (1, 0)
+    assert backend.messages == 1
+
+
+def test_with_rq_a_command_leaves_deliveries_on_the_outbound_queue_for_the_workers(session, redis_url):
+    rep_id = _user(session)
+    command = jobs_queue.configure_for_command(redis_url)
+    jobs_queue.enqueue(record_run, rep_id, "rq rule action", key="cmd:rq:1", queue="rules")
+    jobs_queue.enqueue(record_run, rep_id, "rq delivery", key="cmd:rq:2", queue="outbound")
+    command.drain()  # what a command may run itself: never the outbound queue
+    assert (_runs(session, "rq rule action"), _runs(session, "rq delivery"), command.messages) == (1, 0, 1)
+    jobs_queue.configure(redis_url).drain()  # the workers
+    assert _runs(session, "rq delivery") == 1
+
+
+@pytest.mark.smoke
 def test_in_process_a_slow_job_never_holds_up_a_quick_one():
     # As the Procfile's two workers: an alert (rules) runs while an import (reports) is still running.
     backend = jobs_queue.configure("", concurrent=True)

@@ -1,4 +1,5 @@
-"""Rule settings are validated and audited at run time; `salesnav rules list|run` show and run the rules."""
+"""Rule settings are validated and audited at run time; `salesnav rules list|run` show and run the rules (a command
+only queues messages: the running server's workers send them)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from sqlalchemy import select
 from salesnav.cli import main
 from salesnav.handlers import rule_settings
 from salesnav.handlers.errors import DomainError
-from salesnav.models import Alert, AuditEntry
+from salesnav.models import Alert, AuditEntry, OutboundMessage, OutboundStatus
 from salesnav.models import session as db
 from tests import factories as f
 from tests.rules.arrange import deal
-from tests.rules.conftest import received_texts
+from tests.rules.conftest import free_port, received_texts
 
 
 @pytest.mark.parametrize(
@@ -58,21 +59,49 @@ def test_rules_list_shows_each_rule_its_switch_and_settings(session, settings, m
     assert "credit.min_on_time_rate = 0.85  最低按时回款率" in result.output
 
 
-def test_rules_run_at_evaluates_the_time_rules_as_of_that_moment(session, frozen_clock, app, monkeypatch):
+def test_rules_run_at_evaluates_the_time_rules_as_of_that_moment_and_only_queues_what_they_send(
+    session, frozen_clock, app, monkeypatch
+):
     org = f.org(session)
     deal(session, org)
     session.commit()
     monkeypatch.setenv("DATABASE_URL", app.settings.database_url)
-    monkeypatch.setenv("WECOM_API_BASE", app.emulator_url)
+    # The server listens elsewhere: a command that guessed WeCom's address from PORT would reach nothing.
+    monkeypatch.setenv("PORT", str(free_port()))
+    monkeypatch.delenv("WECOM_API_BASE", raising=False)
     at = (frozen_clock.now() + timedelta(hours=73)).isoformat()
     result = CliRunner().invoke(main, ["rules", "run", "--at", at])
     assert result.exit_code == 0, result.output
     assert "follow_up_overdue:fired 1" in result.output
-    frozen_clock.advance(timedelta(hours=73))  # with Redis the messages wait for a worker living at that time
-    app.drain()
+
+    queued = outbound_rows()
+    assert {m.recipient_userid for m in queued} == {"rep01", "mgr01"}
+    workers = "运行中的 worker 进程" if app.settings.redis_url else "运行中的服务（salesnav serve）"
+    assert f"已排队 {len(queued)} 条消息，由{workers}发送" in result.output
+    # Nothing was sent, nor tried, from the command's process; and the messages are due now, not 73 hours on.
+    assert all(
+        (m.status, m.attempts, m.last_error, m.next_attempt_at) == (OutboundStatus.QUEUED, 0, None, frozen_clock.now())
+        for m in queued
+    )
+    assert app.emulator.sent(everything=True) == []
+
+    app.run_workers()
+    assert {m.status for m in outbound_rows()} == {OutboundStatus.SENT}
     with db.transaction() as s:
         assert s.scalars(select(Alert.rule)).all() == ["follow_up_overdue"]
     assert len(received_texts(app, "rep01")) == 1
+
+
+def test_rules_run_with_nothing_to_send_says_so(session, settings, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    result = CliRunner().invoke(main, ["rules", "run"])
+    assert result.exit_code == 0, result.output
+    assert "没有新的企业微信消息需要发送" in result.output
+
+
+def outbound_rows() -> list[OutboundMessage]:
+    with db.transaction() as s:
+        return list(s.scalars(select(OutboundMessage).order_by(OutboundMessage.id)))
 
 
 def test_rules_run_refuses_a_time_without_a_zone(settings, monkeypatch):

@@ -1,26 +1,86 @@
-"""The delivery log: outbound WeCom messages with status, attempts and last error (resend a failed
-one), and inbound messages that could not be processed, with the reason (process them again)."""
+"""The delivery log: outbound WeCom messages with recipient, status, attempts, next attempt and last error
+(resend a failed one, or all of them), messages queued too long, and inbound messages that could not be
+processed, with the reason (process them again)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from salesnav import clock
 from salesnav.handlers.admin.guard import require_admin
 from salesnav.handlers.errors import DomainError, NotFound
-from salesnav.handlers.records import audit
+from salesnav.handlers.records import audit, audits
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import AuditEntry, InboundMessage, InboundStatus, OutboundMessage, OutboundStatus, User
 
 PAGE = 50
+# A queued message this long past its due time is 排队过久: no worker sent it when it was due. A due
+# message goes within seconds (the outbox flush runs every 5 s), and a retry or a throttled message is
+# not due before its next attempt, so only a message nobody is sending stays here this long.
+STUCK_AFTER = timedelta(minutes=10)
 
 
-def outbound(session: Session, status: OutboundStatus | None = None, limit: int = PAGE) -> list[OutboundMessage]:
+def _stuck(now: datetime) -> ColumnElement[bool]:
+    cutoff = now - STUCK_AFTER
+    return and_(
+        OutboundMessage.status == OutboundStatus.QUEUED,
+        or_(
+            OutboundMessage.next_attempt_at < cutoff,
+            and_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.created_at < cutoff),
+        ),
+    )
+
+
+def is_stuck(message: OutboundMessage, now: datetime) -> bool:
+    due = message.next_attempt_at or message.created_at
+    return message.status is OutboundStatus.QUEUED and due < now - STUCK_AFTER
+
+
+@dataclass(frozen=True)
+class DeliveryHealth:
+    """What the admin overview shows of outbound delivery."""
+
+    failed: int
+    stuck: int  # queued more than STUCK_AFTER past their due time
+
+
+def delivery_health(session: Session) -> DeliveryHealth:
+    failed = session.scalar(select(func.count()).where(OutboundMessage.status == OutboundStatus.FAILED))
+    stuck = session.scalar(select(func.count()).where(_stuck(clock.now())))
+    return DeliveryHealth(failed=failed or 0, stuck=stuck or 0)
+
+
+@dataclass(frozen=True)
+class LoggedMessage:
+    message: OutboundMessage
+    recipient_name: str | None  # the member's name; None when no user has this WeCom userid
+    stuck: bool
+
+
+def outbound(
+    session: Session, status: OutboundStatus | None = None, *, stuck_only: bool = False, limit: int = PAGE
+) -> list[LoggedMessage]:
+    """The latest outbound messages (of one status, or only those queued too long), with their recipients' names."""
+    now = clock.now()
     query = select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(limit)
     if status is not None:
         query = query.where(OutboundMessage.status == status)
-    return list(session.scalars(query))
+    if stuck_only:
+        query = query.where(_stuck(now))
+    messages = list(session.scalars(query))
+    userids = {m.recipient_userid for m in messages}
+    names: dict[str, str] = {}
+    current_last = User.deleted_at.is_(None)  # a current member's name wins over a retired one's
+    for userid, name in session.execute(
+        select(User.wecom_userid, User.name).where(User.wecom_userid.in_(userids)).order_by(current_last)
+    ):
+        names[userid] = name
+    return [LoggedMessage(m, names.get(m.recipient_userid), is_stuck(m, now)) for m in messages]
 
 
 def outbound_counts(session: Session) -> dict[OutboundStatus, int]:
@@ -66,6 +126,49 @@ def resend(session: Session, actor: User, message_id: int) -> OutboundMessage:
     # The first delivery's job key has run; each resend gets its own (the audit row's id is unique).
     enqueue_after_commit(session, deliver, message.id, key=f"outbound:{message.id}:resend:{entry.id}", queue="outbound")
     return message
+
+
+def resend_failed(session: Session, actor: User) -> int:
+    """Queue every failed message again with fresh attempts, as `resend` does one; returns how many."""
+    require_admin(actor)
+    from salesnav.bot.outbox import deliver  # the bot package imports the handlers; import late
+
+    failed = session.execute(
+        select(OutboundMessage.id, OutboundMessage.attempts, OutboundMessage.last_error)
+        .where(OutboundMessage.status == OutboundStatus.FAILED)
+        .order_by(OutboundMessage.id)
+        .with_for_update()
+    ).all()
+    if not failed:
+        return 0
+    ids = [row.id for row in failed]
+    for start in range(0, len(ids), 1000):
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id.in_(ids[start : start + 1000]))
+            .values(status=OutboundStatus.QUEUED, attempts=0, next_attempt_at=clock.now())
+            .execution_options(synchronize_session=False)
+        )
+    audits(
+        session,
+        actor,
+        "outbound_message",
+        "resend",
+        [
+            (
+                row.id,
+                {"status": OutboundStatus.FAILED.value, "attempts": row.attempts, "last_error": row.last_error},
+                {"status": OutboundStatus.QUEUED.value, "attempts": 0},
+            )
+            for row in failed
+        ],
+    )
+    batch = secrets.token_hex(6)  # each resend of a message needs its own job key (its first one has run)
+    for message_id in ids:
+        enqueue_after_commit(
+            session, deliver, message_id, key=f"outbound:{message_id}:resend:{batch}", queue="outbound"
+        )
+    return len(ids)
 
 
 def reprocess(session: Session, actor: User, inbound_id: int) -> InboundMessage:

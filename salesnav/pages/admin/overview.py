@@ -6,7 +6,7 @@ from flask import g, render_template
 from sqlalchemy import select
 
 from salesnav.handlers.admin import delivery
-from salesnav.models import OutboundStatus, User
+from salesnav.models import User
 from salesnav.pages.admin import bp
 
 
@@ -17,11 +17,11 @@ def home() -> str:
     names = {
         u.id: u.name for u in s.scalars(select(User).where(User.id.in_({e.actor_id for e in entries if e.actor_id})))
     }
-    counts = delivery.outbound_counts(s)
     return render_template(
         "admin/home.html",
         entries=entries,
         names=names,
-        failed=counts.get(OutboundStatus.FAILED, 0),
-        stuck=len(delivery.unprocessed_inbound(s)),
+        health=delivery.delivery_health(s),
+        stuck_minutes=int(delivery.STUCK_AFTER.total_seconds() // 60),
+        unprocessed=len(delivery.unprocessed_inbound(s)),
     )

@@ -1,6 +1,6 @@
 """The admin page in headless Chromium on a phone-sized screen: sign in, change a threshold after its
 preview, add a checklist item that then refuses a stage advance through the API, sync the org from the
-WeCom emulator, hand a leaving rep's customers over, resend a failed message. Screenshots under
+WeCom emulator, hand a leaving rep's customers over, resend a failed message or all of them. Screenshots under
 test-output/admin/."""
 
 from __future__ import annotations
@@ -172,13 +172,34 @@ def test_admin_resends_a_failed_message(live, org, page):
     before = len(live.emulator.sent("rep01"))
     sign_in_browser(page, live, "/admin/delivery?status=failed")
     row = page.locator(f'#outbound tr[data-id="{message_id}"]')
-    assert "60020" in row.inner_text()
+    assert "李销售" in row.inner_text() and "【跟进超时预警】测试消息" in row.inner_text()
+    assert "服务器 IP 不在企业微信应用的可信 IP 名单中（错误码 60020）" in row.inner_text()
     shot(page, "delivery-failed")
     submit(page, row.get_by_role("button", name="重发"))
-    assert f"消息 #{message_id} 已重新排队发送" in page.inner_text("body")
+    assert f"消息 #{message_id} 已重新排队，由后台任务发送" in page.inner_text("body")
     live.drain()
     with db.transaction() as s:
         assert s.get(OutboundMessage, message_id).status is OutboundStatus.SENT
     assert len(live.emulator.sent("rep01")) == before + 1
     page.goto(live.base_url + "/admin/delivery")
     shot(page, "delivery-resent")
+
+
+def test_admin_sees_the_failed_count_on_the_overview_and_resends_all_failed_messages(live, org, page):
+    live.emulator.fail_next(81013, 81013)  # WeCom refuses both recipients for good
+    with db.transaction() as s:
+        ids = [queue_text(s, "rep01", "【跟进超时预警】协和医院").id, queue_text(s, "mgr01", "【信用审核】华山医院").id]
+    live.drain()
+    sign_in_browser(page, live)
+    assert page.inner_text("#card-failed .num") == "2" and page.inner_text("#card-stuck .num") == "0"
+    shot(page, "overview-delivery")
+    submit(page, page.locator("#card-failed"))
+    assert "接收人不在应用的可见范围内，或已离职" in page.inner_text("#outbound")
+    submit(page, page.get_by_role("button", name="全部重发（2 条发送失败）"))
+    assert "已重新排队 2 条发送失败的消息，由后台任务发送" in page.inner_text("body")
+    live.drain()
+    with db.transaction() as s:
+        assert {s.get(OutboundMessage, i).status for i in ids} == {OutboundStatus.SENT}
+    assert [m["payload"]["content"] for m in live.emulator.sent("mgr01")] == ["【信用审核】华山医院"]
+    page.goto(live.base_url + "/admin/")
+    assert page.inner_text("#card-failed .num") == "0"
