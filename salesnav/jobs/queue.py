@@ -154,7 +154,24 @@ def _rq_job_id(key: str) -> str:
     return "k" + hashlib.sha256(key.encode()).hexdigest()[:40]
 
 
-_backend: InProcessBackend | RqBackend = InProcessBackend()
+class HandOffBackend:
+    """A one-off command beside the running server, without Redis: nothing runs in the command's process.
+    A message the command queued is an outbox row; the server's clock sends due rows every few seconds
+    (outbound.flush_due) with the server's own WeCom settings, so the command never talks to WeCom itself.
+    Any other job would be lost here, so it is refused loudly instead."""
+
+    def submit(self, call: JobCall) -> None:
+        if call.queue != "outbound":
+            raise RuntimeError(f"{call.path} cannot run from a command without REDIS_URL")
+
+    def drain(self) -> None:
+        pass
+
+    def status(self) -> dict[str, Any]:
+        return {"backend": "hand-off", "pending": 0}
+
+
+_backend: InProcessBackend | RqBackend | HandOffBackend = InProcessBackend()
 
 
 def configure(redis_url: str, *, concurrent: bool | None = None) -> InProcessBackend | RqBackend:
@@ -164,7 +181,14 @@ def configure(redis_url: str, *, concurrent: bool | None = None) -> InProcessBac
     return _backend
 
 
-def backend() -> InProcessBackend | RqBackend:
+def configure_for_command(redis_url: str) -> RqBackend | HandOffBackend:
+    """A CLI command that only queues: rq with a Redis URL (the workers run its jobs), else `HandOffBackend`."""
+    global _backend
+    _backend = RqBackend(redis_url) if redis_url else HandOffBackend()
+    return _backend
+
+
+def backend() -> InProcessBackend | RqBackend | HandOffBackend:
     return _backend
 
 
