@@ -135,3 +135,14 @@ def test_a_worker_refuses_an_unknown_queue_in_chinese():
     result = CliRunner().invoke(cli.main, ["worker", "--queues", "rules,alerts"], env={"REDIS_URL": ""})
     assert result.exit_code != 0
     assert "未知的队列：alerts" in result.output
+
+
+def test_a_command_without_redis_leaves_outbound_work_to_the_server_and_refuses_any_other_job(session):
+    rep_id = _user(session)
+    backend = jobs_queue.configure_for_command("")
+    assert isinstance(backend, jobs_queue.HandOffBackend)
+    jobs_queue.enqueue(record_run, rep_id, "sent by the server", queue="outbound")  # not run here
+    backend.drain()
+    assert _runs(session, "sent by the server") == 0
+    with pytest.raises(RuntimeError, match="cannot run from a command without REDIS_URL"):
+        jobs_queue.enqueue(record_run, rep_id, "lost", queue="rules")
