@@ -58,15 +58,20 @@ def _episode(session: Session, opportunity_id: int) -> str:
     return f"freeze{(lifted or 0) + 1}"
 
 
-def covering_waiver(session: Session, opp: Opportunity) -> CreditWaiver | None:
-    """The director's waiver that still covers the deal: the latest one, if the deal's expected amount is the
-    amount it was given for. Another amount is checked afresh (why: salesnav/handlers/approvals.py)."""
-    latest = session.scalars(
+def latest_waiver(session: Session, opportunity_id: int) -> CreditWaiver | None:
+    """The deal's most recent lifted freeze (CreditWaiver), whatever amount it was for."""
+    return session.scalars(
         select(CreditWaiver)
-        .where(CreditWaiver.opportunity_id == opp.id)
+        .where(CreditWaiver.opportunity_id == opportunity_id)
         .order_by(CreditWaiver.waived_at.desc(), CreditWaiver.id.desc())
         .limit(1)
     ).first()
+
+
+def covering_waiver(session: Session, opp: Opportunity) -> CreditWaiver | None:
+    """The director's waiver that still covers the deal: the latest one, if the deal's expected amount is the
+    amount it was given for. Another amount is checked afresh (why: salesnav/handlers/approvals.py)."""
+    latest = latest_waiver(session, opp.id)
     return latest if latest is not None and latest.amount_fen == opp.expected_amount_fen else None
 
 

@@ -15,7 +15,8 @@ from salesnav.handlers.access import opportunity_for
 from salesnav.handlers.annotations import ANNOTATOR_ROLES, annotate_and_notify
 from salesnav.handlers.approvals import REASON_LIMIT, lift_freeze, may_lift_freeze
 from salesnav.handlers.errors import DomainError, Forbidden
-from salesnav.models import Annotation, CreditWaiver, Customer, Role, Stage, StageTransition, Touchpoint, User
+from salesnav.handlers.rules import credit_check
+from salesnav.models import Annotation, Customer, Role, Stage, StageTransition, Touchpoint, User
 from salesnav.pages.auth import check_csrf, require_user
 from salesnav.pages.dashboards import access
 from salesnav.pages.dashboards.battle_map import RED_LABELS, rep_maps, team_battle_map
@@ -189,12 +190,7 @@ def opportunity(opportunity_id: int) -> str:
         for block in row.red_blocks
     ]
     customer = s.get(Customer, opp.customer_id)
-    waiver = s.scalars(
-        select(CreditWaiver)
-        .where(CreditWaiver.opportunity_id == opp.id)
-        .order_by(CreditWaiver.waived_at.desc(), CreditWaiver.id.desc())
-        .limit(1)
-    ).first()
+    waiver = credit_check.latest_waiver(s, opp.id)
     return render_template(
         "dashboards/opportunity.html",
         opp=opp,
@@ -207,7 +203,7 @@ def opportunity(opportunity_id: int) -> str:
         may_annotate=g.user.role in ANNOTATOR_ROLES,
         may_lift=may_lift_freeze(g.user),
         waiver=waiver,
-        waiver_covers=waiver is not None and waiver.amount_fen == opp.expected_amount_fen,
+        waiver_covers=credit_check.covering_waiver(s, opp) is not None,
         reason_limit=REASON_LIMIT,
         back=_safe_back(request.args.get("back")),
         tz=_tz(),
