@@ -207,6 +207,27 @@ def rules_list() -> None:
     describe(_settings())
 
 
+@main.group()
+def deals() -> None:
+    """Opportunities (商机)."""
+
+
+@deals.command("unfreeze")
+@click.argument("opportunity_id", type=int)
+@click.option("--reason", default=None, help="Why the freeze is lifted (required; audited, sent to rep and manager).")
+@click.option(
+    "--as",
+    "userid",
+    default=None,
+    help="WeCom userid of the sales director or admin whose decision this is (required; recorded as the actor).",
+)
+def deals_unfreeze(opportunity_id: int, reason: str | None, userid: str | None) -> None:
+    """Lift a deal's credit freeze (大单信用校验) for a director or admin, with a reason; only queues the news."""
+    from salesnav.cli_deals import unfreeze
+
+    unfreeze(_settings(), opportunity_id, reason, userid)
+
+
 @main.group("battle-pack")
 def battle_pack() -> None:
     """今日作战包: the 10:00 pack of every active rep (docs/product.md)."""

@@ -2,7 +2,8 @@
 
 Button keys: "ann:pick:<alert id>" (a manager picks the alert to annotate), "ann:ack:<annotation id>",
 "ann:help:<annotation id>" (the rep's answers), "ann:fwd:<annotation id>:<marketing|delivery>" (the
-manager passes a help request on as a collaboration ticket part), "diag:cust:<customer id>" (diagnosis).
+manager passes a help request on as a collaboration ticket part), "diag:cust:<customer id>" (diagnosis),
+"unfreeze:ask:<opportunity id>" (a director lifts a credit freeze: bot/capture/unfreeze.py).
 """
 
 from __future__ import annotations
@@ -31,11 +32,19 @@ def _context_rows(context: AlertContext) -> list[dict[str, str]]:
     return rows
 
 
-def alert_annotate_card(task_id: str, alert_id: int, context: AlertContext, window_minutes: int) -> dict[str, Any]:
-    """Sent with every alert and escalation a manager receives: one tap on 批注, then speak or type."""
+def alert_annotate_card(
+    task_id: str,
+    alert_id: int,
+    context: AlertContext,
+    window_minutes: int,
+    extra_buttons: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Sent with every alert and escalation a manager receives: one tap on 批注, then speak or type.
+    `extra_buttons`: what else this person may do about this alert (a director's 解除冻结)."""
     buttons = [{"text": "批注", "style": 1, "key": f"ann:pick:{alert_id}"}]
     if context.customer_id is not None:
         buttons.append({"text": "客户诊断", "style": 2, "key": f"diag:cust:{context.customer_id}"})
+    buttons += extra_buttons or []
     return {
         "card_type": "button_interaction",
         "source": SOURCE,

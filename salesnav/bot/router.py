@@ -40,6 +40,7 @@ ROUTE_MODULES = (
     "salesnav.bot.capture.invoice_photo",
     "salesnav.bot.capture.external_contact",
     "salesnav.bot.capture.annotate",
+    "salesnav.bot.capture.unfreeze",
     "salesnav.bot.capture.diagnosis",
 )
 

@@ -10,6 +10,7 @@ from salesnav import clock
 from salesnav.handlers.access import can_access_owner, opportunity_for
 from salesnav.handlers.errors import DomainError, Forbidden, NotFound
 from salesnav.handlers.records import record_event
+from salesnav.metrics.management import owner_of_alert
 from salesnav.models import Alert, Annotation, Role, Touchpoint, User
 
 ANNOTATOR_ROLES = (Role.MANAGER, Role.DIRECTOR, Role.ADMIN)
@@ -49,8 +50,8 @@ def add_annotation(
         if touchpoint is None or not can_access_owner(session, actor, touchpoint.rep_id):
             raise NotFound("触点不存在或您无权查看")
         recipient_id = recipient_id or touchpoint.rep_id
-    if alert is not None and recipient_id is None and alert.recipient_ids:
-        recipient_id = alert.recipient_ids[0]
+    if alert is not None and recipient_id is None:
+        recipient_id = _alert_rep(session, actor, alert)
 
     now = clock.now()
     annotation = Annotation(
@@ -79,6 +80,18 @@ def add_annotation(
         recipient_id=recipient_id,
     )
     return annotation
+
+
+def _alert_rep(session: Session, actor: User, alert: Alert) -> int:
+    """The rep a note on this alert reaches: the owner of what the alert is about (a customer's owner for a
+    health alert, a deal's owner, a ticket's deal owner) — never one of the alert's recipients, who are the
+    managers that received it. The annotator must have received the alert or have the rep in their scope."""
+    owner_id = owner_of_alert(session, alert.id)
+    if owner_id is None:
+        raise DomainError("找不到该预警对应的负责销售，批注未发送")
+    if actor.id not in (alert.recipient_ids or []) and not can_access_owner(session, actor, owner_id):
+        raise NotFound("预警不存在或您无权查看")
+    return owner_id
 
 
 def annotate_and_notify(session: Session, actor: User, **fields: Any) -> Annotation:

@@ -58,6 +58,11 @@ def alert_owner() -> ColumnElement[int]:
     )
 
 
+def owner_of_alert(session: Session, alert_id: int) -> int | None:
+    """`alert_owner` for one alert: the id of the rep it is about (who a manager's note on it must reach)."""
+    return session.scalar(select(alert_owner()).where(Alert.id == alert_id))
+
+
 def manager_intervention_rate(session: Session, window: Window, scope: Scope) -> Ratio:
     """主管干预率: alerts raised in the window with a manager (销售主管 or 销售总监) among their recipients that a
     manager annotated or acted on (manager_intervened_at set) ÷ those alerts. Alerts count for the rep their

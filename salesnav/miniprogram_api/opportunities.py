@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 
 from salesnav.handlers.access import opportunity_for, owned_by_visible
+from salesnav.handlers.approvals import REASON_LIMIT, lift_freeze
 from salesnav.handlers.form_entry import record_form_entry
 from salesnav.handlers.money import yuan_to_fen
 from salesnav.handlers.opportunities import Evidence, advance_stage, create_from_touchpoint
@@ -75,6 +76,44 @@ class TransitionOut(ma.Schema):
 
 class HistoryOut(ma.Schema):
     items = fields.List(fields.Nested(TransitionOut), required=True)
+
+
+class UnfreezeIn(ma.Schema):
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=REASON_LIMIT),
+        metadata={
+            "description": "解除冻结的理由：记入审计，并原样通知销售和其主管",
+            "example": "客户已签预付款协议，首付30%",
+        },
+    )
+
+
+class CreditWaiverOut(ma.Schema):
+    id = fields.Integer(required=True)
+    amount_fen = fields.Integer(
+        required=True, metadata={"description": "总监接受风险的预计金额（分）；金额不变时合同审批不再做信用校验"}
+    )
+    waived_by_id = fields.Integer(required=True)
+    waived_by_name = fields.Function(lambda w: w.waived_by.name, required=True)
+    reason = fields.String(required=True)
+    frozen_reason = fields.String(allow_none=True, metadata={"description": "冻结时的原因与风险点"})
+    waived_at = fields.AwareDateTime(required=True)
+
+
+class UnfreezeOut(ma.Schema):
+    opportunity = fields.Nested(OpportunityOut, required=True)
+    waiver = fields.Nested(CreditWaiverOut, required=True)
+    notified = fields.List(fields.String(), required=True, metadata={"description": "已通过企业微信通知的人"})
+    message = fields.String(required=True, metadata={"description": "给操作者看的中文结果说明"})
+
+
+UNFREEZE_DESCRIPTION = (
+    "大单信用校验未通过时商机审批被冻结。只有销售总监或管理员可以解除，且必须填写理由。"
+    "解除后：冻结预警关闭，操作记入审计（谁、何时、理由、渠道），销售及其主管收到企业微信通知；"
+    "商机按当前预计金额重新提交合同审批时不再向财务系统校验（总监已接受该风险），"
+    "若预计金额发生变化，则再次提交时重新校验，可能再次冻结。"
+)
 
 
 class OpportunityQuery(PageArgs):
@@ -237,3 +276,23 @@ def advance(body: dict[str, Any], opportunity_id: int) -> Opportunity:
 def history(opportunity_id: int) -> dict[str, list[StageTransition]]:
     opp = opportunity_for(db_session(), current_actor(), opportunity_id)
     return {"items": opp.history}
+
+
+@bp.route(f"/opportunities/<{ID}:opportunity_id>/unfreeze", methods=["POST"])
+@bp.arguments(UnfreezeIn, example={"reason": "客户已签预付款协议，首付30%"})
+@bp.response(200, UnfreezeOut)
+@bp.alt_response(400, schema=ErrorOut, description="理由为空白")
+@bp.alt_response(403, schema=ErrorOut, description="不是销售总监或管理员")
+@bp.alt_response(404, schema=ErrorOut, description="商机不存在或无权查看")
+@bp.alt_response(409, schema=ErrorOut, description="该商机的审批未被冻结（可能已被解除）")
+@bp.doc(tags=TAGS, summary="解除审批冻结（销售总监或管理员，须填写理由）", description=UNFREEZE_DESCRIPTION)
+def unfreeze(body: dict[str, Any], opportunity_id: int) -> dict[str, Any]:
+    session, actor = db_session(), current_actor()
+    lifted = lift_freeze(session, actor, opportunity_id=opportunity_id, reason=body["reason"], channel="api")
+    commit()
+    return {
+        "opportunity": opportunity_for(session, actor, opportunity_id),
+        "waiver": lifted.waiver,
+        "notified": [user.name for user in lifted.told],
+        "message": lifted.summary(),
+    }

@@ -129,6 +129,23 @@ class StageTransition(IdMixin, Base):
     to_stage: Mapped[Stage] = relationship(foreign_keys=[to_stage_id])
 
 
+class CreditWaiver(IdMixin, TimestampMixin, Base):
+    """A director (or admin) lifted a credit freeze (大单信用校验) on this deal, with a reason: the deal goes on
+    at `amount_fen` without asking finance again; at any other amount the check runs afresh
+    (salesnav/handlers/approvals.py). One row per lift; the latest one counts."""
+
+    __tablename__ = "credit_waivers"
+
+    opportunity_id: Mapped[int] = mapped_column(BigId, ForeignKey("opportunities.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # the expected amount whose risk the director accepted
+    waived_by_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    frozen_reason: Mapped[str | None] = mapped_column(Text)  # what the freeze said, kept beside the decision
+    waived_at: Mapped[datetime]
+
+    waived_by: Mapped[User] = relationship()
+
+
 class ChecklistEvidence(IdMixin, TimestampMixin, Base):
     """What was provided for one checklist item of one opportunity (text, a file, or a tick)."""
 

@@ -19,8 +19,10 @@ from salesnav.models import (
     Annotation,
     Attachment,
     DomainEvent,
+    Emotion,
     InboundStatus,
     Opportunity,
+    Role,
     TicketPart,
 )
 from salesnav.models import session as db
@@ -297,3 +299,74 @@ def test_an_annotation_is_kept_on_the_opportunity(alerted, manager):
         assert [n.text for n in notes] == ["今天约主任面谈"]
         [added] = s.scalars(select(DomainEvent).where(DomainEvent.kind == "annotation.added")).all()
         assert added.payload["opportunity_id"] == opp.id
+
+
+# --- a note on a customer's health-red alert reaches the customer's owner ---------------------------
+
+
+@pytest.fixture
+def red_customer(session, frozen_clock, live_app) -> dict[str, Any]:
+    """瑞金医院 (rep01's customer, key account manager kam01 from another team) shows its third 抵触 in a week:
+    the health-red alert goes to rep01's manager mgr01 and to kam01 — not to rep01."""
+    org = f.org(session)
+    kam = f.user(session, "kam01", Role.MANAGER, org.sales, org.director, name="冯大客户经理")
+    cust = f.customer(session, org.rep, name="瑞金医院")
+    cust.key_account_manager_id = kam.id
+    session.commit()
+    for summary in ("报价后主任表示预算不足", "采购科质疑售后响应时间", "主任明确表示倾向竞品"):
+        frozen_clock.advance(timedelta(hours=20))
+        f.touchpoint(session, org.rep, cust, emotion=Emotion.RESISTANT, summary=summary)
+        session.commit()
+        live_app.drain()
+    [alert] = _alerts()
+    assert alert.rule == "health_red" and alert.recipient_ids == [org.manager.id, kam.id]
+    return {"org": org, "alert_id": alert.id, "customer_id": cust.id}
+
+
+def _annotation_cards(chat: Chat) -> list[dict[str, Any]]:
+    return [c for c in _cards(chat) if c["main_title"]["title"].endswith("的批注")]
+
+
+def test_a_managers_text_note_on_a_health_red_alert_reaches_the_customers_owner(red_customer, manager, rep):
+    assert manager.last_text().startswith("【客户健康红灯】客户「瑞金医院」（负责人：李销售）")
+    manager.say("今天之内约主任面谈，先弄清抵触的原因")
+
+    [annotation] = _annotations()
+    assert annotation.alert_id == red_customer["alert_id"]
+    assert annotation.recipient_id == red_customer["org"].rep.id
+    [card] = _annotation_cards(rep)
+    assert card["quote_area"]["quote_text"] == "今天之内约主任面谈，先弄清抵触的原因"
+    assert _rows(card)["客户"] == "瑞金医院" and _rows(card)["问题"].startswith("客户健康红灯：瑞金医院")
+    assert _annotation_cards(manager) == []  # the note is not delivered back to the manager who wrote it
+    assert manager.last_text().startswith("✅ 批注已推送给李销售（预警 #")
+
+
+def test_a_managers_voice_note_on_a_health_red_alert_reaches_the_customers_owner(
+    red_customer, manager, rep, spoken_amr
+):
+    manager.tap(_alert_card(manager, red_customer["alert_id"]), f"ann:pick:{red_customer['alert_id']}")
+    assert "将立即推送给李销售" in manager.last_text()
+    _send_voice(manager, spoken_amr)
+
+    [annotation] = _annotations()
+    assert annotation.recipient_id == red_customer["org"].rep.id and annotation.audio_attachment_id is not None
+    assert [m["msgtype"] for m in rep.sent()] == ["voice", "template_card"]
+    assert [m for m in manager.sent() if m["msgtype"] == "voice"] == []
+    assert _annotation_cards(manager) == []
+    assert manager.last_text().startswith("✅ 语音批注已推送给李销售")
+
+
+def test_the_key_account_manager_from_another_team_reaches_the_owner_too(red_customer, rep, live_app):
+    kam = Chat(live_app, "kam01")
+    kam.say("批注 下周我陪你一起去见主任")
+    [annotation] = _annotations()
+    assert annotation.recipient_id == red_customer["org"].rep.id
+    assert _annotation_cards(rep)[0]["main_title"]["title"] == "冯大客户经理的批注"
+
+
+def test_a_manager_who_neither_received_the_alert_nor_sees_the_owner_cannot_annotate_it(red_customer, session):
+    from salesnav.handlers.annotations import add_annotation
+    from salesnav.handlers.errors import NotFound
+
+    with pytest.raises(NotFound, match="预警不存在或您无权查看"):
+        add_annotation(session, red_customer["org"].other_manager, text="越权批注", alert_id=red_customer["alert_id"])

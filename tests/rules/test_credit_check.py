@@ -1,6 +1,7 @@
 """Rule 4 (大单信用校验): a deal over 500,000 CNY entering 合同审批 needs an on-time payment rate of
 85 % over 12 months; below it the attempt is refused, the approval frozen, rep and manager told,
-and only a director lifts it, with a reason. A finance system that is down makes the approval wait."""
+and only a director (or an admin) lifts it, with a reason: at that amount the deal then goes on without a
+second check; at another amount it is checked afresh. A finance system that is down makes the approval wait."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from salesnav.handlers.approvals import lift_freeze
 from salesnav.handlers.errors import DomainError, Forbidden
 from salesnav.handlers.opportunities import advance_stage
 from salesnav.handlers.rules.credit_check import ApprovalFrozen, CreditCheckPending
-from salesnav.models import Alert, AlertState, AuditEntry, Opportunity, Payment, Receivable
+from salesnav.models import Alert, AlertState, AuditEntry, CreditWaiver, DomainEvent, Opportunity, Payment, Receivable
 from salesnav.models import session as db
 from tests import factories as f
 from tests.rules.arrange import deal
@@ -86,7 +87,7 @@ def test_low_on_time_rate_refuses_with_risk_points_freezes_and_tells_rep_and_man
     expected = (
         "【大单信用校验未通过】客户「协和医院」的商机「CT球管更换」（预计 ¥580,000.00）"
         "李销售提交的合同审批已冻结：客户近 12 个月按时回款率 75.0%，低于 85%（4 笔应收中 1 笔逾期）。"
-        "\n风险点：\n· " + RISK + "\n只有销售总监可以解除冻结。"
+        "\n风险点：\n· " + RISK + "\n请联系销售总监解除冻结。"
     )
     assert received_texts(app, "rep01") == [expected]
     assert received_texts(app, "mgr01") == [expected]
@@ -98,34 +99,120 @@ def test_low_on_time_rate_refuses_with_risk_points_freezes_and_tells_rep_and_man
     assert len(received_texts(app, "rep01")) == 1  # a second attempt is refused without a second alert
 
 
-def test_only_a_director_lifts_the_freeze_with_a_reason_kept_in_the_audit_trail(big_deal, session, frozen_clock, app):
-    org, opp = big_deal
+LIFTED = (
+    "【审批冻结已解除】销售总监赵总监已解除客户「协和医院」的商机「CT球管更换」（预计 ¥580,000.00）的审批冻结，"
+    "理由：客户已签预付款协议，首付30%。可以重新提交合同审批，按此金额不再做信用校验（金额变更后将重新校验）。"
+)
+
+
+def freeze_it(session, org, opp, app) -> None:
     with pytest.raises(ApprovalFrozen):
         submit(session, org.rep, opp)
-    session.rollback()
+    session.rollback()  # what every caller does with a refusal
     app.drain()
 
-    for not_a_director in (org.rep, org.manager, org.admin):
-        with pytest.raises(Forbidden, match="只有销售总监可以解除审批冻结"):
+
+def test_the_director_above_the_rep_is_told_of_the_freeze_and_how_to_lift_it(big_deal, session, frozen_clock, app):
+    org, opp = big_deal
+    freeze_it(session, org, opp, app)
+    [to_director] = received_texts(app, "dir01")
+    assert to_director.startswith("【大单信用校验未通过】客户「协和医院」的商机「CT球管更换」")
+    assert to_director.endswith("如确需继续，请点卡片上的「解除冻结」并写明理由，或在商机页面解除。")
+    alert = session.scalars(select(Alert).where(Alert.rule == "credit_check")).one()
+    assert set(alert.recipient_ids) == {org.rep.id, org.manager.id, org.director.id}
+
+
+def test_only_a_director_or_an_admin_lifts_the_freeze_with_a_reason_kept_in_the_audit_trail(
+    big_deal, session, frozen_clock, app
+):
+    org, opp = big_deal
+    freeze_it(session, org, opp, app)
+
+    for not_a_director in (org.rep, org.manager, org.marketer):
+        with pytest.raises(Forbidden, match="只有销售总监或管理员可以解除审批冻结"):
             lift_freeze(session, not_a_director, opportunity_id=opp.id, reason="客户承诺预付")
     with pytest.raises(DomainError, match="请填写解除冻结的理由"):
         lift_freeze(session, org.director, opportunity_id=opp.id, reason="  ")
+    with pytest.raises(DomainError, match="理由过长"):
+        lift_freeze(session, org.director, opportunity_id=opp.id, reason="长" * 501)
 
+    lifted = lift_freeze(
+        session, org.director, opportunity_id=opp.id, reason=" 客户已签预付款协议，首付30% ", channel="test"
+    )
+    session.commit()
+    app.drain()
+
+    assert [u.wecom_userid for u in lifted.told] == ["rep01", "mgr01"]
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "approval_unfreeze")).one()
+    assert entry.actor_id == org.director.id and entry.after["lift_reason"] == "客户已签预付款协议，首付30%"
+    assert entry.after["channel"] == "test" and entry.after["waived_amount_fen"] == 58_000_000
+    assert entry.before["reason"].startswith("客户近 12 个月按时回款率 75.0%")
+    waiver = session.scalars(select(CreditWaiver)).one()
+    assert (waiver.opportunity_id, waiver.amount_fen, waiver.waived_by_id) == (opp.id, 58_000_000, org.director.id)
+    alert = session.scalars(select(Alert).where(Alert.rule == "credit_check")).one()
+    assert alert.state is AlertState.RESOLVED and alert.resolved_by_id == org.director.id
+    assert alert.resolution == "销售总监赵总监解除冻结：客户已签预付款协议，首付30%"
+    assert received_texts(app, "rep01")[-1] == LIFTED
+    assert received_texts(app, "mgr01")[-1] == LIFTED
+    assert len(received_texts(app, "dir01")) == 1  # the freeze; whoever lifted it needs no message about it
+    with pytest.raises(DomainError, match="该商机的审批未被冻结") as again:
+        lift_freeze(session, org.admin, opportunity_id=opp.id, reason="再解除一次")
+    assert again.value.code == "conflict"
+
+
+def test_an_admin_may_lift_it_too(big_deal, session, frozen_clock, app):
+    org, opp = big_deal
+    freeze_it(session, org, opp, app)
+    lift_freeze(session, org.admin, opportunity_id=opp.id, reason="总监出差，按总监电话指示解除")
+    session.commit()
+    app.drain()
+    assert received_texts(app, "rep01")[-1].startswith("【审批冻结已解除】管理员管理员已解除客户「协和医院」")
+    assert not reload(opp.id).approval_frozen
+
+
+def test_after_a_lift_the_deal_enters_contract_approval_at_that_amount_without_asking_finance_again(
+    big_deal, session, frozen_clock, start_app, finance
+):
+    org, opp = big_deal
+    app = start_app(finance_api_url=finance.url)
+    finance.answer = {"customer_id": opp.customer_id, "on_time_rate": 0.5, "receivables": 2, "late": []}
+    freeze_it(session, org, opp, app)
+    assert len(finance.requests) == 1
+    lift_freeze(session, org.director, opportunity_id=opp.id, reason="客户已签预付款协议，首付30%")
+    session.commit()
+
+    submit(session, org.rep, opp)  # the director's decision stands: no second question, no second freeze
+    session.commit()
+    app.drain()
+    assert reload(opp.id).stage.name == "合同审批"
+    assert len(finance.requests) == 1
+    waived = session.scalars(select(DomainEvent).where(DomainEvent.kind == "credit.check_waived")).one()
+    assert waived.payload["waived_by_id"] == org.director.id and waived.payload["amount_fen"] == 58_000_000
+
+
+def test_a_changed_amount_is_checked_afresh_and_freezes_again(big_deal, session, frozen_clock, app):
+    org, opp = big_deal
+    freeze_it(session, org, opp, app)
     lift_freeze(session, org.director, opportunity_id=opp.id, reason="客户已签预付款协议，首付30%")
     session.commit()
     app.drain()
 
-    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "approval_unfreeze")).one()
-    assert entry.actor_id == org.director.id and entry.after["lift_reason"] == "客户已签预付款协议，首付30%"
-    alert = session.scalars(select(Alert).where(Alert.rule == "credit_check")).one()
-    assert alert.state is AlertState.RESOLVED and alert.resolved_by_id == org.director.id
-    assert received_texts(app, "rep01")[-1] == (
-        "【审批冻结已解除】销售总监赵总监已解除客户「协和医院」的商机「CT球管更换」（预计 ¥580,000.00）的审批冻结，"
-        "理由：客户已签预付款协议，首付30%。可以重新提交合同审批。"
-    )
-    submit(session, org.rep, opp)  # the director's decision stands: no second check, no second freeze
+    opp = session.get(Opportunity, opp.id)
+    opp.expected_amount_fen = 98_000_000  # the deal grew after the director's decision (arranged directly)
     session.commit()
-    assert reload(opp.id).stage.name == "合同审批"
+    with pytest.raises(ApprovalFrozen, match="大单信用校验未通过"):
+        submit(session, org.rep, opp)
+    session.rollback()
+    app.drain()
+
+    assert reload(opp.id).approval_frozen and reload(opp.id).stage.name == "商务谈判"
+    alerts = session.scalars(select(Alert).where(Alert.rule == "credit_check").order_by(Alert.id)).all()
+    assert [(a.state, a.detail["episode"]) for a in alerts] == [
+        (AlertState.RESOLVED, "freeze1"),
+        (AlertState.OPEN, "freeze2"),
+    ]
+    told = received_texts(app, "dir01")[-1]
+    assert told.startswith("【大单信用校验未通过】客户「协和医院」的商机「CT球管更换」（预计 ¥980,000.00）")
 
 
 def test_a_good_payer_or_a_small_deal_goes_straight_through(big_deal, session, frozen_clock, app):

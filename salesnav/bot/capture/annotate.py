@@ -47,12 +47,16 @@ FORWARD_TO = {"marketing": DepartmentKind.MARKETING, "delivery": DepartmentKind.
 
 def queue_alert_card(session: Session, alert: Alert, user: User, tag: str) -> None:
     """The 批注 card that goes with an alert message to a manager (once per alert, tag and person)."""
-    if not feedback.is_annotator(user):
-        return
+    if not feedback.is_annotator(user) or alert.state not in feedback.OPEN_STATES:
+        return  # a resolved alert (e.g. a freeze just lifted) has nothing left to annotate
     session.flush()  # the alert has its id
     context = feedback.alert_context(session, alert)
     minutes = int(feedback.window(session).total_seconds() // 60)
-    card = cards.alert_annotate_card(_alert_task(alert.id, tag, user), alert.id, context, minutes)
+    from salesnav.bot.capture import unfreeze  # the freeze card of a director also offers 解除冻结
+
+    card = cards.alert_annotate_card(
+        _alert_task(alert.id, tag, user), alert.id, context, minutes, unfreeze.card_buttons(alert, user)
+    )
     outbox.queue_template_card(
         session, user.wecom_userid, card, idempotency_key=f"alert:{alert.id}:{tag}-card:{user.wecom_userid}"
     )

@@ -2,8 +2,10 @@
 
 The check runs synchronously inside `advance_stage`, before the stage changes. The customer's
 on-time payment rate over 12 months (finance system, or our receivables) below 85 % → the
-attempt is refused with the risk points and the approval is frozen; rep and manager are told.
-Only a director lifts the freeze (salesnav/handlers/approvals.py).
+attempt is refused with the risk points and the approval is frozen; rep and manager are told, and the sales
+director gets the freeze with a 解除冻结 button. Only a director (or an admin) lifts the freeze, with a
+reason (salesnav/handlers/approvals.py); that keeps a CreditWaiver for the deal's amount, and while the amount
+is unchanged the check lets the deal through without asking finance again (`covering_waiver`).
 
 Why the freeze is written by a job: the refusal is an exception, and the caller's unit of work
 rolls back on it, which would take a freeze written in the same transaction with it. Writing
@@ -30,9 +32,10 @@ from salesnav.handlers.records import audit, record_event
 from salesnav.handlers.rules import engine
 from salesnav.handlers.rules.engine import Rule
 from salesnav.handlers.rules.texts import yuan
-from salesnav.models import Alert, AlertState, Opportunity, User
+from salesnav.models import Alert, AlertState, CreditWaiver, Opportunity, User
 
 CODE = "credit_check"
+LIFT_HINT = "如确需继续，请点卡片上的「解除冻结」并写明理由，或在商机页面解除。"
 
 
 class ApprovalFrozen(DomainError):
@@ -55,15 +58,21 @@ def _episode(session: Session, opportunity_id: int) -> str:
     return f"freeze{(lifted or 0) + 1}"
 
 
-def _lifted_by_director(session: Session, opportunity_id: int) -> bool:
-    return any(
-        alert.state is AlertState.RESOLVED and alert.detail.get("lifted_by")
-        for alert in session.scalars(
-            select(Alert).where(
-                Alert.subject_type == "opportunity", Alert.subject_id == opportunity_id, Alert.rule == CODE
-            )
-        )
-    )
+def latest_waiver(session: Session, opportunity_id: int) -> CreditWaiver | None:
+    """The deal's most recent lifted freeze (CreditWaiver), whatever amount it was for."""
+    return session.scalars(
+        select(CreditWaiver)
+        .where(CreditWaiver.opportunity_id == opportunity_id)
+        .order_by(CreditWaiver.waived_at.desc(), CreditWaiver.id.desc())
+        .limit(1)
+    ).first()
+
+
+def covering_waiver(session: Session, opp: Opportunity) -> CreditWaiver | None:
+    """The director's waiver that still covers the deal: the latest one, if the deal's expected amount is the
+    amount it was given for. Another amount is checked afresh (why: salesnav/handlers/approvals.py)."""
+    latest = latest_waiver(session, opp.id)
+    return latest if latest is not None and latest.amount_fen == opp.expected_amount_fen else None
 
 
 def check_before_contract_approval(session: Session, actor: User, opp: Opportunity) -> None:
@@ -71,7 +80,19 @@ def check_before_contract_approval(session: Session, actor: User, opp: Opportuni
     if not rule_settings.get(session, "credit.enabled"):
         return
     threshold = int(rule_settings.get(session, "credit.amount_threshold_fen"))
-    if opp.expected_amount_fen <= threshold or _lifted_by_director(session, opp.id):
+    if opp.expected_amount_fen <= threshold:
+        return
+    if (waiver := covering_waiver(session, opp)) is not None:
+        record_event(
+            session,
+            "credit.check_waived",
+            "opportunity",
+            opp.id,
+            actor,
+            waiver_id=waiver.id,
+            amount_fen=waiver.amount_fen,
+            waived_by_id=waiver.waived_by_id,
+        )
         return
     from salesnav.settings import current_settings
 
@@ -135,12 +156,13 @@ def check_before_contract_approval(session: Session, actor: User, opp: Opportuni
 def freeze(
     session: Session, opportunity_id: int, actor_id: int, episode: str, reason: str, risks: list[str], now: datetime
 ) -> Alert | None:
-    """Freeze the approval and tell rep and manager; a second call for the episode does nothing."""
+    """Freeze the approval and tell rep, manager and director; a second call for the episode does nothing."""
     opp = session.get(Opportunity, opportunity_id)
     if opp is None:
         return None
     rep = opp.owner
-    manager = engine.manager_of(session, rep)
+    # Rep and manager are told; so is the sales director above them, the one who may lift the freeze.
+    recipients = engine.distinct_users(rep, engine.manager_of(session, rep), engine.director_above(session, rep))
     actor = session.get(User, actor_id)
     alert = engine.raise_alert(
         session,
@@ -151,7 +173,7 @@ def freeze(
         title=f"大单信用校验未通过：{opp.customer.name}·{opp.title}",
         now=now,
         detail={"reason": reason, "risk_points": risks, "attempted_by": actor_id},
-        recipient_ids=[u.id for u in engine.distinct_users(rep, manager)],
+        recipient_ids=[u.id for u in recipients],
     )
     if alert is None:
         return None
@@ -170,14 +192,13 @@ def freeze(
     deal = f"客户「{opp.customer.name}」的商机「{opp.title}」（预计 {yuan(opp.expected_amount_fen)}）"
     risk_lines = "\n".join(f"· {r}" for r in risks)
     who = f"{actor.name}提交的" if actor else ""
-    for user in engine.distinct_users(rep, manager):
-        engine.notify(
-            session,
-            alert,
-            user,
-            f"【大单信用校验未通过】{deal}{who}合同审批已冻结：{reason}。\n风险点：\n{risk_lines}\n"
-            f"只有销售总监可以解除冻结。",
-        )
+    from salesnav.handlers.approvals import may_lift_freeze  # approvals imports this module; import late
+
+    told = f"【大单信用校验未通过】{deal}{who}合同审批已冻结：{reason}。\n风险点：\n{risk_lines}\n"
+    for user in recipients:
+        # Those who may lift it get 解除冻结 on the card that comes with the message (bot/capture/unfreeze.py).
+        then = LIFT_HINT if may_lift_freeze(user) else "请联系销售总监解除冻结。"
+        engine.notify(session, alert, user, told + then)
     return alert
 
 

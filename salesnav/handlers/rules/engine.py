@@ -186,13 +186,21 @@ def director_above(session: Session, user: User) -> User | None:
     ).first()
 
 
-def notify(session: Session, alert: Alert, user: User | None, content: str, tag: str = "raised") -> None:
-    """Queue one WeCom text for this alert; the key makes a re-run send nothing more."""
+def tell(session: Session, user: User | None, content: str, *, key: str) -> bool:
+    """Queue one WeCom text to an active member (sent after commit); the key makes a re-run send nothing more.
+    False when there is no one to tell."""
     if user is None or not user.active or user.deleted_at:
-        return
+        return False
     from salesnav.bot.outbox import queue_text  # the bot package imports the models; import late
 
-    queue_text(session, user.wecom_userid, content, idempotency_key=f"alert:{alert.id}:{tag}:{user.wecom_userid}")
+    queue_text(session, user.wecom_userid, content, idempotency_key=key)
+    return True
+
+
+def notify(session: Session, alert: Alert, user: User | None, content: str, tag: str = "raised") -> None:
+    """Queue one WeCom text for this alert, and a manager's 批注 card with it."""
+    if user is None or not tell(session, user, content, key=f"alert:{alert.id}:{tag}:{user.wecom_userid}"):
+        return
     from salesnav.bot.capture.annotate import queue_alert_card  # a manager also gets the 批注 card
 
     queue_alert_card(session, alert, user, tag)

@@ -75,6 +75,7 @@ class OpportunityRow:
     last_follow_up_at: datetime
     periods: list[StagePeriod]
     red_blocks: list[RedBlock]
+    approval_frozen: bool = False  # 大单信用校验 froze it: the deal's page says why, and who may lift it
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ def rep_maps(session: Session, rep_ids: set[int] | frozenset[int], week: Window,
                 opp.last_follow_up_at,
                 [p for _, p in visible],
                 sorted(blocks, key=lambda b: b.start),
+                opp.approval_frozen,
             )
         )
     reps = [RepMap(rid, names.get(rid, ""), rows.get(rid, [])) for rid in rep_ids]

@@ -13,7 +13,9 @@ from werkzeug.wrappers import Response
 from salesnav import clock
 from salesnav.handlers.access import opportunity_for
 from salesnav.handlers.annotations import ANNOTATOR_ROLES, annotate_and_notify
+from salesnav.handlers.approvals import REASON_LIMIT, lift_freeze, may_lift_freeze
 from salesnav.handlers.errors import DomainError, Forbidden
+from salesnav.handlers.rules import credit_check
 from salesnav.models import Annotation, Customer, Role, Stage, StageTransition, Touchpoint, User
 from salesnav.pages.auth import check_csrf, require_user
 from salesnav.pages.dashboards import access
@@ -188,6 +190,7 @@ def opportunity(opportunity_id: int) -> str:
         for block in row.red_blocks
     ]
     customer = s.get(Customer, opp.customer_id)
+    waiver = credit_check.latest_waiver(s, opp.id)
     return render_template(
         "dashboards/opportunity.html",
         opp=opp,
@@ -198,6 +201,10 @@ def opportunity(opportunity_id: int) -> str:
         notes=notes,
         flags=flags,
         may_annotate=g.user.role in ANNOTATOR_ROLES,
+        may_lift=may_lift_freeze(g.user),
+        waiver=waiver,
+        waiver_covers=credit_check.covering_waiver(s, opp) is not None,
+        reason_limit=REASON_LIMIT,
         back=_safe_back(request.args.get("back")),
         tz=_tz(),
         user=g.user,
@@ -220,6 +227,29 @@ def annotate(opportunity_id: int) -> Response:
     s.commit()
     flash("批注已发送给销售", "ok")
     return redirect(url_for(".opportunity", opportunity_id=opportunity_id, back=back))
+
+
+@bp.post("/opportunities/<int(min=1, max=9007199254740991):opportunity_id>/unfreeze")
+@require_user()
+def unfreeze(opportunity_id: int) -> Response:
+    """解除冻结 from the deal's page: the same `lift_freeze` as the chat, the API and the CLI."""
+    check_csrf()
+    s = g.db
+    back = _safe_back(request.form.get("back"))
+    here = url_for(".opportunity", opportunity_id=opportunity_id, back=back)
+    try:
+        lifted = lift_freeze(
+            s, g.user, opportunity_id=opportunity_id, reason=request.form.get("reason", "")[:5000], channel="page"
+        )
+    except DomainError as exc:
+        if exc.code in STATUS_FOR_DOMAIN_ERROR:
+            raise  # not theirs to lift, or not theirs to see: the refusal page, in Chinese
+        flash(exc.message, "error")
+        return redirect(here + "#freeze")
+    summary = lifted.summary()
+    s.commit()
+    flash(summary, "ok")
+    return redirect(here)
 
 
 def _safe_back(target: str | None) -> str | None:
