@@ -7,7 +7,8 @@ The day the suite runs on: `--today 2026-12-01` (or `SALESNAV_TEST_TODAY`, a dat
 offset) runs it as if that were today — the whole session's clock is a `ShiftedClock` that starts there and
 keeps running, and `today_clock` is frozen there — so a test that depends on the calendar (the first days of
 a month, a statutory holiday) can be tried on any day. `make test-calendar` runs the date-sensitive part
-(`-m calendar`) on the 1st of a month and on a Spring Festival day.
+(marked `calendar`: tests that read today from the clock rather than from a FrozenClock of their own) in the
+first minutes of a month and on a Spring Festival day.
 """
 
 from __future__ import annotations
@@ -31,13 +32,6 @@ from salesnav.settings import Settings
 REQUIRE_SERVICES = os.environ.get("SALESNAV_REQUIRE_SERVICES") == "1"
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 DEFAULT_TODAY = datetime(2026, 3, 2, 9, 30, tzinfo=BUSINESS_TZ)  # a Monday, in working hours
-# The tests that read today from the clock (directly, through the demo company anchored to it, or through a
-# live app) rather than from a FrozenClock of their own: `make test-calendar` re-runs them on chosen days.
-CALENDAR_SENSITIVE = (
-    "tests/demo/",
-    "tests/pages/test_dashboards_browser.py",
-    "tests/pages/test_leaderboard_months.py",
-)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -71,14 +65,6 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> str:
     moment = _test_today(config)
     return f"today: {moment.isoformat()} (--today)" if moment else "today: the real day"
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    root = Path(str(config.rootpath))
-    for item in items:
-        where = Path(str(item.path)).relative_to(root).as_posix()
-        if where.startswith(CALENDAR_SENSITIVE):
-            item.add_marker(pytest.mark.calendar)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -39,6 +39,8 @@ from salesnav.models import (
 )
 from salesnav.models import session as db
 
+pytestmark = pytest.mark.calendar  # the demo is anchored to the clock: it must hold on any day
+
 
 def _window(now: Any) -> tuple[Any, Any]:
     end = now.replace(hour=0, minute=0, second=0, microsecond=0)

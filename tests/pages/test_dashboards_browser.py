@@ -17,6 +17,7 @@ from tests.bot.conftest import LiveApp
 from tests.pages.conftest import sign_in
 
 playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.calendar  # the demo company, anchored to today
 OUT = Path(__file__).resolve().parents[2] / "test-output" / "dashboards"
 ARGS = [
     "--no-sandbox",

@@ -20,6 +20,7 @@ from tests.bot.conftest import LiveApp
 from tests.conftest import BUSINESS_TZ
 from tests.pages.conftest import sign_in
 
+pytestmark = pytest.mark.calendar  # built around the test day
 FORWARD = ("needs_confirmed", "solution_demo", "sample_test", "negotiation", "contract_approval", "won")
 
 
