@@ -37,8 +37,18 @@ test: install ## Run the test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_UR
 test-smoke: install ## Run the smoke part of the suite
 	$(VENV)/bin/pytest -m smoke $(PYTEST_ARGS)
 
+# The days the date-sensitive tests are also run on: the first minutes of a month (still the previous day in
+# UTC) and the first day of the Spring Festival holiday (春节, a Tuesday off work).
+CALENDAR_DAYS ?= 2026-12-01T00:30+08:00 2026-02-17
+
+test-calendar: install ## Run the date-sensitive tests (-m calendar) as if today were each of CALENDAR_DAYS
+	@for day in $(CALENDAR_DAYS); do \
+	  echo "== date-sensitive tests on $$day =="; \
+	  $(VENV)/bin/pytest -m calendar --today $$day $(PYTEST_ARGS) || exit 1; \
+	done
+
 lint: install ## ruff check and format check
 	$(VENV)/bin/ruff check salesnav tests bench
 	$(VENV)/bin/ruff format --check salesnav tests bench
 
-.PHONY: help system-deps install run test test-smoke lint
+.PHONY: help system-deps install run test test-smoke test-calendar lint

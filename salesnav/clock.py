@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
 
 
 class SystemClock:
@@ -34,7 +39,21 @@ class FrozenClock:
             self._now = moment.astimezone(UTC)
 
 
-_current: SystemClock | FrozenClock = SystemClock()
+class ShiftedClock:
+    """The system clock moved to another day: it reads `start` when made and then runs at real speed, so what
+    waits for time to pass (a live server, a job, a browser) still sees it pass. The test suite runs on a chosen
+    day with it (tests/conftest.py, `--today`)."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ShiftedClock needs an aware datetime")
+        self._offset = start.astimezone(UTC) - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+
+_current: Clock = SystemClock()
 
 
 def now() -> datetime:
@@ -42,7 +61,7 @@ def now() -> datetime:
     return _current.now()
 
 
-def use(new_clock: SystemClock | FrozenClock) -> SystemClock | FrozenClock:
+def use(new_clock: Clock) -> Clock:
     """Install a clock; returns the previous one so callers can restore it."""
     global _current
     previous, _current = _current, new_clock

@@ -2,14 +2,22 @@
 
 Each test starts from empty tables (truncated after each test) so that code opening its own
 sessions — jobs, web requests — sees exactly what the test committed.
+
+The day the suite runs on: `--today 2026-12-01` (or `SALESNAV_TEST_TODAY`, a date or an ISO time with its
+offset) runs it as if that were today — the whole session's clock is a `ShiftedClock` that starts there and
+keeps running, and `today_clock` is frozen there — so a test that depends on the calendar (the first days of
+a month, a statutory holiday) can be tried on any day. `make test-calendar` runs the date-sensitive part
+(marked `calendar`: tests that read today from the clock rather than from a FrozenClock of their own) in the
+first minutes of a month and on a Spring Festival day.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -22,6 +30,53 @@ from salesnav.models import session as db
 from salesnav.settings import Settings
 
 REQUIRE_SERVICES = os.environ.get("SALESNAV_REQUIRE_SERVICES") == "1"
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+DEFAULT_TODAY = datetime(2026, 3, 2, 9, 30, tzinfo=BUSINESS_TZ)  # a Monday, in working hours
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--today",
+        default=os.environ.get("SALESNAV_TEST_TODAY", ""),
+        help="run the suite as if today were this day: 2026-12-01 (09:30 in Shanghai) or an ISO time with its "
+        "offset, 2026-12-01T00:30+08:00 (default: $SALESNAV_TEST_TODAY, else the real day)",
+    )
+
+
+def _test_today(config: pytest.Config) -> datetime | None:
+    raw = str(config.getoption("--today") or "").strip()
+    if not raw:
+        return None
+    try:
+        if "T" not in raw:
+            return datetime.combine(date.fromisoformat(raw), time(9, 30), BUSINESS_TZ)
+        moment = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--today / SALESNAV_TEST_TODAY: not a date or ISO time: {raw!r}") from exc
+    if moment.tzinfo is None:
+        raise pytest.UsageError(f"--today / SALESNAV_TEST_TODAY: an ISO time needs its offset: {raw!r}")
+    return moment
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _test_today(config)  # a bad value stops the run before anything is collected
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    moment = _test_today(config)
+    return f"today: {moment.isoformat()} (--today)" if moment else "today: the real day"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shifted_today(pytestconfig: pytest.Config) -> Iterator[None]:
+    """With --today, the whole session runs on that day (a clock that starts there and keeps running)."""
+    moment = _test_today(pytestconfig)
+    if moment is None:
+        yield
+        return
+    previous = clock.use(clock.ShiftedClock(moment))
+    yield
+    clock.use(previous)
 
 
 def _database_url(tmp_root: Path) -> str:
@@ -98,7 +153,18 @@ def session(database: str) -> Iterator[Session]:
 
 @pytest.fixture
 def frozen_clock() -> Iterator[clock.FrozenClock]:
-    fc = clock.FrozenClock(datetime(2026, 3, 2, 1, 30, tzinfo=UTC))  # Mon 09:30 in Shanghai
+    """Always Mon 2026-03-02 09:30 in Shanghai: for tests that build their own dated data around it."""
+    fc = clock.FrozenClock(datetime(2026, 3, 2, 1, 30, tzinfo=UTC))
+    previous = clock.use(fc)
+    yield fc
+    clock.use(previous)
+
+
+@pytest.fixture
+def today_clock(pytestconfig: pytest.Config) -> Iterator[clock.FrozenClock]:
+    """Frozen on the day the suite runs on (--today), else on Mon 2026-03-02 09:30 in Shanghai: for tests over
+    data anchored to the clock, such as the demo company, which must hold on any day."""
+    fc = clock.FrozenClock(_test_today(pytestconfig) or DEFAULT_TODAY)
     previous = clock.use(fc)
     yield fc
     clock.use(previous)

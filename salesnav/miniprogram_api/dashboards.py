@@ -15,12 +15,13 @@ from salesnav import clock
 from salesnav.handlers.errors import Forbidden
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import bp
+from salesnav.miniprogram_api.schemas import ErrorOut
 from salesnav.miniprogram_api.unit_of_work import db_session
 from salesnav.pages.dashboards import access
 from salesnav.pages.dashboards.battle_map import team_battle_map
 from salesnav.pages.dashboards.executive import DEFAULT_WINDOW_DAYS, WINDOW_CHOICES, executive_snapshot
 from salesnav.pages.dashboards.jsonable import jsonable
-from salesnav.pages.dashboards.leaderboard import leaderboard
+from salesnav.pages.dashboards.leaderboard import MONTH_PATTERN, leaderboard, parse_month
 from salesnav.pages.dashboards.rep_day import rep_day
 from salesnav.settings import Settings
 
@@ -46,6 +47,17 @@ class TeamQuery(ma.Schema):
 
 class RepQuery(ma.Schema):
     rep = fields.Integer(validate=DB_ID, metadata={"description": "销售 id；默认本人（销售）"})
+
+
+class MarketingQuery(ma.Schema):
+    month = fields.String(
+        validate=validate.Regexp(MONTH_PATTERN, error="月份格式应为 2026-11"),
+        metadata={
+            "description": "要查看的月份（本月或以前的月份），如 2026-11；默认本月，本月尚无协同记录时为上月"
+            "（此时 notice 给出说明）。months 列出可选的月份",
+            "example": "2026-11",
+        },
+    )
 
 
 @bp.route("/dashboards/exec", methods=["GET"])
@@ -86,9 +98,18 @@ def me(args: dict[str, Any]) -> Response:
 
 
 @bp.route("/dashboards/marketing", methods=["GET"])
-@bp.doc(responses=FIGURES, tags=TAGS, summary="市场部：协同价值排行榜与月度前三")
-def marketing() -> Response:
+@bp.arguments(MarketingQuery, location="query")
+@bp.alt_response(400, schema=ErrorOut, description="月份在本月之后，或年份不合理")
+@bp.doc(
+    responses=FIGURES,
+    tags=TAGS,
+    summary="市场部：协同价值排行榜（可选月份）与月度前三",
+    description="month 为显示的月份；current_month 为本月，current_month_empty 表示本月尚无已赢单的协同记录；"
+    "未指定月份而本月为空时显示上月，notice 为页面上的说明文字。不能查看未来的月份（400）。",
+)
+def marketing(args: dict[str, Any]) -> Response:
     session, actor = db_session(), current_actor()
     if not access.may_see_marketing(session, actor):
         raise Forbidden("协同价值排行榜仅供市场部、销售总监查看")
-    return jsonify(jsonable(leaderboard(session, clock.now(), _tz())))
+    month = parse_month(args["month"]) if args.get("month") else None
+    return jsonify(jsonable(leaderboard(session, clock.now(), _tz(), month)))

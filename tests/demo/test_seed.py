@@ -39,13 +39,15 @@ from salesnav.models import (
 )
 from salesnav.models import session as db
 
+pytestmark = pytest.mark.calendar  # the demo is anchored to the clock: it must hold on any day
+
 
 def _window(now: Any) -> tuple[Any, Any]:
     end = now.replace(hour=0, minute=0, second=0, microsecond=0)
     return end - timedelta(days=demo.WINDOW_DAYS), end
 
 
-def test_org_has_the_articles_shape(session: Session, frozen_clock: Any) -> None:
+def test_org_has_the_articles_shape(session: Session, today_clock: Any) -> None:
     summary = demo.seed()
 
     assert session.scalar(select(func.count()).select_from(User)) == 186
@@ -91,12 +93,12 @@ def _windows(now: Any) -> dict[str, metrics.Window]:
 
 
 def test_figures_match_the_article_baseline_over_six_months_and_the_level_1_window(
-    session: Session, frozen_clock: Any
+    session: Session, today_clock: Any
 ) -> None:
     demo.seed()
     company = metrics.Scope.company(session)
     assert company.rep_count == 53
-    for name, window in _windows(frozen_clock.now()).items():
+    for name, window in _windows(today_clock.now()).items():
         short = window.days <= 31
         visits = metrics.visits_per_rep_month(session, window, company)
         assert visits.value == pytest.approx(28.6, abs=0.8), name
@@ -129,7 +131,7 @@ def test_figures_match_the_article_baseline_over_six_months_and_the_level_1_wind
         index = metrics.sales_health_index(session, window, company)
         assert index.value is not None and 30 < index.value < 70 and not index.missing, name
 
-    start, end = _window(frozen_clock.now())
+    start, end = _window(today_clock.now())
     in_window = and_(Touchpoint.occurred_at >= start, Touchpoint.occurred_at < end)
     touches = session.scalar(select(func.count()).select_from(Touchpoint).where(in_window))
     emotions = Counter(session.scalars(select(Touchpoint.emotion).where(in_window)))
@@ -137,10 +139,10 @@ def test_figures_match_the_article_baseline_over_six_months_and_the_level_1_wind
     assert sum(v for k, v in emotions.items() if k.value == "resistant") / touches == pytest.approx(0.12, abs=0.02)
 
 
-def test_records_are_complete_or_miss_something_visible(session: Session, frozen_clock: Any, tmp_path: Path) -> None:
+def test_records_are_complete_or_miss_something_visible(session: Session, today_clock: Any, tmp_path: Path) -> None:
     """The demo's incomplete records each lack something a rep can see and fix; visit attachments are real."""
     demo.seed(attachments_root=tmp_path)
-    window = _windows(frozen_clock.now())["six months"]
+    window = _windows(today_clock.now())["six months"]
     company = metrics.Scope.company(session)
     effective = metrics.effective_touchpoints_per_rep_week(session, window, company).numerator
     complete = metrics.record_completeness(session, window, company)
@@ -163,9 +165,9 @@ def test_records_are_complete_or_miss_something_visible(session: Session, frozen
         assert sniff(data).content_type == upload.content_type
 
 
-def test_history_is_consistent(session: Session, frozen_clock: Any) -> None:
+def test_history_is_consistent(session: Session, today_clock: Any) -> None:
     demo.seed()
-    now = frozen_clock.now()
+    now = today_clock.now()
     stages = {s.id: s for s in session.scalars(select(Stage))}
     opps = list(session.scalars(select(Opportunity)))
     assert len(opps) >= 60
@@ -248,9 +250,7 @@ def _fingerprint(session: Session) -> tuple[Any, ...]:
     )
 
 
-def test_same_seed_gives_identical_data_on_another_database(
-    session: Session, frozen_clock: Any, tmp_path: Path
-) -> None:
+def test_same_seed_gives_identical_data_on_another_database(session: Session, today_clock: Any, tmp_path: Path) -> None:
     demo.seed()
     url = f"sqlite:///{tmp_path / 'second.sqlite3'}"
     migrate.upgrade(url)
@@ -262,7 +262,7 @@ def test_same_seed_gives_identical_data_on_another_database(
             assert _fingerprint(other) == _fingerprint(session)
             # A different seed is a different company (the seed is really used).
             plan = demo.DemoPlan(
-                random.Random(1), frozen_clock.now(), frozen_clock.now(), ensure_default_stages(other), {}
+                random.Random(1), today_clock.now(), today_clock.now(), ensure_default_stages(other), {}
             )
             plan.build()
             assert [r["name"] for r in plan.rows["customers"]] != [c[1] for c in _fingerprint(session)[1]]
@@ -270,7 +270,7 @@ def test_same_seed_gives_identical_data_on_another_database(
         engine.dispose()
 
 
-def test_seed_if_empty_seeds_once(session: Session, frozen_clock: Any) -> None:
+def test_seed_if_empty_seeds_once(session: Session, today_clock: Any) -> None:
     first = demo.seed_if_empty()
     assert first is not None and first.touchpoints == session.scalar(select(func.count()).select_from(Touchpoint))
     assert demo.seed_if_empty() is None

@@ -3,16 +3,21 @@ that is not to the loopback app is blocked and recorded, and the test fails if t
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from salesnav import clock
 from salesnav.demo.seed import seed_into
+from salesnav.pages.dashboards.leaderboard import month_label, months_before
 from tests.bot.conftest import LiveApp
 from tests.pages.conftest import sign_in
 
 playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.calendar  # the demo company, anchored to today
 OUT = Path(__file__).resolve().parents[2] / "test-output" / "dashboards"
 ARGS = [
     "--no-sandbox",
@@ -103,13 +108,51 @@ def _check(name: str, page) -> None:  # type: ignore[no-untyped-def]
         else:
             assert page.locator("#battle-pack .todo").count() >= 1
     else:
-        assert page.locator("#leaderboard .leader-row").count() >= 3
-        assert page.locator("#leaderboard .leader-row.top").count() == 3
-        assert page.locator("#leaderboard-chart svg path").count() >= 3
-        rows = page.locator("#leaderboard .leader-row").count()
-        assert rows <= 20  # a long month is capped, with a link to the rest
-        if rows == 20:
-            assert page.locator("#leaderboard-more").count() == 1
+        _check_leaderboard(page)
+
+
+def _check_leaderboard(page) -> None:  # type: ignore[no-untyped-def]
+    """Whatever today is: the month shown is the current one, or — while nothing was won yet this month — the
+    last full month, with a notice. The month picker then opens the other one of the two; the last full month
+    of the demo always has its top 3."""
+    current, last = _this_and_last_month()
+    shown = page.locator("#month-picker select").input_value()
+    notice = page.locator("#leaderboard-notice")
+    if shown == last:
+        assert notice.inner_text() == f"本月暂无已赢单的协同记录，显示上月（{month_label(last)}）"
+    else:
+        assert shown == current and notice.count() == 0
+    _check_month(page, shown)
+    page.screenshot(path=str(OUT / "marketing-default.png"), full_page=True)
+    with page.expect_navigation():
+        page.locator("#month-picker select").select_option(current if shown == last else last)
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(800)
+    _check_month(page, current if shown == last else last)
+
+
+def _check_month(page, month: str) -> None:  # type: ignore[no-untyped-def]
+    """The month's rows as the figures have them: at most 20 (the rest behind a link), the top 3 marked and
+    drawn; an empty month says so and draws no chart. The last full month has at least its top 3."""
+    assert f"协同价值排行榜（{month_label(month)}）" in page.locator("h1").inner_text()
+    assert page.locator("#month-picker select").input_value() == month
+    expected = len(json.loads(page.locator("#figures").inner_text())["rows"])
+    if month == _this_and_last_month()[1]:
+        assert expected >= 3
+    rows = page.locator("#leaderboard .leader-row")
+    assert rows.count() == min(expected, 20)  # a long month is capped, with a link to the rest
+    assert page.locator("#leaderboard-more").count() == (1 if expected > 20 else 0)
+    assert page.locator("#leaderboard .leader-row.top").count() == min(expected, 3)
+    if expected:
+        assert page.locator("#leaderboard-chart svg path").count() >= min(expected, 3)
+    else:
+        assert page.locator("#leaderboard-chart").count() == 0
+        assert "还没有带协同单的赢单" in page.locator("#leaderboard tr.empty").inner_text()
+
+
+def _this_and_last_month() -> tuple[str, str]:
+    first = clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date().replace(day=1)
+    return f"{first:%Y-%m}", f"{months_before(first, 1):%Y-%m}"
 
 
 def _annotate_from_the_map(page) -> None:  # type: ignore[no-untyped-def]

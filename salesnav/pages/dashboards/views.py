@@ -27,7 +27,7 @@ from salesnav.pages.dashboards.executive import (
     refresh_interval,
 )
 from salesnav.pages.dashboards.jsonable import jsonable
-from salesnav.pages.dashboards.leaderboard import leaderboard
+from salesnav.pages.dashboards.leaderboard import leaderboard, month_label, parse_month
 from salesnav.pages.dashboards.rep_day import rep_day
 from salesnav.settings import Settings
 
@@ -136,13 +136,16 @@ def me() -> str:
 def marketing() -> str:
     if not access.may_see_marketing(g.db, g.user):
         raise Forbidden("协同价值排行榜仅供市场部、销售总监查看")
-    board = leaderboard(g.db, clock.now(), _tz())
+    raw_month = request.args.get("month", "")
+    board = leaderboard(g.db, clock.now(), _tz(), parse_month(raw_month) if raw_month else None)
     return render_template(
         "dashboards/marketing.html",
         b=board,
         data=jsonable(board),
         limit=LEADERBOARD_ROWS,
         show_all=request.args.get("all") == "1",
+        asked_month=raw_month,
+        month_label=month_label,
         tz=_tz(),
         user=g.user,
     )

@@ -113,8 +113,16 @@
   }
 
   function leaderboard(data) {
+    // The month picker opens the chosen month at once (without script its 查看 button does).
+    var picker = document.getElementById('month-picker');
+    if (picker) {
+      picker.querySelector('button[type=submit]').hidden = true;
+      picker.querySelector('select[name=month]').addEventListener('change', function () { picker.submit(); });
+    }
+    var el = document.getElementById('leaderboard-chart');
+    if (!el || !data.rows.length) { return; }  // an empty month has no chart, only its message
     var rows = data.rows.slice(0, 10).reverse();
-    chart(document.getElementById('leaderboard-chart')).setOption({
+    chart(el).setOption({
       tooltip: {},
       grid: { left: 130, right: 40, top: 10, bottom: 24 },
       xAxis: { type: 'value', name: '价值' },
