@@ -40,6 +40,7 @@ ROUTE_MODULES = (
     "salesnav.bot.capture.external_contact",
     "salesnav.bot.capture.annotate",
     "salesnav.bot.capture.diagnosis",
+    "salesnav.bot.capture.ticket_answer",
 )
 
 

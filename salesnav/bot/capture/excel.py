@@ -28,6 +28,10 @@ BUTTON_PREFIX = "xlsimp"
 
 @router.message("file")
 def on_file(incoming: Incoming) -> None:
+    from salesnav.bot.capture import ticket_answer  # a file may be the material a ticket card asked for
+
+    if ticket_answer.claim(incoming):
+        return
     name = incoming.message.get("FileName") or incoming.message.get("Title") or ""
     if name and not name.lower().endswith(SHEET_SUFFIXES):
         incoming.reply_text("目前只能导入 Excel（.xlsx / .xls）或 CSV 表格文件。")

@@ -38,9 +38,10 @@ log = logging.getLogger(__name__)
 @router.message("voice")
 @router.message("image")
 def on_media(incoming: Incoming) -> None:
-    from salesnav.bot.capture import annotate  # a manager's voice note may be a 批注 on an alert
+    # A photo may be the material a ticket card asked for; a manager's voice note may be a 批注 on an alert.
+    from salesnav.bot.capture import annotate, ticket_answer
 
-    if annotate.claim(incoming):
+    if ticket_answer.claim(incoming) or annotate.claim(incoming):
         return
     inbound_id = incoming.inbound.id
     enqueue_after_commit(incoming.session, store_media, inbound_id, key=f"media:{inbound_id}", queue="media")

@@ -35,9 +35,10 @@ HELP_WORDS = ("帮助", "help", "?", "？")
 
 @router.message("text")
 def on_text(incoming: Incoming) -> None:
-    from salesnav.bot.capture import annotate, diagnosis  # 批注 and 诊断 are claimed before anything else
+    # An answer to a ticket card just tapped, 批注 and 诊断 are claimed before anything else.
+    from salesnav.bot.capture import annotate, diagnosis, ticket_answer
 
-    if annotate.claim(incoming) or diagnosis.claim(incoming):
+    if ticket_answer.claim(incoming) or annotate.claim(incoming) or diagnosis.claim(incoming):
         return
     content = (incoming.message.get("Content") or "").strip()
     words = content.split()
