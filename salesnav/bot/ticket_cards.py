@@ -16,6 +16,7 @@ from salesnav.bot.cards import SOURCE
 from salesnav.handlers.money import fen_to_yuan_text
 from salesnav.handlers.rules.texts import business_tz, how_long
 from salesnav.models import DepartmentKind, Material, PartStatus, TicketPart, User
+from salesnav.voice.draft import DEFAULT_DUE_TIME
 
 PREFIX = "tkt"
 MATERIAL_QUESTION = "tkt_material"
@@ -43,9 +44,11 @@ def deadline_text(due_at: datetime, now: datetime) -> str:
 
 
 def day_text(moment: datetime) -> str:
-    """「3月10日（周二）18:00」 in business time."""
+    """「3月10日（周二）」, or 「3月10日（周二）10:00」 when a time was given, in business time. A date typed
+    without a time is read as the end of the working day (salesnav/voice/draft.py), which says nothing here."""
     local = moment.astimezone(business_tz())
-    return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+    day = f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）"
+    return day if local.time() == DEFAULT_DUE_TIME else f"{day}{local:%H:%M}"
 
 
 def _title(part: TicketPart) -> str:

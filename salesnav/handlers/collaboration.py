@@ -86,7 +86,7 @@ def department_of_kind(session: Session, kind: DepartmentKind) -> Department | N
 
 
 def part_to_answer(session: Session, actor: User, part_id: int) -> TicketPart:
-    """The part `actor` may answer (their department's, or one they are told of), else NotFound."""
+    """The part `actor` may answer (see `may_answer`), else NotFound: we never confirm it exists."""
     part = session.get(TicketPart, part_id)
     if part is None or not may_answer(actor, part):
         raise NotFound("协同单不存在或不属于您的部门")

@@ -235,6 +235,8 @@ def test_delivery_confirms_a_schedule_date_typed_after_the_tap(opened, live_app)
 
     head.say("过两天再说")
     assert head.last_text().startswith("没看懂这个日期")
+    head.say("3月1日")
+    assert head.last_text() == "排期日期「3月1日（周日）」已经过去，请回复今天或以后的日期。"
     assert _part(opened["delivery"]).status is PartStatus.OPEN
 
     head.say("下周二开始装机，风险：装机场地需提前改造供电")
@@ -262,9 +264,10 @@ def test_delivery_marks_risks_then_confirms_the_date(opened, live_app):
     card = head.last_card()
     assert card["quote_area"]["quote_text"] == "风险：样机需从外地调拨"
     head.tap(card, button(card, "确认排期"))
-    head.say("3月12日")
+    head.say("3月12日上午10点")
     part = _part(opened["delivery"])
     assert part.status is PartStatus.CLOSED and part.risks == "样机需从外地调拨"
+    assert head.last_text().startswith("✅ 已确认排期：3月12日（周四）10:00，风险点：样机需从外地调拨，")
 
 
 def test_risks_can_still_be_marked_after_the_schedule_closed_the_part(opened, live_app):

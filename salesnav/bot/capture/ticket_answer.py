@@ -159,9 +159,13 @@ def claim(incoming: Incoming) -> bool:
         then = "。确认排期后点「确认排期」回复日期，任务即完成。"
         said = f"✅ 已标注风险点：{part.risks}" + (f"，{_outcome(part)}" if part.status is PartStatus.CLOSED else then)
     else:
-        due, rest = parse_due(content, clock.now(), current_settings().business_tz)
+        tz = current_settings().business_tz
+        due, rest = parse_due(content, clock.now(), tz)
         if due is None:
             incoming.reply_text("没看懂这个日期，请再发一次，例如「3月10日」或「下周二上午10点」。")
+            return True
+        if due.astimezone(tz).date() < clock.now().astimezone(tz).date():
+            incoming.reply_text(f"排期日期「{day_text(due)}」已经过去，请回复今天或以后的日期。")
             return True
         reply, risks = rest, ""
         if marker := RISKS.search(rest):
