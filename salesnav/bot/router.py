@@ -42,6 +42,7 @@ ROUTE_MODULES = (
     "salesnav.bot.capture.annotate",
     "salesnav.bot.capture.unfreeze",
     "salesnav.bot.capture.diagnosis",
+    "salesnav.bot.capture.ticket_answer",
 )
 
 

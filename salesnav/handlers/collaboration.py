@@ -1,14 +1,19 @@
-"""Cross-department collaboration tickets (跨部门协同单): open, answer a department's part, ask for enablement."""
+"""Cross-department collaboration tickets (跨部门协同单): open, answer a department's part, ask for enablement.
+
+Every part that opens (the deal entered 样品测试, a manager forwarded a help request, a rep asked for
+enablement) is announced to its department at once (handlers/ticket_notices.py), and every answer —
+from the mini-program API or from the chat card — goes through `answer_part`.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from salesnav import clock
-from salesnav.handlers import rule_settings
+from salesnav.handlers import rule_settings, ticket_notices
 from salesnav.handlers.access import opportunity_for
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import record_event
@@ -20,7 +25,9 @@ from salesnav.models import (
     DepartmentKind,
     EnablementKind,
     EnablementRequest,
+    Material,
     Opportunity,
+    OpportunityStatus,
     PartStatus,
     Role,
     TicketPart,
@@ -50,9 +57,7 @@ def open_ticket(session: Session, actor: User, opp: Opportunity, *, reason: str)
     ticket = CollaborationTicket(opportunity_id=opp.id, opened_by_id=actor.id, reason=reason, opened_at=now)
     session.add(ticket)
     for kind, (sla_key, request) in PART_REQUESTS.items():
-        department = session.scalars(
-            select(Department).where(Department.kind == kind, Department.deleted_at.is_(None)).order_by(Department.id)
-        ).first()
+        department = department_of_kind(session, kind)
         if department is None:
             continue  # a company without that department simply has no part for it
         sla = int(rule_settings.get(session, sla_key))
@@ -68,7 +73,24 @@ def open_ticket(session: Session, actor: User, opp: Opportunity, *, reason: str)
         opportunity_id=opp.id,
         part_ids=[p.id for p in ticket.parts],
     )
+    for part in ticket.parts:
+        ticket_notices.notify_opened(session, part)
     return ticket
+
+
+def department_of_kind(session: Session, kind: DepartmentKind) -> Department | None:
+    """The department answering for `kind` (the first live one, should there be several)."""
+    return session.scalars(
+        select(Department).where(Department.kind == kind, Department.deleted_at.is_(None)).order_by(Department.id)
+    ).first()
+
+
+def part_to_answer(session: Session, actor: User, part_id: int) -> TicketPart:
+    """The part `actor` may answer (see `may_answer`), else NotFound: we never confirm it exists."""
+    part = session.get(TicketPart, part_id)
+    if part is None or not may_answer(actor, part):
+        raise NotFound("协同单不存在或不属于您的部门")
+    return part
 
 
 def answer_part(
@@ -78,37 +100,46 @@ def answer_part(
     part_id: int,
     text: str = "",
     attachment_ids: list[int] | None = None,
+    material_ids: list[int] | None = None,
     schedule_date: datetime | None = None,
     risks: str | None = None,
     valid_until: datetime | None = None,
 ) -> TicketPart:
-    """A department answers its part. The first *valid* answer (marketing: material attached;
-    delivery: schedule confirmed) closes the part; an answer without it counts as a first response only."""
-    part = session.get(TicketPart, part_id)
-    if part is None or not _may_answer(actor, part):
-        raise NotFound("协同单不存在或不属于您的部门")
-    if part.status is PartStatus.CLOSED:
-        raise DomainError("该协同任务已完成")
+    """A department answers its part. The first *valid* answer (marketing: a file or a material from the
+    library attached; delivery: schedule confirmed) closes the part; an answer without it counts as a
+    first response only. Delivery may still mark risk points on a part its schedule already closed."""
+    part = part_to_answer(session, actor, part_id)
     text = (text or "").strip()
-    attachment_ids = list(attachment_ids or [])
-    if not (text or attachment_ids or schedule_date):
-        raise DomainError("请填写回复内容、上传材料或确认排期")
+    risks = (risks or "").strip() or None
+    attachment_ids = list(dict.fromkeys(attachment_ids or []))
+    material_ids = list(dict.fromkeys(material_ids or []))
+    if part.status is PartStatus.CLOSED:
+        if risks and not (text or attachment_ids or material_ids or schedule_date):
+            return _mark_risks(session, actor, part, risks)
+        raise DomainError("该协同任务已完成")
+    if not (text or attachment_ids or material_ids or schedule_date or risks):
+        raise DomainError("请填写回复内容、上传材料、选择素材或确认排期")
     for attachment_id in attachment_ids:
         if session.get(Attachment, attachment_id) is None:
             raise DomainError("上传的材料不存在，请重新上传")
+    for material_id in material_ids:
+        material = session.get(Material, material_id)
+        if material is None or material.deleted_at is not None or material.retired_at is not None:
+            raise DomainError("所选素材不存在或已下架，请重新选择")
 
     now = clock.now()
     kind = part.department.kind
     valid = (
-        bool(attachment_ids)
+        bool(attachment_ids or material_ids)
         if kind is DepartmentKind.MARKETING
         else (schedule_date is not None if kind is DepartmentKind.DELIVERY else True)
     )
     part.first_response_at = part.first_response_at or now
     part.response_text = text or part.response_text
     part.attachment_ids = [*part.attachment_ids, *attachment_ids]
+    part.material_ids = [*part.material_ids, *material_ids]
     part.schedule_date = schedule_date or part.schedule_date
-    part.risks = (risks or "").strip() or part.risks
+    part.risks = risks or part.risks
     part.valid_until = valid_until or part.valid_until
     part.responder_id = actor.id
     part.status = PartStatus.ANSWERED
@@ -116,10 +147,12 @@ def answer_part(
         part.first_valid_response_at = part.first_valid_response_at or now
         part.status = PartStatus.CLOSED
         part.closed_at = now
+        if part.enablement_request is not None:
+            part.enablement_request.fulfilled_at = part.enablement_request.fulfilled_at or now
     session.flush()
     record_event(
         session,
-        "collaboration.part_answered",
+        ANSWERED,
         "ticket_part",
         part.id,
         actor,
@@ -134,27 +167,92 @@ def answer_part(
     return part
 
 
+ANSWERED = "collaboration.part_answered"
+RISKS_MARKED = "collaboration.part_risks_marked"
+
+
+def _mark_risks(session: Session, actor: User, part: TicketPart, risks: str) -> TicketPart:
+    part.risks = risks
+    session.flush()
+    record_event(session, RISKS_MARKED, "ticket_part", part.id, actor, ticket_id=part.ticket_id)
+    return part
+
+
+def material_choices(session: Session, part: TicketPart, limit: int = 10) -> list[Material]:
+    """Live materials to answer `part` with, the best fit for its deal first: the deal's product line,
+    then general ones (no line), then the rest; within each, made for 样品测试 or for any stage first,
+    then the newest."""
+    opp = part.ticket.opportunity
+    line_rank = case((Material.product_line == opp.product_line, 0), (Material.product_line.is_(None), 1), else_=2)
+    stage_rank = case((Material.stage_code == opp.stage.code, 0), (Material.stage_code.is_(None), 1), else_=2)
+    return list(
+        session.scalars(
+            select(Material)
+            .where(
+                Material.deleted_at.is_(None),
+                Material.retired_at.is_(None),
+                Material.published_at <= clock.now(),
+            )
+            .order_by(line_rank, stage_rank, Material.published_at.desc(), Material.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def add_enablement_request(
     session: Session, actor: User, *, ticket_id: int, kind: EnablementKind | str, note: str = ""
 ) -> EnablementRequest:
+    """A rep asks marketing for a white paper, an expert live session or a custom case: a marketing part of
+    its own on the ticket, with its own SLA (setting collaboration.enablement_sla_hours), announced to
+    marketing at once and answered with a material like any marketing part."""
     ticket = session.get(CollaborationTicket, ticket_id)
     if ticket is None:
         raise NotFound("协同单不存在")
-    opportunity_for(session, actor, ticket.opportunity_id)  # scope check
+    opp = opportunity_for(session, actor, ticket.opportunity_id)  # scope check
     member = kind if isinstance(kind, EnablementKind) else EnablementKind.from_label(str(kind))
     if member is None:
         raise DomainError("赋能类型无效，请选择行业白皮书、专家直播或定制化案例")
+    if opp.status is not OpportunityStatus.OPEN:
+        raise DomainError(f"商机已关闭（{opp.status.label}），不能再提出市场赋能请求")
+    marketing = department_of_kind(session, DepartmentKind.MARKETING)
+    if marketing is None:
+        raise DomainError("系统里还没有市场部，请联系管理员")
     request = EnablementRequest(
         ticket_id=ticket.id, kind=member, note=(note or "").strip() or None, requested_by_id=actor.id
     )
     session.add(request)
     session.flush()
-    record_event(session, "collaboration.enablement_requested", "ticket", ticket.id, actor, request_kind=member.value)
+    now = clock.now()
+    sla = int(rule_settings.get(session, "collaboration.enablement_sla_hours"))
+    part = TicketPart(
+        department_id=marketing.id,
+        request=f"市场赋能请求：{member.label}",
+        sla_hours=sla,
+        due_at=rule_time(session).after(now, sla),
+        enablement_request_id=request.id,
+    )
+    ticket.parts.append(part)
+    if ticket.status is TicketStatus.CLOSED:  # its other parts were done; this one is not
+        ticket.status, ticket.closed_at = TicketStatus.OPEN, None
+        record_event(session, "collaboration.ticket_reopened", "ticket", ticket.id, actor)
+    session.flush()
+    record_event(
+        session,
+        "collaboration.enablement_requested",
+        "ticket",
+        ticket.id,
+        actor,
+        request_kind=member.value,
+        part_id=part.id,
+    )
+    ticket_notices.notify_opened(session, part)
     return request
 
 
-def _may_answer(actor: User, part: TicketPart) -> bool:
-    return actor.role is Role.ADMIN or actor.department_id == part.department_id
+def may_answer(actor: User, part: TicketPart) -> bool:
+    """The department's members and its head answer its parts (an admin may answer any)."""
+    department = part.department
+    return actor.role is Role.ADMIN or actor.department_id == part.department_id or department.head_id == actor.id
 
 
 SUPPORT_REASON = "主管转派支援"
@@ -173,16 +271,15 @@ def request_support(
     request = (request or "").strip()
     if not request:
         raise DomainError("请说明需要什么支援")
-    dept = session.scalars(
-        select(Department).where(Department.kind == department, Department.deleted_at.is_(None)).order_by(Department.id)
-    ).first()
+    dept = department_of_kind(session, department)
     if dept is None:
         raise DomainError(f"系统里还没有{department.label}，请联系管理员")
     ticket = next(
         (
             t
             for t in sorted(tickets_of(session, opp.id), key=lambda t: t.id, reverse=True)
-            if t.status is TicketStatus.OPEN and all(p.department_id != dept.id for p in t.parts)
+            if t.status is TicketStatus.OPEN
+            and all(p.department_id != dept.id or p.enablement_request_id is not None for p in t.parts)
         ),
         None,
     )
@@ -207,4 +304,5 @@ def request_support(
         opportunity_id=opp.id,
         department=department.value,
     )
+    ticket_notices.notify_opened(session, part)
     return part

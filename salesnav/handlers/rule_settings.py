@@ -19,6 +19,9 @@ DEFAULTS: dict[str, Any] = {
     "follow_up.escalate_after_hours": 48,
     "collaboration.marketing_sla_hours": 24,
     "collaboration.delivery_sla_hours": 24,
+    "collaboration.enablement_sla_hours": 48,  # a 市场赋能请求 (white paper, live session, case) is a marketing part
+    "collaboration.reminder_hours_before": 4,  # one reminder this long before a part's deadline (0: none)
+    "collaboration.chat_answer_window_minutes": 30,  # after 发文件 / 确认排期 / 标注风险, the next message answers
     "collaboration.incentive_points": 10,
     "health.resistant_signals": 3,
     "health.window_days": 7,

@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from salesnav import clock as timekeeper
 from salesnav.bot import outbox
-from salesnav.jobs import battle_pack, dashboards, heartbeat, housekeeping, org_sync, rules
+from salesnav.jobs import battle_pack, collaboration, dashboards, heartbeat, housekeeping, org_sync, rules
 from salesnav.jobs.leader import Leadership, LocalLeadership, RedisLeadership
 from salesnav.jobs.queue import enqueue
 
@@ -42,6 +42,8 @@ PERIODIC: list[PeriodicJob] = [
     PeriodicJob("outbound.flush_due", outbox.flush_due, IntervalTrigger(seconds=5), queue="outbound", slot_seconds=5),
     # Every 5 s so an alert goes out within ~6 s of its threshold; each scan costs only what matches.
     PeriodicJob("rules.scan", rules.scan, IntervalTrigger(seconds=5), queue="rules", slot_seconds=5),
+    # Every minute: one reminder per collaboration part before its deadline (setting reminder_hours_before).
+    PeriodicJob("collaboration.remind_due", collaboration.remind_due, IntervalTrigger(seconds=60), queue="rules"),
     PeriodicJob(
         "housekeeping.prune_job_runs", housekeeping.prune_job_runs, IntervalTrigger(hours=1), slot_seconds=3600
     ),

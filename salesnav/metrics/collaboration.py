@@ -50,13 +50,14 @@ def first_response_compliance(
 ) -> Ratio:
     """首次响应达标率: ticket parts opened in the window whose first *valid* response (marketing: material
     attached; delivery: schedule date confirmed) came within `within_hours` (setting
-    dashboard.first_response_hours, 24) of the ticket opening ÷ ticket parts opened in the window.
-    A response at exactly 24 h is in time. Article baseline 44 %, target ≥ 85 %."""
+    dashboard.first_response_hours, 24) of the part's opening ÷ ticket parts opened in the window.
+    A part opens with its ticket, or later (a forwarded help request, an enablement request): its clock
+    starts then. A response at exactly 24 h is in time. Article baseline 44 %, target ≥ 85 %."""
     if within_hours is None:
         within_hours = int(rule_settings.get(session, "dashboard.first_response_hours"))
     in_time = and_(
         TicketPart.first_valid_response_at.is_not(None),
-        seconds_between(TicketPart.first_valid_response_at, CollaborationTicket.opened_at) <= within_hours * 3600,
+        seconds_between(TicketPart.first_valid_response_at, TicketPart.created_at) <= within_hours * 3600,
     )
     total, ok = session.execute(
         select(func.count(), func.count(case((in_time, 1))))
@@ -64,7 +65,7 @@ def first_response_compliance(
         .join(CollaborationTicket, CollaborationTicket.id == TicketPart.ticket_id)
         .join(Opportunity, Opportunity.id == CollaborationTicket.opportunity_id)
         .where(
-            window.contains(CollaborationTicket.opened_at),
+            window.contains(TicketPart.created_at),
             scope.covers(Opportunity.owner_id),
             Opportunity.deleted_at.is_(None),
         )

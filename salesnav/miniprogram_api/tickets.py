@@ -42,9 +42,11 @@ class PartOut(ma.Schema):
     closed_at = fields.AwareDateTime(allow_none=True)
     response_text = fields.String(allow_none=True)
     attachment_ids = fields.List(fields.Integer(), required=True)
+    material_ids = fields.List(fields.Integer(), required=True, metadata={"description": "市场部：所附素材库素材"})
     schedule_date = fields.AwareDateTime(allow_none=True)
     risks = fields.String(allow_none=True)
     valid_until = fields.AwareDateTime(allow_none=True)
+    enablement_request_id = fields.Integer(allow_none=True, metadata={"description": "市场赋能请求对应的任务"})
 
 
 class EnablementOut(ma.Schema):
@@ -54,6 +56,11 @@ class EnablementOut(ma.Schema):
     note = fields.String(allow_none=True)
     requested_by_id = fields.Integer(required=True)
     fulfilled_at = fields.AwareDateTime(allow_none=True)
+    ticket_part_id = fields.Function(
+        lambda r: r.part.id if r.part is not None else None,
+        allow_none=True,
+        metadata={"description": "市场部回复这项请求的协同任务（附素材即完成）"},
+    )
 
 
 class TicketOut(ma.Schema):
@@ -79,6 +86,12 @@ class TicketQuery(PageArgs):
 class AnswerIn(FormTimes):
     text = fields.String(load_default="", validate=validate.Length(max=5000))
     attachment_ids = fields.List(fields.Integer(validate=DB_ID), load_default=list, validate=validate.Length(max=20))
+    material_ids = fields.List(
+        fields.Integer(validate=DB_ID),
+        load_default=list,
+        validate=validate.Length(max=20),
+        metadata={"description": "市场部：从素材库选择的素材（与上传的材料一样算有效响应）"},
+    )
     schedule_date = BusinessDateTime(allow_none=True, metadata={"description": "交付部：确认的排期"})
     risks = fields.String(allow_none=True, validate=validate.Length(max=2000))
     valid_until = BusinessDateTime(allow_none=True)
@@ -117,7 +130,7 @@ def read_ticket(ticket_id: int) -> CollaborationTicket:
 @bp.route(f"/ticket-parts/<{ID}:part_id>/answer", methods=["POST"])
 @bp.arguments(AnswerIn)
 @bp.response(200, PartOut)
-@bp.doc(tags=TAGS, summary="回复我部门的协同任务（市场部附材料、交付部确认排期即完成）")
+@bp.doc(tags=TAGS, summary="回复我部门的协同任务（市场部附材料或素材、交付部确认排期即完成）")
 def answer(body: dict[str, Any], part_id: int) -> TicketPart:
     session, actor = db_session(), current_actor()
     opened, submitted = body.pop("form_opened_at"), body.pop("submitted_at")
@@ -138,7 +151,11 @@ def answer(body: dict[str, Any], part_id: int) -> TicketPart:
 @bp.route(f"/tickets/<{ID}:ticket_id>/enablement-requests", methods=["POST"])
 @bp.arguments(EnablementIn)
 @bp.response(201, EnablementOut)
-@bp.doc(tags=TAGS, summary="提出市场赋能请求（行业白皮书 / 专家直播 / 定制化案例）")
+@bp.doc(
+    tags=TAGS,
+    summary="提出市场赋能请求（行业白皮书 / 专家直播 / 定制化案例）",
+    description="请求成为市场部的一项协同任务（有自己的响应时限），市场部负责人立即收到企业微信通知。",
+)
 def request_enablement(body: dict[str, Any], ticket_id: int) -> EnablementRequest:
     request = add_enablement_request(
         db_session(), current_actor(), ticket_id=ticket_id, kind=body["kind"], note=body["note"]

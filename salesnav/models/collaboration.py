@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from salesnav.models.base import Base, BigId, IdMixin, LabelledEnum, TimestampMixin, db_enum
@@ -44,13 +44,26 @@ class CollaborationTicket(IdMixin, TimestampMixin, Base):
     enablement_requests: Mapped[list[EnablementRequest]] = relationship(back_populates="ticket")
 
 
+ONE_SHARE_PER_DEPARTMENT = "enablement_request_id IS NULL"
+
+
 class TicketPart(IdMixin, TimestampMixin, Base):
-    """One department's share of a ticket, with its own SLA clock."""
+    """One department's share of a ticket, with its own SLA clock (which starts at `created_at`).
+
+    A ticket has at most one such share per department, plus one marketing part per enablement
+    request (市场赋能请求) the rep adds to it."""
 
     __tablename__ = "ticket_parts"
     __table_args__ = (
-        UniqueConstraint("ticket_id", "department_id"),
-        Index("ix_ticket_parts_status_due", "status", "due_at"),  # the collaboration-overdue scan
+        Index(
+            "uq_ticket_parts_department_share",
+            "ticket_id",
+            "department_id",
+            unique=True,
+            sqlite_where=text(ONE_SHARE_PER_DEPARTMENT),
+            postgresql_where=text(ONE_SHARE_PER_DEPARTMENT),
+        ),
+        Index("ix_ticket_parts_status_due", "status", "due_at"),  # the overdue and reminder scans
     )
 
     ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("collaboration_tickets.id"))
@@ -64,13 +77,17 @@ class TicketPart(IdMixin, TimestampMixin, Base):
     closed_at: Mapped[datetime | None]
     response_text: Mapped[str | None] = mapped_column(Text)
     attachment_ids: Mapped[list[int]] = mapped_column(default=list)
+    material_ids: Mapped[list[int]] = mapped_column(default=list)  # chosen from the materials library
     schedule_date: Mapped[datetime | None]  # delivery: confirmed schedule
     risks: Mapped[str | None] = mapped_column(Text)  # delivery: marked risk points
     valid_until: Mapped[datetime | None]  # validity of the supplied material / schedule
     responder_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    enablement_request_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("enablement_requests.id"), unique=True)
+    reminded_at: Mapped[datetime | None]  # the one reminder before the deadline went out
 
     ticket: Mapped[CollaborationTicket] = relationship(back_populates="parts")
     department: Mapped[Department] = relationship()
+    enablement_request: Mapped[EnablementRequest | None] = relationship(back_populates="part")
 
 
 class EnablementRequest(IdMixin, TimestampMixin, Base):
@@ -85,6 +102,7 @@ class EnablementRequest(IdMixin, TimestampMixin, Base):
     fulfilled_at: Mapped[datetime | None]
 
     ticket: Mapped[CollaborationTicket] = relationship(back_populates="enablement_requests")
+    part: Mapped[TicketPart | None] = relationship(back_populates="enablement_request")
 
 
 class IncentivePoints(IdMixin, Base):

@@ -33,6 +33,8 @@ class Department(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
     kind: Mapped[DepartmentKind] = mapped_column(db_enum(DepartmentKind), default=DepartmentKind.OTHER)
     parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("departments.id"))
     head_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", use_alter=True))
+    # Members (besides the head) the admin names to receive this department's collaboration ticket notices.
+    ticket_notice_user_ids: Mapped[list[int]] = mapped_column(default=list)
 
     head: Mapped[User | None] = relationship(foreign_keys=[head_id])
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from salesnav import clock
-from salesnav.handlers.collaboration import SUPPORT_REASON, open_ticket, request_support
+from salesnav.handlers.collaboration import SUPPORT_REASON, add_enablement_request, open_ticket, request_support
 from salesnav.handlers.errors import DomainError, NotFound
-from salesnav.models import DepartmentKind, DomainEvent, PartStatus
+from salesnav.models import DepartmentKind, DomainEvent, OutboundMessage, PartStatus
 from tests import factories as f
 from tests.rules.arrange import deal
 
@@ -74,3 +74,26 @@ def test_only_managers_in_scope_may_pass_help_on_and_only_to_marketing_or_delive
         request_support(session, org.manager, opportunity_id=opp.id, department=DepartmentKind.FINANCE, request="x")
     with pytest.raises(DomainError, match="请说明需要什么支援"):
         request_support(session, org.manager, opportunity_id=opp.id, department=DepartmentKind.MARKETING, request=" ")
+
+
+def test_a_forwarded_part_is_announced_to_the_department_with_its_card(session, arranged):
+    org, opp = arranged
+    part = request_support(
+        session, org.manager, opportunity_id=opp.id, department=DepartmentKind.DELIVERY, request="需要确认装机排期"
+    )
+    [card] = session.scalars(select(OutboundMessage).where(OutboundMessage.msg_type == "template_card")).all()
+    assert card.recipient_userid == "dlv01" and card.idempotency_key == f"ticket_part:{part.id}:card:dlv01"
+    assert card.body["main_title"]["desc"] == "需要确认装机排期"
+
+
+def test_an_enablement_part_does_not_count_as_marketing_already_being_on_the_ticket(session, arranged):
+    org, opp = arranged
+    ticket = request_support(
+        session, org.manager, opportunity_id=opp.id, department=DepartmentKind.DELIVERY, request="排期"
+    ).ticket
+    add_enablement_request(session, org.rep, ticket_id=ticket.id, kind="专家直播")
+    part = request_support(
+        session, org.manager, opportunity_id=opp.id, department=DepartmentKind.MARKETING, request="竞品对比"
+    )
+    assert part.ticket_id == ticket.id
+    assert sorted(p.request for p in ticket.parts) == sorted(["排期", "市场赋能请求：专家直播", "竞品对比"])

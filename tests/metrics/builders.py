@@ -139,7 +139,7 @@ def ticket(
     session.add(t)
     session.flush()
     for department, values in parts:
-        values = {"sla_hours": 24, "due_at": opened_at, **values}
+        values = {"sla_hours": 24, "due_at": opened_at, "created_at": opened_at, **values}  # opened with the ticket
         session.add(TicketPart(ticket_id=t.id, department_id=department.id, request="提供竞品对比材料", **values))
     session.flush()
     return t

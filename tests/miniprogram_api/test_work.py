@@ -52,6 +52,47 @@ def test_the_rep_asks_marketing_for_enablement_on_their_ticket(client, org, logi
     assert client.get(f"/api/v1/tickets/{ticket['id']}", headers=login(org.outsider_rep)).status_code == 404
 
 
+def test_marketing_answers_with_a_material_and_an_enablement_request_is_a_part_it_answers_the_same_way(
+    client, org, login, session, frozen_clock, live_api
+):
+    opp = _deal_in_sample_test(session, org)
+    material = Material(title="超声竞品对比", product_line="超声", tags=[], published_at=clock.now())
+    retired = Material(title="旧版对比", tags=[], published_at=clock.now(), retired_at=clock.now())
+    session.add_all([material, retired])
+    session.commit()
+    live_api.drain()
+    [card] = [m["payload"] for m in live_api.emulator.sent("mkt01") if m["msgtype"] == "template_card"]
+    assert card["main_title"]["desc"] == "提供竞品对比材料"  # the department heard of it when it opened
+
+    marketer = login(org.marketer)
+    [ticket] = client.get("/api/v1/tickets", headers=marketer).get_json()["items"]
+    part_id = next(p["id"] for p in ticket["parts"] if p["department_name"] == "市场部")
+    answer_url = f"/api/v1/ticket-parts/{part_id}/answer"
+    refused = client.post(answer_url, headers=marketer, json={"material_ids": [retired.id]})
+    assert refused.status_code == 400 and refused.get_json()["message"] == "所选素材不存在或已下架，请重新选择"
+    answered = client.post(answer_url, headers=marketer, json={"material_ids": [material.id]})
+    assert answered.status_code == 200
+    assert answered.get_json()["status"] == "已完成" and answered.get_json()["material_ids"] == [material.id]
+
+    rep = login(org.rep)
+    asked = client.post(f"/api/v1/tickets/{ticket['id']}/enablement-requests", headers=rep, json={"kind": "行业白皮书"})
+    assert asked.status_code == 201
+    enablement_part = asked.get_json()["ticket_part_id"]
+    detail = client.get(f"/api/v1/tickets/{ticket['id']}", headers=marketer).get_json()
+    [part] = [p for p in detail["parts"] if p["id"] == enablement_part]
+    assert part["enablement_request_id"] == asked.get_json()["id"] and part["sla_hours"] == 48
+    assert part["request"] == "市场赋能请求：行业白皮书" and part["status"] == "待响应"
+    live_api.drain()
+    cards = [m["payload"] for m in live_api.emulator.sent("mkt01") if m["msgtype"] == "template_card"]
+    assert cards[-1]["main_title"]["title"] == "市场赋能请求 · 行业白皮书"
+    done = client.post(
+        f"/api/v1/ticket-parts/{enablement_part}/answer", headers=marketer, json={"material_ids": [material.id]}
+    )
+    assert done.status_code == 200 and done.get_json()["status"] == "已完成"
+    fulfilled = client.get(f"/api/v1/tickets/{ticket['id']}", headers=rep).get_json()["enablement_requests"]
+    assert fulfilled[0]["fulfilled_at"] is not None and opp.id == ticket["opportunity_id"]
+
+
 def test_tasks_are_created_listed_and_completed(client, org, login, frozen_clock):
     rep = login(org.rep)
     due = (clock.now() + timedelta(days=1)).isoformat()

@@ -29,6 +29,10 @@ BUTTON_PREFIX = "xlsimp"
 
 @router.message("file")
 def on_file(incoming: Incoming) -> None:
+    from salesnav.bot.capture import ticket_answer  # a file may be the material a ticket card asked for
+
+    if ticket_answer.claim(incoming):
+        return
     inbound_id = incoming.inbound.id
     if stage_move.waiting_for_file(incoming.session, incoming.member) is not None:
         # The file is the checklist item a deal's move asked for (a 报价单 PDF, a 演示PPT), not a sheet to import.

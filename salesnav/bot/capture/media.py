@@ -38,10 +38,11 @@ log = logging.getLogger(__name__)
 @router.message("voice")
 @router.message("image")
 def on_media(incoming: Incoming) -> None:
-    # A director asked for a 解除冻结 reason gets asked for text; a manager's voice note may be a 批注 on an alert.
-    from salesnav.bot.capture import annotate, unfreeze
+    # A director asked for a 解除冻结 reason gets asked for text; a photo may be the material a ticket card asked
+    # for; a manager's voice note may be a 批注 on an alert.
+    from salesnav.bot.capture import annotate, ticket_answer, unfreeze
 
-    if unfreeze.claim(incoming) or annotate.claim(incoming):
+    if unfreeze.claim(incoming) or ticket_answer.claim(incoming) or annotate.claim(incoming):
         return
     inbound_id = incoming.inbound.id
     enqueue_after_commit(incoming.session, store_media, inbound_id, key=f"media:{inbound_id}", queue="media")

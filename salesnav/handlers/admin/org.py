@@ -293,6 +293,38 @@ def edit_user(
     return user
 
 
+def set_ticket_notice_members(session: Session, actor: User, department_id: int, user_ids: list[int]) -> Department:
+    """Name the members (besides the head) who receive the department's collaboration ticket cards and
+    reminders; only the department's own active members can be named (they may answer its parts)."""
+    require_admin(actor)
+    department = session.get(Department, department_id)
+    if department is None or department.deleted_at is not None:
+        raise NotFound("部门不存在")
+    chosen = list(dict.fromkeys(user_ids))
+    members = {u.id: u for u in session.scalars(select(User).where(User.id.in_(chosen)))}
+    for user_id in chosen:
+        user = members.get(user_id)
+        if user is None or user.deleted_at is not None:
+            raise DomainError("所选成员不存在")
+        if user.department_id != department.id:
+            raise DomainError(f"{user.name}不是{department.name}的成员，不能接收该部门的协同单通知")
+        if not user.active:
+            raise DomainError(f"{user.name}已停用，不能接收协同单通知")
+    before = list(department.ticket_notice_user_ids or [])
+    if before != chosen:
+        department.ticket_notice_user_ids = chosen
+        audit(
+            session,
+            actor,
+            "department",
+            department.id,
+            "ticket_notices",
+            {"ticket_notice_user_ids": before},
+            {"ticket_notice_user_ids": chosen},
+        )
+    return department
+
+
 def _check_reporting_line(session: Session, user: User, manager_id: int) -> None:
     manager = session.get(User, manager_id)
     if manager is None or manager.deleted_at is not None or not manager.active:

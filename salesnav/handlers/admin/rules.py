@@ -122,7 +122,7 @@ def _collaboration(session: Session, now: datetime) -> tuple[list[str], int, str
             examples.append(
                 f"效能预警简报给{part.department.name}：「{part.request}」已超时 {how_long(now - part.due_at)}"
             )
-    return examples, len(fire), "响应时限只对新开的协同单生效"
+    return examples, len(fire), "响应时限只对新开的协同任务生效；截止前提醒的时间对尚未提醒的任务立即生效"
 
 
 def _health(session: Session, now: datetime) -> tuple[list[str], int, str]:

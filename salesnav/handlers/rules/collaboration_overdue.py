@@ -2,9 +2,10 @@
 a valid answer (marketing: material attached; delivery: schedule confirmed).
 
 → that department's average handling time for similar parts over the last 30 days (similar:
-the same department, for tickets opened for the same reason, e.g. 商机进入样品测试; handling
-time: part opened → first valid response), and a 效能预警简报 to the department head by e-mail
-(HTML + text, sent by a job after commit) and by WeCom. A valid answer resolves the alert.
+the same department, for tickets opened for the same reason, e.g. 商机进入样品测试, and an
+enablement request's part only like other enablement parts; handling time: part opened → first
+valid response), and a 效能预警简报 to the department head by e-mail (HTML + text, sent by a job
+after commit) and by WeCom. A valid answer resolves the alert.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def average_handling(session: Session, part: TicketPart, now: datetime) -> Avera
             TicketPart.department_id == part.department_id,
             TicketPart.id != part.id,
             CollaborationTicket.reason == part.ticket.reason,
+            # an enablement request (白皮书 / 专家直播 / 定制案例) is only like other enablement requests
+            TicketPart.enablement_request_id.is_(None)
+            if part.enablement_request_id is None
+            else TicketPart.enablement_request_id.is_not(None),
             TicketPart.first_valid_response_at.is_not(None),
             TicketPart.first_valid_response_at > now - timedelta(days=days),
             TicketPart.first_valid_response_at <= now,
@@ -151,6 +156,8 @@ RULE = Rule(
     settings=(
         "collaboration.marketing_sla_hours",
         "collaboration.delivery_sla_hours",
+        "collaboration.enablement_sla_hours",
+        "collaboration.reminder_hours_before",
         "collaboration_overdue.average_window_days",
     ),
     find=find,

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from salesnav.bot.client import WeComError, get_client
 from salesnav.handlers.admin import org as use_cases
+from salesnav.handlers.collaboration import PART_REQUESTS
 from salesnav.handlers.errors import DomainError
 from salesnav.models import Customer, Department, Opportunity, OpportunityStatus, User
 from salesnav.pages.admin import bp
@@ -33,10 +34,12 @@ def org() -> str:
     active_users = list(
         s.scalars(select(User).where(User.active.is_(True), User.deleted_at.is_(None)).order_by(User.name))
     )
+    answering = [d for d in departments.values() if d.kind in PART_REQUESTS and d.deleted_at is None]
     return render_template(
         "admin/org.html",
         users=users,
         departments=departments,
+        answering=sorted(answering, key=lambda d: d.id),
         names=names,
         owned=owned,
         q=q,
@@ -96,6 +99,46 @@ def user(user_id: int) -> Response | str | tuple[str, int]:
     )
     return render_template(
         "admin/user.html", member=member, candidates=candidates, roles=use_cases.ROLE_CHOICES, error=error
+    ), (400 if error else 200)
+
+
+@bp.route("/org/departments/<int:department_id>", methods=["GET", "POST"])
+def department(department_id: int) -> Response | str | tuple[str, int]:
+    """Who besides the head receives the department's collaboration ticket cards and reminders."""
+    s = g.admin_db
+    dept = s.get(Department, department_id)
+    if dept is None or dept.deleted_at is not None:
+        return render_template("admin/message.html", title="页面不存在", message="部门不存在"), 404
+    error = None
+    if request.method == "POST":
+        raw = request.form.getlist("notice_user_id")
+        try:
+            if any(not value.isdigit() for value in raw):
+                raise DomainError("所选成员不存在")
+            use_cases.set_ticket_notice_members(s, g.admin, dept.id, [int(value) for value in raw])
+            s.commit()
+            flash(f"已保存{dept.name}的协同单通知名单")
+            return redirect(url_for("admin.department", department_id=dept.id))
+        except DomainError as exc:
+            s.rollback()
+            error = exc.message
+            dept = s.get(Department, department_id)
+            assert dept is not None
+    members = [
+        m
+        for m in s.scalars(
+            select(User)
+            .where(User.department_id == dept.id, User.active.is_(True), User.deleted_at.is_(None))
+            .order_by(User.role, User.name)
+        )
+        if m.id != dept.head_id  # the head always receives them
+    ]
+    return render_template(
+        "admin/department.html",
+        dept=dept,
+        members=members,
+        named=set(dept.ticket_notice_user_ids or []),
+        error=error,
     ), (400 if error else 200)
 
 

@@ -5,7 +5,8 @@ response" and rewards the month's top three with extra budget. Defined here as:
 
 - a collaboration is one department's part of a collaboration ticket (跨部门协同单) whose opportunity was
   won in the month (closed as 赢单, local calendar month);
-- response speed = SLA ÷ (SLA + hours from the ticket opening to the part's first *valid* response): 1.0 for
+- response speed = SLA ÷ (SLA + hours from the part's opening — with its ticket, or later for an enablement
+  request or a forwarded help request — to its first *valid* response): 1.0 for
   an instant answer, 0.5 exactly at the SLA (24 h), 0.25 at three times the SLA, never negative; a part with
   no valid response has speed 0 (it supported nothing);
 - collaboration value = won amount in 万元 (10,000 CNY) × response speed.
@@ -183,7 +184,7 @@ def month_collaborations(session: Session, month: Window) -> list[Collaboration]
     rows = session.execute(
         select(
             TicketPart,
-            CollaborationTicket.opened_at,
+            TicketPart.created_at,  # the part's opening
             Opportunity.id,
             Opportunity.title,
             Opportunity.expected_amount_fen,

@@ -11,21 +11,24 @@ from sqlalchemy import select
 
 from salesnav import clock
 from salesnav.bot.outbox import queue_text
+from salesnav.handlers.collaboration import open_ticket
 from salesnav.handlers.opportunities import create_from_touchpoint
 from salesnav.models import (
     AuditEntry,
     ChecklistItem,
     Customer,
+    Department,
     Opportunity,
     OutboundMessage,
     OutboundStatus,
+    Role,
     RuleSetting,
     Stage,
     User,
 )
 from salesnav.models import session as db
 from tests import factories as f
-from tests.pages.admin.conftest import shot, sign_in_browser, submit
+from tests.pages.admin.conftest import csrf, shot, sign_in_browser, sign_in_with_password, submit, text_of
 
 
 def _deal(session, rep, hours_ago: float, name: str):
@@ -203,3 +206,37 @@ def test_admin_sees_the_failed_count_on_the_overview_and_resends_all_failed_mess
     assert [m["payload"]["content"] for m in live.emulator.sent("mgr01")] == ["【信用审核】华山医院"]
     page.goto(live.base_url + "/admin/")
     assert page.inner_text("#card-failed .num") == "0"
+
+
+def test_admin_names_a_marketer_for_ticket_notices_who_then_gets_the_card(live, org, session, page):
+    colleague = f.user(session, "mkt02", Role.STAFF, org.marketing, name="冯市场")
+    session.commit()
+    sign_in_browser(page, live, "/admin/org")
+    row = page.locator('#ticket-notices tr[data-department="市场部"]')
+    assert "郑市场" in row.inner_text() and "无" in row.inner_text()
+    with page.expect_navigation():
+        row.get_by_role("link", name="设置").click()
+    page.get_by_label("冯市场（员工）").check()
+    shot(page, "ticket-notices")
+    submit(page, page.get_by_role("button", name="保存"))
+    assert "已保存市场部的协同单通知名单" in page.inner_text("body")
+    with db.transaction() as s:
+        assert s.get(Department, org.marketing.id).ticket_notice_user_ids == [colleague.id]
+        assert s.scalars(select(AuditEntry).where(AuditEntry.action == "ticket_notices")).one()
+
+    session.expire_all()  # the test's own session reads what the page saved
+    opp = _deal(session, org.rep, hours_ago=1, name="华山医院")
+    open_ticket(session, org.rep, opp, reason="商机进入样品测试")
+    session.commit()
+    live.drain()
+    [card] = [m["payload"] for m in live.emulator.sent("mkt02") if m["msgtype"] == "template_card"]
+    assert card["main_title"]["desc"] == "提供竞品对比材料"
+
+    # A member of another department cannot be named, even by a forged form.
+    client = live.app.test_client()
+    sign_in_with_password(client)
+    refused = client.post(
+        f"/admin/org/departments/{org.marketing.id}",
+        data={"notice_user_id": str(org.rep.id), "csrf_token": csrf(client)},
+    )
+    assert refused.status_code == 400 and "李销售不是市场部的成员" in text_of(refused)
