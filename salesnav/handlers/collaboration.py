@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 from salesnav import clock
 from salesnav.handlers import rule_settings
 from salesnav.handlers.access import opportunity_for
+from salesnav.handlers.attachments import usable_attachment
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import record_event
 from salesnav.handlers.working_time import rule_time
 from salesnav.models import (
-    Attachment,
     CollaborationTicket,
     Department,
     DepartmentKind,
@@ -93,9 +93,8 @@ def answer_part(
     attachment_ids = list(attachment_ids or [])
     if not (text or attachment_ids or schedule_date):
         raise DomainError("请填写回复内容、上传材料或确认排期")
-    for attachment_id in attachment_ids:
-        if session.get(Attachment, attachment_id) is None:
-            raise DomainError("上传的材料不存在，请重新上传")
+    for attachment_id in dict.fromkeys(attachment_ids):
+        usable_attachment(session, actor, attachment_id)  # their own upload or the material library's
 
     now = clock.now()
     kind = part.department.kind
