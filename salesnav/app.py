@@ -48,6 +48,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     _register_errors(app)
     app.add_url_rule("/healthz", "healthz", healthz)
+    from salesnav.pages import security_headers
+
+    security_headers.init_app(app)  # a Content Security Policy on every page, the emulator's and sandbox's too
 
     from salesnav.pages import bp as pages_bp
 
