@@ -1,9 +1,10 @@
-"""What makes a JSON request body unusable before any schema sees it: nesting and lone surrogates.
+"""What makes a JSON request body unusable before any schema sees it: nesting, huge numbers, lone surrogates.
 
 The standard parser (which webargs calls) recurses once per level, so 100,000 nested brackets raise
-RecursionError, a server error; and `"\\ud800"` parses into a string that cannot be encoded as UTF-8,
-so the database driver fails on it later, after part of the request may have run. Both are refused here,
-on the raw body, with a message a user can read.
+RecursionError, a server error; a 5,000-digit number raises a bare ValueError, which webargs does not
+expect either; and `"\\ud800"` parses into a string that cannot be encoded as UTF-8,
+so the database driver fails on it later, after part of the request may have run. All three are refused
+here, on the raw body, with a message a user can read.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # paired escapes parse into one
 
 TOO_DEEP = "请求内容嵌套过深"
 BAD_CHARACTER = "请求中包含无法识别的字符"
+NUMBER_TOO_LONG = "请求中的数字过长"
 
 
 def problem(raw: bytes) -> str | None:
@@ -25,8 +27,10 @@ def problem(raw: bytes) -> str | None:
         document = json.loads(raw)
     except RecursionError:
         return TOO_DEEP
-    except ValueError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         return None
+    except ValueError:  # Python refuses integers of more than 4,300 digits, outside JSONDecodeError
+        return NUMBER_TOO_LONG
     return _walk(document)
 
 

@@ -77,6 +77,15 @@ def test_a_lone_surrogate_in_json_is_a_chinese_400_and_nothing_is_written(client
     assert _count(Customer) == 0
 
 
+def test_a_number_of_5000_digits_is_a_chinese_400(client, org, login):
+    rep = login(org.rep)
+    body = '{"name": "医院", "tags": [1' + "0" * 5000 + "]}"
+    assert _chinese_error(client.post("/api/v1/customers", data=body, headers={**JSON, **rep}), 400)["message"] == (
+        "请求中的数字过长"
+    )
+    assert _count(Customer) == 0
+
+
 def test_a_proper_surrogate_pair_is_an_ordinary_character(client, org, login):
     rep = login(org.rep)
     response = client.post("/api/v1/customers", data='{"name": "\\ud83d\\ude00 医院"}', headers={**JSON, **rep})
