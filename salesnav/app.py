@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from itertools import chain
 from typing import Any
 
 from flask import Flask, jsonify, request
@@ -108,9 +109,10 @@ def _refuse_malformed_input() -> Any:
     it), a lone UTF-16 surrogate (not encodable as UTF-8) and JSON nested past any real form's depth."""
     if request.blueprint in NUL_CHECK_SKIPPED_BLUEPRINTS:
         return None
-    values = [request.path, *request.args.values()]
-    if request.mimetype == "application/x-www-form-urlencoded":
-        values += list(request.form.values())
+    values = [request.path, *chain.from_iterable(request.args.listvalues())]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += chain.from_iterable(request.form.listvalues())
+        values += [upload.filename or "" for _, upload in request.files.items(multi=True)]
     raw = request.get_data(cache=True) if request.is_json else b""
     if any("\x00" in v for v in values) or b"\x00" in raw or b"\\u0000" in raw:
         return jsonify(error="bad_request", message="请求中包含非法字符"), 400

@@ -77,6 +77,21 @@ def test_a_lone_surrogate_in_json_is_a_chinese_400_and_nothing_is_written(client
     assert _count(Customer) == 0
 
 
+def test_a_nul_byte_in_an_uploaded_file_name_or_a_repeated_parameter_is_a_chinese_400(client, org, login):
+    import io
+
+    from salesnav.models import Attachment
+    from tests.miniprogram_api.test_attachments import png_bytes
+
+    rep = login(org.rep)
+    upload = {"file": (io.BytesIO(png_bytes()), "发票\x00.png")}
+    response = client.post("/api/v1/attachments", headers=rep, data=upload, content_type="multipart/form-data")
+    assert _chinese_error(response, 400)["message"] == "请求中包含非法字符"
+    response = client.get("/api/v1/customers?q=a&q=%00", headers=rep)
+    assert _chinese_error(response, 400)["message"] == "请求中包含非法字符"
+    assert _count(Attachment) == 0
+
+
 def test_a_number_of_5000_digits_is_a_chinese_400(client, org, login):
     rep = login(org.rep)
     body = '{"name": "医院", "tags": [1' + "0" * 5000 + "]}"
