@@ -30,9 +30,9 @@ HTTP_MESSAGES_ZH = {
 }
 STATUS_FOR_DOMAIN_ERROR = {"not_found": 404, "forbidden": 403}
 CLOCK_STALE_SECONDS = 90
-# The WeCom callback checks its own body, signature first: a NUL check here would read (and so consume) a body
+# The WeCom callback checks its own body, signature first: an input check here would read (and so consume) a body
 # sent with a form or JSON content type before anyone knew it came from WeCom. Its XML parser refuses NUL.
-NUL_CHECK_SKIPPED_BLUEPRINTS = frozenset({"wecom_callback"})
+INPUT_CHECK_SKIPPED_BLUEPRINTS = frozenset({"wecom_callback"})
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -106,8 +106,9 @@ def healthz() -> Any:
 
 def _refuse_malformed_input() -> Any:
     """Input no handler could store or walk is malformed, not a server error: NUL (PostgreSQL text cannot hold
-    it), a lone UTF-16 surrogate (not encodable as UTF-8) and JSON nested past any real form's depth."""
-    if request.blueprint in NUL_CHECK_SKIPPED_BLUEPRINTS:
+    it), and in JSON a lone UTF-16 surrogate (not encodable as UTF-8), a number of thousands of digits and
+    nesting past any real form's depth (salesnav/json_input.py)."""
+    if request.blueprint in INPUT_CHECK_SKIPPED_BLUEPRINTS:
         return None
     values = [request.path, *chain.from_iterable(request.args.listvalues())]
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
