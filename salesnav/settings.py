@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import os
 import threading
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "dev-only-insecure-secret"  # noqa: S105 - emulator mode only, refused in production
+# Values published in this repository or typical of a placeholder: whoever reads the code could sign with them.
+KNOWN_SECRET_KEYS = frozenset({DEV_SECRET_KEY, "changeme", "change-me", "secret", "secret-key", "salesnav"})
+MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_DISTINCT_CHARS = 10
 
 
 class SettingsError(ValueError):
@@ -48,6 +54,23 @@ def _url(env: dict[str, str], name: str, schemes: tuple[str, ...]) -> str:
     if raw and not raw.startswith(schemes):
         raise SettingsError(f"{name} must start with one of {', '.join(schemes)}, got {raw!r}")
     return raw
+
+
+def _check_secret_key(secret_key: str) -> None:
+    """Refuse a production SECRET_KEY someone could guess: it signs sessions and bearer tokens, so whoever knows
+    it can sign in as anyone. Length alone is not enough ("a" * 40), so repetition is refused too."""
+    advice = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+    if secret_key.lower() in KNOWN_SECRET_KEYS or DEV_SECRET_KEY in secret_key:
+        raise SettingsError(f"SECRET_KEY is a published development value; {advice}")
+    if len(secret_key) < MIN_SECRET_KEY_LENGTH:
+        raise SettingsError(
+            f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters in production, got {len(secret_key)}; "
+            f"{advice}"
+        )
+    raw = secret_key.encode()
+    # A random key does not compress; a repeated pattern ("abcabc...") does, whatever its length.
+    if len(set(secret_key)) < MIN_SECRET_KEY_DISTINCT_CHARS or len(zlib.compress(raw, 9)) < len(raw) * 0.9:
+        raise SettingsError(f"SECRET_KEY is too predictable (repeated or few distinct characters); {advice}")
 
 
 def _directory(env: dict[str, str], name: str) -> str:
@@ -95,7 +118,7 @@ class Settings:
     redis_url: str = ""
     port: int = 8000
     tz_business: str = "Asia/Shanghai"
-    secret_key: str = "dev-only-insecure-secret"  # noqa: S105 - dev default, refused in production
+    secret_key: str = DEV_SECRET_KEY  # refused in production
     data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
     wecom: WeComSettings = field(default_factory=WeComSettings)
     baidu: BaiduSettings = field(default_factory=BaiduSettings)
@@ -141,6 +164,12 @@ class Settings:
         if emulator is None:
             # On by default only without real credentials; never on by accident.
             emulator = not secret
+        elif emulator and secret:
+            # The emulator signs callbacks and tokens with published values: never beside a real WeCom app.
+            raise SettingsError(
+                "WECOM_EMULATOR=1 cannot be combined with a real WECOM_SECRET: "
+                "unset WECOM_EMULATOR in production, or WECOM_SECRET to use the local emulator"
+            )
         aes_key = env.get("WECOM_AES_KEY", "").strip()
         if aes_key and len(aes_key) != 43:
             raise SettingsError("WECOM_AES_KEY must be the 43-character EncodingAESKey from the WeCom console")
@@ -177,10 +206,11 @@ class Settings:
         )
         redis_url = _url(env, "REDIS_URL", ("redis://", "rediss://", "unix://"))
         secret_key = env.get("SECRET_KEY", "").strip()
-        if not secret_key:
-            if not emulator:
+        if not emulator:
+            if not secret_key:
                 raise SettingsError("SECRET_KEY is required in production (when WECOM_EMULATOR is off)")
-            secret_key = "dev-only-insecure-secret"  # noqa: S105 - emulator mode only
+            _check_secret_key(secret_key)
+        secret_key = secret_key or DEV_SECRET_KEY
 
         return cls(
             database_url=database_url,

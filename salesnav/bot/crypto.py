@@ -2,6 +2,12 @@
 
 wechatpy compares signatures with `!=`; we check them first with `hmac.compare_digest` so the
 comparison takes the same time whatever the attacker sent, then let wechatpy decrypt.
+
+Neither WeCom's documentation nor wechatpy checks the age of the signed `timestamp`, so a captured
+callback could be replayed for ever; an exact replay is deduplicated by its MsgId, but one WeCom never
+sent twice (an event signed anew) would not be. We accept a timestamp within FRESHNESS of our clock,
+either way: WeCom's three retries come within seconds, and five minutes absorbs clock drift (the
+window Slack and WeChat Pay use for the same purpose).
 """
 
 from __future__ import annotations
@@ -10,13 +16,17 @@ import binascii
 import hashlib
 import hmac
 import struct
+from datetime import timedelta
 
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
+from salesnav import clock
 from salesnav.bot.parse import MalformedMessage, parse_xml
 from salesnav.settings import WeComSettings
+
+FRESHNESS = timedelta(minutes=5)
 
 
 class CallbackRejected(Exception):
@@ -39,6 +49,7 @@ def signature(token: str, timestamp: str, nonce: str, encrypted: str) -> str:
 def verify_url(wecom: WeComSettings, msg_signature: str, timestamp: str, nonce: str, echostr: str) -> str:
     """URL verification (GET): the decrypted echostr, which WeCom expects back verbatim."""
     _check_signature(wecom, msg_signature, timestamp, nonce, echostr)
+    _check_fresh(timestamp)
     try:
         return crypto_for(wecom).check_signature(msg_signature, timestamp, nonce, echostr)
     except (InvalidSignatureException, InvalidCorpIdException) as exc:
@@ -59,6 +70,7 @@ def open_envelope(wecom: WeComSettings, body: bytes, msg_signature: str, timesta
     if not encrypted:
         raise CallbackRejected(400, "Encrypt element missing")
     _check_signature(wecom, msg_signature, timestamp, nonce, encrypted)
+    _check_fresh(timestamp)
     try:
         # A dict, so wechatpy does not parse the (untrusted) envelope again with xmltodict.
         return crypto_for(wecom).decrypt_message({"Encrypt": encrypted}, msg_signature, timestamp, nonce)
@@ -79,3 +91,14 @@ def _check_signature(wecom: WeComSettings, given: str, timestamp: str, nonce: st
     expected = signature(wecom.token, timestamp, nonce, encrypted)
     if not hmac.compare_digest(expected.encode(), given.strip().lower().encode()):
         raise CallbackRejected(403, "bad signature")
+
+
+def _check_fresh(timestamp: str) -> None:
+    """After the signature: only a correctly signed request is worth telling apart as a replay."""
+    try:
+        signed_at = int(timestamp.strip())
+    except ValueError as exc:
+        raise CallbackRejected(403, "timestamp is not an integer") from exc
+    age = clock.now().timestamp() - signed_at
+    if abs(age) > FRESHNESS.total_seconds():
+        raise CallbackRejected(403, f"timestamp outside the {FRESHNESS} window ({age:+.0f} s old)")

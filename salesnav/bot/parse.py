@@ -15,6 +15,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+MAX_DEPTH = 16  # WeCom's deepest message (a template card event's OptionIds) is 5 levels
 SYSTEM_SENDER = "sys"  # change_external_contact and other corp-level events come "from" sys
 MAX_DEDUPE_KEY = 300  # the column's width
 
@@ -31,7 +32,18 @@ def parse_xml(text: str | bytes) -> Element:
         raise MalformedMessage(f"unreadable XML: {type(exc).__name__}") from exc
     if root.tag != "xml":
         raise MalformedMessage(f"root element is <{root.tag}>, expected <xml>")
+    _check_depth(root)
     return root
+
+
+def _check_depth(root: Element) -> None:
+    """Refuse absurd nesting before anything walks the tree recursively (5,000 levels would be a RecursionError)."""
+    level, frontier = 1, list(root)
+    while frontier:
+        level += 1
+        if level > MAX_DEPTH:
+            raise MalformedMessage(f"XML nested deeper than {MAX_DEPTH} levels")
+        frontier = [child for element in frontier for child in element]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from salesnav.handlers.errors import NotFound
-from salesnav.models import CollaborationTicket, Customer, Opportunity, Role, TicketPart, Touchpoint, User, bulk
+from salesnav.models import Alert, CollaborationTicket, Customer, Opportunity, Role, TicketPart, Touchpoint, User, bulk
 
 CUSTOMER_NOT_FOUND = "客户不存在或您无权查看"
 
@@ -110,3 +110,19 @@ def ticket_for(session: Session, actor: User, ticket_id: int) -> CollaborationTi
     if ticket is None:
         raise NotFound("协同单不存在或您无权查看")
     return ticket
+
+
+def alert_for(session: Session, actor: User, alert_id: int) -> Alert:
+    """An alert the actor was sent, or one about a rep in the actor's scope (its subject's owner, the same
+    owner the manager intervention rate counts it for). Anyone else's alert does not exist for them."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound("预警不存在或您无权查看")
+    if actor.id in (alert.recipient_ids or []):
+        return alert
+    from salesnav.metrics.management import alert_owner  # metrics.scope imports this module
+
+    owner_id = session.scalar(select(alert_owner()).where(Alert.id == alert.id))
+    if owner_id is None or not can_access_owner(session, actor, owner_id):
+        raise NotFound("预警不存在或您无权查看")
+    return alert

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from salesnav.handlers.access import can_access_owner
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import record_event
-from salesnav.models import Attachment, User
+from salesnav.models import Attachment, Material, User
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000  # a 40-megapixel photo is already more than any phone sends
@@ -180,4 +180,20 @@ def attachment_for(session: Session, actor: User, attachment_id: int) -> Attachm
         or not can_access_owner(session, actor, attachment.uploaded_by_id)
     ):
         raise NotFound("附件不存在或您无权查看")
+    return attachment
+
+
+def usable_attachment(session: Session, actor: User, attachment_id: int) -> Attachment:
+    """A file the actor may attach to a record they write: one they may see (`attachment_for`: their own upload,
+    or one of someone in their scope), or a published file of the material library (素材库)."""
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None or attachment.deleted_at:
+        raise NotFound("附件不存在或您无权使用")
+    if attachment.uploaded_by_id is not None and can_access_owner(session, actor, attachment.uploaded_by_id):
+        return attachment
+    in_library = session.scalar(
+        select(Material.id).where(Material.attachment_id == attachment.id, Material.retired_at.is_(None)).limit(1)
+    )
+    if in_library is None:
+        raise NotFound("附件不存在或您无权使用")
     return attachment

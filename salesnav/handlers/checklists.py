@@ -15,12 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesnav import clock
-from salesnav.handlers.access import can_access_owner
-from salesnav.handlers.attachments import DOCUMENTS, IMAGES
-from salesnav.handlers.errors import DomainError
+from salesnav.handlers.attachments import DOCUMENTS, IMAGES, usable_attachment
+from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.stages import required_items
 from salesnav.models import (
-    Attachment,
     ChecklistEvidence,
     ChecklistItem,
     ChecklistItemKind,
@@ -121,15 +119,12 @@ def _what_item_needs(item: ChecklistItem) -> str:
 
 
 def _check_attachment(session: Session, actor: User, item: ChecklistItem, attachment_id: int) -> None:
-    """The file exists, is one the actor may use (theirs, or their team's for a manager), and fits the item."""
-    attachment = session.get(Attachment, attachment_id)
-    if (
-        attachment is None
-        or attachment.deleted_at
-        or attachment.uploaded_by_id is None
-        or not can_access_owner(session, actor, attachment.uploaded_by_id)
-    ):
-        raise DomainError(f"「{item.name}」的附件不存在或您无权使用，请重新上传")
+    """The file exists, is one the actor may use (theirs, their team's for a manager, or the material library's),
+    and fits the item."""
+    try:
+        attachment = usable_attachment(session, actor, attachment_id)
+    except NotFound as exc:
+        raise DomainError(f"「{item.name}」的附件不存在或您无权使用，请重新上传") from exc
     if item.kind is ChecklistItemKind.FILE and attachment.content_type not in FILE_TYPES:
         raise DomainError(f"「{item.name}」的附件类型不符：请上传{FILE_TYPES_TEXT}")
 

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from salesnav import clock
 from salesnav.handlers import rule_settings, ticket_notices
 from salesnav.handlers.access import opportunity_for
+from salesnav.handlers.attachments import usable_attachment
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import record_event
 from salesnav.handlers.working_time import rule_time
 from salesnav.models import (
-    Attachment,
     CollaborationTicket,
     Department,
     DepartmentKind,
@@ -120,8 +120,7 @@ def answer_part(
     if not (text or attachment_ids or material_ids or schedule_date or risks):
         raise DomainError("请填写回复内容、上传材料、选择素材或确认排期")
     for attachment_id in attachment_ids:
-        if session.get(Attachment, attachment_id) is None:
-            raise DomainError("上传的材料不存在，请重新上传")
+        usable_attachment(session, actor, attachment_id)  # their own upload or the material library's
     for material_id in material_ids:
         material = session.get(Material, material_id)
         if material is None or material.deleted_at is not None or material.retired_at is not None:

@@ -15,7 +15,7 @@ from salesnav import clock
 from salesnav.handlers.errors import Forbidden
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import bp
-from salesnav.miniprogram_api.schemas import ErrorOut
+from salesnav.miniprogram_api.schemas import BusinessDate, ErrorOut
 from salesnav.miniprogram_api.unit_of_work import db_session
 from salesnav.pages.dashboards import access
 from salesnav.pages.dashboards.battle_map import team_battle_map
@@ -42,7 +42,7 @@ class ExecutiveQuery(ma.Schema):
 
 class TeamQuery(ma.Schema):
     manager = fields.Integer(validate=DB_ID, metadata={"description": "销售主管 id；默认本人（主管）"})
-    week = fields.Date(metadata={"description": "该周内任意一天，默认本周"})
+    week = BusinessDate(metadata={"description": "该周内任意一天，默认本周"})
 
 
 class RepQuery(ma.Schema):

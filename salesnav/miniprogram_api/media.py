@@ -36,7 +36,7 @@ from salesnav.handlers.payments import (
 from salesnav.miniprogram_api.attachments import attachments_root, max_upload_bytes, read_upload
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import bp
-from salesnav.miniprogram_api.schemas import BusinessDateTime, ErrorOut
+from salesnav.miniprogram_api.schemas import BusinessDate, BusinessDateTime, ErrorOut
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.models import Payment
 
@@ -150,7 +150,7 @@ class InvoiceConfirmIn(ma.Schema):
     )
     number = fields.String(allow_none=True, validate=validate.Length(max=20))
     code = fields.String(allow_none=True, validate=validate.Length(max=20))
-    date = fields.Date(allow_none=True)
+    date = BusinessDate(allow_none=True)
     buyer = fields.String(allow_none=True, validate=validate.Length(max=200))
     seller = fields.String(allow_none=True, validate=validate.Length(max=200))
     amount = fields.String(allow_none=True, validate=validate.Regexp(_MONEY, error="金额格式不正确，例如 12389.38"))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import marshmallow as ma
 from flask import current_app, has_app_context
 from marshmallow import fields, validate
 
+from salesnav.handlers.record_dates import DAY_OUT_OF_RANGE, TIME_OUT_OF_RANGE, day_in_range, time_in_range
 from salesnav.models.base import LabelledEnum
 
 MAX_PER_PAGE = 100
@@ -35,7 +36,20 @@ class BusinessDateTime(fields.AwareDateTime):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
         if has_app_context():
             self.default_timezone = current_app.config["SALESNAV"].business_tz
-        return super()._deserialize(value, attr, data, **kwargs)
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if not time_in_range(moment):
+            raise ma.ValidationError(TIME_OUT_OF_RANGE)
+        return moment
+
+
+class BusinessDate(fields.Date):
+    """A calendar day within the years any record can have (a week around year 9999 cannot be computed)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> date:
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not day_in_range(day):
+            raise ma.ValidationError(DAY_OUT_OF_RANGE)
+        return day
 
 
 class Label(fields.String):

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
 import requests
 
+from salesnav import clock
 from salesnav.bot.emulator import callbacks
 from salesnav.models import InboundStatus
 from tests import factories as f
 from tests.bot.chat import Chat, inbound_rows, outbound_rows
 
 URL = "/wecom/callback"
+
+
+def _now(shift: timedelta = timedelta(0)) -> str:
+    return str(int((clock.now() + shift).timestamp()))
 
 
 @pytest.fixture
@@ -110,11 +116,8 @@ def test_an_undecryptable_body_with_a_valid_signature_is_a_bad_request(live_app,
 
     wecom = live_app.settings.wecom
     garbage = "bm90IGEgY2lwaGVydGV4dA=="  # valid base64, not AES blocks
-    params = {
-        "msg_signature": signature(wecom.token, "1700000000", "n1", garbage),
-        "timestamp": "1700000000",
-        "nonce": "n1",
-    }
+    now = _now()
+    params = {"msg_signature": signature(wecom.token, now, "n1", garbage), "timestamp": now, "nonce": "n1"}
     body = f"<xml><Encrypt><![CDATA[{garbage}]]></Encrypt></xml>".encode()
     assert _post_raw(live_app, body, params).status_code == 400
     assert inbound_rows() == []
@@ -159,3 +162,108 @@ def test_an_unknown_message_type_is_stored_acknowledged_and_ignored(live_app, re
     [row] = inbound_rows()
     assert row.status is InboundStatus.IGNORED and row.payload["Location_X"] == "31.2"
     assert Chat(live_app).sent() == []
+
+
+# --- freshness: a correctly signed callback is accepted only within five minutes of our clock -----------
+
+
+@pytest.mark.parametrize("shift", [timedelta(hours=-5), timedelta(minutes=-6), timedelta(minutes=6)])
+def test_a_correctly_signed_callback_with_a_stale_or_future_timestamp_is_forbidden(live_app, rep, shift):
+    xml = callbacks.text_xml(live_app.settings, "rep01", "你好")
+    signed = callbacks.sign(live_app.settings, xml, timestamp=_now(shift))
+    assert callbacks.post_callback(live_app.base_url, live_app.settings, signed).status_code == 403
+    assert inbound_rows() == []
+
+
+@pytest.mark.parametrize("shift", [timedelta(minutes=-4), timedelta(minutes=4)])
+def test_a_callback_signed_within_five_minutes_either_way_is_accepted(live_app, rep, shift):
+    xml = callbacks.text_xml(live_app.settings, "rep01", "你好")
+    signed = callbacks.sign(live_app.settings, xml, timestamp=_now(shift))
+    assert callbacks.post_callback(live_app.base_url, live_app.settings, signed).status_code == 200
+    assert len(inbound_rows()) == 1
+
+
+def test_url_verification_with_a_stale_timestamp_is_forbidden(live_app):
+    signed = callbacks.sign(live_app.settings, "echo", timestamp=_now(timedelta(hours=-5)))
+    encrypted = callbacks.parse_xml(signed.body).findtext("Encrypt")
+    params = {**signed.params, "echostr": encrypted}
+    assert requests.get(live_app.base_url + URL, params=params, timeout=5).status_code == 403
+
+
+def test_a_signed_timestamp_that_is_not_a_number_is_forbidden(live_app, rep):
+    xml = callbacks.text_xml(live_app.settings, "rep01", "你好")
+    signed = callbacks.sign(live_app.settings, xml, timestamp="soon")
+    assert callbacks.post_callback(live_app.base_url, live_app.settings, signed).status_code == 403
+    assert inbound_rows() == []
+
+
+# --- content types: the signature decides, whatever the Content-Type header says -------------------------
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/x-www-form-urlencoded", "text/plain", "multipart/form-data"]
+)
+def test_a_signed_callback_is_accepted_whatever_its_content_type(live_app, rep, content_type):
+    signed = callbacks.sign(live_app.settings, callbacks.text_xml(live_app.settings, "rep01", "帮助"))
+    response = requests.post(
+        live_app.base_url + URL,
+        params=signed.params,
+        data=signed.body.encode(),
+        headers={"Content-Type": content_type},
+        timeout=5,
+    )
+    assert response.status_code == 200
+    assert len(inbound_rows()) == 1
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
+def test_a_forged_callback_carrying_a_nul_byte_is_forbidden_not_a_bad_request(live_app, rep, content_type):
+    """The signature is checked before the content: the answer to a stranger is 403, whatever they sent."""
+    signed = callbacks.sign(live_app.settings, callbacks.text_xml(live_app.settings, "rep01", "帮助"))
+    params = {**signed.params, "msg_signature": "f" * 40, "nonce": "n\x00"}
+    response = requests.post(
+        live_app.base_url + URL,
+        params=params,
+        data=signed.body.encode(),
+        headers={"Content-Type": content_type},
+        timeout=5,
+    )
+    assert response.status_code == 403
+    assert inbound_rows() == []
+
+
+# --- absurd nesting: refused before anything walks the tree ---------------------------------------------
+
+
+def _nested(depth: int) -> str:
+    return "<a>" * depth + "x" + "</a>" * depth
+
+
+def test_a_correctly_encrypted_message_nested_5000_deep_is_a_bad_request(live_app, rep):
+    xml = (
+        "<xml><ToUserName>c</ToUserName><FromUserName>rep01</FromUserName><CreateTime>1700000000</CreateTime>"
+        f"<MsgType>text</MsgType><Content>{_nested(5000)}</Content><MsgId>5</MsgId></xml>"
+    )
+    response = callbacks.post_callback(live_app.base_url, live_app.settings, xml)
+    assert response.status_code == 400
+    assert inbound_rows() == []
+
+
+def test_an_envelope_nested_5000_deep_is_a_bad_request(live_app, rep):
+    assert _post_raw(live_app, f"<xml>{_nested(5000)}<Encrypt>abc</Encrypt></xml>".encode()).status_code == 400
+    assert inbound_rows() == []
+
+
+def test_a_template_card_event_keeps_its_nested_selections(live_app, rep):
+    """The depth limit leaves room for WeCom's deepest real message."""
+    from salesnav.bot.parse import parse_message
+
+    xml = callbacks.template_card_event_xml(
+        live_app.settings,
+        "rep01",
+        task_id="t1",
+        key="KEY",
+        response_code="rc",
+        selected={"emotion": ["positive", "neutral"]},
+    )
+    assert parse_message(xml).selected_options == {"emotion": ["positive", "neutral"]}

@@ -41,8 +41,15 @@ def ticket(session, frozen_clock):
     return org, t, parts[org.marketing.id], parts[org.delivery.id]
 
 
-def _attachment(session):
-    a = Attachment(sha256="a" * 64, filename="对比.pdf", content_type="application/pdf", size_bytes=1, storage_path="x")
+def _attachment(session, uploader):
+    a = Attachment(
+        sha256="a" * 64,
+        filename="对比.pdf",
+        content_type="application/pdf",
+        size_bytes=1,
+        storage_path="x",
+        uploaded_by_id=uploader.id,
+    )
     session.add(a)
     session.flush()
     return a
@@ -58,7 +65,7 @@ def test_marketing_answer_without_material_is_a_first_response_but_not_valid(ses
 
 def test_material_closes_marketing_part_and_schedule_closes_delivery_part_then_ticket(session, frozen_clock, ticket):
     org, t, marketing, delivery = ticket
-    answer_part(session, org.marketer, part_id=marketing.id, attachment_ids=[_attachment(session).id])
+    answer_part(session, org.marketer, part_id=marketing.id, attachment_ids=[_attachment(session, org.marketer).id])
     assert marketing.status is PartStatus.CLOSED and t.status is TicketStatus.OPEN
     frozen_clock.advance(timedelta(hours=30))
     answer_part(

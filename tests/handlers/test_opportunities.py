@@ -219,7 +219,12 @@ def test_winning_awards_incentive_points_to_departments_that_answered(session, f
     ticket = session.scalars(select(CollaborationTicket)).one()
     marketing_part = next(p for p in ticket.parts if p.department_id == org.marketing.id)
     deck = Attachment(
-        sha256="0" * 64, filename="竞品对比.pdf", content_type="application/pdf", size_bytes=10, storage_path="x"
+        sha256="0" * 64,
+        filename="竞品对比.pdf",
+        content_type="application/pdf",
+        size_bytes=10,
+        storage_path="x",
+        uploaded_by_id=org.marketer.id,
     )
     session.add(deck)
     session.flush()

@@ -65,7 +65,9 @@ def week(session, frozen_clock):  # type: ignore[no-untyped-def]
 def _figures(html: str) -> dict:  # type: ignore[type-arg]
     import json
 
-    return json.loads(re.search(r'<script type="application/json" id="figures">(.*?)</script>', html, re.S).group(1))
+    return json.loads(
+        re.search(r'<script type="application/json" id="figures"[^>]*>(.*?)</script>', html, re.S).group(1)
+    )
 
 
 def test_a_rep_cannot_open_the_team_or_executive_pages(live_pages: LiveApp, week) -> None:  # type: ignore[no-untyped-def]

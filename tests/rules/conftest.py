@@ -55,13 +55,19 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
 
 
 class FinanceServer:
-    """A finance system on loopback answering GET /v1/on-time-rate with whatever the test set."""
+    """A finance system on loopback answering GET /v1/on-time-rate with whatever the test set: `answer` as JSON,
+    or `raw` bytes as they are; `trickle` sends the whole response (status line and headers too, or only the
+    body with `trickle_body_only`) one byte every `trickle` seconds, as a broken proxy or a slow-loris might."""
 
     def __init__(self) -> None:
         self.answer: dict[str, Any] | None = None
+        self.raw: bytes | None = None
         self.status = 200
         self.delay = 0.0
+        self.trickle = 0.0
+        self.trickle_body_only = False
         self.requests: list[dict[str, list[str]]] = []
+        self.stopped = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -69,15 +75,28 @@ class FinanceServer:
                 url = urlparse(self.path)
                 outer.requests.append(parse_qs(url.query))
                 time.sleep(outer.delay)
-                body = json.dumps(outer.answer or {}).encode() if url.path == "/v1/on-time-rate" else b"{}"
-                self.send_response(outer.status if url.path == "/v1/on-time-rate" else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
+                ours = url.path == "/v1/on-time-rate"
+                body = (
+                    (outer.raw if outer.raw is not None else json.dumps(outer.answer or {}).encode()) if ours else b"{}"
+                )
+                head = (
+                    f"HTTP/1.1 {outer.status if ours else 404} OK\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+                ).encode()
                 try:
-                    self.wfile.write(body)
+                    if not outer.trickle:
+                        self.wfile.write(head + body)
+                        return
+                    if outer.trickle_body_only:
+                        self.wfile.write(head)
+                        self.wfile.flush()
+                    for byte in body if outer.trickle_body_only else head + body:
+                        if outer.stopped.wait(outer.trickle):
+                            return
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting: that is what the slow test checks
+                    pass  # the client gave up waiting: that is what the slow tests check
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -89,6 +108,7 @@ class FinanceServer:
         self.thread.start()
 
     def stop(self) -> None:
+        self.stopped.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -20,9 +20,14 @@ from tests.rules.conftest import received_texts
 REASON = "商机进入样品测试"
 
 
-def _material(session):
+def _material(session, uploader):
     a = Attachment(
-        sha256="b" * 64, filename="竞品对比.pdf", content_type="application/pdf", size_bytes=1, storage_path="x"
+        sha256="b" * 64,
+        filename="竞品对比.pdf",
+        content_type="application/pdf",
+        size_bytes=1,
+        storage_path="x",
+        uploaded_by_id=uploader.id,
     )
     session.add(a)
     session.flush()
@@ -34,7 +39,8 @@ def _past_ticket(session, org, frozen_clock, name: str, delivery_hours: float):
     _, opp = deal(session, org, customer_name=name, title=f"{name}项目")
     ticket = open_ticket(session, org.rep, opp, reason=REASON)
     parts = {p.department_id: p for p in ticket.parts}
-    answer_part(session, org.marketer, part_id=parts[org.marketing.id].id, attachment_ids=[_material(session).id])
+    material = _material(session, org.marketer)
+    answer_part(session, org.marketer, part_id=parts[org.marketing.id].id, attachment_ids=[material.id])
     frozen_clock.advance(timedelta(hours=delivery_hours))
     answer_part(session, org.deliverer, part_id=parts[org.delivery.id].id, schedule_date=clock.now(), text="已排期")
     session.commit()
@@ -54,7 +60,8 @@ def overdue_delivery(session, frozen_clock, app):
     _, opp = deal(session, org)
     ticket = open_ticket(session, org.rep, opp, reason=REASON)
     parts = {p.department_id: p for p in ticket.parts}
-    answer_part(session, org.marketer, part_id=parts[org.marketing.id].id, attachment_ids=[_material(session).id])
+    material = _material(session, org.marketer)
+    answer_part(session, org.marketer, part_id=parts[org.marketing.id].id, attachment_ids=[material.id])
     session.commit()
     app.drain()
     return org, parts[org.delivery.id]

@@ -291,11 +291,146 @@ def test_a_slow_finance_system_makes_the_approval_wait(big_deal, session, frozen
     app = start_app(finance_api_url=finance.url)
     finance.answer = {"customer_id": opp.customer_id, "on_time_rate": 1.0, "receivables": 1, "late": []}
     finance.delay = 1.0
-    with pytest.raises(CreditCheckPending, match=r"财务系统 0\.3 秒内未响应"):
+    with pytest.raises(CreditCheckPending, match=r"财务系统未在 0\.3 秒内答复"):
         submit(session, org.rep, opp)
     session.rollback()
     finance.delay = 0
     submit(session, org.rep, opp)  # once it answers in time, the same attempt goes through
     session.commit()
     assert reload(opp.id).stage.name == "合同审批"
+    app.drain()
+
+
+GOOD_ANSWER = {"on_time_rate": 1.0, "receivables": 1, "late": []}
+
+
+def _pending(session, org, opp) -> CreditCheckPending:
+    with pytest.raises(CreditCheckPending) as refused:
+        submit(session, org.rep, opp)
+    session.rollback()
+    after = reload(opp.id)
+    assert after.stage.name == "商务谈判" and not after.approval_frozen  # held: neither through nor frozen
+    return refused.value
+
+
+@pytest.mark.parametrize("body_only", [False, True], ids=["from-the-status-line", "body-only"])
+def test_a_finance_system_trickling_its_answer_is_cut_off_at_the_deadline_and_the_approval_waits(
+    big_deal, session, frozen_clock, start_app, finance, body_only
+):
+    """Seen in production shape: one byte every 2 s held the request for minutes, then let the deal through."""
+    import time
+
+    from salesnav.handlers import rule_settings
+
+    org, opp = big_deal
+    rule_settings.update(session, None, "credit.finance_timeout_seconds", 1.0)
+    session.commit()
+    app = start_app(finance_api_url=finance.url)
+    finance.answer = {"customer_id": opp.customer_id, **GOOD_ANSWER}  # a good answer, if it ever arrived
+    finance.trickle, finance.trickle_body_only = 0.2, body_only  # every byte well within any read timeout
+    started = time.monotonic()
+    refused = _pending(session, org, opp)
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.5, f"answered after {elapsed:.1f} s"
+    assert refused.message == "财务系统未在 1 秒内答复，大单信用校验未完成，合同审批暂缓，请稍后重试"
+    assert refused.details["reason"] == "财务系统未在 1 秒内答复"
+    app.drain()
+    assert received_texts(app, "rep01") == []
+
+
+def test_through_the_api_a_deal_waiting_on_finance_is_answered_within_seconds_saying_why(
+    big_deal, session, frozen_clock, start_app, finance
+):
+    import time
+
+    from salesnav.handlers import rule_settings
+
+    _, opp = big_deal
+    rule_settings.update(session, None, "credit.finance_timeout_seconds", 2.0)
+    org, _ = big_deal
+    given = f.evidence_for(session, org.rep, "contract_approval")  # the 合同草案 file, uploaded by the rep
+    session.commit()
+    app = start_app(finance_api_url=finance.url)
+    finance.answer = {"customer_id": opp.customer_id, **GOOD_ANSWER}
+    finance.trickle = 0.5
+    client = app.app.test_client()
+    token = client.post("/api/v1/auth/login", json={"code": "dev-rep01"}).get_json()["token"]
+    started = time.monotonic()
+    response = client.post(
+        f"/api/v1/opportunities/{opp.id}/advance",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "to_stage": "合同审批",
+            "evidence": [{"checklist_item_id": i, "attachment_id": e.attachment_id} for i, e in given.items()],
+        },
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed < 3.5, f"answered after {elapsed:.1f} s"
+    assert response.status_code == 400, response.get_json()
+    body = response.get_json()
+    assert body["error"] == "credit_check_pending"
+    assert body["message"] == "财务系统未在 2 秒内答复，大单信用校验未完成，合同审批暂缓，请稍后重试"
+    assert reload(opp.id).stage.name == "商务谈判"
+
+
+LATE = {"invoice_no": "FIN-9", "amount_fen": 30_000_000, "due_date": "2026-01-15", "paid_on": None, "days_late": 46}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"late": {"x": 1}}, "late"),  # seen: a 500
+        ({"on_time_rate": True}, "on_time_rate"),  # seen: read as 1.0 and let through
+        ({"on_time_rate": "0.9"}, "on_time_rate"),
+        ({"on_time_rate": 1.5}, "on_time_rate"),
+        ({"on_time_rate": -0.1}, "on_time_rate"),
+        ({"receivables": 10.0}, "receivables"),
+        ({"receivables": -1}, "receivables"),
+        ({"late": [{**LATE, "amount_fen": -5}]}, "late.0.amount_fen"),
+        ({"late": [{**LATE, "amount_fen": "30000000"}]}, "late.0.amount_fen"),
+        ({"late": [{**LATE, "due_date": "2026/01/15"}]}, "late.0.due_date"),
+        ({"late": [{**LATE, "due_date": "0001-01-01"}]}, "late.0.due_date"),
+        ({"late": [{**LATE, "days_late": True}]}, "late.0.days_late"),
+        ({"late": [{k: v for k, v in LATE.items() if k != "due_date"}]}, "late.0.due_date"),
+        ({"late": [LATE, "INV-1"]}, "late.1"),
+        ({"receivables": 0, "late": [LATE]}, "整体"),  # more late entries than receivables
+    ],
+)
+def test_an_answer_breaking_the_finance_contract_holds_the_approval_naming_the_field(
+    big_deal, session, frozen_clock, start_app, finance, change, field
+):
+    org, opp = big_deal
+    app = start_app(finance_api_url=finance.url)
+    finance.answer = {"customer_id": opp.customer_id, "on_time_rate": 0.9, "receivables": 10, "late": [], **change}
+    refused = _pending(session, org, opp)
+    assert refused.details["reason"] == f"财务系统返回的数据不符合约定（字段 {field}）"
+    app.drain()
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b'{"on_time_rate": 0.9, "receivables": 10,', "财务系统返回的数据不是有效的 JSON"),
+        (b"<html>502 Bad Gateway</html>", "财务系统返回的数据不是有效的 JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "财务系统返回的数据不是有效的 JSON"),
+        (b"[]", "财务系统返回的数据不符合约定（字段 整体）"),
+        (b"x" * (1024 * 1024 + 1), "财务系统返回的数据过大，无法识别"),
+    ],
+    ids=["truncated", "html", "nested-100k", "a-list", "over-1MB"],
+)
+def test_a_malformed_finance_answer_holds_the_approval_with_a_reason(
+    big_deal, session, frozen_clock, start_app, finance, raw, reason
+):
+    org, opp = big_deal
+    app = start_app(finance_api_url=finance.url)
+    finance.raw = raw
+    assert _pending(session, org, opp).details["reason"] == reason
+    app.drain()
+
+
+def test_an_answer_about_another_customer_holds_the_approval(big_deal, session, frozen_clock, start_app, finance):
+    org, opp = big_deal
+    app = start_app(finance_api_url=finance.url)
+    finance.answer = {"customer_id": opp.customer_id + 1, **GOOD_ANSWER}
+    assert _pending(session, org, opp).details["reason"] == "财务系统返回的是另一个客户的数据"
     app.drain()

@@ -19,9 +19,7 @@ from salesnav.models import session as db
 
 PAGE = """<!doctype html>  <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>企业微信授权（模拟器）</title>
-<style>body{font-family:sans-serif;margin:16px;color:#1f2329}a{display:inline-block;margin:4px;padding:6px 10px;
-border:1px solid #d0d3d6;border-radius:6px;color:#1677ff;text-decoration:none}
-h2{font-size:15px;margin:16px 0 4px}</style>
+<link rel="stylesheet" href="{{ url_for('static', filename='emulator.css') }}">
 </head><body><h1>企业微信授权（本地模拟器）</h1><p>选择以哪位成员身份登录：</p>
 {% for role, users in groups %}<h2>{{ role }}</h2>{% for u in users %}
 <a class="member" data-userid="{{ u.wecom_userid }}" href="{{ link(u.wecom_userid) }}">

@@ -38,7 +38,7 @@ SPECS: dict[str, Spec] = {
     "credit.amount_threshold_fen": Spec("大单金额门槛（分）", int, 1, 10**13),
     "credit.min_on_time_rate": Spec("最低按时回款率", float, 0, 1),
     "credit.window_months": Spec("回款率统计月数", int, 1, 60),
-    "credit.finance_timeout_seconds": Spec("财务系统超时（秒）", float, 0.1, 60),
+    "credit.finance_timeout_seconds": Spec("财务系统答复时限（秒，连接到收完数据合计）", float, 0.1, 30),
     "excel_import.max_file_mb": Spec("Excel 导入文件大小上限（MB）", int, 1, 200),
     "excel_import.max_rows": Spec("Excel 导入行数上限", int, 1, 1_000_000),
     "excel_import.fuzzy_match_score": Spec("客户名称相似度达到即匹配（0-100）", int, 50, 100),

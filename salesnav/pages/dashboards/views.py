@@ -15,6 +15,7 @@ from salesnav.handlers.access import opportunity_for
 from salesnav.handlers.annotations import ANNOTATOR_ROLES, annotate_and_notify
 from salesnav.handlers.approvals import REASON_LIMIT, lift_freeze, may_lift_freeze
 from salesnav.handlers.errors import DomainError, Forbidden
+from salesnav.handlers.record_dates import DAY_OUT_OF_RANGE, day_in_range
 from salesnav.handlers.rules import credit_check
 from salesnav.models import Annotation, Customer, Role, Stage, StageTransition, Touchpoint, User
 from salesnav.pages.auth import check_csrf, require_user
@@ -96,9 +97,12 @@ def _week_param() -> date:
     if not raw:
         return clock.now().astimezone(_tz()).date()
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError as exc:
         raise DomainError("日期格式应为 2026-03-02") from exc
+    if not day_in_range(day):
+        raise DomainError(DAY_OUT_OF_RANGE)
+    return day
 
 
 @bp.get("/team")

@@ -1,5 +1,8 @@
 /* The dashboards' charts, drawn with the vendored Apache ECharts (static/vendor/echarts, no CDN).
-   SVG renderer: crisp on phones, and every bar is an element a test can find. */
+   SVG renderer: crisp on phones, and every bar is an element a test can find.
+   The pages' Content Security Policy allows no inline script: each page names its view on #figures
+   (data-view) and this file draws it. ECharts tooltips are HTML, so every text a user or an admin typed
+   (customer names, deal titles, stage names, override reasons) goes through esc() before it reaches one. */
 (function () {
   'use strict';
   var STAGE_COLORS = {
@@ -14,6 +17,11 @@
     window.addEventListener('resize', function () { c.resize(); });
     return c;
   }
+  var HTML_ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+  function esc(text) { return String(text === null || text === undefined ? '' : text).replace(/[&<>"']/g, function (c) { return HTML_ESCAPES[c]; }); }
+  var TOOLTIP = { className: 'chart-tooltip', confine: true };
+  function tooltip(options) { var o = {}; var k; for (k in TOOLTIP) { o[k] = TOOLTIP[k]; } for (k in options) { o[k] = options[k]; } return o; }
+
   function pct(v) { return v === null || v === undefined ? null : Math.round(v * 1000) / 10; }
   function t(iso) { return new Date(iso).getTime(); }
   function hm(ms) { var d = new Date(ms); return (d.getMonth() + 1) + '/' + d.getDate() + ' ' + String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0'); }
@@ -21,7 +29,7 @@
   function executive(data) {
     var weeks = data.trend.map(function (p) { return p.week_start.slice(5); });
     chart(document.getElementById('trend-chart')).setOption({
-      tooltip: { trigger: 'axis' },
+      tooltip: tooltip({ trigger: 'axis' }),
       legend: { data: ['健康度指数', '触点质量', '过程合规', '协同穿透'], top: 0 },
       grid: { left: 40, right: 12, top: 36, bottom: 28 },
       xAxis: { type: 'category', data: weeks },
@@ -35,7 +43,7 @@
     });
     var f = data.funnel;
     chart(document.getElementById('funnel-chart')).setOption({
-      tooltip: { trigger: 'item' },
+      tooltip: tooltip({ trigger: 'item' }),
       series: [{ type: 'funnel', left: '10%', width: '80%', sort: 'descending', minSize: '12%',
         label: { position: 'inside', formatter: '{b}: {c}' },
         data: [{ name: '新线索', value: f.leads }, { name: '有商机', value: f.with_opportunity }, { name: '赢单', value: f.won }] }]
@@ -88,7 +96,7 @@
     }
     var c = chart(el);
     c.setOption({
-      tooltip: { formatter: function (p) { var v = p.value; return (v[3] || '') + '<br>' + hm(v[1]) + ' — ' + hm(v[2]) + (v[4] ? '<br>' + v[4] : ''); } },
+      tooltip: tooltip({ formatter: function (p) { var v = p.value; return esc(v[3]) + '<br>' + hm(v[1]) + ' — ' + hm(v[2]) + (v[4] ? '<br>' + esc(v[4]) : ''); } }),
       grid: { left: 118, right: 12, top: 10, bottom: 40 },
       xAxis: { type: 'time', min: t(week.start), max: t(week.end), axisLabel: { formatter: '{MM}-{dd}', hideOverlap: true }, splitNumber: 7 },
       yAxis: { type: 'category', data: names, inverse: true, axisLabel: { fontSize: 11 } },
@@ -123,7 +131,7 @@
     if (!el || !data.rows.length) { return; }  // an empty month has no chart, only its message
     var rows = data.rows.slice(0, 10).reverse();
     chart(el).setOption({
-      tooltip: {},
+      tooltip: tooltip({ formatter: function (p) { var r = rows[p.dataIndex]; return esc(r.rank + '. ' + r.opportunity_title) + '<br>' + esc(r.customer_name) + ' · ' + esc(r.department_name) + '<br>协同价值 ' + esc(p.value); } }),
       grid: { left: 130, right: 40, top: 10, bottom: 24 },
       xAxis: { type: 'value', name: '价值' },
       yAxis: { type: 'category', data: rows.map(function (r) { var n = r.rank + '. ' + r.opportunity_title; return n.length > 12 ? n.slice(0, 11) + '…' : n; }) },
@@ -152,5 +160,13 @@
     if (e.target.closest && e.target.closest('#annotate-dialog .cancel')) { document.getElementById('annotate-dialog').close(); }
   });
 
-  window.SalesNavDash = { executive: executive, battleMaps: battleMaps, leaderboard: leaderboard, RED: RED, RED_LABEL: RED_LABEL };
+  // Filters that apply as soon as they change (the team selector and the week picker).
+  document.addEventListener('change', function (e) {
+    if (e.target.matches && e.target.matches('.auto-submit')) { e.target.form.submit(); }
+  });
+
+  var VIEWS = { executive: executive, battleMaps: battleMaps, leaderboard: leaderboard };
+  window.SalesNavDash = { executive: executive, battleMaps: battleMaps, leaderboard: leaderboard, esc: esc, RED: RED, RED_LABEL: RED_LABEL };
+  var figures = document.getElementById('figures');
+  if (figures && VIEWS[figures.dataset.view]) { VIEWS[figures.dataset.view](JSON.parse(figures.textContent)); }
 })();
