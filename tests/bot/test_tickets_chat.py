@@ -16,7 +16,7 @@ from salesnav import clock
 from salesnav.bot.emulator import STATE, callbacks
 from salesnav.handlers.admin.org import set_ticket_notice_members
 from salesnav.handlers.collaboration import add_enablement_request, tickets_of
-from salesnav.handlers.opportunities import Evidence, advance_stage
+from salesnav.handlers.opportunities import advance_stage
 from salesnav.handlers.stages import stage_by_code
 from salesnav.jobs import collaboration as collaboration_jobs
 from salesnav.jobs.clock import PERIODIC
@@ -87,8 +87,7 @@ def arranged(session, frozen_clock, live_app) -> dict[str, Any]:
 
 def _enter_sample_test(session, org: f.Org, opp_id: int) -> None:
     """The rep moves the deal into 样品测试 through the real handler, with the stage's evidence."""
-    stage = stage_by_code(session, "sample_test")
-    evidence = {item.id: Evidence(attachment_id=_pdf(session).id) for item in stage.checklist}
+    evidence = f.evidence_for(session, org.rep, "sample_test")  # the 样品申请单, uploaded by the rep
     advance_stage(session, org.rep, opportunity_id=opp_id, to_stage="sample_test", evidence=evidence)
     session.commit()
 
