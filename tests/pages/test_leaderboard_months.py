@@ -67,7 +67,9 @@ def months(session, today_clock):  # type: ignore[no-untyped-def]
 
 
 def _figures(html: str) -> dict:  # type: ignore[type-arg]
-    return json.loads(re.search(r'<script type="application/json" id="figures"[^>]*>(.*?)</script>', html, re.S).group(1))
+    return json.loads(
+        re.search(r'<script type="application/json" id="figures"[^>]*>(.*?)</script>', html, re.S).group(1)
+    )
 
 
 def _titles(html: str) -> list[str]:
