@@ -69,6 +69,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from salesnav.bot import client as wecom_client
 
     wecom_client.configure(settings)
+    from salesnav.adapters import register_adapters
+
+    register_adapters()  # the ports' channels: WeCom outbox, SMTP, WeCom's address book
     if settings.wecom.emulator:  # never mounted next to real WeCom credentials
         from salesnav.bot import emulator as wecom_emulator
 

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from salesnav.adapters import register_adapters
 from salesnav.settings import Settings, SettingsError
 
 
@@ -23,6 +24,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # A line per clock tick every few seconds drowns everything else.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    register_adapters()  # every command (worker and clock included) speaks through the same channels
 
 
 @main.group()

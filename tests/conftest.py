@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from salesnav import clock
+from salesnav.adapters import register_adapters
 from salesnav.jobs import queue as jobs_queue
 from salesnav.models import Base, migrate
 from salesnav.models import session as db
@@ -77,6 +78,12 @@ def _shifted_today(pytestconfig: pytest.Config) -> Iterator[None]:
     previous = clock.use(clock.ShiftedClock(moment))
     yield
     clock.use(previous)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _channels() -> None:
+    """The ports' adapters, as every process registers them at start (salesnav/adapters.py)."""
+    register_adapters()
 
 
 def _database_url(tmp_root: Path) -> str:

@@ -13,6 +13,7 @@ from salesnav.handlers.errors import DomainError, Forbidden, NotFound
 from salesnav.handlers.records import record_event
 from salesnav.metrics.management import owner_of_alert
 from salesnav.models import Alert, Annotation, Role, User
+from salesnav.ports import notifications
 
 ANNOTATOR_ROLES = (Role.MANAGER, Role.DIRECTOR, Role.ADMIN)
 # A voice note we could not recognise is kept as octet-stream (bot/capture/annotate.py) and may still be heard.
@@ -104,7 +105,5 @@ def annotate_and_notify(session: Session, actor: User, **fields: Any) -> Annotat
     voice note also carries the uploaded voice.
     """
     annotation = add_annotation(session, actor, **fields)
-    from salesnav.bot.capture.annotate import deliver_to_rep  # the bot package imports the handlers; import late
-
-    deliver_to_rep(session, annotation, voice_media_id=None)
+    notifications.notify(session, notifications.AnnotationToRep(annotation))
     return annotation

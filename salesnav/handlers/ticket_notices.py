@@ -26,6 +26,7 @@ from salesnav.handlers import rule_settings
 from salesnav.handlers.records import record_event
 from salesnav.handlers.working_time import rule_time
 from salesnav.models import Department, DomainEvent, PartStatus, TicketPart, User
+from salesnav.ports import notifications
 
 WAITING = (PartStatus.OPEN, PartStatus.ANSWERED)  # no valid answer yet
 BATCH = 1000
@@ -68,16 +69,8 @@ def notify_opened(session: Session, part: TicketPart) -> list[User]:
 
 
 def _queue_cards(session: Session, part: TicketPart, people: list[User], *, reminder: bool) -> None:
-    # The bot package imports the models; import late (a notification port is a later issue).
-    from salesnav.bot import outbox
-    from salesnav.bot.ticket_cards import part_card, task_id_for
-
-    tag = "reminder" if reminder else "card"
     for user in people:
-        card = part_card(part, task_id=task_id_for(part, user, reminder=reminder), now=clock.now(), reminder=reminder)
-        outbox.queue_template_card(
-            session, user.wecom_userid, card, idempotency_key=f"ticket_part:{part.id}:{tag}:{user.wecom_userid}"
-        )
+        notifications.notify(session, notifications.TicketPartToDepartment(part, user, reminder=reminder))
 
 
 # --- the reminder before the deadline ---------------------------------------------------------------

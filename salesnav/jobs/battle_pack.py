@@ -14,30 +14,23 @@ The number of SQL statements does not depend on the number of reps: the data is 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from salesnav import clock
-from salesnav.bot import outbox
-from salesnav.bot.battle_pack_card import render_markdown
 from salesnav.handlers.battle_pack import BattlePack
 from salesnav.handlers.battle_pack.compose import due_on, packs_for
 from salesnav.handlers.battle_pack.snapshot import PackSettings
 from salesnav.handlers.workdays import describe_day
-from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import session as db
-from salesnav.models.base import UTCDateTime
+from salesnav.ports import notifications
 from salesnav.settings import current_settings
 
 log = logging.getLogger(__name__)
-
-MSG_TYPE = "markdown"
 
 
 @dataclass(frozen=True)
@@ -82,42 +75,9 @@ def run(now: datetime, day: date | None = None, *, ignore_hour: bool = False) ->
     return SendReport(day, day_text, True, f"已排队 {len(queued)} 份作战包", len(packs), len(queued), seconds)
 
 
-_INSERT = {
-    "postgresql": """
-        INSERT INTO outbound_messages (recipient_userid, msg_type, body, idempotency_key, status, attempts,
-                                       next_attempt_at, created_at, updated_at)
-        SELECT r.userid, :msg_type, r.body, r.key, 'queued', 0, :now, :now, :now
-        FROM json_to_recordset(CAST(:rows AS json)) AS r(userid text, key text, body json)
-        ON CONFLICT (idempotency_key) DO NOTHING
-        RETURNING id
-    """,
-    # SQLite needs the WHERE to tell the upsert clause from a join constraint.
-    "sqlite": """
-        INSERT INTO outbound_messages (recipient_userid, msg_type, body, idempotency_key, status, attempts,
-                                       next_attempt_at, created_at, updated_at)
-        SELECT json_extract(value, '$.userid'), :msg_type, json_extract(value, '$.body'),
-               json_extract(value, '$.key'), 'queued', 0, :now, :now, :now
-        FROM json_each(:rows) WHERE true
-        ON CONFLICT (idempotency_key) DO NOTHING
-        RETURNING id
-    """,
-}
-
-
 def queue_packs(session: Session, packs: list[BattlePack]) -> list[int]:
-    """Put the packs in the outbox with one statement; a pack whose key is already there is skipped.
-    Returns the new outbox ids; each is delivered by the outbox's own job after commit."""
-    if not packs:
-        return []
-    tz = current_settings().business_tz
-    rows = [{"userid": p.rep_userid, "key": p.key, "body": {"content": render_markdown(p, tz)}} for p in packs]
-    statement = text(_INSERT[session.get_bind().dialect.name]).bindparams(bindparam("now", type_=UTCDateTime()))
-    ids = list(
-        session.scalars(
-            statement,
-            {"rows": json.dumps(rows, ensure_ascii=False), "msg_type": MSG_TYPE, "now": outbox.queue_time()},
-        )
+    """Record the packs for their reps (the chat adapter writes them with one statement; a pack whose key
+    is already there is skipped). Returns the ids newly recorded; each is delivered after commit."""
+    return notifications.notify_all(
+        session, [notifications.BattlePackToRep(p) for p in packs], notifications.BattlePackToRep
     )
-    for message_id in ids:
-        enqueue_after_commit(session, outbox.deliver, message_id, key=f"outbound:{message_id}", queue="outbound")
-    return ids

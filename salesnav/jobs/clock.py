@@ -19,7 +19,6 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from salesnav import clock as timekeeper
-from salesnav.bot import outbox
 from salesnav.jobs import battle_pack, collaboration, dashboards, heartbeat, housekeeping, org_sync, rules
 from salesnav.jobs.leader import Leadership, LocalLeadership, RedisLeadership
 from salesnav.jobs.queue import enqueue
@@ -30,7 +29,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class PeriodicJob:
     id: str
-    job: Callable[..., Any]
+    job: Callable[..., Any] | str  # a path for a job of the channels above (the outbox's)
     trigger: Any
     queue: str = "default"
     slot_seconds: int = 60  # idempotency granularity: one run per slot, however many clocks tick
@@ -39,7 +38,13 @@ class PeriodicJob:
 
 PERIODIC: list[PeriodicJob] = [
     PeriodicJob("clock.heartbeat", heartbeat.beat, IntervalTrigger(seconds=15), slot_seconds=15, fire_at_start=True),
-    PeriodicJob("outbound.flush_due", outbox.flush_due, IntervalTrigger(seconds=5), queue="outbound", slot_seconds=5),
+    PeriodicJob(
+        "outbound.flush_due",
+        "salesnav.bot.outbox:flush_due",
+        IntervalTrigger(seconds=5),
+        queue="outbound",
+        slot_seconds=5,
+    ),
     # Every 5 s so an alert goes out within ~6 s of its threshold; each scan costs only what matches.
     PeriodicJob("rules.scan", rules.scan, IntervalTrigger(seconds=5), queue="rules", slot_seconds=5),
     # Every minute: one reminder per collaboration part before its deadline (setting reminder_hours_before).

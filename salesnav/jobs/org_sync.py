@@ -8,9 +8,9 @@ once per night however many clocks tick.
 from __future__ import annotations
 
 from salesnav import clock
-from salesnav.bot.client import get_client
-from salesnav.handlers.admin.org import fetch_directory, sync_directory
+from salesnav.handlers.admin.org import sync_directory
 from salesnav.models import session as db
+from salesnav.ports import directory
 from salesnav.settings import current_settings
 
 NIGHTLY_HOUR = 2
@@ -23,6 +23,6 @@ def nightly(fired_at: str | None = None) -> str | None:
 
 
 def sync_now() -> str:
-    directory = fetch_directory(get_client())  # WeCom first: no database connection held meanwhile
+    listed = directory.fetch()  # the directory first: no database connection held meanwhile
     with db.transaction() as session:
-        return sync_directory(session, None, directory).describe()
+        return sync_directory(session, None, listed).describe()

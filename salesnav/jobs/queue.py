@@ -37,8 +37,11 @@ class JobCall:
     queue: str
 
 
-def job_path(job: Callable[..., Any]) -> str:
-    return f"{job.__module__}:{job.__qualname__}"
+Job = Callable[..., Any] | str  # a function, or its "module:function" path when the caller sits below it
+
+
+def job_path(job: Job) -> str:
+    return job if isinstance(job, str) else f"{job.__module__}:{job.__qualname__}"
 
 
 def resolve(path: str) -> Callable[..., Any]:
@@ -215,7 +218,7 @@ def backend() -> Backend:
     return _backend
 
 
-def enqueue(job: Callable[..., Any], *ids: Any, key: str | None = None, queue: str = "default") -> None:
+def enqueue(job: Job, *ids: Any, key: str | None = None, queue: str = "default") -> None:
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
     _backend.submit(JobCall(job_path(job), tuple(ids), key, queue))
@@ -224,9 +227,7 @@ def enqueue(job: Callable[..., Any], *ids: Any, key: str | None = None, queue: s
 _PENDING = "salesnav_pending_jobs"
 
 
-def enqueue_after_commit(
-    session: Session, job: Callable[..., Any], *ids: Any, key: str | None = None, queue: str = "default"
-) -> None:
+def enqueue_after_commit(session: Session, job: Job, *ids: Any, key: str | None = None, queue: str = "default") -> None:
     """Queue the job when (and only if) this session's transaction commits."""
     session.info.setdefault(_PENDING, []).append((job, ids, key, queue))
 

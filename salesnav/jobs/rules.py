@@ -22,6 +22,7 @@ from salesnav.handlers.rules import collaboration_overdue, credit_check, engine
 from salesnav.handlers.rules.texts import local_time
 from salesnav.models import Alert, Customer, DomainEvent, Emotion, Touchpoint, TouchpointType, User
 from salesnav.models import session as db
+from salesnav.ports import notifications
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,6 @@ def freeze_approval(opportunity_id: int, actor_id: int, episode: str, reason: st
 def send_health_pdf(alert_id: int) -> None:
     """Build the customer's touchpoint PDF, keep it, and queue it to the alert's recipients. The outbox uploads
     it to WeCom when it sends, so a failed upload is retried and, at last, shown as failed: nothing is lost."""
-    from salesnav.bot.outbox import queue_file
     from salesnav.handlers.attachments import store_attachment
     from salesnav.reports.health_pdf import TouchpointLine, render
     from salesnav.settings import current_settings
@@ -171,13 +171,14 @@ def send_health_pdf(alert_id: int) -> None:
             session, None, data=pdf, filename=filename, root=current_settings().attachments_dir, max_bytes=len(pdf)
         )
         for userid in userids:
-            queue_file(session, userid, kept, idempotency_key=f"alert:{alert_id}:pdf:{userid}")
+            notifications.notify(
+                session, notifications.FileToMember(userid, kept, key=f"alert:{alert_id}:pdf:{userid}")
+            )
         engine.set_detail(alert, pdf_attachment_id=kept.id, pdf_queued_at=clock.now().isoformat(), pdf_bytes=len(pdf))
 
 
 def send_efficiency_brief(alert_id: int) -> None:
     """E-mail the 效能预警简报 to the department head (skipped when SMTP is not configured)."""
-    from salesnav.mail import send_mail
     from salesnav.settings import current_settings
 
     smtp = current_settings().smtp
@@ -189,7 +190,7 @@ def send_efficiency_brief(alert_id: int) -> None:
     if brief is None or not smtp.host:
         log.info("efficiency brief for alert %s not e-mailed (no SMTP host or no head e-mail)", alert_id)
         return
-    send_mail(smtp, [brief.to], brief.subject, brief.text, brief.html)
+    notifications.notify(None, notifications.EmailBrief((brief.to,), brief.subject, brief.text, brief.html))
     with db.transaction() as session:
         alert = session.get(Alert, alert_id)
         if alert is not None:

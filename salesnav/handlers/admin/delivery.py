@@ -19,6 +19,9 @@ from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import AuditEntry, InboundMessage, InboundStatus, OutboundMessage, OutboundStatus, User
 
 PAGE = 50
+# The jobs that carry messages belong to the chat channel above; named by path so this use case imports none.
+DELIVER_JOB = "salesnav.bot.outbox:deliver"
+PROCESS_INBOUND_JOB = "salesnav.bot.inbound:process_inbound"
 # A queued message this long past its due time is 排队过久: no worker sent it when it was due. A due
 # message goes within seconds (the outbox flush runs every 5 s), and a retry or a throttled message is
 # not due before its next attempt, so only a message nobody is sending stays here this long.
@@ -103,8 +106,6 @@ def unprocessed_inbound(session: Session, limit: int = PAGE) -> list[InboundMess
 def resend(session: Session, actor: User, message_id: int) -> OutboundMessage:
     """Queue a failed message again with fresh attempts; the outbox's `deliver` job sends it after commit."""
     require_admin(actor)
-    from salesnav.bot.outbox import deliver  # the bot package imports the handlers; import late
-
     message = session.get(OutboundMessage, message_id)
     if message is None:
         raise NotFound("消息不存在")
@@ -124,15 +125,15 @@ def resend(session: Session, actor: User, message_id: int) -> OutboundMessage:
     )
     session.flush()
     # The first delivery's job key has run; each resend gets its own (the audit row's id is unique).
-    enqueue_after_commit(session, deliver, message.id, key=f"outbound:{message.id}:resend:{entry.id}", queue="outbound")
+    enqueue_after_commit(
+        session, DELIVER_JOB, message.id, key=f"outbound:{message.id}:resend:{entry.id}", queue="outbound"
+    )
     return message
 
 
 def resend_failed(session: Session, actor: User) -> int:
     """Queue every failed message again with fresh attempts, as `resend` does one; returns how many."""
     require_admin(actor)
-    from salesnav.bot.outbox import deliver  # the bot package imports the handlers; import late
-
     failed = session.execute(
         select(OutboundMessage.id, OutboundMessage.attempts, OutboundMessage.last_error)
         .where(OutboundMessage.status == OutboundStatus.FAILED)
@@ -166,7 +167,7 @@ def resend_failed(session: Session, actor: User) -> int:
     batch = secrets.token_hex(6)  # each resend of a message needs its own job key (its first one has run)
     for message_id in ids:
         enqueue_after_commit(
-            session, deliver, message_id, key=f"outbound:{message_id}:resend:{batch}", queue="outbound"
+            session, DELIVER_JOB, message_id, key=f"outbound:{message_id}:resend:{batch}", queue="outbound"
         )
     return len(ids)
 
@@ -174,8 +175,6 @@ def resend_failed(session: Session, actor: User) -> int:
 def reprocess(session: Session, actor: User, inbound_id: int) -> InboundMessage:
     """Route a failed inbound message again (as `salesnav wecom reprocess` does), audited."""
     require_admin(actor)
-    from salesnav.bot import inbound  # the bot package imports the handlers; import late
-
     row = session.get(InboundMessage, inbound_id)
     if row is None:
         raise NotFound("消息不存在")
@@ -186,7 +185,7 @@ def reprocess(session: Session, actor: User, inbound_id: int) -> InboundMessage:
     session.flush()
     audit(session, actor, "inbound_message", row.id, "reprocess", before, {"status": row.status.value})
     # Its earlier job run failed, so the same key may run again (salesnav/jobs/runner.py).
-    enqueue_after_commit(session, inbound.process_inbound, row.id, key=inbound.job_key(row.id), queue="inbound")
+    enqueue_after_commit(session, PROCESS_INBOUND_JOB, row.id, key=f"inbound:{row.id}", queue="inbound")
     return row
 
 

@@ -33,29 +33,10 @@ from salesnav.models import (
     TaskStatus,
     User,
 )
+from salesnav.ports import notifications
+from salesnav.ports.directory import Directory, ListedDepartment, ListedMember
 
-WECOM_ROOT_PARENT = 0
-WECOM_ACTIVE = 1
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-@dataclass(frozen=True)
-class Directory:
-    """WeCom's answer to department/list and user/list (fetched before any database work)."""
-
-    departments: list[dict[str, Any]]
-    users: list[dict[str, Any]]
-
-
-def fetch_directory(client: Any) -> Directory:
-    """Both lists from WeCom (`salesnav.bot.client.WeComClient`); no database session is open meanwhile."""
-    departments = client.get("department/list").get("department") or []
-    roots = [d["id"] for d in departments if d.get("parentid") == WECOM_ROOT_PARENT] or [1]
-    users: dict[str, dict[str, Any]] = {}
-    for root in roots:
-        for member in client.get("user/list", department_id=root, fetch_child=1).get("userlist") or []:
-            users.setdefault(str(member["userid"]), member)
-    return Directory(departments, list(users.values()))
 
 
 @dataclass
@@ -86,12 +67,8 @@ def sync_directory(session: Session, actor: User | None, directory: Directory) -
         require_admin(actor)
     report = SyncReport()
     dept_ids = _sync_departments(session, actor, directory.departments, report)
-    leaders = {
-        dept_ids[int(d["id"])]: [str(u) for u in d.get("department_leader") or []]
-        for d in directory.departments
-        if int(d["id"]) in dept_ids
-    }
-    _sync_users(session, actor, directory.users, dept_ids, report)
+    leaders = {dept_ids[d.id]: list(d.leader_userids) for d in directory.departments if d.id in dept_ids}
+    _sync_users(session, actor, directory.members, dept_ids, report)
     _sync_heads(session, actor, leaders)
     session.flush()
     record_event(session, "org.synced", "organisation", 0, actor, summary=report.describe())
@@ -99,7 +76,7 @@ def sync_directory(session: Session, actor: User | None, directory: Directory) -
 
 
 def _sync_departments(
-    session: Session, actor: User | None, departments: list[dict[str, Any]], report: SyncReport
+    session: Session, actor: User | None, departments: list[ListedDepartment], report: SyncReport
 ) -> dict[int, int]:
     ours = list(session.scalars(select(Department)))
     by_wecom = {d.wecom_id: d for d in ours if d.wecom_id is not None}
@@ -107,21 +84,21 @@ def _sync_departments(
     mapping: dict[int, int] = {}
     seen: set[int] = set()
     pending_parents: list[tuple[Department, int]] = []
-    for item in sorted(departments, key=lambda d: int(d["id"])):
-        wid = int(item["id"])
+    for item in sorted(departments, key=lambda d: d.id):
+        wid = item.id
         dept = by_wecom.get(wid)
-        if item.get("parentid") == WECOM_ROOT_PARENT and dept is None:
+        if item.is_corporation and dept is None:
             continue  # the corporation itself: we keep no row for it unless we already had one
         if dept is None:
-            dept = unsynced.pop(str(item["name"]), None)  # first sync: ours by name
+            dept = unsynced.pop(item.name, None)  # first sync: ours by name
         before = _dept_snapshot(dept) if dept is not None else {}
         if dept is None:
-            dept = Department(name=str(item["name"])[:100], kind=DepartmentKind.OTHER)
+            dept = Department(name=item.name[:100], kind=DepartmentKind.OTHER)
             session.add(dept)
-        dept.wecom_id, dept.name, dept.deleted_at = wid, str(item["name"])[:100], None
+        dept.wecom_id, dept.name, dept.deleted_at = wid, item.name[:100], None
         session.flush()
         mapping[wid], seen = dept.id, seen | {dept.id}
-        pending_parents.append((dept, int(item.get("parentid") or 0)))
+        pending_parents.append((dept, item.parent_id or 0))
         if not before:
             report.departments_created.append(dept.name)
             audit(session, actor, "department", dept.id, "sync_create", {}, _dept_snapshot(dept))
@@ -162,29 +139,28 @@ def _dept_snapshot(dept: Department) -> dict[str, Any]:
 
 
 def _sync_users(
-    session: Session, actor: User | None, members: list[dict[str, Any]], dept_ids: dict[int, int], report: SyncReport
+    session: Session, actor: User | None, members: list[ListedMember], dept_ids: dict[int, int], report: SyncReport
 ) -> None:
     ours = {u.wecom_userid: u for u in session.scalars(select(User))}
     kinds = {d.id: d.kind for d in session.scalars(select(Department))}
     listed: set[str] = set()
     deactivated: list[User] = []
     for member in members:
-        userid = str(member["userid"])[:64]
+        userid = member.userid[:64]
         listed.add(userid)
         user = ours.get(userid)
-        dept_id = dept_ids.get(int(member.get("main_department") or 0))
-        active = int(member.get("status", WECOM_ACTIVE)) == WECOM_ACTIVE
+        dept_id = dept_ids.get(member.main_department)
+        active = member.active
         if user is None:
             if not active:
                 continue  # someone who left before we ever knew them
-            leader = bool(member.get("is_leader_in_dept") and any(member["is_leader_in_dept"]))
             user = User(
                 wecom_userid=userid,
-                name=str(member.get("name") or userid)[:100],
-                role=_role_for_new(kinds.get(dept_id), leader),
+                name=(member.name or userid)[:100],
+                role=_role_for_new(kinds.get(dept_id), member.leads_a_department),
                 department_id=dept_id,
-                email=(member.get("email") or None),
-                mobile=(member.get("mobile") or None),
+                email=member.email,
+                mobile=member.mobile,
                 active=True,
             )
             session.add(user)
@@ -194,11 +170,11 @@ def _sync_users(
             audit(session, actor, "user", user.id, "sync_create", {}, _user_snapshot(user))
             continue
         before = _user_snapshot(user)
-        user.name = str(member.get("name") or user.name)[:100]
+        user.name = (member.name or user.name)[:100]
         if dept_id is not None:
             user.department_id = dept_id
-        user.mobile = member.get("mobile") or user.mobile
-        user.email = user.email or member.get("email") or None
+        user.mobile = member.mobile or user.mobile
+        user.email = user.email or member.email
         if not active and user.active:
             user.active = False
             deactivated.append(user)
@@ -208,8 +184,8 @@ def _sync_users(
             report.users_updated.append(user.name)
             audit(session, actor, "user", user.id, "sync_update", before, _user_snapshot(user))
     for member in members:  # reporting lines, once every member has a row
-        user = ours.get(str(member["userid"])[:64])
-        leaders = [ours[str(u)] for u in member.get("direct_leader") or [] if str(u) in ours]
+        user = ours.get(member.userid[:64])
+        leaders = [ours[u] for u in member.direct_leaders if u in ours]
         if user is not None and user.manager_id is None and leaders and leaders[0].id != user.id:
             audit(session, actor, "user", user.id, "sync_update", {"manager_id": None}, {"manager_id": leaders[0].id})
             user.manager_id = leaders[0].id
@@ -459,13 +435,13 @@ def hand_over(session: Session, actor: User, *, leaver_id: int, successor_id: in
         opportunities=len(opportunities),
         tasks=len(tasks),
     )
-    from salesnav.bot.outbox import queue_text  # the bot package imports the models; import late
-
-    queue_text(
+    notifications.notify(
         session,
-        successor.wecom_userid,
-        f"【客户交接】管理员已将{leaver.name}的 {owned} 个客户、{len(opportunities)} 个进行中商机和 "
-        f"{len(tasks)} 条待办交接给您，请尽快跟进。",
-        idempotency_key=f"handover:{leaver.id}:{successor.id}:{int(clock.now().timestamp())}",
+        notifications.TextToMember(
+            successor.wecom_userid,
+            f"【客户交接】管理员已将{leaver.name}的 {owned} 个客户、{len(opportunities)} 个进行中商机和 "
+            f"{len(tasks)} 条待办交接给您，请尽快跟进。",
+            key=f"handover:{leaver.id}:{successor.id}:{int(clock.now().timestamp())}",
+        ),
     )
     return result

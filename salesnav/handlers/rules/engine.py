@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from salesnav.handlers import rule_settings
 from salesnav.models import Alert, AlertState, DomainEvent, Role, User
+from salesnav.ports import notifications
 
 OPEN_STATES = (AlertState.OPEN, AlertState.ESCALATED)
 
@@ -191,9 +192,7 @@ def tell(session: Session, user: User | None, content: str, *, key: str) -> bool
     False when there is no one to tell."""
     if user is None or not user.active or user.deleted_at:
         return False
-    from salesnav.bot.outbox import queue_text  # the bot package imports the models; import late
-
-    queue_text(session, user.wecom_userid, content, idempotency_key=key)
+    notifications.notify(session, notifications.TextToMember(user.wecom_userid, content, key))
     return True
 
 
@@ -201,9 +200,7 @@ def notify(session: Session, alert: Alert, user: User | None, content: str, tag:
     """Queue one WeCom text for this alert, and a manager's 批注 card with it."""
     if user is None or not tell(session, user, content, key=f"alert:{alert.id}:{tag}:{user.wecom_userid}"):
         return
-    from salesnav.bot.capture.annotate import queue_alert_card  # a manager also gets the 批注 card
-
-    queue_alert_card(session, alert, user, tag)
+    notifications.notify(session, notifications.AlertToAnnotate(alert, user, tag))  # a manager may annotate it
 
 
 def distinct_users(*users: User | None) -> list[User]:

@@ -6,12 +6,12 @@ from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
-from salesnav.bot.client import WeComError, get_client
 from salesnav.handlers.admin import org as use_cases
 from salesnav.handlers.collaboration import PART_REQUESTS
 from salesnav.handlers.errors import DomainError
 from salesnav.models import Customer, Department, Opportunity, OpportunityStatus, User
 from salesnav.pages.admin import bp
+from salesnav.ports import directory as org_directory
 
 PAGE = 100
 
@@ -51,8 +51,8 @@ def org() -> str:
 @bp.post("/org/sync")
 def sync() -> str | tuple[str, int]:
     try:
-        directory = use_cases.fetch_directory(get_client())  # no database work while WeCom answers
-    except WeComError as exc:
+        directory = org_directory.fetch()  # no database work while WeCom answers
+    except org_directory.DirectoryUnavailable as exc:
         return render_template(
             "admin/message.html", title="同步失败", message=f"企业微信通讯录读取失败（{exc}），请稍后重试"
         ), 502

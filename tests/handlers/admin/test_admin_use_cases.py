@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from salesnav import clock
+from salesnav.bot.org_directory import parse_directory
 from salesnav.handlers.admin import accounts
 from salesnav.handlers.admin import org as org_cases
 from salesnav.handlers.admin import rules as rule_cases
@@ -16,6 +17,7 @@ from salesnav.handlers.admin import stages as stage_cases
 from salesnav.handlers.errors import DomainError, Forbidden
 from salesnav.handlers.opportunities import Evidence, advance_stage, create_from_touchpoint
 from salesnav.models import AuditEntry, ChecklistItem, RuleSetting, Stage, StageTransition, User
+from salesnav.ports.directory import Directory
 from tests import factories as f
 
 
@@ -68,7 +70,7 @@ def test_only_admins_may_change_configuration(session):
         org_cases.hand_over(session, org.manager, leaver_id=org.rep.id, successor_id=org.other_rep.id)
 
 
-def _directory(session) -> org_cases.Directory:
+def _directory(session) -> Directory:
     departments = [
         {"id": 1, "name": "企业", "parentid": 0},
         {"id": 10, "name": "销售部", "parentid": 1, "department_leader": ["mgr01"]},
@@ -78,7 +80,7 @@ def _directory(session) -> org_cases.Directory:
         for u in session.scalars(select(User))
         if u.wecom_userid != "rep03"
     ]
-    return org_cases.Directory(departments, users)
+    return parse_directory(departments, users)  # as WeCom's department/list and user/list answer
 
 
 def test_sync_is_repeatable_and_never_undoes_an_admin_edit(session):

@@ -1,0 +1,112 @@
+"""The WeCom adapter of the notification port: each kind of notification becomes outbox rows.
+
+The rows are written in the caller's transaction; the outbox's `deliver` job sends them after commit
+(salesnav/bot/outbox.py), with its retries, rate limits and digests.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.orm import Session
+
+from salesnav import clock
+from salesnav.bot import outbox
+from salesnav.bot.battle_pack_card import render_markdown
+from salesnav.bot.capture.annotate import deliver_to_rep, queue_alert_card
+from salesnav.bot.ticket_cards import part_card, task_id_for
+from salesnav.jobs.queue import enqueue_after_commit
+from salesnav.models import OutboundMessage
+from salesnav.models.base import UTCDateTime
+from salesnav.ports import notifications as port
+from salesnav.settings import current_settings
+
+BATTLE_PACK_MSG_TYPE = "markdown"
+
+
+def register() -> None:
+    port.register(port.TextToMember, text_to_member)
+    port.register(port.FileToMember, file_to_member)
+    port.register(port.AlertToAnnotate, alert_to_annotate)
+    port.register(port.AnnotationToRep, annotation_to_rep)
+    port.register(port.TicketPartToDepartment, ticket_part_to_department)
+    port.register_batch(port.BattlePackToRep, battle_packs_to_reps)
+
+
+def _session(session: Session | None) -> Session:
+    if session is None:
+        raise ValueError("WeCom messages are recorded in the outbox: a session is needed")
+    return session
+
+
+def text_to_member(session: Session | None, note: port.TextToMember) -> OutboundMessage:
+    return outbox.queue_text(_session(session), note.userid, note.text, idempotency_key=note.key)
+
+
+def file_to_member(session: Session | None, note: port.FileToMember) -> OutboundMessage:
+    return outbox.queue_file(_session(session), note.userid, note.attachment, idempotency_key=note.key)
+
+
+def alert_to_annotate(session: Session | None, note: port.AlertToAnnotate) -> None:
+    queue_alert_card(_session(session), note.alert, note.manager, note.tag)
+
+
+def annotation_to_rep(session: Session | None, note: port.AnnotationToRep) -> None:
+    deliver_to_rep(_session(session), note.annotation, voice_media_id=None)
+
+
+def ticket_part_to_department(session: Session | None, note: port.TicketPartToDepartment) -> OutboundMessage:
+    part, user, reminder = note.part, note.member, note.reminder
+    tag = "reminder" if reminder else "card"
+    card = part_card(part, task_id=task_id_for(part, user, reminder=reminder), now=clock.now(), reminder=reminder)
+    return outbox.queue_template_card(
+        _session(session), user.wecom_userid, card, idempotency_key=f"ticket_part:{part.id}:{tag}:{user.wecom_userid}"
+    )
+
+
+_INSERT = {
+    "postgresql": """
+        INSERT INTO outbound_messages (recipient_userid, msg_type, body, idempotency_key, status, attempts,
+                                       next_attempt_at, created_at, updated_at)
+        SELECT r.userid, :msg_type, r.body, r.key, 'queued', 0, :now, :now, :now
+        FROM json_to_recordset(CAST(:rows AS json)) AS r(userid text, key text, body json)
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING id
+    """,
+    # SQLite needs the WHERE to tell the upsert clause from a join constraint.
+    "sqlite": """
+        INSERT INTO outbound_messages (recipient_userid, msg_type, body, idempotency_key, status, attempts,
+                                       next_attempt_at, created_at, updated_at)
+        SELECT json_extract(value, '$.userid'), :msg_type, json_extract(value, '$.body'),
+               json_extract(value, '$.key'), 'queued', 0, :now, :now, :now
+        FROM json_each(:rows) WHERE true
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING id
+    """,
+}
+
+
+def battle_packs_to_reps(session: Session, notes: Sequence[port.BattlePackToRep]) -> list[int]:
+    """Put the packs in the outbox with one statement; a pack whose key is already there is skipped.
+    Returns the new outbox ids; each is delivered by the outbox's own job after commit."""
+    tz = current_settings().business_tz
+    rows = [
+        {"userid": n.pack.rep_userid, "key": n.pack.key, "body": {"content": render_markdown(n.pack, tz)}}
+        for n in notes
+    ]
+    statement = text(_INSERT[session.get_bind().dialect.name]).bindparams(bindparam("now", type_=UTCDateTime()))
+    ids = list(
+        session.scalars(
+            statement,
+            {
+                "rows": json.dumps(rows, ensure_ascii=False),
+                "msg_type": BATTLE_PACK_MSG_TYPE,
+                "now": outbox.queue_time(),
+            },
+        )
+    )
+    for message_id in ids:
+        enqueue_after_commit(session, outbox.deliver, message_id, key=f"outbound:{message_id}", queue="outbound")
+    return ids
