@@ -47,8 +47,9 @@ test-calendar: install ## Run the date-sensitive tests (-m calendar) as if today
 	  $(VENV)/bin/pytest -m calendar --today $$day $(PYTEST_ARGS) || exit 1; \
 	done
 
-lint: install ## ruff check and format check
+lint: install ## ruff check and format check, the import contract (layers, pyproject.toml)
 	$(VENV)/bin/ruff check salesnav tests bench
 	$(VENV)/bin/ruff format --check salesnav tests bench
+	$(VENV)/bin/lint-imports
 
 .PHONY: help system-deps install run test test-smoke test-calendar lint

@@ -38,13 +38,13 @@ from sqlalchemy.engine import make_url
 from salesnav import clock, metrics
 from salesnav.app import create_app
 from salesnav.handlers import dashboard_snapshots
+from salesnav.handlers.dashboards.battle_map import team_battle_map
+from salesnav.handlers.dashboards.executive import SNAPSHOT_PREFIX, executive_figures, executive_snapshot
 from salesnav.handlers.stages import ensure_default_stages
 from salesnav.jobs.dashboards import refresh_executive
 from salesnav.metrics import Scope, Window
 from salesnav.models import Role, Stage, User, migrate
 from salesnav.models import session as db
-from salesnav.pages.dashboards.battle_map import team_battle_map
-from salesnav.pages.dashboards.executive import SNAPSHOT_PREFIX, executive_figures, executive_snapshot
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/salesnav_bench_dash"
 TOUCHPOINTS, OPPORTUNITIES, CUSTOMERS, CONTACTS_PER_CUSTOMER = 1_000_000, 100_000, 20_000, 4

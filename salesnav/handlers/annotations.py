@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from salesnav import clock
-from salesnav.handlers.access import alert_for, can_access_owner, opportunity_for, touchpoint_for
 from salesnav.handlers.attachments import attachment_for
 from salesnav.handlers.errors import DomainError, Forbidden, NotFound
 from salesnav.handlers.records import record_event
+from salesnav.handlers.scope import alert_for, can_access_owner, opportunity_for, touchpoint_for
 from salesnav.metrics.management import owner_of_alert
 from salesnav.models import Alert, Annotation, Role, User
 from salesnav.ports import notifications

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from salesnav import clock
-from salesnav.handlers.access import opportunity_for
 from salesnav.handlers.errors import DomainError, Forbidden
 from salesnav.handlers.records import audit, record_event
 from salesnav.handlers.rules import credit_check, engine
 from salesnav.handlers.rules.texts import yuan
+from salesnav.handlers.scope import opportunity_for
 from salesnav.models import CreditWaiver, Opportunity, Role, User
 
 LIFT_ROLES = frozenset({Role.DIRECTOR, Role.ADMIN})

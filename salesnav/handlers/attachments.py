@@ -15,9 +15,9 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from salesnav.handlers.access import can_access_owner
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import record_event
+from salesnav.handlers.scope import can_access_owner
 from salesnav.models import Attachment, Material, User
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024

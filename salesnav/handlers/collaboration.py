@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from salesnav import clock
 from salesnav.handlers import rule_settings, ticket_notices
-from salesnav.handlers.access import opportunity_for
 from salesnav.handlers.attachments import usable_attachment
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import record_event
+from salesnav.handlers.scope import opportunity_for
 from salesnav.handlers.working_time import rule_time
 from salesnav.models import (
     CollaborationTicket,

@@ -13,9 +13,9 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
-from salesnav.handlers.access import CUSTOMER_NOT_FOUND, customer_for, customers_for, owned_by_visible
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import record_event, record_events
+from salesnav.handlers.scope import CUSTOMER_NOT_FOUND, customer_for, customers_for, owned_by_visible
 from salesnav.models import Contact, Customer, CustomerKind, DecisionRole, User, bulk
 
 MAX_NAME = 200

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from salesnav import clock
 from salesnav.finance import FinanceUnavailable, payment_history
 from salesnav.handlers import rule_settings
-from salesnav.handlers.access import customer_for
 from salesnav.handlers.checklists import missing_items
 from salesnav.handlers.records import record_event
+from salesnav.handlers.scope import customer_for
 from salesnav.metrics.stage_baseline import similar_stage_baseline
 from salesnav.models import (
     CollaborationTicket,

@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from salesnav.handlers.access import customer_for
 from salesnav.handlers.customers import add_contact, create_customer
 from salesnav.handlers.errors import DomainError
+from salesnav.handlers.scope import customer_for
 from salesnav.handlers.touchpoints import log_touchpoint
 from salesnav.models import (
     CaptureSource,

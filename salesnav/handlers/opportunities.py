@@ -13,11 +13,11 @@ from sqlalchemy.orm.util import identity_key
 
 from salesnav import clock
 from salesnav.handlers import collaboration, rule_settings
-from salesnav.handlers.access import CUSTOMER_NOT_FOUND, customer_for, customers_for, opportunity_for
 from salesnav.handlers.checklists import Evidence, apply_evidence, missing_items, stages_passed
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound, OpportunityClosed
 from salesnav.handlers.records import audit, audits, record_event, record_events
 from salesnav.handlers.rules import credit_check
+from salesnav.handlers.scope import CUSTOMER_NOT_FOUND, customer_for, customers_for, opportunity_for
 from salesnav.handlers.stages import CONTRACT_APPROVAL, INITIAL, SAMPLE_TEST, stage_by_code
 from salesnav.models import (
     IncentivePoints,

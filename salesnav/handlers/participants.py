@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from salesnav.handlers.access import customer_for, touchpoint_for
 from salesnav.handlers.customers import add_contact
 from salesnav.handlers.records import record_event
+from salesnav.handlers.scope import customer_for, touchpoint_for
 from salesnav.models import Contact, DecisionRole, Touchpoint, User
 
 # Longer titles first, so 副院长 is not read as 院长 and 护士长 not as 护士.

@@ -21,10 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from salesnav import clock
-from salesnav.handlers.access import customer_for, owned_by_visible
 from salesnav.handlers.attachments import attachment_for
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import audit, record_event
+from salesnav.handlers.scope import customer_for, owned_by_visible
 from salesnav.models import Customer, DomainEvent, Payment, Receivable, User
 
 READ_EVENT = "invoice.read"

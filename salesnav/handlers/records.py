@@ -7,7 +7,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from salesnav import clock
+from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import AuditEntry, DomainEvent, User, bulk
+
+# Jobs sit above the use cases: named by their path ("module:function"), never imported here.
+DISPATCH_EVENT_JOB = "salesnav.jobs.rules:dispatch_event"
+DISPATCH_EVENTS_JOB = "salesnav.jobs.rules:dispatch_events"
 
 
 def record_event(
@@ -32,11 +37,8 @@ def _schedule_rules(session: Session, event: DomainEvent) -> None:
 
     if not subscribed(event.kind):
         return
-    from salesnav.jobs import rules as rule_jobs
-    from salesnav.jobs.queue import enqueue_after_commit
-
     session.flush()  # the job takes the event's id
-    enqueue_after_commit(session, rule_jobs.dispatch_event, event.id, key=f"event:{event.id}", queue="rules")
+    enqueue_after_commit(session, DISPATCH_EVENT_JOB, event.id, key=f"event:{event.id}", queue="rules")
 
 
 def audit(
@@ -131,9 +133,4 @@ def _schedule_rules_batch(session: Session, kind: str, ids: list[int]) -> None:
 
     if not subscribed(kind):
         return
-    from salesnav.jobs import rules as rule_jobs
-    from salesnav.jobs.queue import enqueue_after_commit
-
-    enqueue_after_commit(
-        session, rule_jobs.dispatch_events, ids, key=f"events:{ids[0]}-{ids[-1]}:{len(ids)}", queue="rules"
-    )
+    enqueue_after_commit(session, DISPATCH_EVENTS_JOB, ids, key=f"events:{ids[0]}-{ids[-1]}:{len(ids)}", queue="rules")

@@ -1,8 +1,6 @@
-"""Run-time thresholds (docs/product.md), stored in the database; these are the defaults.
-
-`get` reads a setting (the stored row, else the default); `update` changes one after
-validating it (salesnav/handlers/rules/validation.py) and keeps the change in the audit trail.
-Each rule also has an on/off switch, `<rule>.enabled`.
+"""Changing a run-time threshold (the admin's rules page, the CLI): validated, audited, and the kept
+dashboard figures dropped when a dashboard setting changes. Reading one: salesnav/models/rule_settings.py
+(re-exported here, so a use case reads and writes settings through one name).
 """
 
 from __future__ import annotations
@@ -12,80 +10,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from salesnav.handlers import dashboard_snapshots
+from salesnav.handlers.records import audit
+from salesnav.handlers.rules.validation import check_setting
 from salesnav.models import RuleSetting, User
+from salesnav.models.rule_settings import _REMEMBERED, DEFAULTS, get, remember
 
-DEFAULTS: dict[str, Any] = {
-    "follow_up.overdue_hours": 72,
-    "follow_up.escalate_after_hours": 48,
-    "collaboration.marketing_sla_hours": 24,
-    "collaboration.delivery_sla_hours": 24,
-    "collaboration.enablement_sla_hours": 48,  # a 市场赋能请求 (white paper, live session, case) is a marketing part
-    "collaboration.reminder_hours_before": 4,  # one reminder this long before a part's deadline (0: none)
-    "collaboration.chat_answer_window_minutes": 30,  # after 发文件 / 确认排期 / 标注风险, the next message answers
-    "collaboration.incentive_points": 10,
-    "health.resistant_signals": 3,
-    "health.window_days": 7,
-    "capture.summary_window_minutes": 10,  # a chat message this soon after a 记触点 card is its summary
-    "annotation.window_minutes": 10,  # a manager's voice/text this soon after 批注 or an alert annotates it
-    "credit.amount_threshold_fen": 500_000 * 100,
-    "credit.min_on_time_rate": 0.85,
-    "dashboard.health_weights": {"quality": 0.4, "compliance": 0.3, "penetration": 0.3},  # Sales Health Index
-    "dashboard.quality_lookback_days": 90,  # decision-chain coverage counts contacts met in these days
-    "dashboard.first_response_hours": 24,  # first-response compliance: a valid answer within these hours
-    "dashboard.deviation_history_days": 365,  # stage deviation compares with deals closed in these days
-    "dashboard.refresh_minutes": 10,  # Level 1 figures are kept this long (the clock refreshes them at half)
-    # The automation rules (salesnav/handlers/rules/): switches and their other thresholds.
-    "rules.working_days_only": False,  # count 72 h / 48 h / 24 h on working days only (handlers/working_time.py)
-    "follow_up.enabled": True,
-    "collaboration_overdue.enabled": True,
-    "collaboration_overdue.average_window_days": 30,
-    "health.enabled": True,
-    "credit.enabled": True,
-    "credit.window_months": 12,
-    "credit.finance_timeout_seconds": 5.0,
-    # Excel one-click migration (salesnav/handlers/excel_import/): limits and name matching.
-    "excel_import.max_file_mb": 20,
-    "excel_import.max_rows": 50_000,  # rows read across all sheets; past it nothing is imported
-    "excel_import.fuzzy_match_score": 92,  # rapidfuzz ratio at or above which a name matches (a marked guess)
-    "excel_import.near_miss_score": 80,  # at or above: listed as a near miss for the user to decide
-    # The 10:00 battle pack (今日作战包, salesnav/handlers/battle_pack/).
-    "battle_pack.enabled": True,
-    "battle_pack.hour": 10,  # business time (TZ_BUSINESS); a clock down at this hour catches up later that day
-    "battle_pack.chinese_calendar": True,  # statutory holidays and adjusted working days; off = Monday–Friday
-    "battle_pack.due_soon_hours": 48,  # a touchpoint's next action due within this many hours is a todo
-    "battle_pack.overdue_lookback_days": 14,  # next actions overdue longer than this are stale, not todos
-    "battle_pack.history_days": 365,  # similar won deals: those closed in these days
-    "battle_pack.min_similar_won": 3,  # fewer won deals than this in a group → fall back to a wider group
-}
-
-
-_REMEMBERED = "salesnav_rule_settings"  # session.info key: the settings read so far, when remembering
-
-
-def get(session: Session, key: str) -> Any:
-    if key not in DEFAULTS:
-        raise KeyError(key)
-    remembered = session.info.get(_REMEMBERED)
-    if remembered is not None and key in remembered:
-        return remembered[key]
-    row = session.scalars(select(RuleSetting).where(RuleSetting.key == key)).first()
-    value = DEFAULTS[key] if row is None else row.value
-    if remembered is not None:
-        remembered[key] = value
-    return value
-
-
-def remember(session: Session) -> None:
-    """From now on this session reads each setting once: for a batch job whose thousands of items would
-    otherwise each read the same switches (a change made meanwhile applies from the next job on)."""
-    session.info.setdefault(_REMEMBERED, {})
+__all__ = ["DEFAULTS", "get", "remember", "update"]
 
 
 def update(session: Session, actor: User | None, key: str, raw: Any) -> Any:
     """Change a setting at run time; a bad value is refused with a Chinese message naming it."""
-    from salesnav.handlers.records import audit
-    from salesnav.handlers.rules.validation import check_setting
-
     value = check_setting(key, raw)
     row = session.scalars(select(RuleSetting).where(RuleSetting.key == key)).first()
     before = DEFAULTS[key] if row is None else row.value
@@ -98,7 +33,5 @@ def update(session: Session, actor: User | None, key: str, raw: Any) -> Any:
     session.info.get(_REMEMBERED, {}).pop(key, None)
     audit(session, actor, "rule_setting", row.id, "update", {key: before}, {key: value})
     if key.startswith("dashboard."):
-        from salesnav.handlers import dashboard_snapshots
-
         dashboard_snapshots.drop(session)  # the kept figures were computed with the old value
     return value

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from salesnav import clock
-from salesnav.handlers.access import can_access_owner
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import audit, record_event
+from salesnav.handlers.scope import can_access_owner
 from salesnav.models import Task, TaskStatus, User
 
 

@@ -10,10 +10,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from salesnav.handlers.access import customer_for
 from salesnav.handlers.attachments import attachment_for
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import record_event
+from salesnav.handlers.scope import customer_for
 from salesnav.handlers.touchpoints import MAX_SUMMARY
 from salesnav.models import Touchpoint, User
 

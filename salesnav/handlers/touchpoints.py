@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesnav import clock
-from salesnav.handlers.access import CUSTOMER_NOT_FOUND, customer_for, customers_for, touchpoint_for
 from salesnav.handlers.attachments import attachment_for
 from salesnav.handlers.errors import DomainError, Forbidden, NotFound
 from salesnav.handlers.records import audit, record_event, record_events
+from salesnav.handlers.scope import CUSTOMER_NOT_FOUND, customer_for, customers_for, touchpoint_for
 from salesnav.models import (
     CaptureSource,
     Contact,

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from salesnav import clock
+from salesnav.handlers.dashboards.executive import WINDOW_CHOICES, executive_snapshot, refresh_interval
 from salesnav.models import session as db
-from salesnav.pages.dashboards.executive import WINDOW_CHOICES, executive_snapshot, refresh_interval
 from salesnav.settings import current_settings
 
 

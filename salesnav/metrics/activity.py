@@ -9,11 +9,18 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, case, cast, exists, func, literal, literal_column, select
 from sqlalchemy.orm import Session
 
-from salesnav.handlers import rule_settings
 from salesnav.metrics.results import Duration, Ratio, as_float
 from salesnav.metrics.scope import Scope, ScopeKind, Window, active_reps
 from salesnav.metrics.sql import bit_or, seconds_between
-from salesnav.models import Contact, DecisionRole, Emotion, Touchpoint, TouchpointType, touchpoint_contacts
+from salesnav.models import (
+    Contact,
+    DecisionRole,
+    Emotion,
+    Touchpoint,
+    TouchpointType,
+    rule_settings,
+    touchpoint_contacts,
+)
 from salesnav.models.touchpoints import ANY_CONTACT_BIT, CONTACT_ROLE_BITS
 
 EMOTION_VALUE = {Emotion.POSITIVE: 1.0, Emotion.NEUTRAL: 0.6, Emotion.RESISTANT: 0.2}

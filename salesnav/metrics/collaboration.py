@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from salesnav.handlers import rule_settings
 from salesnav.metrics.results import Ratio
 from salesnav.metrics.scope import Scope, Window
 from salesnav.metrics.sql import seconds_between
-from salesnav.models import CollaborationTicket, Department, IncentivePoints, Opportunity, TicketPart
+from salesnav.models import CollaborationTicket, Department, IncentivePoints, Opportunity, TicketPart, rule_settings
 
 
 def collaboration_penetration(session: Session, window: Window, scope: Scope) -> Ratio:

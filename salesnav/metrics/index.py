@@ -8,12 +8,12 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from salesnav.handlers import rule_settings
 from salesnav.metrics.activity import effective_touchpoints_per_rep_week, touchpoint_quality_by_window
 from salesnav.metrics.collaboration import collaboration_penetration_by_window, first_response_compliance
 from salesnav.metrics.pipeline import process_compliance_by_window, stage_advancement_deviation
 from salesnav.metrics.results import Ratio
 from salesnav.metrics.scope import Scope, Window
+from salesnav.models import rule_settings
 
 HEALTH_PARTS = ("quality", "compliance", "penetration")
 

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Subquery, and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from salesnav.handlers import rule_settings
 from salesnav.metrics.results import Ratio
 from salesnav.metrics.scope import Scope, Window
 from salesnav.metrics.sql import seconds_between
@@ -22,6 +21,7 @@ from salesnav.models import (
     StageOutcome,
     StageTransition,
     Touchpoint,
+    rule_settings,
 )
 
 CLOSED = (OpportunityStatus.WON, OpportunityStatus.LOST)

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from salesnav.handlers.access import team_ids
 from salesnav.models import Role, User
 
 
@@ -110,3 +109,14 @@ class Scope:
 def active_reps() -> Select[tuple[int]]:
     """The ids of the active reps: who the company scope covers."""
     return select(User.id).where(User.role == Role.REP, User.active.is_(True), User.deleted_at.is_(None))
+
+
+def team_ids(session: Session, manager: User) -> set[int]:
+    """The manager and everyone reporting to them, directly or through a sub-manager."""
+    ids, frontier = {manager.id}, [manager.id]
+    while frontier:
+        frontier = [
+            uid for uid in session.scalars(select(User.id).where(User.manager_id.in_(frontier))) if uid not in ids
+        ]
+        ids.update(frontier)
+    return ids

@@ -8,8 +8,8 @@ import marshmallow as ma
 from marshmallow import fields, validate
 from sqlalchemy import or_, select
 
-from salesnav.handlers.access import opportunity_for, owned_by_visible, touchpoint_for
 from salesnav.handlers.annotations import annotate_and_notify
+from salesnav.handlers.scope import opportunity_for, owned_by_visible, touchpoint_for
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import bp
 from salesnav.miniprogram_api.listing import paginate

@@ -8,10 +8,10 @@ import marshmallow as ma
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from salesnav.handlers.access import customer_for, owned_by_visible
 from salesnav.handlers.customers import add_contact, create_customer, initials, name_matches, normalise_phone
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.form_entry import record_form_entry
+from salesnav.handlers.scope import customer_for, owned_by_visible
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.listing import paginate

@@ -1,5 +1,5 @@
 """The dashboards' figures as JSON for the mini-program (/api/v1/dashboards/...): the same figures as the H5
-pages (salesnav/pages/dashboards/), built by the same functions, scoped the same way (pages/dashboards/access.py)."""
+pages (salesnav/pages/dashboards/), built by the same functions, scoped the same way (handlers/scope.py)."""
 
 from __future__ import annotations
 
@@ -12,22 +12,22 @@ from flask.wrappers import Response
 from marshmallow import fields, validate
 
 from salesnav import clock
+from salesnav.handlers import scope
+from salesnav.handlers.dashboards.battle_map import team_battle_map
+from salesnav.handlers.dashboards.executive import DEFAULT_WINDOW_DAYS, WINDOW_CHOICES, executive_snapshot
+from salesnav.handlers.dashboards.jsonable import jsonable
+from salesnav.handlers.dashboards.leaderboard import MONTH_PATTERN, leaderboard, parse_month
+from salesnav.handlers.dashboards.rep_day import rep_day
 from salesnav.handlers.errors import Forbidden
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import bp
 from salesnav.miniprogram_api.schemas import BusinessDate, ErrorOut
 from salesnav.miniprogram_api.unit_of_work import db_session
-from salesnav.pages.dashboards import access
-from salesnav.pages.dashboards.battle_map import team_battle_map
-from salesnav.pages.dashboards.executive import DEFAULT_WINDOW_DAYS, WINDOW_CHOICES, executive_snapshot
-from salesnav.pages.dashboards.jsonable import jsonable
-from salesnav.pages.dashboards.leaderboard import MONTH_PATTERN, leaderboard, parse_month
-from salesnav.pages.dashboards.rep_day import rep_day
 from salesnav.settings import Settings
 
 TAGS = ["看板"]
 DB_ID = validate.Range(min=1, max=2**53)
-# The figures are the dashboards' dataclasses as JSON (see salesnav/pages/dashboards/); documented as objects.
+# The figures are the dashboards' dataclasses as JSON (see salesnav/handlers/dashboards/); documented as objects.
 FIGURES = {"200": {"description": "看板数据", "content": {"application/json": {"schema": {"type": "object"}}}}}
 
 
@@ -70,7 +70,7 @@ class MarketingQuery(ma.Schema):
 )
 def executive(args: dict[str, Any]) -> Response:
     session, actor = db_session(), current_actor()
-    if not access.may_see_executive(actor):
+    if not scope.may_see_executive(actor):
         raise Forbidden("一级看板仅供销售总监、管理员查看")
     # window_end says when the figures were computed: they are kept up to dashboard.refresh_minutes.
     return jsonify(jsonable(executive_snapshot(session, clock.now(), _tz(), args["days"]).figures))
@@ -81,9 +81,9 @@ def executive(args: dict[str, Any]) -> Response:
 @bp.doc(responses=FIGURES, tags=TAGS, summary="二级看板：团队每位销售本周的作战地图（甘特条与红色风险区块）")
 def team(args: dict[str, Any]) -> Response:
     session, actor = db_session(), current_actor()
-    if not access.may_see_team(actor):
+    if not scope.may_see_team(actor):
         raise Forbidden("团队作战地图仅供销售主管及以上查看")
-    manager = access.team_manager_for(session, actor, args.get("manager"))
+    manager = scope.team_manager_for(session, actor, args.get("manager"))
     day: date = args.get("week") or clock.now().astimezone(_tz()).date()
     return jsonify(jsonable(team_battle_map(session, manager, day, clock.now(), _tz())))
 
@@ -93,7 +93,7 @@ def team(args: dict[str, Any]) -> Response:
 @bp.doc(responses=FIGURES, tags=TAGS, summary="三级看板：今日作战包与本人本周")
 def me(args: dict[str, Any]) -> Response:
     session, actor = db_session(), current_actor()
-    rep = access.rep_for(session, actor, args.get("rep"))
+    rep = scope.rep_for(session, actor, args.get("rep"))
     return jsonify(jsonable(rep_day(session, rep, clock.now(), _tz())))
 
 
@@ -109,7 +109,7 @@ def me(args: dict[str, Any]) -> Response:
 )
 def marketing(args: dict[str, Any]) -> Response:
     session, actor = db_session(), current_actor()
-    if not access.may_see_marketing(session, actor):
+    if not scope.may_see_marketing(session, actor):
         raise Forbidden("协同价值排行榜仅供市场部、销售总监查看")
     month = parse_month(args["month"]) if args.get("month") else None
     return jsonify(jsonable(leaderboard(session, clock.now(), _tz(), month)))

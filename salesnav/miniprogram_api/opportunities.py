@@ -8,11 +8,11 @@ import marshmallow as ma
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from salesnav.handlers.access import opportunity_for, owned_by_visible
 from salesnav.handlers.approvals import REASON_LIMIT, lift_freeze
 from salesnav.handlers.form_entry import record_form_entry
 from salesnav.handlers.money import yuan_to_fen
 from salesnav.handlers.opportunities import Evidence, advance_stage, create_from_touchpoint
+from salesnav.handlers.scope import opportunity_for, owned_by_visible
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.listing import paginate

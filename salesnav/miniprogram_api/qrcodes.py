@@ -20,8 +20,8 @@ from itsdangerous.signer import HMACAlgorithm
 from marshmallow import fields, validate
 
 from salesnav import clock
-from salesnav.handlers.access import customer_for
 from salesnav.handlers.errors import DomainError
+from salesnav.handlers.scope import customer_for
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import bp
 from salesnav.miniprogram_api.customers import ContactOut

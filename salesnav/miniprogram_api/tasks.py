@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from salesnav.handlers.access import owned_by_visible
+from salesnav.handlers.scope import owned_by_visible
 from salesnav.handlers.tasks import complete_task, create_task
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp

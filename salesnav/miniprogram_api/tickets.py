@@ -8,9 +8,9 @@ import marshmallow as ma
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from salesnav.handlers.access import ticket_for, ticket_visible
 from salesnav.handlers.collaboration import add_enablement_request, answer_part
 from salesnav.handlers.form_entry import record_form_entry
+from salesnav.handlers.scope import ticket_for, ticket_visible
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.listing import paginate

@@ -8,8 +8,8 @@ import marshmallow as ma
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from salesnav.handlers.access import owned_by_visible, touchpoint_for
 from salesnav.handlers.form_entry import server_form_opened_at
+from salesnav.handlers.scope import owned_by_visible, touchpoint_for
 from salesnav.handlers.touchpoints import MAX_SUMMARY, log_touchpoint, update_touchpoint
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp

@@ -3,7 +3,7 @@
 The Level 1 figures read most of a year of touchpoints (the 90-day decision-chain lookback, eight trend
 weeks): recomputing them on every open costs most of a second at a million touchpoints. A snapshot is
 refreshed by the clock ahead of its expiry and dropped when a bulk write (an Excel import, its undo, a
-change of the index weights) makes it wrong; salesnav/pages/dashboards/snapshots.py says when each happens.
+change of the index weights) makes it wrong; salesnav/handlers/dashboard_snapshots.py says when each happens.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from salesnav import clock
 from salesnav.bot.emulator import STATE, callbacks
 from salesnav.handlers.admin.org import set_ticket_notice_members
 from salesnav.handlers.collaboration import add_enablement_request, tickets_of
+from salesnav.handlers.dashboards.leaderboard import month_collaborations
 from salesnav.handlers.opportunities import advance_stage
 from salesnav.handlers.stages import stage_by_code
 from salesnav.jobs import collaboration as collaboration_jobs
@@ -35,7 +36,6 @@ from salesnav.models import (
     TicketPart,
 )
 from salesnav.models import session as db
-from salesnav.pages.dashboards.leaderboard import month_collaborations
 from salesnav.settings import current_settings
 from tests import factories as f
 from tests.bot.chat import Chat, button

@@ -11,9 +11,9 @@ import pytest
 
 from salesnav import clock
 from salesnav.handlers import dashboard_snapshots, rule_settings
+from salesnav.handlers.dashboards.executive import executive_figures, executive_snapshot
 from salesnav.jobs.dashboards import refresh_executive
 from salesnav.models import DashboardSnapshot, DecisionRole
-from salesnav.pages.dashboards.executive import executive_figures, executive_snapshot
 from tests import factories as f
 
 TZ = ZoneInfo("Asia/Shanghai")

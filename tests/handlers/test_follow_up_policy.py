@@ -11,8 +11,8 @@ import pytest
 from salesnav.handlers import rule_settings
 from salesnav.handlers.battle_pack.compose import battle_pack_for
 from salesnav.handlers.battle_pack.ranking import TodoSource
+from salesnav.handlers.dashboards.battle_map import rep_battle_map
 from salesnav.handlers.rules import follow_up_overdue
-from salesnav.pages.dashboards.battle_map import rep_battle_map
 from tests import factories as f
 from tests.rules.arrange import deal
 

@@ -12,7 +12,7 @@ import pytest
 
 from salesnav import clock
 from salesnav.demo.seed import seed_into
-from salesnav.pages.dashboards.leaderboard import month_label, months_before
+from salesnav.handlers.dashboards.leaderboard import month_label, months_before
 from tests.bot.conftest import LiveApp
 from tests.pages.conftest import sign_in
 

@@ -13,8 +13,8 @@ import requests
 
 from salesnav import clock
 from salesnav.handlers.collaboration import tickets_of
+from salesnav.handlers.dashboards.leaderboard import month_label, months_before
 from salesnav.handlers.opportunities import advance_stage, create_from_touchpoint
-from salesnav.pages.dashboards.leaderboard import month_label, months_before
 from tests import factories as f
 from tests.bot.conftest import LiveApp
 from tests.conftest import BUSINESS_TZ

@@ -16,12 +16,12 @@ from salesnav import clock
 from salesnav.bot.capture import drafts
 from salesnav.bot.cards import SOURCE, deal_card
 from salesnav.bot.router import Incoming, router
-from salesnav.handlers.access import opportunity_for, owned_by_visible
 from salesnav.handlers.checklists import Evidence, item_prompt, outstanding_items
 from salesnav.handlers.customers import find_by_name
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.money import fen_to_yuan_text
 from salesnav.handlers.opportunities import advance_stage, check_move, next_stage
+from salesnav.handlers.scope import opportunity_for, owned_by_visible
 from salesnav.handlers.stages import stage_by_code
 from salesnav.models import (
     Attachment,

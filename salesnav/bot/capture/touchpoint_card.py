@@ -15,7 +15,7 @@ from salesnav.bot import cards
 from salesnav.bot.capture import drafts
 from salesnav.bot.capture.lookup import customer_contacts, last_present, recent_customers, usual_type
 from salesnav.bot.router import Incoming, router
-from salesnav.handlers.access import customer_for
+from salesnav.handlers.scope import customer_for
 from salesnav.handlers.touchpoints import log_touchpoint
 from salesnav.models import CaptureSource, Emotion, OutboundMessage, Touchpoint, TouchpointType
 from salesnav.models.messaging import CaptureDraft, DraftKind, DraftStep

@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 
 from salesnav import clock
 from salesnav.handlers import dashboard_snapshots, rule_settings
-from salesnav.handlers.access import can_access_owner
 from salesnav.handlers.checklists import missing_items, stages_passed
 from salesnav.handlers.customers import NewContact, NewCustomer, add_contacts, create_customers
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound
@@ -50,6 +49,7 @@ from salesnav.handlers.excel_import.reading import Workbook, read_workbook
 from salesnav.handlers.excel_import.remarks import Entry
 from salesnav.handlers.opportunities import NewOpportunity, advance_stage, create_from_touchpoints
 from salesnav.handlers.records import audit, record_event
+from salesnav.handlers.scope import can_access_owner
 from salesnav.handlers.stages import INITIAL, stage_by_code
 from salesnav.handlers.touchpoints import LoggedTouchpoint, NewTouchpoint, log_touchpoints
 from salesnav.jobs import queue as jobs_queue

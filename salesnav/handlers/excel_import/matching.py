@@ -16,9 +16,9 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from salesnav.handlers.access import visible_owner_ids
 from salesnav.handlers.customers import normalise_phone as store_phone
 from salesnav.handlers.errors import DomainError
+from salesnav.handlers.scope import visible_owner_ids
 from salesnav.models import Contact, Customer, User
 
 _SUFFIXES = re.compile(r"(股份有限公司|有限责任公司|有限公司|集团有限公司|集团公司|总公司|公司|集团|股份)$")

@@ -23,6 +23,9 @@ from salesnav.handlers.rules.texts import hours_text, how_long, local_time
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import Alert, CollaborationTicket, DomainEvent, PartStatus, TicketPart
 
+# Jobs sit above the use cases: named by their path ("module:function"), never imported here.
+EFFICIENCY_BRIEF_JOB = "salesnav.jobs.rules:send_efficiency_brief"
+
 CODE = "collaboration_overdue"
 UNANSWERED = (PartStatus.OPEN, PartStatus.ANSWERED)  # answered without a valid response still counts
 BATCH = 1000
@@ -133,11 +136,7 @@ def fire(session: Session, part_id: int, episode: str, now: datetime) -> Alert |
         f"响应时限 {part.sla_hours} 小时，截止 {local_time(part.due_at)}，已超时 {how_long(late)}仍未有效响应。"
         f"{average.text()}。简报已发送至您的邮箱，请尽快安排处理。",
     )
-    from salesnav.jobs import rules as rule_jobs  # jobs import the rules; import late
-
-    enqueue_after_commit(
-        session, rule_jobs.send_efficiency_brief, alert.id, key=f"efficiency_brief:{alert.id}", queue="reports"
-    )
+    enqueue_after_commit(session, EFFICIENCY_BRIEF_JOB, alert.id, key=f"efficiency_brief:{alert.id}", queue="reports")
     return alert
 
 

@@ -32,7 +32,11 @@ from salesnav.handlers.records import audit, record_event
 from salesnav.handlers.rules import engine
 from salesnav.handlers.rules.engine import Rule
 from salesnav.handlers.rules.texts import yuan
+from salesnav.jobs.queue import enqueue
 from salesnav.models import Alert, AlertState, CreditWaiver, Opportunity, User
+
+# Jobs sit above the use cases: named by their path ("module:function"), never imported here.
+FREEZE_APPROVAL_JOB = "salesnav.jobs.rules:freeze_approval"
 
 CODE = "credit_check"
 LIFT_HINT = "如确需继续，请点卡片上的「解除冻结」并写明理由，或在商机页面解除。"
@@ -131,13 +135,10 @@ def check_before_contract_approval(session: Session, actor: User, opp: Opportuni
         f"客户近 {months} 个月按时回款率 {rate:.1%}，低于 {minimum:.0%}"
         f"（{history.receivables} 笔应收中 {len(history.late)} 笔逾期）"
     )
-    from salesnav.jobs import rules as rule_jobs  # jobs import the rules; import late
-    from salesnav.jobs.queue import enqueue
-
     episode = _episode(session, opp.id)
     # Not after commit: the caller is about to roll back (see the module docstring).
     enqueue(
-        rule_jobs.freeze_approval,
+        FREEZE_APPROVAL_JOB,
         opp.id,
         actor.id,
         episode,

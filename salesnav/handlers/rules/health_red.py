@@ -21,6 +21,9 @@ from salesnav.handlers.rules.texts import local_time
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import Alert, AlertState, Customer, DomainEvent, Emotion, Health, Touchpoint, User
 
+# Jobs sit above the use cases: named by their path ("module:function"), never imported here.
+HEALTH_PDF_JOB = "salesnav.jobs.rules:send_health_pdf"
+
 CODE = "health_red"
 
 
@@ -106,9 +109,7 @@ def evaluate(session: Session, customer_id: int, now: datetime) -> Alert | None:
             f"{len(signals)} 次抵触信号（{when}），健康度已转为红灯。该客户全部 {total} 条触点记录的 PDF "
             f"随后发送，请尽快介入。",
         )
-    from salesnav.jobs import rules as rule_jobs  # jobs import the rules; import late
-
-    enqueue_after_commit(session, rule_jobs.send_health_pdf, alert.id, key=f"health_pdf:{alert.id}", queue="reports")
+    enqueue_after_commit(session, HEALTH_PDF_JOB, alert.id, key=f"health_pdf:{alert.id}", queue="reports")
     return alert
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from salesnav.handlers.errors import DomainError
+from salesnav.models.rule_settings import DEFAULTS
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,6 @@ def check_setting(key: str, raw: Any) -> Any:
 
 def _check_weights(key: str, spec: Spec, raw: Any) -> dict[str, float]:
     """Weights: the default's parts, each 0..1, adding up to 1 (shown to admins as percentages)."""
-    from salesnav.handlers.rule_settings import DEFAULTS  # rule_settings imports this module; import late
-
     parts = list(DEFAULTS[key])
     if not isinstance(raw, dict) or set(raw) != set(parts):
         raise DomainError(f"「{spec.label}」必须包含且只包含：{'、'.join(parts)}")

@@ -1,4 +1,4 @@
-"""The dashboard pages (/dashboards/...): signed in through WeCom OAuth (pages/auth.py), scoped by access.py."""
+"""The dashboard pages (/dashboards/...): signed in through WeCom OAuth (pages/auth.py), scoped by handlers/scope.py."""
 
 from __future__ import annotations
 
@@ -11,25 +11,25 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from salesnav import clock
-from salesnav.handlers.access import opportunity_for
+from salesnav.handlers import scope
 from salesnav.handlers.annotations import ANNOTATOR_ROLES, annotate_and_notify
 from salesnav.handlers.approvals import REASON_LIMIT, lift_freeze, may_lift_freeze
-from salesnav.handlers.errors import DomainError, Forbidden
-from salesnav.handlers.record_dates import DAY_OUT_OF_RANGE, day_in_range
-from salesnav.handlers.rules import credit_check
-from salesnav.models import Annotation, Customer, Role, Stage, StageTransition, Touchpoint, User
-from salesnav.pages.auth import check_csrf, require_user
-from salesnav.pages.dashboards import access
-from salesnav.pages.dashboards.battle_map import RED_LABELS, rep_maps, team_battle_map
-from salesnav.pages.dashboards.executive import (
+from salesnav.handlers.dashboards.battle_map import RED_LABELS, rep_maps, team_battle_map
+from salesnav.handlers.dashboards.executive import (
     DEFAULT_WINDOW_DAYS,
     WINDOW_CHOICES,
     executive_snapshot,
     refresh_interval,
 )
-from salesnav.pages.dashboards.jsonable import jsonable
-from salesnav.pages.dashboards.leaderboard import leaderboard, month_label, parse_month
-from salesnav.pages.dashboards.rep_day import rep_day
+from salesnav.handlers.dashboards.jsonable import jsonable
+from salesnav.handlers.dashboards.leaderboard import leaderboard, month_label, parse_month
+from salesnav.handlers.dashboards.rep_day import rep_day
+from salesnav.handlers.errors import DomainError, Forbidden
+from salesnav.handlers.record_dates import DAY_OUT_OF_RANGE, day_in_range
+from salesnav.handlers.rules import credit_check
+from salesnav.handlers.scope import opportunity_for
+from salesnav.models import Annotation, Customer, Role, Stage, StageTransition, Touchpoint, User
+from salesnav.pages.auth import check_csrf, require_user
 from salesnav.settings import Settings
 
 bp = Blueprint("dashboards", __name__, url_prefix="/dashboards")
@@ -63,19 +63,19 @@ def _http_error(exc: HTTPException) -> tuple[str, int]:
 def landing() -> Response:
     """Each role's own level first."""
     user: User = g.user
-    if access.may_see_executive(user):
+    if scope.may_see_executive(user):
         return redirect(url_for(".executive"))
     if user.role is Role.MANAGER:
         return redirect(url_for(".team"))
     if user.role is Role.REP:
         return redirect(url_for(".me"))
-    if access.may_see_marketing(g.db, user):
+    if scope.may_see_marketing(g.db, user):
         return redirect(url_for(".marketing"))
     return render_template("dashboards/message.html", title="暂无看板", message="您的角色暂时没有可查看的看板"), 403
 
 
 @bp.get("/exec")
-@require_user(access.EXECUTIVE_ROLES)
+@require_user(scope.EXECUTIVE_ROLES)
 def executive() -> str:
     days = request.args.get("days", DEFAULT_WINDOW_DAYS, type=int)
     if days not in WINDOW_CHOICES:
@@ -106,17 +106,17 @@ def _week_param() -> date:
 
 
 @bp.get("/team")
-@require_user(access.TEAM_ROLES)
+@require_user(scope.TEAM_ROLES)
 def team() -> str:
     manager_id = request.args.get("manager", type=int)
-    manager = access.team_manager_for(g.db, g.user, manager_id)
+    manager = scope.team_manager_for(g.db, g.user, manager_id)
     day = _week_param()
     battle = team_battle_map(g.db, manager, day, clock.now(), _tz())
     return render_template(
         "dashboards/team.html",
         m=battle,
         data=jsonable(battle),
-        managers=access.managers_visible_to(g.db, g.user),
+        managers=scope.managers_visible_to(g.db, g.user),
         manager=manager,
         day=day,
         red_labels=RED_LABELS,
@@ -128,7 +128,7 @@ def team() -> str:
 @bp.get("/me")
 @require_user()
 def me() -> str:
-    rep = access.rep_for(g.db, g.user, request.args.get("rep", type=int))
+    rep = scope.rep_for(g.db, g.user, request.args.get("rep", type=int))
     figures = rep_day(g.db, rep, clock.now(), _tz())
     return render_template(
         "dashboards/me.html", r=figures, data=jsonable(figures.battle_map), red_labels=RED_LABELS, tz=_tz(), user=g.user
@@ -138,7 +138,7 @@ def me() -> str:
 @bp.get("/marketing")
 @require_user()
 def marketing() -> str:
-    if not access.may_see_marketing(g.db, g.user):
+    if not scope.may_see_marketing(g.db, g.user):
         raise Forbidden("协同价值排行榜仅供市场部、销售总监查看")
     raw_month = request.args.get("month", "")
     board = leaderboard(g.db, clock.now(), _tz(), parse_month(raw_month) if raw_month else None)

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from salesnav import clock
+from salesnav.handlers.dashboards.executive import executive_snapshot
 from salesnav.handlers.excel_import import commit
 from salesnav.handlers.excel_import.reading import FileRejected
 from salesnav.jobs import queue as jobs_queue
@@ -25,7 +26,6 @@ from salesnav.models import (
     Touchpoint,
     TouchpointType,
 )
-from salesnav.pages.dashboards.executive import executive_snapshot
 from tests import factories as f
 from tests.handlers.excel_import import sheets
 from tests.handlers.excel_import.conftest import TZ

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from salesnav import metrics
 from salesnav.handlers.battle_pack import BattlePack, battle_pack_for
+from salesnav.handlers.dashboards.battle_map import BattleMap, rep_battle_map
 from salesnav.metrics import Duration, Ratio, Scope, Window
 from salesnav.models import Customer, Task, TaskStatus, Touchpoint, User
-from salesnav.pages.dashboards.battle_map import BattleMap, rep_battle_map
 
 log = logging.getLogger(__name__)
 FALLBACK_ITEMS = 3
