@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from salesnav.handlers.money import fen_to_yuan_text
 from salesnav.models import Emotion, TouchpointType
 
 SOURCE = {"desc": "销售导航仪"}
@@ -104,8 +105,6 @@ def touchpoint_saved_card(
 
 def deal_card(opp: Any, *, title: str, next_stage: Any, task_id: str) -> dict[str, Any]:
     """An open deal as the rep sees it in chat, with a 推进 button to its next stage."""
-    from salesnav.handlers.money import fen_to_yuan_text
-
     return {
         "card_type": "button_interaction",
         "source": SOURCE,

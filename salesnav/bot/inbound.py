@@ -10,7 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
+
 from salesnav import clock
+from salesnav.bot import router
 from salesnav.bot.parse import WeComMessage, parse_message
 from salesnav.handlers.errors import DomainError
 from salesnav.jobs.queue import enqueue_after_commit
@@ -57,15 +60,11 @@ def store(message: WeComMessage, xml: str, *, enqueue: bool = True) -> int | Non
 
 
 def _insert_ignoring_duplicates(dialect: str) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite
-
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(InboundMessage)
 
 
 def process_inbound(inbound_id: int) -> None:
     """The job: route one stored message. Idempotent by key; a processed row is left alone."""
-    from salesnav.bot import router
-
     try:
         with db.transaction() as session:
             row = session.get(InboundMessage, inbound_id)

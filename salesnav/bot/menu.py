@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from salesnav.bot.client import get_client
+
 MENU_FILE = Path(__file__).with_name("menu.json")
 
 
@@ -24,8 +26,6 @@ def menu_keys(menu: dict[str, Any]) -> list[str]:
 
 def push_menu(path: Path = MENU_FILE) -> dict[str, Any]:
     """Post the menu through the client's menu/create; returns what was pushed."""
-    from salesnav.bot.client import get_client
-
     menu = load_menu(path)
     get_client().create_menu(menu)
     return menu

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from salesnav.bot import outbox
 from salesnav.bot.parse import WeComMessage
 from salesnav.handlers.errors import DomainError
 from salesnav.models import InboundMessage, OutboundMessage, User
@@ -70,18 +71,12 @@ class Incoming:
         return f"inbound:{self.inbound.id}:reply:{self._replies}"
 
     def reply_text(self, content: str) -> OutboundMessage:
-        from salesnav.bot import outbox
-
         return outbox.queue_text(self.session, self.message.actor_userid, content, idempotency_key=self._key())
 
     def reply_card(self, card: dict[str, object]) -> OutboundMessage:
-        from salesnav.bot import outbox
-
         return outbox.queue_template_card(self.session, self.message.actor_userid, card, idempotency_key=self._key())
 
     def update_card(self, response_code: str, card: dict[str, object]) -> OutboundMessage:
-        from salesnav.bot import outbox
-
         return outbox.queue_message(
             self.session,
             self.message.actor_userid,
@@ -197,7 +192,5 @@ def dispatch(session: Session, inbound: InboundMessage, message: WeComMessage) -
 
 def refuse(session: Session, inbound: InboundMessage, message: WeComMessage, error: DomainError) -> Outcome:
     """The user asked for something the rules refuse: nothing was written; tell them why, in Chinese."""
-    from salesnav.bot import outbox
-
     outbox.queue_text(session, message.actor_userid, error.message, idempotency_key=f"inbound:{inbound.id}:refused")
     return Outcome(False, f"refused: {error.message}")

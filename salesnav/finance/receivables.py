@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from salesnav.finance import LatePayment, PaymentHistory
 from salesnav.models import Receivable
+from salesnav.settings import current_settings
 
 
 def window_start(as_of: date, months: int) -> date:
@@ -19,9 +20,8 @@ def window_start(as_of: date, months: int) -> date:
 
 
 def from_receivables(session: Session, customer_id: int, *, as_of: datetime, months: int) -> PaymentHistory:
-    from salesnav.handlers.rules.texts import business_tz
 
-    tz = business_tz()
+    tz = current_settings().business_tz
     today = as_of.astimezone(tz).date()
     receivables = session.scalars(
         select(Receivable)

@@ -23,11 +23,11 @@ from salesnav import clock
 from salesnav.handlers.errors import DomainError, Forbidden
 from salesnav.handlers.records import audit, record_event
 from salesnav.handlers.rules import credit_check, engine
+from salesnav.handlers.rules.credit_check import may_lift_freeze
 from salesnav.handlers.rules.texts import yuan
 from salesnav.handlers.scope import opportunity_for
-from salesnav.models import CreditWaiver, Opportunity, Role, User
+from salesnav.models import CreditWaiver, Opportunity, User
 
-LIFT_ROLES = frozenset({Role.DIRECTOR, Role.ADMIN})
 ONLY_DIRECTORS = "只有销售总监或管理员可以解除审批冻结"
 REASON_LIMIT = 500
 
@@ -38,11 +38,6 @@ class InvalidReason(DomainError):
 
 class NotFrozen(DomainError):
     code = "conflict"
-
-
-def may_lift_freeze(user: User | None) -> bool:
-    """Who may lift a credit freeze (the one rule every channel asks before offering the action)."""
-    return user is not None and user.role in LIFT_ROLES
 
 
 def frozen_deal_for(session: Session, actor: User, opportunity_id: int) -> Opportunity:

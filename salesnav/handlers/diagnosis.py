@@ -43,6 +43,7 @@ from salesnav.models import (
     Touchpoint,
     User,
 )
+from salesnav.settings import current_settings
 
 DIAGNOSIS_REQUESTED = "health.diagnosis_requested"
 RECENT_TOUCHPOINTS = 5
@@ -262,7 +263,6 @@ def _open_parts(session: Session, customer: Customer, now: datetime) -> list[Ope
 
 
 def _payment(session: Session, customer: Customer, now: datetime) -> Payment:
-    from salesnav.settings import current_settings
 
     minimum = float(rule_settings.get(session, "credit.min_on_time_rate"))
     try:

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from salesnav.handlers.errors import Forbidden, NotFound
+from salesnav.metrics.management import alert_owner
 from salesnav.metrics.scope import team_ids
 from salesnav.models import (
     Alert,
@@ -130,7 +131,6 @@ def alert_for(session: Session, actor: User, alert_id: int) -> Alert:
         raise NotFound("预警不存在或您无权查看")
     if actor.id in (alert.recipient_ids or []):
         return alert
-    from salesnav.metrics.management import alert_owner  # metrics.scope imports this module
 
     owner_id = session.scalar(select(alert_owner()).where(Alert.id == alert.id))
     if owner_id is None or not can_access_owner(session, actor, owner_id):

@@ -12,17 +12,21 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from salesnav import clock
 from salesnav.handlers import rule_settings
+from salesnav.handlers.attachments import store_attachment
 from salesnav.handlers.rules import collaboration_overdue, credit_check, engine
-from salesnav.handlers.rules.texts import local_time
+from salesnav.handlers.rules.texts import business_tz, local_time
 from salesnav.models import Alert, Customer, DomainEvent, Emotion, Touchpoint, TouchpointType, User
 from salesnav.models import session as db
 from salesnav.ports import notifications
+from salesnav.reports.health_pdf import TouchpointLine, render
+from salesnav.settings import current_settings
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +136,6 @@ def freeze_approval(opportunity_id: int, actor_id: int, episode: str, reason: st
 def send_health_pdf(alert_id: int) -> None:
     """Build the customer's touchpoint PDF, keep it, and queue it to the alert's recipients. The outbox uploads
     it to WeCom when it sends, so a failed upload is retried and, at last, shown as failed: nothing is lost."""
-    from salesnav.handlers.attachments import store_attachment
-    from salesnav.reports.health_pdf import TouchpointLine, render
-    from salesnav.settings import current_settings
 
     with db.transaction() as session:
         alert = session.get(Alert, alert_id)
@@ -179,7 +180,6 @@ def send_health_pdf(alert_id: int) -> None:
 
 def send_efficiency_brief(alert_id: int) -> None:
     """E-mail the 效能预警简报 to the department head (skipped when SMTP is not configured)."""
-    from salesnav.settings import current_settings
 
     smtp = current_settings().smtp
     with db.transaction() as session:
@@ -197,7 +197,5 @@ def send_efficiency_brief(alert_id: int) -> None:
             engine.set_detail(alert, emailed_at=clock.now().isoformat(), emailed_to=brief.to)
 
 
-def _tz():  # type: ignore[no-untyped-def]
-    from salesnav.handlers.rules.texts import business_tz
-
+def _tz() -> ZoneInfo:
     return business_tz()

@@ -21,7 +21,7 @@ from salesnav.models import (
     rule_settings,
     touchpoint_contacts,
 )
-from salesnav.models.touchpoints import ANY_CONTACT_BIT, CONTACT_ROLE_BITS
+from salesnav.models.touchpoints import CONTACT_ROLE_BITS
 
 EMOTION_VALUE = {Emotion.POSITIVE: 1.0, Emotion.NEUTRAL: 0.6, Emotion.RESISTANT: 0.2}
 DECISION_ROLE_COUNT = len(DecisionRole)  # 影响者, 采购者, 使用者, 否决者
@@ -31,17 +31,6 @@ def _touchpoints_in(window: Window, scope: Scope) -> list[ColumnElement[bool]]:
     return [window.contains(Touchpoint.occurred_at), scope.covers(Touchpoint.rep_id), Touchpoint.deleted_at.is_(None)]
 
 
-def is_effective() -> ColumnElement[bool]:
-    """有效触点 in SQL, the same test as `Touchpoint.is_effective`."""
-    return (
-        Touchpoint.next_action.is_not(None)
-        & (func.trim(Touchpoint.next_action) != literal_column("''"))
-        & Touchpoint.next_action_due.is_not(None)
-        # A contact present: the trigger-kept bit rather than a probe of touchpoint_contacts per row.
-        & (Touchpoint.contact_roles.op("&")(ANY_CONTACT_BIT) != 0)
-    )
-
-
 def effective_touchpoints_per_rep_week(session: Session, window: Window, scope: Scope) -> Ratio:
     """有效触点数/销售/周: effective touchpoints in the window ÷ active reps in scope ÷ (window days / 7).
 
@@ -49,7 +38,7 @@ def effective_touchpoints_per_rep_week(session: Session, window: Window, scope: 
     present. Article baseline 4.2, target ≥ 6.5.
     """
     count = session.scalar(
-        select(func.count()).select_from(Touchpoint).where(*_touchpoints_in(window, scope), is_effective())
+        select(func.count()).select_from(Touchpoint).where(*_touchpoints_in(window, scope), Touchpoint.is_effective)
     )
     return Ratio.of(count, scope.rep_count * window.days / 7)
 
@@ -253,7 +242,7 @@ def is_complete_record() -> ColumnElement[bool]:
     emotion_guessed = cast(Touchpoint.guessed_fields, String).like('%"emotion"%')
     has_attachment = func.json_array_length(Touchpoint.attachments) > 0
     return (
-        is_effective()
+        Touchpoint.is_effective
         & (func.trim(Touchpoint.summary) != literal_column("''"))
         & ~emotion_guessed
         & ~roleless_present

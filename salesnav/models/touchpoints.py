@@ -5,7 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, SmallInteger, String, Table, Text, text
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    and_,
+    func,
+    literal_column,
+    text,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from salesnav.models.base import Base, BigId, IdMixin, LabelledEnum, SoftDeleteMixin, TimestampMixin, db_enum
@@ -42,13 +56,6 @@ def contact_roles_of(roles: Iterable[DecisionRole | None]) -> int:
     has nothing to rewrite (a bulk import would otherwise update every touchpoint it just inserted)."""
     bits = {CONTACT_ROLE_BITS.get(role, 0) if role else 0 for role in roles}  # type: ignore[call-overload]
     return ANY_CONTACT_BIT + sum(bits) if bits else 0
-
-
-# The text part of 有效触点 as the partial index's condition; the metrics' `is_effective` repeats it exactly so
-# that the planner can use the index.
-EFFECTIVE_SQL = (
-    "deleted_at IS NULL AND next_action IS NOT NULL AND trim(next_action) != '' AND next_action_due IS NOT NULL"
-)
 
 
 class CaptureSource(LabelledEnum):
@@ -102,14 +109,6 @@ class Touchpoint(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
             postgresql_where=text("deleted_at IS NULL"),
             sqlite_where=text("deleted_at IS NULL"),
         ),
-        # The effective ones (有效触点 less the contact test, which is a bit of contact_roles), for their count.
-        Index(
-            "ix_touchpoints_effective_occurred",
-            "occurred_at",
-            postgresql_include=["rep_id", "contact_roles"],
-            postgresql_where=text(EFFECTIVE_SQL),
-            sqlite_where=text(EFFECTIVE_SQL),
-        ),
     )
 
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"))
@@ -140,11 +139,46 @@ class Touchpoint(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
     def decision_roles(self) -> set[str]:
         return {c.decision_role.value for c in self.contacts if c.decision_role}
 
-    @property
-    def is_effective(self) -> bool:
-        return Touchpoint.effective(self.next_action, self.next_action_due, bool(self.contacts))
+    # 有效触点 — the one definition, for Python (a touchpoint in hand, or a row's values) and for SQL (the
+    # metrics' counts and the partial index below, whose condition is this very expression so that the
+    # planner proves the metrics' queries use it).
 
     @staticmethod
     def effective(next_action: str | None, next_action_due: datetime | None, any_contact: bool) -> bool:
         """有效触点: a clear next action (text and due) and at least one customer-side participant."""
         return bool(next_action and next_action.strip() and next_action_due and any_contact)
+
+    @hybrid_property
+    def has_next_step(self) -> bool:
+        """A clear next action: its text (not blank) and its due time."""
+        return bool(self.next_action and self.next_action.strip() and self.next_action_due)
+
+    @has_next_step.inplace.expression
+    @classmethod
+    def _has_next_step_sql(cls) -> ColumnElement[bool]:
+        # '' inline, not a bound parameter: the planner must see the index's own condition.
+        return and_(
+            cls.next_action.is_not(None),
+            func.trim(cls.next_action) != literal_column("''"),
+            cls.next_action_due.is_not(None),
+        )
+
+    @hybrid_property
+    def is_effective(self) -> bool:
+        return Touchpoint.effective(self.next_action, self.next_action_due, bool(self.contacts))
+
+    @is_effective.inplace.expression
+    @classmethod
+    def _is_effective_sql(cls) -> ColumnElement[bool]:
+        # A contact present: the trigger-kept bit of contact_roles rather than a probe of touchpoint_contacts.
+        return and_(cls.has_next_step, cls.contact_roles.op("&")(ANY_CONTACT_BIT) != 0)
+
+
+# The effective ones (有效触点 less the contact test, which is a bit of contact_roles), for their count.
+Index(
+    "ix_touchpoints_effective_occurred",
+    Touchpoint.occurred_at,
+    postgresql_include=["rep_id", "contact_roles"],
+    postgresql_where=and_(Touchpoint.deleted_at.is_(None), Touchpoint.has_next_step),
+    sqlite_where=and_(Touchpoint.deleted_at.is_(None), Touchpoint.has_next_step),
+)

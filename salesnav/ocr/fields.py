@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from salesnav.ocr.reading import InvoiceReading, OcrLine
+from salesnav.text.cn_dates import CAPITAL_DIGITS, CAPITAL_UNITS, cn_integer
 
 # Confidence multipliers: why a value is less certain than the recogniser's own score says.
 DERIVED = 0.5  # computed from the other two money fields, not read
@@ -32,9 +33,6 @@ _BUYER_MARK = re.compile(r"购买方|购货单位|购方|买方|受票方")
 _SELLER_MARK = re.compile(r"销售方|销货单位|销方|卖方|开票方")
 # Where a name box runs on into the next label (OCR merges neighbouring boxes on tight layouts).
 _NAME_STOP = re.compile(r"\s*(纳税人识别号|统一社会信用代码|地址|开户行|密码区|名称)")
-
-_CN_DIGITS = {c: i for i, c in enumerate("零壹贰叁肆伍陆柒捌玖")} | {"两": 2, "〇": 0}
-_CN_UNITS = {"拾": 10, "佰": 100, "仟": 1000}
 
 
 def normalise(text: str) -> str:
@@ -65,31 +63,14 @@ def parse_capital_amount(text: str) -> Decimal | None:
     text = text.replace("元", "圆").replace("整", "").replace("正", "")
     if "圆" not in text and "角" not in text and "分" not in text:
         return None
-    total = section = number = 0
-    yuan = jiao = fen = 0
-    seen = False
-    for char in text:
-        if char in _CN_DIGITS:
-            number = _CN_DIGITS[char]
-            seen = True
-        elif char in _CN_UNITS:
-            section += (number or 1) * _CN_UNITS[char]
-            number = 0
-        elif char == "万":  # only the section since the last 亿 is counted in 万
-            total += (section + number) * 10_000
-            section = number = 0
-        elif char == "亿":
-            total = (total + section + number) * 100_000_000
-            section = number = 0
-        elif char == "圆":
-            yuan = total + section + number
-            total = section = number = 0
-        elif char == "角":
-            jiao, number = number, 0
-        elif char == "分":
-            fen, number = number, 0
-    if not seen:
+    numerals = re.sub(rf"[^{CAPITAL_DIGITS}{CAPITAL_UNITS}〇两圆角分]", "", text)
+    yuan_text, _, rest = numerals.rpartition("圆")
+    jiao_text, _, fen_text = rest.rpartition("角") if "角" in rest else ("", "", rest)
+    fen_text = fen_text.partition("分")[0] if "分" in fen_text else ""
+    parts = [cn_integer(part.lstrip("零")) if part.lstrip("零") else 0 for part in (yuan_text, jiao_text, fen_text)]
+    if not any(ch in CAPITAL_DIGITS or ch in CAPITAL_UNITS for ch in numerals) or None in parts:
         return None
+    yuan, jiao, fen = (p or 0 for p in parts)
     return Decimal(yuan) + Decimal(jiao) / 10 + Decimal(fen) / 100
 
 

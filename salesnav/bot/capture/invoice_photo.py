@@ -15,6 +15,7 @@ from salesnav.bot import cards
 from salesnav.bot.capture import drafts
 from salesnav.bot.capture.touchpoint_card import STALE_CARD
 from salesnav.bot.router import Incoming, router
+from salesnav.handlers.attachments import attachment_for
 from salesnav.handlers.payments import (
     InvoiceFields,
     ReceivableMatch,
@@ -146,8 +147,6 @@ def _confirm(incoming: Incoming, attachment_id: int, receivable_id: int) -> None
 
 
 def _not_an_invoice(incoming: Incoming, attachment_id: int) -> None:
-    from salesnav.handlers.attachments import attachment_for
-
     attachment = attachment_for(incoming.session, incoming.member, attachment_id)
     incoming.show_card(
         {

@@ -7,7 +7,10 @@ from datetime import datetime
 from sqlalchemy import select
 
 from salesnav import clock
+from salesnav.bot import outbox
+from salesnav.bot.battle_pack_card import render_markdown
 from salesnav.bot.router import Incoming, router
+from salesnav.handlers.battle_pack import battle_pack_for
 from salesnav.models import Task, TaskStatus, User
 from salesnav.settings import current_settings
 
@@ -42,10 +45,6 @@ def my_tasks(incoming: Incoming) -> None:
 @router.event("click", key=BATTLE_PACK_KEY)
 def battle_pack(incoming: Incoming) -> None:
     """The current battle pack on demand (the same use case as the 10:00 push, computed now)."""
-    from salesnav.bot import outbox
-    from salesnav.bot.battle_pack_card import render_markdown
-    from salesnav.handlers.battle_pack import battle_pack_for
-
     tz = current_settings().business_tz
     pack = battle_pack_for(incoming.session, incoming.member, clock.now(), tz)
     outbox.queue_markdown(

@@ -15,10 +15,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from salesnav.finance import FinanceUnavailable, payment_history
 from salesnav.handlers import rule_settings
 from salesnav.handlers.admin.guard import require_admin
-from salesnav.handlers.rules import engine
+from salesnav.handlers.rules import collaboration_overdue, engine, follow_up_overdue
 from salesnav.handlers.rules.texts import how_long, yuan
+from salesnav.handlers.stages import CONTRACT_APPROVAL
 from salesnav.models import (
     Alert,
     Customer,
@@ -32,6 +34,7 @@ from salesnav.models import (
     User,
 )
 from salesnav.models import session as db
+from salesnav.settings import current_settings
 
 SHOWN = 20  # examples listed per rule; the count covers all
 
@@ -91,7 +94,6 @@ def _findings(now: datetime, changes: dict[str, Any]) -> dict[str, tuple[bool, l
 
 
 def _follow_up(session: Session, now: datetime) -> tuple[list[str], int, str]:
-    from salesnav.handlers.rules import follow_up_overdue
 
     matches = follow_up_overdue.find(session, now)
     fire = [m for m in matches if m.action == "fire"]
@@ -112,7 +114,6 @@ def _follow_up(session: Session, now: datetime) -> tuple[list[str], int, str]:
 
 
 def _collaboration(session: Session, now: datetime) -> tuple[list[str], int, str]:
-    from salesnav.handlers.rules import collaboration_overdue
 
     fire = [m for m in collaboration_overdue.find(session, now) if m.action == "fire"]
     examples = []
@@ -152,9 +153,6 @@ def _health(session: Session, now: datetime) -> tuple[list[str], int, str]:
 
 
 def _credit(session: Session, now: datetime) -> tuple[list[str], int, str]:
-    from salesnav.finance import FinanceUnavailable, payment_history
-    from salesnav.handlers.stages import CONTRACT_APPROVAL
-    from salesnav.settings import current_settings
 
     threshold = int(rule_settings.get(session, "credit.amount_threshold_fen"))
     minimum = float(rule_settings.get(session, "credit.min_on_time_rate"))

@@ -33,7 +33,16 @@ from salesnav.handlers.rules import engine
 from salesnav.handlers.rules.engine import Rule
 from salesnav.handlers.rules.texts import yuan
 from salesnav.jobs.queue import enqueue
-from salesnav.models import Alert, AlertState, CreditWaiver, Opportunity, User
+from salesnav.models import Alert, AlertState, CreditWaiver, Opportunity, Role, User
+from salesnav.settings import current_settings
+
+LIFT_ROLES = frozenset({Role.DIRECTOR, Role.ADMIN})
+
+
+def may_lift_freeze(user: User | None) -> bool:
+    """Who may lift a credit freeze (the one rule every channel asks before offering the action)."""
+    return user is not None and user.role in LIFT_ROLES
+
 
 # Jobs sit above the use cases: named by their path ("module:function"), never imported here.
 FREEZE_APPROVAL_JOB = "salesnav.jobs.rules:freeze_approval"
@@ -98,7 +107,6 @@ def check_before_contract_approval(session: Session, actor: User, opp: Opportuni
             waived_by_id=waiver.waived_by_id,
         )
         return
-    from salesnav.settings import current_settings
 
     now = clock.now()
     months = int(rule_settings.get(session, "credit.window_months"))
@@ -193,8 +201,6 @@ def freeze(
     deal = f"客户「{opp.customer.name}」的商机「{opp.title}」（预计 {yuan(opp.expected_amount_fen)}）"
     risk_lines = "\n".join(f"· {r}" for r in risks)
     who = f"{actor.name}提交的" if actor else ""
-    from salesnav.handlers.approvals import may_lift_freeze  # approvals imports this module; import late
-
     told = f"【大单信用校验未通过】{deal}{who}合同审批已冻结：{reason}。\n风险点：\n{risk_lines}\n"
     for user in recipients:
         # Those who may lift it get 解除冻结 on the card that comes with the message (bot/capture/unfreeze.py).

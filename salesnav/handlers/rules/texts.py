@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from salesnav.settings import current_settings
+
 
 def business_tz() -> ZoneInfo:
-    from salesnav.settings import current_settings
-
     return current_settings().business_tz
 
 

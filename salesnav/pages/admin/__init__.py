@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from salesnav.handlers.admin.guard import is_admin
 from salesnav.handlers.errors import DomainError
+from salesnav.handlers.rules.texts import local_time
 from salesnav.models import session as db
 from salesnav.pages import auth
 
@@ -67,8 +68,6 @@ def _domain_error(exc: DomainError) -> Any:
 
 @bp.app_template_filter("admin_time")
 def _admin_time(moment: Any) -> str:
-    from salesnav.handlers.rules.texts import local_time
-
     return local_time(moment) if moment else "—"
 
 

@@ -28,6 +28,7 @@ from salesnav.handlers.errors import DomainError, Forbidden
 from salesnav.handlers.record_dates import DAY_OUT_OF_RANGE, day_in_range
 from salesnav.handlers.rules import credit_check
 from salesnav.handlers.scope import opportunity_for
+from salesnav.metrics import Window
 from salesnav.models import Annotation, Customer, Role, Stage, StageTransition, Touchpoint, User
 from salesnav.pages.auth import check_csrf, require_user
 from salesnav.settings import Settings
@@ -186,8 +187,6 @@ def opportunity(opportunity_id: int) -> str:
         )
     )
     # The deal's red blocks as the battle map shows them, over the current week.
-    from salesnav.metrics import Window
-
     week = Window.week_of(now.astimezone(_tz()).date(), _tz())
     flags = [
         block
