@@ -47,9 +47,10 @@ test-calendar: install ## Run the date-sensitive tests (-m calendar) as if today
 	  $(VENV)/bin/pytest -m calendar --today $$day $(PYTEST_ARGS) || exit 1; \
 	done
 
-lint: install ## ruff check and format check, the import contract (layers, pyproject.toml)
+lint: install ## ruff, the import contract (layers) and mypy, as configured in pyproject.toml
 	$(VENV)/bin/ruff check salesnav tests bench
 	$(VENV)/bin/ruff format --check salesnav tests bench
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 .PHONY: help system-deps install run test test-smoke test-calendar lint

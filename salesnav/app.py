@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["SALESNAV"] = settings
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = 25 * 1024 * 1024
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's JSON provider is the default one, which has ensure_ascii
 
     db.configure(settings.database_url)
     jobs_queue.configure(settings.redis_url)

@@ -317,12 +317,14 @@ def import_excel(file: str, owner: str, dry_run: bool) -> None:
             import_id = imp.id
         with dbs.transaction() as session:
             user = session.get(User, imp.owner_id)
+            assert user is not None  # the import was made for this owner a moment ago
             commit.commit_import(session, user, import_id=import_id, root=settings.data_dir, tz=settings.business_tz)
         backend.drain()
         with dbs.transaction() as session:
             from salesnav.models import ExcelImport
 
             done = session.get(ExcelImport, import_id)
+            assert done is not None  # committed above
             click.echo(json.dumps(commit.progress(done), ensure_ascii=False, indent=2))
         click.echo(describe(backend), err=True)  # stdout stays the JSON above
     except DomainError as exc:

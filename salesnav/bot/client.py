@@ -52,7 +52,7 @@ class SendResult:
     raw: dict[str, Any]
 
 
-class ClockedTokenStorage(SessionStorage):  # type: ignore[misc]
+class ClockedTokenStorage(SessionStorage):
     """Wraps a wechatpy storage and judges expiry by our clock, not by the storage's own TTL."""
 
     def __init__(self, inner: SessionStorage) -> None:
@@ -88,7 +88,7 @@ def token_storage(redis_url: str) -> ClockedTokenStorage:
     return ClockedTokenStorage(RedisStorage(Redis.from_url(redis_url), prefix="salesnav:wecom"))
 
 
-class _WeChatClient(WeChatClient):  # type: ignore[misc]
+class _WeChatClient(WeChatClient):
     """wechatpy's client with our API base for every call, gettoken included, and our token expiry."""
 
     def __init__(self, wecom: WeComSettings, storage: SessionStorage, timeout: float) -> None:

@@ -87,11 +87,11 @@ def policy() -> OutboxPolicy:
 
 # --- queueing ------------------------------------------------------------------------------------
 
-_wall_clock: clock.SystemClock | clock.FrozenClock | None = None  # see due_by
+_wall_clock: clock.Clock | None = None  # see due_by
 
 
 @contextmanager
-def due_by(wall_clock: clock.SystemClock | clock.FrozenClock) -> Iterator[None]:
+def due_by(wall_clock: clock.Clock) -> Iterator[None]:
     """Messages queued meanwhile (in any thread of this process) are due by `wall_clock`, while `clock.now()`
     stands elsewhere: a command evaluating the rules as of another moment (`rules run --at`)."""
     global _wall_clock
@@ -308,7 +308,7 @@ def _guarded(session: Session, message_id: int, seen_attempts: int, **values: An
         )
         .values(**values)
     )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
+    if changed.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult, which has rowcount
         raise _LostRace()
 
 
@@ -383,7 +383,7 @@ def _throttle_wait(session: Session, message: OutboundMessage) -> float:
             OutboundMessage.sent_at > now - window,
         )
         count, oldest = session.execute(select(func.count(), func.min(OutboundMessage.sent_at)).where(*in_window)).one()
-        if count >= limit:
+        if count >= limit and oldest is not None:  # `limit` sent rows: there is an oldest
             wait = max(wait, (oldest + window - now).total_seconds())
     return wait
 

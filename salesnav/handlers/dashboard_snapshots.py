@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter
@@ -89,6 +88,11 @@ def drop(session: Session, prefix: str = "") -> None:
     enqueue_after_commit(session, REFRESH_JOB, queue="reports")
 
 
-@cache
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}  # per figures class: building one costs milliseconds
+
+
 def _adapter(figures_type: type[Any]) -> TypeAdapter[Any]:
-    return TypeAdapter(figures_type)
+    adapter = _ADAPTERS.get(figures_type)
+    if adapter is None:
+        adapter = _ADAPTERS[figures_type] = TypeAdapter(figures_type)
+    return adapter

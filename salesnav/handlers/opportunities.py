@@ -81,7 +81,7 @@ def create_from_touchpoints(session: Session, actor: User, specs: list[NewOpport
     wanted = list({spec.touchpoint_id for spec in specs})
     touchpoints = {}
     for start in range(0, len(wanted), 1000):
-        for touchpoint in session.execute(
+        for row in session.execute(
             select(
                 Touchpoint.id,
                 Touchpoint.customer_id,
@@ -90,7 +90,7 @@ def create_from_touchpoints(session: Session, actor: User, specs: list[NewOpport
                 Touchpoint.deleted_at,
             ).where(bulk.among(Touchpoint.id, wanted[start : start + 1000]))
         ):
-            touchpoints[touchpoint.id] = touchpoint
+            touchpoints[row.id] = row
     customers = customers_for(session, actor, [tp.customer_id for tp in touchpoints.values()])
     out: list[dict[str, Any] | DomainError] = []
     for spec in specs:

@@ -10,8 +10,10 @@ department (市场部), 总监 and 管理员. Who is in a manager's team is the 
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from salesnav.handlers.errors import Forbidden, NotFound
 from salesnav.metrics.management import alert_owner
@@ -88,7 +90,9 @@ def visible_owner_ids(session: Session, actor: User) -> set[int] | None:
     return {actor.id}
 
 
-def owned_by_visible(session: Session, actor: User, owner_column: ColumnElement[int]) -> ColumnElement[bool]:
+def owned_by_visible(
+    session: Session, actor: User, owner_column: ColumnElement[Any] | InstrumentedAttribute[Any]
+) -> ColumnElement[bool]:
     """A WHERE clause for list queries: the same rule as `can_access_owner`, for many rows at once."""
     owners = visible_owner_ids(session, actor)
     return true() if owners is None else owner_column.in_(owners)

@@ -118,7 +118,7 @@ def remind(session: Session, part_id: int, now: datetime) -> bool:
         .values(reminded_at=now)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult, which has rowcount
         return False
     session.refresh(part)
     people = recipients(session, part.department)

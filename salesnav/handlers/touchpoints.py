@@ -245,7 +245,7 @@ def _event_payload(row: dict[str, Any], opportunity_id: int | None, any_contact:
     }
 
 
-def _open_deals(customer_ids: list[int]):  # type: ignore[no-untyped-def]
+def _open_deals(customer_ids: list[int]):  # type: ignore[no-untyped-def]  # returns a SQLAlchemy Select whose row shape is spelled at its use
     return select(Opportunity).where(
         bulk.among(Opportunity.customer_id, customer_ids),
         Opportunity.status == OpportunityStatus.OPEN,
@@ -264,7 +264,7 @@ def _opportunity_for_touchpoint(session: Session, customer_id: int, opportunity_
     return open_opps[0] if len(open_opps) == 1 else None
 
 
-def _enum(enum_cls, value, field: str, allowed: str):  # type: ignore[no-untyped-def]
+def _enum(enum_cls, value, field: str, allowed: str):  # type: ignore[no-untyped-def]  # the enum class and value come from the form; each caller knows its enum
     if isinstance(value, enum_cls):
         return value
     member = enum_cls.from_label(str(value))

@@ -29,5 +29,5 @@ def last_beat() -> datetime | None:
         from redis import Redis
 
         raw = Redis.from_url(_redis_url).get(KEY)
-        value = raw.decode() if raw else None
+        value = raw.decode() if isinstance(raw, bytes) else raw
     return datetime.fromisoformat(value) if value else None

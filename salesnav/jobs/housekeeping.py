@@ -25,4 +25,4 @@ def prune_job_runs(fired_at: str | None = None) -> int:
         result = session.execute(
             delete(JobRun).where(JobRun.status == "done", JobRun.finished_at < cutoff, JobRun.key.like("clock:%"))
         )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult, which has rowcount

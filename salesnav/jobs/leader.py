@@ -23,7 +23,7 @@ class Leadership(Protocol):
 
 
 class RedisLeadership:
-    def __init__(self, redis, name: str = "salesnav:clock:leader", ttl_ms: int = 30_000) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, redis, name: str = "salesnav:clock:leader", ttl_ms: int = 30_000) -> None:  # type: ignore[no-untyped-def]  # redis.Redis is generic over its response type; any client will do
         self.redis = redis
         self.name = name
         self.ttl_ms = ttl_ms

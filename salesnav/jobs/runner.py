@@ -55,7 +55,7 @@ def _claim(key: str, path: str, args: list[Any]) -> bool:
             .where(JobRun.key == key, JobRun.attempts == run.attempts)
             .values(status="running", attempts=run.attempts + 1, started_at=now, error=None)
         )
-        return claimed.rowcount == 1  # type: ignore[attr-defined]
+        return claimed.rowcount == 1  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult, which has rowcount
 
 
 def _finish(key: str, status: str, error: str | None) -> None:

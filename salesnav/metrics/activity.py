@@ -100,9 +100,9 @@ def touchpoint_quality_by_window(
         Touchpoint.occurred_at < max(w.end for w in windows),
         Touchpoint.deleted_at.is_(None),
     ]
-    if scope.kind is not ScopeKind.COMPANY:
-        # A team touches few customers: read only theirs (the (customer_id, occurred_at) index).
-        in_lookback.append(Touchpoint.customer_id.in_(select(touched.c.customer_id)))
+    # A team touches few customers: read only theirs (the (customer_id, occurred_at) index); the company
+    # scope was answered above.
+    in_lookback.append(Touchpoint.customer_id.in_(select(touched.c.customer_id)))
     roles = (
         select(
             Touchpoint.customer_id.label("customer_id"),

@@ -229,7 +229,7 @@ def _transitions_left_in(window: Window, scope: Scope) -> list[ColumnElement[boo
     ]
 
 
-def _stays(*conditions: ColumnElement[bool]) -> Select[Any]:
+def _stays(*conditions: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
     """Every stay in a stage that was left, of the opportunities meeting `conditions` (on Opportunity and
     Customer): the stage, when it was left, the seconds spent in it (since the opportunity's previous history
     row, which entered it: `StageTransition.from_stage_entered_at`, kept by triggers) and the deal's product line

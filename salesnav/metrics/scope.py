@@ -55,7 +55,9 @@ class Window:
     def days(self) -> float:
         return (self.end - self.start).total_seconds() / 86400
 
-    def contains(self, column: InstrumentedAttribute[datetime] | ColumnElement[datetime]) -> ColumnElement[bool]:
+    def contains(
+        self, column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None] | ColumnElement[datetime]
+    ) -> ColumnElement[bool]:
         return (column >= self.start) & (column < self.end)
 
 
@@ -97,7 +99,9 @@ class Scope:
         """The denominator of the per-rep metrics."""
         return len(self.rep_ids)
 
-    def covers(self, rep_column: InstrumentedAttribute[int] | ColumnElement[int]) -> ColumnElement[bool]:
+    def covers(
+        self, rep_column: InstrumentedAttribute[int] | InstrumentedAttribute[int | None] | ColumnElement[int]
+    ) -> ColumnElement[bool]:
         """SQL condition: the record's rep is in scope."""
         if self.kind is ScopeKind.COMPANY:
             # A subquery rather than thousands of bound ids: the planner joins it, and SQLite's
@@ -106,7 +110,7 @@ class Scope:
         return rep_column.in_(sorted(self.rep_ids))
 
 
-def active_reps() -> Select[tuple[int]]:
+def active_reps() -> Select[int]:
     """The ids of the active reps: who the company scope covers."""
     return select(User.id).where(User.role == Role.REP, User.active.is_(True), User.deleted_at.is_(None))
 

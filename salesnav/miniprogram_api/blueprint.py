@@ -25,7 +25,7 @@ DEFAULT_RATE_LIMIT = "120/minute"  # per user; a rep filling forms never gets ne
 bp = Blueprint("miniprogram_api", __name__, url_prefix=API_PREFIX, description="销售导航仪小程序接口")
 
 
-class MiniprogramApi(Api):  # type: ignore[misc]
+class MiniprogramApi(Api):
     ERROR_SCHEMA = ErrorOut
 
     def _register_error_handlers(self) -> None:

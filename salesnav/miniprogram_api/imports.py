@@ -72,9 +72,10 @@ def upload(files: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
     data = upload_file.stream.read(max_bytes + 1)
     owner = actor
     if query.get("owner"):
-        owner = session.query(User).filter_by(wecom_userid=query["owner"], deleted_at=None).first()
-        if owner is None:
+        named = session.query(User).filter_by(wecom_userid=query["owner"], deleted_at=None).first()
+        if named is None:
             raise NotFound("归属人不存在")
+        owner = named
     imp, plan = commit.start_import(
         session,
         actor,

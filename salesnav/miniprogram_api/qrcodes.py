@@ -145,7 +145,7 @@ def create_qrcode(body: dict[str, Any]) -> Response:
     commit()
     image = qrcode.make(f"{PAGE_PATH}?scene={scene}", box_size=8, border=2)
     png = io.BytesIO()
-    image.save(png, format="PNG")
+    image.save(png, format="PNG")  # type: ignore[call-arg]  # a PIL image (Pillow is installed): save takes format
     response = Response(png.getvalue(), status=201, mimetype="image/png")
     response.headers["X-Scene"] = scene
     response.headers["X-Expires-At"] = row.expires_at.isoformat()

@@ -13,17 +13,26 @@ server default. Nothing here checks anything: the handlers validate first.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, Table, bindparam, false, func, select, text, update
+from sqlalchemy import BigInteger, ColumnElement, FromClause, Table, bindparam, false, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
-_SEQUENCES: dict[str, str] = {}  # table → its id sequence (PostgreSQL), looked up once per process
+_SEQUENCES: dict[str, str | None] = {}  # table → its id sequence (PostgreSQL), looked up once per process
 
 
-def take_ids(session: Session, table: Table, n: int) -> list[int]:
+def _table(mapped: FromClause) -> Table:
+    """A model's `__table__` (typed as any FROM clause by SQLAlchemy) as the table it is."""
+    if not isinstance(mapped, Table):
+        raise TypeError(f"not a table: {mapped!r}")
+    return mapped
+
+
+def take_ids(session: Session, mapped: FromClause, n: int) -> list[int]:
     """`n` new ids for `table`, ascending, to be written by this transaction before it takes more for it."""
+    table = _table(mapped)
     if n <= 0:
         return []
     connection = session.connection()
@@ -43,8 +52,9 @@ def take_ids(session: Session, table: Table, n: int) -> list[int]:
     return list(range(top + 1, top + n + 1))
 
 
-def insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+def insert(session: Session, mapped: FromClause, rows: Sequence[Mapping[str, Any]]) -> None:
     """Write `rows` (each with the same keys, ids included) into `table` in one statement."""
+    table = _table(mapped)
     if not rows:
         return
     connection = session.connection()
@@ -61,9 +71,12 @@ def insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) ->
             continue
         default = column.default
         assert default is not None
-        if not (default.is_scalar or default.is_callable):
+        if isinstance(default, ScalarElementColumnDefault):
+            value = default.arg
+        elif isinstance(default, CallableColumnDefault):
+            value = cast(Any, default.arg)(None)  # a callable is wrapped to take a context (none here)
+        else:
             raise ValueError(f"{table.name}.{column.key}: only a Python default can be applied here")
-        value = default.arg if default.is_scalar else default.arg(None)  # a callable is wrapped to take a context
         fill.append((None, value if process is None else process(value), None))
     values = [
         [
@@ -76,7 +89,7 @@ def insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) ->
     # Names from the table's metadata, never from input: safe to write into the statement.
     into = f"{quote(table.name)} ({', '.join(quote(c.name) for c in columns)})"
     if dialect.name == "postgresql":
-        with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]  # psycopg's connection (PostgreSQL only here) has cursor() returning a context manager
             with cursor.copy(f"COPY {into} FROM STDIN") as copy:
                 for record in values:
                     copy.write_row(record)
@@ -85,8 +98,9 @@ def insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) ->
     connection.exec_driver_sql(f"INSERT INTO {into} VALUES ({marks})", [tuple(record) for record in values])  # noqa: S608
 
 
-def insert_new(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+def insert_new(session: Session, mapped: FromClause, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Give each row a new id (`row["id"]`, in order) and write them all in one statement; returns the ids."""
+    table = _table(mapped)
     ids = take_ids(session, table, len(rows))
     for row, row_id in zip(rows, ids, strict=True):
         row["id"] = row_id
@@ -100,9 +114,10 @@ def among(column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
     return column.in_(bindparam(None, [int(i) for i in ids], expanding=True, literal_execute=True))
 
 
-def set_column(session: Session, table: Table, column: str, values: Mapping[int, int]) -> None:
+def set_column(session: Session, mapped: FromClause, column: str, values: Mapping[int, int]) -> None:
     """Set one integer column of many rows (id → value) in one statement; the columns' onupdate (updated_at)
     apply as in any update."""
+    table = _table(mapped)
     if not values:
         return
     connection = session.connection()

@@ -54,7 +54,7 @@ def contact_roles_of(roles: Iterable[DecisionRole | None]) -> int:
     """The contact_roles of a touchpoint whose contacts present have these decision roles (one each): what
     the database triggers store. A writer that knows the contacts writes it up front, and the trigger then
     has nothing to rewrite (a bulk import would otherwise update every touchpoint it just inserted)."""
-    bits = {CONTACT_ROLE_BITS.get(role, 0) if role else 0 for role in roles}  # type: ignore[call-overload]
+    bits = {CONTACT_ROLE_BITS.get(role, 0) if role else 0 for role in roles}
     return ANY_CONTACT_BIT + sum(bits) if bits else 0
 
 

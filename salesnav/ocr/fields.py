@@ -168,14 +168,14 @@ def extract_invoice(lines: list[OcrLine], engine: str = "") -> InvoiceReading:
     _reconcile_money(found, capital_total)
     values = found.values
     return InvoiceReading(
-        code=values.get("code"),  # type: ignore[arg-type]
-        number=values.get("number"),  # type: ignore[arg-type]
-        date=values.get("date"),  # type: ignore[arg-type]
-        buyer=values.get("buyer"),  # type: ignore[arg-type]
-        seller=values.get("seller"),  # type: ignore[arg-type]
-        amount=values.get("amount"),  # type: ignore[arg-type]
-        tax=values.get("tax"),  # type: ignore[arg-type]
-        total=values.get("total"),  # type: ignore[arg-type]
+        code=values.get("code"),  # type: ignore[arg-type]  # each field's value has the field's type (put() keeps them apart)
+        number=values.get("number"),  # type: ignore[arg-type]  # each field's value has the field's type (put() keeps them apart)
+        date=values.get("date"),  # type: ignore[arg-type]  # each field's value has the field's type (put() keeps them apart)
+        buyer=values.get("buyer"),  # type: ignore[arg-type]  # each field's value has the field's type (put() keeps them apart)
+        seller=values.get("seller"),  # type: ignore[arg-type]  # each field's value has the field's type (put() keeps them apart)
+        amount=values.get("amount"),  # type: ignore[arg-type]  # each field's value has the field's type (put() keeps them apart)
+        tax=values.get("tax"),  # type: ignore[arg-type]  # each field's value has the field's type (put() keeps them apart)
+        total=values.get("total"),  # type: ignore[arg-type]  # each field's value has the field's type (put() keeps them apart)
         confidence=dict(found.confidence),
         engine=engine,
     )
@@ -219,12 +219,12 @@ def _reconcile_money(found: _Found, capital_total: Decimal | None) -> None:
         found.put("total", capital_total, 0.8)
         total = capital_total
     if amount is not None and tax is not None and total is None:
-        found.put("total", amount + tax, DERIVED * min(confidence["amount"], confidence["tax"]))  # type: ignore[operator]
+        found.put("total", amount + tax, DERIVED * min(confidence["amount"], confidence["tax"]))  # type: ignore[operator]  # the branch has checked these are not None
     elif amount is not None and total is not None and tax is None:
-        found.put("tax", total - amount, DERIVED * min(confidence["amount"], confidence["total"]))  # type: ignore[operator]
+        found.put("tax", total - amount, DERIVED * min(confidence["amount"], confidence["total"]))  # type: ignore[operator]  # the branch has checked these are not None
     elif tax is not None and total is not None and amount is None:
-        found.put("amount", total - tax, DERIVED * min(confidence["tax"], confidence["total"]))  # type: ignore[operator]
-    elif amount is not None and tax is not None and total is not None and amount + tax != total:  # type: ignore[operator]
+        found.put("amount", total - tax, DERIVED * min(confidence["tax"], confidence["total"]))  # type: ignore[operator]  # the branch has checked these are not None
+    elif amount is not None and tax is not None and total is not None and amount + tax != total:  # type: ignore[operator]  # the branch has checked these are not None
         for name in ("amount", "tax", "total"):
             confidence[name] = round(confidence[name] * INCONSISTENT, 3)
     if capital_total is not None and values.get("total") is not None and capital_total != values["total"]:

@@ -36,7 +36,7 @@ def load_photo(data: bytes, *, max_side: int = MAX_SIDE) -> Image.Image:
         # Image.open reads the header only. Pillow itself raises past 2× its MAX_IMAGE_PIXELS (and warns
         # above it); our lower MAX_PIXELS refuses anything larger than a phone photo first. No global
         # warnings filter is touched here: that state is shared by every thread of the server.
-        image = Image.open(io.BytesIO(data))
+        image: Image.Image = Image.open(io.BytesIO(data))
         if image.format not in ALLOWED_FORMATS:
             raise ImageRejected("不支持的图片格式，请上传 JPG 或 PNG 照片。")
         width, height = image.size

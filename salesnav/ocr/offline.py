@@ -60,7 +60,7 @@ def _without_spinning() -> None:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return options
 
-    build_without_spinning.salesnav_no_spin = True  # type: ignore[attr-defined]
+    build_without_spinning.salesnav_no_spin = True  # type: ignore[attr-defined]  # a marker attribute on the function, read by the patched builder
     session._init_sess_opts = staticmethod(build_without_spinning)
 
 
@@ -80,7 +80,7 @@ def recognise_lines(image: Image.Image) -> list[OcrLine]:
     with _lock:
         # One inference at a time: on 2 cores two concurrent runs are slower than two in a row, and
         # RapidOCR's object keeps per-call state we do not want to share between threads.
-        result, _elapsed = engine(pixels)  # type: ignore[operator]
+        result, _elapsed = engine(pixels)  # type: ignore[operator]  # rapidocr's engine is callable; its package has no types
     lines = []
     for box, text, score in result or []:
         xs = [float(point[0]) for point in box]

@@ -146,4 +146,4 @@ def photo_like(image: Image.Image, *, rotate: int = 0, blur: float = 0.0, qualit
 
 
 def invoice_jpeg(invoice: SampleInvoice | None = None, **kwargs: object) -> bytes:
-    return photo_like(draw_invoice(invoice), **kwargs)  # type: ignore[arg-type]
+    return photo_like(draw_invoice(invoice), **kwargs)  # type: ignore[arg-type]  # the sample's options are the photo's keyword arguments

@@ -99,7 +99,7 @@ def _wecom_client() -> WeComClient:
         # the code is mounted in this very app, so ask it.
         from salesnav.bot.emulator import PREFIX
 
-        wecom = dataclasses.replace(wecom, api_base=request.host_url.rstrip("/") + PREFIX)
+        wecom = dataclasses.replace(wecom, api_base=request.host_url.rstrip("/") + (PREFIX or ""))
     return WeComClient(wecom, redis_url=settings.redis_url)
 
 

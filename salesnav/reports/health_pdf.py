@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -62,7 +63,7 @@ def render(customer_name: str, headline: str, lines: list[TouchpointLine], gener
         cells = [line.occurred_at, line.kind, line.emotion, line.rep, line.contacts, line.summary, line.next_action]
         rows.append([Paragraph(escape(c or "—"), body) for c in cells])
     table = Table(rows, colWidths=[28 * mm, 14 * mm, 12 * mm, 18 * mm, 30 * mm, 110 * mm, 60 * mm], repeatRows=1)
-    style = [
+    style: list[Any] = [  # reportlab's commands: (name, from cell, to cell, *values)
         ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),

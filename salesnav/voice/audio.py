@@ -83,7 +83,7 @@ class _Collector:
         self.count = 0
 
     def add(self, frame: object) -> None:
-        for out in self.resampler.resample(frame):  # type: ignore[arg-type]
+        for out in self.resampler.resample(frame):  # type: ignore[arg-type]  # PyAV types resample() for an AudioFrame, which a decoded frame is
             samples = out.to_ndarray().reshape(-1)
             self.count += len(samples)
             if self.count > (MAX_SECONDS + _DURATION_SLACK) * SAMPLE_RATE:
@@ -143,7 +143,7 @@ def _decode_with_ffmpeg(audio: bytes, kind: str) -> Pcm:
     import av
 
     try:
-        with av.open(io.BytesIO(audio), format=_DEMUXER[kind]) as container:
+        with av.open(io.BytesIO(audio), "r", format=_DEMUXER[kind]) as container:
             if not container.streams.audio:
                 raise AudioRejected("文件里没有音频，请上传语音文件。")
             if container.duration and container.duration / 1_000_000 > MAX_SECONDS + _DURATION_SLACK:
@@ -168,7 +168,7 @@ def _decode_adts(audio: bytes) -> Pcm:
     import av
 
     try:
-        with av.open(io.BytesIO(audio), format="aac") as container:
+        with av.open(io.BytesIO(audio), "r", format="aac") as container:
             collector = _Collector()
             for frame in container.decode(audio=0):
                 collector.add(frame)

@@ -73,13 +73,13 @@ class TouchpointDraft:
 def _due_date(clause: str, today: date) -> tuple[date | None, int]:
     """The date a clause names and where it was found (-1 when none)."""
     if match := _WEEK.search(clause):
-        prefix, day = match.group(1) or "", WEEKDAYS[match.group(2)]
+        prefix, weekday = match.group(1) or "", WEEKDAYS[match.group(2)]
         monday = monday_of(today)
         if prefix.startswith("下下"):
-            return monday + timedelta(weeks=2, days=day), match.start()
+            return monday + timedelta(weeks=2, days=weekday), match.start()
         if prefix.startswith("下"):
-            return monday + timedelta(weeks=1, days=day), match.start()
-        target = monday + timedelta(days=day)
+            return monday + timedelta(weeks=1, days=weekday), match.start()
+        target = monday + timedelta(days=weekday)
         if not prefix and target < today:  # a bare 周二 already past means the coming one
             target += timedelta(weeks=1)
         return target, match.start()
@@ -97,11 +97,12 @@ def _due_date(clause: str, today: date) -> tuple[date | None, int]:
         if day and day <= monthrange(year, month)[1]:
             return date(year, month, day), match.start()
     if match := _MONTH_DAY.search(clause):
-        month, day = cn_number(match.group(1)), cn_number(match.group(2))
-        if month and day and 1 <= month <= 12 and 1 <= day <= monthrange(today.year, month)[1]:
-            target = date(today.year, month, day)
+        said_month, said_day = cn_number(match.group(1)), cn_number(match.group(2))
+        if said_month and said_day and 1 <= said_month <= 12 and 1 <= said_day <= monthrange(today.year, said_month)[1]:
+            target = date(today.year, said_month, said_day)
             if target < today - timedelta(days=31):  # "1月10日" said in December is next January
-                target = date(today.year + 1, month, min(day, monthrange(today.year + 1, month)[1]))
+                last = monthrange(today.year + 1, said_month)[1]
+                target = date(today.year + 1, said_month, min(said_day, last))
             return target, match.start()
     if match := _MONTH_END.search(clause):
         year, month = today.year, today.month

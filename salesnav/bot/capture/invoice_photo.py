@@ -128,7 +128,7 @@ def _confirm(incoming: Incoming, attachment_id: int, receivable_id: int) -> None
     )
     left = outstanding_fen(session, payment.receivable)
     title = "✅ 已登记回款" if created else "该发票此前已登记，未重复记录"
-    card = {
+    card: dict[str, object] = {
         "card_type": "button_interaction",
         "source": cards.SOURCE,
         "main_title": {"title": title, "desc": f"发票 {payment.invoice_no} · {_yuan(payment.amount_fen)}"},

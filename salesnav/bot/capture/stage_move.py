@@ -81,6 +81,7 @@ def start(incoming: Incoming, opp: Opportunity, target: Stage | None) -> None:
     """Ask for what the move lacks, or move at once when nothing is missing."""
     session, user = incoming.session, incoming.member
     target = target or next_stage(session, opp.stage)
+    assert target is not None  # next_stage refuses (DomainError) rather than answer None
     check_move(opp, target)
     missing = outstanding_items(session, opp, opp.stage, target)
     drafts.close_waiting(session, user)

@@ -57,7 +57,7 @@ def file_voice(incoming: Incoming, attachment: Attachment, heard: Heard | None) 
         waiting if waiting is not None and waiting.kind is DraftKind.TOUCHPOINT and waiting.touchpoint_id else None
     )
     if heard is None or not heard.text.strip():
-        if pending is not None:
+        if pending is not None and pending.touchpoint_id is not None:  # (pending has one, see above)
             add_to_touchpoint(
                 incoming.session, user, touchpoint_id=pending.touchpoint_id, attachment_ids=[attachment.id]
             )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit
 
-from flask import Response, redirect, render_template_string, request
+from flask import redirect, render_template_string, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from salesnav.bot.emulator.blueprint import bp, settings
@@ -28,7 +29,7 @@ PAGE = """<!doctype html>  <html lang="zh-CN"><head><meta charset="utf-8">
 
 
 @bp.get("/connect/oauth2/authorize")
-def oauth2_authorize() -> Response | tuple[str, int]:
+def oauth2_authorize() -> ResponseReturnValue:
     args = request.args
     redirect_uri, state = args.get("redirect_uri", ""), args.get("state", "")
     if args.get("appid") != settings().wecom.corp_id or args.get("response_type") != "code":

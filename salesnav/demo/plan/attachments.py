@@ -54,7 +54,7 @@ def default_attachments_root() -> Path:
 def add_visit_attachments(plan: DemoPlan) -> None:
     """Each rep's visit photo and visit notes: one row per rep and file (uploads are kept once per user
     and content), the bytes once under the attachments folder (see `write_attachment_files`)."""
-    plan.rep_attachments: dict[int, list[int]] = {}
+    plan.rep_attachments = {}
     for rep in plan.reps:
         ids = []
         for filename, content_type, data in visit_files():

@@ -72,15 +72,15 @@ def _ticket(plan: DemoPlan, deal: PlannedDeal, on_time: set[tuple[int, Departmen
         }
     )
     if plan.rng.random() < 0.35:
-        kind = plan.rng.choice(list(EnablementKind))
+        enablement = plan.rng.choice(list(EnablementKind))
         asked = opened + timedelta(hours=plan.rng.randint(1, 6))
         fulfilled = asked + timedelta(days=plan.rng.randint(1, 6))
         plan.rows["enablement_requests"].append(
             {
                 "id": plan.ids("enablement_requests"),
                 "ticket_id": ticket_id,
-                "kind": kind,
-                "note": vocab.ENABLEMENT_NOTES[kind.value],
+                "kind": enablement,
+                "note": vocab.ENABLEMENT_NOTES[enablement.value],
                 "requested_by_id": deal.cust.owner_id,
                 "fulfilled_at": fulfilled if fulfilled < plan.day0 else None,
                 "created_at": asked,
@@ -95,6 +95,8 @@ def _part(
     """A department's part: answered validly within 24 h, answered but not validly, or answered late."""
     hours = plan.rng.uniform
     horizon = plan.day0 - timedelta(minutes=1)  # nothing may be answered in the future
+    first: datetime | None
+    valid: datetime | None
     if on_time:  # answered in time, and before today
         limit = min(23.5, (horizon - opened).total_seconds() / 3600 - 0.01)
         first = valid = opened + timedelta(hours=hours(min(1.0, limit / 2), limit))

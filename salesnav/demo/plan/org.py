@@ -84,10 +84,10 @@ def add_org(plan: DemoPlan) -> None:
     sizes[-1] = remaining - sum(sizes[:-1])
     serial = 0
     for dept, size in zip(others, sizes, strict=True):
-        head = None
+        dept_head: int | None = None
         for _ in range(size):
             serial += 1
-            user_id = _user(plan, f"staff{serial:03d}", Role.STAFF, dept, head)
-            if head is None:
-                head = user_id
-                _head(plan, dept, head)
+            user_id = _user(plan, f"staff{serial:03d}", Role.STAFF, dept, dept_head)
+            if dept_head is None:
+                dept_head = user_id
+                _head(plan, dept, dept_head)

@@ -78,7 +78,7 @@ def add_material(
         description=(description or "").strip() or None,
         product_line=(product_line or "").strip()[:100] or None,
         stage_code=stage_code,
-        customer_kind=CustomerKind.from_label(kind).value if kind else None,  # type: ignore[union-attr]
+        customer_kind=CustomerKind.from_label(kind).value if kind else None,  # type: ignore[union-attr]  # the form's choices are the labels, checked by the page
         tags=[t for t in (tags or "").replace("，", ",").replace("、", ",").split(",") if t.strip()][:20],
         attachment_id=attachment.id if attachment else None,
         url=url,

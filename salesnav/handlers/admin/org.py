@@ -157,7 +157,7 @@ def _sync_users(
             user = User(
                 wecom_userid=userid,
                 name=(member.name or userid)[:100],
-                role=_role_for_new(kinds.get(dept_id), member.leads_a_department),
+                role=_role_for_new(kinds.get(dept_id) if dept_id is not None else None, member.leads_a_department),
                 department_id=dept_id,
                 email=member.email,
                 mobile=member.mobile,

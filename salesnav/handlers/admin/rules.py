@@ -80,7 +80,7 @@ def _findings(now: datetime, changes: dict[str, Any]) -> dict[str, tuple[bool, l
             else:
                 row.value = value
         session.flush()  # rule_settings.get reads the rows: the rules see the proposed values
-        found = {}
+        found: dict[str, Any] = {}
         for rule in engine.all_rules():
             if not rule.enabled(session):
                 found[rule.code] = (False, [], 0, "规则已关闭，不会触发")

@@ -170,7 +170,7 @@ class Snapshot:
     materials: list[MaterialRow] = field(default_factory=list)
 
 
-def rep_scope(*, rep_ids: Iterable[int] | None = None, without_pack_on: date | None = None) -> Select[tuple[int]]:
+def rep_scope(*, rep_ids: Iterable[int] | None = None, without_pack_on: date | None = None) -> Select[int]:
     """The reps a load is for, as a subquery. `rep_ids` given: exactly those users (any role, e.g. a
     manager asking for their own pack); otherwise every active rep. `without_pack_on`: only those whose
     pack for that day is not in the outbox yet (an anti-join on the outbox's unique key)."""
@@ -184,7 +184,7 @@ def rep_scope(*, rep_ids: Iterable[int] | None = None, without_pack_on: date | N
     return query
 
 
-def load(session: Session, now: datetime, scope: Select[tuple[int]], settings: PackSettings | None = None) -> Snapshot:
+def load(session: Session, now: datetime, scope: Select[int], settings: PackSettings | None = None) -> Snapshot:
     settings = settings or PackSettings.load(session)
     stages = {
         s.id: StageRow(s.id, s.code, s.name, s.position, s.win_probability)
@@ -207,7 +207,7 @@ def load(session: Session, now: datetime, scope: Select[tuple[int]], settings: P
     return snap
 
 
-def _open_deals_of(scope: Select[tuple[int]]) -> Select[tuple[int]]:
+def _open_deals_of(scope: Select[int]) -> Select[int]:
     return select(Opportunity.id).where(
         Opportunity.owner_id.in_(scope),
         Opportunity.status == OpportunityStatus.OPEN,
@@ -215,7 +215,7 @@ def _open_deals_of(scope: Select[tuple[int]]) -> Select[tuple[int]]:
     )
 
 
-def _load_deals(session: Session, snap: Snapshot, scope: Select[tuple[int]]) -> None:
+def _load_deals(session: Session, snap: Snapshot, scope: Select[int]) -> None:
     started: dict[int, datetime] = {
         opp_id: at
         for opp_id, at in session.execute(
@@ -265,7 +265,7 @@ def _load_deals(session: Session, snap: Snapshot, scope: Select[tuple[int]]) -> 
         )
 
 
-def _load_tasks(session: Session, snap: Snapshot, scope: Select[tuple[int]]) -> None:
+def _load_tasks(session: Session, snap: Snapshot, scope: Select[int]) -> None:
     opp, cust = aliased(Opportunity), aliased(Customer)
     customer_id = case((Task.subject_type == "customer", Task.subject_id), else_=opp.customer_id)
     rows = session.execute(
@@ -303,7 +303,7 @@ def _load_tasks(session: Session, snap: Snapshot, scope: Select[tuple[int]]) -> 
         )
 
 
-def _load_next_actions(session: Session, snap: Snapshot, scope: Select[tuple[int]]) -> None:
+def _load_next_actions(session: Session, snap: Snapshot, scope: Select[int]) -> None:
     now, s = snap.now, snap.settings
     later = aliased(Touchpoint)
     # A later touchpoint by the same rep with the same customer supersedes this one's next action.

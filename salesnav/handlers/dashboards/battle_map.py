@@ -213,7 +213,8 @@ def _follow_ups(session: Session, ids: list[int], horizon: datetime) -> dict[int
             )
         )
         for opp_id, occurred in rows:
-            out[opp_id].append(occurred)
+            if opp_id is not None:  # the IN above: never None
+                out[opp_id].append(occurred)
     return out
 
 

@@ -131,5 +131,5 @@ def _fallback_todos(session: Session, rep: User, now: datetime) -> list[TodoItem
             .order_by(Touchpoint.next_action_due)
             .limit(FALLBACK_ITEMS - len(items))
         ).all()
-        items += [TodoItem(action, customer, due, "next_action") for action, due, customer in promised]
+        items += [TodoItem(action or "", customer, due, "next_action") for action, due, customer in promised]
     return items

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from html import escape
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -67,7 +68,7 @@ def average_handling(session: Session, part: TicketPart, now: datetime) -> Avera
     ).all()
     if not rows:
         return Average(None, 0, days)
-    total = sum(((p.first_valid_response_at - opened_at(p)).total_seconds() for p in rows), 0.0)  # type: ignore[operator]
+    total = sum(((p.first_valid_response_at - opened_at(p)).total_seconds() for p in rows), 0.0)  # type: ignore[operator]  # the rows are answered parts: first_valid_response_at is set
     return Average(total / len(rows) / 3600, len(rows), days)
 
 
@@ -176,12 +177,11 @@ class Brief:
 
 
 def brief(session: Session, alert: Alert) -> Brief | None:
-    from html import escape
-
     part = session.get(TicketPart, alert.subject_id)
-    if part is None or part.department.head is None or not part.department.head.email:
+    head = part.department.head if part is not None else None
+    if part is None or head is None or not head.email:
         return None
-    department, head, opp = part.department, part.department.head, part.ticket.opportunity
+    department, opp = part.department, part.ticket.opportunity
     average = Average(
         alert.detail.get("average_hours"),
         int(alert.detail.get("average_parts", 0)),

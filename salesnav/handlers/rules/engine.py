@@ -148,7 +148,7 @@ def resolve(session: Session, alert: Alert, *, now: datetime, by_id: int | None,
         .execution_options(synchronize_session=False)
     )
     session.refresh(alert)
-    return changed.rowcount == 1  # type: ignore[attr-defined]
+    return changed.rowcount == 1  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult, which has rowcount
 
 
 def open_alerts_for(session: Session, rule: str, subject_type: str, subject_id: int) -> list[Alert]:

@@ -165,7 +165,7 @@ def escalate(session: Session, alert: Alert, now: datetime) -> bool:
         .values(state=AlertState.ESCALATED, escalated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult, which has rowcount
         return False  # another worker escalated it
     session.refresh(alert)
     task.escalation_level = max(task.escalation_level, 1)

@@ -36,9 +36,9 @@ def _require_admin() -> Response | None:
     if g.admin is None:
         if request.method == "GET":
             return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
-        return _page("请先登录", "登录已过期或尚未登录，请重新登录后再操作。", 401)  # type: ignore[return-value]
+        return _page("请先登录", "登录已过期或尚未登录，请重新登录后再操作。", 401)  # type: ignore[return-value]  # the page helper returns the (body, status) Flask accepts
     if not is_admin(g.admin):
-        return _page("无权访问", "管理后台仅限管理员使用。如需开通，请联系现有管理员。", 403)  # type: ignore[return-value]
+        return _page("无权访问", "管理后台仅限管理员使用。如需开通，请联系现有管理员。", 403)  # type: ignore[return-value]  # the page helper returns the (body, status) Flask accepts
     if request.method == "POST":
         auth.check_csrf()
     return None

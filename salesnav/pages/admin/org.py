@@ -61,7 +61,7 @@ def sync() -> str | tuple[str, int]:
     flash(f"已从企业微信同步通讯录：{report.describe()}")
     if report.leavers_with_customers:
         flash(f"以下停用成员仍有客户，请尽快交接：{'、'.join(report.leavers_with_customers)}", "warning")
-    return redirect(url_for("admin.org"))  # type: ignore[return-value]
+    return redirect(url_for("admin.org"))  # type: ignore[return-value]  # werkzeug's redirect Response is what Flask returns
 
 
 @bp.route("/org/users/<int:user_id>", methods=["GET", "POST"])

@@ -61,7 +61,7 @@ def _http_error(exc: HTTPException) -> tuple[str, int]:
 
 @bp.get("/")
 @require_user()
-def landing() -> Response:
+def landing() -> Response | tuple[str, int]:
     """Each role's own level first."""
     user: User = g.user
     if scope.may_see_executive(user):
