@@ -15,8 +15,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from salesnav.finance import FinanceUnavailable, LatePayment, PaymentHistory, deadline
-from salesnav.handlers.record_dates import day_in_range
 from salesnav.models import Customer
+from salesnav.models.record_dates import day_in_range
 
 log = logging.getLogger(__name__)
 

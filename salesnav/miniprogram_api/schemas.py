@@ -9,8 +9,8 @@ import marshmallow as ma
 from flask import current_app, has_app_context
 from marshmallow import fields, validate
 
-from salesnav.handlers.record_dates import DAY_OUT_OF_RANGE, TIME_OUT_OF_RANGE, day_in_range, time_in_range
 from salesnav.models.base import LabelledEnum
+from salesnav.models.record_dates import DAY_OUT_OF_RANGE, TIME_OUT_OF_RANGE, day_in_range, time_in_range
 
 MAX_PER_PAGE = 100
 

@@ -38,7 +38,7 @@ def _replies(userid: str = "rep01") -> list[OutboundMessage]:
         )
 
 
-def test_every_menu_key_message_type_and_event_of_the_issue_has_a_route(settings):
+def test_every_menu_key_message_type_and_event_we_handle_has_a_route(settings):
     router = load_routes()
     s = callbacks  # builders give the exact XML WeCom sends
     for xml in (

@@ -168,7 +168,7 @@ def test_a_manager_skipping_stages_gives_a_reason_for_each_and_the_move_counts_a
 def test_a_big_deal_of_a_late_paying_customer_cannot_be_won_by_jumping_past_contract_approval(
     client, org, login, session, frozen_clock
 ):
-    """The issue's own case: a 987k deal whose customer paid 4 of 7 receivables on time (57 %)."""
+    """A large deal (987k) whose customer paid 4 of 7 receivables on time (57 %)."""
     rep, manager = login(org.rep), login(org.manager)
     cust, opp = _deal(client, rep, session, org.rep, amount="98.7万")
     today = clock.now().date()

@@ -102,7 +102,7 @@ def test_two_workers_scanning_at_once_send_one_alert(silent_deal, frozen_clock, 
     assert len(alerts()) == 1
     with db.transaction() as s:
         assert s.scalar(select(func.count(Task.id))) == 1
-        # rep and manager, once each, and the manager's 批注 card (issue 8)
+        # rep and manager, once each, and the manager's 批注 card
         assert s.scalar(select(func.count(OutboundMessage.id))) == 3
     assert len(received_texts(app, "rep01")) == 1
 

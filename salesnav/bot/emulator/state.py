@@ -32,7 +32,7 @@ from salesnav import clock
 TOKEN_TTL = timedelta(seconds=7200)
 MEDIA_TTL = timedelta(days=3)
 RESPONSE_CODE_TTL = timedelta(hours=72)
-# WeCom silently drops app messages to one member past these (DESIGN: throttle and digest).
+# WeCom silently drops app messages to one member past these (the outbox throttles, then sends a digest).
 MEMBER_LIMITS = ((timedelta(minutes=1), 30), (timedelta(hours=1), 1000))
 
 

@@ -25,11 +25,11 @@ from salesnav.handlers.dashboards.jsonable import jsonable
 from salesnav.handlers.dashboards.leaderboard import leaderboard, month_label, parse_month
 from salesnav.handlers.dashboards.rep_day import rep_day
 from salesnav.handlers.errors import DomainError, Forbidden
-from salesnav.handlers.record_dates import DAY_OUT_OF_RANGE, day_in_range
 from salesnav.handlers.rules import credit_check
 from salesnav.handlers.scope import opportunity_for
 from salesnav.metrics import Window
 from salesnav.models import Annotation, Customer, Role, Stage, StageTransition, Touchpoint, User
+from salesnav.models.record_dates import DAY_OUT_OF_RANGE, day_in_range
 from salesnav.pages.auth import check_csrf, require_user
 from salesnav.settings import Settings
 
