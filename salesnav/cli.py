@@ -101,12 +101,12 @@ def serve(host: str, no_demo: bool) -> None:
 )
 def worker(burst: bool, queues: str) -> None:
     """The rq worker (production; needs REDIS_URL)."""
-    from redis import Redis
     from rq import Queue, Worker
 
     from salesnav.jobs import heartbeat
     from salesnav.jobs.queue import QUEUES
     from salesnav.models import session as dbs
+    from salesnav.redis_client import redis_client
 
     names = [n.strip() for n in queues.split(",") if n.strip()] or list(QUEUES)
     unknown = [n for n in names if n not in QUEUES]
@@ -120,7 +120,7 @@ def worker(burst: bool, queues: str) -> None:
     from salesnav.bot import client as wecom_client
 
     wecom_client.configure(settings)
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     Worker([Queue(n, connection=redis) for n in names], connection=redis).work(burst=burst)
 
 

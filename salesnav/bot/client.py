@@ -24,6 +24,7 @@ from wechatpy.session.memorystorage import MemoryStorage
 
 from salesnav import clock
 from salesnav import settings as app_settings
+from salesnav.redis_client import redis_client
 from salesnav.settings import Settings, WeComSettings, current_settings
 
 TOKEN_ERRORS = frozenset({40014, 42001})
@@ -82,10 +83,9 @@ _refresh_lock = threading.Lock()
 def token_storage(redis_url: str) -> ClockedTokenStorage:
     if not redis_url:
         return ClockedTokenStorage(_memory_tokens)
-    from redis import Redis
     from wechatpy.session.redisstorage import RedisStorage
 
-    return ClockedTokenStorage(RedisStorage(Redis.from_url(redis_url), prefix="salesnav:wecom"))
+    return ClockedTokenStorage(RedisStorage(redis_client(redis_url), prefix="salesnav:wecom"))
 
 
 class _WeChatClient(WeChatClient):

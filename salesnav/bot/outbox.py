@@ -44,6 +44,7 @@ from salesnav.bot.send_errors import RATE_LIMIT_NOTE
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import Attachment, OutboundMessage, OutboundStatus
 from salesnav.models import session as db
+from salesnav.redis_client import redis_client
 from salesnav.settings import Settings, current_settings
 
 log = logging.getLogger(__name__)
@@ -368,12 +369,10 @@ def _throttle_wait(session: Session, message: OutboundMessage) -> float:
     redis_url = current_settings().redis_url
     now = clock.now()
     if redis_url:
-        from redis import Redis
-
         args: list[Any] = [int(now.timestamp() * 1000), f"{message.id}:{secrets.token_hex(4)}"]
         for window, limit in limits:
             args += [int(window.total_seconds() * 1000), limit]
-        script = Redis.from_url(redis_url).register_script(_RESERVE)
+        script = redis_client(redis_url).register_script(_RESERVE)
         return int(script(keys=[f"salesnav:wecom:sent:{message.recipient_userid}"], args=args)) / 1000
     wait = 0.0
     for window, limit in limits:

@@ -22,6 +22,7 @@ from salesnav import clock as timekeeper
 from salesnav.jobs import battle_pack, collaboration, dashboards, heartbeat, housekeeping, org_sync, rules
 from salesnav.jobs.leader import Leadership, LocalLeadership, RedisLeadership
 from salesnav.jobs.queue import enqueue
+from salesnav.redis_client import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +102,7 @@ class Clock:
 def leadership_for(redis_url: str) -> Leadership:
     if not redis_url:
         return LocalLeadership()
-    from redis import Redis
-
-    return RedisLeadership(Redis.from_url(redis_url))
+    return RedisLeadership(redis_client(redis_url))
 
 
 def start_background(redis_url: str) -> BackgroundScheduler:

@@ -21,6 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from salesnav.jobs.runner import run_job
+from salesnav.redis_client import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +119,7 @@ class InProcessBackend:
 
 class RqBackend:
     def __init__(self, redis_url: str) -> None:
-        from redis import Redis
-
-        self.redis = Redis.from_url(redis_url)
+        self.redis = redis_client(redis_url)
 
     def submit(self, call: JobCall) -> None:
         from rq import Queue

@@ -1,0 +1,18 @@
+"""One Redis client per URL and process, shared by every thread: the queue, the clock's leader lock,
+the heartbeat, the WeCom token and the outbox's rate counters all use it, so a process holds one
+connection pool rather than one per call. redis-py's pool notices a fork and starts afresh in the child.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from redis import Redis
+
+
+@cache
+def redis_client(url: str) -> Redis:
+    """The client for `url` (REDIS_URL); callers check that it is set."""
+    if not url:
+        raise ValueError("REDIS_URL is not set")
+    return Redis.from_url(url)
