@@ -1,4 +1,4 @@
-"""Typed settings, read once from the environment at start.
+"""Typed settings, read once from the environment at start (pydantic-settings: `Environment`).
 
 A bad value fails the start with a message naming the variable, so a typo in a
 deployment never turns into a surprise at 10:00 when the battle pack goes out.
@@ -9,9 +9,14 @@ from __future__ import annotations
 import os
 import threading
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "dev-only-insecure-secret"  # noqa: S105 - emulator mode only, refused in production
@@ -23,37 +28,6 @@ MIN_SECRET_KEY_DISTINCT_CHARS = 10
 
 class SettingsError(ValueError):
     """Raised when an environment variable holds a value we cannot use."""
-
-
-def _int(env: dict[str, str], name: str, default: int, *, lo: int, hi: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
-    if not lo <= value <= hi:
-        raise SettingsError(f"{name} must be between {lo} and {hi}, got {value}")
-    return value
-
-
-def _bool(env: dict[str, str], name: str, default: bool | None) -> bool | None:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise SettingsError(f"{name} must be 1/0, true/false, yes/no or on/off, got {raw!r}")
-
-
-def _url(env: dict[str, str], name: str, schemes: tuple[str, ...]) -> str:
-    raw = env.get(name, "").strip()
-    if raw and not raw.startswith(schemes):
-        raise SettingsError(f"{name} must start with one of {', '.join(schemes)}, got {raw!r}")
-    return raw
 
 
 def _check_secret_key(secret_key: str) -> None:
@@ -73,11 +47,123 @@ def _check_secret_key(secret_key: str) -> None:
         raise SettingsError(f"SECRET_KEY is too predictable (repeated or few distinct characters); {advice}")
 
 
-def _directory(env: dict[str, str], name: str) -> str:
-    raw = env.get(name, "").strip()
-    if raw and not Path(raw).is_dir():
-        raise SettingsError(f"{name} must be an existing directory, got {raw!r}")
-    return raw
+class Environment(BaseSettings):
+    """The environment variables the product reads (README), each typed and checked on its own; an empty
+    value means the default. The rules that tie several together are `Settings.from_env`'s."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True, extra="ignore")
+
+    DATABASE_URL: str = ""
+    REDIS_URL: str = ""
+    PORT: int = Field(8000, ge=1, le=65535)
+    TZ_BUSINESS: str = "Asia/Shanghai"
+    SECRET_KEY: str = ""
+    SALESNAV_DATA_DIR: str = ""
+    SALESNAV_ASR_MODEL_DIR: str = ""
+    WECOM_CORP_ID: str = ""
+    WECOM_AGENT_ID: int = Field(1000002, ge=0, le=2**31 - 1)
+    WECOM_SECRET: str = ""
+    WECOM_TOKEN: str = ""
+    WECOM_AES_KEY: str = ""
+    WECOM_API_BASE: str = ""
+    WECOM_EMULATOR: bool | None = None
+    WECOM_SEND_MAX_ATTEMPTS: int = Field(5, ge=1, le=20)
+    WECOM_SEND_RETRY_BASE_SECONDS: int = Field(30, ge=1, le=3600)
+    SMTP_HOST: str = ""
+    SMTP_PORT: int = Field(25, ge=1, le=65535)
+    SMTP_USER: str = ""
+    SMTP_PASSWORD: str = ""  # taken as given: spaces may be part of it
+    SMTP_FROM: str = ""
+    SMTP_TLS: bool = False
+    BAIDU_APP_ID: str = ""
+    BAIDU_API_KEY: str = ""
+    BAIDU_SECRET_KEY: str = ""
+    FINANCE_API_URL: str = ""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)  # `read` hands over the variables, blank ones left out
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _stripped(cls, value: Any, info: ValidationInfo) -> Any:
+        return value.strip() if isinstance(value, str) and info.field_name != "SMTP_PASSWORD" else value
+
+    @field_validator("WECOM_EMULATOR", "SMTP_TLS", mode="before")
+    @classmethod
+    def _switch(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and value.lower() not in _SWITCH_WORDS:
+            raise ValueError(f"must be 1/0, true/false, yes/no or on/off, got {value!r}")
+        return value
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://", "postgres://")):
+            raise ValueError(f"must be a sqlite:// or postgresql:// URL, got {value!r}")
+        return value
+
+    @field_validator("REDIS_URL", "WECOM_API_BASE", "FINANCE_API_URL")
+    @classmethod
+    def _url(cls, value: str, info: ValidationInfo) -> str:
+        schemes = _URL_SCHEMES[info.field_name or ""]
+        if value and not value.startswith(schemes):
+            raise ValueError(f"must start with one of {', '.join(schemes)}, got {value!r}")
+        return value
+
+    @field_validator("TZ_BUSINESS")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"is not a known time zone: {value!r}") from exc
+        return value
+
+    @field_validator("WECOM_AES_KEY")
+    @classmethod
+    def _aes_key(cls, value: str) -> str:
+        if value and len(value) != 43:
+            raise ValueError("must be the 43-character EncodingAESKey from the WeCom console")
+        return value
+
+    @field_validator("SALESNAV_ASR_MODEL_DIR")
+    @classmethod
+    def _directory(cls, value: str) -> str:
+        if value and not Path(value).is_dir():
+            raise ValueError(f"must be an existing directory, got {value!r}")
+        return value
+
+    @classmethod
+    def read(cls, environ: Mapping[str, str] | None = None) -> Environment:
+        """The process environment, or `environ` instead of it (tests, tools); a blank value is unset.
+        A bad value raises SettingsError naming the variable."""
+        source = os.environ if environ is None else environ
+        given: dict[str, Any] = {n: v for n, v in source.items() if n in cls.model_fields and v.strip()}
+        try:
+            return cls(**given)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            name = str(error["loc"][0]) if error["loc"] else "a setting"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] != "value_error":  # pydantic's own words: "Input should be ..."
+                message = f"is invalid: {message[:1].lower()}{message[1:]}, got {error.get('input')!r}"
+            raise SettingsError(f"{name} {message}") from exc
+
+
+_SWITCH_WORDS = frozenset({"1", "true", "yes", "on", "0", "false", "no", "off"})
+_URL_SCHEMES = {
+    "REDIS_URL": ("redis://", "rediss://", "unix://"),
+    "WECOM_API_BASE": ("http://", "https://"),
+    "FINANCE_API_URL": ("http://", "https://"),
+}
 
 
 @dataclass(frozen=True)
@@ -142,25 +228,17 @@ class Settings:
         return bool(self.redis_url)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        env = dict(os.environ if environ is None else environ)
-        data_dir = Path(env.get("SALESNAV_DATA_DIR", "").strip() or PROJECT_ROOT / "var")
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = Environment.read(environ)
+        data_dir = Path(env.SALESNAV_DATA_DIR or PROJECT_ROOT / "var")
 
-        database_url = env.get("DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'salesnav.sqlite3'}"
-        if not database_url.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://", "postgres://")):
-            raise SettingsError(f"DATABASE_URL must be a sqlite:// or postgresql:// URL, got {database_url!r}")
+        database_url = env.DATABASE_URL or f"sqlite:///{data_dir / 'salesnav.sqlite3'}"
         if database_url.startswith(("postgres://", "postgresql://")):
             # psycopg 3 is the driver we ship; make the plain scheme mean it.
             database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
 
-        tz_business = env.get("TZ_BUSINESS", "").strip() or "Asia/Shanghai"
-        try:
-            ZoneInfo(tz_business)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise SettingsError(f"TZ_BUSINESS is not a known time zone: {tz_business!r}") from exc
-
-        secret = env.get("WECOM_SECRET", "").strip()
-        emulator = _bool(env, "WECOM_EMULATOR", None)
+        secret = env.WECOM_SECRET
+        emulator = env.WECOM_EMULATOR
         if emulator is None:
             # On by default only without real credentials; never on by accident.
             emulator = not secret
@@ -170,20 +248,16 @@ class Settings:
                 "WECOM_EMULATOR=1 cannot be combined with a real WECOM_SECRET: "
                 "unset WECOM_EMULATOR in production, or WECOM_SECRET to use the local emulator"
             )
-        aes_key = env.get("WECOM_AES_KEY", "").strip()
-        if aes_key and len(aes_key) != 43:
-            raise SettingsError("WECOM_AES_KEY must be the 43-character EncodingAESKey from the WeCom console")
 
-        port = _int(env, "PORT", 8000, lo=1, hi=65535)
         wecom = WeComSettings(
-            corp_id=env.get("WECOM_CORP_ID", "").strip() or ("ww-emulator-corp" if emulator else ""),
-            agent_id=_int(env, "WECOM_AGENT_ID", 1000002, lo=0, hi=2**31 - 1),
+            corp_id=env.WECOM_CORP_ID or ("ww-emulator-corp" if emulator else ""),
+            agent_id=env.WECOM_AGENT_ID,
             secret=secret or ("emulator-secret" if emulator else ""),
-            token=env.get("WECOM_TOKEN", "").strip() or ("emulatortoken" if emulator else ""),
-            aes_key=aes_key or ("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" if emulator else ""),
+            token=env.WECOM_TOKEN or ("emulatortoken" if emulator else ""),
+            aes_key=env.WECOM_AES_KEY or ("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" if emulator else ""),
             # With the emulator on, our WeCom client talks to the emulator this very app serves.
-            api_base=_url(env, "WECOM_API_BASE", ("http://", "https://"))
-            or (f"http://127.0.0.1:{port}/_wecom" if emulator else "https://qyapi.weixin.qq.com"),
+            api_base=env.WECOM_API_BASE
+            or (f"http://127.0.0.1:{env.PORT}/_wecom" if emulator else "https://qyapi.weixin.qq.com"),
             emulator=emulator,
         )
         if not emulator and not (wecom.corp_id and wecom.secret and wecom.token and wecom.aes_key):
@@ -192,20 +266,15 @@ class Settings:
             )
 
         smtp = SmtpSettings(
-            host=env.get("SMTP_HOST", "").strip(),
-            port=_int(env, "SMTP_PORT", 25, lo=1, hi=65535),
-            user=env.get("SMTP_USER", "").strip(),
-            password=env.get("SMTP_PASSWORD", ""),
-            sender=env.get("SMTP_FROM", "").strip() or "salesnav@localhost",
-            use_tls=bool(_bool(env, "SMTP_TLS", False)),
+            host=env.SMTP_HOST,
+            port=env.SMTP_PORT,
+            user=env.SMTP_USER,
+            password=env.SMTP_PASSWORD,
+            sender=env.SMTP_FROM or "salesnav@localhost",
+            use_tls=env.SMTP_TLS,
         )
-        baidu = BaiduSettings(
-            app_id=env.get("BAIDU_APP_ID", "").strip(),
-            api_key=env.get("BAIDU_API_KEY", "").strip(),
-            secret_key=env.get("BAIDU_SECRET_KEY", "").strip(),
-        )
-        redis_url = _url(env, "REDIS_URL", ("redis://", "rediss://", "unix://"))
-        secret_key = env.get("SECRET_KEY", "").strip()
+        baidu = BaiduSettings(app_id=env.BAIDU_APP_ID, api_key=env.BAIDU_API_KEY, secret_key=env.BAIDU_SECRET_KEY)
+        secret_key = env.SECRET_KEY
         if not emulator:
             if not secret_key:
                 raise SettingsError("SECRET_KEY is required in production (when WECOM_EMULATOR is off)")
@@ -214,18 +283,18 @@ class Settings:
 
         return cls(
             database_url=database_url,
-            redis_url=redis_url,
-            port=port,
-            tz_business=tz_business,
+            redis_url=env.REDIS_URL,
+            port=env.PORT,
+            tz_business=env.TZ_BUSINESS,
             secret_key=secret_key,
             data_dir=data_dir,
             wecom=wecom,
             baidu=baidu,
             smtp=smtp,
-            finance_api_url=_url(env, "FINANCE_API_URL", ("http://", "https://")),
-            asr_model_dir=_directory(env, "SALESNAV_ASR_MODEL_DIR"),
-            outbox_max_attempts=_int(env, "WECOM_SEND_MAX_ATTEMPTS", 5, lo=1, hi=20),
-            outbox_retry_base_seconds=_int(env, "WECOM_SEND_RETRY_BASE_SECONDS", 30, lo=1, hi=3600),
+            finance_api_url=env.FINANCE_API_URL,
+            asr_model_dir=env.SALESNAV_ASR_MODEL_DIR,
+            outbox_max_attempts=env.WECOM_SEND_MAX_ATTEMPTS,
+            outbox_retry_base_seconds=env.WECOM_SEND_RETRY_BASE_SECONDS,
         )
 
 

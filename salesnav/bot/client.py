@@ -130,8 +130,8 @@ class WeComClient:
         """Send one application message; `body` is the part under the msgtype key."""
         if msg_type not in MESSAGE_TYPES:
             raise ValueError(f"unknown WeCom message type {msg_type!r}")
-        result = self.post(
-            "message/send", {"touser": userid, "agentid": self.agent_id, "msgtype": msg_type, msg_type: body}
+        result = self._call(
+            lambda: self._wx.message.send(self.agent_id, userid, msg={"msgtype": msg_type, msg_type: body})
         )
         if userid in str(result.get("invaliduser") or "").split("|"):
             raise WeComError(81013, f"{userid} is not a member who can receive this app's messages")
@@ -182,14 +182,11 @@ class WeComClient:
     ) -> str:
         """Upload temporary media (image, voice, video, file; kept 3 days by WeCom); returns media_id."""
         data = content if isinstance(content, bytes) else content.read()  # bytes survive a retry
-        result = self._call(
-            lambda: self._wx.post(
-                "media/upload", params={"type": media_type}, files={"media": (filename, data, content_type)}
-            )
-        )
+        result = self._call(lambda: self._wx.media.upload(media_type, (filename, data, content_type)))
         return str(result["media_id"])
 
     def download_media(self, media_id: str) -> bytes:
+        # Not wechatpy's media.download: it fetches from WeCom's fixed host, past our API base (the emulator).
         response = self._call(lambda: self._wx.get("media/get", params={"media_id": media_id}))
         if isinstance(response, dict):  # an errcode would have raised; a dict here is unexpected JSON
             raise WeComError(None, "media/get answered JSON instead of the file")
@@ -200,7 +197,16 @@ class WeComClient:
         return self.get("miniprogram/jscode2session", js_code=js_code, grant_type="authorization_code")
 
     def create_menu(self, menu: dict[str, Any]) -> None:
-        self._call(lambda: self._wx.post("menu/create", params={"agentid": self.agent_id}, data=menu))
+        self._call(lambda: self._wx.menu.create(self.agent_id, menu))
+
+    # --- the address book ------------------------------------------------------------------------
+    def departments(self) -> list[dict[str, Any]]:
+        """department/list: every department the app may see."""
+        return list(self._call(lambda: self._wx.department.get()) or [])
+
+    def members(self, department_id: int) -> list[dict[str, Any]]:
+        """user/list with fetch_child: the members of a department and of those under it, in detail."""
+        return list(self._call(lambda: self._wx.user.list(department_id, fetch_child=True)) or [])
 
     def get(self, endpoint: str, **params: Any) -> dict[str, Any]:
         return self._call(lambda: self._wx.get(endpoint, params=dict(params)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from salesnav.bot.client import WeComError, get_client
+from salesnav.bot.client import WeComClient, WeComError, get_client
 from salesnav.ports import directory as port
 
 WECOM_ACTIVE = 1  # user/list's status: 1 active, 2 disabled, 4 not yet joined, 5 left
@@ -14,15 +14,15 @@ def register() -> None:
     port.register(fetch_directory)
 
 
-def fetch_directory(client: Any = None) -> port.Directory:
+def fetch_directory(client: WeComClient | None = None) -> port.Directory:
     """Both lists from WeCom (`salesnav.bot.client.WeComClient`); no database session is open meanwhile."""
     client = client or get_client()
     try:
-        departments = client.get("department/list").get("department") or []
+        departments = client.departments()
         roots = [d["id"] for d in departments if d.get("parentid") == port.ROOT_PARENT] or [1]
         users: dict[str, dict[str, Any]] = {}
         for root in roots:
-            for member in client.get("user/list", department_id=root, fetch_child=1).get("userlist") or []:
+            for member in client.members(root):
                 users.setdefault(str(member["userid"]), member)
     except WeComError as exc:
         raise port.DirectoryUnavailable(str(exc)) from exc

@@ -21,6 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from salesnav.jobs.runner import run_job
+from salesnav.models import session as db
 from salesnav.redis_client import redis_client
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,6 @@ class InProcessBackend:
     def concurrent(self) -> bool:
         if self._concurrent is not None:
             return self._concurrent
-        from salesnav.models import session as db  # here: the models need not be configured to build a backend
-
         try:
             return db.get_engine().dialect.name != "sqlite"
         except RuntimeError:  # no database yet: nothing can be written either
