@@ -43,9 +43,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 25 * 1024 * 1024
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    db.configure(settings.database_url)
-    jobs_queue.configure(settings.redis_url)
-    heartbeat.configure(settings.redis_url)
+    from salesnav.wiring import configure_process
+
+    configure_process(settings, "web")  # as every process of the Procfile (salesnav/wiring.py)
 
     _register_errors(app)
     app.add_url_rule("/healthz", "healthz", healthz)
@@ -66,9 +66,6 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     wecom_callback.init_app(app)
 
-    from salesnav.bot import client as wecom_client
-
-    wecom_client.configure(settings)
     if settings.wecom.emulator:  # never mounted next to real WeCom credentials
         from salesnav.bot import emulator as wecom_emulator
 

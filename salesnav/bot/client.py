@@ -30,6 +30,11 @@ TOKEN_ERRORS = frozenset({40014, 42001})
 RATE_LIMIT_ERRORS = frozenset({45009, 45033})
 TOKEN_REFRESH_MARGIN_S = 300  # renew a little early so a token never expires mid-flight
 MESSAGE_TYPES = ("text", "markdown", "textcard", "template_card", "file", "image", "voice")
+# WeCom's duplicate check on message/send: the same message (content, recipients, app) sent again within this
+# many seconds is not delivered again. A send whose answer was lost (a timeout, a worker killed mid-send) is
+# retried by the outbox well within it (5 attempts back off 30 s → 4 min), so the member sees it once. The price:
+# a word-for-word identical message to the same member within the window shows once.
+DUPLICATE_CHECK_SECONDS = 1800
 
 
 class WeComError(Exception):
@@ -53,13 +58,25 @@ class SendResult:
 
 
 class ClockedTokenStorage(SessionStorage):  # type: ignore[misc]
-    """Wraps a wechatpy storage and judges expiry by our clock, not by the storage's own TTL."""
+    """Wraps a wechatpy storage and judges expiry by our clock, not by the storage's own TTL.
 
-    def __init__(self, inner: SessionStorage) -> None:
+    With Redis away, the token is kept in this process meanwhile (`fallback`): a login or a send must not fail
+    because the shared token cache is down; WeCom hands out the same token within its validity anyway."""
+
+    def __init__(self, inner: SessionStorage, fallback: SessionStorage | None = None) -> None:
         self.inner = inner
+        self.fallback = fallback
+
+    def _do(self, action: str, *args: Any) -> Any:
+        try:
+            return getattr(self.inner, action)(*args)
+        except Exception:
+            if self.fallback is None:
+                raise
+            return getattr(self.fallback, action)(*args)
 
     def get(self, key: str, default: Any = None) -> Any:
-        entry = self.inner.get(key)
+        entry = self._do("get", key)
         if not isinstance(entry, dict) or entry.get("expires_at", 0) <= clock.now().timestamp():
             return default
         return entry["value"]
@@ -69,10 +86,10 @@ class ClockedTokenStorage(SessionStorage):  # type: ignore[misc]
             return
         lifetime = max((ttl or 7200) - TOKEN_REFRESH_MARGIN_S, 1)
         # The storage TTL (real seconds) only garbage-collects; validity is judged in get().
-        self.inner.set(key, {"value": value, "expires_at": clock.now().timestamp() + lifetime}, ttl)
+        self._do("set", key, {"value": value, "expires_at": clock.now().timestamp() + lifetime}, ttl)
 
     def delete(self, key: str) -> None:
-        self.inner.delete(key)
+        self._do("delete", key)
 
 
 _memory_tokens = MemoryStorage()  # one per process, shared by every client built here
@@ -85,7 +102,8 @@ def token_storage(redis_url: str) -> ClockedTokenStorage:
     from redis import Redis
     from wechatpy.session.redisstorage import RedisStorage
 
-    return ClockedTokenStorage(RedisStorage(Redis.from_url(redis_url), prefix="salesnav:wecom"))
+    redis = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=3)
+    return ClockedTokenStorage(RedisStorage(redis, prefix="salesnav:wecom"), fallback=_memory_tokens)
 
 
 class _WeChatClient(WeChatClient):  # type: ignore[misc]
@@ -120,6 +138,10 @@ class WeComClient:
     def __init__(self, wecom: WeComSettings, *, redis_url: str = "", timeout: float = 10.0) -> None:
         self.agent_id = wecom.agent_id
         self._wx = _WeChatClient(wecom, token_storage(redis_url), timeout)
+        if wecom.emulator:
+            from salesnav.bot.emulator import local
+
+            local.mount_on(self._wx._http, wecom.api_base)
 
     @property
     def access_token(self) -> str:
@@ -131,7 +153,15 @@ class WeComClient:
         if msg_type not in MESSAGE_TYPES:
             raise ValueError(f"unknown WeCom message type {msg_type!r}")
         result = self.post(
-            "message/send", {"touser": userid, "agentid": self.agent_id, "msgtype": msg_type, msg_type: body}
+            "message/send",
+            {
+                "touser": userid,
+                "agentid": self.agent_id,
+                "msgtype": msg_type,
+                msg_type: body,
+                "enable_duplicate_check": 1,
+                "duplicate_check_interval": DUPLICATE_CHECK_SECONDS,
+            },
         )
         if userid in str(result.get("invaliduser") or "").split("|"):
             raise WeComError(81013, f"{userid} is not a member who can receive this app's messages")
