@@ -132,19 +132,20 @@ def _claim(key: str, path: str, args: list[Any], queue: str | None) -> int | Non
         run = session.scalars(select(JobRun).where(JobRun.key == key)).one()
         if run.status == "done" or (run.status == "running" and not lease_expired(run, now)):
             return None
+        seen = run.attempts  # the UPDATE below refreshes `run` in the session
         claimed = session.execute(
             update(JobRun)
-            .where(JobRun.key == key, JobRun.attempts == run.attempts, JobRun.status == run.status)
+            .where(JobRun.key == key, JobRun.attempts == seen, JobRun.status == run.status)
             .values(
                 status="running",
-                attempts=run.attempts + 1,
+                attempts=seen + 1,
                 started_at=now,
                 lease_expires_at=now + LEASE,
                 error=None,
                 queue=queue or run.queue,
             )
         )
-        return run.attempts + 1 if claimed.rowcount == 1 else None  # type: ignore[attr-defined]
+        return seen + 1 if claimed.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
 def _finish(key: str, attempts: int, status: str, error: str | None) -> None:

@@ -20,20 +20,35 @@ from salesnav.jobs import heartbeat
 pytestmark = pytest.mark.smoke
 
 
-def test_healthz_is_ok_once_the_clock_has_beaten(settings, database, frozen_clock):
+def test_healthz_is_ok_once_the_clock_has_ticked_and_its_heartbeat_ran(settings, database, frozen_clock):
     client = create_app(settings).test_client()
+    heartbeat.ticked(clock.now())
     heartbeat.beat(clock.now().isoformat())
     body = client.get("/healthz").get_json()
-    assert body["status"] == "ok"
+    assert body["status"] == "ok" and body["reasons"] == []
     assert body["database"]["ok"] and body["queue"]["ok"] and body["clock"]["ok"]
 
 
 def test_healthz_is_degraded_when_the_clock_stopped(settings, database, frozen_clock):
     client = create_app(settings).test_client()
+    heartbeat.ticked(clock.now())
     heartbeat.beat(clock.now().isoformat())
     frozen_clock.advance(timedelta(minutes=5))
     response = client.get("/healthz")
-    assert response.status_code == 503 and response.get_json()["clock"]["ok"] is False
+    body = response.get_json()
+    assert response.status_code == 503 and body["status"] == "degraded" and body["clock"]["ok"] is False
+    assert body["reasons"] == ["时钟进程未在运行：定时任务（规则扫描、作战包、补做）暂停"]
+
+
+def test_a_clock_that_ticks_while_its_heartbeat_waits_is_a_backlog_not_a_stale_clock(settings, database, frozen_clock):
+    """Seen: /healthz called the clock stale when the worker was only backlogged."""
+    client = create_app(settings).test_client()
+    heartbeat.beat(clock.now().isoformat())
+    frozen_clock.advance(timedelta(minutes=5))
+    heartbeat.ticked(clock.now())  # the clock goes on firing; the worker has not run its heartbeat since
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "degraded" and body["clock"]["ok"] is True
+    assert body["reasons"] == ["时钟正常，但 worker 尚未运行它排队的心跳任务：worker 积压或未运行"]
 
 
 def test_unknown_page_answers_in_chinese_json(settings, database):
