@@ -30,11 +30,13 @@ TOKEN_ERRORS = frozenset({40014, 42001})
 RATE_LIMIT_ERRORS = frozenset({45009, 45033})
 TOKEN_REFRESH_MARGIN_S = 300  # renew a little early so a token never expires mid-flight
 MESSAGE_TYPES = ("text", "markdown", "textcard", "template_card", "file", "image", "voice")
-# WeCom's duplicate check on message/send: the same message (content, recipients, app) sent again within this
-# many seconds is not delivered again. A send whose answer was lost (a timeout, a worker killed mid-send) is
-# retried by the outbox well within it (5 attempts back off 30 s → 4 min), so the member sees it once. The price:
-# a word-for-word identical message to the same member within the window shows once.
+# WeCom's duplicate check on message/send: the same request JSON sent again within `duplicate_check_interval`
+# seconds is not delivered again. A send whose answer was lost (a timeout, a worker killed mid-send) is retried
+# by the outbox well within it (5 attempts back off 30 s → 4 min; a lease 2 min), so the member sees it once.
+# Each outbox row gets its own interval (`dedupe_id`: 900–1800 s), which makes its request JSON its own: two
+# rows that happen to say the same thing (two 帮助 answered alike) are two messages, a row's retries are one.
 DUPLICATE_CHECK_SECONDS = 1800
+DUPLICATE_CHECK_SPREAD = 900
 
 
 class WeComError(Exception):
@@ -148,10 +150,12 @@ class WeComClient:
         return self._call(lambda: self._wx.access_token)
 
     # --- messages -----------------------------------------------------------------------------
-    def send(self, userid: str, msg_type: str, body: dict[str, Any]) -> SendResult:
-        """Send one application message; `body` is the part under the msgtype key."""
+    def send(self, userid: str, msg_type: str, body: dict[str, Any], *, dedupe_id: int | None = None) -> SendResult:
+        """Send one application message; `body` is the part under the msgtype key. `dedupe_id`: the outbox row,
+        whose every attempt WeCom's duplicate check then treats as one message (see DUPLICATE_CHECK_SECONDS)."""
         if msg_type not in MESSAGE_TYPES:
             raise ValueError(f"unknown WeCom message type {msg_type!r}")
+        interval = DUPLICATE_CHECK_SECONDS - (dedupe_id % DUPLICATE_CHECK_SPREAD if dedupe_id else 0)
         result = self.post(
             "message/send",
             {
@@ -160,7 +164,7 @@ class WeComClient:
                 "msgtype": msg_type,
                 msg_type: body,
                 "enable_duplicate_check": 1,
-                "duplicate_check_interval": DUPLICATE_CHECK_SECONDS,
+                "duplicate_check_interval": interval,
             },
         )
         if userid in str(result.get("invaliduser") or "").split("|"):

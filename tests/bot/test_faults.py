@@ -170,6 +170,16 @@ def test_the_emulator_checks_duplicates_as_wecom_does(live_app, rep, frozen_cloc
     assert body["enable_duplicate_check"] == 1 and body["duplicate_check_interval"] >= 600
 
 
+def test_two_messages_that_say_the_same_thing_are_both_delivered(live_app, rep, frozen_clock):
+    """The duplicate check compares the whole request: each outbox row's own interval keeps two answers apart."""
+    with db.transaction() as s:
+        first = outbox.queue_text(s, "rep01", "没看懂这条消息").id
+        second = outbox.queue_text(s, "rep01", "没看懂这条消息").id
+    live_app.drain()
+    outbox.deliver(first), outbox.deliver(second)  # already sent: no-ops
+    assert [m["payload"]["content"] for m in live_app.emulator.sent("rep01")] == ["没看懂这条消息"] * 2
+
+
 def test_the_api_keeps_answering_when_redis_is_down(settings, database, rep):
     """Seen: every /api/v1 call, login included, answered 500 during a Redis outage (the rate limiter)."""
     down = dataclasses.replace(settings, redis_url=REDIS_DOWN)

@@ -99,9 +99,8 @@ def _answer(response: Response) -> Response:
 
 
 def _fingerprint(body: dict[str, Any]) -> str:
-    msgtype = str(body.get("msgtype"))
-    parts = {k: body.get(k) for k in ("touser", "toparty", "totag", "agentid", "msgtype")}
-    return json.dumps({**parts, "payload": body.get(msgtype)}, sort_keys=True, ensure_ascii=False)
+    """WeCom: "同样内容(请求json)的消息" — the same request JSON, whatever its key order."""
+    return json.dumps(body, sort_keys=True, ensure_ascii=False)
 
 
 def _duplicate_of(body: dict[str, Any]) -> dict[str, Any] | None:
