@@ -68,11 +68,25 @@ class Clock:
         self.leadership = leadership
         self.periodic = PERIODIC if periodic is None else periodic
         self.fired: list[str] = []
+        self._cut_off = False  # Redis was unreachable at the last tick
 
     def tick(self, periodic_job: PeriodicJob) -> bool:
         """Fire one periodic job if this clock leads. Returns whether it fired."""
-        if not self.leadership.is_leader():
+        try:
+            leads = self.leadership.is_leader()
+        except Exception as exc:  # Redis away: no clock can know whether it leads; fire nothing
+            if not self._cut_off:
+                log.warning("the clock cannot reach Redis (%s); periodic jobs wait", type(exc).__name__)
+            self._cut_off = True
             return False
+        if not leads:
+            return False
+        if self._cut_off:
+            # Back from an outage: what was committed meanwhile is swept up now, not at the next minute.
+            self._cut_off = False
+            log.info("the clock reaches Redis again")
+            for inline in (pj for pj in self.periodic if pj.inline and pj.id != periodic_job.id):
+                self.tick(inline)
         now: datetime = timekeeper.now()
         heartbeat.ticked(now)
         if periodic_job.inline:

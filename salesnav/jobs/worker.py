@@ -27,6 +27,8 @@ class ReusingWorker(SimpleWorker):
     """SimpleWorker that remembers whether it was asked to stop (rather than lost its Redis)."""
 
     stop_signalled = False
+    # rq waits up to a minute between reconnection attempts; replies would then lag a minute behind an outage.
+    max_connection_wait_time = 2.0
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stop_signalled = True
