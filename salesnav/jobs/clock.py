@@ -47,8 +47,8 @@ PERIODIC: list[PeriodicJob] = [
     PeriodicJob("rules.scan", rules.scan, IntervalTrigger(seconds=5), queue="rules", slot_seconds=5),
     # Every minute: one reminder per collaboration part before its deadline (setting reminder_hours_before).
     PeriodicJob("collaboration.remind_due", collaboration.remind_due, IntervalTrigger(seconds=60), queue="rules"),
-    # Every minute, in the clock itself: jobs committed but never queued (Redis was down) or whose worker died.
-    PeriodicJob("jobs.recover", recovery.sweep, IntervalTrigger(seconds=60), inline=True, fire_at_start=True),
+    # Every 30 s, in the clock itself: jobs committed but never queued (Redis was down) or whose worker died.
+    PeriodicJob("jobs.recover", recovery.sweep, IntervalTrigger(seconds=30), inline=True, fire_at_start=True),
     PeriodicJob(
         "housekeeping.prune_job_runs", housekeeping.prune_job_runs, IntervalTrigger(hours=1), slot_seconds=3600
     ),

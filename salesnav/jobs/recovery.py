@@ -1,6 +1,6 @@
 """The recovery sweep: what was committed but never ran gets queued again, once.
 
-Run by the clock every minute (in the clock process itself, so it needs neither a worker nor a free queue),
+Run by the clock every 30 s (in the clock process itself, so it needs neither a worker nor a free queue),
 and therefore by the embedded default too. Three kinds of work are found:
 
 - `queued` job runs: committed while the queue (Redis) refused them (salesnav/jobs/queue.py);
