@@ -190,3 +190,27 @@ def test_the_api_keeps_answering_when_redis_is_down(settings, database, rep):
         headers = {"Authorization": "Bearer " + login.get_json()["token"]}
         assert client.get("/api/v1/me", headers=headers).status_code == 200
         assert clock.now()  # the clock is untouched by any of it
+
+
+def test_reprocess_on_the_command_line_says_what_it_did(live_app, rep, frozen_clock, monkeypatch):
+    from click.testing import CliRunner
+
+    from salesnav import cli
+    from salesnav import settings as app_settings
+
+    monkeypatch.setattr(app_settings, "_configured", app_settings._configured)  # the CLI configures the process
+    jobs_queue.configure(REDIS_DOWN)
+    hello = callbacks.text_xml(live_app.settings, "rep01", "你好")
+    callbacks.post_callback(live_app.base_url, live_app.settings, hello)
+    [row] = inbound_rows()
+    runner._claim(inbound.job_key(row.id), "salesnav.bot.inbound:process_inbound", [row.id], "inbound")
+    env = {"DATABASE_URL": live_app.settings.database_url, "REDIS_URL": live_app.settings.redis_url}
+
+    held = CliRunner().invoke(cli.main, ["wecom", "reprocess", str(row.id)], env=env)
+    assert held.exit_code == 0, held.output
+    assert "正由一个运行中的 worker 处理" in held.output and "已重新排队" not in held.output
+
+    frozen_clock.advance(runner.LEASE + timedelta(seconds=1))
+    taken = CliRunner().invoke(cli.main, ["wecom", "reprocess", str(row.id)], env=env)
+    assert taken.exit_code == 0, taken.output
+    assert "上次处理它的进程已中断（租约已过期）" in taken.output

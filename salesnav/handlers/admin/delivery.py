@@ -181,11 +181,19 @@ def reprocess(session: Session, actor: User, inbound_id: int) -> InboundMessage:
         raise NotFound("消息不存在")
     if row.status in (InboundStatus.PROCESSED, InboundStatus.IGNORED):
         raise DomainError(f"该消息已处理（{row.status.label}），无需重新处理")
+    from salesnav.jobs.runner import lease_expired
+    from salesnav.models import JobRun
+
+    run = session.scalars(select(JobRun).where(JobRun.key == inbound.job_key(row.id))).first()
+    if run is not None and run.status == "running" and not lease_expired(run, clock.now()):
+        raise DomainError("该消息正由运行中的 worker 处理，未重新排队；请稍后刷新查看结果")
+    if run is not None and run.status == "done":
+        run.status = "failed"  # the row says it never got through: let the key run again
     before = {"status": row.status.value, "error": row.error}
     row.status, row.error = InboundStatus.RECEIVED, None
     session.flush()
     audit(session, actor, "inbound_message", row.id, "reprocess", before, {"status": row.status.value})
-    # Its earlier job run failed, so the same key may run again (salesnav/jobs/runner.py).
+    # Its earlier run failed or its worker died (lease expired), so the key may run again (salesnav/jobs/runner.py).
     enqueue_after_commit(session, inbound.process_inbound, row.id, key=inbound.job_key(row.id), queue="inbound")
     return row
 
