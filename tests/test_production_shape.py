@@ -202,9 +202,12 @@ def test_the_chat_the_api_and_the_rules_work_across_the_procfiles_processes(prod
     # --- text touchpoints by chat; their rule events are queued by the inbound job, on the worker -----------------
     for text in ("报价后主任表示预算不足", "采购科质疑售后响应时间", "主任明确表示倾向竞品"):
         production.say("rep01", f"触点 瑞金医院 面访 抵触 {text}")
-    _until(lambda: len(production.sent("rep01")) >= 3, 30, "three touchpoint replies", production)
-    replies = [m["payload"]["content"] for m in production.sent("rep01") if m["msgtype"] == "text"]
-    assert all(r.startswith("✅ 已记录触点：瑞金医院") for r in replies[:3]), replies
+
+    def logged() -> list[str]:
+        texts = [str(m["payload"].get("content", "")) for m in production.sent("rep01") if m["msgtype"] == "text"]
+        return [t for t in texts if t.startswith("✅ 已记录触点：瑞金医院")]
+
+    _until(lambda: len(logged()) == 3, 30, "three touchpoint replies", production)
     assert _until(lambda: _health_of(company["customer_id"]) is Health.RED, 30, "the red light", production)
     with db.transaction() as s:
         [alert] = s.scalars(select(Alert).where(Alert.rule == "health_red"))
@@ -215,6 +218,10 @@ def test_the_chat_the_api_and_the_rules_work_across_the_procfiles_processes(prod
     )
     _until(lambda: any(m["msgtype"] == "file" for m in production.sent("mgr01")), 60, "the red-light PDF", production)
 
+    def card_titles(since: int) -> list[str]:
+        cards = [m["payload"] for m in production.sent("rep01")[since:] if m["msgtype"] == "template_card"]
+        return [(c.get("main_title") or {}).get("title", "") for c in cards]
+
     # --- a voice note gets its reply (speech on the reports worker, the reply from the quick one) -----------------
     if not espeak_available():
         pytest.fail("espeak-ng is missing: run `make system-deps`")
@@ -223,19 +230,14 @@ def test_the_chat_the_api_and_the_rules_work_across_the_procfiles_processes(prod
     )
     before = len(production.sent("rep01"))
     production._post(callbacks.voice_xml(production.settings, "rep01", voice))
-    reply = _until(
-        lambda: [m for m in production.sent("rep01")[before:] if m["msgtype"] == "template_card"], 90, "voice reply"
-    )
-    assert reply[-1]["payload"]["main_title"]["title"] == "语音草稿 · 点客户即保存为触点"
+    draft = "语音草稿 · 点客户即保存为触点"
+    _until(lambda: draft in card_titles(before), 90, "the voice draft card", production)
 
     # --- a photo: an invoice read by OCR ----------------------------------------------------------------------------
     photo = production.upload("image", "photo.jpg", "image/jpeg", invoice_jpeg(SampleInvoice()))
     before = len(production.sent("rep01"))
     production._post(callbacks.image_xml(production.settings, "rep01", photo))
-    reply = _until(
-        lambda: [m for m in production.sent("rep01")[before:] if m["msgtype"] == "template_card"], 90, "photo reply"
-    )
-    assert reply[-1]["payload"]["main_title"]["title"] == "识别到发票"
+    _until(lambda: "识别到发票" in card_titles(before), 90, "the invoice card", production)
     with db.transaction() as s:
         kinds = sorted(a.content_type for a in s.scalars(select(Attachment)))
     assert "audio/amr" in kinds and "image/jpeg" in kinds
