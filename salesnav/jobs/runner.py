@@ -71,6 +71,10 @@ class _Leases:
         stop = threading.Event()
         while not stop.wait(HEARTBEAT_SECONDS):
             try:
+                if db.get_engine().dialect.name == "sqlite":
+                    # The embedded default: one process, whose jobs the sweep sees are its own (is_pending); and a
+                    # write here between a job's read and its write would fail that job's SQLite transaction.
+                    continue
                 self.renew()
             except Exception:  # the database may be away a moment; the next beat tries again
                 log.warning("renewing job leases failed", exc_info=True)
