@@ -214,3 +214,24 @@ def test_reprocess_on_the_command_line_says_what_it_did(live_app, rep, frozen_cl
     taken = CliRunner().invoke(cli.main, ["wecom", "reprocess", str(row.id)], env=env)
     assert taken.exit_code == 0, taken.output
     assert "上次处理它的进程已中断（租约已过期）" in taken.output
+
+
+def test_the_admin_pages_reprocess_leaves_a_message_a_live_worker_holds_to_it(live_app, session, frozen_clock):
+    from salesnav.handlers.admin import delivery
+    from salesnav.handlers.errors import DomainError
+
+    org = f.org(session)
+    session.commit()
+    jobs_queue.configure(REDIS_DOWN)
+    hello = callbacks.text_xml(live_app.settings, "rep01", "你好")
+    callbacks.post_callback(live_app.base_url, live_app.settings, hello)
+    [row] = inbound_rows()
+    runner._claim(inbound.job_key(row.id), "salesnav.bot.inbound:process_inbound", [row.id], "inbound")
+    with pytest.raises(DomainError, match="正由运行中的 worker 处理"), db.transaction() as s:
+        delivery.reprocess(s, s.merge(org.admin), row.id)
+    frozen_clock.advance(runner.LEASE + timedelta(seconds=1))
+    backend = _redis_back(live_app)
+    with db.transaction() as s:
+        delivery.reprocess(s, s.merge(org.admin), row.id)
+    backend.drain()
+    assert inbound_rows()[0].status is InboundStatus.PROCESSED and len(Chat(live_app).sent()) == 1
