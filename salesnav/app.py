@@ -7,14 +7,10 @@ from itertools import chain
 from typing import Any
 
 from flask import Flask, jsonify, request
-from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from salesnav import clock, json_input
+from salesnav import json_input
 from salesnav.handlers.errors import DomainError
-from salesnav.jobs import heartbeat
-from salesnav.jobs import queue as jobs_queue
-from salesnav.models import session as db
 from salesnav.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,7 +25,6 @@ HTTP_MESSAGES_ZH = {
     429: "请求过于频繁，请稍后再试",
 }
 STATUS_FOR_DOMAIN_ERROR = {"not_found": 404, "forbidden": 403}
-CLOCK_STALE_SECONDS = 90
 # The WeCom callback checks its own body, signature first: an input check here would read (and so consume) a body
 # sent with a form or JSON content type before anyone knew it came from WeCom. Its XML parser refuses NUL.
 INPUT_CHECK_SKIPPED_BLUEPRINTS = frozenset({"wecom_callback"})
@@ -43,11 +38,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 25 * 1024 * 1024
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's JSON provider is the default one, which has ensure_ascii
 
-    db.configure(settings.database_url)
-    jobs_queue.configure(settings.redis_url)
-    heartbeat.configure(settings.redis_url)
+    from salesnav.wiring import configure_process
+
+    configure_process(settings, "web")  # as every process of the Procfile (salesnav/wiring.py)
 
     _register_errors(app)
+    from salesnav.health import healthz
+
     app.add_url_rule("/healthz", "healthz", healthz)
     from salesnav.pages import security_headers
 
@@ -66,12 +63,6 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     wecom_callback.init_app(app)
 
-    from salesnav.bot import client as wecom_client
-
-    wecom_client.configure(settings)
-    from salesnav.adapters import register_adapters
-
-    register_adapters()  # the ports' channels: WeCom outbox, SMTP, WeCom's address book
     if settings.wecom.emulator:  # never mounted next to real WeCom credentials
         from salesnav.bot import emulator as wecom_emulator
 
@@ -80,31 +71,6 @@ def create_app(settings: Settings | None = None) -> Flask:
 
         sandbox.init_app(app)  # the sandbox chat talks to the emulator, so it lives and dies with it
     return app
-
-
-def healthz() -> Any:
-    checks: dict[str, Any] = {}
-    try:
-        with db.get_engine().connect() as conn:
-            conn.execute(text("SELECT 1"))
-        checks["database"] = {"ok": True, "dialect": db.get_engine().dialect.name}
-    except Exception as exc:
-        checks["database"] = {"ok": False, "error": type(exc).__name__}
-    try:
-        checks["queue"] = {"ok": True, **jobs_queue.backend().status()}
-    except Exception as exc:
-        checks["queue"] = {"ok": False, "error": type(exc).__name__}
-    try:
-        beat = heartbeat.last_beat()
-        age = (clock.now() - beat).total_seconds() if beat else None
-        checks["clock"] = {
-            "ok": age is not None and age < CLOCK_STALE_SECONDS,
-            "last_beat": beat.isoformat() if beat else None,
-        }
-    except Exception as exc:
-        checks["clock"] = {"ok": False, "error": type(exc).__name__}
-    healthy = all(c["ok"] for c in checks.values())
-    return jsonify(status="ok" if healthy else "degraded", **checks), 200 if healthy else 503
 
 
 def _refuse_malformed_input() -> Any:

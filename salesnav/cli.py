@@ -76,7 +76,7 @@ def serve(host: str, no_demo: bool) -> None:
 
     settings = _settings()
     migrate.upgrade(settings.database_url)
-    app = create_app(settings)
+    app = create_app(settings)  # configures the process (salesnav/wiring.py)
     if not no_demo:
         from salesnav.demo import seed as demo
 
@@ -100,13 +100,11 @@ def serve(host: str, no_demo: bool) -> None:
     "the quick queues and one for media and reports, so an alert never waits behind an import.",
 )
 def worker(burst: bool, queues: str) -> None:
-    """The rq worker (production; needs REDIS_URL)."""
-    from rq import Queue, Worker
-
-    from salesnav.jobs import heartbeat
+    """The rq worker (production; needs REDIS_URL): jobs run in this process (no fork per job), and it outlives
+    Redis outages (salesnav/jobs/worker.py)."""
+    from salesnav.jobs import worker as jobs_worker
     from salesnav.jobs.queue import QUEUES
-    from salesnav.models import session as dbs
-    from salesnav.redis_client import redis_client
+    from salesnav.wiring import configure_process
 
     names = [n.strip() for n in queues.split(",") if n.strip()] or list(QUEUES)
     unknown = [n for n in names if n not in QUEUES]
@@ -115,25 +113,20 @@ def worker(burst: bool, queues: str) -> None:
     settings = _settings()
     if not settings.redis_url:
         raise click.ClickException("worker 需要 REDIS_URL；嵌入式默认模式下任务在 serve 进程内运行")
-    dbs.configure(settings.database_url)
-    heartbeat.configure(settings.redis_url)
-    from salesnav.bot import client as wecom_client
-
-    wecom_client.configure(settings)
-    redis = redis_client(settings.redis_url)
-    Worker([Queue(n, connection=redis) for n in names], connection=redis).work(burst=burst)
+    configure_process(settings, "worker")
+    jobs_worker.run(settings.redis_url, names, burst=burst)
 
 
 @main.command("clock")
 def clock_cmd() -> None:
     """The clock process: fires periodic jobs; a Redis lock makes only one clock fire."""
     from salesnav.jobs import clock as jobs_clock
-    from salesnav.jobs import queue as jobs_queue
+    from salesnav.wiring import configure_process
 
     settings = _settings()
     if not settings.redis_url:
         raise click.ClickException("clock 需要 REDIS_URL；嵌入式默认模式下时钟在 serve 进程内运行")
-    jobs_queue.configure(settings.redis_url)
+    configure_process(settings, "clock")
     jobs_clock.run_forever(settings.redis_url)
 
 
@@ -178,12 +171,17 @@ def wecom_reprocess(inbound_id: int) -> None:
     dbs.configure(settings.database_url)
     backend = start(settings)
     try:
-        inbound.reprocess(inbound_id)
+        outcome = inbound.reprocess(inbound_id)
     except LookupError as exc:
         raise click.ClickException(f"找不到该消息 / {exc}") from exc
+    if not outcome.queued:
+        click.echo(outcome.message)
+        return
     if not settings.redis_url:  # embedded mode: process it here; its replies are the running server's to send
         backend.drain()
-    click.echo(f"消息 {inbound_id} 已重新排队处理")
+        click.echo(outcome.message.replace("排队处理", "处理"))
+    else:
+        click.echo(f"{outcome.message}，由运行中的 worker 进程处理")
     click.echo(describe(backend))
 
 

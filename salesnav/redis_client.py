@@ -15,4 +15,5 @@ def redis_client(url: str) -> Redis:
     """The client for `url` (REDIS_URL); callers check that it is set."""
     if not url:
         raise ValueError("REDIS_URL is not set")
-    return Redis.from_url(url)
+    # Short timeouts: with Redis away, a request that queues a job or counts a rate must not hang on it.
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)

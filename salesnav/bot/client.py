@@ -31,6 +31,13 @@ TOKEN_ERRORS = frozenset({40014, 42001})
 RATE_LIMIT_ERRORS = frozenset({45009, 45033})
 TOKEN_REFRESH_MARGIN_S = 300  # renew a little early so a token never expires mid-flight
 MESSAGE_TYPES = ("text", "markdown", "textcard", "template_card", "file", "image", "voice")
+# WeCom's duplicate check on message/send: the same request JSON sent again within `duplicate_check_interval`
+# seconds is not delivered again. A send whose answer was lost (a timeout, a worker killed mid-send) is retried
+# by the outbox well within it (5 attempts back off 30 s → 4 min; a lease 2 min), so the member sees it once.
+# Each outbox row gets its own interval (`dedupe_id`: 900–1800 s), which makes its request JSON its own: two
+# rows that happen to say the same thing (two 帮助 answered alike) are two messages, a row's retries are one.
+DUPLICATE_CHECK_SECONDS = 1800
+DUPLICATE_CHECK_SPREAD = 900
 
 
 class WeComError(Exception):
@@ -54,13 +61,25 @@ class SendResult:
 
 
 class ClockedTokenStorage(SessionStorage):
-    """Wraps a wechatpy storage and judges expiry by our clock, not by the storage's own TTL."""
+    """Wraps a wechatpy storage and judges expiry by our clock, not by the storage's own TTL.
 
-    def __init__(self, inner: SessionStorage) -> None:
+    With Redis away, the token is kept in this process meanwhile (`fallback`): a login or a send must not fail
+    because the shared token cache is down; WeCom hands out the same token within its validity anyway."""
+
+    def __init__(self, inner: SessionStorage, fallback: SessionStorage | None = None) -> None:
         self.inner = inner
+        self.fallback = fallback
+
+    def _do(self, action: str, *args: Any) -> Any:
+        try:
+            return getattr(self.inner, action)(*args)
+        except Exception:
+            if self.fallback is None:
+                raise
+            return getattr(self.fallback, action)(*args)
 
     def get(self, key: str, default: Any = None) -> Any:
-        entry = self.inner.get(key)
+        entry = self._do("get", key)
         if not isinstance(entry, dict) or entry.get("expires_at", 0) <= clock.now().timestamp():
             return default
         return entry["value"]
@@ -70,10 +89,10 @@ class ClockedTokenStorage(SessionStorage):
             return
         lifetime = max((ttl or 7200) - TOKEN_REFRESH_MARGIN_S, 1)
         # The storage TTL (real seconds) only garbage-collects; validity is judged in get().
-        self.inner.set(key, {"value": value, "expires_at": clock.now().timestamp() + lifetime}, ttl)
+        self._do("set", key, {"value": value, "expires_at": clock.now().timestamp() + lifetime}, ttl)
 
     def delete(self, key: str) -> None:
-        self.inner.delete(key)
+        self._do("delete", key)
 
 
 _memory_tokens = MemoryStorage()  # one per process, shared by every client built here
@@ -85,7 +104,7 @@ def token_storage(redis_url: str) -> ClockedTokenStorage:
         return ClockedTokenStorage(_memory_tokens)
     from wechatpy.session.redisstorage import RedisStorage
 
-    return ClockedTokenStorage(RedisStorage(redis_client(redis_url), prefix="salesnav:wecom"))
+    return ClockedTokenStorage(RedisStorage(redis_client(redis_url), prefix="salesnav:wecom"), fallback=_memory_tokens)
 
 
 class _WeChatClient(WeChatClient):
@@ -120,19 +139,30 @@ class WeComClient:
     def __init__(self, wecom: WeComSettings, *, redis_url: str = "", timeout: float = 10.0) -> None:
         self.agent_id = wecom.agent_id
         self._wx = _WeChatClient(wecom, token_storage(redis_url), timeout)
+        if wecom.emulator:
+            from salesnav.bot.emulator import local
+
+            local.mount_on(self._wx._http, wecom.api_base)
 
     @property
     def access_token(self) -> str:
         return self._call(lambda: self._wx.access_token)
 
     # --- messages -----------------------------------------------------------------------------
-    def send(self, userid: str, msg_type: str, body: dict[str, Any]) -> SendResult:
-        """Send one application message; `body` is the part under the msgtype key."""
+    def send(self, userid: str, msg_type: str, body: dict[str, Any], *, dedupe_id: int | None = None) -> SendResult:
+        """Send one application message; `body` is the part under the msgtype key. `dedupe_id`: the outbox row,
+        whose every attempt WeCom's duplicate check then treats as one message (see DUPLICATE_CHECK_SECONDS)."""
         if msg_type not in MESSAGE_TYPES:
             raise ValueError(f"unknown WeCom message type {msg_type!r}")
-        result = self._call(
-            lambda: self._wx.message.send(self.agent_id, userid, msg={"msgtype": msg_type, msg_type: body})
-        )
+        interval = DUPLICATE_CHECK_SECONDS - (dedupe_id % DUPLICATE_CHECK_SPREAD if dedupe_id else 0)
+        # wechatpy's message group merges `msg` into the request, so WeCom's duplicate check rides along.
+        msg = {
+            "msgtype": msg_type,
+            msg_type: body,
+            "enable_duplicate_check": 1,
+            "duplicate_check_interval": interval,
+        }
+        result = self._call(lambda: self._wx.message.send(self.agent_id, userid, msg=msg))
         if userid in str(result.get("invaliduser") or "").split("|"):
             raise WeComError(81013, f"{userid} is not a member who can receive this app's messages")
         return SendResult(str(result.get("msgid", "")), result.get("response_code"), result)

@@ -8,8 +8,10 @@ without a second record or a second job. Processing failures stay visible on the
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from salesnav import clock
@@ -17,7 +19,8 @@ from salesnav.bot import router
 from salesnav.bot.parse import WeComMessage, parse_message
 from salesnav.handlers.errors import DomainError
 from salesnav.jobs.queue import enqueue_after_commit
-from salesnav.models import InboundMessage, InboundStatus
+from salesnav.jobs.runner import lease_expired
+from salesnav.models import InboundMessage, InboundStatus, JobRun
 from salesnav.models import session as db
 
 log = logging.getLogger(__name__)
@@ -95,13 +98,36 @@ def mark_failed(inbound_id: int, exc: BaseException) -> None:
             row.processed_at = clock.now()
 
 
-def reprocess(inbound_id: int) -> None:
-    """Queue a failed (or stuck) message again; its earlier job run failed, so the key is free."""
+@dataclass(frozen=True)
+class Reprocessed:
+    """What `reprocess` did, in words an operator can act on."""
+
+    queued: bool
+    message: str
+
+
+def reprocess(inbound_id: int) -> Reprocessed:
+    """Queue a failed (or stuck) message again — unless it was processed, or a live process is processing it now.
+
+    A run whose process died (its lease expired) is taken over; a run held by a live process is left to it,
+    since queueing it again would only be skipped."""
+    now = clock.now()
     with db.transaction() as session:
         row = session.get(InboundMessage, inbound_id)
         if row is None:
             raise LookupError(f"inbound message {inbound_id} not found")
         if row.status in (InboundStatus.PROCESSED, InboundStatus.IGNORED):
-            return
+            return Reprocessed(False, f"消息 {inbound_id} 已处理完毕（{row.status}），无需重新处理")
+        run = session.scalars(select(JobRun).where(JobRun.key == job_key(inbound_id))).first()
+        note = "已重新排队处理"
+        if run is not None and run.status == "running":
+            if not lease_expired(run, now):
+                until = run.lease_expires_at.isoformat(timespec="seconds") if run.lease_expires_at else "—"
+                busy = f"正由一个运行中的 worker 处理（租约有效至 {until}），未重新排队；请稍后查看结果"
+                return Reprocessed(False, f"消息 {inbound_id} {busy}")
+            note = "上次处理它的进程已中断（租约已过期），已接手并重新排队处理"
+        elif run is not None and run.status == "done":
+            run.status = "failed"  # the row says it never got through: let the key run again
         row.status, row.error = InboundStatus.RECEIVED, None
         enqueue_after_commit(session, process_inbound, row.id, key=job_key(row.id), queue="inbound")
+    return Reprocessed(True, f"消息 {inbound_id} {note}")

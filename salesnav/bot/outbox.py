@@ -168,6 +168,7 @@ def _by_key(session: Session, key: str) -> OutboundMessage | None:
 
 @dataclass(frozen=True)
 class _Claimed:
+    message_id: int
     recipient: str
     msg_type: str
     body: dict[str, Any]
@@ -218,9 +219,18 @@ def queue_file(session: Session, userid: str, attachment: Attachment, **kw: Any)
 
 def _send(claimed: _Claimed) -> SendResult:
     if claimed.msg_type == "file" and "upload" in claimed.body:
-        return get_client().send(claimed.recipient, "file", {"media_id": _upload(claimed.body["upload"])})
+        # The upload's media id is kept with the row, so a retry sends the very same request (duplicate check).
+        media_id = claimed.body.get("media_id") or _upload(claimed.body["upload"])
+        if not claimed.body.get("media_id"):
+            with db.transaction() as session:
+                session.execute(
+                    update(OutboundMessage)
+                    .where(OutboundMessage.id == claimed.message_id)
+                    .values(body={**claimed.body, "media_id": media_id})
+                )
+        return get_client().send(claimed.recipient, "file", {"media_id": media_id}, dedupe_id=claimed.message_id)
     if claimed.msg_type != CARD_UPDATE:
-        return get_client().send(claimed.recipient, claimed.msg_type, claimed.body)
+        return get_client().send(claimed.recipient, claimed.msg_type, claimed.body, dedupe_id=claimed.message_id)
     body = claimed.body
     raw = get_client().update_template_card(
         [claimed.recipient],
@@ -295,7 +305,7 @@ def _claim(session: Session, message_id: int) -> _Claimed | None:
     if is_digest(message):
         body = {"content": _render_digest(session, message_id)}
         session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id).values(body=body))
-    return _Claimed(message.recipient_userid, message.msg_type, body)
+    return _Claimed(message_id, message.recipient_userid, message.msg_type, body)
 
 
 def _guarded(session: Session, message_id: int, seen_attempts: int, **values: Any) -> None:

@@ -2,7 +2,9 @@
 
 All periodic jobs live in `PERIODIC`, each with a stable id; starting the scheduler twice
 never duplicates them. A tick only enqueues a job (with an idempotency key per slot), so
-the work itself happens on the workers and a slow job never delays the clock.
+the work itself happens on the workers and a slow job never delays the clock. One exception, `inline`: the
+recovery sweep runs in the clock itself, because what it recovers from is a queue or a worker that failed.
+Every tick also records that the clock is alive (heartbeat.ticked), for `/healthz`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from salesnav import clock as timekeeper
-from salesnav.jobs import battle_pack, collaboration, dashboards, heartbeat, housekeeping, org_sync, rules
+from salesnav.jobs import battle_pack, collaboration, dashboards, heartbeat, housekeeping, org_sync, recovery, rules
 from salesnav.jobs.leader import Leadership, LocalLeadership, RedisLeadership
 from salesnav.jobs.queue import enqueue
 from salesnav.redis_client import redis_client
@@ -35,6 +37,7 @@ class PeriodicJob:
     queue: str = "default"
     slot_seconds: int = 60  # idempotency granularity: one run per slot, however many clocks tick
     fire_at_start: bool = False
+    inline: bool = False  # run in the clock process (the leader's) instead of queueing it
 
 
 PERIODIC: list[PeriodicJob] = [
@@ -50,6 +53,8 @@ PERIODIC: list[PeriodicJob] = [
     PeriodicJob("rules.scan", rules.scan, IntervalTrigger(seconds=5), queue="rules", slot_seconds=5),
     # Every minute: one reminder per collaboration part before its deadline (setting reminder_hours_before).
     PeriodicJob("collaboration.remind_due", collaboration.remind_due, IntervalTrigger(seconds=60), queue="rules"),
+    # Every 30 s, in the clock itself: jobs committed but never queued (Redis was down) or whose worker died.
+    PeriodicJob("jobs.recover", recovery.sweep, IntervalTrigger(seconds=30), inline=True, fire_at_start=True),
     PeriodicJob(
         "housekeeping.prune_job_runs", housekeeping.prune_job_runs, IntervalTrigger(hours=1), slot_seconds=3600
     ),
@@ -69,14 +74,37 @@ class Clock:
         self.leadership = leadership
         self.periodic = PERIODIC if periodic is None else periodic
         self.fired: list[str] = []
+        self._cut_off = False  # Redis was unreachable at the last tick
 
     def tick(self, periodic_job: PeriodicJob) -> bool:
         """Fire one periodic job if this clock leads. Returns whether it fired."""
-        if not self.leadership.is_leader():
+        try:
+            leads = self.leadership.is_leader()
+        except Exception as exc:  # Redis away: no clock can know whether it leads; fire nothing
+            if not self._cut_off:
+                log.warning("the clock cannot reach Redis (%s); periodic jobs wait", type(exc).__name__)
+            self._cut_off = True
             return False
+        if not leads:
+            return False
+        if self._cut_off:
+            # Back from an outage: what was committed meanwhile is swept up now, not at the next minute.
+            self._cut_off = False
+            log.info("the clock reaches Redis again")
+            for inline in (pj for pj in self.periodic if pj.inline and pj.id != periodic_job.id):
+                self.tick(inline)
         now: datetime = timekeeper.now()
-        slot = int(now.timestamp()) // periodic_job.slot_seconds
-        enqueue(periodic_job.job, now.isoformat(), key=f"clock:{periodic_job.id}:{slot}", queue=periodic_job.queue)
+        heartbeat.ticked(now)
+        if periodic_job.inline:
+            assert callable(periodic_job.job), "an inline job is one of ours, not a path"
+            try:
+                periodic_job.job(now.isoformat())
+            except Exception:
+                log.exception("periodic job %s failed in the clock", periodic_job.id)
+        else:
+            slot = int(now.timestamp()) // periodic_job.slot_seconds
+            key = f"clock:{periodic_job.id}:{slot}"
+            enqueue(periodic_job.job, now.isoformat(), key=key, queue=periodic_job.queue)
         self.fired.append(periodic_job.id)
         return True
 

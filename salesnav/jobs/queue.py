@@ -5,6 +5,10 @@ alert); without it, in-process worker threads run them (the embedded default): o
 quick queues and one for the slow ones, as the Procfile's `worker` and `reports` processes.
 Jobs are module-level functions taking ids and plain values. Inside a unit of work use
 `enqueue_after_commit`, so a worker never looks for a row that is not committed yet.
+
+Handing a committed job to the queue may fail (Redis down). That never fails the request or job that
+committed: a keyed job is written down as a `queued` JobRun instead, and the recovery sweep
+(salesnav/jobs/recovery.py) queues it once Redis answers again.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ class InProcessBackend:
         self._lanes = {"quick": _Lane("quick"), "slow": _Lane("slow")}
         self._lock = threading.Lock()
         self._concurrent = concurrent
+        self._pending: dict[str, int] = {}
 
     def concurrent(self) -> bool:
         if self._concurrent is not None:
@@ -85,7 +90,24 @@ class InProcessBackend:
     def submit(self, call: JobCall) -> None:
         lane = self._lanes["slow" if call.queue in SLOW_QUEUES and self.concurrent() else "quick"]
         self._ensure_thread(lane)
+        with self._lock:
+            if call.key:
+                self._pending[call.key] = self._pending.get(call.key, 0) + 1
         lane.queue.put(call)
+
+    def is_pending(self, key: str) -> bool:
+        """Whether a job with this key waits or runs in this process (the recovery sweep leaves it be)."""
+        with self._lock:
+            return self._pending.get(key, 0) > 0
+
+    def _done(self, call: JobCall) -> None:
+        if call.key:
+            with self._lock:
+                left = self._pending.get(call.key, 0) - 1
+                if left > 0:
+                    self._pending[call.key] = left
+                else:
+                    self._pending.pop(call.key, None)
 
     def _ensure_thread(self, lane: _Lane) -> None:
         with self._lock:
@@ -99,10 +121,11 @@ class InProcessBackend:
         while True:
             call = lane.queue.get()
             try:
-                run_job(call.path, list(call.args), call.key)
+                run_job(call.path, list(call.args), call.key, call.queue)
             except Exception:
                 log.exception("in-process job %s failed", call.path)
             finally:
+                self._done(call)
                 lane.queue.task_done()
 
     def drain(self) -> None:
@@ -128,12 +151,37 @@ class RqBackend:
             call.path,
             list(call.args),
             call.key,
+            call.queue,
             # rq keeps one job hash per id; the JobRun row is what makes a second run a no-op.
             job_id=_rq_job_id(call.key) if call.key else None,
             retry=None,
             result_ttl=3600,
             failure_ttl=7 * 24 * 3600,
         )
+
+    def requeue(self, call: JobCall) -> None:
+        """Queue a keyed job again (the recovery sweep): its earlier rq job, perhaps still recorded as started by a
+        worker that died, is forgotten first."""
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job
+
+        if call.key:
+            try:
+                Job.fetch(_rq_job_id(call.key), connection=self.redis).delete()
+            except NoSuchJobError:
+                pass
+        self.submit(call)
+
+    def is_pending(self, key: str) -> bool:
+        """Whether the key's rq job waits in a queue (the recovery sweep leaves it be)."""
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job, JobStatus
+
+        try:
+            job = Job.fetch(_rq_job_id(key), connection=self.redis)
+        except NoSuchJobError:
+            return False
+        return job.get_status(refresh=False) in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
 
     def drain(self, exclude: tuple[str, ...] = ()) -> None:
         """Run everything queued now (but the `exclude`d queues), in this process (tests, CLI)."""
@@ -184,6 +232,9 @@ class CommandBackend:
     def status(self) -> dict[str, Any]:
         return self.inner.status()
 
+    def is_pending(self, key: str) -> bool:
+        return self.inner.is_pending(key)
+
 
 def _rq_job_id(key: str) -> str:
     # rq ids must be safe in Redis key names; keys may hold ':' and Chinese text.
@@ -233,7 +284,44 @@ def enqueue_after_commit(session: Session, job: Job, *ids: Any, key: str | None 
 @event.listens_for(Session, "after_commit")
 def _flush_pending_jobs(session: Session) -> None:
     for job, ids, key, queue in session.info.pop(_PENDING, []):
-        enqueue(job, *ids, key=key, queue=queue)
+        try:
+            enqueue(job, *ids, key=key, queue=queue)
+        except Exception as exc:
+            # What committed stays committed, and its caller (a WeCom callback, an API call) gets its answer.
+            log.warning("could not queue %s (%s): %s; the recovery sweep will", job_path(job), key, exc)
+            record_unqueued(JobCall(job_path(job), tuple(ids), key, queue))
+
+
+def record_unqueued(call: JobCall) -> None:
+    """Write down a job the queue refused, as a `queued` JobRun the recovery sweep hands over later."""
+    from sqlalchemy import select
+
+    from salesnav import clock
+    from salesnav.models import JobRun
+    from salesnav.models import session as db
+
+    if call.key is None:
+        log.error("job %s without a key could not be queued and is dropped", call.path)
+        return
+    try:
+        with db.transaction() as session:
+            run = session.scalars(select(JobRun).where(JobRun.key == call.key)).first()
+            if run is None:
+                session.add(
+                    JobRun(
+                        key=call.key,
+                        job=call.path,
+                        args=list(call.args),
+                        queue=call.queue,
+                        status="queued",
+                        attempts=0,
+                        started_at=clock.now(),
+                    )
+                )
+            elif run.status == "failed":  # queued again on purpose (reprocess, resend)
+                run.status, run.queue, run.started_at = "queued", call.queue, clock.now()
+    except Exception:
+        log.exception("could not record unqueued job %s (%s)", call.path, call.key)
 
 
 @event.listens_for(Session, "after_soft_rollback")

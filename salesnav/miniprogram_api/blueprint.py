@@ -72,6 +72,11 @@ def register(app: Flask) -> None:
         storage_uri=settings.redis_url or "memory://",
         key_prefix=app.config.get("MINIPROGRAM_RATE_LIMIT_PREFIX", "salesnav-api"),
         strategy="moving-window",
+        # Redis away: count in this process meanwhile (and go back to Redis once it answers) rather than answer
+        # every API call, login included, with a 500.
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
+        storage_options={"socket_connect_timeout": 2, "socket_timeout": 3} if settings.redis_url else {},
     )
     limiter.init_app(app)
     limiter.limit(_rate_limit)(bp)

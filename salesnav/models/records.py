@@ -49,11 +49,15 @@ class JobRun(IdMixin, Base):
     key: Mapped[str] = mapped_column(String(250), unique=True)
     job: Mapped[str] = mapped_column(String(120))
     args: Mapped[list[Any]] = mapped_column(default=list)
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running, done, failed
+    # queued (committed, not yet handed to the queue: Redis was down), running, done, failed
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
     attempts: Mapped[int] = mapped_column(default=1)
     error: Mapped[str | None] = mapped_column(Text)
-    started_at: Mapped[datetime]
+    started_at: Mapped[datetime]  # of a queued run: when it was queued
     finished_at: Mapped[datetime | None]
+    queue: Mapped[str | None] = mapped_column(String(20))
+    # Renewed by the running process (salesnav/jobs/runner.py); past it, the process is gone.
+    lease_expires_at: Mapped[datetime | None]
 
 
 class RuleSetting(IdMixin, TimestampMixin, Base):

@@ -39,3 +39,19 @@ def wait_until_released() -> None:
 
 def mark_reached() -> None:
     REACHED.set()
+
+
+def record_then_queue(user_id: int, label: str) -> None:
+    """A job that queues another job after its own commit, as a chat touchpoint queues its rule events."""
+    from salesnav.jobs.queue import enqueue_after_commit
+
+    with db.transaction() as session:
+        session.add(Task(assignee_id=user_id, title=label, origin="test"))
+        enqueue_after_commit(session, record_run, user_id, f"{label}:nested", key=f"nested:{label}", queue="rules")
+
+
+def record_pid(user_id: int) -> None:
+    """Leaves the process id it ran in."""
+    import os
+
+    record_run(user_id, f"pid:{os.getpid()}")

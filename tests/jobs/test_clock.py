@@ -74,3 +74,32 @@ def test_installing_the_periodic_jobs_twice_never_duplicates_them():
     clock.install(scheduler)
     clock.install(scheduler)
     assert sorted(j.id for j in scheduler.get_jobs()) == sorted(p.id for p in PERIODIC)
+
+
+class _FlakyLeadership:
+    """Leads, except while Redis is down (then it cannot know)."""
+
+    down = False
+
+    def is_leader(self) -> bool:
+        if self.down:
+            raise ConnectionError("Redis unreachable")
+        return True
+
+    def release(self) -> None:
+        return None
+
+
+def test_a_clock_back_from_a_redis_outage_sweeps_at_once_rather_than_at_the_next_minute(session, frozen_clock):
+    swept: list[str] = []
+    sweep = PeriodicJob("test.sweep", swept.append, IntervalTrigger(seconds=60), inline=True)
+    leadership = _FlakyLeadership()
+    clock = Clock(leadership, periodic=[TICK, sweep])
+    leadership.down = True
+    assert clock.tick(TICK) is False  # nothing fired, nothing raised: the scheduler keeps ticking
+    leadership.down = False
+    jobs_queue.configure("").drain()
+    assert clock.tick(TICK) is True
+    assert len(swept) == 1 and clock.fired == ["test.sweep", "test.tick"]
+    clock.tick(sweep)
+    assert len(swept) == 2  # and every minute as before

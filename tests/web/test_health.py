@@ -16,24 +16,60 @@ import requests
 from salesnav import clock
 from salesnav.app import create_app
 from salesnav.jobs import heartbeat
+from salesnav.jobs import queue as jobs_queue
 
 pytestmark = pytest.mark.smoke
 
 
-def test_healthz_is_ok_once_the_clock_has_beaten(settings, database, frozen_clock):
+@pytest.fixture
+def registered_workers(settings):
+    """With Redis: an rq worker registered for every queue, as the Procfile's two would be."""
+    if not settings.redis_url:
+        yield
+        return
+    from redis import Redis
+    from rq import Queue, Worker
+
+    redis = Redis.from_url(settings.redis_url)
+    worker = Worker([Queue(n, connection=redis) for n in jobs_queue.QUEUES], connection=redis)
+    worker.register_birth()
+    yield
+    worker.register_death()
+
+
+def test_healthz_is_ok_once_the_clock_has_ticked_and_its_heartbeat_ran(
+    settings, database, frozen_clock, registered_workers
+):
     client = create_app(settings).test_client()
+    heartbeat.ticked(clock.now())
     heartbeat.beat(clock.now().isoformat())
     body = client.get("/healthz").get_json()
-    assert body["status"] == "ok"
+    assert body["status"] == "ok" and body["reasons"] == []
     assert body["database"]["ok"] and body["queue"]["ok"] and body["clock"]["ok"]
 
 
-def test_healthz_is_degraded_when_the_clock_stopped(settings, database, frozen_clock):
+def test_healthz_is_degraded_when_the_clock_stopped(settings, database, frozen_clock, registered_workers):
     client = create_app(settings).test_client()
+    heartbeat.ticked(clock.now())
     heartbeat.beat(clock.now().isoformat())
     frozen_clock.advance(timedelta(minutes=5))
     response = client.get("/healthz")
-    assert response.status_code == 503 and response.get_json()["clock"]["ok"] is False
+    body = response.get_json()
+    assert response.status_code == 503 and body["status"] == "degraded" and body["clock"]["ok"] is False
+    assert body["reasons"] == ["时钟进程未在运行：定时任务（规则扫描、作战包、补做）暂停"]
+
+
+def test_a_clock_that_ticks_while_its_heartbeat_waits_is_a_backlog_not_a_stale_clock(
+    settings, database, frozen_clock, registered_workers
+):
+    """Seen: /healthz called the clock stale when the worker was only backlogged."""
+    client = create_app(settings).test_client()
+    heartbeat.beat(clock.now().isoformat())
+    frozen_clock.advance(timedelta(minutes=5))
+    heartbeat.ticked(clock.now())  # the clock goes on firing; the worker has not run its heartbeat since
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "degraded" and body["clock"]["ok"] is True
+    assert body["reasons"] == ["时钟正常，但 worker 尚未运行它排队的心跳任务：worker 积压或未运行"]
 
 
 def test_unknown_page_answers_in_chinese_json(settings, database):
@@ -72,3 +108,13 @@ def test_salesnav_serve_starts_the_embedded_product(tmp_path: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_healthz_names_redis_when_it_is_down(database, frozen_clock):
+    """Seen: a Redis outage; /healthz must say so, and the API keeps answering meanwhile (test_rate_limit)."""
+    from salesnav.settings import Settings
+
+    down = Settings.from_env({"DATABASE_URL": database, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    body = create_app(down).test_client().get("/healthz").get_json()
+    assert body["status"] == "degraded" and body["redis"]["ok"] is False
+    assert body["reasons"][0].startswith("Redis 无法连接")

@@ -7,7 +7,9 @@ so a bug in our payloads shows up in tests rather than in production.
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -58,6 +60,15 @@ def message_send() -> Response:
         _record(record)
         return wecom_error(errcode)
 
+    duplicate = _duplicate_of(body)
+    if duplicate is not None:  # WeCom's duplicate check: answered as sent, delivered to no one again
+        record.update(duplicate_of=duplicate["seq"], msgid=duplicate.get("msgid"))
+        _record(record)
+        again = {"response_code": duplicate["response_code"]} if duplicate.get("response_code") else {}
+        return _answer(
+            ok(invaliduser="", invalidparty="", invalidtag="", unlicenseduser="", msgid=duplicate.get("msgid"), **again)
+        )
+
     wanted = _recipients(str(body.get("touser", "")))
     valid = active_userids(wanted)
     invalid = [u for u in wanted if u not in valid]
@@ -74,9 +85,41 @@ def message_send() -> Response:
         extra["response_code"] = record["response_code"] = STATE.new_response_code()
     _record(record)
     # Silent drops are what WeCom does past 30/min or 1,000/h to one member: the call still succeeds.
-    return ok(
-        invaliduser="|".join(invalid), invalidparty="", invalidtag="", unlicenseduser="", msgid=record["msgid"], **extra
+    invalid_users = "|".join(invalid)
+    return _answer(
+        ok(invaliduser=invalid_users, invalidparty="", invalidtag="", unlicenseduser="", msgid=record["msgid"], **extra)
     )
+
+
+def _answer(response: Response) -> Response:
+    """The answer to a send WeCom carried out, unless a test made it get lost on the way back (a timeout)."""
+    if STATE.take_lost_answer():
+        return Response("upstream timed out", status=504, mimetype="text/plain")
+    return response
+
+
+def _fingerprint(body: dict[str, Any]) -> str:
+    """WeCom: "同样内容(请求json)的消息" — the same request JSON, whatever its key order."""
+    return json.dumps(body, sort_keys=True, ensure_ascii=False)
+
+
+def _duplicate_of(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The message this one repeats within `duplicate_check_interval`, when the sender asked WeCom to check."""
+    if not body.get("enable_duplicate_check"):
+        return None
+    try:
+        interval = min(max(int(body.get("duplicate_check_interval") or 1800), 0), 4 * 3600)
+    except (TypeError, ValueError):
+        interval = 1800
+    since = clock.now() - timedelta(seconds=interval)
+    mine = _fingerprint(body)
+    with STATE.lock:
+        for earlier in reversed(STATE.messages):
+            if datetime.fromisoformat(earlier["received_at"]) < since:
+                break
+            if not earlier["errcode"] and "duplicate_of" not in earlier and _fingerprint(earlier["body"]) == mine:
+                return earlier
+    return None
 
 
 @bp.post("/cgi-bin/message/update_template_card")

@@ -6,7 +6,8 @@
 - `GET  /_wecom/_control` — counters and the faults in force.
 - `POST /_wecom/_control` with any of:
   `{"reset": true}`, `{"expire_tokens": true}`, `{"fail_next": [45009, 42001]}`,
-  `{"fail_all_sends": 60020}` (null clears it), `{"issue_response_code": true}` (a code that
+  `{"fail_all_sends": 60020}` (null clears it), `{"lose_answers": 1}` (the next send is delivered but its
+  answer is lost: HTTP 504), `{"issue_response_code": true}` (a code that
   update_template_card accepts, as a card-button callback would carry),
   `{"external_contacts": {"wmXXXX": {"name": "张主任", "corp_name": "协和医院", "follow_user": "rep01"}}}`.
   `{"directory": {"department": [...], "userlist": [...]}}` (WeCom-shaped; null clears it): the
@@ -68,6 +69,8 @@ def control() -> Response | tuple[Response, int]:
             STATE.fail_next.extend(int(code) for code in body["fail_next"] or [])
         if "fail_all_sends" in body:
             STATE.fail_all_sends = int(body["fail_all_sends"]) if body["fail_all_sends"] else None
+        if "lose_answers" in body:
+            STATE.lose_answers = int(body["lose_answers"] or 0)
         if "directory" in body:
             STATE.directory = dict(body["directory"]) if body["directory"] else None
         for external_userid, spec in (body.get("external_contacts") or {}).items():

@@ -13,6 +13,8 @@ Faults are set over HTTP (`POST /_wecom/_control`, see control.py) or directly h
 - `expire_tokens()`: every token issued so far answers 42001 from now on;
 - `fail_next`: errcodes answered, in order, by the next authenticated API calls (all but gettoken);
 - `fail_all_sends`: an errcode answered by every message/send and update_template_card until cleared;
+- `lose_answers`: the next N message/send calls are carried out (delivered), but answer HTTP 504, as when
+  WeCom's answer times out on the way back;
 - `external_contacts`: extra customers' WeChat contacts for externalcontact/get.
 - `directory`: department/list and user/list answer from it instead of our tables (a changed org).
 `reset()` forgets everything.
@@ -59,6 +61,7 @@ class EmulatorState:
     deliveries: dict[str, deque[datetime]] = field(default_factory=dict)  # userid -> delivery times
     fail_next: deque[int] = field(default_factory=deque)
     fail_all_sends: int | None = None
+    lose_answers: int = 0  # the next N message/send calls are carried out, but their answer is lost (HTTP 504)
     external_contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     # A directory WeCom answers instead of ours ({"department": [...], "userlist": [...]}): a changed org.
     directory: dict[str, list[dict[str, Any]]] | None = None
@@ -106,6 +109,13 @@ class EmulatorState:
             if is_send and self.fail_all_sends:
                 return self.fail_all_sends
         return 0
+
+    def take_lost_answer(self) -> bool:
+        with self.lock:
+            if self.lose_answers > 0:
+                self.lose_answers -= 1
+                return True
+        return False
 
     # --- deliveries ---------------------------------------------------------------------------
     def deliver_to(self, userid: str) -> bool:
@@ -157,6 +167,7 @@ class EmulatorState:
                 "media": len(self.media),
                 "fail_next": list(self.fail_next),
                 "fail_all_sends": self.fail_all_sends,
+                "lose_answers": self.lose_answers,
                 "menus": {str(k): v for k, v in self.menus.items()},
                 "external_contacts": sorted(self.external_contacts),
                 "directory": self.directory is not None,

@@ -16,7 +16,8 @@ from salesnav.handlers.admin.guard import require_admin
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import audit, audits
 from salesnav.jobs.queue import enqueue_after_commit
-from salesnav.models import AuditEntry, InboundMessage, InboundStatus, OutboundMessage, OutboundStatus, User
+from salesnav.jobs.runner import lease_expired
+from salesnav.models import AuditEntry, InboundMessage, InboundStatus, JobRun, OutboundMessage, OutboundStatus, User
 
 PAGE = 50
 # The jobs that carry messages belong to the chat channel above; named by path so this use case imports none.
@@ -180,12 +181,18 @@ def reprocess(session: Session, actor: User, inbound_id: int) -> InboundMessage:
         raise NotFound("消息不存在")
     if row.status in (InboundStatus.PROCESSED, InboundStatus.IGNORED):
         raise DomainError(f"该消息已处理（{row.status.label}），无需重新处理")
+    key = f"inbound:{row.id}"  # the chat channel's job key for this message (salesnav/bot/inbound.py)
+    run = session.scalars(select(JobRun).where(JobRun.key == key)).first()
+    if run is not None and run.status == "running" and not lease_expired(run, clock.now()):
+        raise DomainError("该消息正由运行中的 worker 处理，未重新排队；请稍后刷新查看结果")
+    if run is not None and run.status == "done":
+        run.status = "failed"  # the row says it never got through: let the key run again
     before = {"status": row.status.value, "error": row.error}
     row.status, row.error = InboundStatus.RECEIVED, None
     session.flush()
     audit(session, actor, "inbound_message", row.id, "reprocess", before, {"status": row.status.value})
-    # Its earlier job run failed, so the same key may run again (salesnav/jobs/runner.py).
-    enqueue_after_commit(session, PROCESS_INBOUND_JOB, row.id, key=f"inbound:{row.id}", queue="inbound")
+    # Its earlier run failed or its worker died (lease expired), so the key may run again (salesnav/jobs/runner.py).
+    enqueue_after_commit(session, PROCESS_INBOUND_JOB, row.id, key=key, queue="inbound")
     return row
 
 
