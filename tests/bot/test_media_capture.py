@@ -170,7 +170,8 @@ def test_a_next_step_typed_after_the_voice_note_completes_the_same_touchpoint(ch
     (tp,) = touchpoints_of("北京协和医院")
     assert tp.next_action == "送样" and _local_due(tp, live_app) == DEC_8_18H_SHANGHAI
     assert tp.summary == voice_summary  # the typed next step is not appended to the summary
-    assert chat.last_text().startswith("✅ 已补充到触点：北京协和医院") and "下一步：送样（12月8日 18:00）" in chat.last_text()
+    assert chat.last_text().startswith("✅ 已补充到触点：北京协和医院")
+    assert "下一步：送样（12月8日 18:00）" in chat.last_text()
 
 
 def test_a_next_step_typed_after_a_saved_voice_draft_completes_it_and_its_card(chat, live_app, spoken_amr, heard):
