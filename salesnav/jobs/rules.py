@@ -55,6 +55,7 @@ def run_scan(now: datetime) -> ScanReport:
                 continue
             matches = rule.find(session, now)
         report.found[rule.code] += len(matches)
+        done: dict[str, list[int]] = {}
         for match in matches:
             # One unit of work per match: a failure or a crash costs this match only, and the
             # next scan finds it again; the alert key stops it from firing twice.
@@ -66,6 +67,11 @@ def run_scan(now: datetime) -> ScanReport:
                 outcome = "failed"
             if outcome:
                 report.outcomes[f"{rule.code}:{outcome}"] += 1
+                done.setdefault(outcome, []).append(match.subject_id)
+        for outcome, then in rule.after_scan.items():
+            if done.get(outcome):
+                with db.transaction() as session:
+                    then(session, done[outcome], now)
     report.seconds = time.perf_counter() - started
     return report
 

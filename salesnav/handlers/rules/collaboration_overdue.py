@@ -112,7 +112,7 @@ def fire(session: Session, part_id: int, episode: str, now: datetime) -> Alert |
         subject_type="ticket_part",
         subject_id=part.id,
         episode=episode,
-        title=f"协同超时：{department.name}「{part.request}」已超时 {how_long(late)}",
+        title=f"{department.name}未按时响应「{part.request}」",
         now=now,
         detail={
             "department_id": department.id,

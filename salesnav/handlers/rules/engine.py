@@ -43,6 +43,8 @@ class Rule:
     find: Callable[[Session, datetime], list[Match]] | None = None
     apply: Callable[[Session, Match, datetime], str | None] | None = None
     reactions: dict[str, Callable[[Session, DomainEvent], None]] = field(default_factory=dict)
+    # outcome → what to do once a scan applied all matches with that outcome (given their alert ids)
+    after_scan: dict[str, Callable[[Session, list[int], datetime], None]] = field(default_factory=dict)
 
     def enabled(self, session: Session) -> bool:
         return bool(rule_settings.get(session, self.switch))
@@ -198,12 +200,25 @@ def tell(session: Session, user: User | None, content: str, *, key: str) -> bool
 
 
 def notify(session: Session, alert: Alert, user: User | None, content: str, tag: str = "raised") -> None:
-    """Queue one WeCom text for this alert, and a manager's 批注 card with it."""
-    if user is None or not tell(session, user, content, key=f"alert:{alert.id}:{tag}:{user.wecom_userid}"):
+    """Tell one person of this alert in one message: a manager or director gets the 批注 card carrying `content`,
+    anyone else (a rep, a department head) the text."""
+    if user is None or not user.active or user.deleted_at:
         return
-    from salesnav.bot.capture.annotate import queue_alert_card  # a manager also gets the 批注 card
+    from salesnav.bot.capture.annotate import queue_alert_card  # the bot package imports the models; import late
 
-    queue_alert_card(session, alert, user, tag)
+    if not queue_alert_card(session, alert, user, tag, content):
+        tell(session, user, content, key=f"alert:{alert.id}:{tag}:{user.wecom_userid}")
+
+
+def notify_digest(
+    session: Session, alerts: list[Alert], user: User | None, lines: list[str], now: datetime, *, rule_name: str
+) -> None:
+    """Several alerts for one person at once (a scan's escalations): one card listing them."""
+    if user is None or not user.active or user.deleted_at or not alerts:
+        return
+    from salesnav.bot.capture.annotate import queue_digest_card
+
+    queue_digest_card(session, alerts, user, lines, rule_name, key=f"alerts:{alerts[0].id}-{alerts[-1].id}:{user.id}")
 
 
 def distinct_users(*users: User | None) -> list[User]:
