@@ -44,9 +44,11 @@ def todo_line(todo: Todo, now: datetime, tz: ZoneInfo) -> str:
     return f"{who}需在{when}前{action}" if who else f"需在{when}前{action}"
 
 
-def render_markdown(pack: BattlePack, tz: ZoneInfo, *, on_demand: bool = False) -> str:
+def render_markdown(pack: BattlePack, tz: ZoneInfo, *, on_demand: bool = False, working_hours: bool = True) -> str:
+    """`working_hours`: False for a pack asked for in the evening or on a day off, which is not 「今日作战包」."""
     day = pack.day
-    head = f"**今日作战包** · {day.month}月{day.day}日 周{WEEKDAYS[day.weekday()]}"
+    name = "今日作战包" if working_hours else "我的作战包"
+    head = f"**{name}** · {day.month}月{day.day}日 周{WEEKDAYS[day.weekday()]}"
     if on_demand:
         head += f"（截至 {pack.as_of.astimezone(tz):%H:%M}）"
     lines = [head]

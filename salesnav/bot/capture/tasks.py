@@ -45,13 +45,14 @@ def battle_pack(incoming: Incoming) -> None:
     from salesnav.bot import outbox
     from salesnav.bot.battle_pack_card import render_markdown
     from salesnav.handlers.battle_pack import battle_pack_for
+    from salesnav.handlers.battle_pack.compose import is_pack_time
 
-    tz = current_settings().business_tz
-    pack = battle_pack_for(incoming.session, incoming.member, clock.now(), tz)
+    tz, now = current_settings().business_tz, clock.now()
+    pack = battle_pack_for(incoming.session, incoming.member, now, tz)
     outbox.queue_markdown(
         incoming.session,
         incoming.message.actor_userid,
-        render_markdown(pack, tz, on_demand=True),
+        render_markdown(pack, tz, on_demand=True, working_hours=is_pack_time(incoming.session, now, tz)),
         idempotency_key=f"inbound:{incoming.inbound.id}:battle_pack",
     )
 
