@@ -76,7 +76,7 @@ def run(now: datetime, day: date | None = None, *, ignore_hour: bool = False) ->
         if not ignore_hour and now < due.due_at:
             return SendReport(day, day_text, False, f"未到发送时间（{settings.hour}:00）")
         if not ignore_hour and now >= due.too_late_at:
-            # A clock down all day, or first started in the evening: no 今日作战包 at night; tomorrow's comes at the hour.
+            # A clock down all day, or first started in the evening: no 今日作战包 at night.
             return SendReport(
                 day,
                 day_text,
