@@ -31,17 +31,18 @@ def _when(moment: datetime, today: datetime, tz: ZoneInfo) -> str:
     return f"{local.month}月{local.day}日{local:%H:%M}"
 
 
-def todo_line(todo: Todo, now: datetime, tz: ZoneInfo) -> str:
-    """「李总(华山医院设备科)需在15:00前发送CT球管更换成本测算表」."""
-    who, action = _cut(todo.who, 30), _cut(todo.action, 40)
+def todo_line(todo: Todo, now: datetime, tz: ZoneInfo, *, markdown: bool = True) -> str:
+    """「李总(华山医院设备科)需在15:00前发送CT球管更换成本测算表」; `markdown`: an overdue line in warning colour."""
+    who, action = todo.who, todo.action
     if todo.deadline is None:
         return f"{who}：{action}" if who else action
     if todo.is_overdue(now):
         # A silent deal already says how long it has been silent; twice would read as noise.
         late = "" if todo.source is TodoSource.FOLLOW_UP else f"（已逾期 {how_long(now - todo.deadline)}）"
-        return f'<font color="warning">{who + "：" if who else ""}{action}{late}</font>'
+        line = f"{who + '：' if who else ''}{action}{late}"
+        return f'<font color="warning">{line}</font>' if markdown else line
     when = _when(todo.deadline, now.astimezone(tz), tz)
-    return f"{who}需在{when}前{action}" if who else f"需在{when}前{action}"
+    return f"{who}需在{when}前{action}" if who else f"{when}前{action}"
 
 
 def render_markdown(pack: BattlePack, tz: ZoneInfo, *, on_demand: bool = False, working_hours: bool = True) -> str:

@@ -24,3 +24,13 @@ def customer_and_deal(customer_name: str | None, title: str) -> str:
     """「六安市立医院「监护仪」」 as one phrase naming both, the customer once."""
     name = deal_name(customer_name, title)
     return f"{customer_name}「{name}」" if customer_name else f"「{name}」"
+
+
+def name_once(text: str, name: str | None) -> str:
+    """`text` with `name` said once:
+    「跟进苏州市肿瘤医院：苏州市肿瘤医院超声更新项目」 → 「跟进苏州市肿瘤医院：超声更新项目」.
+    Task titles written before the rules named deals this way still read well."""
+    if not name or text.count(name) < 2:
+        return text
+    first = text.index(name) + len(name)
+    return text[:first] + text[first:].replace(name, "")

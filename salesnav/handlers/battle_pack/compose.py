@@ -69,6 +69,12 @@ def packs_for(
     return compose_packs(snapshot.load(session, now, scope, settings), day)
 
 
+def due_work_for(session: Session, user: User, now: datetime) -> list[Todo]:
+    """All of a member's due work (我的待办), ranked as the pack ranks it: the pack's 3 todos come first."""
+    snap = snapshot.load(session, now, snapshot.rep_scope(rep_ids=[user.id]))
+    return rank_todos(snap, user.id, top=None)
+
+
 def is_pack_time(session: Session, now: datetime, tz: ZoneInfo) -> bool:
     """Whether `now` is within a working day's pack hours: only then is a pack 「今日作战包」."""
     settings = PackSettings.load(session)
