@@ -124,6 +124,9 @@ class Settings:
     baidu: BaiduSettings = field(default_factory=BaiduSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     finance_api_url: str = ""
+    # Where members' phones reach this server (PUBLIC_URL): links in chat messages (a material's file) start here.
+    # Empty: no such links are sent. The embedded default (emulator) is the local server.
+    public_url: str = ""
     asr_model_dir: str = ""  # an operator-supplied sherpa-onnx Paraformer model directory
     outbox_max_attempts: int = 5
     outbox_retry_base_seconds: int = 30
@@ -223,6 +226,9 @@ class Settings:
             baidu=baidu,
             smtp=smtp,
             finance_api_url=_url(env, "FINANCE_API_URL", ("http://", "https://")),
+            public_url=(
+                _url(env, "PUBLIC_URL", ("http://", "https://")) or (f"http://127.0.0.1:{port}" if emulator else "")
+            ).rstrip("/"),
             asr_model_dir=_directory(env, "SALESNAV_ASR_MODEL_DIR"),
             outbox_max_attempts=_int(env, "WECOM_SEND_MAX_ATTEMPTS", 5, lo=1, hi=20),
             outbox_retry_base_seconds=_int(env, "WECOM_SEND_RETRY_BASE_SECONDS", 30, lo=1, hi=3600),

@@ -10,8 +10,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from salesnav.handlers.battle_pack import BattlePack
+from salesnav.handlers.battle_pack.material import MaterialPick
 from salesnav.handlers.battle_pack.ranking import Todo, TodoSource
 from salesnav.handlers.rules.texts import how_long
+from salesnav.settings import current_settings
 
 LIMIT_BYTES = 2000  # WeCom allows 2,048; keep a margin
 WEEKDAYS = "一二三四五六日"
@@ -43,6 +45,14 @@ def todo_line(todo: Todo, now: datetime, tz: ZoneInfo, *, markdown: bool = True)
         return f'<font color="warning">{line}</font>' if markdown else line
     when = _when(todo.deadline, now.astimezone(tz), tz)
     return f"{who}需在{when}前{action}" if who else f"{when}前{action}"
+
+
+def material_link(material: MaterialPick) -> str | None:
+    """Our own /materials/<id> (the file we keep, or the address it stands for), when phones can reach us."""
+    base = current_settings().public_url
+    if not base or (material.attachment_id is None and not material.url):
+        return None
+    return f"{base}/materials/{material.material_id}"
 
 
 def render_markdown(pack: BattlePack, tz: ZoneInfo, *, on_demand: bool = False, working_hours: bool = True) -> str:
@@ -93,7 +103,8 @@ def render_markdown(pack: BattlePack, tz: ZoneInfo, *, on_demand: bool = False, 
         lines.append("**可复用素材**：素材库暂无匹配的素材")
     else:
         title = _cut(material.title, 40)
-        link = f"[{title}]({material.url})" if material.url and len(material.url) <= 300 else f"「{title}」"
+        url = material_link(material)
+        link = f"[{title}]({url})" if url else f"「{title}」"
         lines.append(f"**可复用素材**：{link}")
         lines.append(material.reason)
     text = "\n".join(lines)
