@@ -200,6 +200,11 @@ def send_efficiency_brief(alert_id: int) -> None:
         alert = session.get(Alert, alert_id)
         if alert is not None:
             engine.set_detail(alert, emailed_at=clock.now().isoformat(), emailed_to=brief.to)
+            # Only now, sent, is it true to say so.
+            head = session.scalars(select(User).where(User.email == brief.to, User.deleted_at.is_(None))).first()
+            engine.tell(
+                session, head, f"效能预警简报（含明细表）已发送至您的邮箱 {brief.to}。", key=f"alert:{alert_id}:emailed"
+            )
 
 
 def _tz():  # type: ignore[no-untyped-def]
