@@ -154,7 +154,7 @@ def apply(session: Session, match: Match, now: datetime) -> str | None:
 RULE = Rule(
     code=CODE,
     name="客户健康红灯",
-    trigger="事件：记录触点（touchpoint.logged）；时间：信号过期后自动解除",
+    trigger="事件：记录触点时检查；时间：信号过期后自动解除",
     switch="health.enabled",
     settings=("health.resistant_signals", "health.window_days"),
     find=find,
