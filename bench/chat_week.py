@@ -154,9 +154,7 @@ def main() -> None:
     print(f"== {len(reps)} reps, a working week of chat capture: {len(taps)} touchpoints, {saved} completed by text")
     print(f"   taps after the menu per touchpoint: median {statistics.median(taps):.0f}, max {max(taps)}")
     print(f"   有效触点/销售/周  before (demo's last 7 days): {before:.1f}   after (the scripted week): {after:.1f}")
-    print(
-        f"   人均月拜访量      before: {before_visits:.1f}   after: {after_visits:.1f}  (same activity, captured in chat)"
-    )
+    print(f"   人均月拜访量      before: {before_visits:.1f}   after: {after_visits:.1f}  (same activity, in chat)")
     print("   article: baseline 4.2, target ≥ 6.5")
 
 
