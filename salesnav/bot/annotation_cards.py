@@ -16,7 +16,6 @@ from salesnav.handlers.deal_words import deal_name
 
 QUOTE_LIMIT = 300  # WeCom shows a few lines of a quote; the rest is cut with an ellipsis
 VALUE_LIMIT = 26  # horizontal_content_list values beyond this are cut by WeCom clients
-BUTTON_TEXT = 10  # WeCom cuts longer button texts
 MAX_DIGEST_BUTTONS = 6
 
 
@@ -95,9 +94,10 @@ def alert_digest_card(task_id: str, heading: str, lines: list[str], picks: list[
         shown.append(f"{n}. {line}")
     rest = len(lines) - len(shown)
     quote = "\n".join(shown) + (f"\n另有 {rest} 项未列出" if rest else "")
+    # Numbered like the list: a customer's name would not fit WeCom's short buttons whole.
     buttons = [
-        {"text": f"批注 {name}"[:BUTTON_TEXT] if name else f"批注第 {n} 项", "style": 1, "key": f"ann:pick:{alert_id}"}
-        for n, (alert_id, name) in enumerate(picks[: len(shown)][:MAX_DIGEST_BUTTONS], 1)
+        {"text": f"批注第 {n} 项", "style": 1, "key": f"ann:pick:{alert_id}"}
+        for n, (alert_id, _) in enumerate(picks[: len(shown)][:MAX_DIGEST_BUTTONS], 1)
     ]
     return {
         "card_type": "button_interaction",

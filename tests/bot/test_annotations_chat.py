@@ -157,6 +157,9 @@ def test_escalations_to_one_director_in_one_scan_arrive_as_one_digest_card(sessi
     assert listed[0] == "1. 协和医院「CT球管更新项目」：李销售，已 5天1分钟 未跟进"
     shown = [line for line in listed if line[0].isdigit()]
     assert len(shown) == 8 or listed[-1] == f"另有 {8 - len(shown)} 项未列出"
+    assert [b["text"] for b in card["button_list"]] == [
+        f"批注第 {n} 项" for n in range(1, len(card["button_list"]) + 1)
+    ]
     assert all(b["key"].startswith("ann:pick:") for b in card["button_list"])
     assert len({a.state for a in _alerts()}) == 1 and _alerts()[0].state.value == "escalated"
 
