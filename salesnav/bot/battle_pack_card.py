@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from salesnav.handlers.battle_pack import BattlePack
 from salesnav.handlers.battle_pack.material import MaterialPick
+from salesnav.handlers.deal_words import customer_and_deal
 from salesnav.handlers.battle_pack.ranking import Todo, TodoSource
 from salesnav.handlers.rules.texts import how_long
 from salesnav.settings import current_settings
@@ -75,7 +76,7 @@ def render_markdown(pack: BattlePack, tz: ZoneInfo, *, on_demand: bool = False, 
         lines.append("**推荐复盘线索**：暂无可对照相似赢单路径的进行中商机")
     else:
         lines.append(
-            f"**推荐复盘线索**：{_cut(lead.customer_name, 20)}·{_cut(lead.title, 24)}"
+            f"**推荐复盘线索**：{customer_and_deal(lead.customer_name, lead.title)}"
             f"（{lead.stage_name}，{lead.amount_fen / 1_000_000:,.1f}万元）"
         )
         lines.append(f"相似依据：{lead.similarity}")
