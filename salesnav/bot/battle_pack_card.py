@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from salesnav.handlers.battle_pack import BattlePack
 from salesnav.handlers.battle_pack.material import MaterialPick
-from salesnav.handlers.deal_words import customer_and_deal
 from salesnav.handlers.battle_pack.ranking import Todo, TodoSource
+from salesnav.handlers.deal_words import customer_and_deal
 from salesnav.handlers.rules.texts import how_long
 from salesnav.settings import current_settings
 
