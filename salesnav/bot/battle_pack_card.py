@@ -45,7 +45,7 @@ def todo_line(todo: Todo, now: datetime, tz: ZoneInfo, *, markdown: bool = True)
         line = f"{who + '：' if who else ''}{action}{late}"
         return f'<font color="warning">{line}</font>' if markdown else line
     when = _when(todo.deadline, now.astimezone(tz), tz)
-    return f"{who}需在{when}前{action}" if who else f"{when}前{action}"
+    return f"{who}需在{when}前{action}" if who else f"需在{when}前{action}"
 
 
 def material_link(material: MaterialPick) -> str | None:

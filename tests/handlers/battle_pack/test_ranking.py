@@ -121,7 +121,7 @@ def test_a_silent_deal_with_its_follow_up_task_is_one_todo_not_two(session, ten)
     pack = battle_pack_for(session, org.rep, ten, SHANGHAI)
 
     assert [(t.source, t.action) for t in pack.todos] == [(TodoSource.TASK, "跟进仁济医院：DR设备")]
-    assert todo_line(pack.todos[0], ten, SHANGHAI) == "明天18:00前跟进仁济医院：DR设备"  # the customer named once
+    assert todo_line(pack.todos[0], ten, SHANGHAI) == "需在明天18:00前跟进仁济医院：DR设备"  # the customer named once
 
 
 def test_a_rep_with_nothing_due_gets_an_empty_todo_list(session, ten):
