@@ -124,7 +124,10 @@ def annotation_for_rep_card(
             "title": f"{author_name}的{heard}",
             "quote_text": _cut(note or "（未识别出文字，请收听语音）", QUOTE_LIMIT),
         },
-        "horizontal_content_list": [{"keyname": "批注人", "value": author_name}, *_context_rows(context)],
+        "horizontal_content_list": [  # the rep reading it needs no row naming themselves
+            {"keyname": "批注人", "value": author_name},
+            *(row for row in _context_rows(context) if row["keyname"] != "销售"),
+        ],
         "task_id": task_id,
         "button_list": [
             {"text": "收到", "style": 1, "key": f"ann:ack:{annotation_id}"},
