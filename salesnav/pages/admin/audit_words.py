@@ -21,6 +21,10 @@ ENTITIES = {
     "task": "待办",
     "approval": "审批",
     "credit_waiver": "审批解冻",
+    "admin_account": "管理员账号",
+    "customer": "客户",
+    "outbound_message": "发出的消息",
+    "collaboration_ticket": "协同单",
 }
 ACTIONS = {
     "create": "新建",
@@ -36,6 +40,16 @@ ACTIONS = {
     "complete": "完成",
     "lift_freeze": "解除冻结",
     "freeze": "冻结",
+    "approval_freeze": "审批冻结",
+    "approval_unfreeze": "解除审批冻结",
+    "health_change": "健康度变化",
+    "owner_change": "更换负责人",
+    "reassign": "转交",
+    "handover_deactivate": "交接后停用",
+    "sync_retire": "通讯录同步停用",
+    "resend": "重发",
+    "close": "关闭",
+    "undo": "撤销",
 }
 FIELDS = {
     "active": "在职",
@@ -81,6 +95,21 @@ FIELDS = {
     "number": "发票号",
     "receivable_id": "应收",
     "corrected": "已更正",
+    "username": "用户名",
+    "user_id": "成员",
+    "health": "健康度",
+    "approval_frozen": "审批冻结",
+    "reason": "理由",
+    "assignee_id": "负责人",
+    "attempts": "尝试次数",
+    "parent_id": "上级部门",
+    "successor_id": "接替人",
+    "excel_import_id": "Excel 导入",
+    "rule": "规则",
+    "closed": "已关闭",
+    "retired": "已停用",
+    "undone": "已撤销",
+    "ticket_notice_user_ids": "协同单通知成员",
 }
 VALUES = {
     "rep": "销售",
@@ -95,6 +124,11 @@ VALUES = {
     "queued": "排队中",
     "won": "赢单",
     "lost": "输单",
+    "green": "绿灯",
+    "yellow": "黄灯",
+    "red": "红灯",
+    "failed": "发送失败",
+    "sent": "已发送",
 }
 
 
