@@ -8,6 +8,7 @@ import sys
 import click
 
 from salesnav.adapters import register_adapters
+from salesnav.cli_errors import CliError
 from salesnav.settings import Settings, SettingsError
 
 
@@ -18,10 +19,17 @@ def _settings() -> Settings:
         raise click.ClickException(f"配置错误 / bad setting: {exc}") from exc
 
 
+LONG_RUNNING = ("serve", "worker", "clock")  # processes whose log is their output; every other command is quiet
+
+
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """销售导航仪 SalesNav."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # A one-off command prints its own short answer; its libraries' INFO lines (wechatpy's 「Fetching access
+    # token」 per call, migrations) would bury it. The long-running processes keep INFO.
+    level = logging.INFO if ctx.invoked_subcommand in LONG_RUNNING else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # A line per clock tick every few seconds drowns everything else.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     register_adapters()  # every command (worker and clock included) speaks through the same channels
@@ -57,7 +65,7 @@ def seed_demo(seed: int, force: bool) -> None:
     try:
         summary = demo.seed_if_empty(seed=seed) if not force else demo.seed(seed=seed)
     except demo.DemoSeedError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     click.echo(summary.describe() if summary else "数据库已有数据，跳过演示数据（用 --force 强制）")
 
 
@@ -109,10 +117,10 @@ def worker(burst: bool, queues: str) -> None:
     names = [n.strip() for n in queues.split(",") if n.strip()] or list(QUEUES)
     unknown = [n for n in names if n not in QUEUES]
     if unknown:
-        raise click.ClickException(f"未知的队列：{'、'.join(unknown)}；可用的队列：{'、'.join(QUEUES)}")
+        raise CliError(f"未知的队列：{'、'.join(unknown)}；可用的队列：{'、'.join(QUEUES)}")
     settings = _settings()
     if not settings.redis_url:
-        raise click.ClickException("worker 需要 REDIS_URL；嵌入式默认模式下任务在 serve 进程内运行")
+        raise CliError("worker 需要 REDIS_URL；嵌入式默认模式下任务在 serve 进程内运行")
     configure_process(settings, "worker")
     jobs_worker.run(settings.redis_url, names, burst=burst)
 
@@ -125,7 +133,7 @@ def clock_cmd() -> None:
 
     settings = _settings()
     if not settings.redis_url:
-        raise click.ClickException("clock 需要 REDIS_URL；嵌入式默认模式下时钟在 serve 进程内运行")
+        raise CliError("clock 需要 REDIS_URL；嵌入式默认模式下时钟在 serve 进程内运行")
     configure_process(settings, "clock")
     jobs_clock.run_forever(settings.redis_url)
 
@@ -155,7 +163,7 @@ def wecom_push_menu(menu_file: str | None) -> None:
     try:
         menu = push_menu(Path(menu_file) if menu_file else MENU_FILE)
     except WeComError as exc:
-        raise click.ClickException(f"菜单推送失败 / menu/create failed: {exc}") from exc
+        raise CliError(f"菜单推送失败 / menu/create failed: {exc}") from exc
     click.echo(f"菜单已推送：{', '.join(menu_keys(menu))}")
 
 
@@ -173,7 +181,7 @@ def wecom_reprocess(inbound_id: int) -> None:
     try:
         outcome = inbound.reprocess(inbound_id)
     except LookupError as exc:
-        raise click.ClickException(f"找不到该消息 / {exc}") from exc
+        raise CliError(f"找不到该消息 / {exc}") from exc
     if not outcome.queued:
         click.echo(outcome.message)
         return
@@ -251,14 +259,14 @@ def admin() -> None:
 @admin.command("create")
 @click.argument("username")
 @click.option("--userid", default=None, help="Bind to this WeCom member (made an admin) instead of a local user.")
-@click.password_option(prompt="密码 / password", help="At least 10 characters (prompted, never echoed).")
-def admin_create(username: str, userid: str | None, password: str) -> None:
-    """Create a bootstrap admin account who signs in at /admin/login with a password."""
-    from salesnav.handlers.admin.accounts import create_account
+def admin_create(username: str, userid: str | None) -> None:
+    """Create a bootstrap admin account who signs in at /admin/login with a password (prompted, never echoed)."""
+    from salesnav.handlers.admin.accounts import MIN_PASSWORD, create_account
     from salesnav.handlers.errors import DomainError
     from salesnav.models import migrate
     from salesnav.models import session as dbs
 
+    password = _ask_password(MIN_PASSWORD)
     settings = _settings()
     migrate.upgrade(settings.database_url)
     dbs.configure(settings.database_url)
@@ -266,8 +274,24 @@ def admin_create(username: str, userid: str | None, password: str) -> None:
         with dbs.transaction() as session:
             create_account(session, username, password, wecom_userid=userid)
     except DomainError as exc:
-        raise click.ClickException(exc.message) from exc
+        raise CliError(exc.message) from exc
     click.echo(f"管理员账号「{username}」已创建，请在 /admin/login 登录")
+
+
+def _ask_password(min_length: int, attempts: int = 3) -> str:
+    """The password, asked in Chinese; too short is said right after the first entry, not after both."""
+    for _ in range(attempts):
+        password = click.prompt(
+            f"密码（至少 {min_length} 位，输入时不显示）", hide_input=True, default="", show_default=False
+        )
+        if len(password) < min_length:
+            click.echo(f"密码至少 {min_length} 位，请重新输入。", err=True)
+            continue
+        if click.prompt("再输入一次密码", hide_input=True, default="", show_default=False) != password:
+            click.echo("两次输入的密码不一致，请重新输入。", err=True)
+            continue
+        return password
+    raise CliError("密码输入未完成，账号没有创建")
 
 
 @main.command("import-excel")
@@ -295,7 +319,7 @@ def import_excel(file: str, owner: str, dry_run: bool) -> None:
         with dbs.transaction() as session:
             user = session.scalars(select(User).where(User.wecom_userid == owner, User.deleted_at.is_(None))).first()
             if user is None:
-                raise click.ClickException(f"找不到用户 {owner}")
+                raise CliError(f"找不到用户 {owner}")
             if dry_run:
                 plan = commit.preview(
                     session, user, owner=user, data=data, filename=Path(file).name, tz=settings.business_tz
@@ -326,7 +350,7 @@ def import_excel(file: str, owner: str, dry_run: bool) -> None:
             click.echo(json.dumps(commit.progress(done), ensure_ascii=False, indent=2))
         click.echo(describe(backend), err=True)  # stdout stays the JSON above
     except DomainError as exc:
-        raise click.ClickException(exc.message) from exc
+        raise CliError(exc.message) from exc
 
 
 if __name__ == "__main__":

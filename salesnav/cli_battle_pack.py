@@ -6,6 +6,7 @@ from datetime import date
 
 import click
 
+from salesnav.cli_errors import CliError
 from salesnav.settings import Settings
 
 
@@ -29,7 +30,7 @@ def send(settings: Settings, day_text: str | None) -> None:
     backend = start(settings)
     report = battle_pack.run(clock.now(), day, ignore_hour=True)
     if not report.sent:
-        raise click.ClickException(report.reason)
+        raise CliError(report.reason)
     click.echo(
         f"{report.day_text}：{report.reason}（计算 {report.computed} 份，用时 {report.seconds:.2f} 秒；"
         f"已有作战包的销售不重复发送）"

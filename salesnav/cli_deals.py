@@ -15,6 +15,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
+from salesnav.cli_errors import CliError
 from salesnav.settings import Settings
 
 
@@ -26,19 +27,19 @@ def unfreeze(settings: Settings, opportunity_id: int, reason: str | None, userid
     from salesnav.models import session as dbs
 
     if not (reason or "").strip():
-        raise click.ClickException("请用 --reason 写明解除冻结的理由")
+        raise CliError("请用 --reason 写明解除冻结的理由")
     if not userid:
-        raise click.ClickException("请用 --as 指定做出决定的销售总监或管理员（企业微信账号）")
+        raise CliError("请用 --as 指定做出决定的销售总监或管理员（企业微信账号）")
     dbs.configure(settings.database_url)
     backend = cli_delivery.start(settings)
     try:
         with dbs.transaction() as session:
             actor = session.scalars(select(User).where(User.wecom_userid == userid, User.deleted_at.is_(None))).first()
             if actor is None or not actor.active:
-                raise click.ClickException(f"找不到企业微信账号为「{userid}」的在职成员")
+                raise CliError(f"找不到企业微信账号为「{userid}」的在职成员")
             lifted = lift_freeze(session, actor, opportunity_id=opportunity_id, reason=reason or "", channel="cli")
             summary = lifted.summary()
     except DomainError as exc:
-        raise click.ClickException(exc.message) from exc
+        raise CliError(exc.message) from exc
     backend.drain()
     click.echo(f"{summary}\n{cli_delivery.describe(backend)}")

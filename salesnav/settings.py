@@ -79,6 +79,7 @@ class Environment(BaseSettings):
     BAIDU_API_KEY: str = ""
     BAIDU_SECRET_KEY: str = ""
     FINANCE_API_URL: str = ""
+    PUBLIC_URL: str = ""  # where members' phones reach us (links in messages); the local server under the emulator
 
     @classmethod
     def settings_customise_sources(
@@ -110,7 +111,7 @@ class Environment(BaseSettings):
             raise ValueError(f"must be a sqlite:// or postgresql:// URL, got {value!r}")
         return value
 
-    @field_validator("REDIS_URL", "WECOM_API_BASE", "FINANCE_API_URL")
+    @field_validator("REDIS_URL", "WECOM_API_BASE", "FINANCE_API_URL", "PUBLIC_URL")
     @classmethod
     def _url(cls, value: str, info: ValidationInfo) -> str:
         schemes = _URL_SCHEMES[info.field_name or ""]
@@ -163,6 +164,7 @@ _URL_SCHEMES = {
     "REDIS_URL": ("redis://", "rediss://", "unix://"),
     "WECOM_API_BASE": ("http://", "https://"),
     "FINANCE_API_URL": ("http://", "https://"),
+    "PUBLIC_URL": ("http://", "https://"),
 }
 
 
@@ -210,6 +212,9 @@ class Settings:
     baidu: BaiduSettings = field(default_factory=BaiduSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     finance_api_url: str = ""
+    # Where members' phones reach this server (PUBLIC_URL): links in chat messages (a material's file) start here.
+    # Empty: no such links are sent. The embedded default (emulator) is the local server.
+    public_url: str = ""
     asr_model_dir: str = ""  # an operator-supplied sherpa-onnx Paraformer model directory
     outbox_max_attempts: int = 5
     outbox_retry_base_seconds: int = 30
@@ -292,6 +297,7 @@ class Settings:
             baidu=baidu,
             smtp=smtp,
             finance_api_url=env.FINANCE_API_URL,
+            public_url=(env.PUBLIC_URL or (f"http://127.0.0.1:{env.PORT}" if emulator else "")).rstrip("/"),
             asr_model_dir=env.SALESNAV_ASR_MODEL_DIR,
             outbox_max_attempts=env.WECOM_SEND_MAX_ATTEMPTS,
             outbox_retry_base_seconds=env.WECOM_SEND_RETRY_BASE_SECONDS,

@@ -10,8 +10,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from salesnav.handlers.battle_pack import BattlePack
+from salesnav.handlers.battle_pack.material import MaterialPick
 from salesnav.handlers.battle_pack.ranking import Todo, TodoSource
+from salesnav.handlers.deal_words import customer_and_deal
 from salesnav.handlers.rules.texts import how_long
+from salesnav.settings import current_settings
 
 LIMIT_BYTES = 2000  # WeCom allows 2,048; keep a margin
 WEEKDAYS = "一二三四五六日"
@@ -31,22 +34,33 @@ def _when(moment: datetime, today: datetime, tz: ZoneInfo) -> str:
     return f"{local.month}月{local.day}日{local:%H:%M}"
 
 
-def todo_line(todo: Todo, now: datetime, tz: ZoneInfo) -> str:
-    """「李总(华山医院设备科)需在15:00前发送CT球管更换成本测算表」."""
-    who, action = _cut(todo.who, 30), _cut(todo.action, 40)
+def todo_line(todo: Todo, now: datetime, tz: ZoneInfo, *, markdown: bool = True) -> str:
+    """「李总(华山医院设备科)需在15:00前发送CT球管更换成本测算表」; `markdown`: an overdue line in warning colour."""
+    who, action = todo.who, todo.action
     if todo.deadline is None:
         return f"{who}：{action}" if who else action
     if todo.is_overdue(now):
         # A silent deal already says how long it has been silent; twice would read as noise.
         late = "" if todo.source is TodoSource.FOLLOW_UP else f"（已逾期 {how_long(now - todo.deadline)}）"
-        return f'<font color="warning">{who + "：" if who else ""}{action}{late}</font>'
+        line = f"{who + '：' if who else ''}{action}{late}"
+        return f'<font color="warning">{line}</font>' if markdown else line
     when = _when(todo.deadline, now.astimezone(tz), tz)
     return f"{who}需在{when}前{action}" if who else f"需在{when}前{action}"
 
 
-def render_markdown(pack: BattlePack, tz: ZoneInfo, *, on_demand: bool = False) -> str:
+def material_link(material: MaterialPick) -> str | None:
+    """Our own /materials/<id> (the file we keep, or the address it stands for), when phones can reach us."""
+    base = current_settings().public_url
+    if not base or (material.attachment_id is None and not material.url):
+        return None
+    return f"{base}/materials/{material.material_id}"
+
+
+def render_markdown(pack: BattlePack, tz: ZoneInfo, *, on_demand: bool = False, working_hours: bool = True) -> str:
+    """`working_hours`: False for a pack asked for in the evening or on a day off, which is not 「今日作战包」."""
     day = pack.day
-    head = f"**今日作战包** · {day.month}月{day.day}日 周{WEEKDAYS[day.weekday()]}"
+    name = "今日作战包" if working_hours else "我的作战包"
+    head = f"**{name}** · {day.month}月{day.day}日 周{WEEKDAYS[day.weekday()]}"
     if on_demand:
         head += f"（截至 {pack.as_of.astimezone(tz):%H:%M}）"
     lines = [head]
@@ -62,7 +76,7 @@ def render_markdown(pack: BattlePack, tz: ZoneInfo, *, on_demand: bool = False) 
         lines.append("**推荐复盘线索**：暂无可对照相似赢单路径的进行中商机")
     else:
         lines.append(
-            f"**推荐复盘线索**：{_cut(lead.customer_name, 20)}·{_cut(lead.title, 24)}"
+            f"**推荐复盘线索**：{customer_and_deal(lead.customer_name, lead.title)}"
             f"（{lead.stage_name}，{lead.amount_fen / 1_000_000:,.1f}万元）"
         )
         lines.append(f"相似依据：{lead.similarity}")
@@ -90,7 +104,8 @@ def render_markdown(pack: BattlePack, tz: ZoneInfo, *, on_demand: bool = False) 
         lines.append("**可复用素材**：素材库暂无匹配的素材")
     else:
         title = _cut(material.title, 40)
-        link = f"[{title}]({material.url})" if material.url and len(material.url) <= 300 else f"「{title}」"
+        url = material_link(material)
+        link = f"[{title}]({url})" if url else f"「{title}」"
         lines.append(f"**可复用素材**：{link}")
         lines.append(material.reason)
     text = "\n".join(lines)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from salesnav import clock
 from salesnav.bot import outbox
 from salesnav.bot.battle_pack_card import render_markdown
-from salesnav.bot.capture.annotate import deliver_to_rep, queue_alert_card
+from salesnav.bot.capture.annotate import deliver_to_rep, queue_alert_card, queue_digest_card
 from salesnav.bot.ticket_cards import part_card, task_id_for
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import OutboundMessage
@@ -30,6 +30,7 @@ def register() -> None:
     port.register(port.TextToMember, text_to_member)
     port.register(port.FileToMember, file_to_member)
     port.register(port.AlertToAnnotate, alert_to_annotate)
+    port.register(port.AlertDigestToMember, alert_digest_to_member)
     port.register(port.AnnotationToRep, annotation_to_rep)
     port.register(port.TicketPartToDepartment, ticket_part_to_department)
     port.register_batch(port.BattlePackToRep, battle_packs_to_reps)
@@ -49,8 +50,12 @@ def file_to_member(session: Session | None, note: port.FileToMember) -> Outbound
     return outbox.queue_file(_session(session), note.userid, note.attachment, idempotency_key=note.key)
 
 
-def alert_to_annotate(session: Session | None, note: port.AlertToAnnotate) -> None:
-    queue_alert_card(_session(session), note.alert, note.manager, note.tag)
+def alert_to_annotate(session: Session | None, note: port.AlertToAnnotate) -> bool:
+    return queue_alert_card(_session(session), note.alert, note.manager, note.tag, note.content)
+
+
+def alert_digest_to_member(session: Session | None, note: port.AlertDigestToMember) -> None:
+    queue_digest_card(_session(session), list(note.alerts), note.member, list(note.lines), note.rule_name, key=note.key)
 
 
 def annotation_to_rep(session: Session | None, note: port.AnnotationToRep) -> None:

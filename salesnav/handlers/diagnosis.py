@@ -304,7 +304,11 @@ def _findings(
             severity = WARN
         else:
             severity = OK
-        word = {"falling": "走低", "rising": "好转", "steady": "平稳"}.get(emotion.trend)
+        # Steady says at which level: four 抵触 in a row are not 「平稳」.
+        steady = {Emotion.RESISTANT.label: "持续低迷", Emotion.POSITIVE.label: "保持积极"}.get(
+            emotion.recent[-1], "平稳"
+        )
+        word = {"falling": "走低", "rising": "好转", "steady": steady}.get(emotion.trend)
         extra = f"，其中 {emotion.resistant} 次抵触" if emotion.resistant else ""
         text = (
             f"最近 {len(emotion.recent)} 次触点情绪{word}（{chain}）{extra}"

@@ -5,8 +5,9 @@ Exactly once per rep per day: each pack is an outbox row whose idempotency key i
 "battle_pack:<rep id>:<date>", inserted with ON CONFLICT DO NOTHING. Two clocks, two concurrent
 runs, a restart at 10:01 or the CLI at any time cannot queue a second one; the database's unique key
 decides. A clock that was down at 10:00 catches up at its first tick later that day (never the next
-day: yesterday's pack is stale). Each run only computes packs for reps still without one (an
-anti-join on that key), so the ticks after the day is done cost one cheap query each.
+day: yesterday's pack is stale) — but not from `battle_pack.last_hour` (18:00) on: a first start at 22:00 sends
+no 今日作战包 that night; the next working morning's comes at the hour. Each run only computes packs for reps
+still without one (an anti-join on that key), so the ticks after the day is done cost one cheap query each.
 
 The number of SQL statements does not depend on the number of reps: the data is loaded in batch
 (salesnav/handlers/battle_pack/snapshot.py) and all packs are inserted by one statement.
@@ -67,6 +68,14 @@ def run(now: datetime, day: date | None = None, *, ignore_hour: bool = False) ->
             return SendReport(day, day_text, False, f"{day_text}，非工作日不发送作战包")
         if not ignore_hour and now < due.due_at:
             return SendReport(day, day_text, False, f"未到发送时间（{settings.hour}:00）")
+        if not ignore_hour and now >= due.too_late_at:
+            # A clock down all day, or first started in the evening: no 今日作战包 at night.
+            return SendReport(
+                day,
+                day_text,
+                False,
+                f"已过 {due.too_late_at:%H:%M}，今日作战包不再补发，下个工作日 {settings.hour}:00 发送",
+            )
         packs = packs_for(session, now, day, only_unsent=True, settings=settings)
         queued = queue_packs(session, packs)
     seconds = time.perf_counter() - started

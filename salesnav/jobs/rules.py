@@ -60,6 +60,7 @@ def run_scan(now: datetime) -> ScanReport:
                 continue
             matches = rule.find(session, now)
         report.found[rule.code] += len(matches)
+        done: dict[str, list[int]] = {}
         for match in matches:
             # One unit of work per match: a failure or a crash costs this match only, and the
             # next scan finds it again; the alert key stops it from firing twice.
@@ -71,6 +72,11 @@ def run_scan(now: datetime) -> ScanReport:
                 outcome = "failed"
             if outcome:
                 report.outcomes[f"{rule.code}:{outcome}"] += 1
+                done.setdefault(outcome, []).append(match.subject_id)
+        for outcome, then in rule.after_scan.items():
+            if done.get(outcome):
+                with db.transaction() as session:
+                    then(session, done[outcome], now)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -195,6 +201,11 @@ def send_efficiency_brief(alert_id: int) -> None:
         alert = session.get(Alert, alert_id)
         if alert is not None:
             engine.set_detail(alert, emailed_at=clock.now().isoformat(), emailed_to=brief.to)
+            # Only now, sent, is it true to say so.
+            head = session.scalars(select(User).where(User.email == brief.to, User.deleted_at.is_(None))).first()
+            engine.tell(
+                session, head, f"效能预警简报（含明细表）已发送至您的邮箱 {brief.to}。", key=f"alert:{alert_id}:emailed"
+            )
 
 
 def _tz() -> ZoneInfo:

@@ -51,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     # The 10:00 battle pack (今日作战包, salesnav/handlers/battle_pack/).
     "battle_pack.enabled": True,
     "battle_pack.hour": 10,  # business time (TZ_BUSINESS); a clock down at this hour catches up later that day
+    "battle_pack.last_hour": 18,  # not from this hour on: no 今日作战包 in the evening
     "battle_pack.chinese_calendar": True,  # statutory holidays and adjusted working days; off = Monday–Friday
     "battle_pack.due_soon_hours": 48,  # a touchpoint's next action due within this many hours is a todo
     "battle_pack.overdue_lookback_days": 14,  # next actions overdue longer than this are stale, not todos

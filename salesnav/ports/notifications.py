@@ -39,11 +39,24 @@ class FileToMember:
 
 @dataclass(frozen=True)
 class AlertToAnnotate:
-    """A manager who received an alert may annotate it for the rep (the 批注 card); `tag` is the alert's step."""
+    """An alert told to a manager or director as one card carrying `content`, with its 批注 button; `tag` is
+    the alert's step. The adapter answers False when this person gets no card (the caller sends the text)."""
 
     alert: Alert
     manager: User
     tag: str
+    content: str = ""
+
+
+@dataclass(frozen=True)
+class AlertDigestToMember:
+    """Several alerts for one person from one scan (escalations): one message listing them (`lines`)."""
+
+    alerts: tuple[Alert, ...]
+    member: User
+    lines: tuple[str, ...]
+    rule_name: str
+    key: str
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ def _cards(chat: Chat) -> list[dict[str, Any]]:
 
 
 def _alert_card(chat: Chat, alert_id: int) -> dict[str, Any]:
-    return next(c for c in _cards(chat) if c["main_title"]["title"].startswith(f"预警 #{alert_id} "))
+    return next(c for c in _cards(chat) if any(b["key"] == f"ann:pick:{alert_id}" for b in c.get("button_list", [])))
 
 
 def _rows(card: dict[str, Any]) -> dict[str, str]:
@@ -97,22 +97,71 @@ def _send_voice(chat: Chat, audio: bytes, fmt: str = "amr") -> None:
     chat.post(callbacks.voice_xml(chat.settings, chat.userid, media.media_id, fmt=fmt))
 
 
-def test_every_alert_to_a_manager_comes_with_an_annotate_card_and_keeps_its_text(alerted, manager, rep):
-    assert manager.last_text().startswith("【跟进超时预警】李销售负责的客户「协和医院」")
-    card = _alert_card(manager, alerted["alert_id"])
+def _quote(card: dict[str, Any]) -> str:
+    return card["quote_area"]["quote_text"]
+
+
+def test_every_alert_reaches_a_manager_as_one_card_that_reads_like_a_sentence(alerted, manager, rep):
+    [message] = manager.sent()  # one card: no text saying the same thing beside it
+    card = message["payload"]
+    assert message["msgtype"] == "template_card" and card == _alert_card(manager, alerted["alert_id"])
+    assert card["main_title"] == {"title": "跟进超时 · 协和医院", "desc": "协和医院「CT球管更换」超时未跟进"}
+    assert _quote(card).startswith("【跟进超时预警】李销售负责的客户「协和医院」的商机「CT球管更换」")
+    assert "#" not in str(card["main_title"]) and "…" not in str(card)
     assert [b["text"] for b in card["button_list"]] == ["批注", "客户诊断"]
-    assert _rows(card) == {"客户": "协和医院", "商机": "CT球管更换", "阶段": "初步接触", "问题": _rows(card)["问题"]}
-    assert _rows(card)["问题"].startswith("跟进超时：协和医院·CT球管更换")
-    assert _cards(rep) == []  # reps get their alert as before, with nothing to annotate
+    assert _rows(card) == {"客户": "协和医院", "商机": "CT球管更换", "阶段": "初步接触", "销售": "李销售"}
+    assert _cards(rep) == []  # the rep's alert is one text, with nothing to annotate
 
 
-def test_escalation_to_the_director_carries_the_annotate_card_too(alerted, frozen_clock, live_app):
+def test_a_deal_titled_with_its_customer_is_not_named_twice(session, frozen_clock, live_app, manager):
+    org = f.org(session)
+    deal(session, org, customer_name="六安市立医院", title="六安市立医院·监护仪")
+    session.commit()
+    frozen_clock.advance(timedelta(hours=72, minutes=1))
+    run_scan(clock.now())
+    live_app.drain()
+    [card] = _cards(manager)
+    assert card["main_title"]["desc"] == "六安市立医院「监护仪」超时未跟进"
+    assert _rows(card)["商机"] == "监护仪" and "六安市立医院·六安市立医院" not in _quote(card)
+
+
+def test_escalation_to_the_director_is_one_card_with_one_duration(alerted, frozen_clock, live_app):
     frozen_clock.advance(timedelta(hours=48))
     run_scan(clock.now())
     live_app.drain()
     director = Chat(live_app, "dir01")
-    assert director.last_text().startswith("【跟进超时升级】")
-    assert button(_alert_card(director, alerted["alert_id"]), "批注") == f"ann:pick:{alerted['alert_id']}"
+    [message] = director.sent()
+    card = message["payload"]
+    assert card["main_title"]["title"] == "跟进超时升级 · 协和医院"
+    assert _quote(card).startswith("【跟进超时升级】") and "已 5天1分钟 未跟进" in _quote(card)
+    assert "天" not in card["main_title"]["desc"]  # the title carries no second, older duration
+    assert button(card, "批注") == f"ann:pick:{alerted['alert_id']}"
+
+
+def test_escalations_to_one_director_in_one_scan_arrive_as_one_digest_card(session, frozen_clock, live_app):
+    org = f.org(session)
+    names = [f"{city}医院" for city in ("协和", "瑞金", "华山", "中山", "仁济", "同仁", "长海", "六院")]
+    for name in names:
+        deal(session, org, customer_name=name, title=f"{name}CT球管更新项目")
+    session.commit()
+    frozen_clock.advance(timedelta(hours=72, minutes=1))
+    run_scan(clock.now())
+    frozen_clock.advance(timedelta(hours=48))
+    run_scan(clock.now())
+    live_app.drain()
+    director = Chat(live_app, "dir01")
+    [message] = director.sent()  # eight escalations, one message
+    card = message["payload"]
+    assert card["main_title"]["title"] == "跟进超时升级 · 8 项待督办"
+    listed = _quote(card).splitlines()
+    assert listed[0] == "1. 协和医院「CT球管更新项目」：李销售，已 5天1分钟 未跟进"
+    shown = [line for line in listed if line[0].isdigit()]
+    assert len(shown) == 8 or listed[-1] == f"另有 {8 - len(shown)} 项未列出"
+    assert [b["text"] for b in card["button_list"]] == [
+        f"批注第 {n} 项" for n in range(1, len(card["button_list"]) + 1)
+    ]
+    assert all(b["key"].startswith("ann:pick:") for b in card["button_list"])
+    assert len({a.state for a in _alerts()}) == 1 and _alerts()[0].state.value == "escalated"
 
 
 def test_tap_annotate_then_voice_reaches_the_rep_as_voice_transcript_and_context(
@@ -131,10 +180,11 @@ def test_tap_annotate_then_voice_reaches_the_rep_as_voice_transcript_and_context
     [annotation] = _annotations()
     card = rep.last_card()
     assert card["main_title"]["title"] == "钱主管的批注"
-    assert card["quote_area"]["title"] == "语音转写"
+    assert card["quote_area"]["title"] == "钱主管的语音转写"
     assert annotation.transcript and card["quote_area"]["quote_text"] == annotation.transcript
+    assert _rows(card)["批注人"] == "钱主管"
     assert _rows(card)["客户"] == "协和医院" and _rows(card)["商机"] == "CT球管更换"
-    assert _rows(card)["问题"].startswith("跟进超时")
+    assert card["main_title"]["desc"] == "协和医院「CT球管更换」超时未跟进"
     assert [b["text"] for b in card["button_list"]] == ["收到", "需要支援"]
     # the rep hears the voice first, then reads the card
     kinds = [m["msgtype"] for m in rep.sent()]
@@ -159,9 +209,13 @@ def test_a_text_reply_soon_after_an_alert_annotates_it_without_a_tap(alerted, ma
     [annotation] = _annotations()
     assert annotation.alert_id == alerted["alert_id"] and annotation.text == "今天下班前给主任打个电话，约周四面谈"
     card = rep.last_card()
-    assert card["quote_area"] == {"type": 0, "title": "批注内容", "quote_text": "今天下班前给主任打个电话，约周四面谈"}
+    assert card["quote_area"] == {
+        "type": 0,
+        "title": "钱主管的批注内容",
+        "quote_text": "今天下班前给主任打个电话，约周四面谈",
+    }
     assert [m["msgtype"] for m in rep.sent()].count("voice") == 0
-    assert manager.last_text().startswith("✅ 批注已推送给李销售（预警 #")
+    assert manager.last_text().startswith("✅ 批注已推送给李销售（")
     with db.transaction() as s:
         assert s.get(Alert, alerted["alert_id"]).manager_intervened_at is not None
 
@@ -240,7 +294,7 @@ def test_help_request_reaches_the_manager_who_passes_it_to_marketing_as_a_ticket
     with db.transaction() as s:
         [part] = s.scalars(select(TicketPart)).all()
         assert part.department.name == "市场部" and part.ticket.opportunity_id == alerted["opp_id"]
-        assert part.request.startswith("李销售请求支援（跟进超时：协和医院·CT球管更换")
+        assert part.request.startswith("李销售请求支援（协和医院「CT球管更换」超时未跟进")
         assert "这单要加快" in part.request and part.sla_hours == 24
         ticket_id = part.ticket_id
     assert manager.last_text().startswith(f"已转给市场部：协同单 #{ticket_id}，请在 24 小时内响应")
@@ -328,7 +382,7 @@ def _annotation_cards(chat: Chat) -> list[dict[str, Any]]:
 
 
 def test_a_managers_text_note_on_a_health_red_alert_reaches_the_customers_owner(red_customer, manager, rep):
-    assert manager.last_text().startswith("【客户健康红灯】客户「瑞金医院」（负责人：李销售）")
+    assert _quote(manager.last_card()).startswith("【客户健康红灯】客户「瑞金医院」（负责人：李销售）")
     manager.say("今天之内约主任面谈，先弄清抵触的原因")
 
     [annotation] = _annotations()
@@ -336,9 +390,11 @@ def test_a_managers_text_note_on_a_health_red_alert_reaches_the_customers_owner(
     assert annotation.recipient_id == red_customer["org"].rep.id
     [card] = _annotation_cards(rep)
     assert card["quote_area"]["quote_text"] == "今天之内约主任面谈，先弄清抵触的原因"
-    assert _rows(card)["客户"] == "瑞金医院" and _rows(card)["问题"].startswith("客户健康红灯：瑞金医院")
+    assert (
+        _rows(card)["客户"] == "瑞金医院" and card["main_title"]["desc"] == "瑞金医院近 7 天 3 次抵触，健康度转为红灯"
+    )
     assert _annotation_cards(manager) == []  # the note is not delivered back to the manager who wrote it
-    assert manager.last_text().startswith("✅ 批注已推送给李销售（预警 #")
+    assert manager.last_text().startswith("✅ 批注已推送给李销售（")
 
 
 def test_a_managers_voice_note_on_a_health_red_alert_reaches_the_customers_owner(

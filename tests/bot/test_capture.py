@@ -159,14 +159,46 @@ def test_my_tasks_and_the_battle_pack_list_open_work(chat, session, org, frozen_
     session.commit()
     chat.click("MY_TASKS")
     text = chat.last_text()
-    assert text.startswith("您有 2 条待办")
-    assert "1. 给协和送样机（截止 3月2日 07:30，已逾期）" in text and "2. 准备招标文件" in text
+    assert text.startswith("您有 2 件待办（按优先级排列，前 3 件即今日作战包所列）")
+    assert "1. 给协和送样机（已逾期 2小时）" in text and "2. 准备招标文件" in text
 
     chat.click("BATTLE_PACK")  # the full pack: tests/handlers/battle_pack/, tests/jobs/test_battle_pack.py
     text = [m["payload"]["content"] for m in chat.sent() if m["msgtype"] == "markdown"][-1]
     assert text.startswith("**今日作战包** · 3月2日 周一（截至 09:30）")
     assert '>1. <font color="warning">给协和送样机（已逾期 2小时）</font>' in text
     assert ">2. 准备招标文件" in text
+
+
+def test_my_tasks_lists_the_packs_todos_first_and_names_each_customer_once(chat, session, org, frozen_clock):
+    from salesnav.bot.battle_pack_card import todo_line
+    from salesnav.handlers.battle_pack import battle_pack_for
+
+    now = frozen_clock.now()
+    suzhou = f.customer(session, org.rep, name="苏州市肿瘤医院")
+    create_task(  # a follow-up task titled the old way, the customer twice
+        session,
+        None,
+        assignee_id=org.rep.id,
+        title="跟进苏州市肿瘤医院：苏州市肿瘤医院超声更新项目",
+        due_at=now + timedelta(hours=5),
+        subject_type="customer",
+        subject_id=suzhou.id,
+    )
+    xiehe = session.scalars(select(Customer).where(Customer.name == "北京协和医院")).one()
+    f.touchpoint(session, org.rep, xiehe, occurred_at=now - timedelta(days=1), next_action="送样", next_action_due=now)
+    for n in range(3):
+        create_task(session, None, assignee_id=org.rep.id, title=f"整理资料{n + 1}", due_at=now + timedelta(days=n + 1))
+    session.commit()
+
+    chat.click("MY_TASKS")
+    lines = chat.last_text().splitlines()[1:]
+    assert len(lines) == 5
+    assert not any(line.count("苏州市肿瘤医院") > 1 for line in lines), lines
+    with db.transaction() as s:
+        pack = battle_pack_for(s, s.get(type(org.rep), org.rep.id), now, chat.settings.business_tz)
+    assert len(pack.todos) == 3  # five things due: the pack holds three
+    tz = chat.settings.business_tz
+    assert lines[:3] == [f"{i}. {todo_line(t, now, tz, markdown=False)}" for i, t in enumerate(pack.todos, 1)]
 
 
 def test_a_photo_that_is_no_invoice_is_stored_as_an_attachment(chat, live_app):

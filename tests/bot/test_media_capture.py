@@ -152,6 +152,40 @@ def test_a_voice_note_with_no_touchpoint_waiting_offers_a_draft_that_one_tap_sav
     assert touchpoints_of("北京协和医院") == []
 
 
+DEC_8_18H_SHANGHAI = (12, 8, 18, 0)
+
+
+def _local_due(tp: Touchpoint, live_app) -> tuple[int, int, int, int]:
+    local = tp.next_action_due.astimezone(live_app.settings.business_tz)
+    return local.month, local.day, local.hour, local.minute
+
+
+def test_a_next_step_typed_after_the_voice_note_completes_the_same_touchpoint(chat, live_app, spoken_amr, heard):
+    two_taps(chat, "北京协和医院")
+    send_voice(chat, spoken_amr)
+    (tp,) = touchpoints_of("北京协和医院")
+    voice_summary = tp.summary
+
+    chat.say("下一步：12月8日前送样")
+    (tp,) = touchpoints_of("北京协和医院")
+    assert tp.next_action == "送样" and _local_due(tp, live_app) == DEC_8_18H_SHANGHAI
+    assert tp.summary == voice_summary  # the typed next step is not appended to the summary
+    assert chat.last_text().startswith("✅ 已补充到触点：北京协和医院")
+    assert "下一步：送样（12月8日 18:00）" in chat.last_text()
+
+
+def test_a_next_step_typed_after_a_saved_voice_draft_completes_it_and_its_card(chat, live_app, spoken_amr, heard):
+    send_voice(chat, spoken_amr)
+    card = chat.last_card()
+    chat.tap(card, button(card, "上海瑞金医院"))
+
+    chat.say("下一步：12月8日前送样")
+    (tp,) = touchpoints_of("上海瑞金医院")
+    assert tp.next_action == "送样" and _local_due(tp, live_app) == DEC_8_18H_SHANGHAI
+    assert rows_of(chat.last_card())["下一步"] == "送样（12月8日 18:00）"
+    assert not chat.last_text().startswith("没看懂")
+
+
 def test_a_voice_draft_can_be_dropped_and_nothing_is_recorded(chat, spoken_amr, heard):
     send_voice(chat, spoken_amr)
     card = chat.last_card()

@@ -36,7 +36,7 @@ def director(live_app) -> Chat:
 
 def _freeze_card(chat: Chat, alert_id: int) -> dict[str, Any]:
     cards = [m["payload"] for m in chat.sent() if m["msgtype"] == "template_card"]
-    return next(c for c in cards if c["main_title"]["title"].startswith(f"预警 #{alert_id} "))
+    return next(c for c in cards if any(b["key"] == f"ann:pick:{alert_id}" for b in c.get("button_list", [])))
 
 
 def _deal(opp_id: int) -> Opportunity:
@@ -51,7 +51,9 @@ def _texts(chat: Chat) -> list[str]:
 def test_the_director_lifts_the_freeze_from_the_card_and_the_next_text_is_the_reason(frozen, director, live_app):
     card = _freeze_card(director, frozen["alert_id"])
     assert [b["text"] for b in card["button_list"]] == ["批注", "客户诊断", "解除冻结"]
-    assert director.last_text().endswith("如确需继续，请点卡片上的「解除冻结」并写明理由，或在商机页面解除。")
+    assert card["quote_area"]["quote_text"].endswith(
+        "如确需继续，请点卡片上的「解除冻结」并写明理由，或在商机页面解除。"
+    )
 
     director.tap(card, button(card, "解除冻结"))
     assert director.last_text().startswith("请在 10 分钟内直接回复一条文字，写明解除客户「协和医院」的商机")

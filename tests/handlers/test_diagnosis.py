@@ -73,10 +73,23 @@ def test_a_healthy_customer_is_green_with_two_steps_to_keep_the_rhythm(session, 
     customer = _healthy(session, org)
     diagnosis = diagnose(session, org.rep, customer.id)
     assert diagnosis.health is Health.GREEN
-    assert _finding(diagnosis, "emotion") == (OK, "最近 4 次触点情绪平稳（积极 → 积极 → 积极 → 积极）")
+    assert _finding(diagnosis, "emotion") == (OK, "最近 4 次触点情绪保持积极（积极 → 积极 → 积极 → 积极）")
     assert _finding(diagnosis, "decision_chain") == (OK, "决策链已覆盖 4/4 个角色（影响者、采购者、使用者、否决者）")
     assert _finding(diagnosis, "payment") == (OK, "近 12 个月没有到期应收，暂无回款率")
     assert len(diagnosis.next_steps) == 2 and diagnosis.next_steps[0].startswith("保持每周至少一次有效触点")
+
+
+def test_four_resistant_touchpoints_of_five_are_never_called_steady(session, org):
+    customer = f.customer(session, org.rep, name="六安市立医院", roles=(R.USER,))
+    for days, emotion in ((12, Emotion.RESISTANT), (9, Emotion.RESISTANT), (6, Emotion.POSITIVE)):
+        _touch(session, org, customer, emotion, days, roles=(R.USER,))
+    for days in (4, 2):
+        _touch(session, org, customer, Emotion.RESISTANT, days, roles=(R.USER,))
+
+    severity, text = _finding(diagnose(session, org.rep, customer.id), "emotion")
+
+    assert severity == BAD and "平稳" not in text
+    assert text == "最近 5 次触点情绪持续低迷（抵触 → 抵触 → 积极 → 抵触 → 抵触），其中 4 次抵触"
 
 
 def test_falling_emotion_with_resistance_is_bad_and_asks_for_a_face_to_face_visit(session, org):

@@ -179,6 +179,35 @@ def test_a_clock_down_at_ten_catches_up_that_day_but_never_sends_yesterdays_pack
     assert received(app, "rep01")[1].startswith("**今日作战包** · 3月4日 周三")
 
 
+def test_a_first_start_in_the_evening_sends_no_pack_that_night_and_the_next_working_morning_does(
+    app, org, frozen_clock
+):
+    clock = Clock(LocalLeadership(), periodic=[JOB])
+    frozen_clock.set(local(MONDAY, 22, 21))  # the server's very first tick
+    clock.tick(JOB)
+    app.drain()
+    assert packs() == {} and received(app, "rep01") == []
+    assert battle_pack.run(frozen_clock.now()).reason == "已过 18:00，今日作战包不再补发，下个工作日 10:00 发送"
+
+    frozen_clock.set(local(MONDAY + timedelta(days=1), 9, 59))
+    clock.tick(JOB)
+    app.drain()
+    assert received(app, "rep01") == []
+    frozen_clock.set(local(MONDAY + timedelta(days=1), 10))
+    clock.tick(JOB)
+    app.drain()
+    [text] = received(app, "rep01")
+    assert text.startswith("**今日作战包** · 3月3日 周二")
+    assert all(len(received(app, u)) == 1 for u in REPS)
+
+
+def test_asked_for_in_the_evening_the_pack_is_not_called_todays(app, org, frozen_clock):
+    frozen_clock.set(local(MONDAY, 22, 21))
+    Chat(app, "rep01").click("BATTLE_PACK")
+    [text] = received(app, "rep01")
+    assert text.startswith("**我的作战包** · 3月2日 周一（截至 22:21）") and "今日作战包" not in text
+
+
 def test_no_pack_on_national_day_or_a_weekend_and_one_on_the_adjusted_working_saturday(app, org, frozen_clock):
     frozen_clock.set(local(date(2026, 10, 1), 10, 5))
     report = battle_pack.run(frozen_clock.now())

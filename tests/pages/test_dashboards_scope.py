@@ -70,6 +70,18 @@ def _figures(html: str) -> dict:  # type: ignore[type-arg]
     )
 
 
+@pytest.mark.parametrize("userid", ["rep01", "mgr01", "dir01", "mkt01"])
+def test_the_navigation_links_only_pages_the_member_may_open(live_pages: LiveApp, week, userid) -> None:  # type: ignore[no-untyped-def]
+    browser, landed = sign_in(live_pages.base_url, userid)
+    nav = re.search(r'<nav class="dash-nav">(.*?)</nav>', landed.text, re.S)
+    assert nav, landed.text[:300]
+    links = re.findall(r'<a href="([^"]+)"', nav.group(1))
+    assert links
+    for link in links:
+        assert browser.get(live_pages.base_url + link).status_code == 200, (userid, link)
+    assert ("协同价值榜" in nav.group(1)) is (userid in ("dir01", "mkt01"))
+
+
 def test_a_rep_cannot_open_the_team_or_executive_pages(live_pages: LiveApp, week) -> None:  # type: ignore[no-untyped-def]
     browser, me = sign_in(live_pages.base_url, "rep01")
     assert me.status_code == 200 and "今日作战包" in me.text

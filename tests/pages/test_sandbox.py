@@ -186,6 +186,40 @@ def test_a_manager_is_picked_from_the_member_list_and_chats_as_themselves(live_a
     assert live_app.emulator.sent("mgr01") and not live_app.emulator.sent("rep01")
 
 
+def test_an_alert_is_one_card_a_manager_annotates_and_the_rep_reads_the_note_on_their_card(
+    live_app, session, frozen_clock, page
+):
+    from salesnav.jobs.rules import run_scan
+    from tests.rules.arrange import deal
+
+    org = f.org(session)
+    deal(session, org, customer_name="六安市立医院", title="六安市立医院·监护仪")
+    session.commit()
+    frozen_clock.advance(timedelta(hours=72, minutes=1))
+    run_scan(clock.now())
+    live_app.drain()
+
+    page.goto(live_app.base_url + "/sandbox/?as=mgr01")
+    card = page.locator(".sb-card").last
+    expect(card.locator(".sb-card-title")).to_have_text("跟进超时 · 六安市立医院")
+    expect(card.locator(".sb-card-desc")).to_have_text("六安市立医院「监护仪」超时未跟进")
+    expect(card.locator(".sb-card-quote-text")).to_contain_text("已 3天1分钟 未跟进")
+    assert page.locator(".sb-bot .sb-bubble").count() == 0  # no text repeating the card
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "sandbox_alert_card.png"))
+    act(page, live_app, "tap", lambda: card.get_by_role("button", name="批注").click())
+    page.locator("#text").fill("今天下班前给主任打个电话，约周四面谈")
+    act(page, live_app, "text", lambda: page.locator("#text").press("Enter"))
+
+    page.goto(live_app.base_url + "/sandbox/?as=rep01")
+    note = page.locator(".sb-card").last
+    expect(note.locator(".sb-card-title")).to_have_text("钱主管的批注")
+    expect(note.locator(".sb-card-quote-title")).to_have_text("钱主管的批注内容")
+    expect(note.locator(".sb-card-quote-text")).to_have_text("今天下班前给主任打个电话，约周四面谈")
+    expect(note.locator(".sb-card-row", has_text="商机")).to_contain_text("监护仪")
+    page.screenshot(path=str(OUTPUT / "sandbox_annotation_for_rep.png"))
+
+
 def test_sandbox_refusals_are_clear_chinese_and_store_nothing(live_app, org):
     api = live_app.base_url + "/sandbox/api"
     cases = [

@@ -222,7 +222,7 @@ def test_typed_markup_never_runs_on_the_admin_pages_or_in_the_sandbox(live_pages
         ("/admin/stages", "预算<img src=x"),
         ("/admin/materials", '白皮书"><svg'),
         ("/admin/org", '李"><svg'),
-        ("/admin/", "stage #"),  # the audit trail of the renames, their JSON shown as text
+        ("/admin/", "阶段 #"),  # the audit trail of the renames, their values shown as text
         ("/admin/delivery", "发出的消息"),
     ):
         watched.open(live_pages.base_url + path)

@@ -163,7 +163,15 @@ def received(app: LiveApp, userid: str, msgtype: str = "text") -> list[dict[str,
 
 
 def received_texts(app: LiveApp, userid: str) -> list[str]:
-    return [m["payload"]["content"] for m in received(app, userid)]
+    """The sentence of each message one person received: a text's content, or the message an alert card quotes
+    (a manager's alert is one card carrying it, not a text and a card)."""
+    said = []
+    for m in app.emulator.sent(userid):
+        if m["msgtype"] == "text":
+            said.append(m["payload"]["content"])
+        elif m["msgtype"] == "template_card" and (quote := m["payload"].get("quote_area")):
+            said.append(quote["quote_text"])
+    return said
 
 
 def scan(app: LiveApp) -> None:

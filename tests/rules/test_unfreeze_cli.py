@@ -86,7 +86,7 @@ def test_an_admin_may_be_named_too(frozen):
 def test_a_refusal_is_in_chinese_and_changes_nothing(frozen, args, message):
     _, opp_id = frozen
     result = _unfreeze(str(opp_id), *args)
-    assert result.exit_code == 1 and result.output == f"Error: {message}\n"
+    assert result.exit_code == 1 and result.output == f"错误：{message}\n"
     assert _frozen(opp_id)
 
 

@@ -45,21 +45,50 @@ FORWARD_TO = {"marketing": DepartmentKind.MARKETING, "delivery": DepartmentKind.
 # --- the alert card ---------------------------------------------------------------------------------
 
 
-def queue_alert_card(session: Session, alert: Alert, user: User, tag: str) -> None:
-    """The 批注 card that goes with an alert message to a manager (once per alert, tag and person)."""
+def queue_alert_card(session: Session, alert: Alert, user: User, tag: str, content: str = "") -> bool:
+    """The alert as one card to a manager or director, with its 批注 button (once per alert, tag and person).
+    `content`: the alert's message, on the card in full. False when this person gets no card (the caller
+    sends the text instead)."""
     if not feedback.is_annotator(user) or alert.state not in feedback.OPEN_STATES:
-        return  # a resolved alert (e.g. a freeze just lifted) has nothing left to annotate
+        return False  # a resolved alert (e.g. a freeze just lifted) has nothing left to annotate
     session.flush()  # the alert has its id
     context = feedback.alert_context(session, alert)
     minutes = int(feedback.window(session).total_seconds() // 60)
     from salesnav.bot.capture import unfreeze  # the freeze card of a director also offers 解除冻结
 
     card = cards.alert_annotate_card(
-        _alert_task(alert.id, tag, user), alert.id, context, minutes, unfreeze.card_buttons(alert, user)
+        _alert_task(alert.id, tag, user),
+        alert.id,
+        context,
+        minutes,
+        unfreeze.card_buttons(alert, user),
+        message=content,
+        heading=_heading(alert, tag),
     )
     outbox.queue_template_card(
         session, user.wecom_userid, card, idempotency_key=f"alert:{alert.id}:{tag}-card:{user.wecom_userid}"
     )
+    return True
+
+
+def queue_digest_card(
+    session: Session, alerts: list[Alert], user: User, lines: list[str], rule_name: str, *, key: str
+) -> None:
+    """Several escalations to one person in one scan: one card listing them, a 批注 button for the first few."""
+    session.flush()
+    picks = [(a.id, feedback.alert_context(session, a).customer_name or "") for a in alerts]
+    card = cards.alert_digest_card(f"digest-{alerts[0].id}-{user.id}", f"{rule_name}升级", lines, picks)
+    outbox.queue_template_card(session, user.wecom_userid, card, idempotency_key=key)
+
+
+def _heading(alert: Alert, tag: str) -> str:
+    from salesnav.handlers.rules.engine import rule_by_code
+
+    try:
+        name = rule_by_code(alert.rule).name
+    except KeyError:
+        name = "预警"
+    return f"{name}升级" if tag == "escalated" else name
 
 
 def _alert_task(alert_id: int, tag: str, user: User) -> str:
@@ -116,7 +145,7 @@ def _sent_text(session: Session, annotation: Annotation, alert: Alert) -> str:
     rep = session.get(User, annotation.recipient_id) if annotation.recipient_id else None
     what = "语音批注" if annotation.audio_attachment_id else "批注"
     heard = f"\n转写：{annotation.transcript}" if annotation.audio_attachment_id and annotation.transcript else ""
-    return f"✅ {what}已推送给{rep.name if rep else '销售'}（预警 #{alert.id}：{context.problem}）{heard}"
+    return f"✅ {what}已推送给{rep.name if rep else '销售'}（{context.problem}）{heard}"
 
 
 # --- to the rep ---------------------------------------------------------------------------------------
@@ -281,7 +310,7 @@ def _pick(incoming: Incoming, manager: User, alert_id: int) -> None:
     if code := _response_code(incoming):
         incoming.update_card(code, cards.alert_picked_card(task_id, alert.id, context, minutes))
     incoming.reply_text(
-        f"请在 {minutes} 分钟内发一条语音或文字，作为对预警 #{alert.id}（{context.problem}）的批注，"
+        f"请在 {minutes} 分钟内发一条语音或文字，作为对「{context.problem}」的批注，"
         f"将立即推送给{context.rep_name or '销售'}。"
     )
 

@@ -19,7 +19,7 @@ from salesnav.handlers.participants import describe_people, note_people_present
 from salesnav.handlers.touchpoint_notes import add_to_touchpoint
 from salesnav.handlers.touchpoints import log_touchpoint
 from salesnav.models import CaptureSource, Emotion, Touchpoint, TouchpointType
-from salesnav.models.messaging import CaptureDraft, DraftKind, DraftStep
+from salesnav.models.messaging import CaptureDraft, DraftKind
 from salesnav.settings import current_settings
 
 HELP = (
@@ -112,19 +112,20 @@ def log_from_command(incoming: Incoming, words: list[str]) -> None:
 
 
 def summarize(incoming: Incoming, draft: CaptureDraft, content: str) -> None:
-    """The message after a card's second tap: the touchpoint's summary and next action."""
+    """A message within the window after a card was saved (or a voice note filled it): the touchpoint's summary
+    and next action. The window stays open, so a 「下一步：…」 typed after a voice note still lands here."""
     assert draft.touchpoint_id is not None
     step = split_next_step(content, clock.now(), current_settings().business_tz)
+    only_next_step = content.startswith("下一步") and step.action is not None
     touchpoint = add_to_touchpoint(
         incoming.session,
         incoming.member,
         touchpoint_id=draft.touchpoint_id,
-        summary=step.summary,
+        summary=None if only_next_step else step.summary,
         next_action=step.action,
         next_action_due=step.due if step.action else None,
     )
     people = describe_people(note_people_present(incoming.session, incoming.member, touchpoint.id, content))
-    draft.step = DraftStep.DONE
     update_after_summary(incoming, draft, touchpoint)
     incoming.reply_text(f"✅ 已补充到触点：{describe(touchpoint, incoming)}" + (f"\n{people}" if people else ""))
 

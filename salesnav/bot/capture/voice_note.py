@@ -86,7 +86,7 @@ def _complete_pending(
         guessed_fields=["summary", *(g for g in draft.guessed_fields if g.startswith("next_action"))],
     )
     people = describe_people(note_people_present(incoming.session, incoming.member, touchpoint.id, heard.text))
-    pending.step = DraftStep.DONE
+    # The window stays open: a text (「下一步：…」) or another voice note that follows still completes it.
     update_after_summary(incoming, pending, touchpoint)
     incoming.reply_text(
         f"✅ 语音已转成文字，补充到触点：{describe(touchpoint, incoming)}"
@@ -115,19 +115,19 @@ def _offer_draft(incoming: Incoming, attachment: Attachment, draft: Any, heard: 
         "guessed_fields": ["summary", *draft.guessed_fields],
         "engine": heard.engine,
     }
-    session.add(
-        CaptureDraft(
-            user_id=user.id,
-            kind=DraftKind.TOUCHPOINT,
-            step=DraftStep.CHOOSE_CUSTOMER,
-            task_id=task_id,
-            opened_at=heard.spoken_at,
-            data=data,
-        )
+    capture = CaptureDraft(
+        user_id=user.id,
+        kind=DraftKind.TOUCHPOINT,
+        step=DraftStep.CHOOSE_CUSTOMER,
+        task_id=task_id,
+        opened_at=heard.spoken_at,
+        data=data,
     )
+    session.add(capture)
     session.flush()
     due = due_text(draft.next_action_due, incoming) if draft.next_action else None
-    incoming.reply_card(draft_card(task_id, draft, due, customers[:MAX_CUSTOMER_BUTTONS], named is not None))
+    card = incoming.reply_card(draft_card(task_id, draft, due, customers[:MAX_CUSTOMER_BUTTONS], named is not None))
+    capture.data = {**data, "card_idempotency_key": card.idempotency_key}
     incoming.note = f"voice transcribed by {heard.engine}; draft offered"
 
 
@@ -215,6 +215,8 @@ def _save(incoming: Incoming, draft: CaptureDraft, customer_id: int) -> None:
         attachment_ids=[data["attachment_id"]],
         guessed_fields=list(dict.fromkeys(guessed)),
     )
-    draft.customer_id, draft.touchpoint_id, draft.step = touchpoint.customer_id, touchpoint.id, DraftStep.DONE
+    draft.customer_id, draft.touchpoint_id = touchpoint.customer_id, touchpoint.id
+    # Saved: like a card's second tap, the text or voice that follows within the window completes it.
+    draft.step, draft.expires_at = DraftStep.AWAITING_SUMMARY, clock.now() + drafts.window(session)
     incoming.show_card(saved_card(incoming, draft, touchpoint))
     incoming.note = f"voice draft saved as touchpoint {touchpoint.id}"

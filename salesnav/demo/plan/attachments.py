@@ -34,10 +34,46 @@ def visit_files() -> tuple[tuple[str, str, bytes], ...]:
     return (("拜访现场照片.png", "image/png", photo.getvalue()), ("拜访纪要.pdf", "application/pdf", notes))
 
 
+@cache
+def material_file(title: str, description: str) -> bytes:
+    """A material's one-page PDF (the title and what it is for), made the same way every time."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen.canvas import Canvas
+
+    from salesnav.reports.health_pdf import _font
+
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=A4, invariant=1)  # invariant: no timestamp, so the hash is stable
+    font = _font()
+    canvas.setFont(font, 20)
+    canvas.drawString(60, 760, title)
+    canvas.setFont(font, 12)
+    canvas.drawString(60, 730, description)
+    canvas.drawString(60, 710, "销售导航仪演示素材 · 市场部")
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def material_files() -> list[tuple[str, bytes]]:
+    """Each demo material's file name and bytes, in the order of `vocab.MATERIALS`."""
+    from salesnav.demo import vocab
+
+    return [
+        (f"{title.strip('《》')}.pdf", material_file(title, f"{title}：市场部发布，可直接转发客户。"))
+        for title, *_ in vocab.MATERIALS
+    ]
+
+
 def write_attachment_files(root: Path) -> None:
     """Put the demo attachments' bytes where uploads live (by SHA-256, as `store_attachment` does)."""
     from salesnav.handlers.attachments import storage_path
 
+    for _, data in material_files():
+        path = storage_path(root, hashlib.sha256(data).hexdigest())
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
     for _, _, data in visit_files():
         path = storage_path(root, hashlib.sha256(data).hexdigest())
         if not path.exists():

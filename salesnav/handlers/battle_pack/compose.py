@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -69,6 +69,20 @@ def packs_for(
     return compose_packs(snapshot.load(session, now, scope, settings), day)
 
 
+def due_work_for(session: Session, user: User, now: datetime) -> list[Todo]:
+    """All of a member's due work (我的待办), ranked as the pack ranks it: the pack's 3 todos come first."""
+    snap = snapshot.load(session, now, snapshot.rep_scope(rep_ids=[user.id]))
+    return rank_todos(snap, user.id, top=None)
+
+
+def is_pack_time(session: Session, now: datetime, tz: ZoneInfo) -> bool:
+    """Whether `now` is within a working day's pack hours: only then is a pack 「今日作战包」."""
+    settings = PackSettings.load(session)
+    day = now.astimezone(tz).date()
+    due = due_on(day, settings, tz)
+    return due.working_day and now < due.too_late_at
+
+
 def battle_pack_for(session: Session, user: User, now: datetime, tz: ZoneInfo) -> BattlePack:
     """The current pack of one member (the 今日作战包 menu button), whatever the day and hour."""
     return packs_for(session, now, now.astimezone(tz).date(), rep_ids=[user.id])[0]
@@ -79,9 +93,10 @@ class Due:
     day: date
     working_day: bool
     due_at: datetime  # the pack hour of `day`, aware
+    too_late_at: datetime  # from this instant of `day` on, a pack not yet sent waits for the next working day
 
     def reached(self, now: datetime) -> bool:
-        return self.working_day and now >= self.due_at
+        return self.working_day and self.due_at <= now < self.too_late_at
 
 
 def due_on(day: date, settings: PackSettings, tz: ZoneInfo) -> Due:
@@ -89,4 +104,5 @@ def due_on(day: date, settings: PackSettings, tz: ZoneInfo) -> Due:
         day,
         is_working_day(day, chinese=settings.chinese_calendar),
         datetime.combine(day, time(settings.hour), tzinfo=tz),
+        datetime.combine(day, time(0), tzinfo=tz) + timedelta(hours=max(settings.last_hour, settings.hour + 1)),
     )

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from salesnav.handlers.battle_pack.snapshot import DealRow, NextActionRow, Snapshot, StageRow, TaskRow
+from salesnav.handlers.deal_words import deal_name, name_once
 from salesnav.handlers.follow_up_policy import FollowUpPolicy
 from salesnav.models import Health
 
@@ -85,7 +86,9 @@ def score(
     return amount * probability * u * h, amount, probability, u, h
 
 
-def rank_todos(snap: Snapshot, rep_id: int, top: int = TOP) -> list[Todo]:
+def rank_todos(snap: Snapshot, rep_id: int, top: int | None = TOP) -> list[Todo]:
+    """The rep's due work, most important first: the first `top` (3) are the pack's todos; all of it (top=None)
+    is 我的待办 — one list, so the chat, the pack and the rep's page never disagree."""
     now = snap.now
     deals = {d.id: d for d in snap.deals.get(rep_id, [])}
     todos = [_from_task(t, deals, snap.stages, now) for t in snap.tasks.get(rep_id, [])]
@@ -97,7 +100,13 @@ def rank_todos(snap: Snapshot, rep_id: int, top: int = TOP) -> list[Todo]:
             todos.append(_from_silent_deal(deal, snap.stages, now, policy))
     far = now + timedelta(days=3650)
     todos.sort(key=lambda t: (-t.score, t.deadline or far, t.source.value, t.source_id))
-    return todos[:top]
+    return todos if top is None else todos[:top]
+
+
+def _said_once(who: str, action: str) -> tuple[str, str]:
+    """Who and what, the customer named once: an action that names its customer needs no 「X需在…前」 before it."""
+    action = name_once(action, who)
+    return ("", action) if who and who in action else (who, action)
 
 
 def _best_deal(deals: dict[int, DealRow], opportunity_id: int | None, customer_id: int | None) -> DealRow | None:
@@ -117,11 +126,12 @@ def _from_task(task: TaskRow, deals: dict[int, DealRow], stages: dict[int, Stage
     amount = deal.amount_fen if deal else task.amount_fen
     stage_id = deal.stage_id if deal else task.stage_id
     value = score(amount, _probability(stages, stage_id), task.due_at, task.customer_health, now)
+    who, action = _said_once(task.customer_name or "", task.title)
     return Todo(
         TodoSource.TASK,
         task.id,
-        task.customer_name or "",
-        task.title,
+        who,
+        action,
         task.due_at,
         *value,
         opportunity_id=task.opportunity_id,
@@ -159,7 +169,7 @@ def _from_silent_deal(deal: DealRow, stages: dict[int, StageRow], now: datetime,
     deadline = policy.overdue_at(deal.last_follow_up_at)
     value = score(deal.amount_fen, _probability(stages, deal.stage_id), deadline, deal.customer_health, now)
     days = (now - deal.last_follow_up_at).days
-    action = f"跟进商机「{deal.title}」并记录触点（已 {days} 天未跟进）"
+    action = f"跟进商机「{deal_name(deal.customer_name, deal.title)}」并记录触点（已 {days} 天未跟进）"
     return Todo(
         TodoSource.FOLLOW_UP,
         deal.id,

@@ -47,6 +47,7 @@ def pack_key(rep_id: int, day: date) -> str:
 class PackSettings:
     enabled: bool
     hour: int
+    last_hour: int  # a pack not sent by this hour (a clock down, a first start in the evening) waits for tomorrow
     chinese_calendar: bool
     due_soon_hours: int
     overdue_lookback_days: int
@@ -60,6 +61,7 @@ class PackSettings:
         return cls(
             enabled=bool(get("battle_pack.enabled")),
             hour=int(get("battle_pack.hour")),
+            last_hour=int(get("battle_pack.last_hour")),
             chinese_calendar=bool(get("battle_pack.chinese_calendar")),
             due_soon_hours=int(get("battle_pack.due_soon_hours")),
             overdue_lookback_days=int(get("battle_pack.overdue_lookback_days")),

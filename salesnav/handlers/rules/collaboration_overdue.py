@@ -116,7 +116,7 @@ def fire(session: Session, part_id: int, episode: str, now: datetime) -> Alert |
         subject_type="ticket_part",
         subject_id=part.id,
         episode=episode,
-        title=f"协同超时：{department.name}「{part.request}」已超时 {how_long(late)}",
+        title=f"{department.name}未按时响应「{part.request}」",
         now=now,
         detail={
             "department_id": department.id,
@@ -135,7 +135,7 @@ def fire(session: Session, part_id: int, episode: str, now: datetime) -> Alert |
         head,
         f"【效能预警简报】{department.name}的协同任务「{part.request}」（客户「{opp.customer.name}」商机「{opp.title}」）"
         f"响应时限 {part.sla_hours} 小时，截止 {local_time(part.due_at)}，已超时 {how_long(late)}仍未有效响应。"
-        f"{average.text()}。简报已发送至您的邮箱，请尽快安排处理。",
+        f"{average.text()}。请尽快安排处理。",  # the mail is mentioned once it is sent (jobs/rules.py)
     )
     enqueue_after_commit(session, EFFICIENCY_BRIEF_JOB, alert.id, key=f"efficiency_brief:{alert.id}", queue="reports")
     return alert

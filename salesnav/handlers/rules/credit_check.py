@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from salesnav import clock
 from salesnav.finance import FinanceUnavailable, payment_history
 from salesnav.handlers import rule_settings
+from salesnav.handlers.deal_words import customer_and_deal
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.records import audit, record_event
 from salesnav.handlers.rules import engine
@@ -179,7 +180,7 @@ def freeze(
         subject_type="opportunity",
         subject_id=opp.id,
         episode=episode,
-        title=f"大单信用校验未通过：{opp.customer.name}·{opp.title}",
+        title=f"{customer_and_deal(opp.customer.name, opp.title)}回款率不足，合同审批已冻结",
         now=now,
         detail={"reason": reason, "risk_points": risks, "attempted_by": actor_id},
         recipient_ids=[u.id for u in recipients],

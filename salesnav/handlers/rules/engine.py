@@ -44,6 +44,8 @@ class Rule:
     find: Callable[[Session, datetime], list[Match]] | None = None
     apply: Callable[[Session, Match, datetime], str | None] | None = None
     reactions: dict[str, Callable[[Session, DomainEvent], None]] = field(default_factory=dict)
+    # outcome → what to do once a scan applied all matches with that outcome (given their alert ids)
+    after_scan: dict[str, Callable[[Session, list[int], datetime], None]] = field(default_factory=dict)
 
     def enabled(self, session: Session) -> bool:
         return bool(rule_settings.get(session, self.switch))
@@ -197,10 +199,23 @@ def tell(session: Session, user: User | None, content: str, *, key: str) -> bool
 
 
 def notify(session: Session, alert: Alert, user: User | None, content: str, tag: str = "raised") -> None:
-    """Queue one WeCom text for this alert, and a manager's 批注 card with it."""
-    if user is None or not tell(session, user, content, key=f"alert:{alert.id}:{tag}:{user.wecom_userid}"):
+    """Tell one person of this alert in one message: a manager or director gets the 批注 card carrying `content`,
+    anyone else (a rep, a department head) the text."""
+    if user is None or not user.active or user.deleted_at:
         return
-    notifications.notify(session, notifications.AlertToAnnotate(alert, user, tag))  # a manager may annotate it
+    card = notifications.AlertToAnnotate(alert, user, tag, content)
+    if not notifications.notify(session, card):  # no card for this person (a rep): the text
+        tell(session, user, content, key=f"alert:{alert.id}:{tag}:{user.wecom_userid}")
+
+
+def notify_digest(
+    session: Session, alerts: list[Alert], user: User | None, lines: list[str], now: datetime, *, rule_name: str
+) -> None:
+    """Several alerts for one person at once (a scan's escalations): one card listing them."""
+    if user is None or not user.active or user.deleted_at or not alerts:
+        return
+    key = f"alerts:{alerts[0].id}-{alerts[-1].id}:{user.id}"
+    notifications.notify(session, notifications.AlertDigestToMember(tuple(alerts), user, tuple(lines), rule_name, key))
 
 
 def distinct_users(*users: User | None) -> list[User]:

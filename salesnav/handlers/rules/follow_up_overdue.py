@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from salesnav.handlers.deal_words import customer_and_deal, deal_name
 from salesnav.handlers.follow_up_policy import follow_up_policy
 from salesnav.handlers.rules import engine
 from salesnav.handlers.rules.engine import Match, Rule
@@ -110,14 +111,16 @@ def fire(session: Session, opportunity_id: int, episode: str, now: datetime) -> 
     rule_clock, escalate_hours = policy.time, policy.escalate_after_hours
     rep = opp.owner
     manager = engine.manager_of(session, rep)
-    deal = f"客户「{opp.customer.name}」的商机「{opp.title}」（{opp.stage.name}，预计 {yuan(opp.expected_amount_fen)}）"
+    name = deal_name(opp.customer.name, opp.title)
+    deal = f"客户「{opp.customer.name}」的商机「{name}」（{opp.stage.name}，预计 {yuan(opp.expected_amount_fen)}）"
     alert = engine.raise_alert(
         session,
         rule=CODE,
         subject_type="opportunity",
         subject_id=opp.id,
         episode=episode,
-        title=f"跟进超时：{opp.customer.name}·{opp.title} 已 {how_long(silent)} 未跟进",
+        # No duration in the title: it is read later (the card, the escalation), when the figure has moved on.
+        title=f"{customer_and_deal(opp.customer.name, opp.title)}超时未跟进",
         now=now,
         detail={"last_follow_up_at": opp.last_follow_up_at.isoformat(), "silent_hours": silent.total_seconds() / 3600},
         recipient_ids=[u.id for u in engine.distinct_users(rep, manager)],
@@ -128,7 +131,7 @@ def fire(session: Session, opportunity_id: int, episode: str, now: datetime) -> 
         session,
         None,
         assignee_id=rep.id,
-        title=f"跟进{opp.customer.name}：{opp.title}",
+        title=f"跟进{customer_and_deal(opp.customer.name, opp.title)}",
         detail=f"{deal}已 {how_long(silent)} 未跟进，请联系客户并记录触点。",
         due_at=rule_clock.after(now, escalate_hours),  # also when the director is told
         origin=ORIGIN,
@@ -176,19 +179,36 @@ def escalate(session: Session, alert: Alert, now: datetime) -> bool:
     manager = engine.manager_of(session, rep)
     director = engine.director_above(session, rep)
     if director is not None:
-        engine.set_detail(alert, escalated_to=director.id)
-        alert.recipient_ids = [*alert.recipient_ids, director.id]
-        waited = how_long(now - alert.raised_at)
-        engine.notify(
-            session,
-            alert,
-            director,
+        # The director is told once per scan, all escalations in one card (`tell_escalations`); the sentence
+        # is written now, with the one duration every view of this escalation shows.
+        silent, waited = how_long(now - opp.last_follow_up_at), how_long(now - alert.raised_at)
+        name = deal_name(opp.customer.name, opp.title)
+        text = (
             f"【跟进超时升级】{rep.name}（主管：{manager.name if manager else '无'}）负责的客户「{opp.customer.name}」"
-            f"的商机「{opp.title}」（{opp.stage.name}，预计 {yuan(opp.expected_amount_fen)}）"
-            f"已 {how_long(now - opp.last_follow_up_at)} 未跟进，跟进待办已过 {waited} 仍未完成，请督办。",
-            tag="escalated",
+            f"的商机「{name}」（{opp.stage.name}，预计 {yuan(opp.expected_amount_fen)}）"
+            f"已 {silent} 未跟进，跟进待办已过 {waited} 仍未完成，请督办。"
         )
+        line = f"{customer_and_deal(opp.customer.name, opp.title)}：{rep.name}，已 {silent} 未跟进"
+        engine.set_detail(alert, escalated_to=director.id, escalation_text=text, escalation_line=line)
+        alert.recipient_ids = [*alert.recipient_ids, director.id]
     return True
+
+
+def tell_escalations(session: Session, alert_ids: list[int], now: datetime) -> None:
+    """After a scan: each director hears of the alerts escalated to them in it once — one alert as its own card,
+    several as one digest card listing them."""
+    by_director: dict[int, list[Alert]] = {}
+    for alert in session.scalars(select(Alert).where(Alert.id.in_(alert_ids)).order_by(Alert.id)):
+        if alert.detail.get("escalated_to") and alert.state is AlertState.ESCALATED:
+            by_director.setdefault(alert.detail["escalated_to"], []).append(alert)
+    for director_id, alerts in by_director.items():
+        director = session.get(User, director_id)
+        if len(alerts) == 1:
+            engine.notify(session, alerts[0], director, alerts[0].detail["escalation_text"], tag="escalated")
+        else:
+            engine.notify_digest(
+                session, alerts, director, [a.detail["escalation_line"] for a in alerts], now, rule_name=RULE.name
+            )
 
 
 def _resolve(session: Session, alert: Alert, now: datetime, by: User | None, resolution: str) -> bool:
@@ -242,5 +262,6 @@ RULE = Rule(
     settings=("follow_up.overdue_hours", "follow_up.escalate_after_hours", "rules.working_days_only"),
     find=find,
     apply=apply,
+    after_scan={"escalated": tell_escalations},
     reactions={"touchpoint.logged": on_touchpoint, "opportunity.stage_advanced": on_stage_advanced},
 )

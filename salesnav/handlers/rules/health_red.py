@@ -78,7 +78,7 @@ def evaluate(session: Session, customer_id: int, now: datetime) -> Alert | None:
         subject_type="customer",
         subject_id=customer.id,
         episode=f"spell{(spells_over or 0) + 1}",
-        title=f"客户健康红灯：{customer.name} 近 {days} 天 {len(signals)} 次抵触",
+        title=f"{customer.name}近 {days} 天 {len(signals)} 次抵触，健康度转为红灯",
         now=now,
         detail={"previous_health": customer.health.value, "signals": [s.isoformat() for s in signals]},
         recipient_ids=[u.id for u in recipients],
@@ -155,7 +155,7 @@ def apply(session: Session, match: Match, now: datetime) -> str | None:
 RULE = Rule(
     code=CODE,
     name="客户健康红灯",
-    trigger="事件：记录触点（touchpoint.logged）；时间：信号过期后自动解除",
+    trigger="事件：记录触点时检查；时间：信号过期后自动解除",
     switch="health.enabled",
     settings=("health.resistant_signals", "health.window_days"),
     find=find,

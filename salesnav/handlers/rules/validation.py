@@ -46,6 +46,7 @@ SPECS: dict[str, Spec] = {
     "excel_import.near_miss_score": Spec("客户名称相似度达到即列为疑似重复（0-100）", int, 0, 100),
     "battle_pack.enabled": Spec("今日作战包开关", bool),
     "battle_pack.hour": Spec("今日作战包发送时刻（几点）", int, 0, 23),
+    "battle_pack.last_hour": Spec("今日作战包最晚补发时刻（几点，之后改到下个工作日发送）", int, 1, 24),
     "battle_pack.chinese_calendar": Spec("按法定节假日和调休安排工作日（关闭则按周一至周五）", bool),
     "battle_pack.due_soon_hours": Spec("多少小时内到期的下一步行动列入作战包", int, 1, 24 * 14),
     "battle_pack.overdue_lookback_days": Spec("逾期多少天以内的下一步行动仍列入作战包", int, 0, 365),

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from salesnav.bot import outbox, send_errors
 from salesnav.handlers.admin import delivery as use_cases
 from salesnav.models import OutboundStatus
-from salesnav.pages.admin import bp
+from salesnav.pages.admin import audit_words, bp
 
 STUCK = "stuck"  # the filter of messages queued too long (use_cases.STUCK_AFTER)
 TYPE_LABELS = {
@@ -77,6 +77,7 @@ def delivery() -> str:
     max_attempts = outbox.policy().max_attempts
     return render_template(
         "admin/delivery.html",
+        inbound_kind=audit_words.inbound_kind,
         rows=[Row.of(m, max_attempts) for m in logged],
         counts=use_cases.outbound_counts(s),
         health=use_cases.delivery_health(s),

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from salesnav.handlers.admin import delivery
 from salesnav.models import User
-from salesnav.pages.admin import bp
+from salesnav.pages.admin import audit_words, bp
 
 
 @bp.get("/")
@@ -20,6 +20,7 @@ def home() -> str:
     return render_template(
         "admin/home.html",
         entries=entries,
+        words=audit_words,
         names=names,
         health=delivery.delivery_health(s),
         stuck_minutes=int(delivery.STUCK_AFTER.total_seconds() // 60),

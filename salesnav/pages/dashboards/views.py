@@ -34,6 +34,15 @@ from salesnav.pages.auth import check_csrf, require_user
 from salesnav.settings import Settings
 
 bp = Blueprint("dashboards", __name__, url_prefix="/dashboards")
+
+
+@bp.context_processor
+def _links_for_the_reader() -> dict[str, Any]:
+    """What the navigation may offer: only pages the signed-in member may open (no link that answers 403)."""
+    user, session = getattr(g, "user", None), getattr(g, "db", None)
+    return {"may_see_marketing": bool(user and session and scope.may_see_marketing(session, user))}
+
+
 STATUS_FOR_DOMAIN_ERROR = {"not_found": 404, "forbidden": 403}
 LEADERBOARD_ROWS = 20  # the marketing page lists the month's first 20 collaborations; 查看全部 shows the rest
 HTTP_MESSAGES = {400: "请求不正确", 401: "请先登录", 403: "您无权查看此页面", 404: "页面不存在", 405: "不支持该操作"}

@@ -67,6 +67,13 @@
     var title = card.main_title || {};
     if (title.title) box.appendChild(el("div", "sb-card-title", title.title));
     if (title.desc) box.appendChild(el("div", "sb-card-desc", title.desc));
+    var quote = card.quote_area;
+    if (quote && (quote.title || quote.quote_text)) {
+      var q = el("div", "sb-card-quote");
+      if (quote.title) q.appendChild(el("div", "sb-card-quote-title", quote.title));
+      if (quote.quote_text) q.appendChild(el("div", "sb-card-quote-text", quote.quote_text));
+      box.appendChild(q);
+    }
     if (card.sub_title_text) box.appendChild(el("div", "sb-card-sub", card.sub_title_text));
     (card.horizontal_content_list || []).forEach(function (row) {
       var line = el("div", "sb-card-row");

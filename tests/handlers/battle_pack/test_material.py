@@ -8,6 +8,7 @@ import pytest
 
 from salesnav.bot.battle_pack_card import render_markdown
 from salesnav.handlers.battle_pack.compose import battle_pack_for, packs_for
+from salesnav.settings import current_settings
 from tests import factories as f
 from tests.handlers.battle_pack.arrange import SHANGHAI, customer, local, material, open_deal
 
@@ -65,7 +66,9 @@ def test_the_material_for_the_reps_product_line_and_stage_beats_general_and_othe
 
     assert pack.material is not None and pack.material.title == "CT球管竞品对比白皮书"
     assert pack.material.reason == "匹配您「CT球管」商机的「方案演示」阶段（1 个商机）"
-    assert "**可复用素材**：[CT球管竞品对比白皮书](https://example.test/ct.pdf)" in render_markdown(pack, SHANGHAI)
+    # The link is ours: /materials/<id> serves the file we keep, or passes on to the address it stands for.
+    link = f"{current_settings().public_url}/materials/{pack.material.material_id}"
+    assert f"**可复用素材**：[CT球管竞品对比白皮书]({link})" in render_markdown(pack, SHANGHAI)
 
 
 def test_equally_good_materials_take_turns_day_by_day(session, ten):

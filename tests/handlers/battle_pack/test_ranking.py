@@ -91,7 +91,7 @@ def test_the_three_todos_come_from_tasks_next_actions_and_silent_deals_in_score_
     assert [round(t.score, 2) for t in pack.todos] == [75.0, 45.0, 3.0]
     assert lines[0] == "李总(华山医院设备科)需在15:00前发送CT球管更换成本测算表"
     assert lines[1] == "协和医院需在3月4日12:00前提交超声配置清单"
-    assert lines[2].startswith('<font color="warning">瑞金医院：跟进商机「瑞金医院监护仪」并记录触点')
+    assert lines[2].startswith('<font color="warning">瑞金医院：跟进商机「监护仪」并记录触点')
     assert lines[2].endswith("（已 4 天未跟进）</font>")
     assert [t.source for t in pack.todos] == [TodoSource.NEXT_ACTION, TodoSource.TASK, TodoSource.FOLLOW_UP]
 
@@ -120,8 +120,8 @@ def test_a_silent_deal_with_its_follow_up_task_is_one_todo_not_two(session, ten)
 
     pack = battle_pack_for(session, org.rep, ten, SHANGHAI)
 
-    assert [(t.source, t.action) for t in pack.todos] == [(TodoSource.TASK, "跟进仁济医院：仁济医院DR设备")]
-    assert todo_line(pack.todos[0], ten, SHANGHAI) == "仁济医院需在明天18:00前跟进仁济医院：仁济医院DR设备"
+    assert [(t.source, t.action) for t in pack.todos] == [(TodoSource.TASK, "跟进仁济医院：DR设备")]
+    assert todo_line(pack.todos[0], ten, SHANGHAI) == "需在明天18:00前跟进仁济医院：DR设备"  # the customer named once
 
 
 def test_a_rep_with_nothing_due_gets_an_empty_todo_list(session, ten):
