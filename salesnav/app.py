@@ -10,7 +10,7 @@ from flask import Flask, jsonify, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from salesnav import clock, json_input
+from salesnav import clock, json_input, web_session
 from salesnav.handlers.errors import DomainError
 from salesnav.jobs import heartbeat
 from salesnav.jobs import queue as jobs_queue
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     heartbeat.configure(settings.redis_url)
 
     _register_errors(app)
+    web_session.init_app(app)  # one database session per request, for every blueprint
     app.add_url_rule("/healthz", "healthz", healthz)
     from salesnav.pages import security_headers
 
