@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from salesnav import clock
+from salesnav.adapters import register_adapters
 from salesnav.bot.emulator import STATE, callbacks
 from salesnav.handlers.stages import ensure_default_stages, stage_by_code
 from salesnav.jobs import queue as jobs_queue
@@ -137,6 +138,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1, help="managers posting at the same moment")
     parser.add_argument("--database-url", default="", help="default: SQLite in a temporary directory")
     args = parser.parse_args()
+    register_adapters()  # as every process does at start: the ports' channels (salesnav/adapters.py)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     managers = max(1, (args.annotations + 1) // 2)
 

@@ -28,6 +28,7 @@ import psycopg
 from sqlalchemy import event, text
 
 from salesnav import clock
+from salesnav.adapters import register_adapters
 from salesnav.bot import client as wecom_client
 from salesnav.handlers.stages import DEFAULT_STAGES
 from salesnav.jobs import battle_pack
@@ -341,6 +342,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=10_000)
     parser.add_argument("--first", type=int, default=1_000, help="reps active in the first run")
     args = parser.parse_args()
+    register_adapters()  # as every process does at start: the ports' channels (salesnav/adapters.py)
 
     create_database(args.database_url)
     settings = Settings.from_env(

@@ -31,6 +31,7 @@ from python_calamine import CalamineWorkbook
 from sqlalchemy import event, text
 
 from salesnav import clock
+from salesnav.adapters import register_adapters
 from salesnav.handlers.excel_import import commit
 from salesnav.jobs import queue as jobs_queue
 from salesnav.jobs.runner import run_job
@@ -191,6 +192,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--profile", action="store_true", help="cProfile the import of --rows (top 40 by cumulative)")
     args = parser.parse_args()
+    register_adapters()  # as every process does at start: the ports' channels (salesnav/adapters.py)
     tmp = Path(tempfile.mkdtemp(prefix="excel-bench-"))
     url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"
     migrate.upgrade(url)

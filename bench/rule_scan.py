@@ -28,6 +28,7 @@ from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from salesnav import clock
+from salesnav.adapters import register_adapters
 from salesnav.app import create_app
 from salesnav.bot.emulator import PREFIX, STATE
 from salesnav.handlers.rules import follow_up_overdue
@@ -272,6 +273,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/salesnav_bench")
     parser.add_argument("--sizes", default="10000,1000000")
     args = parser.parse_args()
+    register_adapters()  # as every process does at start: the ports' channels (salesnav/adapters.py)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the emulator's request log would drown the figures
     url = Settings.from_env({"DATABASE_URL": args.database_url}).database_url
     if not url.startswith("postgresql"):

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from salesnav import json_input
+from salesnav import json_input, web_session
 from salesnav.handlers.errors import DomainError
 from salesnav.settings import Settings
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_process(settings, "web")  # as every process of the Procfile (salesnav/wiring.py)
 
     _register_errors(app)
+    web_session.init_app(app)  # one database session per request, for every blueprint
     from salesnav.health import healthz
 
     app.add_url_rule("/healthz", "healthz", healthz)

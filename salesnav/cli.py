@@ -7,7 +7,6 @@ import sys
 
 import click
 
-from salesnav.adapters import register_adapters
 from salesnav.cli_errors import CliError
 from salesnav.settings import Settings, SettingsError
 
@@ -32,7 +31,11 @@ def main(ctx: click.Context) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # A line per clock tick every few seconds drowns everything else.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    register_adapters()  # every command (worker and clock included) speaks through the same channels
+    # Every command (worker and clock included) speaks through the same channels; imported here so that
+    # `import salesnav.cli` and `--help` stay quick (the adapters load the chat and its engines).
+    from salesnav.adapters import register_adapters
+
+    register_adapters()
 
 
 @main.group()

@@ -1,4 +1,4 @@
-"""One database session per API request: views call handlers, then `commit()`; teardown closes it.
+"""The API request's database session (salesnav/web_session.py): views call handlers, then `commit()`.
 
 The session stays open until the response has been serialised, so the schemas can follow
 relationships (a touchpoint's contacts, an opportunity's stage) of what the view returns.
@@ -6,26 +6,14 @@ relationships (a touchpoint's contacts, an opportunity's stage) of what the view
 
 from __future__ import annotations
 
-from flask import g
 from sqlalchemy.orm import Session
 
-from salesnav.miniprogram_api.blueprint import bp
-from salesnav.models import session as db
+from salesnav.web_session import request_session
 
 
 def db_session() -> Session:
-    if "api_session" not in g:
-        g.api_session = db.new_session()
-    return g.api_session
+    return request_session()
 
 
 def commit() -> None:
     db_session().commit()
-
-
-@bp.teardown_request
-def _close_session(_exc: BaseException | None) -> None:
-    session = g.pop("api_session", None)
-    if session is not None:
-        session.rollback()  # anything not committed by the view was a refusal or an error
-        session.close()

@@ -33,6 +33,7 @@ from salesnav.bot.client import WeComClient, WeComError
 from salesnav.models import Role, User
 from salesnav.models import session as db
 from salesnav.settings import Settings
+from salesnav.web_session import request_session
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -203,24 +204,19 @@ def require_user(
     def decorate(view: Callable[P, R]) -> Callable[P, R | Response]:
         @wraps(view)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | Response:
-            s = db.new_session()
-            try:
-                user = current_user(s)
-                if user is None:
-                    if request.method == "GET":
-                        return redirect(url_for("pages.auth.login", next=request.full_path.rstrip("?")))
-                    abort(401)
-                allowed = (wanted is None and allow is None) or (
-                    (wanted is not None and user.role in wanted) or (allow is not None and allow(user))
-                )
-                if not allowed:
-                    abort(403)
-                g.user, g.db = user, s
-                return view(*args, **kwargs)
-            finally:
-                g.pop("db", None)
-                s.rollback()  # a view commits what it means to keep
-                s.close()
+            s = request_session()  # closed, and what was not committed rolled back, when the request ends
+            user = current_user(s)
+            if user is None:
+                if request.method == "GET":
+                    return redirect(url_for("pages.auth.login", next=request.full_path.rstrip("?")))
+                abort(401)
+            allowed = (wanted is None and allow is None) or (
+                (wanted is not None and user.role in wanted) or (allow is not None and allow(user))
+            )
+            if not allowed:
+                abort(403)
+            g.user, g.db = user, s
+            return view(*args, **kwargs)
 
         return wrapper
 

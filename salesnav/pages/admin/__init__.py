@@ -17,8 +17,8 @@ from werkzeug.wrappers import Response
 from salesnav.handlers.admin.guard import is_admin
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.rules.texts import local_time
-from salesnav.models import session as db
 from salesnav.pages import auth
+from salesnav.web_session import request_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -27,7 +27,7 @@ PUBLIC_ENDPOINTS = frozenset({"admin.login"})
 
 @bp.before_request
 def _require_admin() -> Response | None:
-    g.admin_db = db.new_session()
+    g.admin_db = request_session()  # the request's one session, by the name the admin views use
     g.admin = auth.current_user(g.admin_db)
     if request.endpoint in PUBLIC_ENDPOINTS:
         if request.method == "POST":
@@ -42,14 +42,6 @@ def _require_admin() -> Response | None:
     if request.method == "POST":
         auth.check_csrf()
     return None
-
-
-@bp.teardown_request
-def _close(_exc: BaseException | None) -> None:
-    session = g.pop("admin_db", None)
-    if session is not None:
-        session.rollback()  # a view commits what it means to keep
-        session.close()
 
 
 @bp.errorhandler(HTTPException)
