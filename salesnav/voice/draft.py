@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from salesnav.cn_dates import CN_DIGITS, WEEKDAYS, cn_number
+
 SUMMARY_MAX = 200
 DEFAULT_DUE_TIME = time(18, 0)
 
-_CN_NUM = "零〇一二两三四五六七八九十"
+_CN_NUM = CN_DIGITS
 _NUM = rf"(?:\d{{1,2}}|[{_CN_NUM}]{{1,3}})"
-_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
-_WEEKDAYS.update({str(i + 1): i for i in range(7)})
 
 _NEXT_STEP = re.compile(r"(?:下一步|下步|接下来|后续)(?:是|要|就|打算|计划)?[:：,，]?\s*([^。；;！!？?\n]+)")
 _CLAUSE_SPLIT = re.compile(r"[。；;！!？?\n,，]")
@@ -70,25 +70,10 @@ class TouchpointDraft:
     guessed_fields: list[str] = field(default_factory=list)
 
 
-def cn_number(token: str) -> int | None:
-    """ "15" → 15, "十五" → 15, "二十三" → 23, "两" → 2, "三十" → 30."""
-    if token.isdigit():
-        return int(token)
-    digits = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
-    if "十" in token:
-        tens, _, ones = token.partition("十")
-        if (tens and tens not in digits) or (ones and ones not in digits):
-            return None
-        return (digits[tens] if tens else 1) * 10 + (digits[ones] if ones else 0)
-    if len(token) == 1 and token in digits:
-        return digits[token]
-    return None
-
-
 def _due_date(clause: str, today: date) -> tuple[date | None, int]:
     """The date a clause names and where it was found (-1 when none)."""
     if match := _WEEK.search(clause):
-        prefix, day = match.group(1) or "", _WEEKDAYS[match.group(2)]
+        prefix, day = match.group(1) or "", WEEKDAYS[match.group(2)]
         monday = today - timedelta(days=today.weekday())
         if prefix.startswith("下下"):
             return monday + timedelta(weeks=2, days=day), match.start()

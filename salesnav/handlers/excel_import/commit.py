@@ -30,13 +30,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesnav import clock
+from salesnav.cn_dates import at_business_day, reference_day
 from salesnav.handlers import dashboard_snapshots, rule_settings
 from salesnav.handlers.access import can_access_owner
 from salesnav.handlers.checklists import missing_items, stages_passed
 from salesnav.handlers.customers import NewContact, NewCustomer, add_contacts, create_customers
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound
-from salesnav.handlers.excel_import.dates import at_business_day, reference_day
-from salesnav.handlers.excel_import.matching import normalise_phone
 from salesnav.handlers.excel_import.plan import (
     ImportPlan,
     PlannedRow,
@@ -51,6 +50,7 @@ from salesnav.handlers.excel_import.remarks import Entry
 from salesnav.handlers.opportunities import NewOpportunity, advance_stage, create_from_touchpoints
 from salesnav.handlers.records import audit, record_event
 from salesnav.handlers.stages import INITIAL, stage_by_code
+from salesnav.handlers.tasks import create_task
 from salesnav.handlers.touchpoints import LoggedTouchpoint, NewTouchpoint, log_touchpoints
 from salesnav.jobs import queue as jobs_queue
 from salesnav.models import (
@@ -331,11 +331,19 @@ def _run_chunk(import_id: int, plan: ImportPlan, rows: list[PlannedRow], state: 
         owner = session.get(User, imp.owner_id)
         assert owner is not None
         good = []
+        handovers: dict[int, list[PlannedRow]] = {}
         for row in rows:
             if row.error:
                 state.errors.append({"sheet": row.sheet, "row": row.row, "reason": row.error})
-            else:
+                continue
+            state.notes.extend(_note(row, text) for text in row.notes)
+            if row.written:
                 good.append(row)
+            elif row.choice == "handover":
+                handovers.setdefault(row.match.customer_id, []).append(row)  # type: ignore[arg-type]
+            else:
+                state.errors.append({"sheet": row.sheet, "row": row.row, "reason": _taken_reason(row, "未导入")})
+        _ask_handovers(session, imp, owner, handovers, state)
         stages = _Stages(session)
         for wave in _waves(good):
             _write_wave(session, owner, wave, plan, state, stages, tz)
@@ -350,6 +358,44 @@ def _run_chunk(import_id: int, plan: ImportPlan, rows: list[PlannedRow], state: 
             "opportunities": len(state.created["opportunity"]),
             "failed": len(state.errors),
         }
+
+
+def _taken_reason(row: PlannedRow, what: str) -> str:
+    name = row.match.candidates[0].name if row.match.candidates else row.customer_name
+    return f"客户「{name}」归属{row.match.owner_name}，{what}"
+
+
+def _ask_handovers(
+    session: Session, imp: ExcelImport, owner: User, handovers: dict[int, list[PlannedRow]], state: _Progress
+) -> None:
+    """A hand-over asked for another rep's customer: a task for that rep's manager (else the rep), once per
+    customer and import; the rows are listed as not written, with why."""
+    for customer_id, rows in handovers.items():
+        customer = session.get(Customer, customer_id)
+        holder = session.get(User, customer.owner_id) if customer else None
+        if customer is None or holder is None:
+            continue
+        decider = (session.get(User, holder.manager_id) if holder.manager_id else None) or holder
+        lines = "、".join(str(r.row) for r in rows)
+        try:
+            create_task(
+                session,
+                None,
+                assignee_id=decider.id,
+                title=f"{owner.name}申请转交客户「{customer.name}」",
+                detail=(
+                    f"{owner.name}导入的表格「{imp.filename}」第 {lines} 行是客户「{customer.name}」"
+                    f"（现归属{holder.name}）的跟进记录。同意转交后，{owner.name}可重新导入这些记录。"
+                ),
+                origin=f"excel_import:{imp.id}",
+                subject_type="customer",
+                subject_id=customer.id,
+            )
+            what = f"已向{decider.name}申请转交，暂未写入"
+        except DomainError:
+            what = "转交申请未能发出（处理人已停用），暂未写入"
+        for row in rows:
+            state.errors.append({"sheet": row.sheet, "row": row.row, "reason": _taken_reason(row, what)})
 
 
 def _guess_kind(row: PlannedRow) -> CustomerKind:
@@ -458,6 +504,12 @@ class _RowWork:
     opportunity_id: int | None = None
     linked: bool = False  # a touchpoint followed up a deal the customer already has
 
+    @property
+    def reached_at(self) -> datetime | None:
+        """When the deal reached its stage: the last entry that speaks of that stage, else the last entry."""
+        said = [moment for entry, _, moment in self.entries if entry.stage == self.target]
+        return (said or [moment for _, _, moment in self.entries] or [None])[-1]
+
 
 def _apply_wave(
     session: Session,
@@ -526,6 +578,7 @@ def _apply_wave(
                 title=f"{w.row.customer_name} {w.row.product or '待定产品'}"[:200],
                 product_line=w.row.product or "待定",
                 expected_amount_fen=w.amount,  # type: ignore[arg-type]
+                at_touchpoint_time=True,
             )
             for w in deals
         ],
@@ -542,7 +595,11 @@ def _apply_wave(
     _raise_if(failed)
 
     for w in work:
-        if w.target and w.amount is None and not w.linked:
+        if w.row.match.how == "taken":
+            result.notes.append(_note(w.row, _taken_reason(w.row, "备注已记在该客户名下（未新增联系人、未建商机）")))
+        elif w.amount is not None and not w.entries:
+            result.notes.append(_note(w.row, "有金额但没有跟进记录（备注为空），未建商机；请补上备注后重新导入"))
+        if w.target and w.amount is None and not w.linked and not w.row.stage_text:
             result.notes.append(
                 _note(
                     w.row,
@@ -569,20 +626,32 @@ def _note(row: PlannedRow, text: str) -> dict[str, Any]:
 
 
 def _plan_entries(w: _RowWork, plan: ImportPlan, tz: tzinfo, now: datetime) -> None:
-    """Each remark entry's day and guesses, and which entry opens the deal (the first that speaks of one)."""
+    """Each remark entry's moment and guesses, and which entry opens the deal: the first that speaks of one,
+    else (an amount or a 阶段 column says there is a deal) the first entry. An entry the plan could not date
+    is written at the file's date, its date marked as a guess (the preview said so)."""
     row = w.row
     w.target, w.amount = row.stage, row.deal_amount_fen
-    for entry in sorted(row.entries, key=lambda e: e.day or row.row_day or plan.reference):
+    if row.match.how == "taken":  # logged under another rep's customer: touchpoints only, their deals are theirs
+        w.target = w.amount = None
+    elif w.amount is not None and w.target is None:
+        w.target = INITIAL
+    for entry in row.entries:  # already in the order of their days (plan: never out of order)
         guessed = list(entry.guessed)
-        if entry.day is None and row.row_day is None:
+        if entry.day is None and "occurred_at" not in guessed:
             guessed.append("occurred_at")
-        day = entry.day or row.row_day or plan.reference
-        if w.deal_at is None and w.target is not None and w.amount is not None and entry.stage is not None:
+        day = entry.day or plan.reference
+        if w.deal_at is None and w.amount is not None and entry.stage is not None:
             w.deal_at = len(w.entries)
-            guessed += ["opportunity.stage", "opportunity.amount"] + (
-                [] if row.product else ["opportunity.product_line"]
-            )
         w.entries.append((entry, guessed, at_business_day(day, tz, now)))
+    w.entries.sort(key=lambda item: item[2])
+    if w.deal_at is None and w.amount is not None and w.entries:
+        w.deal_at = 0
+    if w.deal_at is not None:
+        entry, guessed, moment = w.entries[w.deal_at]
+        extra = ["opportunity.amount"] if not row.amount_fen else []
+        extra += ["opportunity.stage"] if row.stage_guessed else []
+        extra += [] if row.product else ["opportunity.product_line"]
+        w.entries[w.deal_at] = (entry, guessed + extra, moment)
 
 
 def _log(
@@ -595,7 +664,8 @@ def _log(
     logged = log_touchpoints(
         session,
         owner,
-        [
+        shared=frozenset(w.customer_id for w, _ in items if w.row.match.how == "taken"),
+        specs=[
             NewTouchpoint(
                 customer_id=w.customer_id,
                 type=w.entries[i][0].touchpoint_type,
@@ -633,7 +703,10 @@ def _contacts(session: Session, owner: User, work: list[_RowWork], result: _Wave
             existing.setdefault(contact.customer_id, []).append(contact)
     new: list[_RowWork] = []
     for w in wanted:
-        row, e164 = w.row, normalise_phone(w.row.phone)
+        if w.row.match.how == "taken":  # another rep's customer: its known contact only, none added
+            w.contact_id = next((c.id for c in existing.get(w.customer_id, []) if c.phone == w.row.phone_e164), None)
+            continue
+        row, e164 = w.row, w.row.phone_e164
         for contact in existing.get(w.customer_id, []):
             if (e164 and contact.phone == e164) or (
                 row.contact_name and contact.name == row.contact_name and (not e164 or not contact.phone)
@@ -650,7 +723,7 @@ def _contacts(session: Session, owner: User, work: list[_RowWork], result: _Wave
                 customer_id=w.customer_id,
                 name=w.row.contact_name or "未留姓名",
                 title=w.row.title,
-                phone=w.row.phone,
+                phone=w.row.phone_e164,
                 decision_role=(DecisionRole.from_label(w.row.role) if w.row.role else None),
             )
             for w in new
@@ -722,7 +795,9 @@ def _reach(session: Session, owner: User, work: list[_RowWork], result: _WaveRes
                     continue
                 try:
                     with session.begin_nested():
-                        advance_stage(session, owner, opportunity_id=opp_id, to_stage=stage.code)
+                        advance_stage(
+                            session, owner, opportunity_id=opp_id, to_stage=stage.code, occurred_at=w.reached_at
+                        )
                 except DomainError as exc:
                     refusals[id(w)].append(exc.message)
                     still.append(w)
