@@ -202,7 +202,8 @@ def advance_stage(
     reason for each stage whose checklist is incomplete (`override_reason` for the target, `override_reasons`
     by stage code or name for the stages passed); the move is then kept as non-compliant. Passing or landing
     on 样品测试 opens the collaboration ticket; passing or landing on 合同审批 or later runs the credit check.
-    `occurred_at` dates a move that happened earlier (history brought in by an import); default now.
+    `occurred_at` dates a move that happened earlier (history brought in by an import; it opens no ticket,
+    that sample test is long past); default now.
     """
     opp = opportunity_for(session, actor, opportunity_id)
     current = opp.stage
@@ -263,7 +264,7 @@ def advance_stage(
         amount_fen=opp.expected_amount_fen,
     )
     sample_test = next((stage for stage in path if stage.code == SAMPLE_TEST), None)
-    if sample_test is not None:
+    if sample_test is not None and occurred_at is None:  # history (an import): its sample test is long past
         reason = "商机进入样品测试" if target is sample_test else f"商机越过样品测试，直接推进到「{target.name}」"
         collaboration.open_ticket(session, actor, opp, reason=reason)
     if opp.status is OpportunityStatus.WON:

@@ -42,7 +42,8 @@ class CommitIn(ma.Schema):
     matches = fields.Dict(
         load_default=dict,
         metadata={
-            "description": '{"客户名称": 已有客户id、"new"；他人客户："log"（记在该客户名下）、"handover"（申请转交）或 "skip"}'
+            "description": '{"客户名称": 已有客户id 或 "new"；他人的客户："log"（记在其名下）、'
+            '"handover"（申请转交）或 "skip"}'
         },
     )
 

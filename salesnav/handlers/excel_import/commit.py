@@ -47,8 +47,10 @@ from salesnav.handlers.excel_import.plan import (
 )
 from salesnav.handlers.excel_import.reading import Workbook, read_workbook
 from salesnav.handlers.excel_import.remarks import Entry
+from salesnav.handlers.follow_up_policy import follow_up_policy
 from salesnav.handlers.opportunities import NewOpportunity, advance_stage, create_from_touchpoints
 from salesnav.handlers.records import audit, record_event
+from salesnav.handlers.rules import engine
 from salesnav.handlers.stages import INITIAL, stage_by_code
 from salesnav.handlers.tasks import create_task
 from salesnav.handlers.touchpoints import LoggedTouchpoint, NewTouchpoint, log_touchpoints
@@ -314,9 +316,40 @@ def run_import(import_id: int, root: str, tz_name: str, notify: str | None = Non
         assert imp is not None
         imp.status, imp.finished_at = ImportStatus.DONE, clock.now()
         record_event(session, "excel_import.done", "excel_import", imp.id, None, counts=imp.counts)
+        _silent_digest(session, imp)
         dashboard_snapshots.drop(session)  # the import wrote into past weeks: the kept figures are out of date
         _notify(session, notify, imp)
     _kept_path(Path(root), imp.file_sha256).unlink(missing_ok=True)  # done: nothing will plan this import again
+
+
+def _silent_digest(session: Session, imp: ExcelImport) -> None:
+    """One message to the rep for the imported deals that came in already silent past the follow-up limit —
+    not an alert per deal; the follow-up rule leaves them alone for follow_up.import_grace_hours."""
+    ids = list(imp.created_ids.get("opportunity", []))
+    owner = session.get(User, imp.owner_id)
+    if not ids or owner is None:
+        return
+    policy, now = follow_up_policy(session), clock.now()
+    silent = 0
+    for start in range(0, len(ids), 1000):
+        silent += len(
+            session.scalars(
+                select(Opportunity.id).where(
+                    bulk.among(Opportunity.id, ids[start : start + 1000]),
+                    Opportunity.status == OpportunityStatus.OPEN,
+                    Opportunity.last_follow_up_at < policy.silent_before(now),
+                )
+            ).all()
+        )
+    if not silent:
+        return
+    grace = int(rule_settings.get(session, "follow_up.import_grace_hours"))
+    text = (
+        f"{silent} 个导入的商机已超过 {policy.overdue_hours} 小时未跟进（来自「{imp.filename}」）。"
+        f"请尽快联系客户并记录触点；导入后 {grace} 小时内不逐个预警，之后仍未跟进的将按跟进超时规则提醒您和主管。"
+    )
+    engine.tell(session, owner, text, key=f"excel_import:{imp.id}:silent")
+    record_event(session, "excel_import.silent_digest", "excel_import", imp.id, None, silent=silent)
 
 
 def _notify(session: Session, notify: str | None, imp: ExcelImport) -> None:

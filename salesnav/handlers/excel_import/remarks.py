@@ -17,7 +17,7 @@ from salesnav.models import Emotion, TouchpointType
 
 _SEPARATORS = " \t\r\n;；,，。.、:：-—|/"
 
-# First match wins: an expo visit is an expo, a phone call about a visit is still a call.
+# The word said first wins (「电话，约面访」 is a call, 「面访，电话跟进」 a visit); at one position, the first listed.
 TYPE_WORDS: list[tuple[TouchpointType, re.Pattern[str]]] = [
     (TouchpointType.EXPO, re.compile(r"展会|会展|展台|展位|博览会|学术会")),
     (TouchpointType.VISIT, re.compile(r"面谈|拜访|上门|面访|见面|到访|走访|来访|现场|登门")),
@@ -117,7 +117,8 @@ def date_entries(
 
 def guess(entry: Entry) -> Entry:
     text = entry.text
-    entry.touchpoint_type = next((t for t, words in TYPE_WORDS if words.search(text)), TouchpointType.PHONE)
+    said = [(m.start(), i, t) for i, (t, words) in enumerate(TYPE_WORDS) if (m := words.search(text))]
+    entry.touchpoint_type = min(said)[2] if said else TouchpointType.PHONE
     entry.emotion = (
         Emotion.RESISTANT if RESISTANT.search(text) else Emotion.POSITIVE if POSITIVE.search(text) else Emotion.NEUTRAL
     )
