@@ -264,11 +264,12 @@ def test_deals_that_come_in_silent_make_one_digest_and_no_alert_before_the_grace
         )
     ]
     assert texts == [
-        "3 个导入的商机已超过 72 小时未跟进（来自「客户.xlsx」）。请尽快联系客户并记录触点；导入后 72 小时内不逐个预警，"
-        "之后仍未跟进的将按跟进超时规则提醒您和主管。"
+        "3 个导入的商机已超过 72 小时未跟进（来自「客户.xlsx」）。请尽快联系客户并记录触点；"
+        "导入后 72 小时内不逐个预警，之后仍未跟进的将按跟进超时规则提醒您和主管。"
     ]
     run_scan(frozen_clock.now() + timedelta(hours=71))
-    assert [(a.rule, a.title) for a in session.scalars(select(Alert))] == []  # no per-deal alert, no manager told, nothing escalated
+    # No per-deal alert, no manager told, nothing escalated.
+    assert [(a.rule, a.title) for a in session.scalars(select(Alert))] == []
 
     run_scan(frozen_clock.now() + timedelta(hours=73))  # the grace is over: the rule treats them as any deal
     fired = session.scalars(select(Alert).where(Alert.rule == "follow_up_overdue")).all()
