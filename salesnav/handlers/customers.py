@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+import numpy
 import phonenumbers
 from pypinyin import Style, lazy_pinyin
 from rapidfuzz import fuzz, process
@@ -423,6 +424,7 @@ class CustomerIndex:
         ):
             self.by_phone.setdefault(phone, cid)
         self.auto_score, self.near_score = auto_score, near_score
+        self._print: int | None = None
 
     def is_mine(self, customer_id: int) -> bool:
         return self.mine is None or self.owners[customer_id][0] in self.mine
@@ -434,20 +436,75 @@ class CustomerIndex:
     def match(self, name: str, e164: str | None) -> CustomerMatch:
         """Phone first (a contact of that number: same customer), then the exact normalised name, then a
         close fuzzy one (a marked guess), else near misses for the user to decide, else new."""
-        if e164 and e164 in self.by_phone:
-            return self._found("phone", self.by_phone[e164])
-        key = normalise_name(name)
-        if not key:
-            return CustomerMatch("new")
-        if key in self.by_key:
-            return self._found("exact", self.by_key[key])
-        found = process.extract(key, self.keys, scorer=fuzz.ratio, score_cutoff=self.near_score, limit=3)
-        candidates = [
-            Candidate(cid, self.names[cid], score, *self.owners[cid])
-            for cid, score in ((self.by_key[k], score) for k, score, _ in found)
-        ]
-        if candidates and candidates[0].score >= self.auto_score:
-            return self._found("fuzzy", candidates[0].customer_id, candidates)
-        if candidates:
-            return CustomerMatch("near_miss", None, candidates)
-        return CustomerMatch("new")
+        return self.match_many([(name, e164)])[0]
+
+    def match_many(self, wanted: list[tuple[str, str | None]]) -> list[CustomerMatch]:
+        """`match` for many names at once (an import): the fuzzy comparisons of all the names that match
+        neither by phone nor exactly are done together (rapidfuzz cdist, in blocks), and remembered for this
+        set of customers, so the confirmation and the job do not compare them again."""
+        out: list[CustomerMatch | None] = []
+        fuzzy: dict[str, list[tuple[int, float]]] = {}
+        for name, e164 in wanted:
+            key = normalise_name(name)
+            if e164 and e164 in self.by_phone:
+                out.append(self._found("phone", self.by_phone[e164]))
+            elif not key:
+                out.append(CustomerMatch("new"))
+            elif key in self.by_key:
+                out.append(self._found("exact", self.by_key[key]))
+            else:
+                fuzzy[key] = []
+                out.append(None)
+        self._fuzzy(fuzzy)
+        matches = []
+        for (name, _), found in zip(wanted, out, strict=True):
+            if found is not None:
+                matches.append(found)
+                continue
+            candidates = [
+                Candidate(cid, self.names[cid], score, *self.owners[cid]) for cid, score in fuzzy[normalise_name(name)]
+            ]
+            if candidates and candidates[0].score >= self.auto_score:
+                matches.append(self._found("fuzzy", candidates[0].customer_id, candidates))
+            elif candidates:
+                matches.append(CustomerMatch("near_miss", None, candidates))
+            else:
+                matches.append(CustomerMatch("new"))
+        return matches
+
+    def _fuzzy(self, wanted: dict[str, list[tuple[int, float]]]) -> None:
+        """The (up to three) closest customers of each key, by rapidfuzz ratio at or above near_score."""
+        if not wanted or not self.keys:
+            return
+        fingerprint = (self._fingerprint(), self.near_score)
+        cache = _FUZZY_SEEN[0] if _FUZZY_SEEN and _FUZZY_SEEN[0][0] == fingerprint else (fingerprint, {})
+        _FUZZY_SEEN[:] = [cache]  # one company's results at a time, swapped whole (threads share it)
+        known = cache[1]
+        todo = [key for key in wanted if key not in known]
+        for start in range(0, len(todo), FUZZY_BLOCK):
+            block = todo[start : start + FUZZY_BLOCK]
+            # Whole scores in a byte matrix (a quarter of float32's memory and time); the few hits are
+            # scored exactly afterwards.
+            scores = process.cdist(
+                block, self.keys, scorer=fuzz.ratio, score_cutoff=self.near_score, dtype=numpy.uint8, workers=-1
+            )
+            rows, columns = numpy.nonzero(scores)
+            hits: dict[int, list[int]] = {}
+            for r, c in zip(rows.tolist(), columns.tolist(), strict=True):
+                hits.setdefault(r, []).append(c)
+            for r, key in enumerate(block):
+                exact = [(fuzz.ratio(key, self.keys[c]), c) for c in hits.get(r, [])]
+                best = sorted((-score, c) for score, c in exact if score >= self.near_score)[:3]
+                known[key] = [(self.by_key[self.keys[c]], -score) for score, c in best]
+        for key in wanted:
+            wanted[key] = known[key]
+
+    def _fingerprint(self) -> int:
+        if self._print is None:
+            self._print = hash(tuple(self.by_key.items()))
+        return self._print
+
+
+FUZZY_BLOCK = 2000  # names compared at once: a 2,000 × customers matrix of float32
+# The fuzzy results for the last set of customers seen, by normalised name (see match_many).
+_FUZZY_SEEN: list[tuple[tuple[int, float], dict[str, list[tuple[int, float]]]]] = []

@@ -139,14 +139,24 @@ def _keep(root: Path, sha: str, columns: dict[str, Any], plan: ImportPlan) -> No
 
 def _kept(root: Path, sha: str, columns: dict[str, Any], reference: date) -> ImportPlan | None:
     """The kept plan, if it was parsed with these column corrections and this reference day (what relative
-    dates such as 上周三 resolve against); anything else is parsed again."""
+    dates such as 上周三 resolve against); anything else is parsed again. The last one read stays in memory
+    while its file is unchanged (the confirmation and then the job read the same plan)."""
+    path = _kept_path(root, sha)
     try:
-        data = json.loads(_kept_path(root, sha).read_text(encoding="utf-8"))
+        stamp = (str(path), path.stat().st_mtime_ns)
+        if _LAST_KEPT and _LAST_KEPT[0][0] == stamp:
+            data = _LAST_KEPT[0][1]
+        else:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            _LAST_KEPT[:] = [(stamp, data)]
     except (OSError, ValueError):
         return None
     if data.get("columns") != columns or data.get("reference") != reference.isoformat():
         return None
     return kept(data)
+
+
+_LAST_KEPT: list[tuple[tuple[str, int], dict[str, Any]]] = []
 
 
 def start_import(

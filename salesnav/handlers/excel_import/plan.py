@@ -397,18 +397,15 @@ def match_plan(session: Session, owner: User, plan: ImportPlan, decisions: dict[
         preferred_owner=owner.id,
     )
     _group_rows(plan.rows)
-    matched: dict[str, Match] = {}
-    phones: dict[str, str | None] = {}
+    groups: dict[str, tuple[str, str | None]] = {}
     for row in plan.rows:
         if row.error:
             row.match = Match("new")
             continue
-        if row.group not in matched or (phones[row.group] is None and row.phone_e164):
-            found = index.match(row.customer_name, row.phone_e164)
-            if row.group not in matched or found.customer_id is not None:
-                matched[row.group], phones[row.group] = found, row.phone_e164
-        row.match = matched[row.group]
-    for row in plan.rows:  # a later row's phone may have found the customer: the whole group follows it
+        name, phone = groups.get(row.group, (row.customer_name, None))
+        groups[row.group] = (name, phone or row.phone_e164)  # the group's first phone finds its customer
+    matched = dict(zip(groups, index.match_many(list(groups.values())), strict=True))
+    for row in plan.rows:
         if not row.error:
             row.match = matched[row.group]
             if row.match.customer_id is not None and not index.is_mine(row.match.customer_id):
