@@ -75,7 +75,7 @@ from salesnav.models import (
 )
 from salesnav.models import session as db
 
-CHUNK_ROWS = 1000  # rows per transaction, written in bulk: progress is visible; a crash resumes from the last chunk
+CHUNK_ROWS = 2500  # rows per transaction, written in bulk: progress is visible; a crash resumes from the last chunk
 ACTIVE = (ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.DONE)
 KINDS = ("customer", "contact", "touchpoint", "opportunity")
 MODELS: dict[str, Any] = {
@@ -204,6 +204,7 @@ def start_import(
         corrections={"channel": channel},
         counts=plan.summary(),
         errors=plan.errors,
+        message=plan.blocking,  # what must be corrected before it can be confirmed, if anything
     )
     session.add(imp)
     session.flush()
@@ -264,13 +265,15 @@ def commit_import(
     if twin is not None:
         return twin
     merged = {**imp.corrections, **{k: v for k, v in (corrections or {}).items() if k in ("columns", "matches")}}
-    plan = plan_of(session, imp, root, tz, merged)  # refuses bad corrections before anything is queued
-    if plan.blocking:
-        raise DomainError(plan.blocking)
+    if merged != imp.corrections:
+        plan = plan_of(session, imp, root, tz, merged)  # refuses bad corrections before anything is queued
+        if plan.blocking:
+            raise DomainError(plan.blocking)
+        imp.total_rows, imp.counts = len(plan.rows), plan.summary()
+    elif imp.message:  # confirmed as previewed: the preview's plan stands (the job plans it again anyway)
+        raise DomainError(imp.message)
     imp.corrections = merged
     imp.status = ImportStatus.QUEUED
-    imp.total_rows = len(plan.rows)
-    imp.counts = plan.summary()
     session.flush()
     audit(session, actor, "excel_import", imp.id, "commit", {"status": "previewed"}, {"status": "queued"})
     tz_name = getattr(tz, "key", "Asia/Shanghai")

@@ -528,7 +528,8 @@ def _plan_row(
 
 def _apply_match_decisions(plan: ImportPlan, decisions: dict[str, Any], index: CustomerIndex) -> None:
     for name, decision in decisions.items():
-        rows = [r for r in plan.rows if r.customer_name == name and not r.error]
+        groups = {r.group for r in plan.rows if r.customer_name == name and not r.error}
+        rows = [r for r in plan.rows if r.group in groups and not r.error]  # every spelling of that customer
         if decision in TAKEN_CHOICES:
             for row in rows:
                 if row.match.how != "taken":

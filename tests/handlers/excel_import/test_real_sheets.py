@@ -274,3 +274,18 @@ def test_deals_that_come_in_silent_make_one_digest_and_no_alert_before_the_grace
     run_scan(frozen_clock.now() + timedelta(hours=73))  # the grace is over: the rule treats them as any deal
     fired = session.scalars(select(Alert).where(Alert.rule == "follow_up_overdue")).all()
     assert sorted(a.subject_id for a in fired) == sorted(imp.created_ids["opportunity"])
+
+
+def test_two_reps_importing_the_same_hospital_leave_one_customer(session, org, run_import):
+    first = sheets.xlsx({"客户": [["客户名称", "手机", "备注"], ["常州市妇幼保健院", "13811112222", "2026/2/2 拜访"]]})
+    second = sheets.xlsx(
+        {"客户": [["医院", "电话", "跟进记录"], ["常州市妇幼保健院（本部）", "13933334444", "2026/2/9 电话"]]}
+    )
+    run_import(org.rep, first)
+    imp = run_import(org.outsider_rep, second)
+    (customer,) = live(session, Customer, Customer.name.contains("常州市妇幼保健院"))
+    assert (customer.name, customer.owner_id) == ("常州市妇幼保健院", org.rep.id)
+    assert imp.errors == [
+        {"sheet": "客户", "row": 2, "reason": "客户「常州市妇幼保健院」归属李销售，已向钱主管申请转交，暂未写入"}
+    ]
+    assert [t.rep_id for t in live(session, Touchpoint)] == [org.rep.id]
