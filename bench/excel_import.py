@@ -7,7 +7,10 @@ the preview time (start_import: read + detect + parse + match, keeping the file 
 commit time (confirm + the job writing every customer, contact, touchpoint and deal through the bulk
 handlers), the total, its ratio to the read, rows/s, and the SQL statements issued through SQLAlchemy (a
 before_cursor_execute counter; on PostgreSQL the bulk handlers' COPYs, one per table and batch, do not pass
-through it). Target: 10,000 rows under 10 s and within 5x the read.
+through it). Targets: 10,000 rows under 10 s; on PostgreSQL at least 3,000 rows/s end to end (preview + commit).
+The customers are matched across the whole company: each run's names and mobiles are its own, so that a run
+never meets an earlier run's customers. The machine's load moves the figures: the openpyxl read printed last
+is a yardstick of how busy it was.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import io
 import itertools
 import os
+import random
 import sys
 import tempfile
 import time
@@ -74,8 +78,9 @@ _HANZI = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥金�
 
 
 def _tag(run: int) -> str:
-    """Four characters naming the run, e.g. 「松竹江湖」: runs' customers look nothing alike to the fuzzy matcher."""
-    return "".join(_HANZI[(run * (7 * k + 5) + 11 * k) % len(_HANZI)] for k in range(4))  # next run: all 4 differ
+    """Eight characters naming the run, e.g. 「松竹江湖金木水火」, drawn at random: the customers of two runs look
+    nothing alike to the fuzzy matcher (which compares across the whole company)."""
+    return "".join(random.Random(run).choices(_HANZI, k=8))
 
 
 @dataclass
@@ -248,6 +253,12 @@ def main() -> None:
         "preview + commit; SQL = statements through SQLAlchemy (PostgreSQL: COPYs not counted); rules = the "
         "batched rule jobs the new touchpoints trigger, run afterwards"
     )
+    rate = last.rows / last.total_s
+    if url.startswith("postgresql"):
+        print(
+            f"target ({last.rows} rows, PostgreSQL): >= 3000 rows/s -> "
+            f"{'met' if rate >= 3000 else 'NOT met'} ({rate:.0f})"
+        )
     print(
         f"target ({last.rows} rows): total < 10 s -> {'met' if last.total_s < 10 else 'NOT met'}; "
         f"within 5x the read -> {'met' if last.total_s <= 5 * last.read_s else 'NOT met'} "

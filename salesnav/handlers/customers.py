@@ -488,10 +488,7 @@ class CustomerIndex:
             scores = process.cdist(
                 block, self.keys, scorer=fuzz.ratio, score_cutoff=self.near_score, dtype=numpy.uint8, workers=-1
             )
-            rows, columns = numpy.nonzero(scores)
-            hits: dict[int, list[int]] = {}
-            for r, c in zip(rows.tolist(), columns.tolist(), strict=True):
-                hits.setdefault(r, []).append(c)
+            hits = {int(r): numpy.flatnonzero(scores[r]).tolist() for r in numpy.flatnonzero(scores.max(axis=1))}
             for r, key in enumerate(block):
                 exact = [(fuzz.ratio(key, self.keys[c]), c) for c in hits.get(r, [])]
                 best = sorted((-score, c) for score, c in exact if score >= self.near_score)[:3]

@@ -171,10 +171,11 @@ class ImportPlan:
     def merges(self) -> list[dict[str, Any]]:
         """Rows of the file that are one customer (same phone or same normalised name, spelled differently)."""
         out = []
+        heads = {(h.sheet, h.row): h for h in self.rows}
         for r in self.rows:
             if r.merged_with is None or r.error:
                 continue
-            head = next((h for h in self.rows if h.row == r.merged_with and h.key == r.key), None)
+            head = heads.get((r.sheet, r.merged_with))
             if head is not None and head.customer_name != r.customer_name:
                 out.append(
                     {
