@@ -425,6 +425,7 @@ class CustomerIndex:
             self.by_phone.setdefault(phone, cid)
         self.auto_score, self.near_score = auto_score, near_score
         self._print: int | None = None
+        self._by_char: dict[str, list[int]] | None = None
 
     def is_mine(self, customer_id: int) -> bool:
         return self.mine is None or self.owners[customer_id][0] in self.mine
@@ -481,8 +482,18 @@ class CustomerIndex:
         _FUZZY_SEEN[:] = [cache]  # one company's results at a time, swapped whole (threads share it)
         known = cache[1]
         todo = [key for key in wanted if key not in known]
-        for start in range(0, len(todo), FUZZY_BLOCK):
-            block = todo[start : start + FUZZY_BLOCK]
+        wide: list[str] = []
+        for key in todo:
+            candidates = self._candidates(key)
+            if candidates is None:
+                wide.append(key)
+                continue
+            found = process.extract(
+                key, [self.keys[i] for i in candidates], scorer=fuzz.ratio, score_cutoff=self.near_score, limit=3
+            )
+            known[key] = [(self.by_key[self.keys[candidates[i]]], score) for _, score, i in found]
+        for start in range(0, len(wide), FUZZY_BLOCK):
+            block = wide[start : start + FUZZY_BLOCK]
             # Whole scores in a byte matrix (a quarter of float32's memory and time); the few hits are
             # scored exactly afterwards.
             scores = process.cdist(
@@ -495,6 +506,37 @@ class CustomerIndex:
                 known[key] = [(self.by_key[self.keys[c]], -score) for score, c in best]
         for key in wanted:
             wanted[key] = known[key]
+
+    def _candidates(self, key: str) -> list[int] | None:
+        """The customers (indexes into `keys`) that can score near_score or more against `key`, found by its
+        rarest characters; None when that does not narrow them down (then every customer is compared).
+
+        Sound, not a guess: for a ratio of at least n (0–1) the other name is at most len·(2−n)/n long, so the
+        two differ by at most d = len·2(1−n)/n insertions and deletions, and at most d of the key's distinct
+        characters can be missing from it — it contains at least one of any d+1 of them. The d+1 rarest are
+        taken, and the customers holding any of those are the candidates."""
+        n = max(self.near_score, 1.0) / 100
+        distinct = set(key)
+        allowed = int(len(key) * 2 * (1 - n) / n)
+        if len(distinct) <= allowed:
+            return None
+        postings = self._postings()
+        rare = sorted(distinct, key=lambda c: len(postings.get(c, ())))[: allowed + 1]
+        found: set[int] = set()
+        for c in rare:
+            found.update(postings.get(c, ()))
+            if len(found) > len(self.keys) // 4:
+                return None  # too many to be worth it: the block comparison is faster
+        return sorted(found)
+
+    def _postings(self) -> dict[str, list[int]]:
+        """Each character → the customers (indexes into `keys`) whose normalised name holds it."""
+        if self._by_char is None:
+            self._by_char = {}
+            for i, key in enumerate(self.keys):
+                for c in set(key):
+                    self._by_char.setdefault(c, []).append(i)
+        return self._by_char
 
     def _fingerprint(self) -> int:
         if self._print is None:
