@@ -68,6 +68,8 @@ from salesnav.models import (
     OpportunityStatus,
     Stage,
     StageOutcome,
+    Task,
+    TaskStatus,
     TicketStatus,
     Touchpoint,
     User,
@@ -895,6 +897,19 @@ def undo_import(session: Session, actor: User, *, import_id: int) -> ExcelImport
                     {"deleted_at": None},
                     {"deleted_at": now.isoformat(), "excel_import_id": imp.id},
                 )
+    for task in session.scalars(  # the hand-overs it asked for: no longer asked
+        select(Task).where(Task.origin == f"excel_import:{imp.id}", Task.status == TaskStatus.OPEN)
+    ):
+        task.status = TaskStatus.CANCELLED
+        audit(
+            session,
+            actor,
+            "task",
+            task.id,
+            "cancel",
+            {"status": "open"},
+            {"status": "cancelled", "excel_import_id": imp.id},
+        )
     opp_ids = list(imp.created_ids.get("opportunity", []))
     if opp_ids:
         for ticket in session.scalars(

@@ -289,3 +289,12 @@ def test_two_reps_importing_the_same_hospital_leave_one_customer(session, org, r
         {"sheet": "客户", "row": 2, "reason": "客户「常州市妇幼保健院」归属李销售，已向钱主管申请转交，暂未写入"}
     ]
     assert [t.rep_id for t in live(session, Touchpoint)] == [org.rep.id]
+
+
+def test_undo_takes_back_the_import_and_its_hand_over_request(session, org, world, run_import):
+    imp = run_import(org.rep, sheets.follow_up_sheet())
+    commit.undo_import(session, org.rep, import_id=imp.id)
+    session.commit()
+    assert live(session, Touchpoint) == [] and live(session, Opportunity) == []
+    (task,) = session.scalars(select(Task).where(Task.origin == f"excel_import:{imp.id}")).all()
+    assert task.status.value == "cancelled"
