@@ -32,7 +32,11 @@ def describe_plan(filename: str, plan: ImportPlan) -> str:
         lines.append(f"无法导入：{plan.blocking}")
     lines += _listed(
         "同一客户（已合并）",
-        [f"{_where(m)}「{m['name']}」并入第{m['into_row']}行「{m['into']}」" for m in plan.merges()],
+        [
+            f"{_where(m)}「{m['name']}」并入"
+            f"{'' if m['into_sheet'] == m['sheet'] else m['into_sheet'] + ' '}第{m['into_row']}行「{m['into']}」"
+            for m in plan.merges()
+        ],
     )
     lines += _listed(
         "其他同事的客户（不会重复建档）",

@@ -80,6 +80,7 @@ class PlannedRow:
     stage_code: str | None = None  # the 阶段 column's stage (match_plan: the stages are in the database)
     group: str = ""  # rows of one customer in the file share it (same phone or normalised name)
     merged_with: int | None = None  # the first row of that customer, when this row was merged into it
+    merged_sheet: str | None = None  # … and its sheet
     choice: str | None = None  # for another rep's customer: handover, log or skip
 
     @property
@@ -175,13 +176,14 @@ class ImportPlan:
         for r in self.rows:
             if r.merged_with is None or r.error:
                 continue
-            head = heads.get((r.sheet, r.merged_with))
+            head = heads.get((r.merged_sheet or r.sheet, r.merged_with))
             if head is not None and head.customer_name != r.customer_name:
                 out.append(
                     {
                         "sheet": r.sheet,
                         "row": r.row,
                         "name": r.customer_name,
+                        "into_sheet": head.sheet,
                         "into_row": head.row,
                         "into": head.customer_name,
                     }
@@ -450,7 +452,7 @@ def _group_rows(rows: list[PlannedRow]) -> None:
     for i, row in good:
         head = rows[root(i)]
         row.group = normalise_name(head.customer_name)
-        row.merged_with = head.row if root(i) != i and head.sheet == row.sheet else None
+        row.merged_with, row.merged_sheet = (head.row, head.sheet) if root(i) != i else (None, None)
 
 
 def _read_stages(session: Session, rows: list[PlannedRow]) -> None:

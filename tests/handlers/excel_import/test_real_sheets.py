@@ -80,7 +80,14 @@ def test_the_preview_shows_merges_others_customers_dates_and_notes_before_anythi
     rows = {r.row: r for r in plan.rows}
     # One customer spelled two ways with one mobile: merged, and the preview says so.
     assert plan.merges() == [
-        {"sheet": "跟进表", "row": 5, "name": "常州第一人民医院", "into_row": 4, "into": "常州第一人民医院（本部）"}
+        {
+            "sheet": "跟进表",
+            "row": 5,
+            "name": "常州第一人民医院",
+            "into_sheet": "跟进表",
+            "into_row": 4,
+            "into": "常州第一人民医院（本部）",
+        }
     ]
     # Years from the cell (2025/9/18 dates 9月3日 and 9.10) and from the title (2025年下半年: 10/27 …).
     assert [e.day for e in rows[4].entries] == [date(2025, 9, 3), date(2025, 9, 10), date(2025, 9, 18)]
@@ -298,3 +305,24 @@ def test_undo_takes_back_the_import_and_its_hand_over_request(session, org, worl
     assert live(session, Touchpoint) == [] and live(session, Opportunity) == []
     (task,) = session.scalars(select(Task).where(Task.origin == f"excel_import:{imp.id}")).all()
     assert task.status.value == "cancelled"
+
+
+def test_one_customer_on_two_sheets_with_one_mobile_is_merged_and_said(session, org):
+    data = sheets.xlsx(
+        {
+            "上半年": [["客户名称", "手机", "备注"], ["无锡市人民医院", 13811112222.0, "2026/1/5 拜访"]],
+            "下半年": [["客户名称", "手机", "备注"], ["无锡人民医院（总院）", "13811112222", "2026/2/5 电话"]],
+        }
+    )
+    plan = commit.preview(session, org.rep, owner=org.rep, data=data, filename="a.xlsx", tz=TZ)
+    assert plan.merges() == [
+        {
+            "sheet": "下半年",
+            "row": 2,
+            "name": "无锡人民医院（总院）",
+            "into_sheet": "上半年",
+            "into_row": 2,
+            "into": "无锡市人民医院",
+        }
+    ]
+    assert plan.summary()["new_customers"] == 1
