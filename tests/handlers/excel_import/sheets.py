@@ -226,3 +226,17 @@ def amounts_sheet() -> bytes:
         ["戊医院", "13900004444", "方案演示", None, "2/6 演示"],
     ]
     return xlsx({"台账": rows}, modified=datetime(2026, 2, 27, 2, 0))
+
+
+def old_history_sheet() -> bytes:
+    """Last half-year's follow-ups, saved yesterday (2026-03-01): every date is old, most written without a
+    year (9.10, 10/27, 11月20日) or not at all. Dated at the file's date, they would all land in the current
+    window; at their own dates none does."""
+    rows = [
+        ["2025年下半年客户跟进表", None, None, None, None],
+        ["客户名称", "联系人", "手机", "预计金额", "跟进记录"],
+        ["嘉兴第二医院", "钱主任", "13822223333", "20万", "9.10 电话沟通需求；10/27 面访钱主任，演示方案"],
+        ["湖州中心医院", "孙科长", "13822224444", None, "11月20日 拜访；12.3 微信发资料"],
+        ["绍兴妇保院", "李护士长", "13822225555", "15万", "电话介绍公司，留了资料"],
+    ]
+    return xlsx({"跟进": rows}, modified=datetime(2026, 3, 1, 2, 0))

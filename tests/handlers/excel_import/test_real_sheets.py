@@ -254,7 +254,19 @@ def test_importing_old_history_leaves_level_1_for_the_current_window_unchanged(s
     before = executive_figures(session, at9(2026, 3, 2), TZ)
     assert before.funnel.leads == 2 and before.visits_per_rep_month.value
 
-    run_import(org.rep, sheets.follow_up_sheet())
+    imp = run_import(org.rep, sheets.old_history_sheet())  # saved yesterday, all of it last half-year's
+    assert imp.counts["touchpoints"] == 5 and imp.counts["opportunities"] == 2
+    days = sorted(
+        t.occurred_at.astimezone(TZ).date() for t in live(session, Touchpoint, Touchpoint.rep_id == org.rep.id)
+    )
+    assert days == [
+        date(2025, 9, 10),
+        date(2025, 10, 27),
+        date(2025, 11, 20),
+        date(2025, 12, 3),
+        date(2025, 12, 3),  # 绍兴妇保院's undated remark: dated by the rows above, marked as a guess
+        date(2026, 2, 20),
+    ]
     after = executive_figures(session, at9(2026, 3, 2), TZ)
     assert after == before
 
