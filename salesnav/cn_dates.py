@@ -14,9 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
-
-import cn2an
 
 # The weekday each word names (周三, 星期天, 礼拜日, 周末 = Saturday), Monday = 0.
 WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
@@ -32,11 +31,19 @@ def cn_number(token: str) -> int | None:
         return int(token)
     if not _CN_NUMBER.fullmatch(token):
         return None
+    value = _cn2an(token.replace("〇", "零"))
+    return int(value) if value is not None and value.is_integer() else None
+
+
+@lru_cache(maxsize=4096)
+def _cn2an(words: str) -> float | None:
+    """cn2an's reading of a numeral in words, or None. Imported on first use: cn2an takes about a second to load."""
+    import cn2an
+
     try:
-        value = cn2an.cn2an(token.replace("〇", "零"), "normal")
+        return float(cn2an.cn2an(words, "normal"))
     except (ValueError, KeyError):
         return None
-    return int(value) if float(value).is_integer() else None
 
 
 # --- amounts ---------------------------------------------------------------------------------------------
@@ -73,10 +80,10 @@ def amount_fen(value: Any, *, bare_yuan: bool = True) -> int | None:
             words = match.group("cn").replace("〇", "零").replace("萬", "万").replace("億", "亿")
             if not any(c in words for c in "十百千万亿拾佰仟") or not (bare_yuan or words.endswith(("万", "亿"))):
                 continue  # 一二 is no amount; in free text only 十万 / 五十万 and the like
-            try:
-                fen = round(float(cn2an.cn2an(words, "normal")) * 100)
-            except (ValueError, KeyError):
+            value = _cn2an(words)
+            if value is None:
                 continue
+            fen = round(value * 100)
         if fen > 0:
             return fen
     return None
