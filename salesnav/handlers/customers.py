@@ -374,6 +374,58 @@ class Candidate:
         }
 
 
+class NameSet:
+    """Normalised names and, for fuzzy lookups, each character's names: the candidates that can score
+    `near_score` or more against a name are found without comparing it with every one."""
+
+    def __init__(self, keys: list[str], near_score: float) -> None:
+        self.keys, self.near_score = keys, near_score
+        self._by_char: dict[str, list[int]] | None = None
+
+    def candidates(self, key: str) -> list[int] | None:
+        """The customers (indexes into `keys`) that can score near_score or more against `key`, found by its
+        rarest characters; None when that does not narrow them down (then every customer is compared).
+
+        Sound, not a guess: for a ratio of at least n (0–1) the other name is at most len·(2−n)/n long, so the
+        two differ by at most d = len·2(1−n)/n insertions and deletions, and at most d of the key's distinct
+        characters can be missing from it — it contains at least one of any d+1 of them. The d+1 rarest are
+        taken, and the customers holding any of those are the candidates."""
+        n = max(self.near_score, 1.0) / 100
+        distinct = set(key)
+        allowed = int(len(key) * 2 * (1 - n) / n)
+        if len(distinct) <= allowed:
+            return None
+        postings = self.postings()
+        rare = sorted(distinct, key=lambda c: len(postings.get(c, ())))[: allowed + 1]
+        found: set[int] = set()
+        for c in rare:
+            found.update(postings.get(c, ()))
+            if len(found) > len(self.keys) // 4:
+                return None  # too many to be worth it: the block comparison is faster
+        return sorted(found)
+
+    def postings(self) -> dict[str, list[int]]:
+        """Each character → the customers (indexes into `keys`) whose normalised name holds it."""
+        if self._by_char is None:
+            self._by_char = {}
+            for i, key in enumerate(self.keys):
+                for c in set(key):
+                    self._by_char.setdefault(c, []).append(i)
+        return self._by_char
+
+    def closest(self, key: str, limit: int = 3, *, scan_all: bool = True) -> list[tuple[int, float]]:
+        """The (up to `limit`) names scoring near_score or more against `key`: (index into keys, score).
+        Without `scan_all`, a name whose characters do not narrow the candidates down finds none."""
+        candidates = self.candidates(key)
+        if candidates is None and not scan_all:
+            return []
+        pool = range(len(self.keys)) if candidates is None else candidates
+        found = process.extract(
+            key, [self.keys[i] for i in pool], scorer=fuzz.ratio, score_cutoff=self.near_score, limit=limit
+        )
+        return [(pool[i], score) for _, score, i in found]
+
+
 @dataclass
 class CustomerMatch:
     how: str  # phone, exact, fuzzy, near_miss, new
@@ -425,7 +477,7 @@ class CustomerIndex:
             self.by_phone.setdefault(phone, cid)
         self.auto_score, self.near_score = auto_score, near_score
         self._print: int | None = None
-        self._by_char: dict[str, list[int]] | None = None
+        self._names = NameSet(self.keys, near_score)
 
     def is_mine(self, customer_id: int) -> bool:
         return self.mine is None or self.owners[customer_id][0] in self.mine
@@ -508,35 +560,7 @@ class CustomerIndex:
             wanted[key] = known[key]
 
     def _candidates(self, key: str) -> list[int] | None:
-        """The customers (indexes into `keys`) that can score near_score or more against `key`, found by its
-        rarest characters; None when that does not narrow them down (then every customer is compared).
-
-        Sound, not a guess: for a ratio of at least n (0–1) the other name is at most len·(2−n)/n long, so the
-        two differ by at most d = len·2(1−n)/n insertions and deletions, and at most d of the key's distinct
-        characters can be missing from it — it contains at least one of any d+1 of them. The d+1 rarest are
-        taken, and the customers holding any of those are the candidates."""
-        n = max(self.near_score, 1.0) / 100
-        distinct = set(key)
-        allowed = int(len(key) * 2 * (1 - n) / n)
-        if len(distinct) <= allowed:
-            return None
-        postings = self._postings()
-        rare = sorted(distinct, key=lambda c: len(postings.get(c, ())))[: allowed + 1]
-        found: set[int] = set()
-        for c in rare:
-            found.update(postings.get(c, ()))
-            if len(found) > len(self.keys) // 4:
-                return None  # too many to be worth it: the block comparison is faster
-        return sorted(found)
-
-    def _postings(self) -> dict[str, list[int]]:
-        """Each character → the customers (indexes into `keys`) whose normalised name holds it."""
-        if self._by_char is None:
-            self._by_char = {}
-            for i, key in enumerate(self.keys):
-                for c in set(key):
-                    self._by_char.setdefault(c, []).append(i)
-        return self._by_char
+        return self._names.candidates(key)
 
     def _fingerprint(self) -> int:
         if self._print is None:

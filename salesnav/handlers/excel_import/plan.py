@@ -25,7 +25,14 @@ from sqlalchemy.orm import Session
 
 from salesnav.cn_dates import YearHint, parse_date, reference_day, title_hint
 from salesnav.handlers import rule_settings
-from salesnav.handlers.customers import Candidate, CustomerIndex, CustomerMatch, mainland_phone, normalise_name
+from salesnav.handlers.customers import (
+    Candidate,
+    CustomerIndex,
+    CustomerMatch,
+    NameSet,
+    mainland_phone,
+    normalise_name,
+)
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.excel_import.columns import (
     FIELD_LABELS,
@@ -52,6 +59,7 @@ MATCH_LABELS = {
     "corrected": "已手动匹配",
     "taken": "他人客户",
 }
+SIMILAR_SCAN_ALL = 2000  # new customers in a file up to which each is compared with all the others
 TAKEN_CHOICES = {"handover": "申请转交（暂不写入）", "log": "记在该客户名下", "skip": "不导入"}
 Match = CustomerMatch
 
@@ -420,9 +428,34 @@ def match_plan(session: Session, owner: User, plan: ImportPlan, decisions: dict[
                     row.match.owner_name,
                 )
                 row.choice = "handover"
+    _note_similar_in_file(plan.rows, matched, index.near_score)
     _read_stages(session, plan.rows)
     _apply_match_decisions(plan, decisions or {}, index)
     return plan
+
+
+def _note_similar_in_file(rows: list[PlannedRow], matched: dict[str, Match], near_score: float) -> None:
+    """Two new customers of the file whose names are close (not equal once normalised): both are filed, and
+    the later one's row says which it resembles, for the user to write them alike if they are one."""
+    heads: dict[str, PlannedRow] = {}
+    for row in rows:
+        if not row.error and matched[row.group].customer_id is None:
+            heads.setdefault(row.group, row)
+    keys = list(heads)
+    names = NameSet(keys, near_score)
+    scan_all = len(keys) <= SIMILAR_SCAN_ALL  # a bulk migration of thousands: only what the characters narrow
+    for i, key in enumerate(keys):
+        earlier = [(j, score) for j, score in names.closest(key, limit=4, scan_all=scan_all) if j < i]
+        if not earlier:
+            continue
+        j, score = earlier[0]
+        like, row = heads[keys[j]], heads[key]
+        note = (
+            f"与{like.sheet} 第{like.row}行「{like.customer_name}」名称相近（相似度 {score:.0f}），将作为两个客户导入；"
+            "如是同一客户，请统一写法后重新上传"
+        )
+        if note not in row.notes:
+            row.notes.append(note)
 
 
 def _group_rows(rows: list[PlannedRow]) -> None:

@@ -338,3 +338,26 @@ def test_one_customer_on_two_sheets_with_one_mobile_is_merged_and_said(session, 
         }
     ]
     assert plan.summary()["new_customers"] == 1
+
+
+def test_two_close_spellings_in_one_file_are_said_before_anything_is_written(session, org):
+    data = sheets.xlsx(
+        {
+            "客户": [
+                ["客户名称", "手机", "备注"],
+                ["常州第一人民医院", "13811112222", "2026/1/5 拜访"],
+                ["常州市第一人民医院", "13833334444", "2026/2/5 电话"],
+                ["无锡人民医院", "13855556666", "2026/2/6 电话"],
+            ]
+        }
+    )
+    plan = commit.preview(session, org.rep, owner=org.rep, data=data, filename="a.xlsx", tz=TZ)
+    assert plan.notes == [
+        {
+            "sheet": "客户",
+            "row": 3,
+            "note": "与客户 第2行「常州第一人民医院」名称相近（相似度 94），将作为两个客户导入；"
+            "如是同一客户，请统一写法后重新上传",
+        }
+    ]
+    assert plan.summary()["new_customers"] == 3
