@@ -221,23 +221,28 @@ def import_for(session: Session, actor: User, import_id: int) -> ExcelImport:
     return imp
 
 
-def plan_of(session: Session, imp: ExcelImport, root: Path, tz: tzinfo, corrections: dict[str, Any]) -> ImportPlan:
+def plan_of(
+    session: Session, imp: ExcelImport, root: Path, tz: tzinfo, corrections: dict[str, Any], *, job: bool = False
+) -> ImportPlan:
     """The import's plan with these corrections. The file's part is planned once: the one kept at preview
     (or at an earlier commit) serves while the column corrections and the reference day are the same;
-    otherwise the file is read and parsed again, and that is kept. The customers are matched afresh
-    each time (they may have changed since the preview), with the user's match decisions."""
+    otherwise the file is read and parsed again, matched, and kept. The customers are matched afresh each
+    time (they may have changed since the preview), with the user's match decisions. The job (`job`) takes
+    the notes on close spellings within the file from the kept plan rather than working them out again."""
     owner = session.get(User, imp.owner_id)
     assert owner is not None
     columns = corrections.get("columns") or {}
     reference = reference_day(imp.file_date, clock.now(), tz)
     plan = _kept(root, imp.file_sha256, columns, reference)
-    if plan is None:
-        path = _stored_path(root, imp.file_sha256)
-        if not path.exists():
-            raise DomainError("导入文件已不在服务器上，请重新上传")
-        plan = parse_plan(read(session, path.read_bytes(), imp.filename), columns, reference)
-        _keep(root, imp.file_sha256, columns, plan)
-    return match_plan(session, owner, plan, corrections.get("matches"))
+    if plan is not None:
+        return match_plan(session, owner, plan, corrections.get("matches"), similar=not job)
+    path = _stored_path(root, imp.file_sha256)
+    if not path.exists():
+        raise DomainError("导入文件已不在服务器上，请重新上传")
+    plan = parse_plan(read(session, path.read_bytes(), imp.filename), columns, reference)
+    match_plan(session, owner, plan, corrections.get("matches"))
+    _keep(root, imp.file_sha256, columns, plan)
+    return plan
 
 
 def commit_import(
@@ -313,7 +318,7 @@ def run_import(import_id: int, root: str, tz_name: str, notify: str | None = Non
         with db.transaction() as session:
             imp = session.get(ExcelImport, import_id)
             assert imp is not None
-            plan = plan_of(session, imp, Path(root), tz, imp.corrections)
+            plan = plan_of(session, imp, Path(root), tz, imp.corrections, job=True)
         for offset in range(start, len(plan.rows), CHUNK_ROWS):
             _run_chunk(import_id, plan, plan.rows[offset : offset + CHUNK_ROWS], state, tz)
     except Exception as exc:

@@ -396,10 +396,12 @@ def parse_plan(workbook: Workbook, columns: dict[str, Any] | None, reference: da
     return plan
 
 
-def match_plan(session: Session, owner: User, plan: ImportPlan, decisions: dict[str, Any] | None) -> ImportPlan:
+def match_plan(
+    session: Session, owner: User, plan: ImportPlan, decisions: dict[str, Any] | None, *, similar: bool = True
+) -> ImportPlan:
     """Each good row's customer: rows of one customer in the file merged (same phone or normalised name),
-    then each group matched among the company's customers, the 阶段 column read against the stages, then the
-    user's match decisions."""
+    then each group matched among the company's customers, close spellings of new customers noted
+    (`similar`), the 阶段 column read against the stages, then the user's match decisions."""
     index = CustomerIndex(
         session,
         owner,
@@ -428,7 +430,8 @@ def match_plan(session: Session, owner: User, plan: ImportPlan, decisions: dict[
                     row.match.owner_name,
                 )
                 row.choice = "handover"
-    _note_similar_in_file(plan.rows, matched, index.near_score)
+    if similar:
+        _note_similar_in_file(plan.rows, matched, index.near_score)
     _read_stages(session, plan.rows)
     _apply_match_decisions(plan, decisions or {}, index)
     return plan
