@@ -7,14 +7,19 @@ the preview time (start_import: read + detect + parse + match, keeping the file 
 commit time (confirm + the job writing every customer, contact, touchpoint and deal through the bulk
 handlers), the total, its ratio to the read, rows/s, and the SQL statements issued through SQLAlchemy (a
 before_cursor_execute counter; on PostgreSQL the bulk handlers' COPYs, one per table and batch, do not pass
-through it). Target: 10,000 rows under 10 s and within 5x the read.
+through it). Targets: 10,000 rows under 10 s; on PostgreSQL at least 3,000 rows/s end to end (preview + commit).
+The customers are matched across the whole company: each run's names and mobiles are its own, so that a run
+never meets an earlier run's customers. The machine's load moves the figures: the openpyxl read printed last
+is a yardstick of how busy it was.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import os
+import random
 import sys
 import tempfile
 import time
@@ -46,7 +51,9 @@ REMARKS = [
 ]
 
 
-def build(rows: int) -> bytes:
+def build(rows: int, run: int = 0) -> bytes:
+    """`rows` customers of their own: names and mobiles differ from every other run's, since the matcher
+    looks across the whole company (another rep's customer of the same name would not be filed again)."""
     book = openpyxl.Workbook(write_only=True)
     ws = book.create_sheet("客户")
     ws.append(["客户名称", "联系人", "职务", "手机", "拜访日期", "产品线", "备注"])
@@ -54,10 +61,10 @@ def build(rows: int) -> bytes:
         d = 1 + i % 20
         ws.append(
             [
-                f"测试医院{i:05d}",
+                f"{_tag(run)}医院{i:05d}",
                 f"联系人{i}",
                 "设备科",
-                13800000000.0 + i,
+                15000000000.0 + run % 300_000 * 10_000 + i,
                 f"2026/2/{d}",
                 "超声",
                 REMARKS[i % 4].format(d=d, e=d + 1, n=10 + i % 50),
@@ -66,6 +73,15 @@ def build(rows: int) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+_HANZI = [chr(c) for c in range(0x4E00, 0x4E00 + 2500)]  # as many characters as real customers' names draw on
+
+
+def _tag(run: int) -> str:
+    """Eight characters naming the run, drawn at random: the customers of two runs look nothing alike to the
+    fuzzy matcher (which compares across the whole company)."""
+    return "".join(random.Random(run).choices(_HANZI, k=8))
 
 
 @dataclass
@@ -82,6 +98,7 @@ class Run:
     status: str
     counts: dict[str, int]
     planned: int
+    cpu_s: float  # this process's CPU time over preview + commit (the database's is not in it)
 
     @property
     def total_s(self) -> float:
@@ -94,7 +111,7 @@ def run(rows: int, tmp: Path, tz: ZoneInfo, profile: bool = False) -> Run:
     with db.transaction() as s:
         rep = User(wecom_userid=f"bench{time.time_ns()}", name="李销售", role=Role.REP)
         s.add(rep)
-    data = build(rows)
+    data = build(rows, next(RUNS))
 
     t0 = time.perf_counter()
     book = CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -108,6 +125,7 @@ def run(rows: int, tmp: Path, tz: ZoneInfo, profile: bool = False) -> Run:
         profiler = cProfile.Profile()
         profiler.enable()
     STATEMENTS.clear()
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     with db.transaction() as s:  # what the user waits for before confirming: read, detect, match, keep the file
         owner = s.get(User, rep.id)
@@ -120,6 +138,7 @@ def run(rows: int, tmp: Path, tz: ZoneInfo, profile: bool = False) -> Run:
         commit.commit_import(s, s.get(User, rep.id), import_id=imp_id, root=tmp, tz=tz)
     JOBS.run(lambda call: call.path.endswith(":run_import"))  # the import job, on this thread, as a worker runs it
     commit_s = time.perf_counter() - t0
+    cpu_s = time.process_time() - cpu0
     statements = len(STATEMENTS)
     if profiler is not None:
         profiler.disable()
@@ -146,6 +165,7 @@ def run(rows: int, tmp: Path, tz: ZoneInfo, profile: bool = False) -> Run:
         status,
         counts,
         planned,
+        cpu_s,
     )
 
 
@@ -161,6 +181,7 @@ def openpyxl_read(data: bytes) -> float:
 
 
 STATEMENTS: list[str] = []
+RUNS = itertools.count(time.time_ns() // 10**9 % 100_000 * 10)  # a block of names and mobiles per run
 
 
 class Jobs:
@@ -218,16 +239,17 @@ def main() -> None:
     print(f"database {url.split(':')[0]}")
     print(
         f"{'rows':>7} {'file':>7} {'read':>8} {'preview':>8} {'commit':>8} {'total':>8} {'xread':>7} "
-        f"{'rows/s':>8} {'SQL':>7} {'SQL/row':>7} {'rules':>7} {'rulesSQL':>8}  result"
+        f"{'rows/s':>8} {'cpu':>7} {'SQL':>7} {'SQL/row':>7} {'rules':>7} {'rulesSQL':>8}  result"
     )
     for r in runs:
         print(
             f"{r.rows:>7} {r.kb:>5.0f}KB {r.read_s:>7.3f}s {r.preview_s:>7.3f}s {r.commit_s:>7.3f}s "
-            f"{r.total_s:>7.3f}s {r.total_s / r.read_s:>6.1f}x {r.rows / r.total_s:>8.0f} {r.statements:>7} "
+            f"{r.total_s:>7.3f}s {r.total_s / r.read_s:>6.1f}x {r.rows / r.total_s:>8.0f} {r.cpu_s:>6.2f}s "
+            f"{r.statements:>7} "
             f"{r.statements / r.rows:>7.2f} {r.rules_s:>6.2f}s {r.rule_statements:>8}  {r.status} {r.counts}"
         )
     last = runs[-1]
-    openpyxl_s = openpyxl_read(build(last.rows))
+    openpyxl_s = openpyxl_read(build(last.rows, next(RUNS)))
     print(
         f"for scale: openpyxl (read-only, values) reads the {last.rows}-row file in {openpyxl_s:.3f} s, "
         f"{openpyxl_s / last.read_s:.0f}x calamine; the import takes {last.total_s / openpyxl_s:.1f}x that"
@@ -235,9 +257,16 @@ def main() -> None:
     print(
         "read = calamine reading every cell; preview = start_import (read, detect, parse, match, keep the file "
         "and its plan); commit = confirm + the job writing every record through the bulk handlers; total = "
-        "preview + commit; SQL = statements through SQLAlchemy (PostgreSQL: COPYs not counted); rules = the "
+        "preview + commit; cpu = this process's CPU time in them (the database's not counted); "
+        "SQL = statements through SQLAlchemy (PostgreSQL: COPYs not counted); rules = the "
         "batched rule jobs the new touchpoints trigger, run afterwards"
     )
+    rate = last.rows / last.total_s
+    if url.startswith("postgresql"):
+        print(
+            f"target ({last.rows} rows, PostgreSQL): >= 3000 rows/s -> "
+            f"{'met' if rate >= 3000 else 'NOT met'} ({rate:.0f})"
+        )
     print(
         f"target ({last.rows} rows): total < 10 s -> {'met' if last.total_s < 10 else 'NOT met'}; "
         f"within 5x the read -> {'met' if last.total_s <= 5 * last.read_s else 'NOT met'} "

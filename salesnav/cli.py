@@ -301,7 +301,16 @@ def _ask_password(min_length: int, attempts: int = 3) -> str:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--owner", required=True, help="WeCom userid of the rep the rows become customers of.")
 @click.option("--dry-run", is_flag=True, help="Show what would be imported; write nothing.")
-def import_excel(file: str, owner: str, dry_run: bool) -> None:
+@click.option(
+    "--match",
+    "matches",
+    multiple=True,
+    metavar="客户名称=决定",
+    help="A preview decision, repeatable: 名称=<customer id> or =new (a near miss); for another rep's customer "
+    "=log (log the rows under it), =handover (ask for it, the default) or =skip.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the preview / the result as JSON.")
+def import_excel(file: str, owner: str, dry_run: bool, matches: tuple[str, ...], as_json: bool) -> None:
     """Excel one-click migration: a rep's .xlsx / .xls / .csv becomes customers, touchpoints and deals."""
     import json
     from pathlib import Path
@@ -309,15 +318,24 @@ def import_excel(file: str, owner: str, dry_run: bool) -> None:
     from sqlalchemy import select
 
     from salesnav.cli_delivery import describe, start
+    from salesnav.cli_import import describe_plan, describe_result
     from salesnav.handlers.errors import DomainError
     from salesnav.handlers.excel_import import commit
-    from salesnav.models import User
+    from salesnav.models import ExcelImport, User
     from salesnav.models import session as dbs
 
+    decisions: dict[str, object] = {}
+    for item in matches:
+        name, sep, decision = item.rpartition("=")
+        if not sep or not name.strip() or not decision.strip():
+            raise click.ClickException(f"--match「{item}」格式应为 客户名称=决定（客户id、new、log、handover 或 skip）")
+        decisions[name.strip()] = int(decision) if decision.strip().isdigit() else decision.strip()
+    corrections = {"matches": decisions} if decisions else None
     settings = _settings()
     dbs.configure(settings.database_url)
     backend = start(settings)  # the import runs here; the messages it causes are the running workers' to send
     data = Path(file).read_bytes()
+    name = Path(file).name
     try:
         with dbs.transaction() as session:
             user = session.scalars(select(User).where(User.wecom_userid == owner, User.deleted_at.is_(None))).first()
@@ -325,16 +343,26 @@ def import_excel(file: str, owner: str, dry_run: bool) -> None:
                 raise CliError(f"找不到用户 {owner}")
             if dry_run:
                 plan = commit.preview(
-                    session, user, owner=user, data=data, filename=Path(file).name, tz=settings.business_tz
+                    session,
+                    user,
+                    owner=user,
+                    data=data,
+                    filename=name,
+                    tz=settings.business_tz,
+                    corrections=corrections,
                 )
-                click.echo(json.dumps(plan.to_json(), ensure_ascii=False, indent=2))
+                if as_json:
+                    click.echo(json.dumps(plan.to_json(), ensure_ascii=False, indent=2))
+                else:
+                    click.echo(describe_plan(name, plan))
+                    click.echo("（预览，未写入任何数据）")
                 return
             imp, _ = commit.start_import(
                 session,
                 user,
                 owner=user,
                 data=data,
-                filename=Path(file).name,
+                filename=name,
                 root=settings.data_dir,
                 tz=settings.business_tz,
                 channel="cli",
@@ -343,15 +371,22 @@ def import_excel(file: str, owner: str, dry_run: bool) -> None:
         with dbs.transaction() as session:
             user = session.get(User, imp.owner_id)
             assert user is not None  # the import was made for this owner a moment ago
-            commit.commit_import(session, user, import_id=import_id, root=settings.data_dir, tz=settings.business_tz)
+            commit.commit_import(
+                session,
+                user,
+                import_id=import_id,
+                root=settings.data_dir,
+                tz=settings.business_tz,
+                corrections=corrections,
+            )
         backend.drain()
         with dbs.transaction() as session:
-            from salesnav.models import ExcelImport
-
             done = session.get(ExcelImport, import_id)
-            assert done is not None  # committed above
-            click.echo(json.dumps(commit.progress(done), ensure_ascii=False, indent=2))
-        click.echo(describe(backend), err=True)  # stdout stays the JSON above
+            assert done is not None
+            click.echo(
+                json.dumps(commit.progress(done), ensure_ascii=False, indent=2) if as_json else describe_result(done)
+            )
+        click.echo(describe(backend), err=True)  # stdout stays the result above
     except DomainError as exc:
         raise CliError(exc.message) from exc
 

@@ -1,12 +1,20 @@
-"""File a new customer (e.g. a lead met at an exhibition booth) and its contacts; find one by name."""
+"""File a new customer (e.g. a lead met at an exhibition booth) and its contacts; find one by name.
+
+The one customer matcher: what a person types (`name_matches`, `find_by_name`: part of the name, pinyin
+initials, a fuzzy spelling) and what a sheet says (`CustomerIndex`: the same mobile phone, or the same name
+once spelling differences are normalised away — branch suffixes such as （本部）, brackets, 有限公司 — across
+the whole company, so that a customer another rep owns is recognised rather than filed twice).
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+import numpy
 import phonenumbers
 from pypinyin import Style, lazy_pinyin
 from rapidfuzz import fuzz, process
@@ -15,7 +23,13 @@ from sqlalchemy.orm import Session
 
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import record_event, record_events
-from salesnav.handlers.scope import CUSTOMER_NOT_FOUND, customer_for, customers_for, owned_by_visible
+from salesnav.handlers.scope import (
+    CUSTOMER_NOT_FOUND,
+    customer_for,
+    customers_for,
+    owned_by_visible,
+    visible_owner_ids,
+)
 from salesnav.models import Contact, Customer, CustomerKind, DecisionRole, User, bulk
 
 MAX_NAME = 200
@@ -24,6 +38,10 @@ NAME_CLEAR_LEAD = 8  # the best match must beat the next one by this much, or we
 # Mainland mobiles that phonenumbers formats as +86 and the digits (checked against it in the tests); 179xx
 # is left to phonenumbers, which reads it as a carrier prefix. The shortcut matters for imports of thousands.
 _PLAIN_MOBILE = re.compile(r"1(?:[3-689]\d|7[0-8])\d{8}")
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+# A mainland landline: 0 + a 2-3 digit area code (010, 021, 0571…) + 7-8 digits, an optional extension;
+# or a 400/800 service number.
+_LANDLINE = re.compile(r"0(?:[12]\d|[3-9]\d{2})\d{7,8}(?:(?:转|ext|#)\d{1,6})?|[48]00\d{7}")
 
 
 def normalise_phone(raw: str | None) -> str | None:
@@ -40,6 +58,30 @@ def normalise_phone(raw: str | None) -> str | None:
     if not phonenumbers.is_possible_number(number):
         raise DomainError(f"手机号「{raw}」位数不对")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mainland_phone(raw: str | None) -> str | None:
+    """E.164 of a mainland mobile (11 digits from 13x to 19x) or landline (area code and number, e.g.
+    0571-88886666), however it is spaced or prefixed (+86); None for anything else — a 10-digit number
+    is no mobile, whatever phonenumbers would accept."""
+    text = re.sub(r"[\s\-()（）]", "", unicodedata.normalize("NFKC", raw or ""))
+    text = re.sub(r"^(?:\+?86)(?=1\d{10}$|0?[1-9]\d{8,10}$)", "", text)
+    if _MOBILE.fullmatch(text):
+        return "+86" + text
+    if re.fullmatch(r"[1-9]\d{8,10}", text) and not text.startswith("1"):
+        text = "0" + text  # +86 571 8888 6666: the trunk 0 dropped
+    match = _LANDLINE.fullmatch(text)
+    if match is None:
+        return None
+    if text.startswith(("400", "800")):
+        return "+86" + text
+    try:
+        parsed = phonenumbers.parse(re.sub(r"(?:转|ext|#)\d*$", "", text), "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def create_customer(
@@ -271,6 +313,10 @@ def find_by_name(session: Session, actor: User, query: str) -> Customer:
     exact = [c for c in customers.values() if c.name == query]
     if len(exact) == 1:
         return exact[0]
+    key = normalise_name(query)  # 「XX医院本部」 or 「XX有限公司」 for the rep's 「XX医院」, 「XX」
+    same = [c for c in customers.values() if key and normalise_name(c.name) == key]
+    if len(same) == 1:
+        return same[0]
     found = list(session.scalars(scoped.where(name_matches(session, scoped, query)).order_by(Customer.name)))
     if len(found) == 1:
         return found[0]
@@ -285,3 +331,244 @@ def find_by_name(session: Session, actor: User, query: str) -> Customer:
         return customers[matches[0][2]]
     listed = "、".join(name for name, _score, _cid in matches)
     raise DomainError(f"「{query}」对应多个客户：{listed}。请写得更完整一些。")
+
+
+_LEGAL_SUFFIXES = re.compile(r"(股份有限公司|有限责任公司|集团有限公司|有限公司|集团公司|总公司|公司|集团|股份|有限)$")
+_BRANCH = r"本部|总部|总院|院本部|主院区|本院"
+_BRANCH_BRACKETED = re.compile(rf"[(\[【〔]\s*(?:{_BRANCH})\s*[)\]】〕]")
+_BRANCH_TAIL = re.compile(rf"(?<=院)(?:{_BRANCH})$")
+_NAME_NOISE = re.compile(r"[\s·•\-_—,，.。'\"“”‘’]")
+_BRACKETS = re.compile(r"[()\[\]{}【】〔〕<>《》「」]")
+
+
+@lru_cache(maxsize=200_000)
+def normalise_name(name: str) -> str:
+    """The name with what differs between two spellings of one customer taken out: full/half width, case,
+    spaces and punctuation, a branch suffix (「XX医院（本部）」, 「XX医院总院」 ≡ 「XX医院」), brackets around
+    a campus (协和医院(东院) ≡ 协和医院东院), 院区 → 院, and legal suffixes (有限公司…)."""
+    text = unicodedata.normalize("NFKC", name or "").lower()  # full width → half width: （）→ ()
+    text = _BRANCH_BRACKETED.sub("", text)
+    text = _BRACKETS.sub("", _NAME_NOISE.sub("", text))
+    text = text.replace("院区", "院").replace("分部", "")
+    text = _BRANCH_TAIL.sub("", text)
+    previous = None
+    while previous != text:
+        previous, text = text, _LEGAL_SUFFIXES.sub("", text)
+    return text
+
+
+@dataclass
+class Candidate:
+    customer_id: int
+    name: str
+    score: float
+    owner_id: int = 0
+    owner_name: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "customer_id": self.customer_id,
+            "name": self.name,
+            "score": round(self.score, 1),
+            "owner": self.owner_name,
+        }
+
+
+class NameSet:
+    """Normalised names and, for fuzzy lookups, each character's names: the candidates that can score
+    `near_score` or more against a name are found without comparing it with every one."""
+
+    def __init__(self, keys: list[str], near_score: float) -> None:
+        self.keys, self.near_score = keys, near_score
+        self._by_char: dict[str, list[int]] | None = None
+
+    def candidates(self, key: str) -> list[int] | None:
+        """The customers (indexes into `keys`) that can score near_score or more against `key`, found by its
+        rarest characters; None when that does not narrow them down (then every customer is compared).
+
+        Sound, not a guess: for a ratio of at least n (0–1) the other name is at most len·(2−n)/n long, so the
+        two differ by at most d = len·2(1−n)/n insertions and deletions, and at most d of the key's distinct
+        characters can be missing from it — it contains at least one of any d+1 of them. The d+1 rarest are
+        taken, and the customers holding any of those are the candidates."""
+        n = max(self.near_score, 1.0) / 100
+        distinct = set(key)
+        allowed = int(len(key) * 2 * (1 - n) / n)
+        if len(distinct) <= allowed:
+            return None
+        postings = self.postings()
+        rare = sorted(distinct, key=lambda c: len(postings.get(c, ())))[: allowed + 1]
+        found: set[int] = set()
+        for c in rare:
+            found.update(postings.get(c, ()))
+            if len(found) > len(self.keys) // 4:
+                return None  # too many to be worth it: the block comparison is faster
+        return sorted(found)
+
+    def postings(self) -> dict[str, list[int]]:
+        """Each character → the customers (indexes into `keys`) whose normalised name holds it."""
+        if self._by_char is None:
+            self._by_char = {}
+            for i, key in enumerate(self.keys):
+                for c in set(key):
+                    self._by_char.setdefault(c, []).append(i)
+        return self._by_char
+
+    def closest(self, key: str, limit: int = 3, *, scan_all: bool = True) -> list[tuple[int, float]]:
+        """The (up to `limit`) names scoring near_score or more against `key`: (index into keys, score).
+        Without `scan_all`, a name whose characters do not narrow the candidates down finds none."""
+        candidates = self.candidates(key)
+        if candidates is None and not scan_all:
+            return []
+        pool = range(len(self.keys)) if candidates is None else candidates
+        found = process.extract(
+            key, [self.keys[i] for i in pool], scorer=fuzz.ratio, score_cutoff=self.near_score, limit=limit
+        )
+        return [(pool[i], score) for _, score, i in found]
+
+
+@dataclass
+class CustomerMatch:
+    how: str  # phone, exact, fuzzy, near_miss, new
+    customer_id: int | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    owner_id: int | None = None  # the matched customer's owner
+    owner_name: str | None = None
+
+    @property
+    def guessed(self) -> bool:
+        return self.how == "fuzzy"
+
+
+class CustomerIndex:
+    """Every live customer of the company, indexed once (an import of thousands of rows asks it per row):
+    by each contact's phone, by normalised name, and for fuzzy spellings (rapidfuzz ratio over the
+    normalised names). `mine` are the owners whose customers the asker may write to; a match outside them
+    is someone else's customer, to be named, never filed again."""
+
+    def __init__(
+        self, session: Session, asker: User, *, auto_score: float, near_score: float, preferred_owner: int | None = None
+    ) -> None:
+        self.mine = visible_owner_ids(session, asker)
+        rows = session.execute(
+            select(Customer.id, Customer.name, Customer.owner_id, User.name)
+            .join(User, User.id == Customer.owner_id)
+            .where(Customer.deleted_at.is_(None))
+            .order_by(Customer.id)
+        ).all()
+        self.names: dict[int, str] = {}
+        self.owners: dict[int, tuple[int, str]] = {}
+        self.by_key: dict[str, int] = {}
+        for cid, name, owner_id, owner_name in rows:
+            self.names[cid] = name
+            self.owners[cid] = (owner_id, owner_name)
+            key = normalise_name(name)
+            known = self.by_key.get(key)
+            # Two customers of one normalised name: the asker's own wins, then the oldest.
+            if known is None or (owner_id == preferred_owner and self.owners[known][0] != preferred_owner):
+                self.by_key[key] = cid
+        self.keys = list(self.by_key)
+        self.by_phone: dict[str, int] = {}
+        for phone, cid in session.execute(
+            select(Contact.phone, Contact.customer_id)
+            .join(Customer, Customer.id == Contact.customer_id)
+            .where(Contact.deleted_at.is_(None), Contact.phone.is_not(None), Customer.deleted_at.is_(None))
+            .order_by(Contact.id)
+        ):
+            if phone:  # the query keeps only contacts with one; the column's type does not say so
+                self.by_phone.setdefault(phone, cid)
+        self.auto_score, self.near_score = auto_score, near_score
+        self._print: int | None = None
+        self._names = NameSet(self.keys, near_score)
+
+    def is_mine(self, customer_id: int) -> bool:
+        return self.mine is None or self.owners[customer_id][0] in self.mine
+
+    def _found(self, how: str, customer_id: int, candidates: list[Candidate] | None = None) -> CustomerMatch:
+        owner_id, owner_name = self.owners[customer_id]
+        return CustomerMatch(how, customer_id, candidates or [], owner_id, owner_name)
+
+    def match(self, name: str, e164: str | None) -> CustomerMatch:
+        """Phone first (a contact of that number: same customer), then the exact normalised name, then a
+        close fuzzy one (a marked guess), else near misses for the user to decide, else new."""
+        return self.match_many([(name, e164)])[0]
+
+    def match_many(self, wanted: list[tuple[str, str | None]]) -> list[CustomerMatch]:
+        """`match` for many names at once (an import): the fuzzy comparisons of all the names that match
+        neither by phone nor exactly are done together (rapidfuzz cdist, in blocks), and remembered for this
+        set of customers, so the confirmation and the job do not compare them again."""
+        out: list[CustomerMatch | None] = []
+        fuzzy: dict[str, list[tuple[int, float]]] = {}
+        for name, e164 in wanted:
+            key = normalise_name(name)
+            if e164 and e164 in self.by_phone:
+                out.append(self._found("phone", self.by_phone[e164]))
+            elif not key:
+                out.append(CustomerMatch("new"))
+            elif key in self.by_key:
+                out.append(self._found("exact", self.by_key[key]))
+            else:
+                fuzzy[key] = []
+                out.append(None)
+        self._fuzzy(fuzzy)
+        matches = []
+        for (name, _), found in zip(wanted, out, strict=True):
+            if found is not None:
+                matches.append(found)
+                continue
+            candidates = [
+                Candidate(cid, self.names[cid], score, *self.owners[cid]) for cid, score in fuzzy[normalise_name(name)]
+            ]
+            if candidates and candidates[0].score >= self.auto_score:
+                matches.append(self._found("fuzzy", candidates[0].customer_id, candidates))
+            elif candidates:
+                matches.append(CustomerMatch("near_miss", None, candidates))
+            else:
+                matches.append(CustomerMatch("new"))
+        return matches
+
+    def _fuzzy(self, wanted: dict[str, list[tuple[int, float]]]) -> None:
+        """The (up to three) closest customers of each key, by rapidfuzz ratio at or above near_score."""
+        if not wanted or not self.keys:
+            return
+        fingerprint = (self._fingerprint(), self.near_score)
+        cache = _FUZZY_SEEN[0] if _FUZZY_SEEN and _FUZZY_SEEN[0][0] == fingerprint else (fingerprint, {})
+        _FUZZY_SEEN[:] = [cache]  # one company's results at a time, swapped whole (threads share it)
+        known = cache[1]
+        todo = [key for key in wanted if key not in known]
+        wide: list[str] = []
+        for key in todo:
+            candidates = self._candidates(key)
+            if candidates is None:
+                wide.append(key)
+                continue
+            found = process.extract(
+                key, [self.keys[i] for i in candidates], scorer=fuzz.ratio, score_cutoff=self.near_score, limit=3
+            )
+            known[key] = [(self.by_key[self.keys[candidates[i]]], score) for _, score, i in found]
+        for start in range(0, len(wide), FUZZY_BLOCK):
+            block = wide[start : start + FUZZY_BLOCK]
+            # Whole scores in a byte matrix (a quarter of float32's memory and time); the few hits are
+            # scored exactly afterwards.
+            scores = process.cdist(
+                block, self.keys, scorer=fuzz.ratio, score_cutoff=self.near_score, dtype=numpy.uint8, workers=-1
+            )
+            hits = {int(r): numpy.flatnonzero(scores[r]).tolist() for r in numpy.flatnonzero(scores.max(axis=1))}
+            for r, key in enumerate(block):
+                exact = [(fuzz.ratio(key, self.keys[c]), c) for c in hits.get(r, [])]
+                best = sorted((-score, c) for score, c in exact if score >= self.near_score)[:3]
+                known[key] = [(self.by_key[self.keys[c]], -score) for score, c in best]
+        for key in wanted:
+            wanted[key] = known[key]
+
+    def _candidates(self, key: str) -> list[int] | None:
+        return self._names.candidates(key)
+
+    def _fingerprint(self) -> int:
+        if self._print is None:
+            self._print = hash(tuple(self.by_key.items()))
+        return self._print
+
+
+FUZZY_BLOCK = 2000  # names compared at once: a 2,000 × customers matrix of float32
+# The fuzzy results for the last set of customers seen, by normalised name (see match_many).
+_FUZZY_SEEN: list[tuple[tuple[int, float], dict[str, list[tuple[int, float]]]]] = []

@@ -70,6 +70,7 @@ class NewOpportunity:
     title: str
     product_line: str
     expected_amount_fen: int
+    at_touchpoint_time: bool = False  # history (an import): the deal opened when its touchpoint happened
 
 
 def create_from_touchpoints(session: Session, actor: User, specs: list[NewOpportunity]) -> list[int | DomainError]:
@@ -101,7 +102,8 @@ def create_from_touchpoints(session: Session, actor: User, specs: list[NewOpport
             owner_id = customers.get(touchpoint.customer_id)
             if owner_id is None:
                 raise NotFound(CUSTOMER_NOT_FOUND)
-            out.append(_opportunity_row(session, owner_id, touchpoint, spec, initial, now))
+            opened = touchpoint.occurred_at if spec.at_touchpoint_time else now
+            out.append(_opportunity_row(session, owner_id, touchpoint, spec, initial, opened))
         except DomainError as exc:
             out.append(exc)
     new = [row for row in out if isinstance(row, dict)]
@@ -190,6 +192,7 @@ def advance_stage(
     evidence: Mapping[int, Evidence] | None = None,
     override_reason: str | None = None,
     override_reasons: Mapping[str, str] | None = None,
+    occurred_at: datetime | None = None,
 ) -> StageTransition:
     """Move an opportunity to `to_stage` (code or Chinese name); every channel that moves a deal calls this.
 
@@ -199,6 +202,8 @@ def advance_stage(
     reason for each stage whose checklist is incomplete (`override_reason` for the target, `override_reasons`
     by stage code or name for the stages passed); the move is then kept as non-compliant. Passing or landing
     on 样品测试 opens the collaboration ticket; passing or landing on 合同审批 or later runs the credit check.
+    `occurred_at` dates a move that happened earlier (history brought in by an import; it opens no ticket,
+    that sample test is long past); default now.
     """
     opp = opportunity_for(session, actor, opportunity_id)
     current = opp.stage
@@ -223,7 +228,7 @@ def advance_stage(
     if _reaches_contract_approval(session, path):
         credit_check.check_before_contract_approval(session, actor, opp)  # big deals: may refuse and freeze
 
-    now = clock.now()
+    now = min(occurred_at, clock.now()) if occurred_at else clock.now()
     before = _snapshot(opp, current)
     transition = StageTransition(
         opportunity_id=opp.id,
@@ -259,7 +264,7 @@ def advance_stage(
         amount_fen=opp.expected_amount_fen,
     )
     sample_test = next((stage for stage in path if stage.code == SAMPLE_TEST), None)
-    if sample_test is not None:
+    if sample_test is not None and occurred_at is None:  # history (an import): its sample test is long past
         reason = "商机进入样品测试" if target is sample_test else f"商机越过样品测试，直接推进到「{target.name}」"
         collaboration.open_ticket(session, actor, opp, reason=reason)
     if opp.status is OpportunityStatus.WON:

@@ -17,6 +17,7 @@ from salesnav.handlers.scope import CUSTOMER_NOT_FOUND, customer_for, customers_
 from salesnav.models import (
     CaptureSource,
     Contact,
+    Customer,
     Emotion,
     Opportunity,
     OpportunityStatus,
@@ -113,16 +114,21 @@ class LoggedTouchpoint(NamedTuple):
     occurred_at: datetime
 
 
-def log_touchpoints(session: Session, actor: User, specs: list[NewTouchpoint]) -> list[LoggedTouchpoint | DomainError]:
+def log_touchpoints(
+    session: Session, actor: User, specs: list[NewTouchpoint], *, shared: frozenset[int] = frozenset()
+) -> list[LoggedTouchpoint | DomainError]:
     """`log_touchpoint` for many at once, as if logged one after another (bulk paths such as the Excel import).
 
     The same checks; the customers, contacts and open deals are loaded in one query each (per thousand),
     the touchpoints and their participants written in one statement each, and the events recorded in bulk
     with one rule job for the batch. Each spec gets its touchpoint, or the DomainError that refused it (the
-    others are written all the same).
+    others are written all the same). `shared`: customers of other reps the actor chose to log under (an
+    import's rows for a customer someone else owns, confirmed in its preview); the touchpoints stay the actor's.
     """
     now = clock.now()
     customers = customers_for(session, actor, [spec.customer_id for spec in specs])
+    for customer_id, owner_id in _live_owners(session, shared).items():
+        customers.setdefault(customer_id, owner_id)
     wanted = list({cid for spec in specs for cid in spec.contact_ids or []})
     contacts = {}
     for start in range(0, len(wanted), 1000):
@@ -179,6 +185,15 @@ def log_touchpoints(session: Session, actor: User, specs: list[NewTouchpoint]) -
         else row
         for row in out
     ]
+
+
+def _live_owners(session: Session, customer_ids: frozenset[int]) -> dict[int, int]:
+    if not customer_ids:
+        return {}
+    rows = session.execute(
+        select(Customer.id, Customer.owner_id).where(Customer.id.in_(list(customer_ids)), Customer.deleted_at.is_(None))
+    )
+    return {cid: owner_id for cid, owner_id in rows}
 
 
 def _touchpoint_row(

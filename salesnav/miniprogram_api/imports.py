@@ -39,7 +39,13 @@ class OwnerIn(ma.Schema):
 
 class CommitIn(ma.Schema):
     columns = fields.Dict(load_default=dict, metadata={"description": '{"工作表": {"列序号": "字段" 或 ""}}'})
-    matches = fields.Dict(load_default=dict, metadata={"description": '{"客户名称": 已有客户id 或 "new"}'})
+    matches = fields.Dict(
+        load_default=dict,
+        metadata={
+            "description": '{"客户名称": 已有客户id 或 "new"；他人的客户："log"（记在其名下）、'
+            '"handover"（申请转交）或 "skip"}'
+        },
+    )
 
 
 class ImportOut(ma.Schema):

@@ -41,7 +41,7 @@ class ExcelImport(IdMixin, TimestampMixin, Base):
     errors: Mapped[list[Any]] = mapped_column(default=list)  # [{sheet, row, reason}]
     notes: Mapped[list[Any]] = mapped_column(default=list)  # [{sheet, row, note}], e.g. a stage the checklist held
     created_ids: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"customer": [ids], ...}
-    message: Mapped[str | None] = mapped_column(Text)  # why the whole import failed, in Chinese
+    message: Mapped[str | None] = mapped_column(Text)  # why it failed, or cannot be confirmed as previewed (Chinese)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     undone_at: Mapped[datetime | None]

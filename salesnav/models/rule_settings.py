@@ -17,6 +17,9 @@ from salesnav.models.records import RuleSetting
 DEFAULTS: dict[str, Any] = {
     "follow_up.overdue_hours": 72,
     "follow_up.escalate_after_hours": 48,
+    # A deal an Excel import brought in already silent: no per-deal alert (nor escalation) for this long after
+    # the import; the rep gets one digest at the import instead.
+    "follow_up.import_grace_hours": 72,
     "collaboration.marketing_sla_hours": 24,
     "collaboration.delivery_sla_hours": 24,
     "collaboration.enablement_sla_hours": 48,  # a 市场赋能请求 (white paper, live session, case) is a marketing part

@@ -1,44 +1,56 @@
-"""Chinese dates and the numerals in them — the one table of weekdays and the one numeral reader that the
-voice and chat drafts (salesnav/voice/draft.py), the invoice reader (salesnav/ocr/fields.py) and the
-sheet importer use.
+"""Chinese dates, numerals and amounts as people write them — the one module for all of it.
 
-Numerals are read by cn2an in its strict mode, so 「二二」 or 「十十」 is no number rather than a guess;
-the spoken 「两」 and the written 「〇」 are first put in the forms it knows.
+Used by the Excel import (dates in sheets and remark cells: Excel serials, 2025-09-18, 2025/9/18, 2025.9.18,
+25/9/18, 9月3日, 九月三日, 9.10, 10/27, 昨天, 上周三, 3天前), by the voice and chat drafts (下周二, 十五号: the
+weekday table and the numerals) and by the invoice reader (capital amounts, 壹万零伍拾). Numerals and
+amounts in words (十五, 壹拾万元整) go through cn2an.
+
+A date written without its year is kept as a `DayMention` with `year=None`; `infer_years` then gives each
+one the year its surroundings say (the other dates of the cell, the sheet's title, the rows above, the file's
+date), never after the file's date and never out of order.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from typing import Any
 
-import cn2an
-
-# 周一 … 周日 (also 周天, 周1 … 周7); 周末 is its Saturday.
-WEEKDAYS: dict[str, int] = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5} | {
-    str(i + 1): i for i in range(7)
-}
+# The weekday each word names (周三, 星期天, 礼拜日, 周末 = Saturday), Monday = 0.
+WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
+WEEKDAYS.update({str(i + 1): i for i in range(7)})
 # The characters of everyday numerals up to 99 (dates, hours, counts of days).
 CN_NUMERALS = "零〇一二两三四五六七八九十"
 # The capital numerals (大写) of amounts on invoices and contracts.
 CAPITAL_DIGITS = "零壹贰叁肆伍陆柒捌玖"
 CAPITAL_UNITS = "拾佰仟万亿"
-
 _SPOKEN = str.maketrans({"两": "二", "〇": "零"})
+_CN_NUMBER = re.compile(rf"[{CN_NUMERALS}]{{1,3}}")
 
 
 def cn_number(token: str) -> int | None:
-    """ "15" → 15, "十五" → 15, "二十三" → 23, "两" → 2, "三十" → 30; None when it is not a number."""
+    """ "15" → 15, "十五" → 15, "二十三" → 23, "两" → 2, "三十" → 30; None when it is not a small number."""
+    token = token.strip()
     if token.isdigit():
         return int(token)
-    return cn_integer(token)
+    if not _CN_NUMBER.fullmatch(token):
+        return None
+    value = _cn2an(token.replace("〇", "零"))
+    return int(value) if value is not None and value.is_integer() else None
 
 
 def cn_integer(text: str) -> int | None:
-    """A whole number in Chinese numerals, everyday (二十三) or capital (壹万零伍拾); None when it is none."""
+    """A whole number in Chinese numerals, everyday (二十三) or capital (壹万零伍拾); None when it is none.
+    cn2an's strict mode: 「二二」 or 「十十」 is no number rather than a guess."""
     if not text:
         return None
+    import cn2an  # on first use, as below
+
     try:
         value = cn2an.cn2an(text.translate(_SPOKEN), "strict")
-    except ValueError:
+    except (ValueError, KeyError):
         return None
     return int(value)
 
@@ -46,3 +58,282 @@ def cn_integer(text: str) -> int | None:
 def monday_of(day: date) -> date:
     """The Monday of `day`'s week (a Chinese week starts on Monday)."""
     return day - timedelta(days=day.weekday())
+
+
+@lru_cache(maxsize=4096)
+def _cn2an(words: str) -> float | None:
+    """cn2an's reading of a numeral in words, or None. Imported on first use: cn2an takes about a second to load."""
+    import cn2an
+
+    try:
+        return float(cn2an.cn2an(words, "normal"))
+    except (ValueError, KeyError):
+        return None
+
+
+# --- amounts ---------------------------------------------------------------------------------------------
+
+_CN_AMOUNT_CHARS = "零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟萬億"
+_AMOUNT = re.compile(
+    r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>亿元|亿|万元|万|w|W|千元|千|k|K|元|块)"
+    rf"|(?P<cn>[{_CN_AMOUNT_CHARS}]{{2,}})\s*(?:元整|元|圆整|圆|块)?"
+)
+_BARE = re.compile(r"\s*[¥￥]?\s*(\d+(?:\.\d+)?)\s*(?:元|元整|块|RMB|rmb|CNY)?\s*")
+_FACTORS = {"亿元": 10**8, "亿": 10**8, "万元": 10**4, "万": 10**4, "w": 10**4, "W": 10**4}
+_FACTORS.update({"千元": 1000, "千": 1000, "k": 1000, "K": 1000, "元": 1, "块": 1})
+
+
+def amount_fen(value: Any, *, bare_yuan: bool = True) -> int | None:
+    """An amount in fen from a cell or a phrase: 58万, 1,500,000, 150万元, 1.2亿, 壹拾万元整, ¥80,000.
+
+    A bare number is yuan when `bare_yuan` (an amount column); in free text only a number with its unit
+    counts. None when nothing in it reads as a positive amount (the caller says so to the user)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return round(float(value) * 100) if value > 0 else None
+    text = re.sub(r"(?<=\d)[,，](?=\d{3})", "", str(value)).strip()
+    if not text:
+        return None
+    if bare_yuan and (bare := _BARE.fullmatch(text)):
+        fen = round(float(bare.group(1)) * 100)
+        return fen if fen > 0 else None
+    for match in _AMOUNT.finditer(text):
+        if match.group("n"):
+            fen = round(float(match.group("n")) * _FACTORS[match.group("u")] * 100)
+        else:
+            words = match.group("cn").replace("〇", "零").replace("萬", "万").replace("億", "亿")
+            if not any(c in words for c in "十百千万亿拾佰仟") or not (bare_yuan or words.endswith(("万", "亿"))):
+                continue  # 一二 is no amount; in free text only 十万 / 五十万 and the like
+            value = _cn2an(words)
+            if value is None:
+                continue
+            fen = round(value * 100)
+        if fen > 0:
+            return fen
+    return None
+
+
+# --- dates -------------------------------------------------------------------------------------------------
+
+EXCEL_EPOCH = date(1899, 12, 30)  # Excel's 1900 date system, counting its phantom 29 Feb 1900
+SERIAL_RANGE = (20000, 80000)  # 1954 … 2119: a number in a date column outside this is not a date
+DAY_TIME = time(9, 0)
+_RELATIVE_DAYS = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2, "大前天": 3}
+_N = rf"(?:\d{{1,2}}|[{CN_NUMERALS}]{{1,3}})"
+_NOT_AMOUNT = r"(?!\s*(?:万|千|元|块|w|W|k|K|%|个|台|套|件|人|次|倍|亿|折))"
+
+# One named alternative per spelling, so a remark can be split where a date starts.
+DATE_PATTERN = re.compile(
+    r"(?P<ymd>(?P<y>(?:19|20)\d{2})\s*[-./年]\s*(?P<m>\d{1,2})\s*[-./月]\s*(?P<d>\d{1,2})(?!\d)\s*[日号]?)"
+    r"|(?P<short>(?<![\d./])(?P<sy>\d{2})/(?P<sm>\d{1,2})/(?P<sd>\d{1,2})(?![\d/]))"
+    rf"|(?P<md>(?<![\d{CN_NUMERALS}])(?P<mm>{_N})\s*月\s*(?P<md_d>{_N})\s*[日号]?)"
+    rf"|(?P<dot>(?<![\d./])(?P<dm>\d{{1,2}})[./](?P<dd>\d{{1,2}})(?![\d./]){_NOT_AMOUNT})"
+    r"|(?P<rel>大前天|前天|昨天|昨日|今天|今日)"
+    r"|(?P<week>(?P<wprefix>上上|上|本|这)?(?:个)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7]))"
+    r"|(?P<ago>(?P<n>\d{1,3})\s*天前)"
+)
+_TITLE_YEAR = re.compile(r"((?:19|20)\d{2})\s*年?\s*(上半年|下半年|[第]?[一二三四1-4]\s*季度|Q[1-4])?")
+
+
+@dataclass(frozen=True)
+class DayMention:
+    """A date as written: a whole day, or a month and day whose year is still to be inferred (year None)."""
+
+    year: int | None
+    month: int
+    day: int
+
+    def on(self, year: int) -> date | None:
+        return _safe(year, self.month, self.day)
+
+    @property
+    def full(self) -> date | None:
+        return self.on(self.year) if self.year else None
+
+
+def from_serial(value: float) -> date | None:
+    if not SERIAL_RANGE[0] <= value <= SERIAL_RANGE[1]:
+        return None
+    return EXCEL_EPOCH + timedelta(days=int(value))
+
+
+def _safe(y: int, m: int, d: int) -> date | None:
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def mention(match: re.Match[str], reference: date) -> DayMention | None:
+    """What a DATE_PATTERN match names: a full day (relative words resolve against `reference`), or a month
+    and day without a year. None when it is no real day (13/45)."""
+    g = match.groupdict()
+    found: DayMention | None = None
+    if g["ymd"]:
+        found = DayMention(int(g["y"]), int(g["m"]), int(g["d"]))
+    elif g["short"]:
+        found = DayMention(2000 + int(g["sy"]), int(g["sm"]), int(g["sd"]))
+    elif g["md"]:
+        month, day = cn_number(g["mm"]), cn_number(g["md_d"])
+        if month is None or day is None:
+            return None
+        found = DayMention(None, month, day)
+    elif g["dot"]:
+        found = DayMention(None, int(g["dm"]), int(g["dd"]))
+    else:
+        relative = _relative(g, reference)
+        return DayMention(relative.year, relative.month, relative.day) if relative else None
+    probe = found.on(found.year or 2000)  # 2000: a leap year, so 2月29日 stays possible
+    return found if probe else None
+
+
+def _relative(g: dict[str, Any], reference: date) -> date | None:
+    if g["rel"]:
+        return reference - timedelta(days=_RELATIVE_DAYS[g["rel"]])
+    if g["week"]:
+        weekday = WEEKDAYS[g["wd"]]
+        monday = reference - timedelta(days=reference.weekday())
+        prefix = g["wprefix"] or ""
+        if prefix == "上":
+            return monday - timedelta(weeks=1) + timedelta(days=weekday)
+        if prefix == "上上":
+            return monday - timedelta(weeks=2) + timedelta(days=weekday)
+        day = monday + timedelta(days=weekday)
+        # "周三" alone is the latest Wednesday not after the reference day.
+        return day if prefix or day <= reference else day - timedelta(weeks=1)
+    if g["ago"]:
+        return reference - timedelta(days=int(g["n"]))
+    return None
+
+
+def resolve(match: re.Match[str], reference: date) -> date | None:
+    """The day a DATE_PATTERN match names on its own: a month-day takes the latest year not after `reference`."""
+    found = mention(match, reference)
+    if found is None:
+        return None
+    return found.full or latest_on_or_before(found, reference)
+
+
+def latest_on_or_before(found: DayMention, limit: date) -> date | None:
+    for year in (limit.year, limit.year - 1, limit.year - 2):
+        day = found.on(year)
+        if day and day <= limit:
+            return day
+    return None
+
+
+@dataclass(frozen=True)
+class YearHint:
+    """Where a sheet's dates without a year are: its title's year (and half or quarter), else the rows above."""
+
+    year: int | None = None
+    months: tuple[int, int] = (1, 12)
+
+    def place(self, found: DayMention, limit: date) -> date | None:
+        if self.year is None:
+            return None
+        day = found.on(self.year)
+        if day is None or day > limit:
+            return None
+        if not self.months[0] <= found.month <= self.months[1]:  # 2月 in 「2025年下半年」: the year after
+            later = found.on(self.year + 1)
+            return later if later and later <= limit and found.month < self.months[0] else day
+        return day
+
+
+def title_hint(texts: list[str]) -> YearHint:
+    """The period a sheet's title (or name) names: 「2025年下半年客户跟进表」 → 2025, July to December."""
+    for text in texts:
+        match = _TITLE_YEAR.search(text or "")
+        if not match:
+            continue
+        year, part = int(match.group(1)), (match.group(2) or "").replace("第", "").replace(" ", "")
+        months = (1, 12)
+        if part == "上半年":
+            months = (1, 6)
+        elif part == "下半年":
+            months = (7, 12)
+        elif part:
+            quarter = "一二三四".find(part[0]) + 1 if part[0] in "一二三四" else int(part[-1])
+            months = (3 * quarter - 2, 3 * quarter)
+        return YearHint(year, months)
+    return YearHint()
+
+
+def infer_years(
+    mentions: list[DayMention | None], limit: date, hint: YearHint, neighbour: date | None
+) -> list[date | None]:
+    """Each mention's day, in the order written. Full dates stand (unless after `limit`: None). A month-day
+    takes its year from the cell first — the next full date after it (the latest year not past it), else the
+    day before it (the first year not before it) — then the sheet's title, then the rows above (`neighbour`),
+    then `limit` (the file's date): the latest such day not after `limit`. Never after `limit`; never before
+    the entry written above it when a year keeps the order."""
+    out: list[date | None] = [m.full if m and m.full and m.full <= limit else None for m in mentions]
+    for i, found in enumerate(mentions):
+        if found is None or found.year is not None:
+            continue
+        later = next((out[j] for j in range(i + 1, len(mentions)) if _dated(mentions[j]) and out[j]), None)
+        earlier = next((out[j] for j in range(i - 1, -1, -1) if out[j]), None)
+        day: date | None = None
+        if later is not None:
+            day = latest_on_or_before(found, later)
+            if day is not None and earlier is not None and day < earlier:
+                day = None  # no year keeps the order: the other clues decide
+        if day is None and earlier is not None:
+            for year in (earlier.year, earlier.year + 1):
+                candidate = found.on(year)
+                if candidate and earlier <= candidate <= limit:
+                    day = candidate
+                    break
+        if day is None:
+            day = hint.place(found, limit)
+        if day is None and neighbour is not None:
+            day = latest_on_or_before(found, min(limit, _end_of_year(neighbour)))
+            if day is not None and abs((day - neighbour).days) > 366:
+                day = None
+        if day is None:
+            day = latest_on_or_before(found, limit)
+        out[i] = day
+    return out
+
+
+def _dated(found: DayMention | None) -> bool:
+    return found is not None and found.year is not None
+
+
+def _end_of_year(day: date) -> date:
+    return date(day.year, 12, 31)
+
+
+def parse_date(value: Any, reference: date, *, serials: bool = False) -> date | None:
+    """The day a cell means, or None. Numbers count as Excel serials only when `serials` (a date column)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float):
+        return from_serial(float(value)) if serials else None
+    text = str(value).strip()
+    if not text:
+        return None
+    if serials and re.fullmatch(r"\d{5}(\.\d+)?", text):
+        return from_serial(float(text))
+    match = DATE_PATTERN.search(text)
+    if match is None or match.start() > 2:
+        return None
+    return resolve(match, reference)
+
+
+def at_business_day(day: date, tz: tzinfo, now: datetime) -> datetime:
+    """09:00 business time on `day`, in UTC; a day that is today but not yet 09:00 becomes now."""
+    moment = datetime.combine(day, DAY_TIME, tzinfo=tz).astimezone(UTC)
+    return min(moment, now)
+
+
+def reference_day(file_date: datetime | None, now: datetime, tz: tzinfo) -> date:
+    """Relative dates (上周三) mean relative to when the sheet was last saved, if known and not in the future."""
+    moment = file_date if file_date and file_date <= now else now
+    return moment.astimezone(tz).date()

@@ -50,14 +50,14 @@ def test_a_sheet_sent_in_chat_is_previewed_confirmed_and_reported_done(chat):
     send_file(chat, sheets.rep_sheet(), "我的客户.xlsx")
     card = chat.last_card()
     assert card["main_title"]["title"] == "导入预览：我的客户.xlsx"
-    assert "共 5 行：新客户 3，已有客户 0，触点 6，商机 2" in card["main_title"]["desc"]
+    assert "共 5 行：新客户 4，已有客户 0，触点 7，商机 2" in card["main_title"]["desc"]
     assert customers() == 0  # nothing written before the tap
 
     chat.tap(card, button(card, "确认导入"))
     chat.live.drain()
-    assert customers() == 3
-    assert chat.last_text().startswith("「我的客户.xlsx」导入完成：新建客户 3，联系人 4，触点 6，商机 2；失败 1 行。")
-    assert "第9行 手机号「号码待补」无法识别" in chat.last_text()
+    assert customers() == 4
+    assert chat.last_text().startswith("「我的客户.xlsx」导入完成：新建客户 4，联系人 5，触点 7，商机 2；失败 0 行。")
+    assert "条提示，可在小程序查看" in chat.last_text()
     with db.transaction() as s:
         assert s.scalars(select(ExcelImport)).one().status is ImportStatus.DONE
 

@@ -31,18 +31,27 @@ def test_upload_previews_then_commit_imports_and_undo_takes_it_all_back(client, 
     assert body["status"] == "previewed" and body["already_imported"] is False
     columns = {c["header"]: c["field_label"] for c in body["preview"]["sheets"][0]["columns"]}
     assert columns["手机"] == "手机" and columns["备注"] == "备注" and columns["客户名称"] == "客户名称"
-    assert body["preview"]["errors"] == [{"sheet": "客户", "row": 9, "reason": "手机号「号码待补」无法识别"}]
+    assert body["preview"]["errors"] == []
+    assert {
+        "sheet": "客户",
+        "row": 9,
+        "note": "电话「号码待补」不是有效的手机或座机号码，未存为联系电话（原文保留在本说明中）",
+    } in (body["preview"]["notes"])
     assert count(Customer) == 0  # nothing written before the user confirms
 
     committed = client.post(f"/api/v1/imports/{body['id']}/commit", headers=headers, json={"matches": {}})
     assert committed.status_code == 202 and committed.get_json()["status"] == "queued"
     live_api.drain()
     progress = client.get(f"/api/v1/imports/{body['id']}", headers=headers).get_json()
-    assert (progress["status"], progress["percent"], progress["counts"]["customers"]) == ("done", 100, 3)
-    assert count(Customer) == 3 and count(Touchpoint) == 6
+    assert (progress["status"], progress["percent"], progress["counts"]["customers"]) == ("done", 100, 4)
+    assert count(Customer) == 4 and count(Touchpoint) == 7
 
     report = client.get(f"/api/v1/imports/{body['id']}/failed.csv", headers=headers)
-    assert report.data.decode("utf-8-sig").splitlines() == ["工作表,行号,原因", "客户,9,手机号「号码待补」无法识别"]
+    lines = report.data.decode("utf-8-sig").splitlines()
+    assert lines[0] == "工作表,行号,结果,原因"
+    assert (
+        "客户,9,已导入，有说明,电话「号码待补」不是有效的手机或座机号码，未存为联系电话（原文保留在本说明中）" in lines
+    )
 
     again = upload(client, headers, data).get_json()
     assert again["id"] == body["id"] and again["already_imported"] is True

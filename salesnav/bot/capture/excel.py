@@ -99,6 +99,12 @@ def preview_card(imp: ExcelImport, summary: dict[str, int], blocking: str | None
     extra = []
     if summary["near_misses"]:
         extra.append(f"疑似重复 {summary['near_misses']} 个（默认建新客户，可在小程序里逐个决定）")
+    if summary.get("merged_rows"):
+        extra.append(f"同一客户的不同写法 {summary['merged_rows']} 行已合并")
+    if summary.get("others_customers"):
+        extra.append(
+            f"其他同事的客户 {summary['others_customers']} 个，默认申请转交、暂不写入（可在小程序改为记在其名下）"
+        )
     if summary["errors"]:
         extra.append(f"有问题的行 {summary['errors']} 行，将跳过并列出原因")
     card: dict[str, Any] = {

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from salesnav.handlers.excel_import.dates import parse_date
+from salesnav.text.cn_dates import parse_date
 
 # field → (label shown to the user, header synonyms). The order matters: a header naming two fields
 # (客户联系人) goes to the longest synonym it contains.
@@ -63,7 +63,8 @@ FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "grade": ("等级", ("医院等级", "客户等级", "等级", "级别")),
     "kind": ("客户类型", ("客户类型", "客户类别", "类型", "类别")),
     "product": ("产品线", ("意向产品", "产品线", "产品名称", "产品")),
-    "amount": ("预计金额", ("预计成交金额", "预计金额", "商机金额", "预算", "金额")),
+    "amount": ("预计金额", ("预计成交金额", "预计金额", "商机金额", "合同金额", "预算", "金额")),
+    "stage": ("商机阶段", ("商机阶段", "销售阶段", "当前阶段", "进展阶段", "项目阶段", "阶段")),
     "role": ("决策角色", ("决策角色", "角色")),
 }
 FIELD_LABELS = {name: label for name, (label, _) in FIELDS.items()}

@@ -34,8 +34,6 @@ from salesnav.handlers import dashboard_snapshots, rule_settings
 from salesnav.handlers.checklists import missing_items, stages_passed
 from salesnav.handlers.customers import NewContact, NewCustomer, add_contacts, create_customers
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound
-from salesnav.handlers.excel_import.dates import at_business_day, reference_day
-from salesnav.handlers.excel_import.matching import normalise_phone
 from salesnav.handlers.excel_import.plan import (
     ImportPlan,
     PlannedRow,
@@ -47,10 +45,13 @@ from salesnav.handlers.excel_import.plan import (
 )
 from salesnav.handlers.excel_import.reading import Workbook, read_workbook
 from salesnav.handlers.excel_import.remarks import Entry
+from salesnav.handlers.follow_up_policy import follow_up_policy
 from salesnav.handlers.opportunities import NewOpportunity, advance_stage, create_from_touchpoints
 from salesnav.handlers.records import audit, record_event
+from salesnav.handlers.rules import engine
 from salesnav.handlers.scope import can_access_owner
 from salesnav.handlers.stages import INITIAL, stage_by_code
+from salesnav.handlers.tasks import create_task
 from salesnav.handlers.touchpoints import LoggedTouchpoint, NewTouchpoint, log_touchpoints
 from salesnav.jobs import queue as jobs_queue
 from salesnav.models import (
@@ -66,14 +67,17 @@ from salesnav.models import (
     OpportunityStatus,
     Stage,
     StageOutcome,
+    Task,
+    TaskStatus,
     TicketStatus,
     Touchpoint,
     User,
     bulk,
 )
 from salesnav.models import session as db
+from salesnav.text.cn_dates import at_business_day, reference_day
 
-CHUNK_ROWS = 1000  # rows per transaction, written in bulk: progress is visible; a crash resumes from the last chunk
+CHUNK_ROWS = 2500  # rows per transaction, written in bulk: progress is visible; a crash resumes from the last chunk
 ACTIVE = (ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.DONE)
 KINDS = ("customer", "contact", "touchpoint", "opportunity")
 MODELS: dict[str, Any] = {
@@ -137,14 +141,24 @@ def _keep(root: Path, sha: str, columns: dict[str, Any], plan: ImportPlan) -> No
 
 def _kept(root: Path, sha: str, columns: dict[str, Any], reference: date) -> ImportPlan | None:
     """The kept plan, if it was parsed with these column corrections and this reference day (what relative
-    dates such as 上周三 resolve against); anything else is parsed again."""
+    dates such as 上周三 resolve against); anything else is parsed again. The last one read stays in memory
+    while its file is unchanged (the confirmation and then the job read the same plan)."""
+    path = _kept_path(root, sha)
     try:
-        data = json.loads(_kept_path(root, sha).read_text(encoding="utf-8"))
+        stamp = (str(path), path.stat().st_mtime_ns)
+        if _LAST_KEPT and _LAST_KEPT[0][0] == stamp:
+            data = _LAST_KEPT[0][1]
+        else:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            _LAST_KEPT[:] = [(stamp, data)]
     except (OSError, ValueError):
         return None
     if data.get("columns") != columns or data.get("reference") != reference.isoformat():
         return None
     return kept(data)
+
+
+_LAST_KEPT: list[tuple[tuple[str, int], dict[str, Any]]] = []
 
 
 def start_import(
@@ -192,6 +206,7 @@ def start_import(
         corrections={"channel": channel},
         counts=plan.summary(),
         errors=plan.errors,
+        message=plan.blocking,  # what must be corrected before it can be confirmed, if anything
     )
     session.add(imp)
     session.flush()
@@ -206,23 +221,28 @@ def import_for(session: Session, actor: User, import_id: int) -> ExcelImport:
     return imp
 
 
-def plan_of(session: Session, imp: ExcelImport, root: Path, tz: tzinfo, corrections: dict[str, Any]) -> ImportPlan:
+def plan_of(
+    session: Session, imp: ExcelImport, root: Path, tz: tzinfo, corrections: dict[str, Any], *, job: bool = False
+) -> ImportPlan:
     """The import's plan with these corrections. The file's part is planned once: the one kept at preview
     (or at an earlier commit) serves while the column corrections and the reference day are the same;
-    otherwise the file is read and parsed again, and that is kept. The customers are matched afresh
-    each time (they may have changed since the preview), with the user's match decisions."""
+    otherwise the file is read and parsed again, matched, and kept. The customers are matched afresh each
+    time (they may have changed since the preview), with the user's match decisions. The job (`job`) takes
+    the notes on close spellings within the file from the kept plan rather than working them out again."""
     owner = session.get(User, imp.owner_id)
     assert owner is not None
     columns = corrections.get("columns") or {}
     reference = reference_day(imp.file_date, clock.now(), tz)
     plan = _kept(root, imp.file_sha256, columns, reference)
-    if plan is None:
-        path = _stored_path(root, imp.file_sha256)
-        if not path.exists():
-            raise DomainError("导入文件已不在服务器上，请重新上传")
-        plan = parse_plan(read(session, path.read_bytes(), imp.filename), columns, reference)
-        _keep(root, imp.file_sha256, columns, plan)
-    return match_plan(session, owner, plan, corrections.get("matches"))
+    if plan is not None:
+        return match_plan(session, owner, plan, corrections.get("matches"), similar=not job)
+    path = _stored_path(root, imp.file_sha256)
+    if not path.exists():
+        raise DomainError("导入文件已不在服务器上，请重新上传")
+    plan = parse_plan(read(session, path.read_bytes(), imp.filename), columns, reference)
+    match_plan(session, owner, plan, corrections.get("matches"))
+    _keep(root, imp.file_sha256, columns, plan)
+    return plan
 
 
 def commit_import(
@@ -252,13 +272,15 @@ def commit_import(
     if twin is not None:
         return twin
     merged = {**imp.corrections, **{k: v for k, v in (corrections or {}).items() if k in ("columns", "matches")}}
-    plan = plan_of(session, imp, root, tz, merged)  # refuses bad corrections before anything is queued
-    if plan.blocking:
-        raise DomainError(plan.blocking)
+    if merged != imp.corrections:
+        plan = plan_of(session, imp, root, tz, merged)  # refuses bad corrections before anything is queued
+        if plan.blocking:
+            raise DomainError(plan.blocking)
+        imp.total_rows, imp.counts = len(plan.rows), plan.summary()
+    elif imp.message:  # confirmed as previewed: the preview's plan stands (the job plans it again anyway)
+        raise DomainError(imp.message)
     imp.corrections = merged
     imp.status = ImportStatus.QUEUED
-    imp.total_rows = len(plan.rows)
-    imp.counts = plan.summary()
     session.flush()
     audit(session, actor, "excel_import", imp.id, "commit", {"status": "previewed"}, {"status": "queued"})
     tz_name = getattr(tz, "key", "Asia/Shanghai")
@@ -296,7 +318,7 @@ def run_import(import_id: int, root: str, tz_name: str, notify: str | None = Non
         with db.transaction() as session:
             imp = session.get(ExcelImport, import_id)
             assert imp is not None
-            plan = plan_of(session, imp, Path(root), tz, imp.corrections)
+            plan = plan_of(session, imp, Path(root), tz, imp.corrections, job=True)
         for offset in range(start, len(plan.rows), CHUNK_ROWS):
             _run_chunk(import_id, plan, plan.rows[offset : offset + CHUNK_ROWS], state, tz)
     except Exception as exc:
@@ -314,9 +336,40 @@ def run_import(import_id: int, root: str, tz_name: str, notify: str | None = Non
         assert imp is not None
         imp.status, imp.finished_at = ImportStatus.DONE, clock.now()
         record_event(session, "excel_import.done", "excel_import", imp.id, None, counts=imp.counts)
+        _silent_digest(session, imp)
         dashboard_snapshots.drop(session)  # the import wrote into past weeks: the kept figures are out of date
         _notify(session, notify, imp)
     _kept_path(Path(root), imp.file_sha256).unlink(missing_ok=True)  # done: nothing will plan this import again
+
+
+def _silent_digest(session: Session, imp: ExcelImport) -> None:
+    """One message to the rep for the imported deals that came in already silent past the follow-up limit —
+    not an alert per deal; the follow-up rule leaves them alone for follow_up.import_grace_hours."""
+    ids = list(imp.created_ids.get("opportunity", []))
+    owner = session.get(User, imp.owner_id)
+    if not ids or owner is None:
+        return
+    policy, now = follow_up_policy(session), clock.now()
+    silent = 0
+    for start in range(0, len(ids), 1000):
+        silent += len(
+            session.scalars(
+                select(Opportunity.id).where(
+                    bulk.among(Opportunity.id, ids[start : start + 1000]),
+                    Opportunity.status == OpportunityStatus.OPEN,
+                    Opportunity.last_follow_up_at < policy.silent_before(now),
+                )
+            ).all()
+        )
+    if not silent:
+        return
+    grace = int(rule_settings.get(session, "follow_up.import_grace_hours"))
+    text = (
+        f"{silent} 个导入的商机已超过 {policy.overdue_hours} 小时未跟进（来自「{imp.filename}」）。"
+        f"请尽快联系客户并记录触点；导入后 {grace} 小时内不逐个预警，之后仍未跟进的将按跟进超时规则提醒您和主管。"
+    )
+    engine.tell(session, owner, text, key=f"excel_import:{imp.id}:silent")
+    record_event(session, "excel_import.silent_digest", "excel_import", imp.id, None, silent=silent)
 
 
 def _notify(session: Session, notify: str | None, imp: ExcelImport) -> None:
@@ -331,11 +384,19 @@ def _run_chunk(import_id: int, plan: ImportPlan, rows: list[PlannedRow], state: 
         owner = session.get(User, imp.owner_id)
         assert owner is not None
         good = []
+        handovers: dict[int, list[PlannedRow]] = {}
         for row in rows:
             if row.error:
                 state.errors.append({"sheet": row.sheet, "row": row.row, "reason": row.error})
-            else:
+                continue
+            state.notes.extend(_note(row, text) for text in row.notes)
+            if row.written:
                 good.append(row)
+            elif row.choice == "handover":
+                handovers.setdefault(row.match.customer_id, []).append(row)  # type: ignore[arg-type]
+            else:
+                state.errors.append({"sheet": row.sheet, "row": row.row, "reason": _taken_reason(row, "未导入")})
+        _ask_handovers(session, imp, owner, handovers, state)
         stages = _Stages(session)
         for wave in _waves(good):
             _write_wave(session, owner, wave, plan, state, stages, tz)
@@ -350,6 +411,44 @@ def _run_chunk(import_id: int, plan: ImportPlan, rows: list[PlannedRow], state: 
             "opportunities": len(state.created["opportunity"]),
             "failed": len(state.errors),
         }
+
+
+def _taken_reason(row: PlannedRow, what: str) -> str:
+    name = row.match.candidates[0].name if row.match.candidates else row.customer_name
+    return f"客户「{name}」归属{row.match.owner_name}，{what}"
+
+
+def _ask_handovers(
+    session: Session, imp: ExcelImport, owner: User, handovers: dict[int, list[PlannedRow]], state: _Progress
+) -> None:
+    """A hand-over asked for another rep's customer: a task for that rep's manager (else the rep), once per
+    customer and import; the rows are listed as not written, with why."""
+    for customer_id, rows in handovers.items():
+        customer = session.get(Customer, customer_id)
+        holder = session.get(User, customer.owner_id) if customer else None
+        if customer is None or holder is None:
+            continue
+        decider = (session.get(User, holder.manager_id) if holder.manager_id else None) or holder
+        lines = "、".join(str(r.row) for r in rows)
+        try:
+            create_task(
+                session,
+                None,
+                assignee_id=decider.id,
+                title=f"{owner.name}申请转交客户「{customer.name}」",
+                detail=(
+                    f"{owner.name}导入的表格「{imp.filename}」第 {lines} 行是客户「{customer.name}」"
+                    f"（现归属{holder.name}）的跟进记录。同意转交后，{owner.name}可重新导入这些记录。"
+                ),
+                origin=f"excel_import:{imp.id}",
+                subject_type="customer",
+                subject_id=customer.id,
+            )
+            what = f"已向{decider.name}申请转交，暂未写入"
+        except DomainError:
+            what = "转交申请未能发出（处理人已停用），暂未写入"
+        for row in rows:
+            state.errors.append({"sheet": row.sheet, "row": row.row, "reason": _taken_reason(row, what)})
 
 
 def _guess_kind(row: PlannedRow) -> CustomerKind:
@@ -458,6 +557,13 @@ class _RowWork:
     opportunity_id: int | None = None
     linked: bool = False  # a touchpoint followed up a deal the customer already has
 
+    @property
+    def reached_at(self) -> datetime | None:
+        """When the deal reached its stage: the last entry that speaks of that stage, else the last entry."""
+        said = [moment for entry, _, moment in self.entries if entry.stage == self.target]
+        moments = said or [moment for _, _, moment in self.entries]
+        return moments[-1] if moments else None
+
 
 def _apply_wave(
     session: Session,
@@ -526,6 +632,7 @@ def _apply_wave(
                 title=f"{w.row.customer_name} {w.row.product or '待定产品'}"[:200],
                 product_line=w.row.product or "待定",
                 expected_amount_fen=w.amount,  # type: ignore[arg-type]
+                at_touchpoint_time=True,
             )
             for w in deals
         ],
@@ -542,7 +649,11 @@ def _apply_wave(
     _raise_if(failed)
 
     for w in work:
-        if w.target and w.amount is None and not w.linked:
+        if w.row.match.how == "taken":
+            result.notes.append(_note(w.row, _taken_reason(w.row, "备注已记在该客户名下（未新增联系人、未建商机）")))
+        elif w.amount is not None and not w.entries:
+            result.notes.append(_note(w.row, "有金额但没有跟进记录（备注为空），未建商机；请补上备注后重新导入"))
+        if w.target and w.amount is None and not w.linked and not w.row.stage_text:
             result.notes.append(
                 _note(
                     w.row,
@@ -569,20 +680,32 @@ def _note(row: PlannedRow, text: str) -> dict[str, Any]:
 
 
 def _plan_entries(w: _RowWork, plan: ImportPlan, tz: tzinfo, now: datetime) -> None:
-    """Each remark entry's day and guesses, and which entry opens the deal (the first that speaks of one)."""
+    """Each remark entry's moment and guesses, and which entry opens the deal: the first that speaks of one,
+    else (an amount or a 阶段 column says there is a deal) the first entry. An entry the plan could not date
+    is written at the file's date, its date marked as a guess (the preview said so)."""
     row = w.row
     w.target, w.amount = row.stage, row.deal_amount_fen
-    for entry in sorted(row.entries, key=lambda e: e.day or row.row_day or plan.reference):
+    if row.match.how == "taken":  # logged under another rep's customer: touchpoints only, their deals are theirs
+        w.target = w.amount = None
+    elif w.amount is not None and w.target is None:
+        w.target = INITIAL
+    for entry in row.entries:  # already in the order of their days (plan: never out of order)
         guessed = list(entry.guessed)
-        if entry.day is None and row.row_day is None:
+        if entry.day is None and "occurred_at" not in guessed:
             guessed.append("occurred_at")
-        day = entry.day or row.row_day or plan.reference
-        if w.deal_at is None and w.target is not None and w.amount is not None and entry.stage is not None:
+        day = entry.day or plan.reference
+        if w.deal_at is None and w.amount is not None and entry.stage is not None:
             w.deal_at = len(w.entries)
-            guessed += ["opportunity.stage", "opportunity.amount"] + (
-                [] if row.product else ["opportunity.product_line"]
-            )
         w.entries.append((entry, guessed, at_business_day(day, tz, now)))
+    w.entries.sort(key=lambda item: item[2])
+    if w.deal_at is None and w.amount is not None and w.entries:
+        w.deal_at = 0
+    if w.deal_at is not None:
+        entry, guessed, moment = w.entries[w.deal_at]
+        extra = ["opportunity.amount"] if not row.amount_fen else []
+        extra += ["opportunity.stage"] if row.stage_guessed else []
+        extra += [] if row.product else ["opportunity.product_line"]
+        w.entries[w.deal_at] = (entry, guessed + extra, moment)
 
 
 def _log(
@@ -595,7 +718,8 @@ def _log(
     logged = log_touchpoints(
         session,
         owner,
-        [
+        shared=frozenset(w.customer_id for w, _ in items if w.row.match.how == "taken"),
+        specs=[
             NewTouchpoint(
                 customer_id=w.customer_id,
                 type=w.entries[i][0].touchpoint_type,
@@ -633,7 +757,10 @@ def _contacts(session: Session, owner: User, work: list[_RowWork], result: _Wave
             existing.setdefault(contact.customer_id, []).append(contact)
     new: list[_RowWork] = []
     for w in wanted:
-        row, e164 = w.row, normalise_phone(w.row.phone)
+        if w.row.match.how == "taken":  # another rep's customer: its known contact only, none added
+            w.contact_id = next((c.id for c in existing.get(w.customer_id, []) if c.phone == w.row.phone_e164), None)
+            continue
+        row, e164 = w.row, w.row.phone_e164
         for contact in existing.get(w.customer_id, []):
             if (e164 and contact.phone == e164) or (
                 row.contact_name and contact.name == row.contact_name and (not e164 or not contact.phone)
@@ -650,7 +777,7 @@ def _contacts(session: Session, owner: User, work: list[_RowWork], result: _Wave
                 customer_id=w.customer_id,
                 name=w.row.contact_name or "未留姓名",
                 title=w.row.title,
-                phone=w.row.phone,
+                phone=w.row.phone_e164,
                 decision_role=(DecisionRole.from_label(w.row.role) if w.row.role else None),
             )
             for w in new
@@ -722,7 +849,9 @@ def _reach(session: Session, owner: User, work: list[_RowWork], result: _WaveRes
                     continue
                 try:
                     with session.begin_nested():
-                        advance_stage(session, owner, opportunity_id=opp_id, to_stage=stage.code)
+                        advance_stage(
+                            session, owner, opportunity_id=opp_id, to_stage=stage.code, occurred_at=w.reached_at
+                        )
                 except DomainError as exc:
                     refusals[id(w)].append(exc.message)
                     still.append(w)
@@ -774,6 +903,19 @@ def undo_import(session: Session, actor: User, *, import_id: int) -> ExcelImport
                     {"deleted_at": None},
                     {"deleted_at": now.isoformat(), "excel_import_id": imp.id},
                 )
+    for task in session.scalars(  # the hand-overs it asked for: no longer asked
+        select(Task).where(Task.origin == f"excel_import:{imp.id}", Task.status == TaskStatus.OPEN)
+    ):
+        task.status = TaskStatus.CANCELLED
+        audit(
+            session,
+            actor,
+            "task",
+            task.id,
+            "cancel",
+            {"status": "open"},
+            {"status": "cancelled", "excel_import_id": imp.id},
+        )
     opp_ids = list(imp.created_ids.get("opportunity", []))
     if opp_ids:
         for ticket in session.scalars(

@@ -21,10 +21,18 @@ def safe_cell(value: Any) -> str:
 
 
 def failed_rows_csv(imp: ExcelImport) -> bytes:
-    """The import's failed rows (sheet, row, reason), UTF-8 with BOM so Excel shows the Chinese."""
+    """Every row that produced less than its data says (sheet, row, what happened, why): the rows not
+    imported, then the rows imported with something left out or guessed. UTF-8 with BOM so Excel shows
+    the Chinese."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["工作表", "行号", "原因"])
+    writer.writerow(["工作表", "行号", "结果", "原因"])
     for error in imp.errors:
-        writer.writerow([safe_cell(error.get("sheet")), safe_cell(error.get("row")), safe_cell(error.get("reason"))])
+        writer.writerow(
+            [safe_cell(error.get("sheet")), safe_cell(error.get("row")), "未导入", safe_cell(error.get("reason"))]
+        )
+    for note in imp.notes:
+        writer.writerow(
+            [safe_cell(note.get("sheet")), safe_cell(note.get("row")), "已导入，有说明", safe_cell(note.get("note"))]
+        )
     return ("\ufeff" + out.getvalue()).encode("utf-8")

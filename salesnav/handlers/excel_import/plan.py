@@ -2,7 +2,13 @@
 
 Corrections are plain JSON, kept on the import and applied again at commit:
     {"columns": {"<sheet>": {"<column index>": "<field>" | ""}},      # "" = do not import the column
-     "matches": {"<customer name as written>": <customer id> | "new"}}
+     "matches": {"<customer name as written>": <customer id> | "new" | "log" | "handover" | "skip"}}
+
+A customer is matched across the whole company (customers.CustomerIndex): the same mobile phone or the same
+normalised name is the same customer, within the file (rows are merged) and against the customers already
+there. One owned by another rep is never filed again: the preview names its owner, and the user chooses to
+log the rows under it ("log"), to ask for a hand-over ("handover", the default: a task for the owner's
+manager, nothing written) or to leave the rows out ("skip").
 
 A plan is made in two parts: `parse_plan` (the file, the column corrections and the reference day: fields,
 remark entries, row errors; no database) and `match_plan` (each row's customer among the owner's, then the
@@ -18,6 +24,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from salesnav.handlers import rule_settings
+from salesnav.handlers.customers import (
+    Candidate,
+    CustomerIndex,
+    CustomerMatch,
+    NameSet,
+    mainland_phone,
+    normalise_name,
+)
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.excel_import.columns import (
     FIELD_LABELS,
@@ -27,12 +41,12 @@ from salesnav.handlers.excel_import.columns import (
     mapping,
     phone_text,
 )
-from salesnav.handlers.excel_import.dates import parse_date, reference_day
 from salesnav.handlers.excel_import.header import data_rows, find_header, is_blank
-from salesnav.handlers.excel_import.matching import Match, Matcher, normalise_name, normalise_phone
 from salesnav.handlers.excel_import.reading import FileRejected, Workbook
-from salesnav.handlers.excel_import.remarks import Entry, furthest, parse_amount, split_entries
+from salesnav.handlers.excel_import.remarks import Entry, date_entries, furthest, parse_amount, split_entries
+from salesnav.handlers.stages import stage_by_code
 from salesnav.models import Emotion, TouchpointType, User
+from salesnav.text.cn_dates import YearHint, parse_date, reference_day, title_hint
 
 HEADERS_ONLY = "表格里只有表头，没有可导入的数据行；请填好数据后再导入（未写入任何数据）"
 NO_CUSTOMER_COLUMN = "没有识别出“客户名称”列，请在预览中指定哪一列是客户名称"
@@ -43,7 +57,11 @@ MATCH_LABELS = {
     "near_miss": "疑似重复",
     "new": "新客户",
     "corrected": "已手动匹配",
+    "taken": "他人客户",
 }
+SIMILAR_SCAN_ALL = 2000  # new customers in a file up to which each is compared with all the others
+TAKEN_CHOICES = {"handover": "申请转交（暂不写入）", "log": "记在该客户名下", "skip": "不导入"}
+Match = CustomerMatch
 
 
 @dataclass
@@ -64,18 +82,36 @@ class PlannedRow:
     entries: list[Entry] = field(default_factory=list)
     match: Match = field(default_factory=lambda: Match("new"))
     error: str | None = None
+    stage_text: str | None = None  # the 阶段 column as written
+    notes: list[str] = field(default_factory=list)  # what the row loses or guesses, said in the preview
+    phone_e164: str | None = None  # None: no phone, or one that is neither a mobile nor a landline (noted)
+    stage_code: str | None = None  # the 阶段 column's stage (match_plan: the stages are in the database)
+    group: str = ""  # rows of one customer in the file share it (same phone or normalised name)
+    merged_with: int | None = None  # the first row of that customer, when this row was merged into it
+    merged_sheet: str | None = None  # … and its sheet
+    choice: str | None = None  # for another rep's customer: handover, log or skip
 
     @property
     def key(self) -> str:
-        return normalise_name(self.customer_name)
+        return self.group or normalise_name(self.customer_name)
 
     @property
     def stage(self) -> str | None:
-        return furthest([e.stage for e in self.entries])
+        """The 阶段 column wins over what the remarks suggest."""
+        return self.stage_code or furthest([e.stage for e in self.entries])
+
+    @property
+    def stage_guessed(self) -> bool:
+        return self.stage_code is None
 
     @property
     def deal_amount_fen(self) -> int | None:
         return self.amount_fen or next((e.amount_fen for e in reversed(self.entries) if e.amount_fen), None)
+
+    @property
+    def written(self) -> bool:
+        """Whether the commit writes this row (another rep's customer: only when the user chose to log it)."""
+        return not self.error and (self.match.how != "taken" or self.choice == "log")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,9 +122,13 @@ class PlannedRow:
             "phone": self.phone,
             "match": MATCH_LABELS[self.match.how],
             "matched_customer_id": self.match.customer_id,
+            "owner": self.match.owner_name if self.match.how == "taken" else None,
+            "choice": TAKEN_CHOICES.get(self.choice or "") if self.match.how == "taken" else None,
+            "merged_with_row": self.merged_with,
             "touchpoints": [
                 {
                     "date": e.day.isoformat() if e.day else None,
+                    "date_guessed": "occurred_at" in e.guessed,
                     "type": e.touchpoint_type.label,
                     "emotion": e.emotion.label,
                     "summary": e.text[:80],
@@ -96,8 +136,10 @@ class PlannedRow:
                 for e in self.entries
             ],
             "stage": self.stage,
+            "stage_guessed": self.stage_guessed if self.stage else None,
             "amount_fen": self.deal_amount_fen,
             "error": self.error,
+            "notes": self.notes,
         }
 
 
@@ -130,6 +172,53 @@ class ImportPlan:
     def errors(self) -> list[dict[str, Any]]:
         return [{"sheet": r.sheet, "row": r.row, "reason": r.error} for r in self.rows if r.error]
 
+    @property
+    def notes(self) -> list[dict[str, Any]]:
+        """What good rows lose or guess (a phone kept as text, an amount unread, an undated remark…)."""
+        return [{"sheet": r.sheet, "row": r.row, "note": n} for r in self.rows if not r.error for n in r.notes]
+
+    def merges(self) -> list[dict[str, Any]]:
+        """Rows of the file that are one customer (same phone or same normalised name, spelled differently)."""
+        out = []
+        heads = {(h.sheet, h.row): h for h in self.rows}
+        for r in self.rows:
+            if r.merged_with is None or r.error:
+                continue
+            head = heads.get((r.merged_sheet or r.sheet, r.merged_with))
+            if head is not None and head.customer_name != r.customer_name:
+                out.append(
+                    {
+                        "sheet": r.sheet,
+                        "row": r.row,
+                        "name": r.customer_name,
+                        "into_sheet": head.sheet,
+                        "into_row": head.row,
+                        "into": head.customer_name,
+                    }
+                )
+        return out
+
+    def taken(self) -> list[dict[str, Any]]:
+        """Customers another rep owns: whose each is, and the choices (log under it, hand-over, leave out)."""
+        seen: dict[int, dict[str, Any]] = {}
+        for r in self.rows:
+            if r.error or r.match.how != "taken" or r.match.customer_id is None:
+                continue
+            item = seen.setdefault(
+                r.match.customer_id,
+                {
+                    "name": r.customer_name,
+                    "customer_id": r.match.customer_id,
+                    "existing_name": r.match.candidates[0].name if r.match.candidates else r.customer_name,
+                    "owner": r.match.owner_name,
+                    "rows": [],
+                    "decision": r.choice,
+                    "choices": TAKEN_CHOICES,
+                },
+            )
+            item["rows"].append(r.row)
+        return list(seen.values())
+
     def near_misses(self) -> list[dict[str, Any]]:
         """Customers that look like ones the owner already has: the user says match or new."""
         seen: dict[str, dict[str, Any]] = {}
@@ -146,7 +235,7 @@ class ImportPlan:
         return list(seen.values())
 
     def summary(self) -> dict[str, int]:
-        good = [r for r in self.rows if not r.error]
+        good = [r for r in self.rows if r.written]
         new = {r.key for r in good if r.match.customer_id is None}
         matched = {r.match.customer_id for r in good if r.match.customer_id is not None}
         return {
@@ -154,9 +243,12 @@ class ImportPlan:
             "new_customers": len(new),
             "matched_customers": len(matched),
             "touchpoints": sum(len(r.entries) for r in good),
-            "opportunities": len({r.key for r in good if r.stage and r.deal_amount_fen}),
+            "opportunities": len({r.key for r in good if r.deal_amount_fen and r.match.how != "taken"}),
             "near_misses": len(self.near_misses()),
-            "errors": len(self.rows) - len(good),
+            "merged_rows": len(self.merges()),
+            "others_customers": len(self.taken()),
+            "notes": len(self.notes),
+            "errors": len([r for r in self.rows if r.error]),
         }
 
     def to_json(self, preview_rows: int = 20) -> dict[str, Any]:
@@ -167,12 +259,15 @@ class ImportPlan:
             "sheets": [s.to_json() for s in self.sheets],
             "fields": FIELD_LABELS,
             "near_misses": self.near_misses(),
+            "merges": self.merges(),
+            "others_customers": self.taken(),
             "errors": self.errors,
+            "notes": self.notes,
             "preview": [r.to_json() for r in self.rows[:preview_rows]],
         }
 
 
-KEPT_FORMAT = 1  # of `keep`/`kept`; bump it whenever parse_plan's output changes, so older kept plans are redone
+KEPT_FORMAT = 2  # of `keep`/`kept`; bump it whenever parse_plan's output changes, so older kept plans are redone
 
 
 def keep(plan: ImportPlan) -> dict[str, Any]:
@@ -202,6 +297,9 @@ def keep(plan: ImportPlan) -> dict[str, Any]:
                 r.amount_fen,
                 r.row_day.isoformat() if r.row_day else None,
                 r.error,
+                r.stage_text,
+                r.notes,
+                r.phone_e164,
                 [
                     [
                         e.day.isoformat() if e.day else None,
@@ -229,8 +327,10 @@ def kept(data: dict[str, Any]) -> ImportPlan | None:
     plan = ImportPlan(day(data["reference"]), [], [], data["blocking"])
     for name, header_row, rows, note, columns in data["sheets"]:
         plan.sheets.append(SheetPlan(name, header_row, [Column(*c) for c in columns], rows, note))
-    for *fields, row_day, error, entries in data["rows"]:
-        row = PlannedRow(*fields, row_day=day(row_day) if row_day else None, error=error)
+    for *fields, row_day, error, stage_text, notes, phone_e164, entries in data["rows"]:
+        row = PlannedRow(*fields)  # the kept fields in their declared order, then the later ones by name
+        row.row_day, row.error, row.stage_text = day(row_day) if row_day else None, error, stage_text
+        row.notes, row.phone_e164 = notes, phone_e164
         row.entries = [
             Entry(day(d) if d else None, text, types[kind], emotions[emotion], stage, amount, guessed)
             for d, text, kind, emotion, stage, amount, guessed in entries
@@ -256,7 +356,8 @@ def build_plan(
 
 def parse_plan(workbook: Workbook, columns: dict[str, Any] | None, reference: date) -> ImportPlan:
     """The part of the plan that depends only on the file, the column corrections and the reference day:
-    every row's fields, remark entries and errors. Each row's customer is still "new" (see `match_plan`)."""
+    every row's fields, dated remark entries, notes and errors. Each row's customer is still "new" (see
+    `match_plan`)."""
     plan = ImportPlan(reference, [], [])
     importable_sheets = 0
     for sheet in workbook.sheets:
@@ -280,8 +381,15 @@ def parse_plan(workbook: Workbook, columns: dict[str, Any] | None, reference: da
             sheet_plan.note = NO_CUSTOMER_COLUMN
             continue
         importable_sheets += 1
+        # The title rows above the header (「2025年下半年客户跟进表」), else the sheet's name, say the year.
+        titles = [str(c) for _, cells in rows[:header_index] for c in cells if isinstance(c, str)]
+        hint = title_hint([*titles, sheet.name])
+        neighbour: date | None = None
         for number, cells in data:
-            plan.rows.append(_plan_row(sheet.name, number, cells, fields, reference))
+            row = _plan_row(sheet.name, number, cells, fields, reference, hint, neighbour)
+            plan.rows.append(row)
+            days = [e.day for e in row.entries if e.day and "occurred_at" not in e.guessed]
+            neighbour = max(days, default=None) or row.row_day or neighbour
     if not any(s.rows for s in plan.sheets):
         raise FileRejected(HEADERS_ONLY)
     if importable_sheets == 0:
@@ -289,18 +397,116 @@ def parse_plan(workbook: Workbook, columns: dict[str, Any] | None, reference: da
     return plan
 
 
-def match_plan(session: Session, owner: User, plan: ImportPlan, decisions: dict[str, Any] | None) -> ImportPlan:
-    """Each good row's customer among those `owner` has now, then the user's match decisions."""
-    matcher = Matcher(
+def match_plan(
+    session: Session, owner: User, plan: ImportPlan, decisions: dict[str, Any] | None, *, similar: bool = True
+) -> ImportPlan:
+    """Each good row's customer: rows of one customer in the file merged (same phone or normalised name),
+    then each group matched among the company's customers, close spellings of new customers noted
+    (`similar`), the 阶段 column read against the stages, then the user's match decisions."""
+    index = CustomerIndex(
         session,
         owner,
         auto_score=float(rule_settings.get(session, "excel_import.fuzzy_match_score")),
         near_score=float(rule_settings.get(session, "excel_import.near_miss_score")),
+        preferred_owner=owner.id,
     )
+    _group_rows(plan.rows)
+    groups: dict[str, tuple[str, str | None]] = {}
     for row in plan.rows:
-        row.match = Match("new") if row.error else matcher.match(row.customer_name, row.phone)
-    _apply_match_decisions(plan, decisions or {}, matcher)
+        if row.error:
+            row.match = Match("new")
+            continue
+        name, phone = groups.get(row.group, (row.customer_name, None))
+        groups[row.group] = (name, phone or row.phone_e164)  # the group's first phone finds its customer
+    matched = dict(zip(groups, index.match_many(list(groups.values())), strict=True))
+    for row in plan.rows:
+        if not row.error:
+            row.match = matched[row.group]
+            if row.match.customer_id is not None and not index.is_mine(row.match.customer_id):
+                row.match = Match(
+                    "taken",
+                    row.match.customer_id,
+                    [Candidate(row.match.customer_id, index.names[row.match.customer_id], 100.0)],
+                    row.match.owner_id,
+                    row.match.owner_name,
+                )
+                row.choice = "handover"
+    if similar:
+        _note_similar_in_file(plan.rows, matched, index.near_score)
+    _read_stages(session, plan.rows)
+    _apply_match_decisions(plan, decisions or {}, index)
     return plan
+
+
+def _note_similar_in_file(rows: list[PlannedRow], matched: dict[str, Match], near_score: float) -> None:
+    """Two new customers of the file whose names are close (not equal once normalised): both are filed, and
+    the later one's row says which it resembles, for the user to write them alike if they are one."""
+    heads: dict[str, PlannedRow] = {}
+    for row in rows:
+        if not row.error and matched[row.group].customer_id is None:
+            heads.setdefault(row.group, row)
+    keys = list(heads)
+    names = NameSet(keys, near_score)
+    scan_all = len(keys) <= SIMILAR_SCAN_ALL  # a bulk migration of thousands: only what the characters narrow
+    for i, key in enumerate(keys):
+        earlier = [(j, score) for j, score in names.closest(key, limit=4, scan_all=scan_all) if j < i]
+        if not earlier:
+            continue
+        j, score = earlier[0]
+        like, row = heads[keys[j]], heads[key]
+        note = (
+            f"与{like.sheet} 第{like.row}行「{like.customer_name}」名称相近（相似度 {score:.0f}），将作为两个客户导入；"
+            "如是同一客户，请统一写法后重新上传"
+        )
+        if note not in row.notes:
+            row.notes.append(note)
+
+
+def _group_rows(rows: list[PlannedRow]) -> None:
+    """Rows of one customer share a group: the same mobile or landline, or the same normalised name (each
+    row joins the first row it shares either with; two groups a row links are merged)."""
+    parent: dict[int, int] = {}
+
+    def root(i: int) -> int:
+        while parent.get(i, i) != i:
+            i = parent[i]
+        return i
+
+    by_name: dict[str, int] = {}
+    by_phone: dict[str, int] = {}
+    good = [(i, r) for i, r in enumerate(rows) if not r.error]
+    for i, row in good:
+        parent[i] = i
+        for table, key in ((by_name, normalise_name(row.customer_name)), (by_phone, row.phone_e164)):
+            if not key:
+                continue
+            if key in table:
+                a, b = root(i), root(table[key])
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+            else:
+                table[key] = i
+    for i, row in good:
+        head = rows[root(i)]
+        row.group = normalise_name(head.customer_name)
+        row.merged_with, row.merged_sheet = (head.row, head.sheet) if root(i) != i else (None, None)
+
+
+def _read_stages(session: Session, rows: list[PlannedRow]) -> None:
+    """The 阶段 column against the stages (code or name: 方案演示); one it cannot read is noted, not guessed."""
+    known: dict[str, str | None] = {}
+    for row in rows:
+        if not row.stage_text or row.error:
+            continue
+        if row.stage_text not in known:
+            try:
+                known[row.stage_text] = stage_by_code(session, row.stage_text).code
+            except DomainError:
+                known[row.stage_text] = None
+        row.stage_code = known[row.stage_text]
+        note = f"阶段「{row.stage_text}」不是已设置的商机阶段，按备注推断"
+        if row.stage_code is None and note not in row.notes:
+            row.notes.append(note)
 
 
 def _cell(cells: list[Any], fields: dict[str, int], name: str) -> Any:
@@ -319,7 +525,15 @@ def _text(value: Any) -> str | None:
     return str(value).strip() or None
 
 
-def _plan_row(sheet: str, number: int, cells: list[Any], fields: dict[str, int], reference: date) -> PlannedRow:
+def _plan_row(
+    sheet: str,
+    number: int,
+    cells: list[Any],
+    fields: dict[str, int],
+    reference: date,
+    hint: YearHint,
+    neighbour: date | None,
+) -> PlannedRow:
     row = PlannedRow(sheet, number, _text(_cell(cells, fields, "customer")) or "")
     row.contact_name = _text(_cell(cells, fields, "contact"))
     row.title = _text(_cell(cells, fields, "title"))
@@ -329,23 +543,39 @@ def _plan_row(sheet: str, number: int, cells: list[Any], fields: dict[str, int],
     row.kind = _text(_cell(cells, fields, "kind"))
     row.product = _text(_cell(cells, fields, "product"))
     row.role = _text(_cell(cells, fields, "role"))
-    row.amount_fen = parse_amount(_cell(cells, fields, "amount"))
+    row.stage_text = _text(_cell(cells, fields, "stage"))
+    amount = _cell(cells, fields, "amount")
+    row.amount_fen = parse_amount(amount)
+    if row.amount_fen is None and _text(amount):
+        row.notes.append(f"金额「{_text(amount)}」无法识别，未作为商机金额")
     row.row_day = parse_date(_cell(cells, fields, "date"), reference, serials=True)
+    if row.row_day and row.row_day > reference:
+        row.notes.append(f"日期 {row.row_day.isoformat()} 晚于文件日期 {reference.isoformat()}，未采用")
+        row.row_day = None
     row.entries = split_entries(_text(_cell(cells, fields, "remarks")) or "", reference)
+    row.notes += date_entries(row.entries, reference, hint, neighbour, row.row_day)
     if not row.customer_name:
         row.error = "缺少客户名称"
         return row
-    if row.phone and normalise_phone(row.phone) is None:
-        row.error = f"手机号「{row.phone}」无法识别"
-        return row
-    if any(e.day and e.day > reference for e in row.entries):
-        future = next(e.day for e in row.entries if e.day and e.day > reference)
-        row.error = f"备注中的日期 {future.isoformat()} 晚于文件日期，无法作为已发生的触点"
+    if row.phone:
+        row.phone_e164 = mainland_phone(row.phone)
+        if row.phone_e164 is None:
+            row.notes.append(f"电话「{row.phone}」不是有效的手机或座机号码，未存为联系电话（原文保留在本说明中）")
+    if row.deal_amount_fen is None and row.stage_text:
+        row.notes.append(f"有阶段「{row.stage_text}」但没有金额，未建商机；补上金额列后可重新导入")
     return row
 
 
-def _apply_match_decisions(plan: ImportPlan, decisions: dict[str, Any], matcher: Matcher) -> None:
+def _apply_match_decisions(plan: ImportPlan, decisions: dict[str, Any], index: CustomerIndex) -> None:
     for name, decision in decisions.items():
+        groups = {r.group for r in plan.rows if r.customer_name == name and not r.error}
+        rows = [r for r in plan.rows if r.group in groups and not r.error]  # every spelling of that customer
+        if decision in TAKEN_CHOICES:
+            for row in rows:
+                if row.match.how != "taken":
+                    raise DomainError(f"「{name}」不是其他同事的客户，请选择已有客户或“新客户”")
+                row.choice = decision
+            continue
         if decision == "new":
             chosen = None
         else:
@@ -353,8 +583,8 @@ def _apply_match_decisions(plan: ImportPlan, decisions: dict[str, Any], matcher:
                 chosen = int(decision)
             except (TypeError, ValueError) as exc:
                 raise DomainError(f"「{name}」的匹配决定无效：请选择已有客户或“新客户”") from exc
-            if chosen not in matcher.names:
+            if chosen not in index.names or not index.is_mine(chosen):
                 raise DomainError(f"「{name}」要匹配的客户不存在或不属于您")
-        for row in plan.rows:
-            if row.customer_name == name and not row.error:
-                row.match = Match("corrected" if chosen else "new", chosen, row.match.candidates)
+        for row in rows:
+            row.match = Match("corrected" if chosen else "new", chosen, row.match.candidates)
+            row.choice = None

@@ -195,7 +195,7 @@ def _read_csv(data: bytes, max_rows: int) -> Sheet:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
+        dialect = csv.excel
     sheet = Sheet("CSV")
     try:
         for number, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):

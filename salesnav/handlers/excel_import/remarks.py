@@ -1,5 +1,7 @@
 """The 备注 column: split into dated entries, each a touchpoint whose type, emotion and deal stage are guessed.
 
+An entry starts where a date starts (any spelling salesnav.text.cn_dates reads: 9月3日, 2025/9/18, 9.10, 10/27,
+昨天, 上周三…). Dates written without a year get theirs from the cell, the sheet and the file (`date_entries`).
 Every guess is named in the touchpoint's `guessed_fields`, so the rep can see and correct it.
 """
 
@@ -10,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from salesnav.handlers.excel_import.dates import DATE_PATTERN, resolve
 from salesnav.models import Emotion, TouchpointType
+from salesnav.text.cn_dates import DATE_PATTERN, DayMention, YearHint, amount_fen, infer_years, mention
 
 _SEPARATORS = " \t\r\n;；,，。.、:：-—|/"
 
-# First match wins: an expo visit is an expo, a phone call about a visit is still a call.
+# The word said first wins (「电话，约面访」 is a call, 「面访，电话跟进」 a visit); at one position, the first listed.
 TYPE_WORDS: list[tuple[TouchpointType, re.Pattern[str]]] = [
     (TouchpointType.EXPO, re.compile(r"展会|会展|展台|展位|博览会|学术会")),
     (TouchpointType.VISIT, re.compile(r"面谈|拜访|上门|面访|见面|到访|走访|来访|现场|登门")),
@@ -35,56 +37,94 @@ STAGE_WORDS: list[tuple[str, re.Pattern[str]]] = [
     ("initial_contact", re.compile(r"商机|意向|(?<![不没])有?兴趣")),
 ]
 STAGE_ORDER = ["initial_contact", "needs_confirmed", "solution_demo", "sample_test", "negotiation", "contract_approval"]
-_AMOUNT = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>万元|万|w|W|千元|千|元|块)")
 
 
 @dataclass
 class Entry:
-    day: date | None  # None: the row's date column, else the reference day, decides
+    day: date | None  # None: undatable (no date in it, the cell or the row): kept, marked, never dated today
     text: str
     touchpoint_type: TouchpointType = TouchpointType.PHONE
     emotion: Emotion = Emotion.NEUTRAL
     stage: str | None = None  # a deal stage the words suggest, or None when the text speaks of no deal
     amount_fen: int | None = None
     guessed: list[str] = field(default_factory=list)
+    written: DayMention | None = None  # the date as written at the entry's start (parsing only, not kept)
 
 
 def split_entries(text: str, reference: date) -> list[Entry]:
-    """'3月5日 拜访张主任；3月12日 电话报价' → two entries. A date counts only where an entry can start."""
+    """'3月5日 拜访张主任；3.12 电话报价' → two entries, each with its date as written (`written`; years are
+    inferred by `date_entries`). A date counts only where an entry can start: at the start or after a
+    separator."""
     text = (text or "").strip()
     if not text:
         return []
-    starts = []
+    starts: list[tuple[int, int, DayMention]] = []
     for match in DATE_PATTERN.finditer(text):
         before = text[match.start() - 1] if match.start() else ""
         if match.start() == 0 or before in _SEPARATORS:
-            day = resolve(match, reference)
-            if day is not None:
-                starts.append((match.start(), match.end(), day))
+            found = mention(match, reference)
+            if found is not None:
+                starts.append((match.start(), match.end(), found))
     entries: list[Entry] = []
     if not starts or starts[0][0] > 0:
         head = text[: starts[0][0] if starts else len(text)].strip(_SEPARATORS)
         if head:
             entries.append(Entry(None, head))
-    for i, (_start, end, day) in enumerate(starts):
+    for i, (_start, end, found) in enumerate(starts):
         stop = starts[i + 1][0] if i + 1 < len(starts) else len(text)
         body = text[end:stop].strip(_SEPARATORS)
         if body:
-            entries.append(Entry(day, body))
+            entries.append(Entry(None, body, written=found))
     for entry in entries:
         guess(entry)
     return entries
 
 
+def date_entries(
+    entries: list[Entry], limit: date, hint: YearHint, neighbour: date | None, row_day: date | None
+) -> list[str]:
+    """Each entry's day: as written, its year inferred (`infer_years`). An entry written without a date takes
+    the row's date column where that keeps the order, else its neighbour's in the cell (the entry above, else
+    below), else the rows above (`neighbour`) — marked as a guess (occurred_at). An entry with none of these
+    keeps day None (the file's date, marked). Every such guess is said in the returned notes."""
+    notes: list[str] = []
+    days = infer_years([e.written for e in entries], limit, hint, row_day or neighbour)
+    for entry, day in zip(entries, days, strict=True):
+        if entry.written is not None and day is None:
+            written = entry.written.full
+            notes.append(
+                f"备注「{entry.text[:20]}」的日期 {written.isoformat() if written else ''} 晚于文件日期 "
+                f"{limit.isoformat()}，不作为该日期记录"
+            )
+        entry.day = day
+    for i, entry in enumerate(entries):
+        if entry.day is not None and entry.written is not None:
+            continue
+        above = next((e.day for e in reversed(entries[:i]) if e.day and e.written), None)
+        below = next((e.day for e in entries[i + 1 :] if e.day and e.written), None)
+        entry.guessed = [*entry.guessed, "occurred_at"]
+        fits = row_day and row_day <= limit and (not above or row_day >= above) and (not below or row_day <= below)
+        entry.day = row_day if fits else (above or below)
+        if entry.day is None and neighbour is not None:
+            entry.day = neighbour
+            notes.append(f"备注「{entry.text[:20]}」没有日期，按上方各行的日期记为 {neighbour.isoformat()}（推测）")
+        elif entry.day is None:
+            notes.append(
+                f"备注「{entry.text[:20]}」没有日期，已保留并标为日期待定（暂记为文件日期 {limit.isoformat()}）"
+            )
+    return notes
+
+
 def guess(entry: Entry) -> Entry:
     text = entry.text
-    entry.touchpoint_type = next((t for t, words in TYPE_WORDS if words.search(text)), TouchpointType.PHONE)
+    said = [(m.start(), i, t) for i, (t, words) in enumerate(TYPE_WORDS) if (m := words.search(text))]
+    entry.touchpoint_type = min(said)[2] if said else TouchpointType.PHONE
     entry.emotion = (
         Emotion.RESISTANT if RESISTANT.search(text) else Emotion.POSITIVE if POSITIVE.search(text) else Emotion.NEUTRAL
     )
     entry.guessed = ["type", "emotion"]
     entry.stage = infer_stage(text)
-    entry.amount_fen = parse_amount(text)
+    entry.amount_fen = amount_fen(text, bare_yuan=False)
     return entry
 
 
@@ -99,17 +139,5 @@ def furthest(stages: list[str | None]) -> str | None:
 
 
 def parse_amount(value: Any) -> int | None:
-    """An amount in fen: 35万 → 35,0000 元; a bare number in an amount column is yuan."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return round(float(value) * 100) if value > 0 else None
-    text = str(value).replace(",", "").replace("，", "")
-    match = _AMOUNT.search(text)
-    if match is None:
-        bare = re.fullmatch(r"\s*[¥￥]?\s*(\d+(?:\.\d+)?)\s*", text)
-        return round(float(bare.group(1)) * 100) if bare and float(bare.group(1)) > 0 else None
-    number, unit = float(match.group("n")), match.group("u")
-    factor = 10000 if unit in ("万元", "万", "w", "W") else 1000 if unit in ("千元", "千") else 1
-    fen = round(number * factor * 100)
-    return fen if fen > 0 else None
+    """An amount in fen: 35万 → 35,0000 元; a bare number in an amount column is yuan (see cn_dates.amount_fen)."""
+    return amount_fen(value)

@@ -3,15 +3,20 @@
 → a WeCom message to the rep and the direct manager and a task for the rep; the task still
 open 48 h later → escalated to the sales director. A new touchpoint on the opportunity, or the
 opportunity closing, resolves it. The episode is the last follow-up time: one alert per silence.
+
+A deal whose last follow-up is a touchpoint an Excel import wrote (history, often long silent) is left
+alone for `follow_up.import_grace_hours` after the import: the import sends the rep one digest instead
+(excel_import/commit.py), and nobody is alerted or escalated per deal before the grace ends.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from salesnav.handlers import rule_settings
 from salesnav.handlers.deal_words import customer_and_deal, deal_name
 from salesnav.handlers.follow_up_policy import follow_up_policy
 from salesnav.handlers.rules import engine
@@ -22,6 +27,7 @@ from salesnav.handlers.working_time import RuleTime
 from salesnav.models import (
     Alert,
     AlertState,
+    CaptureSource,
     DomainEvent,
     Opportunity,
     OpportunityStatus,
@@ -39,13 +45,16 @@ BATCH = 1000  # per scan; the rest are found by the next scan, seconds later
 
 def find(session: Session, now: datetime) -> list[Match]:
     cutoff = follow_up_policy(session).silent_before(now)
+    grace = timedelta(hours=int(rule_settings.get(session, "follow_up.import_grace_hours")))
     # ix_opportunities_status_last_follow_up: a range scan over the overdue open deals only.
     rows = session.execute(
         select(Opportunity.id, Opportunity.last_follow_up_at)
+        .outerjoin(Touchpoint, Touchpoint.id == Opportunity.last_touchpoint_id)
         .where(
             Opportunity.status == OpportunityStatus.OPEN,
             Opportunity.last_follow_up_at < cutoff,
             Opportunity.deleted_at.is_(None),
+            or_(Touchpoint.source != CaptureSource.EXCEL_IMPORT, Touchpoint.created_at <= now - grace),
         )
         .order_by(Opportunity.last_follow_up_at)
         .limit(BATCH)
@@ -259,7 +268,12 @@ RULE = Rule(
     name="跟进超时",
     trigger="时间：扫描未关闭商机的最后跟进时间",
     switch="follow_up.enabled",
-    settings=("follow_up.overdue_hours", "follow_up.escalate_after_hours", "rules.working_days_only"),
+    settings=(
+        "follow_up.overdue_hours",
+        "follow_up.escalate_after_hours",
+        "follow_up.import_grace_hours",
+        "rules.working_days_only",
+    ),
     find=find,
     apply=apply,
     after_scan={"escalated": tell_escalations},

@@ -22,6 +22,9 @@ SPECS: dict[str, Spec] = {
     "follow_up.enabled": Spec("跟进超时规则开关", bool),
     "follow_up.overdue_hours": Spec("超过多少小时未跟进算超时", int, 1, 24 * 90),
     "follow_up.escalate_after_hours": Spec("待办超过多少小时未完成升级给总监", int, 1, 24 * 30),
+    "follow_up.import_grace_hours": Spec(
+        "Excel 导入的商机在导入后多少小时内不发跟进超时预警、不升级（导入时只给销售发一条汇总提醒）", int, 0, 24 * 30
+    ),
     "collaboration_overdue.enabled": Spec("协同超时规则开关", bool),
     "collaboration_overdue.average_window_days": Spec("平均处理时长统计天数", int, 1, 365),
     "collaboration.marketing_sla_hours": Spec("市场部响应时限（小时）", int, 1, 24 * 30),

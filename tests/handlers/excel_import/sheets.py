@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import date, datetime
 from typing import Any
@@ -23,10 +24,24 @@ def xlsx(
             ws.append(row)
         for ref in (merges or {}).get(name, []):
             ws.merge_cells(ref)
-    if modified:
-        book.properties.modified = modified
     out = io.BytesIO()
     book.save(out)
+    return with_modified(out.getvalue(), modified) if modified else out.getvalue()
+
+
+def with_modified(data: bytes, modified: datetime) -> bytes:
+    """The xlsx with its core properties saying it was last saved at `modified` (UTC): openpyxl stamps the
+    moment of saving over whatever it was given."""
+    stamp = modified.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + stamp + rb"\g<2>", content
+                )
+            target.writestr(info, content)
     return out.getvalue()
 
 
@@ -143,3 +158,85 @@ def million_rows() -> bytes:
             f.write(b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (i, i, i) for i in range(2, 1_000_002)))
             f.write(b"</sheetData></worksheet>")
     return out.getvalue()
+
+
+def follow_up_sheet() -> bytes:
+    """王销售's 「2025年下半年客户跟进表」, as reps really keep it: a title banner, a merged group header above
+    the real header, an explicit 阶段 column, amounts as 58万 / 壹拾万元整 / 1,500,000 / 150万, a phone as a
+    float, a landline, a 10-digit "mobile", remarks with 9月3日 / 9.10 / 2025/9/18 / 10/27 / 11.20 …；11/28 …
+    and 上周三 / 昨天, one customer on two rows spelled two ways (same mobile), a subtotal row, a customer
+    another rep owns, and a second sheet (named with its year) with 九月十日 and a 合计 row. Saved 2025-12-20."""
+    header = ["客户名称", "联系人", "手机", "商机阶段", "预计金额", "产品", "跟进记录"]
+    follow = [
+        ["2025年下半年客户跟进表", None, None, None, None, None, None],
+        ["客户信息", None, None, "商机信息", None, None, "跟进"],
+        header,
+        [
+            "常州第一人民医院（本部）",
+            "张主任",
+            13812345678.0,
+            "方案演示",
+            "58万",
+            "超声",
+            "9月3日 面谈张主任，介绍公司；9.10 电话沟通需求；2025/9/18 微信发送资料",
+        ],
+        [
+            "常州第一人民医院",
+            "张主任",
+            "138 1234 5678",
+            None,
+            None,
+            None,
+            "10/27 再次电话，约面访；11.20 面访张主任；11/28 电话跟进报价",
+        ],
+        ["小计", None, None, None, "58万", None, None],
+        ["常州市妇幼保健院", "陈护士长", "0519-86667777", None, "壹拾万元整", "监护", "2025-08-15 拜访，样品试用中"],
+        [
+            "无锡康达医疗器械有限公司",
+            "刘经理",
+            1381234567,
+            None,
+            "1,500,000",
+            "试剂",
+            "上周三 电话沟通价格；昨天 微信发报价",
+        ],
+        ["苏州立德医院", "周主任", "13700003333", None, "150万", None, "展会认识，留了名片"],
+    ]
+    old = [
+        ["单位名称", "联系人", "联系电话", "跟进记录"],
+        ["南京鼓楼医院", "刘主任", 13600002222.0, "9月3日 面谈刘主任；九月十日 电话回访，对方很满意"],
+        ["合计", None, None, None],
+    ]
+    return xlsx(
+        {"跟进表": follow, "老客户2025": old},
+        merges={"跟进表": ["A1:G1", "A2:C2", "D2:F2"]},
+        modified=datetime(2025, 12, 20, 2, 0),
+    )
+
+
+def amounts_sheet() -> bytes:
+    """A sales ledger of deals: amounts in every form a rep types, one the import cannot read, and a 阶段
+    column naming a stage that does not exist. Saved 2026-02-27."""
+    rows = [
+        ["客户", "联系方式", "阶段", "金额", "备注"],
+        ["甲医院", "021-62345678", "需求确认", "58万", "2026/2/2 电话沟通需求"],
+        ["乙医院", "13900001111", None, "1,500,000", "2026-02-03 拜访"],
+        ["丙医院", "13900002222", None, "壹拾万元整", "2.4 电话报价"],
+        ["丁医院", "13900003333", "成交在即", "一些钱", "2/5 电话"],
+        ["戊医院", "13900004444", "方案演示", None, "2/6 演示"],
+    ]
+    return xlsx({"台账": rows}, modified=datetime(2026, 2, 27, 2, 0))
+
+
+def old_history_sheet() -> bytes:
+    """Last half-year's follow-ups, saved yesterday (2026-03-01): every date is old, most written without a
+    year (9.10, 10/27, 11月20日) or not at all. Dated at the file's date, they would all land in the current
+    window; at their own dates none does."""
+    rows = [
+        ["2025年下半年客户跟进表", None, None, None, None],
+        ["客户名称", "联系人", "手机", "预计金额", "跟进记录"],
+        ["嘉兴第二医院", "钱主任", "13822223333", "20万", "9.10 电话沟通需求；10/27 面访钱主任，演示方案"],
+        ["湖州中心医院", "孙科长", "13822224444", None, "11月20日 拜访；12.3 微信发资料"],
+        ["绍兴妇保院", "李护士长", "13822225555", "15万", "电话介绍公司，留了资料"],
+    ]
+    return xlsx({"跟进": rows}, modified=datetime(2026, 3, 1, 2, 0))

@@ -54,9 +54,9 @@ def test_a_reps_xlsx_becomes_customers_contacts_touchpoints_and_deals(session, o
 
     assert imp.status is ImportStatus.DONE
     assert imp.processed_rows == imp.total_rows == 5  # banner, blank row, subtotal and the 说明 sheet are not rows
-    assert imp.errors == [{"sheet": "客户", "row": 9, "reason": "手机号「号码待补」无法识别"}]
+    assert imp.errors == []  # 号码待补 is no phone: kept as text in a note, the row imported all the same
     found = customers(session)
-    assert set(found) == {"上海协和医院（东院）", "杭州康明医疗器械有限公司", "南京鼓楼医院"}
+    assert set(found) == {"上海协和医院（东院）", "杭州康明医疗器械有限公司", "宁波第二医院", "南京鼓楼医院"}
     assert all(c.owner_id == org.rep.id for c in found.values())
 
     xiehe = found["上海协和医院（东院）"]  # merged over two contact rows: one customer, two contacts
@@ -103,7 +103,13 @@ def test_a_reps_xlsx_becomes_customers_contacts_touchpoints_and_deals(session, o
     assert row4.endswith("商机停在「初步接触」，补齐后可在小程序推进")
     assert any(row == 10 and "样品测试" in note and "样品申请单" in note for row, note in notes)
     assert any(row == 7 and "没有金额" in note for row, note in notes)
-    assert imp.counts == {"customers": 3, "contacts": 4, "touchpoints": 6, "opportunities": 2, "failed": 1}
+    assert (9, "电话「号码待补」不是有效的手机或座机号码，未存为联系电话（原文保留在本说明中）") in notes
+    assert (9, "备注「展会上认识」没有日期，按上方各行的日期记为 2026-02-03（推测）") in notes
+    ningbo = found["宁波第二医院"]
+    assert [(c.name, c.phone) for c in ningbo.contacts] == [("赵科长", None)]
+    (tp,) = touchpoints_of(session, ningbo)
+    assert (tp.occurred_at, tp.type) == (at9(2026, 2, 3), TouchpointType.EXPO) and "occurred_at" in tp.guessed_fields
+    assert imp.counts == {"customers": 4, "contacts": 5, "touchpoints": 7, "opportunities": 2, "failed": 0}
 
 
 def test_an_inferred_stage_whose_checklist_allows_it_is_reached(session, org, run_import):
@@ -162,7 +168,7 @@ def test_existing_customers_match_by_phone_by_name_and_near_misses_wait_for_the_
         "name": "上海协和医院(东院)",
         "rows": [5],
         "decision": "new",
-        "candidates": [{"customer_id": near.id, "name": "上海协和医院", "score": 85.7}],
+        "candidates": [{"customer_id": near.id, "name": "上海协和医院", "score": 85.7, "owner": org.rep.name}],
     }
     corrected = commit.preview(
         session,

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from salesnav.handlers import rule_settings
 from salesnav.models import AuditEntry, RuleSetting, User
 from salesnav.models import session as db
 from tests.pages.admin.conftest import csrf, form_as_shown, sign_in_with_password, sign_in_with_wecom, text_of
@@ -182,3 +183,16 @@ def test_a_successful_sign_in_starts_the_count_again(live, org, frozen_clock):
     for _ in range(4):
         sign_in_with_password(client, "boss", "wrong-password")
     assert sign_in_with_password(client).status_code == 302
+
+
+def test_the_grace_before_imported_deals_alert_is_a_rule_setting_on_the_rules_page(live, org):
+    client = live.app.test_client()
+    sign_in_with_password(client)
+    page = client.get("/admin/rules")
+    form = form_as_shown(page)
+    assert form["follow_up.import_grace_hours"] == "72"
+    assert "Excel 导入的商机在导入后多少小时内不发跟进超时预警" in text_of(page)
+    form.update({"csrf_token": csrf(client), "action": "save", "follow_up.import_grace_hours": "24"})
+    assert client.post("/admin/rules", data=form).status_code in (200, 302)
+    with db.transaction() as s:
+        assert rule_settings.get(s, "follow_up.import_grace_hours") == 24
