@@ -56,6 +56,9 @@ PERMANENT_ERRORS = frozenset({40007, 40008, 40058, 44004, 45002, 81013})
 DIGEST_KEY_PREFIX = "digest:"
 DIGEST_BUDGET_BYTES = 1800  # WeCom caps markdown at 2,048 bytes
 FLUSH_BATCH = 500
+# An admin's resend marks the row with a number of its own (kept in the body, never sent): the resend is a new
+# request to WeCom, which its duplicate check must not take for the first send (salesnav/bot/client.py).
+RESEND_KEY = "_resend"
 
 
 @dataclass(frozen=True)
@@ -216,7 +219,19 @@ def queue_file(session: Session, userid: str, attachment: Attachment, **kw: Any)
     return queue_message(session, userid, "file", {"upload": {**upload, "content_type": attachment.content_type}}, **kw)
 
 
+def mark_resent(message: OutboundMessage) -> None:
+    message.body = {**(message.body or {}), RESEND_KEY: secrets.randbelow(10**9) + 1}
+
+
 def _send(claimed: _Claimed) -> SendResult:
+    stored = claimed.body
+    dedupe_id = claimed.message_id + int(stored.get(RESEND_KEY) or 0)
+    claimed = _Claimed(
+        claimed.message_id,
+        claimed.recipient,
+        claimed.msg_type,
+        {k: v for k, v in claimed.body.items() if k != RESEND_KEY},
+    )
     if claimed.msg_type == "file" and "upload" in claimed.body:
         # The upload's media id is kept with the row, so a retry sends the very same request (duplicate check).
         media_id = claimed.body.get("media_id") or _upload(claimed.body["upload"])
@@ -225,11 +240,11 @@ def _send(claimed: _Claimed) -> SendResult:
                 session.execute(
                     update(OutboundMessage)
                     .where(OutboundMessage.id == claimed.message_id)
-                    .values(body={**claimed.body, "media_id": media_id})
+                    .values(body={**stored, "media_id": media_id})
                 )
-        return get_client().send(claimed.recipient, "file", {"media_id": media_id}, dedupe_id=claimed.message_id)
+        return get_client().send(claimed.recipient, "file", {"media_id": media_id}, dedupe_id=dedupe_id)
     if claimed.msg_type != CARD_UPDATE:
-        return get_client().send(claimed.recipient, claimed.msg_type, claimed.body, dedupe_id=claimed.message_id)
+        return get_client().send(claimed.recipient, claimed.msg_type, claimed.body, dedupe_id=dedupe_id)
     body = claimed.body
     raw = get_client().update_template_card(
         [claimed.recipient],

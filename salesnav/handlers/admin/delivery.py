@@ -103,7 +103,7 @@ def unprocessed_inbound(session: Session, limit: int = PAGE) -> list[InboundMess
 def resend(session: Session, actor: User, message_id: int) -> OutboundMessage:
     """Queue a failed message again with fresh attempts; the outbox's `deliver` job sends it after commit."""
     require_admin(actor)
-    from salesnav.bot.outbox import deliver  # the bot package imports the handlers; import late
+    from salesnav.bot.outbox import deliver, mark_resent  # the bot package imports the handlers; import late
 
     message = session.get(OutboundMessage, message_id)
     if message is None:
@@ -112,6 +112,7 @@ def resend(session: Session, actor: User, message_id: int) -> OutboundMessage:
         raise DomainError(f"只有发送失败的消息可以重发（当前：{message.status.label}）")
     before = {"status": message.status.value, "attempts": message.attempts, "last_error": message.last_error}
     message.status, message.attempts, message.next_attempt_at = OutboundStatus.QUEUED, 0, clock.now()
+    mark_resent(message)  # a new request to WeCom, not a retry its duplicate check would swallow
     session.flush()
     entry = audit(
         session,
@@ -131,7 +132,7 @@ def resend(session: Session, actor: User, message_id: int) -> OutboundMessage:
 def resend_failed(session: Session, actor: User) -> int:
     """Queue every failed message again with fresh attempts, as `resend` does one; returns how many."""
     require_admin(actor)
-    from salesnav.bot.outbox import deliver  # the bot package imports the handlers; import late
+    from salesnav.bot.outbox import deliver, mark_resent  # the bot package imports the handlers; import late
 
     failed = session.execute(
         select(OutboundMessage.id, OutboundMessage.attempts, OutboundMessage.last_error)
@@ -149,6 +150,8 @@ def resend_failed(session: Session, actor: User) -> int:
             .values(status=OutboundStatus.QUEUED, attempts=0, next_attempt_at=clock.now())
             .execution_options(synchronize_session=False)
         )
+    for message in session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(ids))):
+        mark_resent(message)  # a new request to WeCom, not a retry its duplicate check would swallow
     audits(
         session,
         actor,
