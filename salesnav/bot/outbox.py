@@ -220,7 +220,8 @@ def queue_file(session: Session, userid: str, attachment: Attachment, **kw: Any)
 
 
 def mark_resent(message: OutboundMessage) -> None:
-    message.body = {**(message.body or {}), RESEND_KEY: secrets.randbelow(10**9) + 1}
+    body = {k: v for k, v in (message.body or {}).items() if not (k == "media_id" and "upload" in message.body)}
+    message.body = {**body, RESEND_KEY: secrets.randbelow(10**9) + 1}  # a file is uploaded afresh (media expire)
 
 
 def _send(claimed: _Claimed) -> SendResult:
