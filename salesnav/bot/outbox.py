@@ -44,6 +44,7 @@ from salesnav.bot.send_errors import RATE_LIMIT_NOTE
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import Attachment, OutboundMessage, OutboundStatus
 from salesnav.models import session as db
+from salesnav.models.messaging import RESEND_KEY
 from salesnav.redis_client import redis_client
 from salesnav.settings import Settings, current_settings
 
@@ -218,6 +219,14 @@ def queue_file(session: Session, userid: str, attachment: Attachment, **kw: Any)
 
 
 def _send(claimed: _Claimed) -> SendResult:
+    stored = claimed.body
+    dedupe_id = claimed.message_id + int(stored.get(RESEND_KEY) or 0)
+    claimed = _Claimed(
+        claimed.message_id,
+        claimed.recipient,
+        claimed.msg_type,
+        {k: v for k, v in claimed.body.items() if k != RESEND_KEY},
+    )
     if claimed.msg_type == "file" and "upload" in claimed.body:
         # The upload's media id is kept with the row, so a retry sends the very same request (duplicate check).
         media_id = claimed.body.get("media_id") or _upload(claimed.body["upload"])
@@ -226,11 +235,11 @@ def _send(claimed: _Claimed) -> SendResult:
                 session.execute(
                     update(OutboundMessage)
                     .where(OutboundMessage.id == claimed.message_id)
-                    .values(body={**claimed.body, "media_id": media_id})
+                    .values(body={**stored, "media_id": media_id})
                 )
-        return get_client().send(claimed.recipient, "file", {"media_id": media_id}, dedupe_id=claimed.message_id)
+        return get_client().send(claimed.recipient, "file", {"media_id": media_id}, dedupe_id=dedupe_id)
     if claimed.msg_type != CARD_UPDATE:
-        return get_client().send(claimed.recipient, claimed.msg_type, claimed.body, dedupe_id=claimed.message_id)
+        return get_client().send(claimed.recipient, claimed.msg_type, claimed.body, dedupe_id=dedupe_id)
     body = claimed.body
     raw = get_client().update_template_card(
         [claimed.recipient],

@@ -9,12 +9,17 @@ and therefore by the embedded default too. Three kinds of work are found:
   WeCom, but their job never reached a worker (Redis went away between the commit and the enqueue, or the
   process died there).
 
+What it recovers goes to the `default` queue, which the quick worker takes last: after an outage, messages
+that arrive now are answered at once while the backlog drains behind them (it waited already; making the new
+ones wait behind it too would put every reply of the next minute a backlog late).
+
 Everything is queued by its idempotency key, so a job that is in fact still waiting in a queue, or a sweep
 that runs twice, costs a no-op run and never a second effect.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,6 +40,7 @@ log = logging.getLogger(__name__)
 PROCESS_INBOUND_JOB = "salesnav.bot.inbound:process_inbound"
 INBOUND_GRACE = timedelta(seconds=30)
 BATCH = 500
+RECOVERY_QUEUE = "default"  # the quick worker's last
 
 
 @dataclass
@@ -111,6 +117,7 @@ def _is_pending(backend: jobs_queue.Backend, key: str) -> bool:
 
 
 def _submit(backend: jobs_queue.Backend, call: jobs_queue.JobCall) -> None:
+    call = dataclasses.replace(call, queue=RECOVERY_QUEUE if call.queue not in jobs_queue.SLOW_QUEUES else call.queue)
     inner = backend.inner if isinstance(backend, jobs_queue.CommandBackend) else backend
     if isinstance(inner, jobs_queue.RqBackend):
         inner.requeue(call)

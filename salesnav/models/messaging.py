@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +57,16 @@ class OutboundMessage(IdMixin, TimestampMixin, Base):
     wecom_msgid: Mapped[str | None] = mapped_column(String(128))
     response_code: Mapped[str | None] = mapped_column(String(128))  # template card response_code
     digest_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("outbound_messages.id"))
+
+    def mark_resent(self) -> None:
+        """An admin's resend: a number of its own in the body (never sent), so WeCom's duplicate check takes it
+        for a new request, not a retry of the first send; a file is uploaded afresh (media ids expire)."""
+        body = {k: v for k, v in (self.body or {}).items() if not (k == "media_id" and "upload" in self.body)}
+        self.body = {**body, RESEND_KEY: secrets.randbelow(10**9) + 1}
+
+
+# The body key of an admin's resend (OutboundMessage.mark_resent); the outbox strips it before sending.
+RESEND_KEY = "_resend"
 
 
 class DraftKind(LabelledEnum):

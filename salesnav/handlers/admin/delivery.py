@@ -114,6 +114,7 @@ def resend(session: Session, actor: User, message_id: int) -> OutboundMessage:
         raise DomainError(f"只有发送失败的消息可以重发（当前：{message.status.label}）")
     before = {"status": message.status.value, "attempts": message.attempts, "last_error": message.last_error}
     message.status, message.attempts, message.next_attempt_at = OutboundStatus.QUEUED, 0, clock.now()
+    message.mark_resent()  # a new request to WeCom, not a retry its duplicate check would swallow
     session.flush()
     entry = audit(
         session,
@@ -151,6 +152,8 @@ def resend_failed(session: Session, actor: User) -> int:
             .values(status=OutboundStatus.QUEUED, attempts=0, next_attempt_at=clock.now())
             .execution_options(synchronize_session=False)
         )
+    for message in session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(ids))):
+        message.mark_resent()  # a new request to WeCom, not a retry its duplicate check would swallow
     audits(
         session,
         actor,
