@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from salesnav.pages.dashboards.executive import executive_figures
+from salesnav.handlers.dashboards.executive import executive_figures
 from sqlalchemy import select
 
 from salesnav.handlers.excel_import import commit
