@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from salesnav import clock as timekeeper
 from salesnav.bot import outbox
-from salesnav.jobs import battle_pack, collaboration, dashboards, heartbeat, housekeeping, org_sync, rules
+from salesnav.jobs import battle_pack, collaboration, dashboards, heartbeat, housekeeping, org_sync, reports, rules
 from salesnav.jobs.leader import Leadership, LocalLeadership, RedisLeadership
 from salesnav.jobs.queue import enqueue
 
@@ -53,6 +53,10 @@ PERIODIC: list[PeriodicJob] = [
     PeriodicJob(
         "dashboards.refresh_executive", dashboards.refresh_executive, IntervalTrigger(seconds=60), queue="reports"
     ),
+    # Every minute: the rep's daily report, the team daily/weekly reports and the 补录 list, each at its hour.
+    PeriodicJob("reports.daily_due", reports.send_daily_due, IntervalTrigger(seconds=60), queue="reports"),
+    PeriodicJob("reports.team_due", reports.send_team_due, IntervalTrigger(seconds=60), queue="reports"),
+    PeriodicJob("reports.chase_due", reports.send_chase_due, IntervalTrigger(seconds=60), queue="reports"),
     # Hourly; syncs only in the 02:00 hour of business time (salesnav/jobs/org_sync.py).
     PeriodicJob("org.sync_nightly", org_sync.nightly, IntervalTrigger(hours=1), slot_seconds=3600),
 ]

@@ -50,6 +50,13 @@ SPECS: dict[str, Spec] = {
     "battle_pack.overdue_lookback_days": Spec("逾期多少天以内的下一步行动仍列入作战包", int, 0, 365),
     "battle_pack.history_days": Spec("相似赢单统计天数", int, 30, 365 * 5),
     "battle_pack.min_similar_won": Spec("相似赢单最少个数", int, 1, 100),
+    "reports.enabled": Spec("日报、团队报告与补录提醒开关", bool),
+    "reports.daily_hour": Spec("销售日报发送时刻（几点，工作日）", int, 0, 23),
+    "reports.add_window_minutes": Spec("日报点「补充」后等待文字或语音的时限（分钟）", int, 1, 24 * 60),
+    "reports.team_daily_hour": Spec("团队日报发送时刻（几点，工作日）", int, 0, 23),
+    "reports.team_weekly_hour": Spec("团队周报发送时刻（每周一几点）", int, 0, 23),
+    "reports.chase_hour": Spec("补录提醒发送时刻（几点，工作日）", int, 0, 23),
+    "reports.chase_lookback_days": Spec("补录提醒查看最近多少天的触点", int, 1, 90),
     # Dashboards (salesnav/metrics/): windows and the Sales Health Index weights.
     "dashboard.health_weights": Spec("销售健康度指数权重", dict),
     "dashboard.quality_lookback_days": Spec("决策链覆盖统计天数", int, 7, 365),
