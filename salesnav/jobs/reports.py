@@ -128,7 +128,13 @@ def send_team_due(fired_at: str | None = None) -> int:
 
 
 def team_window(kind: str, day: date) -> Window:
+    """The window a report of `kind` sent on `day` covers: that day, or the week before."""
     return day_window(day, _tz()) if kind == "daily" else previous_week(day, _tz())
+
+
+def window_from(kind: str, first_day: date) -> Window:
+    """The window of a report of `kind` that starts on `first_day` (what a card's button names)."""
+    return day_window(first_day, _tz()) if kind == "daily" else Window.week_of(first_day, _tz())
 
 
 def run_team(now: datetime, kind: str, *, ignore_hour: bool = False) -> int:
@@ -169,7 +175,7 @@ def send_workbook(user_id: int, kind: str, day_iso: str) -> None:
         user = session.get(User, user_id)
         if user is None:
             return
-        window = team_window(kind, date.fromisoformat(day_iso))
+        window = window_from(kind, date.fromisoformat(day_iso))
         report = team.report_for(session, kind, user, window, clock.now(), tz)
         data = render(report, tz)
         kept = keep_generated(
@@ -204,9 +210,7 @@ def run_chase(now: datetime, *, ignore_hour: bool = False) -> int:
         if _keys_like(session, f"chase:%:{day.isoformat()}") and not ignore_hour:
             return 0
         items = chase.items_for(session, now, Scope(ScopeKind.COMPANY), tz)
-        userids = dict(
-            session.execute(select(User.id, User.wecom_userid).where(User.id.in_(list(items)))).tuples().all()
-        )
+        userids = dict(session.execute(select(User.id, User.wecom_userid).where(User.id.in_(list(items)))).all())
         cards = [
             (
                 userids[rep_id],

@@ -208,7 +208,7 @@ class Org:
 def load(session: Session, window: Window, now: datetime, scope: Scope, tz: ZoneInfo) -> ScopeData:
     """Everything the reports of `scope` need, in a fixed number of statements."""
     policy = follow_up_policy(session)
-    names = dict(session.execute(select(User.id, User.name)).tuples().all())
+    names = dict(session.execute(select(User.id, User.name)).all())
     counts = counts_by_rep(session, window, scope)
 
     red: dict[int, list[RedCustomer]] = defaultdict(list)
