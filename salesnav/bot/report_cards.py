@@ -41,6 +41,11 @@ def _due(moment: datetime | None, tz: ZoneInfo) -> str:
     return f"（{local.month}月{local.day}日{local:%H:%M}前）"
 
 
+def deal_name(customer: str, title: str) -> str:
+    """A deal as people name it: its title, with the customer first when the title does not say it."""
+    return title if customer in title else f"{customer}·{title}"
+
+
 def daily_lines(report: DailyReport, tz: ZoneInfo) -> list[str]:
     """The report's body, one line per record, as the rep and their manager read it."""
     lines = []
@@ -51,8 +56,7 @@ def daily_lines(report: DailyReport, tz: ZoneInfo) -> list[str]:
         lines.append(f"• {head}{body}{nxt}")
     for d in report.deals:
         move = f"新建商机（{d.to_stage}）" if d.from_stage is None else f"{d.from_stage} → {d.to_stage}"
-        name = d.title if d.customer in d.title else f"{d.customer}·{d.title}"
-        lines.append(f"• 商机 {_cut(name, 24)}：{move}")
+        lines.append(f"• 商机 {_cut(deal_name(d.customer, d.title), 24)}：{move}")
     for p in report.payments:
         lines.append(f"• 回款 {p.customer}：{fen_to_yuan_text(p.amount_fen)}")
     for line in report.added_lines:
@@ -123,7 +127,8 @@ def attention_lines(report: TeamReport, tz: ZoneInfo, limit: int = 3) -> list[st
     silent = report.silent_deals
     if silent:
         named = "、".join(
-            f"{d.customer}·{_cut(d.title, 12)}（{d.owner_name}，{d.silent_days:.0f}天）" for d in silent[:limit]
+            f"{_cut(deal_name(d.customer, d.title), 16)}（{d.owner_name}，{d.silent_days:.0f}天）"
+            for d in silent[:limit]
         )
         lines.append(f"⚠ 超时未跟进商机 {len(silent)} 个：{named}")
     if report.red_customers:

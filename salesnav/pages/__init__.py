@@ -26,6 +26,8 @@ def home() -> str:
 # Sign-in (WeCom OAuth) and the dashboards hang under this blueprint: endpoints pages.auth.*, pages.dashboards.*.
 from salesnav.pages import auth as _auth  # noqa: E402
 from salesnav.pages.dashboards import views as _dashboards  # noqa: E402
+from salesnav.pages.reports import views as _reports  # noqa: E402
 
 bp.register_blueprint(_auth.bp)
 bp.register_blueprint(_dashboards.bp)
+bp.register_blueprint(_reports.bp)
