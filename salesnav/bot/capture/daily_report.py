@@ -57,6 +57,14 @@ def on_button(incoming: Incoming) -> None:
     if action == "xlsx" and len(rest) == 2:
         _send_workbook(incoming, rest[0], rest[1])
         return
+    if action in ("tp", "ev") and rest and rest[0].isdigit():
+        from salesnav.bot.capture import record_chase
+
+        if action == "tp":
+            record_chase.complete_touchpoint(incoming, int(rest[0]))
+        else:
+            record_chase.complete_deal(incoming, int(rest[0]))
+        return
     try:
         day = date.fromisoformat(rest[0]) if rest else None
     except ValueError:

@@ -17,11 +17,22 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, literal_column, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from salesnav.handlers.checklists import provided_items
+from salesnav import clock
+from salesnav.handlers.checklists import Evidence, apply_evidence, provided_items
+from salesnav.handlers.records import record_event
 from salesnav.handlers.reports.schedule import ReportSettings
 from salesnav.handlers.stages import required_items
 from salesnav.metrics.scope import Scope
-from salesnav.models import Customer, Opportunity, OpportunityStatus, Stage, Touchpoint
+from salesnav.models import (
+    ChecklistItem,
+    Customer,
+    DomainEvent,
+    Opportunity,
+    OpportunityStatus,
+    Stage,
+    Touchpoint,
+    User,
+)
 from salesnav.models.touchpoints import ANY_CONTACT_BIT
 
 NO_PERSON = "在场人员"
@@ -128,3 +139,60 @@ def items_for(session: Session, now: datetime, scope: Scope, tz) -> dict[int, li
         label = f"{customer} · {opp.title}（{opp.stage.name}）"
         out[opp.owner_id].append(ChaseItem("deal", opp.id, opp.owner_id, label, tuple(missing_items)))
     return dict(out)
+
+
+# --- completing a deal's evidence from the list (one tap, then a message per item) -------------------------
+
+EVIDENCE_STARTED = "record_chase.evidence_started"
+EVIDENCE_GIVEN = "record_chase.evidence_given"
+DONE_WORDS = ("已完成", "完成", "好了", "已勾选", "是", "有")
+
+
+def missing_evidence(session: Session, opp: Opportunity) -> list[ChecklistItem]:
+    """The required items of the deal's current stage it has no complete evidence for."""
+    provided = provided_items(session, [opp.id])[opp.id]
+    return [item for item in required_items(opp.stage) if item.id not in provided]
+
+
+def start_evidence(session: Session, rep: User, opp: Opportunity) -> list[ChecklistItem]:
+    """The rep tapped 补 on a deal: their next messages give its current stage's missing items, one by one."""
+    missing = missing_evidence(session, opp)
+    if missing:
+        record_event(session, EVIDENCE_STARTED, "opportunity", opp.id, rep, item_ids=[i.id for i in missing])
+    return missing
+
+
+@dataclass(frozen=True)
+class PendingEvidence:
+    opportunity: Opportunity
+    item: ChecklistItem
+    left: int  # items still missing, this one included
+
+
+def pending_evidence(session: Session, rep: User, window: timedelta) -> PendingEvidence | None:
+    """The deal whose evidence the rep is giving (started within `window` of the last step), and its next item."""
+    started = session.scalars(
+        select(DomainEvent)
+        .where(
+            DomainEvent.kind.in_((EVIDENCE_STARTED, EVIDENCE_GIVEN)),
+            DomainEvent.actor_id == rep.id,
+            DomainEvent.occurred_at >= clock.now() - window,
+        )
+        .order_by(DomainEvent.id.desc())
+        .limit(1)
+    ).first()
+    if started is None:
+        return None
+    opp = session.get(Opportunity, started.subject_id)
+    if opp is None or opp.status is not OpportunityStatus.OPEN:
+        return None
+    missing = missing_evidence(session, opp)
+    return PendingEvidence(opp, missing[0], len(missing)) if missing else None
+
+
+def give_evidence(session: Session, rep: User, pending: PendingEvidence, given: Evidence) -> list[ChecklistItem]:
+    """Keep what the rep gave for the pending item (refused, in Chinese, when it is not what the item needs);
+    returns what the stage still lacks."""
+    apply_evidence(session, rep, pending.opportunity, [pending.opportunity.stage], {pending.item.id: given})
+    record_event(session, EVIDENCE_GIVEN, "opportunity", pending.opportunity.id, rep, item_id=pending.item.id)
+    return missing_evidence(session, pending.opportunity)
