@@ -94,6 +94,40 @@ def test_bad_parameters_are_answered_in_chinese(live_pages: LiveApp, org):
         assert answer.status_code == 400 and message in answer.text, query
 
 
+def _sheet(browser, url: str) -> list[tuple]:  # type: ignore[no-untyped-def]
+    answer = browser.get(url)
+    assert answer.status_code == 200, answer.text[:300]
+    wb = openpyxl.load_workbook(io.BytesIO(answer.content))
+    ws = wb.worksheets[0]
+    assert ws.freeze_panes == "A2"
+    return list(ws.iter_rows(min_row=2, values_only=True))
+
+
+def test_list_exports_hold_what_the_viewer_may_see(live_pages: LiveApp, org):
+    base = live_pages.base_url + "/reports/export/"
+    manager, page = sign_in(live_pages.base_url, "mgr01", "/reports/team")
+    assert "导出触点" in page.text
+    touchpoints = _sheet(manager, base + "touchpoints.xlsx")
+    assert {row[1] for row in touchpoints} == {"华山医院", "瑞金医院"}  # the team's, not 协和医院
+    assert all(row[0].tzinfo is None and row[0].year == 2026 for row in touchpoints)  # real date cells
+    assert [row[1] for row in _sheet(manager, base + f"touchpoints.xlsx?rep_id={org.rep.id}")] == ["华山医院"] * 4
+    assert {row[0] for row in _sheet(manager, base + "deals.xlsx")} == {"华山医院"}
+    assert {row[0] for row in _sheet(manager, base + "customers.xlsx")} == {"华山医院", "瑞金医院"}
+    assert _sheet(manager, base + "tickets.xlsx") == []
+
+    rep, _ = sign_in(live_pages.base_url, "rep03", "/reports/team")
+    assert {row[0] for row in _sheet(rep, base + "deals.xlsx")} == {"协和医院"}  # a rep: their own
+
+    for path, message in (
+        ("orders.xlsx", "可以导出的列表只有商机、客户、触点和协同单"),
+        ("deals.xlsx?customer_id=abc", "编号格式不正确"),
+        ("deals.xlsx?status=maybe", "商机状态只能是"),
+        ("touchpoints.xlsx?since=yesterday", "时间格式应为"),
+    ):
+        answer = manager.get(base + path)
+        assert answer.status_code == 400 and message in answer.text, path
+
+
 playwright = pytest.importorskip("playwright.sync_api")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 

@@ -14,13 +14,13 @@ from salesnav import clock
 from salesnav.bot.report_cards import attention_lines, window_label
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.record_dates import DAY_OUT_OF_RANGE, day_in_range
-from salesnav.handlers.reports import team
+from salesnav.handlers.reports import exports, team
 from salesnav.handlers.reports.schedule import day_window
 from salesnav.metrics.scope import Window
 from salesnav.models import Role
 from salesnav.pages.auth import require_user
 from salesnav.reports import team_workbook
-from salesnav.reports.xlsx import XLSX_MIME
+from salesnav.reports.xlsx import XLSX_MIME, add_sheet, new_workbook, to_bytes
 from salesnav.settings import Settings
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -121,3 +121,18 @@ def team_workbook_download() -> Response:
     name = team_workbook.filename(report, _tz())
     # send_file writes the Chinese name as RFC 5987 filename* (a header is Latin-1 on the wire).
     return send_file(io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True, download_name=name, max_age=0)
+
+
+@bp.get("/export/<kind>.xlsx")
+@require_user()
+def export_list(kind: str) -> Response:
+    """A list as the viewer sees it (the same scope and filters as the client's list), every row, as Excel."""
+    build = exports.EXPORTS.get(kind)
+    if build is None:
+        raise DomainError("可以导出的列表只有商机、客户、触点和协同单")
+    export = build(g.db, g.user, request.args, _tz())
+    wb = new_workbook()
+    add_sheet(wb, export.title, export.columns, export.rows)
+    day = clock.now().astimezone(_tz()).date()
+    name = f"{export.title}-{g.user.name}-{day:%Y%m%d}.xlsx"
+    return send_file(io.BytesIO(to_bytes(wb)), mimetype=XLSX_MIME, as_attachment=True, download_name=name, max_age=0)
