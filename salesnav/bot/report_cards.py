@@ -109,6 +109,14 @@ def daily_task_id(report: DailyReport, version: int = 0) -> str:
 # --- team reports -----------------------------------------------------------------------------------
 
 
+def money(fen: int) -> str:
+    """「12.5万元」/「8,600元」: what a card has room for (the workbook has the exact amounts)."""
+    yuan = fen / 100
+    if yuan >= 10_000:
+        return f"{yuan / 10_000:.1f}".rstrip("0").rstrip(".") + "万元"
+    return f"{yuan:,.0f}元"
+
+
 def _pct(ratio: Any) -> str:
     return "—" if ratio.value is None else f"{ratio.value * 100:.0f}%"
 
@@ -125,12 +133,12 @@ def attention_lines(report: TeamReport, tz: ZoneInfo, limit: int = 3) -> list[st
     """What needs someone today, most pressing first, a few of each."""
     lines = []
     silent = report.silent_deals
-    if silent:
+    if report.silent_count:
         named = "、".join(
             f"{_cut(deal_name(d.customer, d.title), 16)}（{d.owner_name}，{d.silent_days:.0f}天）"
             for d in silent[:limit]
         )
-        lines.append(f"⚠ 超时未跟进商机 {len(silent)} 个：{named}")
+        lines.append(f"⚠ 超时未跟进商机 {report.silent_count} 个：{named}")
     if report.red_customers:
         named = "、".join(f"{c.name}（{c.owner_name}）" for c in report.red_customers[:limit])
         lines.append(f"⚠ 红灯客户 {len(report.red_customers)} 个：{named}")
@@ -139,7 +147,7 @@ def attention_lines(report: TeamReport, tz: ZoneInfo, limit: int = 3) -> list[st
         lines.append(f"⚠ 协同单超时未响应 {len(report.overdue_parts)} 项：{named}")
     if report.overdue_receivables:
         named = "、".join(
-            f"{r.customer} {fen_to_yuan_text(r.outstanding_fen)}（逾期{r.days_overdue}天）"
+            f"{r.customer} {money(r.outstanding_fen)}（逾期{r.days_overdue}天）"
             for r in report.overdue_receivables[:limit]
         )
         lines.append(f"⚠ 逾期回款 {len(report.overdue_receivables)} 笔：{named}")
@@ -173,8 +181,8 @@ def team_card(report: TeamReport, tz: ZoneInfo, *, task_id: str) -> dict[str, An
             },
             {"keyname": "记录完整率", "value": _pct(f.record_completeness)},
             {"keyname": "过程合规率", "value": _pct(f.process_compliance)},
-            {"keyname": "赢单", "value": f"{f.totals.won} 个 {fen_to_yuan_text(f.totals.won_amount_fen)}"},
-            {"keyname": "在途商机", "value": f"{len(report.deals)} 个 {fen_to_yuan_text(report.pipeline_fen)}"},
+            {"keyname": "赢单", "value": f"{f.totals.won} 个 {money(f.totals.won_amount_fen)}"},
+            {"keyname": "在途商机", "value": f"{report.open_deals} 个 {money(report.pipeline_fen)}"},
         ],
         "task_id": task_id,
         "button_list": [{"text": "发送Excel", "style": 1, "key": f"{PREFIX}:xlsx:{report.kind}:{day}"}],

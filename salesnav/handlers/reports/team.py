@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from salesnav.handlers.follow_up_policy import follow_up_policy
@@ -31,6 +31,7 @@ from salesnav.handlers.reports.chase import incomplete_counts
 from salesnav.handlers.ticket_notices import WAITING
 from salesnav.metrics.by_rep import RepCounts, TeamFigures, counts_by_rep
 from salesnav.metrics.scope import Scope, ScopeKind, Window
+from salesnav.metrics.sql import without_jit
 from salesnav.models import (
     CollaborationTicket,
     Customer,
@@ -64,7 +65,7 @@ class DealRow:
     last_follow_up_at: datetime
     stage_entered_at: datetime
     silent: bool
-    silent_days: float
+    silent_days: float  # calendar days since the last follow-up
     customer_red: bool
 
 
@@ -120,7 +121,7 @@ class TeamReport:
     now: datetime
     figures: TeamFigures
     reps: list[RepRow] = field(default_factory=list)
-    deals: list[DealRow] = field(default_factory=list)
+    deals: list[DealRow] = field(default_factory=list)  # every open deal, or the silent ones only (`load`)
     red_customers: list[RedCustomer] = field(default_factory=list)
     overdue_parts: list[OverduePart] = field(default_factory=list)
     overdue_receivables: list[OverdueReceivable] = field(default_factory=list)
@@ -148,7 +149,15 @@ class TeamReport:
 
     @property
     def pipeline_fen(self) -> int:
-        return sum(d.amount_fen for d in self.deals)
+        return sum(r.pipeline_fen for r in self.reps)
+
+    @property
+    def open_deals(self) -> int:
+        return sum(r.open_deals for r in self.reps)
+
+    @property
+    def silent_count(self) -> int:
+        return sum(r.silent_deals for r in self.reps)
 
 
 @dataclass
@@ -160,6 +169,7 @@ class ScopeData:
     names: dict[int, str]
     counts: dict[int, RepCounts]
     deals_by_owner: dict[int, list[DealRow]]
+    pipeline_by_owner: dict[int, tuple[int, int, int]]  # open deals, their amount, how many are silent
     red_by_owner: dict[int, list[RedCustomer]]
     parts_by_owner: dict[int, list[OverduePart]]
     receivables_by_owner: dict[int, list[OverdueReceivable]]
@@ -168,15 +178,28 @@ class ScopeData:
 
 
 @dataclass(frozen=True)
+class Member:
+    id: int
+    wecom_userid: str
+    name: str
+    role: Role
+    manager_id: int | None
+    active: bool
+
+
+@dataclass(frozen=True)
 class Org:
     """Who reports to whom, read in one statement: each manager's team as Scope.team computes it."""
 
-    users: dict[int, User]
+    users: dict[int, Member]
     children: dict[int, list[int]]
 
     @classmethod
     def load(cls, session: Session) -> Org:
-        users = {u.id: u for u in session.scalars(select(User))}
+        rows = session.execute(
+            select(User.id, User.wecom_userid, User.name, User.role, User.manager_id, User.active, User.deleted_at)
+        )
+        users = {r[0]: Member(r[0], r[1], r[2], r[3], r[4], bool(r[5]) and r[6] is None) for r in rows}
         children: dict[int, list[int]] = defaultdict(list)
         for u in users.values():
             if u.manager_id is not None:
@@ -185,7 +208,7 @@ class Org:
 
     def is_active_rep(self, user_id: int) -> bool:
         u = self.users[user_id]
-        return u.role is Role.REP and u.active and u.deleted_at is None
+        return u.role is Role.REP and u.active
 
     def team_reps(self, manager_id: int) -> list[int]:
         """= Scope.team(manager).rep_ids: the active reps under the manager, directly or not."""
@@ -198,18 +221,37 @@ class Org:
     def all_reps(self) -> list[int]:
         return sorted(uid for uid in self.users if self.is_active_rep(uid))
 
-    def active(self, role: Role) -> list[User]:
-        return sorted(
-            (u for u in self.users.values() if u.role is role and u.active and u.deleted_at is None),
-            key=lambda u: u.wecom_userid,
-        )
+    def active(self, role: Role) -> list[Member]:
+        return sorted((u for u in self.users.values() if u.role is role and u.active), key=lambda u: u.wecom_userid)
 
 
-def load(session: Session, window: Window, now: datetime, scope: Scope, tz: ZoneInfo) -> ScopeData:
-    """Everything the reports of `scope` need, in a fixed number of statements."""
-    policy = follow_up_policy(session)
+def load(
+    session: Session, window: Window, now: datetime, scope: Scope, tz: ZoneInfo, *, every_deal: bool = False
+) -> ScopeData:
+    """Everything the reports of `scope` need, in a fixed number of statements. The deals' rows: every open deal
+    with `every_deal` (a page or a workbook), else only the silent ones the cards name (the counts and amounts
+    per rep come grouped, so a run for thousands of reps does not carry every deal into memory)."""
+    without_jit(session)  # as the dashboards: JIT costs more than the aggregates it would speed up
+    silent_before = follow_up_policy(session).silent_before(now)
     names = dict(session.execute(select(User.id, User.name)).all())
     counts = counts_by_rep(session, window, scope)
+
+    pipeline: dict[int, tuple[int, int, int]] = {}
+    for owner_id, n, amount, silent in session.execute(
+        select(
+            Opportunity.owner_id,
+            func.count(),
+            func.coalesce(func.sum(Opportunity.expected_amount_fen), 0),
+            func.count(case((Opportunity.last_follow_up_at < silent_before, 1))),
+        )
+        .where(
+            Opportunity.status == OpportunityStatus.OPEN,
+            Opportunity.deleted_at.is_(None),
+            scope.covers(Opportunity.owner_id),
+        )
+        .group_by(Opportunity.owner_id)
+    ):
+        pipeline[owner_id] = (n, int(amount), silent)
 
     red: dict[int, list[RedCustomer]] = defaultdict(list)
     for cid, name, owner_id in session.execute(
@@ -239,10 +281,10 @@ def load(session: Session, window: Window, now: datetime, scope: Scope, tz: Zone
             Opportunity.status == OpportunityStatus.OPEN,
             Opportunity.deleted_at.is_(None),
             scope.covers(Opportunity.owner_id),
+            *(() if every_deal else (Opportunity.last_follow_up_at < silent_before,)),
         )
         .order_by(Opportunity.owner_id, Opportunity.last_follow_up_at)
     ):
-        silence = policy.silence(last, now)
         deals[owner_id].append(
             DealRow(
                 opp_id,
@@ -255,8 +297,8 @@ def load(session: Session, window: Window, now: datetime, scope: Scope, tz: Zone
                 amount,
                 last,
                 entered,
-                policy.is_overdue(last, now),
-                silence.total_seconds() / 86400,
+                last < silent_before,  # = policy.is_overdue(last, now), the bound computed once
+                (now - last).total_seconds() / 86400,
                 customer_id in red_ids,
             )
         )
@@ -317,6 +359,7 @@ def load(session: Session, window: Window, now: datetime, scope: Scope, tz: Zone
         names,
         counts,
         deals,
+        pipeline,
         red,
         parts,
         receivables,
@@ -325,7 +368,7 @@ def load(session: Session, window: Window, now: datetime, scope: Scope, tz: Zone
     )
 
 
-def cut(data: ScopeData, kind: str, recipient: User, rep_ids: list[int], *, company: bool) -> TeamReport:
+def cut(data: ScopeData, kind: str, recipient: User | Member, rep_ids: list[int], *, company: bool) -> TeamReport:
     """One recipient's report from the scope's data: only the rows of `rep_ids`."""
     report = TeamReport(
         kind,
@@ -338,8 +381,8 @@ def cut(data: ScopeData, kind: str, recipient: User, rep_ids: list[int], *, comp
         TeamFigures.of(data.window, rep_ids, data.counts),
     )
     for rep_id in rep_ids:
-        deals = data.deals_by_owner.get(rep_id, [])
-        report.deals.extend(deals)
+        report.deals.extend(data.deals_by_owner.get(rep_id, []))
+        open_deals, pipeline_fen, silent = data.pipeline_by_owner.get(rep_id, (0, 0, 0))
         report.red_customers.extend(data.red_by_owner.get(rep_id, []))
         report.overdue_parts.extend(data.parts_by_owner.get(rep_id, []))
         report.overdue_receivables.extend(data.receivables_by_owner.get(rep_id, []))
@@ -350,9 +393,9 @@ def cut(data: ScopeData, kind: str, recipient: User, rep_ids: list[int], *, comp
                 data.counts.get(rep_id, RepCounts()),
                 data.incomplete.get(rep_id, 0),
                 data.confirmed.get(rep_id, 0),
-                len(deals),
-                sum(d.amount_fen for d in deals),
-                sum(1 for d in deals if d.silent),
+                open_deals,
+                pipeline_fen,
+                silent,
             )
         )
     report.overdue_parts.sort(key=lambda p: p.due_at)
@@ -375,10 +418,11 @@ def report_for(session: Session, kind: str, viewer: User, window: Window, now: d
     """The report a viewer may see: a manager their team; a director or admin the whole sales force."""
     if viewer.role is Role.MANAGER:
         scope = Scope.team(session, viewer)
-        return cut(load(session, window, now, scope, tz), kind, viewer, sorted(scope.rep_ids), company=False)
+        data = load(session, window, now, scope, tz, every_deal=True)
+        return cut(data, kind, viewer, sorted(scope.rep_ids), company=False)
     if viewer.role in (Role.DIRECTOR, Role.ADMIN):
         scope = Scope.company(session)
-        data = load(session, window, now, scope, tz)
+        data = load(session, window, now, scope, tz, every_deal=True)
         return cut(data, kind, viewer, sorted(scope.rep_ids), company=True)
     from salesnav.handlers.errors import Forbidden
 
