@@ -64,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
     "reports.team_weekly_hour": 8,  # Monday: the weekly team report to managers and the director
     "reports.chase_hour": 9,  # working days: each rep's records missing what makes them count
     "reports.chase_lookback_days": 7,  # touchpoints this recent are chased
+    "reports.receivable_remind_days_before": 3,  # 回款: a reminder to the rep this many days before the due date
 }
 
 

@@ -57,6 +57,10 @@ PERIODIC: list[PeriodicJob] = [
     PeriodicJob("reports.daily_due", reports.send_daily_due, IntervalTrigger(seconds=60), queue="reports"),
     PeriodicJob("reports.team_due", reports.send_team_due, IntervalTrigger(seconds=60), queue="reports"),
     PeriodicJob("reports.chase_due", reports.send_chase_due, IntervalTrigger(seconds=60), queue="reports"),
+    # Every 5 min: 回款 reminders before the due date, one overdue flag per receivable, cleared by its payment.
+    PeriodicJob(
+        "reports.collections", reports.collections_due, IntervalTrigger(minutes=5), queue="rules", slot_seconds=300
+    ),
     # Hourly; syncs only in the 02:00 hour of business time (salesnav/jobs/org_sync.py).
     PeriodicJob("org.sync_nightly", org_sync.nightly, IntervalTrigger(hours=1), slot_seconds=3600),
 ]

@@ -235,3 +235,17 @@ def run_chase(now: datetime, *, ignore_hour: bool = False) -> int:
             if rep_id in userids
         ]
         return len(queue_cards(session, cards))
+
+
+# --- 回款 reminders and overdue flags --------------------------------------------------------------------
+
+
+def collections_due(fired_at: str | None = None) -> int:
+    """Reminders before due dates, one flag per overdue receivable, flags cleared by payments."""
+    from salesnav.handlers import collections
+
+    with db.transaction() as session:
+        if not ReportSettings.load(session).enabled:
+            return 0
+        done = collections.run(session, clock.now(), _tz())
+    return done.reminded + done.flagged + done.cleared

@@ -57,6 +57,7 @@ SPECS: dict[str, Spec] = {
     "reports.team_weekly_hour": Spec("团队周报发送时刻（每周一几点）", int, 0, 23),
     "reports.chase_hour": Spec("补录提醒发送时刻（几点，工作日）", int, 0, 23),
     "reports.chase_lookback_days": Spec("补录提醒查看最近多少天的触点", int, 1, 90),
+    "reports.receivable_remind_days_before": Spec("回款到期前几天提醒销售", int, 0, 60),
     # Dashboards (salesnav/metrics/): windows and the Sales Health Index weights.
     "dashboard.health_weights": Spec("销售健康度指数权重", dict),
     "dashboard.quality_lookback_days": Spec("决策链覆盖统计天数", int, 7, 365),
