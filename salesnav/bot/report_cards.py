@@ -67,7 +67,7 @@ def daily_lines(report: DailyReport, tz: ZoneInfo) -> list[str]:
 def daily_card(report: DailyReport, tz: ZoneInfo, *, task_id: str) -> dict[str, Any]:
     lines = daily_lines(report, tz)
     if report.confirmed_at is not None:
-        desc = "已确认提交，主管可在团队日报中查看"
+        desc = "已确认提交，主管可在「团队报告」页的日报中查看"
     elif report.captured:
         desc = "已根据您今天的记录自动生成，无误请点「确认提交」"
     else:

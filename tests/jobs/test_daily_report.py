@@ -86,7 +86,7 @@ def test_a_day_captured_in_chat_comes_back_at_six_as_the_reps_daily_report(app, 
 
     rep.tap(card, button(card, "确认提交"))
     confirmed = rep.last_card()
-    assert confirmed["main_title"]["desc"] == "已确认提交，主管可在团队日报中查看"
+    assert confirmed["main_title"]["desc"] == "已确认提交，主管可在「团队报告」页的日报中查看"
     assert [b["text"] for b in confirmed["button_list"]] == ["已确认", "再补充"]
 
 

@@ -176,3 +176,19 @@ def test_the_report_page_draws_its_charts_at_phone_and_desktop_width(live_pages:
                 context.close()
         finally:
             browser.close()
+
+
+def test_the_daily_page_shows_each_reps_own_daily_report_and_whether_it_was_confirmed(
+    live_pages: LiveApp, org, session
+):
+    from salesnav.handlers.reports import daily
+
+    daily.confirm(session, org.rep, date(2026, 2, 23), SHANGHAI)
+    session.commit()
+    _browser, landed = sign_in(live_pages.base_url, "mgr01", "/reports/team?kind=daily&day=2026-02-23")
+    assert landed.status_code == 200
+    page = landed.text
+    assert "团队日报 · 2月23日（周一）" in page and "各销售日报" in page
+    assert "华山医院 面访·中性 → 下一步：发送报价" in page
+    assert page.count("已确认 ") == 1 and page.count("未确认") == 1  # 李 confirmed, 周 did not
+    assert "协和医院" not in page

@@ -8,16 +8,17 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, render_template, request, send_file
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from salesnav import clock
-from salesnav.bot.report_cards import attention_lines, window_label
+from salesnav.bot.report_cards import attention_lines, daily_lines, window_label
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.record_dates import DAY_OUT_OF_RANGE, day_in_range
-from salesnav.handlers.reports import exports, team
+from salesnav.handlers.reports import daily, exports, team
 from salesnav.handlers.reports.schedule import day_window
 from salesnav.metrics.scope import Window
-from salesnav.models import Role
+from salesnav.models import Role, User
 from salesnav.pages.auth import require_user
 from salesnav.reports import team_workbook
 from salesnav.reports.xlsx import XLSX_MIME, add_sheet, new_workbook, to_bytes
@@ -100,8 +101,13 @@ def _stage_totals(report: team.TeamReport) -> list[dict[str, Any]]:
 def team_page() -> str:
     kind, day, report = _report()
     tz = _tz()
+    dailies = []
+    if kind == "daily":  # each rep's own daily report of that day, as the rep saw and confirmed it
+        reps = list(g.db.scalars(select(User).where(User.id.in_([r.rep_id for r in report.reps])).order_by(User.name)))
+        dailies = [(d, daily_lines(d, tz)) for d in daily.build(g.db, reps, day, tz)]
     return render_template(
         "reports/team.html",
+        dailies=dailies,
         r=report,
         kind=kind,
         day=day,
