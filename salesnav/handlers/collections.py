@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from salesnav.handlers import rule_settings
@@ -39,7 +40,7 @@ class CollectionsRun:
     cleared: int = 0
 
 
-def _outstanding():  # type: ignore[no-untyped-def]
+def _outstanding() -> ColumnElement[int]:
     paid = (
         select(func.coalesce(func.sum(Payment.amount_fen), 0))
         .where(Payment.receivable_id == Receivable.id)
@@ -49,7 +50,7 @@ def _outstanding():  # type: ignore[no-untyped-def]
     return Receivable.amount_fen - paid
 
 
-def run(session: Session, now: datetime, tz) -> CollectionsRun:  # type: ignore[no-untyped-def]
+def run(session: Session, now: datetime, tz: ZoneInfo) -> CollectionsRun:
     today = now.astimezone(tz).date()
     days = int(rule_settings.get(session, "reports.receivable_remind_days_before"))
     outstanding = _outstanding()

@@ -19,6 +19,7 @@ import json
 import logging
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 DELIVERY_BATCH = 50
 
 
-def _tz():  # type: ignore[no-untyped-def]
+def _tz() -> ZoneInfo:
     return current_settings().business_tz
 
 

@@ -12,6 +12,7 @@ as a file in the chat. The text route calls `claim(incoming)` first; voice goes 
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from salesnav import clock
 from salesnav.bot import report_cards
@@ -27,7 +28,7 @@ STALE = "这个按钮已失效，请发「日报」查看今天的日报。"
 ADD_PROMPT = "请直接发一句文字或一段语音，会补充到{day}的日报。"
 
 
-def _tz():  # type: ignore[no-untyped-def]
+def _tz() -> ZoneInfo:
     return current_settings().business_tz
 
 

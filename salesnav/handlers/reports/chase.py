@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal_column, or_, select
+from sqlalchemy import ColumnElement, func, literal_column, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from salesnav import clock
@@ -48,7 +49,7 @@ class ChaseItem:
     missing: tuple[str, ...]
 
 
-def _incomplete_touchpoint():  # type: ignore[no-untyped-def]
+def _incomplete_touchpoint() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     no_person = Touchpoint.contact_roles.op("&")(ANY_CONTACT_BIT) == 0
     no_next = or_(
         Touchpoint.next_action.is_(None),
@@ -113,7 +114,7 @@ def incomplete_counts(session: Session, now: datetime, scope: Scope) -> dict[int
     return dict(counts)
 
 
-def items_for(session: Session, now: datetime, scope: Scope, tz) -> dict[int, list[ChaseItem]]:  # type: ignore[no-untyped-def]
+def items_for(session: Session, now: datetime, scope: Scope, tz: ZoneInfo) -> dict[int, list[ChaseItem]]:
     """Per rep in scope, the records to complete: touchpoints first (oldest first), then deals."""
     no_person, no_next = _incomplete_touchpoint()
     out: dict[int, list[ChaseItem]] = defaultdict(list)
