@@ -173,6 +173,11 @@ def test_the_report_page_draws_its_charts_at_phone_and_desktop_width(live_pages:
                 assert any("周<img" in text for text in shown), shown  # the typed name, as text
                 assert page.evaluate("window.pwned === undefined")
                 page.screenshot(path=str(SHOTS / f"team-report-{name}.png"), full_page=True)
+                page.goto(live_pages.base_url + "/reports/team?kind=daily&day=2026-02-23", wait_until="networkidle")
+                page.wait_for_timeout(800)
+                assert not errors, errors
+                assert page.locator(".card.daily").count() == 2
+                page.screenshot(path=str(SHOTS / f"team-daily-{name}.png"), full_page=True)
                 context.close()
         finally:
             browser.close()
