@@ -26,17 +26,19 @@ from sqlalchemy.orm import Session
 
 from salesnav import clock
 from salesnav.bot import outbox, report_cards
+from salesnav.handlers.records import record_event
 from salesnav.handlers.reports import chase, daily, team
 from salesnav.handlers.reports.schedule import ReportSettings, at, day_window, previous_week
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.metrics.scope import Scope, ScopeKind, Window
-from salesnav.models import OutboundMessage, Role, User
+from salesnav.models import DomainEvent, OutboundMessage, Role, User
 from salesnav.models import session as db
 from salesnav.models.base import UTCDateTime
 from salesnav.settings import current_settings
 
 log = logging.getLogger(__name__)
 DELIVERY_BATCH = 50
+CHASE_RAN = "reports.chase_queued"  # one per business day (subject "day", id YYYYMMDD)
 
 
 def _tz() -> ZoneInfo:
@@ -222,8 +224,11 @@ def run_chase(now: datetime, *, ignore_hour: bool = False) -> int:
             return 0
         if not ignore_hour and now < at(day, settings.chase_hour, tz):
             return 0
-        if _keys_like(session, f"chase:%:{day.isoformat()}") and not ignore_hour:
-            return 0
+        marker = int(day.strftime("%Y%m%d"))
+        if not ignore_hour and session.scalar(
+            select(DomainEvent.id).where(DomainEvent.kind == CHASE_RAN, DomainEvent.subject_id == marker).limit(1)
+        ):
+            return 0  # today's lists are queued (or nobody had anything to complete)
         items = chase.items_for(session, now, Scope(ScopeKind.COMPANY), tz)
         userids = dict(session.execute(select(User.id, User.wecom_userid).where(User.id.in_(list(items)))).all())
         cards = [
@@ -235,7 +240,9 @@ def run_chase(now: datetime, *, ignore_hour: bool = False) -> int:
             for rep_id, rep_items in items.items()
             if rep_id in userids
         ]
-        return len(queue_cards(session, cards))
+        queued = queue_cards(session, cards)
+        record_event(session, CHASE_RAN, "day", marker, None, queued=len(queued))
+        return len(queued)
 
 
 # --- 回款 reminders and overdue flags --------------------------------------------------------------------
