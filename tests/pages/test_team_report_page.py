@@ -55,6 +55,11 @@ def test_a_manager_sees_exactly_their_team_on_the_page_and_in_the_workbook(live_
     assert "华山医院" in page and "李销售" in page
     assert "协和医院" not in page and "吴销售" not in page
     assert XSS not in page and "周&lt;img src=x" in page  # the typed name is text, not markup
+    # The article's process metrics, for the team and the week, beside their baselines and targets.
+    assert "文章指标（基线 → 目标）" in page
+    assert "<td>录入时长（中位数）</td>" in page and "<td>6分14秒</td><td>≤ 48秒</td>" in page
+    assert "<td>31%</td><td>≥ 89%</td>" in page and "<td>26%</td><td>≥ 67%</td>" in page
+    assert "<td>0.0 次/周</td><td>≥ 17.0 次/周</td>" in page
 
     download = browser.get(live_pages.base_url + "/reports/team.xlsx?kind=weekly&day=2026-02-23")
     assert download.status_code == 200

@@ -17,7 +17,7 @@ from salesnav.handlers.errors import DomainError
 from salesnav.handlers.record_dates import DAY_OUT_OF_RANGE, day_in_range
 from salesnav.handlers.reports import daily, exports, team
 from salesnav.handlers.reports.schedule import day_window
-from salesnav.metrics.scope import Window
+from salesnav.metrics.scope import Scope, Window
 from salesnav.models import Role, User
 from salesnav.pages.auth import require_user
 from salesnav.reports import team_workbook
@@ -105,9 +105,11 @@ def team_page() -> str:
     if kind == "daily":  # each rep's own daily report of that day, as the rep saw and confirmed it
         reps = list(g.db.scalars(select(User).where(User.id.in_([r.rep_id for r in report.reps])).order_by(User.name)))
         dailies = [(d, daily_lines(d, tz)) for d in daily.build(g.db, reps, day, tz)]
+    scope = Scope.company(g.db) if report.company else Scope.team(g.db, g.user)
     return render_template(
         "reports/team.html",
         dailies=dailies,
+        article=team.article_metrics(g.db, report.window, scope),
         r=report,
         kind=kind,
         day=day,
