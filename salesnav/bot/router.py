@@ -44,6 +44,7 @@ ROUTE_MODULES = (
     "salesnav.bot.capture.unfreeze",
     "salesnav.bot.capture.diagnosis",
     "salesnav.bot.capture.ticket_answer",
+    "salesnav.bot.capture.daily_report",
 )
 
 

@@ -136,6 +136,12 @@ def keep_unrecognised(session: Session, actor: User, *, data: bytes, filename: s
     return _keep(session, actor, data, sha256, name, "application/octet-stream", root, recognised=False)
 
 
+def keep_generated(session: Session, *, data: bytes, filename: str, content_type: str, root: Path) -> Attachment:
+    """Keep a file the system made itself (a report workbook), of a type no user may upload: its type is the one
+    we wrote, not sniffed."""
+    return _keep(session, None, data, hashlib.sha256(data).hexdigest(), filename[:200], content_type, root)
+
+
 def _keep(
     session: Session,
     actor: User | None,

@@ -21,7 +21,16 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from salesnav import clock as timekeeper
-from salesnav.jobs import battle_pack, collaboration, dashboards, heartbeat, housekeeping, org_sync, recovery, rules
+from salesnav.jobs import (
+    battle_pack,
+    collaboration,
+    dashboards,
+    heartbeat,
+    housekeeping,
+    org_sync,
+    recovery,
+    rules,
+)
 from salesnav.jobs.leader import Leadership, LocalLeadership, RedisLeadership
 from salesnav.jobs.queue import enqueue
 from salesnav.redis_client import redis_client
@@ -63,6 +72,24 @@ PERIODIC: list[PeriodicJob] = [
     # Every minute: recomputes a Level 1 snapshot past half its life, so executives never wait for it.
     PeriodicJob(
         "dashboards.refresh_executive", dashboards.refresh_executive, IntervalTrigger(seconds=60), queue="reports"
+    ),
+    # Every minute: the rep's daily report, the team daily/weekly reports and the 补录 list, each at its hour.
+    PeriodicJob(
+        "reports.daily_due", "salesnav.bot.report_jobs:send_daily_due", IntervalTrigger(seconds=60), queue="reports"
+    ),
+    PeriodicJob(
+        "reports.team_due", "salesnav.bot.report_jobs:send_team_due", IntervalTrigger(seconds=60), queue="reports"
+    ),
+    PeriodicJob(
+        "reports.chase_due", "salesnav.bot.report_jobs:send_chase_due", IntervalTrigger(seconds=60), queue="reports"
+    ),
+    # Every 5 min: 回款 reminders before the due date, one overdue flag per receivable, cleared by its payment.
+    PeriodicJob(
+        "reports.collections",
+        "salesnav.bot.report_jobs:collections_due",
+        IntervalTrigger(minutes=5),
+        queue="rules",
+        slot_seconds=300,
     ),
     # Hourly; syncs only in the 02:00 hour of business time (salesnav/jobs/org_sync.py).
     PeriodicJob("org.sync_nightly", org_sync.nightly, IntervalTrigger(hours=1), slot_seconds=3600),

@@ -60,6 +60,15 @@ DEFAULTS: dict[str, Any] = {
     "battle_pack.overdue_lookback_days": 14,  # next actions overdue longer than this are stale, not todos
     "battle_pack.history_days": 365,  # similar won deals: those closed in these days
     "battle_pack.min_similar_won": 3,  # fewer won deals than this in a group → fall back to a wider group
+    # Reports (salesnav/handlers/reports/): the rep's daily report, the team reports, the chase for missing records.
+    "reports.enabled": True,
+    "reports.daily_hour": 18,  # the rep's daily report card, working days, business time
+    "reports.add_window_minutes": 30,  # after 补充 on the daily report card, the next text or voice is a line
+    "reports.team_daily_hour": 19,  # the manager's daily team report, working days
+    "reports.team_weekly_hour": 8,  # Monday: the weekly team report to managers and the director
+    "reports.chase_hour": 9,  # working days: each rep's records missing what makes them count
+    "reports.chase_lookback_days": 7,  # touchpoints this recent are chased
+    "reports.receivable_remind_days_before": 3,  # 回款: a reminder to the rep this many days before the due date
 }
 
 

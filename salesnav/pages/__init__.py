@@ -27,7 +27,9 @@ def home() -> str:
 from salesnav.pages import auth as _auth  # noqa: E402
 from salesnav.pages import materials as _materials  # noqa: E402
 from salesnav.pages.dashboards import views as _dashboards  # noqa: E402
+from salesnav.pages.reports import views as _reports  # noqa: E402
 
 bp.register_blueprint(_auth.bp)
 bp.register_blueprint(_dashboards.bp)
 bp.register_blueprint(_materials.bp)
+bp.register_blueprint(_reports.bp)

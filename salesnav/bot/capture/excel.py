@@ -29,9 +29,10 @@ BUTTON_PREFIX = "xlsimp"
 
 @router.message("file")
 def on_file(incoming: Incoming) -> None:
-    from salesnav.bot.capture import ticket_answer  # a file may be the material a ticket card asked for
+    # A file may be the material a ticket card asked for, or a deal's evidence from the 待补录 list.
+    from salesnav.bot.capture import record_chase, ticket_answer
 
-    if ticket_answer.claim(incoming):
+    if ticket_answer.claim(incoming) or record_chase.claim(incoming):
         return
     inbound_id = incoming.inbound.id
     if stage_move.waiting_for_file(incoming.session, incoming.member) is not None:

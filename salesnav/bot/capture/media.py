@@ -40,9 +40,14 @@ log = logging.getLogger(__name__)
 def on_media(incoming: Incoming) -> None:
     # A director asked for a 解除冻结 reason gets asked for text; a photo may be the material a ticket card asked
     # for; a manager's voice note may be a 批注 on an alert.
-    from salesnav.bot.capture import annotate, ticket_answer, unfreeze
+    from salesnav.bot.capture import annotate, record_chase, ticket_answer, unfreeze
 
-    if unfreeze.claim(incoming) or ticket_answer.claim(incoming) or annotate.claim(incoming):
+    if (
+        unfreeze.claim(incoming)
+        or ticket_answer.claim(incoming)
+        or annotate.claim(incoming)
+        or record_chase.claim(incoming)
+    ):
         return
     inbound_id = incoming.inbound.id
     enqueue_after_commit(incoming.session, store_media, inbound_id, key=f"media:{inbound_id}", queue="media")

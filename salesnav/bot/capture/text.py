@@ -40,13 +40,15 @@ HELP_WORDS = ("帮助", "help", "?", "？")
 def on_text(incoming: Incoming) -> None:
     # A director's reason for 解除冻结, an answer to a ticket card just tapped, then 批注 and 诊断, are claimed
     # before anything else.
-    from salesnav.bot.capture import annotate, diagnosis, ticket_answer, unfreeze
+    from salesnav.bot.capture import annotate, daily_report, diagnosis, record_chase, ticket_answer, unfreeze
 
     if (
         unfreeze.claim(incoming)
         or ticket_answer.claim(incoming)
         or annotate.claim(incoming)
         or diagnosis.claim(incoming)
+        or daily_report.claim(incoming)
+        or record_chase.claim(incoming)
     ):
         return
     content = (incoming.message.get("Content") or "").strip()

@@ -49,8 +49,11 @@ class Heard:
 
 def file_voice(incoming: Incoming, attachment: Attachment, heard: Heard | None) -> None:
     """Put a transcribed voice note where the rep expects it: the waiting touchpoint, or a draft card."""
+    from salesnav.bot.capture import daily_report
     from salesnav.voice import draft_from_transcript
 
+    if daily_report.take_voice(incoming, heard.text if heard else None):
+        return
     user = incoming.member
     waiting = drafts.waiting_for_message(incoming.session, user, now=heard.spoken_at if heard else None)
     pending = (

@@ -15,7 +15,7 @@ from salesnav.handlers.admin import settings_form
 from salesnav.handlers.rules.validation import SPECS
 from salesnav.pages.admin import bp
 
-SECTIONS = (("battle_pack.", "今日作战包"), ("dashboard.", "看板与指标"))
+SECTIONS = (("battle_pack.", "今日作战包"), ("reports.", "日报与团队报告"), ("dashboard.", "看板与指标"))
 
 
 def keys() -> list[str]:

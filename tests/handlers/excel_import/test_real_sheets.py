@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from salesnav.handlers.dashboards.executive import executive_figures
 from sqlalchemy import select
 
+from salesnav.handlers.dashboards.executive import executive_figures
 from salesnav.handlers.excel_import import commit
 from salesnav.jobs.rules import run_scan
 from salesnav.models import (
