@@ -3,8 +3,9 @@ report (or five hundred of them) sums its reps' counts instead of asking again p
 
 Each count uses the definition the scope-wide metric uses (`Touchpoint.is_effective`, `is_complete_record`, the
 stage moves `process_compliance` counts, the deals `win_rate` counts), and `TeamFigures` divides the sums exactly
-as those metrics divide theirs: a team's figures equal `effective_touchpoints_per_rep_week(session, window, Scope.team(…))`
-and the others (tests/metrics/test_by_rep.py holds them to it).
+as those metrics divide theirs: a team's figures equal
+`effective_touchpoints_per_rep_week(session, window, Scope.team(…))` and the others
+(tests/metrics/test_by_rep.py holds them to it).
 """
 
 from __future__ import annotations

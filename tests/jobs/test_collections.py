@@ -17,6 +17,7 @@ from salesnav.models import session as db
 from tests import factories as f
 from tests.bot.conftest import LiveApp, serve
 from tests.handlers.battle_pack.arrange import customer, local
+from tests.rules.conftest import received_texts
 
 DUE = date(2026, 3, 5)  # a Thursday
 JOB = next(p for p in PERIODIC if p.id == "reports.collections")
@@ -48,7 +49,8 @@ def tick(app: LiveApp) -> None:
 
 
 def texts(app: LiveApp, userid: str) -> list[str]:
-    return [m["payload"]["content"] for m in app.emulator.sent(userid) if m["msgtype"] == "text"]
+    """What one person was told: texts, and the message a manager's alert card quotes (one card per alert)."""
+    return received_texts(app, userid)
 
 
 def test_a_reminder_before_the_due_date_one_flag_when_overdue_and_a_payment_clears_it(
