@@ -29,5 +29,11 @@ def test_every_job_a_use_case_names_by_path_is_a_function_of_the_jobs_or_channel
 
 def test_every_periodic_job_named_by_path_resolves():
     paths = [job.job for job in PERIODIC if isinstance(job.job, str)]
-    assert paths == ["salesnav.bot.outbox:flush_due"]
+    assert paths == [
+        "salesnav.bot.outbox:flush_due",
+        "salesnav.bot.report_jobs:send_daily_due",
+        "salesnav.bot.report_jobs:send_team_due",
+        "salesnav.bot.report_jobs:send_chase_due",
+        "salesnav.bot.report_jobs:collections_due",
+    ]
     assert all(callable(resolve(path)) for path in paths)
