@@ -127,6 +127,10 @@ class Settings:
     asr_model_dir: str = ""  # an operator-supplied sherpa-onnx Paraformer model directory
     outbox_max_attempts: int = 5
     outbox_retry_base_seconds: int = 30
+    # Where people's phones reach this app (QR codes and chat links to the H5 client under /m/).
+    public_url: str = ""
+    # The WeCom/WeChat mini-program's app id: with it, QR codes are mini-program codes; without, links to /m/.
+    miniprogram_appid: str = ""
 
     @property
     def business_tz(self) -> ZoneInfo:
@@ -136,6 +140,10 @@ class Settings:
     def attachments_dir(self) -> Path:
         """Where every attachment's bytes live, by content hash (API uploads, chat media, materials, demo)."""
         return self.data_dir / "attachments"
+
+    def client_url(self, path: str = "") -> str:
+        """An absolute link into the H5 client, e.g. client_url("pages/touchpoint/index?id=3")."""
+        return f"{self.public_url or f'http://127.0.0.1:{self.port}'}/m/{path.lstrip('/')}"
 
     @property
     def uses_redis(self) -> bool:
@@ -226,6 +234,10 @@ class Settings:
             asr_model_dir=_directory(env, "SALESNAV_ASR_MODEL_DIR"),
             outbox_max_attempts=_int(env, "WECOM_SEND_MAX_ATTEMPTS", 5, lo=1, hi=20),
             outbox_retry_base_seconds=_int(env, "WECOM_SEND_RETRY_BASE_SECONDS", 30, lo=1, hi=3600),
+            public_url=(_url(env, "SALESNAV_PUBLIC_URL", ("http://", "https://")) or f"http://127.0.0.1:{port}").rstrip(
+                "/"
+            ),
+            miniprogram_appid=env.get("WECOM_MINIPROGRAM_APPID", "").strip(),
         )
 
 

@@ -76,6 +76,12 @@ def scene_row(scene: str) -> QrScene:
     return row
 
 
+def scene_link(scene: str) -> str:
+    """What the code encodes: an absolute link to the H5 client's scan page, which WeCom's scanner opens (a
+    mini-program, once configured, is opened by its own code from the code API instead)."""
+    return current_app.config["SALESNAV"].client_url(f"{PAGE_PATH}?scene={scene}")
+
+
 class QrIn(ma.Schema):
     kind = fields.String(
         required=True,
@@ -143,11 +149,12 @@ def create_qrcode(body: dict[str, Any]) -> Response:
     session.flush()
     scene = scene_for(row)
     commit()
-    image = qrcode.make(f"{PAGE_PATH}?scene={scene}", box_size=8, border=2)
+    image = qrcode.make(scene_link(scene), box_size=8, border=2)
     png = io.BytesIO()
     image.save(png, format="PNG")
     response = Response(png.getvalue(), status=201, mimetype="image/png")
     response.headers["X-Scene"] = scene
+    response.headers["X-Link"] = scene_link(scene)
     response.headers["X-Expires-At"] = row.expires_at.isoformat()
     return response
 
