@@ -62,7 +62,9 @@ def serve(settings: Settings) -> Iterator[LiveApp]:
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     # The port is known before the app is built, so its settings can point at its own emulator.
     settings = dataclasses.replace(
-        settings, wecom=dataclasses.replace(settings.wecom, api_base=base_url + PREFIX, emulator=True)
+        settings,
+        wecom=dataclasses.replace(settings.wecom, api_base=base_url + PREFIX, emulator=True),
+        public_url=base_url,  # QR codes and chat links point at this server's /m/
     )
     app = create_app(settings)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True, fd=sock.fileno())

@@ -52,6 +52,7 @@ export default function Deal() {
       const a = await upload<S<'AttachmentOut'>>('/attachments', picked)
       set(itemId, { attachment_id: a.id, filename: a.filename })
       setError(null)
+      setMissing([])
     } catch (e) {
       setError(message(e))
     } finally {
@@ -117,10 +118,10 @@ export default function Deal() {
           <View className='step' style={{ marginTop: '8px' }}>
             {all
               .filter((s) => s.outcome !== '输单')
-              .map((s) => (
+              .map((s, i, shown) => (
                 <Text key={s.id} className={s.id === d.stage.id ? 'now' : ''}>
                   {s.name}
-                  {s.position < all.length ? ' ›' : ''}
+                  {i < shown.length - 1 ? ' ›' : ''}
                 </Text>
               ))}
           </View>

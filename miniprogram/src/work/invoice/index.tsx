@@ -70,19 +70,10 @@ export default function Invoice() {
       <Message error={error} />
       {reading ? (
         <View className='card invoice-fields'>
-          <View className='card-title'>识别结果（可修改）</View>
-          {FIELDS.map(({ key, text }) => {
-            const conf = (reading.confidence as Record<string, number | undefined>)[key]
-            return (
-              <View key={key}>
-                <View className='label'>
-                  {text}
-                  {conf !== undefined && conf < 0.8 ? <Text className='badge red'> 请核对</Text> : null}
-                </View>
-                <Input className={'input field-' + key} value={values[key] || ''} onInput={(e) => setValues({ ...values, [key]: e.detail.value })} />
-              </View>
-            )
-          })}
+          <View className='card-title'>识别结果</View>
+          <View className='muted'>
+            {values.buyer || '购买方未识别'} · 价税合计 {values.total || '—'} 元 · 发票号 {values.number || '—'}
+          </View>
           <View className='label'>对应的应收款</View>
           {reading.candidates.length === 0 ? <Empty text='在您可见的客户中没有找到未结清的应收款' /> : null}
           <Chips
@@ -97,11 +88,24 @@ export default function Invoice() {
           <Button onClick={confirm} busy={busy}>
             确认回款
           </Button>
-        </View>
-      ) : null}
-      {paid ? (
-        <View className='ok paid'>
-          {paid.created ? '已登记回款' : '这张发票此前已登记，未重复记录'}：{fen(paid.amount_fen)}，该笔应收款还剩 {fen(paid.outstanding_fen)}
+          {paid ? (
+            <View className='ok paid'>
+              {paid.created ? '已登记回款' : '这张发票此前已登记，未重复记录'}：{fen(paid.amount_fen)}，该笔应收款还剩 {fen(paid.outstanding_fen)}
+            </View>
+          ) : null}
+          <View className='label'>核对识别的字段（可修改）</View>
+          {FIELDS.map(({ key, text }) => {
+            const conf = (reading.confidence as Record<string, number | undefined>)[key]
+            return (
+              <View key={key}>
+                <View className='label'>
+                  {text}
+                  {conf !== undefined && conf < 0.8 ? <Text className='badge red'> 请核对</Text> : null}
+                </View>
+                <Input className={'input field-' + key} value={values[key] || ''} onInput={(e) => setValues({ ...values, [key]: e.detail.value })} />
+              </View>
+            )
+          })}
         </View>
       ) : null}
     </Page>

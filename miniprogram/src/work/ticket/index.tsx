@@ -1,7 +1,7 @@
-import { useRef, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { useRouter } from '@tarojs/taro'
 import { View, Text, Textarea, Input } from '@tarojs/components'
-import { api, upload, S } from '../../api/client'
+import { api, upload, loadMe, S } from '../../api/client'
 import { Page, Message, Button, Chips } from '../../components/ui'
 import { useData, message } from '../../lib/useLoad'
 import { pick } from '../../lib/pick'
@@ -9,7 +9,7 @@ import { nowIso, when } from '../../lib/format'
 
 const KINDS = ['行业白皮书', '专家直播', '定制化案例'].map((k) => ({ value: k, text: k }))
 
-function PartCard({ part, onDone }: { part: S<'PartOut'>; onDone: () => void }) {
+function PartCard({ part, mine, onDone }: { part: S<'PartOut'>; mine: boolean; onDone: () => void }) {
   const openedAt = useRef(nowIso())
   const [open, setOpen] = useState(false)
   const [text, setText] = useState('')
@@ -59,7 +59,8 @@ function PartCard({ part, onDone }: { part: S<'PartOut'>; onDone: () => void }) 
       {part.response_text ? <View>回复：{part.response_text}</View> : null}
       {part.schedule_date ? <View>排期：{when(part.schedule_date)}</View> : null}
       {part.risks ? <View>风险：{part.risks}</View> : null}
-      {part.status === '待响应' ? (
+      {part.status === '待响应' && !mine ? <View className='muted'>由{part.department_name}在此回复，回复后会通知您</View> : null}
+      {part.status === '待响应' && mine ? (
         <View className='chip answer' style={{ marginTop: '8px' }} onClick={() => setOpen(!open)}>
           回复本部门任务
         </View>
@@ -96,6 +97,12 @@ function PartCard({ part, onDone }: { part: S<'PartOut'>; onDone: () => void }) 
 export default function Ticket() {
   const id = Number(useRouter().params.id)
   const ticket = useData(() => api<S<'TicketOut'>>('GET', `/tickets/${id}`), [id])
+  const [department, setDepartment] = useState<number | null>(null)
+  useEffect(() => {
+    loadMe()
+      .then((u) => setDepartment(u.department_id ?? null))
+      .catch(() => undefined)
+  }, [])
   const [kind, setKind] = useState<string | null>(null)
   const [note, setNote] = useState('')
   const [error, setError] = useState<string | null>(null)
@@ -122,7 +129,7 @@ export default function Ticket() {
             {t.reason} · {t.status} · {when(t.opened_at)}
           </View>
           {t.parts.map((p) => (
-            <PartCard key={p.id} part={p} onDone={ticket.reload} />
+            <PartCard key={p.id} part={p} mine={department !== null && p.department_id === department} onDone={ticket.reload} />
           ))}
         </View>
       ) : null}
