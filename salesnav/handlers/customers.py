@@ -302,9 +302,8 @@ def update_contact(
 ) -> Contact:
     """Correct a contact of a customer the actor may see: a role set here is a person's word, no longer 推测."""
     contact = session.get(Contact, contact_id)
-    if contact is None or contact.deleted_at is not None:
-        raise NotFound("联系人不存在或您无权查看")
-    customer_for(session, actor, contact.customer_id)  # the same scope as the customer's; NotFound otherwise
+    if contact is None or contact.deleted_at is not None or not customers_for(session, actor, [contact.customer_id]):
+        raise NotFound("联系人不存在或您无权查看")  # the customer's scope; what lies outside does not exist
     changed: dict[str, Any] = {}
     if name is not None:
         if not name.strip():
