@@ -24,6 +24,8 @@ function dueAt(days: number): string {
 }
 
 export type FormSeed = {
+  /** correcting a touchpoint already logged (a voice note from the chat, say) instead of logging a new one */
+  touchpoint?: S<'TouchpointOut'> | null
   customerId?: number | null
   customerName?: string | null
   contacts?: S<'ContactOut'>[]
@@ -32,24 +34,74 @@ export type FormSeed = {
   expo?: string | null
 }
 
+/** A deal opened from the touchpoint that revealed it (商机 always start from a touchpoint). */
+function NewDeal({ touchpoint }: { touchpoint: S<'TouchpointOut'> }) {
+  const openedAt = useRef(nowIso())
+  const [open, setOpen] = useState(false)
+  const [title, setTitle] = useState('')
+  const [line, setLine] = useState('')
+  const [amount, setAmount] = useState('')
+  const [error, setError] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
+  const create = async () => {
+    setBusy(true)
+    setError(null)
+    try {
+      const deal = await api<S<'OpportunityOut'>>('POST', '/opportunities', {
+        touchpoint_id: touchpoint.id,
+        title,
+        product_line: line,
+        expected_amount: amount,
+        form_opened_at: openedAt.current,
+        submitted_at: nowIso(),
+      })
+      go(`/pages/deal/index?id=${deal.id}&touchpoint_id=${touchpoint.id}`)
+    } catch (e) {
+      setError(message(e))
+    } finally {
+      setBusy(false)
+    }
+  }
+  if (!open) {
+    return <Button onClick={() => setOpen(true)}>由此建商机</Button>
+  }
+  return (
+    <View className='new-deal'>
+      <View className='label'>商机名称</View>
+      <Input className='input' value={title} placeholder='如 CT球管更换' onInput={(e) => setTitle(e.detail.value)} />
+      <View className='label'>产品线</View>
+      <Input className='input' value={line} placeholder='如 CT球管' onInput={(e) => setLine(e.detail.value)} />
+      <View className='label'>预计金额（元，可写 58万）</View>
+      <Input className='input' value={amount} onInput={(e) => setAmount(e.detail.value)} />
+      <Message error={error} />
+      <Button onClick={create} busy={busy}>
+        建商机
+      </Button>
+    </View>
+  )
+}
+
 export function TouchpointForm({ seed }: { seed: FormSeed }) {
   const openedAt = useRef(nowIso())
-  const [type, setType] = useState(seed.type || '面访')
-  const [emotion, setEmotion] = useState('中性')
+  const old = seed.touchpoint || null
+  const [type, setType] = useState<string>(old?.type || seed.type || '面访')
+  const [emotion, setEmotion] = useState<string>(old?.emotion || '中性')
   const [contacts, setContacts] = useState<S<'ContactOut'>[]>(seed.contacts || [])
-  const [present, setPresent] = useState<number[]>([])
+  const [present, setPresent] = useState<number[]>(old ? old.contacts.map((c) => c.id) : [])
   const [adding, setAdding] = useState(false)
   const [newName, setNewName] = useState('')
   const [newRole, setNewRole] = useState<string | null>(null)
-  const [summary, setSummary] = useState(seed.summary || '')
-  const [nextAction, setNextAction] = useState('')
+  const [summary, setSummary] = useState(old?.summary || seed.summary || '')
+  const [nextAction, setNextAction] = useState(old?.next_action || '')
   const [due, setDue] = useState<number | null>(null)
-  const [dueIso, setDueIso] = useState<string | null>(null)
-  const [files, setFiles] = useState<S<'AttachmentOut'>[]>([])
+  const [dueIso, setDueIso] = useState<string | null>(old?.next_action_due || null)
+  const [files, setFiles] = useState<S<'AttachmentOut'>[]>(
+    (old?.attachment_ids || []).map((id) => ({ id, filename: `附件 ${id}`, content_type: '', size_bytes: 0, sha256: '', created_at: '' })),
+  )
   const [guessed, setGuessed] = useState<string[]>([])
   const [voiceNote, setVoiceNote] = useState<string | null>(null)
   const [deals, setDeals] = useState<S<'OpportunityOut'>[]>([])
-  const [deal, setDeal] = useState<number | null>(null)
+  const [deal, setDeal] = useState<number | null>(old?.opportunity_id || null)
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
   const [saved, setSaved] = useState<S<'TouchpointOut'> | null>(null)
@@ -61,10 +113,10 @@ export function TouchpointForm({ seed }: { seed: FormSeed }) {
     api<S<'OpportunityPage'>>('GET', `/opportunities?customer_id=${seed.customerId}&status=open`)
       .then((p) => {
         setDeals(p.items)
-        if (p.items.length === 1) setDeal(p.items[0].id)
+        if (p.items.length === 1 && !old) setDeal(p.items[0].id)
       })
       .catch(() => setDeals([]))
-  }, [seed.customerId])
+  }, [seed.customerId, old])
 
   const toggle = (id: number) => setPresent(present.includes(id) ? present.filter((x) => x !== id) : [...present, id])
 
@@ -125,7 +177,30 @@ export function TouchpointForm({ seed }: { seed: FormSeed }) {
     }
   }
 
+  const correct = async () => {
+    if (!old) return
+    setBusy(true)
+    setError(null)
+    try {
+      const out = await api<S<'TouchpointOut'>>('PATCH', `/touchpoints/${old.id}`, {
+        type,
+        emotion,
+        summary,
+        contact_ids: present.filter((id) => id > 0),
+        next_action: nextAction || null,
+        next_action_due: nextAction ? dueIso || (due === null ? null : dueAt(due)) : null,
+        attachment_ids: files.map((f) => f.id),
+      })
+      setSaved(out)
+    } catch (e) {
+      setError(message(e))
+    } finally {
+      setBusy(false)
+    }
+  }
+
   const submit = async () => {
+    if (old) return correct()
     setBusy(true)
     setError(null)
     try {
@@ -170,7 +245,7 @@ export function TouchpointForm({ seed }: { seed: FormSeed }) {
   if (saved) {
     return (
       <View className='card saved'>
-        <View className='card-title'>已记录触点</View>
+        <View className='card-title'>{old ? '已保存修改' : '已记录触点'}</View>
         {saved.effective ? (
           <Message ok='有效触点：有客户方参与人，下一步行动与时间明确' />
         ) : (
@@ -181,7 +256,9 @@ export function TouchpointForm({ seed }: { seed: FormSeed }) {
         </View>
         {saved.opportunity_id ? (
           <Button onClick={() => go(`/pages/deal/index?id=${saved.opportunity_id}&touchpoint_id=${saved.id}`)}>推进商机</Button>
-        ) : null}
+        ) : (
+          <NewDeal touchpoint={saved} />
+        )}
         <Button kind='secondary' onClick={() => go(`/pages/customer/index?id=${saved.customer_id}`)}>
           查看客户
         </Button>
@@ -266,7 +343,7 @@ export function TouchpointForm({ seed }: { seed: FormSeed }) {
       </View>
       <Message error={error} />
       <Button onClick={submit} busy={busy}>
-        提交
+        {old ? '保存修改' : '提交'}
       </Button>
     </View>
   )

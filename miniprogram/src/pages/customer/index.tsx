@@ -122,7 +122,7 @@ export default function Customer() {
         <View className='card-title'>最近触点</View>
         {touchpoints.data && touchpoints.data.items.length === 0 ? <Empty text='暂无触点' /> : null}
         {touchpoints.data?.items.map((t) => (
-          <View key={t.id} className='item'>
+          <View key={t.id} className='item touchpoint' onClick={() => go(`/pages/touchpoint/index?id=${t.id}`)}>
             <View className='row'>
               <Text>
                 {t.type} · {t.emotion}
@@ -131,6 +131,7 @@ export default function Customer() {
             </View>
             <View className='muted'>{t.summary || '（无纪要）'}</View>
             {t.next_action ? <View className='muted'>下一步：{t.next_action}</View> : null}
+            <View className='muted'>点此修改 ›</View>
           </View>
         ))}
       </View>

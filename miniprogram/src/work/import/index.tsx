@@ -1,6 +1,7 @@
 // Excel 导入: upload → preview (columns as recognised, near-miss customers, error rows) → correct → confirm →
 // progress → undo. Nothing is written before the confirm.
 import { useEffect, useState } from 'react'
+import { useRouter } from '@tarojs/taro'
 import { View, Text } from '@tarojs/components'
 import { api, upload, S } from '../../api/client'
 import { Page, Message, Button, Chips } from '../../components/ui'
@@ -30,6 +31,7 @@ const SUMMARY: Record<string, string> = {
 }
 
 export default function Import() {
+  const shown = Number(useRouter().params.id || 0) // an import started in the chat, opened from its link
   const [imp, setImp] = useState<S<'ImportOut'> | null>(null)
   const [columns, setColumns] = useState<Record<string, Record<string, string>>>({})
   const [matches, setMatches] = useState<Record<string, number | 'new'>>({})
@@ -37,6 +39,13 @@ export default function Import() {
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
   const preview = (imp?.preview || null) as unknown as Preview | null
+
+  useEffect(() => {
+    if (!shown) return
+    api<S<'ImportOut'>>('GET', `/imports/${shown}`)
+      .then(setImp)
+      .catch((e) => setError(message(e)))
+  }, [shown])
 
   useEffect(() => {
     if (!imp || !imp.id || !['queued', 'running'].includes(imp.status || '')) return
@@ -177,6 +186,21 @@ export default function Import() {
             确认导入
           </Button>
         </>
+      ) : null}
+      {imp && !previewed && (imp.errors?.length || imp.notes?.length) ? (
+        <View className='card'>
+          <View className='card-title'>失败行与提示</View>
+          {(imp.errors || []).map((e, i) => (
+            <View key={'e' + i} className='muted'>
+              第 {String(e.row ?? '')} 行：{String(e.reason ?? '')}
+            </View>
+          ))}
+          {(imp.notes || []).map((n, i) => (
+            <View key={'n' + i} className='muted'>
+              第 {String(n.row ?? '')} 行：{String(n.note ?? '')}
+            </View>
+          ))}
+        </View>
       ) : null}
       {imp && imp.status === 'done' ? (
         <Button kind='danger' onClick={() => run('undo')} busy={busy}>
