@@ -51,3 +51,18 @@ def test_a_missing_build_says_how_to_make_it(live_pages, session, tmp_path):
     sign_in_with_wecom(client, "rep01")
     page = client.get("/m/")
     assert page.status_code == 503 and "make client" in page.get_data(as_text=True)
+
+
+def test_scripts_go_gzipped_to_a_browser_that_takes_it(live_pages, build):
+    import gzip
+
+    client = live_pages.app.test_client()
+    packed = client.get("/m/js/app.1.js", headers={"Accept-Encoding": "gzip, br"})
+    assert packed.headers["Content-Encoding"] == "gzip" and packed.mimetype in (
+        "text/javascript",
+        "application/javascript",
+    )
+    assert gzip.decompress(packed.data).decode() == "console.log('销售导航仪')"
+    assert packed.headers["Cache-Control"] == "public, max-age=31536000"
+    plain = client.get("/m/js/app.1.js")
+    assert "Content-Encoding" not in plain.headers and plain.get_data(as_text=True) == "console.log('销售导航仪')"
