@@ -131,6 +131,9 @@ class Settings:
     public_url: str = ""
     # The WeCom/WeChat mini-program's app id: with it, QR codes are mini-program codes; without, links to /m/.
     miniprogram_appid: str = ""
+    miniprogram_secret: str = ""
+    # WeChat's API for the mini-program (access token, 小程序码); the emulator's in emulator mode
+    wechat_api_base: str = "https://api.weixin.qq.com"
 
     @property
     def business_tz(self) -> ZoneInfo:
@@ -238,6 +241,9 @@ class Settings:
                 "/"
             ),
             miniprogram_appid=env.get("WECOM_MINIPROGRAM_APPID", "").strip(),
+            miniprogram_secret=env.get("WECOM_MINIPROGRAM_SECRET", "").strip(),
+            wechat_api_base=_url(env, "WECHAT_API_BASE", ("http://", "https://"))
+            or (f"http://127.0.0.1:{port}/_wecom" if emulator else "https://api.weixin.qq.com"),
         )
 
 

@@ -65,6 +65,7 @@ def serve(settings: Settings) -> Iterator[LiveApp]:
         settings,
         wecom=dataclasses.replace(settings.wecom, api_base=base_url + PREFIX, emulator=True),
         public_url=base_url,  # QR codes and chat links point at this server's /m/
+        wechat_api_base=base_url + PREFIX,
     )
     app = create_app(settings)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True, fd=sock.fileno())

@@ -1618,7 +1618,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 生成二维码（客户触点表单或展会线索表单） */
+        /**
+         * 生成二维码（客户触点表单或展会线索表单）
+         * @description 配置了小程序（WECOM_MINIPROGRAM_APPID）时为微信小程序码（getwxacodeunlimit，打开 pages/scan/index 并带 scene）；否则为指向 H5 客户端的网址二维码（企业微信扫一扫即可打开），网址见响应头 X-Link。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1642,6 +1645,15 @@ export interface paths {
                     };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                /** @description 配置了小程序但微信小程序码服务不可用 */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1686,7 +1698,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
