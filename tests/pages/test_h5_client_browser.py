@@ -422,3 +422,53 @@ def test_a_rep_sets_a_contacts_decision_role_on_the_customer_page(company: LiveA
     with db.transaction() as s:
         contact = s.get(Contact, contact_id)
         assert contact.decision_role is DecisionRole.VETO and not contact.decision_role_guessed
+
+
+def test_a_rep_imports_a_small_sheet_after_correcting_a_column(company: LiveApp) -> None:
+    from tests.handlers.excel_import.sheets import xlsx
+
+    # 「情况」 is no header the importer knows (it guesses from the dates inside): the rep says it holds the remarks.
+    sheet = xlsx(
+        {
+            "客户": [
+                ["客户名称", "联系人", "手机", "情况"],
+                ["盐城市第三人民医院", "魏主任", "13912345678", "3月1日 拜访设备科，魏主任关注维保响应，下周送样"],
+                ["宿迁市中医院", "顾科长", "13812345679", "2月26日 电话沟通预算，积极"],
+            ]
+        }
+    )
+    with phone(company, "rep01") as rep_phone:
+        page = rep_phone.page
+        page.goto(f"{company.base_url}/m/work/import/index")
+        with page.expect_file_chooser() as chooser:
+            page.locator(".btn", has_text="选择表格").click()
+        chooser.value.set_files(
+            files=[
+                {
+                    "name": "跟进表.xlsx",
+                    "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    "buffer": sheet,
+                }
+            ]
+        )
+        column = page.locator(".column", has_text="情况")
+        column.wait_for()
+        assert "备注" not in column.locator(".badge").inner_text()  # read as something else (its dates)
+        column.locator(".row").click()
+        column.locator(".chip", has_text="备注").click()
+        assert "备注" in column.locator(".badge").inner_text()
+        rep_phone.shot("import-corrected")
+        page.locator(".btn", has_text="确认导入").click()
+        page.locator(".status", has_text="排队中").or_(page.locator(".status", has_text="已完成")).wait_for()
+        company.drain()  # the import job (rq in CI, the in-process worker locally)
+        page.locator(".status", has_text="已完成").wait_for(timeout=30_000)
+        page.locator(".btn", has_text="撤销这次导入").wait_for()
+        rep_phone.shot("import-done")
+
+    with db.transaction() as s:
+        rep = s.scalars(select(User).where(User.wecom_userid == "rep01")).one()
+        imported = s.scalars(
+            select(Customer).where(Customer.name == "盐城市第三人民医院", Customer.owner_id == rep.id)
+        ).one()
+        notes = s.scalars(select(Touchpoint.summary).where(Touchpoint.customer_id == imported.id)).all()
+        assert any("魏主任关注维保响应" in n for n in notes)  # the corrected column became the touchpoint

@@ -22,6 +22,9 @@ type Preview = {
 
 const SUMMARY: Record<string, string> = {
   rows: '行',
+  customers: '新建客户',
+  contacts: '联系人',
+  failed: '失败行',
   new_customers: '新客户',
   matched_customers: '已有客户',
   touchpoints: '触点',
@@ -126,6 +129,7 @@ export default function Import() {
           {preview.blocking ? <Message warn={preview.blocking} /> : null}
           <View className='card'>
             <View className='card-title'>将导入</View>
+            {Object.keys(columns).length ? <View className='muted'>已更正列：确认后按更正后的列导入，下面的数字以导入结果为准</View> : null}
             <View className='muted'>
               {Object.entries(preview.summary)
                 .map(([k, v]) => `${SUMMARY[k] || k} ${v}`)
