@@ -12,6 +12,14 @@ export const ROLES = [
   { value: 'user', text: '使用者' },
   { value: 'veto', text: '否决者' },
 ]
+const AREA: Record<string, string> = {
+  emotion: '情绪',
+  activity: '跟进',
+  decision_chain: '决策链',
+  stage: '阶段',
+  collaboration: '协同',
+  payment: '回款',
+}
 const ROLE_CODE: Record<string, string> = { 影响者: 'influencer', 采购者: 'purchaser', 使用者: 'user', 否决者: 'veto' }
 
 function ContactRow({ contact }: { contact: S<'ContactOut'> }) {
@@ -80,7 +88,7 @@ export default function Customer() {
             <View className='diagnosis'>
               {diagnosis.findings.map((f, i) => (
                 <View key={i} className='item'>
-                  <Text className={'badge' + (f.severity === 'high' || f.severity === '高' ? ' red' : '')}>{f.area}</Text> {f.text}
+                  <Text className={'badge' + (f.severity === 'bad' ? ' red' : '')}>{AREA[f.area] || '其他'}</Text> {f.text}
                 </View>
               ))}
               {diagnosis.next_steps.map((s, i) => (
