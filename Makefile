@@ -28,8 +28,59 @@ system-deps: ## Install the Debian packages the product and its tests need (when
 install: system-deps $(if $(shell command -v uv 2>/dev/null),,$(UV_BOOT)) ## Create .venv and install everything from the lockfile
 	$(UV) sync --frozen
 
-run: install ## Start the whole product (SQLite, in-process jobs and clock, WeCom emulator, demo data)
+run: install client-h5 ## Start the whole product (SQLite, in-process jobs and clock, WeCom emulator, demo data)
 	$(VENV)/bin/salesnav serve
+
+# --- The rep's client (miniprogram/, Taro 4): one codebase, a weapp build and an H5 build served under /m/ ---
+CLIENT := miniprogram
+CLIENT_SRC := $(shell find $(CLIENT)/src $(CLIENT)/config -type f -not -name schema.d.ts -not -name openapi.json 2>/dev/null) \
+	$(CLIENT)/babel.config.js $(CLIENT)/tsconfig.json
+API_SRC := $(wildcard salesnav/miniprogram_api/*.py) salesnav/miniprogram_api/schemas.py
+# WeChat's limit on a mini-program's main package, in bytes
+WEAPP_MAIN_LIMIT := 2097152
+
+node-deps: ## Install Node.js and npm from Debian's packages when the machine has none
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  echo "installing Debian packages: nodejs npm"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
+
+$(CLIENT)/node_modules/.package-lock.json: $(CLIENT)/package-lock.json $(CLIENT)/package.json | node-deps
+	cd $(CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The API's types for the client come from the app's own OpenAPI document: a contract change breaks this build.
+$(CLIENT)/src/api/schema.d.ts: $(API_SRC) $(CLIENT)/node_modules/.package-lock.json | install
+	$(VENV)/bin/salesnav openapi --out $(CLIENT)/src/api/openapi.json
+	cd $(CLIENT) && npx openapi-typescript src/api/openapi.json -o src/api/schema.d.ts --silent
+	@touch $@
+
+$(CLIENT)/dist/h5/index.html: $(CLIENT_SRC) $(CLIENT)/src/api/schema.d.ts $(CLIENT)/node_modules/.package-lock.json
+	cd $(CLIENT) && npx tsc --noEmit -p tsconfig.json
+	cd $(CLIENT) && rm -rf dist/h5 && NODE_ENV=production npx taro build --type h5
+
+client-h5: $(CLIENT)/dist/h5/index.html ## Build the H5 client when it is missing or older than its sources
+
+client: client-h5 ## Build the client (H5 under /m/ and the weapp bundle)
+	cd $(CLIENT) && rm -rf dist/weapp && NODE_ENV=production npx taro build --type weapp
+	@$(MAKE) --no-print-directory client-size
+
+client-size: ## Print the weapp main package size (sub-packages excluded) and check it against WeChat's 2 MB
+	@size=$$(cd $(CLIENT)/dist/weapp && find . -type f -not -path './work/*' -printf '%s\n' | awk '{s+=$$1} END {print s}'); \
+	echo "weapp main package: $$size bytes ($$((size / 1024)) KiB; limit $(WEAPP_MAIN_LIMIT))"; \
+	test "$$size" -le $(WEAPP_MAIN_LIMIT) || { echo "weapp main package is over WeChat's 2 MB limit"; exit 1; }
+
+client-ci: install ## CI: npm ci, API types, type-check, lint, build weapp + h5, main package size check
+	$(MAKE) --no-print-directory node-deps
+	cd $(CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+	$(VENV)/bin/salesnav openapi --out $(CLIENT)/src/api/openapi.json
+	cd $(CLIENT) && npx openapi-typescript src/api/openapi.json -o src/api/schema.d.ts --silent
+	git diff --exit-code -- $(CLIENT)/src/api/schema.d.ts || { echo "schema.d.ts is stale: run make client and commit it"; exit 1; }
+	cd $(CLIENT) && npx tsc --noEmit -p tsconfig.json
+	cd $(CLIENT) && npx eslint --max-warnings=0 --ext .ts,.tsx src config
+	cd $(CLIENT) && rm -rf dist/h5 && NODE_ENV=production npx taro build --type h5
+	cd $(CLIENT) && rm -rf dist/weapp && NODE_ENV=production npx taro build --type weapp
+	@$(MAKE) --no-print-directory client-size
 
 test: install ## Run the test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set, SQLite otherwise)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -53,4 +104,4 @@ lint: install ## ruff, the import contract (layers) and mypy, as configured in p
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
-.PHONY: help system-deps install run test test-smoke test-calendar lint
+.PHONY: help system-deps install run test test-smoke test-calendar lint node-deps client client-h5 client-size client-ci

@@ -57,6 +57,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from salesnav.pages.admin import bp as admin_bp
 
     app.register_blueprint(admin_bp)
+    from salesnav.pages import h5_client
+
+    h5_client.init_app(app)  # the rep's client (miniprogram/, H5 build) under /m/
     from salesnav import miniprogram_api
 
     miniprogram_api.init_app(app)

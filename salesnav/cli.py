@@ -393,3 +393,21 @@ def import_excel(file: str, owner: str, dry_run: bool, matches: tuple[str, ...],
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+@main.command("openapi")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default="-", help="写入的文件（默认标准输出）")
+def openapi(out: str) -> None:
+    """Print the API's OpenAPI document (/api/v1/openapi.json) without starting a server."""
+    import json
+
+    from salesnav.app import create_app
+
+    app = create_app(_settings())
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    text = json.dumps(spec, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    if out == "-":
+        click.echo(text, nl=False)
+    else:
+        with open(out, "w", encoding="utf-8") as fh:
+            fh.write(text)

@@ -79,7 +79,10 @@ class Environment(BaseSettings):
     BAIDU_API_KEY: str = ""
     BAIDU_SECRET_KEY: str = ""
     FINANCE_API_URL: str = ""
-    PUBLIC_URL: str = ""  # where members' phones reach us (links in messages); the local server under the emulator
+    PUBLIC_URL: str = ""
+    WECOM_MINIPROGRAM_APPID: str = ""
+    WECOM_MINIPROGRAM_SECRET: str = ""
+    WECHAT_API_BASE: str = ""  # where members' phones reach us (links in messages); the local server under the emulator
 
     @classmethod
     def settings_customise_sources(
@@ -111,7 +114,7 @@ class Environment(BaseSettings):
             raise ValueError(f"must be a sqlite:// or postgresql:// URL, got {value!r}")
         return value
 
-    @field_validator("REDIS_URL", "WECOM_API_BASE", "FINANCE_API_URL", "PUBLIC_URL")
+    @field_validator("REDIS_URL", "WECOM_API_BASE", "FINANCE_API_URL", "PUBLIC_URL", "WECHAT_API_BASE")
     @classmethod
     def _url(cls, value: str, info: ValidationInfo) -> str:
         schemes = _URL_SCHEMES[info.field_name or ""]
@@ -165,6 +168,7 @@ _URL_SCHEMES = {
     "WECOM_API_BASE": ("http://", "https://"),
     "FINANCE_API_URL": ("http://", "https://"),
     "PUBLIC_URL": ("http://", "https://"),
+    "WECHAT_API_BASE": ("http://", "https://"),
 }
 
 
@@ -212,12 +216,18 @@ class Settings:
     baidu: BaiduSettings = field(default_factory=BaiduSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     finance_api_url: str = ""
-    # Where members' phones reach this server (PUBLIC_URL): links in chat messages (a material's file) start here.
-    # Empty: no such links are sent. The embedded default (emulator) is the local server.
+    # Where members' phones reach this server (PUBLIC_URL): links in chat messages (a material's file, the H5
+    # client under /m/) and QR codes start here. Empty: no material links; the embedded default (emulator) is
+    # the local server.
     public_url: str = ""
     asr_model_dir: str = ""  # an operator-supplied sherpa-onnx Paraformer model directory
     outbox_max_attempts: int = 5
     outbox_retry_base_seconds: int = 30
+    # The WeCom/WeChat mini-program's app id: with it, QR codes are mini-program codes; without, links to /m/.
+    miniprogram_appid: str = ""
+    miniprogram_secret: str = ""
+    # WeChat's API for the mini-program (access token, 小程序码); the emulator's in emulator mode
+    wechat_api_base: str = "https://api.weixin.qq.com"
 
     @property
     def business_tz(self) -> ZoneInfo:
@@ -227,6 +237,10 @@ class Settings:
     def attachments_dir(self) -> Path:
         """Where every attachment's bytes live, by content hash (API uploads, chat media, materials, demo)."""
         return self.data_dir / "attachments"
+
+    def client_url(self, path: str = "") -> str:
+        """An absolute link into the H5 client, e.g. client_url("pages/touchpoint/index?id=3")."""
+        return f"{self.public_url or f'http://127.0.0.1:{self.port}'}/m/{path.lstrip('/')}"
 
     @property
     def uses_redis(self) -> bool:
@@ -301,6 +315,10 @@ class Settings:
             asr_model_dir=env.SALESNAV_ASR_MODEL_DIR,
             outbox_max_attempts=env.WECOM_SEND_MAX_ATTEMPTS,
             outbox_retry_base_seconds=env.WECOM_SEND_RETRY_BASE_SECONDS,
+            miniprogram_appid=env.WECOM_MINIPROGRAM_APPID,
+            miniprogram_secret=env.WECOM_MINIPROGRAM_SECRET,
+            wechat_api_base=env.WECHAT_API_BASE
+            or (f"http://127.0.0.1:{env.PORT}/_wecom" if emulator else "https://api.weixin.qq.com"),
         )
 
 

@@ -16,6 +16,7 @@ from salesnav.bot.cards import SOURCE
 from salesnav.handlers.money import fen_to_yuan_text
 from salesnav.handlers.rules.texts import business_tz, how_long
 from salesnav.models import DepartmentKind, Material, PartStatus, TicketPart, User
+from salesnav.settings import current_settings
 from salesnav.voice.draft import DEFAULT_DUE_TIME
 
 PREFIX = "tkt"
@@ -104,7 +105,7 @@ def _buttons(part: TicketPart) -> list[dict[str, Any]]:
             {"text": "确认排期", "style": 1, "key": f"{PREFIX}:date:{part.id}"},
             {"text": "标注风险", "style": 2, "key": f"{PREFIX}:risk:{part.id}"},
         ]
-    return []  # another kind of department answers in the mini-program
+    return []  # another kind of department answers in the client (/m/)
 
 
 def _hint(part: TicketPart, now: datetime, reminder: bool) -> str:
@@ -116,7 +117,8 @@ def _hint(part: TicketPart, now: datetime, reminder: bool) -> str:
         return f"{left}请在 {part.sla_hours} 小时内附上材料：点「选素材」从素材库选，或点「发文件」后直接发送文件或图片"
     if part.department.kind is DepartmentKind.DELIVERY:
         return f"{left}请在 {part.sla_hours} 小时内确认排期：点「确认排期」后直接回复日期；点「标注风险」后回复风险点"
-    return f"{left}请在 {part.sla_hours} 小时内在小程序中回复"
+    link = current_settings().client_url(f"work/ticket/index?id={part.ticket_id}")
+    return f"{left}请在 {part.sla_hours} 小时内回复：{link}"
 
 
 def part_card(

@@ -572,3 +572,50 @@ class CustomerIndex:
 FUZZY_BLOCK = 2000  # names compared at once: a 2,000 × customers matrix of float32
 # The fuzzy results for the last set of customers seen, by normalised name (see match_many).
 _FUZZY_SEEN: list[tuple[tuple[int, float], dict[str, list[tuple[int, float]]]]] = []
+
+
+_UNSET: Any = object()
+
+
+def update_contact(
+    session: Session,
+    actor: User,
+    *,
+    contact_id: int,
+    name: str | None = None,
+    title: str | None = _UNSET,
+    phone: str | None = _UNSET,
+    decision_role: DecisionRole | str | None = _UNSET,
+) -> Contact:
+    """Correct a contact of a customer the actor may see: a role set here is a person's word, no longer 推测."""
+    contact = session.get(Contact, contact_id)
+    if contact is None or contact.deleted_at is not None or not customers_for(session, actor, [contact.customer_id]):
+        raise NotFound("联系人不存在或您无权查看")  # the customer's scope; what lies outside does not exist
+    changed: dict[str, Any] = {}
+    if name is not None:
+        if not name.strip():
+            raise DomainError("请填写联系人姓名")
+        contact.name = name.strip()[:100]
+        changed["name"] = contact.name
+    if title is not _UNSET:
+        contact.title = (title or "").strip()[:100] or None
+        changed["title"] = contact.title
+    if phone is not _UNSET:
+        contact.phone = normalise_phone(phone)
+        changed["phone"] = contact.phone
+    if decision_role is not _UNSET:
+        role = None
+        if decision_role:
+            role = (
+                decision_role
+                if isinstance(decision_role, DecisionRole)
+                else DecisionRole.from_label(str(decision_role))
+            )
+            if role is None:
+                raise DomainError("决策角色无效，请选择影响者、采购者、使用者或否决者")
+        contact.decision_role = role
+        contact.decision_role_guessed = False
+        changed["decision_role"] = role.value if role else None
+    session.flush()
+    record_event(session, "contact.updated", "contact", contact.id, actor, customer_id=contact.customer_id, **changed)
+    return contact

@@ -13,7 +13,7 @@ from salesnav.handlers.scope import opportunity_for, owned_by_visible, touchpoin
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import bp
 from salesnav.miniprogram_api.listing import paginate
-from salesnav.miniprogram_api.schemas import PageArgs, page_of
+from salesnav.miniprogram_api.schemas import PageArgs, Text, page_of
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.models import Annotation
 
@@ -24,7 +24,7 @@ DB_ID = validate.Range(min=1, max=2**53)
 class AnnotationOut(ma.Schema):
     id = fields.Integer(required=True)
     author_id = fields.Integer(required=True)
-    author_name = fields.Function(lambda a: a.author.name, required=True)
+    author_name = Text(lambda a: a.author.name, required=True)
     recipient_id = fields.Integer(allow_none=True)
     alert_id = fields.Integer(allow_none=True)
     opportunity_id = fields.Integer(allow_none=True)

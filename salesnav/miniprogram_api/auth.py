@@ -22,13 +22,14 @@ from salesnav import clock
 from salesnav.bot.client import WeComClient, WeComError
 from salesnav.miniprogram_api.blueprint import bp
 from salesnav.miniprogram_api.errors import NotActivated, Unauthorized, UpstreamUnavailable
+from salesnav.miniprogram_api.schemas import Text
 from salesnav.miniprogram_api.unit_of_work import db_session
 from salesnav.models import User
 from salesnav.settings import Settings
 
 SESSION_SALT = "salesnav.miniprogram.session"
 DEFAULT_SESSION_TTL = timedelta(days=7)
-PUBLIC_ENDPOINTS = frozenset({"miniprogram_api.login"})
+PUBLIC_ENDPOINTS = frozenset({"miniprogram_api.login", "miniprogram_api.page_session"})
 WECOM_INVALID_CODE = 40029
 
 
@@ -119,12 +120,12 @@ class UserOut(ma.Schema):
     id = fields.Integer(required=True)
     userid = fields.String(required=True, attribute="wecom_userid")
     name = fields.String(required=True)
-    role = fields.Function(
+    role = Text(
         lambda u: u.role.value,
         required=True,
         metadata={"enum": ["rep", "manager", "director", "dept_head", "staff", "admin"]},
     )
-    role_label = fields.Function(lambda u: u.role.label, required=True)
+    role_label = Text(lambda u: u.role.label, required=True)
     department_id = fields.Integer(allow_none=True)
 
 

@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_smorest import Api, Blueprint
 
-from salesnav.miniprogram_api.schemas import ErrorOut
+from salesnav.miniprogram_api.schemas import ErrorOut, Number, Text
 from salesnav.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -39,13 +39,16 @@ def _rate_limit() -> str:
 def register(app: Flask) -> None:
     # Importing the resource modules attaches their routes to `bp`; it must happen before registering.
     from salesnav.miniprogram_api import (  # noqa: F401
+        alerts,
         annotations,
         attachments,
         auth,
+        contacts,
         customers,
         dashboards,
         diagnosis,
         errors,
+        h5_session,
         imports,
         materials,
         media,
@@ -54,6 +57,7 @@ def register(app: Flask) -> None:
         stages,
         tasks,
         tickets,
+        today,
         touchpoints,
     )
 
@@ -65,6 +69,8 @@ def register(app: Flask) -> None:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = MiniprogramApi(app, spec_kwargs=_spec_kwargs())
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.register_field(Text, "string", None)
+    api.register_field(Number, "integer", None)
     api.register_blueprint(bp)
 
     limiter = Limiter(

@@ -16,7 +16,7 @@ from salesnav.handlers.scope import opportunity_for, owned_by_visible
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.listing import paginate
-from salesnav.miniprogram_api.schemas import ErrorOut, FormTimes, Label, PageArgs, page_of
+from salesnav.miniprogram_api.schemas import ErrorOut, FormTimes, Label, PageArgs, Text, page_of
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.models import Opportunity, OpportunityStatus, Stage, StageTransition
 
@@ -32,7 +32,7 @@ class StageRef(ma.Schema):
 
 class EvidenceOut(ma.Schema):
     checklist_item_id = fields.Integer(required=True)
-    item_name = fields.Function(lambda e: e.item.name, required=True)
+    item_name = Text(lambda e: e.item.name, required=True)
     text = fields.String(allow_none=True)
     attachment_id = fields.Integer(allow_none=True)
     checked = fields.Boolean(required=True)
@@ -43,7 +43,7 @@ class EvidenceOut(ma.Schema):
 class OpportunityOut(ma.Schema):
     id = fields.Integer(required=True)
     customer_id = fields.Integer(required=True)
-    customer_name = fields.Function(lambda o: o.customer.name, required=True)
+    customer_name = Text(lambda o: o.customer.name, required=True)
     owner_id = fields.Integer(required=True)
     title = fields.String(required=True)
     product_line = fields.String(required=True)
@@ -95,7 +95,7 @@ class CreditWaiverOut(ma.Schema):
         required=True, metadata={"description": "总监接受风险的预计金额（分）；金额不变时合同审批不再做信用校验"}
     )
     waived_by_id = fields.Integer(required=True)
-    waived_by_name = fields.Function(lambda w: w.waived_by.name, required=True)
+    waived_by_name = Text(lambda w: w.waived_by.name, required=True)
     reason = fields.String(required=True)
     frozen_reason = fields.String(allow_none=True, metadata={"description": "冻结时的原因与风险点"})
     waived_at = fields.AwareDateTime(required=True)

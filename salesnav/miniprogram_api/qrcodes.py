@@ -20,12 +20,14 @@ from itsdangerous.signer import HMACAlgorithm
 from marshmallow import fields, validate
 
 from salesnav import clock
+from salesnav.bot.miniprogram_code import CodeUnavailable, unlimited_code
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.scope import customer_for
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import bp
 from salesnav.miniprogram_api.customers import ContactOut
-from salesnav.miniprogram_api.errors import Gone
+from salesnav.miniprogram_api.errors import Gone, UpstreamUnavailable
+from salesnav.miniprogram_api.schemas import ErrorOut
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.models import QrScene, TouchpointType
 
@@ -76,6 +78,12 @@ def scene_row(scene: str) -> QrScene:
     return row
 
 
+def scene_link(scene: str) -> str:
+    """What the code encodes: an absolute link to the H5 client's scan page, which WeCom's scanner opens (a
+    mini-program, once configured, is opened by its own code from the code API instead)."""
+    return current_app.config["SALESNAV"].client_url(f"{PAGE_PATH}?scene={scene}")
+
+
 class QrIn(ma.Schema):
     kind = fields.String(
         required=True,
@@ -114,10 +122,16 @@ class SceneFormOut(ma.Schema):
 
 @bp.route("/qrcodes", methods=["POST"])
 @bp.arguments(QrIn)
+@bp.alt_response(502, schema=ErrorOut, description="配置了小程序但微信小程序码服务不可用")
 @bp.response(201, description="二维码 PNG；扫码后的 scene 见响应头 X-Scene", content_type="image/png")
 @bp.doc(
     tags=TAGS,
     summary="生成二维码（客户触点表单或展会线索表单）",
+    description=(
+        "配置了小程序（WECOM_MINIPROGRAM_APPID）时为微信小程序码"
+        "（getwxacodeunlimit，打开 pages/scan/index 并带 scene）；"
+        "否则为指向 H5 客户端的网址二维码（企业微信扫一扫即可打开），网址见响应头 X-Link。"
+    ),
     responses={
         "201": {
             "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
@@ -143,18 +157,28 @@ def create_qrcode(body: dict[str, Any]) -> Response:
     session.flush()
     scene = scene_for(row)
     commit()
-    image = qrcode.make(f"{PAGE_PATH}?scene={scene}", box_size=8, border=2)
-    png = io.BytesIO()
-    image.save(png, format="PNG")  # type: ignore[call-arg]  # a PIL image (Pillow is installed): save takes format
-    response = Response(png.getvalue(), status=201, mimetype="image/png")
+    settings = current_app.config["SALESNAV"]
+    if settings.miniprogram_appid:
+        try:
+            data = unlimited_code(settings, scene=scene, page=PAGE_PATH)
+        except CodeUnavailable as exc:
+            raise UpstreamUnavailable("微信小程序码服务暂时无法使用，请稍后再试") from exc
+    else:
+        image = qrcode.make(scene_link(scene), box_size=8, border=2)
+        png = io.BytesIO()
+        image.save(png, format="PNG")  # type: ignore[call-arg]  # a PIL image (Pillow is installed): save takes format
+        data = png.getvalue()
+    response = Response(data, status=201, mimetype="image/png")
     response.headers["X-Scene"] = scene
+    if not settings.miniprogram_appid:
+        response.headers["X-Link"] = scene_link(scene)
     response.headers["X-Expires-At"] = row.expires_at.isoformat()
     return response
 
 
 @bp.route("/qrcodes/scene/<string:scene>", methods=["GET"])
 @bp.response(200, SceneFormOut)
-@bp.alt_response(410, description="二维码已过期")
+@bp.alt_response(410, schema=ErrorOut, description="二维码已过期")
 @bp.doc(tags=TAGS, summary="扫码后：取预填好的表单")
 def open_scene(scene: str) -> dict[str, Any]:
     row = scene_row(scene)

@@ -97,3 +97,11 @@ def page_of(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
 class IdOut(ma.Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
+
+
+class Text(fields.Function):
+    """A computed text property (a name looked up through a relation): typed as a string in the document."""
+
+
+class Number(fields.Function):
+    """A computed integer property: typed as an integer in the document."""

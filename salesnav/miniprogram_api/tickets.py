@@ -14,7 +14,7 @@ from salesnav.handlers.scope import ticket_for, ticket_visible
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.listing import paginate
-from salesnav.miniprogram_api.schemas import BusinessDateTime, FormTimes, Label, PageArgs, page_of
+from salesnav.miniprogram_api.schemas import BusinessDateTime, FormTimes, Label, Number, PageArgs, Text, page_of
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.models import (
     CollaborationTicket,
@@ -33,7 +33,7 @@ class PartOut(ma.Schema):
     id = fields.Integer(required=True)
     ticket_id = fields.Integer(required=True)
     department_id = fields.Integer(required=True)
-    department_name = fields.Function(lambda p: p.department.name, required=True)
+    department_name = Text(lambda p: p.department.name, required=True)
     request = fields.String(required=True)
     status = Label(PartStatus, required=True)
     sla_hours = fields.Integer(required=True)
@@ -56,7 +56,7 @@ class EnablementOut(ma.Schema):
     note = fields.String(allow_none=True)
     requested_by_id = fields.Integer(required=True)
     fulfilled_at = fields.AwareDateTime(allow_none=True)
-    ticket_part_id = fields.Function(
+    ticket_part_id = Number(
         lambda r: r.part.id if r.part is not None else None,
         allow_none=True,
         metadata={"description": "市场部回复这项请求的协同任务（附素材即完成）"},
@@ -66,7 +66,7 @@ class EnablementOut(ma.Schema):
 class TicketOut(ma.Schema):
     id = fields.Integer(required=True)
     opportunity_id = fields.Integer(required=True)
-    opportunity_title = fields.Function(lambda t: t.opportunity.title, required=True)
+    opportunity_title = Text(lambda t: t.opportunity.title, required=True)
     reason = fields.String(required=True)
     status = Label(TicketStatus, required=True)
     opened_at = fields.AwareDateTime(required=True)

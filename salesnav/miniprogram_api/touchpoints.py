@@ -15,7 +15,7 @@ from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.customers import ContactOut
 from salesnav.miniprogram_api.listing import paginate
-from salesnav.miniprogram_api.schemas import BusinessDateTime, FormTimes, Label, PageArgs, page_of
+from salesnav.miniprogram_api.schemas import BusinessDateTime, FormTimes, Label, PageArgs, Text, page_of
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.models import CaptureSource, Emotion, Touchpoint, TouchpointType
 
@@ -25,7 +25,7 @@ TAGS = ["触点"]
 class TouchpointOut(ma.Schema):
     id = fields.Integer(required=True)
     customer_id = fields.Integer(required=True)
-    customer_name = fields.Function(lambda t: t.customer.name, required=True)
+    customer_name = Text(lambda t: t.customer.name, required=True)
     rep_id = fields.Integer(required=True)
     opportunity_id = fields.Integer(allow_none=True)
     type = Label(TouchpointType, required=True)

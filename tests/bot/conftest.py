@@ -64,7 +64,8 @@ def serve(settings: Settings) -> Iterator[LiveApp]:
     settings = dataclasses.replace(
         settings,
         wecom=dataclasses.replace(settings.wecom, api_base=base_url + PREFIX, emulator=True),
-        public_url=base_url,  # links in messages lead back to this server
+        public_url=base_url,  # links in messages and QR codes lead back to this server (its /m/ too)
+        wechat_api_base=base_url + PREFIX,
     )
     app = create_app(settings)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True, fd=sock.fileno())

@@ -126,6 +126,10 @@ def test_a_voice_note_after_two_taps_becomes_the_touchpoints_summary_and_next_ac
         voice = session.scalars(select(Attachment)).one()
         assert voice.content_type == "audio/amr" and tp.attachments == [voice.id]
     assert chat.last_text().startswith("✅ 语音已转成文字，补充到触点：北京协和医院")
+    # where to correct it: the client's touchpoint page, on this very server
+    assert chat.last_text().endswith(
+        f"识别内容可能有误，在这里修改：{live_app.base_url}/m/pages/touchpoint/index?id={tp.id}"
+    )
     assert rows_of(chat.last_card())["纪要"] != "（待补充）"  # the saved card now shows the summary
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from PIL import Image
 from pyzbar.pyzbar import decode
 
@@ -71,3 +73,49 @@ def test_a_qr_code_for_someone_elses_customer_cannot_be_made_or_opened(client, o
 def test_a_touchpoint_qr_code_needs_a_customer(client, org, login):
     response = client.post("/api/v1/qrcodes", headers=login(org.rep), json={"kind": "touchpoint"})
     assert response.status_code == 422 and response.get_json()["fields"]["customer_id"] == ["触点二维码需要指定客户"]
+
+
+# --- with a mini-program configured: 小程序码 from WeChat's code API (the emulator's) ------------------
+
+
+@pytest.fixture
+def mini_program_api(settings, database):
+
+    from tests.bot.conftest import serve
+
+    yield from serve(dataclasses.replace(settings, miniprogram_appid="wx0123456789abcdef", miniprogram_secret="mp"))
+
+
+def _sign_in(app, userid: str) -> dict[str, str]:
+    answer = app.app.test_client().post("/api/v1/auth/login", json={"code": f"dev-{userid}"})
+    return {"Authorization": "Bearer " + answer.get_json()["token"]}
+
+
+def test_with_a_mini_program_the_code_opens_its_scan_page_with_the_scene(mini_program_api, session, frozen_clock):
+    org = f.org(session)
+    cust = f.customer(session, org.rep)
+    session.commit()
+    client = mini_program_api.app.test_client()
+    made = client.post(
+        "/api/v1/qrcodes",
+        headers=_sign_in(mini_program_api, "rep01"),
+        json={"kind": "touchpoint", "customer_id": cust.id},
+    )
+    assert made.status_code == 201 and made.mimetype == "image/png"
+    [symbol] = decode(Image.open(io.BytesIO(made.data)))
+    assert symbol.data.decode() == f"pages/scan/index?scene={made.headers['X-Scene']}"
+    assert "X-Link" not in made.headers
+
+
+def test_an_unreachable_code_api_is_a_chinese_502(mini_program_api, session, frozen_clock):
+    f.org(session)
+    session.commit()
+    mini_program_api.app.config["SALESNAV"] = dataclasses.replace(
+        mini_program_api.app.config["SALESNAV"],
+        wechat_api_base="http://127.0.0.1:9",  # nothing listens there
+    )
+    client = mini_program_api.app.test_client()
+    made = client.post(
+        "/api/v1/qrcodes", headers=_sign_in(mini_program_api, "rep01"), json={"kind": "expo_lead", "expo": "展"}
+    )
+    assert made.status_code == 502 and made.get_json()["message"] == "微信小程序码服务暂时无法使用，请稍后再试"

@@ -99,12 +99,13 @@ def preview_card(imp: ExcelImport, summary: dict[str, int], blocking: str | None
     )
     extra = []
     if summary["near_misses"]:
-        extra.append(f"疑似重复 {summary['near_misses']} 个（默认建新客户，可在小程序里逐个决定）")
+        extra.append(f"疑似重复 {summary['near_misses']} 个（默认建新客户；要逐个决定，点卡片在客户端导入同一文件）")
     if summary.get("merged_rows"):
         extra.append(f"同一客户的不同写法 {summary['merged_rows']} 行已合并")
     if summary.get("others_customers"):
         extra.append(
-            f"其他同事的客户 {summary['others_customers']} 个，默认申请转交、暂不写入（可在小程序改为记在其名下）"
+            f"其他同事的客户 {summary['others_customers']} 个，默认申请转交、暂不写入"
+            "（要改为记在其名下，点卡片在客户端导入同一文件）"
         )
     if summary["errors"]:
         extra.append(f"有问题的行 {summary['errors']} 行，将跳过并列出原因")
@@ -114,6 +115,7 @@ def preview_card(imp: ExcelImport, summary: dict[str, int], blocking: str | None
         "main_title": {"title": f"导入预览：{imp.filename[:20]}", "desc": lines},
         "sub_title_text": blocking or ("；".join(extra) if extra else "确认后开始导入，可整体撤销"),
         "task_id": f"xls-{imp.id}",
+        "card_action": {"type": 1, "url": current_settings().client_url("work/import/index")},
         "button_list": []
         if blocking
         else [{"text": "确认导入", "style": 1, "key": f"{BUTTON_PREFIX}:commit:{imp.id}"}],
@@ -154,7 +156,8 @@ def import_finished(session: Session, imp: ExcelImport) -> None:
         if imp.errors:
             text += "失败行：" + "；".join(f"第{e['row']}行 {e['reason']}" for e in imp.errors[:5])
         if imp.notes:
-            text += f"（另有 {len(imp.notes)} 条提示，可在小程序查看）"
+            link = current_settings().client_url(f"work/import/index?id={imp.id}")
+            text += f"（另有 {len(imp.notes)} 条提示，查看：{link}）"
     else:
         text = f"「{imp.filename}」导入未完成：{imp.message or '请稍后重试'}"
     outbox.queue_text(session, user.wecom_userid, text, idempotency_key=f"excel_import:{imp.id}:finished")

@@ -28,6 +28,7 @@ from salesnav.handlers.payments import (
 from salesnav.handlers.touchpoint_notes import add_to_touchpoint
 from salesnav.models import Attachment
 from salesnav.models.messaging import DraftKind
+from salesnav.settings import current_settings
 
 PREFIX = "inv"
 # An invoice has a number and a total; below this the engine is guessing (a menu, a business card).
@@ -77,14 +78,15 @@ def invoice_card(task_id: str, attachment_id: int, reading: Any, match: Receivab
     if match is not None:
         rows.append({"keyname": "对应应收", "value": f"{match.customer.name} 未回款 {_yuan(match.outstanding_fen)}"})
         buttons.append({"text": "确认回款", "style": 1, "key": f"{PREFIX}:ok:{attachment_id}:{match.receivable.id}"})
-        desc = "核对无误后点「确认回款」登记；金额或客户不对，请在小程序中修改后确认"
+        desc = "核对无误后点「确认回款」登记；金额或客户不对，点卡片在客户端重新拍照、修改后确认"
     else:
-        desc = "在您可见的客户中没有找到对应的未结清应收款，可在小程序中手动选择"
+        desc = "在您可见的客户中没有找到对应的未结清应收款；点卡片在客户端重新识别并选择"
     buttons.append({"text": "不是发票", "style": 2, "key": f"{PREFIX}:no:{attachment_id}"})
     return {
         "card_type": "button_interaction",
         "source": cards.SOURCE,
         "main_title": {"title": "识别到发票", "desc": desc},
+        "card_action": {"type": 1, "url": current_settings().client_url("work/invoice/index")},
         "horizontal_content_list": rows,
         "task_id": task_id,
         "button_list": buttons,

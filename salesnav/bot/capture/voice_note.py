@@ -94,7 +94,8 @@ def _complete_pending(
     incoming.reply_text(
         f"✅ 语音已转成文字，补充到触点：{describe(touchpoint, incoming)}"
         + (f"\n{people}" if people else "")
-        + "\n识别内容可能有误，可在小程序中修改。"
+        + "\n识别内容可能有误，在这里修改："
+        + current_settings().client_url(f"pages/touchpoint/index?id={touchpoint.id}")
     )
     incoming.note = f"voice transcribed by {heard.engine} into touchpoint {touchpoint.id}"
 
@@ -163,7 +164,7 @@ def draft_card(task_id: str, draft: Any, due: str | None, customers: list[Custom
         "source": cards.SOURCE,
         "main_title": {
             "title": "语音草稿 · 点客户即保存为触点",
-            "desc": f"识别可能有误，保存后可在小程序中修改；{hint}",
+            "desc": f"识别可能有误，保存后可在客户端的客户页里修改；{hint}",
         },
         "sub_title_text": "听到：" + _short(draft.summary, 115),
         "horizontal_content_list": rows,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from salesnav.bot.emulator import api, control, directory, oauth  # noqa: F401  (registers the routes)
+from salesnav.bot.emulator import api, control, directory, oauth, wxacode  # noqa: F401  (registers the routes)
 from salesnav.bot.emulator.blueprint import bp
 from salesnav.bot.emulator.state import STATE, EmulatorState
 from salesnav.settings import Settings

@@ -658,7 +658,7 @@ def _apply_wave(
                 _note(
                     w.row,
                     f"备注提到商机（推断阶段：{stages.get(w.target).name}），但没有金额，未建商机；"
-                    "请补上金额列后重新导入，或在小程序中建商机",
+                    "请补上金额列后重新导入，或在客户端对该客户记触点后由此建商机",
                 )
             )
     _reach(
@@ -867,7 +867,7 @@ def _reach(session: Session, owner: User, work: list[_RowWork], result: _WaveRes
                     _note(
                         w.row,
                         f"推断阶段为「{target.name}」，但{refusals[id(w)][0]}；商机停在「{start.name}」，"
-                        "补齐后可在小程序推进",
+                        "补齐后可在客户端的商机推进卡上推进",
                     )
                 )
 

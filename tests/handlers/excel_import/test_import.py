@@ -100,7 +100,7 @@ def test_a_reps_xlsx_becomes_customers_contacts_touchpoints_and_deals(session, o
     assert (
         "途经阶段的检查清单未完成" in row4 and "「需求确认」缺 客户需求记录" in row4 and "「商务谈判」缺 报价单" in row4
     )
-    assert row4.endswith("商机停在「初步接触」，补齐后可在小程序推进")
+    assert row4.endswith("商机停在「初步接触」，补齐后可在客户端的商机推进卡上推进")
     assert any(row == 10 and "样品测试" in note and "样品申请单" in note for row, note in notes)
     assert any(row == 7 and "没有金额" in note for row, note in notes)
     assert (9, "电话「号码待补」不是有效的手机或座机号码，未存为联系电话（原文保留在本说明中）") in notes

@@ -1,0 +1,153 @@
+import { useState } from 'react'
+import Taro, { useRouter } from '@tarojs/taro'
+import { View, Text } from '@tarojs/components'
+import { api, query, S } from '../../api/client'
+import { Page, Message, Empty, Button, Chips, go } from '../../components/ui'
+import { useData, message } from '../../lib/useLoad'
+import { HEALTH_COLOUR, fen, when } from '../../lib/format'
+
+export const ROLES = [
+  { value: 'influencer', text: '影响者' },
+  { value: 'purchaser', text: '采购者' },
+  { value: 'user', text: '使用者' },
+  { value: 'veto', text: '否决者' },
+]
+const AREA: Record<string, string> = {
+  emotion: '情绪',
+  activity: '跟进',
+  decision_chain: '决策链',
+  stage: '阶段',
+  collaboration: '协同',
+  payment: '回款',
+}
+const ROLE_CODE: Record<string, string> = { 影响者: 'influencer', 采购者: 'purchaser', 使用者: 'user', 否决者: 'veto' }
+
+function ContactRow({ contact }: { contact: S<'ContactOut'> }) {
+  const [role, setRole] = useState<string | null>(contact.decision_role ? ROLE_CODE[contact.decision_role] || null : null)
+  const [editing, setEditing] = useState(false)
+  const [error, setError] = useState<string | null>(null)
+  const save = async (code: string) => {
+    const next = code === role ? null : code
+    try {
+      const out = await api<S<'ContactOut'>>('PATCH', `/contacts/${contact.id}`, { decision_role: next })
+      setRole(out.decision_role ? ROLE_CODE[out.decision_role] || null : null)
+      setEditing(false)
+      setError(null)
+    } catch (e) {
+      setError(message(e))
+    }
+  }
+  const label = ROLES.find((r) => r.value === role)?.text
+  return (
+    <View className='item contact'>
+      <View className='row' onClick={() => setEditing(!editing)}>
+        <Text>
+          {contact.name} <Text className='muted'>{contact.title || ''}</Text>
+        </Text>
+        <Text className={'badge' + (label ? '' : ' red')}>{label || '角色未定'} ✎</Text>
+      </View>
+      {editing ? <Chips options={ROLES} value={role} onChange={save} label='决策角色' /> : null}
+      <Message error={error} />
+    </View>
+  )
+}
+
+export default function Customer() {
+  const id = Number(useRouter().params.id)
+  const customer = useData(() => api<S<'CustomerOut'>>('GET', `/customers/${id}`), [id])
+  const touchpoints = useData(() => api<S<'TouchpointPage'>>('GET', '/touchpoints' + query({ customer_id: id, per_page: 10 })), [id])
+  const deals = useData(() => api<S<'OpportunityPage'>>('GET', '/opportunities' + query({ customer_id: id })), [id])
+  const [diagnosis, setDiagnosis] = useState<S<'DiagnosisOut'> | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const c = customer.data
+  const diagnose = async () => {
+    try {
+      setDiagnosis(await api<S<'DiagnosisOut'>>('GET', `/customers/${id}/diagnosis`))
+    } catch (e) {
+      setError(message(e))
+    }
+  }
+  return (
+    <Page title={c ? c.name : '客户'}>
+      <Message error={customer.error || error} />
+      {c ? (
+        <View className='card'>
+          <View className='row'>
+            <Text>
+              <Text className='dot' style={{ background: HEALTH_COLOUR[c.health] || '#999' }} />
+              健康度：{c.health}
+            </Text>
+            <Text className='muted'>
+              {c.kind} {c.grade || ''} {c.region || ''}
+            </Text>
+          </View>
+          <Button kind='secondary' onClick={diagnose}>
+            诊断
+          </Button>
+          {diagnosis ? (
+            <View className='diagnosis'>
+              {diagnosis.findings.map((f, i) => (
+                <View key={i} className='item'>
+                  <Text className={'badge' + (f.severity === 'bad' ? ' red' : '')}>{AREA[f.area] || '其他'}</Text> {f.text}
+                </View>
+              ))}
+              {diagnosis.next_steps.map((s, i) => (
+                <View key={'n' + i} className='muted'>
+                  建议：{String(s)}
+                </View>
+              ))}
+            </View>
+          ) : null}
+        </View>
+      ) : null}
+      {c ? (
+        <View className='card'>
+          <View className='card-title'>联系人与决策角色</View>
+          {c.contacts.length === 0 ? <Empty text='还没有联系人' /> : null}
+          {c.contacts.map((ct) => (
+            <ContactRow key={ct.id} contact={ct} />
+          ))}
+        </View>
+      ) : null}
+      <Button onClick={() => go(`/pages/touchpoint/index?customer_id=${id}`)}>记录触点</Button>
+      <View className='card' style={{ marginTop: '12px' }}>
+        <View className='card-title'>商机</View>
+        {deals.data && deals.data.items.length === 0 ? <Empty text='暂无商机' /> : null}
+        {deals.data?.items.map((d) => (
+          <View key={d.id} className='item deal' onClick={() => go(`/pages/deal/index?id=${d.id}`)}>
+            <View className='row'>
+              <Text>{d.title}</Text>
+              <Text className='badge'>{d.stage.name}</Text>
+            </View>
+            <View className='muted'>
+              {fen(d.expected_amount_fen)} · {d.status}
+              {d.approval_frozen ? ' · 已冻结' : ''}
+            </View>
+          </View>
+        ))}
+      </View>
+      <View className='card'>
+        <View className='card-title'>最近触点</View>
+        {touchpoints.data && touchpoints.data.items.length === 0 ? <Empty text='暂无触点' /> : null}
+        {touchpoints.data?.items.map((t) => (
+          <View key={t.id} className='item touchpoint' onClick={() => go(`/pages/touchpoint/index?id=${t.id}`)}>
+            <View className='row'>
+              <Text>
+                {t.type} · {t.emotion}
+              </Text>
+              <Text className='muted'>{when(t.occurred_at)}</Text>
+            </View>
+            <View className='muted'>{t.summary || '（无纪要）'}</View>
+            {t.next_action ? <View className='muted'>下一步：{t.next_action}</View> : null}
+            <View className='muted'>点此修改 ›</View>
+          </View>
+        ))}
+      </View>
+      {c ? (
+        <Button kind='secondary' onClick={() => Taro.navigateBack().catch(() => Taro.reLaunch({ url: '/pages/customers/index' }))}>
+          返回
+        </Button>
+      ) : null}
+    </Page>
+  )
+}

@@ -1,0 +1,216 @@
+// Excel 导入: upload → preview (columns as recognised, near-miss customers, error rows) → correct → confirm →
+// progress → undo. Nothing is written before the confirm.
+import { useEffect, useState } from 'react'
+import { useRouter } from '@tarojs/taro'
+import { View, Text } from '@tarojs/components'
+import { api, upload, S } from '../../api/client'
+import { Page, Message, Button, Chips } from '../../components/ui'
+import { message } from '../../lib/useLoad'
+import { pick } from '../../lib/pick'
+
+type Column = { index: number; header: string; field: string | null; field_label: string; samples: string[] }
+type Sheet = { name: string; rows: number; note: string | null; columns: Column[] }
+type NearMiss = { name: string; rows: number[]; decision: number | 'new'; candidates: { customer_id: number; name: string; score: number }[] }
+type Preview = {
+  blocking: string | null
+  summary: Record<string, number>
+  sheets: Sheet[]
+  fields: Record<string, string>
+  near_misses: NearMiss[]
+  errors: { sheet: string; row: number; reason: string }[]
+}
+
+const SUMMARY: Record<string, string> = {
+  rows: '行',
+  customers: '新建客户',
+  contacts: '联系人',
+  failed: '失败行',
+  new_customers: '新客户',
+  matched_customers: '已有客户',
+  touchpoints: '触点',
+  opportunities: '商机',
+  near_misses: '疑似重复',
+  errors: '错误行',
+}
+
+export default function Import() {
+  const shown = Number(useRouter().params.id || 0) // an import started in the chat, opened from its link
+  const [imp, setImp] = useState<S<'ImportOut'> | null>(null)
+  const [columns, setColumns] = useState<Record<string, Record<string, string>>>({})
+  const [matches, setMatches] = useState<Record<string, number | 'new'>>({})
+  const [editing, setEditing] = useState<string | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
+  const preview = (imp?.preview || null) as unknown as Preview | null
+
+  useEffect(() => {
+    if (!shown) return
+    api<S<'ImportOut'>>('GET', `/imports/${shown}`)
+      .then(setImp)
+      .catch((e) => setError(message(e)))
+  }, [shown])
+
+  useEffect(() => {
+    if (!imp || !imp.id || !['queued', 'running'].includes(imp.status || '')) return
+    const timer = setTimeout(() => {
+      api<S<'ImportOut'>>('GET', `/imports/${imp.id}`)
+        .then((next) => setImp({ ...next, preview: imp.preview }))
+        .catch((e) => setError(message(e)))
+    }, 1000)
+    return () => clearTimeout(timer)
+  }, [imp])
+
+  const choose = async () => {
+    const picked = await pick('sheet')
+    if (!picked) return
+    setBusy(true)
+    setError(null)
+    try {
+      setImp(await upload<S<'ImportOut'>>('/imports', picked))
+      setColumns({})
+      setMatches({})
+    } catch (e) {
+      setError(message(e))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  const run = async (path: string, body?: unknown) => {
+    if (!imp) return
+    setBusy(true)
+    setError(null)
+    try {
+      const next = await api<S<'ImportOut'>>('POST', `/imports/${imp.id}/${path}`, body)
+      setImp({ ...next, preview: imp.preview })
+    } catch (e) {
+      setError(message(e))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  const setColumn = (sheet: string, index: number, field: string) => {
+    setColumns({ ...columns, [sheet]: { ...(columns[sheet] || {}), [String(index)]: field } })
+    setEditing(null)
+  }
+
+  const fieldOptions = preview ? [{ value: '', text: '不导入' }, ...Object.entries(preview.fields).map(([v, t]) => ({ value: v, text: t }))] : []
+  const previewed = imp?.status === 'previewed'
+
+  return (
+    <Page title='Excel 导入'>
+      <View className='card'>
+        <View className='muted'>上传客户跟进表（.xlsx / .xls / .csv），先看预览，确认后才写入。</View>
+        <Button onClick={choose} busy={busy}>
+          {imp ? '换一个文件' : '选择表格'}
+        </Button>
+      </View>
+      <Message error={error} />
+      {imp ? (
+        <View className='card import'>
+          <View className='row'>
+            <Text>{imp.filename}</Text>
+            <Text className='badge status'>{imp.status_label}</Text>
+          </View>
+          {imp.message ? <View className='muted'>{imp.message}</View> : null}
+          {['queued', 'running'].includes(imp.status || '') ? <View className='muted'>进度 {imp.percent}%</View> : null}
+          {imp.counts && !previewed ? (
+            <View className='muted'>
+              {Object.entries(imp.counts)
+                .map(([k, v]) => `${SUMMARY[k] || k} ${v}`)
+                .join(' · ')}
+            </View>
+          ) : null}
+        </View>
+      ) : null}
+      {preview && previewed ? (
+        <>
+          {preview.blocking ? <Message warn={preview.blocking} /> : null}
+          <View className='card'>
+            <View className='card-title'>将导入</View>
+            {Object.keys(columns).length ? <View className='muted'>已更正列：确认后按更正后的列导入，下面的数字以导入结果为准</View> : null}
+            <View className='muted'>
+              {Object.entries(preview.summary)
+                .map(([k, v]) => `${SUMMARY[k] || k} ${v}`)
+                .join(' · ')}
+            </View>
+          </View>
+          {preview.sheets.map((s) => (
+            <View key={s.name} className='card'>
+              <View className='card-title'>
+                工作表「{s.name}」· {s.rows} 行
+              </View>
+              {s.columns.map((c) => {
+                const key = `${s.name}:${c.index}`
+                const chosen = columns[s.name]?.[String(c.index)]
+                const label = chosen === undefined ? c.field_label : chosen ? preview.fields[chosen] : '不导入'
+                return (
+                  <View key={key} className='item column'>
+                    <View className='row' onClick={() => setEditing(editing === key ? null : key)}>
+                      <Text>
+                        {c.header || `第 ${c.index + 1} 列`} <Text className='muted'>{c.samples.slice(0, 2).join('、')}</Text>
+                      </Text>
+                      <Text className={'badge' + (chosen !== undefined ? ' red' : '')}>{label} ✎</Text>
+                    </View>
+                    {editing === key ? <Chips options={fieldOptions} value={chosen ?? c.field ?? ''} onChange={(f) => setColumn(s.name, c.index, f)} /> : null}
+                  </View>
+                )
+              })}
+            </View>
+          ))}
+          {preview.near_misses.length ? (
+            <View className='card'>
+              <View className='card-title'>疑似已有客户</View>
+              {preview.near_misses.map((n) => (
+                <View key={n.name} className='item'>
+                  <View>
+                    表中「{n.name}」（第 {n.rows.join('、')} 行）
+                  </View>
+                  <Chips
+                    options={[{ value: 'new' as number | 'new', text: '建新客户' }, ...n.candidates.map((c) => ({ value: c.customer_id as number | 'new', text: `就是「${c.name}」` }))]}
+                    value={matches[n.name] ?? n.decision}
+                    onChange={(v) => setMatches({ ...matches, [n.name]: v })}
+                  />
+                </View>
+              ))}
+            </View>
+          ) : null}
+          {preview.errors.length ? (
+            <View className='card'>
+              <View className='card-title'>不会导入的行</View>
+              {preview.errors.slice(0, 20).map((e) => (
+                <View key={`${e.sheet}-${e.row}`} className='muted'>
+                  {e.sheet} 第 {e.row} 行：{e.reason}
+                </View>
+              ))}
+            </View>
+          ) : null}
+          <Button onClick={() => run('commit', { columns, matches })} busy={busy}>
+            确认导入
+          </Button>
+        </>
+      ) : null}
+      {imp && !previewed && (imp.errors?.length || imp.notes?.length) ? (
+        <View className='card'>
+          <View className='card-title'>失败行与提示</View>
+          {(imp.errors || []).map((e, i) => (
+            <View key={'e' + i} className='muted'>
+              第 {String(e.row ?? '')} 行：{String(e.reason ?? '')}
+            </View>
+          ))}
+          {(imp.notes || []).map((n, i) => (
+            <View key={'n' + i} className='muted'>
+              第 {String(n.row ?? '')} 行：{String(n.note ?? '')}
+            </View>
+          ))}
+        </View>
+      ) : null}
+      {imp && imp.status === 'done' ? (
+        <Button kind='danger' onClick={() => run('undo')} busy={busy}>
+          撤销这次导入
+        </Button>
+      ) : null}
+    </Page>
+  )
+}

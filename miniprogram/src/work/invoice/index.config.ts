@@ -1,0 +1,1 @@
+export default definePageConfig({ navigationBarTitleText: '发票登记回款' })
