@@ -2501,7 +2501,7 @@ export interface components {
             columns?: {
                 [key: string]: unknown;
             };
-            /** @description {"客户名称": 已有客户id 或 "new"} */
+            /** @description {"客户名称": 已有客户id 或 "new"；他人的客户："log"（记在其名下）、"handover"（申请转交）或 "skip"} */
             matches?: {
                 [key: string]: unknown;
             };
