@@ -57,7 +57,7 @@ def test_a_sheet_sent_in_chat_is_previewed_confirmed_and_reported_done(chat):
     chat.live.drain()
     assert customers() == 4
     assert chat.last_text().startswith("「我的客户.xlsx」导入完成：新建客户 4，联系人 5，触点 7，商机 2；失败 0 行。")
-    assert "条提示，可在小程序查看" in chat.last_text()
+    assert "条提示，查看：" in chat.last_text() and "/m/work/import/index?id=" in chat.last_text()
     with db.transaction() as s:
         assert s.scalars(select(ExcelImport)).one().status is ImportStatus.DONE
 

@@ -428,12 +428,13 @@ def test_a_rep_imports_a_small_sheet_after_correcting_a_column(company: LiveApp)
     from tests.handlers.excel_import.sheets import xlsx
 
     # 「情况」 is no header the importer knows (it guesses from the dates inside): the rep says it holds the remarks.
+    # Customers no one in the demo company has yet (another rep's customer would be a hand-over, not a new one).
     sheet = xlsx(
         {
             "客户": [
                 ["客户名称", "联系人", "手机", "情况"],
-                ["盐城市第三人民医院", "魏主任", "13912345678", "3月1日 拜访设备科，魏主任关注维保响应，下周送样"],
-                ["宿迁市中医院", "顾科长", "13812345679", "2月26日 电话沟通预算，积极"],
+                ["东台市城东社区卫生服务中心", "魏主任", "13912345678", "3月1日 拜访设备科，魏主任关注维保响应，下周送样"],
+                ["泗阳县众兴镇卫生院", "顾科长", "13812345679", "2月26日 电话沟通预算，积极"],
             ]
         }
     )
@@ -468,7 +469,7 @@ def test_a_rep_imports_a_small_sheet_after_correcting_a_column(company: LiveApp)
     with db.transaction() as s:
         rep = s.scalars(select(User).where(User.wecom_userid == "rep01")).one()
         imported = s.scalars(
-            select(Customer).where(Customer.name == "盐城市第三人民医院", Customer.owner_id == rep.id)
+            select(Customer).where(Customer.name == "东台市城东社区卫生服务中心", Customer.owner_id == rep.id)
         ).one()
         notes = s.scalars(select(Touchpoint.summary).where(Touchpoint.customer_id == imported.id)).all()
         assert any("魏主任关注维保响应" in n for n in notes)  # the corrected column became the touchpoint
