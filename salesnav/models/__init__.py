@@ -32,6 +32,7 @@ from salesnav.models.org import Department, DepartmentKind, Role, User
 from salesnav.models.qrcodes import QrScene
 from salesnav.models.records import AuditEntry, DomainEvent, JobRun, RuleSetting
 from salesnav.models.touchpoints import CaptureSource, Emotion, Touchpoint, TouchpointType, touchpoint_contacts
+from salesnav.models.win_models import WinModel
 from salesnav.models.work import Alert, AlertState, Annotation, Task, TaskStatus
 
 __all__ = [
@@ -88,5 +89,6 @@ __all__ = [
     "Touchpoint",
     "TouchpointType",
     "User",
+    "WinModel",
     "touchpoint_contacts",
 ]
