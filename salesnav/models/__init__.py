@@ -14,7 +14,7 @@ from salesnav.models.collaboration import (
 from salesnav.models.content import Attachment, Material
 from salesnav.models.customers import Contact, Customer, CustomerKind, DecisionRole, Health
 from salesnav.models.dashboards import DashboardSnapshot
-from salesnav.models.finance import Payment, Receivable
+from salesnav.models.finance import Contract, Payment, Receivable
 from salesnav.models.imports import ExcelImport, ImportStatus
 from salesnav.models.messaging import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from salesnav.models.opportunities import (
@@ -50,6 +50,7 @@ __all__ = [
     "ChecklistItemKind",
     "CollaborationTicket",
     "Contact",
+    "Contract",
     "CreditWaiver",
     "Customer",
     "CustomerKind",
