@@ -1,7 +1,7 @@
 """win models: win-probability models learned from the company's closed deals (salesnav/models/win_models.py)
 
 Revision ID: 0017
-Revises: 0016
+Revises: 0019
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import salesnav.models.base
 
 revision: str = "0017"
-down_revision: str | None = "0016"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
