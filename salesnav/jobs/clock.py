@@ -31,6 +31,7 @@ from salesnav.jobs import (
     pool,
     recovery,
     rules,
+    win_probability,
 )
 from salesnav.jobs.leader import Leadership, LocalLeadership, RedisLeadership
 from salesnav.jobs.queue import enqueue
@@ -97,6 +98,8 @@ PERIODIC: list[PeriodicJob] = [
     PeriodicJob("brief.send_due", pool.send_briefs, IntervalTrigger(seconds=60), queue="reports"),
     # Hourly; syncs only in the 02:00 hour of business time (salesnav/jobs/org_sync.py).
     PeriodicJob("org.sync_nightly", org_sync.nightly, IntervalTrigger(hours=1), slot_seconds=3600),
+    # Hourly; retrains in the 03:00 hour of business time, or at once while no version exists.
+    PeriodicJob("win_probability.retrain", win_probability.retrain, IntervalTrigger(hours=1), slot_seconds=3600),
 ]
 
 

@@ -14,7 +14,7 @@ from salesnav.models.collaboration import (
 from salesnav.models.content import Attachment, Material
 from salesnav.models.customers import Contact, Customer, CustomerKind, DecisionRole, Health
 from salesnav.models.dashboards import DashboardSnapshot
-from salesnav.models.finance import Payment, Receivable
+from salesnav.models.finance import Contract, Payment, Receivable
 from salesnav.models.imports import ExcelImport, ImportStatus
 from salesnav.models.messaging import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from salesnav.models.opportunities import (
@@ -43,6 +43,7 @@ from salesnav.models.pool import (
 from salesnav.models.qrcodes import QrScene
 from salesnav.models.records import AuditEntry, DomainEvent, JobRun, RuleSetting
 from salesnav.models.touchpoints import CaptureSource, Emotion, Touchpoint, TouchpointType, touchpoint_contacts
+from salesnav.models.win_models import WinModel
 from salesnav.models.work import Alert, AlertState, Annotation, Task, TaskStatus
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "ChecklistItemKind",
     "CollaborationTicket",
     "Contact",
+    "Contract",
     "CreditWaiver",
     "Customer",
     "CustomerKind",
@@ -108,5 +110,6 @@ __all__ = [
     "User",
     "VisitBrief",
     "WarningState",
+    "WinModel",
     "touchpoint_contacts",
 ]

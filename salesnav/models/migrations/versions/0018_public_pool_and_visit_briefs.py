@@ -9,7 +9,7 @@
 - talk_track_deliveries: a talk track (a material tagged 话术) reached a rep, once.
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 """
 
 from collections.abc import Sequence
@@ -20,7 +20,7 @@ from alembic import op
 import salesnav.models.base
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
