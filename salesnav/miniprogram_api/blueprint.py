@@ -53,6 +53,7 @@ def register(app: Flask) -> None:
         materials,
         media,
         opportunities,
+        pool,
         qrcodes,
         stages,
         tasks,

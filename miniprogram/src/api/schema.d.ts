@@ -1609,6 +1609,135 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/pool": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 公海客户列表 */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 客户名称包含的文字 */
+                    q?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PoolOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pool/{entry_id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 主管分配公海客户 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    entry_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AssignIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PoolTakenOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pool/{entry_id}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 领取公海客户 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    entry_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PoolTakenOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/qrcodes": {
         parameters: {
             query?: never;
@@ -2479,6 +2608,9 @@ export interface components {
             /** Format: date-time */
             valid_until?: string | null;
         };
+        AssignIn: {
+            rep_id: number;
+        };
         AttachmentOut: {
             content_type: string;
             /** Format: date-time */
@@ -2719,6 +2851,10 @@ export interface components {
         };
         HistoryOut: {
             items: components["schemas"]["TransitionOut"][];
+        };
+        IdOut: {
+            id: number;
+            name: string;
         };
         ImportOut: {
             already_imported?: boolean;
@@ -2988,6 +3124,46 @@ export interface components {
             /** Format: date-time */
             paid_at: string;
             receivable_id: number;
+        };
+        PoolItemOut: {
+            /**
+             * Format: date-time
+             * @description 您是原负责人时：此时间之后才能重新领取
+             */
+            cooldown_until?: string | null;
+            customer_id: number;
+            days_in_pool: number;
+            /** Format: date-time */
+            entered_at: string;
+            /** @description 公海编号（领取、分配用） */
+            entry_id: number;
+            grade?: string | null;
+            kind: string;
+            name: string;
+            open_deals: number;
+            /** @description 长期未跟进 / 负责人已离职 */
+            reason: string;
+            region?: string | null;
+        };
+        PoolOut: {
+            /** @description 主管可分配给的销售 */
+            assignees: components["schemas"]["IdOut"][];
+            can_assign: boolean;
+            items: components["schemas"]["PoolItemOut"][];
+            quota: components["schemas"]["PoolQuotaOut"];
+        };
+        PoolQuotaOut: {
+            claimed_today: number;
+            claims_per_day: number;
+            held: number;
+            max_held: number;
+        };
+        PoolTakenOut: {
+            customer_id: number;
+            customer_name: string;
+            entry_id: number;
+            owner_id: number;
+            owner_name: string;
         };
         PrefillOut: {
             contacts?: components["schemas"]["ContactOut"][];
