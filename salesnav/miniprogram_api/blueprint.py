@@ -59,6 +59,7 @@ def register(app: Flask) -> None:
         tickets,
         today,
         touchpoints,
+        win_probability,
     )
 
     settings: Settings = app.config["SALESNAV"]
