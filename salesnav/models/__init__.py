@@ -29,13 +29,27 @@ from salesnav.models.opportunities import (
     StageTransition,
 )
 from salesnav.models.org import Department, DepartmentKind, Role, User
+from salesnav.models.pool import (
+    POOL_USERID,
+    TALK_TRACK_TAG,
+    PoolEntry,
+    PoolExit,
+    PoolReason,
+    PoolWarning,
+    TalkTrackDelivery,
+    VisitBrief,
+    WarningState,
+)
 from salesnav.models.qrcodes import QrScene
 from salesnav.models.records import AuditEntry, DomainEvent, JobRun, RuleSetting
 from salesnav.models.touchpoints import CaptureSource, Emotion, Touchpoint, TouchpointType, touchpoint_contacts
+from salesnav.models.win_models import WinModel
 from salesnav.models.work import Alert, AlertState, Annotation, Task, TaskStatus
 
 __all__ = [
     "LOCAL_USERID_PREFIX",
+    "POOL_USERID",
+    "TALK_TRACK_TAG",
     "AdminAccount",
     "Alert",
     "AlertState",
@@ -75,6 +89,10 @@ __all__ = [
     "OutboundStatus",
     "PartStatus",
     "Payment",
+    "PoolEntry",
+    "PoolExit",
+    "PoolReason",
+    "PoolWarning",
     "QrScene",
     "Receivable",
     "Role",
@@ -82,6 +100,7 @@ __all__ = [
     "Stage",
     "StageOutcome",
     "StageTransition",
+    "TalkTrackDelivery",
     "Task",
     "TaskStatus",
     "TicketPart",
@@ -89,5 +108,8 @@ __all__ = [
     "Touchpoint",
     "TouchpointType",
     "User",
+    "VisitBrief",
+    "WarningState",
+    "WinModel",
     "touchpoint_contacts",
 ]
