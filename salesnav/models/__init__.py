@@ -29,6 +29,17 @@ from salesnav.models.opportunities import (
     StageTransition,
 )
 from salesnav.models.org import Department, DepartmentKind, Role, User
+from salesnav.models.pool import (
+    POOL_USERID,
+    TALK_TRACK_TAG,
+    PoolEntry,
+    PoolExit,
+    PoolReason,
+    PoolWarning,
+    TalkTrackDelivery,
+    VisitBrief,
+    WarningState,
+)
 from salesnav.models.qrcodes import QrScene
 from salesnav.models.records import AuditEntry, DomainEvent, JobRun, RuleSetting
 from salesnav.models.touchpoints import CaptureSource, Emotion, Touchpoint, TouchpointType, touchpoint_contacts
@@ -37,6 +48,8 @@ from salesnav.models.work import Alert, AlertState, Annotation, Task, TaskStatus
 
 __all__ = [
     "LOCAL_USERID_PREFIX",
+    "POOL_USERID",
+    "TALK_TRACK_TAG",
     "AdminAccount",
     "Alert",
     "AlertState",
@@ -76,6 +89,10 @@ __all__ = [
     "OutboundStatus",
     "PartStatus",
     "Payment",
+    "PoolEntry",
+    "PoolExit",
+    "PoolReason",
+    "PoolWarning",
     "QrScene",
     "Receivable",
     "Role",
@@ -83,6 +100,7 @@ __all__ = [
     "Stage",
     "StageOutcome",
     "StageTransition",
+    "TalkTrackDelivery",
     "Task",
     "TaskStatus",
     "TicketPart",
@@ -90,6 +108,8 @@ __all__ = [
     "Touchpoint",
     "TouchpointType",
     "User",
+    "VisitBrief",
+    "WarningState",
     "WinModel",
     "touchpoint_contacts",
 ]
