@@ -60,6 +60,7 @@ def register(app: Flask) -> None:
         tickets,
         today,
         touchpoints,
+        win_probability,
     )
 
     settings: Settings = app.config["SALESNAV"]

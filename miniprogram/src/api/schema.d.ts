@@ -1609,6 +1609,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/opportunities/{opportunity_id}/win-probability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                opportunity_id: number;
+            };
+            cookie?: never;
+        };
+        /** 商机赢单概率：由本公司已结商机学得（历史不足时按阶段赢率表），附主要原因 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    opportunity_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WinProbabilityOut"];
+                    };
+                };
+                /** @description 商机不存在或无权查看 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/pool": {
         parameters: {
             query?: never;
@@ -2742,6 +2792,8 @@ export interface components {
             stage_name: string;
             stalled: boolean;
             title: string;
+            /** @description 赢单概率及主要原因 */
+            win?: components["schemas"]["WinProbabilityOut"] | (Record<string, never> | null);
         };
         DiagnosisEmotionOut: {
             /** @description 最近几次触点情绪，由远到近 */
@@ -3480,6 +3532,31 @@ export interface components {
             engine: string;
             /** @description 识别出的文字（简体中文，可能为空） */
             transcript: string;
+        };
+        WinProbabilityOut: {
+            /** @description 概率的来历（中文） */
+            note: string;
+            opportunity_id: number;
+            /** @description 赢单概率，百分数 */
+            percent: number;
+            /** @description 赢单概率，0–1 */
+            probability: number;
+            /** @description 主要原因，影响大者在前 */
+            reasons: components["schemas"]["WinReasonOut"][];
+            /** @description model（本公司已结商机训练的模型）/ stage_table */
+            source: string;
+            /** @description 所处阶段在阶段赢率表中的赢率，百分数 */
+            stage_percent: number;
+            /** @description 模型版本；按阶段赢率表时为空 */
+            version?: string | null;
+        };
+        WinReasonOut: {
+            /** @description 是否有利于赢单 */
+            readonly helps: unknown;
+            /** @description 原因（中文） */
+            text: string;
+            /** @description 对赢单几率（对数几率）的贡献：正数有利，负数不利 */
+            weight: number;
         };
     };
     responses: {
