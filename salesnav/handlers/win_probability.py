@@ -171,6 +171,8 @@ def load_deals(session: Session, *where: ColumnElement[bool]) -> tuple[list[Deal
     deals = []
     for r in rows:
         history = moves.get(r.id) or [(r.stage_id, r.stage_entered_at)]
+        if history[-1][0] != r.stage_id:  # the deal's own stage is the truth about where it is now
+            history = [m for m in history if m[1] < r.stage_entered_at] + [(r.stage_id, r.stage_entered_at)]
         stays: list[tuple[int, datetime, datetime | None]] = [
             (stage, at, history[n + 1][1] if n + 1 < len(history) else None) for n, (stage, at) in enumerate(history)
         ]

@@ -54,12 +54,14 @@ def register(app: Flask) -> None:
         materials,
         media,
         opportunities,
+        pool,
         qrcodes,
         stages,
         tasks,
         tickets,
         today,
         touchpoints,
+        win_probability,
     )
 
     settings: Settings = app.config["SALESNAV"]

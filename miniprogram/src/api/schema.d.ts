@@ -1851,6 +1851,185 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/opportunities/{opportunity_id}/win-probability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                opportunity_id: number;
+            };
+            cookie?: never;
+        };
+        /** 商机赢单概率：由本公司已结商机学得（历史不足时按阶段赢率表），附主要原因 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    opportunity_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WinProbabilityOut"];
+                    };
+                };
+                /** @description 商机不存在或无权查看 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pool": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 公海客户列表 */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 客户名称包含的文字 */
+                    q?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PoolOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pool/{entry_id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 主管分配公海客户 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    entry_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AssignIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PoolTakenOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pool/{entry_id}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 领取公海客户 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    entry_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PoolTakenOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/qrcodes": {
         parameters: {
             query?: never;
@@ -2721,6 +2900,9 @@ export interface components {
             /** Format: date-time */
             valid_until?: string | null;
         };
+        AssignIn: {
+            rep_id: number;
+        };
         AttachmentOut: {
             content_type: string;
             /** Format: date-time */
@@ -2927,6 +3109,8 @@ export interface components {
             stage_name: string;
             stalled: boolean;
             title: string;
+            /** @description 赢单概率及主要原因 */
+            win?: components["schemas"]["WinProbabilityOut"] | (Record<string, never> | null);
         };
         DiagnosisEmotionOut: {
             /** @description 最近几次触点情绪，由远到近 */
@@ -3036,6 +3220,10 @@ export interface components {
         };
         HistoryOut: {
             items: components["schemas"]["TransitionOut"][];
+        };
+        IdOut: {
+            id: number;
+            name: string;
         };
         ImportOut: {
             already_imported?: boolean;
@@ -3343,6 +3531,46 @@ export interface components {
             /** Format: date-time */
             paid_at: string;
             receivable_id: number;
+        };
+        PoolItemOut: {
+            /**
+             * Format: date-time
+             * @description 您是原负责人时：此时间之后才能重新领取
+             */
+            cooldown_until?: string | null;
+            customer_id: number;
+            days_in_pool: number;
+            /** Format: date-time */
+            entered_at: string;
+            /** @description 公海编号（领取、分配用） */
+            entry_id: number;
+            grade?: string | null;
+            kind: string;
+            name: string;
+            open_deals: number;
+            /** @description 长期未跟进 / 负责人已离职 */
+            reason: string;
+            region?: string | null;
+        };
+        PoolOut: {
+            /** @description 主管可分配给的销售 */
+            assignees: components["schemas"]["IdOut"][];
+            can_assign: boolean;
+            items: components["schemas"]["PoolItemOut"][];
+            quota: components["schemas"]["PoolQuotaOut"];
+        };
+        PoolQuotaOut: {
+            claimed_today: number;
+            claims_per_day: number;
+            held: number;
+            max_held: number;
+        };
+        PoolTakenOut: {
+            customer_id: number;
+            customer_name: string;
+            entry_id: number;
+            owner_id: number;
+            owner_name: string;
         };
         PrefillOut: {
             contacts?: components["schemas"]["ContactOut"][];
@@ -3659,6 +3887,31 @@ export interface components {
             engine: string;
             /** @description 识别出的文字（简体中文，可能为空） */
             transcript: string;
+        };
+        WinProbabilityOut: {
+            /** @description 概率的来历（中文） */
+            note: string;
+            opportunity_id: number;
+            /** @description 赢单概率，百分数 */
+            percent: number;
+            /** @description 赢单概率，0–1 */
+            probability: number;
+            /** @description 主要原因，影响大者在前 */
+            reasons: components["schemas"]["WinReasonOut"][];
+            /** @description model（本公司已结商机训练的模型）/ stage_table */
+            source: string;
+            /** @description 所处阶段在阶段赢率表中的赢率，百分数 */
+            stage_percent: number;
+            /** @description 模型版本；按阶段赢率表时为空 */
+            version?: string | null;
+        };
+        WinReasonOut: {
+            /** @description 是否有利于赢单 */
+            readonly helps: unknown;
+            /** @description 原因（中文） */
+            text: string;
+            /** @description 对赢单几率（对数几率）的贡献：正数有利，负数不利 */
+            weight: number;
         };
     };
     responses: {
