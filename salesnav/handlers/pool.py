@@ -58,6 +58,7 @@ GRADES = ("三甲", "三乙", "二甲")  # grades with a setting of their own; t
 OTHER_GRADE = "其他"
 CLAIMERS = (Role.REP, Role.MANAGER)
 ASSIGNERS = (Role.MANAGER, Role.DIRECTOR, Role.ADMIN)
+ASSIGNERS_ONLY = "只有销售主管、总监和管理员可以分配公海客户"
 ENTRY_NOT_FOUND = "公海中没有这个编号的客户（可能已被领取），请发送「公海」查看最新列表"
 
 
@@ -341,6 +342,49 @@ def _business_day_start(now: datetime) -> datetime:
     return datetime.combine(now.astimezone(tz).date(), time(), tzinfo=tz)
 
 
+@dataclass(frozen=True)
+class ClaimQuota:
+    claimed_today: int
+    claims_per_day: int
+    held: int
+    max_held: int
+
+
+def claim_quota(session: Session, actor: User, now: datetime | None = None) -> ClaimQuota:
+    """How many claims `actor` made today (business day) and how many customers they hold, with the limits."""
+    now = now or clock.now()
+    today = session.scalar(
+        select(func.count())
+        .select_from(PoolEntry)
+        .where(
+            PoolEntry.left_by_id == actor.id,
+            PoolEntry.left_how == PoolExit.CLAIMED,
+            PoolEntry.left_at >= _business_day_start(now),
+        )
+    )
+    held = session.scalar(
+        select(func.count()).select_from(Customer).where(Customer.owner_id == actor.id, Customer.deleted_at.is_(None))
+    )
+    return ClaimQuota(
+        int(today or 0),
+        int(rule_settings.get(session, "pool.claims_per_day")),
+        int(held or 0),
+        int(rule_settings.get(session, "pool.max_held")),
+    )
+
+
+def assignable_reps(session: Session, actor: User) -> list[User]:
+    """The active sales members `actor` may assign a pool customer to (none for a rep)."""
+    if actor.role not in ASSIGNERS:
+        return []
+    members = session.scalars(
+        select(User)
+        .where(User.active.is_(True), User.deleted_at.is_(None), User.role.in_(CLAIMERS))
+        .order_by(User.name, User.id)
+    )
+    return [m for m in members if can_access_owner(session, actor, m.id)]
+
+
 def claim(session: Session, actor: User, entry_id: int) -> PoolEntry:
     """A rep takes a customer from the pool, within the limits; the customer and its open deals become theirs."""
     now = clock.now()
@@ -355,24 +399,13 @@ def claim(session: Session, actor: User, entry_id: int) -> PoolEntry:
     until = entry.entered_at + timedelta(days=cooldown_days)
     if entry.previous_owner_id == actor.id and now < until:
         raise DomainError(f"您是「{entry.customer.name}」的原负责人，{local_time(until)} 之后才能重新领取")
-    per_day = int(rule_settings.get(session, "pool.claims_per_day"))
-    today = session.scalar(
-        select(func.count())
-        .select_from(PoolEntry)
-        .where(
-            PoolEntry.left_by_id == actor.id,
-            PoolEntry.left_how == PoolExit.CLAIMED,
-            PoolEntry.left_at >= _business_day_start(now),
+    quota = claim_quota(session, actor, now)
+    if quota.claimed_today >= quota.claims_per_day:
+        raise DomainError(
+            f"今天已领取 {quota.claimed_today} 个公海客户，已达每日上限（{quota.claims_per_day} 个），明天再来"
         )
-    )
-    if int(today or 0) >= per_day:
-        raise DomainError(f"今天已领取 {today} 个公海客户，已达每日上限（{per_day} 个），明天再来")
-    max_held = int(rule_settings.get(session, "pool.max_held"))
-    held = session.scalar(
-        select(func.count()).select_from(Customer).where(Customer.owner_id == actor.id, Customer.deleted_at.is_(None))
-    )
-    if int(held or 0) >= max_held:
-        raise DomainError(f"您已持有 {held} 个客户，达到上限（{max_held} 个），不能再领取")
+    if quota.held >= quota.max_held:
+        raise DomainError(f"您已持有 {quota.held} 个客户，达到上限（{quota.max_held} 个），不能再领取")
     _take(session, actor, entry, actor, PoolExit.CLAIMED, now)
     return entry
 
@@ -381,7 +414,7 @@ def assign(session: Session, actor: User, entry_id: int, rep: User) -> PoolEntry
     """A manager hands a pool customer to a rep in their scope (outside the rep's claim limits)."""
     now = clock.now()
     if actor.role not in ASSIGNERS:
-        raise Forbidden("只有销售主管、总监和管理员可以分配公海客户")
+        raise Forbidden(ASSIGNERS_ONLY)
     if rep.role not in CLAIMERS or not rep.active or rep.deleted_at is not None:
         raise DomainError(f"「{rep.name}」不是在职的销售，不能分配客户")
     if not can_access_owner(session, actor, rep.id):
@@ -412,6 +445,8 @@ def _take(session: Session, actor: User, entry: PoolEntry, new_owner: User, how:
 
 def find_rep(session: Session, actor: User, name: str) -> User:
     """The active sales member called `name` whom `actor` may assign to (for 分配 N 给 X)."""
+    if actor.role not in ASSIGNERS:
+        raise Forbidden(ASSIGNERS_ONLY)
     name = (name or "").strip()
     if not name:
         raise DomainError("请写上要分配给谁，例如「分配 12 给李销售」")
