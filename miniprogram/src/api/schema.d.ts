@@ -763,7 +763,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * 一级看板：销售健康度指数、周趋势、验证指标、转化漏斗（总监、管理员）
+         * 一级看板：销售健康度指数、周趋势、验证指标、转化漏斗、赢单预测（本月、下月及过去月份误差）（总监、管理员）
          * @description 数据按设置的间隔（dashboard.refresh_minutes）更新，window_end 为这份数据的计算时刻。
          */
         get: {
