@@ -43,6 +43,7 @@ def register(app: Flask) -> None:
         annotations,
         attachments,
         auth,
+        collections,
         contacts,
         customers,
         dashboards,
