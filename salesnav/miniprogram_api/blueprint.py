@@ -94,6 +94,7 @@ def register(app: Flask) -> None:
         annotations,
         attachments,
         auth,
+        collections,
         contacts,
         customers,
         dashboards,
@@ -104,12 +105,14 @@ def register(app: Flask) -> None:
         materials,
         media,
         opportunities,
+        pool,
         qrcodes,
         stages,
         tasks,
         tickets,
         today,
         touchpoints,
+        win_probability,
     )
 
     settings: Settings = app.config["SALESNAV"]

@@ -111,6 +111,18 @@ DESCRIPTIONS: dict[str, str] = {
     "GET /tickets/{ticket_id}": "协同单的各部门任务（状态、时限、回复）与赋能请求。",
     "POST /ticket-parts/{part_id}/answer": "只有任务所属部门的成员可以回复：市场部附材料或素材库素材，"
     "交付部确认排期与风险。其他人回复为 403。",
+    "GET /opportunities/{opportunity_id}/contract": "赢单商机的合同与回款计划：每期应收、已回款、未回款与逾期天数；"
+    "未录入合同时 contract 为 null，won 表示能否录入。",
+    "POST /opportunities/{opportunity_id}/payments": "按分登记一笔回款，先冲抵到期最早的未回款一期，多出的冲抵下一期；"
+    "超过未回款合计或没有未回款应收时为 400。回答更新后的合同与各期状态。",
+    "GET /opportunities/{opportunity_id}/win-probability": "由本公司已结商机训练的模型给出赢单概率"
+    "（已结商机不足时按阶段赢率表），并列出影响最大的原因，正数有利、负数不利。",
+    "GET /pool": "长期未跟进或负责人已离职而退回公海的客户，以及我今天的领取额度；"
+    "主管另得到可分配的销售名单（can_assign、assignees）。",
+    "POST /pool/{entry_id}/claim": "销售领取一个公海客户，成为其负责人。超过每日或持有上限、"
+    "原负责人在冷却期内领取时为 400，说明原因。",
+    "POST /pool/{entry_id}/assign": "主管把公海客户分配给自己团队的销售（rep_id）。非主管、或该销售不在您的团队为 403；"
+    "公海客户或销售不存在为 404。",
     "GET /today": "与企业微信里「今日作战包」同源：最多 5 条按优先级排好的待办、一个值得复盘的商机、一份推荐资料。",
     "GET /touchpoints": "销售看到自己的触点，主管看到团队的，总监看到全部；可按客户、商机、成员与时间筛选。",
     "POST /touchpoints": "记录一条触点。有在场联系人且有下一步行动的为有效触点。"

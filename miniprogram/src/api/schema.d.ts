@@ -634,6 +634,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/collections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 回款台账：我可见的未回款应收（账龄分段）与按时回款率
+         * @description 销售看自己的，主管看团队的，总监看全部。按时回款率与大单信用校验同一口径；配置了财务系统时以财务系统为准。
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 只看一个客户（含按时回款率，同信用校验） */
+                    customer_id?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 成功 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "buckets": [
+                         *         {
+                         *           "count": 1,
+                         *           "label": "示例",
+                         *           "outstanding_fen": 58000000
+                         *         }
+                         *       ],
+                         *       "items": [
+                         *         {
+                         *           "amount_fen": 58000000,
+                         *           "bucket": "示例",
+                         *           "customer_id": 12,
+                         *           "customer_name": "华山医院",
+                         *           "days_overdue": 1,
+                         *           "due_date": "2026-03-02",
+                         *           "opportunity_id": 12,
+                         *           "opportunity_title": "CT 球管更换项目",
+                         *           "outstanding_fen": 58000000,
+                         *           "owner_id": 12,
+                         *           "owner_name": "张伟",
+                         *           "paid_fen": 58000000,
+                         *           "receivable_id": 12,
+                         *           "what": "示例"
+                         *         }
+                         *       ],
+                         *       "on_time_late": 1,
+                         *       "on_time_note": "示例",
+                         *       "on_time_rate": 0.92,
+                         *       "on_time_receivables": 1,
+                         *       "on_time_source": "示例",
+                         *       "outstanding_fen": 58000000,
+                         *       "overdue_fen": 58000000,
+                         *       "today": "2026-03-02",
+                         *       "truncated": true,
+                         *       "window_months": 1
+                         *     }
+                         */
+                        "application/json": components["schemas"]["CollectionsOut"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                /** @description 客户不存在或无权查看 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "记录不存在或您无权查看"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contacts/{contact_id}": {
         parameters: {
             query?: never;
@@ -818,6 +918,7 @@ export interface paths {
                          *           "kind": "hospital",
                          *           "kind_label": "医院",
                          *           "name": "李建国",
+                         *           "overdue_receivable_fen": 58000000,
                          *           "owner_id": 12,
                          *           "region": "上海",
                          *           "tags": [
@@ -904,6 +1005,7 @@ export interface paths {
                          *       "kind": "hospital",
                          *       "kind_label": "医院",
                          *       "name": "李建国",
+                         *       "overdue_receivable_fen": 58000000,
                          *       "owner_id": 12,
                          *       "region": "上海",
                          *       "tags": [
@@ -976,6 +1078,7 @@ export interface paths {
                          *       "kind": "hospital",
                          *       "kind_label": "医院",
                          *       "name": "李建国",
+                         *       "overdue_receivable_fen": 58000000,
                          *       "owner_id": 12,
                          *       "region": "上海",
                          *       "tags": [
@@ -1117,7 +1220,24 @@ export interface paths {
                          *           "opportunity_id": 12,
                          *           "stage_name": "方案演示",
                          *           "stalled": false,
-                         *           "title": "CT 球管更换项目"
+                         *           "title": "CT 球管更换项目",
+                         *           "win": {
+                         *             "note": "示例",
+                         *             "opportunity_id": 12,
+                         *             "percent": 1,
+                         *             "probability": 0.92,
+                         *             "reasons": [
+                         *               {
+                         *                 "helps": null,
+                         *                 "text": null,
+                         *                 "weight": null
+                         *               }
+                         *             ],
+                         *             "source": "model",
+                         *             "source_label": "本公司已结商机训练的模型",
+                         *             "stage_percent": 1,
+                         *             "version": "示例"
+                         *           }
                          *         }
                          *       ],
                          *       "emotion": {
@@ -1201,7 +1321,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * 一级看板：销售健康度指数、周趋势、验证指标、转化漏斗（总监、管理员）
+         * 一级看板：销售健康度指数、周趋势、验证指标、转化漏斗、赢单预测（本月、下月及过去月份误差）（总监、管理员）
          * @description 数据按设置的间隔（dashboard.refresh_minutes）更新，window_end 为这份数据的计算时刻。
          */
         get: {
@@ -2211,6 +2331,7 @@ export interface paths {
                          *           "id": 12,
                          *           "last_follow_up_at": "2026-03-02T10:00:00+08:00",
                          *           "last_touchpoint_id": 12,
+                         *           "overdue_receivable_fen": 58000000,
                          *           "owner_id": 12,
                          *           "product_line": "CT",
                          *           "stage": {
@@ -2294,6 +2415,7 @@ export interface paths {
                          *       "id": 12,
                          *       "last_follow_up_at": "2026-03-02T10:00:00+08:00",
                          *       "last_touchpoint_id": 12,
+                         *       "overdue_receivable_fen": 58000000,
                          *       "owner_id": 12,
                          *       "product_line": "CT",
                          *       "stage": {
@@ -2374,6 +2496,7 @@ export interface paths {
                          *       "id": 12,
                          *       "last_follow_up_at": "2026-03-02T10:00:00+08:00",
                          *       "last_touchpoint_id": 12,
+                         *       "overdue_receivable_fen": 58000000,
                          *       "owner_id": 12,
                          *       "product_line": "CT",
                          *       "stage": {
@@ -2484,6 +2607,7 @@ export interface paths {
                          *       "id": 12,
                          *       "last_follow_up_at": "2026-03-02T10:00:00+08:00",
                          *       "last_touchpoint_id": 12,
+                         *       "overdue_receivable_fen": 58000000,
                          *       "owner_id": 12,
                          *       "product_line": "CT",
                          *       "stage": {
@@ -2544,6 +2668,206 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/opportunities/{opportunity_id}/contract": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                opportunity_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * 商机的合同与回款计划（各期应收、已回款、逾期）
+         * @description 赢单商机的合同与回款计划：每期应收、已回款、未回款与逾期天数；未录入合同时 contract 为 null，won 表示能否录入。
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    opportunity_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 成功 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "contract": {
+                         *         "amount_fen": 58000000,
+                         *         "contract_no": "示例",
+                         *         "id": 12,
+                         *         "instalments": [
+                         *           {
+                         *             "amount_fen": 58000000,
+                         *             "days_overdue": 1,
+                         *             "due_date": "2026-03-02",
+                         *             "instalment_no": 1,
+                         *             "outstanding_fen": 58000000,
+                         *             "paid_fen": 58000000,
+                         *             "receivable_id": 12,
+                         *             "status": "示例"
+                         *           }
+                         *         ],
+                         *         "outstanding_fen": 58000000,
+                         *         "overdue_fen": 58000000,
+                         *         "paid_fen": 58000000,
+                         *         "signed_on": "2026-03-02"
+                         *       },
+                         *       "opportunity_id": 12,
+                         *       "won": true
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ContractOut"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                /** @description 商机不存在或无权查看 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "记录不存在或您无权查看"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                422: components["responses"]["ValidationError"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        /**
+         * 录入或修改赢单商机的合同和回款计划
+         * @description 每一期生成一笔应收款（到期前提醒销售，逾期提醒销售并向主管预警）。已有回款的一期金额不能改得比已回款少；期数只能增加。
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    opportunity_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "amount_fen": 100000000,
+                     *       "contract_no": "HT-2026-018",
+                     *       "instalments": [
+                     *         {
+                     *           "amount_fen": 30000000,
+                     *           "due_date": "2026-03-31"
+                     *         },
+                     *         {
+                     *           "amount_fen": 60000000,
+                     *           "due_date": "2026-09-30"
+                     *         },
+                     *         {
+                     *           "amount_fen": 10000000,
+                     *           "due_date": "2027-03-31"
+                     *         }
+                     *       ],
+                     *       "signed_on": "2026-03-02"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ContractIn"];
+                };
+            };
+            responses: {
+                /** @description 成功 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "contract": {
+                         *         "amount_fen": 58000000,
+                         *         "contract_no": "示例",
+                         *         "id": 12,
+                         *         "instalments": [
+                         *           {
+                         *             "amount_fen": 58000000,
+                         *             "days_overdue": 1,
+                         *             "due_date": "2026-03-02",
+                         *             "instalment_no": 1,
+                         *             "outstanding_fen": 58000000,
+                         *             "paid_fen": 58000000,
+                         *             "receivable_id": 12,
+                         *             "status": "示例"
+                         *           }
+                         *         ],
+                         *         "outstanding_fen": 58000000,
+                         *         "overdue_fen": 58000000,
+                         *         "paid_fen": 58000000,
+                         *         "signed_on": "2026-03-02"
+                         *       },
+                         *       "opportunity_id": 12,
+                         *       "won": true
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ContractOut"];
+                    };
+                };
+                /** @description 各期合计与合同金额不符、到期日早于签约日、商机未赢单等 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid",
+                         *       "message": "二维码无效，请让对方重新生成"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                /** @description 商机不存在或无权查看 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "记录不存在或您无权查看"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2618,6 +2942,119 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/opportunities/{opportunity_id}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                opportunity_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 登记一笔回款：先冲抵到期最早的未回款一期，多出的冲抵下一期
+         * @description 按分登记一笔回款，先冲抵到期最早的未回款一期，多出的冲抵下一期；超过未回款合计或没有未回款应收时为 400。回答更新后的合同与各期状态。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    opportunity_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "amount_fen": 30000000
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PaymentIn"];
+                };
+            };
+            responses: {
+                /** @description 已创建 */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "contract": {
+                         *         "amount_fen": 58000000,
+                         *         "contract_no": "示例",
+                         *         "id": 12,
+                         *         "instalments": [
+                         *           {
+                         *             "amount_fen": 58000000,
+                         *             "days_overdue": 1,
+                         *             "due_date": "2026-03-02",
+                         *             "instalment_no": 1,
+                         *             "outstanding_fen": 58000000,
+                         *             "paid_fen": 58000000,
+                         *             "receivable_id": 12,
+                         *             "status": "示例"
+                         *           }
+                         *         ],
+                         *         "outstanding_fen": 58000000,
+                         *         "overdue_fen": 58000000,
+                         *         "paid_fen": 58000000,
+                         *         "signed_on": "2026-03-02"
+                         *       },
+                         *       "opportunity_id": 12,
+                         *       "won": true
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ContractOut"];
+                    };
+                };
+                /** @description 金额超过未回款合计，或没有未回款的应收款 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid",
+                         *       "message": "二维码无效，请让对方重新生成"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                /** @description 商机不存在或无权查看 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "记录不存在或您无权查看"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/opportunities/{opportunity_id}/unfreeze": {
         parameters: {
             query?: never;
@@ -2686,6 +3123,7 @@ export interface paths {
                          *         "id": 12,
                          *         "last_follow_up_at": "2026-03-02T10:00:00+08:00",
                          *         "last_touchpoint_id": 12,
+                         *         "overdue_receivable_fen": 58000000,
                          *         "owner_id": 12,
                          *         "product_line": "CT",
                          *         "stage": {
@@ -2774,6 +3212,290 @@ export interface paths {
                     };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/opportunities/{opportunity_id}/win-probability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                opportunity_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * 商机赢单概率：由本公司已结商机学得（历史不足时按阶段赢率表），附主要原因
+         * @description 由本公司已结商机训练的模型给出赢单概率（已结商机不足时按阶段赢率表），并列出影响最大的原因，正数有利、负数不利。
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    opportunity_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 成功 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "note": "示例",
+                         *       "opportunity_id": 12,
+                         *       "percent": 1,
+                         *       "probability": 0.92,
+                         *       "reasons": [
+                         *         {
+                         *           "helps": null,
+                         *           "text": "已补充客户需求记录",
+                         *           "weight": 0.92
+                         *         }
+                         *       ],
+                         *       "source": "model",
+                         *       "source_label": "本公司已结商机训练的模型",
+                         *       "stage_percent": 1,
+                         *       "version": "示例"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["WinProbabilityOut"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                /** @description 商机不存在或无权查看 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "记录不存在或您无权查看"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                422: components["responses"]["ValidationError"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pool": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 公海客户列表
+         * @description 长期未跟进或负责人已离职而退回公海的客户，以及我今天的领取额度；主管另得到可分配的销售名单（can_assign、assignees）。
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 客户名称包含的文字 */
+                    q?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 成功 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "assignees": [
+                         *         {
+                         *           "id": 12,
+                         *           "name": "李建国"
+                         *         }
+                         *       ],
+                         *       "can_assign": true,
+                         *       "items": [
+                         *         {
+                         *           "cooldown_until": "2026-03-02T10:00:00+08:00",
+                         *           "customer_id": 12,
+                         *           "days_in_pool": 1,
+                         *           "entered_at": "2026-03-02T10:00:00+08:00",
+                         *           "entry_id": 12,
+                         *           "grade": "三甲",
+                         *           "kind": "hospital",
+                         *           "kind_label": "医院",
+                         *           "name": "李建国",
+                         *           "open_deals": 1,
+                         *           "reason": "客户已签预付款协议，首付30%",
+                         *           "region": "上海"
+                         *         }
+                         *       ],
+                         *       "quota": {
+                         *         "claimed_today": 1,
+                         *         "claims_per_day": 1,
+                         *         "held": 1,
+                         *         "max_held": 1
+                         *       }
+                         *     }
+                         */
+                        "application/json": components["schemas"]["PoolOut"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pool/{entry_id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 主管分配公海客户
+         * @description 主管把公海客户分配给自己团队的销售（rep_id）。非主管、或该销售不在您的团队为 403；公海客户或销售不存在为 404。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    entry_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "rep_id": 12
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AssignIn"];
+                };
+            };
+            responses: {
+                /** @description 成功 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "customer_id": 12,
+                         *       "customer_name": "华山医院",
+                         *       "entry_id": 12,
+                         *       "owner_id": 12,
+                         *       "owner_name": "张伟"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["PoolTakenOut"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pool/{entry_id}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 领取公海客户
+         * @description 销售领取一个公海客户，成为其负责人。超过每日或持有上限、原负责人在冷却期内领取时为 400，说明原因。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    entry_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 成功 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "customer_id": 12,
+                         *       "customer_name": "华山医院",
+                         *       "entry_id": 12,
+                         *       "owner_id": 12,
+                         *       "owner_name": "张伟"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["PoolTakenOut"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -4287,6 +5009,9 @@ export interface components {
             /** Format: date-time */
             valid_until?: string | null;
         };
+        AssignIn: {
+            rep_id: number;
+        };
         AttachmentOut: {
             content_type: string;
             /** Format: date-time */
@@ -4295,6 +5020,30 @@ export interface components {
             id: number;
             sha256: string;
             size_bytes: number;
+        };
+        BookRowOut: {
+            amount_fen: number;
+            bucket: string;
+            customer_id: number;
+            customer_name: string;
+            days_overdue: number;
+            /** Format: date */
+            due_date: string;
+            opportunity_id?: number | null;
+            opportunity_title?: string | null;
+            outstanding_fen: number;
+            owner_id: number;
+            owner_name: string;
+            paid_fen: number;
+            receivable_id: number;
+            /** @description 第 N 期（合同号）或 发票号 */
+            what: string;
+        };
+        BucketOut: {
+            count: number;
+            /** @description 未到期、1–30 天、31–60 天、61–90 天、90 天以上 */
+            label: string;
+            outstanding_fen: number;
         };
         ChecklistItemOut: {
             id: number;
@@ -4311,6 +5060,26 @@ export interface components {
             name: string;
             position: number;
             required: boolean;
+        };
+        CollectionsOut: {
+            buckets: components["schemas"]["BucketOut"][];
+            items: components["schemas"]["BookRowOut"][];
+            /** @description 其中逾期的笔数 */
+            on_time_late: number | null;
+            /** @description 未给出按时回款率时的说明 */
+            on_time_note: string | null;
+            /** @description 按时回款率（0–1），同信用校验 */
+            on_time_rate: number | null;
+            /** @description 窗口内到期的应收笔数 */
+            on_time_receivables: number | null;
+            /** @description finance_system 或 receivables */
+            on_time_source: string | null;
+            outstanding_fen: number;
+            overdue_fen: number;
+            /** Format: date */
+            today: string;
+            truncated: boolean;
+            window_months: number;
         };
         CommitIn: {
             /** @description {"工作表": {"列序号": "字段" 或 ""}} */
@@ -4371,6 +5140,35 @@ export interface components {
              * @example 设备科主任
              */
             title?: string | null;
+        };
+        ContractBody: {
+            amount_fen: number;
+            contract_no?: string | null;
+            id: number;
+            instalments: components["schemas"]["InstalmentOut"][];
+            outstanding_fen: number;
+            overdue_fen: number;
+            paid_fen: number;
+            /** Format: date */
+            signed_on: string;
+        };
+        ContractIn: {
+            /**
+             * @description 合同金额（分）：30 万元写 30000000
+             * @example 100000000
+             */
+            amount_fen: number;
+            contract_no?: string | null;
+            instalments: components["schemas"]["InstalmentIn"][];
+            /** Format: date */
+            signed_on: string;
+        };
+        ContractOut: {
+            /** @description 未录入时为 null */
+            contract: components["schemas"]["ContractBody"] | (Record<string, never> | null);
+            opportunity_id: number;
+            /** @description 商机已赢单：可以录入合同和回款计划 */
+            won: boolean;
         };
         CreditWaiverOut: {
             /** @description 总监接受风险的预计金额（分）；金额不变时合同审批不再做信用校验 */
@@ -4434,6 +5232,8 @@ export interface components {
              */
             readonly kind_label: string;
             name: string;
+            /** @description 逾期未回款金额（分）：已过到期日、尚未回款的应收合计 */
+            readonly overdue_receivable_fen: number;
             owner_id: number;
             region?: string | null;
             tags?: string[];
@@ -4454,6 +5254,8 @@ export interface components {
             stage_name: string;
             stalled: boolean;
             title: string;
+            /** @description 赢单概率及主要原因 */
+            win?: components["schemas"]["WinProbabilityOut"] | (Record<string, never> | null);
         };
         DiagnosisEmotionOut: {
             /** @description 最近几次触点情绪，由远到近 */
@@ -4609,6 +5411,10 @@ export interface components {
         HistoryOut: {
             items: components["schemas"]["TransitionOut"][];
         };
+        IdOut: {
+            id: number;
+            name: string;
+        };
         ImportOut: {
             already_imported?: boolean;
             counts?: {
@@ -4647,6 +5453,29 @@ export interface components {
              * @description .xlsx / .xls / .csv（UTF-8 或 GBK）
              */
             file: string;
+        };
+        InstalmentIn: {
+            /**
+             * @description 每期金额（分）：30 万元写 30000000
+             * @example 30000000
+             */
+            amount_fen: number;
+            /** Format: date */
+            due_date: string;
+        };
+        InstalmentOut: {
+            amount_fen: number;
+            /** @description 逾期天数；未到期或已回款为 0 */
+            days_overdue: number;
+            /** Format: date */
+            due_date: string;
+            /** @description 第几期 */
+            instalment_no: number;
+            outstanding_fen: number;
+            paid_fen: number;
+            receivable_id: number;
+            /** @description 已回款、部分回款、未到期 或 逾期 N 天 */
+            status: string;
         };
         InvoiceConfidenceOut: {
             amount_fen: number;
@@ -4828,6 +5657,8 @@ export interface components {
             /** Format: date-time */
             last_follow_up_at: string;
             last_touchpoint_id: number;
+            /** @description 逾期未回款金额（分）：已过到期日、尚未回款的应收合计 */
+            readonly overdue_receivable_fen: number;
             owner_id: number;
             product_line: string;
             stage: components["schemas"]["StageRef"];
@@ -4902,6 +5733,19 @@ export interface components {
             /** Format: date-time */
             valid_until?: string | null;
         };
+        PaymentIn: {
+            /**
+             * @description 回款金额（分）：30 万元写 30000000
+             * @example 30000000
+             */
+            amount_fen: number;
+            /**
+             * Format: date-time
+             * @description 回款时间，默认现在
+             * @default null
+             */
+            paid_at: string | null;
+        };
         PaymentOut: {
             amount_fen: number;
             attachment_id: number | null;
@@ -4918,6 +5762,55 @@ export interface components {
             /** Format: date-time */
             paid_at: string;
             receivable_id: number;
+        };
+        PoolItemOut: {
+            /**
+             * Format: date-time
+             * @description 您是原负责人时：此时间之后才能重新领取
+             */
+            cooldown_until?: string | null;
+            customer_id: number;
+            days_in_pool: number;
+            /** Format: date-time */
+            entered_at: string;
+            /** @description 公海编号（领取、分配用） */
+            entry_id: number;
+            grade?: string | null;
+            /**
+             * @description 客户类型。编码：hospital（医院）、distributor（经销商）、other（其他）
+             * @enum {string}
+             */
+            kind: "hospital" | "distributor" | "other";
+            /**
+             * @description kind 的中文名
+             * @example 医院
+             */
+            readonly kind_label: string;
+            name: string;
+            open_deals: number;
+            /** @description 长期未跟进 / 负责人已离职 */
+            reason: string;
+            region?: string | null;
+        };
+        PoolOut: {
+            /** @description 主管可分配给的销售 */
+            assignees: components["schemas"]["IdOut"][];
+            can_assign: boolean;
+            items: components["schemas"]["PoolItemOut"][];
+            quota: components["schemas"]["PoolQuotaOut"];
+        };
+        PoolQuotaOut: {
+            claimed_today: number;
+            claims_per_day: number;
+            held: number;
+            max_held: number;
+        };
+        PoolTakenOut: {
+            customer_id: number;
+            customer_name: string;
+            entry_id: number;
+            owner_id: number;
+            owner_name: string;
         };
         PrefillOut: {
             contacts?: components["schemas"]["ContactOut"][];
@@ -5320,6 +6213,39 @@ export interface components {
             engine: string;
             /** @description 识别出的文字（简体中文，可能为空） */
             transcript: string;
+        };
+        WinProbabilityOut: {
+            /** @description 概率的来历（中文） */
+            note: string;
+            opportunity_id: number;
+            /** @description 赢单概率，百分数 */
+            percent: number;
+            /** @description 赢单概率，0–1 */
+            probability: number;
+            /** @description 主要原因，影响大者在前 */
+            reasons: components["schemas"]["WinReasonOut"][];
+            /**
+             * @description 概率从何而来。编码：model（本公司已结商机训练的模型）、stage_table（阶段赢率表）
+             * @enum {string}
+             */
+            source: "model" | "stage_table";
+            /**
+             * @description source 的中文名
+             * @example 本公司已结商机训练的模型
+             */
+            readonly source_label: string;
+            /** @description 所处阶段在阶段赢率表中的赢率，百分数 */
+            stage_percent: number;
+            /** @description 模型版本；按阶段赢率表时为空 */
+            version?: string | null;
+        };
+        WinReasonOut: {
+            /** @description 是否有利于赢单 */
+            readonly helps: unknown;
+            /** @description 原因（中文） */
+            text: string;
+            /** @description 对赢单几率（对数几率）的贡献：正数有利，负数不利 */
+            weight: number;
         };
     };
     responses: {
