@@ -277,13 +277,19 @@ _PENDING = "salesnav_pending_jobs"
 
 
 def enqueue_after_commit(session: Session, job: Job, *ids: Any, key: str | None = None, queue: str = "default") -> None:
-    """Queue the job when (and only if) this session's transaction commits."""
-    session.info.setdefault(_PENDING, []).append((job, ids, key, queue))
+    """Queue the job when (and only if) this session's outermost transaction commits.
+
+    Releasing a SAVEPOINT (`begin_nested`) is not a commit: nothing is visible to another connection yet, so a
+    job queued then could run before its row exists (on PostgreSQL a voice annotation's job found no row and was
+    lost). A job asked for inside a savepoint that is rolled back is dropped with it."""
+    session.info.setdefault(_PENDING, []).append((session.get_nested_transaction(), (job, ids, key, queue)))
 
 
 @event.listens_for(Session, "after_commit")
 def _flush_pending_jobs(session: Session) -> None:
-    for job, ids, key, queue in session.info.pop(_PENDING, []):
+    if session.in_nested_transaction():  # a SAVEPOINT released: the outer transaction has not committed yet
+        return
+    for _savepoint, (job, ids, key, queue) in session.info.pop(_PENDING, []):
         try:
             enqueue(job, *ids, key=key, queue=queue)
         except Exception as exc:
@@ -328,3 +334,13 @@ def record_unqueued(call: JobCall) -> None:
 def _drop_pending_jobs(session: Session, previous_transaction: Any) -> None:
     if previous_transaction.parent is None:  # the outermost transaction was rolled back
         session.info.pop(_PENDING, None)
+    elif previous_transaction.nested and _PENDING in session.info:  # a SAVEPOINT rolled back: its jobs with it
+        session.info[_PENDING] = [item for item in session.info[_PENDING] if not _within(item[0], previous_transaction)]
+
+
+def _within(savepoint: Any, rolled_back: Any) -> bool:
+    while savepoint is not None:
+        if savepoint is rolled_back:
+            return True
+        savepoint = savepoint.parent
+    return False

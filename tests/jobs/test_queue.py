@@ -115,6 +115,33 @@ def test_job_is_enqueued_only_when_the_transaction_commits(session):
 
 
 @pytest.mark.smoke
+def test_releasing_a_savepoint_is_not_a_commit_so_the_job_waits_for_the_outer_one(session):
+    # A job queued at a SAVEPOINT's release ran before its row was committed (on PostgreSQL it found nothing).
+    rep_id = _user(session)
+    backend = jobs_queue.configure("")
+    with db.transaction() as tx:
+        jobs_queue.enqueue_after_commit(tx, record_run, rep_id, "outer-commit", key="sp:1")
+        with tx.begin_nested():
+            jobs_queue.enqueue_after_commit(tx, record_run, rep_id, "outer-commit", key="sp:2")
+        backend.drain()
+        assert _runs(session, "outer-commit") == 0  # both savepoint and transaction still open to the world
+    backend.drain()
+    assert _runs(session, "outer-commit") == 2
+
+
+def test_a_job_asked_for_inside_a_rolled_back_savepoint_is_dropped_with_it(session):
+    rep_id = _user(session)
+    backend = jobs_queue.configure("")
+    with db.transaction() as tx:
+        jobs_queue.enqueue_after_commit(tx, record_run, rep_id, "kept", key="sp:kept")
+        with pytest.raises(RuntimeError), tx.begin_nested():
+            jobs_queue.enqueue_after_commit(tx, record_run, rep_id, "undone", key="sp:undone")
+            raise RuntimeError("the savepoint is rolled back")
+    backend.drain()
+    assert (_runs(session, "kept"), _runs(session, "undone")) == (1, 0)
+
+
+@pytest.mark.smoke
 def test_a_failed_run_releases_its_key_so_a_retry_runs(session):
     rep_id = _user(session)
     backend = jobs_queue.configure("")
