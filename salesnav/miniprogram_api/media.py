@@ -236,7 +236,8 @@ def _is_audio(data: bytes) -> bool:
 @bp.alt_response(503, schema=ErrorOut, description="语音识别引擎不可用")
 @bp.doc(tags=TAGS_VOICE, summary="语音转触点草稿（amr/mp3/m4a/wav/silk，≤60 秒）；确认后用 POST /touchpoints 保存")
 def voice(files: dict[str, Any]) -> dict[str, Any]:
-    from salesnav.voice import AudioRejected, draft_from_transcript, transcribe
+    from salesnav.media_pool import transcribe
+    from salesnav.voice import AudioRejected, draft_from_transcript
     from salesnav.voice.audio import SUPPORTED_FORMATS, sniff
 
     data, filename = _read_media(files)
@@ -292,7 +293,8 @@ def voice(files: dict[str, Any]) -> dict[str, Any]:
 @bp.alt_response(503, schema=ErrorOut, description="发票识别引擎不可用")
 @bp.doc(tags=TAGS_INVOICE, summary="发票照片识别：字段与置信度，并匹配我可见客户的未结清应收款（不记录回款）")
 def read_invoice_photo(files: dict[str, Any]) -> dict[str, Any]:
-    from salesnav.ocr import ImageRejected, read_invoice
+    from salesnav.media_pool import read_invoice
+    from salesnav.ocr import ImageRejected
 
     data, filename = _read_media(files)
     kind = filetype.guess(data[:8192])

@@ -91,6 +91,18 @@ def test_in_process_a_slow_job_never_holds_up_a_quick_one():
     jobs_queue.configure("")  # the default for the tests that follow
 
 
+def test_on_sqlite_a_media_job_waiting_for_its_clip_lets_another_job_use_the_database():
+    # Job threads take turns at SQLite; a clip in the media pool must not hold the turn for seconds.
+    backend = jobs_queue.configure("", concurrent=False)
+    sample_jobs.REACHED.clear()
+    sample_jobs.CLIP_SAW_OTHER_JOB.clear()
+    jobs_queue.enqueue(sample_jobs.wait_for_a_clip, queue="media")
+    jobs_queue.enqueue(sample_jobs.mark_reached, queue="rules")
+    backend.drain()
+    assert sample_jobs.CLIP_SAW_OTHER_JOB == [True]
+    jobs_queue.configure("")
+
+
 def test_in_process_jobs_run_on_one_thread_on_sqlite_and_on_two_otherwise(session):
     # SQLite has one writer; a second thread would only make a job's savepoint fail when both write.
     expected = session.get_bind().dialect.name != "sqlite"
