@@ -4,6 +4,7 @@
     商机 CT球管 58万                        → an opportunity from the rep's latest touchpoint
     推进 协和医院 方案演示                   → move the customer's deal (stage_move.py asks for what is missing)
     待办                                    → the rep's open tasks
+    公海 / 领取 12 / 分配 12 给 周销售        → the public pool (pool.py)
 Anything else, unless a capture is waiting for it, gets the help text: never silence.
 """
 
@@ -28,7 +29,9 @@ HELP = (
     "• 触点 协和医院 面访 积极 下周二送样\n"
     "• 商机 CT球管 58万（基于最近一条触点建商机）\n"
     f"• {stage_move.EXAMPLE}（推进商机，缺的检查清单会逐项询问）\n"
-    "• 待办：查看我的待办"
+    "• 待办：查看我的待办\n"
+    "• 公海：查看公海客户；领取 编号；主管可「分配 编号 给 姓名」\n"
+    "• 回款计划 瑞金医院 100万 签约3月2日 30万 3月31日 70万 9月30日（赢单后录入）；回款 瑞金医院 30万"
 )
 TOUCHPOINT_WORDS = ("触点", "记触点")
 OPPORTUNITY_WORDS = ("商机", "建商机")
@@ -40,7 +43,16 @@ HELP_WORDS = ("帮助", "help", "?", "？")
 def on_text(incoming: Incoming) -> None:
     # A director's reason for 解除冻结, an answer to a ticket card just tapped, then 批注 and 诊断, are claimed
     # before anything else.
-    from salesnav.bot.capture import annotate, daily_report, diagnosis, record_chase, ticket_answer, unfreeze
+    from salesnav.bot.capture import (
+        annotate,
+        contract_plan,
+        daily_report,
+        diagnosis,
+        pool,
+        record_chase,
+        ticket_answer,
+        unfreeze,
+    )
 
     if (
         unfreeze.claim(incoming)
@@ -49,6 +61,8 @@ def on_text(incoming: Incoming) -> None:
         or diagnosis.claim(incoming)
         or daily_report.claim(incoming)
         or record_chase.claim(incoming)
+        or pool.claim(incoming)
+        or contract_plan.claim(incoming)
     ):
         return
     content = (incoming.message.get("Content") or "").strip()
