@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from salesnav.finance import LatePayment, PaymentHistory
+from salesnav.finance.values import LatePayment, PaymentHistory
 from salesnav.models import Receivable
 from salesnav.settings import current_settings
 

@@ -13,6 +13,7 @@ committed: a keyed job is written down as a `queued` JobRun instead, and the rec
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import queue as stdlib_queue
@@ -21,10 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from salesnav import clock
 from salesnav.jobs.runner import run_job
+from salesnav.models import JobRun
 from salesnav.models import session as db
 from salesnav.redis_client import redis_client
 
@@ -144,7 +147,7 @@ class RqBackend:
         self.redis = redis_client(redis_url)
 
     def submit(self, call: JobCall) -> None:
-        from rq import Queue
+        from rq import Queue  # rq only when REDIS_URL is set
 
         Queue(call.queue, connection=self.redis).enqueue(
             run_job,
@@ -162,8 +165,8 @@ class RqBackend:
     def requeue(self, call: JobCall) -> None:
         """Queue a keyed job again (the recovery sweep): its earlier rq job, perhaps still recorded as started by a
         worker that died, is forgotten first."""
-        from rq.exceptions import NoSuchJobError
-        from rq.job import Job
+        from rq.exceptions import NoSuchJobError  # rq only when REDIS_URL is set
+        from rq.job import Job  # rq only when REDIS_URL is set
 
         if call.key:
             try:
@@ -174,8 +177,8 @@ class RqBackend:
 
     def is_pending(self, key: str) -> bool:
         """Whether the key's rq job waits in a queue (the recovery sweep leaves it be)."""
-        from rq.exceptions import NoSuchJobError
-        from rq.job import Job, JobStatus
+        from rq.exceptions import NoSuchJobError  # rq only when REDIS_URL is set
+        from rq.job import Job, JobStatus  # rq only when REDIS_URL is set
 
         try:
             job = Job.fetch(_rq_job_id(key), connection=self.redis)
@@ -185,13 +188,13 @@ class RqBackend:
 
     def drain(self, exclude: tuple[str, ...] = ()) -> None:
         """Run everything queued now (but the `exclude`d queues), in this process (tests, CLI)."""
-        from rq import Queue, SimpleWorker
+        from rq import Queue, SimpleWorker  # rq only when REDIS_URL is set
 
         queues = [Queue(name, connection=self.redis) for name in QUEUES if name not in exclude]
         SimpleWorker(queues, connection=self.redis).work(burst=True, with_scheduler=False)
 
     def status(self) -> dict[str, Any]:
-        from rq import Queue
+        from rq import Queue  # rq only when REDIS_URL is set
 
         self.redis.ping()
         return {"backend": "rq", "pending": sum(len(Queue(n, connection=self.redis)) for n in QUEUES)}
@@ -238,8 +241,6 @@ class CommandBackend:
 
 def _rq_job_id(key: str) -> str:
     # rq ids must be safe in Redis key names; keys may hold ':' and Chinese text.
-    import hashlib
-
     return "k" + hashlib.sha256(key.encode()).hexdigest()[:40]
 
 
@@ -294,12 +295,6 @@ def _flush_pending_jobs(session: Session) -> None:
 
 def record_unqueued(call: JobCall) -> None:
     """Write down a job the queue refused, as a `queued` JobRun the recovery sweep hands over later."""
-    from sqlalchemy import select
-
-    from salesnav import clock
-    from salesnav.models import JobRun
-    from salesnav.models import session as db
-
     if call.key is None:
         log.error("job %s without a key could not be queued and is dropped", call.path)
         return
