@@ -6,7 +6,9 @@ manager intervention rate work on it as on any other), and a payment that settle
   customer's owner, if anything is still outstanding.
 - The day after the due date with anything outstanding: one alert (rule "receivable_overdue", subject the
   customer, one episode per receivable), a message to the rep and to their manager.
-- Paid in full (payments recorded from invoice photos or imported): the alert is resolved and the manager told.
+- An instalment of a contract's plan (handlers/contracts.py) is a receivable like any other; its number is named.
+- Paid in full (payments recorded from invoice photos, entered against a deal, or imported): the alert is
+  resolved and the manager told.
 
 Outstanding = the receivable's amount − the sum of its payments, as the credit check and the team report count it.
 When the finance system is configured it stays the source of the on-time rate; these reminders read our rows.
@@ -70,7 +72,8 @@ def run(session: Session, now: datetime, tz: ZoneInfo) -> CollectionsRun:
     for receivable, customer, left in rows:
         rep = session.get(User, customer.owner_id)
         due = receivable.due_date
-        what = f"「{customer.name}」{fen_to_yuan_text(int(left))}（{due.month}月{due.day}日到期"
+        instalment = f"第 {receivable.instalment_no} 期 " if receivable.instalment_no else ""
+        what = f"「{customer.name}」{instalment}{fen_to_yuan_text(int(left))}（{due.month}月{due.day}日到期"
         what += f"，发票号 {receivable.invoice_no}）" if receivable.invoice_no else "）"
         if receivable.due_date >= today:
             if engine.tell(

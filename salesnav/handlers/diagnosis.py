@@ -7,7 +7,9 @@ What is looked at (each a finding, each with a severity):
 - open deals stalled in their stage: days in the stage vs. the mean of similar closed deals (the stage
   deviation metric's baseline, salesnav/metrics/stage_baseline.py), stalled beyond STALL_FACTOR × that mean;
 - open collaboration ticket parts on the customer's deals (overdue ones first);
-- the on-time payment rate (the credit check's source: finance system or our receivables).
+- the on-time payment rate (the credit check's source: finance system or our receivables);
+- each open deal's win probability (赢单概率, salesnav/handlers/win_probability.py) with its top reasons: the
+  chat answer's 赢单概率 block (the first MAX_WIN_DEALS deals) and each deal's `win` in the API.
 The colour is the worse of the stored health (the red-light rule's) and what the findings say.
 Each use is recorded as a DomainEvent "health.diagnosis_requested" (the 诊断使用次数 metric counts it).
 """
@@ -27,6 +29,8 @@ from salesnav.handlers import rule_settings
 from salesnav.handlers.checklists import missing_items
 from salesnav.handlers.records import record_event
 from salesnav.handlers.scope import customer_for
+from salesnav.handlers.win_probability import WinProbability, win_probabilities
+from salesnav.handlers.win_probability import describe as describe_win
 from salesnav.metrics.stage_baseline import similar_stage_baseline
 from salesnav.models import (
     CollaborationTicket,
@@ -51,6 +55,7 @@ EMOTION_VALUE = {Emotion.POSITIVE: 1.0, Emotion.NEUTRAL: 0.6, Emotion.RESISTANT:
 STALL_FACTOR = 1.5  # stalled: more than 1.5 × the days similar deals spent in the stage
 QUIET_DAYS = 14  # no touchpoint for this long is a finding of its own
 OK, WARN, BAD = "ok", "warn", "bad"
+MAX_WIN_DEALS = 3
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ class StalledDeal:
     similar: bool
     next_stage_name: str | None
     missing_items: list[str]
+    win: WinProbability | None = None  # 赢单概率 (salesnav/handlers/win_probability.py)
 
     @property
     def stalled(self) -> bool:
@@ -127,6 +133,8 @@ def diagnose(session: Session, actor: User, customer_id: int, *, channel: str = 
     emotion = _emotion(session, customer)
     met, not_met, missing = _decision_chain(session, customer, now)
     deals = _deals(session, customer, now)
+    odds = win_probabilities(session, [d.opportunity_id for d in deals], now)
+    deals = [dataclasses.replace(d, win=odds.get(d.opportunity_id)) for d in deals]
     parts = _open_parts(session, customer, now)
     payment = _payment(session, customer, now)
     last_touch = session.scalar(
@@ -436,8 +444,10 @@ def describe(diagnosis: Diagnosis) -> str:
     order = {BAD: 0, WARN: 1, OK: 2}
     reasons = [f"{icon[f.severity]} {f.text}" for f in sorted(diagnosis.findings, key=lambda f: order[f.severity])]
     steps = [f"{i}. {step}" for i, step in enumerate(diagnosis.next_steps, 1)]
+    odds = [describe_win(d.win, d.title) for d in diagnosis.deals if d.win is not None][:MAX_WIN_DEALS]
+    win = ["赢单概率：", *odds] if odds else []
     while True:
-        text = "\n".join([head, "原因：", *reasons, "建议下一步：", *steps])
+        text = "\n".join([head, "原因：", *reasons, *win, "建议下一步：", *steps])
         if len(text.encode()) <= 2000 or len(reasons) <= 3:
             return text
         reasons.pop()  # the least severe reason goes first

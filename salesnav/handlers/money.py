@@ -9,7 +9,7 @@ from salesnav.handlers.errors import DomainError
 _UNITS = {"万": Decimal(10_000), "千": Decimal(1_000), "亿": Decimal(100_000_000)}
 
 
-def yuan_to_fen(text: str | int | Decimal) -> int:
+def yuan_to_fen(text: str | int | Decimal, what: str = "预计成交金额") -> int:
     raw = str(text).strip().replace(",", "").replace("，", "").removesuffix("元").removesuffix("人民币")
     multiplier = Decimal(1)
     if raw and raw[-1] in _UNITS:
@@ -19,9 +19,9 @@ def yuan_to_fen(text: str | int | Decimal) -> int:
     except InvalidOperation as exc:
         raise DomainError(f"金额「{text}」无法识别，请填写数字，例如 580000 或 58万") from exc
     if amount <= 0:
-        raise DomainError("预计成交金额必须大于 0")
+        raise DomainError(f"{what}必须大于 0")
     if amount > Decimal(10) ** 12:
-        raise DomainError("预计成交金额过大，请检查单位")
+        raise DomainError(f"{what}过大，请检查单位")
     return int((amount * 100).to_integral_value())
 
 

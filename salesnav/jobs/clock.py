@@ -28,8 +28,10 @@ from salesnav.jobs import (
     heartbeat,
     housekeeping,
     org_sync,
+    pool,
     recovery,
     rules,
+    win_probability,
 )
 from salesnav.jobs.leader import Leadership, LocalLeadership, RedisLeadership
 from salesnav.jobs.queue import enqueue
@@ -91,8 +93,13 @@ PERIODIC: list[PeriodicJob] = [
         queue="rules",
         slot_seconds=300,
     ),
+    # Every 5 min: the public pool's warnings and returns (公海); every minute: visit briefs and new talk tracks.
+    PeriodicJob("pool.scan", pool.scan, IntervalTrigger(minutes=5), queue="rules", slot_seconds=300),
+    PeriodicJob("brief.send_due", pool.send_briefs, IntervalTrigger(seconds=60), queue="reports"),
     # Hourly; syncs only in the 02:00 hour of business time (salesnav/jobs/org_sync.py).
     PeriodicJob("org.sync_nightly", org_sync.nightly, IntervalTrigger(hours=1), slot_seconds=3600),
+    # Hourly; retrains in the 03:00 hour of business time, or at once while no version exists.
+    PeriodicJob("win_probability.retrain", win_probability.retrain, IntervalTrigger(hours=1), slot_seconds=3600),
 ]
 
 

@@ -12,6 +12,7 @@ from salesnav.handlers.customers import add_contact, create_customer, initials, 
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.form_entry import record_form_entry
 from salesnav.handlers.scope import customer_for, owned_by_visible
+from salesnav.miniprogram_api import overdue
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.listing import paginate
@@ -41,6 +42,7 @@ class CustomerOut(ma.Schema):
     owner_id = fields.Integer(required=True)
     health = Label(Health, required=True)
     contacts = fields.List(fields.Nested(ContactOut), required=True)
+    overdue_receivable_fen = overdue.field()
 
 
 CustomerPage = page_of(CustomerOut, "CustomerPage")
@@ -96,7 +98,9 @@ def list_customers(args: dict[str, Any]) -> dict[str, Any]:
                 select(Contact.customer_id).where(Contact.deleted_at.is_(None), Contact.phone.contains(digits))
             )
         )
-    return paginate(query, args)
+    page = paginate(query, args)
+    overdue.annotate(page["items"])
+    return page
 
 
 @bp.route(f"/customers/<{ID}:customer_id>", methods=["GET"])

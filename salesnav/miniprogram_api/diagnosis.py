@@ -10,6 +10,7 @@ from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.schemas import Label
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
+from salesnav.miniprogram_api.win_probability import WinProbabilityOut
 from salesnav.models import Health
 
 TAGS = ["客户"]
@@ -38,6 +39,7 @@ class DiagnosisDealOut(ma.Schema):
     stalled = fields.Boolean(required=True)
     next_stage_name = fields.String(allow_none=True)
     missing_items = fields.List(fields.String(), required=True)
+    win = fields.Nested(WinProbabilityOut, allow_none=True, metadata={"description": "赢单概率及主要原因"})
 
 
 class DiagnosisPartOut(ma.Schema):

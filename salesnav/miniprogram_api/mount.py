@@ -19,6 +19,7 @@ from salesnav.miniprogram_api import (  # noqa: F401  (each attaches its routes 
     annotations,
     attachments,
     auth,
+    collections,
     contacts,
     customers,
     dashboards,
@@ -29,12 +30,14 @@ from salesnav.miniprogram_api import (  # noqa: F401  (each attaches its routes 
     materials,
     media,
     opportunities,
+    pool,
     qrcodes,
     stages,
     tasks,
     tickets,
     today,
     touchpoints,
+    win_probability,
 )
 from salesnav.miniprogram_api.blueprint import API_PREFIX, DEFAULT_RATE_LIMIT, bp
 from salesnav.miniprogram_api.schemas import ErrorOut, Number, Text

@@ -13,6 +13,7 @@ from salesnav.handlers.form_entry import record_form_entry
 from salesnav.handlers.money import yuan_to_fen
 from salesnav.handlers.opportunities import Evidence, advance_stage, create_from_touchpoint
 from salesnav.handlers.scope import opportunity_for, owned_by_visible
+from salesnav.miniprogram_api import overdue
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.listing import paginate
@@ -58,6 +59,7 @@ class OpportunityOut(ma.Schema):
     approval_frozen = fields.Boolean(required=True)
     approval_frozen_reason = fields.String(allow_none=True)
     evidence = fields.List(fields.Nested(EvidenceOut), required=True)
+    overdue_receivable_fen = overdue.field()
 
 
 OpportunityPage = page_of(OpportunityOut, "OpportunityPage")
@@ -186,7 +188,9 @@ def list_opportunities(args: dict[str, Any]) -> dict[str, Any]:
     if args.get("stage"):
         stage_ids = select(Stage.id).where((Stage.code == args["stage"]) | (Stage.name == args["stage"]))
         query = query.where(Opportunity.stage_id.in_(stage_ids))
-    return paginate(query, args)
+    page = paginate(query, args)
+    overdue.annotate(page["items"])
+    return page
 
 
 @bp.route("/opportunities", methods=["POST"])

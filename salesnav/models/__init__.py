@@ -14,7 +14,7 @@ from salesnav.models.collaboration import (
 from salesnav.models.content import Attachment, Material
 from salesnav.models.customers import Contact, Customer, CustomerKind, DecisionRole, Health
 from salesnav.models.dashboards import DashboardSnapshot
-from salesnav.models.finance import Payment, Receivable
+from salesnav.models.finance import Contract, Payment, Receivable
 from salesnav.models.imports import ExcelImport, ImportStatus
 from salesnav.models.messaging import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from salesnav.models.opportunities import (
@@ -29,13 +29,27 @@ from salesnav.models.opportunities import (
     StageTransition,
 )
 from salesnav.models.org import Department, DepartmentKind, Role, User
+from salesnav.models.pool import (
+    POOL_USERID,
+    TALK_TRACK_TAG,
+    PoolEntry,
+    PoolExit,
+    PoolReason,
+    PoolWarning,
+    TalkTrackDelivery,
+    VisitBrief,
+    WarningState,
+)
 from salesnav.models.qrcodes import QrScene
 from salesnav.models.records import AuditEntry, DomainEvent, JobRun, RuleSetting
 from salesnav.models.touchpoints import CaptureSource, Emotion, Touchpoint, TouchpointType, touchpoint_contacts
+from salesnav.models.win_models import WinModel
 from salesnav.models.work import Alert, AlertState, Annotation, Task, TaskStatus
 
 __all__ = [
     "LOCAL_USERID_PREFIX",
+    "POOL_USERID",
+    "TALK_TRACK_TAG",
     "AdminAccount",
     "Alert",
     "AlertState",
@@ -49,6 +63,7 @@ __all__ = [
     "ChecklistItemKind",
     "CollaborationTicket",
     "Contact",
+    "Contract",
     "CreditWaiver",
     "Customer",
     "CustomerKind",
@@ -74,6 +89,10 @@ __all__ = [
     "OutboundStatus",
     "PartStatus",
     "Payment",
+    "PoolEntry",
+    "PoolExit",
+    "PoolReason",
+    "PoolWarning",
     "QrScene",
     "Receivable",
     "Role",
@@ -81,6 +100,7 @@ __all__ = [
     "Stage",
     "StageOutcome",
     "StageTransition",
+    "TalkTrackDelivery",
     "Task",
     "TaskStatus",
     "TicketPart",
@@ -88,5 +108,8 @@ __all__ = [
     "Touchpoint",
     "TouchpointType",
     "User",
+    "VisitBrief",
+    "WarningState",
+    "WinModel",
     "touchpoint_contacts",
 ]

@@ -69,6 +69,24 @@ DEFAULTS: dict[str, Any] = {
     "reports.chase_hour": 9,  # working days: each rep's records missing what makes them count
     "reports.chase_lookback_days": 7,  # touchpoints this recent are chased
     "reports.receivable_remind_days_before": 3,  # 回款: a reminder to the rep this many days before the due date
+    # The public pool (公海, salesnav/handlers/pool.py): days without follow-up per customer grade, then a
+    # warning to the owner, then the return; claim limits and the previous owner's cool-down.
+    "pool.enabled": True,
+    "pool.silent_days.三甲": 60,
+    "pool.silent_days.三乙": 45,
+    "pool.silent_days.二甲": 45,
+    "pool.silent_days.其他": 30,  # any other grade, or none
+    "pool.warning_days": 3,  # the warning comes this many days before the return
+    "pool.claims_per_day": 5,  # a rep's claims per business day
+    "pool.max_held": 200,  # a rep holding this many customers claims no more
+    "pool.reclaim_cooldown_days": 30,  # the previous owner may claim the customer back only after these days
+    "pool.claims_per_minute": 3,  # faster than this is a script: refused (and audited)
+    # The visit brief (拜访简报, salesnav/handlers/visit_brief.py) and the talk tracks (话术).
+    "brief.enabled": True,
+    "brief.lead_minutes": 120,  # the brief comes this long before the visit is due
+    "brief.history_days": 365,  # objections of similar deals: touchpoints in these days
+    "brief.min_similar": 5,  # fewer objections than this among similar deals → a wider group
+    "talk_track.enabled": True,
 }
 
 

@@ -71,3 +71,18 @@ def test_a_manager_diagnoses_the_customer_of_an_alert_with_one_tap(session, froz
     assert text.startswith("【客户健康度诊断】协和医院：")
     assert "✓ 商机「CT球管更换」在「初步接触」3 天（无同类历史可比）" in text
     assert "✗ 决策链已覆盖 0/4 个角色（无）" in text and _uses() == 1
+
+
+def test_the_chat_diagnosis_gives_each_open_deals_win_probability(session, frozen_clock, live_app):
+    org = f.org(session)
+    deal(session, org, customer_name="北京协和医院", stage="negotiation")
+    session.commit()
+    rep = Chat(live_app, "rep01")
+
+    rep.say("诊断 协和")
+
+    text = rep.last_text()
+    assert (
+        "赢单概率：\n商机「CT球管更换」赢单概率 75%\n  依据：已结商机不足 60 个（赢、输各至少 10 个）前，按阶段赢率表计"
+        in text
+    )

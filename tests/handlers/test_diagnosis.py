@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from salesnav import clock
+from salesnav.demo.win_history import write_history
+from salesnav.handlers import win_probability
 from salesnav.handlers.collaboration import open_ticket
 from salesnav.handlers.diagnosis import BAD, OK, WARN, Diagnosis, describe, diagnose
 from salesnav.handlers.errors import NotFound
@@ -307,3 +309,26 @@ def test_a_rep_cannot_diagnose_another_reps_customer_but_their_manager_and_the_d
         assert diagnose(session, allowed, customer.id).customer_name == "华山医院"
     counted = session.scalars(select(DomainEvent.actor_id).where(DomainEvent.kind == "health.diagnosis_requested"))
     assert list(counted) == [org.rep.id, org.manager.id, org.director.id]  # refusals are not uses
+
+
+def test_each_open_deal_carries_its_win_probability_and_the_chat_text_says_it(session, org):
+    customer = _healthy(session, org)
+    tp = _touch(session, org, customer, Emotion.POSITIVE, 0, roles=(R.VETO,))
+    opp = create_from_touchpoint(
+        session, org.rep, touchpoint_id=tp.id, title="CT球管更换", product_line="CT球管", expected_amount_fen=58_000_000
+    )
+    before = diagnose(session, org.rep, customer.id)
+    [deal] = before.deals
+    assert deal.win is not None and deal.win.source == win_probability.STAGE_TABLE and deal.win.percent == 10
+    assert "赢单概率：\n商机「CT球管更换」赢单概率 10%\n  依据：已结商机不足 60 个" in describe(before)
+
+    write_history(session, org.other_rep, deals=220, now=clock.now())
+    assert win_probability.retrain(session, clock.now(), "20260302").model.in_use
+    after = diagnose(session, org.rep, customer.id)
+
+    [deal] = after.deals
+    assert deal.opportunity_id == opp.id and deal.win.source == win_probability.MODEL and deal.win.reasons
+    text = describe(after)
+    line = f"商机「CT球管更换」赢单概率 {deal.win.percent}%（阶段赢率表 10%）"
+    assert f"赢单概率：\n{line}\n  依据：模型 {deal.win.version}，学自本公司" in text
+    assert text.index("赢单概率：") < text.index("建议下一步：")

@@ -92,3 +92,70 @@ def test_a_reminder_before_the_due_date_one_flag_when_overdue_and_a_payment_clea
     frozen_clock.advance(timedelta(days=1))
     tick(app)
     assert len(texts(app, "rep01")) == 2 and len(texts(app, "mgr01")) == 2  # nothing more
+
+
+def test_an_instalment_of_a_contract_reminds_flags_ages_and_is_cleared_by_a_payment_to_the_oldest(
+    app, session, frozen_clock
+):
+    """The whole 回款 flow: a won deal's contract and plan, reminder, flag, book, team report, payment."""
+    from salesnav.handlers import collections_book, contracts
+    from salesnav.handlers.contracts import PlannedInstalment
+    from salesnav.handlers.reports import team
+    from salesnav.metrics.scope import Window
+    from tests.handlers.battle_pack.arrange import SHANGHAI, won_deal
+
+    frozen_clock.set(local(DUE - timedelta(days=30), 10))
+    org = f.org(session)
+    ruijin = customer(session, org.rep, "瑞金医院")
+    deal = won_deal(
+        session,
+        org.rep,
+        ruijin,
+        product_line="MR设备",
+        start=local(DUE - timedelta(days=90), 9),
+        days=[0, 10, 20, 30, 40, 50],
+    )
+    contracts.save_contract(
+        session,
+        org.rep,
+        deal.id,
+        amount_fen=100_000_00 * 10,
+        signed_on=DUE - timedelta(days=30),
+        contract_no="HT-7",
+        plan=[PlannedInstalment(300_000_00, DUE), PlannedInstalment(700_000_00, DUE + timedelta(days=120))],
+    )
+    session.commit()
+
+    frozen_clock.set(local(DUE - timedelta(days=3), 9))
+    tick(app)
+    assert texts(app, "rep01") == ["回款提醒：「瑞金医院」第 1 期 30万元（3月5日到期）即将到期，请跟进客户付款。"]
+
+    frozen_clock.set(local(DUE + timedelta(days=1), 9))
+    tick(app)
+    frozen_clock.advance(timedelta(minutes=5))
+    tick(app)
+    assert texts(app, "rep01")[1:] == ["回款已逾期 1 天：「瑞金医院」第 1 期 30万元（3月5日到期），请尽快跟进。"]
+    assert texts(app, "mgr01") == ["逾期回款预警：李销售负责的「瑞金医院」第 1 期 30万元（3月5日到期）已逾期 1 天。"]
+    with db.transaction() as s:
+        manager = s.get(type(org.manager), org.manager.id)
+        book = collections_book.team_book(s, manager)
+        assert [(r.what, r.bucket, r.outstanding_fen) for r in book.rows] == [
+            ("第 1 期（合同 HT-7）", "1–30 天", 300_000_00),
+            ("第 2 期（合同 HT-7）", "未到期", 700_000_00),
+        ]
+        assert collections_book.overdue_fen_by(s, Receivable.customer_id, [ruijin.id]) == {ruijin.id: 300_000_00}
+        window = Window.last_days(1, frozen_clock.now())
+        report = team.report_for(s, "daily", manager, window, frozen_clock.now(), SHANGHAI)
+        assert [(r.customer, r.outstanding_fen) for r in report.overdue_receivables] == [("瑞金医院", 300_000_00)]
+
+    rep = session.get(type(org.rep), org.rep.id)
+    contracts.record_payment(session, rep, opportunity_id=deal.id, amount_fen=300_000_00)
+    session.commit()
+    frozen_clock.advance(timedelta(minutes=5))
+    tick(app)
+    assert texts(app, "mgr01")[-1] == "逾期回款已收回：「瑞金医院」的应收款已付清，预警解除。"
+    with db.transaction() as s:
+        [alert] = s.scalars(select(Alert)).all()
+        assert alert.state is AlertState.RESOLVED
+        manager = s.get(type(org.manager), org.manager.id)
+        assert collections_book.team_book(s, manager).overdue_fen == 0

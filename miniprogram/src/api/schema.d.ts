@@ -417,6 +417,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/collections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 回款台账：我可见的未回款应收（账龄分段）与按时回款率
+         * @description 销售看自己的，主管看团队的，总监看全部。按时回款率与大单信用校验同一口径；配置了财务系统时以财务系统为准。
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 只看一个客户（含按时回款率，同信用校验） */
+                    customer_id?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CollectionsOut"];
+                    };
+                };
+                /** @description 客户不存在或无权查看 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contacts/{contact_id}": {
         parameters: {
             query?: never;
@@ -1478,6 +1531,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/opportunities/{opportunity_id}/contract": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                opportunity_id: number;
+            };
+            cookie?: never;
+        };
+        /** 商机的合同与回款计划（各期应收、已回款、逾期） */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    opportunity_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ContractOut"];
+                    };
+                };
+                /** @description 商机不存在或无权查看 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        /**
+         * 录入或修改赢单商机的合同和回款计划
+         * @description 每一期生成一笔应收款（到期前提醒销售，逾期提醒销售并向主管预警）。已有回款的一期金额不能改得比已回款少；期数只能增加。
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    opportunity_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "amount": "100万",
+                     *       "contract_no": "HT-2026-018",
+                     *       "instalments": [
+                     *         {
+                     *           "amount": "30万",
+                     *           "due_date": "2026-03-31"
+                     *         },
+                     *         {
+                     *           "amount": "60万",
+                     *           "due_date": "2026-09-30"
+                     *         },
+                     *         {
+                     *           "amount": "10万",
+                     *           "due_date": "2027-03-31"
+                     *         }
+                     *       ],
+                     *       "signed_on": "2026-03-02"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ContractIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ContractOut"];
+                    };
+                };
+                /** @description 各期合计与合同金额不符、到期日早于签约日、商机未赢单等 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                /** @description 商机不存在或无权查看 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/opportunities/{opportunity_id}/history": {
         parameters: {
             query?: never;
@@ -1513,6 +1686,75 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/opportunities/{opportunity_id}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                opportunity_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 登记一笔回款：先冲抵到期最早的未回款一期，多出的冲抵下一期 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    opportunity_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "amount": "30万"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PaymentIn"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ContractOut"];
+                    };
+                };
+                /** @description 金额超过未回款合计，或没有未回款的应收款 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                /** @description 商机不存在或无权查看 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -1600,6 +1842,185 @@ export interface paths {
                     };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/opportunities/{opportunity_id}/win-probability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                opportunity_id: number;
+            };
+            cookie?: never;
+        };
+        /** 商机赢单概率：由本公司已结商机学得（历史不足时按阶段赢率表），附主要原因 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    opportunity_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WinProbabilityOut"];
+                    };
+                };
+                /** @description 商机不存在或无权查看 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pool": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 公海客户列表 */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 客户名称包含的文字 */
+                    q?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PoolOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pool/{entry_id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 主管分配公海客户 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    entry_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AssignIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PoolTakenOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pool/{entry_id}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 领取公海客户 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    entry_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PoolTakenOut"];
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -2479,6 +2900,9 @@ export interface components {
             /** Format: date-time */
             valid_until?: string | null;
         };
+        AssignIn: {
+            rep_id: number;
+        };
         AttachmentOut: {
             content_type: string;
             /** Format: date-time */
@@ -2488,6 +2912,30 @@ export interface components {
             sha256: string;
             size_bytes: number;
         };
+        BookRowOut: {
+            amount_fen: number;
+            bucket: string;
+            customer_id: number;
+            customer_name: string;
+            days_overdue: number;
+            /** Format: date */
+            due_date: string;
+            opportunity_id?: number | null;
+            opportunity_title?: string | null;
+            outstanding_fen: number;
+            owner_id: number;
+            owner_name: string;
+            paid_fen: number;
+            receivable_id: number;
+            /** @description 第 N 期（合同号）或 发票号 */
+            what: string;
+        };
+        BucketOut: {
+            count: number;
+            /** @description 未到期、1–30 天、31–60 天、61–90 天、90 天以上 */
+            label: string;
+            outstanding_fen: number;
+        };
         ChecklistItemOut: {
             id: number;
             /** @enum {string} */
@@ -2495,6 +2943,26 @@ export interface components {
             name: string;
             position: number;
             required: boolean;
+        };
+        CollectionsOut: {
+            buckets: components["schemas"]["BucketOut"][];
+            items: components["schemas"]["BookRowOut"][];
+            /** @description 其中逾期的笔数 */
+            on_time_late: number | null;
+            /** @description 未给出按时回款率时的说明 */
+            on_time_note: string | null;
+            /** @description 按时回款率（0–1），同信用校验 */
+            on_time_rate: number | null;
+            /** @description 窗口内到期的应收笔数 */
+            on_time_receivables: number | null;
+            /** @description finance_system 或 receivables */
+            on_time_source: string | null;
+            outstanding_fen: number;
+            overdue_fen: number;
+            /** Format: date */
+            today: string;
+            truncated: boolean;
+            window_months: number;
         };
         CommitIn: {
             /** @description {"工作表": {"列序号": "字段" 或 ""}} */
@@ -2545,6 +3013,35 @@ export interface components {
              */
             title?: string | null;
         };
+        ContractBody: {
+            amount_fen: number;
+            contract_no?: string | null;
+            id: number;
+            instalments: components["schemas"]["InstalmentOut"][];
+            outstanding_fen: number;
+            overdue_fen: number;
+            paid_fen: number;
+            /** Format: date */
+            signed_on: string;
+        };
+        ContractIn: {
+            /**
+             * @description 金额，元；可写 300000 或 30万
+             * @example 30万
+             */
+            amount: string;
+            contract_no?: string | null;
+            instalments: components["schemas"]["InstalmentIn"][];
+            /** Format: date */
+            signed_on: string;
+        };
+        ContractOut: {
+            /** @description 未录入时为 null */
+            contract: components["schemas"]["ContractBody"] | (Record<string, never> | null);
+            opportunity_id: number;
+            /** @description 商机已赢单：可以录入合同和回款计划 */
+            won: boolean;
+        };
         CreditWaiverOut: {
             /** @description 总监接受风险的预计金额（分）；金额不变时合同审批不再做信用校验 */
             amount_fen: number;
@@ -2590,6 +3087,8 @@ export interface components {
             /** @enum {string} */
             kind: "医院" | "经销商" | "其他" | "hospital" | "distributor" | "other";
             name: string;
+            /** @description 逾期未回款金额（分）：已过到期日、尚未回款的应收合计 */
+            readonly overdue_receivable_fen: number;
             owner_id: number;
             region?: string | null;
             tags?: string[];
@@ -2610,6 +3109,8 @@ export interface components {
             stage_name: string;
             stalled: boolean;
             title: string;
+            /** @description 赢单概率及主要原因 */
+            win?: components["schemas"]["WinProbabilityOut"] | (Record<string, never> | null);
         };
         DiagnosisEmotionOut: {
             /** @description 最近几次触点情绪，由远到近 */
@@ -2720,6 +3221,10 @@ export interface components {
         HistoryOut: {
             items: components["schemas"]["TransitionOut"][];
         };
+        IdOut: {
+            id: number;
+            name: string;
+        };
         ImportOut: {
             already_imported?: boolean;
             counts?: {
@@ -2750,6 +3255,29 @@ export interface components {
              * @description .xlsx / .xls / .csv（UTF-8 或 GBK）
              */
             file: string;
+        };
+        InstalmentIn: {
+            /**
+             * @description 金额，元；可写 300000 或 30万
+             * @example 30万
+             */
+            amount: string;
+            /** Format: date */
+            due_date: string;
+        };
+        InstalmentOut: {
+            amount_fen: number;
+            /** @description 逾期天数；未到期或已回款为 0 */
+            days_overdue: number;
+            /** Format: date */
+            due_date: string;
+            /** @description 第几期 */
+            instalment_no: number;
+            outstanding_fen: number;
+            paid_fen: number;
+            receivable_id: number;
+            /** @description 已回款、部分回款、未到期 或 逾期 N 天 */
+            status: string;
         };
         InvoiceConfidenceOut: {
             amount: number;
@@ -2914,6 +3442,8 @@ export interface components {
             /** Format: date-time */
             last_follow_up_at: string;
             last_touchpoint_id: number;
+            /** @description 逾期未回款金额（分）：已过到期日、尚未回款的应收合计 */
+            readonly overdue_receivable_fen: number;
             owner_id: number;
             product_line: string;
             stage: components["schemas"]["StageRef"];
@@ -2972,6 +3502,19 @@ export interface components {
             /** Format: date-time */
             valid_until?: string | null;
         };
+        PaymentIn: {
+            /**
+             * @description 金额，元；可写 300000 或 30万
+             * @example 30万
+             */
+            amount: string;
+            /**
+             * Format: date-time
+             * @description 回款时间，默认现在
+             * @default null
+             */
+            paid_at: string | null;
+        };
         PaymentOut: {
             amount_fen: number;
             attachment_id: number | null;
@@ -2988,6 +3531,46 @@ export interface components {
             /** Format: date-time */
             paid_at: string;
             receivable_id: number;
+        };
+        PoolItemOut: {
+            /**
+             * Format: date-time
+             * @description 您是原负责人时：此时间之后才能重新领取
+             */
+            cooldown_until?: string | null;
+            customer_id: number;
+            days_in_pool: number;
+            /** Format: date-time */
+            entered_at: string;
+            /** @description 公海编号（领取、分配用） */
+            entry_id: number;
+            grade?: string | null;
+            kind: string;
+            name: string;
+            open_deals: number;
+            /** @description 长期未跟进 / 负责人已离职 */
+            reason: string;
+            region?: string | null;
+        };
+        PoolOut: {
+            /** @description 主管可分配给的销售 */
+            assignees: components["schemas"]["IdOut"][];
+            can_assign: boolean;
+            items: components["schemas"]["PoolItemOut"][];
+            quota: components["schemas"]["PoolQuotaOut"];
+        };
+        PoolQuotaOut: {
+            claimed_today: number;
+            claims_per_day: number;
+            held: number;
+            max_held: number;
+        };
+        PoolTakenOut: {
+            customer_id: number;
+            customer_name: string;
+            entry_id: number;
+            owner_id: number;
+            owner_name: string;
         };
         PrefillOut: {
             contacts?: components["schemas"]["ContactOut"][];
@@ -3304,6 +3887,31 @@ export interface components {
             engine: string;
             /** @description 识别出的文字（简体中文，可能为空） */
             transcript: string;
+        };
+        WinProbabilityOut: {
+            /** @description 概率的来历（中文） */
+            note: string;
+            opportunity_id: number;
+            /** @description 赢单概率，百分数 */
+            percent: number;
+            /** @description 赢单概率，0–1 */
+            probability: number;
+            /** @description 主要原因，影响大者在前 */
+            reasons: components["schemas"]["WinReasonOut"][];
+            /** @description model（本公司已结商机训练的模型）/ stage_table */
+            source: string;
+            /** @description 所处阶段在阶段赢率表中的赢率，百分数 */
+            stage_percent: number;
+            /** @description 模型版本；按阶段赢率表时为空 */
+            version?: string | null;
+        };
+        WinReasonOut: {
+            /** @description 是否有利于赢单 */
+            readonly helps: unknown;
+            /** @description 原因（中文） */
+            text: string;
+            /** @description 对赢单几率（对数几率）的贡献：正数有利，负数不利 */
+            weight: number;
         };
     };
     responses: {

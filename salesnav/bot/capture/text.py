@@ -4,6 +4,7 @@
     商机 CT球管 58万                        → an opportunity from the rep's latest touchpoint
     推进 协和医院 方案演示                   → move the customer's deal (stage_move.py asks for what is missing)
     待办                                    → the rep's open tasks
+    公海 / 领取 12 / 分配 12 给 周销售        → the public pool (pool.py)
 Anything else, unless a capture is waiting for it, gets the help text: never silence.
 """
 
@@ -16,6 +17,7 @@ from salesnav.bot.capture import (
     diagnosis,
     drafts,
     opportunity,
+    pool,
     record_chase,
     stage_move,
     tasks,
@@ -39,7 +41,8 @@ HELP = (
     "• 触点 协和医院 面访 积极 下周二送样\n"
     "• 商机 CT球管 58万（基于最近一条触点建商机）\n"
     f"• {stage_move.EXAMPLE}（推进商机，缺的检查清单会逐项询问）\n"
-    "• 待办：查看我的待办"
+    "• 待办：查看我的待办\n"
+    "• 公海：查看公海客户；领取 编号；主管可「分配 编号 给 姓名」"
 )
 TOUCHPOINT_WORDS = ("触点", "记触点")
 OPPORTUNITY_WORDS = ("商机", "建商机")
@@ -58,6 +61,7 @@ def on_text(incoming: Incoming) -> None:
         or diagnosis.claim(incoming)
         or daily_report.claim(incoming)
         or record_chase.claim(incoming)
+        or pool.claim(incoming)
     ):
         return
     content = (incoming.message.get("Content") or "").strip()

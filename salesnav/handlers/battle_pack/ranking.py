@@ -9,7 +9,8 @@
 Score (higher first) = amount × stage probability × urgency × customer health, where
 - amount: the expected amount of the todo's opportunity in units of 10,000 CNY (万元), at least 1;
   a todo with no opportunity takes the rep's largest open deal with that customer, else 1;
-- stage probability: that opportunity's stage win probability (初步接触 10 % … 合同审批 90 %), at least 0.1;
+- win probability: that opportunity's learned win probability (赢单概率, salesnav/handlers/win_probability.py)
+  when a model is in use, else its stage's table probability (初步接触 10 % … 合同审批 90 %); at least 0.1;
 - urgency: overdue 3, due within 24 h 2, within 72 h 1.5, later 1, no deadline 0.8;
 - customer health: red 1.5, yellow 1.2, green 1 — a customer going cold needs the rep first.
 Ties go to the earlier deadline. One todo per opportunity for overdue follow-ups (a task wins).
@@ -91,13 +92,14 @@ def rank_todos(snap: Snapshot, rep_id: int, top: int | None = TOP) -> list[Todo]
     is 我的待办 — one list, so the chat, the pack and the rep's page never disagree."""
     now = snap.now
     deals = {d.id: d for d in snap.deals.get(rep_id, [])}
-    todos = [_from_task(t, deals, snap.stages, now) for t in snap.tasks.get(rep_id, [])]
-    todos += [_from_next_action(a, deals, snap.stages, now) for a in snap.next_actions.get(rep_id, [])]
+    odds = _Odds(snap.stages, snap.win)
+    todos = [_from_task(t, deals, odds, now) for t in snap.tasks.get(rep_id, [])]
+    todos += [_from_next_action(a, deals, odds, now) for a in snap.next_actions.get(rep_id, [])]
     tasked = {t.opportunity_id for t in todos if t.source is TodoSource.TASK and t.opportunity_id}
     policy = snap.settings.follow_up
     for deal in deals.values():
         if deal.id not in tasked and policy.is_overdue(deal.last_follow_up_at, now):
-            todos.append(_from_silent_deal(deal, snap.stages, now, policy))
+            todos.append(_from_silent_deal(deal, odds, now, policy))
     far = now + timedelta(days=3650)
     todos.sort(key=lambda t: (-t.score, t.deadline or far, t.source.value, t.source_id))
     return todos if top is None else todos[:top]
@@ -116,16 +118,25 @@ def _best_deal(deals: dict[int, DealRow], opportunity_id: int | None, customer_i
     return max(same_customer, key=lambda d: (d.amount_fen, -d.id), default=None)
 
 
-def _probability(stages: dict[int, StageRow], stage_id: int | None) -> int | None:
-    stage = stages.get(stage_id) if stage_id is not None else None
-    return stage.win_probability if stage else None
+@dataclass(frozen=True)
+class _Odds:
+    stages: dict[int, StageRow]
+    win: dict[int, int]  # learned, per open deal
+
+    def of(self, opportunity_id: int | None, stage_id: int | None) -> int | None:
+        """The deal's learned win probability (percent), else its stage's table probability."""
+        if opportunity_id is not None and opportunity_id in self.win:
+            return self.win[opportunity_id]
+        stage = self.stages.get(stage_id) if stage_id is not None else None
+        return stage.win_probability if stage else None
 
 
-def _from_task(task: TaskRow, deals: dict[int, DealRow], stages: dict[int, StageRow], now: datetime) -> Todo:
+def _from_task(task: TaskRow, deals: dict[int, DealRow], odds: _Odds, now: datetime) -> Todo:
     deal = _best_deal(deals, task.opportunity_id, task.customer_id)
     amount = deal.amount_fen if deal else task.amount_fen
     stage_id = deal.stage_id if deal else task.stage_id
-    value = score(amount, _probability(stages, stage_id), task.due_at, task.customer_health, now)
+    probability = odds.of(deal.id if deal else task.opportunity_id, stage_id)
+    value = score(amount, probability, task.due_at, task.customer_health, now)
     who, action = _said_once(task.customer_name or "", task.title)
     return Todo(
         TodoSource.TASK,
@@ -139,13 +150,11 @@ def _from_task(task: TaskRow, deals: dict[int, DealRow], stages: dict[int, Stage
     )
 
 
-def _from_next_action(
-    action: NextActionRow, deals: dict[int, DealRow], stages: dict[int, StageRow], now: datetime
-) -> Todo:
+def _from_next_action(action: NextActionRow, deals: dict[int, DealRow], odds: _Odds, now: datetime) -> Todo:
     deal = _best_deal(deals, action.opportunity_id, action.customer_id)
     value = score(
         deal.amount_fen if deal else None,
-        _probability(stages, deal.stage_id) if deal else None,
+        odds.of(deal.id, deal.stage_id) if deal else None,
         action.due_at,
         action.customer_health,
         now,
@@ -165,9 +174,9 @@ def _from_next_action(
     )
 
 
-def _from_silent_deal(deal: DealRow, stages: dict[int, StageRow], now: datetime, policy: FollowUpPolicy) -> Todo:
+def _from_silent_deal(deal: DealRow, odds: _Odds, now: datetime, policy: FollowUpPolicy) -> Todo:
     deadline = policy.overdue_at(deal.last_follow_up_at)
-    value = score(deal.amount_fen, _probability(stages, deal.stage_id), deadline, deal.customer_health, now)
+    value = score(deal.amount_fen, odds.of(deal.id, deal.stage_id), deadline, deal.customer_health, now)
     days = (now - deal.last_follow_up_at).days
     action = f"跟进商机「{deal_name(deal.customer_name, deal.title)}」并记录触点（已 {days} 天未跟进）"
     return Todo(

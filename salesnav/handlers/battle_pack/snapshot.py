@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from salesnav.handlers import rule_settings
 from salesnav.handlers.follow_up_policy import FollowUpPolicy, follow_up_policy
+from salesnav.handlers.win_probability import model_in_use, win_probabilities
 from salesnav.models import (
     Contact,
     Customer,
@@ -170,6 +171,9 @@ class Snapshot:
     next_actions: dict[int, list[NextActionRow]] = field(default_factory=lambda: defaultdict(list))
     won: list[WonDeal] = field(default_factory=list)
     materials: list[MaterialRow] = field(default_factory=list)
+    # The learned win probability (percent) of each open deal in scope, when a model is in use
+    # (salesnav/handlers/win_probability.py); a deal not in it is ranked by its stage's table probability.
+    win: dict[int, int] = field(default_factory=dict)
 
 
 def rep_scope(*, rep_ids: Iterable[int] | None = None, without_pack_on: date | None = None) -> Select[int]:
@@ -202,6 +206,7 @@ def load(session: Session, now: datetime, scope: Select[int], settings: PackSett
     if not reps:
         return snap
     _load_deals(session, snap, scope)
+    _load_win(session, snap)
     _load_tasks(session, snap, scope)
     _load_next_actions(session, snap, scope)
     _load_won(session, snap)
@@ -265,6 +270,13 @@ def _load_deals(session: Session, snap: Snapshot, scope: Select[int]) -> None:
                 started.get(r.id),
             )
         )
+
+
+def _load_win(session: Session, snap: Snapshot) -> None:
+    if model_in_use(session) is None:
+        return  # the stage table: what StageRow already holds
+    ids = [d.id for deals in snap.deals.values() for d in deals]
+    snap.win = {i: p.percent for i, p in win_probabilities(session, ids, snap.now).items()}
 
 
 def _load_tasks(session: Session, snap: Snapshot, scope: Select[int]) -> None:

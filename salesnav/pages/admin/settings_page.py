@@ -1,7 +1,7 @@
-"""Battle pack and dashboard settings: send hour, working-day calendar, weights and windows.
+"""Battle pack, report, dashboard, public pool and visit brief settings: hours, calendar, weights, windows, limits.
 
-The keys are whatever salesnav/handlers/rule_settings.py DEFAULTS holds under `battle_pack.` and
-`dashboard.` (and the validation knows), so a setting added there appears here by itself.
+The keys are whatever salesnav/handlers/rule_settings.py DEFAULTS holds under the prefixes of `SECTIONS` (and
+the validation knows), so a setting added there appears here by itself.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from salesnav.handlers.admin import settings_form
 from salesnav.handlers.rules.validation import SPECS
 from salesnav.pages.admin import bp
 
-SECTIONS = (("battle_pack.", "今日作战包"), ("reports.", "日报与团队报告"), ("dashboard.", "看板与指标"))
+SECTIONS = (
+    ("battle_pack.", "今日作战包"),
+    ("reports.", "日报与团队报告"),
+    ("dashboard.", "看板与指标"),
+    ("pool.", "公海"),
+    ("brief.", "拜访简报"),
+    ("talk_track.", "话术推送"),
+)
 
 
 def keys() -> list[str]:

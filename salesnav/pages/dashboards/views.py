@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from salesnav import clock
-from salesnav.handlers import scope
+from salesnav.handlers import contracts, scope
 from salesnav.handlers.annotations import ANNOTATOR_ROLES, annotate_and_notify
 from salesnav.handlers.approvals import REASON_LIMIT, lift_freeze, may_lift_freeze
 from salesnav.handlers.dashboards.battle_map import RED_LABELS, rep_maps, team_battle_map
@@ -206,8 +206,10 @@ def opportunity(opportunity_id: int) -> str:
     ]
     customer = s.get(Customer, opp.customer_id)
     waiver = credit_check.latest_waiver(s, opp.id)
+    contract = contracts.contract_of(s, opp.id)
     return render_template(
         "dashboards/opportunity.html",
+        contract=contracts.view(s, contract) if contract else None,
         opp=opp,
         customer=customer,
         stages=stages,

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from salesnav import clock
 from salesnav.bot.report_cards import attention_lines, daily_lines, window_label
+from salesnav.handlers import collections_book
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.reports import daily, exports, team
 from salesnav.handlers.reports import workbook as team_workbook
@@ -144,3 +145,19 @@ def export_list(kind: str) -> Response:
     day = clock.now().astimezone(_tz()).date()
     name = f"{export.title}-{g.user.name}-{day:%Y%m%d}.xlsx"
     return send_file(io.BytesIO(to_bytes(wb)), mimetype=XLSX_MIME, as_attachment=True, download_name=name, max_age=0)
+
+
+@bp.get("/collections")
+@require_user()
+def collections_page() -> str:
+    """回款台账: open receivables in the viewer's scope (a rep their own, a manager their team's), aged, with the
+    on-time rate the credit check uses; `customer_id` narrows it to one customer (the credit check's own figure)."""
+    raw = request.args.get("customer_id")
+    customer = None
+    if raw:
+        if not raw.isdigit() or not 0 < int(raw) < 2**53:
+            raise DomainError("客户编号格式不正确")
+        customer, book = collections_book.customer_book(g.db, g.user, int(raw))
+    else:
+        book = collections_book.team_book(g.db, g.user)
+    return render_template("reports/collections.html", book=book, customer=customer, user=g.user)

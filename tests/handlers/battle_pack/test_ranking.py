@@ -1,4 +1,4 @@
-"""The 3 most important todos: score = amount (万元) × stage probability × urgency × customer health."""
+"""The 3 most important todos: score = amount (万元) × win probability × urgency × customer health."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ from datetime import date, timedelta
 import pytest
 
 from salesnav.bot.battle_pack_card import todo_line
+from salesnav.demo.win_history import write_history
+from salesnav.handlers import win_probability
+from salesnav.handlers.battle_pack import snapshot
 from salesnav.handlers.battle_pack.compose import battle_pack_for
-from salesnav.handlers.battle_pack.ranking import TodoSource, score, urgency
-from salesnav.models import Health
+from salesnav.handlers.battle_pack.ranking import TodoSource, rank_todos, score, urgency
+from salesnav.models import Emotion, Health, Touchpoint, TouchpointType
 from tests import factories as f
 from tests.handlers.battle_pack.arrange import SHANGHAI, customer, local, next_action, open_deal, task
 
@@ -128,3 +131,47 @@ def test_a_rep_with_nothing_due_gets_an_empty_todo_list(session, ten):
     org = f.org(session)
     session.commit()
     assert battle_pack_for(session, org.rep, ten, SHANGHAI).todos == []
+
+
+def test_a_trained_win_model_reorders_deals_the_stage_table_ranks_alike(session, ten):
+    """Two silent deals in the same stage: the stage table ranks the larger first; once a model learned from the
+    company's closed deals is in use, the deal whose whole decision chain is met and whose customer is keen
+    goes first."""
+    org = f.org(session)
+    write_history(session, org.other_rep, deals=220, now=ten)  # the company's history, another rep's deals
+    rep = org.rep
+    cold = customer(session, rep, "冷淡医院")
+    keen = customer(session, rep, "积极医院")
+    deals = {}
+    for cust, amount in ((cold, 600_000), (keen, 500_000)):
+        deals[cust.name] = open_deal(
+            session,
+            rep,
+            cust,
+            product_line="超声",
+            stage="solution_demo",
+            amount_yuan=amount,
+            stage_entered_at=ten - timedelta(days=12),
+            last_follow_up_at=ten - timedelta(days=5),
+        )
+    for days in (30, 20, 12, 5):
+        for cust, emotion, roles in ((cold, Emotion.RESISTANT, 0), (keen, Emotion.POSITIVE, 31)):
+            session.add(
+                Touchpoint(
+                    customer_id=cust.id,
+                    rep_id=rep.id,
+                    type=TouchpointType.VISIT,
+                    emotion=emotion,
+                    occurred_at=ten - timedelta(days=days),
+                    contact_roles=roles,
+                )
+            )
+    session.flush()
+
+    def order() -> list[int | None]:
+        snap = snapshot.load(session, ten, snapshot.rep_scope(rep_ids=[rep.id]))
+        return [t.opportunity_id for t in rank_todos(snap, rep.id, top=None)]
+
+    assert order() == [deals["冷淡医院"].id, deals["积极医院"].id]
+    assert win_probability.retrain(session, ten, "20260302").model.in_use
+    assert order() == [deals["积极医院"].id, deals["冷淡医院"].id]

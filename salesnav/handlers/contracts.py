@@ -1,0 +1,302 @@
+"""Contracts and instalment plans (回款计划) of won deals, and payments matched to the oldest open instalment.
+
+A won deal gets one contract: its amount, signing date and instalment plan. Each instalment is a receivable
+(`contract_id`, `instalment_no`) with its own due date, so the reminders and the overdue flag
+(handlers/collections.py), the ageing (handlers/collections_book.py), the team report and the on-time rate
+(finance/receivables.py) count it as any receivable. Editing a plan keeps what was paid: an instalment with
+payments cannot be lowered below what was paid on it, and a plan never loses an instalment (receivables are
+never deleted): the number of instalments may grow, not shrink.
+
+A payment entered by hand (or imported) for a deal or a customer settles the oldest open instalment first and
+spills over to the next; an invoice photo settles the receivable the rep confirms (handlers/payments.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from salesnav import clock
+from salesnav.handlers.errors import DomainError
+from salesnav.handlers.money import fen_to_yuan_text
+from salesnav.handlers.records import audit, record_event
+from salesnav.handlers.scope import customer_for, opportunity_for
+from salesnav.models import Contract, Opportunity, OpportunityStatus, Payment, Receivable, User
+from salesnav.settings import current_settings
+
+MAX_INSTALMENTS = 36
+MAX_FEN = 10**14
+MAX_CONTRACT_NO = 64
+
+
+@dataclass(frozen=True)
+class PlannedInstalment:
+    """One line of a plan as entered: an amount in fen and a due date."""
+
+    amount_fen: int
+    due_date: date
+
+
+@dataclass(frozen=True)
+class InstalmentView:
+    receivable_id: int
+    instalment_no: int
+    amount_fen: int
+    due_date: date
+    paid_fen: int
+    outstanding_fen: int
+    days_overdue: int  # 0 when not yet due or paid in full
+
+    @property
+    def status(self) -> str:
+        if self.outstanding_fen <= 0:
+            return "已回款"
+        if self.days_overdue > 0:
+            return f"逾期 {self.days_overdue} 天"
+        return "部分回款" if self.paid_fen else "未到期"
+
+
+@dataclass(frozen=True)
+class ContractView:
+    contract_id: int
+    opportunity_id: int
+    customer_id: int
+    contract_no: str | None
+    amount_fen: int
+    signed_on: date
+    instalments: list[InstalmentView]
+
+    @property
+    def paid_fen(self) -> int:
+        return sum(i.paid_fen for i in self.instalments)
+
+    @property
+    def outstanding_fen(self) -> int:
+        return sum(max(i.outstanding_fen, 0) for i in self.instalments)
+
+    @property
+    def overdue_fen(self) -> int:
+        return sum(i.outstanding_fen for i in self.instalments if i.days_overdue > 0)
+
+
+def today() -> date:
+    return clock.now().astimezone(current_settings().business_tz).date()
+
+
+def _paid_by_receivable(session: Session, receivable_ids: list[int]) -> dict[int, int]:
+    if not receivable_ids:
+        return {}
+    rows = session.execute(
+        select(Payment.receivable_id, func.sum(Payment.amount_fen))
+        .where(Payment.receivable_id.in_(receivable_ids))
+        .group_by(Payment.receivable_id)
+    )
+    return {rid: int(paid or 0) for rid, paid in rows}
+
+
+def _validate(amount_fen: int, signed_on: date, plan: list[PlannedInstalment], contract_no: str | None) -> None:
+    if amount_fen <= 0:
+        raise DomainError("合同金额必须大于 0")
+    if amount_fen > MAX_FEN:
+        raise DomainError("合同金额过大，请检查单位")
+    if contract_no is not None and len(contract_no) > MAX_CONTRACT_NO:
+        raise DomainError(f"合同编号不能超过 {MAX_CONTRACT_NO} 个字符")
+    if not plan:
+        raise DomainError("请至少填写一期回款（金额和到期日）")
+    if len(plan) > MAX_INSTALMENTS:
+        raise DomainError(f"回款计划最多 {MAX_INSTALMENTS} 期")
+    for n, line in enumerate(plan, start=1):
+        if line.amount_fen <= 0:
+            raise DomainError(f"第 {n} 期金额必须大于 0")
+        if line.due_date < signed_on:
+            raise DomainError(f"第 {n} 期到期日 {line.due_date.isoformat()} 早于签约日 {signed_on.isoformat()}")
+    total = sum(line.amount_fen for line in plan)
+    if total != amount_fen:
+        raise DomainError(
+            f"各期金额合计 {fen_to_yuan_text(total)}，与合同金额 {fen_to_yuan_text(amount_fen)} 不一致，请核对"
+        )
+
+
+def contract_of(session: Session, opportunity_id: int) -> Contract | None:
+    return session.scalars(select(Contract).where(Contract.opportunity_id == opportunity_id)).first()
+
+
+def save_contract(
+    session: Session,
+    actor: User,
+    opportunity_id: int,
+    *,
+    amount_fen: int,
+    signed_on: date,
+    plan: list[PlannedInstalment],
+    contract_no: str | None = None,
+) -> Contract:
+    """Enter or change the contract of a won deal and its instalment plan (instalment n = the n-th line).
+
+    An instalment already (partly) paid keeps at least what was paid; the plan may gain instalments, not lose them.
+    """
+    opp = opportunity_for(session, actor, opportunity_id)
+    if opp.status is not OpportunityStatus.WON:
+        raise DomainError(f"商机「{opp.title}」尚未赢单（{opp.status.label}），赢单后才能录入合同和回款计划")
+    contract_no = (contract_no or "").strip() or None
+    _validate(amount_fen, signed_on, plan, contract_no)
+    contract = contract_of(session, opp.id)
+    before: dict[str, object] = {}
+    existing: dict[int, Receivable] = {}
+    if contract is None:
+        contract = Contract(
+            opportunity_id=opp.id,
+            customer_id=opp.customer_id,
+            amount_fen=amount_fen,
+            signed_on=signed_on,
+            contract_no=contract_no,
+            entered_by_id=actor.id,
+        )
+        session.add(contract)
+        session.flush()
+    else:
+        existing = {r.instalment_no or 0: r for r in contract.instalments}
+        before = _snapshot(contract)
+    paid = _paid_by_receivable(session, [r.id for r in existing.values()])
+    if len(existing) > len(plan):  # receivables are never deleted (the audit trail and the on-time rate keep them)
+        raise DomainError(f"回款计划已有 {len(existing)} 期，不能减为 {len(plan)} 期；请调整各期的金额和到期日")
+    for no, receivable in existing.items():
+        if plan[no - 1] and plan[no - 1].amount_fen < paid.get(receivable.id, 0):
+            raise DomainError(f"第 {no} 期已回款 {fen_to_yuan_text(paid[receivable.id])}，金额不能改得比已回款少")
+    contract.amount_fen, contract.signed_on, contract.contract_no = amount_fen, signed_on, contract_no
+    for no, line in enumerate(plan, start=1):
+        current = existing.get(no)
+        if current is None:
+            session.add(
+                Receivable(
+                    customer_id=opp.customer_id,
+                    opportunity_id=opp.id,
+                    contract_id=contract.id,
+                    instalment_no=no,
+                    amount_fen=line.amount_fen,
+                    due_date=line.due_date,
+                )
+            )
+        else:
+            current.amount_fen, current.due_date = line.amount_fen, line.due_date
+    session.flush()
+    session.refresh(contract)
+    after = _snapshot(contract)
+    audit(session, actor, "contract", contract.id, "update" if before else "create", before, after)
+    record_event(session, "contract.saved", "opportunity", opp.id, actor, contract_id=contract.id, **after)
+    return contract
+
+
+def _snapshot(contract: Contract) -> dict[str, object]:
+    return {
+        "contract_no": contract.contract_no,
+        "amount_fen": contract.amount_fen,
+        "signed_on": contract.signed_on.isoformat(),
+        "plan": [[r.instalment_no, r.amount_fen, r.due_date.isoformat()] for r in contract.instalments],
+    }
+
+
+def view(session: Session, contract: Contract, *, as_of: date | None = None) -> ContractView:
+    day = as_of or today()
+    instalments = list(contract.instalments)
+    paid = _paid_by_receivable(session, [r.id for r in instalments])
+    lines = []
+    for r in instalments:
+        got = paid.get(r.id, 0)
+        left = r.amount_fen - got
+        lines.append(
+            InstalmentView(
+                r.id,
+                r.instalment_no or 0,
+                r.amount_fen,
+                r.due_date,
+                got,
+                left,
+                (day - r.due_date).days if left > 0 and r.due_date < day else 0,
+            )
+        )
+    return ContractView(
+        contract.id,
+        contract.opportunity_id,
+        contract.customer_id,
+        contract.contract_no,
+        contract.amount_fen,
+        contract.signed_on,
+        lines,
+    )
+
+
+def contract_for_deal(session: Session, actor: User, opportunity_id: int) -> tuple[Opportunity, ContractView | None]:
+    """The deal (in the actor's scope) and its contract, if one was entered."""
+    opp = opportunity_for(session, actor, opportunity_id)
+    contract = contract_of(session, opp.id)
+    return opp, view(session, contract) if contract else None
+
+
+def record_payment(
+    session: Session,
+    actor: User,
+    *,
+    amount_fen: int,
+    opportunity_id: int | None = None,
+    customer_id: int | None = None,
+    paid_at: datetime | None = None,
+) -> list[Payment]:
+    """A payment received for a deal (or, without a deal, a customer): it settles the open receivables oldest
+    due date first (instalment 1 before 2), spilling over; more than is outstanding is refused."""
+    if opportunity_id is not None:
+        opp = opportunity_for(session, actor, opportunity_id)
+        where = Receivable.opportunity_id == opp.id
+        whose = f"商机「{opp.title}」"
+    elif customer_id is not None:
+        customer = customer_for(session, actor, customer_id)
+        where = Receivable.customer_id == customer.id
+        whose = f"客户「{customer.name}」"
+    else:
+        raise DomainError("请指定回款对应的商机或客户")
+    if amount_fen <= 0:
+        raise DomainError("回款金额必须大于 0")
+    if paid_at is not None and paid_at.tzinfo is None:
+        raise DomainError("回款时间缺少时区")
+    receivables = list(
+        session.scalars(
+            select(Receivable).where(where).order_by(Receivable.due_date, Receivable.instalment_no, Receivable.id)
+        )
+    )
+    paid = _paid_by_receivable(session, [r.id for r in receivables])
+    open_ = [(r, r.amount_fen - paid.get(r.id, 0)) for r in receivables if r.amount_fen - paid.get(r.id, 0) > 0]
+    outstanding = sum(left for _, left in open_)
+    if not open_:
+        raise DomainError(f"{whose}没有未回款的应收款")
+    if amount_fen > outstanding:
+        raise DomainError(
+            f"回款 {fen_to_yuan_text(amount_fen)} 超过{whose}未回款合计 {fen_to_yuan_text(outstanding)}，请核对金额"
+        )
+    when = paid_at or clock.now()
+    payments, rest = [], amount_fen
+    for receivable, left in open_:
+        if rest <= 0:
+            break
+        take = min(rest, left)
+        rest -= take
+        payment = Payment(receivable_id=receivable.id, amount_fen=take, paid_at=when, recorded_by_id=actor.id)
+        session.add(payment)
+        session.flush()
+        payments.append(payment)
+        audit(session, actor, "payment", payment.id, "create", {}, {"receivable_id": receivable.id, "amount_fen": take})
+        record_event(
+            session,
+            "payment.recorded",
+            "payment",
+            payment.id,
+            actor,
+            receivable_id=receivable.id,
+            customer_id=receivable.customer_id,
+            amount_fen=take,
+            outstanding_after_fen=left - take,
+            source="manual",
+        )
+    return payments
