@@ -118,6 +118,7 @@ class StageInfo:
     name: str
     probability: float  # the stage table's, 0..1
     open: bool
+    position: int = 0
 
 
 @dataclass(frozen=True)
@@ -134,8 +135,8 @@ class Example:
 
 def stages(session: Session) -> dict[int, StageInfo]:
     return {
-        s.id: StageInfo(s.id, s.name, (s.win_probability or 0) / 100, s.outcome is StageOutcome.OPEN)
-        for s in session.scalars(select(Stage))
+        s.id: StageInfo(s.id, s.name, (s.win_probability or 0) / 100, s.outcome is StageOutcome.OPEN, s.position)
+        for s in session.scalars(select(Stage).where(Stage.deleted_at.is_(None)))
     }
 
 

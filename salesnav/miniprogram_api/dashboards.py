@@ -14,7 +14,13 @@ from marshmallow import fields, validate
 from salesnav import clock
 from salesnav.handlers import scope
 from salesnav.handlers.dashboards.battle_map import team_battle_map
-from salesnav.handlers.dashboards.executive import DEFAULT_WINDOW_DAYS, WINDOW_CHOICES, executive_snapshot
+from salesnav.handlers.dashboards.executive import (
+    DEFAULT_WINDOW_DAYS,
+    WINDOW_CHOICES,
+    executive_snapshot,
+    refresh_interval,
+)
+from salesnav.handlers.dashboards.forecast import forecast_snapshot
 from salesnav.handlers.dashboards.jsonable import jsonable
 from salesnav.handlers.dashboards.leaderboard import MONTH_PATTERN, leaderboard, parse_month
 from salesnav.handlers.dashboards.rep_day import rep_day
@@ -65,7 +71,7 @@ class MarketingQuery(ma.Schema):
 @bp.doc(
     responses=FIGURES,
     tags=TAGS,
-    summary="一级看板：销售健康度指数、周趋势、验证指标、转化漏斗（总监、管理员）",
+    summary="一级看板：销售健康度指数、周趋势、验证指标、转化漏斗、赢单预测（本月、下月及过去月份误差）（总监、管理员）",
     description="数据按设置的间隔（dashboard.refresh_minutes）更新，window_end 为这份数据的计算时刻。",
 )
 def executive(args: dict[str, Any]) -> Response:
@@ -73,7 +79,9 @@ def executive(args: dict[str, Any]) -> Response:
     if not scope.may_see_executive(actor):
         raise Forbidden("一级看板仅供销售总监、管理员查看")
     # window_end says when the figures were computed: they are kept up to dashboard.refresh_minutes.
-    return jsonify(jsonable(executive_snapshot(session, clock.now(), _tz(), args["days"]).figures))
+    figures = jsonable(executive_snapshot(session, clock.now(), _tz(), args["days"]).figures)
+    forecast = forecast_snapshot(session, clock.now(), _tz(), max_age=refresh_interval(session)).figures
+    return jsonify({**figures, "forecast": jsonable(forecast)})
 
 
 @bp.route("/dashboards/team", methods=["GET"])

@@ -8,9 +8,12 @@ handler; ours (errors.py) is registered on the blueprint instead, so pages and t
 app's own error shape.
 """
 
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+import flask
+import swagger_ui_bundle
+from flask import Flask, current_app, render_template, send_from_directory
 from flask_limiter import Limiter
 from flask_smorest import Api
 
@@ -40,6 +43,7 @@ from salesnav.miniprogram_api import (  # noqa: F401  (each attaches its routes 
     win_probability,
 )
 from salesnav.miniprogram_api.blueprint import API_PREFIX, DEFAULT_RATE_LIMIT, bp
+from salesnav.miniprogram_api.contract import enrich
 from salesnav.miniprogram_api.schemas import ErrorOut, Number, Text
 from salesnav.settings import Settings
 
@@ -50,13 +54,59 @@ class MiniprogramApi(Api):
     def _register_error_handlers(self) -> None:
         """Errors are rendered by the blueprint's handlers (errors.py), not app-wide."""
 
+    def _openapi_json(self) -> flask.Response:
+        """The generated document with the contract added (contract.py): glossary, errors, examples, servers."""
+        settings: Settings = current_app.config["SALESNAV"]
+        document = enrich(self.spec.to_dict(), public_url=settings.public_url)
+        return current_app.response_class(
+            flask.json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False),
+            mimetype="application/json",
+        )
+
+
+# The browsable documentation (Swagger UI) is served from the swagger-ui-bundle package: it works offline.
+DOCS_PATH = f"{API_PREFIX}/docs"
+DOCS_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        # Swagger UI styles its own elements at run time.
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+docs = flask.Blueprint("api_docs_ui", __name__, url_prefix=DOCS_PATH, template_folder="templates")
+
+
+def _swagger_ui_dir() -> Path:
+    return Path(swagger_ui_bundle.swagger_ui_path)
+
+
+@docs.route("/")
+@docs.route("", endpoint="index_bare")
+def docs_index() -> flask.Response:
+    response = flask.make_response(render_template("api_docs.html", spec_url=f"{API_PREFIX}/openapi.json"))
+    response.headers["Content-Security-Policy"] = DOCS_CSP
+    return response
+
+
+@docs.route("/assets/<path:name>")
+def docs_asset(name: str) -> flask.Response:
+    if name == "init.js":
+        return send_from_directory(Path(__file__).parent / "templates", "api_docs_init.js", max_age=300)
+    return send_from_directory(_swagger_ui_dir(), name, max_age=86400)
+
 
 def _rate_limit() -> str:
     return str(current_app.config.get("MINIPROGRAM_RATE_LIMIT", DEFAULT_RATE_LIMIT))
 
 
 def init_app(app: Flask) -> None:
-    """Mount the API and its OpenAPI document on the app (called once from `create_app`)."""
+    """Mount the API, its OpenAPI document and its browsable documentation on the app (once, from `create_app`)."""
     settings: Settings = app.config["SALESNAV"]
     app.config.setdefault("API_TITLE", "销售导航仪 SalesNav 小程序接口")
     app.config.setdefault("API_VERSION", "v1")
@@ -68,6 +118,7 @@ def init_app(app: Flask) -> None:
     api.register_field(Text, "string", None)
     api.register_field(Number, "integer", None)
     api.register_blueprint(bp)
+    app.register_blueprint(docs)
 
     limiter = Limiter(
         auth.rate_limit_key,

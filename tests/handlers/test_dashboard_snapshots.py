@@ -12,6 +12,7 @@ import pytest
 from salesnav import clock
 from salesnav.handlers import dashboard_snapshots, rule_settings
 from salesnav.handlers.dashboards.executive import executive_figures, executive_snapshot
+from salesnav.handlers.dashboards.forecast import SNAPSHOT_KEY
 from salesnav.jobs.dashboards import refresh_executive
 from salesnav.models import DashboardSnapshot, DecisionRole
 from tests import factories as f
@@ -114,3 +115,10 @@ def test_the_clock_job_refreshes_windows_past_half_their_life(session, org, froz
     session.rollback()
     served = executive_snapshot(session, clock.now() + timedelta(minutes=1), TZ)
     assert not served.computed_now  # a reader a minute later gets the refreshed figures at once
+
+
+def test_the_clock_job_keeps_the_pipeline_forecast_fresh_too(session, org, frozen_clock):  # type: ignore[no-untyped-def]
+    refresh_executive(clock.now().isoformat())
+    session.rollback()
+    kept = session.get(DashboardSnapshot, SNAPSHOT_KEY)
+    assert kept is not None and kept.as_of == clock.now() and len(kept.figures["past"]) == 6

@@ -21,15 +21,26 @@ from salesnav.handlers.dashboards.executive import (
     executive_snapshot,
     refresh_interval,
 )
+from salesnav.handlers.dashboards.forecast import forecast_snapshot
 from salesnav.handlers.dashboards.jsonable import jsonable
 from salesnav.handlers.dashboards.leaderboard import leaderboard, month_label, parse_month
 from salesnav.handlers.dashboards.rep_day import rep_day
 from salesnav.handlers.errors import DomainError, Forbidden
 from salesnav.handlers.rules import credit_check
 from salesnav.handlers.scope import opportunity_for
+from salesnav.handlers.win_probability import win_probability
 from salesnav.http_messages import PAGE_MESSAGES_ZH, STATUS_FOR_DOMAIN_ERROR
 from salesnav.metrics import Window
-from salesnav.models import Annotation, Customer, Role, Stage, StageTransition, Touchpoint, User
+from salesnav.models import (
+    Annotation,
+    Customer,
+    OpportunityStatus,
+    Role,
+    Stage,
+    StageTransition,
+    Touchpoint,
+    User,
+)
 from salesnav.models.record_dates import DAY_OUT_OF_RANGE, day_in_range
 from salesnav.pages.auth import check_csrf, require_user
 from salesnav.settings import Settings
@@ -91,9 +102,11 @@ def executive() -> str:
     if days not in WINDOW_CHOICES:
         days = DEFAULT_WINDOW_DAYS
     figures = executive_snapshot(g.db, clock.now(), _tz(), days).figures
+    forecast = forecast_snapshot(g.db, clock.now(), _tz(), max_age=refresh_interval(g.db)).figures
     return render_template(
         "dashboards/executive.html",
         f=figures,
+        forecast=forecast,
         data=jsonable(figures),
         choices=WINDOW_CHOICES,
         refresh_minutes=int(refresh_interval(g.db).total_seconds() // 60),
@@ -211,6 +224,7 @@ def opportunity(opportunity_id: int) -> str:
         "dashboards/opportunity.html",
         contract=contracts.view(s, contract) if contract else None,
         opp=opp,
+        win=win_probability(s, g.user, opp.id, now) if opp.status is OpportunityStatus.OPEN else None,
         customer=customer,
         stages=stages,
         history=history,
