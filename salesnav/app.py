@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from salesnav import json_input, web_session
+from salesnav import json_input, media_pool, web_session
 from salesnav.bot import callback as wecom_callback
 from salesnav.bot import emulator as wecom_emulator
 from salesnav.bot.emulator import local
@@ -62,6 +62,7 @@ def web_app() -> Flask:
     """gunicorn's app factory (Procfile `web`): the app, with the emulator answered in process when it is on."""
     settings = Settings.from_env()
     app = create_app(settings)
+    media_pool.start(settings)  # the client's voice notes and invoice photos, side by side in processes
     if settings.wecom.emulator:
         # Our own client's calls to our own emulator are answered without a socket: under gunicorn they would
         # otherwise wait for a free thread of the very server they come from (8 logins at once: deadlock).

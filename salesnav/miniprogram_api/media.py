@@ -32,14 +32,15 @@ from salesnav.handlers.payments import (
     outstanding_fen,
     record_reading,
 )
+from salesnav.media_pool import read_invoice, transcribe
 from salesnav.miniprogram_api.attachments import attachments_root, max_upload_bytes, read_upload
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import bp
 from salesnav.miniprogram_api.schemas import BusinessDate, BusinessDateTime, Code, ErrorOut, with_labels
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.models import Emotion, Payment
-from salesnav.ocr import ImageRejected, read_invoice
-from salesnav.voice import AudioRejected, draft_from_transcript, transcribe
+from salesnav.ocr import ImageRejected
+from salesnav.voice import AudioRejected, draft_from_transcript
 from salesnav.voice.audio import SUPPORTED_FORMATS, sniff
 
 log = logging.getLogger(__name__)

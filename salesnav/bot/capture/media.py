@@ -28,11 +28,12 @@ from salesnav.handlers.attachments import store_attachment
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.payments import InvoiceFields
 from salesnav.jobs.queue import enqueue_after_commit
+from salesnav.media_pool import read_invoice, transcribe
 from salesnav.models import Attachment, InboundMessage, User
 from salesnav.models import session as db
-from salesnav.ocr import ImageRejected, read_invoice
+from salesnav.ocr import ImageRejected
 from salesnav.settings import current_settings
-from salesnav.voice import AudioRejected, transcribe
+from salesnav.voice import AudioRejected
 from salesnav.voice.audio import sniff
 
 log = logging.getLogger(__name__)
