@@ -13,7 +13,8 @@ from tests import factories
 
 
 def _scheduled(session: Session) -> list[str]:
-    return [job for job, *_ in session.info.get(queue._PENDING, [])]
+    """The jobs this session will queue when it commits (queue.enqueue_after_commit keeps them in session.info)."""
+    return [job for _savepoint, (job, *_) in session.info.get(queue._PENDING, [])]
 
 
 def test_the_events_named_for_the_rules_are_exactly_those_the_registered_rules_react_to():
