@@ -5,7 +5,7 @@ import { View, Text, Input, Picker } from '@tarojs/components'
 import { api, S } from '../api/client'
 import { Button, Message } from './ui'
 import { useData, message } from '../lib/useLoad'
-import { fen } from '../lib/format'
+import { fen, yuanToFen } from '../lib/format'
 
 type Line = { amount: string; due_date: string }
 
@@ -59,18 +59,37 @@ export function ContractCard({ opportunityId }: { opportunityId: number }) {
       setBusy(false)
     }
   }
-  const save = () =>
-    run(
+  /** An amount the rep typed, in fen; a Chinese error (and nothing sent) when it is not one. */
+  const fenOf = (text: string, what: string): number | null => {
+    const value = yuanToFen(text)
+    if (value === null || value <= 0) setError(`${what}「${text}」无法识别，请填写数字，例如 300000 或 30万`)
+    return value === null || value <= 0 ? null : value
+  }
+  const save = () => {
+    const total = fenOf(amount, '合同金额')
+    if (total === null) return
+    const plan: { amount_fen: number; due_date: string }[] = []
+    for (const [n, l] of lines.entries()) {
+      const each = fenOf(l.amount, `第 ${n + 1} 期金额`)
+      if (each === null) return
+      plan.push({ amount_fen: each, due_date: l.due_date })
+    }
+    return run(
       () =>
         api<S<'ContractOut'>>('PUT', `/opportunities/${opportunityId}/contract`, {
           contract_no: no.trim() || null,
-          amount,
+          amount_fen: total,
           signed_on: signed,
-          instalments: lines,
+          instalments: plan,
         }),
       '回款计划已保存：到期前会提醒，逾期会告知主管',
     )
-  const pay = () => run(() => api<S<'ContractOut'>>('POST', `/opportunities/${opportunityId}/payments`, { amount: paid }), '回款已登记')
+  }
+  const pay = () => {
+    const value = fenOf(paid, '回款金额')
+    if (value === null) return
+    return run(() => api<S<'ContractOut'>>('POST', `/opportunities/${opportunityId}/payments`, { amount_fen: value }), '回款已登记')
+  }
 
   return (
     <View className='card contract'>

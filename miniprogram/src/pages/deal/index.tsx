@@ -136,7 +136,7 @@ export default function Deal() {
           ) : null}
         </View>
       ) : null}
-      {d && d.status === '赢单' ? <ContractCard opportunityId={id} /> : null}
+      {d && d.status === 'won' ? <ContractCard opportunityId={id} /> : null}
       {d && d.approval_frozen && (role === 'director' || role === 'admin') ? (
         <View className='card'>
           <View className='card-title'>解除冻结</View>
