@@ -69,6 +69,11 @@ export default function Customer() {
               {c.kind_label} {c.grade || ''} {c.region || ''}
             </Text>
           </View>
+          {c.overdue_receivable_fen ? (
+            <View className='warn overdue' onClick={() => go(`/work/collections/index?customer_id=${id}`)}>
+              逾期回款 {fen(c.overdue_receivable_fen)} · 查看回款 ›
+            </View>
+          ) : null}
           <Button kind='secondary' onClick={diagnose}>
             诊断
           </Button>

@@ -3,6 +3,7 @@ import { useRouter } from '@tarojs/taro'
 import { View, Text, Input, Textarea } from '@tarojs/components'
 import { api, upload, loadMe, ApiError, S } from '../../api/client'
 import { Page, Message, Button, Chips, Empty } from '../../components/ui'
+import { ContractCard } from '../../components/ContractCard'
 import { useData, message } from '../../lib/useLoad'
 import { pick } from '../../lib/pick'
 import { fen, nowIso, when } from '../../lib/format'
@@ -126,6 +127,7 @@ export default function Deal() {
               ))}
           </View>
           <View className='muted'>进入本阶段：{when(d.stage_entered_at)}</View>
+          {d.overdue_receivable_fen ? <View className='warn overdue'>逾期回款 {fen(d.overdue_receivable_fen)}，请尽快跟进客户付款</View> : null}
           {d.approval_frozen ? (
             <View className='warn frozen'>
               审批已冻结：{d.approval_frozen_reason || '大单信用校验未通过'}
@@ -134,6 +136,7 @@ export default function Deal() {
           ) : null}
         </View>
       ) : null}
+      {d && d.status === 'won' ? <ContractCard opportunityId={id} /> : null}
       {d && d.approval_frozen && (role === 'director' || role === 'admin') ? (
         <View className='card'>
           <View className='card-title'>解除冻结</View>
