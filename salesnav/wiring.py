@@ -36,11 +36,13 @@ def configure_process(settings: Settings, role: Role) -> None:
 
 def web_app() -> Flask:
     """gunicorn's app factory (Procfile `web`): the app, with the emulator answered in process when it is on."""
+    from salesnav import media_pool
     from salesnav.app import create_app
     from salesnav.bot.emulator import local
 
     settings = Settings.from_env()
     app = create_app(settings)
+    media_pool.start(settings)  # the client's voice notes and invoice photos, side by side in processes
     if settings.wecom.emulator:
         # Our own client's calls to our own emulator are answered without a socket: under gunicorn they would
         # otherwise wait for a free thread of the very server they come from (8 logins at once: deadlock).

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from salesnav.handlers.errors import DomainError
 
 _UNITS = {"万": Decimal(10_000), "千": Decimal(1_000), "亿": Decimal(100_000_000)}
+MAX_AMOUNT_FEN = 10**14  # 1 万亿元: anything larger is a unit typed wrong
 
 
 def yuan_to_fen(text: str | int | Decimal, what: str = "预计成交金额") -> int:
@@ -20,7 +21,7 @@ def yuan_to_fen(text: str | int | Decimal, what: str = "预计成交金额") -> 
         raise DomainError(f"金额「{text}」无法识别，请填写数字，例如 580000 或 58万") from exc
     if amount <= 0:
         raise DomainError(f"{what}必须大于 0")
-    if amount > Decimal(10) ** 12:
+    if amount * 100 > MAX_AMOUNT_FEN:
         raise DomainError(f"{what}过大，请检查单位")
     return int((amount * 100).to_integral_value())
 

@@ -178,16 +178,25 @@ def objection_signals(
                 stage_id = to_stage
         won = r.status is OpportunityStatus.WON
         for name in names:
-            out.append(ObjectionSignal(r.occurred_at, name, r.product_line, r.grade, stage_id, won, r.next_action))
+            out.append(
+                ObjectionSignal(r.occurred_at, name, r.product_line, r.grade, stage_id, won, r.next_action, r.id)
+            )
     return out
 
 
 # --- the brief --------------------------------------------------------------------------------------------
 
 
-def build_brief(session: Session, visit: DueVisit, now: datetime) -> dict[str, Any]:
+def recent_signals(session: Session, now: datetime) -> list[ObjectionSignal]:
+    """The objections of the last `brief.history_days`: read once per run of the sender, for all its briefs."""
+    return objection_signals(session, now - timedelta(days=int(rule_settings.get(session, "brief.history_days"))))
+
+
+def build_brief(
+    session: Session, visit: DueVisit, now: datetime, signals: list[ObjectionSignal] | None = None
+) -> dict[str, Any]:
     """What the rep should know before this visit, as plain values (stored with the brief, rendered by
-    `brief_text` and by the client)."""
+    `brief_text` and by the client). `signals`: `recent_signals`, when the caller builds several briefs."""
     customer = session.get(Customer, visit.customer_id)
     assert customer is not None
     deal = session.get(Opportunity, visit.opportunity_id) if visit.opportunity_id else None
@@ -201,9 +210,9 @@ def build_brief(session: Session, visit: DueVisit, now: datetime) -> dict[str, A
             )
             .order_by(Opportunity.last_follow_up_at.desc())
         ).first()
-    history_days = int(rule_settings.get(session, "brief.history_days"))
     min_similar = int(rule_settings.get(session, "brief.min_similar"))
-    signals = objection_signals(session, now - timedelta(days=history_days))
+    if signals is None:
+        signals = recent_signals(session, now)
     prediction = predict(
         signals,
         product_line=deal.product_line if deal else None,
@@ -364,11 +373,14 @@ def send_due(session: Session, now: datetime | None = None) -> int:
         return 0
     lead = timedelta(minutes=int(rule_settings.get(session, "brief.lead_minutes")))
     sent = 0
+    signals: list[ObjectionSignal] | None = None
     for visit in due_visits(session, now, lead):
         rep = session.get(User, visit.rep_id)
         if rep is None or not rep.active or rep.deleted_at or rep.wecom_userid.startswith(LOCAL_USERID_PREFIX):
             continue
-        content = build_brief(session, visit, now)
+        if signals is None:
+            signals = recent_signals(session, now)
+        content = build_brief(session, visit, now, signals)
         brief = VisitBrief(
             rep_id=rep.id,
             customer_id=visit.customer_id,

@@ -14,7 +14,7 @@ from salesnav.miniprogram_api.annotations import AnnotationOut
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.listing import paginate
-from salesnav.miniprogram_api.schemas import ErrorOut, Number, PageArgs, Text, page_of
+from salesnav.miniprogram_api.schemas import Code, ErrorOut, Number, PageArgs, Text, page_of, with_labels
 from salesnav.miniprogram_api.unit_of_work import db_session
 from salesnav.models import Alert, AlertState, Annotation, User
 
@@ -31,6 +31,7 @@ def _owner_name(alert: Alert) -> str | None:
     return user.name if user else None
 
 
+@with_labels
 class AlertOut(ma.Schema):
     id = fields.Integer(required=True, metadata={"description": "预警 id"})
     rule = fields.String(required=True, metadata={"description": "触发规则编码", "example": "follow_up_overdue"})
@@ -41,10 +42,7 @@ class AlertOut(ma.Schema):
         required=True, metadata={"description": "预警对象类型：opportunity、customer、task、touchpoint、ticket 等"}
     )
     subject_id = fields.Integer(required=True, metadata={"description": "预警对象 id"})
-    state = Text(
-        lambda a: a.state.value, required=True, metadata={"enum": STATES, "description": f"状态编码：{STATES_TEXT}"}
-    )
-    state_label = Text(lambda a: a.state.label, required=True, metadata={"description": "状态中文名"})
+    state = Code(AlertState, required=True, metadata={"description": "状态"})
     raised_at = fields.AwareDateTime(required=True, metadata={"description": "触发时间"})
     owner_id = Number(
         lambda a: getattr(a, "_owner_id", None), allow_none=True, metadata={"description": "预警涉及的销售"}

@@ -22,9 +22,9 @@ from salesnav import clock
 from salesnav.bot.client import WeComClient, WeComError
 from salesnav.miniprogram_api.blueprint import bp
 from salesnav.miniprogram_api.errors import NotActivated, Unauthorized, UpstreamUnavailable
-from salesnav.miniprogram_api.schemas import Text
+from salesnav.miniprogram_api.schemas import Code, with_labels
 from salesnav.miniprogram_api.unit_of_work import db_session
-from salesnav.models import User
+from salesnav.models import Role, User
 from salesnav.settings import Settings
 
 SESSION_SALT = "salesnav.miniprogram.session"
@@ -116,16 +116,12 @@ class LoginIn(ma.Schema):
     )
 
 
+@with_labels
 class UserOut(ma.Schema):
     id = fields.Integer(required=True)
     userid = fields.String(required=True, attribute="wecom_userid")
     name = fields.String(required=True)
-    role = Text(
-        lambda u: u.role.value,
-        required=True,
-        metadata={"enum": ["rep", "manager", "director", "dept_head", "staff", "admin"]},
-    )
-    role_label = Text(lambda u: u.role.label, required=True)
+    role = Code(Role, required=True, metadata={"description": "角色"})
     department_id = fields.Integer(allow_none=True)
 
 

@@ -8,12 +8,15 @@ pages and the WeCom callback keep the app's own error shape.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+import flask
+from flask import Flask, current_app, render_template, send_from_directory
 from flask_limiter import Limiter
 from flask_smorest import Api, Blueprint
 
+from salesnav.miniprogram_api.contract import enrich
 from salesnav.miniprogram_api.schemas import ErrorOut, Number, Text
 from salesnav.settings import Settings
 
@@ -30,6 +33,54 @@ class MiniprogramApi(Api):
 
     def _register_error_handlers(self) -> None:
         """Errors are rendered by the blueprint's handlers (errors.py), not app-wide."""
+
+    def _openapi_json(self) -> flask.Response:
+        """The generated document with the contract added (contract.py): glossary, errors, examples, servers."""
+        settings: Settings = current_app.config["SALESNAV"]
+        document = enrich(self.spec.to_dict(), public_url=settings.public_url)
+        return current_app.response_class(
+            flask.json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False),
+            mimetype="application/json",
+        )
+
+
+# The browsable documentation (Swagger UI) is served from the swagger-ui-bundle package: it works offline.
+DOCS_PATH = f"{API_PREFIX}/docs"
+DOCS_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        # Swagger UI styles its own elements at run time.
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+docs = flask.Blueprint("api_docs_ui", __name__, url_prefix=DOCS_PATH, template_folder="templates")
+
+
+def _swagger_ui_dir() -> Path:
+    import swagger_ui_bundle
+
+    return Path(swagger_ui_bundle.swagger_ui_path)
+
+
+@docs.route("/")
+@docs.route("", endpoint="index_bare")
+def docs_index() -> flask.Response:
+    response = flask.make_response(render_template("api_docs.html", spec_url=f"{API_PREFIX}/openapi.json"))
+    response.headers["Content-Security-Policy"] = DOCS_CSP
+    return response
+
+
+@docs.route("/assets/<path:name>")
+def docs_asset(name: str) -> flask.Response:
+    if name == "init.js":
+        return send_from_directory(Path(__file__).parent / "templates", "api_docs_init.js", max_age=300)
+    return send_from_directory(_swagger_ui_dir(), name, max_age=86400)
 
 
 def _rate_limit() -> str:
@@ -75,6 +126,7 @@ def register(app: Flask) -> None:
     api.register_field(Text, "string", None)
     api.register_field(Number, "integer", None)
     api.register_blueprint(bp)
+    app.register_blueprint(docs)
 
     limiter = Limiter(
         auth.rate_limit_key,

@@ -10,7 +10,7 @@ from marshmallow import fields, validate
 from salesnav.handlers import collections_book, contracts
 from salesnav.handlers.collections_book import Book
 from salesnav.handlers.contracts import ContractView, PlannedInstalment
-from salesnav.handlers.money import yuan_to_fen
+from salesnav.handlers.money import MAX_AMOUNT_FEN
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.schemas import BusinessDate, BusinessDateTime, ErrorOut
@@ -19,7 +19,15 @@ from salesnav.models import OpportunityStatus
 
 TAGS = ["回款"]
 DB_ID = validate.Range(min=1, max=2**53)
-AMOUNT = {"description": "金额，元；可写 300000 或 30万", "example": "30万"}
+
+
+def _fen(what: str, example: int) -> fields.Integer:
+    """An amount in fen, more than nothing and less than a trillion yuan."""
+    return fields.Integer(
+        required=True,
+        validate=validate.Range(min=1, max=MAX_AMOUNT_FEN, error=f"{what}必须大于 0，且不超过 1 万亿元"),
+        metadata={"description": f"{what}（分）：30 万元写 30000000", "example": example},
+    )
 
 
 class InstalmentOut(ma.Schema):
@@ -51,19 +59,19 @@ class ContractOut(ma.Schema):
 
 
 class InstalmentIn(ma.Schema):
-    amount = fields.String(required=True, validate=validate.Length(min=1, max=30), metadata=AMOUNT)
+    amount_fen = _fen("每期金额", 30_000_000)
     due_date = BusinessDate(required=True)
 
 
 class ContractIn(ma.Schema):
     contract_no = fields.String(allow_none=True, validate=validate.Length(max=64))
-    amount = fields.String(required=True, validate=validate.Length(min=1, max=30), metadata=AMOUNT)
+    amount_fen = _fen("合同金额", 100_000_000)
     signed_on = BusinessDate(required=True)
     instalments = fields.List(fields.Nested(InstalmentIn), required=True, validate=validate.Length(min=1, max=36))
 
 
 class PaymentIn(ma.Schema):
-    amount = fields.String(required=True, validate=validate.Length(min=1, max=30), metadata=AMOUNT)
+    amount_fen = _fen("回款金额", 30_000_000)
     paid_at = BusinessDateTime(load_default=None, allow_none=True, metadata={"description": "回款时间，默认现在"})
 
 
@@ -151,12 +159,12 @@ def read_contract(opportunity_id: int) -> dict[str, Any]:
     ContractIn,
     example={
         "contract_no": "HT-2026-018",
-        "amount": "100万",
+        "amount_fen": 100_000_000,
         "signed_on": "2026-03-02",
         "instalments": [
-            {"amount": "30万", "due_date": "2026-03-31"},
-            {"amount": "60万", "due_date": "2026-09-30"},
-            {"amount": "10万", "due_date": "2027-03-31"},
+            {"amount_fen": 30_000_000, "due_date": "2026-03-31"},
+            {"amount_fen": 60_000_000, "due_date": "2026-09-30"},
+            {"amount_fen": 10_000_000, "due_date": "2027-03-31"},
         ],
     },
 )
@@ -170,12 +178,12 @@ def read_contract(opportunity_id: int) -> dict[str, Any]:
 )
 def save_contract(body: dict[str, Any], opportunity_id: int) -> dict[str, Any]:
     session, actor = db_session(), current_actor()
-    plan = [PlannedInstalment(yuan_to_fen(i["amount"], "每期金额"), i["due_date"]) for i in body["instalments"]]
+    plan = [PlannedInstalment(i["amount_fen"], i["due_date"]) for i in body["instalments"]]
     contracts.save_contract(
         session,
         actor,
         opportunity_id,
-        amount_fen=yuan_to_fen(body["amount"], "合同金额"),
+        amount_fen=body["amount_fen"],
         signed_on=body["signed_on"],
         plan=plan,
         contract_no=body.get("contract_no"),
@@ -186,7 +194,7 @@ def save_contract(body: dict[str, Any], opportunity_id: int) -> dict[str, Any]:
 
 
 @bp.route(f"/opportunities/<{ID}:opportunity_id>/payments", methods=["POST"])
-@bp.arguments(PaymentIn, example={"amount": "30万"})
+@bp.arguments(PaymentIn, example={"amount_fen": 30_000_000})
 @bp.response(201, ContractOut)
 @bp.alt_response(400, schema=ErrorOut, description="金额超过未回款合计，或没有未回款的应收款")
 @bp.alt_response(404, schema=ErrorOut, description="商机不存在或无权查看")
@@ -197,7 +205,7 @@ def record_payment(body: dict[str, Any], opportunity_id: int) -> dict[str, Any]:
         session,
         actor,
         opportunity_id=opportunity_id,
-        amount_fen=yuan_to_fen(body["amount"], "回款金额"),
+        amount_fen=body["amount_fen"],
         paid_at=body.get("paid_at"),
     )
     commit()

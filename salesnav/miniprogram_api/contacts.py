@@ -11,12 +11,9 @@ from salesnav.handlers.customers import update_contact
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.customers import ContactOut
-from salesnav.miniprogram_api.schemas import ErrorOut
+from salesnav.miniprogram_api.schemas import Code, ErrorOut
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.models import Contact, DecisionRole
-
-ROLE_CHOICES = [r.value for r in DecisionRole] + [r.label for r in DecisionRole]
-ROLES_TEXT = "、".join(f"{r.value}（{r.label}）" for r in DecisionRole)
 
 
 class ContactPatch(ma.Schema):
@@ -29,14 +26,8 @@ class ContactPatch(ma.Schema):
     phone = fields.String(
         allow_none=True, validate=validate.Length(max=32), metadata={"description": "手机号", "example": "13800138000"}
     )
-    decision_role = fields.String(
-        allow_none=True,
-        validate=validate.OneOf(ROLE_CHOICES),
-        metadata={
-            "description": f"决策链角色，编码或中文名均可：{ROLES_TEXT}；null 清空",
-            "enum": ROLE_CHOICES,
-            "example": "purchaser",
-        },
+    decision_role = Code(
+        DecisionRole, allow_none=True, metadata={"description": "决策链角色；null 清空", "example": "purchaser"}
     )
 
 

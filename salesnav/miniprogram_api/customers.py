@@ -16,31 +16,33 @@ from salesnav.miniprogram_api import overdue
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.listing import paginate
-from salesnav.miniprogram_api.schemas import FormTimes, Label, PageArgs, page_of
+from salesnav.miniprogram_api.schemas import Code, FormTimes, PageArgs, page_of, with_labels
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.models import Contact, Customer, CustomerKind, DecisionRole, Health
 
 TAGS = ["客户"]
 
 
+@with_labels
 class ContactOut(ma.Schema):
     id = fields.Integer(required=True)
     customer_id = fields.Integer(required=True)
     name = fields.String(required=True)
     title = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
-    decision_role = Label(DecisionRole, allow_none=True)
+    decision_role = Code(DecisionRole, allow_none=True)
 
 
+@with_labels
 class CustomerOut(ma.Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
-    kind = Label(CustomerKind, required=True)
+    kind = Code(CustomerKind, required=True)
     grade = fields.String(allow_none=True)
     region = fields.String(allow_none=True)
     tags = fields.List(fields.String())
     owner_id = fields.Integer(required=True)
-    health = Label(Health, required=True)
+    health = Code(Health, required=True)
     contacts = fields.List(fields.Nested(ContactOut), required=True)
     overdue_receivable_fen = overdue.field()
 
@@ -57,16 +59,12 @@ class ContactIn(ma.Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     title = fields.String(allow_none=True, validate=validate.Length(max=100))
     phone = fields.String(allow_none=True, validate=validate.Length(max=32))
-    decision_role = fields.String(
-        allow_none=True, validate=validate.OneOf([r.label for r in DecisionRole] + [r.value for r in DecisionRole])
-    )
+    decision_role = Code(DecisionRole, allow_none=True, metadata={"description": "决策链角色；不知道时不填"})
 
 
 class CustomerIn(FormTimes):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    kind = fields.String(
-        load_default="医院", validate=validate.OneOf([k.label for k in CustomerKind] + [k.value for k in CustomerKind])
-    )
+    kind = Code(CustomerKind, load_default=CustomerKind.HOSPITAL, metadata={"description": "客户类型"})
     grade = fields.String(allow_none=True, validate=validate.Length(max=20))
     region = fields.String(allow_none=True, validate=validate.Length(max=50))
     tags = fields.List(

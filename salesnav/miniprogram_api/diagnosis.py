@@ -8,25 +8,37 @@ from marshmallow import fields
 from salesnav.handlers.diagnosis import Diagnosis, diagnose
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
-from salesnav.miniprogram_api.schemas import Label
+from salesnav.miniprogram_api.schemas import Code, Codes, with_labels
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.miniprogram_api.win_probability import WinProbabilityOut
 from salesnav.models import Health
 
 TAGS = ["客户"]
+AREAS = Codes(
+    {
+        "emotion": "客户情绪",
+        "decision_chain": "决策链",
+        "stage": "阶段进展",
+        "collaboration": "跨部门协同",
+        "payment": "回款",
+        "activity": "跟进频率",
+    }
+)
+SEVERITIES = Codes({"ok": "正常", "warn": "注意", "bad": "严重"})
+TRENDS = Codes({"falling": "走低", "rising": "好转", "steady": "平稳", "none": "无记录"})
 
 
+@with_labels
 class DiagnosisFindingOut(ma.Schema):
-    area = fields.String(
-        required=True, metadata={"description": "emotion / decision_chain / stage / collaboration / payment / activity"}
-    )
-    severity = fields.String(required=True, metadata={"description": "ok / warn / bad"})
+    area = Code(AREAS, required=True, metadata={"description": "诊断维度"})
+    severity = Code(SEVERITIES, required=True, metadata={"description": "严重程度"})
     text = fields.String(required=True)
 
 
+@with_labels
 class DiagnosisEmotionOut(ma.Schema):
     recent = fields.List(fields.String(), required=True, metadata={"description": "最近几次触点情绪，由远到近"})
-    trend = fields.String(required=True, metadata={"description": "falling / rising / steady / none"})
+    trend = Code(TRENDS, required=True, metadata={"description": "情绪走势"})
     resistant = fields.Integer(required=True)
 
 
@@ -60,11 +72,12 @@ class DiagnosisPaymentOut(ma.Schema):
     unavailable = fields.String(allow_none=True)
 
 
+@with_labels
 class DiagnosisOut(ma.Schema):
     customer_id = fields.Integer(required=True)
     customer_name = fields.String(required=True)
-    health = Label(Health, required=True, metadata={"description": "诊断结论：绿灯 / 黄灯 / 红灯"})
-    stored_health = Label(Health, required=True, metadata={"description": "系统记录的健康度"})
+    health = Code(Health, required=True, metadata={"description": "诊断结论：绿灯 / 黄灯 / 红灯"})
+    stored_health = Code(Health, required=True, metadata={"description": "系统记录的健康度"})
     emotion = fields.Nested(DiagnosisEmotionOut, required=True)
     roles_met = fields.List(fields.String(), required=True)
     roles_not_met = fields.List(fields.String(), required=True)

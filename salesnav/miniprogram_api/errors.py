@@ -40,6 +40,9 @@ STATUS = {
     "unsupported_type": 415,
     "upstream_unavailable": 502,
     "conflict": 409,
+    "opportunity_closed": 409,
+    "approval_frozen": 409,
+    "credit_check_pending": 503,
     "engine_unavailable": 503,
 }
 HTTP_CODES = {

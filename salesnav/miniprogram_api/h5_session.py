@@ -24,7 +24,7 @@ CLIENT_HEADER = "X-SalesNav-Client"
 
 
 @bp.route("/auth/page-session", methods=["POST"], endpoint="page_session")
-@bp.response(200, LoginOut, example={"token": "eyJ1Ijoid2FuZ3dlaSJ9.Z2...", "expires_at": "2026-03-09T10:00:00+08:00"})
+@bp.response(200, LoginOut)
 @bp.alt_response(401, schema=ErrorOut, description="没有已登录的网页会话（先经企业微信网页授权登录）")
 @bp.alt_response(403, schema=ErrorOut, description="账号未开通或已停用")
 @bp.doc(

@@ -14,9 +14,10 @@ from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.excel_import import commit, export
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
+from salesnav.miniprogram_api.schemas import Code, with_labels
 from salesnav.miniprogram_api.unit_of_work import commit as commit_session
 from salesnav.miniprogram_api.unit_of_work import db_session
-from salesnav.models import User
+from salesnav.models import ImportStatus, User
 
 TAGS = ["Excel 导入"]
 
@@ -48,10 +49,10 @@ class CommitIn(ma.Schema):
     )
 
 
+@with_labels
 class ImportOut(ma.Schema):
     id = fields.Integer()
-    status = fields.String()
-    status_label = fields.String()
+    status = Code(ImportStatus, required=True, metadata={"description": "导入状态"})
     filename = fields.String()
     total_rows = fields.Integer()
     processed_rows = fields.Integer()

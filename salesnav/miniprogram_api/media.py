@@ -12,7 +12,6 @@ message, never a bare 500. Bad media is the user's to fix: 400, or 415 when it i
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from typing import Any
 
 import filetype
@@ -36,9 +35,9 @@ from salesnav.handlers.payments import (
 from salesnav.miniprogram_api.attachments import attachments_root, max_upload_bytes, read_upload
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import bp
-from salesnav.miniprogram_api.schemas import BusinessDate, BusinessDateTime, ErrorOut
+from salesnav.miniprogram_api.schemas import BusinessDate, BusinessDateTime, Code, ErrorOut, with_labels
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
-from salesnav.models import Payment
+from salesnav.models import Emotion, Payment
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ TAGS_VOICE = ["语音"]
 TAGS_INVOICE = ["发票回款"]
 ENGINE_DOWN_VOICE = "语音识别服务暂时不可用，请稍后再试，或直接手动填写触点。"
 ENGINE_DOWN_OCR = "发票识别服务暂时不可用，请稍后再试，或手动填写发票信息。"
-_MONEY = r"^\d{1,12}(\.\d{1,2})?$"
+_FEN = validate.Range(min=0, max=10**14, error="金额须在 0 到 1 万亿元之间（单位：分）")
 
 
 class MediaRejected(DomainError):
@@ -68,16 +67,12 @@ class MediaIn(ma.Schema):
     file = Upload(required=True, metadata={"description": "文件内容（按内容识别类型，文件名不作数）"})
 
 
+@with_labels
 class VoiceDraftOut(ma.Schema):
     summary = fields.String(required=True, metadata={"description": "纪要（识别出的文字）"})
     next_action = fields.String(allow_none=True, required=True)
     next_action_due = fields.AwareDateTime(allow_none=True, required=True)
-    emotion = fields.String(
-        allow_none=True,
-        required=True,
-        validate=validate.OneOf(["积极", "中性", "抵触"]),
-        metadata={"description": "情绪猜测；无线索时为空"},
-    )
+    emotion = Code(Emotion, allow_none=True, required=True, metadata={"description": "情绪猜测；无线索时为空"})
     guessed_fields = fields.List(
         fields.String(), required=True, metadata={"description": "系统猜测的字段，确认时原样回传到 POST /touchpoints"}
     )
@@ -97,20 +92,23 @@ class InvoiceFieldsOut(ma.Schema):
     date = fields.Date(allow_none=True, required=True, metadata={"description": "开票日期"})
     buyer = fields.String(allow_none=True, required=True, metadata={"description": "购买方名称"})
     seller = fields.String(allow_none=True, required=True, metadata={"description": "销售方名称"})
-    amount = fields.String(allow_none=True, required=True, metadata={"description": "金额（元）"})
-    tax = fields.String(allow_none=True, required=True, metadata={"description": "税额（元）"})
-    total = fields.String(allow_none=True, required=True, metadata={"description": "价税合计（元）"})
+    amount_fen = fields.Integer(allow_none=True, required=True, metadata={"description": "金额（分）"})
+    tax_fen = fields.Integer(allow_none=True, required=True, metadata={"description": "税额（分）"})
+    total_fen = fields.Integer(allow_none=True, required=True, metadata={"description": "价税合计（分）"})
 
 
 class InvoiceConfidenceOut(ma.Schema):
+    """How sure the reading is of each field, 0–1, keyed exactly like InvoiceFieldsOut (so `amount_fen` here is the
+    confidence of the amount, not money)."""
+
     code = fields.Float(required=True)
     number = fields.Float(required=True)
     date = fields.Float(required=True)
     buyer = fields.Float(required=True)
     seller = fields.Float(required=True)
-    amount = fields.Float(required=True)
-    tax = fields.Float(required=True)
-    total = fields.Float(required=True)
+    amount_fen = fields.Float(required=True, attribute="amount")
+    tax_fen = fields.Float(required=True, attribute="tax")
+    total_fen = fields.Float(required=True, attribute="total")
 
 
 class ReceivableMatchOut(ma.Schema):
@@ -153,9 +151,13 @@ class InvoiceConfirmIn(ma.Schema):
     date = BusinessDate(allow_none=True)
     buyer = fields.String(allow_none=True, validate=validate.Length(max=200))
     seller = fields.String(allow_none=True, validate=validate.Length(max=200))
-    amount = fields.String(allow_none=True, validate=validate.Regexp(_MONEY, error="金额格式不正确，例如 12389.38"))
-    tax = fields.String(allow_none=True, validate=validate.Regexp(_MONEY, error="金额格式不正确，例如 1610.62"))
-    total = fields.String(allow_none=True, validate=validate.Regexp(_MONEY, error="金额格式不正确，例如 14000.00"))
+    amount_fen = fields.Integer(
+        allow_none=True, validate=_FEN, metadata={"description": "金额（分）", "example": 1238938}
+    )
+    tax_fen = fields.Integer(allow_none=True, validate=_FEN, metadata={"description": "税额（分）", "example": 161062})
+    total_fen = fields.Integer(
+        allow_none=True, validate=_FEN, metadata={"description": "价税合计（分）", "example": 1400000}
+    )
     paid_at = BusinessDateTime(allow_none=True, metadata={"description": "回款时间，默认为确认时"})
 
 
@@ -187,14 +189,6 @@ def _read_media(files: dict[str, Any]) -> tuple[bytes, str]:
 def _release_connection() -> None:
     """Give the pooled connection back before a slow engine call; the session reconnects when used."""
     db_session().close()
-
-
-def _yuan(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
-
-
-def _fen(value: Decimal | str | None) -> int | None:
-    return None if value is None else int((Decimal(value) * 100).to_integral_value())
 
 
 def _match_out(match: ReceivableMatch) -> dict[str, Any]:
@@ -236,7 +230,8 @@ def _is_audio(data: bytes) -> bool:
 @bp.alt_response(503, schema=ErrorOut, description="语音识别引擎不可用")
 @bp.doc(tags=TAGS_VOICE, summary="语音转触点草稿（amr/mp3/m4a/wav/silk，≤60 秒）；确认后用 POST /touchpoints 保存")
 def voice(files: dict[str, Any]) -> dict[str, Any]:
-    from salesnav.voice import AudioRejected, draft_from_transcript, transcribe
+    from salesnav.media_pool import transcribe
+    from salesnav.voice import AudioRejected, draft_from_transcript
     from salesnav.voice.audio import SUPPORTED_FORMATS, sniff
 
     data, filename = _read_media(files)
@@ -292,7 +287,8 @@ def voice(files: dict[str, Any]) -> dict[str, Any]:
 @bp.alt_response(503, schema=ErrorOut, description="发票识别引擎不可用")
 @bp.doc(tags=TAGS_INVOICE, summary="发票照片识别：字段与置信度，并匹配我可见客户的未结清应收款（不记录回款）")
 def read_invoice_photo(files: dict[str, Any]) -> dict[str, Any]:
-    from salesnav.ocr import ImageRejected, read_invoice
+    from salesnav.media_pool import read_invoice
+    from salesnav.ocr import ImageRejected
 
     data, filename = _read_media(files)
     kind = filetype.guess(data[:8192])
@@ -324,9 +320,9 @@ def read_invoice_photo(files: dict[str, Any]) -> dict[str, Any]:
             "date": reading.date,
             "buyer": reading.buyer,
             "seller": reading.seller,
-            "amount": _yuan(reading.amount),
-            "tax": _yuan(reading.tax),
-            "total": _yuan(reading.total),
+            "amount_fen": invoice.amount_fen,
+            "tax_fen": invoice.tax_fen,
+            "total_fen": invoice.total_fen,
         },
         "confidence": dict(reading.confidence),
         "match": _match_out(matches[0]) if matches else None,
@@ -348,9 +344,9 @@ def confirm_invoice(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
         date=body.get("date"),
         buyer=body.get("buyer"),
         seller=body.get("seller"),
-        amount_fen=_fen(body.get("amount")),
-        tax_fen=_fen(body.get("tax")),
-        total_fen=_fen(body.get("total")),
+        amount_fen=body.get("amount_fen"),
+        tax_fen=body.get("tax_fen"),
+        total_fen=body.get("total_fen"),
     )
     payment, created = confirm_invoice_payment(
         session,

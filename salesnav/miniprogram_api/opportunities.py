@@ -10,14 +10,14 @@ from sqlalchemy import select
 
 from salesnav.handlers.approvals import REASON_LIMIT, lift_freeze
 from salesnav.handlers.form_entry import record_form_entry
-from salesnav.handlers.money import yuan_to_fen
+from salesnav.handlers.money import MAX_AMOUNT_FEN
 from salesnav.handlers.opportunities import Evidence, advance_stage, create_from_touchpoint
 from salesnav.handlers.scope import opportunity_for, owned_by_visible
 from salesnav.miniprogram_api import overdue
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.listing import paginate
-from salesnav.miniprogram_api.schemas import ErrorOut, FormTimes, Label, PageArgs, Text, page_of
+from salesnav.miniprogram_api.schemas import Code, ErrorOut, FormTimes, PageArgs, Text, page_of, with_labels
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.models import Opportunity, OpportunityStatus, Stage, StageTransition
 
@@ -41,6 +41,7 @@ class EvidenceOut(ma.Schema):
     provided_at = fields.AwareDateTime(required=True)
 
 
+@with_labels
 class OpportunityOut(ma.Schema):
     id = fields.Integer(required=True)
     customer_id = fields.Integer(required=True)
@@ -48,10 +49,11 @@ class OpportunityOut(ma.Schema):
     owner_id = fields.Integer(required=True)
     title = fields.String(required=True)
     product_line = fields.String(required=True)
-    expected_amount_fen = fields.Integer(required=True, metadata={"description": "预计金额（分）"})
-    expected_amount_yuan = fields.String(required=True)
+    expected_amount_fen = fields.Integer(
+        required=True, metadata={"description": "预计成交金额（分）", "example": 58000000}
+    )
     stage = fields.Nested(StageRef, required=True)
-    status = Label(OpportunityStatus, required=True)
+    status = Code(OpportunityStatus, required=True)
     last_touchpoint_id = fields.Integer(required=True)
     last_follow_up_at = fields.AwareDateTime(required=True)
     stage_entered_at = fields.AwareDateTime(required=True)
@@ -119,7 +121,7 @@ UNFREEZE_DESCRIPTION = (
 
 
 class OpportunityQuery(PageArgs):
-    status = Label(OpportunityStatus)
+    status = Code(OpportunityStatus)
     stage = fields.String(validate=validate.Length(max=40), metadata={"description": "阶段编码或名称"})
     customer_id = fields.Integer(validate=DB_ID)
     product_line = fields.String(validate=validate.Length(max=100))
@@ -129,10 +131,10 @@ class OpportunityIn(FormTimes):
     touchpoint_id = fields.Integer(required=True, validate=DB_ID)
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     product_line = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    expected_amount = fields.String(
+    expected_amount_fen = fields.Integer(
         required=True,
-        validate=validate.Length(min=1, max=30),
-        metadata={"description": "预计成交金额，元；可写 580000 或 58万"},
+        validate=validate.Range(min=1, max=MAX_AMOUNT_FEN, error="预计成交金额须大于 0 且不超过 1 万亿元"),
+        metadata={"description": "预计成交金额（分）：58 万元写 58000000", "example": 58000000},
     )
 
 
@@ -205,7 +207,7 @@ def create_opportunity(body: dict[str, Any]) -> Opportunity:
         touchpoint_id=body["touchpoint_id"],
         title=body["title"],
         product_line=body["product_line"],
-        expected_amount_fen=yuan_to_fen(body["expected_amount"]),
+        expected_amount_fen=body["expected_amount_fen"],
     )
     record_form_entry(
         session,

@@ -12,18 +12,19 @@ from salesnav.handlers import pool
 from salesnav.handlers.errors import NotFound
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
-from salesnav.miniprogram_api.schemas import IdOut
+from salesnav.miniprogram_api.schemas import Code, IdOut, with_labels
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
-from salesnav.models import PoolEntry, User
+from salesnav.models import CustomerKind, PoolEntry, User
 
 TAGS = ["公海"]
 
 
+@with_labels
 class PoolItemOut(ma.Schema):
     entry_id = fields.Integer(required=True, metadata={"description": "公海编号（领取、分配用）"})
     customer_id = fields.Integer(required=True)
     name = fields.String(required=True)
-    kind = fields.String(required=True)
+    kind = Code(CustomerKind, required=True, metadata={"description": "客户类型"})
     grade = fields.String(allow_none=True)
     region = fields.String(allow_none=True)
     reason = fields.String(required=True, metadata={"description": "长期未跟进 / 负责人已离职"})

@@ -27,7 +27,7 @@ from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import bp
 from salesnav.miniprogram_api.customers import ContactOut
 from salesnav.miniprogram_api.errors import Gone, UpstreamUnavailable
-from salesnav.miniprogram_api.schemas import ErrorOut
+from salesnav.miniprogram_api.schemas import Code, Codes, ErrorOut, with_labels
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.models import QrScene, TouchpointType
 
@@ -37,7 +37,8 @@ SIGNATURE_BYTES = 12
 MAX_SCENE_LENGTH = 32
 DEFAULT_VALID_DAYS = 30
 PAGE_PATH = "pages/scan/index"  # the mini-program page that reads `scene` and opens the form
-KINDS = ("touchpoint", "expo_lead")
+FORMS = Codes({"touchpoint": "客户触点表单", "expo_lead": "展会线索表单"})
+KINDS = tuple(FORMS.codes())
 
 
 class _ShortHMAC(HMACAlgorithm):
@@ -85,11 +86,7 @@ def scene_link(scene: str) -> str:
 
 
 class QrIn(ma.Schema):
-    kind = fields.String(
-        required=True,
-        validate=validate.OneOf(KINDS),
-        metadata={"description": "touchpoint：某客户的触点表单；expo_lead：展会线索表单"},
-    )
+    kind = Code(FORMS, required=True, metadata={"description": "二维码打开的表单"})
     customer_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=2**53))
     expo = fields.String(
         allow_none=True, validate=validate.Length(min=1, max=100), metadata={"example": "2026上海医疗器械展"}
@@ -104,8 +101,9 @@ class QrIn(ma.Schema):
             raise ma.ValidationError("展会二维码需要填写展会名称", "expo")
 
 
+@with_labels
 class PrefillOut(ma.Schema):
-    type = fields.String(required=True, metadata={"description": "触点类型"})
+    type = Code(TouchpointType, required=True, metadata={"description": "预选的触点类型"})
     customer_id = fields.Integer(allow_none=True)
     customer_name = fields.String(allow_none=True)
     contacts = fields.List(fields.Nested(ContactOut))
@@ -113,8 +111,9 @@ class PrefillOut(ma.Schema):
     summary = fields.String(allow_none=True)
 
 
+@with_labels
 class SceneFormOut(ma.Schema):
-    form = fields.String(required=True, validate=validate.OneOf(KINDS))
+    form = Code(FORMS, required=True, metadata={"description": "要打开的表单"})
     expires_at = fields.AwareDateTime(required=True)
     prefill = fields.Nested(PrefillOut, required=True)
     submit_to = fields.List(fields.String(), required=True, metadata={"description": "提交表单要调用的接口，按顺序"})
@@ -185,13 +184,13 @@ def open_scene(scene: str) -> dict[str, Any]:
     if row.kind == "touchpoint":
         customer = customer_for(db_session(), current_actor(), row.customer_id or 0)
         prefill: dict[str, Any] = {
-            "type": TouchpointType.VISIT.label,
+            "type": TouchpointType.VISIT,
             "customer_id": customer.id,
             "customer_name": customer.name,
             "contacts": [c for c in customer.contacts if not c.deleted_at],
         }
         submit_to = ["POST /api/v1/touchpoints"]
     else:
-        prefill = {"type": TouchpointType.EXPO.label, "expo": row.expo, "summary": f"展会：{row.expo}"}
+        prefill = {"type": TouchpointType.EXPO, "expo": row.expo, "summary": f"展会：{row.expo}"}
         submit_to = ["POST /api/v1/customers", "POST /api/v1/touchpoints"]
     return {"form": row.kind, "expires_at": row.expires_at, "prefill": prefill, "submit_to": submit_to}

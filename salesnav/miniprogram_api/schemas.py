@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import marshmallow as ma
 from flask import current_app, has_app_context
@@ -52,23 +52,103 @@ class BusinessDate(fields.Date):
         return day
 
 
-class Label(fields.String):
-    """A LabelledEnum on the wire: accepts the value or the Chinese label, dumps the label."""
+class Codes:
+    """A closed set of codes with their Chinese labels, for values that are not a stored enum
+    (a todo's source, a diagnosis finding's area): `Codes({"task": "待办", ...})`."""
 
-    def __init__(self, enum_cls: type[LabelledEnum], **kwargs: Any) -> None:
-        self.enum_cls = enum_cls
-        kwargs.setdefault("metadata", {})["enum"] = [m.label for m in enum_cls] + [m.value for m in enum_cls]
+    def __init__(self, labels: dict[str, str]) -> None:
+        self.labels = dict(labels)
+
+    def codes(self) -> list[str]:
+        return list(self.labels)
+
+    def label(self, code: str) -> str:
+        return self.labels[code]
+
+    def code_for(self, text: str) -> str | None:
+        text = text.strip()
+        for code, label in self.labels.items():
+            if text in (code, label):
+                return code
+        return None
+
+
+def _pairs(source: type[LabelledEnum] | Codes) -> list[tuple[str, str]]:
+    if isinstance(source, Codes):
+        return list(source.labels.items())
+    return [(m.value, m.label) for m in source]
+
+
+def codes_text(source: type[LabelledEnum] | Codes) -> str:
+    """`visit（面访）、phone（电话）`: the codes with their labels, for descriptions and error messages."""
+    return "、".join(f"{code}（{label}）" for code, label in _pairs(source))
+
+
+class Code(fields.String):
+    """An enum on the wire as its stable English code (`visit`), documented with every code's Chinese label.
+
+    Output schemas decorated with `@with_labels` carry the label alongside as `<field>_label`. Input takes the
+    code; the Chinese label is still understood (a request typed by hand), but the code is the contract."""
+
+    def __init__(self, source: type[LabelledEnum] | Codes, **kwargs: Any) -> None:
+        self.source = source
+        metadata = kwargs.setdefault("metadata", {})
+        metadata["enum"] = [code for code, _ in _pairs(source)]
+        summary = "编码：" + codes_text(source)
+        metadata["description"] = f"{metadata['description']}。{summary}" if metadata.get("description") else summary
         super().__init__(**kwargs)
 
+    def label_of(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, LabelledEnum):
+            return value.label
+        if isinstance(self.source, Codes):
+            return self.source.labels.get(str(value), str(value))
+        member = self.source.from_label(str(value))
+        return member.label if member else str(value)
+
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else value.label
+        if value is None:
+            return None
+        if isinstance(value, LabelledEnum):
+            return value.value
+        # A use case that hands over a label (a voice draft's 积极) still goes out as the code.
+        if isinstance(self.source, Codes):
+            return self.source.code_for(str(value)) or str(value)
+        member = self.source.from_label(str(value))
+        return member.value if member else str(value)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
-        member = self.enum_cls.from_label(text)
-        if member is None:
-            raise ma.ValidationError("只能是：" + "、".join(m.label for m in self.enum_cls))
-        return member
+        found: Any = self.source.code_for(text) if isinstance(self.source, Codes) else self.source.from_label(text)
+        if found is None:
+            raise ma.ValidationError("只能是：" + codes_text(self.source))
+        return found
+
+
+SchemaT = TypeVar("SchemaT", bound=type[ma.Schema])
+
+
+def with_labels(schema: SchemaT) -> SchemaT:
+    """Give every `Code` field of an output schema a `<field>_label` sibling: the code is for programs, the
+    label for people, and a client never keeps its own copy of the Chinese names."""
+    for name, field in list(schema._declared_fields.items()):
+        if not isinstance(field, Code) or f"{name}_label" in schema._declared_fields:
+            continue
+        attribute = field.attribute or name
+
+        def label(obj: Any, _field: Code = field, _attribute: str = attribute) -> str | None:
+            value = obj.get(_attribute) if isinstance(obj, dict) else getattr(obj, _attribute, None)
+            return _field.label_of(value)
+
+        schema._declared_fields[f"{name}_label"] = Text(
+            label,
+            required=field.required,
+            allow_none=field.allow_none,
+            metadata={"description": f"{name} 的中文名", "example": _pairs(field.source)[0][1]},
+        )
+    return schema
 
 
 class FormTimes(ma.Schema):

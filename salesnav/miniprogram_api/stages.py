@@ -9,28 +9,30 @@ from marshmallow import fields
 from sqlalchemy import select
 
 from salesnav.miniprogram_api.blueprint import bp
-from salesnav.miniprogram_api.schemas import Label
+from salesnav.miniprogram_api.schemas import Code, with_labels
 from salesnav.miniprogram_api.unit_of_work import db_session
 from salesnav.models import ChecklistItemKind, Stage, StageOutcome
 
 TAGS = ["阶段与检查清单"]
 
 
+@with_labels
 class ChecklistItemOut(ma.Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
-    kind = Label(ChecklistItemKind, required=True)
+    kind = Code(ChecklistItemKind, required=True)
     required = fields.Boolean(required=True)
     position = fields.Integer(required=True)
 
 
+@with_labels
 class StageOut(ma.Schema):
     id = fields.Integer(required=True)
     code = fields.String(required=True)
     name = fields.String(required=True)
     position = fields.Integer(required=True)
     win_probability = fields.Integer(required=True)
-    outcome = Label(StageOutcome, required=True)
+    outcome = Code(StageOutcome, required=True)
     checklist = fields.List(fields.Nested(ChecklistItemOut), required=True)
 
     @ma.pre_dump

@@ -13,7 +13,7 @@ from salesnav.handlers.tasks import complete_task, create_task
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.listing import paginate
-from salesnav.miniprogram_api.schemas import BusinessDateTime, Label, PageArgs, page_of
+from salesnav.miniprogram_api.schemas import BusinessDateTime, Code, PageArgs, page_of, with_labels
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.models import Task, TaskStatus
 
@@ -21,13 +21,14 @@ TAGS = ["待办"]
 DB_ID = validate.Range(min=1, max=2**53)
 
 
+@with_labels
 class TaskOut(ma.Schema):
     id = fields.Integer(required=True)
     assignee_id = fields.Integer(required=True)
     title = fields.String(required=True)
     detail = fields.String(allow_none=True)
     due_at = fields.AwareDateTime(allow_none=True)
-    status = Label(TaskStatus, required=True)
+    status = Code(TaskStatus, required=True)
     origin = fields.String(required=True)
     subject_type = fields.String(allow_none=True)
     subject_id = fields.Integer(allow_none=True)
@@ -39,7 +40,7 @@ TaskPage = page_of(TaskOut, "TaskPage")
 
 
 class TaskQuery(PageArgs):
-    status = Label(TaskStatus)
+    status = Code(TaskStatus)
     assignee_id = fields.Integer(validate=DB_ID)
 
 

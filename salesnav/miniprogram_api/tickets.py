@@ -14,7 +14,16 @@ from salesnav.handlers.scope import ticket_for, ticket_visible
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.listing import paginate
-from salesnav.miniprogram_api.schemas import BusinessDateTime, FormTimes, Label, Number, PageArgs, Text, page_of
+from salesnav.miniprogram_api.schemas import (
+    BusinessDateTime,
+    Code,
+    FormTimes,
+    Number,
+    PageArgs,
+    Text,
+    page_of,
+    with_labels,
+)
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.models import (
     CollaborationTicket,
@@ -29,13 +38,14 @@ TAGS = ["协同单"]
 DB_ID = validate.Range(min=1, max=2**53)
 
 
+@with_labels
 class PartOut(ma.Schema):
     id = fields.Integer(required=True)
     ticket_id = fields.Integer(required=True)
     department_id = fields.Integer(required=True)
     department_name = Text(lambda p: p.department.name, required=True)
     request = fields.String(required=True)
-    status = Label(PartStatus, required=True)
+    status = Code(PartStatus, required=True)
     sla_hours = fields.Integer(required=True)
     due_at = fields.AwareDateTime(required=True)
     first_response_at = fields.AwareDateTime(allow_none=True)
@@ -49,10 +59,11 @@ class PartOut(ma.Schema):
     enablement_request_id = fields.Integer(allow_none=True, metadata={"description": "市场赋能请求对应的任务"})
 
 
+@with_labels
 class EnablementOut(ma.Schema):
     id = fields.Integer(required=True)
     ticket_id = fields.Integer(required=True)
-    kind = Label(EnablementKind, required=True)
+    kind = Code(EnablementKind, required=True)
     note = fields.String(allow_none=True)
     requested_by_id = fields.Integer(required=True)
     fulfilled_at = fields.AwareDateTime(allow_none=True)
@@ -63,12 +74,13 @@ class EnablementOut(ma.Schema):
     )
 
 
+@with_labels
 class TicketOut(ma.Schema):
     id = fields.Integer(required=True)
     opportunity_id = fields.Integer(required=True)
     opportunity_title = Text(lambda t: t.opportunity.title, required=True)
     reason = fields.String(required=True)
-    status = Label(TicketStatus, required=True)
+    status = Code(TicketStatus, required=True)
     opened_at = fields.AwareDateTime(required=True)
     closed_at = fields.AwareDateTime(allow_none=True)
     parts = fields.List(fields.Nested(PartOut), required=True)
@@ -79,7 +91,7 @@ TicketPage = page_of(TicketOut, "TicketPage")
 
 
 class TicketQuery(PageArgs):
-    status = Label(TicketStatus)
+    status = Code(TicketStatus)
     opportunity_id = fields.Integer(validate=DB_ID)
 
 
@@ -98,7 +110,7 @@ class AnswerIn(FormTimes):
 
 
 class EnablementIn(ma.Schema):
-    kind = Label(EnablementKind, required=True)
+    kind = Code(EnablementKind, required=True)
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 

@@ -13,21 +13,16 @@ from salesnav import clock
 from salesnav.handlers.battle_pack import battle_pack_for
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import bp
+from salesnav.miniprogram_api.schemas import Code, Codes, with_labels
 from salesnav.miniprogram_api.unit_of_work import db_session
 
 TAGS = ["今日"]
-TODO_SOURCES = {"task": "待办", "next_action": "下一步行动", "follow_up": "待跟进商机"}
+TODO_SOURCES = Codes({"task": "待办", "next_action": "下一步行动", "follow_up": "待跟进商机"})
 
 
+@with_labels
 class TodoOut(ma.Schema):
-    source = fields.String(
-        required=True,
-        metadata={
-            "enum": list(TODO_SOURCES),
-            "description": "来源编码：task 待办、next_action 触点的下一步、follow_up 久未跟进的商机",
-        },
-    )
-    source_label = fields.String(required=True, metadata={"description": "来源的中文名", "example": "下一步行动"})
+    source = Code(TODO_SOURCES, required=True, metadata={"description": "来源：待办、触点的下一步行动、久未跟进的商机"})
     source_id = fields.Integer(required=True, metadata={"description": "待办、触点或商机的 id（按来源）"})
     who = fields.String(required=True, metadata={"description": "对象：联系人（客户）或客户名；与客户无关时为空串"})
     action = fields.String(required=True, metadata={"description": "要做的事", "example": "送样品并确认测试时间"})
@@ -104,7 +99,6 @@ def today() -> dict[str, Any]:
         "todos": [
             {
                 "source": t.source.value,
-                "source_label": TODO_SOURCES.get(t.source.value, t.source.value),
                 "source_id": t.source_id,
                 "who": t.who,
                 "action": t.action,

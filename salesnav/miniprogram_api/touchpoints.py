@@ -15,26 +15,27 @@ from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.customers import ContactOut
 from salesnav.miniprogram_api.listing import paginate
-from salesnav.miniprogram_api.schemas import BusinessDateTime, FormTimes, Label, PageArgs, Text, page_of
+from salesnav.miniprogram_api.schemas import BusinessDateTime, Code, FormTimes, PageArgs, Text, page_of, with_labels
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.models import CaptureSource, Emotion, Touchpoint, TouchpointType
 
 TAGS = ["触点"]
 
 
+@with_labels
 class TouchpointOut(ma.Schema):
     id = fields.Integer(required=True)
     customer_id = fields.Integer(required=True)
     customer_name = Text(lambda t: t.customer.name, required=True)
     rep_id = fields.Integer(required=True)
     opportunity_id = fields.Integer(allow_none=True)
-    type = Label(TouchpointType, required=True)
-    emotion = Label(Emotion, required=True)
+    type = Code(TouchpointType, required=True)
+    emotion = Code(Emotion, required=True)
     summary = fields.String(required=True)
     next_action = fields.String(allow_none=True)
     next_action_due = fields.AwareDateTime(allow_none=True)
     occurred_at = fields.AwareDateTime(required=True)
-    source = Label(CaptureSource, required=True)
+    source = Code(CaptureSource, required=True)
     contacts = fields.List(fields.Nested(ContactOut), required=True)
     attachment_ids = fields.List(fields.Integer(), attribute="attachments", required=True)
     guessed_fields = fields.List(fields.String(), required=True, metadata={"description": "系统猜测、用户未改动的字段"})
@@ -60,8 +61,8 @@ def _ids() -> fields.List:
 
 class TouchpointIn(FormTimes):
     customer_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**53))
-    type = Label(TouchpointType, required=True)
-    emotion = Label(Emotion, load_default=Emotion.NEUTRAL)
+    type = Code(TouchpointType, required=True)
+    emotion = Code(Emotion, load_default=Emotion.NEUTRAL)
     summary = fields.String(load_default="", validate=validate.Length(max=MAX_SUMMARY))
     contact_ids = _ids()
     next_action = fields.String(allow_none=True, validate=validate.Length(max=500))
@@ -77,8 +78,8 @@ class TouchpointIn(FormTimes):
 
 
 class TouchpointPatch(ma.Schema):
-    type = Label(TouchpointType)
-    emotion = Label(Emotion)
+    type = Code(TouchpointType)
+    emotion = Code(Emotion)
     summary = fields.String(validate=validate.Length(max=MAX_SUMMARY))
     contact_ids = _ids()
     next_action = fields.String(allow_none=True, validate=validate.Length(max=500))

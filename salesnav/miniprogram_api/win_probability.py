@@ -9,10 +9,11 @@ from salesnav import clock
 from salesnav.handlers.win_probability import WinProbability, win_probability
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
-from salesnav.miniprogram_api.schemas import ErrorOut
+from salesnav.miniprogram_api.schemas import Code, Codes, ErrorOut, with_labels
 from salesnav.miniprogram_api.unit_of_work import db_session
 
 TAGS = ["商机"]
+SOURCES = Codes({"model": "本公司已结商机训练的模型", "stage_table": "阶段赢率表"})
 
 
 class WinReasonOut(ma.Schema):
@@ -24,12 +25,13 @@ class WinReasonOut(ma.Schema):
         return bool(getattr(reason, "weight", 0) > 0)
 
 
+@with_labels
 class WinProbabilityOut(ma.Schema):
     opportunity_id = fields.Integer(required=True)
     probability = fields.Float(required=True, metadata={"description": "赢单概率，0–1"})
     percent = fields.Integer(required=True, metadata={"description": "赢单概率，百分数"})
     stage_percent = fields.Integer(required=True, metadata={"description": "所处阶段在阶段赢率表中的赢率，百分数"})
-    source = fields.String(required=True, metadata={"description": "model（本公司已结商机训练的模型）/ stage_table"})
+    source = Code(SOURCES, required=True, metadata={"description": "概率从何而来"})
     version = fields.String(allow_none=True, metadata={"description": "模型版本；按阶段赢率表时为空"})
     note = fields.String(required=True, metadata={"description": "概率的来历（中文）"})
     reasons = fields.List(

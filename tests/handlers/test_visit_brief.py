@@ -218,3 +218,26 @@ def test_prediction_widens_to_the_line_when_the_group_is_small():
     assert prediction.group == "同产品线、同阶段的商机"
     assert [o.objection for o in prediction.objections] == ["价格偏高", "预算受限"]
     assert objections.predict(signals, product_line="CT", grade="三甲", stage_id=1, before=at).objections == []
+
+
+def test_what_the_rep_came_for_is_no_objection():
+    assert objections.objections_in("讨论CT球管配置清单，需要内部再讨论") == ["内部决策未定"]
+    assert objections.objections_in("回访超声售后满意度") == []
+    assert objections.objections_in("解答DR设备技术参数疑问") == []
+
+
+def test_a_small_groups_one_off_does_not_outvote_the_company():
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    company = [objections.ObjectionSignal(at, "预算受限", "DR", "三甲", 2, False, None) for _ in range(200)]
+    group = [objections.ObjectionSignal(at, name, "CT", "三甲", 1, False, None) for name in ("价格偏高", "预算受限")]
+    group += [objections.ObjectionSignal(at, "价格偏高", "CT", "三甲", 1, False, None) for _ in range(2)]
+    group += [objections.ObjectionSignal(at, "交付周期顾虑", "CT", "三甲", 1, False, None) for _ in range(2)]
+    prediction = objections.predict(company + group, product_line="CT", grade="三甲", stage_id=1)
+    # Seven objections are too few to overrule what the whole company hears: 预算 first, though heard once here.
+    assert [o.objection for o in prediction.objections] == ["预算受限", "价格偏高", "交付周期顾虑"]
+    assert [o.count for o in prediction.objections] == [1, 3, 2]
+    group += [objections.ObjectionSignal(at, "价格偏高", "CT", "三甲", 1, False, None) for _ in range(60)]
+    prediction = objections.predict(company + group, product_line="CT", grade="三甲", stage_id=1)
+    assert prediction.objections[0].objection == "价格偏高"  # a group that truly differs does

@@ -83,7 +83,7 @@ def test_a_rep_sets_a_contacts_role_which_is_then_no_longer_a_guess(client, org,
     session.commit()
     answer = client.patch(f"/api/v1/contacts/{contact.id}", headers=login(org.rep), json={"decision_role": "veto"})
     assert answer.status_code == 200, answer.get_json()
-    assert answer.get_json()["decision_role"] == "否决者"
+    assert (answer.get_json()["decision_role"], answer.get_json()["decision_role_label"]) == ("veto", "否决者")
     session.expire_all()
     stored = session.get(Contact, contact.id)
     assert stored.decision_role is DecisionRole.VETO and not stored.decision_role_guessed

@@ -12,12 +12,12 @@ from tests.handlers.battle_pack.arrange import customer, local, won_deal
 SIGNED = date(2026, 3, 2)
 PLAN = {
     "contract_no": "HT-2026-018",
-    "amount": "100万",
+    "amount_fen": 100_000_000,
     "signed_on": "2026-03-02",
     "instalments": [
-        {"amount": "30万", "due_date": "2026-03-31"},
-        {"amount": "60万", "due_date": "2026-09-30"},
-        {"amount": "10万", "due_date": "2027-03-31"},
+        {"amount_fen": 30_000_000, "due_date": "2026-03-31"},
+        {"amount_fen": 60_000_000, "due_date": "2026-09-30"},
+        {"amount_fen": 10_000_000, "due_date": "2027-03-31"},
     ],
 }
 
@@ -74,7 +74,7 @@ def test_the_rep_enters_the_plan_and_everyone_in_scope_sees_it_age(client, login
     mine = client.get(f"/api/v1/collections?customer_id={listed['id']}", headers=rep).get_json()
     assert mine["on_time_receivables"] == 1 and mine["on_time_late"] == 1
 
-    paid = client.post(f"/api/v1/opportunities/{deal_id}/payments", headers=rep, json={"amount": "35万"})
+    paid = client.post(f"/api/v1/opportunities/{deal_id}/payments", headers=rep, json={"amount_fen": 35_000_000})
     assert paid.status_code == 201, paid.get_json()
     assert [i["status"] for i in paid.get_json()["contract"]["instalments"]] == ["已回款", "部分回款", "未到期"]
     assert client.get(f"/api/v1/opportunities/{deal_id}", headers=rep).get_json()["overdue_receivable_fen"] == 0
@@ -86,10 +86,10 @@ def test_bad_plans_are_refused_in_chinese(client, login, org, deal_id):
     response = client.put(f"/api/v1/opportunities/{deal_id}/contract", headers=rep, json=short)
     assert response.status_code == 400
     assert response.get_json()["message"] == "各期金额合计 90万元，与合同金额 100万元 不一致，请核对"
-    zero = {**PLAN, "amount": "0"}
+    zero = {**PLAN, "amount_fen": 0}
     response = client.put(f"/api/v1/opportunities/{deal_id}/contract", headers=rep, json=zero)
-    assert response.status_code == 400 and response.get_json()["message"] == "合同金额必须大于 0"
+    assert response.status_code == 422 and "合同金额必须大于 0" in response.get_json()["message"]
     outsider = client.put(f"/api/v1/opportunities/{deal_id}/contract", headers=login(org.outsider_rep), json=PLAN)
     assert outsider.status_code == 404 and outsider.get_json()["message"] == "商机不存在或您无权查看"
-    nothing = client.post(f"/api/v1/opportunities/{deal_id}/payments", headers=rep, json={"amount": "1万"})
+    nothing = client.post(f"/api/v1/opportunities/{deal_id}/payments", headers=rep, json={"amount_fen": 1_000_000})
     assert nothing.status_code == 400 and nothing.get_json()["message"] == "商机「瑞金医院MR设备」没有未回款的应收款"

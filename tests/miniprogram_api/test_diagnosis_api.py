@@ -23,10 +23,10 @@ def test_the_rep_gets_the_diagnosis_of_their_customer_and_the_use_is_counted(cli
 
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
-    assert (body["customer_name"], body["health"], body["stored_health"]) == ("瑞金医院", "黄灯", "绿灯")
+    assert (body["customer_name"], body["health"], body["stored_health"]) == ("瑞金医院", "yellow", "green")
     assert body["roles_met"] == ["使用者"] and body["roles_not_met"] == ["采购者"]
     assert body["roles_missing"] == ["影响者", "否决者"]
-    assert body["emotion"] == {"recent": ["积极"], "trend": "none", "resistant": 0}
+    assert body["emotion"] == {"recent": ["积极"], "trend": "none", "trend_label": "无记录", "resistant": 0}
     assert {x["area"] for x in body["findings"]} == {"emotion", "decision_chain", "payment"}
     assert 2 <= len(body["next_steps"]) <= 3
     assert body["payment"]["on_time_rate"] is None

@@ -29,8 +29,8 @@ def test_a_touchpoint_logged_from_the_form_keeps_its_entry_time(client, org, log
         headers=rep,
         json={
             "customer_id": cust.id,
-            "type": "面访",
-            "emotion": "积极",
+            "type": "visit",
+            "emotion": "positive",
             "summary": "设备科讨论CT球管更换",
             "contact_ids": [cust.contacts[0].id],
             "next_action": "周五送报价",
@@ -41,7 +41,8 @@ def test_a_touchpoint_logged_from_the_form_keeps_its_entry_time(client, org, log
     )
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
-    assert body["type"] == "面访" and body["emotion"] == "积极" and body["source"] == "小程序"
+    assert (body["type"], body["emotion"], body["source"]) == ("visit", "positive", "miniprogram")
+    assert (body["type_label"], body["emotion_label"], body["source_label"]) == ("面访", "积极", "小程序")
     assert body["effective"] is True and body["customer_name"] == "上海市第一人民医院"
     stored = session.get(Touchpoint, body["id"])
     assert (stored.submitted_at - stored.form_opened_at) == timedelta(seconds=48)
@@ -55,7 +56,7 @@ def test_a_time_without_offset_is_read_in_business_time(client, org, login, sess
     response = client.post(
         "/api/v1/touchpoints",
         headers=login(org.rep),
-        json={"customer_id": cust.id, "type": "电话", "next_action": "回电", "next_action_due": "2026-03-03T09:00:00"},
+        json={"customer_id": cust.id, "type": "phone", "next_action": "回电", "next_action_due": "2026-03-03T09:00:00"},
     )
     due = datetime.fromisoformat(response.get_json()["next_action_due"])
     assert due == datetime(2026, 3, 3, 1, 0, tzinfo=UTC)
@@ -64,14 +65,16 @@ def test_a_time_without_offset_is_read_in_business_time(client, org, login, sess
 def test_the_rep_corrects_their_touchpoint_and_the_change_is_audited(client, org, login, session, frozen_clock):
     cust = _customer(session, org.rep)
     rep = login(org.rep)
-    created = client.post("/api/v1/touchpoints", headers=rep, json={"customer_id": cust.id, "type": "微信"}).get_json()
+    created = client.post(
+        "/api/v1/touchpoints", headers=rep, json={"customer_id": cust.id, "type": "wechat"}
+    ).get_json()
     response = client.patch(
         f"/api/v1/touchpoints/{created['id']}",
         headers=rep,
-        json={"emotion": "抵触", "summary": "客户对价格不满", "next_action": "申请特价", "next_action_due": None},
+        json={"emotion": "resistant", "summary": "客户对价格不满", "next_action": "申请特价", "next_action_due": None},
     )
     assert response.status_code == 200, response.get_json()
-    assert response.get_json()["emotion"] == "抵触" and response.get_json()["summary"] == "客户对价格不满"
+    assert response.get_json()["emotion"] == "resistant" and response.get_json()["summary"] == "客户对价格不满"
     audit = session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "touchpoint")).one()
     assert audit.before["emotion"] == "neutral" and audit.after["emotion"] == "resistant"
 
@@ -102,7 +105,7 @@ def test_a_domain_refusal_keeps_the_stable_error_shape(client, org, login, sessi
     response = client.post(
         "/api/v1/touchpoints",
         headers=login(org.rep),
-        json={"customer_id": cust.id, "type": "面访", "next_action_due": "2026-03-06T10:00:00+08:00"},
+        json={"customer_id": cust.id, "type": "visit", "next_action_due": "2026-03-06T10:00:00+08:00"},
     )
     assert response.status_code == 400
     assert response.get_json() == {"error": "invalid", "message": "填写了下一步时间，请同时写明下一步动作"}
@@ -115,27 +118,27 @@ def test_an_exhibition_lead_files_customer_contact_and_expo_touchpoint(client, o
         headers=rep,
         json={
             "name": "苏州康华医疗器械有限公司",
-            "kind": "经销商",
+            "kind": "distributor",
             "region": "苏州",
-            "contacts": [{"name": "陈经理", "title": "采购", "phone": "138 1234 5678", "decision_role": "采购者"}],
+            "contacts": [{"name": "陈经理", "title": "采购", "phone": "138 1234 5678", "decision_role": "purchaser"}],
             "form_opened_at": (clock.now() - timedelta(seconds=30)).isoformat(),
             "submitted_at": clock.now().isoformat(),
         },
     )
     assert customer.status_code == 201, customer.get_json()
     cust = customer.get_json()
-    assert cust["contacts"][0]["phone"] == "+8613812345678" and cust["kind"] == "经销商"
+    assert cust["contacts"][0]["phone"] == "+8613812345678" and cust["kind"] == "distributor"
     tp = client.post(
         "/api/v1/touchpoints",
         headers=rep,
         json={
             "customer_id": cust["id"],
-            "type": "展会",
+            "type": "expo",
             "summary": "展会：2026上海医疗器械展",
             "contact_ids": [cust["contacts"][0]["id"]],
         },
     )
-    assert tp.status_code == 201 and tp.get_json()["type"] == "展会"
+    assert tp.status_code == 201 and tp.get_json()["type"] == "expo"
     found = client.get("/api/v1/customers", headers=rep, query_string={"phone": "12345678"}).get_json()
     assert [c["name"] for c in found["items"]] == ["苏州康华医疗器械有限公司"]
     entry = session.scalars(select(DomainEvent).where(DomainEvent.kind == "form.entered")).one()
@@ -158,11 +161,16 @@ def test_customers_are_found_by_name_or_pinyin_initials(client, org, login, sess
 
 def _opportunity(client, headers, session, owner):
     cust = _customer(session, owner)
-    tp = client.post("/api/v1/touchpoints", headers=headers, json={"customer_id": cust.id, "type": "面访"}).get_json()
+    tp = client.post("/api/v1/touchpoints", headers=headers, json={"customer_id": cust.id, "type": "visit"}).get_json()
     response = client.post(
         "/api/v1/opportunities",
         headers=headers,
-        json={"touchpoint_id": tp["id"], "title": "CT球管更换", "product_line": "CT球管", "expected_amount": "58万"},
+        json={
+            "touchpoint_id": tp["id"],
+            "title": "CT球管更换",
+            "product_line": "CT球管",
+            "expected_amount_fen": 58_000_000,
+        },
     )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
@@ -171,7 +179,7 @@ def _opportunity(client, headers, session, owner):
 def test_an_opportunity_is_created_from_a_touchpoint_and_read_back(client, org, login, session, frozen_clock):
     rep = login(org.rep)
     opp = _opportunity(client, rep, session, org.rep)
-    assert opp["expected_amount_fen"] == 58_000_000 and opp["stage"]["name"] == "初步接触" and opp["status"] == "进行中"
+    assert opp["expected_amount_fen"] == 58_000_000 and opp["stage"]["name"] == "初步接触" and opp["status"] == "open"
     read = client.get(f"/api/v1/opportunities/{opp['id']}", headers=rep).get_json()
     assert read["title"] == "CT球管更换" and read["customer_name"] == "上海市第一人民医院"
 

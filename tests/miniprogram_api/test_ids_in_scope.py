@@ -126,7 +126,7 @@ def test_a_department_answers_a_ticket_part_only_with_its_own_or_the_librarys_fi
     answered = client.post(
         f"/api/v1/ticket-parts/{part}/answer", headers=marketer, json={"attachment_ids": [library, own]}
     )
-    assert answered.status_code == 200 and answered.get_json()["status"] == "已完成"
+    assert answered.status_code == 200 and answered.get_json()["status"] == "closed"
 
 
 def test_a_touchpoint_names_only_its_customers_contacts_and_the_reps_visible_files(client, org, login, session):
@@ -136,9 +136,9 @@ def test_a_touchpoint_names_only_its_customers_contacts_and_the_reps_visible_fil
     their_contact = session.scalar(select(Contact.id).where(Contact.customer_id == theirs.id))
     rep = login(org.rep)
     their_file = _upload(client, login(org.outsider_rep), AMR, "v.amr").get_json()["id"]
-    with_contact = {"customer_id": mine.id, "type": "电话", "contact_ids": [their_contact]}
+    with_contact = {"customer_id": mine.id, "type": "phone", "contact_ids": [their_contact]}
     assert client.post("/api/v1/touchpoints", headers=rep, json=with_contact).status_code == 400
-    with_file = {"customer_id": mine.id, "type": "电话", "attachment_ids": [their_file]}
+    with_file = {"customer_id": mine.id, "type": "phone", "attachment_ids": [their_file]}
     _refused(client.post("/api/v1/touchpoints", headers=rep, json=with_file))
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(Touchpoint)) == 0

@@ -98,8 +98,8 @@ def test_a_voice_note_becomes_a_draft_and_the_confirmed_touchpoint_keeps_audio_a
         headers=rep,
         json={
             "customer_id": customer.id,
-            "type": "电话",
-            "emotion": draft["emotion"] or "中性",
+            "type": "phone",
+            "emotion": draft["emotion"] or "neutral",
             "summary": draft["summary"],
             "next_action": draft["next_action"] or "回电话",
             "next_action_due": draft["next_action_due"],
@@ -136,7 +136,7 @@ def test_a_rep_cannot_attach_another_reps_voice_note_to_a_touchpoint(client, org
     response = client.post(
         "/api/v1/touchpoints",
         headers=login(org.rep),
-        json={"customer_id": customer.id, "type": "电话", "attachment_ids": [theirs]},
+        json={"customer_id": customer.id, "type": "phone", "attachment_ids": [theirs]},
     )
     assert response.status_code == 404
     assert session.scalar(select(Touchpoint.id)) is None
@@ -208,8 +208,8 @@ def test_an_invoice_photo_is_read_with_confidence_and_matched_to_the_reps_open_r
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["fields"]["number"] == "08523671" and body["fields"]["date"] == "2024-03-05"
-    assert body["fields"]["total"] == "14000.00" and body["fields"]["buyer"] == "上海市第六人民医院"
-    assert min(body["confidence"][name] for name in ("number", "date", "total")) > 0.8
+    assert body["fields"]["total_fen"] == 1_400_000 and body["fields"]["buyer"] == "上海市第六人民医院"
+    assert min(body["confidence"][name] for name in ("number", "date", "total_fen")) > 0.8
     match = body["match"]
     assert match["receivable_id"] == receivables["match"].id
     assert match["amount_matches"] and match["outstanding_fen"] == 1_400_000 and match["name_score"] >= 90
@@ -260,7 +260,7 @@ def test_a_rep_cannot_confirm_a_payment_on_another_reps_customers_receivable(cli
     response = client.post(
         "/api/v1/invoices/confirm",
         headers=login(org.rep),
-        json={"receivable_id": receivables["outsider"].id, "number": "08523671", "total": "14000.00"},
+        json={"receivable_id": receivables["outsider"].id, "number": "08523671", "total_fen": 1_400_000},
     )
     assert response.status_code == 404 and response.get_json()["message"] == "应收款不存在或您无权查看"
     assert session.scalar(select(Payment.id)) is None
@@ -268,7 +268,7 @@ def test_a_rep_cannot_confirm_a_payment_on_another_reps_customers_receivable(cli
     allowed = client.post(
         "/api/v1/invoices/confirm",
         headers=login(org.director),
-        json={"receivable_id": receivables["outsider"].id, "number": "08523671", "total": "14000.00"},
+        json={"receivable_id": receivables["outsider"].id, "number": "08523671", "total_fen": 1_400_000},
     )
     assert allowed.status_code == 201
 
@@ -280,19 +280,19 @@ def test_an_invoice_larger_than_what_is_outstanding_or_without_a_number_is_refus
     too_much = client.post(
         "/api/v1/invoices/confirm",
         headers=rep,
-        json={"receivable_id": receivables["match"].id, "number": "08523672", "total": "14000.01"},
+        json={"receivable_id": receivables["match"].id, "number": "08523672", "total_fen": 1_400_001},
     )
     assert too_much.status_code == 400 and "超过该应收款未回款金额" in too_much.get_json()["message"]
     no_number = client.post(
-        "/api/v1/invoices/confirm", headers=rep, json={"receivable_id": receivables["match"].id, "total": "100.00"}
+        "/api/v1/invoices/confirm", headers=rep, json={"receivable_id": receivables["match"].id, "total_fen": 10_000}
     )
     assert no_number.status_code == 400 and no_number.get_json()["message"] == "请填写发票号码"
     bad_money = client.post(
         "/api/v1/invoices/confirm",
         headers=rep,
-        json={"receivable_id": receivables["match"].id, "number": "08523672", "total": "一万"},
+        json={"receivable_id": receivables["match"].id, "number": "08523672", "total_fen": "一万"},
     )
-    assert bad_money.status_code == 422 and "金额格式不正确" in bad_money.get_json()["message"]
+    assert bad_money.status_code == 422 and "必须是整数" in bad_money.get_json()["message"]
     assert session.scalar(select(Payment.id)) is None
 
 

@@ -38,7 +38,9 @@ def test_an_exhibition_qr_code_opens_the_lead_form_with_type_expo(client, org, l
     response = client.post("/api/v1/qrcodes", headers=rep, json={"kind": "expo_lead", "expo": "2026上海医疗器械展"})
     form = client.get(f"/api/v1/qrcodes/scene/{_scan(response.data)}", headers=login(org.other_rep)).get_json()
     assert form["form"] == "expo_lead"
-    assert form["prefill"]["type"] == "展会" and form["prefill"]["expo"] == "2026上海医疗器械展"
+    assert (form["prefill"]["type"], form["prefill"]["type_label"]) == ("expo", "展会") and form["prefill"][
+        "expo"
+    ] == "2026上海医疗器械展"
 
 
 def test_a_forged_scene_is_refused(client, org, login, frozen_clock):

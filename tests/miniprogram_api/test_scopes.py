@@ -52,7 +52,7 @@ def test_a_rep_cannot_change_another_reps_records(client, org, login, deals):
     )
     assert (
         client.post(
-            "/api/v1/touchpoints", headers=rep, json={"customer_id": other["customers"], "type": "电话"}
+            "/api/v1/touchpoints", headers=rep, json={"customer_id": other["customers"], "type": "phone"}
         ).status_code
         == 404
     )
@@ -60,7 +60,12 @@ def test_a_rep_cannot_change_another_reps_records(client, org, login, deals):
         client.post(
             "/api/v1/opportunities",
             headers=rep,
-            json={"touchpoint_id": other["touchpoints"], "title": "x", "product_line": "DR", "expected_amount": "1"},
+            json={
+                "touchpoint_id": other["touchpoints"],
+                "title": "x",
+                "product_line": "DR",
+                "expected_amount_fen": 100,
+            },
         ).status_code
         == 404
     )

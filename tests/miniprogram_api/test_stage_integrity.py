@@ -17,14 +17,19 @@ from tests.miniprogram_api.test_attachments import png_bytes, pptx_bytes
 ALL_OPEN_STAGES = ["需求确认", "方案演示", "样品测试", "商务谈判", "合同审批"]
 
 
-def _deal(client, headers, session, owner, amount="58万"):
+def _deal(client, headers, session, owner, amount_fen=58_000_000):
     cust = f.customer(session, owner, name="常州市第二人民医院")
     session.commit()
-    tp = client.post("/api/v1/touchpoints", headers=headers, json={"customer_id": cust.id, "type": "面访"}).get_json()
+    tp = client.post("/api/v1/touchpoints", headers=headers, json={"customer_id": cust.id, "type": "visit"}).get_json()
     response = client.post(
         "/api/v1/opportunities",
         headers=headers,
-        json={"touchpoint_id": tp["id"], "title": "CT球管更换", "product_line": "CT球管", "expected_amount": amount},
+        json={
+            "touchpoint_id": tp["id"],
+            "title": "CT球管更换",
+            "product_line": "CT球管",
+            "expected_amount_fen": amount_fen,
+        },
     )
     assert response.status_code == 201, response.get_json()
     return cust, response.get_json()
@@ -47,7 +52,7 @@ def _full_evidence(client, headers, *stage_names):
     evidence = []
     for stage in stage_names:
         for name, (item_id, kind) in checklists[stage].items():
-            if kind == "上传文件":
+            if kind == "file":
                 evidence.append(
                     {
                         "checklist_item_id": item_id,
@@ -76,7 +81,7 @@ def test_a_jump_from_first_contact_to_won_is_refused_stage_by_stage_and_changes_
     assert {"stage": "样品测试", "missing": ["样品申请单"]} in body["stages"]
     assert body["message"].startswith("无法推进到「赢单」：途经阶段的检查清单未完成")
     after = client.get(f"/api/v1/opportunities/{opp['id']}", headers=rep).get_json()
-    assert (after["stage"]["name"], after["status"]) == ("初步接触", "进行中")
+    assert (after["stage"]["name"], after["status"]) == ("初步接触", "open")
     history = client.get(f"/api/v1/opportunities/{opp['id']}/history", headers=rep).get_json()["items"]
     assert len(history) == 1
     assert client.get("/api/v1/tickets", headers=rep).get_json()["items"] == []
@@ -170,7 +175,7 @@ def test_a_big_deal_of_a_late_paying_customer_cannot_be_won_by_jumping_past_cont
 ):
     """A large deal (987k) whose customer paid 4 of 7 receivables on time (57 %)."""
     rep, manager = login(org.rep), login(org.manager)
-    cust, opp = _deal(client, rep, session, org.rep, amount="98.7万")
+    cust, opp = _deal(client, rep, session, org.rep, amount_fen=98_700_000)
     today = clock.now().date()
     for n in range(7):
         due = today - timedelta(days=30 * (n + 1))
@@ -183,8 +188,8 @@ def test_a_big_deal_of_a_late_paying_customer_cannot_be_won_by_jumping_past_cont
     session.commit()
     reasons = {stage: "测试跳过" for stage in ALL_OPEN_STAGES}
     response = _advance(client, manager, opp, to_stage="赢单", override_reasons=reasons)
-    assert response.status_code == 400
+    assert response.status_code == 409
     body = response.get_json()
     assert body["error"] == "approval_frozen" and "57.1%" in body["message"]
     after = client.get(f"/api/v1/opportunities/{opp['id']}", headers=rep).get_json()
-    assert (after["stage"]["name"], after["status"]) == ("初步接触", "进行中")
+    assert (after["stage"]["name"], after["status"]) == ("初步接触", "open")

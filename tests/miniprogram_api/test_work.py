@@ -35,7 +35,7 @@ def test_a_department_head_sees_and_answers_only_their_departments_part(client, 
         headers=login(org.deliverer),
         json={"text": "已排期", "schedule_date": "2026-03-10T09:00:00+08:00", "risks": "设备到货可能延迟"},
     )
-    assert answered.status_code == 200 and answered.get_json()["status"] == "已完成"
+    assert answered.status_code == 200 and answered.get_json()["status"] == "closed"
     assert client.get("/api/v1/tickets", headers=login(org.outsider_rep)).get_json()["total"] == 0
 
 
@@ -46,9 +46,9 @@ def test_the_rep_asks_marketing_for_enablement_on_their_ticket(client, org, logi
     response = client.post(
         f"/api/v1/tickets/{ticket['id']}/enablement-requests",
         headers=rep,
-        json={"kind": "专家直播", "note": "请安排超声专家"},
+        json={"kind": "expert_live", "note": "请安排超声专家"},
     )
-    assert response.status_code == 201 and response.get_json()["kind"] == "专家直播"
+    assert response.status_code == 201 and response.get_json()["kind"] == "expert_live"
     assert client.get(f"/api/v1/tickets/{ticket['id']}", headers=login(org.outsider_rep)).status_code == 404
 
 
@@ -72,23 +72,26 @@ def test_marketing_answers_with_a_material_and_an_enablement_request_is_a_part_i
     assert refused.status_code == 400 and refused.get_json()["message"] == "所选素材不存在或已下架，请重新选择"
     answered = client.post(answer_url, headers=marketer, json={"material_ids": [material.id]})
     assert answered.status_code == 200
-    assert answered.get_json()["status"] == "已完成" and answered.get_json()["material_ids"] == [material.id]
+    assert answered.get_json()["status"] == "closed" and answered.get_json()["material_ids"] == [material.id]
 
     rep = login(org.rep)
-    asked = client.post(f"/api/v1/tickets/{ticket['id']}/enablement-requests", headers=rep, json={"kind": "行业白皮书"})
+    asked = client.post(f"/api/v1/tickets/{ticket['id']}/enablement-requests", headers=rep, json={"kind": "whitepaper"})
     assert asked.status_code == 201
     enablement_part = asked.get_json()["ticket_part_id"]
     detail = client.get(f"/api/v1/tickets/{ticket['id']}", headers=marketer).get_json()
     [part] = [p for p in detail["parts"] if p["id"] == enablement_part]
     assert part["enablement_request_id"] == asked.get_json()["id"] and part["sla_hours"] == 48
-    assert part["request"] == "市场赋能请求：行业白皮书" and part["status"] == "待响应"
+    assert part["request"] == "市场赋能请求：行业白皮书" and part["status"] == "open"
     live_api.drain()
     cards = [m["payload"] for m in live_api.emulator.sent("mkt01") if m["msgtype"] == "template_card"]
     assert cards[-1]["main_title"]["title"] == "市场赋能请求 · 行业白皮书"
     done = client.post(
         f"/api/v1/ticket-parts/{enablement_part}/answer", headers=marketer, json={"material_ids": [material.id]}
     )
-    assert done.status_code == 200 and done.get_json()["status"] == "已完成"
+    assert done.status_code == 200 and (done.get_json()["status"], done.get_json()["status_label"]) == (
+        "closed",
+        "已完成",
+    )
     fulfilled = client.get(f"/api/v1/tickets/{ticket['id']}", headers=rep).get_json()["enablement_requests"]
     assert fulfilled[0]["fulfilled_at"] is not None and opp.id == ticket["opportunity_id"]
 
@@ -109,8 +112,8 @@ def test_tasks_are_created_listed_and_completed(client, org, login, frozen_clock
     )
     assert client.get("/api/v1/tasks", headers=rep).get_json()["total"] == 2
     done = client.post(f"/api/v1/tasks/{created.get_json()['id']}/complete", headers=rep)
-    assert done.status_code == 200 and done.get_json()["status"] == "已完成"
-    open_only = client.get("/api/v1/tasks", headers=rep, query_string={"status": "待处理"}).get_json()
+    assert done.status_code == 200 and done.get_json()["status"] == "done"
+    open_only = client.get("/api/v1/tasks", headers=rep, query_string={"status": "open"}).get_json()
     assert [t["title"] for t in open_only["items"]] == ["补齐报价单"]
     assert client.get("/api/v1/tasks", headers=login(org.outsider_rep)).get_json()["total"] == 0
 
@@ -154,4 +157,4 @@ def test_stages_list_their_checklists(client, org, login):
     stages = client.get("/api/v1/stages", headers=login(org.rep)).get_json()["items"]
     demo = next(s for s in stages if s["code"] == "solution_demo")
     assert [i["name"] for i in demo["checklist"]] == ["演示PPT", "客户问题清单", "内部资源协调记录"]
-    assert demo["checklist"][0]["kind"] == "上传文件"
+    assert demo["checklist"][0]["kind"] == "file"

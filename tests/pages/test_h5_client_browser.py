@@ -345,7 +345,7 @@ def test_a_rep_confirms_an_invoice_payment_from_a_photo(company: LiveApp) -> Non
         fields = page.locator(".invoice-fields")
         fields.wait_for(timeout=60_000)  # the offline OCR engine loads on first use
         assert fields.locator(".field-number input").input_value() == "08523671"
-        assert fields.locator(".field-total input").input_value() == "14000.00"
+        assert fields.locator(".field-total_fen input").input_value() == "14000.00"
         assert buyer in fields.locator(".chip.on").inner_text()  # the matching receivable, preselected
         rep_phone.shot("invoice-read")
         page.locator(".btn", has_text="确认回款").click()

@@ -122,7 +122,7 @@ def test_a_time_at_year_1_or_9999_is_a_chinese_422_and_nothing_is_written(client
     session.commit()
     rep = login(org.rep)
     for field in ("occurred_at", "next_action_due", "form_opened_at", "submitted_at"):
-        body = {"customer_id": customer.id, "type": "电话", field: moment, "next_action": "回访"}
+        body = {"customer_id": customer.id, "type": "phone", field: moment, "next_action": "回访"}
         response = client.post("/api/v1/touchpoints", json=body, headers=rep)
         assert "时间" in _chinese_error(response, 422)["message"], field
     _chinese_error(client.post("/api/v1/tasks", json={"title": "回访", "due_at": moment}, headers=rep), 422)

@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 我可见的预警（主管：团队成员的；销售：自己的），带批注条数 */
+        /**
+         * 我可见的预警（主管：团队成员的；销售：自己的），带批注条数
+         * @description 主管看到团队成员的预警，销售看到自己的；默认只列未处理与已升级的。
+         */
         get: {
             parameters: {
                 query?: {
@@ -26,12 +29,34 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "annotation_count": 1,
+                         *           "id": 12,
+                         *           "owner_id": 12,
+                         *           "owner_name": "张伟",
+                         *           "raised_at": "2026-03-02T10:00:00+08:00",
+                         *           "rule": "follow_up_overdue",
+                         *           "state": "open",
+                         *           "state_label": "未处理",
+                         *           "subject_id": 12,
+                         *           "subject_type": "示例",
+                         *           "title": "华山医院 CT 球管 14 天未跟进"
+                         *         }
+                         *       ],
+                         *       "page": 1,
+                         *       "per_page": 20,
+                         *       "total": 1
+                         *     }
+                         */
                         "application/json": components["schemas"]["AlertPage"];
                     };
                 };
@@ -41,9 +66,16 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "unauthorized",
+                         *       "message": "登录已过期，请重新进入小程序"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -65,7 +97,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** 预警详情与批注 */
+        /**
+         * 预警详情与批注
+         * @description 预警本身及其全部批注（新的在前）。
+         */
         get: {
             parameters: {
                 query?: never;
@@ -77,12 +112,42 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "annotation_count": 1,
+                         *       "annotations": [
+                         *         {
+                         *           "alert_id": 12,
+                         *           "audio_attachment_id": 12,
+                         *           "author_id": 12,
+                         *           "author_name": "王主管",
+                         *           "created_at": "2026-03-02T10:00:00+08:00",
+                         *           "id": 12,
+                         *           "opportunity_id": 12,
+                         *           "recipient_id": 12,
+                         *           "text": "已补充客户需求记录",
+                         *           "touchpoint_id": 12,
+                         *           "transcript": "示例"
+                         *         }
+                         *       ],
+                         *       "id": 12,
+                         *       "owner_id": 12,
+                         *       "owner_name": "张伟",
+                         *       "raised_at": "2026-03-02T10:00:00+08:00",
+                         *       "rule": "follow_up_overdue",
+                         *       "state": "open",
+                         *       "state_label": "未处理",
+                         *       "subject_id": 12,
+                         *       "subject_type": "示例",
+                         *       "title": "华山医院 CT 球管 14 天未跟进"
+                         *     }
+                         */
                         "application/json": components["schemas"]["AlertDetailOut"];
                     };
                 };
@@ -92,18 +157,32 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "unauthorized",
+                         *       "message": "登录已过期，请重新进入小程序"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
+                403: components["responses"]["Forbidden"];
                 /** @description 预警不存在或您无权查看 */
                 404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "记录不存在或您无权查看"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -122,7 +201,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 批注：我写的、写给我的，以及写给我团队成员的 */
+        /**
+         * 批注：我写的、写给我的，以及写给我团队成员的
+         * @description 我写的、写给我的、以及写给我团队成员的批注，可按商机或触点筛选。
+         */
         get: {
             parameters: {
                 query?: {
@@ -137,21 +219,48 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "alert_id": 12,
+                         *           "audio_attachment_id": 12,
+                         *           "author_id": 12,
+                         *           "author_name": "王主管",
+                         *           "created_at": "2026-03-02T10:00:00+08:00",
+                         *           "id": 12,
+                         *           "opportunity_id": 12,
+                         *           "recipient_id": 12,
+                         *           "text": "已补充客户需求记录",
+                         *           "touchpoint_id": 12,
+                         *           "transcript": "示例"
+                         *         }
+                         *       ],
+                         *       "page": 1,
+                         *       "per_page": 20,
+                         *       "total": 1
+                         *     }
+                         */
                         "application/json": components["schemas"]["AnnotationPage"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
         put?: never;
-        /** 批注预警、商机或触点（主管及以上） */
+        /**
+         * 批注预警、商机或触点（主管及以上）
+         * @description 主管及以上批注一条预警、商机或触点；文字或语音（先上传语音附件）至少其一。被批注的销售立即在企业微信收到。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -161,19 +270,46 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "alert_id": 12,
+                     *       "audio_attachment_id": 12,
+                     *       "opportunity_id": 12,
+                     *       "text": "已补充客户需求记录",
+                     *       "touchpoint_id": 12,
+                     *       "transcript": "示例"
+                     *     }
+                     */
                     "application/json": components["schemas"]["AnnotationIn"];
                 };
             };
             responses: {
-                /** @description Created */
+                /** @description 已创建 */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "alert_id": 12,
+                         *       "audio_attachment_id": 12,
+                         *       "author_id": 12,
+                         *       "author_name": "王主管",
+                         *       "created_at": "2026-03-02T10:00:00+08:00",
+                         *       "id": 12,
+                         *       "opportunity_id": 12,
+                         *       "recipient_id": 12,
+                         *       "text": "已补充客户需求记录",
+                         *       "touchpoint_id": 12,
+                         *       "transcript": "示例"
+                         *     }
+                         */
                         "application/json": components["schemas"]["AnnotationOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -193,7 +329,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 上传附件（大小与类型按内容检查；相同内容只存一份） */
+        /**
+         * 上传附件（大小与类型按内容检查；相同内容只存一份）
+         * @description multipart 上传，字段名 file。类型按内容判断（图片、PDF、PPT/PPTX、语音），超过大小上限为 413，类型不支持为 415。返回的 id 用于触点、检查清单材料与协同回复。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -207,15 +346,27 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Created */
+                /** @description 已创建 */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "content_type": "application/pdf",
+                         *       "created_at": "2026-03-02T10:00:00+08:00",
+                         *       "filename": "方案.pdf",
+                         *       "id": 12,
+                         *       "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                         *       "size_bytes": 1
+                         *     }
+                         */
                         "application/json": components["schemas"]["AttachmentOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -235,7 +386,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** 附件信息 */
+        /**
+         * 附件信息
+         * @description 附件的文件名、类型、大小与摘要；只能查看自己可见记录上的附件。
+         */
         get: {
             parameters: {
                 query?: never;
@@ -247,15 +401,29 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "content_type": "application/pdf",
+                         *       "created_at": "2026-03-02T10:00:00+08:00",
+                         *       "filename": "方案.pdf",
+                         *       "id": 12,
+                         *       "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                         *       "size_bytes": 1
+                         *     }
+                         */
                         "application/json": components["schemas"]["AttachmentOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -276,7 +444,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** 下载附件内容 */
+        /**
+         * 下载附件内容
+         * @description 附件原始内容，Content-Type 为上传时识别的类型。
+         */
         get: {
             parameters: {
                 query?: never;
@@ -297,6 +468,10 @@ export interface paths {
                         "*/*": string;
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -317,7 +492,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 用企业微信小程序 code 换取会话令牌 */
+        /**
+         * 用企业微信小程序 code 换取会话令牌
+         * @description 小程序中用 wx.qy.login 取得的 code 换取令牌（7 天有效）。code 无效或过期为 401，非企业成员或账号未开通为 403，企业微信不可达为 502。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -327,16 +505,35 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "demo"
+                     *     }
+                     */
                     "application/json": components["schemas"]["LoginIn"];
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "expires_at": "2026-03-02T10:00:00+08:00",
+                         *       "token": "eyJ1Ijoid2FuZ3dlaSJ9.Z2Vx.abc",
+                         *       "user": {
+                         *         "department_id": 12,
+                         *         "id": 12,
+                         *         "name": "李建国",
+                         *         "role": "rep",
+                         *         "role_label": "销售",
+                         *         "userid": "wangwei"
+                         *       }
+                         *     }
+                         */
                         "application/json": components["schemas"]["LoginOut"];
                     };
                 };
@@ -375,7 +572,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -383,8 +580,16 @@ export interface paths {
                     content: {
                         /**
                          * @example {
-                         *       "expires_at": "2026-03-09T10:00:00+08:00",
-                         *       "token": "eyJ1Ijoid2FuZ3dlaSJ9.Z2..."
+                         *       "expires_at": "2026-03-02T10:00:00+08:00",
+                         *       "token": "eyJ1Ijoid2FuZ3dlaSJ9.Z2Vx.abc",
+                         *       "user": {
+                         *         "department_id": 12,
+                         *         "id": 12,
+                         *         "name": "李建国",
+                         *         "role": "rep",
+                         *         "role_label": "销售",
+                         *         "userid": "wangwei"
+                         *       }
                          *     }
                          */
                         "application/json": components["schemas"]["LoginOut"];
@@ -396,6 +601,12 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "unauthorized",
+                         *       "message": "登录已过期，请重新进入小程序"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -405,6 +616,12 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "forbidden",
+                         *       "message": "无权进行此操作"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -440,21 +657,68 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "buckets": [
+                         *         {
+                         *           "count": 1,
+                         *           "label": "示例",
+                         *           "outstanding_fen": 58000000
+                         *         }
+                         *       ],
+                         *       "items": [
+                         *         {
+                         *           "amount_fen": 58000000,
+                         *           "bucket": "示例",
+                         *           "customer_id": 12,
+                         *           "customer_name": "华山医院",
+                         *           "days_overdue": 1,
+                         *           "due_date": "2026-03-02",
+                         *           "opportunity_id": 12,
+                         *           "opportunity_title": "CT 球管更换项目",
+                         *           "outstanding_fen": 58000000,
+                         *           "owner_id": 12,
+                         *           "owner_name": "张伟",
+                         *           "paid_fen": 58000000,
+                         *           "receivable_id": 12,
+                         *           "what": "示例"
+                         *         }
+                         *       ],
+                         *       "on_time_late": 1,
+                         *       "on_time_note": "示例",
+                         *       "on_time_rate": 0.92,
+                         *       "on_time_receivables": 1,
+                         *       "on_time_source": "示例",
+                         *       "outstanding_fen": 58000000,
+                         *       "overdue_fen": 58000000,
+                         *       "today": "2026-03-02",
+                         *       "truncated": true,
+                         *       "window_months": 1
+                         *     }
+                         */
                         "application/json": components["schemas"]["CollectionsOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 /** @description 客户不存在或无权查看 */
                 404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "记录不存在或您无权查看"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -485,7 +749,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** 修改联系人（含决策链角色；人工设定后不再标为推测） */
+        /**
+         * 修改联系人（含决策链角色；人工设定后不再标为推测）
+         * @description 只改传入的字段；decision_role 传 null 清空。人工设定的角色不再标为系统推测。
+         */
         patch: {
             parameters: {
                 query?: never;
@@ -506,12 +773,23 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "customer_id": 12,
+                         *       "decision_role": "influencer",
+                         *       "decision_role_label": "影响者",
+                         *       "id": 12,
+                         *       "name": "李建国",
+                         *       "phone": "13800138000",
+                         *       "title": "CT 球管更换项目"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ContactOut"];
                     };
                 };
@@ -521,6 +799,12 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "unauthorized",
+                         *       "message": "登录已过期，请重新进入小程序"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -530,6 +814,12 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "forbidden",
+                         *       "message": "无权进行此操作"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -539,6 +829,12 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "记录不存在或您无权查看"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -548,6 +844,17 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "validation",
+                         *       "fields": {
+                         *         "summary": [
+                         *           "最多 2000 个字"
+                         *         ]
+                         *       },
+                         *       "message": "提交的内容有误：summary：最多 2000 个字"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -563,7 +870,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 我可见的客户（按名称、手机号或拼音首字母搜索） */
+        /**
+         * 我可见的客户（按名称、手机号或拼音首字母搜索）
+         * @description 按名称关键字、拼音首字母（如 hsyy）或联系人手机号（可只输后几位）搜索我可见的客户。
+         */
         get: {
             parameters: {
                 query?: {
@@ -580,21 +890,61 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "contacts": [
+                         *             {
+                         *               "customer_id": 12,
+                         *               "decision_role": "influencer",
+                         *               "decision_role_label": "影响者",
+                         *               "id": 12,
+                         *               "name": "李建国",
+                         *               "phone": "13800138000",
+                         *               "title": "CT 球管更换项目"
+                         *             }
+                         *           ],
+                         *           "grade": "三甲",
+                         *           "health": "green",
+                         *           "health_label": "绿灯",
+                         *           "id": 12,
+                         *           "kind": "hospital",
+                         *           "kind_label": "医院",
+                         *           "name": "李建国",
+                         *           "overdue_receivable_fen": 58000000,
+                         *           "owner_id": 12,
+                         *           "region": "上海",
+                         *           "tags": [
+                         *             "示例"
+                         *           ]
+                         *         }
+                         *       ],
+                         *       "page": 1,
+                         *       "per_page": 20,
+                         *       "total": 1
+                         *     }
+                         */
                         "application/json": components["schemas"]["CustomerPage"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
         put?: never;
-        /** 新建客户（如展会线索），可同时添加联系人 */
+        /**
+         * 新建客户（如展会线索），可同时添加联系人
+         * @description 新建客户（如展会线索），可同时添加联系人；同名客户已存在时提示而不重复建。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -604,19 +954,70 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "contacts": [
+                     *         {
+                     *           "decision_role": "influencer",
+                     *           "name": "李建国",
+                     *           "phone": "13800138000",
+                     *           "title": "CT 球管更换项目"
+                     *         }
+                     *       ],
+                     *       "form_opened_at": "2026-03-02T10:00:00+08:00",
+                     *       "grade": "三甲",
+                     *       "kind": "hospital",
+                     *       "name": "李建国",
+                     *       "region": "上海",
+                     *       "submitted_at": "2026-03-02T10:00:00+08:00",
+                     *       "tags": [
+                     *         "示例"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["CustomerIn"];
                 };
             };
             responses: {
-                /** @description Created */
+                /** @description 已创建 */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "contacts": [
+                         *         {
+                         *           "customer_id": 12,
+                         *           "decision_role": "influencer",
+                         *           "decision_role_label": "影响者",
+                         *           "id": 12,
+                         *           "name": "李建国",
+                         *           "phone": "13800138000",
+                         *           "title": "CT 球管更换项目"
+                         *         }
+                         *       ],
+                         *       "grade": "三甲",
+                         *       "health": "green",
+                         *       "health_label": "绿灯",
+                         *       "id": 12,
+                         *       "kind": "hospital",
+                         *       "kind_label": "医院",
+                         *       "name": "李建国",
+                         *       "overdue_receivable_fen": 58000000,
+                         *       "owner_id": 12,
+                         *       "region": "上海",
+                         *       "tags": [
+                         *         "示例"
+                         *       ]
+                         *     }
+                         */
                         "application/json": components["schemas"]["CustomerOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -636,7 +1037,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** 客户详情（含联系人） */
+        /**
+         * 客户详情（含联系人）
+         * @description 客户资料、健康度与联系人（含决策链角色）。
+         */
         get: {
             parameters: {
                 query?: never;
@@ -648,15 +1052,47 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "contacts": [
+                         *         {
+                         *           "customer_id": 12,
+                         *           "decision_role": "influencer",
+                         *           "decision_role_label": "影响者",
+                         *           "id": 12,
+                         *           "name": "李建国",
+                         *           "phone": "13800138000",
+                         *           "title": "CT 球管更换项目"
+                         *         }
+                         *       ],
+                         *       "grade": "三甲",
+                         *       "health": "green",
+                         *       "health_label": "绿灯",
+                         *       "id": 12,
+                         *       "kind": "hospital",
+                         *       "kind_label": "医院",
+                         *       "name": "李建国",
+                         *       "overdue_receivable_fen": 58000000,
+                         *       "owner_id": 12,
+                         *       "region": "上海",
+                         *       "tags": [
+                         *         "示例"
+                         *       ]
+                         *     }
+                         */
                         "application/json": components["schemas"]["CustomerOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -679,7 +1115,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 为客户添加联系人 */
+        /**
+         * 为客户添加联系人
+         * @description 为我可见的客户添加联系人，可同时设定决策链角色。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -691,19 +1130,41 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "decision_role": "influencer",
+                     *       "name": "李建国",
+                     *       "phone": "13800138000",
+                     *       "title": "CT 球管更换项目"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContactIn"];
                 };
             };
             responses: {
-                /** @description Created */
+                /** @description 已创建 */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "customer_id": 12,
+                         *       "decision_role": "influencer",
+                         *       "decision_role_label": "影响者",
+                         *       "id": 12,
+                         *       "name": "李建国",
+                         *       "phone": "13800138000",
+                         *       "title": "CT 球管更换项目"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ContactOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -723,7 +1184,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** 客户健康度诊断：健康度、原因与下一步建议（每次调用计为一次使用） */
+        /**
+         * 客户健康度诊断：健康度、原因与下一步建议（每次调用计为一次使用）
+         * @description 按情绪走势、决策链覆盖、阶段停留、协同与回款给出健康度、每项发现与下一步建议；每次调用计为一次诊断使用。
+         */
         get: {
             parameters: {
                 query?: never;
@@ -735,15 +1199,109 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "customer_id": 12,
+                         *       "customer_name": "华山医院",
+                         *       "deals": [
+                         *         {
+                         *           "baseline_days": 0.92,
+                         *           "days_in_stage": 0.92,
+                         *           "missing_items": [
+                         *             "示例"
+                         *           ],
+                         *           "next_stage_name": "示例",
+                         *           "opportunity_id": 12,
+                         *           "stage_name": "方案演示",
+                         *           "stalled": false,
+                         *           "title": "CT 球管更换项目",
+                         *           "win": {
+                         *             "note": "示例",
+                         *             "opportunity_id": 12,
+                         *             "percent": 1,
+                         *             "probability": 0.92,
+                         *             "reasons": [
+                         *               {
+                         *                 "helps": null,
+                         *                 "text": null,
+                         *                 "weight": null
+                         *               }
+                         *             ],
+                         *             "source": "model",
+                         *             "source_label": "本公司已结商机训练的模型",
+                         *             "stage_percent": 1,
+                         *             "version": "示例"
+                         *           }
+                         *         }
+                         *       ],
+                         *       "emotion": {
+                         *         "recent": [
+                         *           "示例"
+                         *         ],
+                         *         "resistant": 1,
+                         *         "trend": "falling",
+                         *         "trend_label": "走低"
+                         *       },
+                         *       "findings": [
+                         *         {
+                         *           "area": "emotion",
+                         *           "area_label": "客户情绪",
+                         *           "severity": "ok",
+                         *           "severity_label": "正常",
+                         *           "text": "已补充客户需求记录"
+                         *         }
+                         *       ],
+                         *       "health": "green",
+                         *       "health_label": "绿灯",
+                         *       "next_steps": [
+                         *         "示例"
+                         *       ],
+                         *       "open_parts": [
+                         *         {
+                         *           "department": "示例",
+                         *           "due_at": "2026-03-02T10:00:00+08:00",
+                         *           "overdue": false,
+                         *           "part_id": 12,
+                         *           "request": "提供同级医院的使用案例",
+                         *           "ticket_id": 12
+                         *         }
+                         *       ],
+                         *       "payment": {
+                         *         "late": 1,
+                         *         "minimum": 0.92,
+                         *         "on_time_rate": 0.92,
+                         *         "receivables": 1,
+                         *         "risk_points": [
+                         *           "示例"
+                         *         ],
+                         *         "unavailable": "示例"
+                         *       },
+                         *       "roles_met": [
+                         *         "示例"
+                         *       ],
+                         *       "roles_missing": [
+                         *         "示例"
+                         *       ],
+                         *       "roles_not_met": [
+                         *         "示例"
+                         *       ],
+                         *       "stored_health": "green",
+                         *       "stored_health_label": "绿灯"
+                         *     }
+                         */
                         "application/json": components["schemas"]["DiagnosisOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -783,9 +1341,12 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /** @example {} */
                         "application/json": Record<string, never>;
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -827,6 +1388,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /** @example {} */
                         "application/json": Record<string, never>;
                     };
                 };
@@ -836,9 +1398,17 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid",
+                         *       "message": "二维码无效，请让对方重新生成"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -858,7 +1428,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 三级看板：今日作战包与本人本周 */
+        /**
+         * 三级看板：今日作战包与本人本周
+         * @description 销售本人（主管可用 rep 指定下属）：今日作战包与本周进展。数据结构与网页看板相同。
+         */
         get: {
             parameters: {
                 query?: {
@@ -877,9 +1450,12 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /** @example {} */
                         "application/json": Record<string, never>;
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -899,7 +1475,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 二级看板：团队每位销售本周的作战地图（甘特条与红色风险区块） */
+        /**
+         * 二级看板：团队每位销售本周的作战地图（甘特条与红色风险区块）
+         * @description 销售主管看自己团队（总监可用 manager 指定团队）：每位销售本周的甘特条与红色风险区块。数据结构与网页看板相同。
+         */
         get: {
             parameters: {
                 query?: {
@@ -920,9 +1499,12 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /** @example {} */
                         "application/json": Record<string, never>;
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -944,7 +1526,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 上传表格，返回预览（识别的列、疑似重复、错误行），确认前不写入任何客户数据 */
+        /**
+         * 上传表格，返回预览（识别的列、疑似重复、错误行），确认前不写入任何客户数据
+         * @description multipart 上传（字段 file）。返回预览：识别出的列、疑似重复客户、将失败的行；确认（POST /imports/{id}/commit）之前不写入任何客户数据。同一文件已导入过时 already_imported 为 true。
+         */
         post: {
             parameters: {
                 query?: {
@@ -961,15 +1546,38 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Created */
+                /** @description 已创建 */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "already_imported": false,
+                         *       "counts": {},
+                         *       "errors": [
+                         *         {}
+                         *       ],
+                         *       "filename": "方案.pdf",
+                         *       "id": 12,
+                         *       "message": "已登记回款",
+                         *       "notes": [
+                         *         {}
+                         *       ],
+                         *       "percent": 1,
+                         *       "preview": {},
+                         *       "processed_rows": 1,
+                         *       "status": "previewed",
+                         *       "status_label": "待确认",
+                         *       "total_rows": 1
+                         *     }
+                         */
                         "application/json": components["schemas"]["ImportOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -989,7 +1597,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** 导入进度与结果（失败行及原因） */
+        /**
+         * 导入进度与结果（失败行及原因）
+         * @description 导入的状态、进度百分比、各类记录数、失败行及原因。导入中时每隔一两秒查询一次即可。
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1001,15 +1612,40 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "already_imported": false,
+                         *       "counts": {},
+                         *       "errors": [
+                         *         {}
+                         *       ],
+                         *       "filename": "方案.pdf",
+                         *       "id": 12,
+                         *       "message": "已登记回款",
+                         *       "notes": [
+                         *         {}
+                         *       ],
+                         *       "percent": 1,
+                         *       "preview": {},
+                         *       "processed_rows": 1,
+                         *       "status": "previewed",
+                         *       "status_label": "待确认",
+                         *       "total_rows": 1
+                         *     }
+                         */
                         "application/json": components["schemas"]["ImportOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1032,7 +1668,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 确认导入（可带列与匹配的更正）；在后台执行，用 GET 查看进度 */
+        /**
+         * 确认导入（可带列与匹配的更正）；在后台执行，用 GET 查看进度
+         * @description 确认导入，可带列的更正（columns）与客户匹配的决定（matches）。导入在后台执行，立即回答 202，用 GET /imports/{id} 查看进度。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1044,17 +1683,62 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "columns": {},
+                     *       "matches": {}
+                     *     }
+                     */
                     "application/json": components["schemas"]["CommitIn"];
                 };
             };
             responses: {
-                /** @description Accepted */
+                /** @description 已受理，后台处理中 */
                 202: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "already_imported": false,
+                         *       "counts": {},
+                         *       "errors": [
+                         *         {}
+                         *       ],
+                         *       "filename": "方案.pdf",
+                         *       "id": 12,
+                         *       "message": "已登记回款",
+                         *       "notes": [
+                         *         {}
+                         *       ],
+                         *       "percent": 1,
+                         *       "preview": {},
+                         *       "processed_rows": 1,
+                         *       "status": "previewed",
+                         *       "status_label": "待确认",
+                         *       "total_rows": 1
+                         *     }
+                         */
                         "application/json": components["schemas"]["ImportOut"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                /** @description 这次导入已确认过或已撤销 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "conflict",
+                         *       "message": "这次导入已经确认过"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
@@ -1076,7 +1760,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** 下载失败行报表（CSV，已防公式注入） */
+        /**
+         * 下载失败行报表（CSV，已防公式注入）
+         * @description 失败行及原因的 CSV（UTF-8 带 BOM，Excel 可直接打开；已防公式注入）。
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1094,9 +1781,14 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /** @example 示例 */
                         "text/csv": string;
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1119,7 +1811,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 整体撤销这次导入（只撤销本次创建的记录，保留审计记录） */
+        /**
+         * 整体撤销这次导入（只撤销本次创建的记录，保留审计记录）
+         * @description 撤销一次已完成的导入：只删除本次创建的记录，审计记录保留。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1131,15 +1826,55 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "already_imported": false,
+                         *       "counts": {},
+                         *       "errors": [
+                         *         {}
+                         *       ],
+                         *       "filename": "方案.pdf",
+                         *       "id": 12,
+                         *       "message": "已登记回款",
+                         *       "notes": [
+                         *         {}
+                         *       ],
+                         *       "percent": 1,
+                         *       "preview": {},
+                         *       "processed_rows": 1,
+                         *       "status": "previewed",
+                         *       "status_label": "待确认",
+                         *       "total_rows": 1
+                         *     }
+                         */
                         "application/json": components["schemas"]["ImportOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                /** @description 这次导入尚未完成或已撤销 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "conflict",
+                         *       "message": "这次导入还没有完成，不能撤销"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1158,7 +1893,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 确认发票，登记回款（可修正识别字段；同一发票号只记一次） */
+        /**
+         * 确认发票，登记回款（可修正识别字段；同一发票号只记一次）
+         * @description 确认（可修正）发票字段并登记为指定应收款的一笔回款。同一发票号只记一次：重复确认原样返回 200；该发票已登记到其他应收款时为 409。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1168,6 +1906,21 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "amount_fen": 1238938,
+                     *       "attachment_id": 12,
+                     *       "buyer": "示例",
+                     *       "code": "demo",
+                     *       "date": "2026-03-02",
+                     *       "number": "示例",
+                     *       "paid_at": "2026-03-02T10:00:00+08:00",
+                     *       "receivable_id": 12,
+                     *       "seller": "示例",
+                     *       "tax_fen": 161062,
+                     *       "total_fen": 1400000
+                     *     }
+                     */
                     "application/json": components["schemas"]["InvoiceConfirmIn"];
                 };
             };
@@ -1178,24 +1931,62 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "amount_fen": 58000000,
+                         *       "attachment_id": 12,
+                         *       "created": true,
+                         *       "customer_id": 12,
+                         *       "id": 12,
+                         *       "invoice_code": "示例",
+                         *       "invoice_date": "2026-03-02",
+                         *       "invoice_no": "示例",
+                         *       "outstanding_fen": 58000000,
+                         *       "paid_at": "2026-03-02T10:00:00+08:00",
+                         *       "receivable_id": 12
+                         *     }
+                         */
                         "application/json": components["schemas"]["PaymentOut"];
                     };
                 };
-                /** @description Created */
+                /** @description 已创建 */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "amount_fen": 58000000,
+                         *       "attachment_id": 12,
+                         *       "created": true,
+                         *       "customer_id": 12,
+                         *       "id": 12,
+                         *       "invoice_code": "示例",
+                         *       "invoice_date": "2026-03-02",
+                         *       "invoice_no": "示例",
+                         *       "outstanding_fen": 58000000,
+                         *       "paid_at": "2026-03-02T10:00:00+08:00",
+                         *       "receivable_id": 12
+                         *     }
+                         */
                         "application/json": components["schemas"]["PaymentOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 /** @description 该发票已登记到其他应收款，或应收款已结清 */
                 409: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "conflict",
+                         *       "message": "该发票已登记到其他应收款"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -1218,7 +2009,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 发票照片识别：字段与置信度，并匹配我可见客户的未结清应收款（不记录回款） */
+        /**
+         * 发票照片识别：字段与置信度，并匹配我可见客户的未结清应收款（不记录回款）
+         * @description multipart 上传发票照片（字段 file）。返回识别出的字段（金额为分）与各字段置信度，以及我可见客户中最可能对应的未结清应收款；此时不登记回款。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1232,12 +2026,66 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "attachment_id": 12,
+                         *       "candidates": [
+                         *         {
+                         *           "amount_fen": 58000000,
+                         *           "amount_matches": true,
+                         *           "customer_id": 12,
+                         *           "customer_name": "华山医院",
+                         *           "due_date": "2026-03-02",
+                         *           "invoice_no": "示例",
+                         *           "invoice_no_matches": true,
+                         *           "name_score": 0.92,
+                         *           "outstanding_fen": 58000000,
+                         *           "receivable_id": 12,
+                         *           "score": 0.92
+                         *         }
+                         *       ],
+                         *       "confidence": {
+                         *         "amount_fen": 0.92,
+                         *         "buyer": 0.92,
+                         *         "code": 0.92,
+                         *         "date": 0.92,
+                         *         "number": 0.92,
+                         *         "seller": 0.92,
+                         *         "tax_fen": 0.92,
+                         *         "total_fen": 0.92
+                         *       },
+                         *       "engine": "示例",
+                         *       "fields": {
+                         *         "amount_fen": 58000000,
+                         *         "buyer": "示例",
+                         *         "code": "demo",
+                         *         "date": "2026-03-02",
+                         *         "number": "示例",
+                         *         "seller": "示例",
+                         *         "tax_fen": 58000000,
+                         *         "total_fen": 58000000
+                         *       },
+                         *       "match": {
+                         *         "amount_fen": 58000000,
+                         *         "amount_matches": true,
+                         *         "customer_id": 12,
+                         *         "customer_name": "华山医院",
+                         *         "due_date": "2026-03-02",
+                         *         "invoice_no": "示例",
+                         *         "invoice_no_matches": true,
+                         *         "name_score": 0.92,
+                         *         "outstanding_fen": 58000000,
+                         *         "receivable_id": 12,
+                         *         "score": 0.92
+                         *       }
+                         *     }
+                         */
                         "application/json": components["schemas"]["InvoiceReadOut"];
                     };
                 };
@@ -1247,15 +2095,29 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid",
+                         *       "message": "二维码无效，请让对方重新生成"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 /** @description 不是图片 */
                 415: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "unsupported_type",
+                         *       "message": "不支持的文件类型"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -1266,6 +2128,12 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "engine_unavailable",
+                         *       "message": "识别服务暂时不可用，请稍后再试"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -1285,7 +2153,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 素材库（已发布、未下架） */
+        /**
+         * 素材库（已发布、未下架）
+         * @description 已发布、未下架的素材；按产品线、阶段、客户类型筛选时，通用素材也会列出。
+         */
         get: {
             parameters: {
                 query?: {
@@ -1303,15 +2174,40 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "attachment_id": 12,
+                         *           "customer_kind": "示例",
+                         *           "description": "示例",
+                         *           "id": 12,
+                         *           "product_line": "CT",
+                         *           "published_at": "2026-03-02T10:00:00+08:00",
+                         *           "stage_code": "示例",
+                         *           "tags": [
+                         *             "示例"
+                         *           ],
+                         *           "title": "CT 球管更换项目",
+                         *           "url": "https://example.com/whitepaper.pdf"
+                         *         }
+                         *       ],
+                         *       "page": 1,
+                         *       "per_page": 20,
+                         *       "total": 1
+                         *     }
+                         */
                         "application/json": components["schemas"]["MaterialPage"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1331,7 +2227,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 当前登录用户 */
+        /**
+         * 当前登录用户
+         * @description 当前令牌对应的成员：姓名、角色（编码与中文名）、部门。客户端据角色决定显示哪些入口。
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1341,15 +2240,27 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "department_id": 12,
+                         *       "id": 12,
+                         *       "name": "李建国",
+                         *       "role": "rep",
+                         *       "role_label": "销售",
+                         *       "userid": "wangwei"
+                         *     }
+                         */
                         "application/json": components["schemas"]["UserOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1368,13 +2279,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 我可见的商机 */
+        /**
+         * 我可见的商机
+         * @description 销售看到自己的商机，主管看到团队的；可按状态、阶段、客户、产品线筛选。
+         */
         get: {
             parameters: {
                 query?: {
                     page?: number;
                     per_page?: number;
-                    status?: "进行中" | "赢单" | "输单" | "open" | "won" | "lost";
+                    /** @description 编码：open（进行中）、won（赢单）、lost（输单） */
+                    status?: "open" | "won" | "lost";
                     /** @description 阶段编码或名称 */
                     stage?: string;
                     customer_id?: number;
@@ -1386,21 +2301,69 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "approval_frozen": false,
+                         *           "approval_frozen_reason": "示例",
+                         *           "closed_at": "2026-03-02T10:00:00+08:00",
+                         *           "customer_id": 12,
+                         *           "customer_name": "华山医院",
+                         *           "evidence": [
+                         *             {
+                         *               "attachment_id": 12,
+                         *               "checked": true,
+                         *               "checklist_item_id": 12,
+                         *               "item_name": "示例",
+                         *               "provided_at": "2026-03-02T10:00:00+08:00",
+                         *               "provided_by_id": 12,
+                         *               "text": "已补充客户需求记录"
+                         *             }
+                         *           ],
+                         *           "expected_amount_fen": 58000000,
+                         *           "id": 12,
+                         *           "last_follow_up_at": "2026-03-02T10:00:00+08:00",
+                         *           "last_touchpoint_id": 12,
+                         *           "overdue_receivable_fen": 58000000,
+                         *           "owner_id": 12,
+                         *           "product_line": "CT",
+                         *           "stage": {
+                         *             "code": "demo",
+                         *             "id": 12,
+                         *             "name": "李建国"
+                         *           },
+                         *           "stage_entered_at": "2026-03-02T10:00:00+08:00",
+                         *           "status": "open",
+                         *           "status_label": "进行中",
+                         *           "title": "CT 球管更换项目"
+                         *         }
+                         *       ],
+                         *       "page": 1,
+                         *       "per_page": 20,
+                         *       "total": 1
+                         *     }
+                         */
                         "application/json": components["schemas"]["OpportunityPage"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
         put?: never;
-        /** 从触点创建商机 */
+        /**
+         * 从触点创建商机
+         * @description 由一条触点建立商机：客户取自触点，从第一个阶段开始。金额为分。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1410,19 +2373,67 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "expected_amount_fen": 58000000,
+                     *       "form_opened_at": "2026-03-02T10:00:00+08:00",
+                     *       "product_line": "CT",
+                     *       "submitted_at": "2026-03-02T10:00:00+08:00",
+                     *       "title": "CT 球管更换项目",
+                     *       "touchpoint_id": 12
+                     *     }
+                     */
                     "application/json": components["schemas"]["OpportunityIn"];
                 };
             };
             responses: {
-                /** @description Created */
+                /** @description 已创建 */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "approval_frozen": false,
+                         *       "approval_frozen_reason": "示例",
+                         *       "closed_at": "2026-03-02T10:00:00+08:00",
+                         *       "customer_id": 12,
+                         *       "customer_name": "华山医院",
+                         *       "evidence": [
+                         *         {
+                         *           "attachment_id": 12,
+                         *           "checked": true,
+                         *           "checklist_item_id": 12,
+                         *           "item_name": "示例",
+                         *           "provided_at": "2026-03-02T10:00:00+08:00",
+                         *           "provided_by_id": 12,
+                         *           "text": "已补充客户需求记录"
+                         *         }
+                         *       ],
+                         *       "expected_amount_fen": 58000000,
+                         *       "id": 12,
+                         *       "last_follow_up_at": "2026-03-02T10:00:00+08:00",
+                         *       "last_touchpoint_id": 12,
+                         *       "overdue_receivable_fen": 58000000,
+                         *       "owner_id": 12,
+                         *       "product_line": "CT",
+                         *       "stage": {
+                         *         "code": "demo",
+                         *         "id": 12,
+                         *         "name": "李建国"
+                         *       },
+                         *       "stage_entered_at": "2026-03-02T10:00:00+08:00",
+                         *       "status": "open",
+                         *       "status_label": "进行中",
+                         *       "title": "CT 球管更换项目"
+                         *     }
+                         */
                         "application/json": components["schemas"]["OpportunityOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1442,7 +2453,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** 商机详情（含已提交的检查清单材料） */
+        /**
+         * 商机详情（含已提交的检查清单材料）
+         * @description 商机详情：当前阶段、冻结状态及原因、已提交的检查清单材料。
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1454,15 +2468,55 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "approval_frozen": false,
+                         *       "approval_frozen_reason": "示例",
+                         *       "closed_at": "2026-03-02T10:00:00+08:00",
+                         *       "customer_id": 12,
+                         *       "customer_name": "华山医院",
+                         *       "evidence": [
+                         *         {
+                         *           "attachment_id": 12,
+                         *           "checked": true,
+                         *           "checklist_item_id": 12,
+                         *           "item_name": "示例",
+                         *           "provided_at": "2026-03-02T10:00:00+08:00",
+                         *           "provided_by_id": 12,
+                         *           "text": "已补充客户需求记录"
+                         *         }
+                         *       ],
+                         *       "expected_amount_fen": 58000000,
+                         *       "id": 12,
+                         *       "last_follow_up_at": "2026-03-02T10:00:00+08:00",
+                         *       "last_touchpoint_id": 12,
+                         *       "overdue_receivable_fen": 58000000,
+                         *       "owner_id": 12,
+                         *       "product_line": "CT",
+                         *       "stage": {
+                         *         "code": "demo",
+                         *         "id": 12,
+                         *         "name": "李建国"
+                         *       },
+                         *       "stage_entered_at": "2026-03-02T10:00:00+08:00",
+                         *       "status": "open",
+                         *       "status_label": "进行中",
+                         *       "title": "CT 球管更换项目"
+                         *     }
+                         */
                         "application/json": components["schemas"]["OpportunityOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1500,17 +2554,95 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "evidence": [
+                     *         {
+                     *           "attachment_id": 12,
+                     *           "checked": true,
+                     *           "checklist_item_id": 12,
+                     *           "text": "已补充客户需求记录"
+                     *         }
+                     *       ],
+                     *       "form_opened_at": "2026-03-02T10:00:00+08:00",
+                     *       "override_reason": "示例",
+                     *       "override_reasons": {
+                     *         "方案演示": "线上演示已完成，PPT 后补",
+                     *         "需求确认": "客户口头确认，纪要后补"
+                     *       },
+                     *       "submitted_at": "2026-03-02T10:00:00+08:00",
+                     *       "to_stage": "示例",
+                     *       "touchpoint_id": 12
+                     *     }
+                     */
                     "application/json": components["schemas"]["AdvanceIn"];
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "approval_frozen": false,
+                         *       "approval_frozen_reason": "示例",
+                         *       "closed_at": "2026-03-02T10:00:00+08:00",
+                         *       "customer_id": 12,
+                         *       "customer_name": "华山医院",
+                         *       "evidence": [
+                         *         {
+                         *           "attachment_id": 12,
+                         *           "checked": true,
+                         *           "checklist_item_id": 12,
+                         *           "item_name": "示例",
+                         *           "provided_at": "2026-03-02T10:00:00+08:00",
+                         *           "provided_by_id": 12,
+                         *           "text": "已补充客户需求记录"
+                         *         }
+                         *       ],
+                         *       "expected_amount_fen": 58000000,
+                         *       "id": 12,
+                         *       "last_follow_up_at": "2026-03-02T10:00:00+08:00",
+                         *       "last_touchpoint_id": 12,
+                         *       "overdue_receivable_fen": 58000000,
+                         *       "owner_id": 12,
+                         *       "product_line": "CT",
+                         *       "stage": {
+                         *         "code": "demo",
+                         *         "id": 12,
+                         *         "name": "李建国"
+                         *       },
+                         *       "stage_entered_at": "2026-03-02T10:00:00+08:00",
+                         *       "status": "open",
+                         *       "status_label": "进行中",
+                         *       "title": "CT 球管更换项目"
+                         *     }
+                         */
                         "application/json": components["schemas"]["OpportunityOut"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                /** @description 商机已关闭（opportunity_closed），或大单信用校验未通过、审批已冻结（approval_frozen，含 risk_points） */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "approval_frozen",
+                         *       "message": "大单信用校验未通过，审批已冻结：客户近 12 个月按时回款率 62.5%，低于 80%。如需继续，请联系销售总监解除冻结。",
+                         *       "risk_points": [
+                         *         "2 笔应收逾期超过 60 天"
+                         *       ]
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
                 /** @description 检查清单未完成：missing 列出缺少的项目，stages 按途经阶段逐一列出；文件类检查项只勾选也会被拒绝 */
@@ -1519,6 +2651,17 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "validation",
+                         *       "fields": {
+                         *         "summary": [
+                         *           "最多 2000 个字"
+                         *         ]
+                         *       },
+                         *       "message": "提交的内容有误：summary：最多 2000 个字"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -1540,7 +2683,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** 商机的合同与回款计划（各期应收、已回款、逾期） */
+        /**
+         * 商机的合同与回款计划（各期应收、已回款、逾期）
+         * @description 赢单商机的合同与回款计划：每期应收、已回款、未回款与逾期天数；未录入合同时 contract 为 null，won 表示能否录入。
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1552,24 +2698,60 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "contract": {
+                         *         "amount_fen": 58000000,
+                         *         "contract_no": "示例",
+                         *         "id": 12,
+                         *         "instalments": [
+                         *           {
+                         *             "amount_fen": 58000000,
+                         *             "days_overdue": 1,
+                         *             "due_date": "2026-03-02",
+                         *             "instalment_no": 1,
+                         *             "outstanding_fen": 58000000,
+                         *             "paid_fen": 58000000,
+                         *             "receivable_id": 12,
+                         *             "status": "示例"
+                         *           }
+                         *         ],
+                         *         "outstanding_fen": 58000000,
+                         *         "overdue_fen": 58000000,
+                         *         "paid_fen": 58000000,
+                         *         "signed_on": "2026-03-02"
+                         *       },
+                         *       "opportunity_id": 12,
+                         *       "won": true
+                         *     }
+                         */
                         "application/json": components["schemas"]["ContractOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 /** @description 商机不存在或无权查看 */
                 404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "记录不存在或您无权查看"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1590,19 +2772,19 @@ export interface paths {
                 content: {
                     /**
                      * @example {
-                     *       "amount": "100万",
+                     *       "amount_fen": 100000000,
                      *       "contract_no": "HT-2026-018",
                      *       "instalments": [
                      *         {
-                     *           "amount": "30万",
+                     *           "amount_fen": 30000000,
                      *           "due_date": "2026-03-31"
                      *         },
                      *         {
-                     *           "amount": "60万",
+                     *           "amount_fen": 60000000,
                      *           "due_date": "2026-09-30"
                      *         },
                      *         {
-                     *           "amount": "10万",
+                     *           "amount_fen": 10000000,
                      *           "due_date": "2027-03-31"
                      *         }
                      *       ],
@@ -1613,12 +2795,39 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "contract": {
+                         *         "amount_fen": 58000000,
+                         *         "contract_no": "示例",
+                         *         "id": 12,
+                         *         "instalments": [
+                         *           {
+                         *             "amount_fen": 58000000,
+                         *             "days_overdue": 1,
+                         *             "due_date": "2026-03-02",
+                         *             "instalment_no": 1,
+                         *             "outstanding_fen": 58000000,
+                         *             "paid_fen": 58000000,
+                         *             "receivable_id": 12,
+                         *             "status": "示例"
+                         *           }
+                         *         ],
+                         *         "outstanding_fen": 58000000,
+                         *         "overdue_fen": 58000000,
+                         *         "paid_fen": 58000000,
+                         *         "signed_on": "2026-03-02"
+                         *       },
+                         *       "opportunity_id": 12,
+                         *       "won": true
+                         *     }
+                         */
                         "application/json": components["schemas"]["ContractOut"];
                     };
                 };
@@ -1628,15 +2837,29 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid",
+                         *       "message": "二维码无效，请让对方重新生成"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 /** @description 商机不存在或无权查看 */
                 404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "记录不存在或您无权查看"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -1660,7 +2883,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** 阶段变更历史（谁、何时、从哪到哪） */
+        /**
+         * 阶段变更历史（谁、何时、从哪到哪）
+         * @description 每次阶段变更：谁、何时、从哪个阶段到哪个阶段、检查清单是否齐全、跳过理由。
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1672,15 +2898,39 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "actor_id": 12,
+                         *           "checklist_complete": true,
+                         *           "from_stage": {},
+                         *           "id": 12,
+                         *           "occurred_at": "2026-03-02T10:00:00+08:00",
+                         *           "override_reason": "示例",
+                         *           "to_stage": {
+                         *             "code": "demo",
+                         *             "id": 12,
+                         *             "name": "李建国"
+                         *           },
+                         *           "touchpoint_id": 12
+                         *         }
+                         *       ]
+                         *     }
+                         */
                         "application/json": components["schemas"]["HistoryOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1703,7 +2953,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 登记一笔回款：先冲抵到期最早的未回款一期，多出的冲抵下一期 */
+        /**
+         * 登记一笔回款：先冲抵到期最早的未回款一期，多出的冲抵下一期
+         * @description 按分登记一笔回款，先冲抵到期最早的未回款一期，多出的冲抵下一期；超过未回款合计或没有未回款应收时为 400。回答更新后的合同与各期状态。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1717,19 +2970,46 @@ export interface paths {
                 content: {
                     /**
                      * @example {
-                     *       "amount": "30万"
+                     *       "amount_fen": 30000000
                      *     }
                      */
                     "application/json": components["schemas"]["PaymentIn"];
                 };
             };
             responses: {
-                /** @description Created */
+                /** @description 已创建 */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "contract": {
+                         *         "amount_fen": 58000000,
+                         *         "contract_no": "示例",
+                         *         "id": 12,
+                         *         "instalments": [
+                         *           {
+                         *             "amount_fen": 58000000,
+                         *             "days_overdue": 1,
+                         *             "due_date": "2026-03-02",
+                         *             "instalment_no": 1,
+                         *             "outstanding_fen": 58000000,
+                         *             "paid_fen": 58000000,
+                         *             "receivable_id": 12,
+                         *             "status": "示例"
+                         *           }
+                         *         ],
+                         *         "outstanding_fen": 58000000,
+                         *         "overdue_fen": 58000000,
+                         *         "paid_fen": 58000000,
+                         *         "signed_on": "2026-03-02"
+                         *       },
+                         *       "opportunity_id": 12,
+                         *       "won": true
+                         *     }
+                         */
                         "application/json": components["schemas"]["ContractOut"];
                     };
                 };
@@ -1739,15 +3019,29 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid",
+                         *       "message": "二维码无效，请让对方重新生成"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 /** @description 商机不存在或无权查看 */
                 404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "记录不存在或您无权查看"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -1796,12 +3090,63 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "message": "已登记回款",
+                         *       "notified": [
+                         *         "示例"
+                         *       ],
+                         *       "opportunity": {
+                         *         "approval_frozen": false,
+                         *         "approval_frozen_reason": "示例",
+                         *         "closed_at": "2026-03-02T10:00:00+08:00",
+                         *         "customer_id": 12,
+                         *         "customer_name": "华山医院",
+                         *         "evidence": [
+                         *           {
+                         *             "attachment_id": 12,
+                         *             "checked": true,
+                         *             "checklist_item_id": 12,
+                         *             "item_name": "示例",
+                         *             "provided_at": "2026-03-02T10:00:00+08:00",
+                         *             "provided_by_id": 12,
+                         *             "text": "已补充客户需求记录"
+                         *           }
+                         *         ],
+                         *         "expected_amount_fen": 58000000,
+                         *         "id": 12,
+                         *         "last_follow_up_at": "2026-03-02T10:00:00+08:00",
+                         *         "last_touchpoint_id": 12,
+                         *         "overdue_receivable_fen": 58000000,
+                         *         "owner_id": 12,
+                         *         "product_line": "CT",
+                         *         "stage": {
+                         *           "code": "demo",
+                         *           "id": 12,
+                         *           "name": "李建国"
+                         *         },
+                         *         "stage_entered_at": "2026-03-02T10:00:00+08:00",
+                         *         "status": "open",
+                         *         "status_label": "进行中",
+                         *         "title": "CT 球管更换项目"
+                         *       },
+                         *       "waiver": {
+                         *         "amount_fen": 58000000,
+                         *         "frozen_reason": "示例",
+                         *         "id": 12,
+                         *         "reason": "客户已签预付款协议，首付30%",
+                         *         "waived_at": "2026-03-02T10:00:00+08:00",
+                         *         "waived_by_id": 12,
+                         *         "waived_by_name": "赵总监"
+                         *       }
+                         *     }
+                         */
                         "application/json": components["schemas"]["UnfreezeOut"];
                     };
                 };
@@ -1811,15 +3156,28 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid",
+                         *       "message": "二维码无效，请让对方重新生成"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
                 /** @description 不是销售总监或管理员 */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "forbidden",
+                         *       "message": "无权进行此操作"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -1829,6 +3187,12 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "记录不存在或您无权查看"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -1838,6 +3202,12 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "conflict",
+                         *       "message": "该商机的审批没有被冻结"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -1860,7 +3230,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** 商机赢单概率：由本公司已结商机学得（历史不足时按阶段赢率表），附主要原因 */
+        /**
+         * 商机赢单概率：由本公司已结商机学得（历史不足时按阶段赢率表），附主要原因
+         * @description 由本公司已结商机训练的模型给出赢单概率（已结商机不足时按阶段赢率表），并列出影响最大的原因，正数有利、负数不利。
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1872,24 +3245,52 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "note": "示例",
+                         *       "opportunity_id": 12,
+                         *       "percent": 1,
+                         *       "probability": 0.92,
+                         *       "reasons": [
+                         *         {
+                         *           "helps": null,
+                         *           "text": "已补充客户需求记录",
+                         *           "weight": 0.92
+                         *         }
+                         *       ],
+                         *       "source": "model",
+                         *       "source_label": "本公司已结商机训练的模型",
+                         *       "stage_percent": 1,
+                         *       "version": "示例"
+                         *     }
+                         */
                         "application/json": components["schemas"]["WinProbabilityOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 /** @description 商机不存在或无权查看 */
                 404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "记录不存在或您无权查看"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1908,7 +3309,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 公海客户列表 */
+        /**
+         * 公海客户列表
+         * @description 长期未跟进或负责人已离职而退回公海的客户，以及我今天的领取额度；主管另得到可分配的销售名单（can_assign、assignees）。
+         */
         get: {
             parameters: {
                 query?: {
@@ -1922,15 +3326,50 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "assignees": [
+                         *         {
+                         *           "id": 12,
+                         *           "name": "李建国"
+                         *         }
+                         *       ],
+                         *       "can_assign": true,
+                         *       "items": [
+                         *         {
+                         *           "cooldown_until": "2026-03-02T10:00:00+08:00",
+                         *           "customer_id": 12,
+                         *           "days_in_pool": 1,
+                         *           "entered_at": "2026-03-02T10:00:00+08:00",
+                         *           "entry_id": 12,
+                         *           "grade": "三甲",
+                         *           "kind": "hospital",
+                         *           "kind_label": "医院",
+                         *           "name": "李建国",
+                         *           "open_deals": 1,
+                         *           "reason": "客户已签预付款协议，首付30%",
+                         *           "region": "上海"
+                         *         }
+                         *       ],
+                         *       "quota": {
+                         *         "claimed_today": 1,
+                         *         "claims_per_day": 1,
+                         *         "held": 1,
+                         *         "max_held": 1
+                         *       }
+                         *     }
+                         */
                         "application/json": components["schemas"]["PoolOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1954,7 +3393,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 主管分配公海客户 */
+        /**
+         * 主管分配公海客户
+         * @description 主管把公海客户分配给自己团队的销售（rep_id）。非主管、或该销售不在您的团队为 403；公海客户或销售不存在为 404。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1966,19 +3408,36 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "rep_id": 12
+                     *     }
+                     */
                     "application/json": components["schemas"]["AssignIn"];
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "customer_id": 12,
+                         *       "customer_name": "华山医院",
+                         *       "entry_id": 12,
+                         *       "owner_id": 12,
+                         *       "owner_name": "张伟"
+                         *     }
+                         */
                         "application/json": components["schemas"]["PoolTakenOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2000,7 +3459,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 领取公海客户 */
+        /**
+         * 领取公海客户
+         * @description 销售领取一个公海客户，成为其负责人。超过每日或持有上限、原负责人在冷却期内领取时为 400，说明原因。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -2012,15 +3474,28 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "customer_id": 12,
+                         *       "customer_name": "华山医院",
+                         *       "entry_id": 12,
+                         *       "owner_id": 12,
+                         *       "owner_name": "张伟"
+                         *     }
+                         */
                         "application/json": components["schemas"]["PoolTakenOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -2052,6 +3527,14 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "customer_id": 12,
+                     *       "expo": "2026上海医疗器械展",
+                     *       "kind": "touchpoint",
+                     *       "valid_days": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["QrIn"];
                 };
             };
@@ -2065,6 +3548,8 @@ export interface paths {
                         "image/png": string;
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 /** @description 配置了小程序但微信小程序码服务不可用 */
                 502: {
@@ -2072,6 +3557,12 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "upstream_unavailable",
+                         *       "message": "微信小程序码服务暂时无法使用，请稍后再试"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -2093,7 +3584,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** 扫码后：取预填好的表单 */
+        /**
+         * 扫码后：取预填好的表单
+         * @description 扫码后调用：返回要打开的表单、预填内容（客户、联系人、触点类型）和提交时要调用的接口。二维码无效为 400，过期为 410。
+         */
         get: {
             parameters: {
                 query?: never;
@@ -2105,24 +3599,63 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "expires_at": "2026-03-02T10:00:00+08:00",
+                         *       "form": "touchpoint",
+                         *       "form_label": "客户触点表单",
+                         *       "prefill": {
+                         *         "contacts": [
+                         *           {
+                         *             "customer_id": 12,
+                         *             "decision_role": "influencer",
+                         *             "decision_role_label": "影响者",
+                         *             "id": 12,
+                         *             "name": "李建国",
+                         *             "phone": "13800138000",
+                         *             "title": "CT 球管更换项目"
+                         *           }
+                         *         ],
+                         *         "customer_id": 12,
+                         *         "customer_name": "华山医院",
+                         *         "expo": "示例",
+                         *         "summary": "拜访设备科李主任，确认今年预算已批",
+                         *         "type": "wechat",
+                         *         "type_label": "微信"
+                         *       },
+                         *       "submit_to": [
+                         *         "示例"
+                         *       ]
+                         *     }
+                         */
                         "application/json": components["schemas"]["SceneFormOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
                 /** @description 二维码已过期 */
                 410: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "gone",
+                         *       "message": "二维码已过期，请让对方重新生成"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -2141,7 +3674,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 销售阶段及进入每个阶段需要的检查清单 */
+        /**
+         * 销售阶段及进入每个阶段需要的检查清单
+         * @description 全部销售阶段（按顺序）及进入每个阶段需要的检查清单项。
+         */
         get: {
             parameters: {
                 query?: never;
@@ -2151,15 +3687,42 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "checklist": [
+                         *             {
+                         *               "id": 12,
+                         *               "kind": "file",
+                         *               "kind_label": "上传文件",
+                         *               "name": "李建国",
+                         *               "position": 1,
+                         *               "required": true
+                         *             }
+                         *           ],
+                         *           "code": "demo",
+                         *           "id": 12,
+                         *           "name": "李建国",
+                         *           "outcome": "open",
+                         *           "outcome_label": "进行中",
+                         *           "position": 1,
+                         *           "win_probability": 1
+                         *         }
+                         *       ]
+                         *     }
+                         */
                         "application/json": components["schemas"]["StageList"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -2178,13 +3741,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 待办列表 */
+        /**
+         * 待办列表
+         * @description 我的待办（主管：团队的），最近到期的在前，没有截止时间的在后。
+         */
         get: {
             parameters: {
                 query?: {
                     page?: number;
                     per_page?: number;
-                    status?: "待处理" | "已完成" | "已取消" | "open" | "done" | "cancelled";
+                    /** @description 编码：open（待处理）、done（已完成）、cancelled（已取消） */
+                    status?: "open" | "done" | "cancelled";
                     assignee_id?: number;
                 };
                 header?: never;
@@ -2193,21 +3760,49 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "assignee_id": 12,
+                         *           "completed_at": "2026-03-02T10:00:00+08:00",
+                         *           "detail": "示例",
+                         *           "due_at": "2026-03-02T10:00:00+08:00",
+                         *           "escalation_level": 1,
+                         *           "id": 12,
+                         *           "origin": "示例",
+                         *           "status": "open",
+                         *           "status_label": "待处理",
+                         *           "subject_id": 12,
+                         *           "subject_type": "示例",
+                         *           "title": "CT 球管更换项目"
+                         *         }
+                         *       ],
+                         *       "page": 1,
+                         *       "per_page": 20,
+                         *       "total": 1
+                         *     }
+                         */
                         "application/json": components["schemas"]["TaskPage"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
         put?: never;
-        /** 新建待办 */
+        /**
+         * 新建待办
+         * @description 给自己或团队成员（主管）建待办。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -2217,19 +3812,45 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "assignee_id": 12,
+                     *       "detail": "示例",
+                     *       "due_at": "2026-03-02T10:00:00+08:00",
+                     *       "title": "CT 球管更换项目"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TaskIn"];
                 };
             };
             responses: {
-                /** @description Created */
+                /** @description 已创建 */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "assignee_id": 12,
+                         *       "completed_at": "2026-03-02T10:00:00+08:00",
+                         *       "detail": "示例",
+                         *       "due_at": "2026-03-02T10:00:00+08:00",
+                         *       "escalation_level": 1,
+                         *       "id": 12,
+                         *       "origin": "示例",
+                         *       "status": "open",
+                         *       "status_label": "待处理",
+                         *       "subject_id": 12,
+                         *       "subject_type": "示例",
+                         *       "title": "CT 球管更换项目"
+                         *     }
+                         */
                         "application/json": components["schemas"]["TaskOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2251,7 +3872,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 完成待办 */
+        /**
+         * 完成待办
+         * @description 完成一条自己的待办；已完成的再次完成不改变任何内容。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -2263,15 +3887,35 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "assignee_id": 12,
+                         *       "completed_at": "2026-03-02T10:00:00+08:00",
+                         *       "detail": "示例",
+                         *       "due_at": "2026-03-02T10:00:00+08:00",
+                         *       "escalation_level": 1,
+                         *       "id": 12,
+                         *       "origin": "示例",
+                         *       "status": "open",
+                         *       "status_label": "待处理",
+                         *       "subject_id": 12,
+                         *       "subject_type": "示例",
+                         *       "title": "CT 球管更换项目"
+                         *     }
+                         */
                         "application/json": components["schemas"]["TaskOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -2292,7 +3936,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 回复我部门的协同任务（市场部附材料或素材、交付部确认排期即完成） */
+        /**
+         * 回复我部门的协同任务（市场部附材料或素材、交付部确认排期即完成）
+         * @description 只有任务所属部门的成员可以回复：市场部附材料或素材库素材，交付部确认排期与风险。其他人回复为 403。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -2304,19 +3951,64 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "attachment_ids": [
+                     *         1
+                     *       ],
+                     *       "form_opened_at": "2026-03-02T10:00:00+08:00",
+                     *       "material_ids": [
+                     *         1
+                     *       ],
+                     *       "risks": "示例",
+                     *       "schedule_date": "2026-03-02T10:00:00+08:00",
+                     *       "submitted_at": "2026-03-02T10:00:00+08:00",
+                     *       "text": "已补充客户需求记录",
+                     *       "valid_until": "2026-03-02T10:00:00+08:00"
+                     *     }
+                     */
                     "application/json": components["schemas"]["AnswerIn"];
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "attachment_ids": [
+                         *         1
+                         *       ],
+                         *       "closed_at": "2026-03-02T10:00:00+08:00",
+                         *       "department_id": 12,
+                         *       "department_name": "市场部",
+                         *       "due_at": "2026-03-02T10:00:00+08:00",
+                         *       "enablement_request_id": 12,
+                         *       "first_response_at": "2026-03-02T10:00:00+08:00",
+                         *       "id": 12,
+                         *       "material_ids": [
+                         *         1
+                         *       ],
+                         *       "request": "提供同级医院的使用案例",
+                         *       "response_text": "示例",
+                         *       "risks": "示例",
+                         *       "schedule_date": "2026-03-02T10:00:00+08:00",
+                         *       "sla_hours": 1,
+                         *       "status": "open",
+                         *       "status_label": "待响应",
+                         *       "ticket_id": 12,
+                         *       "valid_until": "2026-03-02T10:00:00+08:00"
+                         *     }
+                         */
                         "application/json": components["schemas"]["PartOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2334,13 +4026,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 与我相关的协同单（我的商机的，或有我部门任务的） */
+        /**
+         * 与我相关的协同单（我的商机的，或有我部门任务的）
+         * @description 与我相关的协同单：我的商机的，或有我部门任务的。
+         */
         get: {
             parameters: {
                 query?: {
                     page?: number;
                     per_page?: number;
-                    status?: "处理中" | "已闭环" | "open" | "closed";
+                    /** @description 编码：open（处理中）、closed（已闭环） */
+                    status?: "open" | "closed";
                     opportunity_id?: number;
                 };
                 header?: never;
@@ -2349,15 +4045,74 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "closed_at": "2026-03-02T10:00:00+08:00",
+                         *           "enablement_requests": [
+                         *             {
+                         *               "fulfilled_at": "2026-03-02T10:00:00+08:00",
+                         *               "id": 12,
+                         *               "kind": "whitepaper",
+                         *               "kind_label": "行业白皮书",
+                         *               "note": "示例",
+                         *               "requested_by_id": 12,
+                         *               "ticket_id": 12,
+                         *               "ticket_part_id": 12
+                         *             }
+                         *           ],
+                         *           "id": 12,
+                         *           "opened_at": "2026-03-02T10:00:00+08:00",
+                         *           "opportunity_id": 12,
+                         *           "opportunity_title": "CT 球管更换项目",
+                         *           "parts": [
+                         *             {
+                         *               "attachment_ids": [
+                         *                 1
+                         *               ],
+                         *               "closed_at": "2026-03-02T10:00:00+08:00",
+                         *               "department_id": 12,
+                         *               "department_name": "市场部",
+                         *               "due_at": "2026-03-02T10:00:00+08:00",
+                         *               "enablement_request_id": 12,
+                         *               "first_response_at": "2026-03-02T10:00:00+08:00",
+                         *               "id": 12,
+                         *               "material_ids": [
+                         *                 1
+                         *               ],
+                         *               "request": "提供同级医院的使用案例",
+                         *               "response_text": "示例",
+                         *               "risks": "示例",
+                         *               "schedule_date": "2026-03-02T10:00:00+08:00",
+                         *               "sla_hours": 1,
+                         *               "status": "open",
+                         *               "status_label": "待响应",
+                         *               "ticket_id": 12,
+                         *               "valid_until": "2026-03-02T10:00:00+08:00"
+                         *             }
+                         *           ],
+                         *           "reason": "客户已签预付款协议，首付30%",
+                         *           "status": "open",
+                         *           "status_label": "处理中"
+                         *         }
+                         *       ],
+                         *       "page": 1,
+                         *       "per_page": 20,
+                         *       "total": 1
+                         *     }
+                         */
                         "application/json": components["schemas"]["TicketPage"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2379,7 +4134,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** 协同单详情 */
+        /**
+         * 协同单详情
+         * @description 协同单的各部门任务（状态、时限、回复）与赋能请求。
+         */
         get: {
             parameters: {
                 query?: never;
@@ -2391,15 +4149,69 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "closed_at": "2026-03-02T10:00:00+08:00",
+                         *       "enablement_requests": [
+                         *         {
+                         *           "fulfilled_at": "2026-03-02T10:00:00+08:00",
+                         *           "id": 12,
+                         *           "kind": "whitepaper",
+                         *           "kind_label": "行业白皮书",
+                         *           "note": "示例",
+                         *           "requested_by_id": 12,
+                         *           "ticket_id": 12,
+                         *           "ticket_part_id": 12
+                         *         }
+                         *       ],
+                         *       "id": 12,
+                         *       "opened_at": "2026-03-02T10:00:00+08:00",
+                         *       "opportunity_id": 12,
+                         *       "opportunity_title": "CT 球管更换项目",
+                         *       "parts": [
+                         *         {
+                         *           "attachment_ids": [
+                         *             1
+                         *           ],
+                         *           "closed_at": "2026-03-02T10:00:00+08:00",
+                         *           "department_id": 12,
+                         *           "department_name": "市场部",
+                         *           "due_at": "2026-03-02T10:00:00+08:00",
+                         *           "enablement_request_id": 12,
+                         *           "first_response_at": "2026-03-02T10:00:00+08:00",
+                         *           "id": 12,
+                         *           "material_ids": [
+                         *             1
+                         *           ],
+                         *           "request": "提供同级医院的使用案例",
+                         *           "response_text": "示例",
+                         *           "risks": "示例",
+                         *           "schedule_date": "2026-03-02T10:00:00+08:00",
+                         *           "sla_hours": 1,
+                         *           "status": "open",
+                         *           "status_label": "待响应",
+                         *           "ticket_id": 12,
+                         *           "valid_until": "2026-03-02T10:00:00+08:00"
+                         *         }
+                         *       ],
+                         *       "reason": "客户已签预付款协议，首付30%",
+                         *       "status": "open",
+                         *       "status_label": "处理中"
+                         *     }
+                         */
                         "application/json": components["schemas"]["TicketOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -2437,19 +4249,40 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "kind": "whitepaper",
+                     *       "note": "示例"
+                     *     }
+                     */
                     "application/json": components["schemas"]["EnablementIn"];
                 };
             };
             responses: {
-                /** @description Created */
+                /** @description 已创建 */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "fulfilled_at": "2026-03-02T10:00:00+08:00",
+                         *       "id": 12,
+                         *       "kind": "whitepaper",
+                         *       "kind_label": "行业白皮书",
+                         *       "note": "示例",
+                         *       "requested_by_id": 12,
+                         *       "ticket_id": 12,
+                         *       "ticket_part_id": 12
+                         *     }
+                         */
                         "application/json": components["schemas"]["EnablementOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2467,7 +4300,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 今日作战包：排好序的待办、值得复盘的商机、推荐资料（与企业微信里的作战包同源） */
+        /**
+         * 今日作战包：排好序的待办、值得复盘的商机、推荐资料（与企业微信里的作战包同源）
+         * @description 与企业微信里「今日作战包」同源：最多 5 条按优先级排好的待办、一个值得复盘的商机、一份推荐资料。
+         */
         get: {
             parameters: {
                 query?: never;
@@ -2477,7 +4313,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -2508,6 +4344,8 @@ export interface paths {
                         "application/json": components["schemas"]["TodayOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -2526,7 +4364,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 我可见的触点（销售本人、主管团队、总监全部） */
+        /**
+         * 我可见的触点（销售本人、主管团队、总监全部）
+         * @description 销售看到自己的触点，主管看到团队的，总监看到全部；可按客户、商机、成员与时间筛选。
+         */
         get: {
             parameters: {
                 query?: {
@@ -2545,21 +4386,72 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "attachment_ids": [
+                         *             1
+                         *           ],
+                         *           "contacts": [
+                         *             {
+                         *               "customer_id": 12,
+                         *               "decision_role": "influencer",
+                         *               "decision_role_label": "影响者",
+                         *               "id": 12,
+                         *               "name": "李建国",
+                         *               "phone": "13800138000",
+                         *               "title": "CT 球管更换项目"
+                         *             }
+                         *           ],
+                         *           "customer_id": 12,
+                         *           "customer_name": "华山医院",
+                         *           "effective": true,
+                         *           "emotion": "positive",
+                         *           "emotion_label": "积极",
+                         *           "form_opened_at": "2026-03-02T10:00:00+08:00",
+                         *           "guessed_fields": [
+                         *             "示例"
+                         *           ],
+                         *           "id": 12,
+                         *           "next_action": "周四送样品并确认测试时间",
+                         *           "next_action_due": "2026-03-02T10:00:00+08:00",
+                         *           "occurred_at": "2026-03-02T10:00:00+08:00",
+                         *           "opportunity_id": 12,
+                         *           "rep_id": 12,
+                         *           "source": "chat_button",
+                         *           "source_label": "聊天快捷按钮",
+                         *           "submitted_at": "2026-03-02T10:00:00+08:00",
+                         *           "summary": "拜访设备科李主任，确认今年预算已批",
+                         *           "type": "wechat",
+                         *           "type_label": "微信"
+                         *         }
+                         *       ],
+                         *       "page": 1,
+                         *       "per_page": 20,
+                         *       "total": 1
+                         *     }
+                         */
                         "application/json": components["schemas"]["TouchpointPage"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
         put?: never;
-        /** 记录触点（小程序表单；带表单打开与提交时间） */
+        /**
+         * 记录触点（小程序表单；带表单打开与提交时间）
+         * @description 记录一条触点。有在场联系人且有下一步行动的为有效触点。带上 form_opened_at 与 submitted_at，用于统计录入用时。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -2569,19 +4461,83 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "attachment_ids": [
+                     *         1
+                     *       ],
+                     *       "contact_ids": [
+                     *         1
+                     *       ],
+                     *       "customer_id": 12,
+                     *       "emotion": "positive",
+                     *       "form_opened_at": "2026-03-02T10:00:00+08:00",
+                     *       "guessed_fields": [
+                     *         "示例"
+                     *       ],
+                     *       "next_action": "周四送样品并确认测试时间",
+                     *       "next_action_due": "2026-03-02T10:00:00+08:00",
+                     *       "occurred_at": "2026-03-02T10:00:00+08:00",
+                     *       "opportunity_id": 12,
+                     *       "submitted_at": "2026-03-02T10:00:00+08:00",
+                     *       "summary": "拜访设备科李主任，确认今年预算已批",
+                     *       "type": "wechat"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TouchpointIn"];
                 };
             };
             responses: {
-                /** @description Created */
+                /** @description 已创建 */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "attachment_ids": [
+                         *         1
+                         *       ],
+                         *       "contacts": [
+                         *         {
+                         *           "customer_id": 12,
+                         *           "decision_role": "influencer",
+                         *           "decision_role_label": "影响者",
+                         *           "id": 12,
+                         *           "name": "李建国",
+                         *           "phone": "13800138000",
+                         *           "title": "CT 球管更换项目"
+                         *         }
+                         *       ],
+                         *       "customer_id": 12,
+                         *       "customer_name": "华山医院",
+                         *       "effective": true,
+                         *       "emotion": "positive",
+                         *       "emotion_label": "积极",
+                         *       "form_opened_at": "2026-03-02T10:00:00+08:00",
+                         *       "guessed_fields": [
+                         *         "示例"
+                         *       ],
+                         *       "id": 12,
+                         *       "next_action": "周四送样品并确认测试时间",
+                         *       "next_action_due": "2026-03-02T10:00:00+08:00",
+                         *       "occurred_at": "2026-03-02T10:00:00+08:00",
+                         *       "opportunity_id": 12,
+                         *       "rep_id": 12,
+                         *       "source": "chat_button",
+                         *       "source_label": "聊天快捷按钮",
+                         *       "submitted_at": "2026-03-02T10:00:00+08:00",
+                         *       "summary": "拜访设备科李主任，确认今年预算已批",
+                         *       "type": "wechat",
+                         *       "type_label": "微信"
+                         *     }
+                         */
                         "application/json": components["schemas"]["TouchpointOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2601,7 +4557,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** 触点详情 */
+        /**
+         * 触点详情
+         * @description 触点详情：在场联系人、附件、是否有效触点。
+         */
         get: {
             parameters: {
                 query?: never;
@@ -2613,15 +4572,58 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "attachment_ids": [
+                         *         1
+                         *       ],
+                         *       "contacts": [
+                         *         {
+                         *           "customer_id": 12,
+                         *           "decision_role": "influencer",
+                         *           "decision_role_label": "影响者",
+                         *           "id": 12,
+                         *           "name": "李建国",
+                         *           "phone": "13800138000",
+                         *           "title": "CT 球管更换项目"
+                         *         }
+                         *       ],
+                         *       "customer_id": 12,
+                         *       "customer_name": "华山医院",
+                         *       "effective": true,
+                         *       "emotion": "positive",
+                         *       "emotion_label": "积极",
+                         *       "form_opened_at": "2026-03-02T10:00:00+08:00",
+                         *       "guessed_fields": [
+                         *         "示例"
+                         *       ],
+                         *       "id": 12,
+                         *       "next_action": "周四送样品并确认测试时间",
+                         *       "next_action_due": "2026-03-02T10:00:00+08:00",
+                         *       "occurred_at": "2026-03-02T10:00:00+08:00",
+                         *       "opportunity_id": 12,
+                         *       "rep_id": 12,
+                         *       "source": "chat_button",
+                         *       "source_label": "聊天快捷按钮",
+                         *       "submitted_at": "2026-03-02T10:00:00+08:00",
+                         *       "summary": "拜访设备科李主任，确认今年预算已批",
+                         *       "type": "wechat",
+                         *       "type_label": "微信"
+                         *     }
+                         */
                         "application/json": components["schemas"]["TouchpointOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                422: components["responses"]["ValidationError"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -2630,7 +4632,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** 修改自己记录的触点（留痕） */
+        /**
+         * 修改自己记录的触点（留痕）
+         * @description 只改传入的字段；只能修改自己记录的触点，修改留痕。
+         */
         patch: {
             parameters: {
                 query?: never;
@@ -2642,19 +4647,76 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "attachment_ids": [
+                     *         1
+                     *       ],
+                     *       "contact_ids": [
+                     *         1
+                     *       ],
+                     *       "emotion": "positive",
+                     *       "next_action": "周四送样品并确认测试时间",
+                     *       "next_action_due": "2026-03-02T10:00:00+08:00",
+                     *       "summary": "拜访设备科李主任，确认今年预算已批",
+                     *       "type": "wechat"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TouchpointPatch"];
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "attachment_ids": [
+                         *         1
+                         *       ],
+                         *       "contacts": [
+                         *         {
+                         *           "customer_id": 12,
+                         *           "decision_role": "influencer",
+                         *           "decision_role_label": "影响者",
+                         *           "id": 12,
+                         *           "name": "李建国",
+                         *           "phone": "13800138000",
+                         *           "title": "CT 球管更换项目"
+                         *         }
+                         *       ],
+                         *       "customer_id": 12,
+                         *       "customer_name": "华山医院",
+                         *       "effective": true,
+                         *       "emotion": "positive",
+                         *       "emotion_label": "积极",
+                         *       "form_opened_at": "2026-03-02T10:00:00+08:00",
+                         *       "guessed_fields": [
+                         *         "示例"
+                         *       ],
+                         *       "id": 12,
+                         *       "next_action": "周四送样品并确认测试时间",
+                         *       "next_action_due": "2026-03-02T10:00:00+08:00",
+                         *       "occurred_at": "2026-03-02T10:00:00+08:00",
+                         *       "opportunity_id": 12,
+                         *       "rep_id": 12,
+                         *       "source": "chat_button",
+                         *       "source_label": "聊天快捷按钮",
+                         *       "submitted_at": "2026-03-02T10:00:00+08:00",
+                         *       "summary": "拜访设备科李主任，确认今年预算已批",
+                         *       "type": "wechat",
+                         *       "type_label": "微信"
+                         *     }
+                         */
                         "application/json": components["schemas"]["TouchpointOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2670,7 +4732,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 语音转触点草稿（amr/mp3/m4a/wav/silk，≤60 秒）；确认后用 POST /touchpoints 保存 */
+        /**
+         * 语音转触点草稿（amr/mp3/m4a/wav/silk，≤60 秒）；确认后用 POST /touchpoints 保存
+         * @description multipart 上传语音（字段 file，≤60 秒）。返回识别文字与触点草稿，销售确认或修改后用 POST /touchpoints 保存（guessed_fields 原样回传）。不会自动记录任何内容。
+         */
         post: {
             parameters: {
                 query?: never;
@@ -2684,12 +4749,30 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description 成功 */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "attachment_id": 12,
+                         *       "draft": {
+                         *         "emotion": "positive",
+                         *         "emotion_label": "积极",
+                         *         "guessed_fields": [
+                         *           "示例"
+                         *         ],
+                         *         "next_action": "周四送样品并确认测试时间",
+                         *         "next_action_due": "2026-03-02T10:00:00+08:00",
+                         *         "summary": "拜访设备科李主任，确认今年预算已批"
+                         *       },
+                         *       "duration_s": 0.92,
+                         *       "engine": "示例",
+                         *       "transcript": "示例"
+                         *     }
+                         */
                         "application/json": components["schemas"]["VoiceOut"];
                     };
                 };
@@ -2699,15 +4782,29 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid",
+                         *       "message": "二维码无效，请让对方重新生成"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 /** @description 不是支持的语音格式 */
                 415: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "unsupported_type",
+                         *       "message": "不支持的文件类型"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -2718,6 +4815,12 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "engine_unavailable",
+                         *       "message": "识别服务暂时不可用，请稍后再试"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ErrorOut"];
                     };
                 };
@@ -2786,11 +4889,14 @@ export interface components {
              */
             rule: string;
             /**
-             * @description 状态编码：open（未处理）、escalated（已升级）、resolved（已解除）
+             * @description 状态。编码：open（未处理）、escalated（已升级）、resolved（已解除）
              * @enum {string}
              */
-            readonly state: "open" | "escalated" | "resolved";
-            /** @description 状态中文名 */
+            state: "open" | "escalated" | "resolved";
+            /**
+             * @description state 的中文名
+             * @example 未处理
+             */
             readonly state_label: string;
             /** @description 预警对象 id */
             subject_id: number;
@@ -2822,11 +4928,14 @@ export interface components {
              */
             rule: string;
             /**
-             * @description 状态编码：open（未处理）、escalated（已升级）、resolved（已解除）
+             * @description 状态。编码：open（未处理）、escalated（已升级）、resolved（已解除）
              * @enum {string}
              */
-            readonly state: "open" | "escalated" | "resolved";
-            /** @description 状态中文名 */
+            state: "open" | "escalated" | "resolved";
+            /**
+             * @description state 的中文名
+             * @example 未处理
+             */
             readonly state_label: string;
             /** @description 预警对象 id */
             subject_id: number;
@@ -2938,8 +5047,16 @@ export interface components {
         };
         ChecklistItemOut: {
             id: number;
-            /** @enum {string} */
-            kind: "上传文件" | "文字" | "勾选" | "file" | "text" | "checkbox";
+            /**
+             * @description 编码：file（上传文件）、text（文字）、checkbox（勾选）
+             * @enum {string}
+             */
+            kind: "file" | "text" | "checkbox";
+            /**
+             * @description kind 的中文名
+             * @example 上传文件
+             */
+            readonly kind_label: string;
             name: string;
             position: number;
             required: boolean;
@@ -2975,16 +5092,27 @@ export interface components {
             };
         };
         ContactIn: {
-            /** @enum {string|null} */
-            decision_role?: "影响者" | "采购者" | "使用者" | "否决者" | "influencer" | "purchaser" | "user" | "veto" | null;
+            /**
+             * @description 决策链角色；不知道时不填。编码：influencer（影响者）、purchaser（采购者）、user（使用者）、veto（否决者）
+             * @enum {string|null}
+             */
+            decision_role?: "influencer" | "purchaser" | "user" | "veto" | null;
             name: string;
             phone?: string | null;
             title?: string | null;
         };
         ContactOut: {
             customer_id: number;
-            /** @enum {string|null} */
-            decision_role?: "影响者" | "采购者" | "使用者" | "否决者" | "influencer" | "purchaser" | "user" | "veto" | null;
+            /**
+             * @description 编码：influencer（影响者）、purchaser（采购者）、user（使用者）、veto（否决者）
+             * @enum {string|null}
+             */
+            decision_role?: "influencer" | "purchaser" | "user" | "veto" | null;
+            /**
+             * @description decision_role 的中文名
+             * @example 影响者
+             */
+            readonly decision_role_label?: string | null;
             id: number;
             name: string;
             phone?: string | null;
@@ -2992,11 +5120,11 @@ export interface components {
         };
         ContactPatch: {
             /**
-             * @description 决策链角色，编码或中文名均可：influencer（影响者）、purchaser（采购者）、user（使用者）、veto（否决者）；null 清空
+             * @description 决策链角色；null 清空。编码：influencer（影响者）、purchaser（采购者）、user（使用者）、veto（否决者）
              * @example purchaser
              * @enum {string|null}
              */
-            decision_role?: "influencer" | "purchaser" | "user" | "veto" | "影响者" | "采购者" | "使用者" | "否决者" | null;
+            decision_role?: "influencer" | "purchaser" | "user" | "veto" | null;
             /**
              * @description 姓名
              * @example 李建国
@@ -3026,10 +5154,10 @@ export interface components {
         };
         ContractIn: {
             /**
-             * @description 金额，元；可写 300000 或 30万
-             * @example 30万
+             * @description 合同金额（分）：30 万元写 30000000
+             * @example 100000000
              */
-            amount: string;
+            amount_fen: number;
             contract_no?: string | null;
             instalments: components["schemas"]["InstalmentIn"][];
             /** Format: date */
@@ -3064,10 +5192,11 @@ export interface components {
             form_opened_at: string | null;
             grade?: string | null;
             /**
-             * @default 医院
+             * @description 客户类型。编码：hospital（医院）、distributor（经销商）、other（其他）
+             * @default hospital
              * @enum {string}
              */
-            kind: "医院" | "经销商" | "其他" | "hospital" | "distributor" | "other";
+            kind: "hospital" | "distributor" | "other";
             name: string;
             region?: string | null;
             /**
@@ -3081,11 +5210,27 @@ export interface components {
         CustomerOut: {
             contacts: components["schemas"]["ContactOut"][];
             grade?: string | null;
-            /** @enum {string} */
-            health: "绿灯" | "黄灯" | "红灯" | "green" | "yellow" | "red";
+            /**
+             * @description 编码：green（绿灯）、yellow（黄灯）、red（红灯）
+             * @enum {string}
+             */
+            health: "green" | "yellow" | "red";
+            /**
+             * @description health 的中文名
+             * @example 绿灯
+             */
+            readonly health_label: string;
             id: number;
-            /** @enum {string} */
-            kind: "医院" | "经销商" | "其他" | "hospital" | "distributor" | "other";
+            /**
+             * @description 编码：hospital（医院）、distributor（经销商）、other（其他）
+             * @enum {string}
+             */
+            kind: "hospital" | "distributor" | "other";
+            /**
+             * @description kind 的中文名
+             * @example 医院
+             */
+            readonly kind_label: string;
             name: string;
             /** @description 逾期未回款金额（分）：已过到期日、尚未回款的应收合计 */
             readonly overdue_receivable_fen: number;
@@ -3116,14 +5261,38 @@ export interface components {
             /** @description 最近几次触点情绪，由远到近 */
             recent: string[];
             resistant: number;
-            /** @description falling / rising / steady / none */
-            trend: string;
+            /**
+             * @description 情绪走势。编码：falling（走低）、rising（好转）、steady（平稳）、none（无记录）
+             * @enum {string}
+             */
+            trend: "falling" | "rising" | "steady" | "none";
+            /**
+             * @description trend 的中文名
+             * @example 走低
+             */
+            readonly trend_label: string;
         };
         DiagnosisFindingOut: {
-            /** @description emotion / decision_chain / stage / collaboration / payment / activity */
-            area: string;
-            /** @description ok / warn / bad */
-            severity: string;
+            /**
+             * @description 诊断维度。编码：emotion（客户情绪）、decision_chain（决策链）、stage（阶段进展）、collaboration（跨部门协同）、payment（回款）、activity（跟进频率）
+             * @enum {string}
+             */
+            area: "emotion" | "decision_chain" | "stage" | "collaboration" | "payment" | "activity";
+            /**
+             * @description area 的中文名
+             * @example 客户情绪
+             */
+            readonly area_label: string;
+            /**
+             * @description 严重程度。编码：ok（正常）、warn（注意）、bad（严重）
+             * @enum {string}
+             */
+            severity: "ok" | "warn" | "bad";
+            /**
+             * @description severity 的中文名
+             * @example 正常
+             */
+            readonly severity_label: string;
             text: string;
         };
         DiagnosisOut: {
@@ -3133,10 +5302,15 @@ export interface components {
             emotion: components["schemas"]["DiagnosisEmotionOut"];
             findings: components["schemas"]["DiagnosisFindingOut"][];
             /**
-             * @description 诊断结论：绿灯 / 黄灯 / 红灯
+             * @description 诊断结论：绿灯 / 黄灯 / 红灯。编码：green（绿灯）、yellow（黄灯）、red（红灯）
              * @enum {string}
              */
-            health: "绿灯" | "黄灯" | "红灯" | "green" | "yellow" | "red";
+            health: "green" | "yellow" | "red";
+            /**
+             * @description health 的中文名
+             * @example 绿灯
+             */
+            readonly health_label: string;
             next_steps: string[];
             open_parts: components["schemas"]["DiagnosisPartOut"][];
             payment: components["schemas"]["DiagnosisPaymentOut"];
@@ -3144,10 +5318,15 @@ export interface components {
             roles_missing: string[];
             roles_not_met: string[];
             /**
-             * @description 系统记录的健康度
+             * @description 系统记录的健康度。编码：green（绿灯）、yellow（黄灯）、red（红灯）
              * @enum {string}
              */
-            stored_health: "绿灯" | "黄灯" | "红灯" | "green" | "yellow" | "red";
+            stored_health: "green" | "yellow" | "red";
+            /**
+             * @description stored_health 的中文名
+             * @example 绿灯
+             */
+            readonly stored_health_label: string;
         };
         DiagnosisPartOut: {
             department: string;
@@ -3167,8 +5346,11 @@ export interface components {
             unavailable?: string | null;
         };
         EnablementIn: {
-            /** @enum {string} */
-            kind: "行业白皮书" | "专家直播" | "定制化案例" | "whitepaper" | "expert_live" | "custom_case";
+            /**
+             * @description 编码：whitepaper（行业白皮书）、expert_live（专家直播）、custom_case（定制化案例）
+             * @enum {string}
+             */
+            kind: "whitepaper" | "expert_live" | "custom_case";
             /** @default  */
             note: string;
         };
@@ -3176,8 +5358,16 @@ export interface components {
             /** Format: date-time */
             fulfilled_at?: string | null;
             id: number;
-            /** @enum {string} */
-            kind: "行业白皮书" | "专家直播" | "定制化案例" | "whitepaper" | "expert_live" | "custom_case";
+            /**
+             * @description 编码：whitepaper（行业白皮书）、expert_live（专家直播）、custom_case（定制化案例）
+             * @enum {string}
+             */
+            kind: "whitepaper" | "expert_live" | "custom_case";
+            /**
+             * @description kind 的中文名
+             * @example 行业白皮书
+             */
+            readonly kind_label: string;
             note?: string | null;
             requested_by_id: number;
             ticket_id: number;
@@ -3245,8 +5435,16 @@ export interface components {
                 [key: string]: unknown;
             };
             processed_rows?: number;
-            status?: string;
-            status_label?: string;
+            /**
+             * @description 导入状态。编码：previewed（待确认）、queued（排队中）、running（导入中）、done（已完成）、failed（导入失败）、undone（已撤销）
+             * @enum {string}
+             */
+            status: "previewed" | "queued" | "running" | "done" | "failed" | "undone";
+            /**
+             * @description status 的中文名
+             * @example 待确认
+             */
+            readonly status_label: string;
             total_rows?: number;
         };
         ImportUploadIn: {
@@ -3258,10 +5456,10 @@ export interface components {
         };
         InstalmentIn: {
             /**
-             * @description 金额，元；可写 300000 或 30万
-             * @example 30万
+             * @description 每期金额（分）：30 万元写 30000000
+             * @example 30000000
              */
-            amount: string;
+            amount_fen: number;
             /** Format: date */
             due_date: string;
         };
@@ -3280,17 +5478,21 @@ export interface components {
             status: string;
         };
         InvoiceConfidenceOut: {
-            amount: number;
+            amount_fen: number;
             buyer: number;
             code: number;
             date: number;
             number: number;
             seller: number;
-            tax: number;
-            total: number;
+            tax_fen: number;
+            total_fen: number;
         };
         InvoiceConfirmIn: {
-            amount?: string | null;
+            /**
+             * @description 金额（分）
+             * @example 1238938
+             */
+            amount_fen?: number | null;
             /** @description 识别时返回的照片；未填的字段取识别结果 */
             attachment_id?: number | null;
             buyer?: string | null;
@@ -3305,12 +5507,20 @@ export interface components {
             paid_at?: string | null;
             receivable_id: number;
             seller?: string | null;
-            tax?: string | null;
-            total?: string | null;
+            /**
+             * @description 税额（分）
+             * @example 161062
+             */
+            tax_fen?: number | null;
+            /**
+             * @description 价税合计（分）
+             * @example 1400000
+             */
+            total_fen?: number | null;
         };
         InvoiceFieldsOut: {
-            /** @description 金额（元） */
-            amount: string | null;
+            /** @description 金额（分） */
+            amount_fen: number | null;
             /** @description 购买方名称 */
             buyer: string | null;
             /** @description 发票代码 */
@@ -3324,10 +5534,10 @@ export interface components {
             number: string | null;
             /** @description 销售方名称 */
             seller: string | null;
-            /** @description 税额（元） */
-            tax: string | null;
-            /** @description 价税合计（元） */
-            total: string | null;
+            /** @description 税额（分） */
+            tax_fen: number | null;
+            /** @description 价税合计（分） */
+            total_fen: number | null;
         };
         InvoiceReadOut: {
             /** @description 已保存的发票照片，确认时带上 */
@@ -3409,8 +5619,11 @@ export interface components {
             file: string;
         };
         OpportunityIn: {
-            /** @description 预计成交金额，元；可写 580000 或 58万 */
-            expected_amount: string;
+            /**
+             * @description 预计成交金额（分）：58 万元写 58000000
+             * @example 58000000
+             */
+            expected_amount_fen: number;
             /**
              * Format: date-time
              * @description 表单打开时间
@@ -3435,9 +5648,11 @@ export interface components {
             customer_id: number;
             readonly customer_name: string;
             evidence: components["schemas"]["EvidenceOut"][];
-            /** @description 预计金额（分） */
+            /**
+             * @description 预计成交金额（分）
+             * @example 58000000
+             */
             expected_amount_fen: number;
-            expected_amount_yuan: string;
             id: number;
             /** Format: date-time */
             last_follow_up_at: string;
@@ -3449,8 +5664,16 @@ export interface components {
             stage: components["schemas"]["StageRef"];
             /** Format: date-time */
             stage_entered_at: string;
-            /** @enum {string} */
-            status: "进行中" | "赢单" | "输单" | "open" | "won" | "lost";
+            /**
+             * @description 编码：open（进行中）、won（赢单）、lost（输单）
+             * @enum {string}
+             */
+            status: "open" | "won" | "lost";
+            /**
+             * @description status 的中文名
+             * @example 进行中
+             */
+            readonly status_label: string;
             title: string;
         };
         OpportunityPage: {
@@ -3496,18 +5719,26 @@ export interface components {
             /** Format: date-time */
             schedule_date?: string | null;
             sla_hours: number;
-            /** @enum {string} */
-            status: "待响应" | "已响应" | "已完成" | "open" | "answered" | "closed";
+            /**
+             * @description 编码：open（待响应）、answered（已响应）、closed（已完成）
+             * @enum {string}
+             */
+            status: "open" | "answered" | "closed";
+            /**
+             * @description status 的中文名
+             * @example 待响应
+             */
+            readonly status_label: string;
             ticket_id: number;
             /** Format: date-time */
             valid_until?: string | null;
         };
         PaymentIn: {
             /**
-             * @description 金额，元；可写 300000 或 30万
-             * @example 30万
+             * @description 回款金额（分）：30 万元写 30000000
+             * @example 30000000
              */
-            amount: string;
+            amount_fen: number;
             /**
              * Format: date-time
              * @description 回款时间，默认现在
@@ -3545,7 +5776,16 @@ export interface components {
             /** @description 公海编号（领取、分配用） */
             entry_id: number;
             grade?: string | null;
-            kind: string;
+            /**
+             * @description 客户类型。编码：hospital（医院）、distributor（经销商）、other（其他）
+             * @enum {string}
+             */
+            kind: "hospital" | "distributor" | "other";
+            /**
+             * @description kind 的中文名
+             * @example 医院
+             */
+            readonly kind_label: string;
             name: string;
             open_deals: number;
             /** @description 长期未跟进 / 负责人已离职 */
@@ -3578,15 +5818,23 @@ export interface components {
             customer_name?: string | null;
             expo?: string | null;
             summary?: string | null;
-            /** @description 触点类型 */
-            type: string;
+            /**
+             * @description 预选的触点类型。编码：wechat（微信）、visit（面访）、phone（电话）、expo（展会）
+             * @enum {string}
+             */
+            type: "wechat" | "visit" | "phone" | "expo";
+            /**
+             * @description type 的中文名
+             * @example 微信
+             */
+            readonly type_label: string;
         };
         QrIn: {
             customer_id?: number | null;
             /** @example 2026上海医疗器械展 */
             expo?: string | null;
             /**
-             * @description touchpoint：某客户的触点表单；expo_lead：展会线索表单
+             * @description 二维码打开的表单。编码：touchpoint（客户触点表单）、expo_lead（展会线索表单）
              * @enum {string}
              */
             kind: "touchpoint" | "expo_lead";
@@ -3615,8 +5863,16 @@ export interface components {
         SceneFormOut: {
             /** Format: date-time */
             expires_at: string;
-            /** @enum {string} */
+            /**
+             * @description 要打开的表单。编码：touchpoint（客户触点表单）、expo_lead（展会线索表单）
+             * @enum {string}
+             */
             form: "touchpoint" | "expo_lead";
+            /**
+             * @description form 的中文名
+             * @example 客户触点表单
+             */
+            readonly form_label: string;
             prefill: components["schemas"]["PrefillOut"];
             /** @description 提交表单要调用的接口，按顺序 */
             submit_to: string[];
@@ -3629,8 +5885,16 @@ export interface components {
             code: string;
             id: number;
             name: string;
-            /** @enum {string} */
-            outcome: "进行中" | "赢单" | "输单" | "open" | "won" | "lost";
+            /**
+             * @description 编码：open（进行中）、won（赢单）、lost（输单）
+             * @enum {string}
+             */
+            outcome: "open" | "won" | "lost";
+            /**
+             * @description outcome 的中文名
+             * @example 进行中
+             */
+            readonly outcome_label: string;
             position: number;
             win_probability: number;
         };
@@ -3657,8 +5921,16 @@ export interface components {
             escalation_level: number;
             id: number;
             origin: string;
-            /** @enum {string} */
-            status: "待处理" | "已完成" | "已取消" | "open" | "done" | "cancelled";
+            /**
+             * @description 编码：open（待处理）、done（已完成）、cancelled（已取消）
+             * @enum {string}
+             */
+            status: "open" | "done" | "cancelled";
+            /**
+             * @description status 的中文名
+             * @example 待处理
+             */
+            readonly status_label: string;
             subject_id?: number | null;
             subject_type?: string | null;
             title: string;
@@ -3680,8 +5952,16 @@ export interface components {
             readonly opportunity_title: string;
             parts: components["schemas"]["PartOut"][];
             reason: string;
-            /** @enum {string} */
-            status: "处理中" | "已闭环" | "open" | "closed";
+            /**
+             * @description 编码：open（处理中）、closed（已闭环）
+             * @enum {string}
+             */
+            status: "open" | "closed";
+            /**
+             * @description status 的中文名
+             * @example 处理中
+             */
+            readonly status_label: string;
         };
         TicketPage: {
             items: components["schemas"]["TicketOut"][];
@@ -3728,17 +6008,17 @@ export interface components {
             /** @description 优先级得分：金额(万)×阶段概率×紧迫度×客户健康度 */
             score: number;
             /**
-             * @description 来源编码：task 待办、next_action 触点的下一步、follow_up 久未跟进的商机
+             * @description 来源：待办、触点的下一步行动、久未跟进的商机。编码：task（待办）、next_action（下一步行动）、follow_up（待跟进商机）
              * @enum {string}
              */
             source: "task" | "next_action" | "follow_up";
             /** @description 待办、触点或商机的 id（按来源） */
             source_id: number;
             /**
-             * @description 来源的中文名
-             * @example 下一步行动
+             * @description source 的中文名
+             * @example 待办
              */
-            source_label: string;
+            readonly source_label: string;
             /** @description 对象：联系人（客户）或客户名；与客户无关时为空串 */
             who: string;
         };
@@ -3747,10 +6027,11 @@ export interface components {
             contact_ids?: number[];
             customer_id: number;
             /**
-             * @default 中性
+             * @description 编码：positive（积极）、neutral（中性）、resistant（抵触）
+             * @default neutral
              * @enum {string}
              */
-            emotion: "积极" | "中性" | "抵触" | "positive" | "neutral" | "resistant";
+            emotion: "positive" | "neutral" | "resistant";
             /**
              * Format: date-time
              * @description 表单打开时间
@@ -3773,8 +6054,11 @@ export interface components {
             submitted_at: string | null;
             /** @default  */
             summary: string;
-            /** @enum {string} */
-            type: "微信" | "面访" | "电话" | "展会" | "wechat" | "visit" | "phone" | "expo";
+            /**
+             * @description 编码：wechat（微信）、visit（面访）、phone（电话）、expo（展会）
+             * @enum {string}
+             */
+            type: "wechat" | "visit" | "phone" | "expo";
         };
         TouchpointOut: {
             attachment_ids: number[];
@@ -3783,8 +6067,16 @@ export interface components {
             readonly customer_name: string;
             /** @description 是否有效触点 */
             effective: boolean;
-            /** @enum {string} */
-            emotion: "积极" | "中性" | "抵触" | "positive" | "neutral" | "resistant";
+            /**
+             * @description 编码：positive（积极）、neutral（中性）、resistant（抵触）
+             * @enum {string}
+             */
+            emotion: "positive" | "neutral" | "resistant";
+            /**
+             * @description emotion 的中文名
+             * @example 积极
+             */
+            readonly emotion_label: string;
             /** Format: date-time */
             form_opened_at?: string | null;
             /** @description 系统猜测、用户未改动的字段 */
@@ -3797,13 +6089,29 @@ export interface components {
             occurred_at: string;
             opportunity_id?: number | null;
             rep_id: number;
-            /** @enum {string} */
-            source: "聊天快捷按钮" | "聊天文字" | "语音" | "小程序" | "Excel导入" | "外部联系人事件" | "接口" | "chat_button" | "chat_text" | "voice" | "miniprogram" | "excel_import" | "external_contact" | "api";
+            /**
+             * @description 编码：chat_button（聊天快捷按钮）、chat_text（聊天文字）、voice（语音）、miniprogram（小程序）、excel_import（Excel导入）、external_contact（外部联系人事件）、api（接口）
+             * @enum {string}
+             */
+            source: "chat_button" | "chat_text" | "voice" | "miniprogram" | "excel_import" | "external_contact" | "api";
+            /**
+             * @description source 的中文名
+             * @example 聊天快捷按钮
+             */
+            readonly source_label: string;
             /** Format: date-time */
             submitted_at?: string | null;
             summary: string;
-            /** @enum {string} */
-            type: "微信" | "面访" | "电话" | "展会" | "wechat" | "visit" | "phone" | "expo";
+            /**
+             * @description 编码：wechat（微信）、visit（面访）、phone（电话）、expo（展会）
+             * @enum {string}
+             */
+            type: "wechat" | "visit" | "phone" | "expo";
+            /**
+             * @description type 的中文名
+             * @example 微信
+             */
+            readonly type_label: string;
         };
         TouchpointPage: {
             items: components["schemas"]["TouchpointOut"][];
@@ -3814,14 +6122,20 @@ export interface components {
         TouchpointPatch: {
             attachment_ids?: number[];
             contact_ids?: number[];
-            /** @enum {string} */
-            emotion?: "积极" | "中性" | "抵触" | "positive" | "neutral" | "resistant";
+            /**
+             * @description 编码：positive（积极）、neutral（中性）、resistant（抵触）
+             * @enum {string}
+             */
+            emotion?: "positive" | "neutral" | "resistant";
             next_action?: string | null;
             /** Format: date-time */
             next_action_due?: string | null;
             summary?: string;
-            /** @enum {string} */
-            type?: "微信" | "面访" | "电话" | "展会" | "wechat" | "visit" | "phone" | "expo";
+            /**
+             * @description 编码：wechat（微信）、visit（面访）、phone（电话）、expo（展会）
+             * @enum {string}
+             */
+            type?: "wechat" | "visit" | "phone" | "expo";
         };
         TransitionOut: {
             actor_id: number;
@@ -3860,17 +6174,29 @@ export interface components {
             department_id?: number | null;
             id: number;
             name: string;
-            /** @enum {string} */
-            readonly role: "rep" | "manager" | "director" | "dept_head" | "staff" | "admin";
+            /**
+             * @description 角色。编码：rep（销售）、manager（销售主管）、director（销售总监）、dept_head（部门负责人）、staff（员工）、admin（管理员）
+             * @enum {string}
+             */
+            role: "rep" | "manager" | "director" | "dept_head" | "staff" | "admin";
+            /**
+             * @description role 的中文名
+             * @example 销售
+             */
             readonly role_label: string;
             userid: string;
         };
         VoiceDraftOut: {
             /**
-             * @description 情绪猜测；无线索时为空
+             * @description 情绪猜测；无线索时为空。编码：positive（积极）、neutral（中性）、resistant（抵触）
              * @enum {string|null}
              */
-            emotion: "积极" | "中性" | "抵触" | null;
+            emotion: "positive" | "neutral" | "resistant" | null;
+            /**
+             * @description emotion 的中文名
+             * @example 积极
+             */
+            readonly emotion_label: string | null;
             /** @description 系统猜测的字段，确认时原样回传到 POST /touchpoints */
             guessed_fields: string[];
             next_action: string | null;
@@ -3898,8 +6224,16 @@ export interface components {
             probability: number;
             /** @description 主要原因，影响大者在前 */
             reasons: components["schemas"]["WinReasonOut"][];
-            /** @description model（本公司已结商机训练的模型）/ stage_table */
-            source: string;
+            /**
+             * @description 概率从何而来。编码：model（本公司已结商机训练的模型）、stage_table（阶段赢率表）
+             * @enum {string}
+             */
+            source: "model" | "stage_table";
+            /**
+             * @description source 的中文名
+             * @example 本公司已结商机训练的模型
+             */
+            readonly source_label: string;
             /** @description 所处阶段在阶段赢率表中的赢率，百分数 */
             stage_percent: number;
             /** @description 模型版本；按阶段赢率表时为空 */
@@ -3915,21 +6249,118 @@ export interface components {
         };
     };
     responses: {
-        /** @description Default error response */
+        /** @description 当前状态不允许此操作 */
+        Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "opportunity_closed",
+                 *       "message": "商机已关闭（赢单），不能再推进"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorOut"];
+            };
+        };
+        /** @description 其他错误：400 输入无法处理、413 文件过大、415 类型不支持、429 请求过于频繁、503 服务暂不可用 */
         DEFAULT_ERROR: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": "bad_request",
+                 *       "message": "手机号格式不正确"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorOut"];
             };
         };
-        /** @description Unprocessable Entity */
+        /** @description 无权：账号未开通或已停用，或您的角色不能进行此操作 */
+        Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "forbidden",
+                 *       "message": "无权进行此操作"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorOut"];
+            };
+        };
+        /** @description 记录不存在，或不在您的可见范围内（二者不区分） */
+        NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "not_found",
+                 *       "message": "记录不存在或您无权查看"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorOut"];
+            };
+        };
+        /** @description 提交的内容有误：fields 按字段列出原因 */
         UNPROCESSABLE_ENTITY: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": "validation",
+                 *       "fields": {
+                 *         "summary": [
+                 *           "最多 2000 个字"
+                 *         ]
+                 *       },
+                 *       "message": "提交的内容有误：summary：最多 2000 个字"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorOut"];
+            };
+        };
+        /** @description 未登录：缺少令牌，或令牌无效、已过期（重新登录） */
+        Unauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "unauthorized",
+                 *       "message": "登录已过期，请重新进入小程序"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorOut"];
+            };
+        };
+        /** @description 提交的内容有误：fields 按字段列出原因 */
+        ValidationError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "validation",
+                 *       "fields": {
+                 *         "summary": [
+                 *           "最多 2000 个字"
+                 *         ]
+                 *       },
+                 *       "message": "提交的内容有误：summary：最多 2000 个字"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorOut"];
             };
         };

@@ -3,12 +3,13 @@ import { View, Text, Input, Textarea } from '@tarojs/components'
 import { api, upload, S } from '../api/client'
 import { Chips, Button, Message, go } from './ui'
 import { pick } from '../lib/pick'
-import { isoLocal, nowIso } from '../lib/format'
+import { isoLocal, nowIso, yuanToFen } from '../lib/format'
+import { DECISION_ROLES, DecisionRole, EMOTIONS, Emotion, TOUCHPOINT_TYPES, TouchpointType, options } from '../lib/codes'
 import { message } from '../lib/useLoad'
 
-const TYPES = ['面访', '电话', '微信', '展会'].map((t) => ({ value: t, text: t }))
-const EMOTIONS = ['积极', '中性', '抵触'].map((t) => ({ value: t, text: t }))
-const ROLES = ['影响者', '采购者', '使用者', '否决者'].map((t) => ({ value: t, text: t }))
+const TYPES = options(TOUCHPOINT_TYPES)
+const EMOTION_CHOICES = options(EMOTIONS)
+const ROLES = options(DECISION_ROLES)
 const DUE = [
   { value: 0, text: '今天' },
   { value: 1, text: '明天' },
@@ -29,7 +30,7 @@ export type FormSeed = {
   customerId?: number | null
   customerName?: string | null
   contacts?: S<'ContactOut'>[]
-  type?: string
+  type?: TouchpointType
   summary?: string | null
   expo?: string | null
 }
@@ -44,6 +45,8 @@ function NewDeal({ touchpoint }: { touchpoint: S<'TouchpointOut'> }) {
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
   const create = async () => {
+    const amountFen = yuanToFen(amount)
+    if (!amountFen) return setError('请填写预计金额，例如 58万 或 580000')
     setBusy(true)
     setError(null)
     try {
@@ -51,7 +54,7 @@ function NewDeal({ touchpoint }: { touchpoint: S<'TouchpointOut'> }) {
         touchpoint_id: touchpoint.id,
         title,
         product_line: line,
-        expected_amount: amount,
+        expected_amount_fen: amountFen,
         form_opened_at: openedAt.current,
         submitted_at: nowIso(),
       })
@@ -84,13 +87,13 @@ function NewDeal({ touchpoint }: { touchpoint: S<'TouchpointOut'> }) {
 export function TouchpointForm({ seed }: { seed: FormSeed }) {
   const openedAt = useRef(nowIso())
   const old = seed.touchpoint || null
-  const [type, setType] = useState<string>(old?.type || seed.type || '面访')
-  const [emotion, setEmotion] = useState<string>(old?.emotion || '中性')
+  const [type, setType] = useState<TouchpointType>(old?.type || seed.type || 'visit')
+  const [emotion, setEmotion] = useState<Emotion>(old?.emotion || 'neutral')
   const [contacts, setContacts] = useState<S<'ContactOut'>[]>(seed.contacts || [])
   const [present, setPresent] = useState<number[]>(old ? old.contacts.map((c) => c.id) : [])
   const [adding, setAdding] = useState(false)
   const [newName, setNewName] = useState('')
-  const [newRole, setNewRole] = useState<string | null>(null)
+  const [newRole, setNewRole] = useState<DecisionRole | null>(null)
   const [summary, setSummary] = useState(old?.summary || seed.summary || '')
   const [nextAction, setNextAction] = useState(old?.next_action || '')
   const [due, setDue] = useState<number | null>(null)
@@ -123,7 +126,10 @@ export function TouchpointForm({ seed }: { seed: FormSeed }) {
   const addContact = async () => {
     if (!newName.trim()) return setError('请填写联系人姓名')
     if (!seed.customerId) {
-      setContacts([...contacts, { id: -(contacts.length + 1), customer_id: 0, name: newName.trim(), decision_role: newRole as S<'ContactOut'>['decision_role'] }])
+      setContacts([
+        ...contacts,
+        { id: -(contacts.length + 1), customer_id: 0, name: newName.trim(), decision_role: newRole, decision_role_label: newRole ? DECISION_ROLES[newRole] : null },
+      ])
       setPresent([...present, -(contacts.length + 1)])
     } else {
       try {
@@ -252,7 +258,7 @@ export function TouchpointForm({ seed }: { seed: FormSeed }) {
           <Message warn='未计为有效触点：需要至少一位客户方参与人，以及下一步行动和时间' />
         )}
         <View className='muted'>
-          {saved.customer_name} · {saved.type} · {saved.contacts.map((c) => c.name).join('、') || '无参与人'}
+          {saved.customer_name} · {saved.type_label} · {saved.contacts.map((c) => c.name).join('、') || '无参与人'}
         </View>
         {saved.opportunity_id ? (
           <Button onClick={() => go(`/pages/deal/index?id=${saved.opportunity_id}&touchpoint_id=${saved.id}`)}>推进商机</Button>
@@ -280,13 +286,13 @@ export function TouchpointForm({ seed }: { seed: FormSeed }) {
       <View className='label'>触点类型</View>
       <Chips options={TYPES} value={type} onChange={setType} label='触点类型' />
       <View className='label'>客户情绪</View>
-      <Chips options={EMOTIONS} value={emotion} onChange={setEmotion} label='客户情绪' />
+      <Chips options={EMOTION_CHOICES} value={emotion} onChange={setEmotion} label='客户情绪' />
       <View className='label'>在场的客户方（点选）</View>
       <View className='chips contacts'>
         {contacts.map((c) => (
           <View key={c.id} className={'chip contact' + (present.includes(c.id) ? ' on' : '')} onClick={() => toggle(c.id)}>
             {c.name}
-            {c.decision_role ? `·${c.decision_role}` : ''}
+            {c.decision_role_label ? `·${c.decision_role_label}` : ''}
           </View>
         ))}
         <View className='chip add-contact' onClick={() => setAdding(!adding)}>

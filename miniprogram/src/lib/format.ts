@@ -27,4 +27,23 @@ export function nowIso(): string {
   return isoLocal(new Date())
 }
 
-export const HEALTH_COLOUR: Record<string, string> = { 绿灯: '#1a9b4b', 黄灯: '#d69e00', 红灯: '#d93025' }
+export const HEALTH_COLOUR: Record<string, string> = { green: '#1a9b4b', yellow: '#d69e00', red: '#d93025' }
+
+/** What a rep types as an amount in yuan — 580000, 58万, 12.5万元, 1,200 — in fen (the API's unit); null when it
+ *  is not an amount at all. */
+export function yuanToFen(text: string): number | null {
+  let raw = text.trim().replace(/[,，\s]/g, '').replace(/元$/, '')
+  let multiplier = 1
+  const unit = raw.slice(-1)
+  if (unit === '万') multiplier = 10000
+  if (unit === '亿') multiplier = 100000000
+  if (unit === '千') multiplier = 1000
+  if (multiplier !== 1) raw = raw.slice(0, -1)
+  if (!/^\d+(\.\d+)?$/.test(raw)) return null
+  return Math.round(Number(raw) * multiplier * 100)
+}
+
+/** fen → the yuan figure an invoice shows, e.g. 1400000 → "14000.00". */
+export function yuan(fenValue: number | null | undefined): string {
+  return fenValue === null || fenValue === undefined ? '' : (fenValue / 100).toFixed(2)
+}

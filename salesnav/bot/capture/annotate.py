@@ -31,10 +31,11 @@ from salesnav.handlers.attachments import UploadRefused, keep_unrecognised, stor
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.records import record_event
 from salesnav.jobs.queue import enqueue_after_commit
+from salesnav.media_pool import transcribe
 from salesnav.models import Alert, Annotation, DepartmentKind, InboundMessage, User
 from salesnav.models import session as db
 from salesnav.settings import current_settings
-from salesnav.voice import AudioRejected, to_amr, transcribe
+from salesnav.voice import AudioRejected, to_amr
 
 PREFIX = "批注"
 # Heads of the chat's own commands: a manager typing one soon after an alert means the command, not a note.

@@ -109,7 +109,8 @@ def _give_to_move(incoming: Incoming, attachment: Attachment) -> None:
 
 def hear(content: bytes, message: WeComMessage, spoken_at: datetime) -> voice_note.Heard | None:
     """The transcript (slow); None when the engine cannot run. Unusable audio is a DomainError for the rep."""
-    from salesnav.voice import AudioRejected, transcribe
+    from salesnav.media_pool import transcribe
+    from salesnav.voice import AudioRejected
     from salesnav.voice.audio import sniff
 
     fmt = sniff(content) or (message.get("Format") or "amr").lower()
@@ -125,7 +126,8 @@ def hear(content: bytes, message: WeComMessage, spoken_at: datetime) -> voice_no
 
 def read_photo(content: bytes) -> Any:
     """The invoice reading of a photo (slow), or None when it is no image or the engine cannot run."""
-    from salesnav.ocr import ImageRejected, read_invoice
+    from salesnav.media_pool import read_invoice
+    from salesnav.ocr import ImageRejected
 
     try:
         return read_invoice(content, settings=current_settings())

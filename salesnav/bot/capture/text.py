@@ -30,7 +30,8 @@ HELP = (
     "• 商机 CT球管 58万（基于最近一条触点建商机）\n"
     f"• {stage_move.EXAMPLE}（推进商机，缺的检查清单会逐项询问）\n"
     "• 待办：查看我的待办\n"
-    "• 公海：查看公海客户；领取 编号；主管可「分配 编号 给 姓名」"
+    "• 公海：查看公海客户；领取 编号；主管可「分配 编号 给 姓名」\n"
+    "• 回款计划 瑞金医院 100万 签约3月2日 30万 3月31日 70万 9月30日（赢单后录入）；回款 瑞金医院 30万"
 )
 TOUCHPOINT_WORDS = ("触点", "记触点")
 OPPORTUNITY_WORDS = ("商机", "建商机")
@@ -44,6 +45,7 @@ def on_text(incoming: Incoming) -> None:
     # before anything else.
     from salesnav.bot.capture import (
         annotate,
+        contract_plan,
         daily_report,
         diagnosis,
         pool,
@@ -60,6 +62,7 @@ def on_text(incoming: Incoming) -> None:
         or daily_report.claim(incoming)
         or record_chase.claim(incoming)
         or pool.claim(incoming)
+        or contract_plan.claim(incoming)
     ):
         return
     content = (incoming.message.get("Content") or "").strip()

@@ -5,39 +5,27 @@ import { api, query, S } from '../../api/client'
 import { Page, Message, Empty, Button, Chips, go } from '../../components/ui'
 import { useData, message } from '../../lib/useLoad'
 import { HEALTH_COLOUR, fen, when } from '../../lib/format'
+import { DECISION_ROLES, DecisionRole, options } from '../../lib/codes'
 
-export const ROLES = [
-  { value: 'influencer', text: '影响者' },
-  { value: 'purchaser', text: '采购者' },
-  { value: 'user', text: '使用者' },
-  { value: 'veto', text: '否决者' },
-]
-const AREA: Record<string, string> = {
-  emotion: '情绪',
-  activity: '跟进',
-  decision_chain: '决策链',
-  stage: '阶段',
-  collaboration: '协同',
-  payment: '回款',
-}
-const ROLE_CODE: Record<string, string> = { 影响者: 'influencer', 采购者: 'purchaser', 使用者: 'user', 否决者: 'veto' }
+const ROLES = options(DECISION_ROLES)
 
 function ContactRow({ contact }: { contact: S<'ContactOut'> }) {
-  const [role, setRole] = useState<string | null>(contact.decision_role ? ROLE_CODE[contact.decision_role] || null : null)
+  const [role, setRole] = useState<DecisionRole | null>(contact.decision_role || null)
+  const [label, setLabel] = useState<string | null>(contact.decision_role_label || null)
   const [editing, setEditing] = useState(false)
   const [error, setError] = useState<string | null>(null)
-  const save = async (code: string) => {
+  const save = async (code: DecisionRole) => {
     const next = code === role ? null : code
     try {
       const out = await api<S<'ContactOut'>>('PATCH', `/contacts/${contact.id}`, { decision_role: next })
-      setRole(out.decision_role ? ROLE_CODE[out.decision_role] || null : null)
+      setRole(out.decision_role || null)
+      setLabel(out.decision_role_label || null)
       setEditing(false)
       setError(null)
     } catch (e) {
       setError(message(e))
     }
   }
-  const label = ROLES.find((r) => r.value === role)?.text
   return (
     <View className='item contact'>
       <View className='row' onClick={() => setEditing(!editing)}>
@@ -75,12 +63,17 @@ export default function Customer() {
           <View className='row'>
             <Text>
               <Text className='dot' style={{ background: HEALTH_COLOUR[c.health] || '#999' }} />
-              健康度：{c.health}
+              健康度：{c.health_label}
             </Text>
             <Text className='muted'>
-              {c.kind} {c.grade || ''} {c.region || ''}
+              {c.kind_label} {c.grade || ''} {c.region || ''}
             </Text>
           </View>
+          {c.overdue_receivable_fen ? (
+            <View className='warn overdue' onClick={() => go(`/work/collections/index?customer_id=${id}`)}>
+              逾期回款 {fen(c.overdue_receivable_fen)} · 查看回款 ›
+            </View>
+          ) : null}
           <Button kind='secondary' onClick={diagnose}>
             诊断
           </Button>
@@ -88,7 +81,7 @@ export default function Customer() {
             <View className='diagnosis'>
               {diagnosis.findings.map((f, i) => (
                 <View key={i} className='item'>
-                  <Text className={'badge' + (f.severity === 'bad' ? ' red' : '')}>{AREA[f.area] || '其他'}</Text> {f.text}
+                  <Text className={'badge' + (f.severity === 'bad' ? ' red' : '')}>{f.area_label}</Text> {f.text}
                 </View>
               ))}
               {diagnosis.deals.map((d) =>
@@ -133,7 +126,7 @@ export default function Customer() {
               <Text className='badge'>{d.stage.name}</Text>
             </View>
             <View className='muted'>
-              {fen(d.expected_amount_fen)} · {d.status}
+              {fen(d.expected_amount_fen)} · {d.status_label}
               {d.approval_frozen ? ' · 已冻结' : ''}
             </View>
           </View>
@@ -146,7 +139,7 @@ export default function Customer() {
           <View key={t.id} className='item touchpoint' onClick={() => go(`/pages/touchpoint/index?id=${t.id}`)}>
             <View className='row'>
               <Text>
-                {t.type} · {t.emotion}
+                {t.type_label} · {t.emotion_label}
               </Text>
               <Text className='muted'>{when(t.occurred_at)}</Text>
             </View>

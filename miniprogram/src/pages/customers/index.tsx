@@ -37,7 +37,7 @@ export default function Customers() {
               <Text className='muted'>{c.grade || ''}</Text>
             </View>
             <View className='muted'>
-              {c.kind} · {c.contacts.length} 位联系人
+              {c.kind_label} · {c.contacts.length} 位联系人
             </View>
           </View>
         ))}

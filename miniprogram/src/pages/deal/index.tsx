@@ -3,6 +3,7 @@ import { useRouter } from '@tarojs/taro'
 import { View, Text, Input, Textarea } from '@tarojs/components'
 import { api, upload, loadMe, ApiError, S } from '../../api/client'
 import { Page, Message, Button, Chips, Empty } from '../../components/ui'
+import { ContractCard } from '../../components/ContractCard'
 import { useData, message } from '../../lib/useLoad'
 import { pick } from '../../lib/pick'
 import { fen, nowIso, when } from '../../lib/format'
@@ -37,7 +38,7 @@ export default function Deal() {
   const d = deal.data
   const all = stages.data?.items || []
   const current = all.find((s) => d && s.id === d.stage.id)
-  const ahead = all.filter((s) => current && s.position > current.position && s.outcome !== '输单')
+  const ahead = all.filter((s) => current && s.position > current.position && s.outcome !== 'lost')
   const targetStage = ahead.find((s) => s.code === target) || ahead[0]
   // every stage the move passes asks for its own checklist
   const passed = targetStage ? ahead.filter((s) => s.position <= targetStage.position) : []
@@ -115,11 +116,11 @@ export default function Deal() {
         <View className='card'>
           <View className='card-title'>{d.title}</View>
           <View className='muted'>
-            {d.customer_name} · {d.product_line} · {fen(d.expected_amount_fen)} · {d.status}
+            {d.customer_name} · {d.product_line} · {fen(d.expected_amount_fen)} · {d.status_label}
           </View>
           <View className='step' style={{ marginTop: '8px' }}>
             {all
-              .filter((s) => s.outcome !== '输单')
+              .filter((s) => s.outcome !== 'lost')
               .map((s, i, shown) => (
                 <Text key={s.id} className={s.id === d.stage.id ? 'now' : ''}>
                   {s.name}
@@ -128,6 +129,7 @@ export default function Deal() {
               ))}
           </View>
           <View className='muted'>进入本阶段：{when(d.stage_entered_at)}</View>
+          {d.overdue_receivable_fen ? <View className='warn overdue'>逾期回款 {fen(d.overdue_receivable_fen)}，请尽快跟进客户付款</View> : null}
           {d.approval_frozen ? (
             <View className='warn frozen'>
               审批已冻结：{d.approval_frozen_reason || '大单信用校验未通过'}
@@ -136,7 +138,7 @@ export default function Deal() {
           ) : null}
         </View>
       ) : null}
-      {d && d.status === '进行中' && win.data ? (
+      {d && d.status === 'open' && win.data ? (
         <View className='card win-probability'>
           <View className='card-title'>赢单概率 {win.data.percent}%</View>
           <View className='muted'>
@@ -151,6 +153,7 @@ export default function Deal() {
           ))}
         </View>
       ) : null}
+      {d && d.status === 'won' ? <ContractCard opportunityId={id} /> : null}
       {d && d.approval_frozen && (role === 'director' || role === 'admin') ? (
         <View className='card'>
           <View className='card-title'>解除冻结</View>
@@ -160,7 +163,7 @@ export default function Deal() {
           </Button>
         </View>
       ) : null}
-      {d && d.status === '进行中' && ahead.length ? (
+      {d && d.status === 'open' && ahead.length ? (
         <View className='card advance'>
           <View className='card-title'>推进到</View>
           <Chips options={ahead.map((s) => ({ value: s.code, text: s.name }))} value={targetStage?.code || null} onChange={setTarget} label='目标阶段' />
@@ -179,13 +182,13 @@ export default function Deal() {
                         {item.name}
                         {done ? ' ✓ 已提供' : ''}
                       </Text>
-                      <Text className='muted'>{item.kind}</Text>
+                      <Text className='muted'>{item.kind_label}</Text>
                     </View>
-                    {item.kind === '上传文件' ? (
+                    {item.kind === 'file' ? (
                       <View className={'chip upload' + (g.attachment_id ? ' on' : '')} onClick={() => uploadFor(item.id)}>
                         {g.filename ? `已上传：${g.filename}` : '＋ 上传文件或照片'}
                       </View>
-                    ) : item.kind === '文字' ? (
+                    ) : item.kind === 'text' ? (
                       <Input className='input evidence-text' value={g.text || ''} placeholder='填写' onInput={(e) => set(item.id, { text: e.detail.value })} />
                     ) : (
                       <View className={'chip tick' + (g.checked ? ' on' : '')} onClick={() => set(item.id, { checked: !g.checked })}>

@@ -4,16 +4,19 @@ import { upload, api, S } from '../../api/client'
 import { Page, Message, Button, Chips, Empty } from '../../components/ui'
 import { message } from '../../lib/useLoad'
 import { pick } from '../../lib/pick'
-import { fen } from '../../lib/format'
+import { fen, yuan, yuanToFen } from '../../lib/format'
 
-const FIELDS: { key: 'number' | 'code' | 'date' | 'buyer' | 'seller' | 'amount' | 'tax' | 'total'; text: string }[] = [
+type Key = keyof S<'InvoiceFieldsOut'>
+// The money fields travel in fen; the rep reads and corrects them in yuan, as printed on the invoice.
+const MONEY: Key[] = ['total_fen', 'amount_fen', 'tax_fen']
+const FIELDS: { key: Key; text: string }[] = [
   { key: 'buyer', text: '购买方' },
   { key: 'number', text: '发票号码' },
   { key: 'code', text: '发票代码' },
   { key: 'date', text: '开票日期' },
-  { key: 'total', text: '价税合计（元）' },
-  { key: 'amount', text: '金额（元）' },
-  { key: 'tax', text: '税额（元）' },
+  { key: 'total_fen', text: '价税合计（元）' },
+  { key: 'amount_fen', text: '金额（元）' },
+  { key: 'tax_fen', text: '税额（元）' },
   { key: 'seller', text: '销售方' },
 ]
 
@@ -35,7 +38,14 @@ export default function Invoice() {
       const out = await upload<S<'InvoiceReadOut'>>('/invoices/ocr', picked)
       setReading(out)
       const f = out.fields
-      setValues(Object.fromEntries(FIELDS.map(({ key }) => [key, f[key] ? String(f[key]) : ''])))
+      setValues(
+        Object.fromEntries(
+          FIELDS.map(({ key }) => {
+            const v = f[key]
+            return [key, v === null || v === undefined ? '' : MONEY.includes(key) ? yuan(v as number) : String(v)]
+          }),
+        ),
+      )
       setReceivable(out.match ? out.match.receivable_id : null)
     } catch (e) {
       setError(message(e))
@@ -50,10 +60,16 @@ export default function Invoice() {
     setError(null)
     try {
       const body: Record<string, unknown> = { receivable_id: receivable, attachment_id: reading.attachment_id }
-      for (const { key } of FIELDS) body[key] = values[key] ? values[key] : null
+      for (const { key, text } of FIELDS) {
+        const typed = (values[key] || '').trim()
+        if (!MONEY.includes(key)) body[key] = typed || null
+        else if (!typed) body[key] = null
+        else if (yuanToFen(typed) === null) throw new Error(`${text.replace('（元）', '')}格式不正确，例如 14000.00`)
+        else body[key] = yuanToFen(typed)
+      }
       setPaid(await api<S<'PaymentOut'>>('POST', '/invoices/confirm', body))
     } catch (e) {
-      setError(message(e))
+      setError(e instanceof Error && !('status' in e) ? e.message : message(e))
     } finally {
       setBusy(false)
     }
@@ -72,7 +88,7 @@ export default function Invoice() {
         <View className='card invoice-fields'>
           <View className='card-title'>识别结果</View>
           <View className='muted'>
-            {values.buyer || '购买方未识别'} · 价税合计 {values.total || '—'} 元 · 发票号 {values.number || '—'}
+            {values.buyer || '购买方未识别'} · 价税合计 {values.total_fen || '—'} 元 · 发票号 {values.number || '—'}
           </View>
           <View className='label'>对应的应收款</View>
           {reading.candidates.length === 0 ? <Empty text='在您可见的客户中没有找到未结清的应收款' /> : null}

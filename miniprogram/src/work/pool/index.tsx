@@ -72,7 +72,7 @@ export default function Pool() {
               <Text className='badge'>{item.reason}</Text>
             </View>
             <View className='muted'>
-              {[item.grade, item.kind, item.region].filter(Boolean).join(' · ')} · 入公海 {item.days_in_pool} 天
+              {[item.grade, item.kind_label, item.region].filter(Boolean).join(' · ')} · 入公海 {item.days_in_pool} 天
               {item.open_deals ? ` · ${item.open_deals} 个进行中商机` : ''}
             </View>
             {item.cooldown_until ? <View className='muted'>您是原负责人，{when(item.cooldown_until)} 后可领取</View> : null}

@@ -6,8 +6,9 @@ import { Page, Message, Button, Chips } from '../../components/ui'
 import { useData, message } from '../../lib/useLoad'
 import { pick } from '../../lib/pick'
 import { nowIso, when } from '../../lib/format'
+import { ENABLEMENT_KINDS, EnablementKind, options } from '../../lib/codes'
 
-const KINDS = ['行业白皮书', '专家直播', '定制化案例'].map((k) => ({ value: k, text: k }))
+const KINDS = options(ENABLEMENT_KINDS)
 
 function PartCard({ part, mine, onDone }: { part: S<'PartOut'>; mine: boolean; onDone: () => void }) {
   const openedAt = useRef(nowIso())
@@ -51,7 +52,7 @@ function PartCard({ part, mine, onDone }: { part: S<'PartOut'>; mine: boolean; o
     <View className='item part'>
       <View className='row'>
         <Text>{part.department_name}</Text>
-        <Text className={'badge' + (part.status === '待响应' ? ' red' : '')}>{part.status}</Text>
+        <Text className={'badge' + (part.status === 'open' ? ' red' : '')}>{part.status_label}</Text>
       </View>
       <View className='muted'>
         {part.request} {part.due_at ? `· 期限 ${when(part.due_at)}` : ''}
@@ -59,8 +60,8 @@ function PartCard({ part, mine, onDone }: { part: S<'PartOut'>; mine: boolean; o
       {part.response_text ? <View>回复：{part.response_text}</View> : null}
       {part.schedule_date ? <View>排期：{when(part.schedule_date)}</View> : null}
       {part.risks ? <View>风险：{part.risks}</View> : null}
-      {part.status === '待响应' && !mine ? <View className='muted'>由{part.department_name}在此回复，回复后会通知您</View> : null}
-      {part.status === '待响应' && mine ? (
+      {part.status === 'open' && !mine ? <View className='muted'>由{part.department_name}在此回复，回复后会通知您</View> : null}
+      {part.status === 'open' && mine ? (
         <View className='chip answer' style={{ marginTop: '8px' }} onClick={() => setOpen(!open)}>
           回复本部门任务
         </View>
@@ -103,7 +104,7 @@ export default function Ticket() {
       .then((u) => setDepartment(u.department_id ?? null))
       .catch(() => undefined)
   }, [])
-  const [kind, setKind] = useState<string | null>(null)
+  const [kind, setKind] = useState<EnablementKind | null>(null)
   const [note, setNote] = useState('')
   const [error, setError] = useState<string | null>(null)
   const [ok, setOk] = useState<string | null>(null)
@@ -126,7 +127,7 @@ export default function Ticket() {
         <View className='card'>
           <View className='card-title'>{t.opportunity_title}</View>
           <View className='muted'>
-            {t.reason} · {t.status} · {when(t.opened_at)}
+            {t.reason} · {t.status_label} · {when(t.opened_at)}
           </View>
           {t.parts.map((p) => (
             <PartCard key={p.id} part={p} mine={department !== null && p.department_id === department} onDone={ticket.reload} />
@@ -138,7 +139,7 @@ export default function Ticket() {
           <View className='card-title'>申请市场赋能</View>
           {t.enablement_requests.map((r) => (
             <View key={r.id} className='muted'>
-              · {r.kind} {r.fulfilled_at ? '（已提供）' : '（处理中）'}
+              · {r.kind_label} {r.fulfilled_at ? '（已提供）' : '（处理中）'}
             </View>
           ))}
           <Chips options={KINDS} value={kind} onChange={setKind} label='赋能类型' />

@@ -15,10 +15,10 @@ export default function Tickets() {
           <View key={t.id} className='item ticket' onClick={() => go(`/work/ticket/index?id=${t.id}`)}>
             <View className='row'>
               <Text>{t.opportunity_title}</Text>
-              <Text className='badge'>{t.status}</Text>
+              <Text className='badge'>{t.status_label}</Text>
             </View>
             <View className='muted'>
-              {t.reason} · {when(t.opened_at)} · {t.parts.filter((p) => p.status === '待响应').length} 项待响应
+              {t.reason} · {when(t.opened_at)} · {t.parts.filter((p) => p.status === 'open').length} 项待响应
             </View>
           </View>
         ))}
