@@ -13,13 +13,27 @@ Tuesday. Run 3: the idle minute tick after Tuesday's packs went out. Each run is
 (`salesnav.jobs.battle_pack.run`): compute every pack and queue it (one outbox insert, one rq job per
 message on the Redis database given — nothing delivers them; the rq queues are emptied afterwards).
 SQL statements are counted with a SQLAlchemy before_cursor_execute listener.
+
+Run 4 (unless `--no-delivery`): Tuesday's packs delivered. The WeCom emulator runs in a process of its own
+(waitress, on loopback) with WeCom's limits — 45009 past 10,000 API calls a minute for the company, silent drops
+past 30 messages a minute per member — and the Procfile's outbound worker (`salesnav worker --queues outbound`,
+`--senders` of them) works the rq jobs run 2 queued (`deliver_many`, 100 packs each), within the outbox's company
+window in Redis. The clock runs from the workers' start until every pack row is sent; the check is the
+emulator's own count: messages delivered, calls refused (45009), messages dropped. Target: ≤ 70 s, none lost,
+none dropped.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import multiprocessing
+import os
 import random
+import socket
+import subprocess
+import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -316,7 +330,129 @@ class StatementCounter:
         self.count += 1
 
 
-def measure(label: str, moment: datetime, counter: StatementCounter, redis_url: str) -> None:
+def serve_emulator(settings: Settings, port: int) -> None:
+    """The WeCom emulator (with the app it is mounted in) in this process, on loopback (a child process)."""
+    import logging
+
+    from waitress import serve
+
+    from salesnav.app import create_app
+
+    logging.getLogger("waitress").setLevel(logging.ERROR)
+    register_adapters()
+    serve(create_app(settings), host="127.0.0.1", port=port, threads=8, ident="wecom-emulator")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def deliver(settings: Settings, senders: int, expected: int) -> None:
+    """Run 4: the packs run 2 queued, delivered through the emulator by `senders` outbound workers (0: this
+    process works the outbound queue, the emulator mounted in it and answered without a socket)."""
+    import requests
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    emulated = dataclasses.replace(
+        settings, wecom=dataclasses.replace(settings.wecom, api_base=base + "/_wecom", emulator=True)
+    )
+    emulator: multiprocessing.process.BaseProcess | None = None
+    workers: list[subprocess.Popen[bytes]] = []
+    if senders:
+        emulator = multiprocessing.get_context("spawn").Process(
+            target=serve_emulator, args=(emulated, port), daemon=True
+        )
+        emulator.start()
+        for _ in range(200):
+            try:
+                requests.get(base + "/_wecom/_control", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        env = {
+            **os.environ,
+            "DATABASE_URL": settings.database_url,
+            "REDIS_URL": settings.redis_url,
+            "WECOM_API_BASE": base + "/_wecom",
+            "WECOM_EMULATOR": "1",
+        }
+        cli = os.path.join(os.path.dirname(sys.executable), "salesnav")
+        command = [cli, "worker", "--burst", "--queues", "outbound"]
+    else:
+        from salesnav.app import create_app
+        from salesnav.bot.emulator import STATE, local
+
+        app = create_app(emulated)
+        local.serve_in_process(app)
+    started = time.perf_counter()
+    try:
+        if senders:
+            workers = [subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) for _ in range(senders)]
+            while time.perf_counter() - started < 300:
+                with db.transaction() as session:
+                    left = session.scalar(text("SELECT count(*) FROM outbound_messages WHERE status = 'queued'"))
+                if not left or all(w.poll() is not None for w in workers):
+                    break
+                time.sleep(0.2)
+        else:
+            jobs_queue.backend().drain()  # rq's SimpleWorker, in burst: the outbound jobs run 2 queued
+        seconds = time.perf_counter() - started
+        for w in workers:
+            w.wait(timeout=120)
+        if senders:
+            counts = requests.get(base + "/_wecom/_control", timeout=10).json()["counts"]
+        else:
+            counts = STATE.summary()["counts"]
+        with db.transaction() as session:
+            by_status = dict(
+                session.execute(text("SELECT status, count(*) FROM outbound_messages GROUP BY status")).all()
+            )
+    finally:
+        if emulator is not None:
+            emulator.terminate()
+            emulator.join(timeout=10)
+    lost = expected - counts["delivered"]
+    from salesnav.bot import outbox
+
+    cap = outbox.policy().company_per_minute
+    floor = (expected - 1) // cap * 60
+    where = f"{senders} outbound worker process(es), the emulator in its own" if senders else "one process"
+    print(
+        f"run 4: delivery of {expected:,} packs through the emulator ({where}): {seconds:.1f} s "
+        f"(target ≤ 70 s: {'met' if seconds <= 70 and not lost else 'NOT met'})\n"
+        f"   emulator's count: {counts['delivered']:,} delivered, {counts['dropped']} dropped by the per-member limit, "
+        f"{counts['rate_limited']} calls refused by the company cap (45009), {counts['api_calls']:,} API calls; "
+        f"lost {lost}\n   outbox rows by status: {json.dumps(by_status)}\n"
+        f"   what the caps force (baseline): ≥ {floor} s — {expected:,} sends at {cap:,} a minute (WeCom's 10,000 less "
+        f"what is left for tokens, uploads and logins)"
+    )
+
+
+def requeue_tuesday(settings: Settings) -> int:
+    """`--deliver-only`: Tuesday's packs, already computed by an earlier run, queued again with their jobs."""
+    from salesnav.bot import outbox
+
+    with db.transaction() as session:
+        session.execute(text("DELETE FROM job_runs WHERE key LIKE 'outbound:%'"))  # the earlier run's, done
+        ids = list(
+            session.scalars(
+                text(
+                    "UPDATE outbound_messages SET status = 'queued', attempts = 0, sent_at = NULL, wecom_msgid = NULL,"
+                    " next_attempt_at = created_at WHERE idempotency_key LIKE :key RETURNING id"
+                ),
+                {"key": "battle_pack:%:2026-03-03"},
+            )
+        )
+        outbox.deliver_after_commit(session, ids)
+    return len(ids)
+
+
+def measure(
+    label: str, moment: datetime, counter: StatementCounter, redis_url: str, *, keep_jobs: bool = False
+) -> None:
     previous = clock.use(clock.FrozenClock(moment))
     counter.count = 0
     started = time.perf_counter()
@@ -329,7 +465,7 @@ def measure(label: str, moment: datetime, counter: StatementCounter, redis_url: 
         f"{label:<38} packs computed {report.computed:>6}, queued {report.queued:>6}, "
         f"{seconds:7.2f} s, SQL statements {counter.count:>3}"
     )
-    if redis_url:
+    if redis_url and not keep_jobs:
         from redis import Redis
 
         Redis.from_url(redis_url).flushdb()  # nobody delivers these: empty the bench's rq queues
@@ -341,13 +477,26 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/6")
     parser.add_argument("--reps", type=int, default=10_000)
     parser.add_argument("--first", type=int, default=1_000, help="reps active in the first run")
+    parser.add_argument("--no-delivery", action="store_true", help="skip run 4 (delivery through the emulator)")
+    parser.add_argument(
+        "--senders", type=int, default=0, help="outbound worker processes in run 4 (0: this process, emulator in it)"
+    )
+    parser.add_argument("--deliver-only", action="store_true", help="run 4 alone, on the database an earlier run left")
     args = parser.parse_args()
     register_adapters()  # as every process does at start: the ports' channels (salesnav/adapters.py)
 
-    create_database(args.database_url)
     settings = Settings.from_env(
         {"DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url, "WECOM_API_BASE": "http://127.0.0.1:9/_wecom"}
     )
+    if args.deliver_only:
+        db.configure(settings.database_url)
+        jobs_queue.configure(settings.redis_url)
+        from redis import Redis
+
+        Redis.from_url(args.redis_url).flushdb()
+        deliver(settings, args.senders, requeue_tuesday(settings))
+        return
+    create_database(args.database_url)
     migrate.upgrade(settings.database_url)
     started = time.perf_counter()
     counts = seed(args.database_url, args.reps, local(MONDAY, 9))
@@ -367,15 +516,32 @@ def main() -> None:
     measure(f"run 1: {args.first:,} active reps (Mon 10:00)", local(MONDAY, 10), counter, args.redis_url)
     with db.transaction() as session:
         session.execute(text("UPDATE users SET active = true"))
+        # Monday's packs went out on Monday: run 4 delivers Tuesday's alone.
+        session.execute(text("UPDATE outbound_messages SET status = 'sent', sent_at = created_at"))
     tuesday = MONDAY + timedelta(days=1)
-    measure(f"run 2: {args.reps:,} active reps (Tue 10:00)", local(tuesday, 10), counter, args.redis_url)
-    measure("run 3: idle tick after the packs (Tue 10:01)", local(tuesday, 10, 1), counter, args.redis_url)
+    delivering = bool(args.redis_url) and not args.no_delivery
+    measure(
+        f"run 2: {args.reps:,} active reps (Tue 10:00)",
+        local(tuesday, 10),
+        counter,
+        args.redis_url,
+        keep_jobs=delivering,
+    )
+    measure(
+        "run 3: idle tick after the packs (Tue 10:01)",
+        local(tuesday, 10, 1),
+        counter,
+        args.redis_url,
+        keep_jobs=delivering,
+    )
     with db.transaction() as session:
         sizes = session.execute(
             text("SELECT min(length(body->>'content')), max(octet_length(body->>'content')) FROM outbound_messages")
         ).one()
         sample = session.scalar(text("SELECT body->>'content' FROM outbound_messages ORDER BY id LIMIT 1"))
     print(f"pack size: {sizes[0]}–{sizes[1]} bytes (WeCom markdown limit 2,048)\n--- a sample pack ---\n{sample}")
+    if delivering:
+        deliver(settings, args.senders, args.reps)
 
 
 if __name__ == "__main__":

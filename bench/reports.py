@@ -17,7 +17,9 @@ million trigger updates would only slow the load.
 Runs: (1) the plain scan — `SELECT count(*), count(next_action), sum(contact_roles)` over the week's touchpoints;
 (2) `salesnav.bot.report_jobs.run_team(Monday 08:00, "weekly")`: every manager's report and the director's, built
 and queued (one outbox insert; the rq jobs go to the Redis database given and are emptied); (3) the same with
-50 managers (the rest made inactive) to show the statement count does not grow with the managers.
+50 managers (the rest made inactive) to show the statement count does not grow with the managers; (4) the
+collections book (回款台账, handlers/collections_book.py) of one manager and of the director, and one run of the
+回款 reminders (handlers/collections.py), each timed in the same run.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 
 from salesnav import clock
 from salesnav.bot import client as wecom_client
@@ -340,6 +342,35 @@ def weekly(label: str, counter: StatementCounter, redis_url: str) -> tuple[float
     return seconds, queued, statements
 
 
+def collections_figures() -> None:
+    """The collections book of a manager (20 reps, 100 customers) and of the director (every receivable), and
+    one reminder run (a batch of up to 500 receivables due soon or overdue), on Monday morning."""
+    from salesnav.adapters import register_adapters
+    from salesnav.handlers import collections, collections_book
+    from salesnav.models import Role, User
+
+    register_adapters()  # the reminders go through the notification port, as in a worker
+
+    previous = clock.use(clock.FrozenClock(local(MONDAY, 8)))
+    try:
+        for role in (Role.MANAGER, Role.DIRECTOR):
+            with db.transaction() as session:
+                viewer = session.scalars(select(User).where(User.role == role).order_by(User.id).limit(1)).one()
+                started = time.perf_counter()
+                book = collections_book.team_book(session, viewer)
+                seconds = time.perf_counter() - started
+            label = f"collections book, {role.label}"
+            print(f"{label:<44} {len(book.rows):>7} rows in {seconds:7.2f} s (overdue ¥{book.overdue_fen / 100:,.0f})")
+        with db.transaction() as session:
+            started = time.perf_counter()
+            done = collections.run(session, clock.now(), TZ)
+            seconds = time.perf_counter() - started
+            session.rollback()  # measured, not kept: the bench's outbox stays the reports'
+        print(f"{'回款 reminders, one clock run':<44} {done.reminded + done.flagged:>7} sent  in {seconds:7.2f} s")
+    finally:
+        clock.use(previous)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/wt_reports_bench")
@@ -384,6 +415,7 @@ def main() -> None:
     _s, few, few_statements = weekly("weekly reports, 50 managers + director", counter, args.redis_url)
     with db.transaction() as session:
         session.execute(text("UPDATE users SET active = true WHERE role = 'manager'"))
+    collections_figures()
     with db.transaction() as session:
         size = session.execute(text("SELECT max(octet_length(body::text)), count(*) FROM outbound_messages")).one()
     print(

@@ -79,6 +79,7 @@ def serve(host: str, no_demo: bool) -> None:
     """Embedded all-in-one: migrations, demo data, web, in-process worker and clock."""
     from waitress import serve as waitress_serve
 
+    from salesnav import media_pool
     from salesnav.app import create_app
     from salesnav.handlers.stages import ensure_default_stages
     from salesnav.jobs import clock as jobs_clock
@@ -97,6 +98,7 @@ def serve(host: str, no_demo: bool) -> None:
     with dbs.transaction() as session:
         ensure_default_stages(session)
     jobs_clock.start_background(settings.redis_url)
+    media_pool.start(settings)  # speech and OCR side by side, in processes (salesnav/media_pool.py)
     base = f"http://{host}:{settings.port}"
     click.echo(f"销售导航仪已启动: {base}/  健康检查: {base}/healthz")
     waitress_serve(app, host=host, port=settings.port, threads=8, ident="salesnav")
@@ -125,6 +127,10 @@ def worker(burst: bool, queues: str) -> None:
     if not settings.redis_url:
         raise CliError("worker 需要 REDIS_URL；嵌入式默认模式下任务在 serve 进程内运行")
     configure_process(settings, "worker")
+    if "media" in names and not burst:
+        from salesnav import media_pool
+
+        media_pool.start(settings)
     jobs_worker.run(settings.redis_url, names, burst=burst)
 
 

@@ -3,7 +3,8 @@ wrong, which of them, in words (`reasons`), so an operator can tell a stopped cl
 behind (the clock's own tick is fresh, its heartbeat job waits in the queue) or from Redis being away.
 
 `status` is "ok", or "degraded" with its reasons (HTTP 503). Figures come from the processes' own records:
-the clock's tick and the heartbeat job's run (salesnav/jobs/heartbeat.py), rq's queues and worker registry.
+the clock's tick and the heartbeat job's run (salesnav/jobs/heartbeat.py), rq's queues and worker registry, and
+the outbox's own rows (`outbox`: its queue depth and oldest wait).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from flask import jsonify
 from sqlalchemy import text
 
 from salesnav import clock
+from salesnav.handlers.admin.delivery import STUCK_AFTER, outbox_queue
 from salesnav.jobs import heartbeat
 from salesnav.jobs import queue as jobs_queue
 from salesnav.models import session as db
@@ -45,6 +47,8 @@ def healthz() -> Any:
     else:
         checks["queue"] = {"ok": False, "error": "redis_down"}
 
+    if checks["database"]["ok"]:
+        _check_outbox(checks, reasons)
     clock_ok = _check_clock(checks, reasons) if redis_up else False
     if not redis_up:
         checks["clock"] = {"ok": False, "error": "redis_down"}
@@ -52,6 +56,18 @@ def healthz() -> Any:
         _check_beat(checks, reasons)
     healthy = not reasons
     return jsonify(status="ok" if healthy else "degraded", reasons=reasons, **checks), 200 if healthy else 503
+
+
+def _check_outbox(checks: dict[str, Any], reasons: list[str]) -> None:
+    """The outbox's queue: messages due and not sent (depth) and how long the oldest has waited. WeCom's rates
+    spread a burst (10,000 battle packs) over a minute or two; a message due longer than STUCK_AFTER is not."""
+    with db.transaction() as session:
+        queue = outbox_queue(session)
+    ok = queue.oldest_wait_seconds <= STUCK_AFTER.total_seconds()
+    checks["outbox"] = {"ok": ok, "depth": queue.depth, "oldest_wait_seconds": queue.oldest_wait_seconds}
+    if not ok:
+        waited = f"{queue.depth} 条待发送，最早的已等待 {queue.oldest_wait_seconds:.0f} 秒"
+        reasons.append(f"企业微信消息积压：{waited}（发送 worker 未在处理）")
 
 
 def _check_redis(checks: dict[str, Any], reasons: list[str]) -> bool:
@@ -89,7 +105,7 @@ def _check_queue(checks: dict[str, Any], reasons: list[str]) -> None:
 
 
 def _rq_details(backend: jobs_queue.RqBackend) -> dict[str, Any]:
-    from rq import Queue, Worker
+    from rq import Queue, Worker  # rq only when REDIS_URL is set
 
     now = datetime.now(UTC)  # rq stamps jobs with the real time
     waiting: dict[str, float] = {}

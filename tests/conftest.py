@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from salesnav import clock
 from salesnav.adapters import register_adapters
+from salesnav.bot import outbox
 from salesnav.jobs import queue as jobs_queue
 from salesnav.models import Base, migrate
 from salesnav.models import session as db
@@ -146,6 +147,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
             backend.drain()  # a job still running would hold locks that TRUNCATE waits on
         jobs_queue.configure("")
         _truncate_all()
+        outbox._local_window.forget()  # the sends it counted are gone with their rows
 
 
 @pytest.fixture

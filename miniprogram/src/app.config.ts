@@ -13,7 +13,7 @@ export default defineAppConfig({
   subPackages: [
     {
       root: 'work',
-      pages: ['alerts/index', 'alert/index', 'deals/index', 'invoice/index', 'tickets/index', 'ticket/index', 'import/index', 'pool/index'],
+      pages: ['alerts/index', 'alert/index', 'deals/index', 'invoice/index', 'tickets/index', 'ticket/index', 'import/index', 'pool/index', 'collections/index'],
     },
   ],
   window: {

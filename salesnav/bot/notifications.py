@@ -17,7 +17,6 @@ from salesnav.bot import outbox
 from salesnav.bot.battle_pack_card import render_markdown
 from salesnav.bot.capture.annotate import deliver_to_rep, queue_alert_card, queue_digest_card
 from salesnav.bot.ticket_cards import part_card, task_id_for
-from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import OutboundMessage
 from salesnav.models.base import UTCDateTime
 from salesnav.ports import notifications as port
@@ -112,6 +111,5 @@ def battle_packs_to_reps(session: Session, notes: Sequence[port.BattlePackToRep]
             },
         )
     )
-    for message_id in ids:
-        enqueue_after_commit(session, outbox.deliver, message_id, key=f"outbound:{message_id}", queue="outbound")
+    outbox.deliver_after_commit(session, ids)  # a burst: BATCH rows to a job, within WeCom's rates
     return ids

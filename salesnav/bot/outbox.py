@@ -11,6 +11,12 @@
 - WeCom silently drops app messages past 30/min or 1,000/h to one member. We count per recipient
   (Redis sorted set when configured, else sent rows in the database) and merge the surplus of a
   burst into one digest message, sent once the window has room: status merged, digest_id set.
+- WeCom refuses (45009) a company's API calls past 10,000 a minute. Every send first takes a slot in the
+  company's window (Redis sorted set shared by all workers when configured, else this process's: the embedded
+  default is one process), `company_per_minute` of them — 9,900, the rest left to tokens, uploads and logins.
+  With the window full a job waits for its next slot (at most `company_wait_seconds`), as WeCom would make it;
+  a burst (10,000 battle packs, a rule run after downtime) is spread over the minutes the cap forces, nothing
+  dropped. A burst is sent by `deliver_many`: batches of BATCH rows claimed in one transaction and recorded in one.
 - Delivery is at-least-once: a send is claimed with a lease (next_attempt_at moved ahead), so two
   workers never send the same row at once, and a worker that died mid-send is retried later.
 - A message is due when it is queued, by the wall clock: `rules run --at` evaluates as of another moment
@@ -19,10 +25,15 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import secrets
-from collections.abc import Iterator
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -58,6 +69,9 @@ PERMANENT_ERRORS = frozenset({40007, 40008, 40058, 44004, 45002, 81013})
 DIGEST_KEY_PREFIX = "digest:"
 DIGEST_BUDGET_BYTES = 1800  # WeCom caps markdown at 2,048 bytes
 FLUSH_BATCH = 500
+BATCH = 100  # rows a `deliver_many` job claims, and records, in one transaction
+SEND_THREADS = 4  # sends of a batch in flight at once
+COMPANY_WINDOW = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,8 @@ class OutboxPolicy:
     lease_seconds: int = 120
     per_minute: int = 30
     per_hour: int = 1000
+    company_per_minute: int = 9_900  # WeCom: 10,000 API calls a minute per company; the rest for tokens, uploads
+    company_wait_seconds: float = 60.0  # a job waits this long at most for a slot, then leaves the row due later
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OutboxPolicy:
@@ -148,6 +164,15 @@ def queue_message(
     return message
 
 
+def deliver_after_commit(session: Session, message_ids: Sequence[int]) -> None:
+    """Deliver many new rows after commit, BATCH to a job (a burst: the battle packs)."""
+    ids = sorted(message_ids)
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        key = f"outbound:many:{chunk[0]}-{chunk[-1]}"
+        enqueue_after_commit(session, deliver_many, chunk, key=key, queue="outbound")
+
+
 def queue_text(session: Session, userid: str, content: str, **kw: Any) -> OutboundMessage:
     return queue_message(session, userid, "text", {"content": content}, **kw)
 
@@ -181,34 +206,116 @@ class _LostRace(Exception):
 
 def deliver(message_id: int) -> None:
     """The outbound job: send one queued message if it is due (a no-op otherwise)."""
-    try:
+    deliver_many([message_id])
+
+
+def deliver_many(message_ids: Sequence[int]) -> int:
+    """The outbound job for many rows (BATCH at most is best): each due one is sent, within WeCom's company and
+    per-member rates; rows not due are left alone. Claimed in one transaction, results recorded in one; a row
+    that fails does not hold back the others. Returns how many were sent."""
+    pending = list(message_ids)
+    sent = 0
+    while pending:
+        slots, room_in = company_slots(len(pending))
+        if slots == 0:  # the window stayed full longer than a job waits: the rows go when it has room
+            _leave_for_later(pending, room_in)
+            return sent
+        chunk, pending = pending[:slots], pending[slots:]
         with db.transaction() as session:
-            claimed = _claim(session, message_id)
-    except _LostRace:
-        return
-    if claimed is None:
-        return
-    # The session is closed here: a slow WeCom never holds a database connection.
-    try:
-        result = _send(claimed)
-    except WeComRateLimited as exc:
-        _after_rate_limit(message_id, exc)
-    except WeComError as exc:
-        _after_failure(message_id, exc)
-    else:
-        with db.transaction() as session:
-            session.execute(
-                update(OutboundMessage)
-                .where(OutboundMessage.id == message_id)
-                .values(
-                    status=OutboundStatus.SENT,
-                    sent_at=clock.now(),
-                    wecom_msgid=result.msgid or None,
-                    response_code=result.response_code,
-                    next_attempt_at=None,
-                    last_error=None,
+            rows = session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(chunk))).all()  # one read
+            deferred: list[tuple[int, int]] = []
+            provisional = [c for mid in chunk if (c := _claim_or_none(session, mid, deferred)) is not None]
+            won = _claim_all(session, deferred)
+            lost = {mid for mid, _seen in deferred} - won
+            claimed = [c for c in provisional if c.message_id not in lost]
+            del rows
+        # The session is closed here: a slow WeCom never holds a database connection. A batch is sent a few at a
+        # time (SEND_THREADS): each send mostly waits for WeCom's answer.
+        if len(claimed) > 1:
+            contexts = [contextvars.copy_context() for _ in claimed]  # the caller's app context, if any, goes along
+            with ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix="outbox-send") as senders:
+                outcomes = list(senders.map(lambda ctx, one: ctx.run(_outcome, one), contexts, claimed))
+        else:
+            outcomes = [_outcome(one) for one in claimed]
+        done: list[dict[str, Any]] = []
+        for one, outcome in zip(claimed, outcomes, strict=True):
+            if isinstance(outcome, WeComRateLimited):
+                _after_rate_limit(one.message_id, outcome)
+            elif isinstance(outcome, WeComError):
+                _after_failure(one.message_id, outcome)
+            elif isinstance(outcome, SendResult):
+                done.append(
+                    {
+                        "id": one.message_id,
+                        "status": OutboundStatus.SENT,
+                        "sent_at": clock.now(),
+                        "wecom_msgid": outcome.msgid or None,
+                        "response_code": outcome.response_code,
+                        "next_attempt_at": None,
+                        "last_error": None,
+                    }
                 )
+        if done:
+            with db.transaction() as session:
+                session.execute(update(OutboundMessage), done)
+            sent += len(done)
+    return sent
+
+
+def _outcome(claimed: _Claimed) -> SendResult | WeComError | None:
+    """The send's result, or WeCom's refusal; None when something else broke (the row's lease brings it round)."""
+    try:
+        return _send(claimed)
+    except WeComError as exc:
+        return exc
+    except Exception:  # one broken row must not hold back the others
+        log.exception("delivering outbound message %s failed", claimed.message_id)
+        return None
+
+
+def _claim_or_none(session: Session, message_id: int, deferred: list[tuple[int, int]]) -> _Claimed | None:
+    try:
+        return _claim(session, message_id, deferred)
+    except _LostRace:  # another worker has it
+        return None
+
+
+def _claim_all(session: Session, deferred: list[tuple[int, int]]) -> set[int]:
+    """Claim the rows `_claim` left to the batch, one statement per attempt count: the ids that were still ours."""
+    lease = clock.now() + timedelta(seconds=policy().lease_seconds)
+    by_seen: dict[int, list[int]] = {}
+    for message_id, seen in deferred:
+        by_seen.setdefault(seen, []).append(message_id)
+    won: set[int] = set()
+    for seen, ids in by_seen.items():
+        won.update(
+            session.scalars(
+                update(OutboundMessage)
+                .where(
+                    OutboundMessage.id.in_(ids),
+                    OutboundMessage.status == OutboundStatus.QUEUED,
+                    OutboundMessage.attempts == seen,
+                )
+                .values(attempts=seen + 1, next_attempt_at=lease)
+                .returning(OutboundMessage.id)
+                .execution_options(synchronize_session=False)
             )
+        )
+    return won
+
+
+def _leave_for_later(message_ids: list[int], wait: float) -> None:
+    """The company's window is full: due rows are left due when it has room (the periodic flush sends them)."""
+    with db.transaction() as session:
+        session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id.in_(message_ids),
+                OutboundMessage.status == OutboundStatus.QUEUED,
+                OutboundMessage.next_attempt_at <= clock.now(),
+            )
+            .values(next_attempt_at=clock.now() + timedelta(seconds=wait))
+        )
 
 
 def queue_file(session: Session, userid: str, attachment: Attachment, **kw: Any) -> OutboundMessage:
@@ -275,16 +382,18 @@ def flush_due(fired_at: str | None = None) -> int:
                 .limit(FLUSH_BATCH)
             )
         )
-    for message_id in due:
+    for start in range(0, len(due), BATCH):
         try:
-            deliver(message_id)
+            deliver_many(due[start : start + BATCH])
         except Exception:
-            # One broken row must not hold back the others; its lease brings it round again.
-            log.exception("delivering outbound message %s failed", message_id)
+            # One broken batch must not hold back the others; its rows' leases bring them round again.
+            log.exception("delivering outbound messages %s… failed", due[start])
     return len(due)
 
 
-def _claim(session: Session, message_id: int) -> _Claimed | None:
+def _claim(session: Session, message_id: int, deferred: list[tuple[int, int]] | None = None) -> _Claimed | None:
+    """Claim a due row for sending (a lease), or hold it back. `deferred`: a batch's list, where the claim itself
+    is left for `_claim_all` (one statement for the batch) — the caller drops the rows it did not win."""
     now = clock.now()
     message = session.get(OutboundMessage, message_id)
     if message is None or message.status != OutboundStatus.QUEUED:
@@ -307,9 +416,11 @@ def _claim(session: Session, message_id: int) -> _Claimed | None:
     if wait > 0:
         _hold_back(session, message, now + timedelta(seconds=wait))
         return None
-    _guarded(
-        session, message_id, seen, attempts=seen + 1, next_attempt_at=now + timedelta(seconds=policy().lease_seconds)
-    )
+    if deferred is not None and not is_digest(message):
+        deferred.append((message_id, seen))
+    else:
+        lease = now + timedelta(seconds=policy().lease_seconds)
+        _guarded(session, message_id, seen, attempts=seen + 1, next_attempt_at=lease)
     body = message.body
     if is_digest(message):
         body = {"content": _render_digest(session, message_id)}
@@ -358,6 +469,118 @@ def _after_rate_limit(message_id: int, exc: WeComRateLimited) -> None:
         message.attempts = max(message.attempts - 1, 0)  # WeCom was busy; the message was not at fault
         message.next_attempt_at = clock.now() + timedelta(seconds=policy().rate_limit_backoff_seconds)
         message.last_error = f"{exc}{RATE_LIMIT_NOTE}"
+
+
+# --- the company's window --------------------------------------------------------------------------
+
+_COMPANY_RESERVE = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local wanted = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')  -- the clock was set back
+local used = redis.call('ZCARD', KEYS[1])
+local granted = math.max(0, math.min(wanted, limit - used))
+for i = 1, granted do
+  redis.call('ZADD', KEYS[1], now, ARGV[5] .. ':' .. i)
+end
+redis.call('PEXPIRE', KEYS[1], window)
+local wait = 0
+if granted < wanted then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if oldest[2] then wait = math.max(tonumber(oldest[2]) + window - now, 1) end
+end
+return {granted, wait}
+"""
+
+
+class _LocalWindow:
+    """The company's window in this process (the embedded default; and while Redis is away)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._times: deque[datetime] = deque()
+
+    def reserve(self, wanted: int, now: datetime) -> tuple[int, float]:
+        limit = policy().company_per_minute
+        with self._lock:
+            if self._times and self._times[-1] > now:  # the clock was set back
+                self._times.clear()
+            while self._times and now - self._times[0] >= COMPANY_WINDOW:
+                self._times.popleft()
+            granted = max(0, min(wanted, limit - len(self._times)))
+            self._times.extend([now] * granted)
+            if granted == wanted or not self._times:
+                return granted, 0.0
+            return granted, max((self._times[0] + COMPANY_WINDOW - now).total_seconds(), 0.001)
+
+    def used(self, now: datetime) -> int:
+        with self._lock:
+            return sum(1 for t in self._times if now - t < COMPANY_WINDOW)
+
+    def forget(self) -> None:
+        """Forget the sends counted (the tests' emptied database: a fresh WeCom minute)."""
+        with self._lock:
+            self._times.clear()
+
+
+class _RedisWindow:
+    KEY = "salesnav:wecom:company_calls"
+
+    def __init__(self, redis_url: str) -> None:
+        self._redis = redis_client(redis_url)
+        self._script = self._redis.register_script(_COMPANY_RESERVE)
+
+    def reserve(self, wanted: int, now: datetime) -> tuple[int, float]:
+        args: list[int | str] = [
+            int(now.timestamp() * 1000),
+            int(COMPANY_WINDOW.total_seconds() * 1000),
+            policy().company_per_minute,
+            wanted,
+            secrets.token_hex(6),
+        ]
+        try:
+            granted, wait_ms = self._script(keys=[self.KEY], args=args)
+        except Exception as exc:  # Redis away: this process counts meanwhile, as the rate limiter does
+            log.warning("company send window in Redis unavailable (%s); counting in this process", exc)
+            return _local_window.reserve(wanted, now)
+        return int(granted), int(wait_ms) / 1000
+
+    def used(self, now: datetime) -> int:
+        since = int((now - COMPANY_WINDOW).timestamp() * 1000)
+        return int(self._redis.zcount(self.KEY, f"({since}", "+inf"))
+
+
+_local_window = _LocalWindow()
+
+
+def _company_window() -> _LocalWindow | _RedisWindow:
+    redis_url = current_settings().redis_url
+    return _RedisWindow(redis_url) if redis_url else _local_window
+
+
+def company_slots(wanted: int) -> tuple[int, float]:
+    """Take up to `wanted` sends in the company's window; with none free, wait for the first (at most
+    `company_wait_seconds`; then none, and the seconds until the window has room)."""
+    window = _company_window()
+    waited = 0.0
+    while True:
+        granted, wait = window.reserve(wanted, clock.now())
+        if granted or wanted == 0:
+            return granted, 0.0
+        if waited + wait > policy().company_wait_seconds:
+            return 0, wait
+        time.sleep(wait)
+        waited += wait
+
+
+def company_window_used() -> int:
+    """Sends in the company's window now (the admin overview)."""
+    try:
+        return _company_window().used(clock.now())
+    except Exception:
+        return -1
 
 
 # --- per-recipient throttle and digests ----------------------------------------------------------

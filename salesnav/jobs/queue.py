@@ -13,18 +13,22 @@ committed: a keyed job is written down as a `queued` JobRun instead, and the rec
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib
 import logging
 import queue as stdlib_queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from salesnav import clock, media_pool
 from salesnav.jobs.runner import run_job
+from salesnav.models import JobRun
 from salesnav.models import session as db
 from salesnav.redis_client import redis_client
 
@@ -56,28 +60,39 @@ def resolve(path: str) -> Callable[..., Any]:
 
 
 class _Lane:
-    """One worker thread and its queue."""
+    """Worker threads sharing one queue."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, threads: int = 1) -> None:
         self.name = name
         self.queue: stdlib_queue.Queue[JobCall] = stdlib_queue.Queue()
-        self.thread: threading.Thread | None = None
+        self.size = threads
+        self.threads: list[threading.Thread] = []
 
 
 class InProcessBackend:
-    """Worker threads in this process: one for the quick queues (inbound, outbound, rules, default) and one for
-    SLOW_QUEUES, so an alert never waits behind an import, a battle pack or a speech model. `drain()` waits until
-    everything queued, in both, has run (a job may queue more in the other).
+    """Worker threads in this process: one for the quick queues (inbound, outbound, rules, default), one for the
+    reports queue, and one per media pool process for the media queue (speech, OCR: each thread waits for its clip
+    in salesnav/media_pool.py, so four managers' voice notes are heard side by side). An alert never waits behind
+    an import, a battle pack or a speech model. `drain()` waits until everything queued, in all of them, has run
+    (a job may queue more in another).
 
-    On SQLite every job runs on the one quick thread (`concurrent` None decides by the database): SQLite has one
-    writer at a time, and a transaction that read before it writes fails at once, without waiting, when another
-    thread wrote in between — the embedded default trades the alert's head start for never failing a job."""
+    On SQLite (`concurrent` None decides by the database) the threads take turns: one job at a time touches the
+    database, and a media job gives its turn back while its clip is in the pool. SQLite has one writer at a time,
+    and a transaction that read before it writes fails at once, without waiting, when another thread wrote in
+    between — the embedded default never fails a job for that, and still hears several voice notes at once."""
 
     def __init__(self, concurrent: bool | None = None) -> None:
-        self._lanes = {"quick": _Lane("quick"), "slow": _Lane("slow")}
+        self._lanes = {
+            "quick": _Lane("quick"),
+            "slow": _Lane("slow"),
+            "media": _Lane("media", threads=media_pool.size()),
+        }
         self._lock = threading.Lock()
         self._concurrent = concurrent
         self._pending: dict[str, int] = {}
+        self._turn = threading.Lock()  # SQLite: the one job thread at the database
+        self._holding = threading.local()
+        media_pool.set_waiting(self._turn_given_back)
 
     def concurrent(self) -> bool:
         if self._concurrent is not None:
@@ -88,7 +103,10 @@ class InProcessBackend:
             return False
 
     def submit(self, call: JobCall) -> None:
-        lane = self._lanes["slow" if call.queue in SLOW_QUEUES and self.concurrent() else "quick"]
+        if call.queue == "media":
+            lane = self._lanes["media"]
+        else:
+            lane = self._lanes["slow" if call.queue in SLOW_QUEUES and self.concurrent() else "quick"]
         self._ensure_thread(lane)
         with self._lock:
             if call.key:
@@ -111,22 +129,52 @@ class InProcessBackend:
 
     def _ensure_thread(self, lane: _Lane) -> None:
         with self._lock:
-            if lane.thread is None or not lane.thread.is_alive():
-                lane.thread = threading.Thread(
-                    target=self._loop, args=(lane,), name=f"salesnav-jobs-{lane.name}", daemon=True
+            lane.threads = [thread for thread in lane.threads if thread.is_alive()]
+            while len(lane.threads) < lane.size:
+                thread = threading.Thread(
+                    target=self._loop,
+                    args=(lane,),
+                    name=f"salesnav-jobs-{lane.name}-{len(lane.threads)}",
+                    daemon=True,
                 )
-                lane.thread.start()
+                thread.start()
+                lane.threads.append(thread)
 
     def _loop(self, lane: _Lane) -> None:
         while True:
             call = lane.queue.get()
             try:
-                run_job(call.path, list(call.args), call.key, call.queue)
+                with self._my_turn():
+                    run_job(call.path, list(call.args), call.key, call.queue)
             except Exception:
                 log.exception("in-process job %s failed", call.path)
             finally:
                 self._done(call)
                 lane.queue.task_done()
+
+    @contextlib.contextmanager
+    def _my_turn(self) -> Iterator[None]:
+        if self.concurrent():
+            yield
+            return
+        with self._turn:
+            self._holding.turn = True
+            try:
+                yield
+            finally:
+                self._holding.turn = False
+
+    @contextlib.contextmanager
+    def _turn_given_back(self) -> Iterator[None]:
+        """While a job thread's clip is in the media pool, another job thread may use the database."""
+        if not getattr(self._holding, "turn", False):
+            yield
+            return
+        self._turn.release()
+        try:
+            yield
+        finally:
+            self._turn.acquire()
 
     def drain(self) -> None:
         while True:
@@ -144,7 +192,7 @@ class RqBackend:
         self.redis = redis_client(redis_url)
 
     def submit(self, call: JobCall) -> None:
-        from rq import Queue
+        from rq import Queue  # rq only when REDIS_URL is set
 
         Queue(call.queue, connection=self.redis).enqueue(
             run_job,
@@ -162,8 +210,8 @@ class RqBackend:
     def requeue(self, call: JobCall) -> None:
         """Queue a keyed job again (the recovery sweep): its earlier rq job, perhaps still recorded as started by a
         worker that died, is forgotten first."""
-        from rq.exceptions import NoSuchJobError
-        from rq.job import Job
+        from rq.exceptions import NoSuchJobError  # rq only when REDIS_URL is set
+        from rq.job import Job  # rq only when REDIS_URL is set
 
         if call.key:
             try:
@@ -174,8 +222,8 @@ class RqBackend:
 
     def is_pending(self, key: str) -> bool:
         """Whether the key's rq job waits in a queue (the recovery sweep leaves it be)."""
-        from rq.exceptions import NoSuchJobError
-        from rq.job import Job, JobStatus
+        from rq.exceptions import NoSuchJobError  # rq only when REDIS_URL is set
+        from rq.job import Job, JobStatus  # rq only when REDIS_URL is set
 
         try:
             job = Job.fetch(_rq_job_id(key), connection=self.redis)
@@ -185,13 +233,13 @@ class RqBackend:
 
     def drain(self, exclude: tuple[str, ...] = ()) -> None:
         """Run everything queued now (but the `exclude`d queues), in this process (tests, CLI)."""
-        from rq import Queue, SimpleWorker
+        from rq import Queue, SimpleWorker  # rq only when REDIS_URL is set
 
         queues = [Queue(name, connection=self.redis) for name in QUEUES if name not in exclude]
         SimpleWorker(queues, connection=self.redis).work(burst=True, with_scheduler=False)
 
     def status(self) -> dict[str, Any]:
-        from rq import Queue
+        from rq import Queue  # rq only when REDIS_URL is set
 
         self.redis.ping()
         return {"backend": "rq", "pending": sum(len(Queue(n, connection=self.redis)) for n in QUEUES)}
@@ -216,8 +264,9 @@ class CommandBackend:
 
     def submit(self, call: JobCall) -> None:
         if call.queue == OUTBOUND:
-            with self._lock:
-                self._count += 1
+            with self._lock:  # a delivery job carries one message per id: a list of ids is a batch
+                first = call.args[0] if call.args else None
+                self._count += len(first) if isinstance(first, list | tuple) else 1
             if isinstance(self.inner, InProcessBackend):
                 return  # the row stays queued; the server's outbox flush (every few seconds) sends it
         self.inner.submit(call)
@@ -238,8 +287,6 @@ class CommandBackend:
 
 def _rq_job_id(key: str) -> str:
     # rq ids must be safe in Redis key names; keys may hold ':' and Chinese text.
-    import hashlib
-
     return "k" + hashlib.sha256(key.encode()).hexdigest()[:40]
 
 
@@ -277,13 +324,19 @@ _PENDING = "salesnav_pending_jobs"
 
 
 def enqueue_after_commit(session: Session, job: Job, *ids: Any, key: str | None = None, queue: str = "default") -> None:
-    """Queue the job when (and only if) this session's transaction commits."""
-    session.info.setdefault(_PENDING, []).append((job, ids, key, queue))
+    """Queue the job when (and only if) this session's outermost transaction commits.
+
+    Releasing a SAVEPOINT (`begin_nested`) is not a commit: nothing is visible to another connection yet, so a
+    job queued then could run before its row exists (on PostgreSQL a voice annotation's job found no row and was
+    lost). A job asked for inside a savepoint that is rolled back is dropped with it."""
+    session.info.setdefault(_PENDING, []).append((session.get_nested_transaction(), (job, ids, key, queue)))
 
 
 @event.listens_for(Session, "after_commit")
 def _flush_pending_jobs(session: Session) -> None:
-    for job, ids, key, queue in session.info.pop(_PENDING, []):
+    if session.in_nested_transaction():  # a SAVEPOINT released: the outer transaction has not committed yet
+        return
+    for _savepoint, (job, ids, key, queue) in session.info.pop(_PENDING, []):
         try:
             enqueue(job, *ids, key=key, queue=queue)
         except Exception as exc:
@@ -294,12 +347,6 @@ def _flush_pending_jobs(session: Session) -> None:
 
 def record_unqueued(call: JobCall) -> None:
     """Write down a job the queue refused, as a `queued` JobRun the recovery sweep hands over later."""
-    from sqlalchemy import select
-
-    from salesnav import clock
-    from salesnav.models import JobRun
-    from salesnav.models import session as db
-
     if call.key is None:
         log.error("job %s without a key could not be queued and is dropped", call.path)
         return
@@ -328,3 +375,13 @@ def record_unqueued(call: JobCall) -> None:
 def _drop_pending_jobs(session: Session, previous_transaction: Any) -> None:
     if previous_transaction.parent is None:  # the outermost transaction was rolled back
         session.info.pop(_PENDING, None)
+    elif previous_transaction.nested and _PENDING in session.info:  # a SAVEPOINT rolled back: its jobs with it
+        session.info[_PENDING] = [item for item in session.info[_PENDING] if not _within(item[0], previous_transaction)]
+
+
+def _within(savepoint: Any, rolled_back: Any) -> bool:
+    while savepoint is not None:
+        if savepoint is rolled_back:
+            return True
+        savepoint = savepoint.parent
+    return False

@@ -13,6 +13,7 @@ from salesnav import clock
 from salesnav.app import create_app
 from salesnav.bot.client import WeComClient, WeComError
 from salesnav.bot.emulator import EmulatorNotAllowed, mount
+from salesnav.bot.emulator import state as emulator_state
 from salesnav.settings import Settings
 from tests import factories
 from tests.bot.conftest import LiveApp
@@ -63,6 +64,49 @@ def test_message_send_checks_the_access_token(
     frozen_clock.advance(timedelta(hours=2))
     assert requests.post(url, params={"access_token": token}, json=message, timeout=5).json()["errcode"] == 42001
     assert [m["payload"]["content"] for m in live_app.emulator.sent("rep01")] == ["你好"]
+
+
+def test_past_the_companys_calls_a_minute_wecom_answers_45009_and_counts_what_it_received(
+    live_app: LiveApp, frozen_clock: clock.FrozenClock, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(emulator_state, "COMPANY_LIMIT", (timedelta(minutes=1), 3))  # WeCom's is 10,000
+    factories.org(session)
+    session.commit()
+    url = live_app.emulator_url + "/cgi-bin/message/send"
+    token = _token(live_app)
+    agent = live_app.settings.wecom.agent_id
+
+    def send(n: int) -> int:
+        body = {"touser": "rep01", "agentid": agent, "msgtype": "text", "text": {"content": f"第{n}条"}}
+        return requests.post(url, params={"access_token": token}, json=body, timeout=5).json()["errcode"]
+
+    assert [send(n) for n in range(4)] == [0, 0, 0, 45009]
+    frozen_clock.advance(timedelta(seconds=60))  # the minute has passed: room again
+    assert send(4) == 0
+    counts = live_app.emulator.control()["counts"]
+    assert counts == {"api_calls": 5, "sends": 5, "rate_limited": 1, "delivered": 4, "dropped": 0}
+
+
+def test_past_30_messages_a_minute_to_one_member_wecom_drops_them_silently_and_the_count_shows_it(
+    live_app: LiveApp, frozen_clock: clock.FrozenClock, session: Session
+) -> None:
+    factories.org(session)
+    session.commit()
+    url = live_app.emulator_url + "/cgi-bin/message/send"
+    token = _token(live_app)
+    agent = live_app.settings.wecom.agent_id
+    answers = [
+        requests.post(
+            url,
+            params={"access_token": token},
+            json={"touser": "rep01", "agentid": agent, "msgtype": "text", "text": {"content": f"提醒{n}"}},
+            timeout=5,
+        ).json()["errcode"]
+        for n in range(31)
+    ]
+    assert set(answers) == {0}  # the call succeeds; the member never sees the 31st
+    assert len(live_app.emulator.sent("rep01")) == 30
+    assert live_app.emulator.control()["counts"]["dropped"] == 1
 
 
 def test_message_send_rejects_what_wecom_rejects(live_app: LiveApp, session: Session) -> None:

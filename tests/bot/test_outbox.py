@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -215,6 +216,49 @@ def test_other_recipients_are_not_held_back_by_someone_elses_burst(
 
     assert len(live_app.emulator.sent("rep02")) == 1
     assert len(live_app.emulator.sent("rep01")) == 30
+
+
+@pytest.fixture
+def small_company_cap(monkeypatch: pytest.MonkeyPatch) -> outbox.OutboxPolicy:
+    """WeCom's 10,000 calls a minute made 3, and no waiting inside a job: the rows are left for the flush."""
+    small = dataclasses.replace(outbox.policy(), company_per_minute=3, company_wait_seconds=0)
+    monkeypatch.setattr(outbox, "_policy", small)
+    return small
+
+
+def test_past_the_companys_calls_a_minute_messages_wait_for_room_and_none_is_lost(
+    live_app: LiveApp, org: factories.Org, session: Session, frozen_clock: clock.FrozenClock, small_company_cap
+) -> None:
+    for n in range(5):
+        outbox.queue_text(session, f"rep0{n % 2 + 1}", f"提醒 {n}")
+    session.commit()
+    live_app.drain()
+
+    rows = _rows()
+    assert [r.status for r in rows].count(OutboundStatus.SENT) == 3
+    waiting = [r for r in rows if r.status == OutboundStatus.QUEUED]
+    assert [(r.attempts, r.last_error) for r in waiting] == [(0, None)] * 2  # held back, not failed
+    assert all(r.next_attempt_at == rows[0].sent_at + timedelta(minutes=1) for r in waiting)  # when there is room
+    assert outbox.flush_due() == 0
+    assert live_app.emulator.control()["counts"]["rate_limited"] == 0  # WeCom never had to refuse a call
+
+    frozen_clock.advance(timedelta(minutes=1))
+    outbox.flush_due()
+    assert [r.status for r in _rows()] == [OutboundStatus.SENT] * 5
+    assert live_app.emulator.control()["counts"]["delivered"] == 5
+
+
+def test_a_burst_is_sent_in_batches_every_message_once(live_app: LiveApp, org: factories.Org, session: Session) -> None:
+    userids = ["rep01", "rep02", "mgr01"]
+    ids = [outbox.queue_text(session, userids[n % 3], f"作战包 {n}").id for n in range(75)]
+    outbox.deliver_after_commit(session, ids)
+    session.commit()
+    live_app.drain()
+
+    assert {r.status for r in _rows()} == {OutboundStatus.SENT}
+    counts = live_app.emulator.control()["counts"]
+    assert (counts["delivered"], counts["dropped"], counts["rate_limited"]) == (75, 0, 0)
+    assert sorted(m["payload"]["content"] for m in live_app.emulator.sent()) == sorted(f"作战包 {n}" for n in range(75))
 
 
 def _kept_pdf(session: Session, name: str = "瑞金医院-触点记录.pdf") -> Attachment:

@@ -55,3 +55,14 @@ def record_pid(user_id: int) -> None:
     import os
 
     record_run(user_id, f"pid:{os.getpid()}")
+
+
+CLIP_SAW_OTHER_JOB: list[bool] = []
+
+
+def wait_for_a_clip() -> None:
+    """A media job whose clip is in the pool until another job has run (the pool's wait, simulated)."""
+    from salesnav import media_pool
+
+    with media_pool.while_waiting():
+        CLIP_SAW_OTHER_JOB.append(REACHED.wait(timeout=5))

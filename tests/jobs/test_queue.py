@@ -91,6 +91,18 @@ def test_in_process_a_slow_job_never_holds_up_a_quick_one():
     jobs_queue.configure("")  # the default for the tests that follow
 
 
+def test_on_sqlite_a_media_job_waiting_for_its_clip_lets_another_job_use_the_database():
+    # Job threads take turns at SQLite; a clip in the media pool must not hold the turn for seconds.
+    backend = jobs_queue.configure("", concurrent=False)
+    sample_jobs.REACHED.clear()
+    sample_jobs.CLIP_SAW_OTHER_JOB.clear()
+    jobs_queue.enqueue(sample_jobs.wait_for_a_clip, queue="media")
+    jobs_queue.enqueue(sample_jobs.mark_reached, queue="rules")
+    backend.drain()
+    assert sample_jobs.CLIP_SAW_OTHER_JOB == [True]
+    jobs_queue.configure("")
+
+
 def test_in_process_jobs_run_on_one_thread_on_sqlite_and_on_two_otherwise(session):
     # SQLite has one writer; a second thread would only make a job's savepoint fail when both write.
     expected = session.get_bind().dialect.name != "sqlite"
@@ -112,6 +124,33 @@ def test_job_is_enqueued_only_when_the_transaction_commits(session):
         assert _runs(session, "after-commit") == 0  # not yet: still inside the transaction
     backend.drain()
     assert _runs(session, "after-commit") == 1
+
+
+@pytest.mark.smoke
+def test_releasing_a_savepoint_is_not_a_commit_so_the_job_waits_for_the_outer_one(session):
+    # A job queued at a SAVEPOINT's release ran before its row was committed (on PostgreSQL it found nothing).
+    rep_id = _user(session)
+    backend = jobs_queue.configure("")
+    with db.transaction() as tx:
+        jobs_queue.enqueue_after_commit(tx, record_run, rep_id, "outer-commit", key="sp:1")
+        with tx.begin_nested():
+            jobs_queue.enqueue_after_commit(tx, record_run, rep_id, "outer-commit", key="sp:2")
+        backend.drain()
+        assert _runs(session, "outer-commit") == 0  # both savepoint and transaction still open to the world
+    backend.drain()
+    assert _runs(session, "outer-commit") == 2
+
+
+def test_a_job_asked_for_inside_a_rolled_back_savepoint_is_dropped_with_it(session):
+    rep_id = _user(session)
+    backend = jobs_queue.configure("")
+    with db.transaction() as tx:
+        jobs_queue.enqueue_after_commit(tx, record_run, rep_id, "kept", key="sp:kept")
+        with pytest.raises(RuntimeError), tx.begin_nested():
+            jobs_queue.enqueue_after_commit(tx, record_run, rep_id, "undone", key="sp:undone")
+            raise RuntimeError("the savepoint is rolled back")
+    backend.drain()
+    assert (_runs(session, "kept"), _runs(session, "undone")) == (1, 0)
 
 
 @pytest.mark.smoke

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,8 @@ from salesnav import clock
 from salesnav.app import create_app
 from salesnav.jobs import heartbeat
 from salesnav.jobs import queue as jobs_queue
+from salesnav.models import OutboundMessage, OutboundStatus
+from salesnav.models import session as db
 
 pytestmark = pytest.mark.smoke
 
@@ -70,6 +72,39 @@ def test_a_clock_that_ticks_while_its_heartbeat_waits_is_a_backlog_not_a_stale_c
     body = client.get("/healthz").get_json()
     assert body["status"] == "degraded" and body["clock"]["ok"] is True
     assert body["reasons"] == ["时钟正常，但 worker 尚未运行它排队的心跳任务：worker 积压或未运行"]
+
+
+def test_healthz_reports_the_outboxs_queue_depth_and_oldest_wait(settings, database, frozen_clock, registered_workers):
+    client = create_app(settings).test_client()
+    heartbeat.ticked(clock.now())
+    heartbeat.beat(clock.now().isoformat())
+    now = clock.now()
+    with db.transaction() as session:  # rows only: no job sends them
+        for due, status in ((90, OutboundStatus.QUEUED), (20, OutboundStatus.QUEUED), (300, OutboundStatus.SENT)):
+            session.add(_outbound(now - timedelta(seconds=due), status))
+        session.add(_outbound(now + timedelta(seconds=30), OutboundStatus.QUEUED))  # a retry, not due yet
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok"
+    assert body["outbox"] == {"ok": True, "depth": 2, "oldest_wait_seconds": 90.0}
+
+    frozen_clock.advance(timedelta(minutes=10))  # nobody sent them: that is no longer WeCom's rate
+    heartbeat.ticked(clock.now())
+    heartbeat.beat(clock.now().isoformat())
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "degraded" and body["outbox"]["depth"] == 3
+    assert body["reasons"] == ["企业微信消息积压：3 条待发送，最早的已等待 690 秒（发送 worker 未在处理）"]
+
+
+def _outbound(due: datetime, status: OutboundStatus) -> OutboundMessage:
+    return OutboundMessage(
+        recipient_userid="rep01",
+        msg_type="text",
+        body={"content": "提醒"},
+        status=status,
+        attempts=0,
+        next_attempt_at=due,
+        created_at=due,
+    )
 
 
 def test_unknown_page_answers_in_chinese_json(settings, database):

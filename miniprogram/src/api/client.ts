@@ -88,7 +88,7 @@ async function ensureToken(): Promise<string> {
   return signingIn
 }
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
 export async function api<T>(method: Method, path: string, data?: unknown, retry = true): Promise<T> {
   const bearer = await ensureToken()

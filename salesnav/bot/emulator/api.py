@@ -44,6 +44,8 @@ def message_send() -> Response:
     body = json_body()
     if body is None:
         return wecom_error(40058)
+    with STATE.lock:
+        STATE.counts["sends"] += 1
     errcode = check_call(is_send=True) or _validate_message(body)
     record: dict[str, Any] = {
         "msgtype": body.get("msgtype"),
@@ -112,13 +114,10 @@ def _duplicate_of(body: dict[str, Any]) -> dict[str, Any] | None:
     except (TypeError, ValueError):
         interval = 1800
     since = clock.now() - timedelta(seconds=interval)
-    mine = _fingerprint(body)
     with STATE.lock:
-        for earlier in reversed(STATE.messages):
-            if datetime.fromisoformat(earlier["received_at"]) < since:
-                break
-            if not earlier["errcode"] and "duplicate_of" not in earlier and _fingerprint(earlier["body"]) == mine:
-                return earlier
+        earlier = STATE.by_fingerprint.get(_fingerprint(body))
+    if earlier is not None and datetime.fromisoformat(earlier["received_at"]) >= since:
+        return earlier
     return None
 
 
@@ -215,6 +214,8 @@ def _record(record: dict[str, Any]) -> None:
     with STATE.lock:
         record["seq"] = len(STATE.messages) + 1
         STATE.messages.append(record)
+        if not record["errcode"] and "duplicate_of" not in record and isinstance(record.get("body"), dict):
+            STATE.by_fingerprint[_fingerprint(record["body"])] = record  # the duplicate check's index
 
 
 def _recipients(touser: str) -> list[str]:

@@ -63,9 +63,14 @@ def ok(**payload: Any) -> Response:
 
 
 def check_call(*, is_send: bool = False) -> int:
-    """Validate the access_token, then apply injected faults. 0 means go ahead."""
+    """Validate the access_token, count the call against the company's cap, then apply injected faults.
+    0 means go ahead."""
     errcode = STATE.token_error(request.args.get("access_token"))
-    return errcode or STATE.injected_failure(is_send=is_send)
+    if errcode:
+        return errcode
+    if not STATE.take_company_call():
+        return 45009
+    return STATE.injected_failure(is_send=is_send)
 
 
 def json_body() -> dict[str, Any] | None:

@@ -18,6 +18,11 @@ Faults are set over HTTP (`POST /_wecom/_control`, see control.py) or directly h
 - `external_contacts`: extra customers' WeChat contacts for externalcontact/get.
 - `directory`: department/list and user/list answer from it instead of our tables (a changed org).
 `reset()` forgets everything.
+
+Its limits are WeCom's: 10,000 authenticated API calls a minute per company (45009 past it, COMPANY_LIMIT) and
+30 messages a minute, 1,000 an hour, per member (silently dropped past them, MEMBER_LIMITS). `counts` is what it
+received: API calls, sends, calls refused for the company cap, deliveries and silent drops — the figures a
+benchmark checks our outbox against.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ MEDIA_TTL = timedelta(days=3)
 RESPONSE_CODE_TTL = timedelta(hours=72)
 # WeCom silently drops app messages to one member past these (the outbox throttles, then sends a digest).
 MEMBER_LIMITS = ((timedelta(minutes=1), 30), (timedelta(hours=1), 1000))
+# WeCom answers 45009 to a company's API calls past this many a minute (all of its apps' calls together).
+COMPANY_LIMIT = (timedelta(minutes=1), 10_000)
 
 
 @dataclass
@@ -65,6 +72,12 @@ class EmulatorState:
     external_contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     # A directory WeCom answers instead of ours ({"department": [...], "userlist": [...]}): a changed org.
     directory: dict[str, list[dict[str, Any]]] | None = None
+    company_calls: deque[datetime] = field(default_factory=deque)  # authenticated calls in COMPANY_LIMIT's window
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("api_calls", "sends", "rate_limited", "delivered", "dropped"), 0)
+    )
+    # message/send's duplicate check: the request JSON's fingerprint -> the message it first delivered
+    by_fingerprint: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def reset(self) -> None:
         with self.lock:
@@ -101,6 +114,24 @@ class EmulatorState:
         with self.lock:
             self.tokens = {t: min(exp, now) for t, exp in self.tokens.items()}
 
+    # --- the company's call cap -----------------------------------------------------------------
+    def take_company_call(self) -> bool:
+        """Count an authenticated API call; False (WeCom's 45009) past COMPANY_LIMIT calls in its window."""
+        now = clock.now()
+        window, limit = COMPANY_LIMIT
+        with self.lock:
+            self.counts["api_calls"] += 1
+            calls = self.company_calls
+            if calls and calls[-1] > now:  # a test set the clock back
+                calls.clear()
+            while calls and now - calls[0] >= window:
+                calls.popleft()
+            if len(calls) >= limit:
+                self.counts["rate_limited"] += 1
+                return False
+            calls.append(now)
+            return True
+
     # --- faults -------------------------------------------------------------------------------
     def injected_failure(self, *, is_send: bool) -> int:
         with self.lock:
@@ -128,8 +159,10 @@ class EmulatorState:
                 times.popleft()
             for window, limit in MEMBER_LIMITS:
                 if sum(1 for t in times if now - t < window) >= limit:
+                    self.counts["dropped"] += 1
                     return False
             times.append(now)
+            self.counts["delivered"] += 1
             return True
 
     def new_response_code(self) -> str:
@@ -171,6 +204,8 @@ class EmulatorState:
                 "menus": {str(k): v for k, v in self.menus.items()},
                 "external_contacts": sorted(self.external_contacts),
                 "directory": self.directory is not None,
+                "counts": dict(self.counts),
+                "company_calls_last_minute": len(self.company_calls),
             }
 
 

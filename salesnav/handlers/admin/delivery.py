@@ -51,12 +51,35 @@ class DeliveryHealth:
 
     failed: int
     stuck: int  # queued more than STUCK_AFTER past their due time
+    waiting: int  # due now and not sent yet: the outbox's queue depth
+    oldest_wait_seconds: float  # how long the longest-waiting of them has waited since it was due
+
+
+@dataclass(frozen=True)
+class OutboxQueue:
+    """The outbox's queue: messages due and not sent yet (WeCom's rates spread a burst over minutes)."""
+
+    depth: int
+    oldest_wait_seconds: float
+
+
+def outbox_queue(session: Session) -> OutboxQueue:
+    now = clock.now()
+    due = func.coalesce(OutboundMessage.next_attempt_at, OutboundMessage.created_at)
+    depth, oldest = session.execute(
+        select(func.count(), func.min(due)).where(OutboundMessage.status == OutboundStatus.QUEUED, due <= now)
+    ).one()
+    wait = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
+    return OutboxQueue(depth=depth or 0, oldest_wait_seconds=round(wait, 1))
 
 
 def delivery_health(session: Session) -> DeliveryHealth:
     failed = session.scalar(select(func.count()).where(OutboundMessage.status == OutboundStatus.FAILED))
     stuck = session.scalar(select(func.count()).where(_stuck(clock.now())))
-    return DeliveryHealth(failed=failed or 0, stuck=stuck or 0)
+    queue = outbox_queue(session)
+    return DeliveryHealth(
+        failed=failed or 0, stuck=stuck or 0, waiting=queue.depth, oldest_wait_seconds=queue.oldest_wait_seconds
+    )
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ import { useRouter } from '@tarojs/taro'
 import { View, Text, Input, Textarea } from '@tarojs/components'
 import { api, upload, loadMe, ApiError, S } from '../../api/client'
 import { Page, Message, Button, Chips, Empty } from '../../components/ui'
+import { ContractCard } from '../../components/ContractCard'
 import { useData, message } from '../../lib/useLoad'
 import { pick } from '../../lib/pick'
 import { fen, nowIso, when } from '../../lib/format'
@@ -17,6 +18,7 @@ export default function Deal() {
   const openedAt = useRef(nowIso())
   const deal = useData(() => api<S<'OpportunityOut'>>('GET', `/opportunities/${id}`), [id])
   const stages = useData(() => api<S<'StageList'>>('GET', '/stages'))
+  const win = useData(() => api<S<'WinProbabilityOut'>>('GET', `/opportunities/${id}/win-probability`), [id])
   const [role, setRole] = useState<string>('rep')
   const [target, setTarget] = useState<string | null>(null)
   const [given, setGiven] = useState<Record<number, Given>>({})
@@ -81,6 +83,7 @@ export default function Deal() {
         submitted_at: nowIso(),
       })
       deal.setData(out)
+      win.reload() // a new stage is a new probability
       setGiven({})
       setTarget(null)
       setOverride('')
@@ -126,6 +129,7 @@ export default function Deal() {
               ))}
           </View>
           <View className='muted'>进入本阶段：{when(d.stage_entered_at)}</View>
+          {d.overdue_receivable_fen ? <View className='warn overdue'>逾期回款 {fen(d.overdue_receivable_fen)}，请尽快跟进客户付款</View> : null}
           {d.approval_frozen ? (
             <View className='warn frozen'>
               审批已冻结：{d.approval_frozen_reason || '大单信用校验未通过'}
@@ -134,6 +138,22 @@ export default function Deal() {
           ) : null}
         </View>
       ) : null}
+      {d && d.status === 'open' && win.data ? (
+        <View className='card win-probability'>
+          <View className='card-title'>赢单概率 {win.data.percent}%</View>
+          <View className='muted'>
+            {win.data.note}
+            {win.data.source === 'model' ? `；阶段赢率表为 ${win.data.stage_percent}%` : ''}
+          </View>
+          {win.data.reasons.map((r) => (
+            <View key={r.text} className={r.helps ? 'reason helps' : 'reason hurts'}>
+              {r.helps ? '↑ ' : '↓ '}
+              {r.text}
+            </View>
+          ))}
+        </View>
+      ) : null}
+      {d && d.status === 'won' ? <ContractCard opportunityId={id} /> : null}
       {d && d.approval_frozen && (role === 'director' || role === 'admin') ? (
         <View className='card'>
           <View className='card-title'>解除冻结</View>

@@ -16,6 +16,7 @@ export default function More() {
     ...(me && MANAGERS.includes(me.role) ? [{ text: '团队预警与批注', url: '/work/alerts/index' }] : []),
     { text: me && MANAGERS.includes(me.role) ? '团队商机' : '我的商机', url: '/work/deals/index' },
     { text: '发票登记回款', url: '/work/invoice/index' },
+    { text: '回款台账（账龄与逾期）', url: '/work/collections/index' },
     { text: '跨部门协同单', url: '/work/tickets/index' },
     { text: '公海客户', url: '/work/pool/index' },
     { text: 'Excel 导入', url: '/work/import/index' },
