@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from salesnav import clock
 from salesnav.handlers import pool, rule_settings
 from salesnav.handlers.errors import DomainError, Forbidden, NotFound
 from salesnav.handlers.scope import customer_for
@@ -184,3 +185,23 @@ def test_find_rep_names_only_team_members(session, org):
     assert pool.find_rep(session, org.manager, "周销售") is org.other_rep
     with pytest.raises(NotFound):
         pool.find_rep(session, org.manager, "吴销售")
+
+
+def test_a_deal_in_the_pool_raises_no_follow_up_alert_until_someone_holds_it(session, org, frozen_clock):
+    from salesnav.handlers.opportunities import create_from_touchpoint
+    from salesnav.handlers.rules import follow_up_overdue
+
+    rule_settings.update(session, org.admin, "follow_up.enabled", False)  # silent while the rep held it
+    cust = f.customer(session, org.rep, grade="三乙")
+    tp = f.touchpoint(session, org.rep, cust, summary="初次拜访")
+    deal = create_from_touchpoint(
+        session, org.rep, touchpoint_id=tp.id, title="监护仪", product_line="监护仪", expected_amount_fen=100
+    )
+    frozen_clock.advance(timedelta(days=45, minutes=1))
+    pool.scan(session)
+    frozen_clock.advance(timedelta(days=3))
+    pool.scan(session)
+    assert follow_up_overdue.find(session, clock.now()) == []
+    entry = session.scalars(select(PoolEntry)).one()
+    pool.claim(session, org.other_rep, entry.id)
+    assert [m.subject_id for m in follow_up_overdue.find(session, clock.now())] == [deal.id]

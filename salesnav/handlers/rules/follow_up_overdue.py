@@ -6,7 +6,8 @@ opportunity closing, resolves it. The episode is the last follow-up time: one al
 
 A deal whose last follow-up is a touchpoint an Excel import wrote (history, often long silent) is left
 alone for `follow_up.import_grace_hours` after the import: the import sends the rep one digest instead
-(excel_import/commit.py), and nobody is alerted or escalated per deal before the grace ends.
+(excel_import/commit.py), and nobody is alerted or escalated per deal before the grace ends. A deal in the
+public pool (handlers/pool.py) is nobody's to follow up until it is claimed or assigned.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from sqlalchemy.orm import Session
 from salesnav.handlers import rule_settings
 from salesnav.handlers.deal_words import customer_and_deal, deal_name
 from salesnav.handlers.follow_up_policy import follow_up_policy
-from salesnav.handlers.rules import engine
+from salesnav.handlers.rules import engine, events
 from salesnav.handlers.rules.engine import Match, Rule
 from salesnav.handlers.rules.texts import how_long, local_time, yuan
 from salesnav.handlers.tasks import create_task
 from salesnav.handlers.working_time import RuleTime
 from salesnav.models import (
+    POOL_USERID,
     Alert,
     AlertState,
     CaptureSource,
@@ -55,6 +57,8 @@ def find(session: Session, now: datetime) -> list[Match]:
             Opportunity.last_follow_up_at < cutoff,
             Opportunity.deleted_at.is_(None),
             or_(Touchpoint.source != CaptureSource.EXCEL_IMPORT, Touchpoint.created_at <= now - grace),
+            # A deal in the public pool (公海) has nobody to chase it until someone claims it.
+            Opportunity.owner_id.not_in(select(User.id).where(User.wecom_userid == POOL_USERID)),
         )
         .order_by(Opportunity.last_follow_up_at)
         .limit(BATCH)
@@ -277,5 +281,5 @@ RULE = Rule(
     find=find,
     apply=apply,
     after_scan={"escalated": tell_escalations},
-    reactions={"touchpoint.logged": on_touchpoint, "opportunity.stage_advanced": on_stage_advanced},
+    reactions={events.TOUCHPOINT_LOGGED: on_touchpoint, events.STAGE_ADVANCED: on_stage_advanced},
 )
