@@ -39,8 +39,9 @@ def status(settings: Settings, last: int) -> None:
         for m in models:
             figures = m.metrics
             judged = (
-                f"较新 {figures['test_deals']} 个已结商机上 Brier {figures['brier']:.3f}（阶段表 "
-                f"{figures['brier_stage_table']:.3f}），AUC {figures['auc'] or 0:.3f}（阶段表 {figures['auc_stage_table'] or 0:.3f}）"
+                f"较新 {figures['test_deals']} 个已结商机上 Brier {figures['brier']:.3f}"
+                f"（阶段表 {figures['brier_stage_table']:.3f}），AUC {figures['auc'] or 0:.3f}"
+                f"（阶段表 {figures['auc_stage_table'] or 0:.3f}）"
                 if figures.get("evaluated")
                 else "较新的已结商机不足以评估"
             )
