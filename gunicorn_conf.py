@@ -1,4 +1,4 @@
-"""gunicorn settings for the Procfile's `web` process (`gunicorn -c gunicorn_conf.py "salesnav.wiring:web_app()"`).
+"""gunicorn settings for the Procfile's `web` process (`gunicorn -c gunicorn_conf.py "salesnav.app:web_app()"`).
 
 - Threads (gthread): a request waiting on WeCom, finance or the database holds a thread, not a process.
 - `WEB_CONCURRENCY` processes × `WEB_THREADS` threads (defaults 4 × 8). With the WeCom emulator on, one

@@ -415,13 +415,19 @@ def deliver(settings: Settings, senders: int, expected: int) -> None:
             emulator.terminate()
             emulator.join(timeout=10)
     lost = expected - counts["delivered"]
+    from salesnav.bot import outbox
+
+    cap = outbox.policy().company_per_minute
+    floor = (expected - 1) // cap * 60
     where = f"{senders} outbound worker process(es), the emulator in its own" if senders else "one process"
     print(
         f"run 4: delivery of {expected:,} packs through the emulator ({where}): {seconds:.1f} s "
         f"(target ≤ 70 s: {'met' if seconds <= 70 and not lost else 'NOT met'})\n"
         f"   emulator's count: {counts['delivered']:,} delivered, {counts['dropped']} dropped by the per-member limit, "
         f"{counts['rate_limited']} calls refused by the company cap (45009), {counts['api_calls']:,} API calls; "
-        f"lost {lost}\n   outbox rows by status: {json.dumps(by_status)}"
+        f"lost {lost}\n   outbox rows by status: {json.dumps(by_status)}\n"
+        f"   what the caps force (baseline): ≥ {floor} s — {expected:,} sends at {cap:,} a minute (WeCom's 10,000 less "
+        f"what is left for tokens, uploads and logins)"
     )
 
 

@@ -9,22 +9,22 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from salesnav import json_input, web_session
+from salesnav import json_input, media_pool, web_session
+from salesnav.bot import callback as wecom_callback
+from salesnav.bot import emulator as wecom_emulator
+from salesnav.bot.emulator import local
 from salesnav.handlers.errors import DomainError
+from salesnav.health import healthz
+from salesnav.http_messages import HTTP_MESSAGES_ZH, STATUS_FOR_DOMAIN_ERROR
+from salesnav.miniprogram_api import mount as miniprogram_api
+from salesnav.pages import bp as pages_bp
+from salesnav.pages import h5_client, sandbox, security_headers
+from salesnav.pages.admin import bp as admin_bp
 from salesnav.settings import Settings
+from salesnav.wiring import configure_process
 
 log = logging.getLogger(__name__)
 
-HTTP_MESSAGES_ZH = {
-    400: "请求格式不正确",
-    403: "无权访问",
-    404: "页面或资源不存在",
-    405: "不支持该请求方法",
-    413: "上传内容过大",
-    415: "不支持的内容类型",
-    429: "请求过于频繁，请稍后再试",
-}
-STATUS_FOR_DOMAIN_ERROR = {"not_found": 404, "forbidden": 403}
 # The WeCom callback checks its own body, signature first: an input check here would read (and so consume) a body
 # sent with a form or JSON content type before anyone knew it came from WeCom. Its XML parser refuses NUL.
 INPUT_CHECK_SKIPPED_BLUEPRINTS = frozenset({"wecom_callback"})
@@ -38,42 +38,35 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 25 * 1024 * 1024
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's JSON provider is the default one, which has ensure_ascii
 
-    from salesnav.wiring import configure_process
-
     configure_process(settings, "web")  # as every process of the Procfile (salesnav/wiring.py)
 
     _register_errors(app)
     web_session.init_app(app)  # one database session per request, for every blueprint
-    from salesnav.health import healthz
 
     app.add_url_rule("/healthz", "healthz", healthz)
-    from salesnav.pages import security_headers
-
     security_headers.init_app(app)  # a Content Security Policy on every page, the emulator's and sandbox's too
 
-    from salesnav.pages import bp as pages_bp
-
     app.register_blueprint(pages_bp)
-    from salesnav.pages.admin import bp as admin_bp
-
     app.register_blueprint(admin_bp)
-    from salesnav.pages import h5_client
-
     h5_client.init_app(app)  # the rep's client (miniprogram/, H5 build) under /m/
-    from salesnav import miniprogram_api
-
     miniprogram_api.init_app(app)
-    from salesnav.bot import callback as wecom_callback
-
     wecom_callback.init_app(app)
 
     if settings.wecom.emulator:  # never mounted next to real WeCom credentials
-        from salesnav.bot import emulator as wecom_emulator
-
         wecom_emulator.mount(app)
-        from salesnav.pages import sandbox
-
         sandbox.init_app(app)  # the sandbox chat talks to the emulator, so it lives and dies with it
+    return app
+
+
+def web_app() -> Flask:
+    """gunicorn's app factory (Procfile `web`): the app, with the emulator answered in process when it is on."""
+    settings = Settings.from_env()
+    app = create_app(settings)
+    media_pool.start(settings)  # the client's voice notes and invoice photos, side by side in processes
+    if settings.wecom.emulator:
+        # Our own client's calls to our own emulator are answered without a socket: under gunicorn they would
+        # otherwise wait for a free thread of the very server they come from (8 logins at once: deadlock).
+        local.serve_in_process(app)
     return app
 
 

@@ -49,13 +49,13 @@ def run(settings: Settings, at: str | None) -> None:
 
 def describe(settings: Settings) -> None:
     from salesnav.handlers import rule_settings
-    from salesnav.handlers.rules import engine
+    from salesnav.handlers.rules import registry
     from salesnav.handlers.rules.validation import SPECS
     from salesnav.models import session as dbs
 
     dbs.configure(settings.database_url)
     with dbs.transaction() as session:
-        for rule in engine.all_rules():
+        for rule in registry.all_rules():
             state = "开启" if rule.enabled(session) else "关闭"
             click.echo(f"{rule.code}  {rule.name}  [{state}]  触发：{rule.trigger}")
             for key in (rule.switch, *rule.settings):

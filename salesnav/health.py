@@ -105,7 +105,7 @@ def _check_queue(checks: dict[str, Any], reasons: list[str]) -> None:
 
 
 def _rq_details(backend: jobs_queue.RqBackend) -> dict[str, Any]:
-    from rq import Queue, Worker
+    from rq import Queue, Worker  # rq only when REDIS_URL is set
 
     now = datetime.now(UTC)  # rq stamps jobs with the real time
     waiting: dict[str, float] = {}

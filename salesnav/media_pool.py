@@ -3,7 +3,7 @@ heard side by side instead of queueing behind one another (CPU work, which threa
 
 `transcribe` and `read_invoice` take bytes and settings and return the engine's plain result; database writes
 stay with the caller (a job, a request). Without a started pool (tests, one-off commands) they run in the calling
-process, as before. `salesnav serve`, `salesnav worker` and the web app (`salesnav.wiring.web_app`) call `start()`.
+process, as before. `salesnav serve`, `salesnav worker` and the web app (`salesnav.app.web_app`) call `start()`.
 
 Each pool process builds its engine once, on its first clip or photo (the offline Whisper model is loaded as the
 process starts, when it is the configured engine); `warm()` starts them all and waits, for a benchmark or a worker
@@ -22,13 +22,19 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from salesnav import settings as app_settings
+from salesnav.ocr import offline
+from salesnav.ocr import read_invoice as read_in_process
 from salesnav.settings import Settings, current_settings
+from salesnav.voice import transcribe as transcribe_in_process
+from salesnav.voice import whisper
 
 if TYPE_CHECKING:
     from salesnav.ocr.reading import InvoiceReading
@@ -83,8 +89,6 @@ def stop() -> None:
 
 def warm() -> float:
     """Start every pool process and load its engine; the seconds it took (0 without a pool)."""
-    import time
-
     pool = _pool
     if pool is None:
         return 0.0
@@ -146,10 +150,6 @@ def _run(work: Callable[..., T], *args: Any) -> T:
 
 
 def _prepare(settings: Settings, preload: bool) -> None:
-    from salesnav import settings as app_settings
-    from salesnav.ocr import offline
-    from salesnav.voice import whisper
-
     app_settings.configure(settings)
     # The processes share the machine's cores: each engine gets its share, so clips side by side do not thrash.
     whisper.THREADS = offline.THREADS = max(1, (os.cpu_count() or 1) // size())
@@ -163,12 +163,8 @@ def _meet(barrier: Any) -> int:
 
 
 def _transcribe_here(audio: bytes, fmt: str, settings: Settings) -> Transcript:
-    from salesnav.voice import transcribe as transcribe_in_process
-
     return transcribe_in_process(audio, fmt, settings=settings)
 
 
 def _read_invoice_here(image: bytes, settings: Settings) -> InvoiceReading:
-    from salesnav.ocr import read_invoice as read_in_process
-
     return read_in_process(image, settings=settings)

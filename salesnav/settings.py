@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask import current_app, has_app_context
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -337,8 +338,6 @@ def current_settings() -> Settings:
     """The settings in use: the Flask app's inside one of its requests (tests run several apps), else this
     process's (`configure`), else the environment's — for workers, the CLI and benchmarks."""
     global _configured
-    from flask import current_app, has_app_context
-
     if has_app_context() and isinstance(current_app.config.get("SALESNAV"), Settings):
         return current_app.config["SALESNAV"]
     with _configured_lock:

@@ -21,9 +21,11 @@ from wechatpy.enterprise import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
+from wechatpy.session.redisstorage import RedisStorage
 
 from salesnav import clock
 from salesnav import settings as app_settings
+from salesnav.bot.emulator import local
 from salesnav.redis_client import redis_client
 from salesnav.settings import Settings, WeComSettings, current_settings
 
@@ -102,8 +104,6 @@ _refresh_lock = threading.Lock()
 def token_storage(redis_url: str) -> ClockedTokenStorage:
     if not redis_url:
         return ClockedTokenStorage(_memory_tokens)
-    from wechatpy.session.redisstorage import RedisStorage
-
     return ClockedTokenStorage(RedisStorage(redis_client(redis_url), prefix="salesnav:wecom"), fallback=_memory_tokens)
 
 
@@ -140,8 +140,6 @@ class WeComClient:
         self.agent_id = wecom.agent_id
         self._wx = _WeChatClient(wecom, token_storage(redis_url), timeout)
         if wecom.emulator:
-            from salesnav.bot.emulator import local
-
             local.mount_on(self._wx._http, wecom.api_base)
 
     @property

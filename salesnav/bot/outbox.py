@@ -222,8 +222,13 @@ def deliver_many(message_ids: Sequence[int]) -> int:
             return sent
         chunk, pending = pending[:slots], pending[slots:]
         with db.transaction() as session:
-            session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(chunk))).all()  # one read for all
-            claimed = [c for message_id in chunk if (c := _claim_or_none(session, message_id)) is not None]
+            rows = session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(chunk))).all()  # one read
+            deferred: list[tuple[int, int]] = []
+            provisional = [c for mid in chunk if (c := _claim_or_none(session, mid, deferred)) is not None]
+            won = _claim_all(session, deferred)
+            lost = {mid for mid, _seen in deferred} - won
+            claimed = [c for c in provisional if c.message_id not in lost]
+            del rows
         # The session is closed here: a slow WeCom never holds a database connection. A batch is sent a few at a
         # time (SEND_THREADS): each send mostly waits for WeCom's answer.
         if len(claimed) > 1:
@@ -268,11 +273,35 @@ def _outcome(claimed: _Claimed) -> SendResult | WeComError | None:
         return None
 
 
-def _claim_or_none(session: Session, message_id: int) -> _Claimed | None:
+def _claim_or_none(session: Session, message_id: int, deferred: list[tuple[int, int]]) -> _Claimed | None:
     try:
-        return _claim(session, message_id)
+        return _claim(session, message_id, deferred)
     except _LostRace:  # another worker has it
         return None
+
+
+def _claim_all(session: Session, deferred: list[tuple[int, int]]) -> set[int]:
+    """Claim the rows `_claim` left to the batch, one statement per attempt count: the ids that were still ours."""
+    lease = clock.now() + timedelta(seconds=policy().lease_seconds)
+    by_seen: dict[int, list[int]] = {}
+    for message_id, seen in deferred:
+        by_seen.setdefault(seen, []).append(message_id)
+    won: set[int] = set()
+    for seen, ids in by_seen.items():
+        won.update(
+            session.scalars(
+                update(OutboundMessage)
+                .where(
+                    OutboundMessage.id.in_(ids),
+                    OutboundMessage.status == OutboundStatus.QUEUED,
+                    OutboundMessage.attempts == seen,
+                )
+                .values(attempts=seen + 1, next_attempt_at=lease)
+                .returning(OutboundMessage.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+    return won
 
 
 def _leave_for_later(message_ids: list[int], wait: float) -> None:
@@ -362,7 +391,9 @@ def flush_due(fired_at: str | None = None) -> int:
     return len(due)
 
 
-def _claim(session: Session, message_id: int) -> _Claimed | None:
+def _claim(session: Session, message_id: int, deferred: list[tuple[int, int]] | None = None) -> _Claimed | None:
+    """Claim a due row for sending (a lease), or hold it back. `deferred`: a batch's list, where the claim itself
+    is left for `_claim_all` (one statement for the batch) — the caller drops the rows it did not win."""
     now = clock.now()
     message = session.get(OutboundMessage, message_id)
     if message is None or message.status != OutboundStatus.QUEUED:
@@ -385,9 +416,11 @@ def _claim(session: Session, message_id: int) -> _Claimed | None:
     if wait > 0:
         _hold_back(session, message, now + timedelta(seconds=wait))
         return None
-    _guarded(
-        session, message_id, seen, attempts=seen + 1, next_attempt_at=now + timedelta(seconds=policy().lease_seconds)
-    )
+    if deferred is not None and not is_digest(message):
+        deferred.append((message_id, seen))
+    else:
+        lease = now + timedelta(seconds=policy().lease_seconds)
+        _guarded(session, message_id, seen, attempts=seen + 1, next_attempt_at=lease)
     body = message.body
     if is_digest(message):
         body = {"content": _render_digest(session, message_id)}

@@ -27,14 +27,18 @@ from sqlalchemy.orm import Session
 
 from salesnav import clock
 from salesnav.bot import outbox, report_cards
+from salesnav.handlers import collections
+from salesnav.handlers.attachments import keep_generated
 from salesnav.handlers.records import record_event
 from salesnav.handlers.reports import chase, daily, team
 from salesnav.handlers.reports.schedule import ReportSettings, at, day_window, previous_week
+from salesnav.handlers.reports.workbook import filename, render
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.metrics.scope import Scope, ScopeKind, Window
 from salesnav.models import DomainEvent, OutboundMessage, Role, User
 from salesnav.models import session as db
 from salesnav.models.base import UTCDateTime
+from salesnav.reports.xlsx import XLSX_MIME
 from salesnav.settings import current_settings
 
 log = logging.getLogger(__name__)
@@ -184,10 +188,6 @@ def run_team(now: datetime, kind: str, *, ignore_hour: bool = False) -> int:
 
 def send_workbook(user_id: int, kind: str, day_iso: str) -> None:
     """The workbook of the team report the user tapped 发送Excel on, kept and sent to them as a file."""
-    from salesnav.handlers.attachments import keep_generated
-    from salesnav.handlers.reports.workbook import filename, render
-    from salesnav.reports.xlsx import XLSX_MIME
-
     tz = _tz()
     with db.transaction() as session:
         user = session.get(User, user_id)
@@ -251,8 +251,6 @@ def run_chase(now: datetime, *, ignore_hour: bool = False) -> int:
 
 def collections_due(fired_at: str | None = None) -> int:
     """Reminders before due dates, one flag per overdue receivable, flags cleared by payments."""
-    from salesnav.handlers import collections
-
     with db.transaction() as session:
         if not ReportSettings.load(session).enabled:
             return 0

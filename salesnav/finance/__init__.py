@@ -4,58 +4,21 @@ otherwise from our own receivables and payments. Contract: docs/finance.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from salesnav.finance.client import fetch
+from salesnav.finance.receivables import from_receivables
+from salesnav.finance.values import FinanceUnavailable, LatePayment, PaymentHistory
 from salesnav.models import Customer
 
-
-class FinanceUnavailable(Exception):
-    """The finance system could not answer (down, slow, or an answer we cannot read)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason  # Chinese, shown to the user: why the approval waits
-
-
-@dataclass(frozen=True)
-class LatePayment:
-    invoice_no: str | None
-    amount_fen: int
-    due_date: date
-    paid_on: date | None  # None: still unpaid
-    days_late: int
-
-
-@dataclass(frozen=True)
-class PaymentHistory:
-    on_time_rate: float | None  # None: no receivable fell due in the window
-    receivables: int
-    late: list[LatePayment]
-    source: str  # finance_system, receivables
-
-    def risk_points(self) -> list[str]:
-        points = []
-        for item in self.late:
-            label = f"发票 {item.invoice_no}" if item.invoice_no else "应收款"
-            amount = f"¥{item.amount_fen / 100:,.2f}"
-            if item.paid_on is None:
-                due = item.due_date.isoformat()
-                points.append(f"{label}（{amount}）{due} 到期，至今未回款，已逾期 {item.days_late} 天")
-            else:
-                points.append(f"{label}（{amount}）{item.due_date.isoformat()} 到期，逾期 {item.days_late} 天才回款")
-        return points
+__all__ = ["FinanceUnavailable", "LatePayment", "PaymentHistory", "payment_history"]
 
 
 def payment_history(
     session: Session, customer: Customer, *, as_of: datetime, months: int, api_url: str, timeout: float
 ) -> PaymentHistory:
     if api_url:
-        from salesnav.finance.client import fetch
-
         return fetch(api_url, customer, as_of=as_of, months=months, timeout=timeout)
-    from salesnav.finance.receivables import from_receivables
-
     return from_receivables(session, customer.id, as_of=as_of, months=months)

@@ -14,7 +14,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from salesnav.finance import FinanceUnavailable, LatePayment, PaymentHistory, deadline
+from salesnav.finance import deadline
+from salesnav.finance.values import FinanceUnavailable, LatePayment, PaymentHistory
 from salesnav.models import Customer
 from salesnav.models.record_dates import day_in_range
 

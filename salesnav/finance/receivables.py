@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
-from salesnav.finance import LatePayment, PaymentHistory
+from salesnav.finance.values import LatePayment, PaymentHistory
 from salesnav.models import Receivable
 from salesnav.settings import current_settings
 

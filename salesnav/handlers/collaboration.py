@@ -17,6 +17,7 @@ from salesnav.handlers import rule_settings, ticket_notices
 from salesnav.handlers.attachments import usable_attachment
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import record_event
+from salesnav.handlers.rules import events
 from salesnav.handlers.scope import opportunity_for
 from salesnav.handlers.working_time import rule_time
 from salesnav.models import (
@@ -166,7 +167,7 @@ def answer_part(
     return part
 
 
-ANSWERED = "collaboration.part_answered"
+ANSWERED = events.PART_ANSWERED
 RISKS_MARKED = "collaboration.part_risks_marked"
 
 

@@ -16,7 +16,7 @@ from salesnav.handlers import collaboration, rule_settings
 from salesnav.handlers.checklists import Evidence, apply_evidence, missing_items, stages_passed
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound, OpportunityClosed
 from salesnav.handlers.records import audit, audits, record_event, record_events
-from salesnav.handlers.rules import credit_check
+from salesnav.handlers.rules import credit_check, events
 from salesnav.handlers.scope import CUSTOMER_NOT_FOUND, customer_for, customers_for, opportunity_for
 from salesnav.handlers.stages import CONTRACT_APPROVAL, INITIAL, SAMPLE_TEST, stage_by_code
 from salesnav.models import (
@@ -252,7 +252,7 @@ def advance_stage(
     audit(session, actor, "opportunity", opp.id, "stage_change", before, _snapshot(opp, target))
     record_event(
         session,
-        "opportunity.stage_advanced",
+        events.STAGE_ADVANCED,
         "opportunity",
         opp.id,
         actor,

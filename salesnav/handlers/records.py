@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from salesnav import clock
+from salesnav.handlers.rules.events import subscribed
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import AuditEntry, DomainEvent, User, bulk
 
@@ -33,8 +34,6 @@ def record_event(
 
 def _schedule_rules(session: Session, event: DomainEvent) -> None:
     """Event-triggered rules run when the event is recorded: a job per event, after commit."""
-    from salesnav.handlers.rules.engine import subscribed  # the rules use this module; import late
-
     if not subscribed(event.kind):
         return
     session.flush()  # the job takes the event's id
@@ -129,8 +128,6 @@ def record_events(
 
 
 def _schedule_rules_batch(session: Session, kind: str, ids: list[int]) -> None:
-    from salesnav.handlers.rules.engine import subscribed
-
     if not subscribed(kind):
         return
     enqueue_after_commit(session, DISPATCH_EVENTS_JOB, ids, key=f"events:{ids[0]}-{ids[-1]}:{len(ids)}", queue="rules")

@@ -13,6 +13,7 @@ from salesnav import clock
 from salesnav.handlers.attachments import attachment_for
 from salesnav.handlers.errors import DomainError, Forbidden, NotFound
 from salesnav.handlers.records import audit, record_event, record_events
+from salesnav.handlers.rules import events
 from salesnav.handlers.scope import CUSTOMER_NOT_FOUND, customer_for, customers_for, touchpoint_for
 from salesnav.models import (
     CaptureSource,
@@ -79,7 +80,7 @@ def log_touchpoint(
     _follow_up(opportunity, touchpoint.id, touchpoint.occurred_at)
     record_event(
         session,
-        "touchpoint.logged",
+        events.TOUCHPOINT_LOGGED,
         "touchpoint",
         touchpoint.id,
         actor,
@@ -174,7 +175,7 @@ def log_touchpoints(
         _follow_up(opportunity, row["id"], row["occurred_at"])
     record_events(
         session,
-        "touchpoint.logged",
+        events.TOUCHPOINT_LOGGED,
         "touchpoint",
         [(row["id"], _event_payload(row, row["opportunity_id"], bool(present))) for _, row, present in linked],
         actor,

@@ -14,6 +14,7 @@ committed: a keyed job is written down as a `queued` JobRun instead, and the rec
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import logging
 import queue as stdlib_queue
@@ -22,10 +23,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from salesnav import clock, media_pool
 from salesnav.jobs.runner import run_job
+from salesnav.models import JobRun
 from salesnav.models import session as db
 from salesnav.redis_client import redis_client
 
@@ -79,8 +82,6 @@ class InProcessBackend:
     between — the embedded default never fails a job for that, and still hears several voice notes at once."""
 
     def __init__(self, concurrent: bool | None = None) -> None:
-        from salesnav import media_pool
-
         self._lanes = {
             "quick": _Lane("quick"),
             "slow": _Lane("slow"),
@@ -191,7 +192,7 @@ class RqBackend:
         self.redis = redis_client(redis_url)
 
     def submit(self, call: JobCall) -> None:
-        from rq import Queue
+        from rq import Queue  # rq only when REDIS_URL is set
 
         Queue(call.queue, connection=self.redis).enqueue(
             run_job,
@@ -209,8 +210,8 @@ class RqBackend:
     def requeue(self, call: JobCall) -> None:
         """Queue a keyed job again (the recovery sweep): its earlier rq job, perhaps still recorded as started by a
         worker that died, is forgotten first."""
-        from rq.exceptions import NoSuchJobError
-        from rq.job import Job
+        from rq.exceptions import NoSuchJobError  # rq only when REDIS_URL is set
+        from rq.job import Job  # rq only when REDIS_URL is set
 
         if call.key:
             try:
@@ -221,8 +222,8 @@ class RqBackend:
 
     def is_pending(self, key: str) -> bool:
         """Whether the key's rq job waits in a queue (the recovery sweep leaves it be)."""
-        from rq.exceptions import NoSuchJobError
-        from rq.job import Job, JobStatus
+        from rq.exceptions import NoSuchJobError  # rq only when REDIS_URL is set
+        from rq.job import Job, JobStatus  # rq only when REDIS_URL is set
 
         try:
             job = Job.fetch(_rq_job_id(key), connection=self.redis)
@@ -232,13 +233,13 @@ class RqBackend:
 
     def drain(self, exclude: tuple[str, ...] = ()) -> None:
         """Run everything queued now (but the `exclude`d queues), in this process (tests, CLI)."""
-        from rq import Queue, SimpleWorker
+        from rq import Queue, SimpleWorker  # rq only when REDIS_URL is set
 
         queues = [Queue(name, connection=self.redis) for name in QUEUES if name not in exclude]
         SimpleWorker(queues, connection=self.redis).work(burst=True, with_scheduler=False)
 
     def status(self) -> dict[str, Any]:
-        from rq import Queue
+        from rq import Queue  # rq only when REDIS_URL is set
 
         self.redis.ping()
         return {"backend": "rq", "pending": sum(len(Queue(n, connection=self.redis)) for n in QUEUES)}
@@ -286,8 +287,6 @@ class CommandBackend:
 
 def _rq_job_id(key: str) -> str:
     # rq ids must be safe in Redis key names; keys may hold ':' and Chinese text.
-    import hashlib
-
     return "k" + hashlib.sha256(key.encode()).hexdigest()[:40]
 
 
@@ -348,12 +347,6 @@ def _flush_pending_jobs(session: Session) -> None:
 
 def record_unqueued(call: JobCall) -> None:
     """Write down a job the queue refused, as a `queued` JobRun the recovery sweep hands over later."""
-    from sqlalchemy import select
-
-    from salesnav import clock
-    from salesnav.models import JobRun
-    from salesnav.models import session as db
-
     if call.key is None:
         log.error("job %s without a key could not be queued and is dropped", call.path)
         return

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from salesnav import clock
 from salesnav.handlers import rule_settings
 from salesnav.handlers.attachments import store_attachment
-from salesnav.handlers.rules import collaboration_overdue, credit_check, engine
+from salesnav.handlers.rules import collaboration_overdue, credit_check, engine, registry
 from salesnav.handlers.rules.texts import business_tz, local_time
 from salesnav.models import Alert, Customer, DomainEvent, Emotion, Touchpoint, TouchpointType, User
 from salesnav.models import session as db
@@ -53,7 +53,7 @@ def scan(fired_at: str | None = None) -> dict[str, int]:
 def run_scan(now: datetime) -> ScanReport:
     report = ScanReport(now)
     started = time.perf_counter()
-    for rule in engine.time_rules():
+    for rule in registry.time_rules():
         assert rule.find is not None and rule.apply is not None
         with db.transaction() as session:
             if not rule.enabled(session):
@@ -87,7 +87,7 @@ def dispatch_event(event_id: int) -> list[str]:
         event = session.get(DomainEvent, event_id)
         if event is None or event.dispatched_at is not None:
             return []
-        ran = engine.react(session, event)
+        ran = registry.react(session, event)
         event.dispatched_at = clock.now()
         return ran
 
@@ -123,7 +123,7 @@ def _dispatch(session: Session, event_ids: list[int]) -> int:
             .order_by(DomainEvent.id)
         ).all()
         for event in events:
-            engine.react(session, event)
+            registry.react(session, event)
         session.execute(
             update(DomainEvent)
             .where(DomainEvent.id.in_([event.id for event in events]))
@@ -186,7 +186,6 @@ def send_health_pdf(alert_id: int) -> None:
 
 def send_efficiency_brief(alert_id: int) -> None:
     """E-mail the 效能预警简报 to the department head (skipped when SMTP is not configured)."""
-
     smtp = current_settings().smtp
     with db.transaction() as session:
         alert = session.get(Alert, alert_id)

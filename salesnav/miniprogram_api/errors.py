@@ -8,8 +8,8 @@ from typing import Any
 from flask import Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from salesnav.app import HTTP_MESSAGES_ZH
 from salesnav.handlers.errors import DomainError
+from salesnav.http_messages import HTTP_MESSAGES_ZH
 from salesnav.miniprogram_api.blueprint import bp
 
 

@@ -32,12 +32,16 @@ from salesnav.handlers.payments import (
     outstanding_fen,
     record_reading,
 )
+from salesnav.media_pool import read_invoice, transcribe
 from salesnav.miniprogram_api.attachments import attachments_root, max_upload_bytes, read_upload
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import bp
 from salesnav.miniprogram_api.schemas import BusinessDate, BusinessDateTime, Code, ErrorOut, with_labels
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.models import Emotion, Payment
+from salesnav.ocr import ImageRejected
+from salesnav.voice import AudioRejected, draft_from_transcript
+from salesnav.voice.audio import SUPPORTED_FORMATS, sniff
 
 log = logging.getLogger(__name__)
 
@@ -214,8 +218,6 @@ def _media_error(message: str, data: bytes, is_kind: Any) -> DomainError:
 
 
 def _is_audio(data: bytes) -> bool:
-    from salesnav.voice.audio import sniff
-
     return sniff(data) is not None
 
 
@@ -230,9 +232,6 @@ def _is_audio(data: bytes) -> bool:
 @bp.alt_response(503, schema=ErrorOut, description="语音识别引擎不可用")
 @bp.doc(tags=TAGS_VOICE, summary="语音转触点草稿（amr/mp3/m4a/wav/silk，≤60 秒）；确认后用 POST /touchpoints 保存")
 def voice(files: dict[str, Any]) -> dict[str, Any]:
-    from salesnav.media_pool import transcribe
-    from salesnav.voice import AudioRejected, draft_from_transcript
-    from salesnav.voice.audio import SUPPORTED_FORMATS, sniff
 
     data, filename = _read_media(files)
     fmt = sniff(data)
@@ -287,9 +286,6 @@ def voice(files: dict[str, Any]) -> dict[str, Any]:
 @bp.alt_response(503, schema=ErrorOut, description="发票识别引擎不可用")
 @bp.doc(tags=TAGS_INVOICE, summary="发票照片识别：字段与置信度，并匹配我可见客户的未结清应收款（不记录回款）")
 def read_invoice_photo(files: dict[str, Any]) -> dict[str, Any]:
-    from salesnav.media_pool import read_invoice
-    from salesnav.ocr import ImageRejected
-
     data, filename = _read_media(files)
     kind = filetype.guess(data[:8192])
     if kind is None or kind.extension not in IMAGES:  # checked before the slow call: a photo we also keep

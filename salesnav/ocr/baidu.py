@@ -100,7 +100,7 @@ class BaiduInvoiceEngine:
     name = ENGINE_NAME
 
     def __init__(self, baidu: BaiduSettings, *, timeout_ms: int = 10_000) -> None:
-        from aip import AipOcr
+        from aip import AipOcr  # Baidu's SDK; loaded only when the Baidu engine is chosen
 
         self.client = AipOcr(baidu.app_id, baidu.api_key, baidu.secret_key)
         self.client.setConnectionTimeoutInMillis(timeout_ms)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Protocol
 
+from salesnav.ocr.baidu import BaiduInvoiceEngine
 from salesnav.ocr.images import load_photo
+from salesnav.ocr.offline import OfflineInvoiceEngine
 from salesnav.ocr.reading import InvoiceReading
 from salesnav.settings import Settings, current_settings
 
@@ -32,12 +34,8 @@ def engine_for(settings: Settings) -> InvoiceEngine:
     with _lock:
         if key not in _engines:
             if baidu.configured:
-                from salesnav.ocr.baidu import BaiduInvoiceEngine
-
                 _engines[key] = BaiduInvoiceEngine(baidu)
             else:
-                from salesnav.ocr.offline import OfflineInvoiceEngine
-
                 _engines[key] = OfflineInvoiceEngine()
         return _engines[key]
 

@@ -32,7 +32,7 @@ def _rapidocr() -> object:
     with _lock:
         if _engine is None:
             started = time.perf_counter()
-            from rapidocr_onnxruntime import RapidOCR
+            from rapidocr_onnxruntime import RapidOCR  # the OCR engine (onnxruntime) is large; loaded on first use
 
             _without_spinning()
             _engine = RapidOCR(intra_op_num_threads=THREADS, inter_op_num_threads=1, print_verbose=False)
@@ -48,7 +48,7 @@ def _without_spinning() -> None:
     3.0 s wall / 3.3 s CPU spinning and 1.3 s wall / 2.2 s CPU without. rapidocr-onnxruntime 1.4.4 (pinned)
     builds its SessionOptions in one static method and offers no option for this, so we wrap it.
     """
-    from rapidocr_onnxruntime.utils import infer_engine
+    from rapidocr_onnxruntime.utils import infer_engine  # the OCR engine; loaded on first use
 
     session = infer_engine.OrtInferSession
     build = session._init_sess_opts
@@ -72,7 +72,7 @@ def load() -> float:
 
 def recognise_lines(image: Image.Image) -> list[OcrLine]:
     """The text lines RapidOCR finds in an upright RGB image."""
-    import numpy as np
+    import numpy as np  # with the OCR engine, on first use
 
     engine = _rapidocr()
     # RapidOCR treats a 3-channel array as OpenCV's BGR order; Pillow gives RGB.

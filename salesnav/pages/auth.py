@@ -30,6 +30,7 @@ from werkzeug.wrappers import Response
 
 from salesnav import clock
 from salesnav.bot.client import WeComClient, WeComError
+from salesnav.bot.emulator import PREFIX
 from salesnav.models import Role, User
 from salesnav.models import session as db
 from salesnav.settings import Settings
@@ -98,8 +99,6 @@ def _wecom_client() -> WeComClient:
     if wecom.emulator and wecom.api_base.rstrip("/") == PRODUCTION_API_BASE:
         # `salesnav serve` in emulator mode leaves the API base at its default; the emulator that issued
         # the code is mounted in this very app, so ask it.
-        from salesnav.bot.emulator import PREFIX
-
         wecom = dataclasses.replace(wecom, api_base=request.host_url.rstrip("/") + (PREFIX or ""))
     return WeComClient(wecom, redis_url=settings.redis_url)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
+from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 
 from salesnav.bot.capture.lookup import recent_customers
@@ -30,6 +31,7 @@ from salesnav.handlers.errors import DomainError
 from salesnav.models import User
 from salesnav.models import session as db
 from salesnav.settings import Settings
+from salesnav.voice.audio import AudioRejected, sniff, to_amr
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
@@ -388,8 +390,6 @@ def send_media() -> Response:
 
 def _as_amr(data: bytes) -> bytes:
     """WeCom voice messages are AMR; a wav/mp3/m4a note is converted the way a phone would record it."""
-    from salesnav.voice.audio import AudioRejected, sniff, to_amr
-
     if len(data) > MAX_VOICE_BYTES * 5:
         raise SandboxError("语音文件太大，请上传 60 秒以内的录音")
     kind = sniff(data)
@@ -405,8 +405,6 @@ def _as_amr(data: bytes) -> bytes:
 
 
 def _image_type(data: bytes) -> str:
-    from PIL import Image, UnidentifiedImageError
-
     if len(data) > MAX_IMAGE_BYTES:
         raise SandboxError("图片太大（最大 10 MB）")
     try:

@@ -63,7 +63,7 @@ def monday_of(day: date) -> date:
 @lru_cache(maxsize=4096)
 def _cn2an(words: str) -> float | None:
     """cn2an's reading of a numeral in words, or None. Imported on first use: cn2an takes about a second to load."""
-    import cn2an
+    import cn2an  # cn2an takes about a second to load; loaded on first use
 
     try:
         return float(cn2an.cn2an(words, "normal"))

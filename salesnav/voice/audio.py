@@ -76,7 +76,7 @@ class _Collector:
     """Accumulates resampled PCM and refuses as soon as the clip passes the length limit."""
 
     def __init__(self) -> None:
-        import av
+        import av  # PyAV (FFmpeg) is large; loaded when audio is decoded
 
         self.resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
         self.chunks: list[np.ndarray] = []
@@ -98,7 +98,7 @@ class _Collector:
 
 
 def _decode_amr_nb(audio: bytes) -> Pcm:
-    import av
+    import av  # PyAV (FFmpeg) is large; loaded when audio is decoded
 
     codec = av.CodecContext.create("libopencore_amrnb", "r")
     codec.sample_rate = 8000
@@ -117,7 +117,7 @@ def _decode_amr_nb(audio: bytes) -> Pcm:
 
 
 def _decode_silk(audio: bytes) -> Pcm:
-    import pysilk
+    import pysilk  # native SILK codec; loaded when WeChat audio is handled
 
     out = io.BytesIO()
     try:
@@ -140,7 +140,7 @@ _DEMUXER = {"wav": "wav", "mp3": "mp3", "m4a": "mov", "amr-wb": "amr"}
 
 
 def _decode_with_ffmpeg(audio: bytes, kind: str) -> Pcm:
-    import av
+    import av  # PyAV (FFmpeg) is large; loaded when audio is decoded
 
     try:
         with av.open(io.BytesIO(audio), "r", format=_DEMUXER[kind]) as container:
@@ -165,7 +165,7 @@ def _decode_with_ffmpeg(audio: bytes, kind: str) -> Pcm:
 
 
 def _decode_adts(audio: bytes) -> Pcm:
-    import av
+    import av  # PyAV (FFmpeg) is large; loaded when audio is decoded
 
     try:
         with av.open(io.BytesIO(audio), "r", format="aac") as container:
@@ -209,7 +209,7 @@ def encode_amr(pcm: Pcm, *, bit_rate: int = 12_200, dtx: bool = False) -> bytes:
 
     `dtx` sends pauses as comfort-noise (SID) frames, as phone recorders do; used to test the decoder.
     """
-    import av
+    import av  # PyAV (FFmpeg) is large; loaded when audio is decoded
 
     source = av.AudioFrame.from_ndarray(
         (np.clip(pcm.samples, -1.0, 1.0) * 32767).astype(np.int16).reshape(1, -1), format="s16", layout="mono"

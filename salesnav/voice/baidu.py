@@ -43,7 +43,7 @@ class BaiduSpeechEngine:
     name = ENGINE_NAME
 
     def __init__(self, baidu: BaiduSettings, *, timeout_ms: int = 15_000) -> None:
-        from aip import AipSpeech
+        from aip import AipSpeech  # Baidu's SDK; loaded only when the Baidu engine is chosen
 
         self.client = AipSpeech(baidu.app_id, baidu.api_key, baidu.secret_key)
         self.client.setConnectionTimeoutInMillis(timeout_ms)

@@ -7,6 +7,7 @@ verbatim text. espeak-ng is a Debian package installed by `make system-deps`.
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 from pathlib import Path
@@ -42,9 +43,7 @@ def speak_wav(text: str, *, speed: int = 175) -> bytes:
 
 def silk_from_pcm16k(pcm_s16le: bytes, *, bit_rate: int = 24_000) -> bytes:
     """SILK v3 in WeChat's framing (leading 0x02), as WeChat voice messages are stored."""
-    import io
-
-    import pysilk
+    import pysilk  # a native library, loaded when a WeChat voice sample is made
 
     out = io.BytesIO()
     pysilk.encode(io.BytesIO(pcm_s16le), out, 16_000, bit_rate, tencent=True)

@@ -50,7 +50,7 @@ class SherpaParaformerEngine:
             if self._recognizer is None:
                 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
                 try:
-                    import sherpa_onnx
+                    import sherpa_onnx  # the speech engine (onnxruntime) is large; loaded on first use
                 except ImportError as exc:
                     raise SherpaModelError(
                         f"{ENV_VAR} is set but the sherpa-onnx package is not installed; "

@@ -14,7 +14,10 @@ from typing import Protocol
 
 from salesnav.settings import Settings, current_settings
 from salesnav.voice.audio import Pcm, decode
+from salesnav.voice.baidu import BaiduSpeechEngine
 from salesnav.voice.sherpa import ENV_VAR as SHERPA_ENV_VAR
+from salesnav.voice.sherpa import SherpaParaformerEngine
+from salesnav.voice.whisper import WhisperEngine
 
 
 @dataclass(frozen=True)
@@ -49,16 +52,10 @@ def engine_for(settings: Settings, environ: dict[str, str] | None = None) -> Spe
     with _lock:
         if key not in _engines:
             if key[0] == "baidu":
-                from salesnav.voice.baidu import BaiduSpeechEngine
-
                 _engines[key] = BaiduSpeechEngine(baidu)
             elif key[0] == "sherpa":
-                from salesnav.voice.sherpa import SherpaParaformerEngine
-
                 _engines[key] = SherpaParaformerEngine(Path(model_dir))
             else:
-                from salesnav.voice.whisper import WhisperEngine
-
                 _engines[key] = WhisperEngine()
         return _engines[key]
 

@@ -36,7 +36,7 @@ def model() -> Any:
     with _lock:
         if _model is None:
             started = time.perf_counter()
-            from faster_whisper import WhisperModel
+            from faster_whisper import WhisperModel  # the speech engine (CTranslate2) is large; loaded on first use
 
             files = load_verified_files()
             # `files` makes CTranslate2 and the tokenizer read from memory: no path, no hub lookup.

@@ -210,6 +210,10 @@ def test_a_rep_advances_a_deal_with_the_file_item_uploaded_in_place(company: Liv
         card = page.locator(".advance")
         card.wait_for()
         assert "「样品测试」检查清单" in card.inner_text()
+        # No model trained in the demo yet: the deal card shows the stage table's figure, and says so.
+        win = page.locator(".win-probability")
+        win.wait_for()
+        assert win.inner_text().startswith("赢单概率 40%") and "按阶段赢率表计" in win.inner_text()
         refused_without = page.locator(".btn", has_text="推进到「样品测试」")
         refused_without.click()
         page.locator(".error").wait_for()
@@ -223,6 +227,7 @@ def test_a_rep_advances_a_deal_with_the_file_item_uploaded_in_place(company: Liv
         rep_phone.shot("deal-file-uploaded")
         page.locator(".btn", has_text="推进到「样品测试」").click()
         page.locator(".ok", has_text="已推进到「样品测试」").wait_for()
+        page.locator(".win-probability", has_text="赢单概率 60%").wait_for()  # the new stage's figure
         rep_phone.shot("deal-advanced")
 
     with db.transaction() as s:
@@ -473,3 +478,18 @@ def test_a_rep_imports_a_small_sheet_after_correcting_a_column(company: LiveApp)
         ).one()
         notes = s.scalars(select(Touchpoint.summary).where(Touchpoint.customer_id == imported.id)).all()
         assert any("魏主任关注维保响应" in n for n in notes)  # the corrected column became the touchpoint
+
+
+def test_the_customers_diagnosis_shows_each_open_deals_win_probability(company: LiveApp) -> None:
+    deal_id, owner = _deal_at("solution_demo")
+    with db.transaction() as s:
+        deal = s.get(Opportunity, deal_id)
+        customer_id, title = deal.customer_id, deal.title
+
+    with phone(company, owner) as rep_phone:
+        page = rep_phone.page
+        page.goto(f"{company.base_url}/m/pages/customer/index?id={customer_id}")
+        page.locator(".btn", has_text="诊断").click()
+        win = page.locator(".diagnosis .win", has_text=f"「{title}」")
+        win.wait_for()
+        assert "赢单概率" in win.inner_text() and "40%" in win.inner_text()

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from salesnav.bot import annotation_cards as cards
 from salesnav.bot import inbound as inbound_store
 from salesnav.bot import outbox
+from salesnav.bot.capture import unfreeze
 from salesnav.bot.client import get_client
 from salesnav.bot.parse import parse_message
 from salesnav.bot.router import Incoming, router
@@ -30,6 +31,7 @@ from salesnav.handlers.annotations import add_annotation
 from salesnav.handlers.attachments import UploadRefused, keep_unrecognised, store_attachment
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.records import record_event
+from salesnav.handlers.rules.registry import rule_by_code
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.media_pool import transcribe
 from salesnav.models import Alert, Annotation, DepartmentKind, InboundMessage, User
@@ -55,7 +57,6 @@ def queue_alert_card(session: Session, alert: Alert, user: User, tag: str, conte
     session.flush()  # the alert has its id
     context = feedback.alert_context(session, alert)
     minutes = int(feedback.window(session).total_seconds() // 60)
-    from salesnav.bot.capture import unfreeze  # the freeze card of a director also offers 解除冻结
 
     card = cards.alert_annotate_card(
         _alert_task(alert.id, tag, user),
@@ -83,7 +84,6 @@ def queue_digest_card(
 
 
 def _heading(alert: Alert, tag: str) -> str:
-    from salesnav.handlers.rules.engine import rule_by_code
 
     try:
         name = rule_by_code(alert.rule).name

@@ -15,7 +15,8 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from salesnav import clock
-from salesnav.bot import report_cards
+from salesnav.bot import report_cards, report_jobs
+from salesnav.bot.capture import record_chase
 from salesnav.bot.router import Incoming, router
 from salesnav.handlers.reports import daily
 from salesnav.jobs.queue import enqueue_after_commit
@@ -59,8 +60,6 @@ def on_button(incoming: Incoming) -> None:
         _send_workbook(incoming, rest[0], rest[1])
         return
     if action in ("tp", "ev") and rest and rest[0].isdigit():
-        from salesnav.bot.capture import record_chase
-
         if action == "tp":
             record_chase.complete_touchpoint(incoming, int(rest[0]))
         else:
@@ -124,8 +123,6 @@ def take_voice(incoming: Incoming, transcript: str | None) -> bool:
 
 
 def _send_workbook(incoming: Incoming, kind: str, day_text: str) -> None:
-    from salesnav.bot import report_jobs
-
     user = incoming.member
     try:
         day = date.fromisoformat(day_text)

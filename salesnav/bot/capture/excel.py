@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesnav.bot import outbox
-from salesnav.bot.capture import media, stage_move
+from salesnav.bot.capture import media, record_chase, stage_move, ticket_answer
 from salesnav.bot.client import get_client
 from salesnav.bot.parse import parse_message
 from salesnav.bot.router import Incoming, router
@@ -30,8 +30,6 @@ BUTTON_PREFIX = "xlsimp"
 @router.message("file")
 def on_file(incoming: Incoming) -> None:
     # A file may be the material a ticket card asked for, or a deal's evidence from the 待补录 list.
-    from salesnav.bot.capture import record_chase, ticket_answer
-
     if ticket_answer.claim(incoming) or record_chase.claim(incoming):
         return
     inbound_id = incoming.inbound.id

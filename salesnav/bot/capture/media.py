@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from salesnav.bot import inbound as inbound_store
 from salesnav.bot import outbox
-from salesnav.bot.capture import invoice_photo, stage_move, voice_note
+from salesnav.bot.capture import annotate, invoice_photo, record_chase, stage_move, ticket_answer, unfreeze, voice_note
 from salesnav.bot.client import get_client
 from salesnav.bot.parse import WeComMessage, parse_message
 from salesnav.bot.router import Incoming, router
@@ -28,9 +28,13 @@ from salesnav.handlers.attachments import store_attachment
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.payments import InvoiceFields
 from salesnav.jobs.queue import enqueue_after_commit
+from salesnav.media_pool import read_invoice, transcribe
 from salesnav.models import Attachment, InboundMessage, User
 from salesnav.models import session as db
+from salesnav.ocr import ImageRejected
 from salesnav.settings import current_settings
+from salesnav.voice import AudioRejected
+from salesnav.voice.audio import sniff
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +44,6 @@ log = logging.getLogger(__name__)
 def on_media(incoming: Incoming) -> None:
     # A director asked for a 解除冻结 reason gets asked for text; a photo may be the material a ticket card asked
     # for; a manager's voice note may be a 批注 on an alert.
-    from salesnav.bot.capture import annotate, record_chase, ticket_answer, unfreeze
-
     if (
         unfreeze.claim(incoming)
         or ticket_answer.claim(incoming)
@@ -109,10 +111,6 @@ def _give_to_move(incoming: Incoming, attachment: Attachment) -> None:
 
 def hear(content: bytes, message: WeComMessage, spoken_at: datetime) -> voice_note.Heard | None:
     """The transcript (slow); None when the engine cannot run. Unusable audio is a DomainError for the rep."""
-    from salesnav.media_pool import transcribe
-    from salesnav.voice import AudioRejected
-    from salesnav.voice.audio import sniff
-
     fmt = sniff(content) or (message.get("Format") or "amr").lower()
     try:
         transcript = transcribe(content, fmt, settings=current_settings())
@@ -126,9 +124,6 @@ def hear(content: bytes, message: WeComMessage, spoken_at: datetime) -> voice_no
 
 def read_photo(content: bytes) -> Any:
     """The invoice reading of a photo (slow), or None when it is no image or the engine cannot run."""
-    from salesnav.media_pool import read_invoice
-    from salesnav.ocr import ImageRejected
-
     try:
         return read_invoice(content, settings=current_settings())
     except ImageRejected:

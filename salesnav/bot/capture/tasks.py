@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from salesnav import clock
 from salesnav.bot import outbox
-from salesnav.bot.battle_pack_card import render_markdown
+from salesnav.bot.battle_pack_card import render_markdown, todo_line
 from salesnav.bot.router import Incoming, router
 from salesnav.handlers.battle_pack import battle_pack_for
-from salesnav.handlers.battle_pack.compose import is_pack_time
+from salesnav.handlers.battle_pack.compose import due_work_for, is_pack_time
 from salesnav.settings import current_settings
 
 MY_TASKS_KEY = "MY_TASKS"
@@ -18,9 +18,6 @@ LISTED = 10
 @router.event("click", key=MY_TASKS_KEY)
 def my_tasks(incoming: Incoming) -> None:
     """我的待办: the same ranked list the battle pack takes its 3 todos from (tasks, next actions, silent deals)."""
-    from salesnav.bot.battle_pack_card import todo_line
-    from salesnav.handlers.battle_pack.compose import due_work_for
-
     tz, now = current_settings().business_tz, clock.now()
     work = due_work_for(incoming.session, incoming.member, now)
     if not work:

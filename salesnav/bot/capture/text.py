@@ -12,7 +12,21 @@ Anything else, unless a capture is waiting for it, gets the help text: never sil
 from __future__ import annotations
 
 from salesnav import clock
-from salesnav.bot.capture import drafts, opportunity, stage_move, tasks
+from salesnav.bot.capture import (
+    annotate,
+    brief,
+    contract_plan,
+    daily_report,
+    diagnosis,
+    drafts,
+    opportunity,
+    pool,
+    record_chase,
+    stage_move,
+    tasks,
+    ticket_answer,
+    unfreeze,
+)
 from salesnav.bot.capture.phrases import split_next_step
 from salesnav.bot.capture.touchpoint_card import due_text, update_after_summary
 from salesnav.bot.router import Incoming, router
@@ -45,18 +59,6 @@ HELP_WORDS = ("帮助", "help", "?", "？")
 def on_text(incoming: Incoming) -> None:
     # A director's reason for 解除冻结, an answer to a ticket card just tapped, then 批注 and 诊断, are claimed
     # before anything else.
-    from salesnav.bot.capture import (
-        annotate,
-        brief,
-        contract_plan,
-        daily_report,
-        diagnosis,
-        pool,
-        record_chase,
-        ticket_answer,
-        unfreeze,
-    )
-
     if (
         unfreeze.claim(incoming)
         or ticket_answer.claim(incoming)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from salesnav import clock
 from salesnav.bot import cards
-from salesnav.bot.capture import drafts
+from salesnav.bot.capture import daily_report, drafts
 from salesnav.bot.capture.lookup import recent_customers, usual_type
 from salesnav.bot.capture.text import describe
 from salesnav.bot.capture.touchpoint_card import STALE_CARD, due_text, saved_card, update_after_summary
@@ -30,6 +30,7 @@ from salesnav.handlers.touchpoints import log_touchpoint
 from salesnav.models import Attachment, CaptureSource, Customer, Emotion, User
 from salesnav.models.messaging import CaptureDraft, DraftKind, DraftStep
 from salesnav.settings import current_settings
+from salesnav.voice import draft_from_transcript
 
 PREFIX = "vd"
 MAX_CUSTOMER_BUTTONS = 5  # WeCom allows 6 buttons; the last one is 不保存
@@ -49,9 +50,6 @@ class Heard:
 
 def file_voice(incoming: Incoming, attachment: Attachment, heard: Heard | None) -> None:
     """Put a transcribed voice note where the rep expects it: the waiting touchpoint, or a draft card."""
-    from salesnav.bot.capture import daily_report
-    from salesnav.voice import draft_from_transcript
-
     if daily_report.take_voice(incoming, heard.text if heard else None):
         return
     user = incoming.member

@@ -12,6 +12,11 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from salesnav.demo import vocab
+from salesnav.handlers.attachments import storage_path
+from salesnav.reports.health_pdf import _font
+from salesnav.settings import current_settings
+
 if TYPE_CHECKING:
     from salesnav.demo.plan.demo_plan import DemoPlan
 
@@ -19,7 +24,7 @@ if TYPE_CHECKING:
 @cache
 def visit_files() -> tuple[tuple[str, str, bytes], ...]:
     """The demo's two attachment files: a visit photo (a small PNG) and visit notes (a one-page PDF)."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # the demo's files only; Pillow loads on first use
 
     image = Image.new("RGB", (96, 64), (222, 235, 247))
     ImageDraw.Draw(image).rectangle((8, 8, 87, 55), outline=(22, 119, 255), width=3)
@@ -37,10 +42,8 @@ def visit_files() -> tuple[tuple[str, str, bytes], ...]:
 @cache
 def material_file(title: str, description: str) -> bytes:
     """A material's one-page PDF (the title and what it is for), made the same way every time."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen.canvas import Canvas
-
-    from salesnav.reports.health_pdf import _font
+    from reportlab.lib.pagesizes import A4  # the demo's files only; reportlab loads on first use
+    from reportlab.pdfgen.canvas import Canvas  # the demo's files only
 
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=A4, invariant=1)  # invariant: no timestamp, so the hash is stable
@@ -57,8 +60,6 @@ def material_file(title: str, description: str) -> bytes:
 
 def material_files() -> list[tuple[str, bytes]]:
     """Each demo material's file name and bytes, in the order of `vocab.MATERIALS`."""
-    from salesnav.demo import vocab
-
     return [
         (f"{title.strip('《》')}.pdf", material_file(title, f"{title}：市场部发布，可直接转发客户。"))
         for title, *_ in vocab.MATERIALS
@@ -67,8 +68,6 @@ def material_files() -> list[tuple[str, bytes]]:
 
 def write_attachment_files(root: Path) -> None:
     """Put the demo attachments' bytes where uploads live (by SHA-256, as `store_attachment` does)."""
-    from salesnav.handlers.attachments import storage_path
-
     for _, data in material_files():
         path = storage_path(root, hashlib.sha256(data).hexdigest())
         if not path.exists():
@@ -82,8 +81,6 @@ def write_attachment_files(root: Path) -> None:
 
 
 def default_attachments_root() -> Path:
-    from salesnav.voice.transcript import current_settings
-
     return current_settings().attachments_dir
 
 

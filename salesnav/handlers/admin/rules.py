@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from salesnav.finance import FinanceUnavailable, payment_history
 from salesnav.handlers import rule_settings
 from salesnav.handlers.admin.guard import require_admin
-from salesnav.handlers.rules import collaboration_overdue, engine, follow_up_overdue
+from salesnav.handlers.rules import collaboration_overdue, engine, follow_up_overdue, registry
 from salesnav.handlers.rules.texts import how_long, yuan
 from salesnav.handlers.stages import CONTRACT_APPROVAL
 from salesnav.models import (
@@ -52,7 +52,7 @@ class RulePreview:
 
 def rule_keys() -> dict[str, list[str]]:
     """Each rule's switch and settings, in the order the page shows them."""
-    return {rule.code: [rule.switch, *rule.settings] for rule in engine.all_rules()}
+    return {rule.code: [rule.switch, *rule.settings] for rule in registry.all_rules()}
 
 
 def all_keys() -> list[str]:
@@ -64,7 +64,7 @@ def preview(changes: dict[str, Any], now: datetime) -> list[RulePreview]:
     current = _findings(now, {})
     proposed = _findings(now, changes)
     out = []
-    for rule in engine.all_rules():
+    for rule in registry.all_rules():
         enabled, examples, count, note = proposed[rule.code]
         out.append(RulePreview(rule.code, rule.name, enabled, current[rule.code][2], count, examples, note))
     return out
@@ -81,7 +81,7 @@ def _findings(now: datetime, changes: dict[str, Any]) -> dict[str, tuple[bool, l
                 row.value = value
         session.flush()  # rule_settings.get reads the rows: the rules see the proposed values
         found: dict[str, Any] = {}
-        for rule in engine.all_rules():
+        for rule in registry.all_rules():
             if not rule.enabled(session):
                 found[rule.code] = (False, [], 0, "规则已关闭，不会触发")
                 continue

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from salesnav.handlers.errors import DomainError
 from salesnav.text.cn_dates import parse_date
 
 # field → (label shown to the user, header synonyms). The order matters: a header naming two fields
@@ -192,8 +193,6 @@ def apply_corrections(columns: list[Column], corrected: dict[str, Any] | None) -
             continue
         field = (value or None) if isinstance(value, str | type(None)) else None
         if field is not None and field not in FIELDS:
-            from salesnav.handlers.errors import DomainError
-
             raise DomainError(f"列类型「{value}」无效，可选：{'、'.join(FIELD_LABELS.values())}")
         for column in columns:
             if field and column.field == field and column.index != index:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from defusedxml.ElementTree import fromstring
+from python_calamine import CalamineError, CalamineWorkbook
 
 from salesnav.handlers.errors import DomainError
 
@@ -137,8 +138,6 @@ def _xlsx_modified(archive: zipfile.ZipFile) -> datetime | None:
 
 
 def _read_calamine(data: bytes, max_rows: int) -> list[Sheet]:
-    from python_calamine import CalamineError, CalamineWorkbook
-
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = []

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesnav.handlers import rule_settings
-from salesnav.handlers.rules import engine
+from salesnav.handlers.rules import engine, events
 from salesnav.handlers.rules.engine import Match, Rule
 from salesnav.handlers.rules.texts import hours_text, how_long, local_time
 from salesnav.jobs.queue import enqueue_after_commit
@@ -162,7 +162,7 @@ RULE = Rule(
     ),
     find=find,
     apply=apply,
-    reactions={"collaboration.part_answered": on_part_answered},
+    reactions={events.PART_ANSWERED: on_part_answered},
 )
 
 

@@ -1,4 +1,4 @@
-"""The rule engine: the registry of rules, raising alerts once per episode, notifying, resolving.
+"""The rule engine: what a rule is, raising alerts once per episode, notifying, resolving (the rules: registry.py).
 
 Time rules expose `find(session, now) -> [Match]` (indexed queries returning only what is due)
 and `apply(session, match, now)`; the scan job (salesnav/jobs/rules.py) applies each match in its
@@ -49,40 +49,6 @@ class Rule:
 
     def enabled(self, session: Session) -> bool:
         return bool(rule_settings.get(session, self.switch))
-
-
-def all_rules() -> list[Rule]:
-    # Imported here: the rule modules use this module's helpers.
-    from salesnav.handlers.rules import collaboration_overdue, credit_check, follow_up_overdue, health_red
-
-    return [follow_up_overdue.RULE, collaboration_overdue.RULE, health_red.RULE, credit_check.RULE]
-
-
-def time_rules() -> list[Rule]:
-    return [rule for rule in all_rules() if rule.find is not None]
-
-
-def rule_by_code(code: str) -> Rule:
-    for rule in all_rules():
-        if rule.code == code:
-            return rule
-    raise KeyError(code)
-
-
-def subscribed(kind: str) -> bool:
-    """Whether recording an event of this kind must schedule the rules' reactions."""
-    return any(kind in rule.reactions for rule in all_rules())
-
-
-def react(session: Session, event: DomainEvent) -> list[str]:
-    """Run every enabled rule's reaction to this event; returns the rules that reacted."""
-    ran = []
-    for rule in all_rules():
-        reaction = rule.reactions.get(event.kind)
-        if reaction is not None and rule.enabled(session):
-            reaction(session, event)
-            ran.append(rule.code)
-    return ran
 
 
 # --- alerts ---------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from salesnav.handlers import rule_settings
 from salesnav.handlers.deal_words import customer_and_deal, deal_name
 from salesnav.handlers.follow_up_policy import follow_up_policy
-from salesnav.handlers.rules import engine
+from salesnav.handlers.rules import engine, events
 from salesnav.handlers.rules.engine import Match, Rule
 from salesnav.handlers.rules.texts import how_long, local_time, yuan
 from salesnav.handlers.tasks import create_task
@@ -281,5 +281,5 @@ RULE = Rule(
     find=find,
     apply=apply,
     after_scan={"escalated": tell_escalations},
-    reactions={"touchpoint.logged": on_touchpoint, "opportunity.stage_advanced": on_stage_advanced},
+    reactions={events.TOUCHPOINT_LOGGED: on_touchpoint, events.STAGE_ADVANCED: on_stage_advanced},
 )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from salesnav.handlers import rule_settings
 from salesnav.handlers.records import audit
-from salesnav.handlers.rules import engine
+from salesnav.handlers.rules import engine, events
 from salesnav.handlers.rules.engine import Match, Rule
 from salesnav.handlers.rules.texts import local_time
 from salesnav.jobs.queue import enqueue_after_commit
@@ -160,5 +160,5 @@ RULE = Rule(
     settings=("health.resistant_signals", "health.window_days"),
     find=find,
     apply=apply,
-    reactions={"touchpoint.logged": on_touchpoint},
+    reactions={events.TOUCHPOINT_LOGGED: on_touchpoint},
 )

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from salesnav.handlers.rules.validation import SPECS
+
 ENTITIES = {
     "stage": "阶段",
     "checklist_item": "检查清单项",
@@ -162,7 +164,6 @@ def _value(value: Any) -> str:
 def _field(key: str) -> str:
     if key in FIELDS:
         return FIELDS[key]
-    from salesnav.handlers.rules.validation import SPECS  # a rule setting's own Chinese label
 
     spec = SPECS.get(key)
     return spec.label if spec is not None else "其他"

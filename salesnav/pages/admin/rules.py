@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from salesnav import clock
 from salesnav.handlers.admin import rules as use_cases
 from salesnav.handlers.admin import settings_form
-from salesnav.handlers.rules import engine
+from salesnav.handlers.rules import registry
 from salesnav.pages.admin import bp
 
 
@@ -22,7 +22,7 @@ def _render(
     s = g.admin_db
     groups = [
         (rule, [settings_form.field(s, key) for key in keys])
-        for rule, keys in zip(engine.all_rules(), use_cases.rule_keys().values(), strict=True)
+        for rule, keys in zip(registry.all_rules(), use_cases.rule_keys().values(), strict=True)
     ]
     return render_template(
         "admin/rules.html", groups=groups, form_values=form_values, errors=errors or {}, previews=previews

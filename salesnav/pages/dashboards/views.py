@@ -29,6 +29,7 @@ from salesnav.handlers.errors import DomainError, Forbidden
 from salesnav.handlers.rules import credit_check
 from salesnav.handlers.scope import opportunity_for
 from salesnav.handlers.win_probability import win_probability
+from salesnav.http_messages import PAGE_MESSAGES_ZH, STATUS_FOR_DOMAIN_ERROR
 from salesnav.metrics import Window
 from salesnav.models import (
     Annotation,
@@ -54,9 +55,8 @@ def _links_for_the_reader() -> dict[str, Any]:
     return {"may_see_marketing": bool(user and session and scope.may_see_marketing(session, user))}
 
 
-STATUS_FOR_DOMAIN_ERROR = {"not_found": 404, "forbidden": 403}
 LEADERBOARD_ROWS = 20  # the marketing page lists the month's first 20 collaborations; 查看全部 shows the rest
-HTTP_MESSAGES = {400: "请求不正确", 401: "请先登录", 403: "您无权查看此页面", 404: "页面不存在", 405: "不支持该操作"}
+HTTP_MESSAGES = PAGE_MESSAGES_ZH
 
 
 def _tz() -> Any:

@@ -18,6 +18,7 @@ from salesnav.handlers.errors import DomainError
 from salesnav.handlers.reports import daily, exports, team
 from salesnav.handlers.reports import workbook as team_workbook
 from salesnav.handlers.reports.schedule import day_window
+from salesnav.http_messages import PAGE_MESSAGES_ZH, STATUS_FOR_DOMAIN_ERROR
 from salesnav.metrics.scope import Scope, Window
 from salesnav.models import Role, User
 from salesnav.models.record_dates import DAY_OUT_OF_RANGE, day_in_range
@@ -27,8 +28,7 @@ from salesnav.settings import Settings
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 VIEWERS = frozenset({Role.MANAGER, Role.DIRECTOR, Role.ADMIN})
-STATUS_FOR_DOMAIN_ERROR = {"not_found": 404, "forbidden": 403}
-HTTP_MESSAGES = {400: "请求不正确", 401: "请先登录", 403: "您无权查看此页面", 404: "页面不存在", 405: "不支持该操作"}
+HTTP_MESSAGES = PAGE_MESSAGES_ZH
 
 
 def _tz() -> Any:

@@ -92,6 +92,19 @@ export default function Customer() {
                   <Text className={'badge' + (f.severity === 'bad' ? ' red' : '')}>{f.area_label}</Text> {f.text}
                 </View>
               ))}
+              {diagnosis.deals.map((d) =>
+                d.win ? (
+                  <View key={'w' + d.opportunity_id} className='item win'>
+                    <Text className='badge'>赢单概率</Text> 「{d.title}」{d.win.percent}%
+                    {d.win.reasons.map((r) => (
+                      <View key={r.text} className={r.helps ? 'reason helps' : 'reason hurts'}>
+                        {r.helps ? '↑ ' : '↓ '}
+                        {r.text}
+                      </View>
+                    ))}
+                  </View>
+                ) : null,
+              )}
               {diagnosis.next_steps.map((s, i) => (
                 <View key={'n' + i} className='muted'>
                   建议：{String(s)}

@@ -18,6 +18,7 @@ export default function Deal() {
   const openedAt = useRef(nowIso())
   const deal = useData(() => api<S<'OpportunityOut'>>('GET', `/opportunities/${id}`), [id])
   const stages = useData(() => api<S<'StageList'>>('GET', '/stages'))
+  const win = useData(() => api<S<'WinProbabilityOut'>>('GET', `/opportunities/${id}/win-probability`), [id])
   const [role, setRole] = useState<string>('rep')
   const [target, setTarget] = useState<string | null>(null)
   const [given, setGiven] = useState<Record<number, Given>>({})
@@ -82,6 +83,7 @@ export default function Deal() {
         submitted_at: nowIso(),
       })
       deal.setData(out)
+      win.reload() // a new stage is a new probability
       setGiven({})
       setTarget(null)
       setOverride('')
@@ -134,6 +136,21 @@ export default function Deal() {
               {'\n'}只有销售总监可以解除冻结，解除须填写理由。
             </View>
           ) : null}
+        </View>
+      ) : null}
+      {d && d.status === 'open' && win.data ? (
+        <View className='card win-probability'>
+          <View className='card-title'>赢单概率 {win.data.percent}%</View>
+          <View className='muted'>
+            {win.data.note}
+            {win.data.source === 'model' ? `；阶段赢率表为 ${win.data.stage_percent}%` : ''}
+          </View>
+          {win.data.reasons.map((r) => (
+            <View key={r.text} className={r.helps ? 'reason helps' : 'reason hurts'}>
+              {r.helps ? '↑ ' : '↓ '}
+              {r.text}
+            </View>
+          ))}
         </View>
       ) : null}
       {d && d.status === 'won' ? <ContractCard opportunityId={id} /> : null}
