@@ -260,6 +260,28 @@ def battle_pack_send(day: str | None) -> None:
     send(_settings(), day)
 
 
+@main.group("win-model")
+def win_model() -> None:
+    """赢单概率: the model learned from the company's closed deals (docs/win-probability.md)."""
+
+
+@win_model.command("retrain")
+def win_model_retrain() -> None:
+    """Train a version now (as the 03:00 job does); it is used only if it beats the stage table."""
+    from salesnav.cli_win_model import retrain
+
+    retrain(_settings())
+
+
+@win_model.command("status")
+@click.option("--last", default=5, show_default=True, help="How many versions to list, newest first.")
+def win_model_status(last: int) -> None:
+    """The versions with their held-out figures, and which one is in use."""
+    from salesnav.cli_win_model import status
+
+    status(_settings(), last)
+
+
 @main.group()
 def admin() -> None:
     """The admin config page (/admin)."""

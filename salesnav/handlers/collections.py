@@ -20,15 +20,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, String, cast, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from salesnav.handlers import rule_settings
 from salesnav.handlers.money import fen_to_yuan_text
+from salesnav.handlers.records import record_event
 from salesnav.handlers.rules import engine
-from salesnav.models import Alert, Customer, Payment, Receivable, User
+from salesnav.models import Alert, Customer, DomainEvent, Payment, Receivable, User
 
 RULE = "receivable_overdue"
+REMINDED = "receivable.due_soon_reminded"  # a DomainEvent on the receivable: its reminder was queued
 BATCH = 500
 # Debts overdue longer than this are the finance department's (and already in every team report): they are not
 # flagged afresh, so switching the reminders on does not flood managers with last year's arrears.
@@ -57,6 +59,14 @@ def run(session: Session, now: datetime, tz: ZoneInfo) -> CollectionsRun:
     days = int(rule_settings.get(session, "reports.receivable_remind_days_before"))
     outstanding = _outstanding()
     done = CollectionsRun()
+    # Only the receivables something is still owed to: due soon and not yet reminded, or overdue and not yet
+    # flagged — so a batch never fills with receivables already handled and every one is reached in turn.
+    flag_key = literal(f"{RULE}:customer:") + cast(Receivable.customer_id, String) + ":receivable"
+    flag_key = flag_key + cast(Receivable.id, String)
+    flagged = exists().where(Alert.idempotency_key == flag_key)
+    reminded = exists().where(
+        DomainEvent.subject_type == "receivable", DomainEvent.subject_id == Receivable.id, DomainEvent.kind == REMINDED
+    )
     rows = session.execute(
         select(Receivable, Customer, outstanding)
         .join(Customer, Customer.id == Receivable.customer_id)
@@ -65,6 +75,7 @@ def run(session: Session, now: datetime, tz: ZoneInfo) -> CollectionsRun:
             Receivable.due_date >= today - timedelta(days=OVERDUE_HORIZON_DAYS),
             outstanding > 0,
             Customer.deleted_at.is_(None),
+            or_((Receivable.due_date >= today) & ~reminded, (Receivable.due_date < today) & ~flagged),
         )
         .order_by(Receivable.due_date.desc(), Receivable.id)
         .limit(BATCH)
@@ -83,6 +94,7 @@ def run(session: Session, now: datetime, tz: ZoneInfo) -> CollectionsRun:
                 key=f"receivable:{receivable.id}:due_soon",
             ):
                 done.reminded += 1
+            record_event(session, REMINDED, "receivable", receivable.id, None, customer_id=customer.id)
             continue
         alert = engine.raise_alert(
             session,
@@ -111,13 +123,22 @@ def run(session: Session, now: datetime, tz: ZoneInfo) -> CollectionsRun:
 def _clear_paid(session: Session, now: datetime) -> int:
     """Resolve the overdue flags whose receivable is now paid in full, and tell the manager."""
     cleared = 0
-    for alert in session.scalars(select(Alert).where(Alert.rule == RULE, Alert.state.in_(engine.OPEN_STATES))):
-        receivable = session.get(Receivable, int(alert.detail.get("receivable_id", 0)))
-        if receivable is None:
+    alerts = list(session.scalars(select(Alert).where(Alert.rule == RULE, Alert.state.in_(engine.OPEN_STATES))))
+    ids = sorted({int(a.detail.get("receivable_id", 0)) for a in alerts})
+    left_by_id: dict[int, int] = {}
+    for start in range(0, len(ids), 1000):  # what is still owed on every flagged receivable, a statement per 1,000
+        left_by_id.update(
+            (rid, int(left))
+            for rid, left in session.execute(
+                select(Receivable.id, _outstanding()).where(Receivable.id.in_(ids[start : start + 1000]))
+            )
+        )
+    for alert in alerts:
+        rid = int(alert.detail.get("receivable_id", 0))
+        if rid not in left_by_id or left_by_id[rid] > 0:
             continue
-        left = session.scalar(select(_outstanding()).where(Receivable.id == receivable.id))
-        if left is not None and left > 0:
-            continue
+        receivable = session.get(Receivable, rid)
+        assert receivable is not None
         if engine.resolve(session, alert, now=now, by_id=None, resolution="已回款"):
             cleared += 1
             customer = session.get(Customer, receivable.customer_id)

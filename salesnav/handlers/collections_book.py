@@ -132,7 +132,9 @@ def _paid() -> ColumnElement[int]:
     )
 
 
-def _rows(session: Session, where: ColumnElement[bool], today: date) -> tuple[list[BookRow], bool]:
+def _rows(
+    session: Session, where: ColumnElement[bool], today: date, limit: int = MAX_ROWS
+) -> tuple[list[BookRow], bool]:
     paid = _paid()
     result = session.execute(
         select(
@@ -156,13 +158,23 @@ def _rows(session: Session, where: ColumnElement[bool], today: date) -> tuple[li
         .outerjoin(Contract, Contract.id == Receivable.contract_id)
         .where(where, Customer.deleted_at.is_(None), Receivable.amount_fen - paid > 0)
         .order_by(Receivable.due_date, Receivable.id)
-        .limit(MAX_ROWS + 1)
+        .limit(limit + 1)
     ).all()
     rows = [
         BookRow(rid, cid, cname, oid, oname, did, title, cno, ino, invoice, amount, int(got), due, today)
-        for rid, cid, cname, oid, oname, did, title, cno, ino, invoice, amount, got, due in result[:MAX_ROWS]
+        for rid, cid, cname, oid, oname, did, title, cno, ino, invoice, amount, got, due in result[:limit]
     ]
-    return rows, len(result) > MAX_ROWS
+    return rows, len(result) > limit
+
+
+def open_rows(
+    session: Session, actor: User, *, customer_id: int | None = None, limit: int = MAX_ROWS
+) -> tuple[list[BookRow], bool]:
+    """The book's rows alone (the export): the viewer's scope, or one customer in it; (rows, more than `limit`)."""
+    if customer_id is not None:
+        customer = customer_for(session, actor, customer_id)
+        return _rows(session, Receivable.customer_id == customer.id, business_today(), limit)
+    return _rows(session, owned_by_visible(session, actor, Customer.owner_id), business_today(), limit)
 
 
 def team_book(session: Session, actor: User) -> Book:

@@ -159,3 +159,29 @@ def test_an_instalment_of_a_contract_reminds_flags_ages_and_is_cleared_by_a_paym
         assert alert.state is AlertState.RESOLVED
         manager = s.get(type(org.manager), org.manager.id)
         assert collections_book.team_book(s, manager).overdue_fen == 0
+
+
+def test_a_batch_never_fills_with_receivables_already_flagged(app, session, frozen_clock, monkeypatch):
+    """More overdue receivables than one run takes: the next run flags the rest instead of the same ones."""
+    from salesnav.handlers import collections
+
+    monkeypatch.setattr(collections, "BATCH", 2)
+    frozen_clock.set(local(DUE - timedelta(days=5), 9))
+    org = f.org(session)
+    for n, name in enumerate(("华山医院", "瑞金医院", "中山医院")):
+        c = customer(session, org.rep, name)
+        session.add(Receivable(customer_id=c.id, amount_fen=10_000_00 * (n + 1), due_date=DUE))
+    session.commit()
+    frozen_clock.set(local(DUE + timedelta(days=2), 9))
+    tick(app)
+    with db.transaction() as s:
+        assert len(s.scalars(select(Alert)).all()) == 2
+    frozen_clock.advance(timedelta(minutes=5))
+    tick(app)
+    with db.transaction() as s:
+        assert sorted(a.title for a in s.scalars(select(Alert))) == [
+            "逾期回款：中山医院 3万元",
+            "逾期回款：华山医院 1万元",
+            "逾期回款：瑞金医院 2万元",
+        ]
+    assert len(texts(app, "mgr01")) == 3

@@ -5,10 +5,12 @@ customer_id; the deal page shows its contract and instalments; headless Chromium
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import openpyxl
 import pytest
 
 from salesnav.handlers import contracts
@@ -80,6 +82,18 @@ def test_a_manager_sees_the_teams_receivables_aged_and_a_customer_alone(live_pag
     assert "协和医院" in theirs.text and "瑞金医院" not in theirs.text
     hidden = _rep.get(live_pages.base_url + f"/reports/collections?customer_id={org.customer_id}")
     assert hidden.status_code == 404 and "客户不存在或您无权查看" in hidden.text
+
+    sheet = browser.get(live_pages.base_url + "/reports/export/receivables.xlsx")
+    assert sheet.status_code == 200, sheet.text[:300]
+    ws = openpyxl.load_workbook(io.BytesIO(sheet.content)).worksheets[0]
+    assert ws.freeze_panes == "A2"
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert [(r[3], r[4].date(), r[7], r[8], r[9]) for r in rows] == [
+        ("第 1 期（合同 HT-9）", date(2026, 1, 31), 300_000, 79, "61–90 天"),
+        ("第 2 期（合同 HT-9）", date(2026, 3, 31), 500_000, 20, "1–30 天"),
+        ("第 3 期（合同 HT-9）", date(2026, 12, 31), 200_000, 0, "未到期"),
+    ]  # the team's only: not 协和医院's
+    assert ws.cell(2, 1).data_type == "s"  # a typed name is text, never a formula
 
     deal = browser.get(live_pages.base_url + f"/dashboards/opportunities/{org.deal_id}")
     assert deal.status_code == 200 and "合同与回款" in deal.text and "逾期回款 ¥800,000.00" in deal.text

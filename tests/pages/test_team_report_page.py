@@ -124,7 +124,7 @@ def test_list_exports_hold_what_the_viewer_may_see(live_pages: LiveApp, org):
     assert {row[0] for row in _sheet(rep, base + "deals.xlsx")} == {"协和医院"}  # a rep: their own
 
     for path, message in (
-        ("orders.xlsx", "可以导出的列表只有商机、客户、触点和协同单"),
+        ("orders.xlsx", "可以导出的列表只有商机、客户、触点、协同单和应收款"),
         ("deals.xlsx?customer_id=abc", "编号格式不正确"),
         ("deals.xlsx?status=maybe", "商机状态只能是"),
         ("touchpoints.xlsx?since=yesterday", "时间格式应为"),

@@ -1,7 +1,7 @@
-"""Exports of the lists (deals, customers, touchpoints, tickets) as the viewer sees them: the same scope rules as
-the lists (handlers/scope.py: a rep their own, a manager their team's, a director and admin everyone's; tickets
-also those with a part for the viewer's department), the same filters and order as the client's list endpoints
-(miniprogram_api/*.py list_*), every row rather than one page.
+"""Exports of the lists (deals, customers, touchpoints, tickets, open receivables) as the viewer sees them:
+the same scope rules as the lists (handlers/scope.py: a rep their own, a manager their team's, a director and
+admin everyone's; tickets also those with a part for the viewer's department), the same filters and order as
+the client's list endpoints (miniprogram_api/*.py list_*), every row rather than one page.
 
 Each export is (sheet title, columns, rows) for salesnav/reports/xlsx.py to write.
 """
@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from salesnav.handlers import collections_book
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.scope import owned_by_visible, ticket_visible
 from salesnav.models import (
@@ -260,9 +261,47 @@ def tickets(session: Session, viewer: User, args: Mapping[str, str], tz: ZoneInf
     )
 
 
+def receivables(session: Session, viewer: User, args: Mapping[str, str], tz: ZoneInfo) -> Export:
+    """The collections book's rows (open receivables, oldest due first): the viewer's scope, or one customer."""
+    rows, more = collections_book.open_rows(session, viewer, customer_id=_int(args, "customer_id"), limit=MAX_ROWS)
+    if more:
+        _limited([None] * (MAX_ROWS + 1))
+    return Export(
+        "应收款",
+        [
+            Column("客户", width=22),
+            Column("销售", width=10),
+            Column("商机", width=24),
+            Column("款项", width=20),
+            Column("到期日", "date", 12),
+            Column("应收（元）", "yuan", 14),
+            Column("已回款（元）", "yuan", 14),
+            Column("未回款（元）", "yuan", 14),
+            Column("逾期天数", "int", 10),
+            Column("账龄", width=10),
+        ],
+        [
+            [
+                r.customer_name,
+                r.owner_name,
+                r.opportunity_title,
+                r.what,
+                r.due_date,
+                yuan(r.amount_fen),
+                yuan(r.paid_fen),
+                yuan(r.outstanding_fen),
+                r.days_overdue,
+                r.bucket,
+            ]
+            for r in rows
+        ],
+    )
+
+
 EXPORTS: dict[str, Callable[[Session, User, Mapping[str, str], ZoneInfo], Export]] = {
     "deals": deals,
     "customers": customers,
     "touchpoints": touchpoints,
     "tickets": tickets,
+    "receivables": receivables,
 }

@@ -138,7 +138,7 @@ def export_list(kind: str) -> Response:
     """A list as the viewer sees it (the same scope and filters as the client's list), every row, as Excel."""
     build = exports.EXPORTS.get(kind)
     if build is None:
-        raise DomainError("可以导出的列表只有商机、客户、触点和协同单")
+        raise DomainError("可以导出的列表只有商机、客户、触点、协同单和应收款")
     export = build(g.db, g.user, request.args, _tz())
     wb = new_workbook()
     add_sheet(wb, export.title, export.columns, export.rows)
