@@ -223,7 +223,7 @@ def add_enablement_request(
     session.add(request)
     session.flush()
     now = clock.now()
-    sla = int(rule_settings.get(session, "collaboration.enablement_sla_hours"))
+    sla = rule_settings.collaboration(session).enablement_sla_hours
     part = TicketPart(
         department_id=marketing.id,
         request=f"市场赋能请求：{member.label}",

@@ -199,7 +199,7 @@ def _emotion(session: Session, customer: Customer) -> EmotionTrend:
 
 
 def _decision_chain(session: Session, customer: Customer, now: datetime) -> tuple[list[str], list[str], list[str]]:
-    lookback = timedelta(days=int(rule_settings.get(session, "dashboard.quality_lookback_days")))
+    lookback = timedelta(days=rule_settings.dashboard(session).quality_lookback_days)
     touchpoints = session.scalars(
         select(Touchpoint).where(
             Touchpoint.customer_id == customer.id,
@@ -218,7 +218,7 @@ def _decision_chain(session: Session, customer: Customer, now: datetime) -> tupl
 
 
 def _deals(session: Session, customer: Customer, now: datetime) -> list[StalledDeal]:
-    history_days = int(rule_settings.get(session, "dashboard.deviation_history_days"))
+    history_days = rule_settings.dashboard(session).deviation_history_days
     stages = list(
         session.scalars(
             select(Stage).where(Stage.outcome == StageOutcome.OPEN, Stage.deleted_at.is_(None)).order_by(Stage.position)
@@ -272,15 +272,15 @@ def _open_parts(session: Session, customer: Customer, now: datetime) -> list[Ope
 
 def _payment(session: Session, customer: Customer, now: datetime) -> Payment:
 
-    minimum = float(rule_settings.get(session, "credit.min_on_time_rate"))
+    minimum = rule_settings.credit(session).min_on_time_rate
     try:
         history = payment_history(
             session,
             customer,
             as_of=now,
-            months=int(rule_settings.get(session, "credit.window_months")),
+            months=rule_settings.credit(session).window_months,
             api_url=current_settings().finance_api_url,
-            timeout=float(rule_settings.get(session, "credit.finance_timeout_seconds")),
+            timeout=rule_settings.credit(session).finance_timeout_seconds,
         )
     except FinanceUnavailable as exc:
         return Payment(None, 0, 0, minimum, [], unavailable=exc.reason)

@@ -45,7 +45,7 @@ class FollowUpPolicy:
 def follow_up_policy(session: Session) -> FollowUpPolicy:
     """The policy as the settings stand now."""
     return FollowUpPolicy(
-        overdue_hours=int(rule_settings.get(session, "follow_up.overdue_hours")),
-        escalate_after_hours=int(rule_settings.get(session, "follow_up.escalate_after_hours")),
+        overdue_hours=rule_settings.follow_up(session).overdue_hours,
+        escalate_after_hours=rule_settings.follow_up(session).escalate_after_hours,
         time=rule_time(session),
     )

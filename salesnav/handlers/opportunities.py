@@ -351,7 +351,7 @@ def _missing_items(session: Session, opp: Opportunity, target: Stage) -> list[st
 
 
 def _award_incentive_points(session: Session, actor: User, opp: Opportunity) -> None:
-    points = int(rule_settings.get(session, "collaboration.incentive_points"))
+    points = rule_settings.collaboration(session).incentive_points
     now = clock.now()
     for ticket in collaboration.tickets_of(session, opp.id):
         for part in ticket.parts:

@@ -1,6 +1,7 @@
 """Changing a run-time threshold (the admin's rules page, the CLI): validated, audited, and the kept
-dashboard figures dropped when a dashboard setting changes. Reading one: salesnav/models/rule_settings.py
-(re-exported here, so a use case reads and writes settings through one name).
+dashboard figures dropped when a dashboard setting changes. Reading: an area's typed settings
+(salesnav/models/setting_areas.py, e.g. `health(session).window_days`), or one key with `get`
+(salesnav/models/rule_settings.py); both re-exported here, so a use case reads and writes settings through one name).
 """
 
 from __future__ import annotations
@@ -15,8 +16,31 @@ from salesnav.handlers.records import audit
 from salesnav.handlers.rules.validation import check_setting
 from salesnav.models import RuleSetting, User
 from salesnav.models.rule_settings import _REMEMBERED, DEFAULTS, get, remember
+from salesnav.models.setting_areas import (
+    area,
+    collaboration,
+    collaboration_overdue,
+    credit,
+    dashboard,
+    follow_up,
+    health,
+    rules,
+)
 
-__all__ = ["DEFAULTS", "get", "remember", "update"]
+__all__ = [
+    "DEFAULTS",
+    "area",
+    "collaboration",
+    "collaboration_overdue",
+    "credit",
+    "dashboard",
+    "follow_up",
+    "get",
+    "health",
+    "remember",
+    "rules",
+    "update",
+]
 
 
 def update(session: Session, actor: User | None, key: str, raw: Any) -> Any:

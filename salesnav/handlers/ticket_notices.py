@@ -83,7 +83,7 @@ def parts_to_remind(session: Session, now: datetime) -> list[int]:
     The reminder time is `collaboration.reminder_hours_before` counted hours before the deadline, but never
     in the first half of the part's SLA (a short SLA is not reminded of right after it opens); hours count
     as the SLA's do (rules.working_days_only)."""
-    hours = int(rule_settings.get(session, "collaboration.reminder_hours_before"))
+    hours = rule_settings.collaboration(session).reminder_hours_before
     if hours <= 0:
         return []
     counting = rule_time(session)
@@ -149,7 +149,7 @@ class PendingAnswer:
 
 
 def chat_window(session: Session) -> timedelta:
-    return timedelta(minutes=int(rule_settings.get(session, "collaboration.chat_answer_window_minutes")))
+    return timedelta(minutes=rule_settings.collaboration(session).chat_answer_window_minutes)
 
 
 def start_chat_answer(

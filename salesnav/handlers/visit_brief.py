@@ -28,6 +28,7 @@ from salesnav.handlers.checklists import missing_items
 from salesnav.handlers.deal_words import customer_and_deal
 from salesnav.handlers.objections import ObjectionSignal, objections_in, predict
 from salesnav.handlers.rules.texts import local_time
+from salesnav.handlers.scope import customer_for
 from salesnav.models import (
     LOCAL_USERID_PREFIX,
     TALK_TRACK_TAG,
@@ -400,6 +401,29 @@ def send_due(session: Session, now: datetime | None = None) -> int:
         notify(session, TextToMember(rep.wecom_userid, brief_text(content), key=f"brief:{brief.id}"))
         sent += 1
     return sent
+
+
+def brief_now(session: Session, actor: User, customer_id: int) -> dict[str, Any]:
+    """A brief asked for before a visit (chat 简报, the client): the customer in `actor`'s scope, its latest
+    touchpoint's next action as the visit when one is still ahead, built as the sender would build it now."""
+    customer = customer_for(session, actor, customer_id)
+    now = clock.now()
+    latest = session.scalars(
+        select(Touchpoint)
+        .where(Touchpoint.customer_id == customer.id, Touchpoint.deleted_at.is_(None))
+        .order_by(Touchpoint.occurred_at.desc(), Touchpoint.id.desc())
+    ).first()
+    ahead = latest is not None and latest.next_action and latest.next_action_due and latest.next_action_due > now
+    visit = DueVisit(
+        "request",
+        0,
+        actor.id,
+        customer.id,
+        latest.opportunity_id if latest is not None else None,
+        latest.next_action_due if ahead and latest and latest.next_action_due else now,
+        (latest.next_action or "") if ahead and latest else "拜访前查看",
+    )
+    return build_brief(session, visit, now)
 
 
 def latest_brief(session: Session, actor: User, customer_id: int) -> VisitBrief | None:

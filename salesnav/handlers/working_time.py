@@ -84,4 +84,4 @@ class RuleTime:
 
 def rule_time(session: Session) -> RuleTime:
     """How the rules count hours now (setting rules.working_days_only; business time zone TZ_BUSINESS)."""
-    return RuleTime(bool(rule_settings.get(session, "rules.working_days_only")), current_settings().business_tz)
+    return RuleTime(rule_settings.rules(session).working_days_only, current_settings().business_tz)

@@ -18,7 +18,7 @@ from salesnav.models import (
     Emotion,
     Touchpoint,
     TouchpointType,
-    rule_settings,
+    setting_areas,
     touchpoint_contacts,
 )
 from salesnav.models.touchpoints import CONTACT_ROLE_BITS
@@ -72,7 +72,7 @@ def touchpoint_quality_by_window(
     if not windows:
         return []
     if lookback_days is None:
-        lookback_days = int(rule_settings.get(session, "dashboard.quality_lookback_days"))
+        lookback_days = setting_areas.dashboard(session).quality_lookback_days
     lookback = timedelta(days=lookback_days)
     if scope.kind is ScopeKind.COMPANY:
         return _company_quality_by_window(session, windows, lookback)

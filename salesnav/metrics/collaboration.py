@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 from salesnav.metrics.results import Ratio
 from salesnav.metrics.scope import Scope, Window
 from salesnav.metrics.sql import seconds_between
-from salesnav.models import CollaborationTicket, Department, IncentivePoints, Opportunity, TicketPart, rule_settings
+from salesnav.models import (
+    CollaborationTicket,
+    Department,
+    IncentivePoints,
+    Opportunity,
+    TicketPart,
+    setting_areas,
+)
 
 
 def collaboration_penetration(session: Session, window: Window, scope: Scope) -> Ratio:
@@ -53,7 +60,7 @@ def first_response_compliance(
     A part opens with its ticket, or later (a forwarded help request, an enablement request): its clock
     starts then. A response at exactly 24 h is in time. Article baseline 44 %, target ≥ 85 %."""
     if within_hours is None:
-        within_hours = int(rule_settings.get(session, "dashboard.first_response_hours"))
+        within_hours = setting_areas.dashboard(session).first_response_hours
     in_time = and_(
         TicketPart.first_valid_response_at.is_not(None),
         seconds_between(TicketPart.first_valid_response_at, TicketPart.created_at) <= within_hours * 3600,

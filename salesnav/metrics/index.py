@@ -13,7 +13,7 @@ from salesnav.metrics.collaboration import collaboration_penetration_by_window, 
 from salesnav.metrics.pipeline import process_compliance_by_window, stage_advancement_deviation
 from salesnav.metrics.results import Ratio
 from salesnav.metrics.scope import Scope, Window
-from salesnav.models import rule_settings
+from salesnav.models import setting_areas
 
 HEALTH_PARTS = ("quality", "compliance", "penetration")
 
@@ -32,7 +32,7 @@ class HealthIndex:
 
 def health_weights(session: Session) -> dict[str, float]:
     """The index weights (setting dashboard.health_weights; default quality 0.4, compliance 0.3, penetration 0.3)."""
-    raw = rule_settings.get(session, "dashboard.health_weights")
+    raw = setting_areas.dashboard(session).health_weights
     weights = {part: float(raw.get(part, 0)) for part in HEALTH_PARTS}
     if any(w < 0 for w in weights.values()) or not sum(weights.values()):
         raise ValueError(f"dashboard.health_weights must be non-negative and not all zero: {raw!r}")

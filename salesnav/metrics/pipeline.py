@@ -21,7 +21,7 @@ from salesnav.models import (
     StageOutcome,
     StageTransition,
     Touchpoint,
-    rule_settings,
+    setting_areas,
 )
 
 CLOSED = (OpportunityStatus.WON, OpportunityStatus.LOST)
@@ -67,7 +67,7 @@ def stage_advancement_deviation(
     target ±12 %.
     """
     if history_days is None:
-        history_days = int(rule_settings.get(session, "dashboard.deviation_history_days"))
+        history_days = setting_areas.dashboard(session).deviation_history_days
     history = _stays(
         Opportunity.status.in_(CLOSED),
         Opportunity.closed_at >= window.start - timedelta(days=history_days),

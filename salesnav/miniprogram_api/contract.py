@@ -77,6 +77,10 @@ DESCRIPTIONS: dict[str, str] = {
     "GET /customers/{customer_id}": "客户资料、健康度与联系人（含决策链角色）。",
     "POST /customers/{customer_id}/contacts": "为我可见的客户添加联系人，可同时设定决策链角色。",
     "PATCH /contacts/{contact_id}": "只改传入的字段；decision_role 传 null 清空。人工设定的角色不再标为系统推测。",
+    "GET /customers/{customer_id}/brief": "拜访前的简报，与企业微信推送的「拜访简报」同源："
+    "相似商机（同产品线、同客户等级、同阶段）中最可能出现的三个异议及出现次数、赢单前的应对，"
+    "未结事项，关键人与决策角色，本阶段最新话术；"
+    "text 为与推送相同的文字。客户不在您的可见范围为 404。",
     "GET /customers/{customer_id}/diagnosis": "按情绪走势、决策链覆盖、阶段停留、协同与回款给出健康度、"
     "每项发现与下一步建议；每次调用计为一次诊断使用。",
     "GET /dashboards/team": "销售主管看自己团队（总监可用 manager 指定团队）：每位销售本周的甘特条与红色风险区块。"

@@ -1,5 +1,6 @@
 """公海 in the client: the list (with the asker's quota and, for a manager, whom they may assign to), a claim,
-and a manager's assignment — the use cases of salesnav/handlers/pool.py."""
+and a manager's assignment — the use cases of salesnav/handlers/pool.py; and a customer's visit brief
+(salesnav/handlers/visit_brief.py), as the chat's 简报 shows it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from salesnav.handlers import pool
+from salesnav.handlers import pool, visit_brief
 from salesnav.handlers.errors import NotFound
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
@@ -116,3 +117,54 @@ def assign(body: dict[str, Any], entry_id: int) -> dict[str, Any]:
     result = _taken(entry)
     commit()
     return result
+
+
+class BriefObjectionOut(ma.Schema):
+    objection = fields.String(required=True)
+    count = fields.Integer(required=True)
+    share = fields.Float(required=True)
+    won_answer = fields.String(allow_none=True, metadata={"description": "赢单前最常见的应对（下一步行动）"})
+    won_answer_count = fields.Integer(required=True)
+
+
+class BriefPersonOut(ma.Schema):
+    name = fields.String(required=True)
+    title = fields.String(allow_none=True)
+    role = fields.String(allow_none=True)
+    role_guessed = fields.Boolean(required=True)
+
+
+class BriefDealOut(ma.Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    product_line = fields.String(required=True)
+    stage = fields.String(required=True)
+
+
+class BriefTalkTrackOut(ma.Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    description = fields.String(allow_none=True)
+    url = fields.String(allow_none=True)
+
+
+class BriefOut(ma.Schema):
+    customer = fields.Nested(IdOut, required=True)
+    deal = fields.Nested(BriefDealOut, allow_none=True)
+    due_at = fields.String(required=True)
+    what = fields.String(required=True)
+    objections = fields.List(fields.Nested(BriefObjectionOut), required=True)
+    objection_group = fields.String(required=True, metadata={"description": "异议统计依据的相似范围"})
+    objection_group_size = fields.Integer(required=True)
+    open_items = fields.List(fields.String(), required=True)
+    people = fields.List(fields.Nested(BriefPersonOut), required=True)
+    talk_track = fields.Nested(BriefTalkTrackOut, allow_none=True)
+    text = fields.String(required=True, metadata={"description": "与企业微信推送相同的文字"})
+
+
+@bp.route(f"/customers/<{ID}:customer_id>/brief", methods=["GET"])
+@bp.response(200, BriefOut)
+@bp.doc(tags=["拜访简报"], summary="客户的拜访简报（最可能的异议、未结事项、关键人、本阶段话术）")
+def customer_brief(customer_id: int) -> dict[str, Any]:
+    content = visit_brief.brief_now(db_session(), current_actor(), customer_id)
+    return {**content, "text": visit_brief.brief_text(content)}

@@ -83,3 +83,22 @@ def test_an_empty_pool_says_so(session, frozen_clock, live_app):
     assert rep.last_text() == "公海中暂时没有客户。"
     rep.say("领取 abc")
     assert rep.last_text() == "请写公海列表中的编号，例如「领取 12」"
+
+
+def test_a_rep_asks_for_the_brief_of_a_customer_by_name(session, frozen_clock, live_app):
+    from salesnav import clock
+
+    org = f.org(session)
+    cust = f.customer(session, org.rep, name="无锡市人民医院")
+    f.touchpoint(session, org.rep, cust, next_action="上门演示", next_action_due=clock.now() + timedelta(days=1))
+    session.commit()
+    rep = Chat(live_app, "rep01")
+    rep.say("简报 无锡")
+    text = rep.last_text()
+    assert text.startswith("【拜访简报】「无锡市人民医院」") and "事项：上门演示" in text
+    assert "关键人：联系人1（设备科，使用者）" in text
+    f.customer(session, org.other_rep, name="常州市第一人民医院")
+    session.commit()
+    other = Chat(live_app, "rep02")
+    other.say("简报 无锡市人民医院")
+    assert other.last_text().startswith("没有找到客户「无锡市人民医院」")  # another rep's customer

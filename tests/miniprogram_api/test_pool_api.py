@@ -67,3 +67,17 @@ def test_a_manager_assigns_to_the_team_only(client, org, login, session, frozen_
     assert assigned.status_code == 200 and assigned.get_json()["owner_name"] == "周销售"
     bad = client.post(f"/api/v1/pool/{entry_id}/assign", headers=manager, json={"rep_id": "x"})
     assert bad.status_code == 422
+
+
+def test_a_rep_reads_the_brief_of_their_own_customer_only(client, org, login, session, frozen_clock):
+    from salesnav import clock
+
+    cust = f.customer(session, org.rep, name="无锡市人民医院")
+    f.touchpoint(session, org.rep, cust, next_action="上门演示", next_action_due=clock.now() + timedelta(days=1))
+    session.commit()
+    brief = client.get(f"/api/v1/customers/{cust.id}/brief", headers=login(org.rep))
+    assert brief.status_code == 200
+    body = brief.get_json()
+    assert body["customer"]["name"] == "无锡市人民医院" and body["what"] == "上门演示"
+    assert body["people"][0]["role"] == "使用者" and body["text"].startswith("【拜访简报】「无锡市人民医院」")
+    assert client.get(f"/api/v1/customers/{cust.id}/brief", headers=login(org.other_rep)).status_code == 404

@@ -1104,6 +1104,89 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/customers/{customer_id}/brief": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                customer_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * 客户的拜访简报（最可能的异议、未结事项、关键人、本阶段话术）
+         * @description 拜访前的简报，与企业微信推送的「拜访简报」同源：相似商机（同产品线、同客户等级、同阶段）中最可能出现的三个异议及出现次数、赢单前的应对，未结事项，关键人与决策角色，本阶段最新话术；text 为与推送相同的文字。客户不在您的可见范围为 404。
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    customer_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 成功 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "customer": {
+                         *         "id": 12,
+                         *         "name": "李建国"
+                         *       },
+                         *       "deal": {},
+                         *       "due_at": "示例",
+                         *       "objection_group": "示例",
+                         *       "objection_group_size": 1,
+                         *       "objections": [
+                         *         {
+                         *           "count": 1,
+                         *           "objection": "示例",
+                         *           "share": 0.92,
+                         *           "won_answer": "示例",
+                         *           "won_answer_count": 1
+                         *         }
+                         *       ],
+                         *       "open_items": [
+                         *         "示例"
+                         *       ],
+                         *       "people": [
+                         *         {
+                         *           "name": "李建国",
+                         *           "role": "示例",
+                         *           "role_guessed": true,
+                         *           "title": "CT 球管更换项目"
+                         *         }
+                         *       ],
+                         *       "talk_track": {},
+                         *       "text": "已补充客户需求记录",
+                         *       "what": "示例"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["BriefOut"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                422: components["responses"]["ValidationError"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/customers/{customer_id}/contacts": {
         parameters: {
             query?: never;
@@ -5038,6 +5121,47 @@ export interface components {
             receivable_id: number;
             /** @description 第 N 期（合同号）或 发票号 */
             what: string;
+        };
+        BriefDealOut: {
+            id: number;
+            product_line: string;
+            stage: string;
+            title: string;
+        };
+        BriefObjectionOut: {
+            count: number;
+            objection: string;
+            share: number;
+            /** @description 赢单前最常见的应对（下一步行动） */
+            won_answer?: string | null;
+            won_answer_count: number;
+        };
+        BriefOut: {
+            customer: components["schemas"]["IdOut"];
+            deal?: (Record<string, never> | null) | components["schemas"]["BriefDealOut"];
+            due_at: string;
+            /** @description 异议统计依据的相似范围 */
+            objection_group: string;
+            objection_group_size: number;
+            objections: components["schemas"]["BriefObjectionOut"][];
+            open_items: string[];
+            people: components["schemas"]["BriefPersonOut"][];
+            talk_track?: (Record<string, never> | null) | components["schemas"]["BriefTalkTrackOut"];
+            /** @description 与企业微信推送相同的文字 */
+            text: string;
+            what: string;
+        };
+        BriefPersonOut: {
+            name: string;
+            role?: string | null;
+            role_guessed: boolean;
+            title?: string | null;
+        };
+        BriefTalkTrackOut: {
+            description?: string | null;
+            id: number;
+            title: string;
+            url?: string | null;
         };
         BucketOut: {
             count: number;

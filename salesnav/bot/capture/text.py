@@ -5,6 +5,7 @@
     推进 协和医院 方案演示                   → move the customer's deal (stage_move.py asks for what is missing)
     待办                                    → the rep's open tasks
     公海 / 领取 12 / 分配 12 给 周销售        → the public pool (pool.py)
+    简报 协和医院                            → the visit brief, now (brief.py)
 Anything else, unless a capture is waiting for it, gets the help text: never silence.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 from salesnav import clock
 from salesnav.bot.capture import (
     annotate,
+    brief,
     contract_plan,
     daily_report,
     diagnosis,
@@ -44,6 +46,7 @@ HELP = (
     f"• {stage_move.EXAMPLE}（推进商机，缺的检查清单会逐项询问）\n"
     "• 待办：查看我的待办\n"
     "• 公海：查看公海客户；领取 编号；主管可「分配 编号 给 姓名」\n"
+    "• 简报 协和医院：拜访前看最可能的异议、未结事项、关键人和话术\n"
     "• 回款计划 瑞金医院 100万 签约3月2日 30万 3月31日 70万 9月30日（赢单后录入）；回款 瑞金医院 30万"
 )
 TOUCHPOINT_WORDS = ("触点", "记触点")
@@ -64,6 +67,7 @@ def on_text(incoming: Incoming) -> None:
         or daily_report.claim(incoming)
         or record_chase.claim(incoming)
         or pool.claim(incoming)
+        or brief.claim(incoming)
         or contract_plan.claim(incoming)
     ):
         return

@@ -127,8 +127,9 @@ def _collaboration(session: Session, now: datetime) -> tuple[list[str], int, str
 
 
 def _health(session: Session, now: datetime) -> tuple[list[str], int, str]:
-    needed = int(rule_settings.get(session, "health.resistant_signals"))
-    days = int(rule_settings.get(session, "health.window_days"))
+    health_settings = rule_settings.health(session)
+    needed = health_settings.resistant_signals
+    days = health_settings.window_days
     signals = func.count(Touchpoint.id)
     rows = session.execute(
         select(Customer.id, Customer.name, signals)
@@ -154,9 +155,10 @@ def _health(session: Session, now: datetime) -> tuple[list[str], int, str]:
 
 def _credit(session: Session, now: datetime) -> tuple[list[str], int, str]:
 
-    threshold = int(rule_settings.get(session, "credit.amount_threshold_fen"))
-    minimum = float(rule_settings.get(session, "credit.min_on_time_rate"))
-    months = int(rule_settings.get(session, "credit.window_months"))
+    credit_settings = rule_settings.credit(session)
+    threshold = credit_settings.amount_threshold_fen
+    minimum = credit_settings.min_on_time_rate
+    months = credit_settings.window_months
     approval = session.scalars(select(Stage).where(Stage.code == CONTRACT_APPROVAL)).first()
     if approval is None:
         return [], 0, "没有合同审批阶段"

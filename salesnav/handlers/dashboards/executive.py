@@ -94,7 +94,7 @@ def executive_snapshot(
 
 
 def refresh_interval(session: Session) -> timedelta:
-    return timedelta(minutes=int(rule_settings.get(session, "dashboard.refresh_minutes")))
+    return timedelta(minutes=rule_settings.dashboard(session).refresh_minutes)
 
 
 def trend_weeks(now: datetime, tz: ZoneInfo, weeks: int = TREND_WEEKS) -> list[Window]:

@@ -49,7 +49,7 @@ def opened_at(part: TicketPart) -> datetime:
 
 
 def average_handling(session: Session, part: TicketPart, now: datetime) -> Average:
-    days = int(rule_settings.get(session, "collaboration_overdue.average_window_days"))
+    days = rule_settings.collaboration_overdue(session).average_window_days
     rows = session.scalars(
         select(TicketPart)
         .join(CollaborationTicket, CollaborationTicket.id == TicketPart.ticket_id)

@@ -91,9 +91,9 @@ def covering_waiver(session: Session, opp: Opportunity) -> CreditWaiver | None:
 
 def check_before_contract_approval(session: Session, actor: User, opp: Opportunity) -> None:
     """Raise `ApprovalFrozen` or `CreditCheckPending` when the deal may not enter 合同审批 now."""
-    if not rule_settings.get(session, "credit.enabled"):
+    if not rule_settings.credit(session).enabled:
         return
-    threshold = int(rule_settings.get(session, "credit.amount_threshold_fen"))
+    threshold = rule_settings.credit(session).amount_threshold_fen
     if opp.expected_amount_fen <= threshold:
         return
     if (waiver := covering_waiver(session, opp)) is not None:
@@ -110,7 +110,7 @@ def check_before_contract_approval(session: Session, actor: User, opp: Opportuni
         return
 
     now = clock.now()
-    months = int(rule_settings.get(session, "credit.window_months"))
+    months = rule_settings.credit(session).window_months
     try:
         history = payment_history(
             session,
@@ -118,13 +118,13 @@ def check_before_contract_approval(session: Session, actor: User, opp: Opportuni
             as_of=now,
             months=months,
             api_url=current_settings().finance_api_url,
-            timeout=float(rule_settings.get(session, "credit.finance_timeout_seconds")),
+            timeout=rule_settings.credit(session).finance_timeout_seconds,
         )
     except FinanceUnavailable as exc:
         raise CreditCheckPending(
             f"{exc.reason}，大单信用校验未完成，合同审批暂缓，请稍后重试", reason=exc.reason
         ) from exc
-    minimum = float(rule_settings.get(session, "credit.min_on_time_rate"))
+    minimum = rule_settings.credit(session).min_on_time_rate
     rate = history.on_time_rate
     if rate is None or rate >= minimum:
         record_event(

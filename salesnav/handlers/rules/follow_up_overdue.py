@@ -47,7 +47,7 @@ BATCH = 1000  # per scan; the rest are found by the next scan, seconds later
 
 def find(session: Session, now: datetime) -> list[Match]:
     cutoff = follow_up_policy(session).silent_before(now)
-    grace = timedelta(hours=int(rule_settings.get(session, "follow_up.import_grace_hours")))
+    grace = timedelta(hours=rule_settings.follow_up(session).import_grace_hours)
     # ix_opportunities_status_last_follow_up: a range scan over the overdue open deals only.
     rows = session.execute(
         select(Opportunity.id, Opportunity.last_follow_up_at)

@@ -28,7 +28,7 @@ CODE = "health_red"
 
 
 def resistant_signals(session: Session, customer_id: int, now: datetime) -> list[datetime]:
-    days = int(rule_settings.get(session, "health.window_days"))
+    days = rule_settings.health(session).window_days
     return list(
         session.scalars(
             select(Touchpoint.occurred_at)
@@ -54,8 +54,9 @@ def evaluate(session: Session, customer_id: int, now: datetime) -> Alert | None:
     customer = session.get(Customer, customer_id)
     if customer is None or customer.deleted_at:
         return None
-    needed = int(rule_settings.get(session, "health.resistant_signals"))
-    days = int(rule_settings.get(session, "health.window_days"))
+    health_settings = rule_settings.health(session)
+    needed = health_settings.resistant_signals
+    days = health_settings.window_days
     signals = resistant_signals(session, customer.id, now)
     if len(signals) < needed:
         return None
@@ -115,7 +116,7 @@ def evaluate(session: Session, customer_id: int, now: datetime) -> Alert | None:
 
 def find(session: Session, now: datetime) -> list[Match]:
     """Red customers whose signals have aged out of the window: resolve (open alerts only)."""
-    needed = int(rule_settings.get(session, "health.resistant_signals"))
+    needed = rule_settings.health(session).resistant_signals
     alerts = session.execute(
         select(Alert.id, Alert.subject_id).where(Alert.state.in_(engine.OPEN_STATES), Alert.rule == CODE)
     ).all()
@@ -130,10 +131,10 @@ def apply(session: Session, match: Match, now: datetime) -> str | None:
     alert = session.get(Alert, match.subject_id)
     if alert is None or alert.state not in engine.OPEN_STATES:
         return None
-    needed = int(rule_settings.get(session, "health.resistant_signals"))
+    needed = rule_settings.health(session).resistant_signals
     if len(resistant_signals(session, alert.subject_id, now)) >= needed:
         return None
-    days = int(rule_settings.get(session, "health.window_days"))
+    days = rule_settings.health(session).window_days
     if not engine.resolve(session, alert, now=now, by_id=None, resolution=f"近 {days} 天抵触信号已少于 {needed} 次"):
         return None
     customer = session.get(Customer, alert.subject_id)

@@ -46,8 +46,16 @@ export default function Customer() {
   const touchpoints = useData(() => api<S<'TouchpointPage'>>('GET', '/touchpoints' + query({ customer_id: id, per_page: 10 })), [id])
   const deals = useData(() => api<S<'OpportunityPage'>>('GET', '/opportunities' + query({ customer_id: id })), [id])
   const [diagnosis, setDiagnosis] = useState<S<'DiagnosisOut'> | null>(null)
+  const [brief, setBrief] = useState<S<'BriefOut'> | null>(null)
   const [error, setError] = useState<string | null>(null)
   const c = customer.data
+  const loadBrief = async () => {
+    try {
+      setBrief(await api<S<'BriefOut'>>('GET', `/customers/${id}/brief`))
+    } catch (e) {
+      setError(message(e))
+    }
+  }
   const diagnose = async () => {
     try {
       setDiagnosis(await api<S<'DiagnosisOut'>>('GET', `/customers/${id}/diagnosis`))
@@ -102,6 +110,26 @@ export default function Customer() {
                   建议：{String(s)}
                 </View>
               ))}
+            </View>
+          ) : null}
+          <Button kind='secondary' onClick={loadBrief}>
+            拜访简报
+          </Button>
+          {brief ? (
+            <View className='brief'>
+              <View className='muted'>最可能的异议（依据{brief.objection_group}的 {brief.objection_group_size} 条异议）</View>
+              {brief.objections.length === 0 ? <View className='muted'>历史中还没有相似商机的异议记录</View> : null}
+              {brief.objections.map((o, i) => (
+                <View key={o.objection} className='item'>
+                  {i + 1}. {o.objection}：出现 {o.count} 次{o.won_answer ? `；赢单前的应对：${o.won_answer}` : ''}
+                </View>
+              ))}
+              {brief.open_items.map((item) => (
+                <View key={item} className='muted'>
+                  未结：{item}
+                </View>
+              ))}
+              {brief.talk_track ? <View className='muted'>本阶段话术：{brief.talk_track.title}</View> : null}
             </View>
           ) : null}
         </View>
