@@ -205,3 +205,15 @@ def test_a_deal_in_the_pool_raises_no_follow_up_alert_until_someone_holds_it(ses
     entry = session.scalars(select(PoolEntry)).one()
     pool.claim(session, org.other_rep, entry.id)
     assert [m.subject_id for m in follow_up_overdue.find(session, clock.now())] == [deal.id]
+
+
+def test_the_admins_audit_page_reads_each_pool_step_in_chinese(session, org, frozen_clock):
+    from salesnav.pages.admin.audit_words import action_label, changes
+
+    _, entry = _into_pool(session, org, frozen_clock)
+    pool.claim(session, org.other_rep, entry.id)
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.action.like("pool.%")).order_by(AuditEntry.id))
+    labels = [action_label(e.action) for e in entries]
+    assert labels == ["公海预警", "退回公海", "领取公海客户"]
+    returned = session.scalars(select(AuditEntry).where(AuditEntry.action == "pool.returned")).one()
+    assert [(c.field, c.after) for c in changes(returned.before, returned.after)][1] == ("理由", "长期未跟进")

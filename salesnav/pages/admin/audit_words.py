@@ -52,6 +52,11 @@ ACTIONS = {
     "resend": "重发",
     "close": "关闭",
     "undo": "撤销",
+    "pool.warned": "公海预警",
+    "pool.warning_cancelled": "已跟进，取消退回公海",
+    "pool.returned": "退回公海",
+    "pool.claimed": "领取公海客户",
+    "pool.assigned": "分配公海客户",
 }
 FIELDS = {
     "active": "在职",
@@ -74,6 +79,9 @@ FIELDS = {
     "mobile": "手机",
     "name": "名称",
     "owner_id": "负责人",
+    "warning_id": "公海预警编号",
+    "entry_id": "公海编号",
+    "return_at": "退回公海时间",
     "position": "顺序",
     "product_line": "产品线",
     "required": "必填",
@@ -114,6 +122,8 @@ FIELDS = {
     "ticket_notice_user_ids": "协同单通知成员",
 }
 VALUES = {
+    "silent": "长期未跟进",
+    "owner_left": "负责人已离职",
     "rep": "销售",
     "manager": "销售主管",
     "director": "销售总监",
