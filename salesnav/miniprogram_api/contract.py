@@ -7,8 +7,9 @@ say, once, for every operation (`enrich`, applied each time /api/v1/openapi.json
 - `servers`;
 - the error answers each operation can give — 401/403 when it needs a token, 404 when its path names a record,
   409 where a state can refuse it, 422 when it takes input — each with the Chinese error body as an example;
-- a description for every operation and an example for every request body and 2xx answer (written ones where
-  the schema carries them, otherwise built from the schema's own property examples).
+- a description for every operation and every property (by its name: `PROPERTY_WORDS`), and an example for
+  every request body and 2xx answer (written ones where the schema carries them, otherwise built from the
+  schema's own property examples).
 
 tests/miniprogram_api/test_contract.py holds every operation, today's and tomorrow's, to these rules.
 """
@@ -184,6 +185,7 @@ CONFLICTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 _PATH_PARAM = re.compile(r"{([^}]+)}")
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
 _METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -196,6 +198,7 @@ def enrich(spec: dict[str, Any], *, public_url: str = "") -> dict[str, Any]:
         spec["servers"].append({"url": public_url, "description": "对外地址（PUBLIC_URL）"})
     components = spec.setdefault("components", {})
     schemas = components.get("schemas", {})
+    describe_properties(schemas)
     responses = components.setdefault("responses", {})
     for name, description, example in ERROR_RESPONSES.values():
         responses[name] = _error_response(description, example)
@@ -381,3 +384,247 @@ def example_for(
             return "面访"
         return _NAMED_STRINGS.get(name, "示例")
     return None
+
+
+# --- a word for every property ---------------------------------------------------------------------------------
+# A property the schema left undescribed gets one by its name: the same name means the same thing everywhere in
+# this API (that is the naming rule), so one dictionary describes them all.
+
+_NOUNS = {
+    "customer": "客户",
+    "opportunity": "商机",
+    "touchpoint": "触点",
+    "last_touchpoint": "最近一次触点",
+    "attachment": "附件",
+    "audio_attachment": "语音附件",
+    "receivable": "应收款",
+    "owner": "负责人",
+    "ticket": "协同单",
+    "alert": "预警",
+    "rep": "销售",
+    "author": "批注人",
+    "recipient": "批注接收人",
+    "department": "部门",
+    "checklist_item": "检查清单项",
+    "part": "协同任务",
+    "provided_by": "提供材料的人",
+    "requested_by": "提出请求的人",
+    "waived_by": "解除冻结的人",
+    "assignee": "待办负责人",
+    "actor": "操作人",
+    "subject": "预警或待办对象",
+    "entry": "公海记录",
+    "contact": "联系人",
+    "material": "素材",
+    "stage": "阶段",
+    "next_stage": "下一阶段",
+    "opportunity_title": "商机",
+}
+_MOMENTS = {
+    "created": "创建",
+    "occurred": "发生",
+    "closed": "关闭",
+    "due": "截止",
+    "expires": "过期",
+    "completed": "完成",
+    "opened": "开启",
+    "published": "发布",
+    "provided": "提供",
+    "raised": "触发",
+    "entered": "进入公海",
+    "waived": "解除冻结",
+    "paid": "回款",
+    "first_response": "首次响应",
+    "last_follow_up": "最近跟进",
+    "stage_entered": "进入当前阶段",
+    "fulfilled": "请求满足",
+    "next_action_due": "下一步行动截止",
+}
+_MONEY = {
+    "amount": "金额",
+    "outstanding": "未回款金额",
+    "paid": "已回款金额",
+    "overdue": "已逾期的未回款金额",
+    "tax": "税额",
+    "total": "价税合计",
+    "expected_amount": "预计成交金额",
+    "overdue_receivable": "已逾期的应收款金额",
+}
+PROPERTY_WORDS = {
+    "id": "编号",
+    "items": "本页的记录",
+    "page": "页码，从 1 开始",
+    "per_page": "每页条数",
+    "total": "符合条件的记录总数",
+    "total_pages": "总页数",
+    "first_page": "第一页页码",
+    "last_page": "最后一页页码",
+    "previous_page": "上一页页码",
+    "next_page": "下一页页码",
+    "title": "标题或职务",
+    "name": "名称或姓名",
+    "text": "文字内容",
+    "summary": "纪要",
+    "next_action": "下一步行动",
+    "next_action_due": "下一步行动的截止时间",
+    "product_line": "产品线",
+    "contacts": "联系人",
+    "code": "编码或代码",
+    "grade": "客户等级，如 三甲",
+    "region": "地区",
+    "tags": "标签",
+    "phone": "手机号",
+    "evidence": "已提供的检查清单材料",
+    "transcript": "语音识别出的文字",
+    "risks": "风险点",
+    "valid_until": "有效期至",
+    "filename": "文件名",
+    "content_type": "文件类型（MIME）",
+    "sha256": "内容的 SHA-256 摘要",
+    "size_bytes": "文件大小（字节）",
+    "count": "数量",
+    "description": "说明",
+    "url": "链接",
+    "position": "顺序",
+    "contract_no": "合同编号",
+    "instalments": "回款计划的各期",
+    "signed_on": "签约日期",
+    "reason": "原因或理由",
+    "request": "协同请求的内容",
+    "note": "说明",
+    "checked": "是否已勾选",
+    "buyer": "购买方名称",
+    "seller": "销售方名称",
+    "date": "日期",
+    "number": "发票号码",
+    "engine": "识别引擎",
+    "detail": "详情",
+    "due_date": "到期日",
+    "expo": "展会名称",
+    "bucket": "账龄分段",
+    "buckets": "按账龄分段的合计",
+    "days_overdue": "逾期天数",
+    "objection": "异议",
+    "share": "占比，0–1",
+    "won_answer_count": "该应对在赢单中出现的次数",
+    "customer": "客户",
+    "deal": "商机",
+    "objection_group_size": "参与统计的相似商机数",
+    "objections": "最可能出现的异议",
+    "open_items": "未结事项",
+    "people": "关键人",
+    "talk_track": "本阶段话术",
+    "what": "事项",
+    "role": "决策角色",
+    "role_guessed": "角色是否为系统推测",
+    "required": "是否必填",
+    "today": "今天（业务日）",
+    "truncated": "是否只列出了一部分",
+    "window_months": "统计的月数",
+    "days_in_stage": "在当前阶段的天数",
+    "missing_items": "还缺的检查清单项",
+    "stalled": "是否明显停滞",
+    "resistant": "抵触的次数",
+    "deals": "商机",
+    "emotion": "客户情绪",
+    "findings": "各项发现",
+    "next_steps": "下一步建议",
+    "open_parts": "未完成的协同任务",
+    "payment": "回款情况",
+    "roles_met": "已接触的决策角色（中文名）",
+    "roles_missing": "尚无联系人的决策角色（中文名）",
+    "roles_not_met": "有联系人但未接触的决策角色（中文名）",
+    "department": "部门",
+    "overdue": "是否已逾期",
+    "late": "逾期笔数",
+    "minimum": "要求的最低按时回款率，0–1",
+    "on_time_rate": "按时回款率，0–1；无到期应收时为空",
+    "receivables": "统计的应收笔数",
+    "risk_points": "风险点",
+    "unavailable": "财务系统查不到时的原因",
+    "item_name": "检查清单项名称",
+    "already_imported": "同一文件此前已导入过",
+    "counts": "导入结果的各类记录数",
+    "errors": "失败的行及原因",
+    "message": "给用户看的中文说明",
+    "notes": "导入中的提示",
+    "percent": "进度百分比",
+    "processed_rows": "已处理的行数",
+    "total_rows": "总行数",
+    "candidates": "可能对应的未结清应收款，最可能的在前",
+    "fields": "识别出的发票字段",
+    "token": "接口令牌，放在 Authorization: Bearer 之后",
+    "user": "登录的成员",
+    "customer_kind": "适用的客户类型；空为通用",
+    "stage_code": "适用的阶段编码；空为通用",
+    "approval_frozen": "审批是否被冻结",
+    "approval_frozen_reason": "冻结的原因与风险点",
+    "response_text": "回复内容",
+    "schedule_date": "交付部确认的排期",
+    "sla_hours": "响应时限（小时）",
+    "invoice_code": "发票代码",
+    "invoice_date": "开票日期",
+    "invoice_no": "发票号码",
+    "invoice_no_matches": "发票号与应收款登记的一致",
+    "days_in_pool": "在公海的天数",
+    "open_deals": "进行中的商机数",
+    "can_assign": "是否可以分配（主管）",
+    "quota": "我的领取额度",
+    "claimed_today": "今天已领取的个数",
+    "claims_per_day": "每天最多领取的个数",
+    "held": "已持有的客户数",
+    "max_held": "最多持有的客户数",
+    "valid_days": "有效天数",
+    "prefill": "预填的表单内容",
+    "checklist": "进入该阶段需要的检查清单",
+    "win_probability": "阶段赢率，百分数",
+    "escalation_level": "升级次数",
+    "origin": "来源：manual 手动，rule:规则编码 为规则生成",
+    "subject_type": "对象类型",
+    "enablement_requests": "赋能请求",
+    "parts": "各部门的协同任务",
+    "checklist_complete": "检查清单是否齐全",
+    "from_stage": "原阶段；第一次为空",
+    "to_stage": "新阶段",
+    "override_reason": "跳过检查清单的理由",
+    "opportunity": "商机",
+    "waiver": "解除冻结的记录",
+    "userid": "企业微信 userid",
+    "draft": "触点草稿",
+    "duration_s": "语音时长（秒）",
+    "ids": "记录的 id",
+    "stage": "所处阶段",
+}
+
+
+def describe(name: str) -> str | None:
+    """What a property of this name means, wherever it appears; None for a name we have no word for."""
+    if name in PROPERTY_WORDS:
+        return PROPERTY_WORDS[name]
+    if name.endswith("_fen"):
+        return f"{_MONEY.get(name.removesuffix('_fen'), '金额')}（分）"
+    if name.endswith("_ids"):
+        return f"{_NOUNS.get(name.removesuffix('_ids'), '关联记录')}的 id 列表"
+    if name.endswith("_id"):
+        return f"{_NOUNS.get(name.removesuffix('_id'), '关联记录')}的 id"
+    if name.endswith("_at"):
+        return f"{_MOMENTS.get(name.removesuffix('_at'), '')}时间"
+    if name.endswith("_name"):
+        return f"{_NOUNS.get(name.removesuffix('_name'), '')}名称或姓名"
+    if name.endswith("_title"):
+        return f"{_NOUNS.get(name.removesuffix('_title'), '')}标题"
+    return None
+
+
+def describe_properties(schemas: dict[str, Any]) -> None:
+    for schema in schemas.values():
+        for name, prop in schema.get("properties", {}).items():
+            if _CHINESE.search(prop.get("description", "")):
+                continue
+            words = describe(name)  # also in place of a library's English words
+            if words is None:
+                continue
+            if "$ref" in prop:  # a $ref takes no siblings in OpenAPI 3.0
+                schema["properties"][name] = {"allOf": [{"$ref": prop.pop("$ref")}], **prop, "description": words}
+            else:
+                prop["description"] = words

@@ -93,6 +93,16 @@ def test_the_document_opens_with_a_glossary_of_the_domain_and_the_conventions_an
     assert spec["servers"] and all(server["url"] and server["description"] for server in spec["servers"])
 
 
+def test_every_property_says_in_chinese_what_it_is(spec):
+    undescribed = [
+        f"{name}.{prop}"
+        for name, schema in spec["components"]["schemas"].items()
+        for prop, sub in properties(schema)
+        if not CHINESE.search(sub.get("description", ""))
+    ]
+    assert not undescribed, f"properties without a Chinese description (add to PROPERTY_WORDS): {undescribed}"
+
+
 def test_every_operation_says_in_chinese_what_it_does(spec):
     missing = [
         key

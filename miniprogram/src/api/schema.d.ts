@@ -4921,6 +4921,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         AdvanceIn: {
+            /** @description 已提供的检查清单材料 */
             evidence?: components["schemas"]["EvidenceIn"][];
             /**
              * Format: date-time
@@ -4948,6 +4949,7 @@ export interface components {
             submitted_at: string | null;
             /** @description 目标阶段编码或名称，如 方案演示 */
             to_stage: string;
+            /** @description 触点的 id */
             touchpoint_id?: number | null;
         };
         AlertDetailOut: {
@@ -5031,41 +5033,71 @@ export interface components {
             title: string;
         };
         AlertPage: {
+            /** @description 本页的记录 */
             items: components["schemas"]["AlertOut"][];
+            /** @description 页码，从 1 开始 */
             page: number;
+            /** @description 每页条数 */
             per_page: number;
+            /** @description 符合条件的记录总数 */
             total: number;
         };
         AnnotationIn: {
+            /** @description 预警的 id */
             alert_id?: number | null;
+            /** @description 语音附件的 id */
             audio_attachment_id?: number | null;
+            /** @description 商机的 id */
             opportunity_id?: number | null;
-            /** @default  */
+            /**
+             * @description 文字内容
+             * @default
+             */
             text: string;
+            /** @description 触点的 id */
             touchpoint_id?: number | null;
+            /** @description 语音识别出的文字 */
             transcript?: string | null;
         };
         AnnotationOut: {
+            /** @description 预警的 id */
             alert_id?: number | null;
+            /** @description 语音附件的 id */
             audio_attachment_id?: number | null;
+            /** @description 批注人的 id */
             author_id: number;
+            /** @description 批注人名称或姓名 */
             readonly author_name: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
             created_at: string;
+            /** @description 编号 */
             id: number;
+            /** @description 商机的 id */
             opportunity_id?: number | null;
+            /** @description 批注接收人的 id */
             recipient_id?: number | null;
+            /** @description 文字内容 */
             text: string;
+            /** @description 触点的 id */
             touchpoint_id?: number | null;
+            /** @description 语音识别出的文字 */
             transcript?: string | null;
         };
         AnnotationPage: {
+            /** @description 本页的记录 */
             items: components["schemas"]["AnnotationOut"][];
+            /** @description 页码，从 1 开始 */
             page: number;
+            /** @description 每页条数 */
             per_page: number;
+            /** @description 符合条件的记录总数 */
             total: number;
         };
         AnswerIn: {
+            /** @description 附件的 id 列表 */
             attachment_ids?: number[];
             /**
              * Format: date-time
@@ -5075,6 +5107,7 @@ export interface components {
             form_opened_at: string | null;
             /** @description 市场部：从素材库选择的素材（与上传的材料一样算有效响应） */
             material_ids?: number[];
+            /** @description 风险点 */
             risks?: string | null;
             /**
              * Format: date-time
@@ -5087,89 +5120,147 @@ export interface components {
              * @default null
              */
             submitted_at: string | null;
-            /** @default  */
+            /**
+             * @description 文字内容
+             * @default
+             */
             text: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 有效期至
+             */
             valid_until?: string | null;
         };
         AssignIn: {
+            /** @description 销售的 id */
             rep_id: number;
         };
         AttachmentOut: {
+            /** @description 文件类型（MIME） */
             content_type: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
             created_at: string;
+            /** @description 文件名 */
             filename: string;
+            /** @description 编号 */
             id: number;
+            /** @description 内容的 SHA-256 摘要 */
             sha256: string;
+            /** @description 文件大小（字节） */
             size_bytes: number;
         };
         BookRowOut: {
+            /** @description 金额（分） */
             amount_fen: number;
+            /** @description 账龄分段 */
             bucket: string;
+            /** @description 客户的 id */
             customer_id: number;
+            /** @description 客户名称或姓名 */
             customer_name: string;
+            /** @description 逾期天数 */
             days_overdue: number;
-            /** Format: date */
+            /**
+             * Format: date
+             * @description 到期日
+             */
             due_date: string;
+            /** @description 商机的 id */
             opportunity_id?: number | null;
+            /** @description 商机标题 */
             opportunity_title?: string | null;
+            /** @description 未回款金额（分） */
             outstanding_fen: number;
+            /** @description 负责人的 id */
             owner_id: number;
+            /** @description 负责人名称或姓名 */
             owner_name: string;
+            /** @description 已回款金额（分） */
             paid_fen: number;
+            /** @description 应收款的 id */
             receivable_id: number;
             /** @description 第 N 期（合同号）或 发票号 */
             what: string;
         };
         BriefDealOut: {
+            /** @description 编号 */
             id: number;
+            /** @description 产品线 */
             product_line: string;
+            /** @description 所处阶段 */
             stage: string;
+            /** @description 标题或职务 */
             title: string;
         };
         BriefObjectionOut: {
+            /** @description 数量 */
             count: number;
+            /** @description 异议 */
             objection: string;
+            /** @description 占比，0–1 */
             share: number;
             /** @description 赢单前最常见的应对（下一步行动） */
             won_answer?: string | null;
+            /** @description 该应对在赢单中出现的次数 */
             won_answer_count: number;
         };
         BriefOut: {
+            /** @description 客户 */
             customer: components["schemas"]["IdOut"];
+            /** @description 商机 */
             deal?: (Record<string, never> | null) | components["schemas"]["BriefDealOut"];
+            /** @description 截止时间 */
             due_at: string;
             /** @description 异议统计依据的相似范围 */
             objection_group: string;
+            /** @description 参与统计的相似商机数 */
             objection_group_size: number;
+            /** @description 最可能出现的异议 */
             objections: components["schemas"]["BriefObjectionOut"][];
+            /** @description 未结事项 */
             open_items: string[];
+            /** @description 关键人 */
             people: components["schemas"]["BriefPersonOut"][];
+            /** @description 本阶段话术 */
             talk_track?: (Record<string, never> | null) | components["schemas"]["BriefTalkTrackOut"];
             /** @description 与企业微信推送相同的文字 */
             text: string;
+            /** @description 事项 */
             what: string;
         };
         BriefPersonOut: {
+            /** @description 名称或姓名 */
             name: string;
+            /** @description 决策角色 */
             role?: string | null;
+            /** @description 角色是否为系统推测 */
             role_guessed: boolean;
+            /** @description 标题或职务 */
             title?: string | null;
         };
         BriefTalkTrackOut: {
+            /** @description 说明 */
             description?: string | null;
+            /** @description 编号 */
             id: number;
+            /** @description 标题或职务 */
             title: string;
+            /** @description 链接 */
             url?: string | null;
         };
         BucketOut: {
+            /** @description 数量 */
             count: number;
             /** @description 未到期、1–30 天、31–60 天、61–90 天、90 天以上 */
             label: string;
+            /** @description 未回款金额（分） */
             outstanding_fen: number;
         };
         ChecklistItemOut: {
+            /** @description 编号 */
             id: number;
             /**
              * @description 编码：file（上传文件）、text（文字）、checkbox（勾选）
@@ -5181,12 +5272,17 @@ export interface components {
              * @example 上传文件
              */
             readonly kind_label: string;
+            /** @description 名称或姓名 */
             name: string;
+            /** @description 顺序 */
             position: number;
+            /** @description 是否必填 */
             required: boolean;
         };
         CollectionsOut: {
+            /** @description 按账龄分段的合计 */
             buckets: components["schemas"]["BucketOut"][];
+            /** @description 本页的记录 */
             items: components["schemas"]["BookRowOut"][];
             /** @description 其中逾期的笔数 */
             on_time_late: number | null;
@@ -5198,11 +5294,18 @@ export interface components {
             on_time_receivables: number | null;
             /** @description finance_system 或 receivables */
             on_time_source: string | null;
+            /** @description 未回款金额（分） */
             outstanding_fen: number;
+            /** @description 已逾期的未回款金额（分） */
             overdue_fen: number;
-            /** Format: date */
+            /**
+             * Format: date
+             * @description 今天（业务日）
+             */
             today: string;
+            /** @description 是否只列出了一部分 */
             truncated: boolean;
+            /** @description 统计的月数 */
             window_months: number;
         };
         CommitIn: {
@@ -5221,11 +5324,15 @@ export interface components {
              * @enum {string|null}
              */
             decision_role?: "influencer" | "purchaser" | "user" | "veto" | null;
+            /** @description 名称或姓名 */
             name: string;
+            /** @description 手机号 */
             phone?: string | null;
+            /** @description 标题或职务 */
             title?: string | null;
         };
         ContactOut: {
+            /** @description 客户的 id */
             customer_id: number;
             /**
              * @description 编码：influencer（影响者）、purchaser（采购者）、user（使用者）、veto（否决者）
@@ -5237,9 +5344,13 @@ export interface components {
              * @example 影响者
              */
             readonly decision_role_label?: string | null;
+            /** @description 编号 */
             id: number;
+            /** @description 名称或姓名 */
             name: string;
+            /** @description 手机号 */
             phone?: string | null;
+            /** @description 标题或职务 */
             title?: string | null;
         };
         ContactPatch: {
@@ -5266,14 +5377,24 @@ export interface components {
             title?: string | null;
         };
         ContractBody: {
+            /** @description 金额（分） */
             amount_fen: number;
+            /** @description 合同编号 */
             contract_no?: string | null;
+            /** @description 编号 */
             id: number;
+            /** @description 回款计划的各期 */
             instalments: components["schemas"]["InstalmentOut"][];
+            /** @description 未回款金额（分） */
             outstanding_fen: number;
+            /** @description 已逾期的未回款金额（分） */
             overdue_fen: number;
+            /** @description 已回款金额（分） */
             paid_fen: number;
-            /** Format: date */
+            /**
+             * Format: date
+             * @description 签约日期
+             */
             signed_on: string;
         };
         ContractIn: {
@@ -5282,14 +5403,20 @@ export interface components {
              * @example 100000000
              */
             amount_fen: number;
+            /** @description 合同编号 */
             contract_no?: string | null;
+            /** @description 回款计划的各期 */
             instalments: components["schemas"]["InstalmentIn"][];
-            /** Format: date */
+            /**
+             * Format: date
+             * @description 签约日期
+             */
             signed_on: string;
         };
         ContractOut: {
             /** @description 未录入时为 null */
             contract: components["schemas"]["ContractBody"] | (Record<string, never> | null);
+            /** @description 商机的 id */
             opportunity_id: number;
             /** @description 商机已赢单：可以录入合同和回款计划 */
             won: boolean;
@@ -5299,14 +5426,22 @@ export interface components {
             amount_fen: number;
             /** @description 冻结时的原因与风险点 */
             frozen_reason?: string | null;
+            /** @description 编号 */
             id: number;
+            /** @description 原因或理由 */
             reason: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 解除冻结时间
+             */
             waived_at: string;
+            /** @description 解除冻结的人的 id */
             waived_by_id: number;
+            /** @description 解除冻结的人名称或姓名 */
             readonly waived_by_name: string;
         };
         CustomerIn: {
+            /** @description 联系人 */
             contacts?: components["schemas"]["ContactIn"][];
             /**
              * Format: date-time
@@ -5314,6 +5449,7 @@ export interface components {
              * @default null
              */
             form_opened_at: string | null;
+            /** @description 客户等级，如 三甲 */
             grade?: string | null;
             /**
              * @description 客户类型。编码：hospital（医院）、distributor（经销商）、other（其他）
@@ -5321,7 +5457,9 @@ export interface components {
              * @enum {string}
              */
             kind: "hospital" | "distributor" | "other";
+            /** @description 名称或姓名 */
             name: string;
+            /** @description 地区 */
             region?: string | null;
             /**
              * Format: date-time
@@ -5329,10 +5467,13 @@ export interface components {
              * @default null
              */
             submitted_at: string | null;
+            /** @description 标签 */
             tags?: string[];
         };
         CustomerOut: {
+            /** @description 联系人 */
             contacts: components["schemas"]["ContactOut"][];
+            /** @description 客户等级，如 三甲 */
             grade?: string | null;
             /**
              * @description 编码：green（绿灯）、yellow（黄灯）、red（红灯）
@@ -5344,6 +5485,7 @@ export interface components {
              * @example 绿灯
              */
             readonly health_label: string;
+            /** @description 编号 */
             id: number;
             /**
              * @description 编码：hospital（医院）、distributor（经销商）、other（其他）
@@ -5355,28 +5497,43 @@ export interface components {
              * @example 医院
              */
             readonly kind_label: string;
+            /** @description 名称或姓名 */
             name: string;
             /** @description 逾期未回款金额（分）：已过到期日、尚未回款的应收合计 */
             readonly overdue_receivable_fen: number;
+            /** @description 负责人的 id */
             owner_id: number;
+            /** @description 地区 */
             region?: string | null;
+            /** @description 标签 */
             tags?: string[];
         };
         CustomerPage: {
+            /** @description 本页的记录 */
             items: components["schemas"]["CustomerOut"][];
+            /** @description 页码，从 1 开始 */
             page: number;
+            /** @description 每页条数 */
             per_page: number;
+            /** @description 符合条件的记录总数 */
             total: number;
         };
         DiagnosisDealOut: {
             /** @description 同类已结商机在该阶段的平均天数 */
             baseline_days?: number | null;
+            /** @description 在当前阶段的天数 */
             days_in_stage: number;
+            /** @description 还缺的检查清单项 */
             missing_items: string[];
+            /** @description 下一阶段名称或姓名 */
             next_stage_name?: string | null;
+            /** @description 商机的 id */
             opportunity_id: number;
+            /** @description 阶段名称或姓名 */
             stage_name: string;
+            /** @description 是否明显停滞 */
             stalled: boolean;
+            /** @description 标题或职务 */
             title: string;
             /** @description 赢单概率及主要原因 */
             win?: components["schemas"]["WinProbabilityOut"] | (Record<string, never> | null);
@@ -5384,6 +5541,7 @@ export interface components {
         DiagnosisEmotionOut: {
             /** @description 最近几次触点情绪，由远到近 */
             recent: string[];
+            /** @description 抵触的次数 */
             resistant: number;
             /**
              * @description 情绪走势。编码：falling（走低）、rising（好转）、steady（平稳）、none（无记录）
@@ -5417,13 +5575,19 @@ export interface components {
              * @example 正常
              */
             readonly severity_label: string;
+            /** @description 文字内容 */
             text: string;
         };
         DiagnosisOut: {
+            /** @description 客户的 id */
             customer_id: number;
+            /** @description 客户名称或姓名 */
             customer_name: string;
+            /** @description 商机 */
             deals: components["schemas"]["DiagnosisDealOut"][];
+            /** @description 客户情绪 */
             emotion: components["schemas"]["DiagnosisEmotionOut"];
+            /** @description 各项发现 */
             findings: components["schemas"]["DiagnosisFindingOut"][];
             /**
              * @description 诊断结论：绿灯 / 黄灯 / 红灯。编码：green（绿灯）、yellow（黄灯）、red（红灯）
@@ -5435,11 +5599,17 @@ export interface components {
              * @example 绿灯
              */
             readonly health_label: string;
+            /** @description 下一步建议 */
             next_steps: string[];
+            /** @description 未完成的协同任务 */
             open_parts: components["schemas"]["DiagnosisPartOut"][];
+            /** @description 回款情况 */
             payment: components["schemas"]["DiagnosisPaymentOut"];
+            /** @description 已接触的决策角色（中文名） */
             roles_met: string[];
+            /** @description 尚无联系人的决策角色（中文名） */
             roles_missing: string[];
+            /** @description 有联系人但未接触的决策角色（中文名） */
             roles_not_met: string[];
             /**
              * @description 系统记录的健康度。编码：green（绿灯）、yellow（黄灯）、red（红灯）
@@ -5453,20 +5623,34 @@ export interface components {
             readonly stored_health_label: string;
         };
         DiagnosisPartOut: {
+            /** @description 部门 */
             department: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 截止时间
+             */
             due_at: string;
+            /** @description 是否已逾期 */
             overdue: boolean;
+            /** @description 协同任务的 id */
             part_id: number;
+            /** @description 协同请求的内容 */
             request: string;
+            /** @description 协同单的 id */
             ticket_id: number;
         };
         DiagnosisPaymentOut: {
+            /** @description 逾期笔数 */
             late: number;
+            /** @description 要求的最低按时回款率，0–1 */
             minimum: number;
+            /** @description 按时回款率，0–1；无到期应收时为空 */
             on_time_rate?: number | null;
+            /** @description 统计的应收笔数 */
             receivables: number;
+            /** @description 风险点 */
             risk_points: string[];
+            /** @description 财务系统查不到时的原因 */
             unavailable?: string | null;
         };
         EnablementIn: {
@@ -5475,12 +5659,19 @@ export interface components {
              * @enum {string}
              */
             kind: "whitepaper" | "expert_live" | "custom_case";
-            /** @default  */
+            /**
+             * @description 说明
+             * @default
+             */
             note: string;
         };
         EnablementOut: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 请求满足时间
+             */
             fulfilled_at?: string | null;
+            /** @description 编号 */
             id: number;
             /**
              * @description 编码：whitepaper（行业白皮书）、expert_live（专家直播）、custom_case（定制化案例）
@@ -5492,8 +5683,11 @@ export interface components {
              * @example 行业白皮书
              */
             readonly kind_label: string;
+            /** @description 说明 */
             note?: string | null;
+            /** @description 提出请求的人的 id */
             requested_by_id: number;
+            /** @description 协同单的 id */
             ticket_id: number;
             /** @description 市场部回复这项请求的协同任务（附素材即完成） */
             readonly ticket_part_id?: number | null;
@@ -5517,47 +5711,73 @@ export interface components {
         EvidenceIn: {
             /** @description 先上传附件得到的 id */
             attachment_id?: number | null;
-            /** @default false */
+            /**
+             * @description 是否已勾选
+             * @default false
+             */
             checked: boolean;
+            /** @description 检查清单项的 id */
             checklist_item_id: number;
+            /** @description 文字内容 */
             text?: string | null;
         };
         EvidenceOut: {
+            /** @description 附件的 id */
             attachment_id?: number | null;
+            /** @description 是否已勾选 */
             checked: boolean;
+            /** @description 检查清单项的 id */
             checklist_item_id: number;
+            /** @description 检查清单项名称 */
             readonly item_name: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 提供时间
+             */
             provided_at: string;
+            /** @description 提供材料的人的 id */
             provided_by_id: number;
+            /** @description 文字内容 */
             text?: string | null;
         };
         HistoryOut: {
+            /** @description 本页的记录 */
             items: components["schemas"]["TransitionOut"][];
         };
         IdOut: {
+            /** @description 编号 */
             id: number;
+            /** @description 名称或姓名 */
             name: string;
         };
         ImportOut: {
+            /** @description 同一文件此前已导入过 */
             already_imported?: boolean;
+            /** @description 导入结果的各类记录数 */
             counts?: {
                 [key: string]: unknown;
             };
+            /** @description 失败的行及原因 */
             errors?: {
                 [key: string]: unknown;
             }[];
+            /** @description 文件名 */
             filename?: string;
+            /** @description 编号 */
             id?: number;
+            /** @description 给用户看的中文说明 */
             message?: string | null;
+            /** @description 导入中的提示 */
             notes?: {
                 [key: string]: unknown;
             }[];
+            /** @description 进度百分比 */
             percent?: number;
             /** @description 识别出的列、疑似重复客户、每行将生成的记录 */
             preview?: {
                 [key: string]: unknown;
             };
+            /** @description 已处理的行数 */
             processed_rows?: number;
             /**
              * @description 导入状态。编码：previewed（待确认）、queued（排队中）、running（导入中）、done（已完成）、failed（导入失败）、undone（已撤销）
@@ -5569,6 +5789,7 @@ export interface components {
              * @example 待确认
              */
             readonly status_label: string;
+            /** @description 总行数 */
             total_rows?: number;
         };
         ImportUploadIn: {
@@ -5584,31 +5805,49 @@ export interface components {
              * @example 30000000
              */
             amount_fen: number;
-            /** Format: date */
+            /**
+             * Format: date
+             * @description 到期日
+             */
             due_date: string;
         };
         InstalmentOut: {
+            /** @description 金额（分） */
             amount_fen: number;
             /** @description 逾期天数；未到期或已回款为 0 */
             days_overdue: number;
-            /** Format: date */
+            /**
+             * Format: date
+             * @description 到期日
+             */
             due_date: string;
             /** @description 第几期 */
             instalment_no: number;
+            /** @description 未回款金额（分） */
             outstanding_fen: number;
+            /** @description 已回款金额（分） */
             paid_fen: number;
+            /** @description 应收款的 id */
             receivable_id: number;
             /** @description 已回款、部分回款、未到期 或 逾期 N 天 */
             status: string;
         };
         InvoiceConfidenceOut: {
+            /** @description 金额（分） */
             amount_fen: number;
+            /** @description 购买方名称 */
             buyer: number;
+            /** @description 编码或代码 */
             code: number;
+            /** @description 日期 */
             date: number;
+            /** @description 发票号码 */
             number: number;
+            /** @description 销售方名称 */
             seller: number;
+            /** @description 税额（分） */
             tax_fen: number;
+            /** @description 价税合计（分） */
             total_fen: number;
         };
         InvoiceConfirmIn: {
@@ -5619,17 +5858,25 @@ export interface components {
             amount_fen?: number | null;
             /** @description 识别时返回的照片；未填的字段取识别结果 */
             attachment_id?: number | null;
+            /** @description 购买方名称 */
             buyer?: string | null;
+            /** @description 编码或代码 */
             code?: string | null;
-            /** Format: date */
+            /**
+             * Format: date
+             * @description 日期
+             */
             date?: string | null;
+            /** @description 发票号码 */
             number?: string | null;
             /**
              * Format: date-time
              * @description 回款时间，默认为确认时
              */
             paid_at?: string | null;
+            /** @description 应收款的 id */
             receivable_id: number;
+            /** @description 销售方名称 */
             seller?: string | null;
             /**
              * @description 税额（分）
@@ -5666,10 +5913,13 @@ export interface components {
         InvoiceReadOut: {
             /** @description 已保存的发票照片，确认时带上 */
             attachment_id: number;
+            /** @description 可能对应的未结清应收款，最可能的在前 */
             candidates: components["schemas"]["ReceivableMatchOut"][];
             /** @description 各字段置信度 0–1 */
             confidence: components["schemas"]["InvoiceConfidenceOut"];
+            /** @description 识别引擎 */
             engine: string;
+            /** @description 识别出的发票字段 */
             fields: components["schemas"]["InvoiceFieldsOut"];
             /** @description 最可能对应的未结清应收款；没有则为空 */
             match: components["schemas"]["ReceivableMatchOut"] | (Record<string, never> | null);
@@ -5699,28 +5949,49 @@ export interface components {
             code: string;
         };
         LoginOut: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 过期时间
+             */
             expires_at: string;
+            /** @description 接口令牌，放在 Authorization: Bearer 之后 */
             token: string;
+            /** @description 登录的成员 */
             user: components["schemas"]["UserOut"];
         };
         MaterialOut: {
+            /** @description 附件的 id */
             attachment_id?: number | null;
+            /** @description 适用的客户类型；空为通用 */
             customer_kind?: string | null;
+            /** @description 说明 */
             description?: string | null;
+            /** @description 编号 */
             id: number;
+            /** @description 产品线 */
             product_line?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 发布时间
+             */
             published_at: string;
+            /** @description 适用的阶段编码；空为通用 */
             stage_code?: string | null;
+            /** @description 标签 */
             tags: string[];
+            /** @description 标题或职务 */
             title: string;
+            /** @description 链接 */
             url?: string | null;
         };
         MaterialPage: {
+            /** @description 本页的记录 */
             items: components["schemas"]["MaterialOut"][];
+            /** @description 页码，从 1 开始 */
             page: number;
+            /** @description 每页条数 */
             per_page: number;
+            /** @description 符合条件的记录总数 */
             total: number;
         };
         MaterialPickOut: {
@@ -5754,6 +6025,7 @@ export interface components {
              * @default null
              */
             form_opened_at: string | null;
+            /** @description 产品线 */
             product_line: string;
             /**
              * Format: date-time
@@ -5761,32 +6033,53 @@ export interface components {
              * @default null
              */
             submitted_at: string | null;
+            /** @description 标题或职务 */
             title: string;
+            /** @description 触点的 id */
             touchpoint_id: number;
         };
         OpportunityOut: {
+            /** @description 审批是否被冻结 */
             approval_frozen: boolean;
+            /** @description 冻结的原因与风险点 */
             approval_frozen_reason?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 关闭时间
+             */
             closed_at?: string | null;
+            /** @description 客户的 id */
             customer_id: number;
+            /** @description 客户名称或姓名 */
             readonly customer_name: string;
+            /** @description 已提供的检查清单材料 */
             evidence: components["schemas"]["EvidenceOut"][];
             /**
              * @description 预计成交金额（分）
              * @example 58000000
              */
             expected_amount_fen: number;
+            /** @description 编号 */
             id: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 最近跟进时间
+             */
             last_follow_up_at: string;
+            /** @description 最近一次触点的 id */
             last_touchpoint_id: number;
             /** @description 逾期未回款金额（分）：已过到期日、尚未回款的应收合计 */
             readonly overdue_receivable_fen: number;
+            /** @description 负责人的 id */
             owner_id: number;
+            /** @description 产品线 */
             product_line: string;
+            /** @description 所处阶段 */
             stage: components["schemas"]["StageRef"];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 进入当前阶段时间
+             */
             stage_entered_at: string;
             /**
              * @description 编码：open（进行中）、won（赢单）、lost（输单）
@@ -5798,50 +6091,75 @@ export interface components {
              * @example 进行中
              */
             readonly status_label: string;
+            /** @description 标题或职务 */
             title: string;
         };
         OpportunityPage: {
+            /** @description 本页的记录 */
             items: components["schemas"]["OpportunityOut"][];
+            /** @description 页码，从 1 开始 */
             page: number;
+            /** @description 每页条数 */
             per_page: number;
+            /** @description 符合条件的记录总数 */
             total: number;
         };
         PaginationMetadata: {
-            /** @description First available page number. */
+            /** @description 第一页页码 */
             first_page?: number;
-            /** @description Last available page number. */
+            /** @description 最后一页页码 */
             last_page?: number;
-            /** @description Next page number. */
+            /** @description 下一页页码 */
             next_page?: number;
-            /** @description Current page number. */
+            /** @description 页码，从 1 开始 */
             page?: number;
-            /** @description Previous page number. */
+            /** @description 上一页页码 */
             previous_page?: number;
-            /** @description Total number of items. */
+            /** @description 符合条件的记录总数 */
             total?: number;
-            /** @description Total number of pages. */
+            /** @description 总页数 */
             total_pages?: number;
         };
         PartOut: {
+            /** @description 附件的 id 列表 */
             attachment_ids: number[];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 关闭时间
+             */
             closed_at?: string | null;
+            /** @description 部门的 id */
             department_id: number;
+            /** @description 部门名称或姓名 */
             readonly department_name: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 截止时间
+             */
             due_at: string;
             /** @description 市场赋能请求对应的任务 */
             enablement_request_id?: number | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 首次响应时间
+             */
             first_response_at?: string | null;
+            /** @description 编号 */
             id: number;
             /** @description 市场部：所附素材库素材 */
             material_ids: number[];
+            /** @description 协同请求的内容 */
             request: string;
+            /** @description 回复内容 */
             response_text?: string | null;
+            /** @description 风险点 */
             risks?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 交付部确认的排期
+             */
             schedule_date?: string | null;
+            /** @description 响应时限（小时） */
             sla_hours: number;
             /**
              * @description 编码：open（待响应）、answered（已响应）、closed（已完成）
@@ -5853,8 +6171,12 @@ export interface components {
              * @example 待响应
              */
             readonly status_label: string;
+            /** @description 协同单的 id */
             ticket_id: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 有效期至
+             */
             valid_until?: string | null;
         };
         PaymentIn: {
@@ -5871,20 +6193,33 @@ export interface components {
             paid_at: string | null;
         };
         PaymentOut: {
+            /** @description 金额（分） */
             amount_fen: number;
+            /** @description 附件的 id */
             attachment_id: number | null;
             /** @description false：该发票此前已登记，未重复记录 */
             created: boolean;
+            /** @description 客户的 id */
             customer_id: number;
+            /** @description 编号 */
             id: number;
+            /** @description 发票代码 */
             invoice_code: string | null;
-            /** Format: date */
+            /**
+             * Format: date
+             * @description 开票日期
+             */
             invoice_date: string | null;
+            /** @description 发票号码 */
             invoice_no: string | null;
             /** @description 登记后该应收款尚未回款（分） */
             outstanding_fen: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 回款时间
+             */
             paid_at: string;
+            /** @description 应收款的 id */
             receivable_id: number;
         };
         PoolItemOut: {
@@ -5893,12 +6228,18 @@ export interface components {
              * @description 您是原负责人时：此时间之后才能重新领取
              */
             cooldown_until?: string | null;
+            /** @description 客户的 id */
             customer_id: number;
+            /** @description 在公海的天数 */
             days_in_pool: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 进入公海时间
+             */
             entered_at: string;
             /** @description 公海编号（领取、分配用） */
             entry_id: number;
+            /** @description 客户等级，如 三甲 */
             grade?: string | null;
             /**
              * @description 客户类型。编码：hospital（医院）、distributor（经销商）、other（其他）
@@ -5910,37 +6251,57 @@ export interface components {
              * @example 医院
              */
             readonly kind_label: string;
+            /** @description 名称或姓名 */
             name: string;
+            /** @description 进行中的商机数 */
             open_deals: number;
             /** @description 长期未跟进 / 负责人已离职 */
             reason: string;
+            /** @description 地区 */
             region?: string | null;
         };
         PoolOut: {
             /** @description 主管可分配给的销售 */
             assignees: components["schemas"]["IdOut"][];
+            /** @description 是否可以分配（主管） */
             can_assign: boolean;
+            /** @description 本页的记录 */
             items: components["schemas"]["PoolItemOut"][];
+            /** @description 我的领取额度 */
             quota: components["schemas"]["PoolQuotaOut"];
         };
         PoolQuotaOut: {
+            /** @description 今天已领取的个数 */
             claimed_today: number;
+            /** @description 每天最多领取的个数 */
             claims_per_day: number;
+            /** @description 已持有的客户数 */
             held: number;
+            /** @description 最多持有的客户数 */
             max_held: number;
         };
         PoolTakenOut: {
+            /** @description 客户的 id */
             customer_id: number;
+            /** @description 客户名称或姓名 */
             customer_name: string;
+            /** @description 公海记录的 id */
             entry_id: number;
+            /** @description 负责人的 id */
             owner_id: number;
+            /** @description 负责人名称或姓名 */
             owner_name: string;
         };
         PrefillOut: {
+            /** @description 联系人 */
             contacts?: components["schemas"]["ContactOut"][];
+            /** @description 客户的 id */
             customer_id?: number | null;
+            /** @description 客户名称或姓名 */
             customer_name?: string | null;
+            /** @description 展会名称 */
             expo?: string | null;
+            /** @description 纪要 */
             summary?: string | null;
             /**
              * @description 预选的触点类型。编码：wechat（微信）、visit（面访）、phone（电话）、expo（展会）
@@ -5954,38 +6315,56 @@ export interface components {
             readonly type_label: string;
         };
         QrIn: {
+            /** @description 客户的 id */
             customer_id?: number | null;
-            /** @example 2026上海医疗器械展 */
+            /**
+             * @description 展会名称
+             * @example 2026上海医疗器械展
+             */
             expo?: string | null;
             /**
              * @description 二维码打开的表单。编码：touchpoint（客户触点表单）、expo_lead（展会线索表单）
              * @enum {string}
              */
             kind: "touchpoint" | "expo_lead";
-            /** @default 30 */
+            /**
+             * @description 有效天数
+             * @default 30
+             */
             valid_days: number;
         };
         ReceivableMatchOut: {
+            /** @description 金额（分） */
             amount_fen: number;
             /** @description 价税合计等于未回款金额 */
             amount_matches: boolean;
+            /** @description 客户的 id */
             customer_id: number;
+            /** @description 客户名称或姓名 */
             customer_name: string;
-            /** Format: date */
+            /**
+             * Format: date
+             * @description 到期日
+             */
             due_date: string;
             /** @description 应收款登记的发票号 */
             invoice_no: string | null;
+            /** @description 发票号与应收款登记的一致 */
             invoice_no_matches: boolean;
             /** @description 购买方与客户名称相似度 0–100 */
             name_score: number;
             /** @description 未回款金额（分） */
             outstanding_fen: number;
+            /** @description 应收款的 id */
             receivable_id: number;
             /** @description 综合匹配度 0–1 */
             score: number;
         };
         SceneFormOut: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 过期时间
+             */
             expires_at: string;
             /**
              * @description 要打开的表单。编码：touchpoint（客户触点表单）、expo_lead（展会线索表单）
@@ -5997,17 +6376,23 @@ export interface components {
              * @example 客户触点表单
              */
             readonly form_label: string;
+            /** @description 预填的表单内容 */
             prefill: components["schemas"]["PrefillOut"];
             /** @description 提交表单要调用的接口，按顺序 */
             submit_to: string[];
         };
         StageList: {
+            /** @description 本页的记录 */
             items: components["schemas"]["StageOut"][];
         };
         StageOut: {
+            /** @description 进入该阶段需要的检查清单 */
             checklist: components["schemas"]["ChecklistItemOut"][];
+            /** @description 编码或代码 */
             code: string;
+            /** @description 编号 */
             id: number;
+            /** @description 名称或姓名 */
             name: string;
             /**
              * @description 编码：open（进行中）、won（赢单）、lost（输单）
@@ -6019,31 +6404,52 @@ export interface components {
              * @example 进行中
              */
             readonly outcome_label: string;
+            /** @description 顺序 */
             position: number;
+            /** @description 阶段赢率，百分数 */
             win_probability: number;
         };
         StageRef: {
+            /** @description 编码或代码 */
             code: string;
+            /** @description 编号 */
             id: number;
+            /** @description 名称或姓名 */
             name: string;
         };
         TaskIn: {
             /** @description 默认指派给自己 */
             assignee_id?: number | null;
+            /** @description 详情 */
             detail?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 截止时间
+             */
             due_at?: string | null;
+            /** @description 标题或职务 */
             title: string;
         };
         TaskOut: {
+            /** @description 待办负责人的 id */
             assignee_id: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 完成时间
+             */
             completed_at?: string | null;
+            /** @description 详情 */
             detail?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 截止时间
+             */
             due_at?: string | null;
+            /** @description 升级次数 */
             escalation_level: number;
+            /** @description 编号 */
             id: number;
+            /** @description 来源：manual 手动，rule:规则编码 为规则生成 */
             origin: string;
             /**
              * @description 编码：open（待处理）、done（已完成）、cancelled（已取消）
@@ -6055,26 +6461,45 @@ export interface components {
              * @example 待处理
              */
             readonly status_label: string;
+            /** @description 预警或待办对象的 id */
             subject_id?: number | null;
+            /** @description 对象类型 */
             subject_type?: string | null;
+            /** @description 标题或职务 */
             title: string;
         };
         TaskPage: {
+            /** @description 本页的记录 */
             items: components["schemas"]["TaskOut"][];
+            /** @description 页码，从 1 开始 */
             page: number;
+            /** @description 每页条数 */
             per_page: number;
+            /** @description 符合条件的记录总数 */
             total: number;
         };
         TicketOut: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 关闭时间
+             */
             closed_at?: string | null;
+            /** @description 赋能请求 */
             enablement_requests: components["schemas"]["EnablementOut"][];
+            /** @description 编号 */
             id: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 开启时间
+             */
             opened_at: string;
+            /** @description 商机的 id */
             opportunity_id: number;
+            /** @description 商机标题 */
             readonly opportunity_title: string;
+            /** @description 各部门的协同任务 */
             parts: components["schemas"]["PartOut"][];
+            /** @description 原因或理由 */
             reason: string;
             /**
              * @description 编码：open（处理中）、closed（已闭环）
@@ -6088,9 +6513,13 @@ export interface components {
             readonly status_label: string;
         };
         TicketPage: {
+            /** @description 本页的记录 */
             items: components["schemas"]["TicketOut"][];
+            /** @description 页码，从 1 开始 */
             page: number;
+            /** @description 每页条数 */
             per_page: number;
+            /** @description 符合条件的记录总数 */
             total: number;
         };
         TodayOut: {
@@ -6147,8 +6576,11 @@ export interface components {
             who: string;
         };
         TouchpointIn: {
+            /** @description 附件的 id 列表 */
             attachment_ids?: number[];
+            /** @description 联系人的 id 列表 */
             contact_ids?: number[];
+            /** @description 客户的 id */
             customer_id: number;
             /**
              * @description 编码：positive（积极）、neutral（中性）、resistant（抵触）
@@ -6164,11 +6596,19 @@ export interface components {
             form_opened_at: string | null;
             /** @description 语音草稿中由系统猜测、用户未改动的字段 */
             guessed_fields?: string[];
+            /** @description 下一步行动 */
             next_action?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 下一步行动的截止时间
+             */
             next_action_due?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 发生时间
+             */
             occurred_at?: string | null;
+            /** @description 商机的 id */
             opportunity_id?: number | null;
             /**
              * Format: date-time
@@ -6176,7 +6616,10 @@ export interface components {
              * @default null
              */
             submitted_at: string | null;
-            /** @default  */
+            /**
+             * @description 纪要
+             * @default
+             */
             summary: string;
             /**
              * @description 编码：wechat（微信）、visit（面访）、phone（电话）、expo（展会）
@@ -6185,9 +6628,13 @@ export interface components {
             type: "wechat" | "visit" | "phone" | "expo";
         };
         TouchpointOut: {
+            /** @description 附件的 id 列表 */
             attachment_ids: number[];
+            /** @description 联系人 */
             contacts: components["schemas"]["ContactOut"][];
+            /** @description 客户的 id */
             customer_id: number;
+            /** @description 客户名称或姓名 */
             readonly customer_name: string;
             /** @description 是否有效触点 */
             effective: boolean;
@@ -6201,17 +6648,30 @@ export interface components {
              * @example 积极
              */
             readonly emotion_label: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 时间
+             */
             form_opened_at?: string | null;
             /** @description 系统猜测、用户未改动的字段 */
             guessed_fields: string[];
+            /** @description 编号 */
             id: number;
+            /** @description 下一步行动 */
             next_action?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 下一步行动的截止时间
+             */
             next_action_due?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 发生时间
+             */
             occurred_at: string;
+            /** @description 商机的 id */
             opportunity_id?: number | null;
+            /** @description 销售的 id */
             rep_id: number;
             /**
              * @description 编码：chat_button（聊天快捷按钮）、chat_text（聊天文字）、voice（语音）、miniprogram（小程序）、excel_import（Excel导入）、external_contact（外部联系人事件）、api（接口）
@@ -6223,8 +6683,12 @@ export interface components {
              * @example 聊天快捷按钮
              */
             readonly source_label: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 时间
+             */
             submitted_at?: string | null;
+            /** @description 纪要 */
             summary: string;
             /**
              * @description 编码：wechat（微信）、visit（面访）、phone（电话）、expo（展会）
@@ -6238,22 +6702,33 @@ export interface components {
             readonly type_label: string;
         };
         TouchpointPage: {
+            /** @description 本页的记录 */
             items: components["schemas"]["TouchpointOut"][];
+            /** @description 页码，从 1 开始 */
             page: number;
+            /** @description 每页条数 */
             per_page: number;
+            /** @description 符合条件的记录总数 */
             total: number;
         };
         TouchpointPatch: {
+            /** @description 附件的 id 列表 */
             attachment_ids?: number[];
+            /** @description 联系人的 id 列表 */
             contact_ids?: number[];
             /**
              * @description 编码：positive（积极）、neutral（中性）、resistant（抵触）
              * @enum {string}
              */
             emotion?: "positive" | "neutral" | "resistant";
+            /** @description 下一步行动 */
             next_action?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 下一步行动的截止时间
+             */
             next_action_due?: string | null;
+            /** @description 纪要 */
             summary?: string;
             /**
              * @description 编码：wechat（微信）、visit（面访）、phone（电话）、expo（展会）
@@ -6262,14 +6737,24 @@ export interface components {
             type?: "wechat" | "visit" | "phone" | "expo";
         };
         TransitionOut: {
+            /** @description 操作人的 id */
             actor_id: number;
+            /** @description 检查清单是否齐全 */
             checklist_complete: boolean;
+            /** @description 原阶段；第一次为空 */
             from_stage?: (Record<string, never> | null) | components["schemas"]["StageRef"];
+            /** @description 编号 */
             id: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 发生时间
+             */
             occurred_at: string;
+            /** @description 跳过检查清单的理由 */
             override_reason?: string | null;
+            /** @description 新阶段 */
             to_stage: components["schemas"]["StageRef"];
+            /** @description 触点的 id */
             touchpoint_id: number;
         };
         UnfreezeIn: {
@@ -6284,7 +6769,9 @@ export interface components {
             message: string;
             /** @description 已通过企业微信通知的人 */
             notified: string[];
+            /** @description 商机 */
             opportunity: components["schemas"]["OpportunityOut"];
+            /** @description 解除冻结的记录 */
             waiver: components["schemas"]["CreditWaiverOut"];
         };
         UploadIn: {
@@ -6295,8 +6782,11 @@ export interface components {
             file: string;
         };
         UserOut: {
+            /** @description 部门的 id */
             department_id?: number | null;
+            /** @description 编号 */
             id: number;
+            /** @description 名称或姓名 */
             name: string;
             /**
              * @description 角色。编码：rep（销售）、manager（销售主管）、director（销售总监）、dept_head（部门负责人）、staff（员工）、admin（管理员）
@@ -6308,6 +6798,7 @@ export interface components {
              * @example 销售
              */
             readonly role_label: string;
+            /** @description 企业微信 userid */
             userid: string;
         };
         VoiceDraftOut: {
@@ -6323,8 +6814,12 @@ export interface components {
             readonly emotion_label: string | null;
             /** @description 系统猜测的字段，确认时原样回传到 POST /touchpoints */
             guessed_fields: string[];
+            /** @description 下一步行动 */
             next_action: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 下一步行动的截止时间
+             */
             next_action_due: string | null;
             /** @description 纪要（识别出的文字） */
             summary: string;
@@ -6332,8 +6827,11 @@ export interface components {
         VoiceOut: {
             /** @description 已保存的语音附件，确认触点时带上 */
             attachment_id: number;
+            /** @description 触点草稿 */
             draft: components["schemas"]["VoiceDraftOut"];
+            /** @description 语音时长（秒） */
             duration_s: number;
+            /** @description 识别引擎 */
             engine: string;
             /** @description 识别出的文字（简体中文，可能为空） */
             transcript: string;
@@ -6341,6 +6839,7 @@ export interface components {
         WinProbabilityOut: {
             /** @description 概率的来历（中文） */
             note: string;
+            /** @description 商机的 id */
             opportunity_id: number;
             /** @description 赢单概率，百分数 */
             percent: number;
