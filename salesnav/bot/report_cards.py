@@ -147,7 +147,8 @@ def attention_lines(report: TeamReport, tz: ZoneInfo, limit: int = 3) -> list[st
         lines.append(f"⚠ 协同单超时未响应 {len(report.overdue_parts)} 项：{named}")
     if report.overdue_receivables:
         named = "、".join(
-            f"{r.customer} {money(r.outstanding_fen)}（逾期{r.days_overdue}天）"
+            f"{r.customer}{f'第{r.instalment_no}期' if r.instalment_no else ''} {money(r.outstanding_fen)}"
+            f"（逾期{r.days_overdue}天）"
             for r in report.overdue_receivables[:limit]
         )
         lines.append(f"⚠ 逾期回款 {len(report.overdue_receivables)} 笔：{named}")

@@ -98,6 +98,7 @@ def test_an_instalment_of_a_contract_reminds_flags_ages_and_is_cleared_by_a_paym
     app, session, frozen_clock
 ):
     """The whole 回款 flow: a won deal's contract and plan, reminder, flag, book, team report, payment."""
+    from salesnav.bot.report_cards import attention_lines
     from salesnav.handlers import collections_book, contracts
     from salesnav.handlers.contracts import PlannedInstalment
     from salesnav.handlers.reports import team
@@ -147,6 +148,7 @@ def test_an_instalment_of_a_contract_reminds_flags_ages_and_is_cleared_by_a_paym
         window = Window.last_days(1, frozen_clock.now())
         report = team.report_for(s, "daily", manager, window, frozen_clock.now(), SHANGHAI)
         assert [(r.customer, r.outstanding_fen) for r in report.overdue_receivables] == [("瑞金医院", 300_000_00)]
+        assert "⚠ 逾期回款 1 笔：瑞金医院第1期 30万元（逾期1天）" in attention_lines(report, SHANGHAI)
 
     rep = session.get(type(org.rep), org.rep.id)
     contracts.record_payment(session, rep, opportunity_id=deal.id, amount_fen=300_000_00)

@@ -82,6 +82,10 @@ def company(today_clock: clock.FrozenClock, live_pages: LiveApp, h5_build: Path)
     return live_pages
 
 
+# An API code or field key on screen (merged_rows, expert_live, stage_table) instead of its Chinese label.
+CODE_WORD = re.compile(r"\b[a-z]+_[a-z_]+\b")
+
+
 @dataclass
 class Phone:
     page: Page
@@ -97,6 +101,9 @@ class Phone:
         field.fill(text)
 
     def shot(self, name: str) -> Path:
+        """A screenshot to look at; and what the screen says holds no programmer's word (a code, a field key)."""
+        shown = self.page.locator("body").inner_text()
+        assert not CODE_WORD.search(shown), CODE_WORD.findall(shown)
         SHOTS.mkdir(parents=True, exist_ok=True)
         path = SHOTS / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)

@@ -98,6 +98,7 @@ class OverdueReceivable:
     outstanding_fen: int
     due_date: date
     days_overdue: int
+    instalment_no: int | None = None  # an instalment of a contract's plan (handlers/contracts.py)
 
 
 @dataclass(frozen=True)
@@ -333,14 +334,18 @@ def load(
     )
     outstanding = Receivable.amount_fen - func.coalesce(paid.c.paid, 0)
     receivables: dict[int, list[OverdueReceivable]] = defaultdict(list)
-    for rid, customer, owner_id, left, due in session.execute(
-        select(Receivable.id, Customer.name, Customer.owner_id, outstanding, Receivable.due_date)
+    for rid, customer, owner_id, left, due, instalment in session.execute(
+        select(
+            Receivable.id, Customer.name, Customer.owner_id, outstanding, Receivable.due_date, Receivable.instalment_no
+        )
         .join(Customer, Customer.id == Receivable.customer_id)
         .outerjoin(paid, paid.c.receivable_id == Receivable.id)
         .where(Receivable.due_date < today, outstanding > 0, scope.covers(Customer.owner_id))
         .order_by(Receivable.due_date)
     ):
-        receivables[owner_id].append(OverdueReceivable(rid, customer, owner_id, int(left), due, (today - due).days))
+        receivables[owner_id].append(
+            OverdueReceivable(rid, customer, owner_id, int(left), due, (today - due).days, instalment)
+        )
 
     confirmed: dict[int, int] = defaultdict(int)
     for rep_id, count in session.execute(

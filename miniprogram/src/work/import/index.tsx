@@ -30,7 +30,18 @@ const SUMMARY: Record<string, string> = {
   touchpoints: '触点',
   opportunities: '商机',
   near_misses: '疑似重复',
+  merged_rows: '合并的行',
+  others_customers: '他人名下客户',
+  notes: '提示',
   errors: '错误行',
+}
+
+/** The figures in the words of SUMMARY and in its order (the answer's keys come sorted by their English names). */
+function figures(counts: Record<string, unknown>): string {
+  return Object.keys(SUMMARY)
+    .filter((k) => typeof counts[k] === 'number')
+    .map((k) => `${SUMMARY[k]} ${counts[k]}`)
+    .join(' · ')
 }
 
 export default function Import() {
@@ -117,9 +128,7 @@ export default function Import() {
           {['queued', 'running'].includes(imp.status || '') ? <View className='muted'>进度 {imp.percent}%</View> : null}
           {imp.counts && !previewed ? (
             <View className='muted'>
-              {Object.entries(imp.counts)
-                .map(([k, v]) => `${SUMMARY[k] || k} ${v}`)
-                .join(' · ')}
+              {figures(imp.counts)}
             </View>
           ) : null}
         </View>
@@ -131,9 +140,7 @@ export default function Import() {
             <View className='card-title'>将导入</View>
             {Object.keys(columns).length ? <View className='muted'>已更正列：确认后按更正后的列导入，下面的数字以导入结果为准</View> : null}
             <View className='muted'>
-              {Object.entries(preview.summary)
-                .map(([k, v]) => `${SUMMARY[k] || k} ${v}`)
-                .join(' · ')}
+              {figures(preview.summary)}
             </View>
           </View>
           {preview.sheets.map((s) => (

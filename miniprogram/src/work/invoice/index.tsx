@@ -20,6 +20,12 @@ const FIELDS: { key: Key; text: string }[] = [
   { key: 'seller', text: '销售方' },
 ]
 
+/** 2026-04-01 → 4月1日 */
+function day(iso: string): string {
+  const [, m, d] = iso.split('-').map(Number)
+  return `${m}月${d}日`
+}
+
 export default function Invoice() {
   const [reading, setReading] = useState<S<'InvoiceReadOut'> | null>(null)
   const [values, setValues] = useState<Record<string, string>>({})
@@ -67,7 +73,13 @@ export default function Invoice() {
         else if (yuanToFen(typed) === null) throw new Error(`${text.replace('（元）', '')}格式不正确，例如 14000.00`)
         else body[key] = yuanToFen(typed)
       }
-      setPaid(await api<S<'PaymentOut'>>('POST', '/invoices/confirm', body))
+      const out = await api<S<'PaymentOut'>>('POST', '/invoices/confirm', body)
+      setPaid(out)
+      // what is still owed on that receivable is what the answer says now, not what the photo was matched against
+      setReading({
+        ...reading,
+        candidates: reading.candidates.map((c) => (c.receivable_id === out.receivable_id ? { ...c, outstanding_fen: out.outstanding_fen } : c)),
+      })
     } catch (e) {
       setError(e instanceof Error && !('status' in e) ? e.message : message(e))
     } finally {
@@ -95,15 +107,20 @@ export default function Invoice() {
           <Chips
             options={reading.candidates.map((c) => ({
               value: c.receivable_id,
-              text: `${c.customer_name} 待收 ${fen(c.outstanding_fen)}${c.invoice_no_matches ? ' · 发票号一致' : ''}`,
+              text:
+                `${c.customer_name} 待收 ${fen(c.outstanding_fen)} · ${day(c.due_date)}到期` +
+                (c.invoice_no ? ` · ${c.invoice_no}` : '') +
+                (c.invoice_no_matches ? ' · 发票号一致' : ''),
             }))}
             value={receivable}
             onChange={setReceivable}
             label='应收款'
           />
-          <Button onClick={confirm} busy={busy}>
-            确认回款
-          </Button>
+          {paid ? null : (
+            <Button onClick={confirm} busy={busy}>
+              确认回款
+            </Button>
+          )}
           {paid ? (
             <View className='ok paid'>
               {paid.created ? '已登记回款' : '这张发票此前已登记，未重复记录'}：{fen(paid.amount_fen)}，该笔应收款还剩 {fen(paid.outstanding_fen)}
