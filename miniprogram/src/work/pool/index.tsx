@@ -56,7 +56,7 @@ export default function Pool() {
       <View className='card'>
         <View className='row'>
           <Input className='input' value={q} placeholder='按客户名称查找' onInput={(e) => setQ(e.detail.value)} onConfirm={() => setSearched(q.trim())} />
-          <Text className='chip' onClick={() => setSearched(q.trim())}>
+          <Text className='chip' style={{ whiteSpace: 'nowrap', flexShrink: 0, marginLeft: '8px' }} onClick={() => setSearched(q.trim())}>
             查找
           </Text>
         </View>
