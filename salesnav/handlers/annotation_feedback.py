@@ -103,7 +103,7 @@ def annotation_context(session: Session, annotation: Annotation) -> AlertContext
 
 
 def window(session: Session) -> timedelta:
-    return timedelta(minutes=int(rule_settings.get(session, "annotation.window_minutes")))
+    return timedelta(minutes=rule_settings.annotation(session).window_minutes)
 
 
 def is_annotator(user: User | None) -> bool:

@@ -7,6 +7,7 @@ from the mini-program API or from the chat card — goes through `answer_part`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import case, select
@@ -35,11 +36,13 @@ from salesnav.models import (
     TicketStatus,
     User,
 )
+from salesnav.models.setting_areas import Collaboration as CollaborationSettings
 
 # What each department must supply when an opportunity enters 样品测试.
-PART_REQUESTS = {
-    DepartmentKind.MARKETING: ("collaboration.marketing_sla_hours", "提供竞品对比材料"),
-    DepartmentKind.DELIVERY: ("collaboration.delivery_sla_hours", "确认排期并标注风险点"),
+# Each answering department's part: its SLA in hours (a collaboration setting) and what it is asked for.
+PART_REQUESTS: dict[DepartmentKind, tuple[Callable[[CollaborationSettings], int], str]] = {
+    DepartmentKind.MARKETING: (lambda settings: settings.marketing_sla_hours, "提供竞品对比材料"),
+    DepartmentKind.DELIVERY: (lambda settings: settings.delivery_sla_hours, "确认排期并标注风险点"),
 }
 
 
@@ -57,11 +60,12 @@ def open_ticket(session: Session, actor: User, opp: Opportunity, *, reason: str)
     now = clock.now()
     ticket = CollaborationTicket(opportunity_id=opp.id, opened_by_id=actor.id, reason=reason, opened_at=now)
     session.add(ticket)
-    for kind, (sla_key, request) in PART_REQUESTS.items():
+    settings = rule_settings.collaboration(session)
+    for kind, (sla_of, request) in PART_REQUESTS.items():
         department = department_of_kind(session, kind)
         if department is None:
             continue  # a company without that department simply has no part for it
-        sla = int(rule_settings.get(session, sla_key))
+        sla = sla_of(settings)
         due = rule_time(session).after(now, sla)
         ticket.parts.append(TicketPart(department_id=department.id, request=request, sla_hours=sla, due_at=due))
     session.flush()
@@ -289,7 +293,7 @@ def request_support(
         session.add(ticket)
         session.flush()
         record_event(session, "collaboration.ticket_opened", "ticket", ticket.id, actor, opportunity_id=opp.id)
-    sla = int(rule_settings.get(session, PART_REQUESTS[department][0]))
+    sla = PART_REQUESTS[department][0](rule_settings.collaboration(session))
     due = rule_time(session).after(now, sla)
     part = TicketPart(department_id=dept.id, request=request[:2000], sla_hours=sla, due_at=due)
     ticket.parts.append(part)

@@ -56,7 +56,7 @@ def _outstanding() -> ColumnElement[int]:
 
 def run(session: Session, now: datetime, tz: ZoneInfo) -> CollectionsRun:
     today = now.astimezone(tz).date()
-    days = int(rule_settings.get(session, "reports.receivable_remind_days_before"))
+    days = rule_settings.reports(session).receivable_remind_days_before
     outstanding = _outstanding()
     done = CollectionsRun()
     # Only the receivables something is still owed to: due soon and not yet reminded, or overdue and not yet

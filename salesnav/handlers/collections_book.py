@@ -180,7 +180,7 @@ def open_rows(
 def team_book(session: Session, actor: User) -> Book:
     """Every open receivable of the customers `actor` may see (a rep their own, a manager their team's)."""
     today = business_today()
-    months = int(rule_settings.get(session, "credit.window_months"))
+    months = rule_settings.credit(session).window_months
     visible = owned_by_visible(session, actor, Customer.owner_id)
     rows, truncated = _rows(session, visible, today)
     if current_settings().finance_api_url:
@@ -194,7 +194,7 @@ def customer_book(session: Session, actor: User, customer_id: int) -> tuple[Cust
     """One customer's open receivables and their on-time rate exactly as the credit check reads it."""
     customer = customer_for(session, actor, customer_id)
     today = business_today()
-    months = int(rule_settings.get(session, "credit.window_months"))
+    months = rule_settings.credit(session).window_months
     rows, truncated = _rows(session, Receivable.customer_id == customer.id, today)
     try:
         history = payment_history(
@@ -203,7 +203,7 @@ def customer_book(session: Session, actor: User, customer_id: int) -> tuple[Cust
             as_of=clock.now(),
             months=months,
             api_url=current_settings().finance_api_url,
-            timeout=float(rule_settings.get(session, "credit.finance_timeout_seconds")),
+            timeout=rule_settings.credit(session).finance_timeout_seconds,
         )
     except FinanceUnavailable as exc:
         return customer, Book(today, rows, None, f"按时回款率暂无法获取：{exc.reason}", months, truncated)

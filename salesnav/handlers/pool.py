@@ -77,8 +77,7 @@ def pool_member(session: Session) -> User:
 
 
 def silent_days(session: Session, grade: str | None) -> int:
-    key = f"pool.silent_days.{grade if grade in GRADES else OTHER_GRADE}"
-    return int(rule_settings.get(session, key))
+    return rule_settings.pool(session).silent_days(grade if grade in GRADES else OTHER_GRADE)
 
 
 # --- the scan: warnings, cancellations, returns -----------------------------------------------------------
@@ -104,7 +103,7 @@ def scan(session: Session, now: datetime | None = None) -> ScanResult:
     the same instant finds nothing to do."""
     now = now or clock.now()
     result = ScanResult()
-    if not rule_settings.get(session, "pool.enabled"):
+    if not rule_settings.pool(session).enabled:
         return result
     pool = pool_member(session)
     pending = list(session.scalars(select(PoolWarning).where(PoolWarning.state == WarningState.PENDING)))
@@ -127,7 +126,7 @@ def scan(session: Session, now: datetime | None = None) -> ScanResult:
 
 
 def _warn_new(session: Session, pool: User, now: datetime) -> int:
-    warning_days = int(rule_settings.get(session, "pool.warning_days"))
+    warning_days = rule_settings.pool(session).warning_days
     warned_ids = set(session.scalars(select(PoolWarning.customer_id).where(PoolWarning.state == WarningState.PENDING)))
     rows = session.execute(
         select(Customer, User)
@@ -281,7 +280,7 @@ def list_pool(session: Session, actor: User, *, limit: int = 50, query: str | No
             .group_by(Opportunity.customer_id)
         ).all()
     )
-    cooldown = timedelta(days=int(rule_settings.get(session, "pool.reclaim_cooldown_days")))
+    cooldown = timedelta(days=rule_settings.pool(session).reclaim_cooldown_days)
     out = []
     for entry, customer in rows:
         until = entry.entered_at + cooldown
@@ -320,7 +319,7 @@ def claim_rate_limiter() -> tuple[Storage, MovingWindowRateLimiter]:
 
 
 def _within_rate(session: Session, actor: User) -> bool:
-    per_minute = int(rule_settings.get(session, "pool.claims_per_minute"))
+    per_minute = rule_settings.pool(session).claims_per_minute
     _, limiter = claim_rate_limiter()
     try:
         return limiter.hit(RateLimitItemPerMinute(per_minute), "salesnav-pool-claim", str(actor.id))
@@ -353,6 +352,7 @@ class ClaimQuota:
 def claim_quota(session: Session, actor: User, now: datetime | None = None) -> ClaimQuota:
     """How many claims `actor` made today (business day) and how many customers they hold, with the limits."""
     now = now or clock.now()
+    settings = rule_settings.pool(session)
     today = session.scalar(
         select(func.count())
         .select_from(PoolEntry)
@@ -367,9 +367,9 @@ def claim_quota(session: Session, actor: User, now: datetime | None = None) -> C
     )
     return ClaimQuota(
         int(today or 0),
-        int(rule_settings.get(session, "pool.claims_per_day")),
+        settings.claims_per_day,
         int(held or 0),
-        int(rule_settings.get(session, "pool.max_held")),
+        settings.max_held,
     )
 
 
@@ -392,10 +392,10 @@ def claim(session: Session, actor: User, entry_id: int) -> PoolEntry:
         raise Forbidden("只有销售和销售主管可以领取公海客户")
     if not _within_rate(session, actor):
         log.warning("pool claim throttled: member %s", actor.id)
-        per_minute = int(rule_settings.get(session, "pool.claims_per_minute"))
+        per_minute = rule_settings.pool(session).claims_per_minute
         raise DomainError(f"领取过于频繁（每分钟最多 {per_minute} 次），请稍后再试")
     entry = _open_entry(session, entry_id)
-    cooldown_days = int(rule_settings.get(session, "pool.reclaim_cooldown_days"))
+    cooldown_days = rule_settings.pool(session).reclaim_cooldown_days
     until = entry.entered_at + timedelta(days=cooldown_days)
     if entry.previous_owner_id == actor.id and now < until:
         raise DomainError(f"您是「{entry.customer.name}」的原负责人，{local_time(until)} 之后才能重新领取")

@@ -17,29 +17,45 @@ from salesnav.handlers.rules.validation import check_setting
 from salesnav.models import RuleSetting, User
 from salesnav.models.rule_settings import _REMEMBERED, DEFAULTS, get, remember
 from salesnav.models.setting_areas import (
+    annotation,
     area,
+    battle_pack,
+    capture,
     collaboration,
     collaboration_overdue,
     credit,
     dashboard,
+    excel_import,
     follow_up,
     health,
+    pool,
+    reports,
     rules,
+    talk_track,
+    visit_brief,
 )
 
 __all__ = [
     "DEFAULTS",
+    "annotation",
     "area",
+    "battle_pack",
+    "capture",
     "collaboration",
     "collaboration_overdue",
     "credit",
     "dashboard",
+    "excel_import",
     "follow_up",
     "get",
     "health",
+    "pool",
     "remember",
+    "reports",
     "rules",
+    "talk_track",
     "update",
+    "visit_brief",
 ]
 
 

@@ -190,7 +190,7 @@ def objection_signals(
 
 def recent_signals(session: Session, now: datetime) -> list[ObjectionSignal]:
     """The objections of the last `brief.history_days`: read once per run of the sender, for all its briefs."""
-    return objection_signals(session, now - timedelta(days=int(rule_settings.get(session, "brief.history_days"))))
+    return objection_signals(session, now - timedelta(days=rule_settings.visit_brief(session).history_days))
 
 
 def build_brief(
@@ -211,7 +211,7 @@ def build_brief(
             )
             .order_by(Opportunity.last_follow_up_at.desc())
         ).first()
-    min_similar = int(rule_settings.get(session, "brief.min_similar"))
+    min_similar = rule_settings.visit_brief(session).min_similar
     if signals is None:
         signals = recent_signals(session, now)
     prediction = predict(
@@ -370,9 +370,10 @@ def send_due(session: Session, now: datetime | None = None) -> int:
     """Send the briefs whose time has come; returns how many. A visit already briefed is skipped (the unique
     row), so running twice sends nothing twice."""
     now = now or clock.now()
-    if not rule_settings.get(session, "brief.enabled"):
+    settings = rule_settings.visit_brief(session)
+    if not settings.enabled:
         return 0
-    lead = timedelta(minutes=int(rule_settings.get(session, "brief.lead_minutes")))
+    lead = timedelta(minutes=settings.lead_minutes)
     sent = 0
     signals: list[ObjectionSignal] | None = None
     for visit in due_visits(session, now, lead):
@@ -441,7 +442,7 @@ def latest_brief(session: Session, actor: User, customer_id: int) -> VisitBrief 
 def deliver_talk_tracks(session: Session, now: datetime | None = None) -> int:
     """The newest talk track of each open deal's line and stage reaches its rep, once per rep and track."""
     now = now or clock.now()
-    if not rule_settings.get(session, "talk_track.enabled"):
+    if not rule_settings.talk_track(session).enabled:
         return 0
     tracks = _live_talk_tracks(session, now)
     if not tracks:

@@ -30,33 +30,35 @@ class Area(BaseModel):
         return {f"{cls.PREFIX}.{name}": name for name in cls.model_fields}
 
 
-class FollowUp(Area):
-    PREFIX = "follow_up"
+class Switched(Area):
+    """An area with an on/off switch, `<prefix>.enabled` (each rule's, and each scheduled feature's)."""
+
     enabled: bool
+
+
+class FollowUp(Switched):
+    PREFIX = "follow_up"
     overdue_hours: int
     escalate_after_hours: int
     import_grace_hours: int
 
 
-class Health(Area):
+class Health(Switched):
     PREFIX = "health"
-    enabled: bool
     resistant_signals: int
     window_days: int
 
 
-class Credit(Area):
+class Credit(Switched):
     PREFIX = "credit"
-    enabled: bool
     amount_threshold_fen: int
     min_on_time_rate: float
     window_months: int
     finance_timeout_seconds: float
 
 
-class CollaborationOverdue(Area):
+class CollaborationOverdue(Switched):
     PREFIX = "collaboration_overdue"
-    enabled: bool
     average_window_days: int
 
 
@@ -84,14 +86,114 @@ class Dashboard(Area):
     refresh_minutes: int
 
 
-AREAS: tuple[type[Area], ...] = (FollowUp, Health, Credit, CollaborationOverdue, Collaboration, Rules, Dashboard)
+class BattlePack(Switched):
+    PREFIX = "battle_pack"
+    hour: int
+    last_hour: int
+    chinese_calendar: bool
+    due_soon_hours: int
+    overdue_lookback_days: int
+    history_days: int
+    min_similar_won: int
+
+
+class Reports(Switched):
+    PREFIX = "reports"
+    daily_hour: int
+    add_window_minutes: int
+    team_daily_hour: int
+    team_weekly_hour: int
+    chase_hour: int
+    chase_lookback_days: int
+    receivable_remind_days_before: int
+
+
+class Pool(Switched):
+    PREFIX = "pool"
+    # The days without follow-up per customer grade are the settings `pool.silent_days.<grade>`.
+    SILENT_DAYS_FIELDS: ClassVar[dict[str, str]] = {
+        "三甲": "silent_days_grade_3a",
+        "三乙": "silent_days_grade_3b",
+        "二甲": "silent_days_grade_2a",
+        "其他": "silent_days_other",
+    }
+    silent_days_grade_3a: int
+    silent_days_grade_3b: int
+    silent_days_grade_2a: int
+    silent_days_other: int
+    warning_days: int
+    claims_per_day: int
+    max_held: int
+    reclaim_cooldown_days: int
+    claims_per_minute: int
+
+    @classmethod
+    def keys(cls) -> dict[str, str]:
+        grade_of = {field: grade for grade, field in cls.SILENT_DAYS_FIELDS.items()}
+        return {
+            f"{cls.PREFIX}.silent_days.{grade_of[name]}" if name in grade_of else f"{cls.PREFIX}.{name}": name
+            for name in cls.model_fields
+        }
+
+    def silent_days(self, grade: str) -> int:
+        """The days without follow-up after which a customer of this grade (三甲, 三乙, 二甲, 其他) returns."""
+        return int(getattr(self, self.SILENT_DAYS_FIELDS[grade]))
+
+
+class VisitBrief(Switched):
+    PREFIX = "brief"
+    lead_minutes: int
+    history_days: int
+    min_similar: int
+
+
+class TalkTrack(Switched):
+    PREFIX = "talk_track"
+
+
+class Import(Area):
+    PREFIX = "excel_import"
+    max_file_mb: int
+    max_rows: int
+    fuzzy_match_score: float
+    near_miss_score: float
+
+
+class Capture(Area):
+    PREFIX = "capture"
+    summary_window_minutes: int
+
+
+class Annotation(Area):
+    PREFIX = "annotation"
+    window_minutes: int
+
+
+AREAS: tuple[type[Area], ...] = (
+    FollowUp,
+    Health,
+    Credit,
+    CollaborationOverdue,
+    Collaboration,
+    Rules,
+    Dashboard,
+    BattlePack,
+    Reports,
+    Pool,
+    VisitBrief,
+    TalkTrack,
+    Import,
+    Capture,
+    Annotation,
+)
 
 A = TypeVar("A", bound=Area)
 
 
 class StoredSettingInvalid(ValueError):
     def __init__(self, area: type[Area], error: ValidationError) -> None:
-        names = ", ".join(f"{area.PREFIX}.{e['loc'][0]}" for e in error.errors() if e["loc"])
+        key_of = {field: key for key, field in area.keys().items()}
+        names = ", ".join(key_of.get(str(e["loc"][0]), str(e["loc"][0])) for e in error.errors() if e["loc"])
         super().__init__(f"stored rule settings the {area.__name__} area refuses: {names}")
 
 
@@ -146,3 +248,35 @@ def rules(session: Session) -> Rules:
 
 def dashboard(session: Session) -> Dashboard:
     return area(session, Dashboard)
+
+
+def battle_pack(session: Session) -> BattlePack:
+    return area(session, BattlePack)
+
+
+def reports(session: Session) -> Reports:
+    return area(session, Reports)
+
+
+def pool(session: Session) -> Pool:
+    return area(session, Pool)
+
+
+def visit_brief(session: Session) -> VisitBrief:
+    return area(session, VisitBrief)
+
+
+def talk_track(session: Session) -> TalkTrack:
+    return area(session, TalkTrack)
+
+
+def excel_import(session: Session) -> Import:
+    return area(session, Import)
+
+
+def capture(session: Session) -> Capture:
+    return area(session, Capture)
+
+
+def annotation(session: Session) -> Annotation:
+    return area(session, Annotation)

@@ -16,7 +16,7 @@ WAITING = (DraftStep.AWAITING_SUMMARY, DraftStep.AWAITING_DETAILS)
 
 
 def window(session: Session) -> timedelta:
-    return timedelta(minutes=int(rule_settings.get(session, "capture.summary_window_minutes")))
+    return timedelta(minutes=rule_settings.capture(session).summary_window_minutes)
 
 
 def open_draft(session: Session, user: User, kind: DraftKind, step: DraftStep, **fields: object) -> CaptureDraft:

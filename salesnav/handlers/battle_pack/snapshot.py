@@ -58,16 +58,16 @@ class PackSettings:
 
     @classmethod
     def load(cls, session: Session) -> PackSettings:
-        get = lambda key: rule_settings.get(session, key)  # noqa: E731
+        pack = rule_settings.battle_pack(session)
         return cls(
-            enabled=bool(get("battle_pack.enabled")),
-            hour=int(get("battle_pack.hour")),
-            last_hour=int(get("battle_pack.last_hour")),
-            chinese_calendar=bool(get("battle_pack.chinese_calendar")),
-            due_soon_hours=int(get("battle_pack.due_soon_hours")),
-            overdue_lookback_days=int(get("battle_pack.overdue_lookback_days")),
-            history_days=int(get("battle_pack.history_days")),
-            min_similar_won=int(get("battle_pack.min_similar_won")),
+            enabled=pack.enabled,
+            hour=pack.hour,
+            last_hour=pack.last_hour,
+            chinese_calendar=pack.chinese_calendar,
+            due_soon_hours=pack.due_soon_hours,
+            overdue_lookback_days=pack.overdue_lookback_days,
+            history_days=pack.history_days,
+            min_similar_won=pack.min_similar_won,
             follow_up=follow_up_policy(session),
         )
 

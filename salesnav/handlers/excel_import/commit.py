@@ -89,10 +89,8 @@ MODELS: dict[str, Any] = {
 
 
 def limits(session: Session) -> tuple[int, int]:
-    return (
-        int(float(rule_settings.get(session, "excel_import.max_file_mb")) * 1048576),
-        int(rule_settings.get(session, "excel_import.max_rows")),
-    )
+    settings = rule_settings.excel_import(session)
+    return settings.max_file_mb * 1048576, settings.max_rows
 
 
 def read(session: Session, data: bytes, filename: str) -> Workbook:
@@ -363,7 +361,7 @@ def _silent_digest(session: Session, imp: ExcelImport) -> None:
         )
     if not silent:
         return
-    grace = int(rule_settings.get(session, "follow_up.import_grace_hours"))
+    grace = rule_settings.follow_up(session).import_grace_hours
     text = (
         f"{silent} 个导入的商机已超过 {policy.overdue_hours} 小时未跟进（来自「{imp.filename}」）。"
         f"请尽快联系客户并记录触点；导入后 {grace} 小时内不逐个预警，之后仍未跟进的将按跟进超时规则提醒您和主管。"

@@ -403,11 +403,12 @@ def match_plan(
     """Each good row's customer: rows of one customer in the file merged (same phone or normalised name),
     then each group matched among the company's customers, close spellings of new customers noted
     (`similar`), the 阶段 column read against the stages, then the user's match decisions."""
+    settings = rule_settings.excel_import(session)
     index = CustomerIndex(
         session,
         owner,
-        auto_score=float(rule_settings.get(session, "excel_import.fuzzy_match_score")),
-        near_score=float(rule_settings.get(session, "excel_import.near_miss_score")),
+        auto_score=settings.fuzzy_match_score,
+        near_score=settings.near_miss_score,
         preferred_owner=owner.id,
     )
     _group_rows(plan.rows)

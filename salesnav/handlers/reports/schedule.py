@@ -26,19 +26,17 @@ class ReportSettings:
 
     @classmethod
     def load(cls, session: Session) -> ReportSettings:
-        def get(key: str) -> int:
-            return int(rule_settings.get(session, key))
-
+        reports = rule_settings.reports(session)
         return cls(
-            enabled=bool(rule_settings.get(session, "reports.enabled")),
-            daily_hour=get("reports.daily_hour"),
-            team_daily_hour=get("reports.team_daily_hour"),
-            team_weekly_hour=get("reports.team_weekly_hour"),
-            chase_hour=get("reports.chase_hour"),
-            chase_lookback_days=get("reports.chase_lookback_days"),
-            add_window_minutes=get("reports.add_window_minutes"),
+            enabled=reports.enabled,
+            daily_hour=reports.daily_hour,
+            team_daily_hour=reports.team_daily_hour,
+            team_weekly_hour=reports.team_weekly_hour,
+            chase_hour=reports.chase_hour,
+            chase_lookback_days=reports.chase_lookback_days,
+            add_window_minutes=reports.add_window_minutes,
             # The same working-day calendar as the battle pack's.
-            chinese_calendar=bool(rule_settings.get(session, "battle_pack.chinese_calendar")),
+            chinese_calendar=rule_settings.battle_pack(session).chinese_calendar,
         )
 
     def working_day(self, day: date) -> bool:

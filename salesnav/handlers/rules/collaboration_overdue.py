@@ -22,7 +22,7 @@ from salesnav.handlers.rules import engine, events
 from salesnav.handlers.rules.engine import Match, Rule
 from salesnav.handlers.rules.texts import hours_text, how_long, local_time
 from salesnav.jobs.queue import enqueue_after_commit
-from salesnav.models import Alert, CollaborationTicket, DomainEvent, PartStatus, TicketPart
+from salesnav.models import Alert, CollaborationTicket, DomainEvent, PartStatus, TicketPart, setting_areas
 
 # Jobs sit above the use cases: named by their path ("module:function"), never imported here.
 EFFICIENCY_BRIEF_JOB = "salesnav.jobs.rules:send_efficiency_brief"
@@ -152,7 +152,7 @@ RULE = Rule(
     code=CODE,
     name="协同超时",
     trigger="时间：扫描超过响应时限的协同任务",
-    switch="collaboration_overdue.enabled",
+    area=setting_areas.CollaborationOverdue,
     settings=(
         "collaboration.marketing_sla_hours",
         "collaboration.delivery_sla_hours",

@@ -34,7 +34,7 @@ from salesnav.handlers.rules import engine
 from salesnav.handlers.rules.engine import Rule
 from salesnav.handlers.rules.texts import yuan
 from salesnav.jobs.queue import enqueue
-from salesnav.models import Alert, AlertState, CreditWaiver, Opportunity, Role, User
+from salesnav.models import Alert, AlertState, CreditWaiver, Opportunity, Role, User, setting_areas
 from salesnav.settings import current_settings
 
 LIFT_ROLES = frozenset({Role.DIRECTOR, Role.ADMIN})
@@ -214,7 +214,7 @@ RULE = Rule(
     code=CODE,
     name="大单信用校验",
     trigger="事件：商机进入合同审批（推进前同步校验）",
-    switch="credit.enabled",
+    area=setting_areas.Credit,
     settings=(
         "credit.amount_threshold_fen",
         "credit.min_on_time_rate",

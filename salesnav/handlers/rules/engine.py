@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from salesnav.handlers import rule_settings
 from salesnav.models import Alert, AlertState, DomainEvent, Role, User
+from salesnav.models.setting_areas import Switched
 from salesnav.ports import notifications
 
 OPEN_STATES = (AlertState.OPEN, AlertState.ESCALATED)
@@ -39,16 +40,21 @@ class Rule:
     code: str
     name: str
     trigger: str  # shown by `salesnav rules list`
-    switch: str  # the on/off setting
-    settings: tuple[str, ...]
+    area: type[Switched]  # the rule's settings area; its `enabled` is the on/off switch
+    settings: tuple[str, ...]  # the other settings, by key (shown by `salesnav rules list`, edited by the admin)
     find: Callable[[Session, datetime], list[Match]] | None = None
     apply: Callable[[Session, Match, datetime], str | None] | None = None
     reactions: dict[str, Callable[[Session, DomainEvent], None]] = field(default_factory=dict)
     # outcome → what to do once a scan applied all matches with that outcome (given their alert ids)
     after_scan: dict[str, Callable[[Session, list[int], datetime], None]] = field(default_factory=dict)
 
+    @property
+    def switch(self) -> str:
+        """The on/off setting's key, for the pages and the CLI that list and edit settings by key."""
+        return f"{self.area.PREFIX}.enabled"
+
     def enabled(self, session: Session) -> bool:
-        return bool(rule_settings.get(session, self.switch))
+        return rule_settings.area(session, self.area).enabled
 
 
 # --- alerts ---------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from salesnav.models import (
     Touchpoint,
     TouchpointType,
     User,
+    setting_areas,
 )
 
 CODE = "follow_up_overdue"
@@ -271,7 +272,7 @@ RULE = Rule(
     code=CODE,
     name="跟进超时",
     trigger="时间：扫描未关闭商机的最后跟进时间",
-    switch="follow_up.enabled",
+    area=setting_areas.FollowUp,
     settings=(
         "follow_up.overdue_hours",
         "follow_up.escalate_after_hours",

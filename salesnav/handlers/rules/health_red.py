@@ -19,7 +19,7 @@ from salesnav.handlers.rules import engine, events
 from salesnav.handlers.rules.engine import Match, Rule
 from salesnav.handlers.rules.texts import local_time
 from salesnav.jobs.queue import enqueue_after_commit
-from salesnav.models import Alert, AlertState, Customer, DomainEvent, Emotion, Health, Touchpoint, User
+from salesnav.models import Alert, AlertState, Customer, DomainEvent, Emotion, Health, Touchpoint, User, setting_areas
 
 # Jobs sit above the use cases: named by their path ("module:function"), never imported here.
 HEALTH_PDF_JOB = "salesnav.jobs.rules:send_health_pdf"
@@ -157,7 +157,7 @@ RULE = Rule(
     code=CODE,
     name="客户健康红灯",
     trigger="事件：记录触点时检查；时间：信号过期后自动解除",
-    switch="health.enabled",
+    area=setting_areas.Health,
     settings=("health.resistant_signals", "health.window_days"),
     find=find,
     apply=apply,
