@@ -1,7 +1,9 @@
 export function fen(amount: number | null | undefined): string {
   if (amount === null || amount === undefined) return '—'
   const yuan = amount / 100
-  return yuan >= 10000 ? `${(yuan / 10000).toFixed(yuan >= 1e6 ? 0 : 1)}万元` : `${yuan.toFixed(2)}元`
+  if (yuan >= 10000) return `${(yuan / 10000).toFixed(yuan >= 1e6 ? 0 : 1)}万元`
+  // whole yuan read as people say them (0元, 500元); cents only when there are any
+  return Number.isInteger(yuan) ? `${yuan}元` : `${yuan.toFixed(2)}元`
 }
 
 export function when(iso: string | null | undefined): string {
