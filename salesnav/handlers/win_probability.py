@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from salesnav.handlers.scope import opportunity_for
@@ -641,6 +641,17 @@ def fallback_note(session: Session) -> str:
     latest = latest_model(session)
     if latest is not None:
         return f"模型 {latest.version} 在较新的已结商机上不如阶段赢率表，按阶段赢率表计"
+    tally = dict(
+        session.execute(
+            select(Opportunity.status, func.count())
+            .where(Opportunity.status != OpportunityStatus.OPEN)
+            .group_by(Opportunity.status)
+        ).all()
+    )
+    won, closed = tally.get(OpportunityStatus.WON, 0), sum(tally.values())
+    if closed >= MIN_CLOSED and won >= MIN_EACH and closed - won >= MIN_EACH:
+        # enough history, but the hourly job has not trained yet (e.g. in the first hour after a start)
+        return f"已结商机 {closed} 个，模型尚未训练（每小时检查一次），暂按阶段赢率表计"
     return f"已结商机不足 {MIN_CLOSED} 个（赢、输各至少 {MIN_EACH} 个）前，按阶段赢率表计"
 
 

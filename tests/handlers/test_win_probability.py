@@ -40,6 +40,17 @@ def test_below_the_minimum_history_the_stage_table_is_the_probability(session, o
         assert p.note == "已结商机不足 60 个（赢、输各至少 10 个）前，按阶段赢率表计"
 
 
+def test_before_the_first_training_enough_history_is_not_called_too_little(session, org):
+    # The hourly job has not run yet (the first hour after a start): the note must not claim too few closes.
+    history = write_history(session, org.rep, deals=260, now=clock.now())
+    closed = history.won + history.lost
+    assert closed >= wp.MIN_CLOSED and session.scalar(select(func.count()).select_from(WinModel)) == 0
+
+    notes = {p.note for p in wp.win_probabilities(session, _open_ids(session), clock.now()).values()}
+
+    assert notes == {f"已结商机 {closed} 个，模型尚未训练（每小时检查一次），暂按阶段赢率表计"}
+
+
 def test_enough_won_and_lost_deals_train_a_model_that_beats_the_stage_table_on_newer_closes(session, org):
     history = write_history(session, org.rep, deals=260, now=clock.now())
     assert history.won >= wp.MIN_EACH and history.lost >= wp.MIN_EACH
