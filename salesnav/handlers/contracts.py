@@ -23,8 +23,8 @@ from salesnav import clock
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.money import fen_to_yuan_text
 from salesnav.handlers.records import audit, record_event
-from salesnav.handlers.scope import customer_for, opportunity_for
-from salesnav.models import Contract, Opportunity, OpportunityStatus, Payment, Receivable, User
+from salesnav.handlers.scope import customer_for, opportunity_for, owned_by_visible
+from salesnav.models import Contract, Customer, Opportunity, OpportunityStatus, Payment, Receivable, User
 from salesnav.settings import current_settings
 
 MAX_INSTALMENTS = 36
@@ -227,6 +227,26 @@ def view(session: Session, contract: Contract, *, as_of: date | None = None) -> 
         contract.signed_on,
         lines,
     )
+
+
+def won_deal_for_plan(session: Session, user: User, customer: Customer) -> Opportunity:
+    """The won deal of a customer a plan is for: the latest one without a contract, else the latest one."""
+    won = list(
+        session.scalars(
+            select(Opportunity)
+            .where(
+                Opportunity.customer_id == customer.id,
+                Opportunity.status == OpportunityStatus.WON,
+                Opportunity.deleted_at.is_(None),
+                owned_by_visible(session, user, Opportunity.owner_id),
+            )
+            .order_by(Opportunity.closed_at.desc(), Opportunity.id.desc())
+        )
+    )
+    if not won:
+        raise DomainError(f"客户「{customer.name}」还没有赢单的商机，赢单后才能录入回款计划")
+    with_contract = set(session.scalars(select(Contract.opportunity_id).where(Contract.customer_id == customer.id)))
+    return next((d for d in won if d.id not in with_contract), won[0])
 
 
 def contract_for_deal(session: Session, actor: User, opportunity_id: int) -> tuple[Opportunity, ContractView | None]:

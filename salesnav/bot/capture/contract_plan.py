@@ -24,8 +24,7 @@ from salesnav.handlers.contracts import ContractView, PlannedInstalment
 from salesnav.handlers.customers import find_by_name
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.money import fen_to_yuan_text
-from salesnav.handlers.scope import owned_by_visible
-from salesnav.models import Contract, Customer, Opportunity, OpportunityStatus, User
+from salesnav.models import Contract, Customer, User
 from salesnav.settings import current_settings
 from salesnav.text.cn_dates import DATE_PATTERN, amount_fen, mention
 
@@ -52,7 +51,7 @@ def claim(incoming: Incoming) -> bool:
     if len(words) == 2:
         incoming.reply_text(_show(session, user, customer))
         return True
-    deal = _won_deal(session, user, customer)
+    deal = contracts.won_deal_for_plan(session, user, customer)
     amount, signed, plan = parse_plan(words[2:], _today())
     contracts.save_contract(session, user, deal.id, amount_fen=amount, signed_on=signed, plan=plan)
     _, view = contracts.contract_for_deal(session, user, deal.id)
@@ -115,25 +114,6 @@ def parse_plan(tokens: list[str], today: date) -> tuple[int, date, list[PlannedI
         plan.append(PlannedInstalment(fen, due))
         previous = due
     return amount, signed, plan
-
-
-def _won_deal(session: Session, user: User, customer: Customer) -> Opportunity:
-    won = list(
-        session.scalars(
-            select(Opportunity)
-            .where(
-                Opportunity.customer_id == customer.id,
-                Opportunity.status == OpportunityStatus.WON,
-                Opportunity.deleted_at.is_(None),
-                owned_by_visible(session, user, Opportunity.owner_id),
-            )
-            .order_by(Opportunity.closed_at.desc(), Opportunity.id.desc())
-        )
-    )
-    if not won:
-        raise DomainError(f"客户「{customer.name}」还没有赢单的商机，赢单后才能录入回款计划")
-    with_contract = set(session.scalars(select(Contract.opportunity_id).where(Contract.customer_id == customer.id)))
-    return next((d for d in won if d.id not in with_contract), won[0])
 
 
 def _lines(view: ContractView) -> str:
