@@ -42,6 +42,7 @@ from salesnav.models.pool import (
 )
 from salesnav.models.qrcodes import QrScene
 from salesnav.models.records import AuditEntry, DomainEvent, JobRun, RuleSetting
+from salesnav.models.tags import CustomerTag, LifecycleStage, TagDefinition, TagKind, TagRun, TagSource
 from salesnav.models.touchpoints import CaptureSource, Emotion, Touchpoint, TouchpointType, touchpoint_contacts
 from salesnav.models.win_models import WinModel
 from salesnav.models.work import Alert, AlertState, Annotation, Task, TaskStatus
@@ -67,6 +68,7 @@ __all__ = [
     "CreditWaiver",
     "Customer",
     "CustomerKind",
+    "CustomerTag",
     "DashboardSnapshot",
     "DecisionRole",
     "Department",
@@ -82,6 +84,7 @@ __all__ = [
     "InboundStatus",
     "IncentivePoints",
     "JobRun",
+    "LifecycleStage",
     "Material",
     "Opportunity",
     "OpportunityStatus",
@@ -100,6 +103,10 @@ __all__ = [
     "Stage",
     "StageOutcome",
     "StageTransition",
+    "TagDefinition",
+    "TagKind",
+    "TagRun",
+    "TagSource",
     "TalkTrackDelivery",
     "Task",
     "TaskStatus",
