@@ -16,6 +16,15 @@ from salesnav.models.customers import Contact, Customer, CustomerKind, DecisionR
 from salesnav.models.dashboards import DashboardSnapshot
 from salesnav.models.finance import Contract, Payment, Receivable
 from salesnav.models.imports import ExcelImport, ImportStatus
+from salesnav.models.journeys import (
+    EnrollmentState,
+    HoldReason,
+    Journey,
+    JourneyEnrollment,
+    JourneyMessageCount,
+    JourneyStepRun,
+    StepRunState,
+)
 from salesnav.models.messaging import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from salesnav.models.opportunities import (
     ChecklistEvidence,
@@ -75,13 +84,19 @@ __all__ = [
     "Emotion",
     "EnablementKind",
     "EnablementRequest",
+    "EnrollmentState",
     "ExcelImport",
     "Health",
+    "HoldReason",
     "ImportStatus",
     "InboundMessage",
     "InboundStatus",
     "IncentivePoints",
     "JobRun",
+    "Journey",
+    "JourneyEnrollment",
+    "JourneyMessageCount",
+    "JourneyStepRun",
     "Material",
     "Opportunity",
     "OpportunityStatus",
@@ -100,6 +115,7 @@ __all__ = [
     "Stage",
     "StageOutcome",
     "StageTransition",
+    "StepRunState",
     "TalkTrackDelivery",
     "Task",
     "TaskStatus",
