@@ -428,14 +428,24 @@ def _message(error: Any) -> str:
     return "填写有误"
 
 
+def error_lines(exc: ValidationError, data: Any) -> list[tuple[tuple[int | str, ...], str]]:
+    """Each problem as (where in the JSON, its Chinese line): the builder page puts each line beside its field
+    (loc ("steps", 1, "action", "sla_hours") is the form field steps.1.action.sla_hours; a condition's `else`
+    is "else")."""
+    out: list[tuple[tuple[int | str, ...], str]] = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(item for item in error["loc"] if not str(item).startswith(("function-", "literal[")))
+        where = _where(loc, data)
+        message = _message(error)
+        line = f"{where}：{message}" if where else message
+        if (loc, line) not in out:
+            out.append((loc, line))
+    return out
+
+
 def chinese_errors(exc: ValidationError, data: Any) -> list[str]:
     """One Chinese line per problem, naming where it is (第 2 步「…」 · 动作 · 完成时限)."""
-    lines = []
-    for error in exc.errors(include_url=False):
-        where = _where(tuple(error["loc"]), data)
-        message = _message(error)
-        lines.append(f"{where}：{message}" if where else message)
-    return list(dict.fromkeys(lines))
+    return list(dict.fromkeys(line for _, line in error_lines(exc, data)))
 
 
 def parse_definition(data: Any) -> JourneyDefinition:

@@ -105,3 +105,20 @@ def test_installing_again_changes_nothing_but_gives_the_untouched_example_its_ca
     assert examples.install_ready_journeys(session) == []
     assert journey.definition["steps"][0]["action"]["material_id"] == case.id
     assert len(session.scalars(select(Journey)).all()) == 1
+
+
+def test_each_line_comes_with_where_it_is_for_the_builder_page():
+    from pydantic import ValidationError
+
+    from salesnav.handlers.journeys.definition import JourneyDefinition, error_lines
+
+    data = example()
+    data["steps"][1]["action"]["sla_hours"] = "两天"
+    with pytest.raises(ValidationError) as caught:
+        JourneyDefinition.model_validate(data)
+    assert error_lines(caught.value, data) == [
+        (
+            ("steps", 1, "action", "sla_hours"),
+            "第 2 步「市场部预约区域技术顾问线上演示」 · 动作 · 完成时限（小时）：须为数字",
+        )
+    ]
