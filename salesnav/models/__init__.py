@@ -12,6 +12,7 @@ from salesnav.models.collaboration import (
     TicketStatus,
 )
 from salesnav.models.content import Attachment, Material
+from salesnav.models.customer_events import CustomerEvent, EventSource, MaterialView
 from salesnav.models.customers import Contact, Customer, CustomerKind, DecisionRole, Health
 from salesnav.models.dashboards import DashboardSnapshot
 from salesnav.models.finance import Contract, Payment, Receivable
@@ -66,6 +67,7 @@ __all__ = [
     "Contract",
     "CreditWaiver",
     "Customer",
+    "CustomerEvent",
     "CustomerKind",
     "DashboardSnapshot",
     "DecisionRole",
@@ -75,6 +77,7 @@ __all__ = [
     "Emotion",
     "EnablementKind",
     "EnablementRequest",
+    "EventSource",
     "ExcelImport",
     "Health",
     "ImportStatus",
@@ -83,6 +86,7 @@ __all__ = [
     "IncentivePoints",
     "JobRun",
     "Material",
+    "MaterialView",
     "Opportunity",
     "OpportunityStatus",
     "OutboundMessage",
