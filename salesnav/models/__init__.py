@@ -12,6 +12,7 @@ from salesnav.models.collaboration import (
     TicketStatus,
 )
 from salesnav.models.content import Attachment, Material
+from salesnav.models.customer_events import CustomerEvent, EventSource, MaterialView
 from salesnav.models.customers import Contact, Customer, CustomerKind, DecisionRole, Health
 from salesnav.models.dashboards import DashboardSnapshot
 from salesnav.models.finance import Contract, Payment, Receivable
@@ -75,6 +76,7 @@ __all__ = [
     "Contract",
     "CreditWaiver",
     "Customer",
+    "CustomerEvent",
     "CustomerKind",
     "DashboardSnapshot",
     "DecisionRole",
@@ -85,6 +87,7 @@ __all__ = [
     "EnablementKind",
     "EnablementRequest",
     "EnrollmentState",
+    "EventSource",
     "ExcelImport",
     "Health",
     "HoldReason",
@@ -98,6 +101,7 @@ __all__ = [
     "JourneyMessageCount",
     "JourneyStepRun",
     "Material",
+    "MaterialView",
     "Opportunity",
     "OpportunityStatus",
     "OutboundMessage",

@@ -10,7 +10,7 @@ Installs the ready journey of the article's example (inactive) in a fresh compan
 examples.py holds the same definition (a migration may not import the use cases, so it is copied here as it was).
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0020
 """
 
 import json
@@ -30,7 +30,7 @@ READY_DEFINITION = json.loads(
 )
 
 revision: str = "0022"
-down_revision: str | None = "0018"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
