@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from salesnav.handlers import rule_settings
@@ -102,7 +102,7 @@ def facts(session: Session, settings: Lifecycle, among: Iterable[int] | None = N
     return out
 
 
-def _among(query: Select[Any], column: Any, ids: list[int] | None) -> Select[Any]:
+def _among(query: Any, column: Any, ids: list[int] | None) -> Any:
     return query if ids is None else query.where(column.in_(ids))
 
 
@@ -189,9 +189,15 @@ def apply(session: Session, now: datetime, among: Iterable[int] | None = None) -
             _event(session, cid, ENTERED, new, since, now)
             changes += 1
         session.execute(
-            Customer.__table__.update()
+            update(Customer)
             .where(Customer.id == cid)
-            .values(lifecycle_stage=new, lifecycle_since=since if new is not None else None)
+            # updated_at kept: a computed stage is no change of the customer's for the next incremental run
+            .values(
+                lifecycle_stage=new,
+                lifecycle_since=since if new is not None else None,
+                updated_at=Customer.updated_at,
+            )
+            .execution_options(synchronize_session=False)
         )
     return changes
 

@@ -25,8 +25,16 @@ from sqlalchemy.orm import Session
 
 from salesnav.handlers.customer_events import KIND_LABELS, kind_label
 from salesnav.handlers.errors import DomainError
-from salesnav.models import Customer, CustomerKind, Health, LifecycleStage, Opportunity, OpportunityStatus, Touchpoint
-from salesnav.models.customer_events import CustomerEvent
+from salesnav.models import (
+    Customer,
+    CustomerEvent,
+    CustomerKind,
+    Health,
+    LifecycleStage,
+    Opportunity,
+    OpportunityStatus,
+    Touchpoint,
+)
 
 Op = Literal["eq", "ne", "in", "contains", "gte", "lte"]
 OP_LABELS: dict[str, str] = {
@@ -189,7 +197,7 @@ def _field_clause(c: FieldCondition, now: datetime) -> ColumnElement[bool]:
         )
         return won >= c.value if c.op == "gte" else won <= c.value
     if c.field == "silent_days":
-        days = int(c.value)  # checked: a number
+        days = c.value if isinstance(c.value, int) else 0  # checked: a number
         recent = exists().where(
             Touchpoint.customer_id == Customer.id,
             Touchpoint.deleted_at.is_(None),
@@ -205,7 +213,7 @@ def _field_clause(c: FieldCondition, now: datetime) -> ColumnElement[bool]:
         "lifecycle": Customer.lifecycle_stage,
     }[c.field]
     enum = {"kind": CustomerKind, "health": Health, "lifecycle": LifecycleStage}.get(c.field)
-    raw = list(c.value) if isinstance(c.value, list) else [c.value]
+    raw: list[Any] = list(c.value) if isinstance(c.value, list) else [c.value]
     values: list[Any] = [enum(v) for v in raw] if enum is not None else raw
     if c.op == "in":
         return column.in_(values)

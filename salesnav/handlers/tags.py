@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import Select, select
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import Session
 
 from salesnav import clock
@@ -81,7 +81,7 @@ def tags_of(session: Session, customer_ids: Iterable[int]) -> dict[int, list[Hel
     return out
 
 
-def customers_with_tag(session: Session, code: str) -> Select[tuple[int]]:
+def customers_with_tag(session: Session, code: str) -> Select[int]:
     """The ids of the customers holding the tag `code` now, as a query to filter by
     (`Customer.id.in_(customers_with_tag(session, "vip"))`). An unknown code holds nobody."""
     return (
@@ -194,7 +194,12 @@ def _denormalise(session: Session, customer_ids: Iterable[int]) -> None:
     session.flush()
     held = tags_of(session, customer_ids)
     for cid, tags in held.items():
-        session.execute(Customer.__table__.update().where(Customer.id == cid).values(tags=[t.label for t in tags]))
+        session.execute(
+            update(Customer)
+            .where(Customer.id == cid)
+            .values(tags=[t.label for t in tags], updated_at=Customer.updated_at)  # no change of the customer's own
+            .execution_options(synchronize_session=False)
+        )
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Customer) and obj.id in held:
             session.expire(obj, ["tags"])
@@ -320,7 +325,7 @@ def save_definition(
     tag.rule = typed.model_dump() if typed is not None else None
     tag.description = (description or "").strip()[:200] or None
     session.flush()
-    audit(session, actor, "tag_definition", tag.id, "update" if before else "create", before, _snapshot(tag))
+    audit(session, actor, "tag_definition", tag.id, "update" if before else "create", before or {}, _snapshot(tag))
     enqueue_after_commit(session, RECOMPUTE_JOB, key=f"tags:recompute:definition:{tag.id}:{clock.now().timestamp()}")
     return tag
 
@@ -375,5 +380,5 @@ def adopt_stored_labels(session: Session) -> int:
                 held.add(key)
                 rows.append({"customer_id": cid, "tag_id": key[1], "source": TagSource.MANUAL, "applied_at": now})
     for start in range(0, len(rows), 5000):
-        session.execute(CustomerTag.__table__.insert(), rows[start : start + 5000])
+        session.execute(insert(CustomerTag), rows[start : start + 5000])
     return len(rows)

@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 
 from salesnav import clock
 from salesnav.handlers import lifecycle, tags
-from salesnav.models import Contract, Customer, Opportunity, TagRun, Touchpoint
+from salesnav.models import Contract, Customer, CustomerEvent, Opportunity, TagRun, Touchpoint
 from salesnav.models import session as db
-from salesnav.models.customer_events import CustomerEvent
 from salesnav.settings import current_settings
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,20 @@ from salesnav.models.collaboration import (
     TicketStatus,
 )
 from salesnav.models.content import Attachment, Material
+from salesnav.models.customer_events import CustomerEvent, EventSource, MaterialView
 from salesnav.models.customers import Contact, Customer, CustomerKind, DecisionRole, Health
 from salesnav.models.dashboards import DashboardSnapshot
 from salesnav.models.finance import Contract, Payment, Receivable
 from salesnav.models.imports import ExcelImport, ImportStatus
+from salesnav.models.journeys import (
+    EnrollmentState,
+    HoldReason,
+    Journey,
+    JourneyEnrollment,
+    JourneyMessageCount,
+    JourneyStepRun,
+    StepRunState,
+)
 from salesnav.models.messaging import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from salesnav.models.opportunities import (
     ChecklistEvidence,
@@ -67,6 +77,7 @@ __all__ = [
     "Contract",
     "CreditWaiver",
     "Customer",
+    "CustomerEvent",
     "CustomerKind",
     "CustomerTag",
     "DashboardSnapshot",
@@ -77,15 +88,23 @@ __all__ = [
     "Emotion",
     "EnablementKind",
     "EnablementRequest",
+    "EnrollmentState",
+    "EventSource",
     "ExcelImport",
     "Health",
+    "HoldReason",
     "ImportStatus",
     "InboundMessage",
     "InboundStatus",
     "IncentivePoints",
     "JobRun",
+    "Journey",
+    "JourneyEnrollment",
+    "JourneyMessageCount",
+    "JourneyStepRun",
     "LifecycleStage",
     "Material",
+    "MaterialView",
     "Opportunity",
     "OpportunityStatus",
     "OutboundMessage",
@@ -103,6 +122,7 @@ __all__ = [
     "Stage",
     "StageOutcome",
     "StageTransition",
+    "StepRunState",
     "TagDefinition",
     "TagKind",
     "TagRun",

@@ -15,9 +15,8 @@ from salesnav.handlers.customers import create_customer
 from salesnav.handlers.errors import DomainError, Forbidden, NotFound
 from salesnav.jobs import customer_tags
 from salesnav.jobs import queue as jobs_queue
-from salesnav.models import Customer, Health, LifecycleStage, TagKind, TagRun
+from salesnav.models import Customer, CustomerEvent, Health, LifecycleStage, TagKind, TagRun
 from salesnav.models import session as db
-from salesnav.models.customer_events import CustomerEvent
 from tests import factories as f
 from tests.handlers.battle_pack.arrange import customer, local, won_deal
 
@@ -153,7 +152,12 @@ def test_labels_given_when_filing_become_manual_tags(session, org):
 
 def contract(session, rep, cust, signed_on, ends_on=None):
     deal = won_deal(
-        session, rep, cust, product_line="CT设备", start=local(signed_on - timedelta(days=50), 9), days=[0, 10, 20, 30, 40, 50]
+        session,
+        rep,
+        cust,
+        product_line="CT设备",
+        start=local(signed_on - timedelta(days=50), 9),
+        days=[0, 10, 20, 30, 40, 50],
     )
     plan = [PlannedInstalment(100 * WAN, signed_on + timedelta(days=30))]
     contracts.save_contract(

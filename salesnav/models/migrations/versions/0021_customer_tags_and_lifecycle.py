@@ -24,7 +24,7 @@ import salesnav.models.base
 
 
 revision: str = "0021"
-down_revision: str | None = "0020"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
