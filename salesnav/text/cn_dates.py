@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 # The weekday each word names (周三, 星期天, 礼拜日, 周末 = Saturday), Monday = 0.
@@ -388,10 +389,10 @@ def _newest_first(mentions: list[DayMention | None]) -> bool:
         return False
     fulls = [m.full for m in found if m.full]
     if len(fulls) >= 2:
-        return all(a >= b for a, b in zip(fulls, fulls[1:], strict=False)) and fulls[0] > fulls[-1]
+        return all(a >= b for a, b in pairwise(fulls)) and fulls[0] > fulls[-1]
     ordinals = [m.month * 31 + m.day for m in found]
-    forward = sum((b - a) % 372 for a, b in zip(ordinals, ordinals[1:], strict=False))
-    backward = sum((a - b) % 372 for a, b in zip(ordinals, ordinals[1:], strict=False))
+    forward = sum((b - a) % 372 for a, b in pairwise(ordinals))
+    backward = sum((a - b) % 372 for a, b in pairwise(ordinals))
     return backward < forward
 
 
