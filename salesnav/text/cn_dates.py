@@ -132,11 +132,11 @@ _DAY_MARK = r"(?:\s*[日号](?![楼床线院机位房]))?"  # 9.10号, 2025/9/18
 
 # One named alternative per spelling, so a remark can be split where a date starts.
 DATE_PATTERN = re.compile(
-    r"(?P<ymd>(?:(?P<y>(?:19|20)\d{2})\s*[-./年]|(?<![\d./])(?P<y2>\d{2})\s*年)"
+    r"(?P<ymd>(?:(?<!\d)(?P<y>(?:19|20)\d{2})\s*[-./年]|(?<![\d./])(?P<y2>\d{2})\s*年)"
     rf"\s*(?P<m>\d{{1,2}})\s*[-./月]\s*(?P<d>\d{{1,2}})(?![\d./]){_DAY_MARK})"
     r"|(?P<short>(?<![\d./])(?P<sy>\d{2})/(?P<sm>\d{1,2})/(?P<sd>\d{1,2})(?![\d/]))"
     rf"|(?P<md>(?<![\d{CN_NUMERALS}])(?P<mm>{_N})\s*月\s*(?P<md_d>{_N})\s*[日号]?)"
-    rf"|(?P<dot>(?<![\d./])(?P<dm>\d{{1,2}})[./](?P<dd>\d{{1,2}})(?![\d./]){_NOT_A_DAY}{_DAY_MARK})"
+    rf"|(?P<dot>(?<![\d./A-Za-z])(?P<dm>\d{{1,2}})[./](?P<dd>\d{{1,2}})(?![\d./]){_NOT_A_DAY}{_DAY_MARK})"
     r"|(?P<rel>大前天|前天|昨天|昨日|今天|今日)"
     rf"|(?P<mrel>(?P<mr>上上个?月|上个?月|本月|这个?月)(?:\s*(?P<mr_d>{_N})\s*[日号])?)"
     r"|(?P<week>(?P<wprefix>上上|上|本|这)?(?:个)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7]))"
@@ -212,12 +212,13 @@ def mention(match: re.Match[str], reference: date) -> DayMention | None:
 
 
 def _month_relative(g: dict[str, Any], reference: date) -> DayMention | None:
-    """上个月15号 → that day of the month before `reference`; 上个月 alone → its first day, approximately."""
+    """上个月15号 → that day of the month before `reference`; 上个月 alone → its first day, approximately;
+    本月3日 → that day of this month, if not after `reference`."""
     back = _MONTHS_BACK[g["mr"]]
     month_index = reference.year * 12 + reference.month - 1 - back
     year, month = divmod(month_index, 12)
-    if not g["mr_d"]:
-        return DayMention(year, month + 1, 1, approx=True)
+    if not g["mr_d"]:  # 本月 alone is no day in the past (「本月底前签约」 is a plan)
+        return DayMention(year, month + 1, 1, approx=True) if back else None
     day = cn_number(g["mr_d"])
     found = DayMention(year, month + 1, day) if day else None
     return found if found and found.full and found.full <= reference else None
