@@ -9,7 +9,7 @@ from typing import Any
 from salesnav.handlers.excel_import.columns import field_for_header
 
 SCAN_ROWS = 30
-_SUBTOTAL = re.compile(r"^\s*(?:[^\s\d]{0,6}?\s*)?(合\s*计|小\s*计|总\s*计|共\s*计|总数|汇总)\s*[:：]?")
+_SUBTOTAL = re.compile(r"^\s*(?:\S{0,6}?\s*)?(合\s*计|小\s*计|总\s*计|共\s*计|总数|汇总)\s*[:：]?")
 
 
 def is_blank(cells: list[Any]) -> bool:

@@ -15,7 +15,8 @@ from typing import Any
 from salesnav.models import Emotion, TouchpointType
 from salesnav.text.cn_dates import DATE_PATTERN, DayMention, YearHint, amount_fen, infer_years, mention
 
-_SEPARATORS = " \t\r\n;；,，。.．、:：-—|/)）①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+_SEPARATORS = " \t\r\n;；,，。.．、:：-—|/①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+_STARTS_AFTER = _SEPARATORS + ")）"  # 「(1)9月3日」: a date may start an entry after a closing bracket
 # A list mark just before the next dated entry (「面谈 2.」「电话；(3)」) belongs to neither entry.
 _LIST_MARK_TAIL = re.compile(
     r"[\s;；,，。、]*(?:(?<![\dA-Za-z.])[(（]?\d{1,2}\s*[)）.．、]|[①-⑳]|[(（]?[一二三四五六七八九十][)）、])?\s*$"
@@ -81,7 +82,7 @@ def split_entries(text: str, reference: date) -> list[Entry]:
         start = match.start()
         if start < taken_to:
             continue  # the end of a range or a weekday already read with the date before it
-        if start and (text[start - 1] not in _SEPARATORS or _PLANNED.search(text, max(0, start - 8), start)):
+        if start and (text[start - 1] not in _STARTS_AFTER or _PLANNED.search(text, max(0, start - 8), start)):
             continue
         found = mention(match, reference)
         if found is None:
