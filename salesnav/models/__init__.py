@@ -12,10 +12,20 @@ from salesnav.models.collaboration import (
     TicketStatus,
 )
 from salesnav.models.content import Attachment, Material
+from salesnav.models.customer_events import CustomerEvent, EventSource, MaterialView
 from salesnav.models.customers import Contact, Customer, CustomerKind, DecisionRole, Health
 from salesnav.models.dashboards import DashboardSnapshot
 from salesnav.models.finance import Contract, Payment, Receivable
 from salesnav.models.imports import ExcelImport, ImportStatus
+from salesnav.models.journeys import (
+    EnrollmentState,
+    HoldReason,
+    Journey,
+    JourneyEnrollment,
+    JourneyMessageCount,
+    JourneyStepRun,
+    StepRunState,
+)
 from salesnav.models.messaging import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from salesnav.models.opportunities import (
     ChecklistEvidence,
@@ -66,6 +76,7 @@ __all__ = [
     "Contract",
     "CreditWaiver",
     "Customer",
+    "CustomerEvent",
     "CustomerKind",
     "DashboardSnapshot",
     "DecisionRole",
@@ -75,14 +86,22 @@ __all__ = [
     "Emotion",
     "EnablementKind",
     "EnablementRequest",
+    "EnrollmentState",
+    "EventSource",
     "ExcelImport",
     "Health",
+    "HoldReason",
     "ImportStatus",
     "InboundMessage",
     "InboundStatus",
     "IncentivePoints",
     "JobRun",
+    "Journey",
+    "JourneyEnrollment",
+    "JourneyMessageCount",
+    "JourneyStepRun",
     "Material",
+    "MaterialView",
     "Opportunity",
     "OpportunityStatus",
     "OutboundMessage",
@@ -100,6 +119,7 @@ __all__ = [
     "Stage",
     "StageOutcome",
     "StageTransition",
+    "StepRunState",
     "TalkTrackDelivery",
     "Task",
     "TaskStatus",
