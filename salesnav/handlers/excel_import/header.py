@@ -29,7 +29,7 @@ def is_subtotal(cells: list[Any]) -> bool:
 
 
 def _fields(cells: list[Any]) -> set[str]:
-    return {field_for_header(c) for c in cells} - {None}  # type: ignore[misc]
+    return {name for c in cells if (name := field_for_header(c)) is not None}
 
 
 def find_header(rows: list[tuple[int, list[Any]]]) -> int | None:
