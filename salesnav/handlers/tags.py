@@ -382,3 +382,11 @@ def adopt_stored_labels(session: Session) -> int:
     for start in range(0, len(rows), 5000):
         session.execute(insert(CustomerTag), rows[start : start + 5000])
     return len(rows)
+
+
+def describe_customer(session: Session, customer_id: int) -> str:
+    """One line for the chat: 标签：三甲、高意向 · 生命周期：新客户试用期."""
+    held = customer_tags(session, customer_id)
+    stage = session.scalar(select(Customer.lifecycle_stage).where(Customer.id == customer_id))
+    line = f"标签：{'、'.join(t.label for t in held) if held else '无'}"
+    return line + (f" · 生命周期：{stage.label}" if stage is not None else "")
