@@ -129,7 +129,8 @@ def date_entries(
     keeps day None (the file's date, marked). Every such guess is said in the returned notes."""
     notes: list[str] = []
     days = infer_years([e.written for e in entries], limit, hint, row_day or neighbour)
-    for entry, day in zip(entries, days, strict=True):
+    unused: dict[int, str] = {}  # entries whose written date cannot be used: why
+    for i, (entry, day) in enumerate(zip(entries, days, strict=True)):
         written = entry.written
         if written is not None and day is None:
             why = (
@@ -137,7 +138,7 @@ def date_entries(
                 if written.full and written.full > limit
                 else "在文件日期之前找不到与前后记录顺序一致的年份"
             )
-            notes.append(f"备注「{entry.text[:20]}」写的日期「{written}」{why}，未按该日期记录")
+            unused[i] = f"写的日期「{written}」{why}，未按该日期记录，"
             entry.written = None  # dated below like an entry without a date
         elif written is not None and written.approx and day is not None:
             entry.guessed = [*entry.guessed, "occurred_at"]
@@ -151,13 +152,16 @@ def date_entries(
         entry.guessed = [*entry.guessed, "occurred_at"]
         fits = row_day and row_day <= limit and (not above or row_day >= above) and (not below or row_day <= below)
         entry.day = row_day if fits else (above or below)
-        if entry.day is None and neighbour is not None:
+        said = f"备注「{entry.text[:20]}」" + unused.get(i, "没有日期，")
+        if fits and row_day and i in unused:
+            notes.append(f"{said}按该行的日期记为 {row_day.isoformat()}（推测）")
+        elif entry.day is not None and not fits:
+            notes.append(f"{said}按同一格里相邻记录的日期记为 {entry.day.isoformat()}（推测）")
+        elif entry.day is None and neighbour is not None:
             entry.day = neighbour
-            notes.append(f"备注「{entry.text[:20]}」没有日期，按上方各行的日期记为 {neighbour.isoformat()}（推测）")
+            notes.append(f"{said}按上方各行的日期记为 {neighbour.isoformat()}（推测）")
         elif entry.day is None:
-            notes.append(
-                f"备注「{entry.text[:20]}」没有日期，已保留并标为日期待定（暂记为文件日期 {limit.isoformat()}）"
-            )
+            notes.append(f"{said}已保留并标为日期待定（暂记为文件日期 {limit.isoformat()}）")
     return notes
 
 

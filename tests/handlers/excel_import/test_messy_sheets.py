@@ -251,7 +251,8 @@ def test_a_sheet_without_a_year_anywhere_takes_its_years_from_the_file_date_in_o
         {
             "sheet": "Sheet1",
             "row": 4,
-            "note": "备注「拜访吴科长」写的日期「2026年2月1日」晚于文件日期 2026-01-10，未按该日期记录",
+            "note": "备注「拜访吴科长」写的日期「2026年2月1日」晚于文件日期 2026-01-10，未按该日期记录，"
+            "按同一格里相邻记录的日期记为 2026-01-06（推测）",
         }
     ]
 
