@@ -102,6 +102,16 @@ def read(cell: str, limit: date = FILE_DAY, hint: YearHint | None = None, row_da
             id="a phone written in groups is no date",
         ),
         pytest.param(
+            "9.3 电话，9月底前要报价；10.15之前回复",
+            [(D(2025, 9, 3), "电话，9月底前要报价；10.15之前回复", False)],
+            id="a deadline inside an entry does not start one",
+        ),
+        pytest.param(
+            "９．１０ 电话；９月１２日 拜访",
+            [(D(2025, 9, 10), "电话", False), (D(2025, 9, 12), "拜访", False)],
+            id="full-width digits typed with a Chinese IME",
+        ),
+        pytest.param(
             "上周三 电话回访；昨天 微信确认",
             [(D(2025, 12, 10), "电话回访", False), (D(2025, 12, 19), "微信确认", False)],
             id="relative words count from the file's date",
@@ -163,6 +173,16 @@ def test_the_issue_19_cell_in_its_sheet_runs_forward_in_2025():
             [(D(2025, 11, 1), "拜访过一次", True), (D(2025, 12, 19), "电话", False)],
             ["备注「拜访过一次」只写了大概时间，记为 2025-11-01（推测）"],
             id="上个月 alone: its first day, marked and said",
+        ),
+        pytest.param(
+            "2025年9月 拜访了两次；9月中旬 电话",
+            None,
+            [(D(2025, 9, 1), "拜访了两次", True), (D(2025, 9, 15), "电话", True)],
+            [
+                "备注「拜访了两次」只写了大概时间，记为 2025-09-01（推测）",
+                "备注「电话」只写了大概时间，记为 2025-09-15（推测）",
+            ],
+            id="only a month (and its part): a day in it, marked and said",
         ),
         pytest.param(
             "2025/12/18 电话；1.5 拜访",
