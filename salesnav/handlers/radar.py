@@ -391,3 +391,45 @@ def _payload(view: MaterialView, material: Material | None) -> dict[str, Any]:
 
 def _tell(session: Session, view: MaterialView, rep: User, text: str, what: str) -> None:
     notify(session, TextToMember(rep.wecom_userid, text, key=f"radar:{what}:{view.id}"))
+
+
+# --- asking for a link by words (the chat) -----------------------------------------------------------
+
+
+def find_material(session: Session, words: str) -> Material:
+    """The published material whose title holds `words` (spaces ignored): the exact title first, else the only
+    one that holds them; several or none is a Chinese refusal naming what to write."""
+    query = "".join(words.split())
+    if not query:
+        raise DomainError("请写上资料名称的关键字，例如：雷达 协和医院 李主任 白皮书")
+    now = clock.now()
+    candidates = [
+        m
+        for m in session.scalars(
+            select(Material)
+            .where(Material.deleted_at.is_(None), Material.published_at <= now)
+            .order_by(Material.published_at.desc(), Material.id.desc())
+        )
+        if m.retired_at is None or m.retired_at > now
+    ]
+    exact = [m for m in candidates if "".join(m.title.split()) == query]
+    if exact:
+        return exact[0]
+    found = [m for m in candidates if query in "".join(m.title.split())]
+    if not found:
+        raise NotFound(f"没有找到标题含「{words.strip()}」的已发布资料")
+    if len(found) > 1:
+        titles = "、".join(f"《{m.title}》" for m in found[:5])
+        raise DomainError(f"有 {len(found)} 份资料含「{words.strip()}」：{titles}，请写得更具体些")
+    return found[0]
+
+
+def contact_named(customer: Customer, word: str) -> Contact | None:
+    """The customer's contact a rep means by `word`: the full name, 「李主任」, or the name without its title."""
+    word = word.strip()
+    if not word:
+        return None
+    for contact in customer.contacts:
+        if contact.deleted_at is None and word in (contact.name, contact_address(contact)):
+            return contact
+    return None
