@@ -24,6 +24,7 @@ from salesnav import clock as timekeeper
 from salesnav.jobs import (
     battle_pack,
     collaboration,
+    customer_tags,
     dashboards,
     heartbeat,
     housekeeping,
@@ -99,6 +100,9 @@ PERIODIC: list[PeriodicJob] = [
     PeriodicJob("brief.send_due", pool.send_briefs, IntervalTrigger(seconds=60), queue="reports"),
     # Every 30 s: a 雷达 view silent for 2 minutes gets its read summary (the phone went dark before saying so).
     PeriodicJob("radar.close_idle", radar.close_idle, IntervalTrigger(seconds=30), queue="rules", slot_seconds=30),
+    # Every 5 min: rule tags and lifecycle stages of the customers changed since the last run; once a business day
+    # every customer (what time alone changes: a trial ending, a renewal window opening, silence growing long).
+    PeriodicJob("tags.refresh", customer_tags.refresh, IntervalTrigger(minutes=5), queue="rules", slot_seconds=300),
     # Hourly; syncs only in the 02:00 hour of business time (salesnav/jobs/org_sync.py).
     PeriodicJob("org.sync_nightly", org_sync.nightly, IntervalTrigger(hours=1), slot_seconds=3600),
     # Hourly; retrains in the 03:00 hour of business time, or at once while no version exists.

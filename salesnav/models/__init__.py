@@ -17,6 +17,15 @@ from salesnav.models.customers import Contact, Customer, CustomerKind, DecisionR
 from salesnav.models.dashboards import DashboardSnapshot
 from salesnav.models.finance import Contract, Payment, Receivable
 from salesnav.models.imports import ExcelImport, ImportStatus
+from salesnav.models.journeys import (
+    EnrollmentState,
+    HoldReason,
+    Journey,
+    JourneyEnrollment,
+    JourneyMessageCount,
+    JourneyStepRun,
+    StepRunState,
+)
 from salesnav.models.messaging import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from salesnav.models.opportunities import (
     ChecklistEvidence,
@@ -43,6 +52,7 @@ from salesnav.models.pool import (
 )
 from salesnav.models.qrcodes import QrScene
 from salesnav.models.records import AuditEntry, DomainEvent, JobRun, RuleSetting
+from salesnav.models.tags import CustomerTag, LifecycleStage, TagDefinition, TagKind, TagRun, TagSource
 from salesnav.models.touchpoints import CaptureSource, Emotion, Touchpoint, TouchpointType, touchpoint_contacts
 from salesnav.models.win_models import WinModel
 from salesnav.models.work import Alert, AlertState, Annotation, Task, TaskStatus
@@ -69,6 +79,7 @@ __all__ = [
     "Customer",
     "CustomerEvent",
     "CustomerKind",
+    "CustomerTag",
     "DashboardSnapshot",
     "DecisionRole",
     "Department",
@@ -77,14 +88,21 @@ __all__ = [
     "Emotion",
     "EnablementKind",
     "EnablementRequest",
+    "EnrollmentState",
     "EventSource",
     "ExcelImport",
     "Health",
+    "HoldReason",
     "ImportStatus",
     "InboundMessage",
     "InboundStatus",
     "IncentivePoints",
     "JobRun",
+    "Journey",
+    "JourneyEnrollment",
+    "JourneyMessageCount",
+    "JourneyStepRun",
+    "LifecycleStage",
     "Material",
     "MaterialView",
     "Opportunity",
@@ -104,6 +122,11 @@ __all__ = [
     "Stage",
     "StageOutcome",
     "StageTransition",
+    "StepRunState",
+    "TagDefinition",
+    "TagKind",
+    "TagRun",
+    "TagSource",
     "TalkTrackDelivery",
     "Task",
     "TaskStatus",
