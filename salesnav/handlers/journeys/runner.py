@@ -33,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from salesnav.handlers import ticket_notices
+from salesnav.handlers import lifecycle, tags, ticket_notices
 from salesnav.handlers.customer_events import kind_label
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.journeys import owners as owner_rules
@@ -188,13 +188,15 @@ def material_title_of(session: Session, payload: dict[str, Any]) -> str:
 
 
 def customer_tags(session: Session, customer: Customer) -> set[str]:
-    """The customer's tags (the tags column; rule-computed tags join it when the tag definitions land)."""
-    return set(customer.tags or [])
+    """The customer's tags, by code and by label (a filter may name either)."""
+    held = tags.customer_tags(session, customer.id)
+    return {t.code for t in held} | {t.label for t in held}
 
 
 def customer_lifecycle(session: Session, customer: Customer) -> str | None:
-    """The customer's lifecycle stage code (None until the lifecycle stages land: a lifecycle filter holds no one)."""
-    return None
+    """The customer's lifecycle stage code (trial, renewal, churn_risk) or None."""
+    stage = lifecycle.customer_lifecycle(session, customer.id)
+    return stage.value if stage is not None else None
 
 
 # --- entering ----------------------------------------------------------------------------------------------
