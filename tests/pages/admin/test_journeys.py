@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from salesnav.handlers.journeys.definition import parse_definition
 from salesnav.models import AuditEntry, Journey
@@ -226,8 +226,13 @@ def test_an_unknown_stats_window_is_refused_in_chinese(live, org):
 
 def test_the_articles_example_is_a_ready_journey_to_open_adjust_and_activate(live, org):
     client = _admin(live)
+    with db.transaction() as s:  # a fresh company has it from its migration; here the tables start empty
+        s.execute(delete(Journey))
+    assert "添加现成旅程" in text_of(client.get("/admin/journeys"))
+    client.post("/admin/journeys/ready", data={"csrf_token": csrf(client)})
     listing = text_of(client.get("/admin/journeys"))
-    assert "白皮书下载后三部门联动" in listing and "现成旅程" in listing
+    assert "已添加现成旅程「白皮书下载后三部门联动」" in listing and "现成旅程" in listing
+    assert "添加现成旅程" not in listing.replace("已添加现成旅程", "")
     with db.transaction() as s:
         ready = s.scalars(select(Journey).where(Journey.template.is_not(None))).one()
         ready_id, definition = ready.id, ready.definition
