@@ -28,11 +28,21 @@ from salesnav.models import Journey
 from salesnav.pages.admin import bp
 
 STEP_KINDS = {"action": "动作", "wait": "等待", "condition": "条件分支"}
+# What each step does, in the figures' table.
+STEP_WORDS = {
+    "message": "发消息",
+    "card": "发卡片",
+    "task": "待办任务",
+    "ticket_part": "协作工单",
+    "email": "发邮件",
+    "wait": "等待",
+    "condition": "条件分支",
+}
 # The builder's words for the action types (the brief's: 消息、卡片、任务、协作工单、邮件).
 ACTION_TYPES = {
     "message": "发消息",
     "card": "发卡片（附素材）",
-    "task": "任务（有完成时限）",
+    "task": "待办任务（有完成时限）",
     "ticket_part": "协作工单",
     "email": "发邮件",
 }
@@ -151,7 +161,7 @@ def _switch(journey_id: int, *, active: bool) -> Response:
 def _builder(draft: Draft, errors: list[tuple[str, str]] | None = None, status: int = 200) -> tuple[str, int]:
     s = g.admin_db
     steps = draft.definition.get("steps") or []
-    placed, top = _place_errors(errors or [], len(steps))
+    placed, top = _place_errors(_nearer(errors or [], steps), len(steps))
     return render_template(
         "admin/journey_edit.html",
         draft=draft,
@@ -329,6 +339,23 @@ def _kind_options(definition: dict[str, Any]) -> dict[str, str]:
     return options
 
 
+def _nearer(errors: list[tuple[str, str]], steps: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """A step's or an action's own error beside the field it is about: a missing deadline beside 完成时限, a
+    missing or wrong owner beside 负责人."""
+    out = []
+    for place, message in errors:
+        parts = place.split(".")
+        if len(parts) in (2, 3) and parts[0] == "steps" and parts[1].isdigit() and int(parts[1]) < len(steps):
+            step = steps[int(parts[1])]
+            action = step.get("action") or {}
+            if parts[2:] == ["action"] and "完成时限" in message and not str(action.get("sla_hours") or "").strip():
+                place = f"steps.{parts[1]}.action.sla_hours"
+            elif len(parts) == 2 and "负责" in message:
+                place = f"steps.{parts[1]}.owner"
+        out.append((place, message))
+    return out
+
+
 def _place_errors(errors: list[tuple[str, str]], step_count: int) -> tuple[dict[str, list[str]], list[str]]:
     """Each error at the nearest place the builder shows one (a field, a step, a section); the rest on top."""
     slots = {"name", "description", "trigger", "trigger.kind", "trigger.filter", "exit", "exit.events"}
@@ -374,6 +401,6 @@ def journey_stats(journey_id: int) -> str:
         days=days or stats_cases.DEFAULT_WINDOW_DAYS,
         choices=stats_cases.WINDOW_CHOICES,
         trigger_label=kind_label(found.trigger_kind),
-        action_types=spec.ACTION_LABELS,
+        step_words=STEP_WORDS,
         may_build=is_admin(g.admin),
     )

@@ -22,7 +22,18 @@
     step.querySelectorAll('.email-only').forEach(function (part) { show(part, action === 'email'); });
   }
 
+  // A step's new name shows at once in the other steps' "转到" lists (they name steps by number and name).
+  function renameTargets(step) {
+    var key = step.getAttribute('data-key');
+    var number = Number(step.getAttribute('data-index')) + 1;
+    var title = step.querySelector('input[name$=".title"]').value.trim() || '（未命名）';
+    form.querySelectorAll('option[value="' + key + '"]').forEach(function (option) {
+      if (option.parentElement.closest('fieldset.step') !== step) { option.textContent = '第 ' + number + ' 步：' + title; }
+    });
+  }
+
   form.querySelectorAll('fieldset.step').forEach(function (step) {
+    step.querySelector('input[name$=".title"]').addEventListener('input', function () { renameTargets(step); });
     refresh(step);
     step.addEventListener('change', function (event) {
       if (event.target.matches('select.step-kind, select.owner-type, select.action-type')) { refresh(step); }

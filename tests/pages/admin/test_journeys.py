@@ -118,7 +118,7 @@ def test_a_wrong_journey_is_refused_with_each_chinese_error_next_to_its_field_an
     assert "保存未成功，请按提示修改" in text_of(response)
     assert errors_for(response, "name") == ["请填写旅程名称"]
     assert errors_for(response, "trigger.kind") == ["进入条件 · 事件：未填写"]
-    assert errors_for(response, "steps.0.action") == [
+    assert errors_for(response, "steps.0.action.sla_hours") == [
         "第 1 步「销售发同级医院案例」 · 动作：待办须填写完成时限（小时）"
     ]
     assert errors_for(response, "steps.1.condition.within_hours") == [
