@@ -57,6 +57,12 @@ def mentions(text: str, reference: date = FILE_DAY) -> list[DayMention | None]:
         ("上个月 拜访过一次", DayMention(2025, 11, 1, approx=True)),
         ("上上个月 见过", DayMention(2025, 10, 1, approx=True)),
         ("上周 电话", DayMention(2025, 12, 8, approx=True)),
+        ("2025年9月 拜访了两次", DayMention(2025, 9, 1, approx=True)),
+        ("9月份 拜访", DayMention(None, 9, 1, approx=True)),
+        ("9月初 拜访", DayMention(None, 9, 1, approx=True)),
+        ("9月中旬 电话", DayMention(None, 9, 15, approx=True)),
+        ("九月下旬 电话", DayMention(None, 9, 21, approx=True)),
+        ("10月底 电话", DayMention(None, 10, 28, approx=True)),
     ],
 )
 def test_each_spelling_of_a_date_is_read(text, found):
