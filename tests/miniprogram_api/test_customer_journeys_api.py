@@ -6,7 +6,7 @@ from __future__ import annotations
 from salesnav.models import EnrollmentState
 from tests import factories as f
 from tests.bot.chat import Chat
-from tests.handlers.journeys.arrange import ACTIVE, COMPLETED, DONE, OPEN, Run, enrol, journey
+from tests.handlers.journeys.rows import ACTIVE, COMPLETED, DONE, OPEN, Run, enrol, journey
 
 
 def _arrange(session, org):

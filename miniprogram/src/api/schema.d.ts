@@ -2303,6 +2303,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/materials/{material_id}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                material_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 生成发给客户的资料雷达链接
+         * @description 为我可见的客户（及其联系人）生成这份素材的雷达链接，30 天有效。客户打开、阅读（时长）和下载都记为该客户的行为事件，并在企业微信通知我；素材不存在或已下架、客户不可见、联系人不属于该客户为 404。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    material_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "contact_id": 34,
+                     *       "customer_id": 12,
+                     *       "external_userid": "wmXXXX"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MaterialLinkIn"];
+                };
+            };
+            responses: {
+                /** @description 已创建 */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "contact_id": 34,
+                         *       "contact_name": "李明",
+                         *       "customer_id": 12,
+                         *       "customer_name": "北京协和医院",
+                         *       "expires_at": "2026-03-02T10:00:00+08:00",
+                         *       "material_id": 7,
+                         *       "material_title": "AI影像辅助诊断白皮书",
+                         *       "url": "https://salesnav.example.com/r/eyJtIjo3LCJjIjoxMn0.abc"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["MaterialLinkOut"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -5958,6 +6029,65 @@ export interface components {
             token: string;
             /** @description 登录的成员 */
             user: components["schemas"]["UserOut"];
+        };
+        MaterialLinkIn: {
+            /**
+             * @description 收到资料的联系人（该客户的联系人）；不填则只知道是哪个客户
+             * @example 34
+             */
+            contact_id?: number | null;
+            /**
+             * @description 收到资料的客户
+             * @example 12
+             */
+            customer_id: number;
+            /**
+             * @description 企业微信外部联系人 ID；不传 contact_id 时按它找该客户的联系人
+             * @example wmXXXX
+             */
+            external_userid?: string | null;
+        };
+        MaterialLinkOut: {
+            /**
+             * @description 联系人的 id
+             * @example 34
+             */
+            contact_id?: number | null;
+            /**
+             * @description 联系人名称或姓名
+             * @example 李明
+             */
+            contact_name?: string | null;
+            /**
+             * @description 客户的 id
+             * @example 12
+             */
+            customer_id: number;
+            /**
+             * @description 客户名称或姓名
+             * @example 北京协和医院
+             */
+            customer_name: string;
+            /**
+             * Format: date-time
+             * @description 链接失效时间（30 天）
+             */
+            expires_at: string;
+            /**
+             * @description 素材的 id
+             * @example 7
+             */
+            material_id: number;
+            /**
+             * @description 素材标题
+             * @example AI影像辅助诊断白皮书
+             */
+            material_title: string;
+            /**
+             * @description 发给客户的雷达链接：打开、阅读时长和下载都会记录并在企业微信通知您
+             * @example https://salesnav.example.com/r/eyJtIjo3LCJjIjoxMn0.abc
+             */
+            url: string;
         };
         MaterialOut: {
             /** @description 附件的 id */

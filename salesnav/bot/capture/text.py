@@ -21,6 +21,7 @@ from salesnav.bot.capture import (
     drafts,
     opportunity,
     pool,
+    radar,
     record_chase,
     stage_move,
     tasks,
@@ -47,6 +48,7 @@ HELP = (
     "• 待办：查看我的待办\n"
     "• 公海：查看公海客户；领取 编号；主管可「分配 编号 给 姓名」\n"
     "• 简报 协和医院：拜访前看最可能的异议、未结事项、关键人和话术\n"
+    f"• {radar.EXAMPLE}：生成发给客户的资料链接，对方打开、阅读、下载时通知您\n"
     "• 回款计划 瑞金医院 100万 签约3月2日 30万 3月31日 70万 9月30日（赢单后录入）；回款 瑞金医院 30万"
 )
 TOUCHPOINT_WORDS = ("触点", "记触点")
@@ -69,6 +71,7 @@ def on_text(incoming: Incoming) -> None:
         or pool.claim(incoming)
         or brief.claim(incoming)
         or contract_plan.claim(incoming)
+        or radar.claim(incoming)
     ):
         return
     content = (incoming.message.get("Content") or "").strip()

@@ -17,7 +17,7 @@ from salesnav.handlers.journeys.stats import (
 )
 from salesnav.models import CustomerKind, JourneyStepRun, OpportunityStatus, StepRunState
 from tests import factories as f
-from tests.handlers.journeys.arrange import ACTIVE, CANCELLED, COMPLETED, DONE, EXITED, OPEN, Run, enrol, journey, won
+from tests.handlers.journeys.rows import ACTIVE, CANCELLED, COMPLETED, DONE, EXITED, OPEN, Run, enrol, journey, won
 
 
 def test_the_funnel_and_the_comparison_from_records_worked_out_by_hand(session, frozen_clock):
