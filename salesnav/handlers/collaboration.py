@@ -17,6 +17,7 @@ from salesnav import clock
 from salesnav.handlers import rule_settings, ticket_notices
 from salesnav.handlers.attachments import usable_attachment
 from salesnav.handlers.errors import DomainError, NotFound
+from salesnav.handlers.journeys import progress as journey_progress
 from salesnav.handlers.records import record_event
 from salesnav.handlers.rules import events
 from salesnav.handlers.scope import opportunity_for
@@ -154,6 +155,8 @@ def answer_part(
         if part.enablement_request is not None:
             part.enablement_request.fulfilled_at = part.enablement_request.fulfilled_at or now
     session.flush()
+    if valid:
+        journey_progress.ticket_part_closed(session, part)  # a journey step's part: that step is done
     record_event(
         session,
         ANSWERED,

@@ -101,6 +101,9 @@ DESCRIPTIONS: dict[str, str] = {
     "POST /imports/{import_id}/undo": "撤销一次已完成的导入：只删除本次创建的记录，审计记录保留。",
     "GET /imports/{import_id}/failed.csv": "失败行及原因的 CSV（UTF-8 带 BOM，Excel 可直接打开；已防公式注入）。",
     "GET /materials": "已发布、未下架的素材；按产品线、阶段、客户类型筛选时，通用素材也会列出。",
+    "POST /materials/{material_id}/links": "为我可见的客户（及其联系人）生成这份素材的雷达链接，30 天有效。"
+    "客户打开、阅读（时长）和下载都记为该客户的行为事件，并在企业微信通知我；"
+    "素材不存在或已下架、客户不可见、联系人不属于该客户为 404。",
     "POST /voice": "multipart 上传语音（字段 file，≤60 秒）。返回识别文字与触点草稿，"
     "销售确认或修改后用 POST /touchpoints 保存（guessed_fields 原样回传）。不会自动记录任何内容。",
     "POST /invoices/ocr": "multipart 上传发票照片（字段 file）。返回识别出的字段（金额为分）与各字段置信度，"

@@ -22,6 +22,7 @@ from salesnav.bot.capture import (
     drafts,
     opportunity,
     pool,
+    radar,
     record_chase,
     stage_move,
     tags,
@@ -50,6 +51,7 @@ HELP = (
     "• 公海：查看公海客户；领取 编号；主管可「分配 编号 给 姓名」\n"
     "• 简报 协和医院：拜访前看最可能的异议、未结事项、关键人和话术\n"
     "• 标签 常州妇幼 重点客户：给客户加标签（去标签 客户 标签；只写客户名可查看标签和生命周期）\n"
+    f"• {radar.EXAMPLE}：生成发给客户的资料链接，对方打开、阅读、下载时通知您\n"
     "• 回款计划 瑞金医院 100万 签约3月2日 30万 3月31日 70万 9月30日（赢单后录入）；回款 瑞金医院 30万"
 )
 TOUCHPOINT_WORDS = ("触点", "记触点")
@@ -73,6 +75,7 @@ def on_text(incoming: Incoming) -> None:
         or brief.claim(incoming)
         or contract_plan.claim(incoming)
         or tags.claim(incoming)
+        or radar.claim(incoming)
     ):
         return
     content = (incoming.message.get("Content") or "").strip()
