@@ -6,7 +6,6 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from salesnav.handlers import tags
-from salesnav.jobs import queue as jobs_queue
 from salesnav.models import Customer, CustomerEvent, LifecycleStage, TagKind
 from salesnav.models import session as db
 from tests import factories as f
@@ -15,11 +14,10 @@ from tests.bot.chat import Chat
 GRADE_3A = {"conditions": [{"type": "field", "field": "grade", "op": "in", "value": ["三级甲等", "三甲"]}]}
 
 
-def settled(session):
+def settled(session, live_app):
+    """Commit, and run the recompute the admin's change queued (as a worker would)."""
     session.commit()
-    backend = jobs_queue.backend()
-    if isinstance(backend, jobs_queue.InProcessBackend):
-        backend.drain()
+    live_app.drain()
 
 
 def held(customer_id):
@@ -44,7 +42,7 @@ def test_a_rep_tags_a_customer_in_the_chat_and_takes_the_tag_off_again(session, 
     changzhou = f.customer(session, org.rep, name="常州妇幼保健院")
     tags.save_definition(session, org.admin, label="重点客户", kind=TagKind.MANUAL)
     tags.save_definition(session, org.admin, label="三甲", kind=TagKind.RULE, rule=GRADE_3A)
-    settled(session)  # the new rule tag's recompute: 三甲 on the customer
+    settled(session, live_app)  # the new rule tag's recompute: 三甲 on the customer
     rep = Chat(live_app, "rep01")
 
     rep.say("标签 常州妇幼 重点客户")
@@ -79,7 +77,7 @@ def test_another_reps_customer_cannot_be_tagged_from_the_chat(session, frozen_cl
     f.customer(session, org.rep, name="常州妇幼保健院")
     f.customer(session, org.other_rep, name="无锡人民医院")
     tags.save_definition(session, org.admin, label="重点客户", kind=TagKind.MANUAL)
-    settled(session)
+    settled(session, live_app)
     other = Chat(live_app, "rep02")
     other.say("标签 常州妇幼保健院 重点客户")
     assert other.last_text().startswith("没有找到客户「常州妇幼保健院」")

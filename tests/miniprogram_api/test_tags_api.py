@@ -7,27 +7,27 @@ from sqlalchemy import select
 
 from salesnav.handlers import tags
 from salesnav.jobs import customer_tags
-from salesnav.jobs import queue as jobs_queue
 from salesnav.models import CustomerEvent, TagKind
 from tests import factories as f
 from tests.handlers.battle_pack.arrange import won_deal
 from tests.handlers.test_tags_and_lifecycle import GRADE_3A
 
 
-def settled(session):
+def settled(session, live_api):
+    """Commit, and run the recompute the admin's changes queued (as a worker would)."""
     session.commit()
-    backend = jobs_queue.backend()
-    if isinstance(backend, jobs_queue.InProcessBackend):
-        backend.drain()
+    live_api.drain()
 
 
-def test_a_rep_tags_a_customer_through_the_api_and_sees_tags_and_lifecycle(client, org, login, session, frozen_clock):
+def test_a_rep_tags_a_customer_through_the_api_and_sees_tags_and_lifecycle(
+    client, org, login, session, frozen_clock, live_api
+):
     changzhou = f.customer(session, org.rep, name="常州妇幼保健院", grade="三级甲等")
     won_deal(session, org.rep, changzhou, product_line="超声", start=frozen_clock.now(), days=[0, 0, 0, 0, 0, 0])
     tags.save_definition(session, org.admin, label="重点客户", kind=TagKind.MANUAL)
     rule_tag = tags.save_definition(session, org.admin, label="三甲", kind=TagKind.RULE, rule=GRADE_3A)
-    settled(session)
-    customer_tags.recompute(changzhou.id)
+    settled(session, live_api)
+    customer_tags.recompute(changzhou.id)  # the deal won: what the clock's next run would do
     rep = login(org.rep)
 
     listed = client.get("/api/v1/tags", headers=rep).get_json()["items"]
