@@ -18,6 +18,7 @@ from salesnav.handlers import customer_events as ce
 from salesnav.handlers import rule_settings, ticket_notices
 from salesnav.handlers.attachments import usable_attachment
 from salesnav.handlers.errors import DomainError, NotFound
+from salesnav.handlers.journeys import progress as journey_progress
 from salesnav.handlers.records import record_event
 from salesnav.handlers.rules import events
 from salesnav.handlers.scope import opportunity_for
@@ -156,6 +157,8 @@ def answer_part(
         if part.enablement_request is not None:
             part.enablement_request.fulfilled_at = part.enablement_request.fulfilled_at or now
     session.flush()
+    if valid:
+        journey_progress.ticket_part_closed(session, part)  # a journey step's part: that step is done
     record_event(
         session,
         ANSWERED,

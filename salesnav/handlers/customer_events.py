@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from salesnav import clock
+from salesnav.handlers.journeys import listening
 from salesnav.jobs.queue import enqueue_after_commit
 from salesnav.models import (
     CollaborationTicket,
@@ -179,9 +180,9 @@ def record_customer_events(
 
 
 def journeys_listen(kind: str) -> bool:
-    """Whether some active journey is triggered by (or waits for) events of this kind. Replaced by the
-    journeys' runner (issue 20): until then no journey listens."""
-    return False
+    """Whether some active journey is triggered by, waits for or exits on events of this kind (the kinds are
+    read from the active journeys at most every few seconds per process: handlers/journeys/listening.py)."""
+    return listening.listens(kind)
 
 
 def schedule_journeys(session: Session, event: CustomerEvent) -> None:

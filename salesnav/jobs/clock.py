@@ -28,6 +28,7 @@ from salesnav.jobs import (
     dashboards,
     heartbeat,
     housekeeping,
+    journeys,
     org_sync,
     pool,
     radar,
@@ -64,6 +65,8 @@ PERIODIC: list[PeriodicJob] = [
     ),
     # Every 5 s so an alert goes out within ~6 s of its threshold; each scan costs only what matches.
     PeriodicJob("rules.scan", rules.scan, IntervalTrigger(seconds=5), queue="rules", slot_seconds=5),
+    # Every 5 s: journey steps due (held messages, waits, conditions timing out, SLA reminders and escalations).
+    PeriodicJob("journeys.advance", journeys.advance_due, IntervalTrigger(seconds=5), queue="rules", slot_seconds=5),
     # Every minute: one reminder per collaboration part before its deadline (setting reminder_hours_before).
     PeriodicJob("collaboration.remind_due", collaboration.remind_due, IntervalTrigger(seconds=60), queue="rules"),
     # Every 30 s, in the clock itself: jobs committed but never queued (Redis was down) or whose worker died.

@@ -11,10 +11,13 @@ from sqlalchemy import select
 from salesnav.handlers.customers import add_contact, create_customer, initials, name_matches, normalise_phone
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.form_entry import record_form_entry
+from salesnav.handlers.journeys.stats import customer_journeys
 from salesnav.handlers.scope import customer_for, owned_by_visible
 from salesnav.miniprogram_api import overdue
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
+from salesnav.miniprogram_api.journeys import ATTR as JOURNEYS
+from salesnav.miniprogram_api.journeys import journeys_field
 from salesnav.miniprogram_api.listing import paginate
 from salesnav.miniprogram_api.schemas import Code, FormTimes, PageArgs, page_of, with_labels
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
@@ -45,6 +48,13 @@ class CustomerOut(ma.Schema):
     health = Code(Health, required=True)
     contacts = fields.List(fields.Nested(ContactOut), required=True)
     overdue_receivable_fen = overdue.field()
+
+
+@with_labels
+class CustomerDetailOut(CustomerOut):
+    """A customer read alone: what the list carries, and the journeys the customer is in."""
+
+    journeys = journeys_field(JOURNEYS)
 
 
 CustomerPage = page_of(CustomerOut, "CustomerPage")
@@ -102,10 +112,13 @@ def list_customers(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.route(f"/customers/<{ID}:customer_id>", methods=["GET"])
-@bp.response(200, CustomerOut)
-@bp.doc(tags=TAGS, summary="客户详情（含联系人）")
+@bp.response(200, CustomerDetailOut)
+@bp.doc(tags=TAGS, summary="客户详情（含联系人与所在的客户旅程）")
 def read_customer(customer_id: int) -> Customer:
-    return customer_for(db_session(), current_actor(), customer_id)
+    session = db_session()
+    customer = customer_for(session, current_actor(), customer_id)
+    setattr(customer, JOURNEYS, customer_journeys(session, customer.id))  # read by the answer, never stored
+    return customer
 
 
 @bp.route("/customers", methods=["POST"])

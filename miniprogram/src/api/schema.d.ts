@@ -1038,7 +1038,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * 客户详情（含联系人）
+         * 客户详情（含联系人与所在的客户旅程）
          * @description 客户资料、健康度与联系人（含决策链角色）。
          */
         get: {
@@ -1075,6 +1075,24 @@ export interface paths {
                          *       "health": "green",
                          *       "health_label": "绿灯",
                          *       "id": 12,
+                         *       "journeys": [
+                         *         {
+                         *           "due_at": "2026-03-02T10:00:00+08:00",
+                         *           "ended_at": "2026-03-02T10:00:00+08:00",
+                         *           "entered_at": "2026-03-02T10:00:00+08:00",
+                         *           "exit_reason": "示例",
+                         *           "journey_id": 12,
+                         *           "journey_name": "白皮书下载后三部门联动",
+                         *           "overdue": false,
+                         *           "state": "active",
+                         *           "state_label": "进行中",
+                         *           "step_key": "示例",
+                         *           "step_state": "pending",
+                         *           "step_state_label": "待执行",
+                         *           "step_title": "市场部预约区域技术顾问线上演示",
+                         *           "summary": "「白皮书下载后三部门联动」当前步骤「市场部预约线上演示」 · 进行中，截止 2026-12-08 10:00"
+                         *         }
+                         *       ],
                          *       "kind": "hospital",
                          *       "kind_label": "医院",
                          *       "name": "李建国",
@@ -1086,7 +1104,7 @@ export interface paths {
                          *       ]
                          *     }
                          */
-                        "application/json": components["schemas"]["CustomerOut"];
+                        "application/json": components["schemas"]["CustomerDetailOut"];
                     };
                 };
                 401: components["responses"]["Unauthorized"];
@@ -1342,6 +1360,24 @@ export interface paths {
                          *       ],
                          *       "health": "green",
                          *       "health_label": "绿灯",
+                         *       "journeys": [
+                         *         {
+                         *           "due_at": "2026-03-02T10:00:00+08:00",
+                         *           "ended_at": "2026-03-02T10:00:00+08:00",
+                         *           "entered_at": "2026-03-02T10:00:00+08:00",
+                         *           "exit_reason": "示例",
+                         *           "journey_id": 12,
+                         *           "journey_name": "白皮书下载后三部门联动",
+                         *           "overdue": false,
+                         *           "state": "active",
+                         *           "state_label": "进行中",
+                         *           "step_key": "示例",
+                         *           "step_state": "pending",
+                         *           "step_state_label": "待执行",
+                         *           "step_title": "市场部预约区域技术顾问线上演示",
+                         *           "summary": "「白皮书下载后三部门联动」当前步骤「市场部预约线上演示」 · 进行中，截止 2026-12-08 10:00"
+                         *         }
+                         *       ],
                          *       "next_steps": [
                          *         "示例"
                          *       ],
@@ -5511,6 +5547,46 @@ export interface components {
             /** @description 解除冻结的人名称或姓名 */
             readonly waived_by_name: string;
         };
+        CustomerDetailOut: {
+            /** @description 联系人 */
+            contacts: components["schemas"]["ContactOut"][];
+            /** @description 客户等级，如 三甲 */
+            grade?: string | null;
+            /**
+             * @description 编码：green（绿灯）、yellow（黄灯）、red（红灯）
+             * @enum {string}
+             */
+            health: "green" | "yellow" | "red";
+            /**
+             * @description health 的中文名
+             * @example 绿灯
+             */
+            readonly health_label: string;
+            /** @description 编号 */
+            id: number;
+            /** @description 客户所在的客户旅程（进行中的在前），及最近走完的旅程 */
+            journeys: components["schemas"]["CustomerJourneyOut"][];
+            /**
+             * @description 编码：hospital（医院）、distributor（经销商）、other（其他）
+             * @enum {string}
+             */
+            kind: "hospital" | "distributor" | "other";
+            /**
+             * @description kind 的中文名
+             * @example 医院
+             */
+            readonly kind_label: string;
+            /** @description 名称或姓名 */
+            name: string;
+            /** @description 逾期未回款金额（分）：已过到期日、尚未回款的应收合计 */
+            readonly overdue_receivable_fen: number;
+            /** @description 负责人的 id */
+            owner_id: number;
+            /** @description 地区 */
+            region?: string | null;
+            /** @description 标签 */
+            tags?: string[];
+        };
         CustomerIn: {
             /** @description 联系人 */
             contacts?: components["schemas"]["ContactIn"][];
@@ -5540,6 +5616,66 @@ export interface components {
             submitted_at: string | null;
             /** @description 标签 */
             tags?: string[];
+        };
+        CustomerJourneyOut: {
+            /**
+             * Format: date-time
+             * @description 当前步骤的完成时限；没有时限时为空
+             */
+            due_at?: string | null;
+            /**
+             * Format: date-time
+             * @description 完成或退出旅程的时间
+             */
+            ended_at?: string | null;
+            /**
+             * Format: date-time
+             * @description 进入旅程的时间
+             */
+            entered_at: string;
+            /** @description 中途退出的原因 */
+            exit_reason?: string | null;
+            /** @description 客户旅程的编号 */
+            journey_id: number;
+            /**
+             * @description 客户旅程的名称
+             * @example 白皮书下载后三部门联动
+             */
+            journey_name: string;
+            /** @description 当前步骤是否已超过完成时限 */
+            overdue: boolean;
+            /**
+             * @description 客户在这个旅程中的状态。编码：active（进行中）、completed（已完成）、exited（已退出）
+             * @enum {string}
+             */
+            state: "active" | "completed" | "exited";
+            /**
+             * @description state 的中文名
+             * @example 进行中
+             */
+            readonly state_label: string;
+            /** @description 当前所在步骤的代码；旅程已结束时为空 */
+            step_key?: string | null;
+            /**
+             * @description 当前步骤的进度。编码：pending（待执行）、held（暂缓）、waiting（等待中）、open（进行中）、done（已完成）、cancelled（已取消）、failed（未能执行）
+             * @enum {string|null}
+             */
+            step_state?: "pending" | "held" | "waiting" | "open" | "done" | "cancelled" | "failed" | null;
+            /**
+             * @description step_state 的中文名
+             * @example 待执行
+             */
+            readonly step_state_label?: string | null;
+            /**
+             * @description 当前所在步骤的名称
+             * @example 市场部预约区域技术顾问线上演示
+             */
+            step_title?: string | null;
+            /**
+             * @description 一句话说明客户在这个旅程中走到了哪一步
+             * @example 「白皮书下载后三部门联动」当前步骤「市场部预约线上演示」 · 进行中，截止 2026-12-08 10:00
+             */
+            readonly summary: string;
         };
         CustomerOut: {
             /** @description 联系人 */
@@ -5670,6 +5806,8 @@ export interface components {
              * @example 绿灯
              */
             readonly health_label: string;
+            /** @description 客户所在的客户旅程（进行中的在前），及最近走完的旅程 */
+            journeys: components["schemas"]["CustomerJourneyOut"][];
             /** @description 下一步建议 */
             next_steps: string[];
             /** @description 未完成的协同任务 */
