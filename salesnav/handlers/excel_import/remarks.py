@@ -126,14 +126,21 @@ def _extend(text: str, end: int, reference: date) -> int:
 
 
 def date_entries(
-    entries: list[Entry], limit: date, hint: YearHint, neighbour: date | None, row_day: date | None
+    entries: list[Entry],
+    limit: date,
+    hint: YearHint,
+    neighbour: date | None,
+    row_day: date | None,
+    *,
+    around: date | None = None,
 ) -> list[str]:
     """Each entry's day: as written, its year inferred (`infer_years`). An entry written without a date takes
     the row's date column where that keeps the order, else its neighbour's in the cell (the entry above, else
-    below), else the rows above (`neighbour`) — marked as a guess (occurred_at). An entry with none of these
+    below), else the rows above (`neighbour`) — marked as a guess (occurred_at). `around` (a full date further
+    down the sheet) only helps years, when no row above has a date. An entry with none of these
     keeps day None (the file's date, marked). Every such guess is said in the returned notes."""
     notes: list[str] = []
-    days = infer_years([e.written for e in entries], limit, hint, row_day or neighbour)
+    days = infer_years([e.written for e in entries], limit, hint, row_day or neighbour or around)
     unused: dict[int, str] = {}  # entries whose written date cannot be used: why
     for i, (entry, day) in enumerate(zip(entries, days, strict=True)):
         written = entry.written
