@@ -109,6 +109,8 @@ def test_the_periodic_run_between_full_runs_looks_only_at_changed_customers(sess
         record_customer_event(s, customer_id=busy.id, kind="material.downloaded")
     result = customer_tags.refresh()
     assert result == {"customers": 1, "changes": 1, "full": 0}
+    frozen_clock.advance(timedelta(minutes=5))  # the tag.added the run recorded is no change to look at again
+    assert customer_tags.refresh() == {"customers": 0, "changes": 0, "full": 0}
     session.expire_all()
     assert held(session, busy.id) == ["高意向"] and held(session, quiet.id) == []
 
