@@ -90,6 +90,7 @@ def test_a_rule_tags_preview_is_what_the_job_applies_and_a_rerun_records_nothing
     session.expire_all()
     assert held(session, wuxi.id) == ["三甲"]
     assert events(session, wuxi.id)[-1] == ("tag.removed", intent.code, "高意向")
+    frozen_clock.advance(timedelta(minutes=5))
     customer_tags.refresh()
     session.expire_all()
     assert len(events(session, wuxi.id)) == 3
@@ -107,9 +108,10 @@ def test_the_periodic_run_between_full_runs_looks_only_at_changed_customers(sess
     assert customer_tags.refresh() == {"customers": 0, "changes": 0, "full": 0}
     with db.transaction() as s:
         record_customer_event(s, customer_id=busy.id, kind="material.downloaded")
+    frozen_clock.advance(timedelta(minutes=5))
     result = customer_tags.refresh()
     assert result == {"customers": 1, "changes": 1, "full": 0}
-    frozen_clock.advance(timedelta(minutes=5))  # the tag.added the run recorded is no change to look at again
+    frozen_clock.advance(timedelta(minutes=5))  # the tag.added that run recorded is no change to look at again
     assert customer_tags.refresh() == {"customers": 0, "changes": 0, "full": 0}
     session.expire_all()
     assert held(session, busy.id) == ["高意向"] and held(session, quiet.id) == []
