@@ -396,3 +396,58 @@ def describe_customer(session: Session, customer_id: int) -> str:
     stage = session.scalar(select(Customer.lifecycle_stage).where(Customer.id == customer_id))
     line = f"标签：{'、'.join(t.label for t in held) if held else '无'}"
     return line + (f" · 生命周期：{stage.label}" if stage is not None else "")
+
+
+# The article's examples, ready to install from the admin page (a label already taken is left alone).
+EXAMPLE_TAGS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
+    (
+        "三甲",
+        "grade_3a",
+        "医院等级为三级甲等",
+        {
+            "match": "any",
+            "conditions": [{"type": "field", "field": "grade", "op": "in", "value": ["三级甲等", "三甲"]}],
+        },
+    ),
+    (
+        "高意向",
+        "high_intent",
+        "近 30 天下载过资料",
+        {
+            "match": "all",
+            "conditions": [{"type": "event", "kinds": ["material.downloaded"], "within_days": 30, "min_count": 1}],
+        },
+    ),
+    (
+        "风险",
+        "at_risk",
+        "健康度为红灯",
+        {"match": "all", "conditions": [{"type": "field", "field": "health", "op": "eq", "value": "red"}]},
+    ),
+    (
+        "大客户",
+        "key_account",
+        "累计赢单金额不少于 100 万元",
+        {
+            "match": "all",
+            "conditions": [{"type": "field", "field": "won_total_fen", "op": "gte", "value": 1_000_000 * 100}],
+        },
+    ),
+)
+
+
+def install_example_tags(session: Session, actor: User) -> list[TagDefinition]:
+    """The example rule tags whose label and code are still free (admins only); returns those written."""
+    require_admin(actor)
+    written = []
+    for label, code, description, rule in EXAMPLE_TAGS:
+        taken = session.scalars(
+            select(TagDefinition.id).where((TagDefinition.label == label) | (TagDefinition.code == code))
+        ).first()
+        if taken is None:
+            written.append(
+                save_definition(
+                    session, actor, label=label, kind=TagKind.RULE, rule=rule, code=code, description=description
+                )
+            )
+    return written
