@@ -1,6 +1,7 @@
 """Benchmark: the tags and lifecycle recompute (salesnav/jobs/customer_tags.py) at two company sizes.
 
-    .venv/bin/python bench/tags.py [--database-url postgresql://postgres@127.0.0.1:5432/salesnav_bench] [--sizes 10000,100000]
+    .venv/bin/python bench/tags.py [--database-url postgresql://postgres@127.0.0.1:5432/salesnav_bench]
+        [--sizes 10000,100000]
 
 For each size N: N customers (half of grade 三甲), then a rule tag 三甲 saved as an admin would — its queued full
 recompute applies the tag to N/2 customers (timed); a full run with nothing to change (the daily run); and the
