@@ -297,8 +297,8 @@ def customer_journeys(session: Session, customer_id: int, now: datetime | None =
         runs = unfinished.get(enrollment.id, []) if enrollment.state is EnrollmentState.ACTIVE else []
         key = enrollment.current_step or (runs[-1].step_key if runs else None)
         at = next((run for run in runs if run.step_key == key), None)
-        deadlines = sorted((run for run in runs if run.sla_due_at is not None), key=lambda run: run.sla_due_at)
-        nearest = deadlines[0] if deadlines else None
+        deadlines = [(run.sla_due_at, run) for run in runs if run.sla_due_at is not None]
+        nearest = min(deadlines, key=lambda pair: pair[0])[1] if deadlines else None
         out.append(
             CustomerJourney(
                 journey_id=enrollment.journey_id,
