@@ -42,7 +42,7 @@ function ContactRow({ contact }: { contact: S<'ContactOut'> }) {
 
 export default function Customer() {
   const id = Number(useRouter().params.id)
-  const customer = useData(() => api<S<'CustomerOut'>>('GET', `/customers/${id}`), [id])
+  const customer = useData(() => api<S<'CustomerDetailOut'>>('GET', `/customers/${id}`), [id])
   const touchpoints = useData(() => api<S<'TouchpointPage'>>('GET', '/touchpoints' + query({ customer_id: id, per_page: 10 })), [id])
   const deals = useData(() => api<S<'OpportunityPage'>>('GET', '/opportunities' + query({ customer_id: id })), [id])
   const [diagnosis, setDiagnosis] = useState<S<'DiagnosisOut'> | null>(null)
@@ -105,6 +105,13 @@ export default function Customer() {
                   </View>
                 ) : null,
               )}
+              {diagnosis.journeys
+                .filter((j) => j.state === 'active')
+                .map((j) => (
+                  <View key={'j' + j.journey_id} className='item journey'>
+                    <Text className={'badge' + (j.overdue ? ' red' : '')}>客户旅程</Text> {j.summary}
+                  </View>
+                ))}
               {diagnosis.next_steps.map((s, i) => (
                 <View key={'n' + i} className='muted'>
                   建议：{String(s)}
@@ -132,6 +139,31 @@ export default function Customer() {
               {brief.talk_track ? <View className='muted'>本阶段话术：{brief.talk_track.title}</View> : null}
             </View>
           ) : null}
+        </View>
+      ) : null}
+      {c && c.journeys.length > 0 ? (
+        <View className='card journeys'>
+          <View className='card-title'>客户旅程</View>
+          {c.journeys.map((j) => (
+            <View key={j.journey_id + '-' + j.entered_at} className='item journey'>
+              <View className='row'>
+                <Text>{j.journey_name}</Text>
+                <Text className={'badge' + (j.overdue ? ' red' : '')}>{j.overdue ? '已超时' : j.state_label}</Text>
+              </View>
+              {j.state === 'active' ? (
+                <View className='muted'>
+                  {j.step_title ? `当前：${j.step_title}` : '进行中'}
+                  {j.step_state_label ? ` · ${j.step_state_label}` : ''}
+                  {j.due_at ? ` · 截止 ${when(j.due_at)}` : ''}
+                </View>
+              ) : (
+                <View className='muted'>
+                  {j.ended_at ? `${when(j.ended_at)} ${j.state_label}` : j.state_label}
+                  {j.exit_reason ? `（${j.exit_reason}）` : ''}
+                </View>
+              )}
+            </View>
+          ))}
         </View>
       ) : null}
       {c ? (
