@@ -13,6 +13,8 @@ from sqlalchemy import delete, func, select
 from salesnav.handlers.journeys.definition import parse_definition
 from salesnav.models import AuditEntry, Journey
 from salesnav.models import session as db
+from tests import factories as f
+from tests.handlers.journeys.rows import ACTIVE, COMPLETED, DONE, OPEN, Run, enrol, journey, won
 from tests.pages.admin.conftest import csrf, sign_in_with_password, sign_in_with_wecom, text_of
 
 BUILT = select(Journey).where(Journey.template.is_(None))  # not the ready journey a fresh company starts with
@@ -285,3 +287,27 @@ def _fields(page: str) -> dict[str, object]:
     for tag, body in re.findall(r"<textarea([^>]*)>(.*?)</textarea>", page, re.S):
         fields[re.search(r'name="([^"]+)"', tag).group(1)] = html.unescape(body)  # type: ignore[union-attr]
     return fields
+
+
+def test_the_figures_page_shows_the_funnel_each_step_and_the_comparison(live, org, session):
+    j = journey(session)
+    a, b = f.customer(session, org.rep, name="甲医院"), f.customer(session, org.rep, name="乙医院")
+    peer = f.customer(session, org.other_rep, name="庚医院")
+    enrol(session, j, a, 10, COMPLETED, [Run("s1", DONE), Run("s2", DONE, "then"), Run("s3", DONE)])
+    enrol(session, j, b, 5, ACTIVE, [Run("s1", DONE), Run("s2", DONE, "else"), Run("s3", OPEN, sla_in_hours=-2)])
+    won(session, a, org.rep, 1_000_000, days_ago=5)
+    won(session, peer, org.other_rep, 300_000, days_ago=5)
+    session.commit()
+
+    manager = live.app.test_client()
+    sign_in_with_wecom(manager, "mgr01")
+    page = manager.get(f"/admin/journeys/{j.id}/stats").get_data(as_text=True)
+    figures = dict(re.findall(r'data-figure="(\w+)"><div class="num">(\d+)</div>', page))
+    assert figures == {"entered": "2", "active": "1", "completed": "1", "stuck": "1", "exited": "0"}
+    s3 = re.search(r'<tr data-key="s3">(.*?)</tr>', page, re.S).group(1)
+    assert re.findall(r'class="(reached|now|done)">(\d+)<', s3) == [("reached", "2"), ("now", "1"), ("done", "1")]
+    assert '<span class="tag failed">1</span>' in s3
+    assert "发生 1 / 未发生 1" in page
+    compare = " ".join(re.sub(r"<[^>]+>", " ", page[page.index('id="compare"') :]).split())
+    assert "客户数 2 1" in compare and "赢单数 1 1" in compare and "赢单金额 ¥10,000 ¥3,000" in compare
+    assert "平均每个客户 ¥5,000 ¥3,000" in compare and "有赢单的客户占比 50.0% 100.0%" in compare
