@@ -14,6 +14,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from salesnav import clock
+from salesnav.handlers import customer_events as ce
 from salesnav.handlers import rule_settings, ticket_notices
 from salesnav.handlers.attachments import usable_attachment
 from salesnav.handlers.errors import DomainError, NotFound
@@ -79,6 +80,7 @@ def open_ticket(session: Session, actor: User, opp: Opportunity, *, reason: str)
         opportunity_id=opp.id,
         part_ids=[p.id for p in ticket.parts],
     )
+    ce.record_ticket_opened(session, ticket, opp)
     for part in ticket.parts:
         ticket_notices.notify_opened(session, part)
     return ticket
@@ -296,6 +298,7 @@ def request_support(
         session.add(ticket)
         session.flush()
         record_event(session, "collaboration.ticket_opened", "ticket", ticket.id, actor, opportunity_id=opp.id)
+        ce.record_ticket_opened(session, ticket, opp)
     sla = PART_REQUESTS[department][0](rule_settings.collaboration(session))
     due = rule_time(session).after(now, sla)
     part = TicketPart(department_id=dept.id, request=request[:2000], sla_hours=sla, due_at=due)

@@ -13,6 +13,7 @@ date), never after the file's date and never out of order.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
@@ -405,6 +406,27 @@ def _newest_first(mentions: list[DayMention | None]) -> bool:
     forward = sum((b - a) % 372 for a, b in pairwise(ordinals))
     backward = sum((a - b) % 372 for a, b in pairwise(ordinals))
     return backward < forward
+
+
+_FULL_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})(?!\d)")
+
+
+def first_full_date(values: Iterable[Any], limit: date) -> date | None:
+    """The first day written with its year among `values` (date cells, text), not after `limit`: what the rows
+    below say of the year, for the rows above them that write none."""
+    for value in values:
+        if isinstance(value, datetime):
+            value = value.date()
+        if isinstance(value, date):
+            if value <= limit:
+                return value
+            continue
+        if isinstance(value, str):
+            for match in _FULL_DATE.finditer(value):
+                day = _safe(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+                if day and day <= limit:
+                    return day
+    return None
 
 
 def parse_date(

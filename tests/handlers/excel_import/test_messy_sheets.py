@@ -298,3 +298,24 @@ def test_a_row_of_group_names_above_the_header_names_the_columns_below_it(sessio
     ]
     (row,) = plan.rows
     assert [(e.day, e.text) for e in row.entries] == [(date(2025, 9, 18), "电话沟通需求")]
+
+
+def test_with_no_year_in_the_title_the_first_full_date_further_down_says_the_year(session, org):
+    """Saved 2027-03-01, long after: 「10/27」 in the first row belongs with 2025/11/3 two rows down (the nearest
+    such day), not to the year before the file's date (2026)."""
+    rows = [
+        ["客户名称", "手机", "备注"],
+        ["扬州一院", 13811118888.0, "10/27 电话"],
+        ["扬州二院", 13811119999.0, "电话介绍产品"],
+        ["扬州三院", 13811110000.0, "2025/11/3 拜访；11.20 电话"],
+    ]
+    data = sheets.xlsx({"客户": rows}, modified=datetime(2027, 3, 1))
+    plan = commit.preview(session, org.rep, owner=org.rep, data=data, filename="a.xlsx", tz=TZ)
+    assert [[(e.day, "occurred_at" in e.guessed) for e in r.entries] for r in plan.rows] == [
+        [(date(2025, 10, 27), False)],
+        [(date(2025, 10, 27), True)],  # undated: the row above's date, marked (and said)
+        [(date(2025, 11, 3), False), (date(2025, 11, 20), False)],
+    ]
+    assert plan.notes == [
+        {"sheet": "客户", "row": 3, "note": "备注「电话介绍产品」没有日期，按上方各行的日期记为 2025-10-27（推测）"}
+    ]
