@@ -917,10 +917,24 @@ export interface paths {
                          *           "id": 12,
                          *           "kind": "hospital",
                          *           "kind_label": "医院",
+                         *           "lifecycle": "trial",
+                         *           "lifecycle_label": "新客户试用期",
+                         *           "lifecycle_since": "2026-03-02T10:00:00+08:00",
                          *           "name": "李建国",
                          *           "overdue_receivable_fen": 58000000,
                          *           "owner_id": 12,
                          *           "region": "上海",
+                         *           "tag_list": [
+                         *             {
+                         *               "applied_at": "2026-03-02T10:00:00+08:00",
+                         *               "code": "zdkh",
+                         *               "kind": "manual",
+                         *               "kind_label": "手动标签",
+                         *               "label": "重点客户",
+                         *               "source": "manual",
+                         *               "source_label": "手动添加"
+                         *             }
+                         *           ],
                          *           "tags": [
                          *             "示例"
                          *           ]
@@ -1004,10 +1018,24 @@ export interface paths {
                          *       "id": 12,
                          *       "kind": "hospital",
                          *       "kind_label": "医院",
+                         *       "lifecycle": "trial",
+                         *       "lifecycle_label": "新客户试用期",
+                         *       "lifecycle_since": "2026-03-02T10:00:00+08:00",
                          *       "name": "李建国",
                          *       "overdue_receivable_fen": 58000000,
                          *       "owner_id": 12,
                          *       "region": "上海",
+                         *       "tag_list": [
+                         *         {
+                         *           "applied_at": "2026-03-02T10:00:00+08:00",
+                         *           "code": "zdkh",
+                         *           "kind": "manual",
+                         *           "kind_label": "手动标签",
+                         *           "label": "重点客户",
+                         *           "source": "manual",
+                         *           "source_label": "手动添加"
+                         *         }
+                         *       ],
                          *       "tags": [
                          *         "示例"
                          *       ]
@@ -1039,7 +1067,7 @@ export interface paths {
         };
         /**
          * 客户详情（含联系人与所在的客户旅程）
-         * @description 客户资料、健康度与联系人（含决策链角色）。
+         * @description 客户资料、健康度、标签、生命周期阶段与联系人（含决策链角色）。
          */
         get: {
             parameters: {
@@ -1096,10 +1124,24 @@ export interface paths {
                          *       ],
                          *       "kind": "hospital",
                          *       "kind_label": "医院",
+                         *       "lifecycle": "trial",
+                         *       "lifecycle_label": "新客户试用期",
+                         *       "lifecycle_since": "2026-03-02T10:00:00+08:00",
                          *       "name": "李建国",
                          *       "overdue_receivable_fen": 58000000,
                          *       "owner_id": 12,
                          *       "region": "上海",
+                         *       "tag_list": [
+                         *         {
+                         *           "applied_at": "2026-03-02T10:00:00+08:00",
+                         *           "code": "zdkh",
+                         *           "kind": "manual",
+                         *           "kind_label": "手动标签",
+                         *           "label": "重点客户",
+                         *           "source": "manual",
+                         *           "source_label": "手动添加"
+                         *         }
+                         *       ],
                          *       "tags": [
                          *         "示例"
                          *       ]
@@ -1429,6 +1471,152 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/customers/{customer_id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                customer_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 给客户加上一个手动标签（已有时原样返回）
+         * @description 给我可见的客户加上一个手动标签（传编码或名称）。标签不存在为 404；规则标签不能手动添加，为 409。客户已有该标签时原样返回。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    customer_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "tag": "重点客户"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TagIn"];
+                };
+            };
+            responses: {
+                /** @description 成功 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "applied_at": "2026-03-02T10:00:00+08:00",
+                         *       "code": "zdkh",
+                         *       "kind": "manual",
+                         *       "kind_label": "手动标签",
+                         *       "label": "重点客户",
+                         *       "source": "manual",
+                         *       "source_label": "手动添加"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["HeldTagOut"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                /** @description 规则标签由系统计算，不能手动添加 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "conflict",
+                         *       "message": "「三甲」是按规则自动计算的标签，不能手动添加或去掉。"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/customers/{customer_id}/tags/{tag}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                customer_id: number;
+                tag: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * 去掉客户的一个手动标签（本来没有时也成功）
+         * @description 去掉我可见客户的一个手动标签（路径中传编码或名称）。客户本来没有该标签时也回答 204；规则标签不能手动去掉，为 409。
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    customer_id: number;
+                    tag: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                /** @description 规则标签由系统计算，不能手动去掉 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "conflict",
+                         *       "message": "「三甲」是按规则自动计算的标签，不能手动添加或去掉。"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                422: components["responses"]["ValidationError"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -3926,6 +4114,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 管理员定义的客户标签（手动标签可由销售添加，规则标签自动计算）
+         * @description 管理员在后台定义的客户标签。手动标签（kind=manual）可由看得到客户的人添加或去掉；规则标签（kind=rule）由系统按规则每几分钟计算，不能手动添加。
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 成功 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "code": "zdkh",
+                         *           "description": "示例",
+                         *           "kind": "manual",
+                         *           "kind_label": "手动标签",
+                         *           "label": "重点客户"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": components["schemas"]["TagListOut"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tasks": {
         parameters: {
             query?: never;
@@ -5578,6 +5821,21 @@ export interface components {
              * @example 医院
              */
             readonly kind_label: string;
+            /**
+             * @description 生命周期阶段；不在任何阶段时为空。编码：trial（新客户试用期）、renewal（老客户续费前3个月）、churn_risk（流失预警）
+             * @enum {string|null}
+             */
+            lifecycle?: "trial" | "renewal" | "churn_risk" | null;
+            /**
+             * @description lifecycle 的中文名
+             * @example 新客户试用期
+             */
+            readonly lifecycle_label?: string | null;
+            /**
+             * Format: date-time
+             * @description 进入该生命周期阶段的时间
+             */
+            lifecycle_since?: string | null;
             /** @description 名称或姓名 */
             name: string;
             /** @description 逾期未回款金额（分）：已过到期日、尚未回款的应收合计 */
@@ -5586,7 +5844,9 @@ export interface components {
             owner_id: number;
             /** @description 地区 */
             region?: string | null;
-            /** @description 标签 */
+            /** @description 客户现在的标签（手动标签与规则计算的标签），每个带编码与名称 */
+            tag_list: components["schemas"]["HeldTagOut"][];
+            /** @description 标签名称（同 tag_list 的 label） */
             tags?: string[];
         };
         CustomerIn: {
@@ -5616,7 +5876,7 @@ export interface components {
              * @default null
              */
             submitted_at: string | null;
-            /** @description 标签 */
+            /** @description 标签名称，如展会名；还没有的名称成为新的手动标签 */
             tags?: string[];
         };
         CustomerJourneyOut: {
@@ -5708,6 +5968,21 @@ export interface components {
              * @example 医院
              */
             readonly kind_label: string;
+            /**
+             * @description 生命周期阶段；不在任何阶段时为空。编码：trial（新客户试用期）、renewal（老客户续费前3个月）、churn_risk（流失预警）
+             * @enum {string|null}
+             */
+            lifecycle?: "trial" | "renewal" | "churn_risk" | null;
+            /**
+             * @description lifecycle 的中文名
+             * @example 新客户试用期
+             */
+            readonly lifecycle_label?: string | null;
+            /**
+             * Format: date-time
+             * @description 进入该生命周期阶段的时间
+             */
+            lifecycle_since?: string | null;
             /** @description 名称或姓名 */
             name: string;
             /** @description 逾期未回款金额（分）：已过到期日、尚未回款的应收合计 */
@@ -5716,7 +5991,9 @@ export interface components {
             owner_id: number;
             /** @description 地区 */
             region?: string | null;
-            /** @description 标签 */
+            /** @description 客户现在的标签（手动标签与规则计算的标签），每个带编码与名称 */
+            tag_list: components["schemas"]["HeldTagOut"][];
+            /** @description 标签名称（同 tag_list 的 label） */
             tags?: string[];
         };
         CustomerPage: {
@@ -5952,6 +6229,43 @@ export interface components {
             provided_by_id: number;
             /** @description 文字内容 */
             text?: string | null;
+        };
+        HeldTagOut: {
+            /**
+             * Format: date-time
+             * @description 加上标签的时间
+             */
+            applied_at: string;
+            /**
+             * @description 标签编码（管理员定义）
+             * @example zdkh
+             */
+            code: string;
+            /**
+             * @description 标签类型。编码：manual（手动标签）、rule（规则标签）
+             * @enum {string}
+             */
+            kind: "manual" | "rule";
+            /**
+             * @description kind 的中文名
+             * @example 手动标签
+             */
+            readonly kind_label: string;
+            /**
+             * @description 标签名称
+             * @example 重点客户
+             */
+            label: string;
+            /**
+             * @description 这个客户的标签从何而来。编码：manual（手动添加）、rule（规则计算）
+             * @enum {string}
+             */
+            source: "manual" | "rule";
+            /**
+             * @description source 的中文名
+             * @example 手动添加
+             */
+            readonly source_label: string;
         };
         HistoryOut: {
             /** @description 本页的记录 */
@@ -6688,6 +7002,41 @@ export interface components {
             id: number;
             /** @description 名称或姓名 */
             name: string;
+        };
+        TagDefinitionOut: {
+            /**
+             * @description 标签编码
+             * @example zdkh
+             */
+            code: string;
+            /** @description 说明 */
+            description?: string | null;
+            /**
+             * @description 标签类型；只有手动标签可以由人添加。编码：manual（手动标签）、rule（规则标签）
+             * @enum {string}
+             */
+            kind: "manual" | "rule";
+            /**
+             * @description kind 的中文名
+             * @example 手动标签
+             */
+            readonly kind_label: string;
+            /**
+             * @description 标签名称
+             * @example 重点客户
+             */
+            label: string;
+        };
+        TagIn: {
+            /**
+             * @description 标签编码或名称（手动标签）
+             * @example 重点客户
+             */
+            tag: string;
+        };
+        TagListOut: {
+            /** @description 本页的记录 */
+            items: components["schemas"]["TagDefinitionOut"][];
         };
         TaskIn: {
             /** @description 默认指派给自己 */

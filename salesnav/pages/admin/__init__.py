@@ -81,6 +81,7 @@ from salesnav.pages.admin import (  # noqa: E402  (the views register their rout
     settings_page,
     signin,
     stages,
+    tags,  # noqa: F401  (its routes register on bp)
 )
 
 __all__ = ["bp", "delivery", "journeys", "materials", "org", "overview", "rules", "settings_page", "signin", "stages"]

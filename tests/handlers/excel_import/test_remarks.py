@@ -82,6 +82,11 @@ def read(cell: str, limit: date = FILE_DAY, hint: YearHint | None = None, row_da
             id="the weekday after a date is part of it",
         ),
         pytest.param(
+            "【9.3】面谈【9.10】电话",
+            [(D(2025, 9, 3), "面谈", False), (D(2025, 9, 10), "电话", False)],
+            id="dates in 【】 brackets",
+        ),
+        pytest.param(
             "9.10-9.12 参加学术会；9.15 电话",
             [(D(2025, 9, 10), "参加学术会", False), (D(2025, 9, 15), "电话", False)],
             id="a range is dated at its start",

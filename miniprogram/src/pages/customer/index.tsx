@@ -40,6 +40,72 @@ function ContactRow({ contact }: { contact: S<'ContactOut'> }) {
   )
 }
 
+function TagsRow({ customer }: { customer: S<'CustomerOut'> }) {
+  const [held, setHeld] = useState(customer.tag_list)
+  const [editing, setEditing] = useState(false)
+  const [manual, setManual] = useState<S<'TagDefinitionOut'>[] | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const open = async () => {
+    setEditing(!editing)
+    if (manual === null) {
+      try {
+        const out = await api<S<'TagListOut'>>('GET', '/tags')
+        setManual(out.items.filter((t) => t.kind === 'manual'))
+      } catch (e) {
+        setError(message(e))
+      }
+    }
+  }
+  const toggle = async (code: string) => {
+    try {
+      if (held.some((t) => t.code === code)) {
+        await api('DELETE', `/customers/${customer.id}/tags/${encodeURIComponent(code)}`)
+        setHeld(held.filter((t) => t.code !== code))
+      } else {
+        const put = await api<S<'HeldTagOut'>>('POST', `/customers/${customer.id}/tags`, { tag: code })
+        setHeld([...held, put].sort((a, b) => a.label.localeCompare(b.label, 'zh-CN')))
+      }
+      setError(null)
+    } catch (e) {
+      setError(message(e))
+    }
+  }
+  return (
+    <View className='tags'>
+      <View className='row' onClick={open}>
+        <Text>
+          {held.length === 0 ? <Text className='muted'>暂无标签</Text> : null}
+          {held.map((t) => (
+            <Text key={t.code} className={'badge' + (t.kind === 'rule' ? ' rule' : '')}>
+              {t.label}
+            </Text>
+          ))}
+        </Text>
+        <Text className='muted'>标签 ✎</Text>
+      </View>
+      {customer.lifecycle ? (
+        <View className='muted lifecycle'>
+          生命周期：<Text className={'badge' + (customer.lifecycle === 'churn_risk' ? ' red' : '')}>{customer.lifecycle_label}</Text>
+        </View>
+      ) : null}
+      {editing && manual ? (
+        manual.length === 0 ? (
+          <View className='muted'>管理员还没有定义可手动添加的标签</View>
+        ) : (
+          <Chips
+            options={manual.map((t) => ({ value: t.code, text: t.label }))}
+            value={held.map((t) => t.code)}
+            onChange={toggle}
+            label='手动标签'
+          />
+        )
+      ) : null}
+      {editing ? <View className='muted'>规则标签由系统自动计算，不能手动添加</View> : null}
+      <Message error={error} />
+    </View>
+  )
+}
+
 export default function Customer() {
   const id = Number(useRouter().params.id)
   const customer = useData(() => api<S<'CustomerDetailOut'>>('GET', `/customers/${id}`), [id])
@@ -77,6 +143,7 @@ export default function Customer() {
               {c.kind_label} {c.grade || ''} {c.region || ''}
             </Text>
           </View>
+          <TagsRow key={c.id} customer={c} />
           {c.overdue_receivable_fen ? (
             <View className='warn overdue' onClick={() => go(`/work/collections/index?customer_id=${id}`)}>
               逾期回款 {fen(c.overdue_receivable_fen)} · 查看回款 ›
