@@ -1106,6 +1106,7 @@ export interface paths {
                          *       "journeys": [
                          *         {
                          *           "due_at": "2026-03-02T10:00:00+08:00",
+                         *           "due_step_title": "示例",
                          *           "ended_at": "2026-03-02T10:00:00+08:00",
                          *           "entered_at": "2026-03-02T10:00:00+08:00",
                          *           "exit_reason": "示例",
@@ -1405,6 +1406,7 @@ export interface paths {
                          *       "journeys": [
                          *         {
                          *           "due_at": "2026-03-02T10:00:00+08:00",
+                         *           "due_step_title": "示例",
                          *           "ended_at": "2026-03-02T10:00:00+08:00",
                          *           "entered_at": "2026-03-02T10:00:00+08:00",
                          *           "exit_reason": "示例",
@@ -5880,9 +5882,11 @@ export interface components {
         CustomerJourneyOut: {
             /**
              * Format: date-time
-             * @description 当前步骤的完成时限；没有时限时为空
+             * @description 未完成步骤中最近的完成时限；没有时限时为空
              */
             due_at?: string | null;
+            /** @description 这个完成时限所属的步骤（可能不是当前步骤，如仍未完成的待办） */
+            due_step_title?: string | null;
             /**
              * Format: date-time
              * @description 完成或退出旅程的时间
@@ -5902,7 +5906,7 @@ export interface components {
              * @example 白皮书下载后三部门联动
              */
             journey_name: string;
-            /** @description 当前步骤是否已超过完成时限 */
+            /** @description 是否有未完成的步骤已超过完成时限 */
             overdue: boolean;
             /**
              * @description 客户在这个旅程中的状态。编码：active（进行中）、completed（已完成）、exited（已退出）

@@ -33,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from salesnav.handlers import lifecycle, tags, ticket_notices
+from salesnav.handlers import lifecycle, radar, tags, ticket_notices
 from salesnav.handlers.customer_events import kind_label
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.journeys import owners as owner_rules
@@ -602,11 +602,16 @@ def open_part(
 
 
 def material_link(session: Session, material: Material | None, enrollment: JourneyEnrollment, rep: User) -> str | None:
-    """The material's page (what phones open), when phones can reach us."""
+    """A tracked 雷达 link of the material for the customer's contact, shared in the rep's name (the rep hears when
+    it is opened, read, downloaded; the journey's conditions hear it too); the material's page when the link cannot
+    be made (a material not published yet)."""
     if material is None:
         return None
-    base = current_settings().public_url
-    return f"{base}/materials/{material.id}" if base else None
+    try:
+        return radar.share_link(session, rep, material.id, enrollment.customer_id, contact_id=enrollment.contact_id).url
+    except DomainError:
+        base = current_settings().public_url
+        return f"{base}/materials/{material.id}" if base else None
 
 
 def render(

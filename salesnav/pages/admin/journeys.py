@@ -24,7 +24,8 @@ from salesnav.handlers.customer_events import KIND_LABELS, kind_label
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.journeys import definition as spec
 from salesnav.handlers.journeys import stats as stats_cases
-from salesnav.models import Journey
+from salesnav.handlers.tags import definitions as tag_definitions
+from salesnav.models import Journey, LifecycleStage
 from salesnav.pages.admin import bp
 
 STEP_KINDS = {"action": "动作", "wait": "等待", "condition": "条件分支"}
@@ -171,6 +172,8 @@ def _builder(draft: Draft, errors: list[tuple[str, str]] | None = None, status: 
         errors=placed,
         top_errors=top,
         kinds=_kind_options(draft.definition),
+        tags=_tag_options(draft.definition),
+        lifecycle_stages=_lifecycle_options(draft.definition),
         step_kinds=STEP_KINDS,
         action_types=ACTION_TYPES,
         owner_types=OWNER_TYPES,
@@ -354,6 +357,23 @@ def _nearer(errors: list[tuple[str, str]], steps: list[dict[str, Any]]) -> list[
                 place = f"steps.{parts[1]}.owner"
         out.append((place, message))
     return out
+
+
+def _tag_options(definition: dict[str, Any]) -> dict[str, str]:
+    """The tags an admin defined (code → label); a tag the definition names (by code or label) that is gone is kept."""
+    options = {tag.code: tag.label for tag in tag_definitions(g.admin_db, active_only=True)}
+    wanted = ((definition.get("trigger") or {}).get("filter") or {}).get("tag")
+    if wanted and wanted not in options and wanted not in options.values():
+        options[str(wanted)] = f"{wanted}（已停用或不存在）"
+    return options
+
+
+def _lifecycle_options(definition: dict[str, Any]) -> dict[str, str]:
+    options = {stage.value: stage.label for stage in LifecycleStage}
+    wanted = ((definition.get("trigger") or {}).get("filter") or {}).get("lifecycle")
+    if wanted and wanted not in options:
+        options[str(wanted)] = f"{wanted}（不存在）"
+    return options
 
 
 def _place_errors(errors: list[tuple[str, str]], step_count: int) -> tuple[dict[str, list[str]], list[str]]:

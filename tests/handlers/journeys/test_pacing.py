@@ -85,3 +85,35 @@ def test_the_frequency_cap_defers_the_excess_to_the_next_day_without_dropping_it
     assert a.runs(first)["m3"].held_count == 1
     with db.transaction() as s:
         assert runner.messages_counted(s, f"contact:{h.contact_id}", runner.business_day(tomorrow)) == 2
+
+
+def test_the_trigger_filters_on_tag_lifecycle_and_payload(session, frozen_clock, app):
+    from salesnav.handlers.tags import apply_tag
+    from salesnav.models import Customer, LifecycleStage, TagDefinition, TagKind
+
+    h = a.hospital(session, frozen_clock, with_deal=False)
+    session.add(TagDefinition(code="hot", label="高意向", kind=TagKind.MANUAL, active=True))
+    session.commit()
+    wanted = messages("跟进", trigger={"kind": "material.opened", "filter": {"tag": "高意向", "lifecycle": "trial"}})
+    journey_id = a.journey(session, h, wanted)
+    by_payload = a.journey(
+        session,
+        h,
+        messages("官网来的", trigger={"kind": "webhook.crm", "filter": {"payload": {"source": "官网"}}}),
+        name="官网线索",
+    )
+
+    a.event(app, h, "material.opened")  # neither the tag nor the lifecycle stage yet
+    apply_tag(session, h.org.rep, customer_id=h.customer_id, tag="高意向")
+    session.commit()
+    a.event(app, h, "material.opened")  # the tag, not the stage
+    assert a.enrollments(journey_id) == []
+    session.get(Customer, h.customer_id).lifecycle_stage = LifecycleStage.TRIAL
+    session.commit()
+    a.event(app, h, "material.opened")
+    assert len(a.enrollments(journey_id)) == 1
+
+    a.event(app, h, "webhook.crm", source="展会")
+    assert a.enrollments(by_payload) == []
+    a.event(app, h, "webhook.crm", source="官网")
+    assert len(a.enrollments(by_payload)) == 1
