@@ -184,6 +184,7 @@ def _builder(draft: Draft, errors: list[tuple[str, str]] | None = None, status: 
         materials=materials,
         material_ids={str(m.id) for m in materials},
         templates=TEMPLATE_LABELS,
+        template_texts=TEXT_TEMPLATES,
         placeholders=spec.PLACEHOLDERS,
         end=spec.END,
         end_label=END_LABEL,
