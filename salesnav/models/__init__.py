@@ -17,6 +17,7 @@ from salesnav.models.dashboards import DashboardSnapshot
 from salesnav.models.finance import Contract, Payment, Receivable
 from salesnav.models.imports import ExcelImport, ImportStatus
 from salesnav.models.messaging import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
+from salesnav.models.metric_aggregates import MetricAggregateState, MetricChange, MetricDayRep
 from salesnav.models.opportunities import (
     ChecklistEvidence,
     ChecklistItem,
@@ -83,6 +84,9 @@ __all__ = [
     "IncentivePoints",
     "JobRun",
     "Material",
+    "MetricAggregateState",
+    "MetricChange",
+    "MetricDayRep",
     "Opportunity",
     "OpportunityStatus",
     "OutboundMessage",
