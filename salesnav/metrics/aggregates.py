@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from salesnav.metrics.activity import DECISION_ROLE_COUNT, touchpoint_cells
+from salesnav.metrics.activity import DECISION_ROLE_COUNT, EMOTION_VALUE, touchpoint_cells
 from salesnav.metrics.collaboration import part_cells
 from salesnav.metrics.days import Piece, day_of, day_window, midnight, pieces
 from salesnav.metrics.pipeline import transition_cells
@@ -45,6 +45,7 @@ from salesnav.models import (
     User,
     setting_areas,
 )
+from salesnav.models.touchpoints import ANY_CONTACT_BIT, CONTACT_ROLE_BITS
 
 STATE_ID = 1
 BATCH = 20_000  # markers folded in per transaction
@@ -289,7 +290,70 @@ def _insert(session: Session, rows: Sequence[Piece], computed: dict[tuple[int, i
 
 
 def _rebuild_postgresql(session: Session, p: Params) -> None:
-    _rebuild_cells(session, p)
+    """The same cells as `_rebuild_cells`, set-based in one statement (ten million touchpoints in minutes):
+    each record's local day from AT TIME ZONE, the quality coverage as a window over each customer's days."""
+    session.execute(text(rebuild_sql(p)), {"tz": p.tz.key, "hours": p.first_response_hours * 3600})
+
+
+def rebuild_sql(p: Params) -> str:
+    """PostgreSQL: INSERT every cell, by the definitions of `touchpoint_cells`, `transition_cells` and
+    `part_cells` (effective = `Touchpoint.is_effective`, emotion values `EMOTION_VALUE`, role bits
+    `CONTACT_ROLE_BITS`, compliant = checklist complete without override, on time = closed by due)."""
+    emotion = " ".join(f"WHEN '{e.value}' THEN {v!r}" for e, v in EMOTION_VALUE.items())
+    coverage = " + ".join(f"(CASE WHEN c.roles & {bit} <> 0 THEN 1 ELSE 0 END)" for bit in CONTACT_ROLE_BITS.values())
+    lookback = f"INTERVAL '{max(p.lookback_days - 1, 0)} days'"
+    zeros = ", ".join(["0"] * 4)
+    # Only constants of ours are formatted in (no input): the time zone and hours are bound parameters.
+    return f"""
+INSERT INTO metric_day_rep (day, rep_id, {", ".join(CELL_COLUMNS)})
+WITH tp AS (
+    SELECT (occurred_at AT TIME ZONE :tz)::date AS day, rep_id, customer_id, contact_roles,
+           CASE emotion {emotion} ELSE 0.0 END AS emotion,
+           (next_action IS NOT NULL AND trim(next_action) <> '' AND next_action_due IS NOT NULL
+            AND contact_roles & {ANY_CONTACT_BIT} <> 0) AS effective
+    FROM touchpoints WHERE deleted_at IS NULL
+),
+daily AS (SELECT customer_id, day, bit_or(contact_roles) AS roles FROM tp GROUP BY customer_id, day),
+covered AS (
+    SELECT customer_id, day,
+           bit_or(roles) OVER (PARTITION BY customer_id ORDER BY day RANGE BETWEEN {lookback} PRECEDING AND CURRENT ROW)
+               AS roles
+    FROM daily
+),
+per_customer AS (
+    SELECT day, rep_id, customer_id, count(*) AS n, count(*) FILTER (WHERE effective) AS e, sum(emotion) AS s
+    FROM tp GROUP BY day, rep_id, customer_id
+),
+cells AS (
+    SELECT t.day, t.rep_id, t.n AS touchpoints, t.e AS effective, t.s * ({coverage}) AS quality,
+           0 AS stage_changes, 0 AS compliant_changes, 0 AS parts_due, 0 AS parts_on_time, 0 AS parts_opened,
+           0 AS parts_answered
+    FROM per_customer t JOIN covered c ON c.customer_id = t.customer_id AND c.day = t.day
+    UNION ALL
+    SELECT (s.occurred_at AT TIME ZONE :tz)::date, o.owner_id, 0, 0, 0, count(*),
+           count(*) FILTER (WHERE s.checklist_complete AND s.override_reason IS NULL), {zeros}
+    FROM stage_transitions s JOIN opportunities o ON o.id = s.opportunity_id
+    WHERE s.from_stage_id IS NOT NULL AND o.deleted_at IS NULL
+    GROUP BY 1, 2
+    UNION ALL
+    SELECT (p.due_at AT TIME ZONE :tz)::date, o.owner_id, 0, 0, 0, 0, 0, count(*),
+           count(*) FILTER (WHERE p.closed_at IS NOT NULL AND p.closed_at <= p.due_at), 0, 0
+    FROM ticket_parts p JOIN collaboration_tickets k ON k.id = p.ticket_id
+    JOIN opportunities o ON o.id = k.opportunity_id
+    WHERE o.deleted_at IS NULL
+    GROUP BY 1, 2
+    UNION ALL
+    SELECT (p.created_at AT TIME ZONE :tz)::date, o.owner_id, 0, 0, 0, 0, 0, 0, 0, count(*),
+           count(*) FILTER (WHERE p.first_valid_response_at IS NOT NULL
+                            AND date_part('epoch', p.first_valid_response_at - p.created_at) <= :hours)
+    FROM ticket_parts p JOIN collaboration_tickets k ON k.id = p.ticket_id
+    JOIN opportunities o ON o.id = k.opportunity_id
+    WHERE o.deleted_at IS NULL
+    GROUP BY 1, 2
+)
+SELECT day, rep_id, {", ".join(f"sum({c})" for c in CELL_COLUMNS)}
+FROM cells GROUP BY day, rep_id
+"""  # noqa: S608
 
 
 def _mark_refreshed(session: Session, now: datetime, p: Params, *, rebuilt: bool) -> None:
