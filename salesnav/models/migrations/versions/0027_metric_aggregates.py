@@ -12,7 +12,7 @@ PostgreSQL: statement triggers with transition tables (one insert per statement,
 an UPDATE marks only rows whose counted columns changed. SQLite: row triggers.
 
 Revision ID: 0027
-Revises: 0018
+Revises: 0021
 """
 
 from collections.abc import Sequence
@@ -23,7 +23,7 @@ from alembic import op
 import salesnav.models.base
 
 revision: str = "0027"
-down_revision: str | None = "0018"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
