@@ -6587,6 +6587,8 @@ export interface components {
             material_id: number;
             /** @description 为什么推荐这份资料 */
             reason: string;
+            /** @description 转发给匹配商机客户的雷达链接（金额大的在前，最多 2 个） */
+            share_links: components["schemas"]["ShareLinkOut"][];
             /** @description 资料标题 */
             title: string;
             /** @description 资料链接（如有） */
@@ -6966,6 +6968,23 @@ export interface components {
             prefill: components["schemas"]["PrefillOut"];
             /** @description 提交表单要调用的接口，按顺序 */
             submit_to: string[];
+        };
+        ShareLinkOut: {
+            /**
+             * @description 资料匹配的商机所属客户
+             * @example 3
+             */
+            customer_id: number;
+            /**
+             * @description 客户名称
+             * @example 华山医院
+             */
+            customer_name: string;
+            /**
+             * @description 发给该客户的雷达链接，打开、阅读和下载会通知您；指定联系人请用生成雷达链接的接口
+             * @example https://salesnav.example.com/r/eyJtIjo3LCJjIjozfQ.abc
+             */
+            url: string;
         };
         StageList: {
             /** @description 本页的记录 */

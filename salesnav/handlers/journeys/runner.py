@@ -687,9 +687,14 @@ def advance(session: Session, run_id: int, now: datetime) -> str | None:
         happened = condition_event(session, run, enrollment, step)
         decide(session, run, enrollment, definition, step, now, taken=happened is not None)
         return "then" if happened is not None else "else"
-    if run.state is StepRunState.OPEN:
+    if run.state is StepRunState.OPEN and step.action is not None and run.sla_due_at is not None:
         return sla_tick(session, run, enrollment, step, now)
-    return None
+    # The step was changed into another kind since this run began (a new version): it ends here.
+    run.state, run.outcome, run.wake_at = StepRunState.CANCELLED, "step_changed", None
+    run.detail = {**run.detail, "why": "旅程已修改，该步骤已改为其他类型"}
+    session.flush()
+    progress.maybe_complete(session, enrollment, now)
+    return "cancelled"
 
 
 def condition_event(

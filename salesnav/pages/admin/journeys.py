@@ -226,10 +226,11 @@ def _draft_from_form(form: MultiDict[str, str]) -> Draft:
     tree = _unflatten(form)
     raw_steps: dict[str, Any] = tree["steps"] if isinstance(tree.get("steps"), dict) else {}
     steps = [raw_steps[i] for i in sorted((k for k in raw_steps if INDEX.match(k)), key=int)][:MAX_FORM_STEPS]
+    events = _part(tree.get("exit")).get("events", [])
     definition: dict[str, Any] = {
-        "trigger": tree.get("trigger") or {"kind": ""},
+        "trigger": _part(tree.get("trigger")) or {"kind": ""},
         "steps": [s for s in steps if isinstance(s, dict)],
-        "exit": {"events": [e for e in (tree.get("exit") or {}).get("events", []) if e]},
+        "exit": {"events": [e for e in events if e] if isinstance(events, list) else []},
         "reentry_days": tree.get("reentry_days", ""),
     }
     for optional in ("quiet_hours", "frequency_cap"):
@@ -263,13 +264,18 @@ def _pruned(value: Any) -> Any:
     return value
 
 
+def _part(value: Any) -> dict[str, Any]:
+    """A part of the form as a dict (a forged form may post `trigger=…` beside `trigger.kind=…`)."""
+    return dict(value) if isinstance(value, dict) else {}
+
+
 def _definition_to_check(typed: dict[str, Any]) -> dict[str, Any]:
     """The definition as the schema reads it: each step only its type's part, the owner's value from the
     department or role picked, a material filter as a number; blanks left out."""
     definition = dict(typed)
-    trigger = dict(definition.get("trigger") or {})
-    filters = dict(trigger.get("filter") or {})
-    payload = {k: int(v) if str(v).isdigit() else v for k, v in dict(filters.get("payload") or {}).items()}
+    trigger = _part(definition.get("trigger"))
+    filters = _part(trigger.get("filter"))
+    payload = {k: int(v) if str(v).isdigit() else v for k, v in _part(filters.get("payload")).items()}
     filters["payload"] = payload
     trigger["filter"] = filters
     definition["trigger"] = trigger
@@ -278,12 +284,12 @@ def _definition_to_check(typed: dict[str, Any]) -> dict[str, Any]:
         kind = _step_kind(step)
         out: dict[str, Any] = {"key": step.get("key", ""), "title": step.get("title", "")}
         if kind == "action":
-            owner = dict(step.get("owner") or {})
+            owner = _part(step.get("owner"))
             owner_type = owner.get("type", "")
             out["owner"] = {"type": owner_type, "value": owner.get(owner_type) or owner.get("value", "")}
             if owner_type == "rep":
                 out["owner"].pop("value")
-            action = dict(step.get("action") or {})
+            action = _part(step.get("action"))
             template = action.pop("template", "")
             if not action.get("text") and template in TEXT_TEMPLATES:
                 action["text"] = TEXT_TEMPLATES[template]
@@ -292,10 +298,10 @@ def _definition_to_check(typed: dict[str, Any]) -> dict[str, Any]:
             out["action"] = action
             out["next"] = step.get("next", "")
         elif kind == "wait":
-            out["wait"] = step.get("wait") or {"hours": ""}
+            out["wait"] = _part(step.get("wait")) or {"hours": ""}
             out["next"] = step.get("next", "")
         else:
-            condition = step.get("condition") or {}
+            condition = _part(step.get("condition"))
             out["condition"] = {k: condition.get(k, "") for k in ("event", "within_hours", "then", "else")}
         steps.append(out)
     definition["steps"] = steps

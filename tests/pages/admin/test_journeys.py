@@ -325,3 +325,24 @@ def test_the_trigger_filters_offer_the_companys_tags_and_the_lifecycle_stages(li
     with db.transaction() as s:
         stored = parse_definition(s.scalars(BUILT).one().definition).trigger.filter
         assert (stored.tag, stored.lifecycle) == ("high_intent", "renewal")
+
+
+def test_a_forged_form_gets_chinese_answers_never_a_500(live, org):
+    client = _admin(live)
+    forged = [
+        {**THREE_STEPS, "trigger": "x"},
+        {**THREE_STEPS, "exit": "x"},
+        {**THREE_STEPS, "steps.0.owner": "x"},
+        {**THREE_STEPS, "steps.0.action": "x", "steps.1": "y"},
+        {**THREE_STEPS, "steps.x.title": "不是数字的步骤", "steps.999.title": "太远的步骤"},
+        {**THREE_STEPS, "steps.0.kind": "delete_all", "reentry_days": "很久"},
+        {**THREE_STEPS, "journey_id": "99999"},
+        {"name": "只有名字"},
+    ]
+    for form in forged:
+        response = _post(client, form)
+        assert response.status_code in (302, 400, 404), (form, response.status_code)
+        if response.status_code != 302:  # saved: what could not be read was left out
+            assert re.search(r"[\u4e00-\u9fff]", text_of(response))
+    for op in ("up:99", "remove:abc", "down:-1", "explode"):
+        assert _post(client, THREE_STEPS, op=op).status_code == 200
