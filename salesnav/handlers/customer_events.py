@@ -118,13 +118,11 @@ def record_customer_event(
             dedupe_key=dedupe_key,
         )
         .on_conflict_do_nothing(index_elements=[CustomerEvent.dedupe_key])
-        .returning(CustomerEvent.id)
+        .returning(CustomerEvent)  # the row as an ORM object, in the same statement
     )
-    event_id = session.execute(statement).scalar()
-    if event_id is None:
+    event = session.scalars(statement).first()
+    if event is None:
         return None
-    event = session.get(CustomerEvent, event_id)
-    assert event is not None
     schedule_journeys(session, event)
     return event
 

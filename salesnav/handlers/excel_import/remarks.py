@@ -17,10 +17,14 @@ from salesnav.text.cn_dates import DATE_PATTERN, DayMention, YearHint, amount_fe
 
 _SEPARATORS = " \t\r\n;；,，。.．、:：-—|/①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 _WIDE_DIGITS = str.maketrans("０１２３４５６７８９．／－", "0123456789./-")  # typed with a Chinese IME: ９．１０
-_STARTS_AFTER = _SEPARATORS + ")）"  # 「(1)9月3日」: a date may start an entry after a closing bracket
+_STARTS_AFTER = _SEPARATORS + ")）【["  # 「(1)9月3日」「【9.10】电话」: after a list mark or in a date's bracket
+# Where a date may start an entry: the start, or after a separator, at a character a date can begin with.
+_ENTRY_START = re.compile(
+    rf"(?:^|(?<=[{re.escape(_STARTS_AFTER)}]))[\d〇零一二两三四五六七八九十大前昨今上本这周星礼半]"
+)
 # A list mark just before the next dated entry (「面谈 2.」「电话；(3)」) belongs to neither entry.
 _LIST_MARK_TAIL = re.compile(
-    r"[\s;；,，。、]*(?:(?<![\dA-Za-z.])[(（]?\d{1,2}\s*[)）.．、]|[①-⑳]|[(（]?[一二三四五六七八九十][)）、])?\s*$"
+    r"[\s;；,，。、]*(?:(?<![\dA-Za-z.])[(（]?\d{1,2}\s*[)）.．、]|[①-⑳]|[(（]?[一二三四五六七八九十][)）、])?\s*[【\[]?\s*$"
 )
 # Words that make the date after them part of a plan inside the entry, not the start of a new one.
 _PLANNED = re.compile(
@@ -31,6 +35,7 @@ _WEEKDAY_AFTER = re.compile(
     r"|\s+(?:周|星期|礼拜)[一二三四五六日天1-7](?=[\s;；,，。]|$)"
 )
 _DEADLINE = re.compile(r"\s*(?:之前|以前|前|之后|以后|左右)")
+_CLOSING = re.compile(r"\s*[】\]]")
 _RANGE = re.compile(r"\s*(?:-|~|～|—|–|至|到)\s*")
 
 # The word said first wins (「电话，约面访」 is a call, 「面访，电话跟进」 a visit); at one position, the first listed.
@@ -81,18 +86,21 @@ def split_entries(text: str, reference: date) -> list[Entry]:
         return []
     starts: list[tuple[int, int, DayMention]] = []
     taken_to = 0
-    for match in DATE_PATTERN.finditer(text):
-        start = match.start()
+    for candidate in _ENTRY_START.finditer(text):  # only where an entry can start: cheaper than every position
+        start = candidate.start()
         if start < taken_to:
             continue  # the end of a range or a weekday already read with the date before it
-        if start and (text[start - 1] not in _STARTS_AFTER or _PLANNED.search(text, max(0, start - 8), start)):
+        if start and _PLANNED.search(text, max(0, start - 8), start):
+            continue
+        match = DATE_PATTERN.match(text, start)
+        if match is None:
             continue
         if _DEADLINE.match(text, match.end()):
             continue  # 「9月底前要报价」: a deadline inside the entry
         found = mention(match, reference)
         if found is None:
             continue
-        end = _extend(text, match.end(), reference)
+        end = _extend(text, match.end(), reference, start)
         starts.append((start, end, found))
         taken_to = end
     entries: list[Entry] = []
@@ -112,8 +120,11 @@ def split_entries(text: str, reference: date) -> list[Entry]:
     return entries
 
 
-def _extend(text: str, end: int, reference: date) -> int:
-    """Where a date ends, with its weekday (（周三）) and the other end of a range (-9.12, 至9月15日)."""
+def _extend(text: str, end: int, reference: date, start: int = 0) -> int:
+    """Where a date ends, with its weekday (（周三）), the other end of a range (-9.12, 至9月15日) and the closing
+    bracket of 【9.10】."""
+    if start and text[start - 1] in "【[" and (closing := _CLOSING.match(text, end)):
+        end = closing.end()
     if weekday := _WEEKDAY_AFTER.match(text, end):
         end = weekday.end()
     if joiner := _RANGE.match(text, end):

@@ -33,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from salesnav.handlers import lifecycle, tags, ticket_notices
+from salesnav.handlers import lifecycle, radar, tags, ticket_notices
 from salesnav.handlers.customer_events import kind_label
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.journeys import owners as owner_rules
@@ -505,7 +505,8 @@ def dispatch(
                 key=f"journey:{run.id}:msg:{person.wecom_userid}",
             )
     elif kind == "email":
-        send_email(session, run, people, step, text, journey_name, customer)
+        subject = render(action.subject, enrollment, customer, material, link, sla_due) if action.subject else None
+        send_email(session, run, people, step, text, journey_name, customer, subject)
     if sla_due is None:
         run.state, run.outcome, run.done_at = StepRunState.DONE, "sent", now
     else:
@@ -535,10 +536,10 @@ def send_email(
     text: str,
     journey_name: str,
     customer: Customer,
+    subject: str | None = None,
 ) -> None:
     """An e-mail to the owners who have an address (after commit, SMTP); the others get the text in WeCom."""
-    assert step.action is not None
-    subject = step.action.subject or f"【客户旅程·{journey_name}】{step.title}：{customer.name}"
+    subject = subject or f"【客户旅程·{journey_name}】{step.title}：{customer.name}"
     addressed = [p for p in people if p.email]
     if addressed and current_settings().smtp.host:
         html = "<html><body>" + "".join(f"<p>{_escape(line)}</p>" for line in text.splitlines()) + "</body></html>"
@@ -602,11 +603,16 @@ def open_part(
 
 
 def material_link(session: Session, material: Material | None, enrollment: JourneyEnrollment, rep: User) -> str | None:
-    """The material's page (what phones open), when phones can reach us."""
+    """A tracked 雷达 link of the material for the customer's contact, shared in the rep's name (the rep hears when
+    it is opened, read, downloaded; the journey's conditions hear it too); the material's page when the link cannot
+    be made (a material not published yet)."""
     if material is None:
         return None
-    base = current_settings().public_url
-    return f"{base}/materials/{material.id}" if base else None
+    try:
+        return radar.share_link(session, rep, material.id, enrollment.customer_id, contact_id=enrollment.contact_id).url
+    except DomainError:
+        base = current_settings().public_url
+        return f"{base}/materials/{material.id}" if base else None
 
 
 def render(
@@ -682,9 +688,14 @@ def advance(session: Session, run_id: int, now: datetime) -> str | None:
         happened = condition_event(session, run, enrollment, step)
         decide(session, run, enrollment, definition, step, now, taken=happened is not None)
         return "then" if happened is not None else "else"
-    if run.state is StepRunState.OPEN:
+    if run.state is StepRunState.OPEN and step.action is not None and run.sla_due_at is not None:
         return sla_tick(session, run, enrollment, step, now)
-    return None
+    # The step was changed into another kind since this run began (a new version): it ends here.
+    run.state, run.outcome, run.wake_at = StepRunState.CANCELLED, "step_changed", None
+    run.detail = {**run.detail, "why": "旅程已修改，该步骤已改为其他类型"}
+    session.flush()
+    progress.maybe_complete(session, enrollment, now)
+    return "cancelled"
 
 
 def condition_event(

@@ -82,6 +82,11 @@ def read(cell: str, limit: date = FILE_DAY, hint: YearHint | None = None, row_da
             id="the weekday after a date is part of it",
         ),
         pytest.param(
+            "【9.3】面谈【9.10】电话",
+            [(D(2025, 9, 3), "面谈", False), (D(2025, 9, 10), "电话", False)],
+            id="dates in 【】 brackets",
+        ),
+        pytest.param(
             "9.10-9.12 参加学术会；9.15 电话",
             [(D(2025, 9, 10), "参加学术会", False), (D(2025, 9, 15), "电话", False)],
             id="a range is dated at its start",
@@ -183,6 +188,13 @@ def test_the_issue_19_cell_in_its_sheet_runs_forward_in_2025():
                 "备注「电话」只写了大概时间，记为 2025-09-15（推测）",
             ],
             id="only a month (and its part): a day in it, marked and said",
+        ),
+        pytest.param(
+            "半个月前 拜访过；昨天 电话",
+            None,
+            [(D(2025, 12, 5), "拜访过", True), (D(2025, 12, 19), "电话", False)],
+            ["备注「拜访过」只写了大概时间，记为 2025-12-05（推测）"],
+            id="半个月前: about then, marked and said",
         ),
         pytest.param(
             "2025/12/18 电话；1.5 拜访",

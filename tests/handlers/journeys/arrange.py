@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+import requests
 from sqlalchemy import select
 
 from salesnav import clock
+from salesnav.handlers import radar
+from salesnav.handlers.attachments import store_attachment
 from salesnav.handlers.customer_events import record_customer_event
 from salesnav.handlers.journeys import examples, store
 from salesnav.jobs.journeys import advance_due
@@ -15,6 +21,8 @@ from salesnav.models import Contact, Journey, JourneyEnrollment, JourneyStepRun,
 from salesnav.models import session as db
 from tests import factories as f
 from tests.rules.arrange import deal
+
+PDF = b"%PDF-1.4\n% AI imaging white paper\n"
 
 
 @dataclass
@@ -27,7 +35,7 @@ class Hospital:
     opportunity_id: int
 
 
-def hospital(session, frozen_clock, *, with_deal: bool = True) -> Hospital:
+def hospital(session, frozen_clock, *, with_deal: bool = True, files_root=None) -> Hospital:
     org = f.org(session)
     if with_deal:
         cust, opp = deal(session, org, customer_name="嘉兴市第一医院", title="AI影像辅助诊断")
@@ -42,6 +50,9 @@ def hospital(session, frozen_clock, *, with_deal: bool = True) -> Hospital:
     )
     session.add_all([contact, paper, case])
     session.flush()
+    if files_root is not None:  # the white paper as a kept PDF, downloadable from its 雷达 page
+        paper.attachment_id = store_attachment(session, None, data=PDF, filename="白皮书.pdf", root=files_root).id
+        session.flush()
     session.commit()
     return Hospital(org, cust.id, contact.id, paper.id, case.id, opp_id)
 
@@ -76,6 +87,29 @@ def event(app, h: Hospital, kind: str, key: str | None = None, **payload: Any) -
         event_id = recorded.id if recorded else 0
     app.drain()
     return event_id
+
+
+def download_through_the_page(app, h: Hospital) -> None:
+    """The rep shares the white paper's 雷达 link; 李主任 opens it and downloads the file (the real page)."""
+    with db.transaction() as session:
+        link = radar.share_link(session, h.org.rep, h.whitepaper_id, h.customer_id, contact_id=h.contact_id)
+    page = requests.get(link.url, timeout=10)
+    assert page.status_code == 200, page.text
+    [view] = re.findall(r'data-view="([^"]+)"', page.text)
+    assert requests.get(f"{app.base_url}/r/file/{view}", timeout=10).status_code == 200
+    app.drain()
+
+
+def read_through_the_page(app, url: str, seconds: int, clock_) -> None:
+    """李主任 opens a 雷达 link the rep sent and reads it for `seconds` (the page's beacon), the clock moved."""
+    page = requests.get(url, timeout=10)
+    assert page.status_code == 200, page.text
+    [view] = re.findall(r'data-view="([^"]+)"', page.text)
+    clock_.advance(timedelta(seconds=seconds))
+    body = json.dumps({"view": view, "seq": 1, "seconds": seconds, "final": True})
+    beacon = requests.post(f"{app.base_url}/r/beacon", data=body, headers={"Content-Type": "text/plain"}, timeout=10)
+    assert beacon.status_code == 204, beacon.text
+    app.drain()
 
 
 def download(app, h: Hospital, key: str | None = None) -> int:

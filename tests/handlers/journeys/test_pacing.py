@@ -85,3 +85,78 @@ def test_the_frequency_cap_defers_the_excess_to_the_next_day_without_dropping_it
     assert a.runs(first)["m3"].held_count == 1
     with db.transaction() as s:
         assert runner.messages_counted(s, f"contact:{h.contact_id}", runner.business_day(tomorrow)) == 2
+
+
+def test_the_trigger_filters_on_tag_lifecycle_and_payload(session, frozen_clock, app):
+    from salesnav.handlers.tags import apply_tag
+    from salesnav.models import Customer, LifecycleStage, TagDefinition, TagKind
+
+    h = a.hospital(session, frozen_clock, with_deal=False)
+    session.add(TagDefinition(code="hot", label="高意向", kind=TagKind.MANUAL, active=True))
+    session.commit()
+    wanted = messages("跟进", trigger={"kind": "material.opened", "filter": {"tag": "高意向", "lifecycle": "trial"}})
+    journey_id = a.journey(session, h, wanted)
+    by_payload = a.journey(
+        session,
+        h,
+        messages("官网来的", trigger={"kind": "webhook.crm", "filter": {"payload": {"source": "官网"}}}),
+        name="官网线索",
+    )
+
+    a.event(app, h, "material.opened")  # neither the tag nor the lifecycle stage yet
+    apply_tag(session, h.org.rep, customer_id=h.customer_id, tag="高意向")
+    session.commit()
+    a.event(app, h, "material.opened")  # the tag, not the stage
+    assert a.enrollments(journey_id) == []
+    session.get(Customer, h.customer_id).lifecycle_stage = LifecycleStage.TRIAL
+    session.commit()
+    a.event(app, h, "material.opened")
+    assert len(a.enrollments(journey_id)) == 1
+
+    a.event(app, h, "webhook.crm", source="展会")
+    assert a.enrollments(by_payload) == []
+    a.event(app, h, "webhook.crm", source="官网")
+    assert len(a.enrollments(by_payload)) == 1
+
+
+def test_a_wait_then_an_email_to_a_role_and_a_step_with_no_one_to_do_it(session, frozen_clock, app, mailbox):
+    box, _ = mailbox
+    h = a.hospital(session, frozen_clock, with_deal=False)
+    definition = {
+        "trigger": {"kind": "webhook.crm"},
+        "steps": [
+            {"key": "pause", "title": "等两小时", "wait": {"hours": 2}},
+            {
+                "key": "brief",
+                "title": "主管知悉",
+                "owner": {"type": "role", "value": "manager"},
+                "action": {"type": "email", "subject": "{客户}进入旅程", "text": "{销售}负责的{客户}进入了旅程。"},
+            },
+            {
+                "key": "finance",
+                "title": "财务核对",
+                "owner": {"type": "role", "value": "key_account"},
+                "action": {"type": "message", "text": "请核对{客户}的账期"},
+            },
+        ],
+    }
+    journey_id = a.journey(session, h, definition)
+    start = frozen_clock.now()
+    a.event(app, h, "webhook.crm")
+    assert a.runs(journey_id)["pause"].wake_at == start + timedelta(hours=2)
+    assert box.messages == []
+
+    frozen_clock.set(start + timedelta(hours=2))
+    assert a.advance(app) == {"waited": 1}
+    [mail] = box.messages
+    assert mail["To"] == "mgr01@example.test" and mail["Subject"] == "嘉兴市第一医院进入旅程"
+    assert "李销售负责的嘉兴市第一医院进入了旅程。" in mail.get_body(("plain",)).get_content()
+    steps = a.runs(journey_id)
+    assert (steps["brief"].state, steps["brief"].detail["emailed_to"]) == (StepRunState.DONE, ["mgr01@example.test"])
+    # the customer has no key account manager: the step cannot be done by anyone, and says so; the journey goes on
+    assert (steps["finance"].state, steps["finance"].detail["why"]) == (
+        StepRunState.FAILED,
+        "找不到负责人（大客户经理）",
+    )
+    [enrollment] = a.enrollments(journey_id)
+    assert enrollment.flow_ended_at == start + timedelta(hours=2)

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from salesnav.handlers import radar
 from salesnav.handlers.collaboration import answer_part
 from salesnav.handlers.tasks import complete_task
 from salesnav.models import Alert, AlertState, DomainEvent, EnrollmentState, StepRunState, TicketPart
@@ -20,11 +21,11 @@ from tests.rules.conftest import received, received_texts
 def test_the_download_starts_three_departments_steps_with_their_deadlines_then_reminders_then_completion(
     session, frozen_clock, app
 ):
-    h = a.hospital(session, frozen_clock)
+    h = a.hospital(session, frozen_clock, files_root=app.settings.attachments_dir)
     journey_id = a.ready_journey(session, h)
     start = frozen_clock.now()  # Monday 09:30 in Shanghai
 
-    a.download(app, h)
+    a.download_through_the_page(app, h)  # the rep's 雷达 link: 李主任 opens the white paper and downloads it
 
     [enrollment] = a.enrollments(journey_id)
     assert (enrollment.state, enrollment.contact_id) == (EnrollmentState.ACTIVE, h.contact_id)
@@ -39,7 +40,8 @@ def test_the_download_starts_three_departments_steps_with_their_deadlines_then_r
     [card] = received(app, h.org.rep.wecom_userid, "textcard")
     assert card["payload"]["title"] == "【客户旅程】销售当天发送同级医院案例"
     assert "嘉兴市第一医院的李主任（设备科主任）刚下载了《AI影像辅助诊断白皮书》" in card["payload"]["description"]
-    assert card["payload"]["url"].endswith(f"/materials/{h.case_id}")
+    claims = radar.read_link(card["payload"]["url"].rsplit("/r/", 1)[1])  # a tracked 雷达 link for 李主任
+    assert (claims.material_id, claims.customer_id, claims.contact_id) == (h.case_id, h.customer_id, h.contact_id)
     # ② marketing's head: the demo to book within 48 h, with its absolute deadline
     [demo] = received_texts(app, h.org.marketer.wecom_userid)
     assert demo.startswith("【客户旅程·白皮书下载后三部门联动】新待办：市场部预约区域技术顾问线上演示")
@@ -100,12 +102,13 @@ def test_the_branch_is_taken_when_the_contact_reads_the_case_within_24_hours(ses
     start = frozen_clock.now()
     a.download(app, h)
     frozen_clock.set(start + timedelta(hours=3))
-    a.event(app, h, "material.read", material_id=h.case_id, seconds=180)
+    [card] = received(app, h.org.rep.wecom_userid, "textcard")
+    a.read_through_the_page(app, card["payload"]["url"], 180, frozen_clock)  # 李主任 reads the case 3 minutes
 
     steps = a.runs(journey_id)
     assert steps["case_read"].outcome == "then"
     assert steps["book_visit"].state is StepRunState.OPEN
-    assert steps["book_visit"].sla_due_at == start + timedelta(hours=3 + 48)
+    assert steps["book_visit"].sla_due_at == start + timedelta(hours=3, minutes=3) + timedelta(hours=48)
     assert "nudge" not in steps
     assert any("新待办：趁热约设备科主任面谈" in t for t in received_texts(app, h.org.rep.wecom_userid))
     # at 24 h the condition is long settled: the clock's advance does not take the else branch too
