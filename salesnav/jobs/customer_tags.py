@@ -1,7 +1,8 @@
 """Tags and lifecycle stages recomputed: a periodic job of the clock, and a job taking customer ids.
 
-`refresh` (every 5 minutes) looks only at the customers that changed since the last run — a customer event, a
-touchpoint, a deal or contract, the customer's own row — so its cost follows the changes, not the company's size.
+`refresh` (every 5 minutes) looks only at the customers that changed since the last run — a customer event (which
+touchpoints, stage moves, won deals, payments record), a contract, the customer's own row — so its cost follows the
+changes, not the company's size.
 What changes with time alone (a trial that ends, a renewal window that opens, silence that grows long, an event
 that falls out of a rule's window) is caught by one full run a business day, the first run after midnight.
 `recompute(*customer_ids)` recomputes those customers now (all of them without ids): queued after an admin
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from salesnav import clock
 from salesnav.handlers import lifecycle, tags
-from salesnav.models import Contract, Customer, CustomerEvent, Opportunity, TagRun, Touchpoint
+from salesnav.models import Contract, Customer, CustomerEvent, TagRun
 from salesnav.models import session as db
 from salesnav.settings import current_settings
 
@@ -31,15 +32,15 @@ LOCK_KEY = 20_0021  # pg_advisory_xact_lock: issue 20, migration 0021
 
 
 def changed_since(session: Session, since: datetime) -> set[int]:
-    """The customers something happened to after `since`."""
+    """The customers something happened to after `since`: a customer event (touchpoints, stage moves, won deals,
+    payments, tickets, imports, the 雷达 and webhooks all record one), the customer's own row, a contract. Each
+    through an index, so the cost follows the changes. Anything else reaches the daily full run."""
     query = union(
         # The events this job records itself are left out: they follow from changes already looked at.
         select(CustomerEvent.customer_id).where(
             CustomerEvent.recorded_at >= since, CustomerEvent.kind.not_in(OWN_EVENTS)
         ),
         select(Customer.id).where(Customer.updated_at >= since),
-        select(Touchpoint.customer_id).where(Touchpoint.updated_at >= since),
-        select(Opportunity.customer_id).where(Opportunity.updated_at >= since),
         select(Contract.customer_id).where(Contract.updated_at >= since),
     )
     return {cid for (cid,) in session.execute(query)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, false
+from sqlalchemy import ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from salesnav.models.base import Base, BigId, IdMixin, LabelledEnum, SoftDeleteMixin, TimestampMixin, db_enum
@@ -33,6 +33,8 @@ class DecisionRole(LabelledEnum):
 
 class Customer(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
     __tablename__ = "customers"
+    # The tags job's incremental run asks for the customers changed since its last run.
+    __table_args__ = (Index("ix_customers_updated_at", "updated_at"),)
 
     name: Mapped[str] = mapped_column(String(200), index=True)
     kind: Mapped[CustomerKind] = mapped_column(db_enum(CustomerKind), default=CustomerKind.HOSPITAL)

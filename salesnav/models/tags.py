@@ -15,11 +15,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from salesnav import clock
 from salesnav.models.base import Base, BigId, IdMixin, LabelledEnum, TimestampMixin, db_enum
+from salesnav.models.customer_events import CustomerEvent
 
 
 class TagKind(LabelledEnum):
@@ -74,3 +75,6 @@ class TagRun(IdMixin, Base):
 
 
 LIFECYCLE_STAGE_TYPE = db_enum(LifecycleStage)
+
+# The recompute job's incremental run asks for the events recorded since its last run (salesnav/jobs/customer_tags.py).
+Index("ix_customer_events_recorded_at", CustomerEvent.recorded_at)
