@@ -351,8 +351,9 @@ _BRACKETS = re.compile(r"[()\[\]{}【】〔〕<>《》「」]")
 def normalise_name(name: str) -> str:
     """The name with what differs between two spellings of one customer taken out: full/half width, case,
     spaces and punctuation, a branch suffix (「XX医院（本部）」, 「XX医院（分院）」, 「XX医院总院」 ≡ 「XX医院」),
-    brackets around a campus (协和医院(东院) ≡ 协和医院东院), 院区 → 院, the two ways of writing some hospitals
-    (「XX中医医院」 ≡ 「XX中医院」, 「XX妇幼保健医院」 ≡ 「XX妇幼保健院」), and legal suffixes (有限公司, 有限责任公司…)."""
+    brackets around a campus (协和医院(东院) ≡ 协和医院东院), 院区 → 院, the two ways of writing some
+    hospitals (「XX中医医院」 ≡ 「XX中医院」, 「XX妇幼保健医院」 ≡ 「XX妇幼保健院」), and legal suffixes
+    (有限公司, 有限责任公司…)."""
     text = unicodedata.normalize("NFKC", name or "").lower()  # full width → half width: （）→ ()
     text = _BRANCH_BRACKETED.sub("", text)
     text = _BRACKETS.sub("", _NAME_NOISE.sub("", text))

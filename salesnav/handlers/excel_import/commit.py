@@ -35,6 +35,8 @@ from salesnav.handlers.checklists import missing_items, stages_passed
 from salesnav.handlers.customers import NewContact, NewCustomer, add_contacts, create_customers
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound
 from salesnav.handlers.excel_import.plan import (
+    DEAL_WORDS_NOTE,
+    NO_REMARK_NOTE,
     UNCHECKED_PHONE,
     ImportPlan,
     PlannedRow,
@@ -662,16 +664,12 @@ def _apply_wave(
     for w in work:
         if w.row.match.how == "taken":
             result.notes.append(_note(w.row, _taken_reason(w.row, "备注已记在该客户名下（未新增联系人、未建商机）")))
-        elif w.amount is not None and not w.entries:
-            result.notes.append(_note(w.row, "有金额但没有跟进记录（备注为空），未建商机；请补上备注后重新导入"))
+        elif w.amount is not None and not w.entries and NO_REMARK_NOTE not in w.row.notes:
+            result.notes.append(_note(w.row, NO_REMARK_NOTE))
         if w.target and w.amount is None and not w.linked and not w.row.stage_text:
-            result.notes.append(
-                _note(
-                    w.row,
-                    f"备注提到商机（推断阶段：{stages.get(w.target).name}），但没有金额，未建商机；"
-                    "请补上金额列后重新导入，或在客户端对该客户记触点后由此建商机",
-                )
-            )
+            said = DEAL_WORDS_NOTE.format(stage=stages.get(w.target).name)
+            if said not in w.row.notes:  # the preview said it already for a new customer
+                result.notes.append(_note(w.row, said))
     _reach(
         session,
         owner,

@@ -83,6 +83,11 @@ STAGE_ALIASES = {
     "失败": "输单",
     "已丢单": "输单",
 }
+NO_REMARK_NOTE = "有金额但没有跟进记录（备注为空），未建商机；请补上备注后重新导入"
+DEAL_WORDS_NOTE = (
+    "备注提到商机（推断阶段：{stage}），但没有金额，未建商机；"
+    "请补上金额列后重新导入，或在客户端对该客户记触点后由此建商机"
+)
 UNCHECKED_PHONE = "电话待核实："  # before a phone that is neither a mobile nor a landline, on the contact
 SPLIT_MARK = "\x1f"  # in a group key: the spelling the user split off follows it
 SIMILAR_SCAN_ALL = 2000  # new customers in a file up to which each is compared with all the others
@@ -285,7 +290,7 @@ class ImportPlan:
             "matched_customers": len(matched),
             "touchpoints": sum(len(r.entries) for r in good),
             "opportunities": len(
-                {r.key for r in good if r.deal_amount_fen and r.match.how != "taken" and not r.no_deal}
+                {r.key for r in good if r.deal_amount_fen and r.entries and r.match.how != "taken" and not r.no_deal}
             ),
             "near_misses": len(self.near_misses()),
             "merged_rows": len(self.merges()),
@@ -488,8 +493,16 @@ def match_plan(
     if similar:
         _note_similar_in_file(plan.rows, matched, index.near_score)
     _note_contact_phones(plan.rows)
-    _read_stages(session, plan.rows)
+    names = _read_stages(session, plan.rows)
     _apply_match_decisions(plan, decisions, index)
+    with_deal = {r.group for r in plan.rows if r.deal_amount_fen and not r.error}
+    for row in plan.rows:  # a new customer's remarks speak of a deal, but no amount says how much: said now
+        stage = row.stage
+        if row.error or row.group in with_deal or row.stage_text or not stage or row.match.customer_id is not None:
+            continue
+        note = DEAL_WORDS_NOTE.format(stage=names.get(stage, stage))
+        if note not in row.notes:
+            row.notes.append(note)
     return plan
 
 
@@ -576,7 +589,7 @@ def _note_contact_phones(rows: list[PlannedRow]) -> None:
                 row.notes.append(note)
 
 
-def _read_stages(session: Session, rows: list[PlannedRow]) -> None:
+def _read_stages(session: Session, rows: list[PlannedRow]) -> dict[str, str]:
     """The 阶段 column against the company's stages: a code or a name (方案演示), else an alias the deal words
     read (演示中 → 方案演示, 报价 → 商务谈判; said in the notes); one it cannot read is noted, never guessed
     silently. A closed stage (赢单, 输单) opens no deal: the import files open deals only (said)."""
@@ -606,6 +619,7 @@ def _read_stages(session: Session, rows: list[PlannedRow]) -> None:
             note = f"阶段「{row.stage_text}」不是已设置的商机阶段，按备注推断"
         if note and note not in row.notes:
             row.notes.append(note)
+    return {code: stage.name for code, stage in stages.items()}
 
 
 def _cell(cells: list[Any], fields: dict[str, int], name: str) -> Any:
@@ -659,10 +673,9 @@ def _plan_row(
     if row.phone:
         row.phone_e164 = mainland_phone(row.phone)
         if row.phone_e164 is None:
-            row.notes.append(
-                f"电话「{row.phone}」不是有效的手机或座机号码，未存为联系电话；"
-                f"原文记在新建联系人的职务中（{UNCHECKED_PHONE}{row.phone}）"
-            )
+            row.notes.append(f"电话「{row.phone}」不是有效的手机或座机号码，未存为联系电话；原文记在联系人的职务中")
+    if row.deal_amount_fen and not row.entries:
+        row.notes.append(NO_REMARK_NOTE)
     if row.deal_amount_fen is None and row.stage_text:
         row.notes.append(f"有阶段「{row.stage_text}」但没有金额，未建商机；补上金额列后可重新导入")
     return row

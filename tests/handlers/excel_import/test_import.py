@@ -103,7 +103,7 @@ def test_a_reps_xlsx_becomes_customers_contacts_touchpoints_and_deals(session, o
     assert row4.endswith("商机停在「初步接触」，补齐后可在客户端的商机推进卡上推进")
     assert any(row == 10 and "样品测试" in note and "样品申请单" in note for row, note in notes)
     assert any(row == 7 and "没有金额" in note for row, note in notes)
-    assert (9, "电话「号码待补」不是有效的手机或座机号码，未存为联系电话；原文记在新建联系人的职务中（电话待核实：号码待补）") in notes
+    assert (9, "电话「号码待补」不是有效的手机或座机号码，未存为联系电话；原文记在联系人的职务中") in notes
     assert (9, "备注「展会上认识」没有日期，按上方各行的日期记为 2026-02-03（推测）") in notes
     ningbo = found["宁波第二医院"]
     assert [(c.name, c.phone) for c in ningbo.contacts] == [("赵科长", None)]

@@ -123,7 +123,7 @@ def test_the_preview_shows_merges_others_customers_dates_and_notes_before_anythi
         {
             "sheet": "跟进表",
             "row": 8,
-            "note": "电话「1381234567」不是有效的手机或座机号码，未存为联系电话；原文记在新建联系人的职务中（电话待核实：1381234567）",
+            "note": "电话「1381234567」不是有效的手机或座机号码，未存为联系电话；原文记在联系人的职务中",
         },
         {
             "sheet": "跟进表",
