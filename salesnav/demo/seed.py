@@ -53,6 +53,7 @@ from salesnav.demo.plan.attachments import default_attachments_root, write_attac
 from salesnav.demo.summary import SeedSummary
 from salesnav.demo.writer import TABLES, id_bases, write
 from salesnav.handlers.stages import ensure_default_stages
+from salesnav.handlers.tags import adopt_stored_labels
 from salesnav.models import User
 from salesnav.models import session as db
 
@@ -112,6 +113,7 @@ def seed_into(session: Session, seed: int = DEFAULT_SEED, *, attachments_root: P
     plan = DemoPlan(random.Random(seed), day0, now, stages, id_bases(session))
     plan.build()
     write(session, plan)
+    adopt_stored_labels(session)  # the plan's labels become manual tags: customer_tags is the truth
     write_attachment_files(attachments_root or default_attachments_root())
     summary = plan.summary(seed)
     summary.elapsed_seconds = time.perf_counter() - started

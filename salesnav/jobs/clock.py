@@ -24,6 +24,7 @@ from salesnav import clock as timekeeper
 from salesnav.jobs import (
     battle_pack,
     collaboration,
+    customer_tags,
     dashboards,
     heartbeat,
     housekeeping,
@@ -96,6 +97,9 @@ PERIODIC: list[PeriodicJob] = [
     # Every 5 min: the public pool's warnings and returns (公海); every minute: visit briefs and new talk tracks.
     PeriodicJob("pool.scan", pool.scan, IntervalTrigger(minutes=5), queue="rules", slot_seconds=300),
     PeriodicJob("brief.send_due", pool.send_briefs, IntervalTrigger(seconds=60), queue="reports"),
+    # Every 5 min: rule tags and lifecycle stages of the customers changed since the last run; once a business day
+    # every customer (what time alone changes: a trial ending, a renewal window opening, silence growing long).
+    PeriodicJob("tags.refresh", customer_tags.refresh, IntervalTrigger(minutes=5), queue="rules", slot_seconds=300),
     # Hourly; syncs only in the 02:00 hour of business time (salesnav/jobs/org_sync.py).
     PeriodicJob("org.sync_nightly", org_sync.nightly, IntervalTrigger(hours=1), slot_seconds=3600),
     # Hourly; retrains in the 03:00 hour of business time, or at once while no version exists.

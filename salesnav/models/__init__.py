@@ -12,10 +12,20 @@ from salesnav.models.collaboration import (
     TicketStatus,
 )
 from salesnav.models.content import Attachment, Material
+from salesnav.models.customer_events import CustomerEvent, EventSource, MaterialView
 from salesnav.models.customers import Contact, Customer, CustomerKind, DecisionRole, Health
 from salesnav.models.dashboards import DashboardSnapshot
 from salesnav.models.finance import Contract, Payment, Receivable
 from salesnav.models.imports import ExcelImport, ImportStatus
+from salesnav.models.journeys import (
+    EnrollmentState,
+    HoldReason,
+    Journey,
+    JourneyEnrollment,
+    JourneyMessageCount,
+    JourneyStepRun,
+    StepRunState,
+)
 from salesnav.models.messaging import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from salesnav.models.opportunities import (
     ChecklistEvidence,
@@ -42,6 +52,7 @@ from salesnav.models.pool import (
 )
 from salesnav.models.qrcodes import QrScene
 from salesnav.models.records import AuditEntry, DomainEvent, JobRun, RuleSetting
+from salesnav.models.tags import CustomerTag, LifecycleStage, TagDefinition, TagKind, TagRun, TagSource
 from salesnav.models.touchpoints import CaptureSource, Emotion, Touchpoint, TouchpointType, touchpoint_contacts
 from salesnav.models.win_models import WinModel
 from salesnav.models.work import Alert, AlertState, Annotation, Task, TaskStatus
@@ -66,7 +77,9 @@ __all__ = [
     "Contract",
     "CreditWaiver",
     "Customer",
+    "CustomerEvent",
     "CustomerKind",
+    "CustomerTag",
     "DashboardSnapshot",
     "DecisionRole",
     "Department",
@@ -75,14 +88,23 @@ __all__ = [
     "Emotion",
     "EnablementKind",
     "EnablementRequest",
+    "EnrollmentState",
+    "EventSource",
     "ExcelImport",
     "Health",
+    "HoldReason",
     "ImportStatus",
     "InboundMessage",
     "InboundStatus",
     "IncentivePoints",
     "JobRun",
+    "Journey",
+    "JourneyEnrollment",
+    "JourneyMessageCount",
+    "JourneyStepRun",
+    "LifecycleStage",
     "Material",
+    "MaterialView",
     "Opportunity",
     "OpportunityStatus",
     "OutboundMessage",
@@ -100,6 +122,11 @@ __all__ = [
     "Stage",
     "StageOutcome",
     "StageTransition",
+    "StepRunState",
+    "TagDefinition",
+    "TagKind",
+    "TagRun",
+    "TagSource",
     "TalkTrackDelivery",
     "Task",
     "TaskStatus",

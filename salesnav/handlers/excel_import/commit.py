@@ -320,6 +320,8 @@ def run_import(import_id: int, root: str, tz_name: str, notify: str | None = Non
             imp = session.get(ExcelImport, import_id)
             assert imp is not None
             plan = plan_of(session, imp, Path(root), tz, imp.corrections, job=True)
+        if start == 0:
+            state.notes.extend(plan.sheet_notes)  # the rows left out (合计, 小计), said once
         for offset in range(start, len(plan.rows), CHUNK_ROWS):
             _run_chunk(import_id, plan, plan.rows[offset : offset + CHUNK_ROWS], state, tz)
     except Exception as exc:

@@ -15,7 +15,21 @@ from typing import Any
 from salesnav.models import Emotion, TouchpointType
 from salesnav.text.cn_dates import DATE_PATTERN, DayMention, YearHint, amount_fen, infer_years, mention
 
-_SEPARATORS = " \t\r\n;；,，。.、:：-—|/"
+_SEPARATORS = " \t\r\n;；,，。.．、:：-—|/①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+_STARTS_AFTER = _SEPARATORS + ")）"  # 「(1)9月3日」: a date may start an entry after a closing bracket
+# A list mark just before the next dated entry (「面谈 2.」「电话；(3)」) belongs to neither entry.
+_LIST_MARK_TAIL = re.compile(
+    r"[\s;；,，。、]*(?:(?<![\dA-Za-z.])[(（]?\d{1,2}\s*[)）.．、]|[①-⑳]|[(（]?[一二三四五六七八九十][)）、])?\s*$"
+)
+# Words that make the date after them part of a plan inside the entry, not the start of a new one.
+_PLANNED = re.compile(
+    r"(?:约|约定|约好|约在|计划|预计|准备|下次|定于|定在|安排|预约|改到|改为|推迟到|延到|截止|截至|到|于|在|至)\s+$"
+)
+_WEEKDAY_AFTER = re.compile(
+    r"\s*[（(]\s*(?:周|星期|礼拜)[一二三四五六日天1-7]\s*[)）]|(?:周|星期|礼拜)[一二三四五六日天1-7]"
+    r"|\s+(?:周|星期|礼拜)[一二三四五六日天1-7](?=[\s;；,，。]|$)"
+)
+_RANGE = re.compile(r"\s*(?:-|~|～|—|–|至|到)\s*")
 
 # The word said first wins (「电话，约面访」 is a call, 「面访，电话跟进」 a visit); at one position, the first listed.
 TYPE_WORDS: list[tuple[TouchpointType, re.Pattern[str]]] = [
@@ -53,31 +67,57 @@ class Entry:
 
 def split_entries(text: str, reference: date) -> list[Entry]:
     """'3月5日 拜访张主任；3.12 电话报价' → two entries, each with its date as written (`written`; years are
-    inferred by `date_entries`). A date counts only where an entry can start: at the start or after a
-    separator."""
+    inferred by `date_entries`) and only its own words.
+
+    A date starts an entry only at the start or after a separator (；，。 a space, a list mark: 「1、」「2.」
+    「（3）」), and not after words that make it a plan inside the entry (「约定 9月20日 面访」). A weekday
+    after a date (「9月3日（周三）」) and the end of a range (「9.10-9.12 展会」) belong to that date; the list mark
+    before the next date (「面谈 2.」) is not part of the entry above it."""
     text = (text or "").strip()
     if not text:
         return []
     starts: list[tuple[int, int, DayMention]] = []
+    taken_to = 0
     for match in DATE_PATTERN.finditer(text):
-        before = text[match.start() - 1] if match.start() else ""
-        if match.start() == 0 or before in _SEPARATORS:
-            found = mention(match, reference)
-            if found is not None:
-                starts.append((match.start(), match.end(), found))
+        start = match.start()
+        if start < taken_to:
+            continue  # the end of a range or a weekday already read with the date before it
+        if start and (text[start - 1] not in _STARTS_AFTER or _PLANNED.search(text, max(0, start - 8), start)):
+            continue
+        found = mention(match, reference)
+        if found is None:
+            continue
+        end = _extend(text, match.end(), reference)
+        starts.append((start, end, found))
+        taken_to = end
     entries: list[Entry] = []
     if not starts or starts[0][0] > 0:
-        head = text[: starts[0][0] if starts else len(text)].strip(_SEPARATORS)
+        head = text[: starts[0][0] if starts else len(text)]
+        head = (_LIST_MARK_TAIL.sub("", head) if starts else head).strip(_SEPARATORS)
         if head:
             entries.append(Entry(None, head))
     for i, (_start, end, found) in enumerate(starts):
         stop = starts[i + 1][0] if i + 1 < len(starts) else len(text)
-        body = text[end:stop].strip(_SEPARATORS)
+        body = text[end:stop]
+        body = (_LIST_MARK_TAIL.sub("", body) if i + 1 < len(starts) else body).strip(_SEPARATORS)
         if body:
             entries.append(Entry(None, body, written=found))
     for entry in entries:
         guess(entry)
     return entries
+
+
+def _extend(text: str, end: int, reference: date) -> int:
+    """Where a date ends, with its weekday (（周三）) and the other end of a range (-9.12, 至9月15日)."""
+    if weekday := _WEEKDAY_AFTER.match(text, end):
+        end = weekday.end()
+    if joiner := _RANGE.match(text, end):
+        other = DATE_PATTERN.match(text, joiner.end())
+        if other is not None and mention(other, reference) is not None:
+            end = other.end()
+            if weekday := _WEEKDAY_AFTER.match(text, end):
+                end = weekday.end()
+    return end
 
 
 def date_entries(
@@ -90,12 +130,18 @@ def date_entries(
     notes: list[str] = []
     days = infer_years([e.written for e in entries], limit, hint, row_day or neighbour)
     for entry, day in zip(entries, days, strict=True):
-        if entry.written is not None and day is None:
-            written = entry.written.full
-            notes.append(
-                f"备注「{entry.text[:20]}」的日期 {written.isoformat() if written else ''} 晚于文件日期 "
-                f"{limit.isoformat()}，不作为该日期记录"
+        written = entry.written
+        if written is not None and day is None:
+            why = (
+                f"晚于文件日期 {limit.isoformat()}"
+                if written.full and written.full > limit
+                else "在文件日期之前找不到与前后记录顺序一致的年份"
             )
+            notes.append(f"备注「{entry.text[:20]}」写的日期「{written}」{why}，未按该日期记录")
+            entry.written = None  # dated below like an entry without a date
+        elif written is not None and written.approx and day is not None:
+            entry.guessed = [*entry.guessed, "occurred_at"]
+            notes.append(f"备注「{entry.text[:20]}」只写了大概时间，记为 {day.isoformat()}（推测）")
         entry.day = day
     for i, entry in enumerate(entries):
         if entry.day is not None and entry.written is not None:

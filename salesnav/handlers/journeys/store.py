@@ -1,0 +1,109 @@
+"""Saving a journey (the admin's builder page calls these): validate, keep the columns the runner reads in step
+with the definition, bump the version, keep who did what, and let the event hook hear the change at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from salesnav import clock
+from salesnav.handlers.errors import DomainError, NotFound
+from salesnav.handlers.journeys import listening
+from salesnav.handlers.journeys.definition import (
+    DEPARTMENT_KINDS,
+    DefinitionError,
+    JourneyDefinition,
+    definition_json,
+    parse_definition,
+)
+from salesnav.handlers.records import audit
+from salesnav.models import Department, DepartmentKind, Journey, Material, User
+
+
+def check_references(session: Session, definition: JourneyDefinition) -> None:
+    """What the schema cannot know: the materials and departments a definition names exist and are live."""
+    problems = []
+    for step in definition.steps:
+        if step.action is not None and step.action.material_id:
+            material = session.get(Material, step.action.material_id)
+            if material is None or material.deleted_at is not None or material.retired_at is not None:
+                problems.append(f"步骤「{step.title}」的素材不存在或已下架，请重新选择")
+        if step.owner is not None and step.owner.type == "department" and department_named(session, step.owner.value):
+            continue
+        if step.owner is not None and step.owner.type == "department":
+            problems.append(f"步骤「{step.title}」的负责部门「{step.owner.label()}」不存在")
+    if problems:
+        raise DefinitionError(problems)
+
+
+def department_named(session: Session, value: str | None) -> Department | None:
+    """A department by kind code (marketing, delivery, …) or by its name; the first live one."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    query = select(Department).where(Department.deleted_at.is_(None)).order_by(Department.id)
+    if value in DEPARTMENT_KINDS:
+        return session.scalars(query.where(Department.kind == DepartmentKind(value))).first()
+    return session.scalars(query.where(Department.name == value)).first()
+
+
+def save_journey(
+    session: Session,
+    actor: User | None,
+    *,
+    name: str,
+    definition: dict[str, Any] | JourneyDefinition,
+    description: str | None = None,
+    journey_id: int | None = None,
+) -> Journey:
+    """Create a journey (inactive) or change one; a change bumps its version. Customers already in it go on
+    with the steps of the new version that still exist."""
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("旅程名称不能为空")
+    if len(name) > 100:
+        raise DomainError("旅程名称过长（最多 100 字）")
+    parsed = parse_definition(definition)
+    check_references(session, parsed)
+    stored = definition_json(parsed)
+    if journey_id is None:
+        journey = Journey(name=name, description=description, definition=stored, trigger_kind=parsed.trigger.kind)
+        journey.created_by_id = actor.id if actor else None
+        session.add(journey)
+        session.flush()
+        audit(session, actor, "journey", journey.id, "create", {}, {"name": name, "version": 1})
+    else:
+        journey = journey_by_id(session, journey_id)
+        before = {"name": journey.name, "version": journey.version}
+        journey.name, journey.description, journey.definition = name, description, stored
+        journey.trigger_kind = parsed.trigger.kind
+        journey.version += 1
+        session.flush()
+        audit(session, actor, "journey", journey.id, "update", before, {"name": name, "version": journey.version})
+    listening.forget()
+    return journey
+
+
+def set_active(session: Session, actor: User | None, journey_id: int, active: bool) -> Journey:
+    """Switch a journey on (customers enter it from the next event) or off (no one enters; those in it go on)."""
+    journey = journey_by_id(session, journey_id)
+    if active:
+        parsed = parse_definition(journey.definition)
+        check_references(session, parsed)
+    before = {"active": journey.active}
+    journey.active = active
+    if active and journey.activated_at is None:
+        journey.activated_at = clock.now()
+    session.flush()
+    audit(session, actor, "journey", journey.id, "activate" if active else "deactivate", before, {"active": active})
+    listening.forget()
+    return journey
+
+
+def journey_by_id(session: Session, journey_id: int) -> Journey:
+    journey = session.get(Journey, journey_id)
+    if journey is None or journey.deleted_at is not None:
+        raise NotFound("旅程不存在")
+    return journey
