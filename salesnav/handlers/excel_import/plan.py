@@ -310,6 +310,48 @@ class ImportPlan:
             "errors": len([r for r in self.rows if r.error]),
         }
 
+    def lines(self, shown: int = 5) -> list[str]:
+        """The preview in a few Chinese lines a person reads (chat): what was merged and why, whose customers
+        are whose, near misses, rows left out and every note — `shown` of each, the rest counted."""
+
+        def listed(title: str, items: list[str]) -> list[str]:
+            if not items:
+                return []
+            more = [f"…另有 {len(items) - shown} 条"] if len(items) > shown else []
+            return [f"{title}（{len(items)}）：", *(f"· {item}" for item in items[:shown]), *more]
+
+        def where(item: dict[str, Any]) -> str:
+            return f"{item['sheet']} 第{item['row']}行"
+
+        return [
+            *listed(
+                "同一客户，已合并",
+                [
+                    f"{where(m)}「{m['name']}」并入第{m['into_row']}行「{m['into']}」（{m['by_label']}）"
+                    for m in self.merges()
+                ],
+            ),
+            *listed(
+                "其他同事的客户，不会重复建档",
+                [
+                    f"「{t['existing_name']}」归属{t['owner']}（第{'、'.join(map(str, t['rows']))}行）："
+                    f"{TAKEN_CHOICES[t['decision']]}"
+                    for t in self.taken()
+                ],
+            ),
+            *listed(
+                "疑似已有客户",
+                [
+                    f"「{n['name']}」像「{n['candidates'][0]['name']}」（{n['why']}）："
+                    f"{'记在该客户名下' if n['decision'] != 'new' else '建新客户'}"
+                    for n in self.near_misses()
+                    if n["candidates"]
+                ],
+            ),
+            *listed("不会导入的行", [f"{where(e)} {e['reason']}" for e in self.errors]),
+            *listed("提示", [f"{where(n)} {n['note']}" for n in self.notes]),
+        ]
+
     def to_json(self, preview_rows: int = 20) -> dict[str, Any]:
         return {
             "reference_date": self.reference.isoformat(),
