@@ -90,8 +90,8 @@ def test_the_chat_preview_says_merges_whose_customers_and_every_note_before_the_
     card = chat.last_card()
     assert "共 3 行：新客户 1，已有客户 0，触点 2，商机 1" in card["main_title"]["desc"]
     assert card["sub_title_text"] == (
-        "同一客户的不同写法 1 行已合并；其他同事的客户 1 个，默认申请转交、暂不写入（要改为记在其名下，点卡片在客户端处理）；"
-        "提示 3 条（见下一条消息）"
+        "同一客户的不同写法 1 行已合并；其他同事的客户 1 个，默认申请转交、暂不写入"
+        "（要改为记在其名下，点卡片在客户端处理）；提示 3 条（见下一条消息）"
     )
     imp_id = card["task_id"].removeprefix("xls-")
     assert card["card_action"]["url"].endswith(f"/m/work/import/index?id={imp_id}")
@@ -99,7 +99,8 @@ def test_the_chat_preview_says_merges_whose_customers_and_every_note_before_the_
     assert text[:9] == [
         "「台账.xlsx」导入预览（确认前未写入任何数据）：",
         "同一客户，已合并（1）：",
-        "· 台账 第3行「常州第一人民医院」并入第2行「常州第一人民医院（本部）」（名称相同（去掉分院/括号/有限公司等写法差异后））",
+        "· 台账 第3行「常州第一人民医院」并入第2行「常州第一人民医院（本部）」"
+        "（名称相同（去掉分院/括号/有限公司等写法差异后））",
         "其他同事的客户，不会重复建档（1）：",
         "· 「常州市妇幼保健院」归属周销售（第4行）：申请转交（暂不写入）",
         "提示（3）：",

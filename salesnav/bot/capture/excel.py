@@ -24,7 +24,10 @@ from salesnav.models import session as db
 from salesnav.settings import current_settings
 
 SHEET_SUFFIXES = (".xlsx", ".xls", ".csv")
-DECIDE = "要拆分合并的客户、改为记在同事客户名下或逐个决定疑似重复，请在客户端处理：{link}；按上面的默认导入，点卡片上的“确认导入”。"
+DECIDE = (
+    "要拆分合并的客户、改为记在同事客户名下或逐个决定疑似重复，请在客户端处理：{link}；"
+    "按上面的默认导入，点卡片上的“确认导入”。"
+)
 BUTTON_PREFIX = "xlsimp"
 
 
