@@ -3,7 +3,7 @@ never after the file's date, never out of order."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -13,6 +13,7 @@ from salesnav.text.cn_dates import (
     YearHint,
     amount_fen,
     cn_number,
+    first_full_date,
     infer_years,
     mention,
     parse_date,
@@ -57,6 +58,12 @@ def mentions(text: str, reference: date = FILE_DAY) -> list[DayMention | None]:
         ("上个月 拜访过一次", DayMention(2025, 11, 1, approx=True)),
         ("上上个月 见过", DayMention(2025, 10, 1, approx=True)),
         ("上周 电话", DayMention(2025, 12, 8, approx=True)),
+        ("2025年9月 拜访了两次", DayMention(2025, 9, 1, approx=True)),
+        ("9月份 拜访", DayMention(None, 9, 1, approx=True)),
+        ("9月初 拜访", DayMention(None, 9, 1, approx=True)),
+        ("9月中旬 电话", DayMention(None, 9, 15, approx=True)),
+        ("九月下旬 电话", DayMention(None, 9, 21, approx=True)),
+        ("10月底 电话", DayMention(None, 10, 28, approx=True)),
     ],
 )
 def test_each_spelling_of_a_date_is_read(text, found):
@@ -330,3 +337,9 @@ def test_a_date_column_cell(value, day):
 def test_a_date_column_month_day_takes_the_sheets_year():
     assert parse_date("10/27", date(2027, 3, 1), serials=True, hint=H2) == date(2025, 10, 27)
     assert parse_date("10/27", date(2027, 3, 1), serials=True) == date(2026, 10, 27)
+
+
+def test_the_first_full_date_in_a_sheet_says_the_year_for_the_rows_above_it():
+    cells = [None, "10/27 电话", "电话 13812345678", datetime(2027, 1, 1), "2025/11/3 拜访", "2024-01-01"]
+    assert first_full_date(cells, FILE_DAY) == date(2025, 11, 3)  # 2027-01-01 is after the file's date
+    assert first_full_date(["9.10 电话", 45918], FILE_DAY) is None  # a bare number is no date here

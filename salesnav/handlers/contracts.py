@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from salesnav import clock
+from salesnav.handlers import customer_events as ce
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.money import fen_to_yuan_text
 from salesnav.handlers.records import audit, record_event
@@ -326,4 +327,5 @@ def record_payment(
             outstanding_after_fen=left - take,
             source="manual",
         )
+        ce.record_payment(session, payment, receivable.customer_id, source="manual")
     return payments

@@ -42,6 +42,12 @@ RECOMPUTE_JOB = "salesnav.jobs.customer_tags:recompute"  # jobs sit above the us
 CHUNK = 1000
 
 
+class RuleTagRefused(DomainError):
+    """A rule tag is the rule's: nobody puts it on or takes it off by hand (409 in the API)."""
+
+    code = "conflict"
+
+
 @dataclass(frozen=True)
 class HeldTag:
     code: str
@@ -117,7 +123,7 @@ def _manual_tag(session: Session, text: str) -> TagDefinition:
         offer = f"可用的标签：{'、'.join(manual[:15])}。" if manual else "还没有可手动添加的标签。"
         raise NotFound(f"没有名为「{text}」的标签。{offer}新标签请管理员在后台「客户标签」中添加。")
     if tag.kind is TagKind.RULE:
-        raise DomainError(f"「{tag.label}」是按规则自动计算的标签，不能手动添加或去掉。")
+        raise RuleTagRefused(f"「{tag.label}」是按规则自动计算的标签，不能手动添加或去掉。")
     return tag
 
 
@@ -382,3 +388,11 @@ def adopt_stored_labels(session: Session) -> int:
     for start in range(0, len(rows), 5000):
         session.execute(insert(CustomerTag), rows[start : start + 5000])
     return len(rows)
+
+
+def describe_customer(session: Session, customer_id: int) -> str:
+    """One line for the chat: 标签：三甲、高意向 · 生命周期：新客户试用期."""
+    held = customer_tags(session, customer_id)
+    stage = session.scalar(select(Customer.lifecycle_stage).where(Customer.id == customer_id))
+    line = f"标签：{'、'.join(t.label for t in held) if held else '无'}"
+    return line + (f" · 生命周期：{stage.label}" if stage is not None else "")

@@ -13,6 +13,7 @@ date), never after the file's date and never out of order.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
@@ -121,6 +122,7 @@ EXCEL_EPOCH = date(1899, 12, 30)  # Excel's 1900 date system, counting its phant
 SERIAL_RANGE = (20000, 80000)  # 1954 … 2119: a number in a date column outside this is not a date
 DAY_TIME = time(9, 0)
 _RELATIVE_DAYS = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2, "大前天": 3}
+_PART_DAY = {"中旬": 15, "下旬": 21, "底": 28, "末": 28}  # 份, 初, 上旬 and a bare month: its first day
 _MONTHS_BACK = {"上上个月": 2, "上上月": 2, "上个月": 1, "上月": 1, "本月": 0, "这个月": 0, "这月": 0}
 _N = rf"(?:\d{{1,2}}|[{CN_NUMERALS}]{{1,3}})"
 # What follows a number that is a quantity, not a day: 9.5万, 3.5折, 1.5T (a scanner), 2.3版, 9.10%.
@@ -136,6 +138,8 @@ DATE_PATTERN = re.compile(
     rf"\s*(?P<m>\d{{1,2}})\s*[-./月]\s*(?P<d>\d{{1,2}})(?![\d./]){_DAY_MARK})"
     r"|(?P<short>(?<![\d./])(?P<sy>\d{2})/(?P<sm>\d{1,2})/(?P<sd>\d{1,2})(?![\d/]))"
     rf"|(?P<md>(?<![\d{CN_NUMERALS}])(?P<mm>{_N})\s*月\s*(?P<md_d>{_N})\s*[日号]?)"
+    rf"|(?P<mon>(?:(?<!\d)(?P<mon_y>(?:19|20)\d{{2}})\s*年\s*)?(?<![\d{CN_NUMERALS}])(?P<mon_m>{_N})\s*月\s*"
+    r"(?P<mon_p>份|初|上旬|中旬|下旬|底|末|(?=\s|[，,；;。]|$)))"
     rf"|(?P<dot>(?<![\d./A-Za-z])(?P<dm>\d{{1,2}})[./](?P<dd>\d{{1,2}})(?![\d./]){_NOT_A_DAY}{_DAY_MARK})"
     r"|(?P<rel>大前天|前天|昨天|昨日|今天|今日)"
     rf"|(?P<mrel>(?P<mr>上上个?月|上个?月|本月|这个?月)(?:\s*(?P<mr_d>{_N})\s*[日号])?)"
@@ -150,7 +154,8 @@ _SERIAL_TEXT = re.compile(r"\d{5}(\.\d+)?")
 @dataclass(frozen=True)
 class DayMention:
     """A date as written: a whole day, or a month and day whose year is still to be inferred (year None).
-    `approx`: the words name only a month or a week (上个月, 上周): the day is its first, a guess."""
+    `approx`: the words name only a month or a week (上个月, 上周, 9月份, 9月中旬, 2025年9月): the day is a guess
+    (its first; 中旬 the 15th, 下旬 the 21st, 底 the 28th)."""
 
     year: int | None
     month: int
@@ -199,6 +204,12 @@ def mention(match: re.Match[str], reference: date) -> DayMention | None:
         found = DayMention(None, month, day)
     elif g["dot"]:
         found = DayMention(None, int(g["dm"]), int(g["dd"]))
+    elif g["mon"]:  # 2025年9月, 9月份, 9月中旬, 9月底: only the month (and part) is known
+        month = cn_number(g["mon_m"])
+        if month is None or not 1 <= month <= 12:
+            return None
+        day = _PART_DAY.get(g["mon_p"], 1)
+        return DayMention(int(g["mon_y"]) if g["mon_y"] else None, month, day, approx=True)
     elif g["mrel"]:
         return _month_relative(g, reference)
     elif g["wrel"]:
@@ -395,6 +406,27 @@ def _newest_first(mentions: list[DayMention | None]) -> bool:
     forward = sum((b - a) % 372 for a, b in pairwise(ordinals))
     backward = sum((a - b) % 372 for a, b in pairwise(ordinals))
     return backward < forward
+
+
+_FULL_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})(?!\d)")
+
+
+def first_full_date(values: Iterable[Any], limit: date) -> date | None:
+    """The first day written with its year among `values` (date cells, text), not after `limit`: what the rows
+    below say of the year, for the rows above them that write none."""
+    for value in values:
+        if isinstance(value, datetime):
+            value = value.date()
+        if isinstance(value, date):
+            if value <= limit:
+                return value
+            continue
+        if isinstance(value, str):
+            for match in _FULL_DATE.finditer(value):
+                day = _safe(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+                if day and day <= limit:
+                    return day
+    return None
 
 
 def parse_date(

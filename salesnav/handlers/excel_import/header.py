@@ -38,8 +38,8 @@ def find_header(rows: list[tuple[int, list[Any]]]) -> int | None:
     best, best_score = None, 1
     for i, (_, cells) in enumerate(rows[:SCAN_ROWS]):
         fields = _fields(cells)
-        if len(fields) > best_score:
-            best, best_score = i, len(fields)
+        if len(fields) > best_score or (best == i - 1 and len(fields) == best_score and _all_labels(cells)):
+            best, best_score = i, len(fields)  # a tie just below: the group row above a header names as much
     if best is not None:
         if best + 1 < len(rows) and _is_lower_header(rows[best][1], rows[best + 1][1]):
             return best + 1
@@ -50,6 +50,12 @@ def find_header(rows: list[tuple[int, list[Any]]]) -> int | None:
         if len(texts) >= 2 and len(texts) == len([c for c in cells if c is not None]) and i + 1 < len(rows):
             return i
     return None
+
+
+def _all_labels(cells: list[Any]) -> bool:
+    """Only short text, as a header's names are (no numbers, no sentences)."""
+    texts = [c for c in cells if c is not None]
+    return bool(texts) and all(isinstance(c, str) and len(c.strip()) <= 10 for c in texts)
 
 
 def _is_lower_header(upper: list[Any], lower: list[Any]) -> bool:

@@ -55,7 +55,7 @@ from salesnav.handlers.excel_import.remarks import (
     split_entries,
 )
 from salesnav.models import Emotion, Stage, StageOutcome, TouchpointType, User
-from salesnav.text.cn_dates import YearHint, parse_date, reference_day, title_hint
+from salesnav.text.cn_dates import YearHint, first_full_date, parse_date, reference_day, title_hint
 
 HEADERS_ONLY = "表格里只有表头，没有可导入的数据行；请填好数据后再导入（未写入任何数据）"
 NO_CUSTOMER_COLUMN = "没有识别出“客户名称”列，请在预览中指定哪一列是客户名称"
@@ -90,6 +90,7 @@ DEAL_WORDS_NOTE = (
 )
 UNCHECKED_PHONE = "电话待核实："  # before a phone that is neither a mobile nor a landline, on the contact
 SPLIT_MARK = "\x1f"  # in a group key: the spelling the user split off follows it
+YEAR_SCAN_ROWS = 200  # rows searched for a full date when a sheet's title names no year
 SIMILAR_SCAN_ALL = 2000  # new customers in a file up to which each is compared with all the others
 TAKEN_CHOICES = {"handover": "申请转交（暂不写入）", "log": "记在该客户名下", "skip": "不导入"}
 MERGE_CHOICES = {"merge": "合并为同一客户", "split": "分开，作为另一个客户"}
@@ -494,9 +495,13 @@ def parse_plan(workbook: Workbook, columns: dict[str, Any] | None, reference: da
         # The title rows above the header (「2025年下半年客户跟进表」), else the sheet's name, say the year.
         titles = [str(c) for _, cells in rows[:header_index] for c in cells if isinstance(c, str)]
         hint = title_hint([*titles, sheet.name])
+        # Until a row above says, the first full date in the sheet's dates and remarks says the year.
+        below = first_full_date(
+            (_cell(c, fields, name) for _, c in data[:YEAR_SCAN_ROWS] for name in ("date", "remarks")), reference
+        )
         neighbour: date | None = None
         for number, cells in data:
-            row = _plan_row(sheet.name, number, cells, fields, reference, hint, neighbour)
+            row = _plan_row(sheet.name, number, cells, fields, reference, hint, neighbour, below)
             plan.rows.append(row)
             days = [e.day for e in row.entries if e.day and "occurred_at" not in e.guessed]
             neighbour = max(days, default=None) or row.row_day or neighbour
@@ -708,6 +713,7 @@ def _plan_row(
     reference: date,
     hint: YearHint,
     neighbour: date | None,
+    below: date | None = None,
 ) -> PlannedRow:
     row = PlannedRow(sheet, number, _text(_cell(cells, fields, "customer")) or "")
     row.contact_name = _text(_cell(cells, fields, "contact"))
@@ -723,12 +729,13 @@ def _plan_row(
     row.amount_fen = parse_amount(amount)
     if row.amount_fen is None and _text(amount):
         row.notes.append(f"金额「{_text(amount)}」无法识别，未作为商机金额")
-    row.row_day = parse_date(_cell(cells, fields, "date"), reference, serials=True, hint=hint, neighbour=neighbour)
+    around = neighbour or below
+    row.row_day = parse_date(_cell(cells, fields, "date"), reference, serials=True, hint=hint, neighbour=around)
     if row.row_day and row.row_day > reference:
         row.notes.append(f"日期 {row.row_day.isoformat()} 晚于文件日期 {reference.isoformat()}，未采用")
         row.row_day = None
     row.entries = split_entries(_text(_cell(cells, fields, "remarks")) or "", reference)
-    row.notes += date_entries(row.entries, reference, hint, neighbour, row.row_day)
+    row.notes += date_entries(row.entries, reference, hint, neighbour, row.row_day, around=around)
     if not row.customer_name:
         row.error = "缺少客户名称"
         return row

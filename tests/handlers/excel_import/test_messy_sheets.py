@@ -258,7 +258,8 @@ def test_a_sheet_without_a_year_anywhere_takes_its_years_from_the_file_date_in_o
         {
             "sheet": "Sheet1",
             "row": 4,
-            "note": "备注「拜访吴科长」写的日期「2026年2月1日」晚于文件日期 2026-01-10，未按该日期记录",
+            "note": "备注「拜访吴科长」写的日期「2026年2月1日」晚于文件日期 2026-01-10，未按该日期记录，"
+            "按同一格里相邻记录的日期记为 2026-01-06（推测）",
         }
     ]
 
@@ -283,3 +284,45 @@ def test_a_title_banner_above_the_header_is_no_header_row_merged_or_not(session,
     plan = commit.preview(session, org.rep, owner=org.rep, data=data, filename="a.xlsx", tz=TZ)
     assert plan.sheets[0].header_row == 2
     assert [e.day for e in plan.rows[0].entries] == [date(2024, 11, 5), date(2024, 12, 1)]  # the title's year
+
+
+def test_a_row_of_group_names_above_the_header_names_the_columns_below_it(session, org):
+    rows = [
+        ["客户信息", None, "联系方式", "跟进记录", None],
+        ["客户名称", "联系人", "手机", "日期", "内容"],
+        ["常州二院", "张主任", 13811117777.0, "2025-09-18", "电话沟通需求"],
+    ]
+    data = sheets.xlsx({"客户": rows}, merges={"客户": ["A1:B1", "D1:E1"]}, modified=datetime(2025, 12, 20))
+    plan = commit.preview(session, org.rep, owner=org.rep, data=data, filename="a.xlsx", tz=TZ)
+    (sheet,) = plan.sheets
+    assert sheet.header_row == 2
+    assert [(c.header, c.field) for c in sheet.columns] == [
+        ("客户名称", "customer"),
+        ("联系人", "contact"),
+        ("手机", "phone"),
+        ("日期", "date"),
+        ("跟进记录 内容", "remarks"),
+    ]
+    (row,) = plan.rows
+    assert [(e.day, e.text) for e in row.entries] == [(date(2025, 9, 18), "电话沟通需求")]
+
+
+def test_with_no_year_in_the_title_the_first_full_date_further_down_says_the_year(session, org):
+    """Saved 2027-03-01, long after: 「10/27」 in the first row belongs with 2025/11/3 two rows down (the nearest
+    such day), not to the year before the file's date (2026)."""
+    rows = [
+        ["客户名称", "手机", "备注"],
+        ["扬州一院", 13811118888.0, "10/27 电话"],
+        ["扬州二院", 13811119999.0, "电话介绍产品"],
+        ["扬州三院", 13811110000.0, "2025/11/3 拜访；11.20 电话"],
+    ]
+    data = sheets.xlsx({"客户": rows}, modified=datetime(2027, 3, 1))
+    plan = commit.preview(session, org.rep, owner=org.rep, data=data, filename="a.xlsx", tz=TZ)
+    assert [[(e.day, "occurred_at" in e.guessed) for e in r.entries] for r in plan.rows] == [
+        [(date(2025, 10, 27), False)],
+        [(date(2025, 10, 27), True)],  # undated: the row above's date, marked (and said)
+        [(date(2025, 11, 3), False), (date(2025, 11, 20), False)],
+    ]
+    assert plan.notes == [
+        {"sheet": "客户", "row": 3, "note": "备注「电话介绍产品」没有日期，按上方各行的日期记为 2025-10-27（推测）"}
+    ]

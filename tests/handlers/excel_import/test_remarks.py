@@ -82,14 +82,14 @@ def read(cell: str, limit: date = FILE_DAY, hint: YearHint | None = None, row_da
             id="the weekday after a date is part of it",
         ),
         pytest.param(
+            "【9.3】面谈【9.10】电话",
+            [(D(2025, 9, 3), "面谈", False), (D(2025, 9, 10), "电话", False)],
+            id="dates in 【】 brackets",
+        ),
+        pytest.param(
             "9.10-9.12 参加学术会；9.15 电话",
             [(D(2025, 9, 10), "参加学术会", False), (D(2025, 9, 15), "电话", False)],
             id="a range is dated at its start",
-        ),
-        pytest.param(
-            "报价9.5万，客户嫌贵；9.12 再谈，降到 8.8万",
-            [(D(2025, 9, 12), "报价9.5万，客户嫌贵", True), (D(2025, 9, 12), "再谈，降到 8.8万", False)],
-            id="amounts are no dates; the undated head takes its neighbour's date, marked",
         ),
         pytest.param(
             "9.3 电话，要了 1.5T 磁共振和 3.0 版软件的资料",
@@ -105,6 +105,16 @@ def read(cell: str, limit: date = FILE_DAY, hint: YearHint | None = None, row_da
             "9.3 加了微信，手机 138.1234.5678",
             [(D(2025, 9, 3), "加了微信，手机 138.1234.5678", False)],
             id="a phone written in groups is no date",
+        ),
+        pytest.param(
+            "9.3 电话，9月底前要报价；10.15之前回复",
+            [(D(2025, 9, 3), "电话，9月底前要报价；10.15之前回复", False)],
+            id="a deadline inside an entry does not start one",
+        ),
+        pytest.param(
+            "９．１０ 电话；９月１２日 拜访",
+            [(D(2025, 9, 10), "电话", False), (D(2025, 9, 12), "拜访", False)],
+            id="full-width digits typed with a Chinese IME",
         ),
         pytest.param(
             "上周三 电话回访；昨天 微信确认",
@@ -156,6 +166,13 @@ def test_the_issue_19_cell_in_its_sheet_runs_forward_in_2025():
             id="the row's date column dates an undated entry (marked)",
         ),
         pytest.param(
+            "报价9.5万，客户嫌贵；9.12 再谈，降到 8.8万",
+            None,
+            [(D(2025, 9, 12), "报价9.5万，客户嫌贵", True), (D(2025, 9, 12), "再谈，降到 8.8万", False)],
+            ["备注「报价9.5万，客户嫌贵」没有日期，按同一格里相邻记录的日期记为 2025-09-12（推测）"],
+            id="amounts are no dates; the undated head takes its neighbour's date, marked and said",
+        ),
+        pytest.param(
             "上个月 拜访过一次；昨天 电话",
             None,
             [(D(2025, 11, 1), "拜访过一次", True), (D(2025, 12, 19), "电话", False)],
@@ -163,11 +180,22 @@ def test_the_issue_19_cell_in_its_sheet_runs_forward_in_2025():
             id="上个月 alone: its first day, marked and said",
         ),
         pytest.param(
+            "2025年9月 拜访了两次；9月中旬 电话",
+            None,
+            [(D(2025, 9, 1), "拜访了两次", True), (D(2025, 9, 15), "电话", True)],
+            [
+                "备注「拜访了两次」只写了大概时间，记为 2025-09-01（推测）",
+                "备注「电话」只写了大概时间，记为 2025-09-15（推测）",
+            ],
+            id="only a month (and its part): a day in it, marked and said",
+        ),
+        pytest.param(
             "2025/12/18 电话；1.5 拜访",
             None,
             [(D(2025, 12, 18), "电话", False), (D(2025, 12, 18), "拜访", True)],
             [
-                "备注「拜访」写的日期「1月5日」在文件日期之前找不到与前后记录顺序一致的年份，未按该日期记录",
+                "备注「拜访」写的日期「1月5日」在文件日期之前找不到与前后记录顺序一致的年份，未按该日期记录，"
+                "按同一格里相邻记录的日期记为 2025-12-18（推测）"
             ],
             id="a month-day no year fits after the entry above: dated like it, marked and said",
         ),
@@ -176,8 +204,8 @@ def test_the_issue_19_cell_in_its_sheet_runs_forward_in_2025():
             None,
             [(None, "拜访", True)],
             [
-                "备注「拜访」写的日期「2026年2月1日」晚于文件日期 2025-12-20，未按该日期记录",
-                "备注「拜访」没有日期，已保留并标为日期待定（暂记为文件日期 2025-12-20）",
+                "备注「拜访」写的日期「2026年2月1日」晚于文件日期 2025-12-20，未按该日期记录，"
+                "已保留并标为日期待定（暂记为文件日期 2025-12-20）"
             ],
             id="a date after the file's date is not used",
         ),
