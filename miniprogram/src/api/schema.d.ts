@@ -1631,7 +1631,7 @@ export interface paths {
         };
         /**
          * 一级看板：销售健康度指数、周趋势、验证指标、转化漏斗、赢单预测（本月、下月及过去月份误差）（总监、管理员）
-         * @description 数据按设置的间隔（dashboard.refresh_minutes）更新，window_end 为这份数据的计算时刻。
+         * @description 指数、趋势与验证指标读自随记录维护的汇总：今日数据实时，历史记录的修改约 30 秒内计入，as_of 为已计入的时刻；赢单预测按设置的间隔（dashboard.refresh_minutes）更新。
          */
         get: {
             parameters: {
@@ -6587,6 +6587,8 @@ export interface components {
             material_id: number;
             /** @description 为什么推荐这份资料 */
             reason: string;
+            /** @description 转发给匹配商机客户的雷达链接（金额大的在前，最多 2 个） */
+            share_links: components["schemas"]["ShareLinkOut"][];
             /** @description 资料标题 */
             title: string;
             /** @description 资料链接（如有） */
@@ -6966,6 +6968,23 @@ export interface components {
             prefill: components["schemas"]["PrefillOut"];
             /** @description 提交表单要调用的接口，按顺序 */
             submit_to: string[];
+        };
+        ShareLinkOut: {
+            /**
+             * @description 资料匹配的商机所属客户
+             * @example 3
+             */
+            customer_id: number;
+            /**
+             * @description 客户名称
+             * @example 华山医院
+             */
+            customer_name: string;
+            /**
+             * @description 发给该客户的雷达链接，打开、阅读和下载会通知您；指定联系人请用生成雷达链接的接口
+             * @example https://salesnav.example.com/r/eyJtIjo3LCJjIjozfQ.abc
+             */
+            url: string;
         };
         StageList: {
             /** @description 本页的记录 */
