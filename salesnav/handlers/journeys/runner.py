@@ -505,7 +505,8 @@ def dispatch(
                 key=f"journey:{run.id}:msg:{person.wecom_userid}",
             )
     elif kind == "email":
-        send_email(session, run, people, step, text, journey_name, customer)
+        subject = render(action.subject, enrollment, customer, material, link, sla_due) if action.subject else None
+        send_email(session, run, people, step, text, journey_name, customer, subject)
     if sla_due is None:
         run.state, run.outcome, run.done_at = StepRunState.DONE, "sent", now
     else:
@@ -535,10 +536,10 @@ def send_email(
     text: str,
     journey_name: str,
     customer: Customer,
+    subject: str | None = None,
 ) -> None:
     """An e-mail to the owners who have an address (after commit, SMTP); the others get the text in WeCom."""
-    assert step.action is not None
-    subject = step.action.subject or f"【客户旅程·{journey_name}】{step.title}：{customer.name}"
+    subject = subject or f"【客户旅程·{journey_name}】{step.title}：{customer.name}"
     addressed = [p for p in people if p.email]
     if addressed and current_settings().smtp.host:
         html = "<html><body>" + "".join(f"<p>{_escape(line)}</p>" for line in text.splitlines()) + "</body></html>"
@@ -687,9 +688,14 @@ def advance(session: Session, run_id: int, now: datetime) -> str | None:
         happened = condition_event(session, run, enrollment, step)
         decide(session, run, enrollment, definition, step, now, taken=happened is not None)
         return "then" if happened is not None else "else"
-    if run.state is StepRunState.OPEN:
+    if run.state is StepRunState.OPEN and step.action is not None and run.sla_due_at is not None:
         return sla_tick(session, run, enrollment, step, now)
-    return None
+    # The step was changed into another kind since this run began (a new version): it ends here.
+    run.state, run.outcome, run.wake_at = StepRunState.CANCELLED, "step_changed", None
+    run.detail = {**run.detail, "why": "旅程已修改，该步骤已改为其他类型"}
+    session.flush()
+    progress.maybe_complete(session, enrollment, now)
+    return "cancelled"
 
 
 def condition_event(
