@@ -25,6 +25,7 @@ DEV_SECRET_KEY = "dev-only-insecure-secret"  # noqa: S105 - emulator mode only, 
 KNOWN_SECRET_KEYS = frozenset({DEV_SECRET_KEY, "changeme", "change-me", "secret", "secret-key", "salesnav"})
 MIN_SECRET_KEY_LENGTH = 32
 MIN_SECRET_KEY_DISTINCT_CHARS = 10
+MIN_WEBHOOK_SECRET_LENGTH = 24
 
 
 class SettingsError(ValueError):
@@ -83,6 +84,7 @@ class Environment(BaseSettings):
     PUBLIC_URL: str = ""
     WECOM_MINIPROGRAM_APPID: str = ""
     WECOM_MINIPROGRAM_SECRET: str = ""
+    SALESNAV_WEBHOOK_SECRET: str = ""  # signs outside systems' events (POST /hooks/events); empty = refused
     WECHAT_API_BASE: str = ""  # where members' phones reach us (links in messages); the local server under the emulator
 
     @classmethod
@@ -137,6 +139,15 @@ class Environment(BaseSettings):
     def _aes_key(cls, value: str) -> str:
         if value and len(value) != 43:
             raise ValueError("must be the 43-character EncodingAESKey from the WeCom console")
+        return value
+
+    @field_validator("SALESNAV_WEBHOOK_SECRET")
+    @classmethod
+    def _webhook_secret(cls, value: str) -> str:
+        if value and (len(value) < MIN_WEBHOOK_SECRET_LENGTH or len(set(value)) < 8):
+            raise ValueError(
+                f"must be at least {MIN_WEBHOOK_SECRET_LENGTH} random characters (it signs outside systems' events)"
+            )
         return value
 
     @field_validator("SALESNAV_ASR_MODEL_DIR")
@@ -229,6 +240,9 @@ class Settings:
     miniprogram_secret: str = ""
     # WeChat's API for the mini-program (access token, 小程序码); the emulator's in emulator mode
     wechat_api_base: str = "https://api.weixin.qq.com"
+    # The shared secret outside systems sign their events with (POST /hooks/events, docs/journeys.md); empty: the
+    # inbound webhook refuses everything.
+    webhook_secret: str = ""
 
     @property
     def business_tz(self) -> ZoneInfo:
@@ -320,6 +334,7 @@ class Settings:
             miniprogram_secret=env.WECOM_MINIPROGRAM_SECRET,
             wechat_api_base=env.WECHAT_API_BASE
             or (f"http://127.0.0.1:{env.PORT}/_wecom" if emulator else "https://api.weixin.qq.com"),
+            webhook_secret=env.SALESNAV_WEBHOOK_SECRET,
         )
 
 

@@ -27,6 +27,7 @@ BATTLE_PACK_MSG_TYPE = "markdown"
 
 def register() -> None:
     port.register(port.TextToMember, text_to_member)
+    port.register(port.CardToMember, card_to_member)
     port.register(port.FileToMember, file_to_member)
     port.register(port.AlertToAnnotate, alert_to_annotate)
     port.register(port.AlertDigestToMember, alert_digest_to_member)
@@ -43,6 +44,11 @@ def _session(session: Session | None) -> Session:
 
 def text_to_member(session: Session | None, note: port.TextToMember) -> OutboundMessage:
     return outbox.queue_text(_session(session), note.userid, note.text, idempotency_key=note.key)
+
+
+def card_to_member(session: Session | None, note: port.CardToMember) -> OutboundMessage:
+    body = {"title": note.title[:128], "description": note.description[:512], "url": note.url, "btntxt": note.button}
+    return outbox.queue_message(_session(session), note.userid, "textcard", body, idempotency_key=note.key)
 
 
 def file_to_member(session: Session | None, note: port.FileToMember) -> OutboundMessage:

@@ -52,7 +52,9 @@ from salesnav.demo.plan import DemoPlan
 from salesnav.demo.plan.attachments import default_attachments_root, write_attachment_files
 from salesnav.demo.summary import SeedSummary
 from salesnav.demo.writer import TABLES, id_bases, write
+from salesnav.handlers.journeys.examples import install_ready_journeys, ready_journey
 from salesnav.handlers.stages import ensure_default_stages
+from salesnav.handlers.tags import adopt_stored_labels
 from salesnav.models import User
 from salesnav.models import session as db
 
@@ -112,7 +114,14 @@ def seed_into(session: Session, seed: int = DEFAULT_SEED, *, attachments_root: P
     plan = DemoPlan(random.Random(seed), day0, now, stages, id_bases(session))
     plan.build()
     write(session, plan)
+    adopt_stored_labels(session)  # the plan's labels become manual tags: customer_tags is the truth
     write_attachment_files(attachments_root or default_attachments_root())
+    # The article's example journey, on, with the demo's same-grade case: a white paper downloaded by a 设备科
+    # contact in the demo starts it (the migration installed it switched off; installing again gives it the case).
+    install_ready_journeys(session)
+    example = ready_journey(session)
+    if example is not None:
+        example.active, example.activated_at = True, now
     summary = plan.summary(seed)
     summary.elapsed_seconds = time.perf_counter() - started
     log.info(

@@ -14,9 +14,11 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from salesnav import clock
+from salesnav.handlers import customer_events as ce
 from salesnav.handlers import rule_settings, ticket_notices
 from salesnav.handlers.attachments import usable_attachment
 from salesnav.handlers.errors import DomainError, NotFound
+from salesnav.handlers.journeys import progress as journey_progress
 from salesnav.handlers.records import record_event
 from salesnav.handlers.rules import events
 from salesnav.handlers.scope import opportunity_for
@@ -78,6 +80,7 @@ def open_ticket(session: Session, actor: User, opp: Opportunity, *, reason: str)
         opportunity_id=opp.id,
         part_ids=[p.id for p in ticket.parts],
     )
+    ce.record_ticket_opened(session, ticket, opp)
     for part in ticket.parts:
         ticket_notices.notify_opened(session, part)
     return ticket
@@ -154,6 +157,8 @@ def answer_part(
         if part.enablement_request is not None:
             part.enablement_request.fulfilled_at = part.enablement_request.fulfilled_at or now
     session.flush()
+    if valid:
+        journey_progress.ticket_part_closed(session, part)  # a journey step's part: that step is done
     record_event(
         session,
         ANSWERED,
@@ -293,6 +298,7 @@ def request_support(
         session.add(ticket)
         session.flush()
         record_event(session, "collaboration.ticket_opened", "ticket", ticket.id, actor, opportunity_id=opp.id)
+        ce.record_ticket_opened(session, ticket, opp)
     sla = PART_REQUESTS[department][0](rule_settings.collaboration(session))
     due = rule_time(session).after(now, sla)
     part = TicketPart(department_id=dept.id, request=request[:2000], sla_hours=sla, due_at=due)

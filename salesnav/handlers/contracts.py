@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from salesnav import clock
+from salesnav.handlers import customer_events as ce
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.money import fen_to_yuan_text
 from salesnav.handlers.records import audit, record_event
@@ -133,8 +134,11 @@ def save_contract(
     signed_on: date,
     plan: list[PlannedInstalment],
     contract_no: str | None = None,
+    ends_on: date | None = None,
 ) -> Contract:
     """Enter or change the contract of a won deal and its instalment plan (instalment n = the n-th line).
+    `ends_on`, the last day of the service it buys, dates its renewal window (handlers/lifecycle.py); without
+    it the contract ends the setting lifecycle.contract_term_months after signing.
 
     An instalment already (partly) paid keeps at least what was paid; the plan may gain instalments, not lose them.
     """
@@ -143,6 +147,8 @@ def save_contract(
         raise DomainError(f"商机「{opp.title}」尚未赢单（{opp.status.label}），赢单后才能录入合同和回款计划")
     contract_no = (contract_no or "").strip() or None
     _validate(amount_fen, signed_on, plan, contract_no)
+    if ends_on is not None and ends_on <= signed_on:
+        raise DomainError(f"合同到期日 {ends_on.isoformat()} 必须晚于签约日 {signed_on.isoformat()}")
     contract = contract_of(session, opp.id)
     before: dict[str, object] = {}
     existing: dict[int, Receivable] = {}
@@ -167,6 +173,8 @@ def save_contract(
         if plan[no - 1] and plan[no - 1].amount_fen < paid.get(receivable.id, 0):
             raise DomainError(f"第 {no} 期已回款 {fen_to_yuan_text(paid[receivable.id])}，金额不能改得比已回款少")
     contract.amount_fen, contract.signed_on, contract.contract_no = amount_fen, signed_on, contract_no
+    if ends_on is not None:
+        contract.ends_on = ends_on
     for no, line in enumerate(plan, start=1):
         current = existing.get(no)
         if current is None:
@@ -319,4 +327,5 @@ def record_payment(
             outstanding_after_fen=left - take,
             source="manual",
         )
+        ce.record_payment(session, payment, receivable.customer_id, source="manual")
     return payments

@@ -21,8 +21,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from salesnav import clock
+from salesnav.handlers.journeys import listening
 from salesnav.jobs.queue import enqueue_after_commit
-from salesnav.models import CustomerEvent, EventSource, bulk
+from salesnav.models import (
+    CollaborationTicket,
+    CustomerEvent,
+    Emotion,
+    EventSource,
+    Opportunity,
+    OpportunityStatus,
+    Payment,
+    Stage,
+    StageTransition,
+    Touchpoint,
+    bulk,
+)
 
 # Jobs sit above the use cases: named by their path ("module:function"), never imported here.
 JOURNEYS_ON_EVENT_JOB = "salesnav.jobs.journeys:on_customer_event"
@@ -36,6 +49,8 @@ MATERIAL_DOWNLOADED = "material.downloaded"
 TOUCHPOINT_LOGGED = "touchpoint.logged"
 STAGE_ADVANCED = "opportunity.stage_advanced"
 OPPORTUNITY_WON = "opportunity.won"
+OPPORTUNITY_LOST = "opportunity.lost"
+EMOTION_RECORDED = "emotion.recorded"
 TICKET_OPENED = "ticket.opened"
 PAYMENT_RECEIVED = "payment.received"
 CUSTOMER_IMPORTED = "customer.imported"
@@ -49,6 +64,8 @@ KIND_LABELS = {
     TOUCHPOINT_LOGGED: "记录了触点",
     STAGE_ADVANCED: "商机推进",
     OPPORTUNITY_WON: "商机赢单",
+    OPPORTUNITY_LOST: "商机输单",
+    EMOTION_RECORDED: "表现出情绪",
     TICKET_OPENED: "发起了协作工单",
     PAYMENT_RECEIVED: "收到回款",
     CUSTOMER_IMPORTED: "Excel 导入",
@@ -101,13 +118,11 @@ def record_customer_event(
             dedupe_key=dedupe_key,
         )
         .on_conflict_do_nothing(index_elements=[CustomerEvent.dedupe_key])
-        .returning(CustomerEvent.id)
+        .returning(CustomerEvent)  # the row as an ORM object, in the same statement
     )
-    event_id = session.execute(statement).scalar()
-    if event_id is None:
+    event = session.scalars(statement).first()
+    if event is None:
         return None
-    event = session.get(CustomerEvent, event_id)
-    assert event is not None
     schedule_journeys(session, event)
     return event
 
@@ -163,9 +178,9 @@ def record_customer_events(
 
 
 def journeys_listen(kind: str) -> bool:
-    """Whether some active journey is triggered by (or waits for) events of this kind. Replaced by the
-    journeys' runner (issue 20): until then no journey listens."""
-    return False
+    """Whether some active journey is triggered by, waits for or exits on events of this kind (the kinds are
+    read from the active journeys at most every few seconds per process: handlers/journeys/listening.py)."""
+    return listening.listens(kind)
 
 
 def schedule_journeys(session: Session, event: CustomerEvent) -> None:
@@ -193,3 +208,129 @@ def _job_key(event_id: int) -> str:
 def _insert(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CustomerEvent)
+
+
+# --- from what we already record (source "system"), in the recording use case's transaction ---------------
+
+
+def record_touchpoint(session: Session, touchpoint: Touchpoint, contact_ids: Sequence[int]) -> None:
+    """touchpoint.logged for a touchpoint just logged; and emotion.recorded when it carries a clear emotion
+    (积极 or 抵触 — a voice note's heard emotion among them)."""
+    payload: dict[str, Any] = {
+        "touchpoint_id": touchpoint.id,
+        "type": touchpoint.type.value,
+        "type_label": touchpoint.type.label,
+        "emotion": touchpoint.emotion.value,
+        "source": touchpoint.source.value,
+        "effective": touchpoint.is_effective,
+        "opportunity_id": touchpoint.opportunity_id,
+        "rep_id": touchpoint.rep_id,
+    }
+    contact_id = contact_ids[0] if len(contact_ids) == 1 else None
+    record_customer_event(
+        session,
+        customer_id=touchpoint.customer_id,
+        contact_id=contact_id,
+        kind=TOUCHPOINT_LOGGED,
+        occurred_at=touchpoint.occurred_at,
+        payload={**payload, "contact_ids": list(contact_ids)},
+        dedupe_key=f"touchpoint:{touchpoint.id}",
+    )
+    if touchpoint.emotion is not Emotion.NEUTRAL:
+        record_emotion(session, touchpoint, contact_id=contact_id)
+
+
+def record_emotion(session: Session, touchpoint: Touchpoint, *, contact_id: int | None = None) -> None:
+    """emotion.recorded: the customer's emotion at a touchpoint (logged, or changed later, e.g. by a voice note)."""
+    emotion = touchpoint.emotion
+    record_customer_event(
+        session,
+        customer_id=touchpoint.customer_id,
+        contact_id=contact_id,
+        kind=EMOTION_RECORDED,
+        occurred_at=touchpoint.occurred_at,
+        payload={
+            "touchpoint_id": touchpoint.id,
+            "emotion": emotion.value,
+            "emotion_label": emotion.label,
+            "heard": "emotion" in (touchpoint.guessed_fields or []),  # read from a voice note or text, not picked
+        },
+        dedupe_key=f"emotion:{touchpoint.id}:{emotion.value}",
+    )
+
+
+def record_stage_move(
+    session: Session, opp: Opportunity, transition: StageTransition, before: Stage, after: Stage, *, history: bool
+) -> None:
+    """opportunity.stage_advanced for a move; opportunity.won / opportunity.lost when it closed the deal.
+    `history`: a move dated in the past (an import), which journeys may choose to ignore."""
+    payload: dict[str, Any] = {
+        "opportunity_id": opp.id,
+        "title": opp.title,
+        "product_line": opp.product_line,
+        "from_stage": before.code,
+        "to_stage": after.code,
+        "to_stage_name": after.name,
+        "amount_fen": opp.expected_amount_fen,
+        "history": history,
+    }
+    record_customer_event(
+        session,
+        customer_id=opp.customer_id,
+        kind=STAGE_ADVANCED,
+        occurred_at=transition.occurred_at,
+        payload=payload,
+        dedupe_key=f"stage:{transition.id}",
+    )
+    if opp.status in (OpportunityStatus.WON, OpportunityStatus.LOST):
+        record_customer_event(
+            session,
+            customer_id=opp.customer_id,
+            kind=OPPORTUNITY_WON if opp.status is OpportunityStatus.WON else OPPORTUNITY_LOST,
+            occurred_at=transition.occurred_at,
+            payload=payload,
+            dedupe_key=f"closed:{opp.id}",
+        )
+
+
+def record_ticket_opened(session: Session, ticket: CollaborationTicket, opp: Opportunity) -> None:
+    record_customer_event(
+        session,
+        customer_id=opp.customer_id,
+        kind=TICKET_OPENED,
+        occurred_at=ticket.opened_at,
+        payload={"ticket_id": ticket.id, "opportunity_id": opp.id, "reason": ticket.reason},
+        dedupe_key=f"ticket:{ticket.id}",
+    )
+
+
+def record_payment(session: Session, payment: Payment, customer_id: int, *, source: str) -> None:
+    record_customer_event(
+        session,
+        customer_id=customer_id,
+        kind=PAYMENT_RECEIVED,
+        occurred_at=payment.paid_at,
+        payload={
+            "payment_id": payment.id,
+            "receivable_id": payment.receivable_id,
+            "amount_fen": payment.amount_fen,
+            "source": source,
+        },
+        dedupe_key=f"payment:{payment.id}",
+    )
+
+
+def record_imported(session: Session, import_id: int, customer_ids: Sequence[int]) -> list[int]:
+    """customer.imported for the customers an Excel import has just filed: one statement for the lot."""
+    return record_customer_events(
+        session,
+        [
+            NewCustomerEvent(
+                customer_id=customer_id,
+                kind=CUSTOMER_IMPORTED,
+                payload={"import_id": import_id},
+                dedupe_key=f"import:{import_id}:{customer_id}",
+            )
+            for customer_id in dict.fromkeys(customer_ids)
+        ],
+    )

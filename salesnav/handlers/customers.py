@@ -30,6 +30,7 @@ from salesnav.handlers.scope import (
     owned_by_visible,
     visible_owner_ids,
 )
+from salesnav.handlers.tags import adopt_labels
 from salesnav.models import Contact, Customer, CustomerKind, DecisionRole, User, bulk
 
 MAX_NAME = 200
@@ -97,7 +98,7 @@ def create_customer(
     tags: list[str] | None = None,
 ) -> Customer:
     """The new customer belongs to the rep who files it; the same rep filing the same name gets the existing one."""
-    customer = Customer(**_customer_row(actor, name=name, kind=kind, grade=grade, region=region, tags=tags))
+    customer = Customer(**_customer_row(actor, name=name, kind=kind, grade=grade, region=region))
     existing = session.scalars(
         select(Customer).where(
             Customer.owner_id == actor.id, Customer.name == customer.name, Customer.deleted_at.is_(None)
@@ -108,6 +109,8 @@ def create_customer(
     session.add(customer)
     session.flush()
     record_event(session, "customer.created", "customer", customer.id, actor, name=customer.name)
+    if tags:
+        adopt_labels(session, actor, customer.id, tags)
     return customer
 
 
@@ -118,7 +121,6 @@ def _customer_row(
     kind: CustomerKind | str = CustomerKind.HOSPITAL,
     grade: str | None = None,
     region: str | None = None,
-    tags: list[str] | None = None,
 ) -> dict[str, Any]:
     """The checks and the column values of a new customer: shared by one-by-one and bulk filing."""
     name = (name or "").strip()
@@ -134,7 +136,7 @@ def _customer_row(
         "kind": member,
         "grade": (grade or "").strip() or None,
         "region": (region or "").strip() or None,
-        "tags": [t.strip() for t in tags or [] if t.strip()],
+        "tags": [],  # kept by handlers/tags.py from the tags the customer holds
         "owner_id": actor.id,
     }
 
@@ -160,11 +162,7 @@ def create_customers(session: Session, actor: User, specs: list[NewCustomer]) ->
     rows: list[dict[str, Any] | DomainError] = []
     for spec in specs:
         try:
-            rows.append(
-                _customer_row(
-                    actor, name=spec.name, kind=spec.kind, grade=spec.grade, region=spec.region, tags=spec.tags
-                )
-            )
+            rows.append(_customer_row(actor, name=spec.name, kind=spec.kind, grade=spec.grade, region=spec.region))
         except DomainError as exc:
             rows.append(exc)
     names = list({row["name"] for row in rows if isinstance(row, dict)})
@@ -189,6 +187,10 @@ def create_customers(session: Session, actor: User, specs: list[NewCustomer]) ->
     for customer_id, row in zip(bulk.insert_new(session, Customer.__table__, new), new, strict=True):
         existing[row["name"]] = FiledCustomer(customer_id, True)
     record_events(session, "customer.created", "customer", [(row["id"], {"name": row["name"]}) for row in new], actor)
+    labels = {spec.name.strip(): spec.tags for spec in specs if spec.tags}
+    for row in new:
+        if labels.get(row["name"]):
+            adopt_labels(session, actor, row["id"], labels[row["name"]])
     out: list[FiledCustomer | DomainError] = []
     filed: set[str] = set()
     for row in rows:

@@ -9,7 +9,9 @@ What is looked at (each a finding, each with a severity):
 - open collaboration ticket parts on the customer's deals (overdue ones first);
 - the on-time payment rate (the credit check's source: finance system or our receivables);
 - each open deal's win probability (赢单概率, salesnav/handlers/win_probability.py) with its top reasons: the
-  chat answer's 赢单概率 block (the first MAX_WIN_DEALS deals) and each deal's `win` in the API.
+  chat answer's 赢单概率 block (the first MAX_WIN_DEALS deals) and each deal's `win` in the API;
+- the customer journeys the customer is in and at which step (salesnav/handlers/journeys/stats.py), a step past
+  its deadline said as such: the chat answer's 客户旅程 block and `journeys` in the API.
 The colour is the worse of the stored health (the red-light rule's) and what the findings say.
 Each use is recorded as a DomainEvent "health.diagnosis_requested" (the 诊断使用次数 metric counts it).
 """
@@ -27,6 +29,7 @@ from salesnav import clock
 from salesnav.finance import FinanceUnavailable, payment_history
 from salesnav.handlers import rule_settings
 from salesnav.handlers.checklists import missing_items
+from salesnav.handlers.journeys.stats import CustomerJourney, customer_journeys, describe_customer_journey
 from salesnav.handlers.records import record_event
 from salesnav.handlers.scope import customer_for
 from salesnav.handlers.win_probability import WinProbability, win_probabilities
@@ -37,6 +40,7 @@ from salesnav.models import (
     Customer,
     DecisionRole,
     Emotion,
+    EnrollmentState,
     Health,
     Opportunity,
     OpportunityStatus,
@@ -56,6 +60,7 @@ STALL_FACTOR = 1.5  # stalled: more than 1.5 × the days similar deals spent in 
 QUIET_DAYS = 14  # no touchpoint for this long is a finding of its own
 OK, WARN, BAD = "ok", "warn", "bad"
 MAX_WIN_DEALS = 3
+MAX_JOURNEYS_SAID = 3  # the chat answer names at most this many journeys the customer is in
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,7 @@ class Diagnosis:
     payment: Payment
     findings: list[Finding]
     next_steps: list[str] = field(default_factory=list)
+    journeys: list[CustomerJourney] = field(default_factory=list)  # the customer journeys they are in
 
 
 def diagnose(session: Session, actor: User, customer_id: int, *, channel: str = "api") -> Diagnosis:
@@ -160,7 +166,7 @@ def diagnose(session: Session, actor: User, customer_id: int, *, channel: str = 
         findings,
     )
     steps = next_steps(session, customer, diagnosis, now)
-    diagnosis = dataclasses.replace(diagnosis, next_steps=steps)
+    diagnosis = dataclasses.replace(diagnosis, next_steps=steps, journeys=customer_journeys(session, customer.id, now))
     record_event(
         session,
         DIAGNOSIS_REQUESTED,
@@ -446,8 +452,10 @@ def describe(diagnosis: Diagnosis) -> str:
     steps = [f"{i}. {step}" for i, step in enumerate(diagnosis.next_steps, 1)]
     odds = [describe_win(d.win, d.title) for d in diagnosis.deals if d.win is not None][:MAX_WIN_DEALS]
     win = ["赢单概率：", *odds] if odds else []
+    active = [j for j in diagnosis.journeys if j.state is EnrollmentState.ACTIVE][:MAX_JOURNEYS_SAID]
+    journeys = ["客户旅程：", *(describe_customer_journey(j) for j in active)] if active else []
     while True:
-        text = "\n".join([head, "原因：", *reasons, *win, "建议下一步：", *steps])
+        text = "\n".join([head, "原因：", *reasons, *win, *journeys, "建议下一步：", *steps])
         if len(text.encode()) <= 2000 or len(reasons) <= 3:
             return text
         reasons.pop()  # the least severe reason goes first

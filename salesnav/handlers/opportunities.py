@@ -13,6 +13,7 @@ from sqlalchemy.orm.util import identity_key
 
 from salesnav import clock
 from salesnav.handlers import collaboration, rule_settings
+from salesnav.handlers import customer_events as ce
 from salesnav.handlers.checklists import Evidence, apply_evidence, missing_items, stages_passed
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound, OpportunityClosed
 from salesnav.handlers.records import audit, audits, record_event, record_events
@@ -263,6 +264,7 @@ def advance_stage(
         overridden=[stage.code for stage in skipped],
         amount_fen=opp.expected_amount_fen,
     )
+    ce.record_stage_move(session, opp, transition, current, target, history=occurred_at is not None)
     sample_test = next((stage for stage in path if stage.code == SAMPLE_TEST), None)
     if sample_test is not None and occurred_at is None:  # history (an import): its sample test is long past
         reason = "商机进入样品测试" if target is sample_test else f"商机越过样品测试，直接推进到「{target.name}」"

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from salesnav import clock
+from salesnav.handlers import customer_events as ce
 from salesnav.handlers.attachments import attachment_for
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.records import audit, record_event
@@ -308,6 +309,7 @@ def confirm_invoice_payment(
         source="invoice",
         corrected=corrected,
     )
+    ce.record_payment(session, payment, receivable.customer_id, source="invoice")
     return payment, True
 
 

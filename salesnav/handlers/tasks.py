@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from salesnav import clock
 from salesnav.handlers.errors import DomainError, NotFound
+from salesnav.handlers.journeys import progress as journey_progress
 from salesnav.handlers.records import audit, record_event
 from salesnav.handlers.scope import can_access_owner
 from salesnav.models import Task, TaskStatus, User
@@ -65,4 +66,5 @@ def complete_task(session: Session, actor: User, *, task_id: int) -> Task:
     session.flush()
     audit(session, actor, "task", task.id, "complete", before, {"status": task.status.value})
     record_event(session, "task.completed", "task", task.id, actor, origin=task.origin)
+    journey_progress.task_completed(session, task)  # a journey step's task: that step is done
     return task

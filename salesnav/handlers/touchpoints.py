@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesnav import clock
+from salesnav.handlers import customer_events as ce
 from salesnav.handlers.attachments import attachment_for
 from salesnav.handlers.errors import DomainError, Forbidden, NotFound
 from salesnav.handlers.records import audit, record_event, record_events
@@ -86,6 +87,7 @@ def log_touchpoint(
         actor,
         **_event_payload(row, touchpoint.opportunity_id, bool(found)),
     )
+    ce.record_touchpoint(session, touchpoint, [c.id for c in found])
     return touchpoint
 
 
@@ -359,6 +361,8 @@ def update_touchpoint(
         changed=sorted(k for k in after if after[k] != before[k]),
         effective=touchpoint.is_effective,
     )
+    if after["emotion"] != before["emotion"] and touchpoint.emotion is not Emotion.NEUTRAL:
+        ce.record_emotion(session, touchpoint)
     return touchpoint
 
 

@@ -24,11 +24,14 @@ from salesnav import clock as timekeeper
 from salesnav.jobs import (
     battle_pack,
     collaboration,
+    customer_tags,
     dashboards,
     heartbeat,
     housekeeping,
+    journeys,
     org_sync,
     pool,
+    radar,
     recovery,
     rules,
     win_probability,
@@ -62,6 +65,8 @@ PERIODIC: list[PeriodicJob] = [
     ),
     # Every 5 s so an alert goes out within ~6 s of its threshold; each scan costs only what matches.
     PeriodicJob("rules.scan", rules.scan, IntervalTrigger(seconds=5), queue="rules", slot_seconds=5),
+    # Every 5 s: journey steps due (held messages, waits, conditions timing out, SLA reminders and escalations).
+    PeriodicJob("journeys.advance", journeys.advance_due, IntervalTrigger(seconds=5), queue="rules", slot_seconds=5),
     # Every minute: one reminder per collaboration part before its deadline (setting reminder_hours_before).
     PeriodicJob("collaboration.remind_due", collaboration.remind_due, IntervalTrigger(seconds=60), queue="rules"),
     # Every 30 s, in the clock itself: jobs committed but never queued (Redis was down) or whose worker died.
@@ -96,6 +101,11 @@ PERIODIC: list[PeriodicJob] = [
     # Every 5 min: the public pool's warnings and returns (公海); every minute: visit briefs and new talk tracks.
     PeriodicJob("pool.scan", pool.scan, IntervalTrigger(minutes=5), queue="rules", slot_seconds=300),
     PeriodicJob("brief.send_due", pool.send_briefs, IntervalTrigger(seconds=60), queue="reports"),
+    # Every 30 s: a 雷达 view silent for 2 minutes gets its read summary (the phone went dark before saying so).
+    PeriodicJob("radar.close_idle", radar.close_idle, IntervalTrigger(seconds=30), queue="rules", slot_seconds=30),
+    # Every 5 min: rule tags and lifecycle stages of the customers changed since the last run; once a business day
+    # every customer (what time alone changes: a trial ending, a renewal window opening, silence growing long).
+    PeriodicJob("tags.refresh", customer_tags.refresh, IntervalTrigger(minutes=5), queue="rules", slot_seconds=300),
     # Hourly; syncs only in the 02:00 hour of business time (salesnav/jobs/org_sync.py).
     PeriodicJob("org.sync_nightly", org_sync.nightly, IntervalTrigger(hours=1), slot_seconds=3600),
     # Hourly; retrains in the 03:00 hour of business time, or at once while no version exists.

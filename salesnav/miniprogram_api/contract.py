@@ -75,7 +75,13 @@ DESCRIPTIONS: dict[str, str] = {
     "GET /attachments/{attachment_id}/content": "附件原始内容，Content-Type 为上传时识别的类型。",
     "GET /customers": "按名称关键字、拼音首字母（如 hsyy）或联系人手机号（可只输后几位）搜索我可见的客户。",
     "POST /customers": "新建客户（如展会线索），可同时添加联系人；同名客户已存在时提示而不重复建。",
-    "GET /customers/{customer_id}": "客户资料、健康度与联系人（含决策链角色）。",
+    "GET /customers/{customer_id}": "客户资料、健康度、标签、生命周期阶段与联系人（含决策链角色）。",
+    "GET /tags": "管理员在后台定义的客户标签。手动标签（kind=manual）可由看得到客户的人添加或去掉；"
+    "规则标签（kind=rule）由系统按规则每几分钟计算，不能手动添加。",
+    "POST /customers/{customer_id}/tags": "给我可见的客户加上一个手动标签（传编码或名称）。标签不存在为 404；"
+    "规则标签不能手动添加，为 409。客户已有该标签时原样返回。",
+    "DELETE /customers/{customer_id}/tags/{tag}": "去掉我可见客户的一个手动标签（路径中传编码或名称）。"
+    "客户本来没有该标签时也回答 204；规则标签不能手动去掉，为 409。",
     "POST /customers/{customer_id}/contacts": "为我可见的客户添加联系人，可同时设定决策链角色。",
     "PATCH /contacts/{contact_id}": "只改传入的字段；decision_role 传 null 清空。人工设定的角色不再标为系统推测。",
     "GET /customers/{customer_id}/brief": "拜访前的简报，与企业微信推送的「拜访简报」同源："
@@ -95,6 +101,9 @@ DESCRIPTIONS: dict[str, str] = {
     "POST /imports/{import_id}/undo": "撤销一次已完成的导入：只删除本次创建的记录，审计记录保留。",
     "GET /imports/{import_id}/failed.csv": "失败行及原因的 CSV（UTF-8 带 BOM，Excel 可直接打开；已防公式注入）。",
     "GET /materials": "已发布、未下架的素材；按产品线、阶段、客户类型筛选时，通用素材也会列出。",
+    "POST /materials/{material_id}/links": "为我可见的客户（及其联系人）生成这份素材的雷达链接，30 天有效。"
+    "客户打开、阅读（时长）和下载都记为该客户的行为事件，并在企业微信通知我；"
+    "素材不存在或已下架、客户不可见、联系人不属于该客户为 404。",
     "POST /voice": "multipart 上传语音（字段 file，≤60 秒）。返回识别文字与触点草稿，"
     "销售确认或修改后用 POST /touchpoints 保存（guessed_fields 原样回传）。不会自动记录任何内容。",
     "POST /invoices/ocr": "multipart 上传发票照片（字段 file）。返回识别出的字段（金额为分）与各字段置信度，"
@@ -173,6 +182,14 @@ CONFLICTS: dict[str, tuple[str, dict[str, Any]]] = {
     "POST /invoices/confirm": (
         "该发票已登记到其他应收款，或应收款已结清",
         {"error": "conflict", "message": "该发票已登记到其他应收款"},
+    ),
+    "POST /customers/{customer_id}/tags": (
+        "规则标签由系统计算，不能手动添加",
+        {"error": "conflict", "message": "「三甲」是按规则自动计算的标签，不能手动添加或去掉。"},
+    ),
+    "DELETE /customers/{customer_id}/tags/{tag}": (
+        "规则标签由系统计算，不能手动去掉",
+        {"error": "conflict", "message": "「三甲」是按规则自动计算的标签，不能手动添加或去掉。"},
     ),
     "POST /imports/{import_id}/commit": (
         "这次导入已确认过或已撤销",
@@ -473,6 +490,11 @@ PROPERTY_WORDS = {
     "grade": "客户等级，如 三甲",
     "region": "地区",
     "tags": "标签",
+    "tag": "标签编码或名称",
+    "tag_list": "客户现在的标签，每个带编码与名称",
+    "label": "中文名称",
+    "lifecycle": "生命周期阶段",
+    "lifecycle_since": "进入生命周期阶段的时间",
     "phone": "手机号",
     "evidence": "已提供的检查清单材料",
     "transcript": "语音识别出的文字",

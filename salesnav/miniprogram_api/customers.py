@@ -11,14 +11,18 @@ from sqlalchemy import select
 from salesnav.handlers.customers import add_contact, create_customer, initials, name_matches, normalise_phone
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.form_entry import record_form_entry
+from salesnav.handlers.journeys.stats import customer_journeys
 from salesnav.handlers.scope import customer_for, owned_by_visible
 from salesnav.miniprogram_api import overdue
+from salesnav.miniprogram_api import tags as tag_api
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
+from salesnav.miniprogram_api.journeys import ATTR as JOURNEYS
+from salesnav.miniprogram_api.journeys import journeys_field
 from salesnav.miniprogram_api.listing import paginate
 from salesnav.miniprogram_api.schemas import Code, FormTimes, PageArgs, page_of, with_labels
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
-from salesnav.models import Contact, Customer, CustomerKind, DecisionRole, Health
+from salesnav.models import Contact, Customer, CustomerKind, DecisionRole, Health, LifecycleStage
 
 TAGS = ["客户"]
 
@@ -40,11 +44,26 @@ class CustomerOut(ma.Schema):
     kind = Code(CustomerKind, required=True)
     grade = fields.String(allow_none=True)
     region = fields.String(allow_none=True)
-    tags = fields.List(fields.String())
+    tags = fields.List(fields.String(), metadata={"description": "标签名称（同 tag_list 的 label）"})
+    tag_list = tag_api.field()
     owner_id = fields.Integer(required=True)
     health = Code(Health, required=True)
+    lifecycle = Code(
+        LifecycleStage,
+        attribute="lifecycle_stage",
+        allow_none=True,
+        metadata={"description": "生命周期阶段；不在任何阶段时为空"},
+    )
+    lifecycle_since = fields.AwareDateTime(allow_none=True, metadata={"description": "进入该生命周期阶段的时间"})
     contacts = fields.List(fields.Nested(ContactOut), required=True)
     overdue_receivable_fen = overdue.field()
+
+
+@with_labels
+class CustomerDetailOut(CustomerOut):
+    """A customer read alone: what the list carries, and the journeys the customer is in."""
+
+    journeys = journeys_field(JOURNEYS)
 
 
 CustomerPage = page_of(CustomerOut, "CustomerPage")
@@ -68,7 +87,10 @@ class CustomerIn(FormTimes):
     grade = fields.String(allow_none=True, validate=validate.Length(max=20))
     region = fields.String(allow_none=True, validate=validate.Length(max=50))
     tags = fields.List(
-        fields.String(validate=validate.Length(max=40)), load_default=list, validate=validate.Length(max=20)
+        fields.String(validate=validate.Length(max=20)),
+        load_default=list,
+        validate=validate.Length(max=20),
+        metadata={"description": "标签名称，如展会名；还没有的名称成为新的手动标签"},
     )
     contacts = fields.List(fields.Nested(ContactIn), load_default=list, validate=validate.Length(max=20))
 
@@ -98,14 +120,18 @@ def list_customers(args: dict[str, Any]) -> dict[str, Any]:
         )
     page = paginate(query, args)
     overdue.annotate(page["items"])
+    tag_api.annotate(page["items"])
     return page
 
 
 @bp.route(f"/customers/<{ID}:customer_id>", methods=["GET"])
-@bp.response(200, CustomerOut)
-@bp.doc(tags=TAGS, summary="客户详情（含联系人）")
+@bp.response(200, CustomerDetailOut)
+@bp.doc(tags=TAGS, summary="客户详情（含联系人与所在的客户旅程）")
 def read_customer(customer_id: int) -> Customer:
-    return customer_for(db_session(), current_actor(), customer_id)
+    session = db_session()
+    customer = customer_for(session, current_actor(), customer_id)
+    setattr(customer, JOURNEYS, customer_journeys(session, customer.id))  # read by the answer, never stored
+    return customer
 
 
 @bp.route("/customers", methods=["POST"])

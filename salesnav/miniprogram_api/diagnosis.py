@@ -8,6 +8,7 @@ from marshmallow import fields
 from salesnav.handlers.diagnosis import Diagnosis, diagnose
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import ID, bp
+from salesnav.miniprogram_api.journeys import journeys_field
 from salesnav.miniprogram_api.schemas import Code, Codes, with_labels
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.miniprogram_api.win_probability import WinProbabilityOut
@@ -87,6 +88,7 @@ class DiagnosisOut(ma.Schema):
     payment = fields.Nested(DiagnosisPaymentOut, required=True)
     findings = fields.List(fields.Nested(DiagnosisFindingOut), required=True)
     next_steps = fields.List(fields.String(), required=True)
+    journeys = journeys_field()
 
 
 @bp.route(f"/customers/<{ID}:customer_id>/diagnosis", methods=["GET"])

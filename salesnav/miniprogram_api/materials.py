@@ -9,9 +9,12 @@ from marshmallow import fields, validate
 from sqlalchemy import or_, select
 
 from salesnav import clock
+from salesnav.handlers.radar import share_link
+from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import bp
 from salesnav.miniprogram_api.listing import paginate
 from salesnav.miniprogram_api.schemas import PageArgs, page_of
+from salesnav.miniprogram_api.unit_of_work import commit, db_session
 from salesnav.models import Material, Stage
 
 TAGS = ["素材"]
@@ -59,3 +62,65 @@ def list_materials(args: dict[str, Any]) -> dict[str, Any]:
     if q := (args.get("q") or "").strip():
         query = query.where(Material.title.contains(q, autoescape=True))
     return paginate(query.order_by(Material.published_at.desc(), Material.id.desc()), args)
+
+
+class MaterialLinkIn(ma.Schema):
+    customer_id = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1, max=2**53),
+        metadata={"description": "收到资料的客户", "example": 12},
+    )
+    contact_id = fields.Integer(
+        allow_none=True,
+        validate=validate.Range(min=1, max=2**53),
+        metadata={"description": "收到资料的联系人（该客户的联系人）；不填则只知道是哪个客户", "example": 34},
+    )
+    external_userid = fields.String(
+        allow_none=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "企业微信外部联系人 ID；不传 contact_id 时按它找该客户的联系人", "example": "wmXXXX"},
+    )
+
+
+class MaterialLinkOut(ma.Schema):
+    url = fields.String(
+        required=True,
+        metadata={
+            "description": "发给客户的雷达链接：打开、阅读时长和下载都会记录并在企业微信通知您",
+            "example": "https://salesnav.example.com/r/eyJtIjo3LCJjIjoxMn0.abc",
+        },
+    )
+    material_id = fields.Integer(required=True, metadata={"example": 7})
+    material_title = fields.String(required=True, metadata={"example": "AI影像辅助诊断白皮书"})
+    customer_id = fields.Integer(required=True, metadata={"example": 12})
+    customer_name = fields.String(required=True, metadata={"example": "北京协和医院"})
+    contact_id = fields.Integer(allow_none=True, metadata={"example": 34})
+    contact_name = fields.String(allow_none=True, metadata={"example": "李明"})
+    expires_at = fields.AwareDateTime(required=True, metadata={"description": "链接失效时间（30 天）"})
+
+
+@bp.route("/materials/<int:material_id>/links", methods=["POST"])
+@bp.arguments(MaterialLinkIn)
+@bp.response(201, MaterialLinkOut)
+@bp.doc(tags=TAGS, summary="生成发给客户的资料雷达链接")
+def create_material_link(body: dict[str, Any], material_id: int) -> dict[str, Any]:
+    session, actor = db_session(), current_actor()
+    link = share_link(
+        session,
+        actor,
+        material_id,
+        body["customer_id"],
+        contact_id=body.get("contact_id"),
+        external_userid=body.get("external_userid"),
+    )
+    commit()
+    return {
+        "url": link.url,
+        "material_id": link.material.id,
+        "material_title": link.material.title,
+        "customer_id": link.customer.id,
+        "customer_name": link.customer.name,
+        "contact_id": link.contact.id if link.contact else None,
+        "contact_name": link.contact.name if link.contact else None,
+        "expires_at": link.expires_at,
+    }

@@ -36,6 +36,7 @@ from salesnav.miniprogram_api import (  # noqa: F401  (each attaches its routes 
     pool,
     qrcodes,
     stages,
+    tags,
     tasks,
     tickets,
     today,

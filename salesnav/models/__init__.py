@@ -52,6 +52,7 @@ from salesnav.models.pool import (
 )
 from salesnav.models.qrcodes import QrScene
 from salesnav.models.records import AuditEntry, DomainEvent, JobRun, RuleSetting
+from salesnav.models.tags import CustomerTag, LifecycleStage, TagDefinition, TagKind, TagRun, TagSource
 from salesnav.models.touchpoints import CaptureSource, Emotion, Touchpoint, TouchpointType, touchpoint_contacts
 from salesnav.models.win_models import WinModel
 from salesnav.models.work import Alert, AlertState, Annotation, Task, TaskStatus
@@ -78,6 +79,7 @@ __all__ = [
     "Customer",
     "CustomerEvent",
     "CustomerKind",
+    "CustomerTag",
     "DashboardSnapshot",
     "DecisionRole",
     "Department",
@@ -100,6 +102,7 @@ __all__ = [
     "JourneyEnrollment",
     "JourneyMessageCount",
     "JourneyStepRun",
+    "LifecycleStage",
     "Material",
     "MaterialView",
     "Opportunity",
@@ -120,6 +123,10 @@ __all__ = [
     "StageOutcome",
     "StageTransition",
     "StepRunState",
+    "TagDefinition",
+    "TagKind",
+    "TagRun",
+    "TagSource",
     "TalkTrackDelivery",
     "Task",
     "TaskStatus",

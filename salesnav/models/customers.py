@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from salesnav.models.base import Base, BigId, IdMixin, LabelledEnum, SoftDeleteMixin, TimestampMixin, db_enum
 from salesnav.models.org import User
+from salesnav.models.tags import LIFECYCLE_STAGE_TYPE, LifecycleStage
 
 
 class CustomerKind(LabelledEnum):
@@ -35,10 +38,15 @@ class Customer(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
     kind: Mapped[CustomerKind] = mapped_column(db_enum(CustomerKind), default=CustomerKind.HOSPITAL)
     grade: Mapped[str | None] = mapped_column(String(20))  # e.g. 三甲
     region: Mapped[str | None] = mapped_column(String(50))
+    # The labels of the tags the customer holds now: kept by salesnav/handlers/tags.py from customer_tags
+    # (the truth), for lists and exports that show them without a join.
     tags: Mapped[list[str]] = mapped_column(default=list)
     owner_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
     key_account_manager_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
     health: Mapped[Health] = mapped_column(db_enum(Health), default=Health.GREEN)
+    # Computed by salesnav/handlers/lifecycle.py (新客户试用期, 续费前, 流失预警); None: in no stage.
+    lifecycle_stage: Mapped[LifecycleStage | None] = mapped_column(LIFECYCLE_STAGE_TYPE, default=None, index=True)
+    lifecycle_since: Mapped[datetime | None] = mapped_column(default=None)
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     key_account_manager: Mapped[User | None] = relationship(foreign_keys=[key_account_manager_id])

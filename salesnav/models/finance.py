@@ -24,6 +24,8 @@ class Contract(IdMixin, TimestampMixin, Base):
     contract_no: Mapped[str | None] = mapped_column(String(64))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     signed_on: Mapped[date]
+    # The last day of the service the contract buys; None: signed_on + the setting lifecycle.contract_term_months.
+    ends_on: Mapped[date | None] = mapped_column(default=None)
     entered_by_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
 
     instalments: Mapped[list[Receivable]] = relationship(back_populates="contract", order_by="Receivable.instalment_no")

@@ -87,6 +87,13 @@ DEFAULTS: dict[str, Any] = {
     "brief.history_days": 365,  # objections of similar deals: touchpoints in these days
     "brief.min_similar": 5,  # fewer objections than this among similar deals → a wider group
     "talk_track.enabled": True,
+    # Customer lifecycle stages (salesnav/handlers/lifecycle.py), recomputed by the tags job.
+    "lifecycle.enabled": True,
+    "lifecycle.trial_days": 90,  # 新客户试用期: this many days after the customer's first won deal
+    "lifecycle.renewal_months": 3,  # 老客户续费前: this many months before a contract ends
+    "lifecycle.contract_term_months": 12,  # a contract without an end date ends this long after signing
+    "lifecycle.churn_silent_days": 60,  # 流失预警: no touchpoint for this many days (a customer with a won deal)
+    "lifecycle.churn_on_red_health": True,  # 流失预警 also while the customer's health is red
 }
 
 

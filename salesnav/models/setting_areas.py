@@ -169,6 +169,17 @@ class Annotation(Area):
     window_minutes: int
 
 
+class Lifecycle(Switched):
+    """The lifecycle stages (salesnav/handlers/lifecycle.py): 新客户试用期, 老客户续费前3个月, 流失预警."""
+
+    PREFIX = "lifecycle"
+    trial_days: int
+    renewal_months: int
+    contract_term_months: int
+    churn_silent_days: int
+    churn_on_red_health: bool
+
+
 AREAS: tuple[type[Area], ...] = (
     FollowUp,
     Health,
@@ -185,6 +196,7 @@ AREAS: tuple[type[Area], ...] = (
     Import,
     Capture,
     Annotation,
+    Lifecycle,
 )
 
 A = TypeVar("A", bound=Area)
@@ -280,3 +292,7 @@ def capture(session: Session) -> Capture:
 
 def annotation(session: Session) -> Annotation:
     return area(session, Annotation)
+
+
+def lifecycle(session: Session) -> Lifecycle:
+    return area(session, Lifecycle)

@@ -25,11 +25,15 @@ def home() -> str:
 
 # Sign-in (WeCom OAuth) and the dashboards hang under this blueprint: endpoints pages.auth.*, pages.dashboards.*.
 from salesnav.pages import auth as _auth  # noqa: E402
+from salesnav.pages import hooks as _hooks  # noqa: E402
 from salesnav.pages import materials as _materials  # noqa: E402
+from salesnav.pages import radar as _radar  # noqa: E402
 from salesnav.pages.dashboards import views as _dashboards  # noqa: E402
 from salesnav.pages.reports import views as _reports  # noqa: E402
 
 bp.register_blueprint(_auth.bp)
 bp.register_blueprint(_dashboards.bp)
+bp.register_blueprint(_hooks.bp)
 bp.register_blueprint(_materials.bp)
+bp.register_blueprint(_radar.bp)
 bp.register_blueprint(_reports.bp)

@@ -29,6 +29,18 @@ class TextToMember:
 
 
 @dataclass(frozen=True)
+class CardToMember:
+    """A card to one member: a title, a few lines and a link to open (a material, a page); `key` as above."""
+
+    userid: str
+    title: str
+    description: str
+    url: str
+    button: str = "查看"
+    key: str | None = None
+
+
+@dataclass(frozen=True)
 class FileToMember:
     """A kept file (an attachment row) to one member."""
 

@@ -13,9 +13,11 @@ date), never after the file's date and never out of order.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 # The weekday each word names (周三, 星期天, 礼拜日, 周末 = Saturday), Monday = 0.
@@ -120,29 +122,45 @@ EXCEL_EPOCH = date(1899, 12, 30)  # Excel's 1900 date system, counting its phant
 SERIAL_RANGE = (20000, 80000)  # 1954 … 2119: a number in a date column outside this is not a date
 DAY_TIME = time(9, 0)
 _RELATIVE_DAYS = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2, "大前天": 3}
+_PART_DAY = {"中旬": 15, "下旬": 21, "底": 28, "末": 28}  # 份, 初, 上旬 and a bare month: its first day
+_MONTHS_BACK = {"上上个月": 2, "上上月": 2, "上个月": 1, "上月": 1, "本月": 0, "这个月": 0, "这月": 0}
 _N = rf"(?:\d{{1,2}}|[{CN_NUMERALS}]{{1,3}})"
-_NOT_AMOUNT = r"(?!\s*(?:万|千|元|块|w|W|k|K|%|个|台|套|件|人|次|倍|亿|折))"
+# What follows a number that is a quantity, not a day: 9.5万, 3.5折, 1.5T (a scanner), 2.3版, 9.10%.
+_NOT_A_DAY = (
+    r"(?!\s*(?:万|千|元|块|w|W|k|K|%|‰|个|台|套|件|人|次|倍|亿|折|月|年|版|寸|米|厘米|毫米|公斤|斤|克|吨|升|度"
+    r"|级|期|楼|层|床|岁|小时|分钟|分(?!别)|公里|瓶|盒|支|箱|排|页|条))(?![A-Za-z])"
+)
+_DAY_MARK = r"(?:\s*[日号](?![楼床线院机位房]))?"  # 9.10号, 2025/9/18日: the mark is part of the date
 
 # One named alternative per spelling, so a remark can be split where a date starts.
 DATE_PATTERN = re.compile(
-    r"(?P<ymd>(?P<y>(?:19|20)\d{2})\s*[-./年]\s*(?P<m>\d{1,2})\s*[-./月]\s*(?P<d>\d{1,2})(?!\d)\s*[日号]?)"
+    r"(?P<ymd>(?:(?<!\d)(?P<y>(?:19|20)\d{2})\s*[-./年]|(?<![\d./])(?P<y2>\d{2})\s*年)"
+    rf"\s*(?P<m>\d{{1,2}})\s*[-./月]\s*(?P<d>\d{{1,2}})(?![\d./]){_DAY_MARK})"
     r"|(?P<short>(?<![\d./])(?P<sy>\d{2})/(?P<sm>\d{1,2})/(?P<sd>\d{1,2})(?![\d/]))"
     rf"|(?P<md>(?<![\d{CN_NUMERALS}])(?P<mm>{_N})\s*月\s*(?P<md_d>{_N})\s*[日号]?)"
-    rf"|(?P<dot>(?<![\d./])(?P<dm>\d{{1,2}})[./](?P<dd>\d{{1,2}})(?![\d./]){_NOT_AMOUNT})"
+    rf"|(?P<mon>(?:(?<!\d)(?P<mon_y>(?:19|20)\d{{2}})\s*年\s*)?(?<![\d{CN_NUMERALS}])(?P<mon_m>{_N})\s*月\s*"
+    r"(?P<mon_p>份|初|上旬|中旬|下旬|底|末|(?=\s|[，,；;。]|$)))"
+    rf"|(?P<dot>(?<![\d./A-Za-z])(?P<dm>\d{{1,2}})[./](?P<dd>\d{{1,2}})(?![\d./]){_NOT_A_DAY}{_DAY_MARK})"
     r"|(?P<rel>大前天|前天|昨天|昨日|今天|今日)"
+    rf"|(?P<mrel>(?P<mr>上上个?月|上个?月|本月|这个?月)(?:\s*(?P<mr_d>{_N})\s*[日号])?)"
     r"|(?P<week>(?P<wprefix>上上|上|本|这)?(?:个)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7]))"
+    r"|(?P<wrel>(?P<wr>上上|上)(?:个)?(?:周|星期|礼拜))"
     r"|(?P<ago>(?P<n>\d{1,3})\s*天前)"
 )
 _TITLE_YEAR = re.compile(r"((?:19|20)\d{2})\s*年?\s*(上半年|下半年|[第]?[一二三四1-4]\s*季度|Q[1-4])?")
+_SERIAL_TEXT = re.compile(r"\d{5}(\.\d+)?")
 
 
 @dataclass(frozen=True)
 class DayMention:
-    """A date as written: a whole day, or a month and day whose year is still to be inferred (year None)."""
+    """A date as written: a whole day, or a month and day whose year is still to be inferred (year None).
+    `approx`: the words name only a month or a week (上个月, 上周, 9月份, 9月中旬, 2025年9月): the day is a guess
+    (its first; 中旬 the 15th, 下旬 the 21st, 底 the 28th)."""
 
     year: int | None
     month: int
     day: int
+    approx: bool = False
 
     def on(self, year: int) -> date | None:
         return _safe(year, self.month, self.day)
@@ -150,6 +168,10 @@ class DayMention:
     @property
     def full(self) -> date | None:
         return self.on(self.year) if self.year else None
+
+    def __str__(self) -> str:
+        """As a person reads it: 2025年9月18日, 9月3日."""
+        return f"{self.year}年{self.month}月{self.day}日" if self.year else f"{self.month}月{self.day}日"
 
 
 def from_serial(value: float) -> date | None:
@@ -171,7 +193,8 @@ def mention(match: re.Match[str], reference: date) -> DayMention | None:
     g = match.groupdict()
     found: DayMention | None = None
     if g["ymd"]:
-        found = DayMention(int(g["y"]), int(g["m"]), int(g["d"]))
+        year = int(g["y"]) if g["y"] else 2000 + int(g["y2"])
+        found = DayMention(year, int(g["m"]), int(g["d"]))
     elif g["short"]:
         found = DayMention(2000 + int(g["sy"]), int(g["sm"]), int(g["sd"]))
     elif g["md"]:
@@ -181,6 +204,17 @@ def mention(match: re.Match[str], reference: date) -> DayMention | None:
         found = DayMention(None, month, day)
     elif g["dot"]:
         found = DayMention(None, int(g["dm"]), int(g["dd"]))
+    elif g["mon"]:  # 2025年9月, 9月份, 9月中旬, 9月底: only the month (and part) is known
+        month = cn_number(g["mon_m"])
+        if month is None or not 1 <= month <= 12:
+            return None
+        day = _PART_DAY.get(g["mon_p"], 1)
+        return DayMention(int(g["mon_y"]) if g["mon_y"] else None, month, day, approx=True)
+    elif g["mrel"]:
+        return _month_relative(g, reference)
+    elif g["wrel"]:
+        monday = monday_of(reference) - timedelta(weeks=2 if g["wr"] == "上上" else 1)
+        return DayMention(monday.year, monday.month, monday.day, approx=True)
     else:
         relative = _relative(g, reference)
         return DayMention(relative.year, relative.month, relative.day) if relative else None
@@ -188,12 +222,25 @@ def mention(match: re.Match[str], reference: date) -> DayMention | None:
     return found if probe else None
 
 
+def _month_relative(g: dict[str, Any], reference: date) -> DayMention | None:
+    """上个月15号 → that day of the month before `reference`; 上个月 alone → its first day, approximately;
+    本月3日 → that day of this month, if not after `reference`."""
+    back = _MONTHS_BACK[g["mr"]]
+    month_index = reference.year * 12 + reference.month - 1 - back
+    year, month = divmod(month_index, 12)
+    if not g["mr_d"]:  # 本月 alone is no day in the past (「本月底前签约」 is a plan)
+        return DayMention(year, month + 1, 1, approx=True) if back else None
+    day = cn_number(g["mr_d"])
+    found = DayMention(year, month + 1, day) if day else None
+    return found if found and found.full and found.full <= reference else None
+
+
 def _relative(g: dict[str, Any], reference: date) -> date | None:
     if g["rel"]:
         return reference - timedelta(days=_RELATIVE_DAYS[g["rel"]])
     if g["week"]:
         weekday = WEEKDAYS[g["wd"]]
-        monday = reference - timedelta(days=reference.weekday())
+        monday = monday_of(reference)
         prefix = g["wprefix"] or ""
         if prefix == "上":
             return monday - timedelta(weeks=1) + timedelta(days=weekday)
@@ -216,11 +263,27 @@ def resolve(match: re.Match[str], reference: date) -> date | None:
 
 
 def latest_on_or_before(found: DayMention, limit: date) -> date | None:
-    for year in (limit.year, limit.year - 1, limit.year - 2):
-        day = found.on(year)
+    for year in (limit.year, limit.year - 1, limit.year - 2, limit.year - 3, limit.year - 4):
+        day = found.on(year)  # 2月29日 waits up to four years for its leap year
         if day and day <= limit:
             return day
     return None
+
+
+def first_on_or_after(found: DayMention, start: date, limit: date) -> date | None:
+    """The first such day not before `start` and not after `limit`."""
+    for year in range(start.year, limit.year + 1):
+        day = found.on(year)
+        if day and start <= day <= limit:
+            return day
+    return None
+
+
+def nearest(found: DayMention, around: date, limit: date) -> date | None:
+    """The such day closest to `around` (within a year either side), not after `limit`."""
+    days = [d for y in (around.year - 1, around.year, around.year + 1) if (d := found.on(y)) and d <= limit]
+    best = min(days, key=lambda d: abs((d - around).days), default=None)
+    return best if best is not None and abs((best - around).days) <= 183 else None
 
 
 @dataclass(frozen=True)
@@ -264,50 +327,118 @@ def title_hint(texts: list[str]) -> YearHint:
 def infer_years(
     mentions: list[DayMention | None], limit: date, hint: YearHint, neighbour: date | None
 ) -> list[date | None]:
-    """Each mention's day, in the order written. Full dates stand (unless after `limit`: None). A month-day
-    takes its year from the cell first — the next full date after it (the latest year not past it), else the
-    day before it (the first year not before it) — then the sheet's title, then the rows above (`neighbour`),
-    then `limit` (the file's date): the latest such day not after `limit`. Never after `limit`; never before
-    the entry written above it when a year keeps the order."""
+    """Each mention's day, in the order written (None: no day that fits).
+
+    Full dates stand, unless after `limit` (the file's date): None. A month-day takes its year from
+    1. the cell: the full date written after it (the latest such day not after it), else the day written
+       before it (the first such day not before it);
+    2. the sheet: its title's year (「2025年下半年」), else the rows above (`neighbour`: the nearest such day);
+    3. the file: the latest such day not after `limit`.
+    Never after `limit`, and never out of order: a cell's entries run forward in time, so when the clues
+    would make one run backwards, the month-days before it move back a year; one that no year fits
+    (「2025/12/18 …；1.5 …」 saved on 2025-12-20) gets None. A cell written newest first (its full dates
+    descending, or its month-days closer together read backwards: 「12.1 …；11.5 …；10.3 …」) is read
+    backwards."""
+    if _newest_first(mentions):
+        return infer_years(mentions[::-1], limit, hint, neighbour)[::-1]
     out: list[date | None] = [m.full if m and m.full and m.full <= limit else None for m in mentions]
+    anchors = [i for i, m in enumerate(mentions) if m is not None and m.year is not None]
     for i, found in enumerate(mentions):
         if found is None or found.year is not None:
             continue
-        later = next((out[j] for j in range(i + 1, len(mentions)) if _dated(mentions[j]) and out[j]), None)
-        earlier = next((out[j] for j in range(i - 1, -1, -1) if out[j]), None)
+        earlier_at = next((j for j in range(i - 1, -1, -1) if out[j]), None)
+        earlier = out[earlier_at] if earlier_at is not None else None
+        later = next((out[j] for j in anchors if j > i and out[j]), None)
         day: date | None = None
         if later is not None:
             day = latest_on_or_before(found, later)
-            if day is not None and earlier is not None and day < earlier:
-                day = None  # no year keeps the order: the other clues decide
-        if day is None and earlier is not None:
-            for year in (earlier.year, earlier.year + 1):
-                candidate = found.on(year)
-                if candidate and earlier <= candidate <= limit:
-                    day = candidate
-                    break
-        if day is None:
-            day = hint.place(found, limit)
-        if day is None and neighbour is not None:
-            day = latest_on_or_before(found, min(limit, _end_of_year(neighbour)))
-            if day is not None and abs((day - neighbour).days) > 366:
-                day = None
-        if day is None:
-            day = latest_on_or_before(found, limit)
+        elif earlier is not None:
+            day = first_on_or_after(found, earlier, limit)
+        else:
+            day = (
+                hint.place(found, limit)
+                or (nearest(found, neighbour, limit) if neighbour else None)
+                or latest_on_or_before(found, limit)
+            )
+        if day is not None and earlier is not None and day < earlier:
+            day = _move_back(mentions, out, anchors, i, day)
+        elif day is None and earlier is not None:
+            # Past the file's date after the one before it: the month-days before it belong a year earlier.
+            last = latest_on_or_before(found, later or limit)
+            day = _move_back(mentions, out, anchors, i, last) if last else None
         out[i] = day
     return out
 
 
-def _dated(found: DayMention | None) -> bool:
-    return found is not None and found.year is not None
+def _move_back(
+    mentions: list[DayMention | None], out: list[date | None], anchors: list[int], i: int, day: date
+) -> date | None:
+    """Make room for `day` at `i`: the inferred month-days written before it (back to a full date) each take
+    the latest such day not after the next; if a full date stands in the way, `i` fits nowhere (None)."""
+    moved: dict[int, date] = {}
+    bound = day
+    for j in range(i - 1, -1, -1):
+        current = out[j]
+        if current is None or current <= bound:
+            break
+        written = mentions[j]
+        if j in anchors or written is None:
+            return None
+        earlier_day = latest_on_or_before(written, bound)
+        if earlier_day is None:
+            return None
+        moved[j] = bound = earlier_day
+    for j, moved_day in moved.items():
+        out[j] = moved_day
+    return day
 
 
-def _end_of_year(day: date) -> date:
-    return date(day.year, 12, 31)
+def _newest_first(mentions: list[DayMention | None]) -> bool:
+    """Whether the cell reads newest first: its full dates descend, or, with fewer than two full dates, its
+    dates lie closer together read backwards than forwards (days around the calendar)."""
+    found = [m for m in mentions if m is not None]
+    if len(found) < 2:
+        return False
+    fulls = [m.full for m in found if m.full]
+    if len(fulls) >= 2:
+        return all(a >= b for a, b in pairwise(fulls)) and fulls[0] > fulls[-1]
+    ordinals = [m.month * 31 + m.day for m in found]
+    forward = sum((b - a) % 372 for a, b in pairwise(ordinals))
+    backward = sum((a - b) % 372 for a, b in pairwise(ordinals))
+    return backward < forward
 
 
-def parse_date(value: Any, reference: date, *, serials: bool = False) -> date | None:
-    """The day a cell means, or None. Numbers count as Excel serials only when `serials` (a date column)."""
+_FULL_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})(?!\d)")
+
+
+def first_full_date(values: Iterable[Any], limit: date) -> date | None:
+    """The first day written with its year among `values` (date cells, text), not after `limit`: what the rows
+    below say of the year, for the rows above them that write none."""
+    for value in values:
+        if isinstance(value, datetime):
+            value = value.date()
+        if isinstance(value, date):
+            if value <= limit:
+                return value
+            continue
+        if isinstance(value, str):
+            for match in _FULL_DATE.finditer(value):
+                day = _safe(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+                if day and day <= limit:
+                    return day
+    return None
+
+
+def parse_date(
+    value: Any,
+    reference: date,
+    *,
+    serials: bool = False,
+    hint: YearHint | None = None,
+    neighbour: date | None = None,
+) -> date | None:
+    """The day a cell means, or None. Numbers count as Excel serials only when `serials` (a date column).
+    A month-day takes its year as in `infer_years` (the sheet's `hint`, the rows above, the file's date)."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, datetime):
@@ -319,12 +450,17 @@ def parse_date(value: Any, reference: date, *, serials: bool = False) -> date | 
     text = str(value).strip()
     if not text:
         return None
-    if serials and re.fullmatch(r"\d{5}(\.\d+)?", text):
+    if serials and _SERIAL_TEXT.fullmatch(text):
         return from_serial(float(text))
     match = DATE_PATTERN.search(text)
     if match is None or match.start() > 2:
         return None
-    return resolve(match, reference)
+    found = mention(match, reference)
+    if found is None:
+        return None
+    if found.full:
+        return found.full
+    return infer_years([found], reference, hint or YearHint(), neighbour)[0]
 
 
 def at_business_day(day: date, tz: tzinfo, now: datetime) -> datetime:

@@ -282,3 +282,16 @@ def test_seed_if_empty_seeds_once(session: Session, today_clock: Any) -> None:
     session.add(newcomer)
     session.commit()
     assert newcomer.id == 187
+
+
+def test_the_articles_example_journey_is_on_in_the_demo_with_its_same_grade_case(
+    session: Session, today_clock: Any
+) -> None:
+    from salesnav.handlers.journeys.examples import ready_journey
+    from salesnav.models import Material
+
+    demo.seed()
+    journey = ready_journey(session)
+    assert journey is not None and journey.active
+    case_id = journey.definition["steps"][0]["action"]["material_id"]
+    assert session.get(Material, case_id).title == "《三甲医院CT球管落地案例集》"

@@ -98,7 +98,7 @@ def test_a_batch_is_written_in_one_go_and_shows_on_the_timelines(session, frozen
         assert event.occurred_at == frozen_clock.now()
 
 
-def test_no_journey_listens_yet_so_recording_queues_nothing(session, frozen_clock):
+def test_with_no_active_journey_hearing_the_kind_recording_queues_nothing(session, frozen_clock):
     org = f.org(session)
     cust = f.customer(session, org.rep)
     ce.record_customer_event(session, customer_id=cust.id, kind=ce.MATERIAL_DOWNLOADED)

@@ -57,6 +57,7 @@ from salesnav.models import (
 from salesnav.models import session as db
 from salesnav.ocr.samples import SampleInvoice, invoice_jpeg
 from tests.bot.conftest import LiveApp
+from tests.handlers.journeys.rows import ACTIVE, COMPLETED, DONE, OPEN, Run, enrol, journey
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 H5_INDEX = PROJECT_ROOT / "miniprogram" / "dist" / "h5" / "index.html"
@@ -500,3 +501,32 @@ def test_the_customers_diagnosis_shows_each_open_deals_win_probability(company: 
         win = page.locator(".diagnosis .win", has_text=f"「{title}」")
         win.wait_for()
         assert "赢单概率" in win.inner_text() and "40%" in win.inner_text()
+
+
+def test_the_customer_page_and_its_diagnosis_show_the_journeys_the_customer_is_in(company: LiveApp) -> None:
+    with db.transaction() as s:
+        rep = s.scalars(select(User).where(User.wecom_userid == "rep01")).one()
+        customer = s.scalars(select(Customer).where(Customer.owner_id == rep.id).order_by(Customer.id)).first()
+        assert customer is not None
+        enrol(s, journey(s, "续费前三个月"), customer, 40, COMPLETED, [Run("s1", DONE)])
+        steps = [Run("s1", DONE), Run("s2", DONE, "then"), Run("s3", OPEN, sla_in_hours=-3)]
+        enrol(s, journey(s, "白皮书下载后的跟进"), customer, 2, ACTIVE, steps)
+        customer_id = customer.id
+
+    with phone(company, "rep01") as rep_phone:
+        page = rep_phone.page
+        page.goto(f"{company.base_url}/m/pages/customer/index?id={customer_id}")
+        card = page.locator(".journeys")
+        card.wait_for()
+        active = card.locator(".journey", has_text="白皮书下载后的跟进")
+        assert "当前：市场部约演示 · 进行中 · 截止" in active.inner_text() and "已超时" in active.inner_text()
+        assert "已完成" in card.locator(".journey", has_text="续费前三个月").inner_text()
+        rep_phone.shot("customer-journeys")
+        page.locator(".btn", has_text="诊断").click()
+        line = page.locator(".diagnosis .journey")
+        line.wait_for()
+        assert (
+            "「白皮书下载后的跟进」当前步骤「市场部约演示」" in line.inner_text() and "（已超时）" in line.inner_text()
+        )
+        assert page.locator(".diagnosis .journey", has_text="续费前三个月").count() == 0
+        rep_phone.shot("customer-diagnosis-journeys")

@@ -41,6 +41,7 @@ def test_a_text_to_a_member_is_an_outbox_row_of_the_use_cases_transaction_and_go
 def test_every_kind_of_notification_has_a_channel_once_the_process_is_wired():
     kinds = [
         notifications.TextToMember,
+        notifications.CardToMember,
         notifications.FileToMember,
         notifications.AlertToAnnotate,
         notifications.AnnotationToRep,

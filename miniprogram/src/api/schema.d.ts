@@ -917,10 +917,24 @@ export interface paths {
                          *           "id": 12,
                          *           "kind": "hospital",
                          *           "kind_label": "医院",
+                         *           "lifecycle": "trial",
+                         *           "lifecycle_label": "新客户试用期",
+                         *           "lifecycle_since": "2026-03-02T10:00:00+08:00",
                          *           "name": "李建国",
                          *           "overdue_receivable_fen": 58000000,
                          *           "owner_id": 12,
                          *           "region": "上海",
+                         *           "tag_list": [
+                         *             {
+                         *               "applied_at": "2026-03-02T10:00:00+08:00",
+                         *               "code": "zdkh",
+                         *               "kind": "manual",
+                         *               "kind_label": "手动标签",
+                         *               "label": "重点客户",
+                         *               "source": "manual",
+                         *               "source_label": "手动添加"
+                         *             }
+                         *           ],
                          *           "tags": [
                          *             "示例"
                          *           ]
@@ -1004,10 +1018,24 @@ export interface paths {
                          *       "id": 12,
                          *       "kind": "hospital",
                          *       "kind_label": "医院",
+                         *       "lifecycle": "trial",
+                         *       "lifecycle_label": "新客户试用期",
+                         *       "lifecycle_since": "2026-03-02T10:00:00+08:00",
                          *       "name": "李建国",
                          *       "overdue_receivable_fen": 58000000,
                          *       "owner_id": 12,
                          *       "region": "上海",
+                         *       "tag_list": [
+                         *         {
+                         *           "applied_at": "2026-03-02T10:00:00+08:00",
+                         *           "code": "zdkh",
+                         *           "kind": "manual",
+                         *           "kind_label": "手动标签",
+                         *           "label": "重点客户",
+                         *           "source": "manual",
+                         *           "source_label": "手动添加"
+                         *         }
+                         *       ],
                          *       "tags": [
                          *         "示例"
                          *       ]
@@ -1038,8 +1066,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * 客户详情（含联系人）
-         * @description 客户资料、健康度与联系人（含决策链角色）。
+         * 客户详情（含联系人与所在的客户旅程）
+         * @description 客户资料、健康度、标签、生命周期阶段与联系人（含决策链角色）。
          */
         get: {
             parameters: {
@@ -1075,18 +1103,50 @@ export interface paths {
                          *       "health": "green",
                          *       "health_label": "绿灯",
                          *       "id": 12,
+                         *       "journeys": [
+                         *         {
+                         *           "due_at": "2026-03-02T10:00:00+08:00",
+                         *           "ended_at": "2026-03-02T10:00:00+08:00",
+                         *           "entered_at": "2026-03-02T10:00:00+08:00",
+                         *           "exit_reason": "示例",
+                         *           "journey_id": 12,
+                         *           "journey_name": "白皮书下载后三部门联动",
+                         *           "overdue": false,
+                         *           "state": "active",
+                         *           "state_label": "进行中",
+                         *           "step_key": "示例",
+                         *           "step_state": "pending",
+                         *           "step_state_label": "待执行",
+                         *           "step_title": "市场部预约区域技术顾问线上演示",
+                         *           "summary": "「白皮书下载后三部门联动」当前步骤「市场部预约线上演示」 · 进行中，截止 2026-12-08 10:00"
+                         *         }
+                         *       ],
                          *       "kind": "hospital",
                          *       "kind_label": "医院",
+                         *       "lifecycle": "trial",
+                         *       "lifecycle_label": "新客户试用期",
+                         *       "lifecycle_since": "2026-03-02T10:00:00+08:00",
                          *       "name": "李建国",
                          *       "overdue_receivable_fen": 58000000,
                          *       "owner_id": 12,
                          *       "region": "上海",
+                         *       "tag_list": [
+                         *         {
+                         *           "applied_at": "2026-03-02T10:00:00+08:00",
+                         *           "code": "zdkh",
+                         *           "kind": "manual",
+                         *           "kind_label": "手动标签",
+                         *           "label": "重点客户",
+                         *           "source": "manual",
+                         *           "source_label": "手动添加"
+                         *         }
+                         *       ],
                          *       "tags": [
                          *         "示例"
                          *       ]
                          *     }
                          */
-                        "application/json": components["schemas"]["CustomerOut"];
+                        "application/json": components["schemas"]["CustomerDetailOut"];
                     };
                 };
                 401: components["responses"]["Unauthorized"];
@@ -1342,6 +1402,24 @@ export interface paths {
                          *       ],
                          *       "health": "green",
                          *       "health_label": "绿灯",
+                         *       "journeys": [
+                         *         {
+                         *           "due_at": "2026-03-02T10:00:00+08:00",
+                         *           "ended_at": "2026-03-02T10:00:00+08:00",
+                         *           "entered_at": "2026-03-02T10:00:00+08:00",
+                         *           "exit_reason": "示例",
+                         *           "journey_id": 12,
+                         *           "journey_name": "白皮书下载后三部门联动",
+                         *           "overdue": false,
+                         *           "state": "active",
+                         *           "state_label": "进行中",
+                         *           "step_key": "示例",
+                         *           "step_state": "pending",
+                         *           "step_state_label": "待执行",
+                         *           "step_title": "市场部预约区域技术顾问线上演示",
+                         *           "summary": "「白皮书下载后三部门联动」当前步骤「市场部预约线上演示」 · 进行中，截止 2026-12-08 10:00"
+                         *         }
+                         *       ],
                          *       "next_steps": [
                          *         "示例"
                          *       ],
@@ -1391,6 +1469,152 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/customers/{customer_id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                customer_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 给客户加上一个手动标签（已有时原样返回）
+         * @description 给我可见的客户加上一个手动标签（传编码或名称）。标签不存在为 404；规则标签不能手动添加，为 409。客户已有该标签时原样返回。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    customer_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "tag": "重点客户"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TagIn"];
+                };
+            };
+            responses: {
+                /** @description 成功 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "applied_at": "2026-03-02T10:00:00+08:00",
+                         *       "code": "zdkh",
+                         *       "kind": "manual",
+                         *       "kind_label": "手动标签",
+                         *       "label": "重点客户",
+                         *       "source": "manual",
+                         *       "source_label": "手动添加"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["HeldTagOut"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                /** @description 规则标签由系统计算，不能手动添加 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "conflict",
+                         *       "message": "「三甲」是按规则自动计算的标签，不能手动添加或去掉。"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/customers/{customer_id}/tags/{tag}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                customer_id: number;
+                tag: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * 去掉客户的一个手动标签（本来没有时也成功）
+         * @description 去掉我可见客户的一个手动标签（路径中传编码或名称）。客户本来没有该标签时也回答 204；规则标签不能手动去掉，为 409。
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    customer_id: number;
+                    tag: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                /** @description 规则标签由系统计算，不能手动去掉 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "conflict",
+                         *       "message": "「三甲」是按规则自动计算的标签，不能手动添加或去掉。"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ErrorOut"];
+                    };
+                };
+                422: components["responses"]["ValidationError"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -2297,6 +2521,77 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/materials/{material_id}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                material_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 生成发给客户的资料雷达链接
+         * @description 为我可见的客户（及其联系人）生成这份素材的雷达链接，30 天有效。客户打开、阅读（时长）和下载都记为该客户的行为事件，并在企业微信通知我；素材不存在或已下架、客户不可见、联系人不属于该客户为 404。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    material_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "contact_id": 34,
+                     *       "customer_id": 12,
+                     *       "external_userid": "wmXXXX"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MaterialLinkIn"];
+                };
+            };
+            responses: {
+                /** @description 已创建 */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "contact_id": 34,
+                         *       "contact_name": "李明",
+                         *       "customer_id": 12,
+                         *       "customer_name": "北京协和医院",
+                         *       "expires_at": "2026-03-02T10:00:00+08:00",
+                         *       "material_id": 7,
+                         *       "material_title": "AI影像辅助诊断白皮书",
+                         *       "url": "https://salesnav.example.com/r/eyJtIjo3LCJjIjoxMn0.abc"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["MaterialLinkOut"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -3802,6 +4097,61 @@ export interface paths {
                          *     }
                          */
                         "application/json": components["schemas"]["StageList"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 管理员定义的客户标签（手动标签可由销售添加，规则标签自动计算）
+         * @description 管理员在后台定义的客户标签。手动标签（kind=manual）可由看得到客户的人添加或去掉；规则标签（kind=rule）由系统按规则每几分钟计算，不能手动添加。
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 成功 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "code": "zdkh",
+                         *           "description": "示例",
+                         *           "kind": "manual",
+                         *           "kind_label": "手动标签",
+                         *           "label": "重点客户"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": components["schemas"]["TagListOut"];
                     };
                 };
                 401: components["responses"]["Unauthorized"];
@@ -5440,6 +5790,63 @@ export interface components {
             /** @description 解除冻结的人名称或姓名 */
             readonly waived_by_name: string;
         };
+        CustomerDetailOut: {
+            /** @description 联系人 */
+            contacts: components["schemas"]["ContactOut"][];
+            /** @description 客户等级，如 三甲 */
+            grade?: string | null;
+            /**
+             * @description 编码：green（绿灯）、yellow（黄灯）、red（红灯）
+             * @enum {string}
+             */
+            health: "green" | "yellow" | "red";
+            /**
+             * @description health 的中文名
+             * @example 绿灯
+             */
+            readonly health_label: string;
+            /** @description 编号 */
+            id: number;
+            /** @description 客户所在的客户旅程（进行中的在前），及最近走完的旅程 */
+            journeys: components["schemas"]["CustomerJourneyOut"][];
+            /**
+             * @description 编码：hospital（医院）、distributor（经销商）、other（其他）
+             * @enum {string}
+             */
+            kind: "hospital" | "distributor" | "other";
+            /**
+             * @description kind 的中文名
+             * @example 医院
+             */
+            readonly kind_label: string;
+            /**
+             * @description 生命周期阶段；不在任何阶段时为空。编码：trial（新客户试用期）、renewal（老客户续费前3个月）、churn_risk（流失预警）
+             * @enum {string|null}
+             */
+            lifecycle?: "trial" | "renewal" | "churn_risk" | null;
+            /**
+             * @description lifecycle 的中文名
+             * @example 新客户试用期
+             */
+            readonly lifecycle_label?: string | null;
+            /**
+             * Format: date-time
+             * @description 进入该生命周期阶段的时间
+             */
+            lifecycle_since?: string | null;
+            /** @description 名称或姓名 */
+            name: string;
+            /** @description 逾期未回款金额（分）：已过到期日、尚未回款的应收合计 */
+            readonly overdue_receivable_fen: number;
+            /** @description 负责人的 id */
+            owner_id: number;
+            /** @description 地区 */
+            region?: string | null;
+            /** @description 客户现在的标签（手动标签与规则计算的标签），每个带编码与名称 */
+            tag_list: components["schemas"]["HeldTagOut"][];
+            /** @description 标签名称（同 tag_list 的 label） */
+            tags?: string[];
+        };
         CustomerIn: {
             /** @description 联系人 */
             contacts?: components["schemas"]["ContactIn"][];
@@ -5467,8 +5874,68 @@ export interface components {
              * @default null
              */
             submitted_at: string | null;
-            /** @description 标签 */
+            /** @description 标签名称，如展会名；还没有的名称成为新的手动标签 */
             tags?: string[];
+        };
+        CustomerJourneyOut: {
+            /**
+             * Format: date-time
+             * @description 当前步骤的完成时限；没有时限时为空
+             */
+            due_at?: string | null;
+            /**
+             * Format: date-time
+             * @description 完成或退出旅程的时间
+             */
+            ended_at?: string | null;
+            /**
+             * Format: date-time
+             * @description 进入旅程的时间
+             */
+            entered_at: string;
+            /** @description 中途退出的原因 */
+            exit_reason?: string | null;
+            /** @description 客户旅程的编号 */
+            journey_id: number;
+            /**
+             * @description 客户旅程的名称
+             * @example 白皮书下载后三部门联动
+             */
+            journey_name: string;
+            /** @description 当前步骤是否已超过完成时限 */
+            overdue: boolean;
+            /**
+             * @description 客户在这个旅程中的状态。编码：active（进行中）、completed（已完成）、exited（已退出）
+             * @enum {string}
+             */
+            state: "active" | "completed" | "exited";
+            /**
+             * @description state 的中文名
+             * @example 进行中
+             */
+            readonly state_label: string;
+            /** @description 当前所在步骤的代码；旅程已结束时为空 */
+            step_key?: string | null;
+            /**
+             * @description 当前步骤的进度。编码：pending（待执行）、held（暂缓）、waiting（等待中）、open（进行中）、done（已完成）、cancelled（已取消）、failed（未能执行）
+             * @enum {string|null}
+             */
+            step_state?: "pending" | "held" | "waiting" | "open" | "done" | "cancelled" | "failed" | null;
+            /**
+             * @description step_state 的中文名
+             * @example 待执行
+             */
+            readonly step_state_label?: string | null;
+            /**
+             * @description 当前所在步骤的名称
+             * @example 市场部预约区域技术顾问线上演示
+             */
+            step_title?: string | null;
+            /**
+             * @description 一句话说明客户在这个旅程中走到了哪一步
+             * @example 「白皮书下载后三部门联动」当前步骤「市场部预约线上演示」 · 进行中，截止 2026-12-08 10:00
+             */
+            readonly summary: string;
         };
         CustomerOut: {
             /** @description 联系人 */
@@ -5497,6 +5964,21 @@ export interface components {
              * @example 医院
              */
             readonly kind_label: string;
+            /**
+             * @description 生命周期阶段；不在任何阶段时为空。编码：trial（新客户试用期）、renewal（老客户续费前3个月）、churn_risk（流失预警）
+             * @enum {string|null}
+             */
+            lifecycle?: "trial" | "renewal" | "churn_risk" | null;
+            /**
+             * @description lifecycle 的中文名
+             * @example 新客户试用期
+             */
+            readonly lifecycle_label?: string | null;
+            /**
+             * Format: date-time
+             * @description 进入该生命周期阶段的时间
+             */
+            lifecycle_since?: string | null;
             /** @description 名称或姓名 */
             name: string;
             /** @description 逾期未回款金额（分）：已过到期日、尚未回款的应收合计 */
@@ -5505,7 +5987,9 @@ export interface components {
             owner_id: number;
             /** @description 地区 */
             region?: string | null;
-            /** @description 标签 */
+            /** @description 客户现在的标签（手动标签与规则计算的标签），每个带编码与名称 */
+            tag_list: components["schemas"]["HeldTagOut"][];
+            /** @description 标签名称（同 tag_list 的 label） */
             tags?: string[];
         };
         CustomerPage: {
@@ -5599,6 +6083,8 @@ export interface components {
              * @example 绿灯
              */
             readonly health_label: string;
+            /** @description 客户所在的客户旅程（进行中的在前），及最近走完的旅程 */
+            journeys: components["schemas"]["CustomerJourneyOut"][];
             /** @description 下一步建议 */
             next_steps: string[];
             /** @description 未完成的协同任务 */
@@ -5739,6 +6225,43 @@ export interface components {
             provided_by_id: number;
             /** @description 文字内容 */
             text?: string | null;
+        };
+        HeldTagOut: {
+            /**
+             * Format: date-time
+             * @description 加上标签的时间
+             */
+            applied_at: string;
+            /**
+             * @description 标签编码（管理员定义）
+             * @example zdkh
+             */
+            code: string;
+            /**
+             * @description 标签类型。编码：manual（手动标签）、rule（规则标签）
+             * @enum {string}
+             */
+            kind: "manual" | "rule";
+            /**
+             * @description kind 的中文名
+             * @example 手动标签
+             */
+            readonly kind_label: string;
+            /**
+             * @description 标签名称
+             * @example 重点客户
+             */
+            label: string;
+            /**
+             * @description 这个客户的标签从何而来。编码：manual（手动添加）、rule（规则计算）
+             * @enum {string}
+             */
+            source: "manual" | "rule";
+            /**
+             * @description source 的中文名
+             * @example 手动添加
+             */
+            readonly source_label: string;
         };
         HistoryOut: {
             /** @description 本页的记录 */
@@ -5958,6 +6481,65 @@ export interface components {
             token: string;
             /** @description 登录的成员 */
             user: components["schemas"]["UserOut"];
+        };
+        MaterialLinkIn: {
+            /**
+             * @description 收到资料的联系人（该客户的联系人）；不填则只知道是哪个客户
+             * @example 34
+             */
+            contact_id?: number | null;
+            /**
+             * @description 收到资料的客户
+             * @example 12
+             */
+            customer_id: number;
+            /**
+             * @description 企业微信外部联系人 ID；不传 contact_id 时按它找该客户的联系人
+             * @example wmXXXX
+             */
+            external_userid?: string | null;
+        };
+        MaterialLinkOut: {
+            /**
+             * @description 联系人的 id
+             * @example 34
+             */
+            contact_id?: number | null;
+            /**
+             * @description 联系人名称或姓名
+             * @example 李明
+             */
+            contact_name?: string | null;
+            /**
+             * @description 客户的 id
+             * @example 12
+             */
+            customer_id: number;
+            /**
+             * @description 客户名称或姓名
+             * @example 北京协和医院
+             */
+            customer_name: string;
+            /**
+             * Format: date-time
+             * @description 链接失效时间（30 天）
+             */
+            expires_at: string;
+            /**
+             * @description 素材的 id
+             * @example 7
+             */
+            material_id: number;
+            /**
+             * @description 素材标题
+             * @example AI影像辅助诊断白皮书
+             */
+            material_title: string;
+            /**
+             * @description 发给客户的雷达链接：打开、阅读时长和下载都会记录并在企业微信通知您
+             * @example https://salesnav.example.com/r/eyJtIjo3LCJjIjoxMn0.abc
+             */
+            url: string;
         };
         MaterialOut: {
             /** @description 附件的 id */
@@ -6416,6 +6998,41 @@ export interface components {
             id: number;
             /** @description 名称或姓名 */
             name: string;
+        };
+        TagDefinitionOut: {
+            /**
+             * @description 标签编码
+             * @example zdkh
+             */
+            code: string;
+            /** @description 说明 */
+            description?: string | null;
+            /**
+             * @description 标签类型；只有手动标签可以由人添加。编码：manual（手动标签）、rule（规则标签）
+             * @enum {string}
+             */
+            kind: "manual" | "rule";
+            /**
+             * @description kind 的中文名
+             * @example 手动标签
+             */
+            readonly kind_label: string;
+            /**
+             * @description 标签名称
+             * @example 重点客户
+             */
+            label: string;
+        };
+        TagIn: {
+            /**
+             * @description 标签编码或名称（手动标签）
+             * @example 重点客户
+             */
+            tag: string;
+        };
+        TagListOut: {
+            /** @description 本页的记录 */
+            items: components["schemas"]["TagDefinitionOut"][];
         };
         TaskIn: {
             /** @description 默认指派给自己 */

@@ -9,6 +9,7 @@ from __future__ import annotations
 from salesnav.bot.router import Incoming, router
 from salesnav.handlers.customers import find_by_name
 from salesnav.handlers.diagnosis import describe, diagnose
+from salesnav.handlers.tags import describe_customer
 
 WORDS = ("诊断", "健康诊断", "客户诊断")
 
@@ -24,8 +25,15 @@ def claim(incoming: Incoming) -> bool:
         incoming.reply_text("请写上客户名称，例如：诊断 协和医院")
         return True
     customer = find_by_name(incoming.session, incoming.user, words[1])
-    incoming.reply_text(describe(diagnose(incoming.session, incoming.user, customer.id, channel="chat")))
+    incoming.reply_text(_answer(incoming, customer.id))
     return True
+
+
+def _answer(incoming: Incoming, customer_id: int) -> str:
+    """The diagnosis, and the customer's tags and lifecycle stage under its first line."""
+    assert incoming.user is not None
+    head, _, rest = describe(diagnose(incoming.session, incoming.user, customer_id, channel="chat")).partition("\n")
+    return f"{head}\n{describe_customer(incoming.session, customer_id)}\n{rest}"
 
 
 @router.card_button("diag")
@@ -35,4 +43,4 @@ def on_button(incoming: Incoming) -> None:
     if what != "cust" or not rest[0].isdigit():
         incoming.reply_text("这个按钮已失效，请发「诊断 客户名」。")
         return
-    incoming.reply_text(describe(diagnose(incoming.session, incoming.user, int(rest[0]), channel="chat")))
+    incoming.reply_text(_answer(incoming, int(rest[0])))

@@ -6,6 +6,7 @@
     待办                                    → the rep's open tasks
     公海 / 领取 12 / 分配 12 给 周销售        → the public pool (pool.py)
     简报 协和医院                            → the visit brief, now (brief.py)
+    标签 常州妇幼 三甲 / 去标签 …             → a customer's manual tags (tags.py)
 Anything else, unless a capture is waiting for it, gets the help text: never silence.
 """
 
@@ -21,8 +22,10 @@ from salesnav.bot.capture import (
     drafts,
     opportunity,
     pool,
+    radar,
     record_chase,
     stage_move,
+    tags,
     tasks,
     ticket_answer,
     unfreeze,
@@ -47,6 +50,8 @@ HELP = (
     "• 待办：查看我的待办\n"
     "• 公海：查看公海客户；领取 编号；主管可「分配 编号 给 姓名」\n"
     "• 简报 协和医院：拜访前看最可能的异议、未结事项、关键人和话术\n"
+    "• 标签 常州妇幼 重点客户：给客户加标签（去标签 客户 标签；只写客户名可查看标签和生命周期）\n"
+    f"• {radar.EXAMPLE}：生成发给客户的资料链接，对方打开、阅读、下载时通知您\n"
     "• 回款计划 瑞金医院 100万 签约3月2日 30万 3月31日 70万 9月30日（赢单后录入）；回款 瑞金医院 30万"
 )
 TOUCHPOINT_WORDS = ("触点", "记触点")
@@ -69,6 +74,8 @@ def on_text(incoming: Incoming) -> None:
         or pool.claim(incoming)
         or brief.claim(incoming)
         or contract_plan.claim(incoming)
+        or tags.claim(incoming)
+        or radar.claim(incoming)
     ):
         return
     content = (incoming.message.get("Content") or "").strip()

@@ -33,8 +33,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesnav import clock
-from salesnav.handlers import dashboard_snapshots, rule_settings
-from salesnav.handlers.checklists import provided_items, required_items, stages_passed
+from salesnav.handlers import customer_events, dashboard_snapshots, rule_settings
+from salesnav.handlers.checklists import provided_items, stages_passed
 from salesnav.handlers.customers import NewContact, NewCustomer, add_contacts, create_customers
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound
 from salesnav.handlers.excel_import.plan import (
@@ -347,6 +347,8 @@ def run_import(import_id: int, root: str, tz_name: str, notify: str | None = Non
             imp = session.get(ExcelImport, import_id)
             assert imp is not None
             plan = plan_of(session, imp, Path(root), tz, imp.corrections, job=True)
+        if start == 0:
+            state.notes.extend(plan.sheet_notes)  # the rows left out (合计, 小计), said once
         for offset in range(start, len(plan.rows), CHUNK_ROWS):
             _run_chunk(import_id, plan, plan.rows[offset : offset + CHUNK_ROWS], state, tz)
     except Exception as exc:
@@ -426,8 +428,11 @@ def _run_chunk(import_id: int, plan: ImportPlan, rows: list[PlannedRow], state: 
                 state.errors.append({"sheet": row.sheet, "row": row.row, "reason": _taken_reason(row, "未导入")})
         _ask_handovers(session, imp, owner, handovers, state)
         stages = _Stages(session)
+        filed_before = len(state.created["customer"])
         for wave in _waves(good):
             _write_wave(session, owner, wave, plan, state, stages, tz)
+        # The customers this chunk filed, as customer events: one statement, in the chunk's transaction.
+        customer_events.record_imported(session, import_id, state.created["customer"][filed_before:])
         imp.processed_rows += len(rows)
         imp.errors = list(state.errors)
         imp.notes = list(state.notes)

@@ -41,12 +41,12 @@ from salesnav.handlers.excel_import.columns import (
     mapping,
     phone_text,
 )
-from salesnav.handlers.excel_import.header import data_rows, find_header, is_blank
+from salesnav.handlers.excel_import.header import data_rows, find_header, header_cells, is_blank
 from salesnav.handlers.excel_import.reading import FileRejected, Workbook
 from salesnav.handlers.excel_import.remarks import Entry, date_entries, furthest, parse_amount, split_entries
 from salesnav.handlers.stages import stage_by_code
 from salesnav.models import Emotion, TouchpointType, User
-from salesnav.text.cn_dates import YearHint, parse_date, reference_day, title_hint
+from salesnav.text.cn_dates import YearHint, first_full_date, parse_date, reference_day, title_hint
 
 HEADERS_ONLY = "表格里只有表头，没有可导入的数据行；请填好数据后再导入（未写入任何数据）"
 NO_CUSTOMER_COLUMN = "没有识别出“客户名称”列，请在预览中指定哪一列是客户名称"
@@ -59,6 +59,7 @@ MATCH_LABELS = {
     "corrected": "已手动匹配",
     "taken": "他人客户",
 }
+YEAR_SCAN_ROWS = 200  # rows searched for a full date when a sheet's title names no year
 SIMILAR_SCAN_ALL = 2000  # new customers in a file up to which each is compared with all the others
 TAKEN_CHOICES = {"handover": "申请转交（暂不写入）", "log": "记在该客户名下", "skip": "不导入"}
 Match = CustomerMatch
@@ -150,6 +151,7 @@ class SheetPlan:
     columns: list[Column]
     rows: int
     note: str | None = None
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # rows left out (合计, 小计), each with its note
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -174,8 +176,18 @@ class ImportPlan:
 
     @property
     def notes(self) -> list[dict[str, Any]]:
-        """What good rows lose or guess (a phone kept as text, an amount unread, an undated remark…)."""
-        return [{"sheet": r.sheet, "row": r.row, "note": n} for r in self.rows if not r.error for n in r.notes]
+        """What good rows lose or guess (a phone kept as text, an amount unread, an undated remark…) and the
+        rows left out (a 小计 row), sheet by sheet in row order."""
+        order = {s.name: i for i, s in enumerate(self.sheets)}
+        found = [(order.get(r.sheet, 0), r.row, r.sheet, n) for r in self.rows if not r.error for n in r.notes]
+        found += [(order[s.name], row, s.name, note) for s in self.sheets for row, note in s.skipped]
+        found.sort(key=lambda item: (item[0], item[1]))  # stable: a row's notes keep their order
+        return [{"sheet": sheet, "row": row, "note": note} for _, row, sheet, note in found]
+
+    @property
+    def sheet_notes(self) -> list[dict[str, Any]]:
+        """The rows left out of the sheets (合计, 小计), with their notes: not rows of the plan."""
+        return [{"sheet": s.name, "row": row, "note": note} for s in self.sheets for row, note in s.skipped]
 
     def merges(self) -> list[dict[str, Any]]:
         """Rows of the file that are one customer (same phone or same normalised name, spelled differently)."""
@@ -267,7 +279,7 @@ class ImportPlan:
         }
 
 
-KEPT_FORMAT = 2  # of `keep`/`kept`; bump it whenever parse_plan's output changes, so older kept plans are redone
+KEPT_FORMAT = 3  # of `keep`/`kept`; bump it whenever parse_plan's output changes, so older kept plans are redone
 
 
 def keep(plan: ImportPlan) -> dict[str, Any]:
@@ -278,7 +290,14 @@ def keep(plan: ImportPlan) -> dict[str, Any]:
         "reference": plan.reference.isoformat(),
         "blocking": plan.blocking,
         "sheets": [
-            [s.name, s.header_row, s.rows, s.note, [[c.index, c.header, c.field, c.how, c.samples] for c in s.columns]]
+            [
+                s.name,
+                s.header_row,
+                s.rows,
+                s.note,
+                [[c.index, c.header, c.field, c.how, c.samples] for c in s.columns],
+                [list(item) for item in s.skipped],
+            ]
             for s in plan.sheets
         ],
         "rows": [
@@ -325,8 +344,10 @@ def kept(data: dict[str, Any]) -> ImportPlan | None:
     day = date.fromisoformat
     types, emotions = {t.value: t for t in TouchpointType}, {e.value: e for e in Emotion}  # 10,000s of lookups
     plan = ImportPlan(day(data["reference"]), [], [], data["blocking"])
-    for name, header_row, rows, note, columns in data["sheets"]:
-        plan.sheets.append(SheetPlan(name, header_row, [Column(*c) for c in columns], rows, note))
+    for name, header_row, rows, note, columns, skipped in data["sheets"]:
+        sheet = SheetPlan(name, header_row, [Column(*c) for c in columns], rows, note)
+        sheet.skipped = [(row, text) for row, text in skipped]
+        plan.sheets.append(sheet)
     for *fields, row_day, error, stage_text, notes, phone_e164, entries in data["rows"]:
         row = PlannedRow(*fields)  # the kept fields in their declared order, then the later ones by name
         row.row_day, row.error, row.stage_text = day(row_day) if row_day else None, error, stage_text
@@ -368,10 +389,10 @@ def parse_plan(workbook: Workbook, columns: dict[str, Any] | None, reference: da
         if header_index is None:
             plan.sheets.append(SheetPlan(sheet.name, None, [], 0, "没有找到表头，已跳过"))
             continue
-        data = data_rows(rows, header_index)
-        sheet_columns = detect_columns(rows[header_index][1], [c for _, c in data], reference)
+        data, skipped = data_rows(rows, header_index)
+        sheet_columns = detect_columns(header_cells(rows, header_index), [c for _, c in data], reference)
         apply_corrections(sheet_columns, (columns or {}).get(sheet.name))
-        sheet_plan = SheetPlan(sheet.name, rows[header_index][0], sheet_columns, len(data))
+        sheet_plan = SheetPlan(sheet.name, rows[header_index][0], sheet_columns, len(data), skipped=skipped)
         plan.sheets.append(sheet_plan)
         fields = mapping(sheet_columns)
         if not data:
@@ -384,9 +405,13 @@ def parse_plan(workbook: Workbook, columns: dict[str, Any] | None, reference: da
         # The title rows above the header (「2025年下半年客户跟进表」), else the sheet's name, say the year.
         titles = [str(c) for _, cells in rows[:header_index] for c in cells if isinstance(c, str)]
         hint = title_hint([*titles, sheet.name])
+        # Until a row above says, the first full date in the sheet's dates and remarks says the year.
+        below = first_full_date(
+            (_cell(c, fields, name) for _, c in data[:YEAR_SCAN_ROWS] for name in ("date", "remarks")), reference
+        )
         neighbour: date | None = None
         for number, cells in data:
-            row = _plan_row(sheet.name, number, cells, fields, reference, hint, neighbour)
+            row = _plan_row(sheet.name, number, cells, fields, reference, hint, neighbour, below)
             plan.rows.append(row)
             days = [e.day for e in row.entries if e.day and "occurred_at" not in e.guessed]
             neighbour = max(days, default=None) or row.row_day or neighbour
@@ -534,6 +559,7 @@ def _plan_row(
     reference: date,
     hint: YearHint,
     neighbour: date | None,
+    below: date | None = None,
 ) -> PlannedRow:
     row = PlannedRow(sheet, number, _text(_cell(cells, fields, "customer")) or "")
     row.contact_name = _text(_cell(cells, fields, "contact"))
@@ -549,12 +575,13 @@ def _plan_row(
     row.amount_fen = parse_amount(amount)
     if row.amount_fen is None and _text(amount):
         row.notes.append(f"金额「{_text(amount)}」无法识别，未作为商机金额")
-    row.row_day = parse_date(_cell(cells, fields, "date"), reference, serials=True)
+    around = neighbour or below
+    row.row_day = parse_date(_cell(cells, fields, "date"), reference, serials=True, hint=hint, neighbour=around)
     if row.row_day and row.row_day > reference:
         row.notes.append(f"日期 {row.row_day.isoformat()} 晚于文件日期 {reference.isoformat()}，未采用")
         row.row_day = None
     row.entries = split_entries(_text(_cell(cells, fields, "remarks")) or "", reference)
-    row.notes += date_entries(row.entries, reference, hint, neighbour, row.row_day)
+    row.notes += date_entries(row.entries, reference, hint, neighbour, row.row_day, around=around)
     if not row.customer_name:
         row.error = "缺少客户名称"
         return row

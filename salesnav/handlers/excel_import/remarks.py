@@ -15,7 +15,26 @@ from typing import Any
 from salesnav.models import Emotion, TouchpointType
 from salesnav.text.cn_dates import DATE_PATTERN, DayMention, YearHint, amount_fen, infer_years, mention
 
-_SEPARATORS = " \t\r\n;；,，。.、:：-—|/"
+_SEPARATORS = " \t\r\n;；,，。.．、:：-—|/①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+_WIDE_DIGITS = str.maketrans("０１２３４５６７８９．／－", "0123456789./-")  # typed with a Chinese IME: ９．１０
+_STARTS_AFTER = _SEPARATORS + ")）【["  # 「(1)9月3日」「【9.10】电话」: after a list mark or in a date's bracket
+# Where a date may start an entry: the start, or after a separator, at a character a date can begin with.
+_ENTRY_START = re.compile(rf"(?:^|(?<=[{re.escape(_STARTS_AFTER)}]))[\d〇零一二两三四五六七八九十大前昨今上本这周星礼]")
+# A list mark just before the next dated entry (「面谈 2.」「电话；(3)」) belongs to neither entry.
+_LIST_MARK_TAIL = re.compile(
+    r"[\s;；,，。、]*(?:(?<![\dA-Za-z.])[(（]?\d{1,2}\s*[)）.．、]|[①-⑳]|[(（]?[一二三四五六七八九十][)）、])?\s*[【\[]?\s*$"
+)
+# Words that make the date after them part of a plan inside the entry, not the start of a new one.
+_PLANNED = re.compile(
+    r"(?:约|约定|约好|约在|计划|预计|准备|下次|定于|定在|安排|预约|改到|改为|推迟到|延到|截止|截至|到|于|在|至)\s+$"
+)
+_WEEKDAY_AFTER = re.compile(
+    r"\s*[（(]\s*(?:周|星期|礼拜)[一二三四五六日天1-7]\s*[)）]|(?:周|星期|礼拜)[一二三四五六日天1-7]"
+    r"|\s+(?:周|星期|礼拜)[一二三四五六日天1-7](?=[\s;；,，。]|$)"
+)
+_DEADLINE = re.compile(r"\s*(?:之前|以前|前|之后|以后|左右)")
+_CLOSING = re.compile(r"\s*[】\]]")
+_RANGE = re.compile(r"\s*(?:-|~|～|—|–|至|到)\s*")
 
 # The word said first wins (「电话，约面访」 is a call, 「面访，电话跟进」 a visit); at one position, the first listed.
 TYPE_WORDS: list[tuple[TouchpointType, re.Pattern[str]]] = [
@@ -53,26 +72,45 @@ class Entry:
 
 def split_entries(text: str, reference: date) -> list[Entry]:
     """'3月5日 拜访张主任；3.12 电话报价' → two entries, each with its date as written (`written`; years are
-    inferred by `date_entries`). A date counts only where an entry can start: at the start or after a
-    separator."""
-    text = (text or "").strip()
+    inferred by `date_entries`) and only its own words.
+
+    A date starts an entry only at the start or after a separator (；，。 a space, a list mark: 「1、」「2.」
+    「（3）」), and not after words that make it a plan inside the entry (「约定 9月20日 面访」) nor before
+    words that make it a deadline (「9月底前要报价」, 「10.15之前回复」). A weekday
+    after a date (「9月3日（周三）」) and the end of a range (「9.10-9.12 展会」) belong to that date; the list mark
+    before the next date (「面谈 2.」) is not part of the entry above it."""
+    text = (text or "").strip().translate(_WIDE_DIGITS)
     if not text:
         return []
     starts: list[tuple[int, int, DayMention]] = []
-    for match in DATE_PATTERN.finditer(text):
-        before = text[match.start() - 1] if match.start() else ""
-        if match.start() == 0 or before in _SEPARATORS:
-            found = mention(match, reference)
-            if found is not None:
-                starts.append((match.start(), match.end(), found))
+    taken_to = 0
+    for candidate in _ENTRY_START.finditer(text):  # only where an entry can start: cheaper than every position
+        start = candidate.start()
+        if start < taken_to:
+            continue  # the end of a range or a weekday already read with the date before it
+        if start and _PLANNED.search(text, max(0, start - 8), start):
+            continue
+        match = DATE_PATTERN.match(text, start)
+        if match is None:
+            continue
+        if _DEADLINE.match(text, match.end()):
+            continue  # 「9月底前要报价」: a deadline inside the entry
+        found = mention(match, reference)
+        if found is None:
+            continue
+        end = _extend(text, match.end(), reference, start)
+        starts.append((start, end, found))
+        taken_to = end
     entries: list[Entry] = []
     if not starts or starts[0][0] > 0:
-        head = text[: starts[0][0] if starts else len(text)].strip(_SEPARATORS)
+        head = text[: starts[0][0] if starts else len(text)]
+        head = (_LIST_MARK_TAIL.sub("", head) if starts else head).strip(_SEPARATORS)
         if head:
             entries.append(Entry(None, head))
     for i, (_start, end, found) in enumerate(starts):
         stop = starts[i + 1][0] if i + 1 < len(starts) else len(text)
-        body = text[end:stop].strip(_SEPARATORS)
+        body = text[end:stop]
+        body = (_LIST_MARK_TAIL.sub("", body) if i + 1 < len(starts) else body).strip(_SEPARATORS)
         if body:
             entries.append(Entry(None, body, written=found))
     for entry in entries:
@@ -80,22 +118,52 @@ def split_entries(text: str, reference: date) -> list[Entry]:
     return entries
 
 
+def _extend(text: str, end: int, reference: date, start: int = 0) -> int:
+    """Where a date ends, with its weekday (（周三）), the other end of a range (-9.12, 至9月15日) and the closing
+    bracket of 【9.10】."""
+    if start and text[start - 1] in "【[" and (closing := _CLOSING.match(text, end)):
+        end = closing.end()
+    if weekday := _WEEKDAY_AFTER.match(text, end):
+        end = weekday.end()
+    if joiner := _RANGE.match(text, end):
+        other = DATE_PATTERN.match(text, joiner.end())
+        if other is not None and mention(other, reference) is not None:
+            end = other.end()
+            if weekday := _WEEKDAY_AFTER.match(text, end):
+                end = weekday.end()
+    return end
+
+
 def date_entries(
-    entries: list[Entry], limit: date, hint: YearHint, neighbour: date | None, row_day: date | None
+    entries: list[Entry],
+    limit: date,
+    hint: YearHint,
+    neighbour: date | None,
+    row_day: date | None,
+    *,
+    around: date | None = None,
 ) -> list[str]:
     """Each entry's day: as written, its year inferred (`infer_years`). An entry written without a date takes
     the row's date column where that keeps the order, else its neighbour's in the cell (the entry above, else
-    below), else the rows above (`neighbour`) — marked as a guess (occurred_at). An entry with none of these
+    below), else the rows above (`neighbour`) — marked as a guess (occurred_at). `around` (a full date further
+    down the sheet) only helps years, when no row above has a date. An entry with none of these
     keeps day None (the file's date, marked). Every such guess is said in the returned notes."""
     notes: list[str] = []
-    days = infer_years([e.written for e in entries], limit, hint, row_day or neighbour)
-    for entry, day in zip(entries, days, strict=True):
-        if entry.written is not None and day is None:
-            written = entry.written.full
-            notes.append(
-                f"备注「{entry.text[:20]}」的日期 {written.isoformat() if written else ''} 晚于文件日期 "
-                f"{limit.isoformat()}，不作为该日期记录"
+    days = infer_years([e.written for e in entries], limit, hint, row_day or neighbour or around)
+    unused: dict[int, str] = {}  # entries whose written date cannot be used: why
+    for i, (entry, day) in enumerate(zip(entries, days, strict=True)):
+        written = entry.written
+        if written is not None and day is None:
+            why = (
+                f"晚于文件日期 {limit.isoformat()}"
+                if written.full and written.full > limit
+                else "在文件日期之前找不到与前后记录顺序一致的年份"
             )
+            unused[i] = f"写的日期「{written}」{why}，未按该日期记录，"
+            entry.written = None  # dated below like an entry without a date
+        elif written is not None and written.approx and day is not None:
+            entry.guessed = [*entry.guessed, "occurred_at"]
+            notes.append(f"备注「{entry.text[:20]}」只写了大概时间，记为 {day.isoformat()}（推测）")
         entry.day = day
     for i, entry in enumerate(entries):
         if entry.day is not None and entry.written is not None:
@@ -105,13 +173,16 @@ def date_entries(
         entry.guessed = [*entry.guessed, "occurred_at"]
         fits = row_day and row_day <= limit and (not above or row_day >= above) and (not below or row_day <= below)
         entry.day = row_day if fits else (above or below)
-        if entry.day is None and neighbour is not None:
+        said = f"备注「{entry.text[:20]}」" + unused.get(i, "没有日期，")
+        if fits and row_day and i in unused:
+            notes.append(f"{said}按该行的日期记为 {row_day.isoformat()}（推测）")
+        elif entry.day is not None and not fits:
+            notes.append(f"{said}按同一格里相邻记录的日期记为 {entry.day.isoformat()}（推测）")
+        elif entry.day is None and neighbour is not None:
             entry.day = neighbour
-            notes.append(f"备注「{entry.text[:20]}」没有日期，按上方各行的日期记为 {neighbour.isoformat()}（推测）")
+            notes.append(f"{said}按上方各行的日期记为 {neighbour.isoformat()}（推测）")
         elif entry.day is None:
-            notes.append(
-                f"备注「{entry.text[:20]}」没有日期，已保留并标为日期待定（暂记为文件日期 {limit.isoformat()}）"
-            )
+            notes.append(f"{said}已保留并标为日期待定（暂记为文件日期 {limit.isoformat()}）")
     return notes
 
 

@@ -150,3 +150,8 @@ def install_ready_journeys(session: Session, *, case_material_id: int | None = N
         written.append(journey)
     session.flush()
     return written
+
+
+def ready_journey(session: Session, template: str = WHITEPAPER_TEMPLATE) -> Journey | None:
+    """The installed ready journey of `template` (None when an admin deleted it)."""
+    return session.scalars(select(Journey).where(Journey.template == template, Journey.deleted_at.is_(None))).first()

@@ -78,6 +78,12 @@ SPECS: dict[str, Spec] = {
     "brief.history_days": Spec("拜访简报异议统计天数", int, 30, 365 * 5),
     "brief.min_similar": Spec("相似商机异议最少条数（不足时放宽范围）", int, 1, 1000),
     "talk_track.enabled": Spec("新话术推送开关", bool),
+    "lifecycle.enabled": Spec("客户生命周期阶段开关", bool),
+    "lifecycle.trial_days": Spec("首次赢单后多少天内为新客户试用期", int, 1, 3650),
+    "lifecycle.renewal_months": Spec("合同到期前几个月进入续费期", int, 1, 24),
+    "lifecycle.contract_term_months": Spec("未填到期日的合同按签约后几个月到期", int, 1, 120),
+    "lifecycle.churn_silent_days": Spec("老客户多少天没有触点进入流失预警", int, 1, 3650),
+    "lifecycle.churn_on_red_health": Spec("客户健康度为红灯时进入流失预警", bool),
     # Dashboards (salesnav/metrics/): windows and the Sales Health Index weights.
     "dashboard.health_weights": Spec("销售健康度指数权重", dict),
     "dashboard.quality_lookback_days": Spec("决策链覆盖统计天数", int, 7, 365),

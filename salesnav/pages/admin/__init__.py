@@ -14,7 +14,7 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from salesnav.handlers.admin.guard import is_admin
+from salesnav.handlers.admin.guard import is_admin, may_view_journey_stats
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.rules.texts import local_time
 from salesnav.pages import auth
@@ -23,6 +23,8 @@ from salesnav.web_session import request_session
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 PUBLIC_ENDPOINTS = frozenset({"admin.login"})
+# Read-only pages a sales manager or director may open too (how the customer journeys work); GET only.
+STATS_ENDPOINTS = frozenset({"admin.journeys", "admin.journey_stats"})
 
 
 @bp.before_request
@@ -38,6 +40,8 @@ def _require_admin() -> Response | None:
             return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
         return _page("请先登录", "登录已过期或尚未登录，请重新登录后再操作。", 401)  # type: ignore[return-value]  # the page helper returns the (body, status) Flask accepts
     if not is_admin(g.admin):
+        if request.method == "GET" and request.endpoint in STATS_ENDPOINTS and may_view_journey_stats(g.admin):
+            return None
         return _page("无权访问", "管理后台仅限管理员使用。如需开通，请联系现有管理员。", 403)  # type: ignore[return-value]  # the page helper returns the (body, status) Flask accepts
     if request.method == "POST":
         auth.check_csrf()
@@ -69,6 +73,7 @@ def _page(title: str, message: str, status: int) -> tuple[str, int]:
 
 from salesnav.pages.admin import (  # noqa: E402  (the views register their routes on bp)
     delivery,
+    journeys,
     materials,
     org,
     overview,
@@ -76,6 +81,7 @@ from salesnav.pages.admin import (  # noqa: E402  (the views register their rout
     settings_page,
     signin,
     stages,
+    tags,  # noqa: F401  (its routes register on bp)
 )
 
-__all__ = ["bp", "delivery", "materials", "org", "overview", "rules", "settings_page", "signin", "stages"]
+__all__ = ["bp", "delivery", "journeys", "materials", "org", "overview", "rules", "settings_page", "signin", "stages"]

@@ -27,6 +27,7 @@ ENTITIES = {
     "customer": "客户",
     "outbound_message": "发出的消息",
     "collaboration_ticket": "协同单",
+    "journey": "客户旅程",
 }
 ACTIONS = {
     "create": "新建",
@@ -57,6 +58,8 @@ ACTIONS = {
     "pool.returned": "退回公海",
     "pool.claimed": "领取公海客户",
     "pool.assigned": "分配公海客户",
+    "activate": "启用",
+    "deactivate": "暂停",
 }
 FIELDS = {
     "active": "在职",
@@ -120,7 +123,10 @@ FIELDS = {
     "retired": "已停用",
     "undone": "已撤销",
     "ticket_notice_user_ids": "协同单通知成员",
+    "version": "版本",
 }
+# A field whose word depends on what changed (a member's `active` is 在职, a journey's is 启用).
+ENTITY_FIELDS = {"journey": {"active": "启用"}}
 VALUES = {
     "silent": "长期未跟进",
     "owner_left": "负责人已离职",
@@ -185,12 +191,13 @@ def _value_of(key: str, value: Any) -> str:
     return _value(value)
 
 
-def changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[Change]:
+def changes(before: dict[str, Any] | None, after: dict[str, Any] | None, entity: str | None = None) -> list[Change]:
     """The fields that differ, each in Chinese; a creation lists what was set."""
     before, after = before or {}, after or {}
     keys = list(dict.fromkeys([*before, *after]))
+    own = ENTITY_FIELDS.get(entity or "", {})
     return [
-        Change(_field(k), _value_of(k, before.get(k)), _value_of(k, after.get(k)))
+        Change(own.get(k) or _field(k), _value_of(k, before.get(k)), _value_of(k, after.get(k)))
         for k in keys
         if before.get(k) != after.get(k)
     ]

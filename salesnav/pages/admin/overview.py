@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import g, render_template
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from salesnav.handlers.admin import delivery
-from salesnav.models import User
+from salesnav.models import Journey, User
 from salesnav.pages.admin import audit_words, bp
 
 
@@ -25,4 +25,7 @@ def home() -> str:
         health=delivery.delivery_health(s),
         stuck_minutes=int(delivery.STUCK_AFTER.total_seconds() // 60),
         unprocessed=len(delivery.unprocessed_inbound(s)),
+        journeys_active=s.scalar(
+            select(func.count(Journey.id)).where(Journey.active.is_(True), Journey.deleted_at.is_(None))
+        ),
     )

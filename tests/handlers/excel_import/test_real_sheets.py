@@ -116,6 +116,7 @@ def test_the_preview_shows_merges_others_customers_dates_and_notes_before_anythi
     ]
     assert rows[2].match.how == "exact" and rows[2].match.customer_id == gulou.id
     assert plan.notes == [
+        {"sheet": "跟进表", "row": 6, "note": "「小计」是汇总行，已跳过（不作为客户导入）"},
         {
             "sheet": "跟进表",
             "row": 8,
@@ -126,6 +127,7 @@ def test_the_preview_shows_merges_others_customers_dates_and_notes_before_anythi
             "row": 9,
             "note": "备注「展会认识，留了名片」没有日期，按上方各行的日期记为 2025-12-19（推测）",
         },
+        {"sheet": "老客户2025", "row": 3, "note": "「合计」是汇总行，已跳过（不作为客户导入）"},
     ]
     assert plan.summary() == {
         "rows": 6,
@@ -136,7 +138,7 @@ def test_the_preview_shows_merges_others_customers_dates_and_notes_before_anythi
         "near_misses": 0,
         "merged_rows": 1,
         "others_customers": 1,
-        "notes": 2,
+        "notes": 4,
         "errors": 0,
     }
 

@@ -40,9 +40,75 @@ function ContactRow({ contact }: { contact: S<'ContactOut'> }) {
   )
 }
 
+function TagsRow({ customer }: { customer: S<'CustomerOut'> }) {
+  const [held, setHeld] = useState(customer.tag_list)
+  const [editing, setEditing] = useState(false)
+  const [manual, setManual] = useState<S<'TagDefinitionOut'>[] | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const open = async () => {
+    setEditing(!editing)
+    if (manual === null) {
+      try {
+        const out = await api<S<'TagListOut'>>('GET', '/tags')
+        setManual(out.items.filter((t) => t.kind === 'manual'))
+      } catch (e) {
+        setError(message(e))
+      }
+    }
+  }
+  const toggle = async (code: string) => {
+    try {
+      if (held.some((t) => t.code === code)) {
+        await api('DELETE', `/customers/${customer.id}/tags/${encodeURIComponent(code)}`)
+        setHeld(held.filter((t) => t.code !== code))
+      } else {
+        const put = await api<S<'HeldTagOut'>>('POST', `/customers/${customer.id}/tags`, { tag: code })
+        setHeld([...held, put].sort((a, b) => a.label.localeCompare(b.label, 'zh-CN')))
+      }
+      setError(null)
+    } catch (e) {
+      setError(message(e))
+    }
+  }
+  return (
+    <View className='tags'>
+      <View className='row' onClick={open}>
+        <Text>
+          {held.length === 0 ? <Text className='muted'>暂无标签</Text> : null}
+          {held.map((t) => (
+            <Text key={t.code} className={'badge' + (t.kind === 'rule' ? ' rule' : '')}>
+              {t.label}
+            </Text>
+          ))}
+        </Text>
+        <Text className='muted'>标签 ✎</Text>
+      </View>
+      {customer.lifecycle ? (
+        <View className='muted lifecycle'>
+          生命周期：<Text className={'badge' + (customer.lifecycle === 'churn_risk' ? ' red' : '')}>{customer.lifecycle_label}</Text>
+        </View>
+      ) : null}
+      {editing && manual ? (
+        manual.length === 0 ? (
+          <View className='muted'>管理员还没有定义可手动添加的标签</View>
+        ) : (
+          <Chips
+            options={manual.map((t) => ({ value: t.code, text: t.label }))}
+            value={held.map((t) => t.code)}
+            onChange={toggle}
+            label='手动标签'
+          />
+        )
+      ) : null}
+      {editing ? <View className='muted'>规则标签由系统自动计算，不能手动添加</View> : null}
+      <Message error={error} />
+    </View>
+  )
+}
+
 export default function Customer() {
   const id = Number(useRouter().params.id)
-  const customer = useData(() => api<S<'CustomerOut'>>('GET', `/customers/${id}`), [id])
+  const customer = useData(() => api<S<'CustomerDetailOut'>>('GET', `/customers/${id}`), [id])
   const touchpoints = useData(() => api<S<'TouchpointPage'>>('GET', '/touchpoints' + query({ customer_id: id, per_page: 10 })), [id])
   const deals = useData(() => api<S<'OpportunityPage'>>('GET', '/opportunities' + query({ customer_id: id })), [id])
   const [diagnosis, setDiagnosis] = useState<S<'DiagnosisOut'> | null>(null)
@@ -77,6 +143,7 @@ export default function Customer() {
               {c.kind_label} {c.grade || ''} {c.region || ''}
             </Text>
           </View>
+          <TagsRow key={c.id} customer={c} />
           {c.overdue_receivable_fen ? (
             <View className='warn overdue' onClick={() => go(`/work/collections/index?customer_id=${id}`)}>
               逾期回款 {fen(c.overdue_receivable_fen)} · 查看回款 ›
@@ -105,6 +172,13 @@ export default function Customer() {
                   </View>
                 ) : null,
               )}
+              {diagnosis.journeys
+                .filter((j) => j.state === 'active')
+                .map((j) => (
+                  <View key={'j' + j.journey_id} className='item journey'>
+                    <Text className={'badge' + (j.overdue ? ' red' : '')}>客户旅程</Text> {j.summary}
+                  </View>
+                ))}
               {diagnosis.next_steps.map((s, i) => (
                 <View key={'n' + i} className='muted'>
                   建议：{String(s)}
@@ -132,6 +206,31 @@ export default function Customer() {
               {brief.talk_track ? <View className='muted'>本阶段话术：{brief.talk_track.title}</View> : null}
             </View>
           ) : null}
+        </View>
+      ) : null}
+      {c && c.journeys.length > 0 ? (
+        <View className='card journeys'>
+          <View className='card-title'>客户旅程</View>
+          {c.journeys.map((j) => (
+            <View key={j.journey_id + '-' + j.entered_at} className='item journey'>
+              <View className='row'>
+                <Text>{j.journey_name}</Text>
+                <Text className={'badge' + (j.overdue ? ' red' : '')}>{j.overdue ? '已超时' : j.state_label}</Text>
+              </View>
+              {j.state === 'active' ? (
+                <View className='muted'>
+                  {j.step_title ? `当前：${j.step_title}` : '进行中'}
+                  {j.step_state_label ? ` · ${j.step_state_label}` : ''}
+                  {j.due_at ? ` · 截止 ${when(j.due_at)}` : ''}
+                </View>
+              ) : (
+                <View className='muted'>
+                  {j.ended_at ? `${when(j.ended_at)} ${j.state_label}` : j.state_label}
+                  {j.exit_reason ? `（${j.exit_reason}）` : ''}
+                </View>
+              )}
+            </View>
+          ))}
         </View>
       ) : null}
       {c ? (
