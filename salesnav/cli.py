@@ -203,6 +203,47 @@ def wecom_reprocess(inbound_id: int) -> None:
 
 
 @main.group()
+def metrics() -> None:
+    """Level 1's maintained aggregates (salesnav/metrics/aggregates.py)."""
+
+
+@metrics.command("rebuild")
+def metrics_rebuild() -> None:
+    """Recompute every day × rep cell from the records (after an upgrade; the clock does it by itself too)."""
+    import time
+
+    from salesnav import clock
+    from salesnav.metrics import aggregates
+    from salesnav.models import session as dbs
+
+    settings = _settings()
+    dbs.configure(settings.database_url)
+    started = time.perf_counter()
+    with dbs.transaction() as session:
+        cells = aggregates.rebuild(session, clock.now(), settings.business_tz)
+    click.echo(f"一级看板汇总已重建：{cells} 个（日 × 销售）单元，用时 {time.perf_counter() - started:.1f} 秒")
+
+
+@metrics.command("verify")
+def metrics_verify() -> None:
+    """Fold in pending changes, then compare every kept cell with the same cell computed from the records."""
+    from salesnav import clock
+    from salesnav.metrics import aggregates
+    from salesnav.models import session as dbs
+
+    settings = _settings()
+    dbs.configure(settings.database_url)
+    with dbs.transaction() as session:
+        aggregates.refresh(session, clock.now(), settings.business_tz)
+        off = aggregates.verify(session, settings.business_tz)
+    for m in off[:20]:
+        click.echo(f"{m.day} 销售 {m.rep_id}：汇总 {m.kept}，按记录 {m.computed}")
+    if off:
+        raise click.ClickException(f"{len(off)} 个单元与记录不符：请运行 salesnav metrics rebuild")
+    click.echo("一级看板汇总与记录一致")
+
+
+@main.group()
 def rules() -> None:
     """The automation rules (docs/product.md)."""
 
@@ -335,7 +376,8 @@ def _ask_password(min_length: int, attempts: int = 3) -> str:
     multiple=True,
     metavar="客户名称=决定",
     help="A preview decision, repeatable: 名称=<customer id> or =new (a near miss); for another rep's customer "
-    "=log (log the rows under it), =handover (ask for it, the default) or =skip.",
+    "=log (log the rows under it), =handover (ask for it, the default) or =skip; for a spelling merged into "
+    "another row =split (keep it a customer of its own).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the preview / the result as JSON.")
 def import_excel(file: str, owner: str, dry_run: bool, matches: tuple[str, ...], as_json: bool) -> None:
@@ -356,7 +398,9 @@ def import_excel(file: str, owner: str, dry_run: bool, matches: tuple[str, ...],
     for item in matches:
         name, sep, decision = item.rpartition("=")
         if not sep or not name.strip() or not decision.strip():
-            raise click.ClickException(f"--match「{item}」格式应为 客户名称=决定（客户id、new、log、handover 或 skip）")
+            raise click.ClickException(
+                f"--match「{item}」格式应为 客户名称=决定（客户id、new、log、handover、skip 或 split）"
+            )
         decisions[name.strip()] = int(decision) if decision.strip().isdigit() else decision.strip()
     corrections = {"matches": decisions} if decisions else None
     settings = _settings()

@@ -13,6 +13,7 @@ from salesnav.handlers.battle_pack import BattlePack
 from salesnav.handlers.battle_pack.material import MaterialPick
 from salesnav.handlers.battle_pack.ranking import Todo, TodoSource
 from salesnav.handlers.deal_words import customer_and_deal
+from salesnav.handlers.radar import link_token, link_url
 from salesnav.handlers.rules.texts import how_long
 from salesnav.settings import current_settings
 
@@ -108,6 +109,14 @@ def render_markdown(pack: BattlePack, tz: ZoneInfo, *, on_demand: bool = False, 
         link = f"[{title}]({url})" if url else f"「{title}」"
         lines.append(f"**可复用素材**：{link}")
         lines.append(material.reason)
+        if material.customers and current_settings().public_url:
+            share = "　".join(
+                f"[{_cut(name, 16)}]({link_url(link_token(material.material_id, customer_id, pack.rep_id))})"
+                for customer_id, name in material.customers
+            )
+            shared = f"转发给客户（打开、阅读会通知您）：{share}"
+            lines.append(shared)
+            optional.insert(0, shared)  # over budget, the share links go before the explanation's extras
     text = "\n".join(lines)
     for line in optional:  # over budget: the explanation's extras go first, never the todos
         if len(text.encode()) <= LIMIT_BYTES:

@@ -27,6 +27,7 @@ from salesnav.models import DashboardSnapshot
 
 T = TypeVar("T")
 REFRESH_JOB = "salesnav.jobs.dashboards:refresh_executive"  # the job sits above the use cases: named by path
+AGGREGATES_JOB = "salesnav.jobs.dashboards:refresh_metric_aggregates"
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,15 @@ def refresh(session: Session, key: str, compute: Callable[[datetime], T], now: d
 
 
 def drop(session: Session, prefix: str = "") -> None:
-    """Forget the snapshots whose key starts with `prefix` (all by default), and have the clock's refresh run
-    once this transaction commits, so that the next reader does not wait for the figures either.
+    """Forget the snapshots whose key starts with `prefix` (all by default), and have the clock's refreshes run
+    once this transaction commits (the forecast's and the Level 1 aggregates'), so that the next reader does not
+    wait for the figures either.
 
     A snapshot is a cache, not a record, so it is deleted outright (the no-hard-delete rule guards records)."""
     session.execute(delete(DashboardSnapshot).where(DashboardSnapshot.key.startswith(prefix, autoescape=True)))
     enqueue_after_commit(session, REFRESH_JOB, queue="reports")
+    # The Level 1 aggregates fold a bulk write in (its change markers) at once rather than at the next tick.
+    enqueue_after_commit(session, AGGREGATES_JOB, queue="default")
 
 
 _ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}  # per figures class: building one costs milliseconds

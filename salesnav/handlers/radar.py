@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from salesnav import clock
@@ -132,16 +132,16 @@ def share_link(
     customer = customer_for(session, rep, customer_id)
     contact = _contact_of(session, customer, contact_id, external_userid)
     now = clock.now()
-    token = _serializer(LINK_SALT).dumps(
-        {
-            "m": material.id,
-            "c": customer.id,
-            "k": contact.id if contact else None,
-            "r": rep.id,
-            "t": int(now.timestamp()),
-        }
-    )
+    token = link_token(material.id, customer.id, rep.id, contact.id if contact else None)
     return SharedLink(link_url(token), token, material, customer, contact, now + timedelta(days=LINK_VALID_DAYS))
+
+
+def link_token(material_id: int, customer_id: int, rep_id: int, contact_id: int | None = None) -> str:
+    """The signed token of a link issued now. No check here: `share_link` checks the rep may see the customer;
+    the battle pack signs links only for the rep's own deals' customers."""
+    return _serializer(LINK_SALT).dumps(
+        {"m": material_id, "c": customer_id, "k": contact_id, "r": rep_id, "t": int(clock.now().timestamp())}
+    )
 
 
 def _contact_of(
@@ -254,7 +254,7 @@ def view_of(session: Session, view_token: str) -> MaterialView:
         view_id, nonce = int(raw[0]), str(raw[1])
     except (BadSignature, TypeError, ValueError, IndexError, KeyError) as exc:
         raise LinkRefused(VIEW_REFUSED) from exc
-    view = session.get(MaterialView, view_id, with_for_update=True)
+    view = session.get(MaterialView, view_id)
     if view is None or not secrets.compare_digest(view.nonce, nonce):
         raise LinkRefused(VIEW_REFUSED)
     return view
@@ -262,15 +262,29 @@ def view_of(session: Session, view_token: str) -> MaterialView:
 
 def beacon(session: Session, view_token: str, *, seq: int, seconds: int, final: bool = False) -> MaterialView:
     """The page reports `seconds` of visible reading in all (its `seq`-th report); `final` when it was hidden
-    or closed. A `seq` already seen is refused; the time is capped by the time since the page was opened."""
+    or closed. A `seq` already seen is refused; the time is capped by the time since the page was opened.
+
+    One conditional UPDATE (… WHERE last_seq < seq): of two posts racing with the same number, or a later one
+    overtaken by an earlier one, exactly the first to write counts — on SQLite as on PostgreSQL."""
     view = view_of(session, view_token)
     if seq <= view.last_seq:
         raise ReplayRefused(REPLAY_REFUSED)
     now = clock.now()
     possible = int((now - view.opened_at).total_seconds()) + BEACON_SLACK_SECONDS
-    view.read_seconds = max(view.read_seconds, min(max(seconds, 0), possible))
-    view.last_seq = seq
-    view.last_seen_at = now
+    claimed = min(max(seconds, 0), possible)
+    written = session.execute(
+        update(MaterialView)
+        .where(MaterialView.id == view.id, MaterialView.last_seq < seq)
+        .values(
+            last_seq=seq,
+            last_seen_at=now,
+            read_seconds=case((MaterialView.read_seconds < claimed, claimed), else_=MaterialView.read_seconds),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(written, "rowcount", 0) != 1:
+        raise ReplayRefused(REPLAY_REFUSED)
+    session.refresh(view)
     if final:
         finish_view(session, view)
     return view

@@ -76,7 +76,16 @@ PERIODIC: list[PeriodicJob] = [
     ),
     # Every minute: at the pack hour it sends; a clock that was down then catches up at its first tick.
     PeriodicJob("battle_pack.send_due", battle_pack.send_due, IntervalTrigger(seconds=60), queue="reports"),
-    # Every minute: recomputes a Level 1 snapshot past half its life, so executives never wait for it.
+    # Every 30 s: folds the changes since the last run into Level 1's aggregates, so its figures are under a
+    # minute behind (a quick queue: a run costs what changed; a slow-queue import must not hold it back).
+    PeriodicJob(
+        "dashboards.refresh_metric_aggregates",
+        dashboards.refresh_metric_aggregates,
+        IntervalTrigger(seconds=30),
+        queue="default",
+        slot_seconds=30,
+    ),
+    # Every minute: recomputes the pipeline forecast past half its life, so executives never wait for it.
     PeriodicJob(
         "dashboards.refresh_executive", dashboards.refresh_executive, IntervalTrigger(seconds=60), queue="reports"
     ),

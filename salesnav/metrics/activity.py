@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, String, case, cast, exists, func, literal, literal_column, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from salesnav.metrics.days import Piece, business_tz, pieces, pieces_table
 from salesnav.metrics.results import Duration, Ratio, as_float
-from salesnav.metrics.scope import Scope, ScopeKind, Window, active_reps
+from salesnav.metrics.scope import Scope, Window
 from salesnav.metrics.sql import bit_or, seconds_between
 from salesnav.models import (
     Contact,
@@ -49,145 +50,126 @@ def visits_per_rep_month(session: Session, window: Window, scope: Scope) -> Rati
     return Ratio.of(count, scope.rep_count * window.days / 30)
 
 
-def touchpoint_quality(session: Session, window: Window, scope: Scope, *, lookback_days: int | None = None) -> Ratio:
+def touchpoint_quality(
+    session: Session,
+    window: Window,
+    scope: Scope,
+    *,
+    lookback_days: int | None = None,
+    tz: ZoneInfo | None = None,
+) -> Ratio:
     """触点质量得分: the mean over the window's touchpoints of emotion value × decision-chain coverage.
 
-    Emotion value: 积极 1.0, 中性 0.6, 抵触 0.2. Coverage of the touchpoint's customer: the distinct decision
-    roles among its contacts present in any touchpoint (by any rep) of the `lookback_days` (setting
-    dashboard.quality_lookback_days, 90) before the window end, ÷ 4. Numerator: the sum of the scores;
-    denominator: the number of touchpoints; value in 0..1.
+    Emotion value: 积极 1.0, 中性 0.6, 抵触 0.2. Coverage of a touchpoint: the distinct decision roles among
+    its customer's contacts present in any touchpoint (by any rep) of the `lookback_days` (setting
+    dashboard.quality_lookback_days, 90) local days ending with the touchpoint's own day, ÷ 4 — the coverage
+    the rep had reached that day, so a day's score is settled by that day's records (later meetings raise
+    later days), which is what lets the aggregates keep it per day (salesnav/metrics/aggregates.py).
+    Numerator: the sum of the scores; denominator: the number of touchpoints; value in 0..1.
     """
-    return touchpoint_quality_by_window(session, [window], scope, lookback_days=lookback_days)[0]
+    return touchpoint_quality_by_window(session, [window], scope, lookback_days=lookback_days, tz=tz)[0]
 
 
 def touchpoint_quality_by_window(
-    session: Session, windows: Sequence[Window], scope: Scope, *, lookback_days: int | None = None
+    session: Session,
+    windows: Sequence[Window],
+    scope: Scope,
+    *,
+    lookback_days: int | None = None,
+    tz: ZoneInfo | None = None,
 ) -> list[Ratio]:
-    """`touchpoint_quality` of each of `windows` (e.g. a dashboard's window and its weekly trend) in one query.
-
-    The score is summed per customer: Σ over a customer's touchpoints of emotion × coverage = (Σ emotion) ×
-    coverage, so the window's touchpoints and the lookback's roles are each grouped by customer once. The
-    roles present come from `Touchpoint.contact_roles` (kept by triggers), not from a join per contact.
-    """
+    """`touchpoint_quality` of each of `windows` (e.g. a dashboard's window and its weekly trend) in one query:
+    the windows' local days are scored once each (`touchpoint_cells`) and added up per window."""
     if not windows:
         return []
+    tz = tz or business_tz()
     if lookback_days is None:
         lookback_days = setting_areas.dashboard(session).quality_lookback_days
-    lookback = timedelta(days=lookback_days)
-    if scope.kind is ScopeKind.COMPANY:
-        return _company_quality_by_window(session, windows, lookback)
-    emotion = _emotion_value()
+    per_window = [pieces(w, tz) for w in windows]
+    unique = sorted({p for ps in per_window for p in ps}, key=lambda p: (p.start, p.end))
+    index = {p: k for k, p in enumerate(unique)}
+    totals: dict[int, list[float]] = {}
+    for (k, _rep), sums in touchpoint_cells(session, unique, scope, tz, lookback_days).items():
+        total = totals.setdefault(k, [0.0, 0.0])
+        total[0] += sums.quality
+        total[1] += sums.touchpoints
+    ratios = []
+    for ps in per_window:
+        quality = sum(totals.get(index[p], [0.0, 0.0])[0] for p in ps)
+        count = sum(totals.get(index[p], [0.0, 0.0])[1] for p in ps)
+        ratios.append(Ratio.of(quality / DECISION_ROLE_COUNT, count))
+    return ratios
+
+
+@dataclass(frozen=True)
+class TouchpointSums:
+    """A rep's touchpoints in a piece of a day: how many, how many effective, and their quality points
+    (Σ emotion value × decision roles covered, 0..4 each: the quality numerator before ÷ 4)."""
+
+    touchpoints: int
+    effective: int
+    quality: float
+
+
+def touchpoint_cells(
+    session: Session, rows: Sequence[Piece], scope: Scope, tz: ZoneInfo, lookback_days: int
+) -> dict[tuple[int, int], TouchpointSums]:
+    """The touchpoint sums per (index of the piece in `rows`, rep in scope): the live touchpoints in each
+    piece, effective ones (`Touchpoint.is_effective`) and quality points — each customer's emotion values ×
+    the roles among `Touchpoint.contact_roles` (kept by triggers) of its live touchpoints in the lookback
+    days ending with the piece's day. The one definition the raw metrics and the aggregates share."""
+    if not rows:
+        return {}
+    table = pieces_table(rows, tz, lookback_days)
     touched = (
         select(
-            Touchpoint.customer_id.label("customer_id"),
-            *(
-                func.sum(case((w.contains(Touchpoint.occurred_at), emotion), else_=0.0)).label(f"s{k}")
-                for k, w in enumerate(windows)
-            ),
-            *(func.count(case((w.contains(Touchpoint.occurred_at), 1))).label(f"n{k}") for k, w in enumerate(windows)),
+            table.c.idx,
+            Touchpoint.rep_id,
+            Touchpoint.customer_id,
+            func.sum(_emotion_value()).label("emotion"),
+            func.count().label("n"),
+            func.count(case((Touchpoint.is_effective, 1))).label("effective"),
         )
+        .select_from(Touchpoint)
+        .join(table, (Touchpoint.occurred_at >= table.c.start) & (Touchpoint.occurred_at < table.c.end))
         .where(
-            Touchpoint.occurred_at >= min(w.start for w in windows),
-            Touchpoint.occurred_at < max(w.end for w in windows),
+            Touchpoint.occurred_at >= min(p.start for p in rows),
+            Touchpoint.occurred_at < max(p.end for p in rows),
             scope.covers(Touchpoint.rep_id),
             Touchpoint.deleted_at.is_(None),
         )
-        .group_by(Touchpoint.customer_id)
+        .group_by(table.c.idx, Touchpoint.rep_id, Touchpoint.customer_id)
         .cte("touched")
     )
-    in_lookback = [
-        Touchpoint.occurred_at >= min(w.end for w in windows) - lookback,
-        Touchpoint.occurred_at < max(w.end for w in windows),
-        Touchpoint.deleted_at.is_(None),
-    ]
-    # A team touches few customers: read only theirs (the (customer_id, occurred_at) index); the company
-    # scope was answered above.
-    in_lookback.append(Touchpoint.customer_id.in_(select(touched.c.customer_id)))
+    keys = select(touched.c.idx, touched.c.customer_id).distinct().subquery("keys")
+    seen = aliased(Touchpoint)
     roles = (
-        select(
-            Touchpoint.customer_id.label("customer_id"),
-            *(
-                bit_or(
-                    case(
-                        (
-                            (Touchpoint.occurred_at >= w.end - lookback) & (Touchpoint.occurred_at < w.end),
-                            Touchpoint.contact_roles,
-                        ),
-                        else_=0,
-                    )
-                ).label(f"r{k}")
-                for k, w in enumerate(windows)
-            ),
+        select(keys.c.idx, keys.c.customer_id, bit_or(seen.contact_roles).label("roles"))
+        .select_from(keys)
+        .join(table, table.c.idx == keys.c.idx)
+        .join(
+            seen,
+            (seen.customer_id == keys.c.customer_id)
+            & (seen.occurred_at >= table.c.look_start)
+            & (seen.occurred_at < table.c.day_end)
+            & seen.deleted_at.is_(None),
         )
-        .where(*in_lookback)
-        .group_by(Touchpoint.customer_id)
+        .group_by(keys.c.idx, keys.c.customer_id)
         .subquery("roles")
     )
-
-    row = session.execute(
+    result = session.execute(
         select(
-            *(func.sum(touched.c[f"s{k}"] * _coverage(roles.c[f"r{k}"])) for k in range(len(windows))),
-            *(func.sum(touched.c[f"n{k}"]) for k in range(len(windows))),
+            touched.c.idx,
+            touched.c.rep_id,
+            func.sum(touched.c.n),
+            func.sum(touched.c.effective),
+            func.sum(touched.c.emotion * _coverage(roles.c.roles)),
         )
         .select_from(touched)
-        .outerjoin(roles, roles.c.customer_id == touched.c.customer_id)
-    ).one()
-    return _quality_ratios(row, len(windows))
-
-
-def _company_quality_by_window(session: Session, windows: Sequence[Window], lookback: timedelta) -> list[Ratio]:
-    """`touchpoint_quality_by_window` for the whole company: the company touches nearly every customer, so one
-    pass over the lookback's live touchpoints (from the covering index) groups both the windows' emotion sums
-    (of the reps in scope) and the roles present by customer — half the rows and one grouping fewer than
-    reading the windows and the lookback apart."""
-    span_start = min(min(w.start for w in windows), min(w.end for w in windows) - lookback)
-    # An outer join marks the rows of reps in scope; an IN in each window's condition would be probed per window.
-    reps = active_reps().subquery("reps")
-    rows = (
-        select(
-            Touchpoint.customer_id,
-            Touchpoint.occurred_at,
-            _emotion_value().label("emotion"),
-            Touchpoint.contact_roles,
-            reps.c.id.label("scoped_rep"),
-        )
-        .outerjoin(reps, reps.c.id == Touchpoint.rep_id)
-        .where(
-            Touchpoint.occurred_at >= span_start,
-            Touchpoint.occurred_at < max(w.end for w in windows),
-            Touchpoint.deleted_at.is_(None),
-        )
-        .subquery("rows")
+        .outerjoin(roles, (roles.c.idx == touched.c.idx) & (roles.c.customer_id == touched.c.customer_id))
+        .group_by(touched.c.idx, touched.c.rep_id)
     )
-
-    def counted(w: Window) -> ColumnElement[bool]:
-        return (rows.c.occurred_at >= w.start) & (rows.c.occurred_at < w.end) & rows.c.scoped_rep.is_not(None)
-
-    per_customer = (
-        select(
-            *(func.sum(case((counted(w), rows.c.emotion), else_=0.0)).label(f"s{k}") for k, w in enumerate(windows)),
-            *(func.count(case((counted(w), 1))).label(f"n{k}") for k, w in enumerate(windows)),
-            *(
-                bit_or(
-                    case(
-                        ((rows.c.occurred_at >= w.end - lookback) & (rows.c.occurred_at < w.end), rows.c.contact_roles),
-                        else_=0,
-                    )
-                ).label(f"r{k}")
-                for k, w in enumerate(windows)
-            ),
-        )
-        .group_by(rows.c.customer_id)
-        .subquery("per_customer")
-    )
-    n = len(windows)
-    row = session.execute(
-        select(
-            *(func.sum(per_customer.c[f"s{k}"] * _coverage(per_customer.c[f"r{k}"])) for k in range(n)),
-            *(func.sum(per_customer.c[f"n{k}"]) for k in range(n)),
-        )
-    ).one()
-    return _quality_ratios(row, n)
+    return {(int(k), int(rep)): TouchpointSums(int(n), int(eff), as_float(points)) for k, rep, n, eff, points in result}
 
 
 def _emotion_value() -> ColumnElement[float]:
@@ -198,11 +180,6 @@ def _coverage(mask: ColumnElement[int]) -> ColumnElement[int]:
     """The decision roles (0..4) among the bits of a contact_roles mask (NULL: none)."""
     bits = func.coalesce(mask, 0)
     return sum((case((bits.op("&")(bit) != 0, 1), else_=0) for bit in CONTACT_ROLE_BITS.values()), literal(0))
-
-
-def _quality_ratios(row: Any, n: int) -> list[Ratio]:
-    """The ratios from a row of n score sums (Σ emotion × roles covered) then n touchpoint counts."""
-    return [Ratio.of(as_float(row[k]) / DECISION_ROLE_COUNT, row[n + k]) for k in range(n)]
 
 
 def entry_time_per_record(session: Session, window: Window, scope: Scope) -> Duration:

@@ -8,7 +8,9 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from salesnav.metrics import aggregates
 from salesnav.metrics.activity import effective_touchpoints_per_rep_week, touchpoint_quality_by_window
+from salesnav.metrics.aggregates import Sums
 from salesnav.metrics.collaboration import collaboration_penetration_by_window, first_response_compliance
 from salesnav.metrics.pipeline import process_compliance_by_window, stage_advancement_deviation
 from salesnav.metrics.results import Ratio
@@ -96,9 +98,14 @@ def verification_metrics(session: Session, window: Window, scope: Scope) -> list
     """The article's three verification metrics (docs/product.md), computed from the data:
     effective touchpoints per rep per week (4.2 → ≥ 6.5), stage advancement deviation (±38 % → ±12 %, as
     fractions 0.38 → 0.12) and collaboration first-response compliance (44 % → ≥ 85 %)."""
-    effective = effective_touchpoints_per_rep_week(session, window, scope)
-    deviation = stage_advancement_deviation(session, window, scope)
-    first_response = first_response_compliance(session, window, scope)
+    return _verification(
+        effective_touchpoints_per_rep_week(session, window, scope),
+        stage_advancement_deviation(session, window, scope),
+        first_response_compliance(session, window, scope),
+    )
+
+
+def _verification(effective: Ratio, deviation: Ratio, first_response: Ratio) -> list[VerificationMetric]:
     return [
         VerificationMetric(
             "effective_touchpoints_per_rep_week",
@@ -128,3 +135,25 @@ def verification_metrics(session: Session, window: Window, scope: Scope) -> list
             first_response.denominator,
         ),
     ]
+
+
+def sales_health_index_of(weights: dict[str, float], sums: Sums) -> HealthIndex:
+    """`sales_health_index` from a window's maintained sums (salesnav/metrics/aggregates.py)."""
+    return _combine(
+        weights,
+        {
+            "quality": aggregates.quality(sums),
+            "compliance": aggregates.compliance(sums),
+            "penetration": aggregates.penetration(sums),
+        },
+    )
+
+
+def verification_metrics_of(session: Session, window: Window, scope: Scope, sums: Sums) -> list[VerificationMetric]:
+    """`verification_metrics` with the effective touchpoints and first responses from the window's maintained
+    sums; the stage deviation (stays left in the window against a year of closed deals) from the records."""
+    return _verification(
+        aggregates.effective_per_rep_week(sums, window, scope),
+        stage_advancement_deviation(session, window, scope),
+        aggregates.first_response(sums),
+    )

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Subquery, and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from salesnav.metrics.days import Piece, business_tz, pieces_table
 from salesnav.metrics.results import Ratio
 from salesnav.metrics.scope import Scope, Window
 from salesnav.metrics.sql import seconds_between
@@ -39,7 +40,7 @@ def process_compliance_by_window(session: Session, windows: Sequence[Window], sc
     """`process_compliance` of each of `windows` in one query (a dashboard's weekly trend)."""
     if not windows:
         return []
-    compliant = and_(StageTransition.checklist_complete.is_(True), StageTransition.override_reason.is_(None))
+    compliant = compliant_transition()
     span = Window(min(w.start for w in windows), max(w.end for w in windows))
     row = session.execute(
         select(
@@ -51,6 +52,42 @@ def process_compliance_by_window(session: Session, windows: Sequence[Window], sc
     ).one()
     n = len(windows)
     return [Ratio.of(row[n + k], row[k]) for k in range(n)]
+
+
+def compliant_transition() -> ColumnElement[bool]:
+    """A stage change made with the checklist complete and no override."""
+    return and_(StageTransition.checklist_complete.is_(True), StageTransition.override_reason.is_(None))
+
+
+@dataclass(frozen=True)
+class TransitionSums:
+    """A rep's stage changes in a piece of a day, and the compliant ones (`process_compliance`'s two counts)."""
+
+    changes: int
+    compliant: int
+
+
+def transition_cells(session: Session, rows: Sequence[Piece], scope: Scope) -> dict[tuple[int, int], TransitionSums]:
+    """The stage changes per (index of the piece in `rows`, owner in scope), as `process_compliance` counts
+    them; the aggregates keep them per day (salesnav/metrics/aggregates.py)."""
+    if not rows:
+        return {}
+    table = pieces_table(rows, business_tz())
+    span = Window(min(p.start for p in rows), max(p.end for p in rows))
+    result = session.execute(
+        select(
+            table.c.idx,
+            Opportunity.owner_id,
+            func.count(),
+            func.count(case((compliant_transition(), 1))),
+        )
+        .select_from(StageTransition)
+        .join(Opportunity, Opportunity.id == StageTransition.opportunity_id)
+        .join(table, (StageTransition.occurred_at >= table.c.start) & (StageTransition.occurred_at < table.c.end))
+        .where(*_transitions_left_in(span, scope))
+        .group_by(table.c.idx, Opportunity.owner_id)
+    )
+    return {(int(k), int(rep)): TransitionSums(int(n), int(ok)) for k, rep, n, ok in result}
 
 
 def stage_advancement_deviation(

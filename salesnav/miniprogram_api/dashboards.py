@@ -72,13 +72,15 @@ class MarketingQuery(ma.Schema):
     responses=FIGURES,
     tags=TAGS,
     summary="一级看板：销售健康度指数、周趋势、验证指标、转化漏斗、赢单预测（本月、下月及过去月份误差）（总监、管理员）",
-    description="数据按设置的间隔（dashboard.refresh_minutes）更新，window_end 为这份数据的计算时刻。",
+    description="指数、趋势与验证指标读自随记录维护的汇总：今日数据实时，"
+    "历史记录的修改约 30 秒内计入，as_of 为已计入的时刻；"
+    "赢单预测按设置的间隔（dashboard.refresh_minutes）更新。",
 )
 def executive(args: dict[str, Any]) -> Response:
     session, actor = db_session(), current_actor()
     if not scope.may_see_executive(actor):
         raise Forbidden("一级看板仅供销售总监、管理员查看")
-    # window_end says when the figures were computed: they are kept up to dashboard.refresh_minutes.
+    # as_of says up to when changes to past days are counted (today is counted live).
     figures = jsonable(executive_snapshot(session, clock.now(), _tz(), args["days"]).figures)
     forecast = forecast_snapshot(session, clock.now(), _tz(), max_age=refresh_interval(session)).figures
     return jsonify({**figures, "forecast": jsonable(forecast)})

@@ -24,8 +24,13 @@ class CustomerJourneyOut(ma.Schema):
         allow_none=True, metadata={"description": "当前所在步骤的名称", "example": "市场部预约区域技术顾问线上演示"}
     )
     step_state = Code(StepRunState, allow_none=True, metadata={"description": "当前步骤的进度"})
-    due_at = fields.AwareDateTime(allow_none=True, metadata={"description": "当前步骤的完成时限；没有时限时为空"})
-    overdue = fields.Boolean(required=True, metadata={"description": "当前步骤是否已超过完成时限"})
+    due_at = fields.AwareDateTime(
+        allow_none=True, metadata={"description": "未完成步骤中最近的完成时限；没有时限时为空"}
+    )
+    due_step_title = fields.String(
+        allow_none=True, metadata={"description": "这个完成时限所属的步骤（可能不是当前步骤，如仍未完成的待办）"}
+    )
+    overdue = fields.Boolean(required=True, metadata={"description": "是否有未完成的步骤已超过完成时限"})
     ended_at = fields.AwareDateTime(allow_none=True, metadata={"description": "完成或退出旅程的时间"})
     exit_reason = fields.String(allow_none=True, metadata={"description": "中途退出的原因"})
     summary = Text(

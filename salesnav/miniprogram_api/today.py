@@ -11,6 +11,8 @@ from marshmallow import fields
 
 from salesnav import clock
 from salesnav.handlers.battle_pack import battle_pack_for
+from salesnav.handlers.battle_pack.material import MaterialPick
+from salesnav.handlers.radar import link_token, link_url
 from salesnav.miniprogram_api.auth import current_actor
 from salesnav.miniprogram_api.blueprint import bp
 from salesnav.miniprogram_api.schemas import Code, Codes, with_labels
@@ -45,12 +47,29 @@ class LeadOut(ma.Schema):
     lagging = fields.Boolean(required=True, metadata={"description": "是否落后于相似赢单的节奏"})
 
 
+class ShareLinkOut(ma.Schema):
+    customer_id = fields.Integer(required=True, metadata={"description": "资料匹配的商机所属客户", "example": 3})
+    customer_name = fields.String(required=True, metadata={"description": "客户名称", "example": "华山医院"})
+    url = fields.String(
+        required=True,
+        metadata={
+            "description": "发给该客户的雷达链接，打开、阅读和下载会通知您；指定联系人请用生成雷达链接的接口",
+            "example": "https://salesnav.example.com/r/eyJtIjo3LCJjIjozfQ.abc",
+        },
+    )
+
+
 class MaterialPickOut(ma.Schema):
     material_id = fields.Integer(required=True, metadata={"description": "资料 id"})
     title = fields.String(required=True, metadata={"description": "资料标题"})
     url = fields.String(allow_none=True, metadata={"description": "资料链接（如有）"})
     attachment_id = fields.Integer(allow_none=True, metadata={"description": "资料文件（附件 id，如有）"})
     reason = fields.String(required=True, metadata={"description": "为什么推荐这份资料"})
+    share_links = fields.List(
+        fields.Nested(ShareLinkOut),
+        required=True,
+        metadata={"description": "转发给匹配商机客户的雷达链接（金额大的在前，最多 2 个）"},
+    )
 
 
 class TodayOut(ma.Schema):
@@ -111,5 +130,21 @@ def today() -> dict[str, Any]:
             for t in pack.todos
         ],
         "lead": pack.lead,
-        "material": pack.material,
+        "material": _material(pack.material, actor.id),
+    }
+
+
+def _material(pick: MaterialPick | None, rep_id: int) -> dict[str, Any] | None:
+    if pick is None:
+        return None
+    return {
+        "material_id": pick.material_id,
+        "title": pick.title,
+        "url": pick.url,
+        "attachment_id": pick.attachment_id,
+        "reason": pick.reason,
+        "share_links": [
+            {"customer_id": cid, "customer_name": name, "url": link_url(link_token(pick.material_id, cid, rep_id))}
+            for cid, name in pick.customers
+        ],
     }

@@ -27,6 +27,7 @@ from salesnav.models.journeys import (
     StepRunState,
 )
 from salesnav.models.messaging import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
+from salesnav.models.metric_aggregates import MetricAggregateState, MetricChange, MetricDayRep
 from salesnav.models.opportunities import (
     ChecklistEvidence,
     ChecklistItem,
@@ -105,6 +106,9 @@ __all__ = [
     "LifecycleStage",
     "Material",
     "MaterialView",
+    "MetricAggregateState",
+    "MetricChange",
+    "MetricDayRep",
     "Opportunity",
     "OpportunityStatus",
     "OutboundMessage",

@@ -4,7 +4,7 @@ token is the identity). Opening it, the reading time its beacon reports and the 
 
     GET  /r/<token>          the page (a view is opened, or the same one continued on a reload)
     POST /r/beacon           the page's reading-time report: {"view", "seq", "seconds", "final"} (text/plain
-                             JSON, as navigator.sendBeacon sends it); 204, 403 forged, 409 replayed, 422 bad input
+                             JSON, as the page sends it); 204, 403 forged, 409 replayed, 422 bad input
     GET  /r/file/<view>      the material's file (or its web address), recorded as downloaded
 """
 

@@ -145,7 +145,7 @@ DATE_PATTERN = re.compile(
     rf"|(?P<mrel>(?P<mr>上上个?月|上个?月|本月|这个?月)(?:\s*(?P<mr_d>{_N})\s*[日号])?)"
     r"|(?P<week>(?P<wprefix>上上|上|本|这)?(?:个)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7]))"
     r"|(?P<wrel>(?P<wr>上上|上)(?:个)?(?:周|星期|礼拜))"
-    r"|(?P<ago>(?P<n>\d{1,3})\s*天前)"
+    r"|(?P<ago>(?P<n>\d{1,3}|[一二两三四五六七八九十]{1,3}|半)\s*(?P<unit>天|周|个星期|个礼拜|星期|个月)\s*(?:之|以)?前)"
 )
 _TITLE_YEAR = re.compile(r"((?:19|20)\d{2})\s*年?\s*(上半年|下半年|[第]?[一二三四1-4]\s*季度|Q[1-4])?")
 _SERIAL_TEXT = re.compile(r"\d{5}(\.\d+)?")
@@ -212,6 +212,8 @@ def mention(match: re.Match[str], reference: date) -> DayMention | None:
         return DayMention(int(g["mon_y"]) if g["mon_y"] else None, month, day, approx=True)
     elif g["mrel"]:
         return _month_relative(g, reference)
+    elif g["ago"]:
+        return _ago(g, reference)
     elif g["wrel"]:
         monday = monday_of(reference) - timedelta(weeks=2 if g["wr"] == "上上" else 1)
         return DayMention(monday.year, monday.month, monday.day, approx=True)
@@ -235,6 +237,22 @@ def _month_relative(g: dict[str, Any], reference: date) -> DayMention | None:
     return found if found and found.full and found.full <= reference else None
 
 
+def _ago(g: dict[str, Any], reference: date) -> DayMention | None:
+    """3天前 → that day; 两周前, 半个月前, 2个月前 → about then (approx)."""
+    n = 0.5 if g["n"] == "半" else cn_number(g["n"])
+    if n is None:
+        return None
+    unit = g["unit"]
+    if unit == "天":
+        day = reference - timedelta(days=int(n))
+    elif unit == "个月" and n != 0.5:
+        index = reference.year * 12 + reference.month - 1 - int(n)
+        day = _safe(index // 12, index % 12 + 1, min(reference.day, 28)) or reference
+    else:  # weeks, or half a month
+        day = reference - timedelta(days=15 if unit == "个月" else round(7 * n))
+    return DayMention(day.year, day.month, day.day, approx=unit != "天")
+
+
 def _relative(g: dict[str, Any], reference: date) -> date | None:
     if g["rel"]:
         return reference - timedelta(days=_RELATIVE_DAYS[g["rel"]])
@@ -249,8 +267,6 @@ def _relative(g: dict[str, Any], reference: date) -> date | None:
         day = monday + timedelta(days=weekday)
         # "周三" alone is the latest Wednesday not after the reference day.
         return day if prefix or day <= reference else day - timedelta(weeks=1)
-    if g["ago"]:
-        return reference - timedelta(days=int(g["n"]))
     return None
 
 

@@ -1,6 +1,6 @@
-"""Level 1 snapshots: the figures are kept exactly as computed, served while younger than
-dashboard.refresh_minutes, recomputed after, dropped when the index weights change, and refreshed ahead of
-their readers by the clock's job."""
+"""Level 1 figures served live from the maintained aggregates: the same as computed from the records, today
+counted at once, a back-dated change at the clock's next refresh (every 30 s), new settings at once; the
+pipeline forecast still kept as a snapshot the clock refreshes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from salesnav import clock
 from salesnav.handlers import dashboard_snapshots, rule_settings
 from salesnav.handlers.dashboards.executive import executive_figures, executive_snapshot
 from salesnav.handlers.dashboards.forecast import SNAPSHOT_KEY
-from salesnav.jobs.dashboards import refresh_executive
+from salesnav.jobs.dashboards import refresh_executive, refresh_metric_aggregates
+from salesnav.metrics import aggregates
 from salesnav.models import DashboardSnapshot, DecisionRole
 from tests import factories as f
 
@@ -42,83 +43,82 @@ def org(session, frozen_clock):  # type: ignore[no-untyped-def]
     return org
 
 
-def test_kept_figures_are_exactly_the_computed_ones(session, org):  # type: ignore[no-untyped-def]
-    first = executive_snapshot(session, clock.now(), TZ)
-    kept = executive_snapshot(session, clock.now(), TZ)
+def test_the_page_gets_the_figures_computed_for_it_from_the_aggregates(session, org):  # type: ignore[no-untyped-def]
+    from_records = executive_figures(session, clock.now(), TZ)  # the aggregates are not built yet
+    assert refresh_metric_aggregates(clock.now().isoformat()) == 0  # the first run builds them
+    session.rollback()
+    served = executive_snapshot(session, clock.now(), TZ)
 
-    assert first.computed_now and not kept.computed_now
-    assert kept.figures == first.figures == executive_figures(session, clock.now(), TZ)
-    assert kept.figures.visits_per_rep_month.numerator == 1
-    assert kept.as_of == clock.now()
-
-
-def test_served_while_young_then_recomputed(session, org, frozen_clock):  # type: ignore[no-untyped-def]
-    executive_snapshot(session, clock.now(), TZ)
-    f.touchpoint(session, org.rep, org.hospital, emotion="neutral")
-
-    frozen_clock.advance(timedelta(minutes=10))  # dashboard.refresh_minutes: still young
-    young = executive_snapshot(session, clock.now(), TZ)
-    assert not young.computed_now
-    assert young.figures.visits_per_rep_month.numerator == 1  # the new touchpoint is not in yet
-
-    frozen_clock.advance(timedelta(seconds=1))
-    old = executive_snapshot(session, clock.now(), TZ)
-    assert old.computed_now
-    assert old.figures.visits_per_rep_month.numerator == 2
-    assert old.figures.window_end == clock.now()  # the page shows this as 统计窗口's end
+    assert served.figures == from_records
+    assert served.figures.visits_per_rep_month.numerator == 1
+    assert served.as_of == clock.now()
 
 
-def test_each_window_is_kept_apart(session, org):  # type: ignore[no-untyped-def]
+def test_today_counts_at_once_and_a_back_dated_change_after_the_next_refresh(session, org, frozen_clock):  # type: ignore[no-untyped-def]
+    refresh_metric_aggregates(clock.now().isoformat())
+    session.rollback()
+    f.touchpoint(session, org.rep, org.hospital, clock.now() - timedelta(minutes=1), emotion="neutral")  # today
+    assert executive_snapshot(session, clock.now(), TZ).figures.visits_per_rep_month.numerator == 2
+
+    f.touchpoint(session, org.rep, org.hospital, clock.now() - timedelta(days=3))  # an entry about 3 days ago
+    session.commit()
+    behind = executive_snapshot(session, clock.now(), TZ)
+    assert behind.figures.visits_per_rep_month.numerator == 2  # not folded in yet: as_of says until when
+
+    frozen_clock.advance(timedelta(seconds=30))  # the clock's next run
+    assert refresh_metric_aggregates(clock.now().isoformat()) >= 1
+    session.rollback()
+    current = executive_snapshot(session, clock.now(), TZ)
+    assert current.figures.visits_per_rep_month.numerator == 3
+    assert current.as_of == clock.now() and behind.as_of == clock.now() - timedelta(seconds=30)
+    assert refresh_metric_aggregates(clock.now().isoformat()) == 0  # again at once: nothing to fold in
+
+
+def test_each_window_is_its_own(session, org):  # type: ignore[no-untyped-def]
     week = executive_snapshot(session, clock.now(), TZ, 7)
     quarter = executive_snapshot(session, clock.now(), TZ, 90)
 
-    assert quarter.computed_now and (week.figures.window_days, quarter.figures.window_days) == (7, 90)
-    assert executive_snapshot(session, clock.now(), TZ, 7).figures == week.figures
+    assert (week.figures.window_days, quarter.figures.window_days) == (7, 90)
+    assert quarter.figures.window_start < week.figures.window_start < week.figures.window_end == clock.now()
 
 
-def test_a_snapshot_from_the_future_is_recomputed(session, org, frozen_clock):  # type: ignore[no-untyped-def]
-    executive_snapshot(session, clock.now(), TZ)
-    frozen_clock.advance(timedelta(minutes=-1))  # the clock was set back
-
-    assert executive_snapshot(session, clock.now(), TZ).computed_now
-
-
-def test_new_index_weights_drop_the_kept_figures(session, org):  # type: ignore[no-untyped-def]
+def test_new_index_weights_apply_at_once(session, org):  # type: ignore[no-untyped-def]
+    refresh_metric_aggregates(clock.now().isoformat())
+    session.rollback()
     before = executive_snapshot(session, clock.now(), TZ)
     rule_settings.update(
         session, org.admin, "dashboard.health_weights", {"quality": 1.0, "compliance": 0.0, "penetration": 0.0}
     )
 
     after = executive_snapshot(session, clock.now(), TZ)
-    assert after.computed_now
     assert before.figures.health.weights["quality"] == 0.4
     assert after.figures.health.weights["quality"] == 1.0
 
 
+def test_a_new_lookback_is_computed_from_the_records_until_the_aggregates_are_rebuilt(session, org, frozen_clock):  # type: ignore[no-untyped-def]
+    refresh_metric_aggregates(clock.now().isoformat())
+    session.rollback()
+    rule_settings.update(session, org.admin, "dashboard.quality_lookback_days", 30)
+    session.commit()
+    before_rebuild = executive_snapshot(session, clock.now(), TZ).figures
+    frozen_clock.advance(timedelta(seconds=30))
+    refresh_metric_aggregates(clock.now().isoformat())  # built with the old lookback: rebuilt
+    session.rollback()
+    assert aggregates.ready(session, TZ) is not None
+    assert executive_snapshot(session, clock.now(), TZ).figures.health == before_rebuild.health
+
+
 def test_drop_by_prefix_leaves_other_snapshots(session, org):  # type: ignore[no-untyped-def]
-    executive_snapshot(session, clock.now(), TZ)
+    dashboard_snapshots.refresh(session, "forecast:x", lambda at: org.hospital.id, clock.now())
     dashboard_snapshots.refresh(session, "other:1", lambda at: org.hospital.id, clock.now())
 
-    dashboard_snapshots.drop(session, "executive:")
+    dashboard_snapshots.drop(session, "forecast:")
     assert [s.key for s in session.query(DashboardSnapshot)] == ["other:1"]
 
 
-def test_the_clock_job_refreshes_windows_past_half_their_life(session, org, frozen_clock):  # type: ignore[no-untyped-def]
-    assert refresh_executive(clock.now().isoformat()) == [7, 30, 90]
-    assert refresh_executive(clock.now().isoformat()) == []  # the same minute again: nothing to do
-
-    frozen_clock.advance(timedelta(minutes=4, seconds=59))
-    assert refresh_executive(clock.now().isoformat()) == []
-    frozen_clock.advance(timedelta(seconds=2))  # past half of dashboard.refresh_minutes (10)
-    assert refresh_executive(clock.now().isoformat()) == [7, 30, 90]
-
-    session.rollback()
-    served = executive_snapshot(session, clock.now() + timedelta(minutes=1), TZ)
-    assert not served.computed_now  # a reader a minute later gets the refreshed figures at once
-
-
-def test_the_clock_job_keeps_the_pipeline_forecast_fresh_too(session, org, frozen_clock):  # type: ignore[no-untyped-def]
-    refresh_executive(clock.now().isoformat())
+def test_the_clock_job_keeps_the_pipeline_forecast_fresh(session, org, frozen_clock):  # type: ignore[no-untyped-def]
+    assert refresh_executive(clock.now().isoformat())
+    assert not refresh_executive(clock.now().isoformat())  # the same minute again: nothing to do
     session.rollback()
     kept = session.get(DashboardSnapshot, SNAPSHOT_KEY)
     assert kept is not None and kept.as_of == clock.now() and len(kept.figures["past"]) == 6

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import requests
 
+from salesnav.handlers import radar
 from salesnav.models import Contact
 from tests import factories as f
-from tests.handlers.battle_pack.arrange import material
+from tests.handlers.battle_pack.arrange import customer, local, material, open_deal
 
 
 def test_a_rep_gets_a_tracked_link_that_opens_the_page_and_names_the_contact(
@@ -72,3 +73,31 @@ def test_without_a_token_the_link_is_refused(client, org, session, frozen_clock)
     paper = material(session, "白皮书", published_at=frozen_clock.now())
     session.commit()
     assert client.post(f"/api/v1/materials/{paper.id}/links", json={"customer_id": 1}).status_code == 401
+
+
+def test_todays_material_carries_a_tracked_link_for_its_deals_customer(client, org, login, session, frozen_clock):
+    frozen_clock.set(local(date(2026, 3, 2), 9))
+    deck = material(session, "CT球管更换成本测算表", product_line="CT球管", published_at=frozen_clock.now())
+    huashan = customer(session, org.rep, "华山医院")
+    open_deal(
+        session,
+        org.rep,
+        huashan,
+        product_line="CT球管",
+        stage="solution_demo",
+        amount_yuan=500_000,
+        stage_entered_at=frozen_clock.now() - timedelta(days=2),
+    )
+    session.commit()
+    body = client.get("/api/v1/today", headers=login(org.rep)).get_json()
+    picked = body["material"]
+    assert picked["material_id"] == deck.id
+    [link] = picked["share_links"]
+    assert (link["customer_id"], link["customer_name"]) == (huashan.id, "华山医院")
+    claims = radar.read_link(link["url"].rsplit("/r/", 1)[1])
+    assert (claims.material_id, claims.customer_id, claims.rep_id, claims.contact_id) == (
+        deck.id,
+        huashan.id,
+        org.rep.id,
+        None,
+    )

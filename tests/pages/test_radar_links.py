@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import requests
@@ -18,11 +18,13 @@ from sqlalchemy import select
 
 from salesnav.handlers import radar
 from salesnav.handlers.attachments import store_attachment
+from salesnav.jobs import battle_pack
 from salesnav.jobs import radar as radar_jobs
 from salesnav.models import Contact, CustomerEvent, MaterialView
 from salesnav.models import session as db
 from tests import factories as f
-from tests.handlers.battle_pack.arrange import material
+from tests.handlers.battle_pack.arrange import customer as arrange_customer
+from tests.handlers.battle_pack.arrange import local, material, open_deal
 
 PDF = b"%PDF-1.4\n% a white paper\n"
 TITLE = "AI影像辅助诊断白皮书"
@@ -216,3 +218,40 @@ def test_a_rep_cannot_share_a_link_for_a_customer_they_do_not_see(session, froze
     session.commit()
     with pytest.raises(radar.NotFound):
         radar.share_link(session, org.outsider_rep, paper.id, customer.id)
+
+
+def test_the_battle_packs_material_comes_with_a_tracked_link_for_each_matched_customer(
+    session, frozen_clock, live_pages
+):
+    monday = date(2026, 3, 2)
+    frozen_clock.set(local(monday, 9))
+    org = f.org(session)
+    deck = material(session, "CT球管更换成本测算表", product_line="CT球管", published_at=frozen_clock.now())
+    deck.url = "https://example.com/deck.pdf"
+    huashan = arrange_customer(session, org.rep, "华山医院")
+    for cust, amount in ((huashan, 500_000), (arrange_customer(session, org.rep, "瑞金医院"), 200_000)):
+        open_deal(
+            session,
+            org.rep,
+            cust,
+            product_line="CT球管",
+            stage="solution_demo",
+            amount_yuan=amount,
+            stage_entered_at=frozen_clock.now() - timedelta(days=2),
+        )
+    session.commit()
+
+    frozen_clock.set(local(monday, 10))
+    battle_pack.run(frozen_clock.now())
+    live_pages.drain()
+    [pack] = [m["payload"]["content"] for m in live_pages.emulator.sent("rep01") if m["msgtype"] == "markdown"]
+    [line] = [x for x in pack.splitlines() if x.startswith("转发给客户（打开、阅读会通知您）：")]
+    links = dict(re.findall(r"\[([^\]]+)\]\(([^)]+)\)", line))
+    assert list(links) == ["华山医院", "瑞金医院"]  # the larger deal first
+    assert all(url.startswith(f"{live_pages.base_url}/r/") for url in links.values())
+
+    page = requests.get(links["华山医院"])
+    assert page.status_code == 200 and "CT球管更换成本测算表" in page.text
+    assert _texts(live_pages)[-1] == "华山医院的联系人刚打开了《CT球管更换成本测算表》"
+    [(_, contact_id, _, payload)] = _events("material.opened")
+    assert contact_id is None and payload["material_id"] == deck.id

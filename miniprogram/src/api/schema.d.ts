@@ -1106,6 +1106,7 @@ export interface paths {
                          *       "journeys": [
                          *         {
                          *           "due_at": "2026-03-02T10:00:00+08:00",
+                         *           "due_step_title": "示例",
                          *           "ended_at": "2026-03-02T10:00:00+08:00",
                          *           "entered_at": "2026-03-02T10:00:00+08:00",
                          *           "exit_reason": "示例",
@@ -1405,6 +1406,7 @@ export interface paths {
                          *       "journeys": [
                          *         {
                          *           "due_at": "2026-03-02T10:00:00+08:00",
+                         *           "due_step_title": "示例",
                          *           "ended_at": "2026-03-02T10:00:00+08:00",
                          *           "entered_at": "2026-03-02T10:00:00+08:00",
                          *           "exit_reason": "示例",
@@ -1629,7 +1631,7 @@ export interface paths {
         };
         /**
          * 一级看板：销售健康度指数、周趋势、验证指标、转化漏斗、赢单预测（本月、下月及过去月份误差）（总监、管理员）
-         * @description 数据按设置的间隔（dashboard.refresh_minutes）更新，window_end 为这份数据的计算时刻。
+         * @description 指数、趋势与验证指标读自随记录维护的汇总：今日数据实时，历史记录的修改约 30 秒内计入，as_of 为已计入的时刻；赢单预测按设置的间隔（dashboard.refresh_minutes）更新。
          */
         get: {
             parameters: {
@@ -1905,7 +1907,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * 导入进度与结果（失败行及原因）
+         * 导入进度与结果（失败行及原因）；尚未确认的导入（如在聊天中发送的表格）带预览，供逐个决定合并、他人客户与疑似重复
          * @description 导入的状态、进度百分比、各类记录数、失败行及原因。导入中时每隔一两秒查询一次即可。
          */
         get: {
@@ -5663,7 +5665,7 @@ export interface components {
             columns?: {
                 [key: string]: unknown;
             };
-            /** @description {"客户名称": 已有客户id 或 "new"；他人的客户："log"（记在其名下）、"handover"（申请转交）或 "skip"} */
+            /** @description {"客户名称": 已有客户id 或 "new"；他人的客户："log"（记在其名下）、"handover"（申请转交）或 "skip"；表内合并的写法："split"（分开，作为另一个客户）或 "merge"} */
             matches?: {
                 [key: string]: unknown;
             };
@@ -5880,9 +5882,11 @@ export interface components {
         CustomerJourneyOut: {
             /**
              * Format: date-time
-             * @description 当前步骤的完成时限；没有时限时为空
+             * @description 未完成步骤中最近的完成时限；没有时限时为空
              */
             due_at?: string | null;
+            /** @description 这个完成时限所属的步骤（可能不是当前步骤，如仍未完成的待办） */
+            due_step_title?: string | null;
             /**
              * Format: date-time
              * @description 完成或退出旅程的时间
@@ -5902,7 +5906,7 @@ export interface components {
              * @example 白皮书下载后三部门联动
              */
             journey_name: string;
-            /** @description 当前步骤是否已超过完成时限 */
+            /** @description 是否有未完成的步骤已超过完成时限 */
             overdue: boolean;
             /**
              * @description 客户在这个旅程中的状态。编码：active（进行中）、completed（已完成）、exited（已退出）
@@ -6583,6 +6587,8 @@ export interface components {
             material_id: number;
             /** @description 为什么推荐这份资料 */
             reason: string;
+            /** @description 转发给匹配商机客户的雷达链接（金额大的在前，最多 2 个） */
+            share_links: components["schemas"]["ShareLinkOut"][];
             /** @description 资料标题 */
             title: string;
             /** @description 资料链接（如有） */
@@ -6962,6 +6968,23 @@ export interface components {
             prefill: components["schemas"]["PrefillOut"];
             /** @description 提交表单要调用的接口，按顺序 */
             submit_to: string[];
+        };
+        ShareLinkOut: {
+            /**
+             * @description 资料匹配的商机所属客户
+             * @example 3
+             */
+            customer_id: number;
+            /**
+             * @description 客户名称
+             * @example 华山医院
+             */
+            customer_name: string;
+            /**
+             * @description 发给该客户的雷达链接，打开、阅读和下载会通知您；指定联系人请用生成雷达链接的接口
+             * @example https://salesnav.example.com/r/eyJtIjo3LCJjIjozfQ.abc
+             */
+            url: string;
         };
         StageList: {
             /** @description 本页的记录 */

@@ -23,6 +23,12 @@ class MaterialPick:
     url: str | None
     attachment_id: int | None
     reason: str  # 「匹配您「CT球管」商机的「方案演示」阶段（2 个商机）」
+    # The customers of the deals it was matched to (the largest first, at most SHARE_WITH): the pack gives the
+    # rep a tracked 雷达 link for each, to forward (salesnav/handlers/radar.py).
+    customers: tuple[tuple[int, str], ...] = ()
+
+
+SHARE_WITH = 2
 
 
 def _fit(material: MaterialRow, deal: DealRow, stage: StageRow | None) -> float | None:
@@ -66,8 +72,17 @@ def pick_material(snap: Snapshot, rep_id: int, day: date) -> MaterialPick | None
     ties = sorted((m for s, m, _ in scored if s == best), key=lambda m: m.id)
     chosen = ties[(day.toordinal() + rep_id) % len(ties)]
     matched = next(ds for s, m, ds in scored if m is chosen)
+    customers: dict[int, str] = {}
+    for deal in sorted(matched, key=lambda d: (-d.amount_fen, d.id)):
+        if len(customers) < SHARE_WITH:
+            customers.setdefault(deal.customer_id, deal.customer_name)
     return MaterialPick(
-        chosen.id, chosen.title, chosen.url, chosen.attachment_id, _reason(chosen, matched, snap.stages)
+        chosen.id,
+        chosen.title,
+        chosen.url,
+        chosen.attachment_id,
+        _reason(chosen, matched, snap.stages),
+        tuple(customers.items()),
     )
 
 

@@ -38,6 +38,9 @@ from salesnav.handlers.checklists import provided_items, stages_passed
 from salesnav.handlers.customers import NewContact, NewCustomer, add_contacts, create_customers
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound
 from salesnav.handlers.excel_import.plan import (
+    DEAL_WORDS_NOTE,
+    NO_REMARK_NOTE,
+    UNCHECKED_PHONE,
     ImportPlan,
     PlannedRow,
     build_plan,
@@ -455,7 +458,9 @@ def _ask_handovers(
     session: Session, imp: ExcelImport, owner: User, handovers: dict[int, list[PlannedRow]], state: _Progress
 ) -> None:
     """A hand-over asked for another rep's customer: a task for that rep's manager (else the rep), once per
-    customer and import; the rows are listed as not written, with why."""
+    customer and import, and one message to each such manager naming the customers; the rows are listed as
+    not written, with why."""
+    asked: dict[int, tuple[User, list[str]]] = {}
     for customer_id, rows in handovers.items():
         customer = session.get(Customer, customer_id)
         holder = session.get(User, customer.owner_id) if customer else None
@@ -478,10 +483,20 @@ def _ask_handovers(
                 subject_id=customer.id,
             )
             what = f"已向{decider.name}申请转交，暂未写入"
+            asked.setdefault(decider.id, (decider, []))[1].append(f"「{customer.name}」（{holder.name}）")
         except DomainError:
             what = "转交申请未能发出（处理人已停用），暂未写入"
         for row in rows:
             state.errors.append({"sheet": row.sheet, "row": row.row, "reason": _taken_reason(row, what)})
+    for decider, names in asked.values():
+        listed = "、".join(names[:5]) + (f"等 {len(names)} 个客户" if len(names) > 5 else "")
+        engine.tell(
+            session,
+            decider,
+            f"{owner.name}导入表格「{imp.filename}」时，有客户已归属其他同事：{listed}。"
+            f"{owner.name}申请转交，请在待办中处理；同意前这些记录不会写入。",
+            key=f"excel_import:{imp.id}:handover:{decider.id}:{min(handovers)}",
+        )
 
 
 def _guess_kind(row: PlannedRow) -> CustomerKind:
@@ -684,16 +699,12 @@ def _apply_wave(
     for w in work:
         if w.row.match.how == "taken":
             result.notes.append(_note(w.row, _taken_reason(w.row, "备注已记在该客户名下（未新增联系人、未建商机）")))
-        elif w.amount is not None and not w.entries:
-            result.notes.append(_note(w.row, "有金额但没有跟进记录（备注为空），未建商机；请补上备注后重新导入"))
+        elif w.amount is not None and not w.entries and NO_REMARK_NOTE not in w.row.notes:
+            result.notes.append(_note(w.row, NO_REMARK_NOTE))
         if w.target and w.amount is None and not w.linked and not w.row.stage_text:
-            result.notes.append(
-                _note(
-                    w.row,
-                    f"备注提到商机（推断阶段：{stages.get(w.target).name}），但没有金额，未建商机；"
-                    "请补上金额列后重新导入，或在客户端对该客户记触点后由此建商机",
-                )
-            )
+            said = DEAL_WORDS_NOTE.format(stage=stages.get(w.target).name)
+            if said not in w.row.notes:  # the preview said it already for a new customer
+                result.notes.append(_note(w.row, said))
     _reach(
         session,
         owner,
@@ -718,8 +729,8 @@ def _plan_entries(w: _RowWork, plan: ImportPlan, tz: tzinfo, now: datetime) -> N
     is written at the file's date, its date marked as a guess (the preview said so)."""
     row = w.row
     w.target, w.amount = row.stage, row.deal_amount_fen
-    if row.match.how == "taken":  # logged under another rep's customer: touchpoints only, their deals are theirs
-        w.target = w.amount = None
+    if row.match.how == "taken" or row.no_deal:  # another rep's customer (their deals are theirs), a closed
+        w.target = w.amount = None  # stage: touchpoints only, and the preview said why
     elif w.amount is not None and w.target is None:
         w.target = INITIAL
     for entry in row.entries:  # already in the order of their days (plan: never out of order)
@@ -809,7 +820,7 @@ def _contacts(session: Session, owner: User, work: list[_RowWork], result: _Wave
             NewContact(
                 customer_id=w.customer_id,
                 name=w.row.contact_name or "未留姓名",
-                title=w.row.title,
+                title=_title(w.row),
                 phone=w.row.phone_e164,
                 decision_role=(DecisionRole.from_label(w.row.role) if w.row.role else None),
             )
@@ -822,6 +833,13 @@ def _contacts(session: Session, owner: User, work: list[_RowWork], result: _Wave
         else:
             w.contact_id = contact_id
             result.created["contact"].append(contact_id)
+
+
+def _title(row: PlannedRow) -> str | None:
+    """The contact's 职务, and a phone that is neither a mobile nor a landline kept after it as text."""
+    if not row.phone or row.phone_e164:
+        return row.title
+    return "；".join(filter(None, [row.title, f"{UNCHECKED_PHONE}{row.phone}"]))[:100]
 
 
 def _remember_follow_up(session: Session, customer_ids: list[int], state: _Progress, result: _WaveResult) -> None:

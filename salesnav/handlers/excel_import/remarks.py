@@ -19,7 +19,9 @@ _SEPARATORS = " \t\r\n;；,，。.．、:：-—|/①②③④⑤⑥⑦⑧⑨⑩
 _WIDE_DIGITS = str.maketrans("０１２３４５６７８９．／－", "0123456789./-")  # typed with a Chinese IME: ９．１０
 _STARTS_AFTER = _SEPARATORS + ")）【["  # 「(1)9月3日」「【9.10】电话」: after a list mark or in a date's bracket
 # Where a date may start an entry: the start, or after a separator, at a character a date can begin with.
-_ENTRY_START = re.compile(rf"(?:^|(?<=[{re.escape(_STARTS_AFTER)}]))[\d〇零一二两三四五六七八九十大前昨今上本这周星礼]")
+_ENTRY_START = re.compile(
+    rf"(?:^|(?<=[{re.escape(_STARTS_AFTER)}]))[\d〇零一二两三四五六七八九十大前昨今上本这周星礼半]"
+)
 # A list mark just before the next dated entry (「面谈 2.」「电话；(3)」) belongs to neither entry.
 _LIST_MARK_TAIL = re.compile(
     r"[\s;；,，。、]*(?:(?<![\dA-Za-z.])[(（]?\d{1,2}\s*[)）.．、]|[①-⑳]|[(（]?[一二三四五六七八九十][)）、])?\s*[【\[]?\s*$"

@@ -20,7 +20,7 @@ whatever the number of customers enrolled). Over a window [start, end) (default 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, distinct, exists, func, literal, or_, select, union_all
@@ -97,8 +97,11 @@ class JourneyStats:
 
 
 def window_of(days: int | None, now: datetime | None = None) -> Window:
-    """The last `days` days up to now (one of WINDOW_CHOICES, else the default 90)."""
-    return Window.last_days(days if days in WINDOW_CHOICES else DEFAULT_WINDOW_DAYS, now or clock.now())
+    """The last `days` days up to now, now included (one of WINDOW_CHOICES, else the default 90): a customer who
+    entered this very moment counts (a Window is half-open, so it ends just after now)."""
+    now = now or clock.now()
+    days = days if days in WINDOW_CHOICES else DEFAULT_WINDOW_DAYS
+    return Window(now - timedelta(days=days), now + timedelta(microseconds=1))
 
 
 def journey_stats(session: Session, journey: Journey, window: Window, now: datetime | None = None) -> JourneyStats:
@@ -253,11 +256,12 @@ class CustomerJourney:
     journey_name: str
     state: EnrollmentState
     entered_at: datetime
-    step_key: str | None  # where they are: the unfinished step (the latest), else the flow's current step
+    step_key: str | None  # where the flow is: its current step, else the latest unfinished one
     step_title: str | None
-    step_state: StepRunState | None
-    due_at: datetime | None  # that step's deadline (its SLA), when it has one
-    overdue: bool
+    step_state: StepRunState | None  # that step's progress while unfinished
+    due_at: datetime | None  # the nearest deadline among the unfinished steps (a task may run beside the flow)
+    due_step_title: str | None  # the step whose deadline that is
+    overdue: bool  # some unfinished step is past its deadline
     ended_at: datetime | None  # completed or exited
     exit_reason: str | None
 
@@ -278,7 +282,7 @@ def customer_journeys(session: Session, customer_id: int, now: datetime | None =
     ).all()
     if not rows:
         return []
-    open_runs: dict[int, JourneyStepRun] = {}
+    unfinished: dict[int, list[JourneyStepRun]] = {}
     for run in session.scalars(
         select(JourneyStepRun)
         .where(
@@ -287,23 +291,26 @@ def customer_journeys(session: Session, customer_id: int, now: datetime | None =
         )
         .order_by(JourneyStepRun.due_at, JourneyStepRun.id)
     ):
-        open_runs[run.enrollment_id] = run  # the latest unfinished step wins
+        unfinished.setdefault(run.enrollment_id, []).append(run)
     out = []
     for enrollment, name, definition in rows:
-        current = open_runs.get(enrollment.id)
-        key = current.step_key if current is not None else enrollment.current_step
-        due = current.sla_due_at if current is not None else None
+        runs = unfinished.get(enrollment.id, []) if enrollment.state is EnrollmentState.ACTIVE else []
+        key = enrollment.current_step or (runs[-1].step_key if runs else None)
+        at = next((run for run in runs if run.step_key == key), None)
+        deadlines = [(run.sla_due_at, run) for run in runs if run.sla_due_at is not None]
+        nearest = min(deadlines, key=lambda pair: pair[0])[1] if deadlines else None
         out.append(
             CustomerJourney(
                 journey_id=enrollment.journey_id,
                 journey_name=name,
                 state=enrollment.state,
                 entered_at=enrollment.entered_at,
-                step_key=key,
-                step_title=step_title(definition, key),
-                step_state=current.state if current is not None else None,
-                due_at=due,
-                overdue=due is not None and due < now,
+                step_key=key if enrollment.state is EnrollmentState.ACTIVE else None,
+                step_title=step_title(definition, key) if enrollment.state is EnrollmentState.ACTIVE else None,
+                step_state=at.state if at is not None else None,
+                due_at=nearest.sla_due_at if nearest is not None else None,
+                due_step_title=step_title(definition, nearest.step_key) if nearest is not None else None,
+                overdue=nearest is not None and nearest.sla_due_at is not None and nearest.sla_due_at < now,
                 ended_at=enrollment.completed_at or enrollment.exited_at,
                 exit_reason=enrollment.exit_reason,
             )
@@ -312,7 +319,8 @@ def customer_journeys(session: Session, customer_id: int, now: datetime | None =
 
 
 def describe_customer_journey(item: CustomerJourney) -> str:
-    """One Chinese line: 「新品白皮书跟进」第 2 步「预约线上演示」· 进行中，截止 12月8日 10:00（已超时）."""
+    """One Chinese line: 「白皮书跟进」当前步骤「预约线上演示」 · 进行中，截止 2026-12-08 10:00（已超时）, or, when the
+    deadline is another step's (a task running beside the flow): …；「发案例」截止 ….）"""
     head = f"「{item.journey_name}」"
     if item.state is not EnrollmentState.ACTIVE:
         return f"{head}{item.state.label}" + (f"（{item.exit_reason}）" if item.exit_reason else "")
@@ -320,5 +328,6 @@ def describe_customer_journey(item: CustomerJourney) -> str:
     state = f" · {item.step_state.label}" if item.step_state is not None else ""
     due = ""
     if item.due_at is not None:
-        due = f"，截止 {local_time(item.due_at)}" + ("（已超时）" if item.overdue else "")
+        whose = "，" if item.due_step_title in (None, item.step_title) else f"；「{item.due_step_title}」"
+        due = f"{whose}截止 {local_time(item.due_at)}" + ("（已超时）" if item.overdue else "")
     return f"{head}{where}{state}{due}"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -24,7 +25,8 @@ from salesnav.handlers.customer_events import KIND_LABELS, kind_label
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.journeys import definition as spec
 from salesnav.handlers.journeys import stats as stats_cases
-from salesnav.models import Journey
+from salesnav.handlers.tags import definitions as tag_definitions
+from salesnav.models import Department, Journey, LifecycleStage
 from salesnav.pages.admin import bp
 
 STEP_KINDS = {"action": "动作", "wait": "等待", "condition": "条件分支"}
@@ -161,6 +163,7 @@ def _switch(journey_id: int, *, active: bool) -> Response:
 def _builder(draft: Draft, errors: list[tuple[str, str]] | None = None, status: int = 200) -> tuple[str, int]:
     s = g.admin_db
     steps = draft.definition.get("steps") or []
+    materials = [m for m in material_cases.materials(s) if m.retired_at is None]
     placed, top = _place_errors(_nearer(errors or [], steps), len(steps))
     return render_template(
         "admin/journey_edit.html",
@@ -171,13 +174,17 @@ def _builder(draft: Draft, errors: list[tuple[str, str]] | None = None, status: 
         errors=placed,
         top_errors=top,
         kinds=_kind_options(draft.definition),
+        tags=_tag_options(draft.definition),
+        lifecycle_stages=_lifecycle_options(draft.definition),
         step_kinds=STEP_KINDS,
         action_types=ACTION_TYPES,
         owner_types=OWNER_TYPES,
         roles=spec.ROLE_LABELS,
-        departments=spec.DEPARTMENT_KINDS,
-        materials=[m for m in material_cases.materials(s) if m.retired_at is None],
+        departments=_department_options(),
+        materials=materials,
+        material_ids={str(m.id) for m in materials},
         templates=TEMPLATE_LABELS,
+        template_texts=TEXT_TEMPLATES,
         placeholders=spec.PLACEHOLDERS,
         end=spec.END,
         end_label=END_LABEL,
@@ -223,10 +230,11 @@ def _draft_from_form(form: MultiDict[str, str]) -> Draft:
     tree = _unflatten(form)
     raw_steps: dict[str, Any] = tree["steps"] if isinstance(tree.get("steps"), dict) else {}
     steps = [raw_steps[i] for i in sorted((k for k in raw_steps if INDEX.match(k)), key=int)][:MAX_FORM_STEPS]
+    events = _part(tree.get("exit")).get("events", [])
     definition: dict[str, Any] = {
-        "trigger": tree.get("trigger") or {"kind": ""},
+        "trigger": _part(tree.get("trigger")) or {"kind": ""},
         "steps": [s for s in steps if isinstance(s, dict)],
-        "exit": {"events": [e for e in (tree.get("exit") or {}).get("events", []) if e]},
+        "exit": {"events": [e for e in events if e] if isinstance(events, list) else []},
         "reentry_days": tree.get("reentry_days", ""),
     }
     for optional in ("quiet_hours", "frequency_cap"):
@@ -260,13 +268,18 @@ def _pruned(value: Any) -> Any:
     return value
 
 
+def _part(value: Any) -> dict[str, Any]:
+    """A part of the form as a dict (a forged form may post `trigger=…` beside `trigger.kind=…`)."""
+    return dict(value) if isinstance(value, dict) else {}
+
+
 def _definition_to_check(typed: dict[str, Any]) -> dict[str, Any]:
     """The definition as the schema reads it: each step only its type's part, the owner's value from the
     department or role picked, a material filter as a number; blanks left out."""
     definition = dict(typed)
-    trigger = dict(definition.get("trigger") or {})
-    filters = dict(trigger.get("filter") or {})
-    payload = {k: int(v) if str(v).isdigit() else v for k, v in dict(filters.get("payload") or {}).items()}
+    trigger = _part(definition.get("trigger"))
+    filters = _part(trigger.get("filter"))
+    payload = {k: int(v) if str(v).isdigit() else v for k, v in _part(filters.get("payload")).items()}
     filters["payload"] = payload
     trigger["filter"] = filters
     definition["trigger"] = trigger
@@ -275,12 +288,12 @@ def _definition_to_check(typed: dict[str, Any]) -> dict[str, Any]:
         kind = _step_kind(step)
         out: dict[str, Any] = {"key": step.get("key", ""), "title": step.get("title", "")}
         if kind == "action":
-            owner = dict(step.get("owner") or {})
+            owner = _part(step.get("owner"))
             owner_type = owner.get("type", "")
             out["owner"] = {"type": owner_type, "value": owner.get(owner_type) or owner.get("value", "")}
             if owner_type == "rep":
                 out["owner"].pop("value")
-            action = dict(step.get("action") or {})
+            action = _part(step.get("action"))
             template = action.pop("template", "")
             if not action.get("text") and template in TEXT_TEMPLATES:
                 action["text"] = TEXT_TEMPLATES[template]
@@ -289,10 +302,10 @@ def _definition_to_check(typed: dict[str, Any]) -> dict[str, Any]:
             out["action"] = action
             out["next"] = step.get("next", "")
         elif kind == "wait":
-            out["wait"] = step.get("wait") or {"hours": ""}
+            out["wait"] = _part(step.get("wait")) or {"hours": ""}
             out["next"] = step.get("next", "")
         else:
-            condition = step.get("condition") or {}
+            condition = _part(step.get("condition"))
             out["condition"] = {k: condition.get(k, "") for k in ("event", "within_hours", "then", "else")}
         steps.append(out)
     definition["steps"] = steps
@@ -354,6 +367,34 @@ def _nearer(errors: list[tuple[str, str]], steps: list[dict[str, Any]]) -> list[
                 place = f"steps.{parts[1]}.owner"
         out.append((place, message))
     return out
+
+
+def _department_options() -> dict[str, str]:
+    """A department by its kind (销售部, 市场部 …: the first live one of that kind) or by the company's own name."""
+    options = dict(spec.DEPARTMENT_KINDS)
+    kinds = set(options.values())
+    live = select(Department).where(Department.deleted_at.is_(None)).order_by(Department.name)
+    for department in g.admin_db.scalars(live):
+        if department.name not in kinds and department.name not in options:
+            options[department.name] = department.name
+    return options
+
+
+def _tag_options(definition: dict[str, Any]) -> dict[str, str]:
+    """The tags an admin defined (code → label); a tag the definition names (by code or label) that is gone is kept."""
+    options = {tag.code: tag.label for tag in tag_definitions(g.admin_db, active_only=True)}
+    wanted = ((definition.get("trigger") or {}).get("filter") or {}).get("tag")
+    if wanted and wanted not in options and wanted not in options.values():
+        options[str(wanted)] = f"{wanted}（已停用或不存在）"
+    return options
+
+
+def _lifecycle_options(definition: dict[str, Any]) -> dict[str, str]:
+    options = {stage.value: stage.label for stage in LifecycleStage}
+    wanted = ((definition.get("trigger") or {}).get("filter") or {}).get("lifecycle")
+    if wanted and wanted not in options:
+        options[str(wanted)] = f"{wanted}（不存在）"
+    return options
 
 
 def _place_errors(errors: list[tuple[str, str]], step_count: int) -> tuple[dict[str, list[str]], list[str]]:

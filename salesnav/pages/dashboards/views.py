@@ -109,7 +109,6 @@ def executive() -> str:
         forecast=forecast,
         data=jsonable(figures),
         choices=WINDOW_CHOICES,
-        refresh_minutes=int(refresh_interval(g.db).total_seconds() // 60),
         tz=_tz(),
         user=g.user,
     )

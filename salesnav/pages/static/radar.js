@@ -20,11 +20,13 @@
   function report(final) {
     seq += 1;
     var body = JSON.stringify({ view: view, seq: seq, seconds: seconds(), final: final });
-    if (final && navigator.sendBeacon && navigator.sendBeacon(url, new Blob([body], { type: "text/plain" }))) {
-      return;
+    // keepalive: the request outlives the page (a closed tab, a locked phone), as sendBeacon's would.
+    if (window.fetch) {
+      fetch(url, { method: "POST", body: body, keepalive: true, headers: { "Content-Type": "text/plain" } })
+        .catch(function () { /* the next report carries the total */ });
+    } else if (navigator.sendBeacon) {
+      navigator.sendBeacon(url, new Blob([body], { type: "text/plain" }));
     }
-    fetch(url, { method: "POST", body: body, keepalive: true, headers: { "Content-Type": "text/plain" } })
-      .catch(function () { /* the next report carries the total */ });
   }
 
   setInterval(function () {

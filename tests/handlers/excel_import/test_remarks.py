@@ -190,6 +190,13 @@ def test_the_issue_19_cell_in_its_sheet_runs_forward_in_2025():
             id="only a month (and its part): a day in it, marked and said",
         ),
         pytest.param(
+            "半个月前 拜访过；昨天 电话",
+            None,
+            [(D(2025, 12, 5), "拜访过", True), (D(2025, 12, 19), "电话", False)],
+            ["备注「拜访过」只写了大概时间，记为 2025-12-05（推测）"],
+            id="半个月前: about then, marked and said",
+        ),
+        pytest.param(
             "2025/12/18 电话；1.5 拜访",
             None,
             [(D(2025, 12, 18), "电话", False), (D(2025, 12, 18), "拜访", True)],

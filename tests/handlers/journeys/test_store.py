@@ -35,3 +35,18 @@ def test_a_department_or_material_that_does_not_exist_is_refused_in_words(sessio
     ]
     assert store.department_named(session, "交付部").kind is DepartmentKind.DELIVERY
     assert store.department_named(session, "delivery").id == org.delivery.id
+
+
+def test_a_paused_journey_enters_no_one_but_still_hears_what_those_in_it_wait_for(session, frozen_clock, app):
+    from tests.handlers.journeys import arrange as a
+
+    h = a.hospital(session, frozen_clock)
+    journey_id = a.ready_journey(session, h)
+    a.download(app, h)
+    store.set_active(session, h.org.admin, journey_id, False)
+    session.commit()
+    assert listening.heard_kinds(session) == {"material.read", "opportunity.won"}  # not the trigger any more
+    a.event(app, h, "opportunity.won")
+    [enrollment] = a.enrollments(journey_id)
+    assert enrollment.exit_reason == "客户商机赢单"
+    assert listening.heard_kinds(session) == frozenset()  # no one left in it

@@ -65,6 +65,8 @@ def build_three_steps(page: Any, live: Any, name: str) -> None:
     assert third.locator('[data-owner="role"]').is_hidden()
     third.locator('select[name="steps.2.owner.department"]').select_option(label="市场部")
     third.locator('select[name="steps.2.action.type"]').select_option("ticket_part")
+    third.locator('select[name="steps.2.action.template"]').select_option(label="预约线上演示")
+    assert "预约区域技术顾问做线上演示" in third.locator('textarea[name="steps.2.action.text"]').input_value()
     third.locator('textarea[name="steps.2.action.text"]').fill("请在 {截止} 前为{客户}预约线上演示")
     third.locator('input[name="steps.2.action.sla_hours"]').fill("48")
 
@@ -111,7 +113,11 @@ def test_a_mistake_is_shown_in_chinese_beside_its_field_and_nothing_is_saved(liv
     _step(page, 0).locator('input[name="steps.0.action.sla_hours"]').fill("")  # a task needs its deadline
     _step(page, 1).locator('input[name="steps.1.condition.within_hours"]').fill("三天")
     submit(page, page.locator("#save-journey"))
-    assert "保存未成功，请按提示修改" in page.inner_text("#form-errors")
+    banner = page.inner_text("#form-errors")  # on a phone the fields are far below: the banner lists them too
+    assert (
+        "保存未成功，请按提示修改" in banner
+        and "第 2 步「三天内是否读了案例」 · 条件 · 时限（小时）：须为数字" in banner
+    )
     first_error = _step(page, 0).locator('.field-error[data-for="steps.0.action.sla_hours"]')
     assert first_error.inner_text() == "第 1 步「销售当天发同级医院案例」 · 动作：待办须填写完成时限（小时）"
     assert first_error.is_visible()

@@ -221,7 +221,11 @@ export default function Customer() {
                 <View className='muted'>
                   {j.step_title ? `当前：${j.step_title}` : '进行中'}
                   {j.step_state_label ? ` · ${j.step_state_label}` : ''}
-                  {j.due_at ? ` · 截止 ${when(j.due_at)}` : ''}
+                  {j.due_at
+                    ? j.due_step_title && j.due_step_title !== j.step_title
+                      ? ` · 「${j.due_step_title}」截止 ${when(j.due_at)}`
+                      : ` · 截止 ${when(j.due_at)}`
+                    : ''}
                 </View>
               ) : (
                 <View className='muted'>
