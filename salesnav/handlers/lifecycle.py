@@ -178,15 +178,15 @@ def apply(session: Session, now: datetime, among: Iterable[int] | None = None) -
         for i in range(0, len(ids), CHUNK):
             rows.extend(session.execute(current.where(Customer.id.in_(ids[i : i + CHUNK]))))
     changes = 0
-    for cid, old, old_since in rows:
+    for cid, old, _old_since in rows:
         new, since = computed.get(cid, (None, None))
         if new == old:
             continue
         if old is not None:
-            _event(session, cid, LEFT, old, old_since, now)
+            _event(session, cid, LEFT, old, now)
             changes += 1
         if new is not None:
-            _event(session, cid, ENTERED, new, since, now)
+            _event(session, cid, ENTERED, new, now)
             changes += 1
         session.execute(
             update(Customer)
@@ -202,9 +202,7 @@ def apply(session: Session, now: datetime, among: Iterable[int] | None = None) -
     return changes
 
 
-def _event(
-    session: Session, customer_id: int, kind: str, stage: LifecycleStage, since: datetime | None, now: datetime
-) -> None:
+def _event(session: Session, customer_id: int, kind: str, stage: LifecycleStage, now: datetime) -> None:
     # A change is found by comparing with the stored stage, written in the same transaction: a re-run finds none.
     # The key also keeps two runs at the same moment from recording one change twice.
     record_customer_event(

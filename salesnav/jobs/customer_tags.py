@@ -26,13 +26,17 @@ from salesnav.settings import current_settings
 
 log = logging.getLogger(__name__)
 OVERLAP = timedelta(minutes=2)
+OWN_EVENTS = (tags.ADDED, tags.REMOVED, lifecycle.ENTERED, lifecycle.LEFT)
 LOCK_KEY = 20_0021  # pg_advisory_xact_lock: issue 20, migration 0021
 
 
 def changed_since(session: Session, since: datetime) -> set[int]:
     """The customers something happened to after `since`."""
     query = union(
-        select(CustomerEvent.customer_id).where(CustomerEvent.recorded_at >= since),
+        # The events this job records itself are left out: they follow from changes already looked at.
+        select(CustomerEvent.customer_id).where(
+            CustomerEvent.recorded_at >= since, CustomerEvent.kind.not_in(OWN_EVENTS)
+        ),
         select(Customer.id).where(Customer.updated_at >= since),
         select(Touchpoint.customer_id).where(Touchpoint.updated_at >= since),
         select(Opportunity.customer_id).where(Opportunity.updated_at >= since),
@@ -47,8 +51,8 @@ def run(session: Session, now: datetime, among: list[int] | None) -> dict[str, i
         # One recompute at a time (a periodic run and one an admin's change queued): each compares with what the
         # other may be writing. SQLite's one writer already serialises them.
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    changes = tags.recompute(session, now, among)
-    changes += lifecycle.apply(session, now, among)
+    changes = lifecycle.apply(session, now, among)  # first: a rule tag may ask for the stage
+    changes += tags.recompute(session, now, among)
     looked_at = len(among) if among is not None else session.query(Customer.id).count()
     session.add(TagRun(started_at=now, full=among is None, customers=looked_at, changes=changes))
     return {"customers": looked_at, "changes": changes, "full": int(among is None)}

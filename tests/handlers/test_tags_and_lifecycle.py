@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from salesnav.handlers import contracts, lifecycle, rule_settings, tags
 from salesnav.handlers.contracts import PlannedInstalment
@@ -15,7 +15,7 @@ from salesnav.handlers.customers import create_customer
 from salesnav.handlers.errors import DomainError, Forbidden, NotFound
 from salesnav.jobs import customer_tags
 from salesnav.jobs import queue as jobs_queue
-from salesnav.models import Customer, CustomerEvent, Health, LifecycleStage, TagKind, TagRun
+from salesnav.models import Customer, CustomerEvent, CustomerTag, Health, LifecycleStage, TagKind, TagRun
 from salesnav.models import session as db
 from tests import factories as f
 from tests.handlers.battle_pack.arrange import customer, local, won_deal
@@ -90,9 +90,19 @@ def test_a_rule_tags_preview_is_what_the_job_applies_and_a_rerun_records_nothing
     session.expire_all()
     assert held(session, wuxi.id) == ["三甲"]
     assert events(session, wuxi.id)[-1] == ("tag.removed", intent.code, "高意向")
+    frozen_clock.advance(timedelta(minutes=5))
     customer_tags.refresh()
     session.expire_all()
     assert len(events(session, wuxi.id)) == 3
+
+    with db.transaction() as s:  # a new download: the tag comes back (on the same row)
+        record_customer_event(s, customer_id=wuxi.id, kind="material.downloaded")
+    frozen_clock.advance(timedelta(minutes=5))
+    customer_tags.refresh()
+    session.expire_all()
+    assert held(session, wuxi.id) == ["三甲", "高意向"] and session.get(Customer, wuxi.id).tags == ["三甲", "高意向"]
+    assert events(session, wuxi.id)[-1] == ("tag.added", intent.code, "高意向")
+    assert session.scalar(select(func.count()).select_from(CustomerTag).where(CustomerTag.customer_id == wuxi.id)) == 2
 
 
 def test_the_periodic_run_between_full_runs_looks_only_at_changed_customers(session, org, frozen_clock):
@@ -107,8 +117,11 @@ def test_the_periodic_run_between_full_runs_looks_only_at_changed_customers(sess
     assert customer_tags.refresh() == {"customers": 0, "changes": 0, "full": 0}
     with db.transaction() as s:
         record_customer_event(s, customer_id=busy.id, kind="material.downloaded")
+    frozen_clock.advance(timedelta(minutes=5))
     result = customer_tags.refresh()
     assert result == {"customers": 1, "changes": 1, "full": 0}
+    frozen_clock.advance(timedelta(minutes=5))  # the tag.added that run recorded is no change to look at again
+    assert customer_tags.refresh() == {"customers": 0, "changes": 0, "full": 0}
     session.expire_all()
     assert held(session, busy.id) == ["高意向"] and held(session, quiet.id) == []
 

@@ -131,18 +131,19 @@ class Action(_Model):
     sla_hours: float | None = Field(None, gt=0, le=MAX_HOURS, description="完成时限（小时）：到期提醒，再过一段升级")
     escalate_after_hours: float = Field(24, gt=0, le=MAX_HOURS, description="超过时限后再过多少小时升级给上级")
 
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        return _known_placeholders(value) if value else None
+
     @field_validator("text")
     @classmethod
     def _placeholders(cls, value: str) -> str:
         value = value.strip()
         if not value:
             raise ValueError("内容不能为空")
-        unknown = [name for name in PLACEHOLDER.findall(value) if name not in PLACEHOLDERS]
-        if unknown:
-            raise ValueError(
-                f"内容中的「{{{unknown[0]}}}」无法填写，可用：{'、'.join('{' + k + '}' for k in PLACEHOLDERS)}"
-            )
-        return value
+        return _known_placeholders(value)
 
     @model_validator(mode="after")
     def _needs(self) -> Action:
@@ -313,6 +314,13 @@ class JourneyDefinition(_Model):
 
     def material_ids(self) -> list[int]:
         return [s.action.material_id for s in self.steps if s.action is not None and s.action.material_id]
+
+
+def _known_placeholders(value: str) -> str:
+    unknown = [name for name in PLACEHOLDER.findall(value) if name not in PLACEHOLDERS]
+    if unknown:
+        raise ValueError(f"「{{{unknown[0]}}}」无法填写，可用：{'、'.join('{' + k + '}' for k in PLACEHOLDERS)}")
+    return value
 
 
 def _event_kind(value: str, what: str) -> str:

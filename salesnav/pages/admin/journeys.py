@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -25,7 +26,7 @@ from salesnav.handlers.errors import DomainError
 from salesnav.handlers.journeys import definition as spec
 from salesnav.handlers.journeys import stats as stats_cases
 from salesnav.handlers.tags import definitions as tag_definitions
-from salesnav.models import Journey, LifecycleStage
+from salesnav.models import Department, Journey, LifecycleStage
 from salesnav.pages.admin import bp
 
 STEP_KINDS = {"action": "动作", "wait": "等待", "condition": "条件分支"}
@@ -162,6 +163,7 @@ def _switch(journey_id: int, *, active: bool) -> Response:
 def _builder(draft: Draft, errors: list[tuple[str, str]] | None = None, status: int = 200) -> tuple[str, int]:
     s = g.admin_db
     steps = draft.definition.get("steps") or []
+    materials = [m for m in material_cases.materials(s) if m.retired_at is None]
     placed, top = _place_errors(_nearer(errors or [], steps), len(steps))
     return render_template(
         "admin/journey_edit.html",
@@ -178,9 +180,11 @@ def _builder(draft: Draft, errors: list[tuple[str, str]] | None = None, status: 
         action_types=ACTION_TYPES,
         owner_types=OWNER_TYPES,
         roles=spec.ROLE_LABELS,
-        departments=spec.DEPARTMENT_KINDS,
-        materials=[m for m in material_cases.materials(s) if m.retired_at is None],
+        departments=_department_options(),
+        materials=materials,
+        material_ids={str(m.id) for m in materials},
         templates=TEMPLATE_LABELS,
+        template_texts=TEXT_TEMPLATES,
         placeholders=spec.PLACEHOLDERS,
         end=spec.END,
         end_label=END_LABEL,
@@ -363,6 +367,17 @@ def _nearer(errors: list[tuple[str, str]], steps: list[dict[str, Any]]) -> list[
                 place = f"steps.{parts[1]}.owner"
         out.append((place, message))
     return out
+
+
+def _department_options() -> dict[str, str]:
+    """A department by its kind (销售部, 市场部 …: the first live one of that kind) or by the company's own name."""
+    options = dict(spec.DEPARTMENT_KINDS)
+    kinds = set(options.values())
+    live = select(Department).where(Department.deleted_at.is_(None)).order_by(Department.name)
+    for department in g.admin_db.scalars(live):
+        if department.name not in kinds and department.name not in options:
+            options[department.name] = department.name
+    return options
 
 
 def _tag_options(definition: dict[str, Any]) -> dict[str, str]:

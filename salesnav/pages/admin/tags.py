@@ -73,6 +73,17 @@ def _tag(tag_id: int) -> TagDefinition:
     return tag
 
 
+@bp.post("/tags/examples")
+def tag_examples() -> Response:
+    written = tags.install_example_tags(g.admin_db, g.admin)
+    g.admin_db.commit()
+    if written:
+        flash(f"已添加示例规则标签：{'、'.join(t.label for t in written)}，正在计算哪些客户符合")
+    else:
+        flash("示例规则标签的名称都已被使用，没有添加")
+    return redirect(url_for("admin.tag_list"))
+
+
 @bp.get("/tags/new")
 def tag_new() -> tuple[str, int]:
     return _render_form(None, tag_form.blank_form())

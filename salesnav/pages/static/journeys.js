@@ -37,6 +37,12 @@
     refresh(step);
     step.addEventListener('change', function (event) {
       if (event.target.matches('select.step-kind, select.owner-type, select.action-type')) { refresh(step); }
+      if (event.target.matches('select.text-template')) {
+        // A ready text goes into an empty 内容 at once (without script the server fills it on save).
+        var chosen = event.target.selectedOptions[0];
+        var text = step.querySelector('textarea[name$=".action.text"]');
+        if (chosen && chosen.getAttribute('data-text') && !text.value.trim()) { text.value = chosen.getAttribute('data-text'); }
+      }
     });
   });
 }());

@@ -117,3 +117,46 @@ def test_the_trigger_filters_on_tag_lifecycle_and_payload(session, frozen_clock,
     assert a.enrollments(by_payload) == []
     a.event(app, h, "webhook.crm", source="官网")
     assert len(a.enrollments(by_payload)) == 1
+
+
+def test_a_wait_then_an_email_to_a_role_and_a_step_with_no_one_to_do_it(session, frozen_clock, app, mailbox):
+    box, _ = mailbox
+    h = a.hospital(session, frozen_clock, with_deal=False)
+    definition = {
+        "trigger": {"kind": "webhook.crm"},
+        "steps": [
+            {"key": "pause", "title": "等两小时", "wait": {"hours": 2}},
+            {
+                "key": "brief",
+                "title": "主管知悉",
+                "owner": {"type": "role", "value": "manager"},
+                "action": {"type": "email", "subject": "{客户}进入旅程", "text": "{销售}负责的{客户}进入了旅程。"},
+            },
+            {
+                "key": "finance",
+                "title": "财务核对",
+                "owner": {"type": "role", "value": "key_account"},
+                "action": {"type": "message", "text": "请核对{客户}的账期"},
+            },
+        ],
+    }
+    journey_id = a.journey(session, h, definition)
+    start = frozen_clock.now()
+    a.event(app, h, "webhook.crm")
+    assert a.runs(journey_id)["pause"].wake_at == start + timedelta(hours=2)
+    assert box.messages == []
+
+    frozen_clock.set(start + timedelta(hours=2))
+    assert a.advance(app) == {"waited": 1}
+    [mail] = box.messages
+    assert mail["To"] == "mgr01@example.test" and mail["Subject"] == "嘉兴市第一医院进入旅程"
+    assert "李销售负责的嘉兴市第一医院进入了旅程。" in mail.get_body(("plain",)).get_content()
+    steps = a.runs(journey_id)
+    assert (steps["brief"].state, steps["brief"].detail["emailed_to"]) == (StepRunState.DONE, ["mgr01@example.test"])
+    # the customer has no key account manager: the step cannot be done by anyone, and says so; the journey goes on
+    assert (steps["finance"].state, steps["finance"].detail["why"]) == (
+        StepRunState.FAILED,
+        "找不到负责人（大客户经理）",
+    )
+    [enrollment] = a.enrollments(journey_id)
+    assert enrollment.flow_ended_at == start + timedelta(hours=2)

@@ -346,3 +346,28 @@ def test_a_forged_form_gets_chinese_answers_never_a_500(live, org):
             assert re.search(r"[\u4e00-\u9fff]", text_of(response))
     for op in ("up:99", "remove:abc", "down:-1", "explode"):
         assert _post(client, THREE_STEPS, op=op).status_code == 200
+
+
+def test_a_department_named_by_its_name_and_a_retired_material_are_kept_when_the_journey_is_opened(live, org, session):
+    client = _admin(live)
+    named = {**THREE_STEPS, "steps.2.owner.department": "交付部"}  # the company's own name, not a kind
+    assert _post(client, named).status_code == 302
+    with db.transaction() as s:
+        journey_id = s.scalar(BUILT.with_only_columns(Journey.id))
+        journey_ = s.get(Journey, journey_id)
+        journey_.definition = {
+            **journey_.definition,
+            "steps": [
+                {
+                    **journey_.definition["steps"][0],
+                    "action": {**journey_.definition["steps"][0]["action"], "material_id": 777},
+                },
+                *journey_.definition["steps"][1:],
+            ],
+        }
+    html = client.get(f"/admin/journeys/{journey_id}/edit").get_data(as_text=True)
+    assert re.search(r'<option value="交付部"\s*selected>交付部</option>', html)
+    assert '<option value="777" selected>素材 #777（已下架或不存在）</option>' in html
+    form = {k: v for k, v in _fields(html).items() if k not in ("csrf_token", "op")}
+    response = _post(client, form)  # saved again as shown: the missing material is said, not silently dropped
+    assert response.status_code == 400 and "的素材不存在或已下架，请重新选择" in text_of(response)

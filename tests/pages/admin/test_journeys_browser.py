@@ -65,6 +65,8 @@ def build_three_steps(page: Any, live: Any, name: str) -> None:
     assert third.locator('[data-owner="role"]').is_hidden()
     third.locator('select[name="steps.2.owner.department"]').select_option(label="市场部")
     third.locator('select[name="steps.2.action.type"]').select_option("ticket_part")
+    third.locator('select[name="steps.2.action.template"]').select_option(label="预约线上演示")
+    assert "预约区域技术顾问做线上演示" in third.locator('textarea[name="steps.2.action.text"]').input_value()
     third.locator('textarea[name="steps.2.action.text"]').fill("请在 {截止} 前为{客户}预约线上演示")
     third.locator('input[name="steps.2.action.sla_hours"]').fill("48")
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from salesnav import clock
 from salesnav.handlers import customer_events, lifecycle, tags
 from salesnav.jobs import customer_tags
-from salesnav.models import Customer, RuleSetting, TagDefinition, TagKind
+from salesnav.models import Customer, Health, RuleSetting, TagDefinition, TagKind
 from salesnav.models import session as db
 from tests import factories as f
 from tests.handlers.battle_pack.arrange import won_deal
@@ -130,3 +130,23 @@ def test_the_lifecycle_settings_are_previewed_per_stage_then_saved(live, org, se
     with db.transaction() as s:
         assert s.scalars(select(RuleSetting.value).where(RuleSetting.key == "lifecycle.enabled")).one() is False
         assert lifecycle.customers_in_stage(s, "trial") == []
+
+
+def test_the_example_rule_tags_are_installed_once_beside_a_label_already_taken(live, org, session):
+    tags.save_definition(session, org.admin, label="风险", kind=TagKind.MANUAL)
+    red = f.customer(session, org.rep, name="红灯医院", grade="三级甲等")
+    red.health = Health.RED
+    session.commit()
+    client = live.app.test_client()
+    sign_in_with_password(client)
+    assert client.post("/admin/tags/examples", data={"csrf_token": csrf(client)}).status_code == 302
+    shown = text_of(client.get("/admin/tags"))
+    assert "已添加示例规则标签：三甲、高意向、大客户" in shown
+    assert "健康度 等于 红灯" not in shown  # 风险 was the admin's own manual tag: left as it was
+    assert "累计赢单金额（元） 不少于 1,000,000元" in shown
+    client.post("/admin/tags/examples", data={"csrf_token": csrf(client)})
+    assert "示例规则标签的名称都已被使用，没有添加" in text_of(client.get("/admin/tags"))
+    drained(live)
+    with db.transaction() as s:
+        # 三甲 by its grade; not 风险: that label is the admin's manual tag; no download, no deal
+        assert [t.label for t in tags.customer_tags(s, red.id)] == ["三甲"]
