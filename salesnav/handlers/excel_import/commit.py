@@ -61,6 +61,7 @@ from salesnav.handlers.tasks import create_task
 from salesnav.handlers.touchpoints import LoggedTouchpoint, NewTouchpoint, log_touchpoints
 from salesnav.jobs import queue as jobs_queue
 from salesnav.models import (
+    POOL_USERID,
     CaptureSource,
     CollaborationTicket,
     Contact,
@@ -465,6 +466,11 @@ def _ask_handovers(
         customer = session.get(Customer, customer_id)
         holder = session.get(User, customer.owner_id) if customer else None
         if customer is None or holder is None:
+            continue
+        if holder.wecom_userid == POOL_USERID:  # in the public pool: no one to ask, the rep may claim it
+            for row in rows:
+                reason = _taken_reason(row, "请先在公海领取（发送「公海」查看）后重新导入，暂未写入")
+                state.errors.append({"sheet": row.sheet, "row": row.row, "reason": reason})
             continue
         decider = (session.get(User, holder.manager_id) if holder.manager_id else None) or holder
         lines = "、".join(str(r.row) for r in rows)

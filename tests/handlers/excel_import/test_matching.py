@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.excel_import import commit, export
+from salesnav.handlers.pool import pool_member
 from salesnav.models import Contact, Customer, Opportunity, OutboundMessage, Stage, Task, Touchpoint
 from tests import factories as f
 from tests.handlers.excel_import import sheets
@@ -357,3 +358,19 @@ def test_an_amount_range_is_read_as_written_and_said(session, org):
     plan = commit.preview(session, org.rep, owner=org.rep, data=data, filename="a.xlsx", tz=TZ)
     assert plan.rows[0].amount_fen == 50_000_000
     assert [n["note"] for n in plan.notes] == ["金额「30-50万」是一个范围，按 50万元 导入，请核对"]
+
+
+def test_a_customer_in_the_public_pool_is_not_filed_again_and_the_rep_is_told_to_claim_it(session, org, run_import):
+    pooled = f.customer(session, pool_member(session), name="镇江市中医院")
+    session.commit()
+    data = sheets.xlsx({"S": [["客户名称", "手机", "备注"], ["镇江市中医医院", "13855556666", "2026/2/9 电话"]]})
+    imp = run_import(org.rep, data)
+    assert [c.id for c in live(session, Customer, Customer.name.contains("镇江"))] == [pooled.id]
+    assert imp.errors == [
+        {
+            "sheet": "S",
+            "row": 2,
+            "reason": "客户「镇江市中医院」归属公海，请先在公海领取（发送「公海」查看）后重新导入，暂未写入",
+        }
+    ]
+    assert session.scalars(select(Task).where(Task.origin == f"excel_import:{imp.id}")).all() == []
