@@ -42,6 +42,7 @@ _PLAIN_MOBILE = re.compile(r"1(?:[3-689]\d|7[0-8])\d{8}")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 # A mainland landline: 0 + a 2-3 digit area code (010, 021, 0571…) + 7-8 digits, an optional extension;
 # or a 400/800 service number.
+_DASHED_EXTENSION = re.compile(r"(\(?0\d{2,3}\)?[\s-]*\d{3,4}[\s-]?\d{4})[\s-]+(\d{1,6})")
 _LANDLINE = re.compile(r"0(?:[12]\d|[3-9]\d{2})\d{7,8}(?:(?:转|ext|#)\d{1,6})?|[48]00\d{7}")
 
 
@@ -52,6 +53,8 @@ def normalise_phone(raw: str | None) -> str | None:
         return None
     if _PLAIN_MOBILE.fullmatch(raw):
         return "+86" + raw
+    if raw.startswith("+86") and _PLAIN_MOBILE.fullmatch(raw[3:]):
+        return raw  # already stored form (an import passes the E.164 it worked out): as phonenumbers would give
     try:
         number = phonenumbers.parse(raw, "CN")
     except phonenumbers.NumberParseException as exc:
@@ -65,7 +68,12 @@ def mainland_phone(raw: str | None) -> str | None:
     """E.164 of a mainland mobile (11 digits from 13x to 19x) or landline (area code and number, e.g.
     0571-88886666), however it is spaced or prefixed (+86); None for anything else — a 10-digit number
     is no mobile, whatever phonenumbers would accept."""
-    text = re.sub(r"[\s\-()（）]", "", unicodedata.normalize("NFKC", raw or ""))
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    text = re.sub(r"\.0$", "", text)  # 13812345678.0: a number Excel kept as a float, read as text
+    extension = _DASHED_EXTENSION.fullmatch(text)  # 0571-88886666-123: the last group is the extension
+    if extension:
+        text = f"{extension.group(1)}转{extension.group(2)}"
+    text = re.sub(r"[\s\-()]", "", text)
     text = re.sub(r"^(?:\+?86)(?=1\d{10}$|0?[1-9]\d{8,10}$)", "", text)
     if _MOBILE.fullmatch(text):
         return "+86" + text
@@ -337,7 +345,7 @@ def find_by_name(session: Session, actor: User, query: str) -> Customer:
 
 _LEGAL_SUFFIXES = re.compile(r"(股份有限公司|有限责任公司|集团有限公司|有限公司|集团公司|总公司|公司|集团|股份|有限)$")
 _BRANCH = r"本部|总部|总院|院本部|主院区|本院"
-_BRANCH_BRACKETED = re.compile(rf"[(\[【〔]\s*(?:{_BRANCH})\s*[)\]】〕]")
+_BRANCH_BRACKETED = re.compile(rf"[(\[【〔]\s*(?:{_BRANCH}|分院)\s*[)\]】〕]")
 _BRANCH_TAIL = re.compile(rf"(?<=院)(?:{_BRANCH})$")
 _NAME_NOISE = re.compile(r"[\s·•\-_—,，.。'\"“”‘’]")
 _BRACKETS = re.compile(r"[()\[\]{}【】〔〕<>《》「」]")
@@ -346,12 +354,14 @@ _BRACKETS = re.compile(r"[()\[\]{}【】〔〕<>《》「」]")
 @lru_cache(maxsize=200_000)
 def normalise_name(name: str) -> str:
     """The name with what differs between two spellings of one customer taken out: full/half width, case,
-    spaces and punctuation, a branch suffix (「XX医院（本部）」, 「XX医院总院」 ≡ 「XX医院」), brackets around
-    a campus (协和医院(东院) ≡ 协和医院东院), 院区 → 院, and legal suffixes (有限公司…)."""
+    spaces and punctuation, a branch suffix (「XX医院（本部）」, 「XX医院（分院）」, 「XX医院总院」 ≡ 「XX医院」),
+    brackets around a campus (协和医院(东院) ≡ 协和医院东院), 院区 → 院, the two ways of writing some
+    hospitals (「XX中医医院」 ≡ 「XX中医院」, 「XX妇幼保健医院」 ≡ 「XX妇幼保健院」), and legal suffixes
+    (有限公司, 有限责任公司…)."""
     text = unicodedata.normalize("NFKC", name or "").lower()  # full width → half width: （）→ ()
     text = _BRANCH_BRACKETED.sub("", text)
     text = _BRACKETS.sub("", _NAME_NOISE.sub("", text))
-    text = text.replace("院区", "院").replace("分部", "")
+    text = text.replace("院区", "院").replace("分部", "").replace("中医医院", "中医院").replace("保健医院", "保健院")
     text = _BRANCH_TAIL.sub("", text)
     previous = None
     while previous != text:

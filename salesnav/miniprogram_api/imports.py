@@ -44,7 +44,7 @@ class CommitIn(ma.Schema):
         load_default=dict,
         metadata={
             "description": '{"客户名称": 已有客户id 或 "new"；他人的客户："log"（记在其名下）、'
-            '"handover"（申请转交）或 "skip"}'
+            '"handover"（申请转交）或 "skip"；表内合并的写法："split"（分开，作为另一个客户）或 "merge"}'
         },
     )
 
@@ -111,9 +111,17 @@ def confirm(corrections: dict[str, Any], import_id: int) -> dict[str, Any]:
 
 @bp.route(f"/imports/<{ID}:import_id>", methods=["GET"])
 @bp.response(200, ImportOut)
-@bp.doc(tags=TAGS, summary="导入进度与结果（失败行及原因）")
+@bp.doc(
+    tags=TAGS,
+    summary="导入进度与结果（失败行及原因）；尚未确认的导入（如在聊天中发送的表格）带预览，供逐个决定合并、他人客户与疑似重复",
+)
 def read(import_id: int) -> dict[str, Any]:
-    return commit.progress(commit.import_for(db_session(), current_actor(), import_id))
+    session = db_session()
+    imp = commit.import_for(session, current_actor(), import_id)
+    out = commit.progress(imp)
+    if imp.status is ImportStatus.PREVIEWED:
+        out["preview"] = commit.plan_of(session, imp, _root(), _tz(), imp.corrections).to_json()
+    return out
 
 
 @bp.route(f"/imports/<{ID}:import_id>/undo", methods=["POST"])

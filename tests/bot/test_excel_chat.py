@@ -71,3 +71,42 @@ def test_a_broken_sheet_in_chat_gets_a_chinese_reason(chat):
 def test_a_file_that_is_not_a_sheet_is_declined(chat):
     send_file(chat, b"%PDF-1.4 ...", "合同.pdf")
     assert chat.last_text() == "目前只能导入 Excel（.xlsx / .xls）或 CSV 表格文件。"
+
+
+def test_the_chat_preview_says_merges_whose_customers_and_every_note_before_the_tap(chat, org, session):
+    f.customer(session, org.other_rep, name="常州市妇幼保健院")
+    session.commit()
+    data = sheets.xlsx(
+        {
+            "台账": [
+                ["客户名称", "联系人", "手机", "阶段", "金额", "跟进记录"],
+                ["常州第一人民医院（本部）", "张主任", 13812345678.0, "报价", "58万", "2026/1/5 面谈"],
+                ["常州第一人民医院", "张主任", "+86 138 1234 5678", None, None, "2026/1/20 电话"],
+                ["常州市妇幼保健医院", "陈护士长", "1381234567", None, "一些钱", "2026/2/2 拜访"],
+            ]
+        }
+    )
+    send_file(chat, data, "台账.xlsx")
+    card = chat.last_card()
+    assert "共 3 行：新客户 1，已有客户 0，触点 2，商机 1" in card["main_title"]["desc"]
+    assert card["sub_title_text"] == (
+        "同一客户的不同写法 1 行已合并；其他同事的客户 1 个，默认申请转交、暂不写入"
+        "（要改为记在其名下，点卡片在客户端处理）；提示 3 条（见下一条消息）"
+    )
+    imp_id = card["task_id"].removeprefix("xls-")
+    assert card["card_action"]["url"].endswith(f"/m/work/import/index?id={imp_id}")
+    text = chat.last_text().splitlines()
+    assert text[:9] == [
+        "「台账.xlsx」导入预览（确认前未写入任何数据）：",
+        "同一客户，已合并（1）：",
+        "· 台账 第3行「常州第一人民医院」并入第2行「常州第一人民医院（本部）」"
+        "（名称相同（去掉分院/括号/有限公司等写法差异后））",
+        "其他同事的客户，不会重复建档（1）：",
+        "· 「常州市妇幼保健院」归属周销售（第4行）：申请转交（暂不写入）",
+        "提示（3）：",
+        "· 台账 第2行 阶段「报价」按「商务谈判」导入",
+        "· 台账 第4行 金额「一些钱」无法识别，未作为商机金额",
+        "· 台账 第4行 电话「1381234567」不是有效的手机或座机号码，未存为联系电话；原文记在联系人的职务中",
+    ]
+    assert text[9].startswith("要拆分合并的客户、改为记在同事客户名下或逐个决定疑似重复，请在客户端处理：")
+    assert customers() == 1  # only 周销售's: nothing written before the tap

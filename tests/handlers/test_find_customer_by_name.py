@@ -54,13 +54,19 @@ def test_a_branch_suffix_or_legal_suffix_finds_the_same_customer(session):
         ("协和医院（东院）", "协和医院东院区"),
         ("杭州康明医疗器械有限公司", "杭州康明医疗器械"),
         ("杭州康明医疗器械股份有限公司", "杭州 康明 医疗器械"),
+        ("杭州康明医疗器械有限责任公司", "杭州康明医疗器械公司"),
+        ("XX医院（分院）", "XX医院"),
+        ("常州市中医医院", "常州市中医院"),
+        ("常州市妇幼保健医院（本部）", "常州市妇幼保健院"),
     ],
 )
 def test_two_spellings_of_one_customer_normalise_alike(a, b):
     assert normalise_name(a) == normalise_name(b)
 
 
-@pytest.mark.parametrize(("a", "b"), [("协和医院（东院）", "协和医院（西院）"), ("XX医院", "XX妇幼保健院")])
+@pytest.mark.parametrize(
+    ("a", "b"), [("协和医院（东院）", "协和医院（西院）"), ("XX医院", "XX妇幼保健院"), ("XX中医院", "XX医院")]
+)
 def test_two_customers_stay_two(a, b):
     assert normalise_name(a) != normalise_name(b)
 
@@ -73,6 +79,10 @@ def test_two_customers_stay_two(a, b):
         ("0571-88886666", "+8657188886666"),
         ("021 6234 5678", "+862162345678"),
         ("010-12345678转123", "+861012345678"),
+        ("0571-88886666-123", "+8657188886666"),  # the extension after a dash: a landline all the same
+        ("(0571)88886666", "+8657188886666"),
+        ("13812345678.0", "+8613812345678"),  # a float Excel kept, read as text
+        ("86 13812345678", "+8613812345678"),
         ("4008001234", "+864008001234"),
         ("1381234567", None),  # 10 digits: no mobile
         ("138123456789", None),

@@ -35,7 +35,7 @@ def test_upload_previews_then_commit_imports_and_undo_takes_it_all_back(client, 
     assert {
         "sheet": "客户",
         "row": 9,
-        "note": "电话「号码待补」不是有效的手机或座机号码，未存为联系电话（原文保留在本说明中）",
+        "note": "电话「号码待补」不是有效的手机或座机号码，未存为联系电话；原文记在联系人的职务中",
     } in (body["preview"]["notes"])
     assert count(Customer) == 0  # nothing written before the user confirms
 
@@ -50,7 +50,8 @@ def test_upload_previews_then_commit_imports_and_undo_takes_it_all_back(client, 
     lines = report.data.decode("utf-8-sig").splitlines()
     assert lines[0] == "工作表,行号,结果,原因"
     assert (
-        "客户,9,已导入，有说明,电话「号码待补」不是有效的手机或座机号码，未存为联系电话（原文保留在本说明中）" in lines
+        "客户,9,已导入，有说明,电话「号码待补」不是有效的手机或座机号码，未存为联系电话；"
+        "原文记在联系人的职务中" in lines
     )
 
     again = upload(client, headers, data).get_json()
@@ -71,3 +72,41 @@ def test_someone_elses_import_is_not_found(client, org, login, live_api):
     body = upload(client, login(org.rep), sheets.gbk_csv(), "a.csv").get_json()
     response = client.get(f"/api/v1/imports/{body['id']}", headers=login(org.outsider_rep))
     assert response.status_code == 404
+
+
+def test_a_previewed_import_read_back_carries_its_preview_and_a_split_goes_through_the_commit(
+    client, org, login, live_api, frozen_clock
+):
+    headers = login(org.rep)
+    data = sheets.xlsx(
+        {
+            "台账": [
+                ["客户名称", "手机", "跟进记录"],
+                ["常州第一人民医院（本部）", 13812345678.0, "2026/1/5 面谈"],
+                ["常州第一人民医院", "13812345678", "2026/1/20 电话"],
+            ]
+        }
+    )
+    body = upload(client, headers, data).get_json()
+    # As the chat's card link opens it: the preview with its merge and the choices.
+    read = client.get(f"/api/v1/imports/{body['id']}", headers=headers).get_json()
+    (merge,) = read["preview"]["merges"]
+    assert (merge["name"], merge["into"], merge["by_label"], merge["decision"]) == (
+        "常州第一人民医院",
+        "常州第一人民医院（本部）",
+        "名称相同（去掉分院/括号/有限公司等写法差异后）",
+        "merge",
+    )
+    assert merge["choices"] == {"merge": "合并为同一客户", "split": "分开，作为另一个客户"}
+    assert read["preview"]["summary"]["new_customers"] == 1
+
+    done = client.post(
+        f"/api/v1/imports/{body['id']}/commit", headers=headers, json={"matches": {"常州第一人民医院": "split"}}
+    )
+    assert done.status_code == 202, done.get_json()
+    live_api.drain()
+    with db.transaction() as s:
+        names = s.scalars(select(Customer.name).where(Customer.deleted_at.is_(None)).order_by(Customer.id)).all()
+    assert names == ["常州第一人民医院（本部）", "常州第一人民医院"]
+    finished = client.get(f"/api/v1/imports/{body['id']}", headers=headers).get_json()
+    assert finished["status"] == "done" and "preview" not in finished

@@ -1907,7 +1907,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * 导入进度与结果（失败行及原因）
+         * 导入进度与结果（失败行及原因）；尚未确认的导入（如在聊天中发送的表格）带预览，供逐个决定合并、他人客户与疑似重复
          * @description 导入的状态、进度百分比、各类记录数、失败行及原因。导入中时每隔一两秒查询一次即可。
          */
         get: {
@@ -5665,7 +5665,7 @@ export interface components {
             columns?: {
                 [key: string]: unknown;
             };
-            /** @description {"客户名称": 已有客户id 或 "new"；他人的客户："log"（记在其名下）、"handover"（申请转交）或 "skip"} */
+            /** @description {"客户名称": 已有客户id 或 "new"；他人的客户："log"（记在其名下）、"handover"（申请转交）或 "skip"；表内合并的写法："split"（分开，作为另一个客户）或 "merge"} */
             matches?: {
                 [key: string]: unknown;
             };

@@ -24,6 +24,10 @@ from salesnav.models import session as db
 from salesnav.settings import current_settings
 
 SHEET_SUFFIXES = (".xlsx", ".xls", ".csv")
+DECIDE = (
+    "要拆分合并的客户、改为记在同事客户名下或逐个决定疑似重复，请在客户端处理：{link}；"
+    "按上面的默认导入，点卡片上的“确认导入”。"
+)
 BUTTON_PREFIX = "xlsimp"
 
 
@@ -88,6 +92,17 @@ def preview_file(inbound_id: int) -> None:
         outbox.queue_template_card(
             session, user.wecom_userid, preview_card(imp, plan.summary(), plan.blocking), idempotency_key=key
         )
+        details = plan.lines()
+        if details:  # merges, others' customers, near misses and every note, before anything is written
+            link = current_settings().client_url(f"work/import/index?id={imp.id}")
+            outbox.queue_text(
+                session,
+                user.wecom_userid,
+                "\n".join(
+                    [f"「{imp.filename}」导入预览（确认前未写入任何数据）：", *details, DECIDE.format(link=link)]
+                ),
+                idempotency_key=f"{key}:details",
+            )
 
 
 def preview_card(imp: ExcelImport, summary: dict[str, int], blocking: str | None) -> dict[str, Any]:
@@ -97,14 +112,16 @@ def preview_card(imp: ExcelImport, summary: dict[str, int], blocking: str | None
     )
     extra = []
     if summary["near_misses"]:
-        extra.append(f"疑似重复 {summary['near_misses']} 个（默认建新客户；要逐个决定，点卡片在客户端导入同一文件）")
+        extra.append(f"疑似已有客户 {summary['near_misses']} 个（要逐个决定，点卡片在客户端处理）")
     if summary.get("merged_rows"):
         extra.append(f"同一客户的不同写法 {summary['merged_rows']} 行已合并")
     if summary.get("others_customers"):
         extra.append(
             f"其他同事的客户 {summary['others_customers']} 个，默认申请转交、暂不写入"
-            "（要改为记在其名下，点卡片在客户端导入同一文件）"
+            "（要改为记在其名下，点卡片在客户端处理）"
         )
+    if summary.get("notes"):
+        extra.append(f"提示 {summary['notes']} 条（见下一条消息）")
     if summary["errors"]:
         extra.append(f"有问题的行 {summary['errors']} 行，将跳过并列出原因")
     card: dict[str, Any] = {
@@ -113,7 +130,7 @@ def preview_card(imp: ExcelImport, summary: dict[str, int], blocking: str | None
         "main_title": {"title": f"导入预览：{imp.filename[:20]}", "desc": lines},
         "sub_title_text": blocking or ("；".join(extra) if extra else "确认后开始导入，可整体撤销"),
         "task_id": f"xls-{imp.id}",
-        "card_action": {"type": 1, "url": current_settings().client_url("work/import/index")},
+        "card_action": {"type": 1, "url": current_settings().client_url(f"work/import/index?id={imp.id}")},
         "button_list": []
         if blocking
         else [{"text": "确认导入", "style": 1, "key": f"{BUTTON_PREFIX}:commit:{imp.id}"}],

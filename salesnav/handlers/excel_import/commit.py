@@ -16,14 +16,17 @@ with remarks take seconds (bench/excel_import.py).
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -31,10 +34,13 @@ from sqlalchemy.orm import Session
 
 from salesnav import clock
 from salesnav.handlers import customer_events, dashboard_snapshots, rule_settings
-from salesnav.handlers.checklists import missing_items, stages_passed
+from salesnav.handlers.checklists import provided_items, stages_passed
 from salesnav.handlers.customers import NewContact, NewCustomer, add_contacts, create_customers
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound
 from salesnav.handlers.excel_import.plan import (
+    DEAL_WORDS_NOTE,
+    NO_REMARK_NOTE,
+    UNCHECKED_PHONE,
     ImportPlan,
     PlannedRow,
     build_plan,
@@ -50,11 +56,12 @@ from salesnav.handlers.opportunities import NewOpportunity, advance_stage, creat
 from salesnav.handlers.records import audit, record_event
 from salesnav.handlers.rules import engine
 from salesnav.handlers.scope import can_access_owner
-from salesnav.handlers.stages import INITIAL, stage_by_code
+from salesnav.handlers.stages import INITIAL, required_items, stage_by_code
 from salesnav.handlers.tasks import create_task
 from salesnav.handlers.touchpoints import LoggedTouchpoint, NewTouchpoint, log_touchpoints
 from salesnav.jobs import queue as jobs_queue
 from salesnav.models import (
+    POOL_USERID,
     CaptureSource,
     CollaborationTicket,
     Contact,
@@ -88,6 +95,30 @@ MODELS: dict[str, Any] = {
 }
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _without_gc_pauses(work: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run `work` with the cyclic garbage collector paused. Reading, planning and writing a sheet allocate some
+    hundred thousand objects that live until the end (cells, planned rows, the rows written), few of them in
+    cycles; each of the collector's full passes on the way walks all of them again, and they cost a quarter
+    of the import's CPU time (bench/excel_import.py). Reference counting frees memory as usual; the collector
+    resumes afterwards (and nested calls leave it to the outermost)."""
+
+    @functools.wraps(work)
+    def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if not gc.isenabled():
+            return work(*args, **kwargs)
+        gc.disable()
+        try:
+            return work(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return paused
+
+
 def limits(session: Session) -> tuple[int, int]:
     settings = rule_settings.excel_import(session)
     return settings.max_file_mb * 1048576, settings.max_rows
@@ -105,6 +136,7 @@ def _check_owner(session: Session, actor: User, owner: User) -> None:
         raise Forbidden("只能导入到自己或自己团队成员名下")
 
 
+@_without_gc_pauses
 def preview(
     session: Session,
     actor: User,
@@ -159,6 +191,7 @@ def _kept(root: Path, sha: str, columns: dict[str, Any], reference: date) -> Imp
 _LAST_KEPT: list[tuple[tuple[str, int], dict[str, Any]]] = []
 
 
+@_without_gc_pauses
 def start_import(
     session: Session,
     actor: User,
@@ -297,6 +330,7 @@ class _Progress:
     followed_up: dict[str, Any] = field(default_factory=dict)  # existing deals' follow-up before we touched them
 
 
+@_without_gc_pauses
 def run_import(import_id: int, root: str, tz_name: str, notify: str | None = None) -> None:
     """The job: write the rows chunk by chunk, updating progress; resume after the last finished chunk."""
     tz = ZoneInfo(tz_name)
@@ -425,11 +459,18 @@ def _ask_handovers(
     session: Session, imp: ExcelImport, owner: User, handovers: dict[int, list[PlannedRow]], state: _Progress
 ) -> None:
     """A hand-over asked for another rep's customer: a task for that rep's manager (else the rep), once per
-    customer and import; the rows are listed as not written, with why."""
+    customer and import, and one message to each such manager naming the customers; the rows are listed as
+    not written, with why."""
+    asked: dict[int, tuple[User, list[str]]] = {}
     for customer_id, rows in handovers.items():
         customer = session.get(Customer, customer_id)
         holder = session.get(User, customer.owner_id) if customer else None
         if customer is None or holder is None:
+            continue
+        if holder.wecom_userid == POOL_USERID:  # in the public pool: no one to ask, the rep may claim it
+            for row in rows:
+                reason = _taken_reason(row, "请先在公海领取（发送「公海」查看）后重新导入，暂未写入")
+                state.errors.append({"sheet": row.sheet, "row": row.row, "reason": reason})
             continue
         decider = (session.get(User, holder.manager_id) if holder.manager_id else None) or holder
         lines = "、".join(str(r.row) for r in rows)
@@ -448,10 +489,20 @@ def _ask_handovers(
                 subject_id=customer.id,
             )
             what = f"已向{decider.name}申请转交，暂未写入"
+            asked.setdefault(decider.id, (decider, []))[1].append(f"「{customer.name}」（{holder.name}）")
         except DomainError:
             what = "转交申请未能发出（处理人已停用），暂未写入"
         for row in rows:
             state.errors.append({"sheet": row.sheet, "row": row.row, "reason": _taken_reason(row, what)})
+    for decider, names in asked.values():
+        listed = "、".join(names[:5]) + (f"等 {len(names)} 个客户" if len(names) > 5 else "")
+        engine.tell(
+            session,
+            decider,
+            f"{owner.name}导入表格「{imp.filename}」时，有客户已归属其他同事：{listed}。"
+            f"{owner.name}申请转交，请在待办中处理；同意前这些记录不会写入。",
+            key=f"excel_import:{imp.id}:handover:{decider.id}:{min(handovers)}",
+        )
 
 
 def _guess_kind(row: PlannedRow) -> CustomerKind:
@@ -654,16 +705,12 @@ def _apply_wave(
     for w in work:
         if w.row.match.how == "taken":
             result.notes.append(_note(w.row, _taken_reason(w.row, "备注已记在该客户名下（未新增联系人、未建商机）")))
-        elif w.amount is not None and not w.entries:
-            result.notes.append(_note(w.row, "有金额但没有跟进记录（备注为空），未建商机；请补上备注后重新导入"))
+        elif w.amount is not None and not w.entries and NO_REMARK_NOTE not in w.row.notes:
+            result.notes.append(_note(w.row, NO_REMARK_NOTE))
         if w.target and w.amount is None and not w.linked and not w.row.stage_text:
-            result.notes.append(
-                _note(
-                    w.row,
-                    f"备注提到商机（推断阶段：{stages.get(w.target).name}），但没有金额，未建商机；"
-                    "请补上金额列后重新导入，或在客户端对该客户记触点后由此建商机",
-                )
-            )
+            said = DEAL_WORDS_NOTE.format(stage=stages.get(w.target).name)
+            if said not in w.row.notes:  # the preview said it already for a new customer
+                result.notes.append(_note(w.row, said))
     _reach(
         session,
         owner,
@@ -688,8 +735,8 @@ def _plan_entries(w: _RowWork, plan: ImportPlan, tz: tzinfo, now: datetime) -> N
     is written at the file's date, its date marked as a guess (the preview said so)."""
     row = w.row
     w.target, w.amount = row.stage, row.deal_amount_fen
-    if row.match.how == "taken":  # logged under another rep's customer: touchpoints only, their deals are theirs
-        w.target = w.amount = None
+    if row.match.how == "taken" or row.no_deal:  # another rep's customer (their deals are theirs), a closed
+        w.target = w.amount = None  # stage: touchpoints only, and the preview said why
     elif w.amount is not None and w.target is None:
         w.target = INITIAL
     for entry in row.entries:  # already in the order of their days (plan: never out of order)
@@ -779,7 +826,7 @@ def _contacts(session: Session, owner: User, work: list[_RowWork], result: _Wave
             NewContact(
                 customer_id=w.customer_id,
                 name=w.row.contact_name or "未留姓名",
-                title=w.row.title,
+                title=_title(w.row),
                 phone=w.row.phone_e164,
                 decision_role=(DecisionRole.from_label(w.row.role) if w.row.role else None),
             )
@@ -792,6 +839,13 @@ def _contacts(session: Session, owner: User, work: list[_RowWork], result: _Wave
         else:
             w.contact_id = contact_id
             result.created["contact"].append(contact_id)
+
+
+def _title(row: PlannedRow) -> str | None:
+    """The contact's 职务, and a phone that is neither a mobile nor a landline kept after it as text."""
+    if not row.phone or row.phone_e164:
+        return row.title
+    return "；".join(filter(None, [row.title, f"{UNCHECKED_PHONE}{row.phone}"]))[:100]
 
 
 def _remember_follow_up(session: Session, customer_ids: list[int], state: _Progress, result: _WaveResult) -> None:
@@ -836,15 +890,22 @@ def _reach(session: Session, owner: User, work: list[_RowWork], result: _WaveRes
         ).all()
         refusals: dict[int, list[str]] = {id(w): [] for w in group}
         waiting = list(group)
+        # The evidence the deals have, read once for the group (trying a stage adds none): what each stage's
+        # checklist lacks is then worked out here, as missing_items would for each stage on the way.
+        provided = provided_items(session, [w.opportunity_id for w in group])  # type: ignore[misc]
         for stage in candidates:
             path = [*stages_passed(session, start, stage), stage]  # every checklist on the way counts
-            ids: list[int] = [w.opportunity_id for w in waiting]  # type: ignore[misc]
-            missing = {step.name: missing_items(session, ids, step) for step in path}
+            required = [(step.name, required_items(step)) for step in path]
             still = []
             for w in waiting:
                 opp_id = w.opportunity_id
                 assert opp_id is not None
-                gaps = {name: lacking[opp_id] for name, lacking in missing.items() if lacking[opp_id]}
+                have = provided[opp_id]
+                gaps = {
+                    name: lacking
+                    for name, items in required
+                    if (lacking := [item.name for item in items if item.id not in have])
+                }
                 if gaps:
                     flat = [item for items in gaps.values() for item in items]
                     refusals[id(w)].append(ChecklistIncomplete(stage.name, flat, gaps).message)

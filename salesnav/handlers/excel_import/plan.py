@@ -17,10 +17,14 @@ match decisions). `keep`/`kept` turn the first part into JSON and back, so an im
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from rapidfuzz import fuzz
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesnav.handlers import rule_settings
@@ -43,9 +47,16 @@ from salesnav.handlers.excel_import.columns import (
 )
 from salesnav.handlers.excel_import.header import data_rows, find_header, header_cells, is_blank
 from salesnav.handlers.excel_import.reading import FileRejected, Workbook
-from salesnav.handlers.excel_import.remarks import Entry, date_entries, furthest, parse_amount, split_entries
-from salesnav.handlers.stages import stage_by_code
-from salesnav.models import Emotion, TouchpointType, User
+from salesnav.handlers.excel_import.remarks import (
+    Entry,
+    date_entries,
+    furthest,
+    infer_stage,
+    parse_amount,
+    split_entries,
+)
+from salesnav.handlers.money import fen_to_yuan_text
+from salesnav.models import Emotion, Stage, StageOutcome, TouchpointType, User
 from salesnav.text.cn_dates import YearHint, first_full_date, parse_date, reference_day, title_hint
 
 HEADERS_ONLY = "表格里只有表头，没有可导入的数据行；请填好数据后再导入（未写入任何数据）"
@@ -59,9 +70,35 @@ MATCH_LABELS = {
     "corrected": "已手动匹配",
     "taken": "他人客户",
 }
+# What reps write in a 阶段 column for the default stages, beyond their names and the deal words (remarks.py).
+STAGE_ALIASES = {
+    "初步接洽": "初步接触",
+    "初次接触": "初步接触",
+    "初访": "初步接触",
+    "线索": "初步接触",
+    "接触": "初步接触",
+    "成交": "赢单",
+    "已成交": "赢单",
+    "已签约": "赢单",
+    "签单": "赢单",
+    "丢单": "输单",
+    "失败": "输单",
+    "已丢单": "输单",
+}
+NO_REMARK_NOTE = "有金额但没有跟进记录（备注为空），未建商机；请补上备注后重新导入"
+DEAL_WORDS_NOTE = (
+    "备注提到商机（推断阶段：{stage}），但没有金额，未建商机；"
+    "请补上金额列后重新导入，或在客户端对该客户记触点后由此建商机"
+)
+UNCHECKED_PHONE = "电话待核实："  # before a phone that is neither a mobile nor a landline, on the contact
+_RANGE = re.compile(r"\d\s*[万wW]?\s*[-~～至到]\s*\d")  # 30-50万, 30万~50万, 30到50万
+SPLIT_MARK = "\x1f"  # in a group key: the spelling the user split off follows it
 YEAR_SCAN_ROWS = 200  # rows searched for a full date when a sheet's title names no year
 SIMILAR_SCAN_ALL = 2000  # new customers in a file up to which each is compared with all the others
 TAKEN_CHOICES = {"handover": "申请转交（暂不写入）", "log": "记在该客户名下", "skip": "不导入"}
+MERGE_CHOICES = {"merge": "合并为同一客户", "split": "分开，作为另一个客户"}
+MERGED_BY = {"phone": "手机号相同", "name": "名称相同（去掉分院/括号/有限公司等写法差异后）"}
+CLOSED_STAGE_NOTE = "阶段「{text}」是已结束的商机（{name}），导入只建进行中的商机：未建商机，跟进记录照常导入"
 Match = CustomerMatch
 
 
@@ -91,6 +128,8 @@ class PlannedRow:
     merged_with: int | None = None  # the first row of that customer, when this row was merged into it
     merged_sheet: str | None = None  # … and its sheet
     choice: str | None = None  # for another rep's customer: handover, log or skip
+    merged_by: str | None = None  # why it was merged into that row: "phone" or "name"
+    no_deal: str | None = None  # why the row's amount opens no deal although it has one (said in its notes)
 
     @property
     def key(self) -> str:
@@ -190,7 +229,8 @@ class ImportPlan:
         return [{"sheet": s.name, "row": row, "note": note} for s in self.sheets for row, note in s.skipped]
 
     def merges(self) -> list[dict[str, Any]]:
-        """Rows of the file that are one customer (same phone or same normalised name, spelled differently)."""
+        """Rows of the file that are one customer (same phone or same normalised name, spelled differently),
+        with why (`by`: phone or name) and how to undo it: the matches decision {"<name>": "split"}."""
         out = []
         heads = {(h.sheet, h.row): h for h in self.rows}
         for r in self.rows:
@@ -206,6 +246,10 @@ class ImportPlan:
                         "into_sheet": head.sheet,
                         "into_row": head.row,
                         "into": head.customer_name,
+                        "by": r.merged_by,
+                        "by_label": MERGED_BY.get(r.merged_by or "", ""),
+                        "decision": "merge",
+                        "choices": MERGE_CHOICES,
                     }
                 )
         return out
@@ -232,14 +276,19 @@ class ImportPlan:
         return list(seen.values())
 
     def near_misses(self) -> list[dict[str, Any]]:
-        """Customers that look like ones the owner already has: the user says match or new."""
+        """Customers that look like ones the company already has, for the user to say match or new: a close
+        spelling (fuzzy, near miss), or the same mobile as a contact of a customer of another name (phone)."""
         seen: dict[str, dict[str, Any]] = {}
         for r in self.rows:
-            if r.match.how in ("fuzzy", "near_miss") and r.customer_name not in seen:
+            if r.error:
+                continue
+            other_name = r.match.how == "phone" and bool(r.match.candidates)  # set only when the names differ
+            if (r.match.how in ("fuzzy", "near_miss") or other_name) and r.customer_name not in seen:
                 seen[r.customer_name] = {
                     "name": r.customer_name,
                     "rows": [],
                     "decision": r.match.customer_id if r.match.customer_id else "new",
+                    "why": "手机号与已有客户的联系人相同，名称不同" if other_name else MATCH_LABELS[r.match.how],
                     "candidates": [c.to_json() for c in r.match.candidates],
                 }
             if r.customer_name in seen:
@@ -255,13 +304,57 @@ class ImportPlan:
             "new_customers": len(new),
             "matched_customers": len(matched),
             "touchpoints": sum(len(r.entries) for r in good),
-            "opportunities": len({r.key for r in good if r.deal_amount_fen and r.match.how != "taken"}),
+            "opportunities": len(
+                {r.key for r in good if r.deal_amount_fen and r.entries and r.match.how != "taken" and not r.no_deal}
+            ),
             "near_misses": len(self.near_misses()),
             "merged_rows": len(self.merges()),
             "others_customers": len(self.taken()),
             "notes": len(self.notes),
             "errors": len([r for r in self.rows if r.error]),
         }
+
+    def lines(self, shown: int = 5) -> list[str]:
+        """The preview in a few Chinese lines a person reads (chat): what was merged and why, whose customers
+        are whose, near misses, rows left out and every note — `shown` of each, the rest counted."""
+
+        def listed(title: str, items: list[str]) -> list[str]:
+            if not items:
+                return []
+            more = [f"…另有 {len(items) - shown} 条"] if len(items) > shown else []
+            return [f"{title}（{len(items)}）：", *(f"· {item}" for item in items[:shown]), *more]
+
+        def where(item: dict[str, Any]) -> str:
+            return f"{item['sheet']} 第{item['row']}行"
+
+        return [
+            *listed(
+                "同一客户，已合并",
+                [
+                    f"{where(m)}「{m['name']}」并入第{m['into_row']}行「{m['into']}」（{m['by_label']}）"
+                    for m in self.merges()
+                ],
+            ),
+            *listed(
+                "其他同事的客户，不会重复建档",
+                [
+                    f"「{t['existing_name']}」归属{t['owner']}（第{'、'.join(map(str, t['rows']))}行）："
+                    f"{TAKEN_CHOICES[t['decision']]}"
+                    for t in self.taken()
+                ],
+            ),
+            *listed(
+                "疑似已有客户",
+                [
+                    f"「{n['name']}」像「{n['candidates'][0]['name']}」（{n['why']}）："
+                    f"{'记在该客户名下' if n['decision'] != 'new' else '建新客户'}"
+                    for n in self.near_misses()
+                    if n["candidates"]
+                ],
+            ),
+            *listed("不会导入的行", [f"{where(e)} {e['reason']}" for e in self.errors]),
+            *listed("提示", [f"{where(n)} {n['note']}" for n in self.notes]),
+        ]
 
     def to_json(self, preview_rows: int = 20) -> dict[str, Any]:
         return {
@@ -351,7 +444,7 @@ def kept(data: dict[str, Any]) -> ImportPlan | None:
     for *fields, row_day, error, stage_text, notes, phone_e164, entries in data["rows"]:
         row = PlannedRow(*fields)  # the kept fields in their declared order, then the later ones by name
         row.row_day, row.error, row.stage_text = day(row_day) if row_day else None, error, stage_text
-        row.notes, row.phone_e164 = notes, phone_e164
+        row.notes, row.phone_e164 = list(notes), phone_e164  # match_plan adds to them: not the kept JSON's
         row.entries = [
             Entry(day(d) if d else None, text, types[kind], emotions[emotion], stage, amount, guessed)
             for d, text, kind, emotion, stage, amount, guessed in entries
@@ -425,9 +518,11 @@ def parse_plan(workbook: Workbook, columns: dict[str, Any] | None, reference: da
 def match_plan(
     session: Session, owner: User, plan: ImportPlan, decisions: dict[str, Any] | None, *, similar: bool = True
 ) -> ImportPlan:
-    """Each good row's customer: rows of one customer in the file merged (same phone or normalised name),
-    then each group matched among the company's customers, close spellings of new customers noted
-    (`similar`), the 阶段 column read against the stages, then the user's match decisions."""
+    """Each good row's customer: rows of one customer in the file merged (same phone or normalised name,
+    unless the user split that spelling off), then each group matched among the company's customers (one
+    index of the company's normalised names and phones, built in a few queries: set-based, never a query per
+    row), close spellings of new customers noted (`similar`), the 阶段 column read against the stages, then
+    the user's match decisions."""
     settings = rule_settings.excel_import(session)
     index = CustomerIndex(
         session,
@@ -436,7 +531,8 @@ def match_plan(
         near_score=settings.near_miss_score,
         preferred_owner=owner.id,
     )
-    _group_rows(plan.rows)
+    decisions = decisions or {}
+    _group_rows(plan.rows, {name for name, decision in decisions.items() if decision == "split"})
     groups: dict[str, tuple[str, str | None]] = {}
     for row in plan.rows:
         if row.error:
@@ -446,21 +542,37 @@ def match_plan(
         groups[row.group] = (name, phone or row.phone_e164)  # the group's first phone finds its customer
     matched = dict(zip(groups, index.match_many(list(groups.values())), strict=True))
     for row in plan.rows:
-        if not row.error:
-            row.match = matched[row.group]
-            if row.match.customer_id is not None and not index.is_mine(row.match.customer_id):
-                row.match = Match(
-                    "taken",
-                    row.match.customer_id,
-                    [Candidate(row.match.customer_id, index.names[row.match.customer_id], 100.0)],
-                    row.match.owner_id,
-                    row.match.owner_name,
-                )
-                row.choice = "handover"
+        if row.error:
+            continue
+        row.match = matched[row.group]
+        cid = row.match.customer_id
+        if cid is not None and not index.is_mine(cid):
+            row.match = Match(
+                "taken", cid, [Candidate(cid, index.names[cid], 100.0)], row.match.owner_id, row.match.owner_name
+            )
+            row.choice = "handover"
+        elif row.match.how == "phone" and cid is not None:
+            key, existing = normalise_name(groups[row.group][0]), normalise_name(index.names[cid])
+            if key == existing:
+                continue
+            # One mobile, two names: filed under the existing customer unless the user says it is a new one.
+            score = fuzz.ratio(key, existing)
+            owner_id, owner_name = index.owners[cid]
+            candidate = Candidate(cid, index.names[cid], score, owner_id, owner_name)
+            row.match = Match("phone", cid, [candidate], owner_id, owner_name)
     if similar:
         _note_similar_in_file(plan.rows, matched, index.near_score)
-    _read_stages(session, plan.rows)
-    _apply_match_decisions(plan, decisions or {}, index)
+    _note_contact_phones(plan.rows)
+    names = _read_stages(session, plan.rows)
+    _apply_match_decisions(plan, decisions, index)
+    with_deal = {r.group for r in plan.rows if r.deal_amount_fen and not r.error}
+    for row in plan.rows:  # a new customer's remarks speak of a deal, but no amount says how much: said now
+        stage = row.stage
+        if row.error or row.group in with_deal or row.stage_text or not stage or row.match.customer_id is not None:
+            continue
+        note = DEAL_WORDS_NOTE.format(stage=names.get(stage, stage))
+        if note not in row.notes:
+            row.notes.append(note)
     return plan
 
 
@@ -469,8 +581,8 @@ def _note_similar_in_file(rows: list[PlannedRow], matched: dict[str, Match], nea
     the later one's row says which it resembles, for the user to write them alike if they are one."""
     heads: dict[str, PlannedRow] = {}
     for row in rows:
-        if not row.error and matched[row.group].customer_id is None:
-            heads.setdefault(row.group, row)
+        if not row.error and matched[row.group].customer_id is None and SPLIT_MARK not in row.group:
+            heads.setdefault(row.group, row)  # (a spelling the user split off is apart on purpose)
     keys = list(heads)
     names = NameSet(keys, near_score)
     scan_all = len(keys) <= SIMILAR_SCAN_ALL  # a bulk migration of thousands: only what the characters narrow
@@ -488,9 +600,10 @@ def _note_similar_in_file(rows: list[PlannedRow], matched: dict[str, Match], nea
             row.notes.append(note)
 
 
-def _group_rows(rows: list[PlannedRow]) -> None:
+def _group_rows(rows: list[PlannedRow], split: set[str] | frozenset[str] = frozenset()) -> None:
     """Rows of one customer share a group: the same mobile or landline, or the same normalised name (each
-    row joins the first row it shares either with; two groups a row links are merged)."""
+    row joins the first row it shares either with; two groups a row links are merged). A spelling the user
+    split off (`split`, names as written) groups only with rows of that very spelling."""
     parent: dict[int, int] = {}
 
     def root(i: int) -> int:
@@ -503,7 +616,9 @@ def _group_rows(rows: list[PlannedRow]) -> None:
     good = [(i, r) for i, r in enumerate(rows) if not r.error]
     for i, row in good:
         parent[i] = i
-        for table, key in ((by_name, normalise_name(row.customer_name)), (by_phone, row.phone_e164)):
+        apart = row.customer_name in split
+        name_key = f"{SPLIT_MARK}{row.customer_name}" if apart else normalise_name(row.customer_name)
+        for table, key in ((by_name, name_key), (by_phone, None if apart else row.phone_e164)):
             if not key:
                 continue
             if key in table:
@@ -514,25 +629,67 @@ def _group_rows(rows: list[PlannedRow]) -> None:
                 table[key] = i
     for i, row in good:
         head = rows[root(i)]
-        row.group = normalise_name(head.customer_name)
-        row.merged_with, row.merged_sheet = (head.row, head.sheet) if root(i) != i else (None, None)
+        row.group = (
+            f"{normalise_name(head.customer_name)}{SPLIT_MARK}{head.customer_name}"
+            if head.customer_name in split
+            else normalise_name(head.customer_name)
+        )
+        if root(i) == i:
+            row.merged_with = row.merged_sheet = row.merged_by = None
+            continue
+        row.merged_with, row.merged_sheet = head.row, head.sheet
+        same_name = normalise_name(row.customer_name) == normalise_name(head.customer_name)
+        row.merged_by = "name" if same_name else "phone"
 
 
-def _read_stages(session: Session, rows: list[PlannedRow]) -> None:
-    """The 阶段 column against the stages (code or name: 方案演示); one it cannot read is noted, not guessed."""
-    known: dict[str, str | None] = {}
+def _note_contact_phones(rows: list[PlannedRow]) -> None:
+    """A near miss within a customer: one contact name with two different phones in the file (a changed
+    number, or a typo). Both are kept, as two contacts; the later row says so."""
+    seen: dict[tuple[str, str], PlannedRow] = {}
+    for row in rows:
+        if row.error or not row.contact_name or not row.phone_e164:
+            continue
+        first = seen.setdefault((row.group, row.contact_name), row)
+        if first.phone_e164 != row.phone_e164:
+            note = (
+                f"联系人「{row.contact_name}」在{first.sheet} 第{first.row}行的电话是 {first.phone}，"
+                f"这里是 {row.phone}：将作为两个联系人导入；如是同一人，请核对号码"
+            )
+            if note not in row.notes:
+                row.notes.append(note)
+
+
+def _read_stages(session: Session, rows: list[PlannedRow]) -> dict[str, str]:
+    """The 阶段 column against the company's stages: a code or a name (方案演示), else an alias the deal words
+    read (演示中 → 方案演示, 报价 → 商务谈判; said in the notes); one it cannot read is noted, never guessed
+    silently. A closed stage (赢单, 输单) opens no deal: the import files open deals only (said)."""
+    stages = {s.code: s for s in session.scalars(select(Stage).where(Stage.deleted_at.is_(None)))}
+    by_name = {s.name: s for s in stages.values()}
+    known: dict[str, tuple[Stage | None, bool]] = {}  # text → (stage, read through an alias)
     for row in rows:
         if not row.stage_text or row.error:
             continue
         if row.stage_text not in known:
-            try:
-                known[row.stage_text] = stage_by_code(session, row.stage_text).code
-            except DomainError:
-                known[row.stage_text] = None
-        row.stage_code = known[row.stage_text]
-        note = f"阶段「{row.stage_text}」不是已设置的商机阶段，按备注推断"
-        if row.stage_code is None and note not in row.notes:
+            text = unicodedata.normalize("NFKC", row.stage_text).strip()
+            stage = stages.get(text) or by_name.get(text) or by_name.get(STAGE_ALIASES.get(text, ""))
+            alias = stage is None
+            if stage is None:
+                code = infer_stage(text)
+                stage = stages.get(code) if code else None
+            known[row.stage_text] = (stage, alias)
+        stage, alias = known[row.stage_text]
+        if stage is not None and stage.outcome is not StageOutcome.OPEN:
+            row.stage_code, row.no_deal = None, CLOSED_STAGE_NOTE.format(text=row.stage_text, name=stage.name)
+            note = row.no_deal if row.deal_amount_fen else None
+        elif stage is not None:
+            row.stage_code = stage.code
+            note = f"阶段「{row.stage_text}」按「{stage.name}」导入" if alias else None
+        else:
+            row.stage_code = None
+            note = f"阶段「{row.stage_text}」不是已设置的商机阶段，按备注推断"
+        if note and note not in row.notes:
             row.notes.append(note)
+    return {code: stage.name for code, stage in stages.items()}
 
 
 def _cell(cells: list[Any], fields: dict[str, int], name: str) -> Any:
@@ -575,6 +732,8 @@ def _plan_row(
     row.amount_fen = parse_amount(amount)
     if row.amount_fen is None and _text(amount):
         row.notes.append(f"金额「{_text(amount)}」无法识别，未作为商机金额")
+    elif row.amount_fen is not None and isinstance(amount, str) and _RANGE.search(amount):
+        row.notes.append(f"金额「{amount}」是一个范围，按 {fen_to_yuan_text(row.amount_fen)} 导入，请核对")
     around = neighbour or below
     row.row_day = parse_date(_cell(cells, fields, "date"), reference, serials=True, hint=hint, neighbour=around)
     if row.row_day and row.row_day > reference:
@@ -588,7 +747,9 @@ def _plan_row(
     if row.phone:
         row.phone_e164 = mainland_phone(row.phone)
         if row.phone_e164 is None:
-            row.notes.append(f"电话「{row.phone}」不是有效的手机或座机号码，未存为联系电话（原文保留在本说明中）")
+            row.notes.append(f"电话「{row.phone}」不是有效的手机或座机号码，未存为联系电话；原文记在联系人的职务中")
+    if row.deal_amount_fen and not row.entries:
+        row.notes.append(NO_REMARK_NOTE)
     if row.deal_amount_fen is None and row.stage_text:
         row.notes.append(f"有阶段「{row.stage_text}」但没有金额，未建商机；补上金额列后可重新导入")
     return row
@@ -596,6 +757,10 @@ def _plan_row(
 
 def _apply_match_decisions(plan: ImportPlan, decisions: dict[str, Any], index: CustomerIndex) -> None:
     for name, decision in decisions.items():
+        if decision in MERGE_CHOICES:  # read when the rows were grouped (_group_rows)
+            if not any(r.customer_name == name for r in plan.rows):
+                raise DomainError(f"表格中没有客户「{name}」，无法拆分或合并")
+            continue
         groups = {r.group for r in plan.rows if r.customer_name == name and not r.error}
         rows = [r for r in plan.rows if r.group in groups and not r.error]  # every spelling of that customer
         if decision in TAKEN_CHOICES:

@@ -293,11 +293,15 @@ def start_step(
             created_at=now,
             updated_at=now,
         )
-        exists = session.scalars(
-            select(JourneyStepRun.id).where(
-                JourneyStepRun.enrollment_id == enrollment.id, JourneyStepRun.step_key == key
-            )
-        ).first()
+        exists = (
+            session.scalars(
+                select(JourneyStepRun.id).where(
+                    JourneyStepRun.enrollment_id == enrollment.id, JourneyStepRun.step_key == key
+                )
+            ).first()
+            if session.get_bind().dialect.name == "sqlite"  # elsewhere the unique key and a savepoint decide
+            else None
+        )
         if exists is not None or not _insert_guarded(session, run):
             return  # this step ran already: whoever ran it carried the flow on
         following = execute(session, run, enrollment, definition, step, now)
@@ -430,18 +434,24 @@ def dispatch(
     assert action is not None and owner is not None
     customer = enrollment.customer
     run.started_at, run.hold_reason, run.wake_at = now, None, None
-    people = owner_rules.owners(session, owner, customer)
-    if not people:
-        run.state, run.outcome = StepRunState.FAILED, "no_owner"
-        run.detail = {**run.detail, "why": f"找不到负责人（{owner.label()}）"}
-        session.flush()
-        return
-    primary = people[0]
-    run.owner_id = primary.id
-    sla_due = rule_time(session).after(now, action.sla_hours) if action.sla_hours else None
-    run.sla_due_at = sla_due
-    material = session.get(Material, action.material_id) if action.material_id else None
-    link = material_link(session, material, enrollment, customer.owner)
+    with session.no_autoflush:  # the run's changes go in with the first message's row: one UPDATE, not three
+        people = owner_rules.owners(session, owner, customer)
+        if not people:
+            run.state, run.outcome = StepRunState.FAILED, "no_owner"
+            run.detail = {**run.detail, "why": f"找不到负责人（{owner.label()}）"}
+            session.flush()
+            return
+        primary = people[0]
+        run.owner_id = primary.id
+        sla_due = rule_time(session).after(now, action.sla_hours) if action.sla_hours else None
+        run.sla_due_at = sla_due
+        # What the step is once its action went out: done, or open until its owner finishes it.
+        if sla_due is None:
+            run.state, run.outcome, run.done_at = StepRunState.DONE, "sent", now
+        else:
+            run.state, run.outcome, run.wake_at = StepRunState.OPEN, "sent", sla_due
+        material = session.get(Material, action.material_id) if action.material_id else None
+        link = material_link(session, material, enrollment, customer.owner)
     text = render(action.text, enrollment, customer, material, link, sla_due)
     journey_name = enrollment.journey.name
     kind = action.type
@@ -449,7 +459,7 @@ def dispatch(
         part = open_part(session, run, enrollment, step, text, now)
         if part is not None:
             run.ticket_part_id, run.sla_due_at = part.id, part.due_at
-            run.state, run.outcome = StepRunState.OPEN, "part_opened"
+            run.state, run.outcome, run.wake_at = StepRunState.OPEN, "part_opened", None
             session.flush()
             return  # the collaboration machinery reminds before its deadline and briefs the head when late
         run.detail = {**run.detail, "note": "客户暂无进行中的商机，协同任务改为待办"}
@@ -495,7 +505,7 @@ def dispatch(
                 ),
             )
     elif kind in ("message", "card"):
-        extra = f"\n素材：《{material.title}》{(' ' + link) if link else ''}" if material is not None else ""
+        extra = f"\n素材：{titled(material)}{(' ' + link) if link else ''}" if material is not None else ""
         deadline = f"\n截止 {local_time(sla_due)}" if sla_due else ""
         for person in people:
             engine.tell(
@@ -507,10 +517,7 @@ def dispatch(
     elif kind == "email":
         subject = render(action.subject, enrollment, customer, material, link, sla_due) if action.subject else None
         send_email(session, run, people, step, text, journey_name, customer, subject)
-    if sla_due is None:
-        run.state, run.outcome, run.done_at = StepRunState.DONE, "sent", now
-    else:
-        run.state, run.outcome, run.wake_at = StepRunState.OPEN, "sent", sla_due
+    if sla_due is not None:
         if run.task_id is None and kind in ("message", "card", "email"):
             # Finished by its task, as every step with a deadline is: the owner marks it done.
             task = create_task(
@@ -615,6 +622,11 @@ def material_link(session: Session, material: Material | None, enrollment: Journ
         return f"{base}/materials/{material.id}" if base else None
 
 
+def titled(material: Material) -> str:
+    """《title》, once (the library's titles may carry their brackets already)."""
+    return f"《{material.title.strip().removeprefix('《').removesuffix('》')}》"
+
+
 def render(
     template: str,
     enrollment: JourneyEnrollment,
@@ -628,7 +640,7 @@ def render(
         "客户": customer.name,
         "联系人": (contact.name + (f"（{contact.title}）" if contact.title else "")) if contact else "客户联系人",
         "销售": customer.owner.name,
-        "素材": f"《{material.title}》" if material else "资料",
+        "素材": titled(material) if material else "资料",
         "链接": link or "",
         "截止": local_time(sla_due) if sla_due else "尽快",
         "旅程": enrollment.journey.name,

@@ -103,7 +103,7 @@ def test_a_reps_xlsx_becomes_customers_contacts_touchpoints_and_deals(session, o
     assert row4.endswith("商机停在「初步接触」，补齐后可在客户端的商机推进卡上推进")
     assert any(row == 10 and "样品测试" in note and "样品申请单" in note for row, note in notes)
     assert any(row == 7 and "没有金额" in note for row, note in notes)
-    assert (9, "电话「号码待补」不是有效的手机或座机号码，未存为联系电话（原文保留在本说明中）") in notes
+    assert (9, "电话「号码待补」不是有效的手机或座机号码，未存为联系电话；原文记在联系人的职务中") in notes
     assert (9, "备注「展会上认识」没有日期，按上方各行的日期记为 2026-02-03（推测）") in notes
     ningbo = found["宁波第二医院"]
     assert [(c.name, c.phone) for c in ningbo.contacts] == [("赵科长", None)]
@@ -164,12 +164,30 @@ def test_existing_customers_match_by_phone_by_name_and_near_misses_wait_for_the_
         ("fuzzy", fuzzy.id),
         ("near_miss", None),
     ]
-    assert plan.near_misses()[1] == {
-        "name": "上海协和医院(东院)",
-        "rows": [5],
-        "decision": "new",
-        "candidates": [{"customer_id": near.id, "name": "上海协和医院", "score": 85.7, "owner": org.rep.name}],
-    }
+    # The same mobile under another name, a close spelling filed under the customer (a guess), a near miss.
+    assert plan.near_misses() == [
+        {
+            "name": "南京鼓楼医院",
+            "rows": [2],
+            "decision": old.id,
+            "why": "手机号与已有客户的联系人相同，名称不同",
+            "candidates": [{"customer_id": old.id, "name": "老客户", "score": 0.0, "owner": org.rep.name}],
+        },
+        {
+            "name": "宁波第二医院",
+            "rows": [4],
+            "decision": fuzzy.id,
+            "why": "名称相近（推测）",
+            "candidates": [{"customer_id": fuzzy.id, "name": "宁波市第二医院", "score": 92.3, "owner": org.rep.name}],
+        },
+        {
+            "name": "上海协和医院(东院)",
+            "rows": [5],
+            "decision": "new",
+            "why": "疑似重复",
+            "candidates": [{"customer_id": near.id, "name": "上海协和医院", "score": 85.7, "owner": org.rep.name}],
+        },
+    ]
     corrected = commit.preview(
         session,
         org.rep,

@@ -153,15 +153,22 @@ def test_the_preview_reads_the_messy_sheet_row_by_row(session, org):
         (date(2025, 5, 20), "面访孙科长，演示方案", False),
     ]
 
+    # The remarks of rows 4, 6, 11 and the first half's speak of a deal, but no amount says how much: no deal.
+    no_amount = "，但没有金额，未建商机；请补上金额列后重新导入，或在客户端对该客户记触点后由此建商机"
     assert plan.notes == [
+        {"sheet": "跟进表", "row": 4, "note": f"备注提到商机（推断阶段：需求确认）{no_amount}"},
+        {"sheet": "跟进表", "row": 6, "note": f"备注提到商机（推断阶段：方案演示）{no_amount}"},
         {"sheet": "跟进表", "row": 7, "note": "「9月小计」是汇总行，已跳过（不作为客户导入）"},
         {
             "sheet": "跟进表",
             "row": 10,
             "note": "备注「展会认识，留了名片」没有日期，按上方各行的日期记为 2025-12-19（推测）",
         },
+        {"sheet": "跟进表", "row": 11, "note": f"备注提到商机（推断阶段：样品测试）{no_amount}"},
         {"sheet": "跟进表", "row": 12, "note": "备注「初次电话」只写了大概时间，记为 2025-11-01（推测）"},
         {"sheet": "跟进表", "row": 14, "note": "「合计」是汇总行，已跳过（不作为客户导入）"},
+        {"sheet": "2025上半年", "row": 2, "note": f"备注提到商机（推断阶段：需求确认）{no_amount}"},
+        {"sheet": "2025上半年", "row": 3, "note": f"备注提到商机（推断阶段：方案演示）{no_amount}"},
     ]
     assert plan.summary()["new_customers"] == 9 and plan.summary()["touchpoints"] == 19
 

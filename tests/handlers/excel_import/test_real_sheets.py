@@ -87,6 +87,10 @@ def test_the_preview_shows_merges_others_customers_dates_and_notes_before_anythi
             "into_sheet": "跟进表",
             "into_row": 4,
             "into": "常州第一人民医院（本部）",
+            "by": "name",
+            "by_label": "名称相同（去掉分院/括号/有限公司等写法差异后）",
+            "decision": "merge",
+            "choices": {"merge": "合并为同一客户", "split": "分开，作为另一个客户"},
         }
     ]
     # Years from the cell (2025/9/18 dates 9月3日 and 9.10) and from the title (2025年下半年: 10/27 …).
@@ -120,7 +124,7 @@ def test_the_preview_shows_merges_others_customers_dates_and_notes_before_anythi
         {
             "sheet": "跟进表",
             "row": 8,
-            "note": "电话「1381234567」不是有效的手机或座机号码，未存为联系电话（原文保留在本说明中）",
+            "note": "电话「1381234567」不是有效的手机或座机号码，未存为联系电话；原文记在联系人的职务中",
         },
         {
             "sheet": "跟进表",
@@ -172,7 +176,8 @@ def test_the_sheet_becomes_one_customer_per_customer_with_every_remark_at_its_da
     assert deal.last_follow_up_at == at9(2025, 11, 28)
 
     kangda = mine["无锡康达医疗器械有限公司"]
-    assert [(c.name, c.phone) for c in kangda.contacts] == [("刘经理", None)]  # 10 digits: no mobile
+    # 10 digits: no mobile; the number kept as text on the contact
+    assert [(c.name, c.title, c.phone) for c in kangda.contacts] == [("刘经理", "电话待核实：1381234567", None)]
     assert history(session, kangda) == [
         (date(2025, 12, 10), TouchpointType.PHONE, "电话沟通价格"),
         (date(2025, 12, 19), TouchpointType.WECHAT, "微信发报价"),
@@ -337,6 +342,10 @@ def test_one_customer_on_two_sheets_with_one_mobile_is_merged_and_said(session, 
             "into_sheet": "上半年",
             "into_row": 2,
             "into": "无锡市人民医院",
+            "by": "phone",
+            "by_label": "手机号相同",
+            "decision": "merge",
+            "choices": {"merge": "合并为同一客户", "split": "分开，作为另一个客户"},
         }
     ]
     assert plan.summary()["new_customers"] == 1

@@ -1,5 +1,6 @@
-// Excel 导入: upload → preview (columns as recognised, near-miss customers, error rows) → correct → confirm →
-// progress → undo. Nothing is written before the confirm.
+// Excel 导入: upload (or open an import sent in the chat) → preview (columns as recognised, rows merged as one
+// customer, other reps' customers, near-miss customers, error rows, notes) → correct → confirm → progress → undo.
+// Nothing is written before the confirm.
 import { useEffect, useState } from 'react'
 import { useRouter } from '@tarojs/taro'
 import { View, Text } from '@tarojs/components'
@@ -10,15 +11,23 @@ import { pick } from '../../lib/pick'
 
 type Column = { index: number; header: string; field: string | null; field_label: string; samples: string[] }
 type Sheet = { name: string; rows: number; note: string | null; columns: Column[] }
-type NearMiss = { name: string; rows: number[]; decision: number | 'new'; candidates: { customer_id: number; name: string; score: number }[] }
+type NearMiss = { name: string; rows: number[]; decision: number | 'new'; why: string; candidates: { customer_id: number; name: string; score: number }[] }
+type Merge = { sheet: string; row: number; name: string; into_row: number; into: string; by_label: string; decision: string; choices: Record<string, string> }
+type Taken = { name: string; existing_name: string; owner: string; rows: number[]; decision: string; choices: Record<string, string> }
+type Decision = number | string
 type Preview = {
   blocking: string | null
   summary: Record<string, number>
   sheets: Sheet[]
   fields: Record<string, string>
   near_misses: NearMiss[]
+  merges: Merge[]
+  others_customers: Taken[]
   errors: { sheet: string; row: number; reason: string }[]
+  notes: { sheet: string; row: number; note: string }[]
 }
+
+const NOTES_SHOWN = 30
 
 const SUMMARY: Record<string, string> = {
   rows: '行',
@@ -48,7 +57,7 @@ export default function Import() {
   const shown = Number(useRouter().params.id || 0) // an import started in the chat, opened from its link
   const [imp, setImp] = useState<S<'ImportOut'> | null>(null)
   const [columns, setColumns] = useState<Record<string, Record<string, string>>>({})
-  const [matches, setMatches] = useState<Record<string, number | 'new'>>({})
+  const [matches, setMatches] = useState<Record<string, Decision>>({})
   const [editing, setEditing] = useState<string | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
@@ -106,6 +115,7 @@ export default function Import() {
     setEditing(null)
   }
 
+  const options = (choices: Record<string, string>) => Object.entries(choices).map(([value, text]) => ({ value: value as Decision, text }))
   const fieldOptions = preview ? [{ value: '', text: '不导入' }, ...Object.entries(preview.fields).map(([v, t]) => ({ value: v, text: t }))] : []
   const previewed = imp?.status === 'previewed'
 
@@ -166,16 +176,42 @@ export default function Import() {
               })}
             </View>
           ))}
+          {preview.merges.length ? (
+            <View className='card'>
+              <View className='card-title'>同一客户（已合并）</View>
+              {preview.merges.map((m) => (
+                <View key={`${m.sheet}-${m.row}`} className='item'>
+                  <View>
+                    第 {m.row} 行「{m.name}」并入第 {m.into_row} 行「{m.into}」<Text className='muted'>（{m.by_label}）</Text>
+                  </View>
+                  <Chips options={options(m.choices)} value={matches[m.name] ?? m.decision} onChange={(v) => setMatches({ ...matches, [m.name]: v })} />
+                </View>
+              ))}
+            </View>
+          ) : null}
+          {preview.others_customers.length ? (
+            <View className='card'>
+              <View className='card-title'>其他同事的客户（不会重复建档）</View>
+              {preview.others_customers.map((t) => (
+                <View key={t.name} className='item'>
+                  <View>
+                    「{t.existing_name}」归属{t.owner}（第 {t.rows.join('、')} 行）
+                  </View>
+                  <Chips options={options(t.choices)} value={matches[t.name] ?? t.decision} onChange={(v) => setMatches({ ...matches, [t.name]: v })} />
+                </View>
+              ))}
+            </View>
+          ) : null}
           {preview.near_misses.length ? (
             <View className='card'>
               <View className='card-title'>疑似已有客户</View>
               {preview.near_misses.map((n) => (
                 <View key={n.name} className='item'>
                   <View>
-                    表中「{n.name}」（第 {n.rows.join('、')} 行）
+                    表中「{n.name}」（第 {n.rows.join('、')} 行）<Text className='muted'>{n.why}</Text>
                   </View>
                   <Chips
-                    options={[{ value: 'new' as number | 'new', text: '建新客户' }, ...n.candidates.map((c) => ({ value: c.customer_id as number | 'new', text: `就是「${c.name}」` }))]}
+                    options={[{ value: 'new' as Decision, text: '建新客户' }, ...n.candidates.map((c) => ({ value: c.customer_id as Decision, text: `就是「${c.name}」` }))]}
                     value={matches[n.name] ?? n.decision}
                     onChange={(v) => setMatches({ ...matches, [n.name]: v })}
                   />
@@ -191,6 +227,17 @@ export default function Import() {
                   {e.sheet} 第 {e.row} 行：{e.reason}
                 </View>
               ))}
+            </View>
+          ) : null}
+          {preview.notes.length ? (
+            <View className='card'>
+              <View className='card-title'>提示（{preview.notes.length} 条，导入后也在失败行报表中）</View>
+              {preview.notes.slice(0, NOTES_SHOWN).map((n, i) => (
+                <View key={'pn' + i} className='muted'>
+                  {n.sheet} 第 {n.row} 行：{n.note}
+                </View>
+              ))}
+              {preview.notes.length > NOTES_SHOWN ? <View className='muted'>…另有 {preview.notes.length - NOTES_SHOWN} 条</View> : null}
             </View>
           ) : null}
           <Button onClick={() => run('commit', { columns, matches })} busy={busy}>
