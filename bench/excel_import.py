@@ -8,6 +8,8 @@ commit time (confirm + the job writing every customer, contact, touchpoint and d
 handlers), the total, its ratio to the read, rows/s, and the SQL statements issued through SQLAlchemy (a
 before_cursor_execute counter; on PostgreSQL the bulk handlers' COPYs, one per table and batch, do not pass
 through it). Targets: 10,000 rows under 10 s; on PostgreSQL at least 3,000 rows/s end to end (preview + commit).
+In the same run, a baseline: the same number of records written by raw bulk inserts (`raw_insert`), rolled back —
+the floor any import on this machine and database, at this moment, stands on.
 The customers are matched across the whole company: each run's names and mobiles are its own, so that a run
 never meets an earlier run's customers. The machine's load moves the figures: the openpyxl read printed last
 is a yardstick of how busy it was.
@@ -169,6 +171,110 @@ def run(rows: int, tmp: Path, tz: ZoneInfo, profile: bool = False) -> Run:
     )
 
 
+def raw_insert(rows: int) -> float:
+    """The yardstick of this machine and database at this moment: seconds to write the rows the import of
+    `rows` rows writes (a customer, a contact, 1.25 touchpoints and half a deal each, the deal's first stage
+    row) as plain bulk inserts — COPY on PostgreSQL, executemany on SQLite, ids taken up front — with none of
+    the import's reading, matching, checks, events, audit or progress. Rolled back: it leaves nothing."""
+    from salesnav.handlers.stages import INITIAL, stage_by_code
+    from salesnav.models import (
+        CaptureSource,
+        Contact,
+        Customer,
+        CustomerKind,
+        Emotion,
+        Opportunity,
+        OpportunityStatus,
+        Role,
+        StageTransition,
+        Touchpoint,
+        TouchpointType,
+        User,
+        bulk,
+    )
+
+    s = db.new_session()
+    try:
+        rep = User(wecom_userid=f"raw{time.time_ns()}", name="基准", role=Role.REP)
+        s.add(rep)
+        s.flush()
+        stage_id = stage_by_code(s, INITIAL).id
+        now = clock.now()
+        t0 = time.perf_counter()
+        customers = bulk.insert_new(
+            s,
+            Customer.__table__,
+            [{"name": f"基准医院{i:05d}", "kind": CustomerKind.HOSPITAL, "owner_id": rep.id} for i in range(rows)],
+        )
+        bulk.insert_new(
+            s,
+            Contact.__table__,
+            [
+                {"customer_id": c, "name": f"联系人{i}", "title": "设备科", "phone": f"+8615{i:09d}"}
+                for i, c in enumerate(customers)
+            ],
+        )
+        spots = [customers[i] for i in range(rows)] + [customers[i] for i in range(0, rows, 4)]
+        touchpoints = bulk.insert_new(
+            s,
+            Touchpoint.__table__,
+            [
+                {
+                    "customer_id": c,
+                    "rep_id": rep.id,
+                    "type": TouchpointType.PHONE,
+                    "emotion": Emotion.NEUTRAL,
+                    "summary": REMARKS[i % 4],
+                    "occurred_at": now,
+                    "submitted_at": now,
+                    "source": CaptureSource.EXCEL_IMPORT,
+                }
+                for i, c in enumerate(spots)
+            ],
+        )
+        deals = [(customers[i], touchpoints[i]) for i in range(0, rows, 2)]
+        opportunities = bulk.insert_new(
+            s,
+            Opportunity.__table__,
+            [
+                {
+                    "customer_id": c,
+                    "owner_id": rep.id,
+                    "title": "基准商机",
+                    "product_line": "超声",
+                    "expected_amount_fen": 100_000_00,
+                    "stage_id": stage_id,
+                    "status": OpportunityStatus.OPEN,
+                    "last_touchpoint_id": t,
+                    "last_follow_up_at": now,
+                    "stage_entered_at": now,
+                }
+                for c, t in deals
+            ],
+        )
+        bulk.insert_new(
+            s,
+            StageTransition.__table__,
+            [
+                {
+                    "opportunity_id": o,
+                    "from_stage_id": None,
+                    "to_stage_id": stage_id,
+                    "actor_id": rep.id,
+                    "touchpoint_id": t,
+                    "occurred_at": now,
+                    "checklist_complete": True,
+                }
+                for o, (_, t) in zip(opportunities, deals, strict=True)
+            ],
+        )
+        s.flush()
+        return time.perf_counter() - t0
+    finally:
+        s.rollback()
+        s.close()
+
+
 def openpyxl_read(data: bytes) -> float:
     """Seconds for openpyxl, the other reader the house rules name, to read every cell (the best of two)."""
     times = []
@@ -249,6 +355,13 @@ def main() -> None:
             f"{r.statements / r.rows:>7.2f} {r.rules_s:>6.2f}s {r.rule_statements:>8}  {r.status} {r.counts}"
         )
     last = runs[-1]
+    raw_s = min(raw_insert(last.rows) for _ in range(2))
+    print(
+        f"baseline (same run): a raw bulk insert of the {last.rows} rows' records (customers, contacts, "
+        f"touchpoints, deals, first stage rows; no reading, matching, checks, events or audit) takes {raw_s:.3f} s "
+        f"= {last.rows / raw_s:.0f} rows/s; the import end to end takes {last.total_s / raw_s:.1f}x that "
+        f"(its own CPU time {last.cpu_s:.2f} s; the rest waits on the database or the machine)"
+    )
     openpyxl_s = openpyxl_read(build(last.rows, next(RUNS)))
     print(
         f"for scale: openpyxl (read-only, values) reads the {last.rows}-row file in {openpyxl_s:.3f} s, "

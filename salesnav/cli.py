@@ -376,7 +376,8 @@ def _ask_password(min_length: int, attempts: int = 3) -> str:
     multiple=True,
     metavar="客户名称=决定",
     help="A preview decision, repeatable: 名称=<customer id> or =new (a near miss); for another rep's customer "
-    "=log (log the rows under it), =handover (ask for it, the default) or =skip.",
+    "=log (log the rows under it), =handover (ask for it, the default) or =skip; for a spelling merged into "
+    "another row =split (keep it a customer of its own).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the preview / the result as JSON.")
 def import_excel(file: str, owner: str, dry_run: bool, matches: tuple[str, ...], as_json: bool) -> None:
@@ -397,7 +398,9 @@ def import_excel(file: str, owner: str, dry_run: bool, matches: tuple[str, ...],
     for item in matches:
         name, sep, decision = item.rpartition("=")
         if not sep or not name.strip() or not decision.strip():
-            raise click.ClickException(f"--match「{item}」格式应为 客户名称=决定（客户id、new、log、handover 或 skip）")
+            raise click.ClickException(
+                f"--match「{item}」格式应为 客户名称=决定（客户id、new、log、handover、skip 或 split）"
+            )
         decisions[name.strip()] = int(decision) if decision.strip().isdigit() else decision.strip()
     corrections = {"matches": decisions} if decisions else None
     settings = _settings()

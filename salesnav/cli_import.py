@@ -35,6 +35,7 @@ def describe_plan(filename: str, plan: ImportPlan) -> str:
         [
             f"{_where(m)}「{m['name']}」并入"
             f"{'' if m['into_sheet'] == m['sheet'] else m['into_sheet'] + ' '}第{m['into_row']}行「{m['into']}」"
+            f"（{m['by_label']}）；分开用 --match {m['name']}=split"
             for m in plan.merges()
         ],
     )

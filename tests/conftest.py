@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from salesnav import clock
 from salesnav.adapters import register_adapters
 from salesnav.bot import outbox
+from salesnav.handlers.dashboards import executive
 from salesnav.handlers.journeys import listening as journey_listening
 from salesnav.jobs import queue as jobs_queue
 from salesnav.models import Base, migrate
@@ -150,6 +151,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         _truncate_all()
         outbox._local_window.forget()  # the sends it counted are gone with their rows
         journey_listening.forget()  # the kinds the journeys hear were read from rows now gone
+        executive.forget_kept()  # Level 1's parts read from the records were of rows now gone
 
 
 @pytest.fixture

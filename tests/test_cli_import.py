@@ -40,7 +40,8 @@ def test_a_dry_run_prints_the_preview_in_chinese_and_writes_nothing(sheet):
     assert result.output.splitlines() == [
         "「跟进表.xlsx」（按文件日期 2025-12-20 推算日期）共 6 行：新客户 4，已有客户 0，触点 11，商机 3",
         "同一客户（已合并）：",
-        "  跟进表 第5行「常州第一人民医院」并入第4行「常州第一人民医院（本部）」",
+        "  跟进表 第5行「常州第一人民医院」并入第4行「常州第一人民医院（本部）」"
+        "（名称相同（去掉分院/括号/有限公司等写法差异后））；分开用 --match 常州第一人民医院=split",
         "其他同事的客户（不会重复建档）：",
         "  「常州市妇幼保健院」归属周销售（第7行）：默认申请转交、暂不写入；"
         "记在其名下用 --match 常州市妇幼保健院=log，不导入用 --match 常州市妇幼保健院=skip",
@@ -84,3 +85,12 @@ def test_a_bad_match_option_is_refused_in_chinese(sheet):
     result = run(str(path), "--owner", "rep01", "--match", "常州市妇幼保健院")
     assert result.exit_code != 0
     assert "格式应为 客户名称=决定" in result.output
+
+
+def test_a_merged_spelling_split_on_the_command_line_is_a_customer_of_its_own(sheet):
+    path, _ = sheet
+    result = run(str(path), "--owner", "rep01", "--dry-run", "--match", "常州第一人民医院=split")
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[0]
+    assert first.endswith("共 6 行：新客户 5，已有客户 0，触点 11，商机 3")
+    assert "同一客户（已合并）：" not in result.output

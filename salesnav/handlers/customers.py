@@ -53,6 +53,8 @@ def normalise_phone(raw: str | None) -> str | None:
         return None
     if _PLAIN_MOBILE.fullmatch(raw):
         return "+86" + raw
+    if raw.startswith("+86") and _PLAIN_MOBILE.fullmatch(raw[3:]):
+        return raw  # already stored form (an import passes the E.164 it worked out): as phonenumbers would give
     try:
         number = phonenumbers.parse(raw, "CN")
     except phonenumbers.NumberParseException as exc:

@@ -243,6 +243,16 @@ def open_link(session: Session, token: str) -> Opened:
     return Opened(view, _view_token(view), material, new=True)
 
 
+def peek_link(session: Session, token: str) -> Material:
+    """The material a valid link shows, recording nothing (a link preview fetched by a chat app's robot)."""
+    claims = read_link(token)
+    material = session.get(Material, claims.material_id)
+    now = clock.now()
+    if material is None or material.deleted_at is not None or (material.retired_at and material.retired_at <= now):
+        raise NotFound(MATERIAL_GONE)
+    return material
+
+
 def _view_token(view: MaterialView) -> str:
     return _serializer(VIEW_SALT).dumps([view.id, view.nonce])
 
@@ -404,6 +414,13 @@ def _payload(view: MaterialView, material: Material | None) -> dict[str, Any]:
 
 
 def _tell(session: Session, view: MaterialView, rep: User, text: str, what: str) -> None:
+    """To the rep who shared the link; if they have left, to whoever owns the customer now."""
+    if not rep.active or rep.deleted_at is not None:
+        customer = session.get(Customer, view.customer_id)
+        owner = session.get(User, customer.owner_id) if customer else None
+        if owner is None or not owner.active or owner.deleted_at is not None:
+            return
+        rep = owner
     notify(session, TextToMember(rep.wecom_userid, text, key=f"radar:{what}:{view.id}"))
 
 

@@ -126,11 +126,36 @@ def computed_cells(session: Session, rows: Sequence[Piece], scope: Scope, p: Par
 
 
 def recompute(session: Session, cells: Iterable[tuple[date, int]], p: Params) -> int:
-    """Recompute the given (day, rep) cells from the records; returns how many cells were written or cleared."""
+    """Recompute the given (day, rep) cells from the records; returns how many cells were written or cleared.
+    Every rep of a span on every day of it is recomputed (a few cells more than marked, each right): on
+    PostgreSQL by the backfill's set-based statement limited to the span and reps, elsewhere by the cell
+    functions."""
     by_day: dict[date, set[int]] = defaultdict(set)
     for day, rep in cells:
         by_day[day].add(rep)
     written = 0
+    if session.get_bind().dialect.name == "postgresql":
+        for chunk in _spans(sorted(by_day), width=366):
+            reps = sorted(set().union(*(by_day[d] for d in chunk)))
+            first, last = chunk[0], chunk[-1]
+            session.execute(
+                delete(MetricDayRep).where(
+                    MetricDayRep.day >= first, MetricDayRep.day <= last, MetricDayRep.rep_id.in_(reps)
+                )
+            )
+            session.execute(
+                text(rebuild_sql(p, limited=True)),
+                {
+                    "tz": p.tz.key,
+                    "hours": p.first_response_hours * 3600,
+                    "start": midnight(first, p.tz),
+                    "end": midnight(last + timedelta(days=1), p.tz),
+                    "look_start": midnight(first - timedelta(days=max(p.lookback_days - 1, 0)), p.tz),
+                    "reps": reps,
+                },
+            )
+            written += ((last - first).days + 1) * len(reps)
+        return written
     for chunk in _spans(sorted(by_day)):
         reps = sorted(set().union(*(by_day[d] for d in chunk)))
         rows = [pieces(day_window(d, p.tz), p.tz)[0] for d in chunk]
@@ -142,11 +167,11 @@ def recompute(session: Session, cells: Iterable[tuple[date, int]], p: Params) ->
     return written
 
 
-def _spans(days: list[date]) -> list[list[date]]:
-    """Sorted days in chunks spanning at most DAYS_PER_QUERY calendar days (one query each reads that span)."""
+def _spans(days: list[date], width: int = DAYS_PER_QUERY) -> list[list[date]]:
+    """Sorted days in chunks spanning at most `width` calendar days (one query each reads that span)."""
     chunks: list[list[date]] = []
     for day in days:
-        if chunks and (day - chunks[-1][0]).days < DAYS_PER_QUERY:
+        if chunks and (day - chunks[-1][0]).days < width:
             chunks[-1].append(day)
         else:
             chunks.append([day])
@@ -295,14 +320,20 @@ def _rebuild_postgresql(session: Session, p: Params) -> None:
     session.execute(text(rebuild_sql(p)), {"tz": p.tz.key, "hours": p.first_response_hours * 3600})
 
 
-def rebuild_sql(p: Params) -> str:
-    """PostgreSQL: INSERT every cell, by the definitions of `touchpoint_cells`, `transition_cells` and
-    `part_cells` (effective = `Touchpoint.is_effective`, emotion values `EMOTION_VALUE`, role bits
-    `CONTACT_ROLE_BITS`, compliant = checklist complete without override, on time = closed by due)."""
+def rebuild_sql(p: Params, *, limited: bool = False) -> str:
+    """PostgreSQL: INSERT every cell — `limited`: the cells of reps = ANY(:reps) on the local days from :start
+    to :end (:look_start opens the first day's lookback) — by the definitions of `touchpoint_cells`,
+    `transition_cells` and `part_cells` (effective = `Touchpoint.is_effective`, emotion values `EMOTION_VALUE`,
+    role bits `CONTACT_ROLE_BITS`, compliant = checklist complete without override, on time = closed by due)."""
     emotion = " ".join(f"WHEN '{e.value}' THEN {v!r}" for e, v in EMOTION_VALUE.items())
     coverage = " + ".join(f"(CASE WHEN c.roles & {bit} <> 0 THEN 1 ELSE 0 END)" for bit in CONTACT_ROLE_BITS.values())
     lookback = f"INTERVAL '{max(p.lookback_days - 1, 0)} days'"
     zeros = ", ".join(["0"] * 4)
+
+    def only(moment: str, rep: str) -> str:
+        return f"AND {moment} >= :start AND {moment} < :end AND {rep} = ANY(:reps)" if limited else ""
+
+    seen = "AND occurred_at >= :look_start AND occurred_at < :end AND customer_id IN (SELECT customer_id FROM tp)"
     # Only constants of ours are formatted in (no input): the time zone and hours are bound parameters.
     return f"""
 INSERT INTO metric_day_rep (day, rep_id, {", ".join(CELL_COLUMNS)})
@@ -311,9 +342,13 @@ WITH tp AS (
            CASE emotion {emotion} ELSE 0.0 END AS emotion,
            (next_action IS NOT NULL AND trim(next_action) <> '' AND next_action_due IS NOT NULL
             AND contact_roles & {ANY_CONTACT_BIT} <> 0) AS effective
-    FROM touchpoints WHERE deleted_at IS NULL
+    FROM touchpoints WHERE deleted_at IS NULL {only("occurred_at", "rep_id")}
 ),
-daily AS (SELECT customer_id, day, bit_or(contact_roles) AS roles FROM tp GROUP BY customer_id, day),
+daily AS (
+    SELECT customer_id, (occurred_at AT TIME ZONE :tz)::date AS day, bit_or(contact_roles) AS roles
+    FROM touchpoints WHERE deleted_at IS NULL {seen if limited else ""}
+    GROUP BY 1, 2
+),
 covered AS (
     SELECT customer_id, day,
            bit_or(roles) OVER (PARTITION BY customer_id ORDER BY day RANGE BETWEEN {lookback} PRECEDING AND CURRENT ROW)
@@ -333,14 +368,14 @@ cells AS (
     SELECT (s.occurred_at AT TIME ZONE :tz)::date, o.owner_id, 0, 0, 0, count(*),
            count(*) FILTER (WHERE s.checklist_complete AND s.override_reason IS NULL), {zeros}
     FROM stage_transitions s JOIN opportunities o ON o.id = s.opportunity_id
-    WHERE s.from_stage_id IS NOT NULL AND o.deleted_at IS NULL
+    WHERE s.from_stage_id IS NOT NULL AND o.deleted_at IS NULL {only("s.occurred_at", "o.owner_id")}
     GROUP BY 1, 2
     UNION ALL
     SELECT (p.due_at AT TIME ZONE :tz)::date, o.owner_id, 0, 0, 0, 0, 0, count(*),
            count(*) FILTER (WHERE p.closed_at IS NOT NULL AND p.closed_at <= p.due_at), 0, 0
     FROM ticket_parts p JOIN collaboration_tickets k ON k.id = p.ticket_id
     JOIN opportunities o ON o.id = k.opportunity_id
-    WHERE o.deleted_at IS NULL
+    WHERE o.deleted_at IS NULL {only("p.due_at", "o.owner_id")}
     GROUP BY 1, 2
     UNION ALL
     SELECT (p.created_at AT TIME ZONE :tz)::date, o.owner_id, 0, 0, 0, 0, 0, 0, 0, count(*),
@@ -348,7 +383,7 @@ cells AS (
                             AND date_part('epoch', p.first_valid_response_at - p.created_at) <= :hours)
     FROM ticket_parts p JOIN collaboration_tickets k ON k.id = p.ticket_id
     JOIN opportunities o ON o.id = k.opportunity_id
-    WHERE o.deleted_at IS NULL
+    WHERE o.deleted_at IS NULL {only("p.created_at", "o.owner_id")}
     GROUP BY 1, 2
 )
 SELECT day, rep_id, {", ".join(f"sum({c})" for c in CELL_COLUMNS)}

@@ -149,11 +149,12 @@ def sales_health_index_of(weights: dict[str, float], sums: Sums) -> HealthIndex:
     )
 
 
-def verification_metrics_of(session: Session, window: Window, scope: Scope, sums: Sums) -> list[VerificationMetric]:
+def verification_metrics_of(window: Window, scope: Scope, sums: Sums, deviation: Ratio) -> list[VerificationMetric]:
     """`verification_metrics` with the effective touchpoints and first responses from the window's maintained
-    sums; the stage deviation (stays left in the window against a year of closed deals) from the records."""
+    sums and the stage deviation (stays left in the window against a year of closed deals) as computed from the
+    records by `stage_advancement_deviation`."""
     return _verification(
         aggregates.effective_per_rep_week(sums, window, scope),
-        stage_advancement_deviation(session, window, scope),
+        deviation,
         aggregates.first_response(sums),
     )

@@ -11,6 +11,7 @@ token is the identity). Opening it, the reading time its beacon reports and the 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file
@@ -42,19 +43,33 @@ def material_page(token: str) -> Any:
         return _refusal(radar.LinkRefused(radar.LINK_REFUSED))
     session = request_session()
     try:
-        opened = radar.open_link(session, token)
+        if _is_preview(request.headers.get("User-Agent", "")):
+            material, view_token = radar.peek_link(session, token), ""  # a link preview is nobody reading
+        else:
+            opened = radar.open_link(session, token)
+            material, view_token = opened.material, opened.view_token
     except DomainError as exc:
         session.rollback()
         return _refusal(exc)
     session.commit()
-    material = opened.material
-    has_file = material.attachment_id is not None or bool(
-        material.url and material.url.startswith(("https://", "http://"))
+    has_file = bool(view_token) and (
+        material.attachment_id is not None or bool(material.url and material.url.startswith(("https://", "http://")))
     )
-    response = render_template(
-        "radar/material.html", material=material, view_token=opened.view_token, has_file=has_file
-    )
+    response = render_template("radar/material.html", material=material, view_token=view_token, has_file=has_file)
     return response, 200, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+# Robots that fetch a link to show its preview when it is pasted into a chat: showing them the page is fine,
+# counting them as the contact opening it is not.
+PREVIEW_AGENTS = re.compile(
+    r"bot\b|spider|crawler|preview|facebookexternalhit|slackbot|whatsapp|telegrambot|discordbot|skypeuripreview|"
+    r"bingpreview|embedly|quora link preview|outbrain|pinterest|vkshare|w3c_validator",
+    re.IGNORECASE,
+)
+
+
+def _is_preview(user_agent: str) -> bool:
+    return bool(PREVIEW_AGENTS.search(user_agent))
 
 
 @bp.post("/r/beacon")

@@ -20,7 +20,7 @@ from salesnav.handlers import radar
 from salesnav.handlers.attachments import store_attachment
 from salesnav.jobs import battle_pack
 from salesnav.jobs import radar as radar_jobs
-from salesnav.models import Contact, CustomerEvent, MaterialView
+from salesnav.models import Contact, Customer, CustomerEvent, MaterialView, User
 from salesnav.models import session as db
 from tests import factories as f
 from tests.handlers.battle_pack.arrange import customer as arrange_customer
@@ -255,3 +255,28 @@ def test_the_battle_packs_material_comes_with_a_tracked_link_for_each_matched_cu
     assert _texts(live_pages)[-1] == "华山医院的联系人刚打开了《CT球管更换成本测算表》"
     [(_, contact_id, _, payload)] = _events("material.opened")
     assert contact_id is None and payload["material_id"] == deck.id
+
+
+def test_a_chat_apps_link_preview_robot_sees_the_page_but_is_not_the_contact_opening_it(shared, live_pages):
+    for agent in (
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+        "facebookexternalhit/1.1",
+    ):
+        page = requests.get(shared.url, headers={"User-Agent": agent})
+        assert page.status_code == 200 and TITLE in page.text, agent
+        assert 'data-view=""' in page.text and "查看 / 下载资料" not in page.text
+    assert _events() == [] and _texts(live_pages) == []
+    assert requests.get(shared.url).status_code == 200  # the contact, afterwards: that is the opening
+    assert [k for k, *_ in _events()] == ["material.opened"]
+
+
+def test_when_the_rep_has_left_the_customers_owner_is_told(shared, live_pages, session):
+    rep = session.get(User, shared.customer.owner_id)
+    rep.active = False
+    new_owner = session.scalars(select(User).where(User.wecom_userid == "rep02")).one()
+    session.get(Customer, shared.customer.id).owner_id = new_owner.id
+    session.commit()
+    requests.get(shared.url)
+    assert _texts(live_pages, "rep01") == []
+    assert _texts(live_pages, "rep02") == [f"李主任（北京协和医院）刚打开了《{TITLE}》"]

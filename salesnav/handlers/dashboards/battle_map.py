@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import BigInteger, func, literal, or_, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from salesnav.handlers.checklists import provided_items
@@ -224,25 +225,65 @@ def _emotion_falls(
     """The customers whose last readings are falling, with those readings (oldest first)."""
     out: dict[int, list[tuple[datetime, Emotion]]] = {}
     for chunk in _chunks(sorted(customer_ids)):
-        rank = (
-            func.row_number()
-            .over(partition_by=Touchpoint.customer_id, order_by=(Touchpoint.occurred_at.desc(), Touchpoint.id.desc()))
-            .label("rank")
+        readings = (
+            _latest_readings_postgresql(session, chunk, horizon)
+            if session.get_bind().dialect.name == "postgresql"
+            else _latest_readings(session, chunk, horizon)
         )
-        latest = (
-            select(Touchpoint.customer_id, Touchpoint.occurred_at, Touchpoint.emotion, rank)
-            .where(Touchpoint.customer_id.in_(chunk), Touchpoint.occurred_at < horizon, Touchpoint.deleted_at.is_(None))
-            .subquery()
-        )
-        readings: dict[int, list[tuple[datetime, Emotion]]] = defaultdict(list)
-        for customer_id, occurred, emotion, _ in session.execute(
-            select(latest).where(latest.c.rank <= EMOTION_READINGS).order_by(latest.c.customer_id, latest.c.occurred_at)
-        ):
-            readings[customer_id].append((occurred, Emotion(emotion)))
         for customer_id, seq in readings.items():
             if is_falling([e for _, e in seq]):
                 out[customer_id] = seq
     return out
+
+
+def _latest_readings_postgresql(
+    session: Session, chunk: list[int], horizon: datetime
+) -> dict[int, list[tuple[datetime, Emotion]]]:
+    """Each customer's last `EMOTION_READINGS` live touchpoints before `horizon` (oldest first): a few index
+    rows per customer ((customer_id, occurred_at) read backwards), however long its history."""
+    ids = select(func.unnest(literal(chunk, ARRAY(BigInteger))).label("customer_id")).subquery("ids")
+    latest = (
+        select(Touchpoint.occurred_at, Touchpoint.emotion)
+        .where(
+            Touchpoint.customer_id == ids.c.customer_id,
+            Touchpoint.occurred_at < horizon,
+            Touchpoint.deleted_at.is_(None),
+        )
+        .order_by(Touchpoint.occurred_at.desc(), Touchpoint.id.desc())
+        .limit(EMOTION_READINGS)
+        .lateral("latest")
+    )
+    readings: dict[int, list[tuple[datetime, Emotion]]] = defaultdict(list)
+    for customer_id, occurred, emotion in session.execute(
+        select(ids.c.customer_id, latest.c.occurred_at, latest.c.emotion)
+        .select_from(ids)
+        .join(latest, true())
+        .order_by(ids.c.customer_id, latest.c.occurred_at)
+    ):
+        readings[customer_id].append((occurred, Emotion(emotion)))
+    return readings
+
+
+def _latest_readings(
+    session: Session, chunk: list[int], horizon: datetime
+) -> dict[int, list[tuple[datetime, Emotion]]]:
+    """`_latest_readings_postgresql` for SQLite (no LATERAL): the customers' touchpoints ranked newest first."""
+    rank = (
+        func.row_number()
+        .over(partition_by=Touchpoint.customer_id, order_by=(Touchpoint.occurred_at.desc(), Touchpoint.id.desc()))
+        .label("rank")
+    )
+    latest = (
+        select(Touchpoint.customer_id, Touchpoint.occurred_at, Touchpoint.emotion, rank)
+        .where(Touchpoint.customer_id.in_(chunk), Touchpoint.occurred_at < horizon, Touchpoint.deleted_at.is_(None))
+        .subquery()
+    )
+    readings: dict[int, list[tuple[datetime, Emotion]]] = defaultdict(list)
+    for customer_id, occurred, emotion, _ in session.execute(
+        select(latest).where(latest.c.rank <= EMOTION_READINGS).order_by(latest.c.customer_id, latest.c.occurred_at)
+    ):
+        readings[customer_id].append((occurred, Emotion(emotion)))
+    return readings
 
 
 def is_falling(emotions: list[Emotion]) -> bool:

@@ -75,14 +75,16 @@ def executive_figures(
         health, *trend = metrics.sales_health_index_by_window(session, [window, *weeks], scope)
         verification = metrics.verification_metrics(session, window, scope)
         visits = metrics.visits_per_rep_month(session, window, scope)
+        funnel, win_rate = metrics.conversion_funnel(session, window, scope), metrics.win_rate(session, window, scope)
     else:
         state = aggregates.state(session)
         as_of = min(now, state.refreshed_at) if state else now
         weights = health_weights(session)
         health, *trend = (sales_health_index_of(weights, s) for s in sums)
-        verification = verification_metrics_of(session, window, scope, sums[0])
+        kept = _from_records(session, window, scope, now, as_of)
+        verification = verification_metrics_of(window, scope, sums[0], kept.deviation)
         visits = aggregates.visits_per_rep_month(sums[0], window, scope)
-    funnel = metrics.conversion_funnel(session, window, scope)
+        funnel, win_rate = kept.funnel, kept.win_rate
     return ExecutiveFigures(
         window_start=window.start,
         window_end=window.end,
@@ -94,10 +96,48 @@ def executive_figures(
         funnel=funnel,
         lead_to_opportunity=funnel.lead_to_opportunity,
         opportunity_to_won=funnel.opportunity_to_won,
-        win_rate=metrics.win_rate(session, window, scope),
+        win_rate=win_rate,
         visits_per_rep_month=visits,
         as_of=as_of,
     )
+
+
+@dataclass(frozen=True)
+class _FromRecords:
+    """The Level 1 figures still read from the records (bounded by the window: a year of closed deals for the
+    stage baseline, the window's first touches, its closed deals)."""
+
+    deviation: Ratio
+    funnel: Funnel
+    win_rate: Ratio
+
+
+RECORD_PARTS_SECONDS = 30  # as long as the aggregates' own refresh interval
+_record_parts: dict[tuple[object, ...], tuple[datetime, _FromRecords]] = {}
+
+
+def forget_kept() -> None:
+    """Drop the kept record-read parts (the tests' clean slate; a restore of the database)."""
+    _record_parts.clear()
+
+
+def _from_records(session: Session, window: Window, scope: Scope, now: datetime, as_of: datetime) -> _FromRecords:
+    """The stage deviation, funnel and win rate, computed at most once per refresh of the aggregates and
+    RECORD_PARTS_SECONDS per process (the figures are then as old as the aggregates', under a minute): they
+    cost a few hundred milliseconds and grow with a year of deals, not with the history."""
+    key = (str(session.get_bind().engine.url), window.start, scope.kind, scope.rep_ids, as_of)
+    kept = _record_parts.get(key)
+    if kept is not None and timedelta(0) <= now - kept[0] < timedelta(seconds=RECORD_PARTS_SECONDS):
+        return kept[1]
+    parts = _FromRecords(
+        metrics.stage_advancement_deviation(session, window, scope),
+        metrics.conversion_funnel(session, window, scope),
+        metrics.win_rate(session, window, scope),
+    )
+    if len(_record_parts) > 64:
+        _record_parts.clear()
+    _record_parts[key] = (now, parts)
+    return parts
 
 
 def executive_snapshot(

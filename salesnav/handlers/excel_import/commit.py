@@ -16,14 +16,17 @@ with remarks take seconds (bench/excel_import.py).
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -31,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from salesnav import clock
 from salesnav.handlers import customer_events, dashboard_snapshots, rule_settings
-from salesnav.handlers.checklists import missing_items, stages_passed
+from salesnav.handlers.checklists import provided_items, stages_passed
 from salesnav.handlers.customers import NewContact, NewCustomer, add_contacts, create_customers
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound
 from salesnav.handlers.excel_import.plan import (
@@ -53,11 +56,12 @@ from salesnav.handlers.opportunities import NewOpportunity, advance_stage, creat
 from salesnav.handlers.records import audit, record_event
 from salesnav.handlers.rules import engine
 from salesnav.handlers.scope import can_access_owner
-from salesnav.handlers.stages import INITIAL, stage_by_code
+from salesnav.handlers.stages import INITIAL, required_items, stage_by_code
 from salesnav.handlers.tasks import create_task
 from salesnav.handlers.touchpoints import LoggedTouchpoint, NewTouchpoint, log_touchpoints
 from salesnav.jobs import queue as jobs_queue
 from salesnav.models import (
+    POOL_USERID,
     CaptureSource,
     CollaborationTicket,
     Contact,
@@ -91,6 +95,30 @@ MODELS: dict[str, Any] = {
 }
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _without_gc_pauses(work: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run `work` with the cyclic garbage collector paused. Reading, planning and writing a sheet allocate some
+    hundred thousand objects that live until the end (cells, planned rows, the rows written), few of them in
+    cycles; each of the collector's full passes on the way walks all of them again, and they cost a quarter
+    of the import's CPU time (bench/excel_import.py). Reference counting frees memory as usual; the collector
+    resumes afterwards (and nested calls leave it to the outermost)."""
+
+    @functools.wraps(work)
+    def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if not gc.isenabled():
+            return work(*args, **kwargs)
+        gc.disable()
+        try:
+            return work(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return paused
+
+
 def limits(session: Session) -> tuple[int, int]:
     settings = rule_settings.excel_import(session)
     return settings.max_file_mb * 1048576, settings.max_rows
@@ -108,6 +136,7 @@ def _check_owner(session: Session, actor: User, owner: User) -> None:
         raise Forbidden("只能导入到自己或自己团队成员名下")
 
 
+@_without_gc_pauses
 def preview(
     session: Session,
     actor: User,
@@ -162,6 +191,7 @@ def _kept(root: Path, sha: str, columns: dict[str, Any], reference: date) -> Imp
 _LAST_KEPT: list[tuple[tuple[str, int], dict[str, Any]]] = []
 
 
+@_without_gc_pauses
 def start_import(
     session: Session,
     actor: User,
@@ -300,6 +330,7 @@ class _Progress:
     followed_up: dict[str, Any] = field(default_factory=dict)  # existing deals' follow-up before we touched them
 
 
+@_without_gc_pauses
 def run_import(import_id: int, root: str, tz_name: str, notify: str | None = None) -> None:
     """The job: write the rows chunk by chunk, updating progress; resume after the last finished chunk."""
     tz = ZoneInfo(tz_name)
@@ -435,6 +466,11 @@ def _ask_handovers(
         customer = session.get(Customer, customer_id)
         holder = session.get(User, customer.owner_id) if customer else None
         if customer is None or holder is None:
+            continue
+        if holder.wecom_userid == POOL_USERID:  # in the public pool: no one to ask, the rep may claim it
+            for row in rows:
+                reason = _taken_reason(row, "请先在公海领取（发送「公海」查看）后重新导入，暂未写入")
+                state.errors.append({"sheet": row.sheet, "row": row.row, "reason": reason})
             continue
         decider = (session.get(User, holder.manager_id) if holder.manager_id else None) or holder
         lines = "、".join(str(r.row) for r in rows)
@@ -854,15 +890,22 @@ def _reach(session: Session, owner: User, work: list[_RowWork], result: _WaveRes
         ).all()
         refusals: dict[int, list[str]] = {id(w): [] for w in group}
         waiting = list(group)
+        # The evidence the deals have, read once for the group (trying a stage adds none): what each stage's
+        # checklist lacks is then worked out here, as missing_items would for each stage on the way.
+        provided = provided_items(session, [w.opportunity_id for w in group])  # type: ignore[misc]
         for stage in candidates:
             path = [*stages_passed(session, start, stage), stage]  # every checklist on the way counts
-            ids: list[int] = [w.opportunity_id for w in waiting]  # type: ignore[misc]
-            missing = {step.name: missing_items(session, ids, step) for step in path}
+            required = [(step.name, required_items(step)) for step in path]
             still = []
             for w in waiting:
                 opp_id = w.opportunity_id
                 assert opp_id is not None
-                gaps = {name: lacking[opp_id] for name, lacking in missing.items() if lacking[opp_id]}
+                have = provided[opp_id]
+                gaps = {
+                    name: lacking
+                    for name, items in required
+                    if (lacking := [item.name for item in items if item.id not in have])
+                }
                 if gaps:
                     flat = [item for items in gaps.values() for item in items]
                     refusals[id(w)].append(ChecklistIncomplete(stage.name, flat, gaps).message)

@@ -17,6 +17,7 @@ match decisions). `keep`/`kept` turn the first part into JSON and back, so an im
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
@@ -54,6 +55,7 @@ from salesnav.handlers.excel_import.remarks import (
     parse_amount,
     split_entries,
 )
+from salesnav.handlers.money import fen_to_yuan_text
 from salesnav.models import Emotion, Stage, StageOutcome, TouchpointType, User
 from salesnav.text.cn_dates import YearHint, first_full_date, parse_date, reference_day, title_hint
 
@@ -89,6 +91,7 @@ DEAL_WORDS_NOTE = (
     "请补上金额列后重新导入，或在客户端对该客户记触点后由此建商机"
 )
 UNCHECKED_PHONE = "电话待核实："  # before a phone that is neither a mobile nor a landline, on the contact
+_RANGE = re.compile(r"\d\s*[万wW]?\s*[-~～至到]\s*\d")  # 30-50万, 30万~50万, 30到50万
 SPLIT_MARK = "\x1f"  # in a group key: the spelling the user split off follows it
 YEAR_SCAN_ROWS = 200  # rows searched for a full date when a sheet's title names no year
 SIMILAR_SCAN_ALL = 2000  # new customers in a file up to which each is compared with all the others
@@ -729,6 +732,8 @@ def _plan_row(
     row.amount_fen = parse_amount(amount)
     if row.amount_fen is None and _text(amount):
         row.notes.append(f"金额「{_text(amount)}」无法识别，未作为商机金额")
+    elif row.amount_fen is not None and isinstance(amount, str) and _RANGE.search(amount):
+        row.notes.append(f"金额「{amount}」是一个范围，按 {fen_to_yuan_text(row.amount_fen)} 导入，请核对")
     around = neighbour or below
     row.row_day = parse_date(_cell(cells, fields, "date"), reference, serials=True, hint=hint, neighbour=around)
     if row.row_day and row.row_day > reference:

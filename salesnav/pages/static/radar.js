@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var root = document.getElementById("radar");
-  if (!root) { return; }
+  if (!root || !root.getAttribute("data-view")) { return; }  // a preview robot's copy: nothing to report
   var view = root.getAttribute("data-view");
   var url = root.getAttribute("data-beacon");
   var HEARTBEAT_MS = 15000;

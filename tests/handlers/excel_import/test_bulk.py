@@ -68,7 +68,9 @@ def test_the_mobile_shortcut_stores_what_phonenumbers_would():
         except phonenumbers.NumberParseException:
             continue
         if phonenumbers.is_possible_number(parsed):
-            assert normalise_phone(raw) == phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            assert normalise_phone(raw) == e164
+            assert normalise_phone(e164) == e164  # the stored form given again (an import's contacts)
 
 
 def written(session, model, record_id, *ignored):

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from salesnav.handlers.errors import DomainError
 from salesnav.handlers.excel_import import commit, export
+from salesnav.handlers.pool import pool_member
 from salesnav.models import Contact, Customer, Opportunity, OutboundMessage, Stage, Task, Touchpoint
 from tests import factories as f
 from tests.handlers.excel_import import sheets
@@ -317,3 +318,59 @@ def test_one_mobile_under_another_name_is_shown_and_the_user_may_call_it_new(ses
         "镇江康复医院",
         "丹阳人民医院",
     ]
+
+
+AMOUNT_FORMS = [
+    ("58万", 58_000_000),
+    ("1,500,000", 150_000_000),
+    ("1500000.00", 150_000_000),
+    ("￥12,000", 1_200_000),
+    ("壹拾万元整", 10_000_000),
+    ("10w", 10_000_000),
+    ("10W", 10_000_000),
+    ("150万", 150_000_000),
+    (80000, 8_000_000),  # a number cell: yuan
+    (1500000.0, 150_000_000),  # a float cell
+]
+
+
+def test_a_thousand_rows_with_amounts_make_a_thousand_deals_or_each_says_why_not(session, org, run_import):
+    rows: list[list[object]] = [["客户名称", "手机", "预计金额", "跟进记录"]]
+    expected = 0
+    for i in range(1000):
+        form, fen = AMOUNT_FORMS[i % len(AMOUNT_FORMS)]
+        remark = None if i % 200 == 7 else f"2026/2/{1 + i % 25} 电话沟通"  # five rows without a remark
+        rows.append([f"第{i:04d}号客户医院", f"139{i:08d}", form, remark])
+        expected += fen if remark else 0
+    imp = run_import(org.rep, sheets.xlsx({"台账": rows}, modified=SAVED))
+
+    deals = live(session, Opportunity)
+    assert len(deals) == 995 and sum(o.expected_amount_fen for o in deals) == expected
+    without = [
+        n["row"] for n in imp.notes if n["note"] == "有金额但没有跟进记录（备注为空），未建商机；请补上备注后重新导入"
+    ]
+    assert without == [9, 209, 409, 609, 809]  # row 2 + i for i = 7, 207, …
+    assert imp.counts["opportunities"] + len(without) == 1000 and imp.errors == []
+
+
+def test_an_amount_range_is_read_as_written_and_said(session, org):
+    data = sheets.xlsx({"S": [["客户名称", "金额", "备注"], ["甲医院", "30-50万", "2026/2/2 电话"]]}, modified=SAVED)
+    plan = commit.preview(session, org.rep, owner=org.rep, data=data, filename="a.xlsx", tz=TZ)
+    assert plan.rows[0].amount_fen == 50_000_000
+    assert [n["note"] for n in plan.notes] == ["金额「30-50万」是一个范围，按 50万元 导入，请核对"]
+
+
+def test_a_customer_in_the_public_pool_is_not_filed_again_and_the_rep_is_told_to_claim_it(session, org, run_import):
+    pooled = f.customer(session, pool_member(session), name="镇江市中医院")
+    session.commit()
+    data = sheets.xlsx({"S": [["客户名称", "手机", "备注"], ["镇江市中医医院", "13855556666", "2026/2/9 电话"]]})
+    imp = run_import(org.rep, data)
+    assert [c.id for c in live(session, Customer, Customer.name.contains("镇江"))] == [pooled.id]
+    assert imp.errors == [
+        {
+            "sheet": "S",
+            "row": 2,
+            "reason": "客户「镇江市中医院」归属公海，请先在公海领取（发送「公海」查看）后重新导入，暂未写入",
+        }
+    ]
+    assert session.scalars(select(Task).where(Task.origin == f"excel_import:{imp.id}")).all() == []
