@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from salesnav.handlers.admin.guard import require_admin
+from salesnav.handlers.admin.guard import require_admin, require_journey_stats_viewer
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.journeys import definition as spec
 from salesnav.handlers.journeys import examples, store
-from salesnav.models import Journey, JourneyEnrollment, User
+from salesnav.handlers.scope import visible_owner_ids
+from salesnav.models import Journey, JourneyEnrollment, Role, User
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 500
@@ -53,9 +54,31 @@ def archived_journeys(session: Session) -> list[Journey]:
     )
 
 
-def enrollment_counts(session: Session, journey_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """journey id → (customers who ever entered it, customers in it now); a journey never run is absent."""
-    return store.enrollment_counts(session, journey_ids) if journey_ids else {}
+def enrollment_counts(
+    session: Session, journey_ids: list[int], *, owners: set[int] | None = None
+) -> dict[int, tuple[int, int]]:
+    """journey id → (customers who ever entered it, customers in it now), among `owners`' customers (None: all);
+    a journey none of them entered is absent."""
+    return store.enrollment_counts(session, journey_ids, owners=owners) if journey_ids else {}
+
+
+@dataclass(frozen=True)
+class Viewing:
+    """Whose customers a viewer's journey figures count: a sales manager their team's, directors and admins all."""
+
+    owners: set[int] | None  # None: every customer
+    label: str  # said on the page, e.g. 您团队（2 名销售）的客户
+
+
+def viewing(session: Session, viewer: User) -> Viewing:
+    require_journey_stats_viewer(viewer)
+    owners = visible_owner_ids(session, viewer)
+    if owners is None:
+        return Viewing(None, "全公司的客户")
+    reps = session.scalar(
+        select(func.count()).where(User.id.in_(sorted(owners)), User.role == Role.REP, User.deleted_at.is_(None))
+    )
+    return Viewing(owners, f"您团队（{reps or 0} 名销售）的客户")
 
 
 def journey_with_archived(session: Session, journey_id: int) -> Journey:

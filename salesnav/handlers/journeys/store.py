@@ -20,6 +20,7 @@ from salesnav.handlers.journeys.definition import (
 )
 from salesnav.handlers.records import audit
 from salesnav.models import (
+    Customer,
     Department,
     DepartmentKind,
     EnrollmentState,
@@ -123,8 +124,11 @@ def journey_by_id(session: Session, journey_id: int) -> Journey:
     return journey
 
 
-def enrollment_counts(session: Session, journey_ids: list[int] | None = None) -> dict[int, tuple[int, int]]:
-    """journey id → (customers who ever entered it, customers in it now); journeys never run are absent."""
+def enrollment_counts(
+    session: Session, journey_ids: list[int] | None = None, *, owners: set[int] | None = None
+) -> dict[int, tuple[int, int]]:
+    """journey id → (customers who ever entered it, customers in it now), among the customers of `owners` (None:
+    all); journeys none of them entered are absent."""
     query = select(
         JourneyEnrollment.journey_id,
         func.count(),
@@ -132,6 +136,10 @@ def enrollment_counts(session: Session, journey_ids: list[int] | None = None) ->
     ).group_by(JourneyEnrollment.journey_id)
     if journey_ids is not None:
         query = query.where(JourneyEnrollment.journey_id.in_(journey_ids))
+    if owners is not None:
+        query = query.where(
+            JourneyEnrollment.customer_id.in_(select(Customer.id).where(Customer.owner_id.in_(sorted(owners))))
+        )
     return {journey_id: (int(ever), int(now)) for journey_id, ever, now in session.execute(query)}
 
 

@@ -70,11 +70,13 @@ def journeys() -> str:
     s = g.admin_db
     items = use_cases.journeys(s)
     archived = use_cases.archived_journeys(s)
+    seen = use_cases.viewing(s, g.admin)
     return render_template(
         "admin/journeys.html",
         items=items,
         archived=archived,
-        counts=use_cases.enrollment_counts(s, [j.id for j in items + archived]),
+        counts=use_cases.enrollment_counts(s, [j.id for j in items + archived], owners=seen.owners),
+        scope_label=seen.label,
         trigger_label=kind_label,
         step_count=lambda j: len((j.definition or {}).get("steps") or []),
         may_build=is_admin(g.admin),
@@ -460,11 +462,13 @@ def journey_stats(journey_id: int) -> str:
     if days is not None and days not in stats_cases.WINDOW_CHOICES:
         abort(400, description="统计区间只能是 30、90、180 或 365 天")
     window = stats_cases.window_of(days)
-    figures = stats_cases.journey_stats(s, found, window)
+    seen = use_cases.viewing(s, g.admin)
+    figures = stats_cases.journey_stats(s, found, window, owners=seen.owners)
     return render_template(
         "admin/journey_stats.html",
         journey=found,
         stats=figures,
+        scope_label=seen.label,
         days=days or stats_cases.DEFAULT_WINDOW_DAYS,
         choices=stats_cases.WINDOW_CHOICES,
         trigger_label=kind_label(found.trigger_kind),
