@@ -46,6 +46,9 @@ def mentions(text: str, reference: date = FILE_DAY) -> list[DayMention | None]:
         ("3天前 电话", DayMention(2025, 12, 17)),
         ("25年9月18日 拜访", DayMention(2025, 9, 18)),
         ("2025年9月18号 拜访", DayMention(2025, 9, 18)),
+        ("20250918 微信", DayMention(2025, 9, 18)),
+        ("9/3/2025 面谈", DayMention(2025, 9, 3)),
+        ("10.27.2025 电话", DayMention(2025, 10, 27)),
         ("9.10号 电话", DayMention(None, 9, 10)),
         ("1.9月3日 面谈", DayMention(None, 9, 3)),  # 「1.」 is a list mark, not 1月9日
         ("前天 电话", DayMention(2025, 12, 18)),
@@ -347,3 +350,9 @@ def test_the_first_full_date_in_a_sheet_says_the_year_for_the_rows_above_it():
     cells = [None, "10/27 电话", "电话 13812345678", datetime(2027, 1, 1), "2025/11/3 拜访", "2024-01-01"]
     assert first_full_date(cells, FILE_DAY) == date(2025, 11, 3)  # 2027-01-01 is after the file's date
     assert first_full_date(["9.10 电话", 45918], FILE_DAY) is None  # a bare number is no date here
+
+
+def test_a_date_column_reads_20250918_typed_as_a_number():
+    assert parse_date(20250918, FILE_DAY, serials=True) == date(2025, 9, 18)
+    assert parse_date(20251399, FILE_DAY, serials=True) is None  # no 13th month: no date, said by the caller
+    assert parse_date(45918, FILE_DAY, serials=True) == date(2025, 9, 18)  # an Excel serial still

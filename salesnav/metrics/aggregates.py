@@ -445,6 +445,35 @@ def sums_by_window(session: Session, windows: Sequence[Window], scope: Scope, tz
     return out
 
 
+def sums_by_rep(session: Session, window: Window, scope: Scope, tz: ZoneInfo) -> dict[int, Sums] | None:
+    """The sums of one window for each rep in scope (a rep without any is left out), as `sums_by_window`
+    reads them: whole local days from the cells, parts of days from the records. A team's sums are its
+    reps' added up, so a director's view of every team is two queries, not one per team. None when the
+    cells are not built for the current settings."""
+    if ready(session, tz) is None:
+        return None
+    p = params(session, tz)
+    window_pieces = pieces(window, tz)
+    whole_days = [pc.day for pc in window_pieces if pc.whole]
+    partial = [pc for pc in window_pieces if not pc.whole]
+    out: dict[int, Sums] = defaultdict(Sums)
+    if whole_days:
+        result = session.execute(
+            select(MetricDayRep.rep_id, *(func.sum(getattr(MetricDayRep, c)) for c in CELL_COLUMNS))
+            .where(
+                MetricDayRep.day >= whole_days[0],
+                MetricDayRep.day <= whole_days[-1],
+                scope.covers(MetricDayRep.rep_id),
+            )
+            .group_by(MetricDayRep.rep_id)
+        )
+        for row in result:
+            out[int(row[0])] += Sums(*(float(v or 0) for v in row[1:]))
+    for (_k, rep), sums in computed_cells(session, partial, scope, p).items():
+        out[rep] += sums
+    return dict(out)
+
+
 # --- the metrics from sums (each as its function in activity.py, pipeline.py, collaboration.py divides) ---
 
 

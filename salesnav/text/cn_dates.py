@@ -1,9 +1,9 @@
 """Chinese dates, numerals and amounts as people write them — the one module for all of it.
 
 Used by the Excel import (dates in sheets and remark cells: Excel serials, 2025-09-18, 2025/9/18, 2025.9.18,
-25/9/18, 9月3日, 九月三日, 9.10, 10/27, 昨天, 上周三, 3天前), by the voice and chat drafts (下周二, 十五号: the
-weekday table and the numerals) and by the invoice reader (capital amounts, 壹万零伍拾). Numerals and
-amounts in words (十五, 壹拾万元整) go through cn2an.
+20250918, 9/3/2025, 25/9/18, 9月3日, 九月三日, 9.10, 10/27, 28号 after a dated entry, 昨天, 上周三, 3天前), by the
+voice and chat drafts (下周二, 十五号: the weekday table and the numerals) and by the invoice reader (capital
+amounts, 壹万零伍拾). Numerals and amounts in words (十五, 壹拾万元整) go through cn2an.
 
 A date written without its year is kept as a `DayMention` with `year=None`; `infer_years` then gives each
 one the year its surroundings say (the other dates of the cell, the sheet's title, the rows above, the file's
@@ -136,6 +136,8 @@ _DAY_MARK = r"(?:\s*[日号](?![楼床线院机位房]))?"  # 9.10号, 2025/9/18
 DATE_PATTERN = re.compile(
     r"(?P<ymd>(?:(?<!\d)(?P<y>(?:19|20)\d{2})\s*[-./年]|(?<![\d./])(?P<y2>\d{2})\s*年)"
     rf"\s*(?P<m>\d{{1,2}})\s*[-./月]\s*(?P<d>\d{{1,2}})(?![\d./]){_DAY_MARK})"
+    r"|(?P<compact>(?<!\d)(?P<cy>(?:19|20)\d{2})(?P<cm>0[1-9]|1[0-2])(?P<cd>0[1-9]|[12]\d|3[01])(?!\d))"
+    rf"|(?P<mdy>(?<![\d./])(?P<xm>\d{{1,2}})\s*(?P<xs>[/.])\s*(?P<xd>\d{{1,2}})\s*(?P=xs)\s*(?P<xy>(?:19|20)\d{{2}})(?![\d./]){_DAY_MARK})"
     r"|(?P<short>(?<![\d./])(?P<sy>\d{2})/(?P<sm>\d{1,2})/(?P<sd>\d{1,2})(?![\d/]))"
     rf"|(?P<md>(?<![\d{CN_NUMERALS}])(?P<mm>{_N})\s*月\s*(?P<md_d>{_N})\s*[日号]?)"
     rf"|(?P<mon>(?:(?<!\d)(?P<mon_y>(?:19|20)\d{{2}})\s*年\s*)?(?<![\d{CN_NUMERALS}])(?P<mon_m>{_N})\s*月\s*"
@@ -147,6 +149,9 @@ DATE_PATTERN = re.compile(
     r"|(?P<wrel>(?P<wr>上上|上)(?:个)?(?:周|星期|礼拜))"
     r"|(?P<ago>(?P<n>\d{1,3}|[一二两三四五六七八九十]{1,3}|半)\s*(?P<unit>天|周|个星期|个礼拜|星期|个月)\s*(?:之|以)?前)"
 )
+# A day of the month alone (「15号 电话」): its month comes from the entry before it in the cell (`day_alone`).
+# Not 3号楼, 2号床, 1号线, 5号院, 2号机, 号码.
+DAY_ALONE = re.compile(rf"(?<![\d{CN_NUMERALS}月])(?P<d>{_N})\s*号(?![楼床线院机位房码称召])")
 _TITLE_YEAR = re.compile(r"((?:19|20)\d{2})\s*年?\s*(上半年|下半年|[第]?[一二三四1-4]\s*季度|Q[1-4])?")
 _SERIAL_TEXT = re.compile(r"\d{5}(\.\d+)?")
 
@@ -161,6 +166,7 @@ class DayMention:
     month: int
     day: int
     approx: bool = False
+    month_guessed: bool = False  # 「15号」 alone, first in its cell: the month is the file date's (or the one before)
 
     def on(self, year: int) -> date | None:
         return _safe(year, self.month, self.day)
@@ -195,6 +201,10 @@ def mention(match: re.Match[str], reference: date) -> DayMention | None:
     if g["ymd"]:
         year = int(g["y"]) if g["y"] else 2000 + int(g["y2"])
         found = DayMention(year, int(g["m"]), int(g["d"]))
+    elif g["compact"]:  # 20250918, as exported by some systems
+        found = DayMention(int(g["cy"]), int(g["cm"]), int(g["cd"]))
+    elif g["mdy"]:  # 9/3/2025: month first, as a Chinese date is read, the year last
+        found = DayMention(int(g["xy"]), int(g["xm"]), int(g["xd"]))
     elif g["short"]:
         found = DayMention(2000 + int(g["sy"]), int(g["sm"]), int(g["sd"]))
     elif g["md"]:
@@ -222,6 +232,28 @@ def mention(match: re.Match[str], reference: date) -> DayMention | None:
         return DayMention(relative.year, relative.month, relative.day) if relative else None
     probe = found.on(found.year or 2000)  # 2000: a leap year, so 2月29日 stays possible
     return found if probe else None
+
+
+def day_alone(match: re.Match[str], before: DayMention | None, reference: date) -> DayMention | None:
+    """「15号」 written after 「11.3 …」 in one cell: the 15th of that month, or of the next when 15 comes before
+    the day above (「11.28 …；3号 …」 is 12月3日). With nothing above, the latest such day of a month not after
+    `reference`, marked approximate: the month is a guess."""
+    day = cn_number(match.group("d"))
+    if day is None or not 1 <= day <= 31:
+        return None
+    if before is not None:
+        month, year = before.month, before.year
+        if day < before.day:
+            month, year = month % 12 + 1, (year + 1 if year and month == 12 else year)
+        guessed = before.month_guessed  # a month guessed above stays a guess here
+        found = DayMention(year, month, day, approx=guessed, month_guessed=guessed)
+        return found if found.on(found.year or 2000) else None
+    index = reference.year * 12 + reference.month - 1
+    for back in range(3):  # the 31st waits for a month that has one
+        year, month = divmod(index - back, 12)
+        if (candidate := _safe(year, month + 1, day)) and candidate <= reference:
+            return DayMention(None, month + 1, day, approx=True, month_guessed=True)
+    return None
 
 
 def _month_relative(g: dict[str, Any], reference: date) -> DayMention | None:
@@ -462,7 +494,11 @@ def parse_date(
     if isinstance(value, date):
         return value
     if isinstance(value, int | float):
-        return from_serial(float(value)) if serials else None
+        if not serials:
+            return None
+        if float(value).is_integer() and 19000101 <= value <= 21001231:  # 20250918 typed as a number
+            return _safe(int(value) // 10000, int(value) // 100 % 100, int(value) % 100)
+        return from_serial(float(value))
     text = str(value).strip()
     if not text:
         return None

@@ -1,7 +1,8 @@
 """The 备注 column: split into dated entries, each a touchpoint whose type, emotion and deal stage are guessed.
 
-An entry starts where a date starts (any spelling salesnav.text.cn_dates reads: 9月3日, 2025/9/18, 9.10, 10/27,
-昨天, 上周三…). Dates written without a year get theirs from the cell, the sheet and the file (`date_entries`).
+An entry starts where a date starts (any spelling salesnav.text.cn_dates reads: 9月3日, 2025/9/18,
+20250918, 9/3/2025, 9.10, 10/27, 28号, 昨天, 上周三…). Dates written without a year get theirs from the cell, the
+sheet and the file (`date_entries`).
 Every guess is named in the touchpoint's `guessed_fields`, so the rep can see and correct it.
 """
 
@@ -13,7 +14,16 @@ from datetime import date
 from typing import Any
 
 from salesnav.models import Emotion, TouchpointType
-from salesnav.text.cn_dates import DATE_PATTERN, DayMention, YearHint, amount_fen, infer_years, mention
+from salesnav.text.cn_dates import (
+    DATE_PATTERN,
+    DAY_ALONE,
+    DayMention,
+    YearHint,
+    amount_fen,
+    day_alone,
+    infer_years,
+    mention,
+)
 
 _SEPARATORS = " \t\r\n;；,，。.．、:：-—|/①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 _WIDE_DIGITS = str.maketrans("０１２３４５６７８９．／－", "0123456789./-")  # typed with a Chinese IME: ９．１０
@@ -92,12 +102,15 @@ def split_entries(text: str, reference: date) -> list[Entry]:
             continue  # the end of a range or a weekday already read with the date before it
         if start and _PLANNED.search(text, max(0, start - 8), start):
             continue
-        match = DATE_PATTERN.match(text, start)
+        match = DATE_PATTERN.match(text, start) or DAY_ALONE.match(text, start)
         if match is None:
             continue
         if _DEADLINE.match(text, match.end()):
             continue  # 「9月底前要报价」: a deadline inside the entry
-        found = mention(match, reference)
+        if match.re is DAY_ALONE:  # 「28号 电话」: the month of the entry before it
+            found = day_alone(match, starts[-1][2] if starts else None, reference)
+        else:
+            found = mention(match, reference)
         if found is None:
             continue
         end = _extend(text, match.end(), reference, start)
@@ -165,7 +178,8 @@ def date_entries(
             entry.written = None  # dated below like an entry without a date
         elif written is not None and written.approx and day is not None:
             entry.guessed = [*entry.guessed, "occurred_at"]
-            notes.append(f"备注「{entry.text[:20]}」只写了大概时间，记为 {day.isoformat()}（推测）")
+            what = f"只写了{written.day}号，按文件日期推测月份" if written.month_guessed else "只写了大概时间"
+            notes.append(f"备注「{entry.text[:20]}」{what}，记为 {day.isoformat()}（推测）")
         entry.day = day
     for i, entry in enumerate(entries):
         if entry.day is not None and entry.written is not None:

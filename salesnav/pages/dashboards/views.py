@@ -25,6 +25,7 @@ from salesnav.handlers.dashboards.forecast import forecast_snapshot
 from salesnav.handlers.dashboards.jsonable import jsonable
 from salesnav.handlers.dashboards.leaderboard import leaderboard, month_label, parse_month
 from salesnav.handlers.dashboards.rep_day import rep_day
+from salesnav.handlers.dashboards.teams import teams_overview
 from salesnav.handlers.errors import DomainError, Forbidden
 from salesnav.handlers.rules import credit_check
 from salesnav.handlers.scope import opportunity_for
@@ -145,6 +146,15 @@ def team() -> str:
         tz=_tz(),
         user=g.user,
     )
+
+
+@bp.get("/teams")
+@require_user(scope.EXECUTIVE_ROLES)
+def teams() -> str:
+    """Level 2 for a director: every team's week side by side, each row opening that team's battle map."""
+    day = _week_param()
+    overview = teams_overview(g.db, day, clock.now(), _tz())
+    return render_template("dashboards/teams.html", o=overview, day=day, tz=_tz(), user=g.user)
 
 
 @bp.get("/me")

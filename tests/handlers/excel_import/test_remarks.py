@@ -136,6 +136,25 @@ def read(cell: str, limit: date = FILE_DAY, hint: YearHint | None = None, row_da
             [(D(2024, 11, 20), "面访", False), (D(2024, 12, 25), "电话", False), (D(2025, 1, 5), "拜访", False)],
             id="forward across new year, before the file's date",
         ),
+        pytest.param(
+            "20250918 微信发资料；9/3/2025 面谈；10.27.2025 电话",
+            [(D(2025, 9, 18), "微信发资料", False), (D(2025, 9, 3), "面谈", False), (D(2025, 10, 27), "电话", False)],
+            id="compact 20250918 and month-first 9/3/2025 are full dates",
+        ),
+        pytest.param(
+            "11.20 面访；28号 电话；3号 微信报价，约在5号楼见面",
+            [
+                (D(2025, 11, 20), "面访", False),
+                (D(2025, 11, 28), "电话", False),
+                (D(2025, 12, 3), "微信报价，约在5号楼见面", False),
+            ],
+            id="a day alone takes the month of the entry above, the next month when it comes earlier",
+        ),
+        pytest.param(
+            "9.10 电话；15号前回复报价",
+            [(D(2025, 9, 10), "电话；15号前回复报价", False)],
+            id="a day alone before 前 is a deadline inside the entry",
+        ),
     ],
 )
 def test_each_dated_entry_is_its_own_touchpoint_at_its_date(cell, entries):
@@ -220,3 +239,18 @@ def test_the_issue_19_cell_in_its_sheet_runs_forward_in_2025():
 )
 def test_an_entry_without_a_usable_date_is_kept_marked_and_said(cell, row_day, entries, notes):
     assert read(cell, row_day=row_day) == (entries, notes)
+
+
+def test_a_day_alone_first_in_its_cell_takes_the_file_dates_month_and_says_so():
+    got, notes = read("15号 电话沟通需求；20号 面访")
+    assert got == [(D(2025, 12, 15), "电话沟通需求", True), (D(2025, 12, 20), "面访", True)]
+    assert notes == [
+        "备注「电话沟通需求」只写了15号，按文件日期推测月份，记为 2025-12-15（推测）",
+        "备注「面访」只写了20号，按文件日期推测月份，记为 2025-12-20（推测）",
+    ]
+
+
+def test_a_day_alone_after_the_file_days_date_is_last_month():
+    got, notes = read("25号 电话沟通需求")
+    assert got == [(D(2025, 11, 25), "电话沟通需求", True)]
+    assert notes == ["备注「电话沟通需求」只写了25号，按文件日期推测月份，记为 2025-11-25（推测）"]
