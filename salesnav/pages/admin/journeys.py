@@ -77,6 +77,7 @@ def journeys() -> str:
         archived=archived,
         counts=use_cases.enrollment_counts(s, [j.id for j in items + archived], owners=seen.owners),
         scope_label=seen.label,
+        scoped=seen.owners is not None,
         trigger_label=kind_label,
         step_count=lambda j: len((j.definition or {}).get("steps") or []),
         may_build=is_admin(g.admin),
@@ -102,7 +103,7 @@ def journey_remove(journey_id: int) -> Response:
         flash(f"已删除客户旅程「{name}」")
     else:
         stopped = f"，{taken_out} 位客户移出旅程，尚未完成的步骤已停止" if taken_out else ""
-        flash(f"已归档客户旅程「{name}」{stopped}。效果数据仍可在「已归档」中查看")
+        flash(f"已归档客户旅程「{name}」{stopped}。效果数据仍可在「已归档的旅程」中查看")
     return redirect(url_for("admin.journeys"))
 
 
@@ -469,6 +470,7 @@ def journey_stats(journey_id: int) -> str:
         journey=found,
         stats=figures,
         scope_label=seen.label,
+        scoped=seen.owners is not None,
         days=days or stats_cases.DEFAULT_WINDOW_DAYS,
         choices=stats_cases.WINDOW_CHOICES,
         trigger_label=kind_label(found.trigger_kind),

@@ -402,7 +402,7 @@ def test_a_manager_sees_the_journeys_figures_for_their_team_a_director_and_an_ad
     figures, compare, scope, listing = seen_by(manager)
     assert figures == {"entered": "2", "active": "1", "completed": "1", "stuck": "1", "exited": "0"}
     assert "客户数 2 1" in compare and "赢单金额 ¥10,000 ¥3,000" in compare  # 甲乙 against 庚, not 丙 or 辛
-    assert scope.startswith("以下数字只计您团队（2 名销售）的客户") and "对比的相似客户也在您团队中" in scope
+    assert scope.startswith("统计范围：您团队（2 名销售）的客户") and "对比的相似客户也在您团队中" in scope
     assert "进入过 2 位客户，1 位在旅程中" in listing and "客户人数只计您团队（2 名销售）的客户" in listing
 
     other_manager = live.app.test_client()
@@ -418,4 +418,5 @@ def test_a_manager_sees_the_journeys_figures_for_their_team_a_director_and_an_ad
         figures, compare, scope, listing = seen_by(everyone)
         assert figures == {"entered": "3", "active": "2", "completed": "1", "stuck": "1", "exited": "0"}
         assert "客户数 3 2" in compare and "赢单金额 ¥30,000 ¥10,000" in compare
-        assert scope == "以下数字只计全公司的客户。" and "进入过 3 位客户，2 位在旅程中" in listing
+        assert scope == "统计范围：全公司的客户。" and "进入过 3 位客户，2 位在旅程中" in listing
+        assert "客户人数只计" not in listing
