@@ -49,10 +49,10 @@ def on_customer_events(event_ids: list[int]) -> dict[str, int]:
     try:
         with db.transaction() as session:
             now = clock.now()
-            runner.hold_journeys(session)
-            events = session.scalars(
-                select(CustomerEvent).where(CustomerEvent.id.in_(event_ids)).order_by(CustomerEvent.id)
-            ).all()
+            events = list(
+                session.scalars(select(CustomerEvent).where(CustomerEvent.id.in_(event_ids)).order_by(CustomerEvent.id))
+            )
+            runner.hold_for_batch(session, events)
             for event in events:
                 reaction = runner.on_event(session, event, now)
                 totals.update(

@@ -166,12 +166,19 @@ def on_event(session: Session, event: CustomerEvent, now: datetime) -> Reaction:
 _HELD_JOURNEYS = "salesnav_journeys_held"
 
 
-def hold_journeys(session: Session) -> None:
-    """For a batch of events in one unit of work: read the journeys once, and keep them in the session (its
-    identity map holds objects weakly: without this, each event would read its journeys again)."""
+_HELD = "salesnav_journeys_held_rows"
+
+
+def hold_for_batch(session: Session, events: list[CustomerEvent]) -> None:
+    """For a batch of events in one unit of work: read the journeys, the events' customers and their reps once,
+    and keep them in the session (its identity map holds objects weakly: without this, each event would read
+    them again; with it, an entry finds them there)."""
     session.info[_HELD_JOURNEYS] = list(
         session.scalars(select(Journey).where(Journey.deleted_at.is_(None)).order_by(Journey.id))
     )
+    customers = list(session.scalars(select(Customer).where(Customer.id.in_({e.customer_id for e in events}))))
+    reps = {c.owner_id for c in customers if c.owner_id is not None}
+    session.info[_HELD] = customers + list(session.scalars(select(User).where(User.id.in_(reps))))
 
 
 def matches(session: Session, wanted: TriggerFilter, event: CustomerEvent) -> bool:
