@@ -71,7 +71,7 @@ def insert(session: Session, mapped: FromClause, rows: Sequence[Mapping[str, Any
         if dialect.name == "postgresql" and isinstance(column.type, JSON):
             # The text psycopg's Json would write (json.dumps, as is), without wrapping each value first:
             # a COPY takes the text of a json column as it is.
-            process = json.dumps
+            process = _json_text
         if column.key in given:
             fill.append((column.key, None, process))
             continue
@@ -102,6 +102,10 @@ def insert(session: Session, mapped: FromClause, rows: Sequence[Mapping[str, Any
         return
     marks = ", ".join("?" * len(columns))  # sqlite3's parameter style
     connection.exec_driver_sql(f"INSERT INTO {into} VALUES ({marks})", [tuple(record) for record in values])  # noqa: S608
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value)
 
 
 def insert_new(session: Session, mapped: FromClause, rows: Sequence[dict[str, Any]]) -> list[int]:
