@@ -45,22 +45,12 @@ from salesnav.models import (
     User,
     setting_areas,
 )
+from salesnav.models.metric_aggregates import CELL_COLUMNS
 from salesnav.models.touchpoints import ANY_CONTACT_BIT, CONTACT_ROLE_BITS
 
 STATE_ID = 1
 BATCH = 20_000  # markers folded in per transaction
 DAYS_PER_QUERY = 31
-CELL_COLUMNS = (
-    "touchpoints",
-    "effective",
-    "quality",
-    "stage_changes",
-    "compliant_changes",
-    "parts_due",
-    "parts_on_time",
-    "parts_opened",
-    "parts_answered",
-)
 
 
 @dataclass(frozen=True)
@@ -387,7 +377,7 @@ cells AS (
     GROUP BY 1, 2
 )
 SELECT day, rep_id, {", ".join(f"sum({c})" for c in CELL_COLUMNS)}
-FROM cells GROUP BY day, rep_id
+FROM cells GROUP BY day, rep_id ORDER BY day, rep_id
 """  # noqa: S608
 
 
