@@ -11,7 +11,9 @@ clock stops when the emulator has recorded the rep's annotation card (the voice 
 before it). What is measured is our processing: callback, inbound job, media download, transcription,
 AMR check, media upload, annotation, outbox, two sends. The model is loaded before the first clip
 (once per media pool process, salesnav/media_pool.py; its load time is printed). `--concurrency N` posts N
-managers' notes at once; `--no-pool` transcribes in the serving process, as before the pool (the baseline).
+managers' notes at once; with N > 1 the same number of notes is first posted one at a time, in the same run (same
+server, pool and load: the baseline; `--no-baseline` skips it). `--no-pool` transcribes in the serving process, as
+before the pool. The load average is printed before and after each part (the machine may be shared).
 Target: p95 ≤ 5 s at concurrency 4, on the embedded default and on PostgreSQL.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import statistics
 import tempfile
 import threading
@@ -133,16 +136,43 @@ def annotate_once(base_url: str, settings: Settings, manager: str, reps: tuple[s
     return float("inf")
 
 
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def measure(
+    base_url: str, settings: Settings, pairs: list[tuple[str, tuple[str, ...]]], clips: list[bytes], concurrency: int
+) -> list[float]:
+    """Post the managers' notes `concurrency` at a time; each one's seconds to the rep's card."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        manager, reps = pairs[i]
+        seconds = annotate_once(base_url, settings, manager, reps, clips[i % len(clips)])
+        with lock:
+            latencies.append(seconds)
+
+    batches = [list(range(i, min(i + concurrency, len(pairs)))) for i in range(0, len(pairs), concurrency)]
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        for batch in batches:
+            list(pool.map(one, batch))
+    return latencies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--annotations", type=int, default=24, help="how many voice annotations (even number)")
     parser.add_argument("--concurrency", type=int, default=1, help="managers posting at the same moment")
     parser.add_argument("--database-url", default="", help="default: SQLite in a temporary directory")
-    parser.add_argument("--no-pool", action="store_true", help="transcribe in the serving process (the baseline)")
+    parser.add_argument("--no-pool", action="store_true", help="transcribe in the serving process (no media pool)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the one-at-a-time baseline")
     args = parser.parse_args()
     register_adapters()  # as every process does at start: the ports' channels (salesnav/adapters.py)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    managers = max(1, (args.annotations + 1) // 2)
+    per_part = max(1, (args.annotations + 1) // 2)  # managers for one part
+    parts = [args.concurrency] if args.concurrency == 1 or args.no_baseline else [1, args.concurrency]
+    managers = per_part * len(parts)
 
     from tests.bot.conftest import serve  # the same loopback server the end-to-end tests use
 
@@ -181,37 +211,33 @@ def main() -> None:
         jobs_queue.backend().drain()
         # Each manager's first voice annotates their newest alert, the second one the other alert (a reply
         # within the window targets the latest alert they have not annotated yet): either rep may be first.
-        pairs = [(f"bench_mgr{m}", (f"bench_rep{m}_0", f"bench_rep{m}_1")) for _ in (0, 1) for m in range(managers)]
-        pairs = pairs[: args.annotations]
-        latencies: list[float] = []
-        lock = threading.Lock()
-
-        def one(i: int) -> None:
-            manager, reps = pairs[i]
-            seconds = annotate_once(live.base_url, settings, manager, reps, clips[i % len(clips)])
-            with lock:
-                latencies.append(seconds)
-
-        batches = [
-            list(range(i, min(i + args.concurrency, len(pairs)))) for i in range(0, len(pairs), args.concurrency)
-        ]
-        with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
-            for batch in batches:
-                list(pool.map(one, batch))
-        jobs_queue.backend().drain()
+        # Each part (the baseline, then the concurrent one) has managers of its own.
+        results: list[tuple[int, list[float], str, str]] = []
+        for number, concurrency in enumerate(parts):
+            first = number * per_part
+            pairs = [
+                (f"bench_mgr{m}", (f"bench_rep{m}_0", f"bench_rep{m}_1"))
+                for _ in (0, 1)
+                for m in range(first, first + per_part)
+            ][: args.annotations]
+            before = load_average()
+            latencies = measure(live.base_url, settings, pairs, clips, concurrency)
+            jobs_queue.backend().drain()
+            results.append((concurrency, latencies, before, load_average()))
     finally:
         server.close()
         media_pool.stop()
-    done = sorted(latencies)
-    print(
-        f"\n== voice-note callback → rep's annotation card in the emulator ({len(done)} annotations, "
-        f"concurrency {args.concurrency}, {'PostgreSQL' if 'postgresql' in settings.database_url else 'SQLite'}, "
-        f"{'no media pool' if args.no_pool else f'media pool of {media_pool.size()}'})"
-    )
-    print(
-        f"   median {statistics.median(done):.2f} s, p95 {p95(done):.2f} s, max {max(done):.2f} s "
-        f"(target p95 ≤ 5 s: {'met' if p95(done) <= 5 else 'NOT met'})"
-    )
+    database = "PostgreSQL" if "postgresql" in settings.database_url else "SQLite"
+    pool = "no media pool" if args.no_pool else f"media pool of {media_pool.size()}"
+    for concurrency, latencies, before, after in results:
+        done = sorted(latencies)
+        label = "baseline, one at a time" if concurrency == 1 and len(parts) > 1 else f"concurrency {concurrency}"
+        print(
+            f"\n== voice-note callback → rep's annotation card in the emulator ({len(done)} annotations, "
+            f"{label}, {database}, {pool}; load average {before} → {after})"
+        )
+        verdict = f" (target p95 ≤ 5 s: {'met' if p95(done) <= 5 else 'NOT met'})" if concurrency > 1 else ""
+        print(f"   median {statistics.median(done):.2f} s, p95 {p95(done):.2f} s, max {max(done):.2f} s{verdict}")
 
 
 if __name__ == "__main__":

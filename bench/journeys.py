@@ -278,41 +278,70 @@ def produce(
     plan: list[tuple[int, str]],
     rate: float,
     seconds: float,
+    batch_ms: float,
     out: multiprocessing.Queue[object],
 ) -> None:
-    """One producer process: its share of the plan's events at its share of the rate; reports (customer, kind,
-    at) of every event it recorded, and the calls that failed."""
-    from salesnav.handlers.customer_events import record_customer_event
+    """One producer process, as an outside system posting to the webhook: its share of the plan's events at its
+    share of the rate, through the webhook's use case — one event a transaction (`record_webhook_event`, as
+    POST /hooks/events), or with `batch_ms` the events of each `batch_ms` in one transaction
+    (`record_webhook_events`, as POST /hooks/events/batch). Each event's time is when it was due, so the wait for
+    its batch counts in its latency. Reports (customer, kind, at) of every event recorded, and the calls that
+    failed."""
+    from salesnav.handlers import webhook_events
 
     settings = Settings.from_env({"DATABASE_URL": url, "REDIS_URL": redis_url})
     db.configure(settings.database_url)
     jobs_queue.configure(settings.redis_url)
     mine = plan[index::producers]
     per_second = rate / producers
-    started = time.monotonic()
+    started, wall = time.monotonic(), datetime.now(UTC)
     recorded: list[tuple[int, str, str]] = []
     failed = 0
-    for n, (customer_id, kind) in enumerate(mine):
-        due = started + n / per_second
-        wait = due - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
+    n = 0
+    while n < len(mine):
         if time.monotonic() - started > seconds + 30:
             break
-        at = datetime.now(UTC)
+        if batch_ms > 0:
+            time.sleep(max(0.0, started + (n + 1) / per_second + batch_ms / 1000 - time.monotonic()))
+            due = min(len(mine), int((time.monotonic() - started) * per_second) + 1, n + webhook_events.MAX_BATCH)
+        else:
+            time.sleep(max(0.0, started + n / per_second - time.monotonic()))
+            due = n + 1
+        chunk = [
+            (customer_id, kind, wall + timedelta(seconds=i / per_second))
+            for i, (customer_id, kind) in enumerate(mine[n:due], start=n)
+        ]
+        events = [
+            webhook_events.WebhookEvent(
+                sender="bench",
+                event_id=f"p{index}-{i}",
+                kind=kind,
+                customer_id=customer_id,
+                occurred_at=at,
+                payload={"bench": True},
+            )
+            for i, (customer_id, kind, at) in enumerate(chunk, start=n)
+        ]
         try:
             with db.transaction() as session:
-                record_customer_event(
-                    session,
-                    customer_id=customer_id,
-                    kind=kind,
-                    occurred_at=at,
-                    source="webhook",
-                    payload={"bench": True},
-                )
-            recorded.append((customer_id, kind, at.isoformat()))
+                if batch_ms > 0:
+                    items = webhook_events.record_webhook_events(session, events)
+                    assert all(item.status == "recorded" for item in items), items
+                else:
+                    one = events[0]
+                    webhook_events.record_webhook_event(
+                        session,
+                        sender=one.sender,
+                        event_id=one.event_id,
+                        kind=one.kind,
+                        customer_id=one.customer_id,
+                        occurred_at=one.occurred_at,
+                        payload=one.payload,
+                    )
+            recorded += [(customer_id, "webhook." + kind, at.isoformat()) for customer_id, kind, at in chunk]
         except Exception:
-            failed += 1
+            failed += len(chunk)
+        n = due
     out.put({"recorded": recorded, "failed": failed, "seconds": time.monotonic() - started})
 
 
@@ -337,13 +366,13 @@ def load_run(args: argparse.Namespace, url: str) -> None:
     for i in range(total):
         if i % every == 0 and entries > 0:
             c = next(fresh)
-            plan.append((c, f"webhook.bench_{(c % args.journeys + 1) % args.journeys}"))  # not the journey it is in
+            plan.append((c, f"bench_{(c % args.journeys + 1) % args.journeys}"))  # not the journey it is in
             entries -= 1
         elif i % every == 1:
             c = rng.randint(1, args.customers)
-            plan.append((c, f"webhook.bench_{c % args.journeys}"))  # the journey it is in: refused
+            plan.append((c, f"bench_{c % args.journeys}"))  # the journey it is in: refused
         else:
-            plan.append((rng.randint(1, args.customers), "touchpoint.logged"))  # no journey hears it
+            plan.append((rng.randint(1, args.customers), "page.viewed"))  # no journey hears it
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -377,7 +406,10 @@ def load_run(args: argparse.Namespace, url: str) -> None:
     ctx = multiprocessing.get_context("spawn")
     out: multiprocessing.Queue[object] = ctx.Queue()
     procs = [
-        ctx.Process(target=produce, args=(url, args.redis_url, i, args.producers, plan, args.rate, args.seconds, out))
+        ctx.Process(
+            target=produce,
+            args=(url, args.redis_url, i, args.producers, plan, args.rate, args.seconds, args.batch_ms, out),
+        )
         for i in range(args.producers)
     ]
     t0 = time.perf_counter()
@@ -392,7 +424,7 @@ def load_run(args: argparse.Namespace, url: str) -> None:
     entered_at = {
         c: datetime.fromisoformat(at)
         for c, kind, at in recorded
-        if kind.startswith("webhook.") and f"bench_{c % args.journeys}" != kind.split(".")[1]
+        if kind.startswith("webhook.bench_") and f"bench_{c % args.journeys}" != kind.split(".")[1]
     }
     # wait for the rep's messages of every entry (or 120 s)
     deadline = time.monotonic() + 120
@@ -423,7 +455,8 @@ def load_run(args: argparse.Namespace, url: str) -> None:
         jobs = dict(
             s.execute(
                 text(
-                    "SELECT status, count(*) FROM job_runs WHERE job LIKE '%journeys:on_customer_event' GROUP BY status"
+                    "SELECT status, count(*) FROM job_runs WHERE job LIKE '%journeys:on_customer_event%' "
+                    "GROUP BY status"
                 )
             ).all()
         )
@@ -433,11 +466,16 @@ def load_run(args: argparse.Namespace, url: str) -> None:
         w.wait(timeout=30)
     emulator.terminate()
     emulator.join(timeout=10)
-    heard = sum(1 for _, kind, _ in recorded if kind.startswith("webhook."))
+    heard = sum(1 for _, kind, _ in recorded if kind.startswith("webhook.bench_"))
     print(
         f"   asked: {len(plan):,} events at {args.rate:g}/s for {args.seconds:g} s from "
-        f"{args.producers} producer process(es); "
-        f"{args.workers} rq worker process(es) (Procfile's worker), emulator in its own process"
+        f"{args.producers} producer process(es), "
+        + (
+            f"a batch every {args.batch_ms:g} ms (POST /hooks/events/batch's use case); "
+            if args.batch_ms > 0
+            else "one event a transaction (POST /hooks/events' use case); "
+        )
+        + f"{args.workers} rq worker process(es) (Procfile's worker), emulator in its own process"
     )
     print(
         f"   recorded {len(recorded):,} events in {produced_in:.1f} s = "
@@ -475,6 +513,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--entry-share", type=float, default=0.1)
     parser.add_argument("--producers", type=int, default=2)
+    parser.add_argument("--batch-ms", type=float, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--due", type=int, default=1000)
     parser.add_argument("--skip-load", action="store_true")

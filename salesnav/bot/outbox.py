@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from salesnav import clock
@@ -52,7 +52,7 @@ from salesnav.bot.client import (
     get_client,
 )
 from salesnav.bot.send_errors import RATE_LIMIT_NOTE
-from salesnav.jobs.queue import enqueue_after_commit
+from salesnav.jobs.queue import Calls, enqueue_after_commit, gather_after_commit
 from salesnav.models import Attachment, OutboundMessage, OutboundStatus
 from salesnav.models import session as db
 from salesnav.models.messaging import RESEND_KEY
@@ -134,34 +134,62 @@ def queue_message(
     """
     if msg_type not in OUTBOX_TYPES:
         raise ValueError(f"unknown WeCom message type {msg_type!r}")
-    if idempotency_key and (existing := _by_key(session, idempotency_key)):
-        return existing
     now = queue_time()
-    message = OutboundMessage(
-        recipient_userid=recipient_userid,
-        msg_type=msg_type,
-        body=body,
-        idempotency_key=idempotency_key,
-        status=OutboundStatus.QUEUED,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    if idempotency_key is None or session.get_bind().dialect.name == "sqlite":
+    values = {
+        "recipient_userid": recipient_userid,
+        "msg_type": msg_type,
+        "body": body,
+        "idempotency_key": idempotency_key,
+        "status": OutboundStatus.QUEUED,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    if idempotency_key is not None and session.get_bind().dialect.name == "postgresql":
+        # One statement: a key seen before (a re-run, or a concurrent twin that won it) inserts nothing, and the
+        # row that holds it is the answer. No savepoint round trips.
+        statement = (
+            postgresql.insert(OutboundMessage)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[OutboundMessage.idempotency_key])
+            .returning(OutboundMessage)
+        )
+        inserted = session.scalars(statement).first()
+        if inserted is None:
+            if (existing := _by_key(session, idempotency_key)) is None:
+                raise RuntimeError(f"outbox key {idempotency_key!r} neither inserted nor found")
+            return existing
+        message = inserted
+    else:
+        if idempotency_key and (existing := _by_key(session, idempotency_key)):
+            return existing
         # pysqlite opens no transaction before a SAVEPOINT, so RELEASE would commit the caller's
         # work; SQLite serialises writers anyway, and the embedded default has one process.
+        message = OutboundMessage(**values)
         session.add(message)
         session.flush()
-    else:
-        try:
-            with session.begin_nested():  # a concurrent twin may win the unique key; then it is the one
-                session.add(message)
-        except IntegrityError:
-            if (existing := _by_key(session, idempotency_key)) is None:
-                raise
-            return existing
-    enqueue_after_commit(session, deliver, message.id, key=f"outbound:{message.id}", queue="outbound")
+    gather_after_commit(session, "outbox", (message.id, recipient_userid), _delivery_jobs)
     return message
+
+
+def _delivery_jobs(queued: list[tuple[int, str]]) -> Calls:
+    """The delivery jobs of the messages one unit of work queued. A member's only message of the batch goes in a
+    `deliver_many` job with the other members' (BATCH a job, sent side by side: a journey batch's dozens of
+    messages cost a few jobs, not one each); a member given several gets a `deliver` job for each, in order, as
+    before — they arrive in the order queued and the member's rate is counted one by one."""
+    by_member: dict[str, list[int]] = {}
+    for message_id, member in dict.fromkeys(queued):
+        by_member.setdefault(member, []).append(message_id)
+    alone = sorted(ids[0] for ids in by_member.values() if len(ids) == 1)
+    calls: Calls = []
+    if len(alone) > 1:
+        for start in range(0, len(alone), BATCH):
+            chunk = alone[start : start + BATCH]
+            calls.append((deliver_many, (chunk,), f"outbound:many:{chunk[0]}-{chunk[-1]}", "outbound"))
+        alone = []
+    singles = sorted(alone + [i for ids in by_member.values() if len(ids) > 1 for i in ids])
+    calls += [(deliver, (message_id,), f"outbound:{message_id}", "outbound") for message_id in singles]
+    return calls
 
 
 def deliver_after_commit(session: Session, message_ids: Sequence[int]) -> None:

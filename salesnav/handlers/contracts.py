@@ -14,23 +14,34 @@ spills over to the next; an invoice photo settles the receivable the rep confirm
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from enum import Enum
+from typing import Final
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from salesnav import clock
 from salesnav.handlers import customer_events as ce
+from salesnav.handlers import rule_settings
 from salesnav.handlers.errors import DomainError
+from salesnav.handlers.lifecycle import add_months
 from salesnav.handlers.money import fen_to_yuan_text
 from salesnav.handlers.records import audit, record_event
 from salesnav.handlers.scope import customer_for, opportunity_for, owned_by_visible
 from salesnav.models import Contract, Customer, Opportunity, OpportunityStatus, Payment, Receivable, User
 from salesnav.settings import current_settings
 
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+KEEP: Final = _Keep.KEEP  # save_contract's ends_on left as it is
 MAX_INSTALMENTS = 36
 MAX_FEN = 10**14
 MAX_CONTRACT_NO = 64
+PLAN_EXAMPLE = "回款计划 瑞金医院 100万 签约3月2日 30万 3月31日 70万 9月30日"
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,8 @@ class ContractView:
     amount_fen: int
     signed_on: date
     instalments: list[InstalmentView]
+    ends_on: date | None = None  # the end date entered, if any
+    term_ends_on: date | None = None  # the end the renewal window counts from: ends_on, else the default term's
 
     @property
     def paid_fen(self) -> int:
@@ -134,11 +147,12 @@ def save_contract(
     signed_on: date,
     plan: list[PlannedInstalment],
     contract_no: str | None = None,
-    ends_on: date | None = None,
+    ends_on: date | _Keep | None = KEEP,
 ) -> Contract:
     """Enter or change the contract of a won deal and its instalment plan (instalment n = the n-th line).
-    `ends_on`, the last day of the service it buys, dates its renewal window (handlers/lifecycle.py); without
-    it the contract ends the setting lifecycle.contract_term_months after signing.
+    `ends_on`, the last day of the service it buys, dates its renewal window (handlers/lifecycle.py, and the
+    journeys 老客户续费前3个月 enters); None: no end date entered (the contract ends the setting
+    lifecycle.contract_term_months after signing); KEEP (the default): the one already entered stays.
 
     An instalment already (partly) paid keeps at least what was paid; the plan may gain instalments, not lose them.
     """
@@ -147,9 +161,11 @@ def save_contract(
         raise DomainError(f"商机「{opp.title}」尚未赢单（{opp.status.label}），赢单后才能录入合同和回款计划")
     contract_no = (contract_no or "").strip() or None
     _validate(amount_fen, signed_on, plan, contract_no)
+    contract = contract_of(session, opp.id)
+    kept = contract.ends_on if contract is not None else None
+    ends_on = kept if ends_on is KEEP else ends_on
     if ends_on is not None and ends_on <= signed_on:
         raise DomainError(f"合同到期日 {ends_on.isoformat()} 必须晚于签约日 {signed_on.isoformat()}")
-    contract = contract_of(session, opp.id)
     before: dict[str, object] = {}
     existing: dict[int, Receivable] = {}
     if contract is None:
@@ -173,8 +189,7 @@ def save_contract(
         if plan[no - 1] and plan[no - 1].amount_fen < paid.get(receivable.id, 0):
             raise DomainError(f"第 {no} 期已回款 {fen_to_yuan_text(paid[receivable.id])}，金额不能改得比已回款少")
     contract.amount_fen, contract.signed_on, contract.contract_no = amount_fen, signed_on, contract_no
-    if ends_on is not None:
-        contract.ends_on = ends_on
+    contract.ends_on = ends_on
     for no, line in enumerate(plan, start=1):
         current = existing.get(no)
         if current is None:
@@ -203,6 +218,7 @@ def _snapshot(contract: Contract) -> dict[str, object]:
         "contract_no": contract.contract_no,
         "amount_fen": contract.amount_fen,
         "signed_on": contract.signed_on.isoformat(),
+        "ends_on": contract.ends_on.isoformat() if contract.ends_on else None,
         "plan": [[r.instalment_no, r.amount_fen, r.due_date.isoformat()] for r in contract.instalments],
     }
 
@@ -226,6 +242,7 @@ def view(session: Session, contract: Contract, *, as_of: date | None = None) -> 
                 (day - r.due_date).days if left > 0 and r.due_date < day else 0,
             )
         )
+    term_months = rule_settings.lifecycle(session).contract_term_months
     return ContractView(
         contract.id,
         contract.opportunity_id,
@@ -234,7 +251,43 @@ def view(session: Session, contract: Contract, *, as_of: date | None = None) -> 
         contract.amount_fen,
         contract.signed_on,
         lines,
+        ends_on=contract.ends_on,
+        term_ends_on=contract.ends_on or add_months(contract.signed_on, term_months) - timedelta(days=1),
     )
+
+
+def set_contract_end(session: Session, actor: User, opportunity_id: int, ends_on: date | None) -> Contract:
+    """Enter, change or clear (None) the end date of a deal's contract alone, its plan unchanged."""
+    opp = opportunity_for(session, actor, opportunity_id)
+    contract = contract_of(session, opp.id)
+    if contract is None:
+        raise DomainError(f"商机「{opp.title}」还没有录入合同，请先录入回款计划，例如：{PLAN_EXAMPLE}")
+    if ends_on is not None and ends_on <= contract.signed_on:
+        raise DomainError(f"合同到期日 {ends_on.isoformat()} 必须晚于签约日 {contract.signed_on.isoformat()}")
+    before = _snapshot(contract)
+    contract.ends_on = ends_on
+    session.flush()
+    after = _snapshot(contract)
+    audit(session, actor, "contract", contract.id, "update", before, after)
+    record_event(session, "contract.saved", "opportunity", opp.id, actor, contract_id=contract.id, **after)
+    return contract
+
+
+def contract_for_customer(session: Session, user: User, customer: Customer) -> tuple[Opportunity, Contract]:
+    """The contract of a customer's won deal that `user` may see: the latest signed one."""
+    found = session.execute(
+        select(Opportunity, Contract)
+        .join(Contract, Contract.opportunity_id == Opportunity.id)
+        .where(
+            Contract.customer_id == customer.id,
+            Opportunity.deleted_at.is_(None),
+            owned_by_visible(session, user, Opportunity.owner_id),
+        )
+        .order_by(Contract.signed_on.desc(), Contract.id.desc())
+    ).first()
+    if found is None:
+        raise DomainError(f"客户「{customer.name}」还没有录入合同，请先录入回款计划，例如：{PLAN_EXAMPLE}")
+    return found[0], found[1]
 
 
 def won_deal_for_plan(session: Session, user: User, customer: Customer) -> Opportunity:

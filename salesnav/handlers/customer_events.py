@@ -39,6 +39,7 @@ from salesnav.models import (
 
 # Jobs sit above the use cases: named by their path ("module:function"), never imported here.
 JOURNEYS_ON_EVENT_JOB = "salesnav.jobs.journeys:on_customer_event"
+JOURNEYS_ON_EVENTS_JOB = "salesnav.jobs.journeys:on_customer_events"
 
 SOURCES = frozenset({EventSource.RADAR, EventSource.WEBHOOK, EventSource.SYSTEM})
 
@@ -175,6 +176,61 @@ def record_customer_events(
         if journeys_listen(e.kind):
             enqueue_after_commit(session, JOURNEYS_ON_EVENT_JOB, event_id, key=_job_key(event_id), queue="rules")
     return ids
+
+
+def record_customer_events_once(
+    session: Session, events: Sequence[NewCustomerEvent], *, source: str = EventSource.SYSTEM
+) -> list[int | None]:
+    """Many events, each with its own dedupe key, in one INSERT ... ON CONFLICT (dedupe_key) DO NOTHING (a batch
+    from the webhook: a resent batch records nothing twice); each one's id, None where its key was recorded
+    before. The journeys hear the batch in one job (`schedule_journeys_many`)."""
+    if not events:
+        return []
+    if source not in SOURCES:
+        raise ValueError(f"unknown event source {source!r}")
+    keys = [e.dedupe_key for e in events]
+    if any(key is None or len(key) > 120 for key in keys) or len(set(keys)) != len(keys):
+        raise ValueError("every event of a batch needs its own dedupe_key (at most 120 characters)")
+    for e in events:
+        if not e.kind or len(e.kind) > 60:
+            raise ValueError(f"event kind must be 1..60 characters: {e.kind!r}")
+    now = clock.now()
+    session.flush()
+    table = CustomerEvent.__table__
+    statement = (
+        _insert(session)
+        .values(
+            [
+                {
+                    "customer_id": e.customer_id,
+                    "contact_id": e.contact_id,
+                    "kind": e.kind,
+                    "occurred_at": e.occurred_at or now,
+                    "recorded_at": now,
+                    "source": source,
+                    "payload": e.payload,
+                    "dedupe_key": e.dedupe_key,
+                }
+                for e in events
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+        .returning(table.c.id, table.c.dedupe_key)
+    )
+    ids: dict[str | None, int] = {key: event_id for event_id, key in session.execute(statement)}
+    found = [ids.get(key) for key in keys]
+    schedule_journeys_many(session, [(i, e.kind) for i, e in zip(found, events, strict=True) if i is not None])
+    return found
+
+
+def schedule_journeys_many(session: Session, events: Sequence[tuple[int, str]]) -> None:
+    """Queue the journeys' reaction to many (id, kind) events after commit: one job for those some journey hears."""
+    heard = sorted(event_id for event_id, kind in events if journeys_listen(kind))
+    if len(heard) == 1:
+        enqueue_after_commit(session, JOURNEYS_ON_EVENT_JOB, heard[0], key=_job_key(heard[0]), queue="rules")
+    elif heard:
+        key = f"customer-events:{heard[0]}-{heard[-1]}:{len(heard)}"  # an id is in one batch only
+        enqueue_after_commit(session, JOURNEYS_ON_EVENTS_JOB, heard, key=key, queue="rules")
 
 
 def journeys_listen(kind: str) -> bool:

@@ -409,6 +409,8 @@ class NameSet:
             return None
         postings = self.postings()
         rare = sorted(distinct, key=lambda c: len(postings.get(c, ())))[: allowed + 1]
+        if len(postings.get(rare[-1], ())) > len(self.keys) // 4:
+            return None  # the union holds at least that many: too many, known without building it
         found: set[int] = set()
         for c in rare:
             found.update(postings.get(c, ()))

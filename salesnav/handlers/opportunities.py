@@ -72,6 +72,7 @@ class NewOpportunity:
     product_line: str
     expected_amount_fen: int
     at_touchpoint_time: bool = False  # history (an import): the deal opened when its touchpoint happened
+    id: int | None = None  # taken up front, its touchpoint written already linked to it (NewTouchpoint.opens_deal)
 
 
 def create_from_touchpoints(session: Session, actor: User, specs: list[NewOpportunity]) -> list[int | DomainError]:
@@ -104,12 +105,17 @@ def create_from_touchpoints(session: Session, actor: User, specs: list[NewOpport
             if owner_id is None:
                 raise NotFound(CUSTOMER_NOT_FOUND)
             opened = touchpoint.occurred_at if spec.at_touchpoint_time else now
-            out.append(_opportunity_row(session, owner_id, touchpoint, spec, initial, opened))
+            deal = _opportunity_row(session, owner_id, touchpoint, spec, initial, opened)
+            if spec.id is not None:
+                deal["id"] = spec.id
+            out.append(deal)
         except DomainError as exc:
             out.append(exc)
     new = [row for row in out if isinstance(row, dict)]
-    bulk.insert_new(session, Opportunity.__table__, new)
-    _link_touchpoints(session, {row["last_touchpoint_id"]: row["id"] for row in new})
+    unlinked = [row for row in new if "id" not in row]
+    bulk.insert(session, Opportunity.__table__, [row for row in new if "id" in row])  # linked already
+    bulk.insert_new(session, Opportunity.__table__, unlinked)
+    _link_touchpoints(session, {row["last_touchpoint_id"]: row["id"] for row in unlinked})
     bulk.insert_new(session, StageTransition.__table__, [_first_transition(row["id"], row, actor) for row in new])
     audits(session, actor, "opportunity", "create", [(row["id"], {}, _created_snapshot(row, initial)) for row in new])
     record_events(
@@ -131,7 +137,7 @@ def _opportunity_row(
         raise DomainError("请填写产品线")
     if not isinstance(amount, int) or amount <= 0:
         raise DomainError("预计成交金额必须大于 0")
-    if touchpoint.opportunity_id is not None:
+    if touchpoint.opportunity_id is not None and touchpoint.opportunity_id != spec.id:
         existing = session.get(Opportunity, touchpoint.opportunity_id)
         if existing and existing.status is OpportunityStatus.OPEN:
             raise DomainError(f"该触点已关联商机「{existing.title}」")

@@ -3,7 +3,10 @@ reps claim from it within limits, managers assign from it. Every move is audited
 
 - Silence: a customer's last touchpoint (else the day it was filed) older than its grade's days
   (`pool.silent_days.<grade>`, `pool.silent_days.其他` for the rest) earns its owner a warning; the customer
-  returns `pool.warning_days` later unless someone follows it up first.
+  returns `pool.warning_days` later unless someone follows it up first. History an Excel import brought in
+  (touchpoints dated long ago, a customer silent for months in the old sheet) is not the rep's silence: as
+  the follow-up rule leaves imported deals alone after the import, a customer's pool clock counts from the
+  import that wrote its latest history (its imported touchpoints' writing time), so an import warns nobody.
 - Leaving: the customers of a member who is no longer active (org sync) are announced to that member's
   manager, who may hand them over meanwhile; the rest return after the same warning days.
 - In the pool a customer (and its open deals) belongs to the system member `local:pool`: no rep's scope reaches
@@ -37,6 +40,7 @@ from salesnav.handlers.scope import can_access_owner
 from salesnav.models import (
     LOCAL_USERID_PREFIX,
     POOL_USERID,
+    CaptureSource,
     Customer,
     Opportunity,
     OpportunityStatus,
@@ -97,6 +101,14 @@ def _last_follow_ups(session: Session, customer_ids: list[int] | None = None) ->
     return {cid: at for cid, at in session.execute(q.group_by(Touchpoint.customer_id)) if at is not None}
 
 
+def _last_imported(session: Session) -> dict[int, datetime]:
+    """Each customer's latest touchpoint brought in by an Excel import, at the moment the import wrote it."""
+    q = select(Touchpoint.customer_id, func.max(Touchpoint.created_at)).where(
+        Touchpoint.deleted_at.is_(None), Touchpoint.source == CaptureSource.EXCEL_IMPORT
+    )
+    return {cid: at for cid, at in session.execute(q.group_by(Touchpoint.customer_id)) if at is not None}
+
+
 def scan(session: Session, now: datetime | None = None) -> ScanResult:
     """One pass: cancel the warnings a follow-up answered, return the customers whose warning ran out, warn
     the owners of newly silent customers and the managers of those who left. Idempotent: a second pass at
@@ -136,14 +148,16 @@ def _warn_new(session: Session, pool: User, now: datetime) -> int:
     ).all()
     candidates = [(c, owner) for c, owner in rows if c.id not in warned_ids]
     follow_ups = _last_follow_ups(session)
+    imported = _last_imported(session)
     warned = 0
     for customer, owner in candidates:
         if owner.wecom_userid.startswith(LOCAL_USERID_PREFIX):
             continue
         left = not owner.active or owner.deleted_at is not None
         last = follow_ups.get(customer.id, customer.created_at)
+        counted_from = max(last, imported.get(customer.id, last))  # imported history: from the import
         days = silent_days(session, customer.grade)
-        if not left and last >= now - timedelta(days=days):
+        if not left and counted_from >= now - timedelta(days=days):
             continue
         reason = PoolReason.OWNER_LEFT if left else PoolReason.SILENT
         warning = PoolWarning(

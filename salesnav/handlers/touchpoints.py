@@ -108,6 +108,10 @@ class NewTouchpoint:
     form_opened_at: datetime | None = None
     attachment_ids: list[int] | None = None
     guessed_fields: list[str] | None = None
+    # Bulk only: the id taken up front (bulk.take_ids) of the deal this touchpoint opens, which the caller
+    # writes right after it (NewOpportunity.id) with the link deferred (bulk.defer_deal_links). The
+    # touchpoint is written linked to it, unless it follows up a deal the customer already has.
+    opens_deal: int | None = None
 
 
 class LoggedTouchpoint(NamedTuple):
@@ -163,7 +167,7 @@ def log_touchpoints(
         except DomainError as exc:
             out.append(exc)
             continue
-        row["opportunity_id"] = opportunity.id if opportunity else None
+        row["opportunity_id"] = opportunity.id if opportunity else spec.opens_deal
         out.append(row)
         linked.append((opportunity, row, [c.id for c in found]))
     bulk.insert_new(session, Touchpoint.__table__, [row for _, row, _ in linked])
@@ -179,7 +183,10 @@ def log_touchpoints(
         session,
         events.TOUCHPOINT_LOGGED,
         "touchpoint",
-        [(row["id"], _event_payload(row, row["opportunity_id"], bool(present))) for _, row, present in linked],
+        [  # the deal it follows up; not the one it opens (that deal is not there yet when it is logged)
+            (row["id"], _event_payload(row, opportunity.id if opportunity else None, bool(present)))
+            for opportunity, row, present in linked
+        ],
         actor,
     )
     return [

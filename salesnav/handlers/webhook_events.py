@@ -10,10 +10,12 @@ mobile number or WeCom external contact id. The event's kind is `webhook.<the se
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesnav import clock
-from salesnav.handlers.customer_events import WEBHOOK_PREFIX, record_customer_event
+from salesnav.handlers.customer_events import (
+    WEBHOOK_PREFIX,
+    NewCustomerEvent,
+    record_customer_event,
+    record_customer_events_once,
+)
 from salesnav.handlers.customers import normalise_phone
 from salesnav.handlers.errors import DomainError
 from salesnav.models import Contact, Customer, CustomerEvent, EventSource
@@ -110,6 +117,134 @@ def record_webhook_event(
         twin = session.scalars(select(CustomerEvent).where(CustomerEvent.dedupe_key == key)).one()
         return Recorded(twin, duplicate=True)
     return Recorded(event, duplicate=False)
+
+
+MAX_BATCH = 500  # events in one batch request
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One event of a batch, as the sender named it (fields checked by the channel's schema)."""
+
+    sender: str
+    event_id: str
+    kind: str
+    customer_id: int | None = None
+    mobile: str | None = None
+    external_userid: str | None = None
+    occurred_at: datetime | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """What became of one event of a batch: recorded, duplicate (its event id was recorded before, or earlier in
+    the same batch), or refused (`refused` says why, `field` names the field)."""
+
+    status: str  # "recorded" | "duplicate" | "refused"
+    id: int | None = None
+    kind: str | None = None
+    customer_id: int | None = None
+    contact_id: int | None = None
+    refused: str | None = None
+    field: str | None = None
+
+
+def record_webhook_events(session: Session, events: Sequence[WebhookEvent]) -> list[BatchItem]:
+    """A batch of outside events, in the caller's transaction, each as `record_webhook_event` would record it
+    (idempotent by sender and event id, the customer found the same way), in a few statements for the lot: one
+    read of the event ids seen before, one of the customers named by id, one INSERT for the new events — and one
+    job for the journeys' reaction to those they hear. An event that cannot be recorded is refused alone."""
+    if len(events) > MAX_BATCH:
+        raise ValueError(f"a batch holds at most {MAX_BATCH} events")
+    now = clock.now()
+    keys = [f"webhook:{e.sender}:{e.event_id}" for e in events]
+    seen = {
+        row.dedupe_key: row
+        for row in session.execute(
+            select(
+                CustomerEvent.id,
+                CustomerEvent.dedupe_key,
+                CustomerEvent.kind,
+                CustomerEvent.customer_id,
+                CustomerEvent.contact_id,
+            ).where(CustomerEvent.dedupe_key.in_(set(keys)))
+        )
+    }
+    by_id = {e.customer_id for e in events if e.customer_id is not None}
+    live = (
+        set(session.scalars(select(Customer.id).where(Customer.id.in_(by_id), Customer.deleted_at.is_(None))))
+        if by_id
+        else set()
+    )
+    items: list[BatchItem | None] = []
+    new: list[NewCustomerEvent] = []
+    new_at: list[int] = []  # the batch's index of each new event
+    first_of: dict[str, int] = {}  # a key's first place in the batch: a twin later in it is its duplicate
+    for index, (e, key) in enumerate(zip(events, keys, strict=True)):
+        if (row := seen.get(key)) is not None:
+            items.append(BatchItem("duplicate", row.id, row.kind, row.customer_id, row.contact_id))
+            continue
+        if key in first_of:
+            items.append(None)  # filled in below, from its first
+            continue
+        try:
+            if e.occurred_at is not None and e.occurred_at > now + timedelta(seconds=WINDOW_SECONDS):
+                raise EventRefused("occurred_at 晚于当前时间：事件不能发生在未来", field="occurred_at")
+            if e.customer_id is not None:
+                if e.customer_id not in live:
+                    raise EventRefused(f"找不到编号为 {e.customer_id} 的客户", field="customer.id")
+                customer_id, contact_id = e.customer_id, None
+            else:
+                customer, contact = _customer_named(session, None, e.mobile, e.external_userid)
+                customer_id, contact_id = customer.id, contact.id if contact else None
+        except EventRefused as exc:
+            items.append(BatchItem("refused", refused=exc.message, field=str(exc.details.get("field") or "customer")))
+            continue
+        first_of[key] = index
+        new_at.append(index)
+        new.append(
+            NewCustomerEvent(
+                customer_id=customer_id,
+                contact_id=contact_id,
+                kind=WEBHOOK_PREFIX + e.kind,
+                occurred_at=e.occurred_at or now,
+                payload={**e.payload, "sender": e.sender, "event_id": e.event_id},
+                dedupe_key=key,
+            )
+        )
+        items.append(None)
+    ids = record_customer_events_once(session, new, source=EventSource.WEBHOOK)
+    twins: list[int] = []
+    for index, event_id, one in zip(new_at, ids, new, strict=True):
+        if event_id is None:  # a concurrent twin won the key between our look and our insert
+            twins.append(index)
+            continue
+        items[index] = BatchItem("recorded", event_id, one.kind, one.customer_id, one.contact_id)
+    if twins:
+        won = {
+            row.dedupe_key: row
+            for row in session.execute(
+                select(
+                    CustomerEvent.id,
+                    CustomerEvent.dedupe_key,
+                    CustomerEvent.kind,
+                    CustomerEvent.customer_id,
+                    CustomerEvent.contact_id,
+                ).where(CustomerEvent.dedupe_key.in_([keys[i] for i in twins]))
+            )
+        }
+        for index in twins:
+            row = won[keys[index]]
+            items[index] = BatchItem("duplicate", row.id, row.kind, row.customer_id, row.contact_id)
+    out: list[BatchItem] = []
+    for index, item in enumerate(items):
+        if item is None:  # a later twin within the batch: the duplicate of its first
+            first = items[first_of[keys[index]]]
+            assert first is not None
+            item = dataclasses.replace(first, status="duplicate") if first.status != "refused" else first
+        out.append(item)
+    return out
 
 
 def _customer_named(

@@ -14,6 +14,8 @@ import logging
 import time
 from collections import Counter
 
+from sqlalchemy import select
+
 from salesnav import clock
 from salesnav.handlers.journeys import runner
 from salesnav.models import CustomerEvent
@@ -37,6 +39,41 @@ def on_customer_event(event_id: int) -> dict[str, int]:
         "exited": len(reaction.exited),
         "settled": len(reaction.settled),
     }
+
+
+def on_customer_events(event_ids: list[int]) -> dict[str, int]:
+    """The journeys' reaction to a batch of recorded events (a webhook batch), in one unit of work, in the order
+    they were recorded. Should the batch fail, each event is taken again in a unit of work of its own, so one bad
+    event costs itself only (a re-run is harmless: handlers/journeys/runner.py)."""
+    totals: Counter[str] = Counter()
+    try:
+        with db.transaction() as session:
+            now = clock.now()
+            events = list(
+                session.scalars(select(CustomerEvent).where(CustomerEvent.id.in_(event_ids)).order_by(CustomerEvent.id))
+            )
+            runner.hold_for_batch(session, events)
+            for event in events:
+                reaction = runner.on_event(session, event, now)
+                totals.update(
+                    entered=len(reaction.entered),
+                    refused=len(reaction.refused),
+                    exited=len(reaction.exited),
+                    settled=len(reaction.settled),
+                )
+    except Exception:
+        log.warning("journeys' batch of %s events failed; taking them one by one", len(event_ids), exc_info=True)
+        totals.clear()
+        failed: list[int] = []
+        for event_id in sorted(event_ids):
+            try:
+                totals.update(on_customer_event(event_id))
+            except Exception:
+                log.exception("journeys' reaction to customer event %s failed", event_id)
+                failed.append(event_id)
+        if failed:  # recorded as failed, as one event's job would be; the others' work stays done
+            raise RuntimeError(f"the journeys' reaction to customer events {failed} failed") from None
+    return {key: totals[key] for key in ("entered", "refused", "exited", "settled")}
 
 
 def advance_due(fired_at: str | None = None) -> dict[str, int]:

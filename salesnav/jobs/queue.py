@@ -332,11 +332,42 @@ def enqueue_after_commit(session: Session, job: Job, *ids: Any, key: str | None 
     session.info.setdefault(_PENDING, []).append((session.get_nested_transaction(), (job, ids, key, queue)))
 
 
+_GATHERED = "salesnav_gathered_jobs"
+
+Calls = list[tuple[Job, tuple[Any, ...], str | None, str]]  # (job, args, key, queue) each
+
+
+@dataclass
+class _Gathered:
+    """Items gathered in one transaction under a name; at commit `make(items)` says which jobs to queue for them."""
+
+    items: list[Any]
+    make: Callable[[list[Any]], Calls]
+
+
+def gather_after_commit(session: Session, name: str, item: Any, make: Callable[[list[Any]], Calls]) -> None:
+    """Gather `item` with the others given under `name` in this session's transaction; when it commits,
+    `make(items)` gives the jobs to queue for all of them — one job for a batch instead of one per item (the
+    outbox: every message a unit of work queued, in one delivery job). Rolled back with the transaction; an item
+    gathered in a savepoint that is rolled back may stay in the batch, so the job must find nothing to do for it."""
+    gathered = session.info.setdefault(_GATHERED, {})
+    if name in gathered:
+        gathered[name].items.append(item)
+        return
+    batch = _Gathered([item], make)
+    gathered[name] = batch
+    session.info.setdefault(_PENDING, []).append((session.get_nested_transaction(), batch))
+
+
 @event.listens_for(Session, "after_commit")
 def _flush_pending_jobs(session: Session) -> None:
     if session.in_nested_transaction():  # a SAVEPOINT released: the outer transaction has not committed yet
         return
-    for _savepoint, (job, ids, key, queue) in session.info.pop(_PENDING, []):
+    session.info.pop(_GATHERED, None)
+    calls: Calls = []
+    for _savepoint, pending in session.info.pop(_PENDING, []):
+        calls += pending.make(pending.items) if isinstance(pending, _Gathered) else [pending]
+    for job, ids, key, queue in calls:
         try:
             enqueue(job, *ids, key=key, queue=queue)
         except Exception as exc:
@@ -375,8 +406,13 @@ def record_unqueued(call: JobCall) -> None:
 def _drop_pending_jobs(session: Session, previous_transaction: Any) -> None:
     if previous_transaction.parent is None:  # the outermost transaction was rolled back
         session.info.pop(_PENDING, None)
+        session.info.pop(_GATHERED, None)
     elif previous_transaction.nested and _PENDING in session.info:  # a SAVEPOINT rolled back: its jobs with it
-        session.info[_PENDING] = [item for item in session.info[_PENDING] if not _within(item[0], previous_transaction)]
+        kept = [item for item in session.info[_PENDING] if not _within(item[0], previous_transaction)]
+        session.info[_PENDING] = kept
+        if _GATHERED in session.info:  # a batch begun in the savepoint went with it: the next item begins another
+            alive = {id(item[1]) for item in kept}
+            session.info[_GATHERED] = {n: b for n, b in session.info[_GATHERED].items() if id(b) in alive}
 
 
 def _within(savepoint: Any, rolled_back: Any) -> bool:

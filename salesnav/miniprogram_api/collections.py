@@ -46,6 +46,16 @@ class ContractBody(ma.Schema):
     contract_no = fields.String(allow_none=True)
     amount_fen = fields.Integer(required=True)
     signed_on = fields.Date(required=True)
+    ends_on = fields.Date(
+        required=True, allow_none=True, metadata={"description": "合同到期日（服务的最后一天）；未填为 null"}
+    )
+    term_ends_on = fields.Date(
+        required=True,
+        metadata={
+            "description": "客户何时进入「老客户续费前3个月」（及以它为进入条件的客户旅程）按此日计算："
+            "填了到期日即到期日，未填则按签约后的默认合同期估算"
+        },
+    )
     paid_fen = fields.Integer(required=True)
     outstanding_fen = fields.Integer(required=True)
     overdue_fen = fields.Integer(required=True)
@@ -67,6 +77,13 @@ class ContractIn(ma.Schema):
     contract_no = fields.String(allow_none=True, validate=validate.Length(max=64))
     amount_fen = _fen("合同金额", 100_000_000)
     signed_on = BusinessDate(required=True)
+    ends_on = BusinessDate(
+        allow_none=True,
+        metadata={
+            "description": "合同到期日（服务的最后一天），须晚于签约日；null 清除；不传则保持原值。"
+            "客户何时进入「老客户续费前3个月」（及以它为进入条件的客户旅程）按它计算"
+        },
+    )
     instalments = fields.List(fields.Nested(InstalmentIn), required=True, validate=validate.Length(min=1, max=36))
 
 
@@ -161,6 +178,7 @@ def read_contract(opportunity_id: int) -> dict[str, Any]:
         "contract_no": "HT-2026-018",
         "amount_fen": 100_000_000,
         "signed_on": "2026-03-02",
+        "ends_on": "2027-03-01",
         "instalments": [
             {"amount_fen": 30_000_000, "due_date": "2026-03-31"},
             {"amount_fen": 60_000_000, "due_date": "2026-09-30"},
@@ -174,7 +192,8 @@ def read_contract(opportunity_id: int) -> dict[str, Any]:
 @bp.doc(
     tags=TAGS,
     summary="录入或修改赢单商机的合同和回款计划",
-    description="每一期生成一笔应收款（到期前提醒销售，逾期提醒销售并向主管预警）。已有回款的一期金额不能改得比已回款少；期数只能增加。",
+    description="每一期生成一笔应收款（到期前提醒销售，逾期提醒销售并向主管预警）。已有回款的一期金额不能改得比已回款少；期数只能增加。"
+    "合同到期日（ends_on）决定客户何时进入「老客户续费前3个月」。",
 )
 def save_contract(body: dict[str, Any], opportunity_id: int) -> dict[str, Any]:
     session, actor = db_session(), current_actor()
@@ -187,6 +206,7 @@ def save_contract(body: dict[str, Any], opportunity_id: int) -> dict[str, Any]:
         signed_on=body["signed_on"],
         plan=plan,
         contract_no=body.get("contract_no"),
+        ends_on=body["ends_on"] if "ends_on" in body else contracts.KEEP,
     )
     commit()
     opp, view = contracts.contract_for_deal(session, actor, opportunity_id)

@@ -511,6 +511,8 @@ PROPERTY_WORDS = {
     "contract_no": "合同编号",
     "instalments": "回款计划的各期",
     "signed_on": "签约日期",
+    "ends_on": "合同到期日",
+    "term_ends_on": "计算续费期所用的合同到期日",
     "reason": "原因或理由",
     "request": "协同请求的内容",
     "note": "说明",

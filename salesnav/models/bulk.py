@@ -127,9 +127,28 @@ def set_column(session: Session, mapped: FromClause, column: str, values: Mappin
             func.unnest(bindparam("ids", list(values), type_=ARRAY(BigInteger))).label("id"),
             func.unnest(bindparam("values", list(values.values()), type_=ARRAY(BigInteger))).label("value"),
         ).subquery()
-        connection.execute(update(table).where(table.c.id == pairs.c.id).values({table.c[column]: pairs.c.value}))
+        wanted = bindparam("wanted", list(values), type_=ARRAY(BigInteger))
+        connection.execute(
+            update(table)
+            .where(table.c.id == pairs.c.id, table.c.id == func.any(wanted))
+            .values({table.c[column]: pairs.c.value})
+        )
         return
     connection.execute(
         update(table).where(table.c.id == bindparam("row_id")).values({table.c[column]: bindparam("value")}),
         [{"row_id": row_id, "value": value} for row_id, value in values.items()],
     )
+
+
+DEAL_LINK = "fk_touchpoints_opportunity_id_opportunities"  # touchpoints.opportunity_id (migration 0023)
+
+
+def defer_deal_links(session: Session) -> None:
+    """Check touchpoints.opportunity_id at the end of this transaction rather than at each statement, so that
+    a touchpoint can be written linked to the deal it opens (an id taken up front) just before that deal.
+    PostgreSQL defers that one key; SQLite can only defer all of them (until the transaction ends)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"SET CONSTRAINTS {DEAL_LINK} DEFERRED"))
+    else:
+        connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")

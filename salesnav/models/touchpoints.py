@@ -114,7 +114,10 @@ class Touchpoint(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
 
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"))
     rep_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
-    opportunity_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("opportunities.id"), index=True)
+    # Deferrable: an import writes the touchpoint that opens a deal before the deal, already linked to it.
+    opportunity_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("opportunities.id", deferrable=True, initially="IMMEDIATE"), index=True
+    )
     type: Mapped[TouchpointType] = mapped_column(db_enum(TouchpointType))
     emotion: Mapped[Emotion] = mapped_column(db_enum(Emotion), default=Emotion.NEUTRAL)
     summary: Mapped[str] = mapped_column(Text, default="")

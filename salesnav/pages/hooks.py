@@ -4,6 +4,10 @@ Signed with HMAC-SHA256 of `<timestamp>.<body>` and the shared secret (SALESNAV_
 X-SalesNav-Timestamp and X-SalesNav-Signature; idempotent by the sender's event id. Answers in Chinese:
 201 recorded, 200 duplicate (already recorded), 400 not a JSON object, 401 unsigned, badly signed or outside the
 5-minute window (a replay), 413 too large, 422 a field is wrong or the customer cannot be found, 503 not enabled.
+
+POST /hooks/events/batch takes up to 500 such events as {"events": [...]}, signed the same way, recorded in one
+transaction; it answers 200 with each event's outcome in order (recorded, duplicate, or refused with its fields),
+an event refused alone.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from salesnav.web_session import request_session
 bp = Blueprint("hooks", __name__)
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_BATCH_BODY_BYTES = 2 * 1024 * 1024
 MAX_PAYLOAD_BYTES = 8 * 1024
 TIMESTAMP_HEADER = "X-SalesNav-Timestamp"
 SIGNATURE_HEADER = "X-SalesNav-Signature"
@@ -88,16 +93,16 @@ def _refuse(status: int, error: str, message: str, **details: Any) -> tuple[Any,
     return jsonify(error=error, message=message, **details), status
 
 
-@bp.post("/hooks/events")
-def receive_event() -> Any:
+def _signed_document(limit: int) -> tuple[dict[str, Any] | None, tuple[Any, int] | None]:
+    """The request's JSON object once its size, signature and window are checked; else the refusal."""
     settings: Settings = current_app.config["SALESNAV"]
     if not settings.webhook_secret:
-        return _refuse(503, "disabled", "入站事件接口未启用：服务端未设置 SALESNAV_WEBHOOK_SECRET")
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        return _refuse(413, "too_large", f"请求体不能超过 {MAX_BODY_BYTES // 1024} KB")
+        return None, _refuse(503, "disabled", "入站事件接口未启用：服务端未设置 SALESNAV_WEBHOOK_SECRET")
+    if (request.content_length or 0) > limit:
+        return None, _refuse(413, "too_large", f"请求体不能超过 {limit // 1024} KB")
     raw = request.get_data(cache=True)
-    if len(raw) > MAX_BODY_BYTES:
-        return _refuse(413, "too_large", f"请求体不能超过 {MAX_BODY_BYTES // 1024} KB")
+    if len(raw) > limit:
+        return None, _refuse(413, "too_large", f"请求体不能超过 {limit // 1024} KB")
     try:
         webhook_events.verify(
             settings.webhook_secret,
@@ -107,15 +112,23 @@ def receive_event() -> Any:
             clock.now(),
         )
     except webhook_events.SignatureRefused as exc:
-        return _refuse(401, exc.code, exc.message)
+        return None, _refuse(401, exc.code, exc.message)
     if (problem := json_input.problem(raw)) is not None:
-        return _refuse(400, "bad_request", problem)
+        return None, _refuse(400, "bad_request", problem)
     try:
         document = json.loads(raw)
     except (ValueError, RecursionError):
-        return _refuse(400, "bad_request", "请求体须为 UTF-8 编码的 JSON 对象")
+        return None, _refuse(400, "bad_request", "请求体须为 UTF-8 编码的 JSON 对象")
     if not isinstance(document, dict):
-        return _refuse(400, "bad_request", "请求体须为 UTF-8 编码的 JSON 对象")
+        return None, _refuse(400, "bad_request", "请求体须为 UTF-8 编码的 JSON 对象")
+    return document, None
+
+
+@bp.post("/hooks/events")
+def receive_event() -> Any:
+    document, refused = _signed_document(MAX_BODY_BYTES)
+    if document is None:
+        return refused
     try:
         body = EventIn().load(document)
     except ma.ValidationError as exc:
@@ -149,3 +162,77 @@ def receive_event() -> Any:
         "contact_id": event.contact_id,
     }
     return jsonify(answer), 200 if recorded.duplicate else 201
+
+
+@bp.post("/hooks/events/batch")
+def receive_events() -> Any:
+    """Many events in one request and one transaction; each event's outcome in the answer, in order."""
+    document, refused = _signed_document(MAX_BATCH_BODY_BYTES)
+    if document is None:
+        return refused
+    listed = document.get("events")
+    if set(document) != {"events"} or not isinstance(listed, list) or not listed:
+        return _refuse(422, "invalid", '请求体须为 {"events": [事件, …]}，至少一个事件', fields={"events": ["必填"]})
+    if len(listed) > webhook_events.MAX_BATCH:
+        return _refuse(
+            422,
+            "invalid",
+            f"一次最多 {webhook_events.MAX_BATCH} 个事件，请分批发送",
+            fields={"events": [f"最多 {webhook_events.MAX_BATCH} 个"]},
+        )
+    schema = EventIn()
+    results: list[dict[str, Any] | None] = [None] * len(listed)
+    wanted: list[webhook_events.WebhookEvent] = []
+    places: list[int] = []
+    for index, one in enumerate(listed):
+        if not isinstance(one, dict):
+            results[index] = _refused_item(index, "事件须为 JSON 对象", {"event": ["须为 JSON 对象"]})
+            continue
+        try:
+            body = schema.load(one)
+        except ma.ValidationError as exc:
+            results[index] = _refused_item(index, "事件内容有误，请按 fields 修正", _chinese(exc.messages))
+            continue
+        customer = body["customer"]
+        places.append(index)
+        wanted.append(
+            webhook_events.WebhookEvent(
+                sender=body["sender"],
+                event_id=body["event_id"],
+                kind=body["kind"],
+                customer_id=customer.get("id"),
+                mobile=customer.get("mobile"),
+                external_userid=customer.get("external_userid"),
+                occurred_at=body["occurred_at"],
+                payload=body["payload"],
+            )
+        )
+    session = request_session()
+    items = webhook_events.record_webhook_events(session, wanted)
+    session.commit()
+    for index, item in zip(places, items, strict=True):
+        if item.status == "refused":
+            results[index] = _refused_item(index, item.refused or "", {item.field or "customer": [item.refused]})
+        else:
+            results[index] = {
+                "index": index,
+                "status": item.status,
+                "message": "该事件已记录过（同一 event_id），未重复记录" if item.status == "duplicate" else "已记录",
+                "id": item.id,
+                "kind": item.kind,
+                "customer_id": item.customer_id,
+                "contact_id": item.contact_id,
+            }
+    counts = {status: sum(1 for r in results if r and r["status"] == status) for status in STATUSES}
+    return jsonify(
+        message="已记录 {recorded} 个，重复 {duplicate} 个，拒绝 {refused} 个".format(**counts),
+        results=results,
+        **counts,
+    )
+
+
+STATUSES = ("recorded", "duplicate", "refused")
+
+
+def _refused_item(index: int, message: str, fields: Any) -> dict[str, Any]:
+    return {"index": index, "status": "refused", "error": "invalid", "message": message, "fields": fields}

@@ -73,3 +73,51 @@ def test_bad_plans_are_answered_in_chinese(live_app, org, text, answer):
     rep = Chat(live_app, "rep01")
     rep.say(text)
     assert answer in rep.last_text()
+
+
+def test_the_contracts_end_date_in_the_chat_with_the_plan_or_alone(live_app, org):
+    from salesnav.models import Contract
+
+    def ends_on():
+        with db.transaction() as s:
+            return s.scalars(select(Contract)).one().ends_on
+
+    rep = Chat(live_app, "rep01")
+    rep.say("回款计划 瑞金医院 100万 签约3月2日 到期2027年3月1日 30万 3月31日 70万 9月30日")
+    head = "✅ 已录入「瑞金医院MR设备」的回款计划。\n合同额 100万元，签约 3月2日，2027年3月1日到期\n"
+    assert rep.last_text().startswith(head)
+    assert ends_on() == date(2027, 3, 1)
+    rep.say("回款计划 瑞金医院 100万 签约3月2日 30万 3月31日 70万 10月31日")  # the plan changed, the end date kept
+    assert ends_on() == date(2027, 3, 1)
+
+    rep.say("合同到期 瑞金医院")
+    assert rep.last_text() == "「瑞金医院MR设备」的合同 2027年3月1日到期。"
+    rep.say("合同到期 瑞金医院 2028-02-29")
+    assert rep.last_text() == (
+        "✅ 已记下「瑞金医院MR设备」的合同 2028年2月29日到期：客户进入「老客户续费前3个月」的时间按这一天计算。"
+    )
+    assert ends_on() == date(2028, 2, 29)
+    rep.say("合同到期 瑞金医院 3月1日")  # without its year: the first 3月1日 after signing
+    assert ends_on() == date(2027, 3, 1)
+    rep.say("合同到期 瑞金医院 不填")
+    assert rep.last_text() == "✅ 已清除「瑞金医院MR设备」的合同到期日：续费期按签约后的默认合同期估算。"
+    assert ends_on() is None
+    rep.say("回款计划 瑞金医院")
+    assert "到期" not in rep.last_text().split("\n")[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("合同到期", "请写明客户和到期日，例如：合同到期 瑞金医院 2027年3月1日"),
+        ("合同到期 华山医院 2027-03-01", "客户「华山医院」还没有录入合同，请先录入回款计划"),
+        ("合同到期 瑞金医院 明年", "到期日「明年」无法识别，例如：合同到期 瑞金医院 2027年3月1日"),
+        ("合同到期 瑞金医院 2026-03-01", "合同到期日 2026-03-01 必须晚于签约日 2026-03-02"),
+        ("回款计划 瑞金医院 100万 签约3月2日 到期明年 100万 3月31日", "合同到期日「到期明年」无法识别"),
+    ],
+)
+def test_a_wrong_end_date_is_answered_in_chinese(live_app, org, text, answer):
+    rep = Chat(live_app, "rep01")
+    rep.say("回款计划 瑞金医院 100万 签约3月2日 30万 3月31日 70万 9月30日")
+    rep.say(text)
+    assert answer in rep.last_text()

@@ -3,6 +3,7 @@ instalment, the collections book in the viewer's scope, and `overdue_receivable_
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -93,3 +94,44 @@ def test_bad_plans_are_refused_in_chinese(client, login, org, deal_id):
     assert outsider.status_code == 404 and outsider.get_json()["message"] == "商机不存在或您无权查看"
     nothing = client.post(f"/api/v1/opportunities/{deal_id}/payments", headers=rep, json={"amount_fen": 1_000_000})
     assert nothing.status_code == 400 and nothing.get_json()["message"] == "商机「瑞金医院MR设备」没有未回款的应收款"
+
+
+def test_the_contracts_end_date_is_entered_kept_cleared_and_dates_the_renewal_window(
+    client, login, org, deal_id, session, frozen_clock
+):
+    from salesnav.handlers import lifecycle, rule_settings
+    from salesnav.models import Contract
+
+    def renewal_counted_from() -> date | None:  # what the 续费 window (and a 合同到期 journey) is computed from
+        session.expire_all()
+        customer_id = contract_customer(session, deal_id)
+        return lifecycle.facts(session, rule_settings.lifecycle(session), [customer_id])[customer_id].contract_end
+
+    rep = login(org.rep)
+    url = f"/api/v1/opportunities/{deal_id}/contract"
+    saved = client.put(url, headers=rep, json={**PLAN, "ends_on": "2026-08-31"})
+    assert saved.status_code == 200, saved.get_json()
+    contract = saved.get_json()["contract"]
+    assert (contract["ends_on"], contract["term_ends_on"]) == ("2026-08-31", "2026-08-31")
+    assert client.get(url, headers=rep).get_json()["contract"]["ends_on"] == "2026-08-31"
+
+    assert renewal_counted_from() == date(2026, 8, 31)
+
+    kept = client.put(url, headers=rep, json=PLAN)  # a client that does not send it changes nothing of it
+    assert kept.status_code == 200 and kept.get_json()["contract"]["ends_on"] == "2026-08-31"
+    cleared = client.put(url, headers=rep, json={**PLAN, "ends_on": None}).get_json()["contract"]
+    assert cleared["ends_on"] is None and cleared["term_ends_on"] == "2027-03-01"  # 12 months after signing
+    assert renewal_counted_from() == date(2027, 3, 1)
+    assert session.query(Contract).filter_by(opportunity_id=deal_id).one().ends_on is None
+
+    early = client.put(url, headers=rep, json={**PLAN, "ends_on": "2026-03-02"})
+    assert early.status_code == 400
+    assert early.get_json()["message"] == "合同到期日 2026-03-02 必须晚于签约日 2026-03-02"
+    garbled = client.put(url, headers=rep, json={**PLAN, "ends_on": "明年"})
+    assert garbled.status_code == 422 and re.search(r"[\u4e00-\u9fff]", garbled.get_json()["message"])
+
+
+def contract_customer(session, deal_id: int) -> int:
+    from salesnav.models import Opportunity
+
+    return session.get(Opportunity, deal_id).customer_id

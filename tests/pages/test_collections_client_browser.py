@@ -4,7 +4,8 @@ instalment, and the collections page shows it aged. Screenshots in $CLIENT_SHOTS
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -63,3 +64,69 @@ def test_a_rep_enters_a_plan_on_a_won_deal_records_a_payment_and_sees_it_aged(co
         paid = s.scalars(select(Payment).where(Payment.receivable_id.in_([r.id for r in plan]))).all()
         assert [(p.receivable_id, p.amount_fen) for p in paid] == [(plan[0].id, 30_000_000)]
     assert title
+
+
+SETTLED = "() => document.getAnimations().every((a) => a.playState !== 'running')"  # the picker's sheet slid in or out
+
+
+def test_a_rep_enters_the_contracts_end_date_on_the_contract_card(company: LiveApp) -> None:  # noqa: F811
+    """The end date (老客户续费前3个月 counts from it) on the contract card at 390 px: not entered, the card says
+    which day the renewal window is estimated from; picked in the plan's form (the date picker, 确定), it is
+    saved with the plan, shown on the card, and cleared again with 清除."""
+    with db.transaction() as s:
+        rep = s.scalars(select(User).where(User.wecom_userid == "rep01")).one()
+        customer = s.scalars(select(Customer).where(Customer.owner_id == rep.id).order_by(Customer.id)).first()
+        start = clock.now() - timedelta(days=30)
+        deal = builders.deal(s, rep, customer, [("initial_contact", start), ("won", start + timedelta(days=20))])
+        deal_id = deal.id
+
+    def ends_on():
+        with db.transaction() as s:
+            return s.scalars(select(Contract).where(Contract.opportunity_id == deal_id)).one().ends_on
+
+    with phone(company, "rep01") as rep_phone:
+        page = rep_phone.page
+        page.goto(f"{company.base_url}/m/pages/deal/index?id={deal_id}")
+        card = page.locator(".card.contract")
+        card.wait_for()
+        rep_phone.tap(card.locator(".btn", has_text="录入回款计划"))
+        rep_phone.type_into(card.locator(".contract-amount input"), "100万")
+        rep_phone.type_into(card.locator(".line-amount input").nth(0), "100万")
+        rep_phone.tap(card.locator(".btn", has_text="保存回款计划"))
+        shown = card.locator(".ends-on")
+        shown.wait_for()
+        assert shown.inner_text().startswith("合同到期日未填：续费期暂按 ")
+        assert ends_on() is None
+
+        rep_phone.tap(card.locator(".btn", has_text="修改回款计划"))
+        field = card.locator(".ends-on-input")
+        assert field.inner_text() == "未填，点此选择"
+        rep_phone.tap(field)
+        sheet = page.locator(".weui-picker").locator("visible=true")  # the date picker's sheet, slid up
+        sheet.wait_for()
+        assert sheet.count() == 1
+        page.wait_for_function(SETTLED)
+        rep_phone.shot("contract-end-picker")
+        rep_phone.tap(sheet.locator(".weui-picker__action", has_text="确定"))
+        page.locator(".weui-picker__overlay").locator("visible=true").wait_for(state="hidden")
+        page.wait_for_function(SETTLED)
+        picked = field.inner_text()
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", picked), picked  # a year after signing, as the picker opened
+        assert card.locator(".clear-ends").is_visible()
+        rep_phone.shot("contract-end-form")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        rep_phone.tap(card.locator(".btn", has_text="保存回款计划"))
+        page.locator(".ok", has_text="回款计划已保存").wait_for()
+        assert shown.inner_text() == f"合同到期 {picked}（续费期按此计算）"
+        assert ends_on() == date.fromisoformat(picked)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        rep_phone.shot("contract-end-card")
+
+        rep_phone.tap(card.locator(".btn", has_text="修改回款计划"))
+        assert field.inner_text() == picked
+        rep_phone.tap(card.locator(".clear-ends"))
+        assert field.inner_text() == "未填，点此选择"
+        rep_phone.tap(card.locator(".btn", has_text="保存回款计划"))
+        page.locator(".ok", has_text="回款计划已保存").wait_for()
+        assert shown.inner_text().startswith("合同到期日未填")
+    assert ends_on() is None

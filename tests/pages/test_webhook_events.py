@@ -55,7 +55,7 @@ def _event(**changes):
     return body
 
 
-def _post(app, body, *, secret=SECRET, at=None, signature=None, raw=None):
+def _post(app, body, *, secret=SECRET, at=None, signature=None, raw=None, path="/hooks/events"):
     data = raw if raw is not None else json.dumps(body, ensure_ascii=False).encode()
     timestamp = str(int((at or clock.now()).timestamp()))
     headers = {
@@ -63,7 +63,7 @@ def _post(app, body, *, secret=SECRET, at=None, signature=None, raw=None):
         "X-SalesNav-Timestamp": timestamp,
         "X-SalesNav-Signature": signature or sign(secret, timestamp, data),
     }
-    return requests.post(f"{app.base_url}/hooks/events", data=data, headers=headers)
+    return requests.post(f"{app.base_url}{path}", data=data, headers=headers)
 
 
 def _rows():
@@ -171,6 +171,53 @@ def test_bad_fields_and_unknown_customers_are_a_422_naming_the_field_in_chinese(
     session.commit()
     twice = _post(hooked, _event(event_id="amb"))
     assert twice.status_code == 422 and "对应多个客户" in twice.json()["message"]
+    assert _rows() == []
+
+
+def test_a_batch_is_recorded_in_one_request_each_event_answered_in_order(hooked, hospital):
+    customer, contact = hospital
+    events = [
+        _event(event_id="b-1"),
+        _event(event_id="b-2", customer={"id": customer.id}, kind="order.refunded"),
+        _event(event_id="b-3", kind="Order Paid"),
+        _event(event_id="b-4", customer={"id": 999_999}),
+        _event(event_id="b-1"),
+        "不是事件",
+    ]
+    answer = _post(hooked, {"events": events}, path="/hooks/events/batch")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["recorded"], body["duplicate"], body["refused"]) == (2, 1, 3)
+    assert body["message"] == "已记录 2 个，重复 1 个，拒绝 3 个"
+    results = body["results"]
+    assert [r["status"] for r in results] == ["recorded", "recorded", "refused", "refused", "duplicate", "refused"]
+    assert [r["index"] for r in results] == list(range(6))
+    assert (results[0]["customer_id"], results[0]["contact_id"]) == (customer.id, contact.id)
+    assert results[4]["id"] == results[0]["id"] and results[4]["message"].startswith("该事件已记录过")
+    assert results[2]["fields"]["kind"] == ["须为小写字母开头的 a-z 0-9 _ .（1–49 个），如 order.paid"]
+    assert results[3]["fields"] == {"customer.id": ["找不到编号为 999999 的客户"]}
+    assert results[5]["fields"] == {"event": ["须为 JSON 对象"]}
+    assert _rows() == [
+        ("webhook.order.paid", "webhook", customer.id, contact.id, "webhook:erp:b-1"),
+        ("webhook.order.refunded", "webhook", customer.id, None, "webhook:erp:b-2"),
+    ]
+    # the batch resent: nothing new
+    again = _post(hooked, {"events": events[:2]}, path="/hooks/events/batch").json()
+    assert [r["status"] for r in again["results"]] == ["duplicate", "duplicate"] and len(_rows()) == 2
+
+
+def test_a_batch_is_signed_and_bounded_like_one_event(hooked, hospital):
+    data = json.dumps({"events": [_event()]}).encode()
+    url = f"{hooked.base_url}/hooks/events/batch"
+    unsigned = requests.post(url, data=data, headers={"Content-Type": "application/json"})
+    assert unsigned.status_code == 401 and unsigned.json()["message"].startswith("缺少签名")
+    for body in ({"events": []}, {"events": {}}, {"event": [_event()]}, {"events": [_event()], "more": 1}):
+        answer = _post(hooked, body, path="/hooks/events/batch")
+        assert answer.status_code == 422 and answer.json()["fields"] == {"events": ["必填"]}, answer.text
+    many = [_event(event_id=f"m-{i}", payload={}) for i in range(501)]
+    too_many = _post(hooked, {"events": many}, path="/hooks/events/batch")
+    assert too_many.status_code == 422 and too_many.json()["message"] == "一次最多 500 个事件，请分批发送"
+    assert _post(hooked, None, raw=b"[1]", path="/hooks/events/batch").status_code == 400
     assert _rows() == []
 
 

@@ -3089,6 +3089,7 @@ export interface paths {
                          *       "contract": {
                          *         "amount_fen": 58000000,
                          *         "contract_no": "示例",
+                         *         "ends_on": "2026-03-02",
                          *         "id": 12,
                          *         "instalments": [
                          *           {
@@ -3105,7 +3106,8 @@ export interface paths {
                          *         "outstanding_fen": 58000000,
                          *         "overdue_fen": 58000000,
                          *         "paid_fen": 58000000,
-                         *         "signed_on": "2026-03-02"
+                         *         "signed_on": "2026-03-02",
+                         *         "term_ends_on": "2026-03-02"
                          *       },
                          *       "opportunity_id": 12,
                          *       "won": true
@@ -3137,7 +3139,7 @@ export interface paths {
         };
         /**
          * 录入或修改赢单商机的合同和回款计划
-         * @description 每一期生成一笔应收款（到期前提醒销售，逾期提醒销售并向主管预警）。已有回款的一期金额不能改得比已回款少；期数只能增加。
+         * @description 每一期生成一笔应收款（到期前提醒销售，逾期提醒销售并向主管预警）。已有回款的一期金额不能改得比已回款少；期数只能增加。合同到期日（ends_on）决定客户何时进入「老客户续费前3个月」。
          */
         put: {
             parameters: {
@@ -3154,6 +3156,7 @@ export interface paths {
                      * @example {
                      *       "amount_fen": 100000000,
                      *       "contract_no": "HT-2026-018",
+                     *       "ends_on": "2027-03-01",
                      *       "instalments": [
                      *         {
                      *           "amount_fen": 30000000,
@@ -3186,6 +3189,7 @@ export interface paths {
                          *       "contract": {
                          *         "amount_fen": 58000000,
                          *         "contract_no": "示例",
+                         *         "ends_on": "2026-03-02",
                          *         "id": 12,
                          *         "instalments": [
                          *           {
@@ -3202,7 +3206,8 @@ export interface paths {
                          *         "outstanding_fen": 58000000,
                          *         "overdue_fen": 58000000,
                          *         "paid_fen": 58000000,
-                         *         "signed_on": "2026-03-02"
+                         *         "signed_on": "2026-03-02",
+                         *         "term_ends_on": "2026-03-02"
                          *       },
                          *       "opportunity_id": 12,
                          *       "won": true
@@ -3368,6 +3373,7 @@ export interface paths {
                          *       "contract": {
                          *         "amount_fen": 58000000,
                          *         "contract_no": "示例",
+                         *         "ends_on": "2026-03-02",
                          *         "id": 12,
                          *         "instalments": [
                          *           {
@@ -3384,7 +3390,8 @@ export interface paths {
                          *         "outstanding_fen": 58000000,
                          *         "overdue_fen": 58000000,
                          *         "paid_fen": 58000000,
-                         *         "signed_on": "2026-03-02"
+                         *         "signed_on": "2026-03-02",
+                         *         "term_ends_on": "2026-03-02"
                          *       },
                          *       "opportunity_id": 12,
                          *       "won": true
@@ -5733,6 +5740,11 @@ export interface components {
             amount_fen: number;
             /** @description 合同编号 */
             contract_no?: string | null;
+            /**
+             * Format: date
+             * @description 合同到期日（服务的最后一天）；未填为 null
+             */
+            ends_on: string | null;
             /** @description 编号 */
             id: number;
             /** @description 回款计划的各期 */
@@ -5748,6 +5760,11 @@ export interface components {
              * @description 签约日期
              */
             signed_on: string;
+            /**
+             * Format: date
+             * @description 客户何时进入「老客户续费前3个月」（及以它为进入条件的客户旅程）按此日计算：填了到期日即到期日，未填则按签约后的默认合同期估算
+             */
+            term_ends_on: string;
         };
         ContractIn: {
             /**
@@ -5757,6 +5774,11 @@ export interface components {
             amount_fen: number;
             /** @description 合同编号 */
             contract_no?: string | null;
+            /**
+             * Format: date
+             * @description 合同到期日（服务的最后一天），须晚于签约日；null 清除；不传则保持原值。客户何时进入「老客户续费前3个月」（及以它为进入条件的客户旅程）按它计算
+             */
+            ends_on?: string | null;
             /** @description 回款计划的各期 */
             instalments: components["schemas"]["InstalmentIn"][];
             /**

@@ -1,5 +1,6 @@
-// 合同与回款 on the deal page: a won deal's contract and instalment plan (enter or change it), where each
-// instalment stands, and a payment received (it settles the oldest open instalment first).
+// 合同与回款 on the deal page: a won deal's contract and instalment plan (enter or change it), its end date (老客户
+// 续费前3个月 and the journeys it enters count from it), where each instalment stands, and a payment
+// received (it settles the oldest open instalment first).
 import { useState } from 'react'
 import { View, Text, Input, Picker } from '@tarojs/components'
 import { api, S } from '../api/client'
@@ -17,12 +18,21 @@ function today(): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`
 }
 
+/** The day before the same date a year later (a one-year contract's last day): where the end-date picker opens. */
+function yearAfter(day: string): string {
+  const [y, m, d] = day.split('-').map(Number)
+  const end = new Date(y + 1, m - 1, d - 1)
+  const pad = (n: number) => String(n).padStart(2, '0')
+  return `${end.getFullYear()}-${pad(end.getMonth() + 1)}-${pad(end.getDate())}`
+}
+
 export function ContractCard({ opportunityId }: { opportunityId: number }) {
   const loaded = useData(() => api<S<'ContractOut'>>('GET', `/opportunities/${opportunityId}/contract`), [opportunityId])
   const [editing, setEditing] = useState(false)
   const [no, setNo] = useState('')
   const [amount, setAmount] = useState('')
   const [signed, setSigned] = useState(today())
+  const [ends, setEnds] = useState('') // '' = no end date entered
   const [lines, setLines] = useState<Line[]>([{ amount: '', due_date: today() }])
   const [paid, setPaid] = useState('')
   const [error, setError] = useState<string | null>(null)
@@ -38,6 +48,7 @@ export function ContractCard({ opportunityId }: { opportunityId: number }) {
       setNo(c.contract_no || '')
       setAmount(yuan(c.amount_fen))
       setSigned(c.signed_on)
+      setEnds(c.ends_on || '')
       setLines(c.instalments.map((i) => ({ amount: yuan(i.amount_fen), due_date: i.due_date })))
     }
     setEditing(true)
@@ -68,6 +79,10 @@ export function ContractCard({ opportunityId }: { opportunityId: number }) {
   const save = () => {
     const total = fenOf(amount, '合同金额')
     if (total === null) return
+    if (ends && ends <= signed) {
+      setError(`合同到期日 ${ends} 必须晚于签约日 ${signed}`)
+      return
+    }
     const plan: { amount_fen: number; due_date: string }[] = []
     for (const [n, l] of lines.entries()) {
       const each = fenOf(l.amount, `第 ${n + 1} 期金额`)
@@ -80,6 +95,7 @@ export function ContractCard({ opportunityId }: { opportunityId: number }) {
           contract_no: no.trim() || null,
           amount_fen: total,
           signed_on: signed,
+          ends_on: ends || null,
           instalments: plan,
         }),
       '回款计划已保存：到期前会提醒，逾期会告知主管',
@@ -101,6 +117,11 @@ export function ContractCard({ opportunityId }: { opportunityId: number }) {
         <>
           <View className='muted'>
             {c.contract_no ? `合同 ${c.contract_no} · ` : ''}签约 {c.signed_on} · 合同额 {fen(c.amount_fen)} · 已回款 {fen(c.paid_fen)}
+          </View>
+          <View className={'ends-on' + (c.ends_on ? '' : ' muted')}>
+            {c.ends_on
+              ? `合同到期 ${c.ends_on}（续费期按此计算）`
+              : `合同到期日未填：续费期暂按 ${c.term_ends_on} 到期估算，点「修改回款计划」可填写`}
           </View>
           {c.instalments.map((i) => (
             <View key={i.receivable_id} className='item instalment'>
@@ -145,6 +166,17 @@ export function ContractCard({ opportunityId }: { opportunityId: number }) {
           <Picker mode='date' value={signed} onChange={(e) => setSigned(e.detail.value)}>
             <View className='input signed-on'>{signed}</View>
           </Picker>
+          <View className='label'>合同到期日（服务的最后一天，可不填；客户何时进入「老客户续费前3个月」按它计算）</View>
+          <View className='row'>
+            <Picker mode='date' value={ends || yearAfter(signed)} start={signed} onChange={(e) => setEnds(e.detail.value)}>
+              <View className={'input ends-on-input' + (ends ? '' : ' placeholder')}>{ends || '未填，点此选择'}</View>
+            </Picker>
+            {ends ? (
+              <View className='chip clear-ends' onClick={() => setEnds('')}>
+                清除
+              </View>
+            ) : null}
+          </View>
           {lines.map((l, n) => (
             <View key={n} className='instalment-line'>
               <View className='label'>第 {n + 1} 期：金额与到期日</View>

@@ -5,6 +5,10 @@
   year falls on or after the one before it (the first: on or after signing); a signing day without its year is
   the latest not after today. The deal is the customer's won deal (the latest won without a contract when
   there are several). Sent again, it changes the plan (handlers/contracts.save_contract keeps what was paid).
+  The contract's end date may come anywhere after the customer: 到期2027年3月1日 (without its year: the first
+  such day after signing); left out, the end date already entered stays.
+- 「合同到期 瑞金医院 2027年3月1日」: the end date alone (老客户续费前3个月 and the journeys entered by it count
+  from it), on the customer's latest contract; 「合同到期 瑞金医院 不填」 clears it; 「合同到期 瑞金医院」 says it.
 - 「回款计划 瑞金医院」: the plan and where each instalment stands.
 - 「回款 瑞金医院 30万」: a payment received, settling the oldest open instalment first (the invoice photo is
   the other way in: it records the invoice's payment on the receivable the rep confirms).
@@ -12,7 +16,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,7 +34,10 @@ from salesnav.text.cn_dates import DATE_PATTERN, amount_fen, mention
 
 PLAN_WORDS = ("回款计划", "合同计划")
 PAY_WORDS = ("回款", "登记回款")
-EXAMPLE = "回款计划 瑞金医院 100万 签约3月2日 30万 3月31日 70万 9月30日"
+END_WORDS = ("合同到期", "合同到期日")
+CLEAR_WORDS = ("不填", "清除", "无")
+EXAMPLE = contracts.PLAN_EXAMPLE
+END_EXAMPLE = "合同到期 瑞金医院 2027年3月1日"
 
 
 def claim(incoming: Incoming) -> bool:
@@ -38,13 +45,19 @@ def claim(incoming: Incoming) -> bool:
     if incoming.message.msg_type != "text" or incoming.user is None:
         return False
     words = (incoming.message.get("Content") or "").split()
-    if not words or words[0] not in PLAN_WORDS + PAY_WORDS:
+    if not words or words[0] not in PLAN_WORDS + PAY_WORDS + END_WORDS:
         return False
     session, user = incoming.session, incoming.member
     if len(words) < 2:
-        incoming.reply_text(f"请写明客户，例如：{EXAMPLE}；或「回款 瑞金医院 30万」登记一笔回款。")
+        if words[0] in END_WORDS:
+            incoming.reply_text(f"请写明客户和到期日，例如：{END_EXAMPLE}")
+        else:
+            incoming.reply_text(f"请写明客户，例如：{EXAMPLE}；或「回款 瑞金医院 30万」登记一笔回款。")
         return True
     customer = find_by_name(session, user, words[1])
+    if words[0] in END_WORDS:
+        incoming.reply_text(_contract_end(session, user, customer, words[2:]))
+        return True
     if words[0] in PAY_WORDS:
         incoming.reply_text(_pay(session, user, customer, words[2:]))
         return True
@@ -52,8 +65,10 @@ def claim(incoming: Incoming) -> bool:
         incoming.reply_text(_show(session, user, customer))
         return True
     deal = contracts.won_deal_for_plan(session, user, customer)
-    amount, signed, plan = parse_plan(words[2:], _today())
-    contracts.save_contract(session, user, deal.id, amount_fen=amount, signed_on=signed, plan=plan)
+    amount, signed, plan, ends_on = parse_plan(words[2:], _today())
+    contracts.save_contract(
+        session, user, deal.id, amount_fen=amount, signed_on=signed, plan=plan, ends_on=ends_on or contracts.KEEP
+    )
     _, view = contracts.contract_for_deal(session, user, deal.id)
     assert view is not None
     incoming.reply_text(
@@ -84,11 +99,14 @@ def _day(token: str, after: date | None, before: date | None) -> date | None:
     return None
 
 
-def parse_plan(tokens: list[str], today: date) -> tuple[int, date, list[PlannedInstalment]]:
-    """The contract amount, the signing day and the instalments from the words after the customer."""
-    signed, rest = today, []
+def parse_plan(tokens: list[str], today: date) -> tuple[int, date, list[PlannedInstalment], date | None]:
+    """The contract amount, the signing day, the instalments and the end date (None: not given) from the words
+    after the customer."""
+    signed, rest, end_token = today, [], ""
     for token in tokens:
-        if token.startswith("签约"):
+        if token.startswith(("合同到期", "到期")):
+            end_token = token
+        elif token.startswith("签约"):
             day = _day(token.removeprefix("签约"), None, today)
             if day is None:
                 raise DomainError(f"签约日期「{token}」无法识别，例如：签约3月2日 或 签约2026-03-02")
@@ -113,11 +131,42 @@ def parse_plan(tokens: list[str], today: date) -> tuple[int, date, list[PlannedI
             raise DomainError(f"第 {n + 1} 期到期日「{when}」无法识别，例如 3月31日 或 2026-03-31")
         plan.append(PlannedInstalment(fen, due))
         previous = due
-    return amount, signed, plan
+    return amount, signed, plan, _end_day(end_token, signed) if end_token else None
+
+
+def _end_day(token: str, signed: date) -> date:
+    """到期2027年3月1日 (合同到期… too) → the day; without its year, the first such day after signing."""
+    written = token.removeprefix("合同到期").removeprefix("到期").removeprefix("日").lstrip("：:")
+    day = _day(written, signed + timedelta(days=1), None)
+    if day is None:
+        raise DomainError(f"合同到期日「{token}」无法识别，例如：到期2027年3月1日 或 到期2027-03-01")
+    return day
+
+
+def _contract_end(session: Session, user: User, customer: Customer, tokens: list[str]) -> str:
+    deal, contract = contracts.contract_for_customer(session, user, customer)
+    if not tokens:
+        if contract.ends_on is None:
+            return f"「{deal.title}」的合同还没有填到期日。填写示例：{END_EXAMPLE}"
+        return f"「{deal.title}」的合同 {_date(contract.ends_on)}到期。"
+    if tokens[0] in CLEAR_WORDS:
+        contracts.set_contract_end(session, user, deal.id, None)
+        return f"✅ 已清除「{deal.title}」的合同到期日：续费期按签约后的默认合同期估算。"
+    day = _day(tokens[0], contract.signed_on + timedelta(days=1), None)
+    if day is None:
+        raise DomainError(f"到期日「{tokens[0]}」无法识别，例如：{END_EXAMPLE}")
+    contracts.set_contract_end(session, user, deal.id, day)
+    return f"✅ 已记下「{deal.title}」的合同 {_date(day)}到期：客户进入「老客户续费前3个月」的时间按这一天计算。"
+
+
+def _date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _lines(view: ContractView) -> str:
     head = f"合同额 {fen_to_yuan_text(view.amount_fen)}，签约 {view.signed_on.month}月{view.signed_on.day}日"
+    if view.ends_on is not None:
+        head += f"，{_date(view.ends_on)}到期"
     lines = [head]
     for i in view.instalments:
         due = i.due_date

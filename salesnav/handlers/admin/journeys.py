@@ -1,4 +1,5 @@
-"""Customer journeys as an admin builds them (issue 20): list, save, activate, pause, and the ready journeys.
+"""Customer journeys as an admin builds them (issue 20): list, save, activate, pause, archive or delete, and the
+ready journeys.
 
 A journey is saved only when its definition is valid (salesnav/handlers/journeys/definition.py); otherwise
 `JourneyInvalid` carries each problem in Chinese with the place it is about (a dotted path such as
@@ -9,17 +10,19 @@ here only an admin may do them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from salesnav.handlers.admin.guard import require_admin
+from salesnav.handlers.admin.guard import require_admin, require_journey_stats_viewer
 from salesnav.handlers.errors import DomainError, NotFound
 from salesnav.handlers.journeys import definition as spec
 from salesnav.handlers.journeys import examples, store
-from salesnav.models import Journey, User
+from salesnav.handlers.scope import visible_owner_ids
+from salesnav.models import Journey, JourneyEnrollment, Role, User
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 500
@@ -40,6 +43,80 @@ def journeys(session: Session) -> list[Journey]:
             select(Journey).where(Journey.deleted_at.is_(None)).order_by(Journey.active.desc(), Journey.name)
         )
     )
+
+
+def archived_journeys(session: Session) -> list[Journey]:
+    """Journeys archived after they ran (their figures stay to be seen), the latest first; a journey deleted
+    before anyone entered it is not among them."""
+    ran = exists().where(JourneyEnrollment.journey_id == Journey.id)
+    return list(
+        session.scalars(select(Journey).where(Journey.deleted_at.is_not(None), ran).order_by(Journey.deleted_at.desc()))
+    )
+
+
+def enrollment_counts(
+    session: Session, journey_ids: list[int], *, owners: set[int] | None = None
+) -> dict[int, tuple[int, int]]:
+    """journey id → (customers who ever entered it, customers in it now), among `owners`' customers (None: all);
+    a journey none of them entered is absent."""
+    return store.enrollment_counts(session, journey_ids, owners=owners) if journey_ids else {}
+
+
+@dataclass(frozen=True)
+class Viewing:
+    """Whose customers a viewer's journey figures count: a sales manager their team's, directors and admins all."""
+
+    owners: set[int] | None  # None: every customer
+    label: str  # said on the page, e.g. 您团队（2 名销售）的客户
+
+
+def viewing(session: Session, viewer: User) -> Viewing:
+    require_journey_stats_viewer(viewer)
+    owners = visible_owner_ids(session, viewer)
+    if owners is None:
+        return Viewing(None, "全公司的客户")
+    reps = session.scalar(
+        select(func.count()).where(User.id.in_(sorted(owners)), User.role == Role.REP, User.deleted_at.is_(None))
+    )
+    return Viewing(owners, f"您团队（{reps or 0} 名销售）的客户")
+
+
+def journey_with_archived(session: Session, journey_id: int) -> Journey:
+    """A journey on the list or archived (its figures may be seen either way); not one deleted unrun."""
+    found = session.get(Journey, journey_id)
+    if found is not None and found.deleted_at is not None:
+        ran = session.scalar(select(JourneyEnrollment.id).where(JourneyEnrollment.journey_id == found.id).limit(1))
+        found = found if ran is not None else None
+    if found is None:
+        raise NotFound("客户旅程不存在")
+    return found
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What taking a journey off the list will do: delete it (never run) or archive it (customers went in)."""
+
+    journey: Journey
+    entered: int  # customers who ever entered it
+    in_now: int  # customers in it now: their unfinished steps stop
+
+    @property
+    def archives(self) -> bool:
+        return self.entered > 0
+
+
+def removal(session: Session, actor: User, journey_id: int) -> Removal:
+    require_admin(actor)
+    found = journey(session, journey_id)
+    entered, in_now = store.enrollment_counts(session, [found.id]).get(found.id, (0, 0))
+    return Removal(found, entered, in_now)
+
+
+def remove_journey(session: Session, actor: User, journey_id: int) -> tuple[str, int]:
+    """Delete a journey no customer ever entered; archive one that ran (see store.remove_journey)."""
+    require_admin(actor)
+    journey(session, journey_id)
+    return store.remove_journey(session, actor, journey_id)
 
 
 def journey(session: Session, journey_id: int) -> Journey:

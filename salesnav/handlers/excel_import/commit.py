@@ -609,6 +609,7 @@ class _RowWork:
     amount: int | None = None
     touchpoints: list[LoggedTouchpoint] = field(default_factory=list)
     opportunity_id: int | None = None
+    deal_id: int | None = None  # the id taken for the deal its remarks open, if any
     linked: bool = False  # a touchpoint followed up a deal the customer already has
 
     @property
@@ -660,19 +661,23 @@ def _apply_wave(
     _contacts(session, owner, work, result, failed)
     _raise_if(failed)
 
-    # Touchpoints up to the one that opens a deal, then the deals, then the touchpoints after them.
+    # Touchpoints up to the one that opens a deal, then the deals, then the touchpoints after them. The deals'
+    # ids are taken first: a touchpoint that opens one is written linked to it (the link checked at commit).
     now = clock.now()
     for w in work:
         _plan_entries(w, plan, tz, now)
+    opening = [w for w in work if w.deal_at is not None]
+    if opening:
+        bulk.defer_deal_links(session)
+        for w, deal_id in zip(opening, bulk.take_ids(session, Opportunity.__table__, len(opening)), strict=True):
+            w.deal_id = deal_id
     first = [(w, i) for w in work for i in range(len(w.entries)) if w.deal_at is None or i <= w.deal_at]
     _log(session, owner, first, result, failed)
     _raise_if(failed)
     deals = []
-    for w in work:
-        if w.deal_at is None:
-            continue
-        touchpoint = w.touchpoints[w.deal_at]
-        if touchpoint.opportunity_id is not None:
+    for w in opening:
+        touchpoint = w.touchpoints[w.deal_at]  # type: ignore[index]
+        if touchpoint.opportunity_id != w.deal_id:  # it follows up a deal the customer already has
             result.notes.append(_note(w.row, "客户已有进行中的商机，备注中的商机信息记在该商机上，未重复创建"))
             w.target = None
             continue
@@ -682,6 +687,7 @@ def _apply_wave(
         owner,
         [
             NewOpportunity(
+                id=w.deal_id,
                 touchpoint_id=w.touchpoints[w.deal_at].id,  # type: ignore[index]
                 title=f"{w.row.customer_name} {w.row.product or '待定产品'}"[:200],
                 product_line=w.row.product or "待定",
@@ -779,6 +785,7 @@ def _log(
                 occurred_at=w.entries[i][2],
                 source=CaptureSource.EXCEL_IMPORT,
                 guessed_fields=w.entries[i][1],
+                opens_deal=w.deal_id if i == w.deal_at else None,
             )
             for w, i in items
         ],
@@ -789,7 +796,7 @@ def _log(
             continue
         w.touchpoints.append(touchpoint)
         result.created["touchpoint"].append(touchpoint.id)
-        w.linked = w.linked or (w.opportunity_id is None and touchpoint.opportunity_id is not None)
+        w.linked = w.linked or (w.opportunity_id is None and touchpoint.opportunity_id not in (None, w.deal_id))
 
 
 def _contacts(session: Session, owner: User, work: list[_RowWork], result: _WaveResult, failed: dict[int, str]) -> None:

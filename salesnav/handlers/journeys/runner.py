@@ -28,9 +28,9 @@ from datetime import date, datetime, timedelta
 from math import ceil
 from typing import Any
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from salesnav.handlers import lifecycle, radar, tags, ticket_notices
@@ -138,11 +138,17 @@ def on_event(session: Session, event: CustomerEvent, now: datetime) -> Reaction:
                 reaction.exited.append(enrollment.id)
             continue
         reaction.settled += settle_conditions(session, enrollment, definition, event, now)
-    journeys = session.scalars(
-        select(Journey)
-        .where(Journey.trigger_kind == event.kind, Journey.active.is_(True), Journey.deleted_at.is_(None))
-        .order_by(Journey.id)
-    ).all()
+    held: list[Journey] | None = session.info.get(_HELD_JOURNEYS)
+    if held is not None:
+        journeys = [j for j in held if j.trigger_kind == event.kind and j.active]
+    else:
+        journeys = list(
+            session.scalars(
+                select(Journey)
+                .where(Journey.trigger_kind == event.kind, Journey.active.is_(True), Journey.deleted_at.is_(None))
+                .order_by(Journey.id)
+            )
+        )
     for journey in journeys:
         definition = definition_of(journey)
         if definition is None or definition.trigger.kind != event.kind:
@@ -155,6 +161,24 @@ def on_event(session: Session, event: CustomerEvent, now: datetime) -> Reaction:
         elif why:
             reaction.refused.append((journey.id, why))
     return reaction
+
+
+_HELD_JOURNEYS = "salesnav_journeys_held"
+
+
+_HELD = "salesnav_journeys_held_rows"
+
+
+def hold_for_batch(session: Session, events: list[CustomerEvent]) -> None:
+    """For a batch of events in one unit of work: read the journeys, the events' customers and their reps once,
+    and keep them in the session (its identity map holds objects weakly: without this, each event would read
+    them again; with it, an entry finds them there)."""
+    session.info[_HELD_JOURNEYS] = list(
+        session.scalars(select(Journey).where(Journey.deleted_at.is_(None)).order_by(Journey.id))
+    )
+    customers = list(session.scalars(select(Customer).where(Customer.id.in_({e.customer_id for e in events}))))
+    reps = {c.owner_id for c in customers if c.owner_id is not None}
+    session.info[_HELD] = customers + list(session.scalars(select(User).where(User.id.in_(reps))))
 
 
 def matches(session: Session, wanted: TriggerFilter, event: CustomerEvent) -> bool:
@@ -207,20 +231,17 @@ def enter(
 ) -> tuple[JourneyEnrollment | None, str]:
     """Enter the event's customer, run the first steps; (None, why) when refused, (None, "") when already done."""
     customer_id = event.customer_id
-    taken = session.scalars(
-        select(JourneyEnrollment.id).where(
-            JourneyEnrollment.journey_id == journey.id, JourneyEnrollment.entry_event_id == event.id
-        )
-    ).first()
-    if taken is not None:
-        return None, ""  # this event entered them already (the job ran twice)
-    last = session.scalars(
-        select(JourneyEnrollment)
+    # The customer's enrollments in this journey, newest first, in one read: whether this event entered them
+    # already (the job ran twice), and the last one (in it still, or within the re-entry window).
+    before = session.execute(
+        select(JourneyEnrollment.entry_event_id, JourneyEnrollment.state, JourneyEnrollment.entered_at)
         .where(JourneyEnrollment.journey_id == journey.id, JourneyEnrollment.customer_id == customer_id)
-        .order_by(JourneyEnrollment.entered_at.desc())
-        .limit(1)
-    ).first()
-    if last is not None and last.state is EnrollmentState.ACTIVE:
+        .order_by(JourneyEnrollment.entered_at.desc(), JourneyEnrollment.id.desc())
+    ).all()
+    if any(row.entry_event_id == event.id for row in before):
+        return None, ""
+    last = before[0] if before else None
+    if last is not None and last.state == EnrollmentState.ACTIVE:
         return None, refuse(session, journey, event, "客户已在该旅程中")
     if last is not None and definition.reentry_days and now < last.entered_at + timedelta(days=definition.reentry_days):
         return None, refuse(
@@ -241,7 +262,8 @@ def enter(
         created_at=now,
         updated_at=now,
     )
-    if not _insert_guarded(session, enrollment):
+    enrollment = _insert_guarded(session, enrollment)
+    if enrollment is None:
         return None, ""  # a concurrent twin entered them (the unique keys decided)
     start_step(session, enrollment, definition, definition.first(), now)
     return enrollment, ""
@@ -252,18 +274,18 @@ def refuse(session: Session, journey: Journey, event: CustomerEvent, why: str) -
     return why
 
 
-def _insert_guarded(session: Session, row: Any) -> bool:
-    """Add a row whose unique keys may already be taken by a concurrent twin; False when they were."""
+def _insert_guarded(session: Session, row: Any) -> Any:
+    """Add a row whose unique keys may already be taken by a concurrent twin: the row as stored, or None when they
+    were taken. On PostgreSQL one INSERT ... ON CONFLICT DO NOTHING RETURNING (no savepoint round trips): the row
+    comes back as the session's object, in the same statement."""
     if session.get_bind().dialect.name == "sqlite":
         session.add(row)  # SQLite serialises writers; the checks before this were made under its lock
         session.flush()
-        return True
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return False
-    return True
+        return row
+    kind = type(row)
+    values = {attr.key: getattr(row, attr.key) for attr in sa_inspect(kind).column_attrs if attr.key in row.__dict__}
+    statement = postgresql.insert(kind).values(**values).on_conflict_do_nothing().returning(kind)
+    return session.scalars(statement).first()
 
 
 # --- steps ---------------------------------------------------------------------------------------------------
@@ -293,6 +315,8 @@ def start_step(
             created_at=now,
             updated_at=now,
         )
+        if step.wait is not None or step.condition is not None:
+            waiting(run, step, now)  # inserted as it will be: `execute` then changes nothing (no UPDATE)
         exists = (
             session.scalars(
                 select(JourneyStepRun.id).where(
@@ -302,7 +326,7 @@ def start_step(
             if session.get_bind().dialect.name == "sqlite"  # elsewhere the unique key and a savepoint decide
             else None
         )
-        if exists is not None or not _insert_guarded(session, run):
+        if exists is not None or (run := _insert_guarded(session, run)) is None:
             return  # this step ran already: whoever ran it carried the flow on
         following = execute(session, run, enrollment, definition, step, now)
         if following is None:
@@ -326,15 +350,8 @@ def execute(
     now: datetime,
 ) -> str | None:
     """Run a due step; answers the step the flow goes on to now, or None when it waits here."""
-    if step.wait is not None:
-        run.state, run.started_at = StepRunState.WAITING, now
-        run.wake_at = now + timedelta(hours=step.wait.hours)
-        session.flush()
-        return None
-    if step.condition is not None:
-        run.state, run.started_at = StepRunState.WAITING, now
-        run.waiting_for = step.condition.event
-        run.wake_at = now + timedelta(hours=step.condition.within_hours)
+    if step.wait is not None or step.condition is not None:
+        waiting(run, step, now)
         session.flush()
         return None
     assert step.action is not None
@@ -350,6 +367,16 @@ def execute(
             return None
     dispatch(session, run, enrollment, definition, step, now)
     return definition.following(step.key)
+
+
+def waiting(run: JourneyStepRun, step: Step, now: datetime) -> None:
+    """A wait or a condition begins: the run waits until its time (a condition: for its event, until then)."""
+    run.state, run.started_at = StepRunState.WAITING, now
+    if step.wait is not None:
+        run.wake_at = now + timedelta(hours=step.wait.hours)
+    elif step.condition is not None:
+        run.waiting_for = step.condition.event
+        run.wake_at = now + timedelta(hours=step.condition.within_hours)
 
 
 def hold(run: JourneyStepRun, reason: HoldReason, until: datetime) -> None:
@@ -749,7 +776,9 @@ def settle_conditions(
     session: Session, enrollment: JourneyEnrollment, definition: JourneyDefinition, event: CustomerEvent, now: datetime
 ) -> list[int]:
     """Conditions of this enrollment waiting for this event's kind, decided now (the then branch)."""
-    settled = []
+    settled: list[int] = []
+    if not any(step.condition is not None for step in definition.steps):
+        return settled  # a journey without conditions has none waiting: no read
     waiting = session.scalars(
         select(JourneyStepRun).where(
             JourneyStepRun.enrollment_id == enrollment.id,

@@ -15,6 +15,10 @@ whatever the number of customers enrolled). Over a window [start, end) (default 
   journey before the window's end. For both groups alike: deals closed won in the window (`closed_at`), their
   amount (the won amount, `expected_amount_fen`, as the leaderboard counts it) and the share of customers with a
   won deal. One query for both groups, so the two sides can never be counted differently.
+
+Who sees which customers: every figure counts only the customers the viewer may see (salesnav/handlers/scope.py
+`visible_owner_ids`, by the customer's owner now) — a sales manager their team's, a director and an admin all.
+`owners` None is everyone; the comparison's peers are drawn from the same customers.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, distinct, exists, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, case, distinct, exists, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import Session, aliased
 
 from salesnav import clock
@@ -104,9 +108,28 @@ def window_of(days: int | None, now: datetime | None = None) -> Window:
     return Window(now - timedelta(days=days), now + timedelta(microseconds=1))
 
 
-def journey_stats(session: Session, journey: Journey, window: Window, now: datetime | None = None) -> JourneyStats:
+def owned_by(owners: set[int] | None, customer_id: Any) -> ColumnElement[bool]:
+    """The customer (by its id column) is one of `owners`' (None: anyone's)."""
+    if owners is None:
+        return true()
+    return customer_id.in_(select(Customer.id).where(Customer.owner_id.in_(sorted(owners))))
+
+
+def journey_stats(
+    session: Session,
+    journey: Journey,
+    window: Window,
+    now: datetime | None = None,
+    *,
+    owners: set[int] | None = None,
+) -> JourneyStats:
+    """The journey's figures over the customers of `owners` (None: all customers)."""
     now = now or clock.now()
-    entered = and_(JourneyEnrollment.journey_id == journey.id, window.contains(JourneyEnrollment.entered_at))
+    entered = and_(
+        JourneyEnrollment.journey_id == journey.id,
+        window.contains(JourneyEnrollment.entered_at),
+        owned_by(owners, JourneyEnrollment.customer_id),
+    )
     stuck_run = and_(
         JourneyStepRun.sla_due_at.is_not(None),
         JourneyStepRun.sla_due_at < now,
@@ -146,7 +169,7 @@ def journey_stats(session: Session, journey: Journey, window: Window, now: datet
     for key, (reached, at, done, late, then, otherwise) in sorted(counted.items()):  # a step since removed
         steps.append(StepFigures(key, f"{key}（已从旅程中删除）", "", reached, at, done, late, then, otherwise))
 
-    journey_group, peers = compare(session, journey.id, window)
+    journey_group, peers = compare(session, journey.id, window, owners=owners)
     return JourneyStats(
         journey.id,
         window,
@@ -161,12 +184,19 @@ def journey_stats(session: Session, journey: Journey, window: Window, now: datet
     )
 
 
-def compare(session: Session, journey_id: int, window: Window) -> tuple[Group, Group]:
-    """Won deals and their amount in the window: the journey's customers vs. similar customers never in it."""
+def compare(
+    session: Session, journey_id: int, window: Window, *, owners: set[int] | None = None
+) -> tuple[Group, Group]:
+    """Won deals and their amount in the window: the journey's customers vs. similar customers never in it (both
+    among the customers of `owners`, None: all)."""
     owner = aliased(User)
     enrolled = (
         select(JourneyEnrollment.customer_id.label("customer_id"))
-        .where(JourneyEnrollment.journey_id == journey_id, window.contains(JourneyEnrollment.entered_at))
+        .where(
+            JourneyEnrollment.journey_id == journey_id,
+            window.contains(JourneyEnrollment.entered_at),
+            owned_by(owners, JourneyEnrollment.customer_id),
+        )
         .distinct()
         .cte("enrolled")
     )
@@ -186,6 +216,7 @@ def compare(session: Session, journey_id: int, window: Window) -> tuple[Group, G
         .join(peer_owner, peer_owner.id == Customer.owner_id)
         .where(
             Customer.deleted_at.is_(None),
+            true() if owners is None else Customer.owner_id.in_(sorted(owners)),
             Customer.id.not_in(ever_in),
             exists(
                 select(literal(1))
@@ -272,7 +303,8 @@ def customer_journeys(session: Session, customer_id: int, now: datetime | None =
     rows = session.execute(
         select(JourneyEnrollment, Journey.name, Journey.definition)
         .join(Journey, Journey.id == JourneyEnrollment.journey_id)
-        .where(JourneyEnrollment.customer_id == customer_id, Journey.deleted_at.is_(None))
+        # an archived journey (soft-deleted after it ran) stays in the history of the customers who went through it
+        .where(JourneyEnrollment.customer_id == customer_id)
         .order_by(
             case((JourneyEnrollment.state == EnrollmentState.ACTIVE, 0), else_=1),
             JourneyEnrollment.entered_at.desc(),

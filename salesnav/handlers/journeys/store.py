@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from salesnav import clock
 from salesnav.handlers.errors import DomainError, NotFound
-from salesnav.handlers.journeys import listening
+from salesnav.handlers.journeys import listening, progress
 from salesnav.handlers.journeys.definition import (
     DEPARTMENT_KINDS,
     DefinitionError,
@@ -19,7 +19,22 @@ from salesnav.handlers.journeys.definition import (
     parse_definition,
 )
 from salesnav.handlers.records import audit
-from salesnav.models import Department, DepartmentKind, Journey, Material, User
+from salesnav.models import (
+    Customer,
+    Department,
+    DepartmentKind,
+    EnrollmentState,
+    Journey,
+    JourneyEnrollment,
+    JourneyStepRun,
+    Material,
+    StepRunState,
+    Task,
+    TaskStatus,
+    User,
+)
+
+ARCHIVED_REASON = "旅程已归档"
 
 
 def check_references(session: Session, definition: JourneyDefinition) -> None:
@@ -107,3 +122,70 @@ def journey_by_id(session: Session, journey_id: int) -> Journey:
     if journey is None or journey.deleted_at is not None:
         raise NotFound("旅程不存在")
     return journey
+
+
+def enrollment_counts(
+    session: Session, journey_ids: list[int] | None = None, *, owners: set[int] | None = None
+) -> dict[int, tuple[int, int]]:
+    """journey id → (customers who ever entered it, customers in it now), among the customers of `owners` (None:
+    all); journeys none of them entered are absent."""
+    query = select(
+        JourneyEnrollment.journey_id,
+        func.count(),
+        func.count(case((JourneyEnrollment.state == EnrollmentState.ACTIVE, 1))),
+    ).group_by(JourneyEnrollment.journey_id)
+    if journey_ids is not None:
+        query = query.where(JourneyEnrollment.journey_id.in_(journey_ids))
+    if owners is not None:
+        query = query.where(
+            JourneyEnrollment.customer_id.in_(select(Customer.id).where(Customer.owner_id.in_(sorted(owners))))
+        )
+    return {journey_id: (int(ever), int(now)) for journey_id, ever, now in session.execute(query)}
+
+
+def remove_journey(session: Session, actor: User | None, journey_id: int) -> tuple[str, int]:
+    """Take a journey off the list (rows are never hard-deleted: `deleted_at` is set either way). Never run (no
+    customer ever entered it): deleted — gone from every page. Run: archived — switched off, kept with its
+    customers' history and figures (under 已归档), and everyone still in it taken out: their unfinished steps
+    cancelled (their open tasks too), so nothing more is sent or asked of anyone.
+
+    Returns ("deleted", 0) or ("archived", customers taken out)."""
+    journey = journey_by_id(session, journey_id)
+    now = clock.now()
+    ever = session.scalar(select(func.count()).where(JourneyEnrollment.journey_id == journey.id)) or 0
+    before = {"name": journey.name, "version": journey.version, "active": journey.active}
+    journey.active, journey.deleted_at = False, now
+    journey.template = None  # the ready journey it came from may be added afresh
+    session.flush()
+    if not ever:
+        audit(session, actor, "journey", journey.id, "delete", before, {"active": False})
+        listening.forget()
+        return "deleted", 0
+    # Everyone still in it out, in a few statements whatever their number (guarded by state, as the runner's
+    # own exit is: a step the runner finishes meanwhile stays finished).
+    unfinished = (JourneyStepRun.journey_id == journey.id) & JourneyStepRun.state.in_(progress.UNFINISHED)
+    open_tasks = select(JourneyStepRun.task_id).where(unfinished, JourneyStepRun.task_id.is_not(None))
+    session.execute(
+        update(Task)
+        .where(Task.id.in_(open_tasks), Task.status == TaskStatus.OPEN)
+        .values(status=TaskStatus.CANCELLED, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(JourneyStepRun)
+        .where(unfinished)
+        .values(state=StepRunState.CANCELLED, wake_at=None, outcome="exited", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    taken_out = session.execute(
+        update(JourneyEnrollment)
+        .where(JourneyEnrollment.journey_id == journey.id, JourneyEnrollment.state == EnrollmentState.ACTIVE)
+        .values(
+            state=EnrollmentState.EXITED, exited_at=now, exit_reason=ARCHIVED_REASON, current_step=None, updated_at=now
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
+    session.expire_all()
+    audit(session, actor, "journey", journey.id, "archive", before, {"active": False, "exited": int(taken_out)})
+    listening.forget()
+    return "archived", int(taken_out)

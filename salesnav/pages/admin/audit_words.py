@@ -60,6 +60,8 @@ ACTIONS = {
     "pool.assigned": "分配公海客户",
     "activate": "启用",
     "deactivate": "暂停",
+    "archive": "归档",
+    "delete": "删除",
 }
 FIELDS = {
     "active": "在职",
@@ -124,6 +126,7 @@ FIELDS = {
     "undone": "已撤销",
     "ticket_notice_user_ids": "协同单通知成员",
     "version": "版本",
+    "exited": "移出旅程的客户",
 }
 # A field whose word depends on what changed (a member's `active` is 在职, a journey's is 启用).
 ENTITY_FIELDS = {"journey": {"active": "启用"}}

@@ -69,14 +69,42 @@ MAX_FORM_STEPS = spec.MAX_STEPS
 def journeys() -> str:
     s = g.admin_db
     items = use_cases.journeys(s)
+    archived = use_cases.archived_journeys(s)
+    seen = use_cases.viewing(s, g.admin)
     return render_template(
         "admin/journeys.html",
         items=items,
+        archived=archived,
+        counts=use_cases.enrollment_counts(s, [j.id for j in items + archived], owners=seen.owners),
+        scope_label=seen.label,
+        scoped=seen.owners is not None,
         trigger_label=kind_label,
         step_count=lambda j: len((j.definition or {}).get("steps") or []),
         may_build=is_admin(g.admin),
         ready_missing=is_admin(g.admin) and use_cases.ready_missing(s),
     )
+
+
+# --- taking a journey off the list: delete (never run) or archive (customers went through it) --------------
+
+
+@bp.get("/journeys/<int:journey_id>/remove")
+def journey_remove_confirm(journey_id: int) -> str:
+    """What removing will do, said before it is done: a confirmation page (works without script)."""
+    return render_template("admin/journey_remove.html", removal=use_cases.removal(g.admin_db, g.admin, journey_id))
+
+
+@bp.post("/journeys/<int:journey_id>/remove")
+def journey_remove(journey_id: int) -> Response:
+    name = use_cases.journey(g.admin_db, journey_id).name
+    done, taken_out = use_cases.remove_journey(g.admin_db, g.admin, journey_id)
+    g.admin_db.commit()
+    if done == "deleted":
+        flash(f"已删除客户旅程「{name}」")
+    else:
+        stopped = f"，{taken_out} 位客户移出旅程，尚未完成的步骤已停止" if taken_out else ""
+        flash(f"已归档客户旅程「{name}」{stopped}。效果数据仍可在「已归档的旅程」中查看")
+    return redirect(url_for("admin.journeys"))
 
 
 @bp.post("/journeys/ready")
@@ -189,6 +217,7 @@ def _builder(draft: Draft, errors: list[tuple[str, str]] | None = None, status: 
         end=spec.END,
         end_label=END_LABEL,
         journey=use_cases.journey(s, draft.journey_id) if draft.journey_id else None,
+        journey_ran=bool(draft.journey_id and use_cases.enrollment_counts(s, [draft.journey_id])),
     ), status
 
 
@@ -429,16 +458,19 @@ def _place_errors(errors: list[tuple[str, str]], step_count: int) -> tuple[dict[
 @bp.get("/journeys/<int:journey_id>/stats")
 def journey_stats(journey_id: int) -> str:
     s = g.admin_db
-    found = use_cases.journey(s, journey_id)
+    found = use_cases.journey_with_archived(s, journey_id)
     days = request.args.get("days", type=int)
     if days is not None and days not in stats_cases.WINDOW_CHOICES:
         abort(400, description="统计区间只能是 30、90、180 或 365 天")
     window = stats_cases.window_of(days)
-    figures = stats_cases.journey_stats(s, found, window)
+    seen = use_cases.viewing(s, g.admin)
+    figures = stats_cases.journey_stats(s, found, window, owners=seen.owners)
     return render_template(
         "admin/journey_stats.html",
         journey=found,
         stats=figures,
+        scope_label=seen.label,
+        scoped=seen.owners is not None,
         days=days or stats_cases.DEFAULT_WINDOW_DAYS,
         choices=stats_cases.WINDOW_CHOICES,
         trigger_label=kind_label(found.trigger_kind),

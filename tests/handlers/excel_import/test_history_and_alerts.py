@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 
 from salesnav import metrics
-from salesnav.handlers import rule_settings
+from salesnav.handlers import pool, rule_settings
 from salesnav.handlers.dashboards.executive import executive_figures
 from salesnav.handlers.opportunities import NewOpportunity, create_from_touchpoints
 from salesnav.jobs import rules as rule_jobs
@@ -26,6 +26,7 @@ from salesnav.models import (
     Customer,
     Opportunity,
     OutboundMessage,
+    PoolWarning,
     StageTransition,
     Task,
     Touchpoint,
@@ -211,3 +212,46 @@ def test_deals_imported_silent_make_one_digest_and_wait_for_the_grace_before_the
     # 宁波妇保院 was followed up the day before the import: silent only 72 h after that, like any deal.
     scan_at(72)
     assert alerted() == imported | {own_deal}
+
+
+def test_imported_customers_silent_in_the_old_sheet_get_their_pool_clock_from_the_import(
+    session, org, run_import, frozen_clock
+):
+    """公海预警 counts a customer's silence from its last touchpoint; history an import brings in is not the rep's
+    silence, so an imported customer's pool clock starts at the import (as imported deals' follow-up alerts wait
+    for the grace period). A customer the rep neglected in SalesNav itself is warned as always."""
+    neglected = f.customer(session, org.rep, name="老客户医院")  # 三甲: back to the pool after 60 silent days
+    f.touchpoint(session, org.rep, neglected, occurred_at=at9(2025, 11, 1))
+    session.commit()
+    imp = run_import(org.rep, history_sheet())  # last remarks 2025-10-29, 11-19, 11-26: all > 90 days ago
+    imported = set(imp.created_ids["customer"])
+    assert len(imported) == 3
+    assert {c.grade for c in session.scalars(select(Customer).where(Customer.id.in_(imported)))} == {None}  # 30 days
+
+    def warned() -> set[int]:
+        return set(session.scalars(select(PoolWarning.customer_id)))
+
+    def pool_warnings() -> list[str]:
+        return [m for m in messages_to(session, org.rep) if m.startswith("【公海预警】")]
+
+    assert pool.scan(session).warned == 1
+    session.commit()
+    assert warned() == {neglected.id}
+    assert pool_warnings() == [
+        "【公海预警】客户「老客户医院」已 121 天未跟进（三甲客户超过 60 天未跟进退回公海），"
+        "将于 2026-03-05 09:30 退回公海。在此之前记录一次跟进即可保留。"
+    ]
+
+    frozen_clock.advance(timedelta(days=30) - timedelta(minutes=1))  # the import's 30 days not yet over
+    pool.scan(session)
+    session.commit()
+    assert warned() & imported == set()
+
+    frozen_clock.advance(timedelta(minutes=2))  # 30 days after the import, still no follow-up: warned, once each
+    assert pool.scan(session).warned == 3
+    session.commit()
+    assert warned() >= imported
+    texts = pool_warnings()[1:]
+    assert len(texts) == 3
+    # The message tells the silence as it is: since the last remark, not since the import.
+    assert "【公海预警】客户「衢州妇保院」已 126 天未跟进（其他客户超过 30 天未跟进退回公海）" in "".join(texts)

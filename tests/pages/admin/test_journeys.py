@@ -371,3 +371,52 @@ def test_a_department_named_by_its_name_and_a_retired_material_are_kept_when_the
     form = {k: v for k, v in _fields(html).items() if k not in ("csrf_token", "op")}
     response = _post(client, form)  # saved again as shown: the missing material is said, not silently dropped
     assert response.status_code == 400 and "的素材不存在或已下架，请重新选择" in text_of(response)
+
+
+def test_a_manager_sees_the_journeys_figures_for_their_team_a_director_and_an_admin_for_everyone(live, org, session):
+    j = journey(session)
+    mine_done = f.customer(session, org.rep, name="甲医院")  # 钱主管's team (rep01, rep02)
+    mine_stuck = f.customer(session, org.other_rep, name="乙医院")
+    theirs = f.customer(session, org.outsider_rep, name="丙医院")  # 孙主管's team (rep03)
+    my_peer = f.customer(session, org.other_rep, name="庚医院")
+    their_peer = f.customer(session, org.outsider_rep, name="辛医院")
+    enrol(session, j, mine_done, 10, COMPLETED, [Run("s1", DONE), Run("s2", DONE, "then"), Run("s3", DONE)])
+    enrol(session, j, mine_stuck, 5, ACTIVE, [Run("s1", OPEN, sla_in_hours=-2)])
+    enrol(session, j, theirs, 3, ACTIVE, [Run("s1", DONE), Run("s2", DONE, "else")])
+    won(session, mine_done, org.rep, 1_000_000, days_ago=5)
+    won(session, theirs, org.outsider_rep, 2_000_000, days_ago=5)
+    won(session, my_peer, org.other_rep, 300_000, days_ago=5)
+    won(session, their_peer, org.outsider_rep, 700_000, days_ago=5)
+    session.commit()
+
+    def seen_by(client):
+        page = client.get(f"/admin/journeys/{j.id}/stats").get_data(as_text=True)
+        figures = dict(re.findall(r'data-figure="(\w+)"><div class="num">(\d+)</div>', page))
+        compare = " ".join(re.sub(r"<[^>]+>", " ", page[page.index('id="compare"') :]).split())
+        scope = re.search(r'<p class="muted" id="scope">([^<]*)</p>', page).group(1)
+        listing = text_of(client.get("/admin/journeys"))
+        return figures, compare, scope, listing
+
+    manager = live.app.test_client()
+    sign_in_with_wecom(manager, "mgr01")
+    figures, compare, scope, listing = seen_by(manager)
+    assert figures == {"entered": "2", "active": "1", "completed": "1", "stuck": "1", "exited": "0"}
+    assert "客户数 2 1" in compare and "赢单金额 ¥10,000 ¥3,000" in compare  # 甲乙 against 庚, not 丙 or 辛
+    assert scope.startswith("统计范围：您团队（2 名销售）的客户") and "对比的相似客户也在您团队中" in scope
+    assert "进入过 2 位客户，1 位在旅程中" in listing and "客户人数只计您团队（2 名销售）的客户" in listing
+
+    other_manager = live.app.test_client()
+    sign_in_with_wecom(other_manager, "mgr02")
+    figures, compare, scope, listing = seen_by(other_manager)
+    assert figures == {"entered": "1", "active": "1", "completed": "0", "stuck": "0", "exited": "0"}
+    assert "客户数 1 1" in compare and "赢单金额 ¥20,000 ¥7,000" in compare
+    assert "您团队（1 名销售）" in scope and "进入过 1 位客户，1 位在旅程中" in listing
+
+    director = live.app.test_client()
+    sign_in_with_wecom(director, "dir01")
+    for everyone in (_admin(live), director):
+        figures, compare, scope, listing = seen_by(everyone)
+        assert figures == {"entered": "3", "active": "2", "completed": "1", "stuck": "1", "exited": "0"}
+        assert "客户数 3 2" in compare and "赢单金额 ¥30,000 ¥10,000" in compare
+        assert scope == "统计范围：全公司的客户。" and "进入过 3 位客户，2 位在旅程中" in listing
+        assert "客户人数只计" not in listing

@@ -140,3 +140,39 @@ def test_the_builder_and_the_figures_on_a_desk(live, org, desk_page):
         row.get_by_role("link", name="看效果").click()
     assert desk_page.locator("#funnel .card").count() == 5
     shot(desk_page, "journey-stats-desk")
+
+
+def test_an_admin_archives_a_journey_that_ran_and_deletes_one_that_never_did_on_a_phone(live, org, page, session):
+    from tests import factories as f
+    from tests.handlers.journeys.rows import ACTIVE, OPEN, Run, enrol, journey
+
+    ran = journey(session, name="跑过的旅程")
+    enrol(session, ran, f.customer(session, org.rep, name="甲医院"), 2, ACTIVE, [Run("s1", OPEN, sla_in_hours=6)])
+    session.commit()
+    build_three_steps(page, live, "没跑过的旅程")
+    submit(page, page.locator("#save-journey"))
+
+    unrun = page.locator('#journeys .journey[data-name="没跑过的旅程"]')
+    assert "还没有客户进入" in unrun.inner_text()
+    submit(page, unrun.get_by_role("link", name="删除"))
+    assert "这个旅程还没有客户进入过，删除后不留任何记录" in page.inner_text("body")
+    shot(page, "journey-delete-confirm-phone")
+    submit(page, page.locator("#confirm-remove"))
+    assert "已删除客户旅程「没跑过的旅程」" in page.inner_text("body")
+    assert page.locator('#journeys .journey[data-name="没跑过的旅程"]').count() == 0
+
+    row = page.locator('#journeys .journey[data-name="跑过的旅程"]')
+    assert "进入过 1 位客户，1 位在旅程中" in row.inner_text()
+    submit(page, row.get_by_role("link", name="归档"))
+    body = page.inner_text("body")
+    assert "已有 1 位客户进入过这个旅程，所以不能删除，只能归档" in body and "正在旅程中的 1 位客户将被移出" in body
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    shot(page, "journey-archive-confirm-phone")
+    submit(page, page.locator("#confirm-remove"))
+    assert "已归档客户旅程「跑过的旅程」，1 位客户移出旅程" in page.inner_text("body")
+    archived = page.locator('#archived-journeys .journey[data-name="跑过的旅程"]')
+    assert "已归档" in archived.inner_text() and "进入过 1 位客户" in archived.inner_text()
+    shot(page, "journeys-archived-phone")
+    with page.expect_navigation():
+        archived.get_by_role("link", name="看效果").click()
+    assert "已归档" in page.inner_text("body") and page.locator("#funnel .card").count() == 5
