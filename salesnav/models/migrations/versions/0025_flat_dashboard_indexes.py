@@ -23,7 +23,7 @@ customer or retirement changes, and when its customer's grade changes.
 SQLite gets the same indexes without the included columns.
 
 Revision ID: 0025
-Revises: 0027
+Revises: 0023
 """
 
 from collections.abc import Sequence
@@ -34,7 +34,7 @@ from alembic import op
 import salesnav.models.base
 
 revision: str = "0025"
-down_revision: str | None = "0027"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
