@@ -110,3 +110,63 @@ def test_a_previewed_import_read_back_carries_its_preview_and_a_split_goes_throu
     assert names == ["常州第一人民医院（本部）", "常州第一人民医院"]
     finished = client.get(f"/api/v1/imports/{body['id']}", headers=headers).get_json()
     assert finished["status"] == "done" and "preview" not in finished
+
+
+def test_near_miss_rows_read_back_with_their_preview_stay_separate_customers_through_the_commit(
+    client, org, login, live_api, frozen_clock
+):
+    """Two rows joined only by a mobile (two names: a distributor and a hospital its manager also answers for),
+    and a row spelled close to a customer the rep has: the preview read back through the API lists both, and
+    the rep's decisions — split the first, "new" for the second — go through the commit endpoint."""
+    headers = login(org.rep)
+    with db.transaction() as s:
+        s.add(Customer(name="苏州立德医院", owner_id=org.rep.id))
+    data = sheets.xlsx(
+        {
+            "台账": [
+                ["客户名称", "手机", "跟进记录"],
+                ["扬州康华医疗器械有限公司", 13955556666.0, "2026/1/8 电话沟通"],
+                ["扬州康华医院", "139 5555 6666", "2026/1/12 面访"],
+                ["苏州立得医院", "13700003333", "2026/1/15 微信发资料"],
+            ]
+        }
+    )
+    body = upload(client, headers, data).get_json()
+    read = client.get(f"/api/v1/imports/{body['id']}", headers=headers).get_json()
+    assert read["status"] == "previewed"
+    (merge,) = read["preview"]["merges"]
+    assert (merge["row"], merge["name"], merge["into_row"], merge["into"], merge["by"], merge["decision"]) == (
+        3,
+        "扬州康华医院",
+        2,
+        "扬州康华医疗器械有限公司",
+        "phone",
+        "merge",
+    )
+    (near,) = read["preview"]["near_misses"]
+    assert (near["name"], near["rows"], near["decision"]) == ("苏州立得医院", [4], "new")
+    assert [(c["name"], round(c["score"])) for c in near["candidates"]] == [("苏州立德医院", 83)]
+    assert read["preview"]["summary"]["new_customers"] == 2  # 扬州康华 (two rows as one), 苏州立得医院
+
+    done = client.post(
+        f"/api/v1/imports/{body['id']}/commit",
+        headers=headers,
+        json={"matches": {"扬州康华医院": "split", "苏州立得医院": "new"}},
+    )
+    assert done.status_code == 202, done.get_json()
+    assert done.get_json()["counts"]["new_customers"] == 3  # the split said at once, before the job runs
+    live_api.drain()
+    finished = client.get(f"/api/v1/imports/{body['id']}", headers=headers).get_json()
+    assert (finished["status"], finished["counts"]["customers"], finished["counts"]["touchpoints"]) == ("done", 3, 3)
+    assert "preview" not in finished
+    with db.transaction() as s:
+        filed = {
+            c.name: [t.summary for t in s.scalars(select(Touchpoint).where(Touchpoint.customer_id == c.id))]
+            for c in s.scalars(select(Customer).where(Customer.deleted_at.is_(None)).order_by(Customer.id))
+        }
+    assert filed == {
+        "苏州立德医院": [],
+        "扬州康华医疗器械有限公司": ["电话沟通"],
+        "扬州康华医院": ["面访"],
+        "苏州立得医院": ["微信发资料"],
+    }

@@ -303,7 +303,8 @@ def customer_journeys(session: Session, customer_id: int, now: datetime | None =
     rows = session.execute(
         select(JourneyEnrollment, Journey.name, Journey.definition)
         .join(Journey, Journey.id == JourneyEnrollment.journey_id)
-        .where(JourneyEnrollment.customer_id == customer_id, Journey.deleted_at.is_(None))
+        # an archived journey (soft-deleted after it ran) stays in the history of the customers who went through it
+        .where(JourneyEnrollment.customer_id == customer_id)
         .order_by(
             case((JourneyEnrollment.state == EnrollmentState.ACTIVE, 0), else_=1),
             JourneyEnrollment.entered_at.desc(),

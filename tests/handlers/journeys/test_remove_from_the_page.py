@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from salesnav.handlers.journeys.stats import customer_journeys, describe_customer_journey
 from salesnav.models import (
     AuditEntry,
     EnrollmentState,
@@ -126,6 +127,11 @@ def test_a_journey_that_ran_is_archived_its_customers_steps_stop_and_its_figures
     assert len(app.emulator.sent(h.org.rep.wecom_userid)) == sent_before
     with db.transaction() as s:
         assert s.scalar(select(func.count()).where(JourneyEnrollment.journey_id == journey_id)) == 1
+
+    # The hospital's own history still says it went through it, and why it left.
+    with db.transaction() as s:
+        [went] = customer_journeys(s, h.customer_id)
+        assert describe_customer_journey(went) == "「白皮书下载后三部门联动」已退出（旅程已归档）"
 
     # Its figures stay: the customer who went through it, now out of it.
     admin = _signed_in(app, h.org.admin.wecom_userid)  # signed in afresh: the page's sign-in lasts less than 80 h
