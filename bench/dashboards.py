@@ -41,7 +41,7 @@ from sqlalchemy.engine import make_url
 from salesnav import clock, metrics
 from salesnav.app import create_app
 from salesnav.handlers.dashboards.battle_map import rep_maps, team_battle_map
-from salesnav.handlers.dashboards.executive import executive_figures, level1_window, trend_weeks
+from salesnav.handlers.dashboards.executive import executive_figures, forget_kept, level1_window, trend_weeks
 from salesnav.handlers.dashboards.teams import teams_overview
 from salesnav.handlers.stages import ensure_default_stages
 from salesnav.jobs.dashboards import rebuild_metric_aggregates, refresh_executive, refresh_metric_aggregates
@@ -457,6 +457,9 @@ def build(url: str, touchpoints: int) -> None:
     )
 
 
+RESULTS: dict[str, tuple[float, float]] = {}  # name -> (first call, median), for the comparison between sizes
+
+
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
     """(first call, median of the next `repeat`) in seconds."""
     started = time.perf_counter()
@@ -490,10 +493,22 @@ def measure(repeat: int) -> None:
                 lambda: aggregates.sums_by_window(s, windows, company, TZ),
             ),
             (
-                "records: stage_advancement_deviation (30 d)",
+                "aggregates: stage deviation, baseline per closing day",
+                lambda: aggregates.stage_deviation_of(s, window, company, TZ),
+            ),
+            (
+                "aggregates: funnel over the kept first touches",
+                lambda: aggregates.conversion_funnel_of(s, window, company, TZ),
+            ),
+            ("aggregates-free: win_rate (30 d, closed-deal index)", lambda: metrics.win_rate(s, window, company)),
+            (
+                "  (for reference) records: stage_advancement_deviation",
                 lambda: metrics.stage_advancement_deviation(s, window, company),
             ),
-            ("records: conversion_funnel (30 d)", lambda: metrics.conversion_funnel(s, window, company)),
+            (
+                "  (for reference) records: conversion_funnel (30 d)",
+                lambda: metrics.conversion_funnel(s, window, company),
+            ),
             ("LEVEL 1 executive_figures (what the page computes)", lambda: executive_figures(s, NOW, TZ)),
             (
                 "LEVEL 2 team_battle_map (one team of 10, this week)",
@@ -512,9 +527,11 @@ def measure(repeat: int) -> None:
         baseline = None
         print(f"{'':56s} {'first':>11s} {'median':>11s}  × count(*)")
         for name, fn in cases:
+            forget_kept()  # the first call computes everything: no per-process copy of the record-read parts
             first, median = timed(fn, repeat)
             baseline = baseline or median
-            print(f"{name:56s} {ms(first)} {ms(median)}  {median / baseline:6.1f}")
+            RESULTS[name] = (first, median)
+            print(f"{name:56s} {ms(first)} {ms(median)}  {median / baseline:6.2f}", flush=True)
         battle = team_battle_map(s, manager, NOW.date(), NOW, TZ)
         print(
             f"team map: {len(battle.reps)} reps, {sum(len(r.rows) for r in battle.reps)} bars rows, "
@@ -609,9 +626,11 @@ def measure_pages(repeat: int, manager_userid: str) -> None:
         ("PAGE /dashboards/team (Level 2, one team)", lambda: get(manager, "/dashboards/team")),
         ("PAGE /dashboards/teams (Level 2, director: 50 teams)", lambda: get(director, "/dashboards/teams")),
     ]:
+        forget_kept()
         first, median = timed(fn, repeat)
         served[name] = median
-        print(f"{name:52s} {ms(first)} {ms(median)}")
+        RESULTS[name] = (first, median)
+        print(f"{name:56s} {ms(first)} {ms(median)}", flush=True)
     level1, level2, teams = (
         served["PAGE /dashboards/exec (Level 1)"],
         served["PAGE /dashboards/team (Level 2, one team)"],
@@ -642,6 +661,34 @@ def main() -> None:
     cells = rebuild_metric_aggregates(NOW.isoformat())
     print(f"aggregates rebuilt: {cells:,} day x rep cells in {time.perf_counter() - started:.1f} s")
     measure(args.repeat)
+    compare_sizes(args.touchpoints)
+
+
+def compare_sizes(touchpoints: int) -> None:
+    """Keep this run's figures (in the system's temporary directory) and, when the other size has been run,
+    print the two side by side: each figure's growth from 1M to 10M against count(*)'s growth."""
+    import json
+    import tempfile
+
+    folder = Path(tempfile.gettempdir())
+    (folder / f"salesnav_bench_dashboards_{touchpoints}.json").write_text(json.dumps(RESULTS))
+    other = TOUCHPOINTS * 10 if touchpoints == TOUCHPOINTS else TOUCHPOINTS
+    path = folder / f"salesnav_bench_dashboards_{other}.json"
+    if not path.exists():
+        return
+    kept = json.loads(path.read_text())
+    small, large = (kept, RESULTS) if other < touchpoints else (RESULTS, kept)
+    base = "baseline: SELECT count(*) FROM touchpoints"
+    grows = large[base][1] / small[base][1]
+    print(f"\nflat cost, 1M -> 10M touchpoints (warm medians; count(*) grows x{grows:.1f} on the same machine):")
+    print(f"{'':56s} {'1M':>9s} {'10M':>9s}  {'x':>5s}   first 1M / 10M")
+    for name in large:
+        if name in small:
+            (f1, m1), (f10, m10) = small[name], large[name]
+            print(
+                f"{name:56s} {m1 * 1000:7.1f}ms {m10 * 1000:7.1f}ms {m10 / m1:5.1f}   "
+                f"{f1 * 1000:7.1f} / {f10 * 1000:7.1f} ms"
+            )
 
 
 if __name__ == "__main__":

@@ -236,10 +236,15 @@ def metrics_verify() -> None:
     with dbs.transaction() as session:
         aggregates.refresh(session, clock.now(), settings.business_tz)
         off = aggregates.verify(session, settings.business_tz)
+        firsts = aggregates.verify_first_touches(session)
     for m in off[:20]:
         click.echo(f"{m.day} 销售 {m.rep_id}：汇总 {m.kept}，按记录 {m.computed}")
-    if off:
-        raise click.ClickException(f"{len(off)} 个单元与记录不符：请运行 salesnav metrics rebuild")
+    for customer_id, kept, computed in firsts[:20]:
+        click.echo(f"客户 {customer_id} 首次触点：汇总 {kept}，按记录 {computed}")
+    if off or firsts:
+        raise click.ClickException(
+            f"{len(off)} 个单元、{len(firsts)} 个客户首次触点与记录不符：请运行 salesnav metrics rebuild"
+        )
     click.echo("一级看板汇总与记录一致")
 
 

@@ -24,43 +24,44 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import Select, delete, func, insert, select, text, union
 from sqlalchemy.orm import Session
 
 from salesnav.metrics.activity import DECISION_ROLE_COUNT, EMOTION_VALUE, touchpoint_cells
 from salesnav.metrics.collaboration import part_cells
 from salesnav.metrics.days import Piece, day_of, day_window, midnight, pieces
-from salesnav.metrics.pipeline import transition_cells
+from salesnav.metrics.pipeline import (
+    BaselineGroup,
+    Funnel,
+    baseline_cells,
+    conversion_funnel,
+    stage_advancement_deviation,
+    transition_cells,
+)
 from salesnav.metrics.results import Ratio
 from salesnav.metrics.scope import Scope, ScopeKind, Window
 from salesnav.models import (
     MetricAggregateState,
     MetricChange,
     MetricDayRep,
+    MetricFirstTouch,
+    MetricStageDay,
+    Opportunity,
     StageTransition,
     TicketPart,
     Touchpoint,
     User,
     setting_areas,
 )
+from salesnav.models.metric_aggregates import CELL_COLUMNS
 from salesnav.models.touchpoints import ANY_CONTACT_BIT, CONTACT_ROLE_BITS
 
 STATE_ID = 1
 BATCH = 20_000  # markers folded in per transaction
 DAYS_PER_QUERY = 31
-CELL_COLUMNS = (
-    "touchpoints",
-    "effective",
-    "quality",
-    "stage_changes",
-    "compliant_changes",
-    "parts_due",
-    "parts_on_time",
-    "parts_opened",
-    "parts_answered",
-)
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,9 @@ def refresh(session: Session, now: datetime, tz: ZoneInfo) -> int:
         cells = {(day_of(m.at, tz), m.rep_id) for m in markers}
         cells |= _coverage_cells(session, [(m.customer_id, m.at) for m in markers if m.customer_id], p)
         recompute(session, cells, p)
+        refresh_first_touches(session, {m.customer_id for m in markers if m.customer_id})
+        # A touchpoint's marker names its customer; the others may be a closed deal's closing moment.
+        refresh_stage_days(session, {day_of(m.at, tz) for m in markers if not m.customer_id}, p)
         ids = [m.id for m in markers]
         for i in range(0, len(ids), 5000):
             session.execute(delete(MetricChange).where(MetricChange.id.in_(ids[i : i + 5000])))
@@ -248,6 +252,10 @@ def rebuild(session: Session, now: datetime, tz: ZoneInfo) -> int:
         _rebuild_postgresql(session, p)
     else:
         _rebuild_cells(session, p)
+    session.execute(delete(MetricFirstTouch))
+    session.execute(insert(MetricFirstTouch).from_select(["customer_id", "first_at"], _first_touches()))
+    session.execute(delete(MetricStageDay))
+    refresh_stage_days(session, _closing_days(session, p), p)
     if last_marker is not None:
         session.execute(delete(MetricChange).where(MetricChange.id <= last_marker))
     _mark_refreshed(session, now, p, rebuilt=True)
@@ -275,6 +283,94 @@ def _all_cells(session: Session, p: Params) -> Iterator[tuple[list[Piece], dict[
     for chunk in _spans(days):
         rows = [pieces(day_window(d, p.tz), p.tz)[0] for d in chunk]
         yield rows, computed_cells(session, rows, Scope(ScopeKind.TEAM, reps), p)
+
+
+def _first_touches(customers: Sequence[int] | None = None) -> Select[int, datetime]:
+    """Each customer's first live touchpoint (of `customers`, or of all), from the records."""
+    query = select(Touchpoint.customer_id, func.min(Touchpoint.occurred_at)).where(Touchpoint.deleted_at.is_(None))
+    if customers is not None:
+        query = query.where(Touchpoint.customer_id.in_(customers))
+    return query.group_by(Touchpoint.customer_id)
+
+
+def refresh_first_touches(session: Session, customers: Iterable[int]) -> None:
+    """Recompute the first touch of the customers a touchpoint change named (one index probe each)."""
+    ordered = sorted(customers)
+    for i in range(0, len(ordered), 500):
+        chunk = ordered[i : i + 500]
+        session.execute(delete(MetricFirstTouch).where(MetricFirstTouch.customer_id.in_(chunk)))
+        session.execute(insert(MetricFirstTouch).from_select(["customer_id", "first_at"], _first_touches(chunk)))
+
+
+def verify_first_touches(session: Session) -> list[tuple[int, datetime | None, datetime | None]]:
+    """The kept first touches against the records: (customer, kept, computed) for each that differs."""
+    kept_rows = session.execute(select(MetricFirstTouch.customer_id, MetricFirstTouch.first_at))
+    kept: dict[int, datetime] = {c: at for c, at in kept_rows}
+    computed: dict[int, datetime] = {c: at for c, at in session.execute(_first_touches())}
+    both = sorted(set(kept) | set(computed))
+    return [(c, kept.get(c), computed.get(c)) for c in both if kept.get(c) != computed.get(c)]
+
+
+def _closing_days(session: Session, p: Params) -> list[date]:
+    """Every local day from the first deal's closing to the last's."""
+    first, last = session.execute(
+        select(func.min(Opportunity.closed_at), func.max(Opportunity.closed_at)).where(
+            Opportunity.closed_at.is_not(None)
+        )
+    ).one()
+    if first is None or last is None:
+        return []
+    start, end = day_of(first, p.tz), day_of(last, p.tz)
+    return [start + timedelta(days=k) for k in range((end - start).days + 1)]
+
+
+def _stage_day_cells(session: Session, days: Iterable[date], p: Params) -> Iterator[tuple[date, BaselineGroup]]:
+    """The baseline groups of the deals closed on each of `days`, from the records (one query per month)."""
+    for chunk in _spans(sorted(set(days))):
+        rows = [pieces(day_window(d, p.tz), p.tz)[0] for d in chunk]
+        for (k, *_), group in baseline_cells(session, rows).items():
+            yield rows[k].day, group
+
+
+def refresh_stage_days(session: Session, days: Iterable[date], p: Params) -> None:
+    """Recompute the stage baseline of these closing days from the records."""
+    days = sorted(set(days))
+    for i in range(0, len(days), 500):
+        session.execute(delete(MetricStageDay).where(MetricStageDay.day.in_(days[i : i + 500])))
+    values = [
+        {
+            "day": day,
+            "stage_id": g.stage_id,
+            "product_line": g.product_line,
+            "grade": g.grade,
+            "seconds": g.seconds,
+            "stays": g.stays,
+        }
+        for day, g in _stage_day_cells(session, days, p)
+    ]
+    if values:
+        session.execute(insert(MetricStageDay), values)
+
+
+def verify_stage_days(session: Session, tz: ZoneInfo) -> list[tuple[date, BaselineGroup | None, BaselineGroup | None]]:
+    """The kept stage baseline against the records: (day, kept, computed) for each group that differs."""
+    p = params(session, tz)
+
+    def key(day: date, g: BaselineGroup) -> tuple[date, int, str, str]:
+        return (day, g.stage_id, g.product_line, g.grade or "")
+
+    kept = {
+        key(r.day, g): g
+        for r in session.scalars(select(MetricStageDay))
+        for g in [BaselineGroup(r.stage_id, r.product_line, r.grade, r.seconds, r.stays)]
+    }
+    computed = {key(day, g): g for day, g in _stage_day_cells(session, _closing_days(session, p), p)}
+    out = []
+    for k in sorted(set(kept) | set(computed)):
+        a, b = kept.get(k), computed.get(k)
+        if a is None or b is None or a.stays != b.stays or abs(a.seconds - b.seconds) > 1e-3:
+            out.append((k[0], a, b))
+    return out
 
 
 @dataclass(frozen=True)
@@ -387,7 +483,7 @@ cells AS (
     GROUP BY 1, 2
 )
 SELECT day, rep_id, {", ".join(f"sum({c})" for c in CELL_COLUMNS)}
-FROM cells GROUP BY day, rep_id
+FROM cells GROUP BY day, rep_id ORDER BY day, rep_id
 """  # noqa: S608
 
 
@@ -472,6 +568,63 @@ def sums_by_rep(session: Session, window: Window, scope: Scope, tz: ZoneInfo) ->
     for (_k, rep), sums in computed_cells(session, partial, scope, p).items():
         out[rep] += sums
     return dict(out)
+
+
+def conversion_funnel_of(session: Session, window: Window, scope: Scope, tz: ZoneInfo) -> Funnel | None:
+    """`conversion_funnel` applied to the window's new customers only: those whose kept first touch falls in
+    the window's whole days, and those touched in its parts of days (today so far) from the records. Every
+    lead is among them (a lead's first touch is in the window), and the definition is then applied to the
+    records as it stands. None when the aggregates are not built."""
+    if ready(session, tz) is None:
+        return None
+    parts = [
+        select(Touchpoint.customer_id).where(
+            Touchpoint.occurred_at >= pc.start, Touchpoint.occurred_at < pc.end, Touchpoint.deleted_at.is_(None)
+        )
+        for pc in pieces(window, tz)
+        if not pc.whole
+    ]
+    candidates: Any = union(
+        select(MetricFirstTouch.customer_id).where(
+            MetricFirstTouch.first_at >= window.start, MetricFirstTouch.first_at < window.end
+        ),
+        *parts,
+    )
+    return conversion_funnel(session, window, scope, candidates=candidates)
+
+
+def stage_deviation_of(session: Session, window: Window, scope: Scope, tz: ZoneInfo) -> Ratio | None:
+    """`stage_advancement_deviation` with its baseline — the stays of the deals closed in the history days
+    before the window — read from the kept days of closing (whole days; a part of a day from the records)
+    instead of a year of deals' stays. None when the aggregates are not built."""
+    if ready(session, tz) is None:
+        return None
+    history_days = setting_areas.dashboard(session).deviation_history_days
+    span = pieces(Window(window.start - timedelta(days=history_days), window.start), tz)
+    whole = [pc.day for pc in span if pc.whole]
+    groups: dict[tuple[int, str, str | None], BaselineGroup] = {}
+
+    def add(g: BaselineGroup) -> None:
+        k = (g.stage_id, g.product_line, g.grade)
+        was = groups.get(k)
+        groups[k] = g if was is None else BaselineGroup(*k, was.seconds + g.seconds, was.stays + g.stays)
+
+    if whole:
+        for stage_id, product_line, grade, seconds, stays in session.execute(
+            select(
+                MetricStageDay.stage_id,
+                MetricStageDay.product_line,
+                MetricStageDay.grade,
+                func.sum(MetricStageDay.seconds),
+                func.sum(MetricStageDay.stays),
+            )
+            .where(MetricStageDay.day >= whole[0], MetricStageDay.day <= whole[-1])
+            .group_by(MetricStageDay.stage_id, MetricStageDay.product_line, MetricStageDay.grade)
+        ):
+            add(BaselineGroup(int(stage_id), product_line, grade, float(seconds or 0), int(stays or 0)))
+    for g in baseline_cells(session, [pc for pc in span if not pc.whole]).values():
+        add(g)
+    return stage_advancement_deviation(session, window, scope, baseline=list(groups.values()))
 
 
 # --- the metrics from sums (each as its function in activity.py, pipeline.py, collaboration.py divides) ---

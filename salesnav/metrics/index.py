@@ -151,8 +151,9 @@ def sales_health_index_of(weights: dict[str, float], sums: Sums) -> HealthIndex:
 
 def verification_metrics_of(window: Window, scope: Scope, sums: Sums, deviation: Ratio) -> list[VerificationMetric]:
     """`verification_metrics` with the effective touchpoints and first responses from the window's maintained
-    sums and the stage deviation (stays left in the window against a year of closed deals) as computed from the
-    records by `stage_advancement_deviation`."""
+    sums and the stage deviation (stays left in the window against a year of closed deals) as
+    `stage_advancement_deviation` computes it — on Level 1 with that year's baseline read from the kept days
+    of closing (`aggregates.stage_deviation_of`)."""
     return _verification(
         aggregates.effective_per_rep_week(sums, window, scope),
         deviation,

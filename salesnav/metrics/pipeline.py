@@ -7,7 +7,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, case, exists, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    String,
+    Subquery,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from salesnav.metrics.days import Piece, business_tz, pieces_table
@@ -90,8 +105,60 @@ def transition_cells(session: Session, rows: Sequence[Piece], scope: Scope) -> d
     return {(int(k), int(rep)): TransitionSums(int(n), int(ok)) for k, rep, n, ok in result}
 
 
+@dataclass(frozen=True)
+class BaselineGroup:
+    """The stays of closed deals in one (stage, product line, grade): their total seconds and how many — what
+    the stage deviation's baseline divides. The aggregates keep them per local day of the deals' closing."""
+
+    stage_id: int
+    product_line: str
+    grade: str | None
+    seconds: float
+    stays: int
+
+
+def _closed_deal_stays(*conditions: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    """The stays of the live deals closed (won or lost) meeting `conditions`: the baseline's history."""
+    return _stays(Opportunity.status.in_(CLOSED), Opportunity.deleted_at.is_(None), *conditions)
+
+
+def baseline_cells(session: Session, rows: Sequence[Piece]) -> dict[tuple[int, int, str, str | None], BaselineGroup]:
+    """The baseline groups of the deals closed in each piece of `rows`, per (index of the piece, stage, product
+    line, grade): the one definition the deviation's history and the aggregates share."""
+    if not rows:
+        return {}
+    table = pieces_table(rows, business_tz())
+    history = _closed_deal_stays(
+        Opportunity.closed_at >= min(p.start for p in rows), Opportunity.closed_at < max(p.end for p in rows)
+    ).subquery("history")
+    closed = select(Opportunity.id, Opportunity.closed_at).subquery("closed")
+    result = session.execute(
+        select(
+            table.c.idx,
+            history.c.stage_id,
+            history.c.product_line,
+            history.c.grade,
+            func.sum(history.c.seconds),
+            func.count(),
+        )
+        .select_from(history)
+        .join(closed, closed.c.id == history.c.opportunity_id)
+        .join(table, (closed.c.closed_at >= table.c.start) & (closed.c.closed_at < table.c.end))
+        .group_by(table.c.idx, history.c.stage_id, history.c.product_line, history.c.grade)
+    )
+    return {
+        (int(k), int(stage), product, grade): BaselineGroup(int(stage), product, grade, float(total or 0), int(n))
+        for k, stage, product, grade, total, n in result
+    }
+
+
 def stage_advancement_deviation(
-    session: Session, window: Window, scope: Scope, *, history_days: int | None = None
+    session: Session,
+    window: Window,
+    scope: Scope,
+    *,
+    history_days: int | None = None,
+    baseline: Sequence[BaselineGroup] | None = None,
 ) -> Ratio:
     """商机阶段推进偏差率: for each stage left in the window, (days spent − mean days in that stage of similar
     opportunities) ÷ that mean; the value is the mean of the absolute deviations (0.38 reads ±38 %).
@@ -102,37 +169,41 @@ def stage_advancement_deviation(
     the window keeps a deal from being its own baseline. A stay without a baseline (or a zero mean) is not
     compared. Numerator: the sum of absolute deviations; denominator: the stays compared. Article baseline ±38 %,
     target ±12 %.
+
+    `baseline`: that history's groups already summed (the maintained aggregates pass them, read per day of
+    closing instead of from a year of deals' stays); by default they are summed from the records here.
     """
-    if history_days is None:
-        history_days = setting_areas.dashboard(session).deviation_history_days
-    history = _stays(
-        Opportunity.status.in_(CLOSED),
-        Opportunity.closed_at >= window.start - timedelta(days=history_days),
-        Opportunity.closed_at < window.start,
-        Opportunity.deleted_at.is_(None),
-    ).subquery("history")
-    # Sums and counts per (stage, product line, grade); the fallback per stage adds those groups up, so the
-    # history is read once.
-    similar = (
-        select(
-            history.c.stage_id,
-            history.c.product_line,
-            history.c.grade,
-            func.sum(history.c.seconds).label("total"),
-            func.count().label("n"),
+    if baseline is None:
+        if history_days is None:
+            history_days = setting_areas.dashboard(session).deviation_history_days
+        history = _closed_deal_stays(
+            Opportunity.closed_at >= window.start - timedelta(days=history_days),
+            Opportunity.closed_at < window.start,
+        ).subquery("history")
+        # Sums and counts per (stage, product line, grade); the fallback per stage adds those groups up, so the
+        # history is read once.
+        similar = (
+            select(
+                history.c.stage_id,
+                history.c.product_line,
+                history.c.grade,
+                func.sum(history.c.seconds).label("total"),
+                func.count().label("n"),
+            )
+            .group_by(history.c.stage_id, history.c.product_line, history.c.grade)
+            .cte("similar")
         )
-        .group_by(history.c.stage_id, history.c.product_line, history.c.grade)
-        .cte("similar")
-    )
+    else:
+        similar = _groups_table(baseline).cte("similar")
     overall = (
         select(similar.c.stage_id, (func.sum(similar.c.total) / func.sum(similar.c.n)).label("mean"))
         .group_by(similar.c.stage_id)
         .subquery("overall")
     )
     now = _window_stays(window, scope)
-    baseline = func.coalesce(similar.c.total / similar.c.n, overall.c.mean)
+    baseline_mean = func.coalesce(similar.c.total / similar.c.n, overall.c.mean)
     total, count = session.execute(
-        select(func.sum(func.abs((now.c.seconds - baseline) / baseline)), func.count())
+        select(func.sum(func.abs((now.c.seconds - baseline_mean) / baseline_mean)), func.count())
         .select_from(now)
         .outerjoin(
             similar,
@@ -143,9 +214,27 @@ def stage_advancement_deviation(
             ),
         )
         .outerjoin(overall, overall.c.stage_id == now.c.stage_id)
-        .where(baseline > 0)
+        .where(baseline_mean > 0)
     ).one()
     return Ratio.of(total, count)
+
+
+def _groups_table(groups: Sequence[BaselineGroup]) -> Any:
+    """The baseline groups as a small table (stage_id, product_line, grade, total, n) of literal selects (the
+    same on PostgreSQL and SQLite); no group: one row that matches no stage."""
+    rows = [g for g in groups if g.stays] or [BaselineGroup(-1, "", None, 0.0, 1)]
+    return union_all(
+        *(
+            select(
+                literal(g.stage_id, BigInteger()).label("stage_id"),
+                literal(g.product_line, String()).label("product_line"),
+                literal(g.grade, String()).label("grade"),
+                literal(g.seconds, Float()).label("total"),
+                literal(g.stays, Integer()).label("n"),
+            )
+            for g in rows
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -192,19 +281,23 @@ class Funnel:
         return Ratio.of(self.won, self.with_opportunity)
 
 
-def conversion_funnel(session: Session, window: Window, scope: Scope) -> Funnel:
+def conversion_funnel(session: Session, window: Window, scope: Scope, *, candidates: Any = None) -> Funnel:
     """The lead funnel: customers first touched in the window (touched in it by a rep in scope and never
     touched before it), those of them that have an opportunity (created at any time since), and those with a
-    won opportunity."""
+    won opportunity.
+
+    `candidates`: customer ids that include every lead of the window (the maintained aggregates pass the
+    customers whose first touch falls in it, salesnav/metrics/aggregates.py); the definition is applied to them
+    only, so the cost follows the window's new customers rather than every customer touched in it."""
     # The window's customers first (one row each), then one index probe each for an earlier live touchpoint.
-    touched = (
-        select(Touchpoint.customer_id.label("customer_id"))
-        .where(
-            window.contains(Touchpoint.occurred_at), scope.covers(Touchpoint.rep_id), Touchpoint.deleted_at.is_(None)
-        )
-        .distinct()
-        .subquery("touched")
-    )
+    conditions = [
+        window.contains(Touchpoint.occurred_at),
+        scope.covers(Touchpoint.rep_id),
+        Touchpoint.deleted_at.is_(None),
+    ]
+    if candidates is not None:
+        conditions.append(Touchpoint.customer_id.in_(candidates))
+    touched = select(Touchpoint.customer_id.label("customer_id")).where(*conditions).distinct().subquery("touched")
     earlier = aliased(Touchpoint)
     leads = (
         select(touched.c.customer_id)

@@ -27,7 +27,13 @@ from salesnav.models.journeys import (
     StepRunState,
 )
 from salesnav.models.messaging import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
-from salesnav.models.metric_aggregates import MetricAggregateState, MetricChange, MetricDayRep
+from salesnav.models.metric_aggregates import (
+    MetricAggregateState,
+    MetricChange,
+    MetricDayRep,
+    MetricFirstTouch,
+    MetricStageDay,
+)
 from salesnav.models.opportunities import (
     ChecklistEvidence,
     ChecklistItem,
@@ -109,6 +115,8 @@ __all__ = [
     "MetricAggregateState",
     "MetricChange",
     "MetricDayRep",
+    "MetricFirstTouch",
+    "MetricStageDay",
     "Opportunity",
     "OpportunityStatus",
     "OutboundMessage",

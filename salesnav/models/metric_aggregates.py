@@ -17,14 +17,29 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Float, Integer, String
+from sqlalchemy import BigInteger, Date, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from salesnav.models.base import Base, BigId
 
+CELL_COLUMNS = (
+    "touchpoints",
+    "effective",
+    "quality",
+    "stage_changes",
+    "compliant_changes",
+    "parts_due",
+    "parts_on_time",
+    "parts_opened",
+    "parts_answered",
+)
+
 
 class MetricDayRep(Base):
     __tablename__ = "metric_day_rep"
+    # A window's cells from the index alone on PostgreSQL (migration 0025): a few hundred index pages in day
+    # order for any window, however many years of cells the table holds and wherever their rows were written.
+    __table_args__ = (Index("ix_metric_day_rep_cells", "day", "rep_id", postgresql_include=list(CELL_COLUMNS)),)
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     rep_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -55,3 +70,31 @@ class MetricAggregateState(Base):
     built_with: Mapped[str] = mapped_column(String(200))  # time zone and settings the cells were computed with
     rebuilt_at: Mapped[datetime]
     refreshed_at: Mapped[datetime]  # every change committed before this is in the cells
+
+
+class MetricFirstTouch(Base):
+    """Each customer's first live touchpoint (the lead funnel's "first touched in the window"), kept by the same
+    refresh from the touchpoint markers, which name the customer (migration 0025)."""
+
+    __tablename__ = "metric_first_touch"
+
+    customer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    first_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class MetricStageDay(Base):
+    """The stage deviation's baseline per local day of closing: the stays of the deals closed (won or lost) that
+    day per (stage, product line, customer grade) — total seconds and count (salesnav/metrics/pipeline.py,
+    `baseline_cells`). A window's baseline adds up its year of days instead of reading a year of deals' stays.
+    Kept by the same refresh: triggers (migration 0025) mark a closed deal's closing day whenever its stays,
+    status, closing time, product line or customer's grade change."""
+
+    __tablename__ = "metric_stage_day"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    stage_id: Mapped[int] = mapped_column(BigInteger)
+    product_line: Mapped[str] = mapped_column(String(100))
+    grade: Mapped[str | None] = mapped_column(String(20))
+    seconds: Mapped[float] = mapped_column(Float)
+    stays: Mapped[int] = mapped_column(Integer)

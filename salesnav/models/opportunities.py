@@ -64,7 +64,18 @@ class ChecklistItem(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
 
 class Opportunity(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
     __tablename__ = "opportunities"
-    __table_args__ = (Index("ix_opportunities_status_last_follow_up", "status", "last_follow_up_at"),)
+    __table_args__ = (
+        Index("ix_opportunities_status_last_follow_up", "status", "last_follow_up_at"),
+        # The deals closed in a window (win rate, the stage baseline's year of closed deals) from the index alone
+        # on PostgreSQL, however many years of deals the table holds (migration 0025).
+        Index(
+            "ix_opportunities_live_closed",
+            "closed_at",
+            postgresql_include=["status", "owner_id", "customer_id", "product_line"],
+            postgresql_where=text("deleted_at IS NULL AND closed_at IS NOT NULL"),
+            sqlite_where=text("deleted_at IS NULL AND closed_at IS NOT NULL"),
+        ),
+    )
 
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
     owner_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
@@ -106,6 +117,14 @@ class StageTransition(IdMixin, Base):
             "ix_stage_transitions_stays",
             "occurred_at",
             postgresql_include=["opportunity_id", "from_stage_id", "from_stage_entered_at"],
+            postgresql_where=text(STAYS_SQL),
+            sqlite_where=text(STAYS_SQL),
+        ),
+        # The same stays per deal: a year of closed deals' stays (the stage baseline) by deal (migration 0025).
+        Index(
+            "ix_stage_transitions_deal_stays",
+            "opportunity_id",
+            postgresql_include=["from_stage_id", "occurred_at", "from_stage_entered_at"],
             postgresql_where=text(STAYS_SQL),
             sqlite_where=text(STAYS_SQL),
         ),

@@ -81,12 +81,13 @@ class Touchpoint(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
     __table_args__ = (
         Index("ix_touchpoints_customer_occurred", "customer_id", "occurred_at"),
         # From the index alone (migration 0010): the lead funnel's "touched before the window?" per customer and
-        # the battle map's latest emotion readings per customer; the battle map's follow-ups per deal.
+        # the battle map's latest emotion readings per customer; the battle map's follow-ups per deal; a live
+        # day's decision-chain coverage (the roles of the customer's lookback days, migration 0025).
         Index(
             "ix_touchpoints_live_customer_occurred",
             "customer_id",
             "occurred_at",
-            postgresql_include=["emotion", "id"],
+            postgresql_include=["emotion", "id", "contact_roles"],
             postgresql_where=text("deleted_at IS NULL"),
             sqlite_where=text("deleted_at IS NULL"),
         ),
@@ -101,11 +102,11 @@ class Touchpoint(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
         Index("ix_touchpoints_occurred", "occurred_at"),
         Index("ix_touchpoints_rep_occurred", "rep_id", "occurred_at"),
         # The company-wide dashboard figures read a window's live touchpoints from this index alone (no heap
-        # visits on PostgreSQL): who, which customer, the emotion and the roles present.
+        # visits on PostgreSQL): who, which customer, the emotion, the roles present and the next step (effective).
         Index(
             "ix_touchpoints_live_occurred",
             "occurred_at",
-            postgresql_include=["customer_id", "rep_id", "emotion", "contact_roles"],
+            postgresql_include=["customer_id", "rep_id", "emotion", "contact_roles", "next_action_due", "next_action"],
             postgresql_where=text("deleted_at IS NULL"),
             sqlite_where=text("deleted_at IS NULL"),
         ),

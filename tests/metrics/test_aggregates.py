@@ -2,10 +2,11 @@
 
 A random sequence of changes through the real use cases — touchpoints logged (today and back-dated),
 corrected and retired, deals opened, moved through their stages with and without the checklist, won and
-lost, ticket parts answered, a rep's customers and deals handed over, a spreadsheet of old history imported
-and undone — with the clock's refresh run at random moments. Afterwards every kept cell is compared with the
-same cell computed from the records (`aggregates.verify`, the self-check), and the Level 1 metrics read
-from the aggregates with the same metrics computed from the records, for several windows and scopes.
+lost, ticket parts answered, a rep's customers and deals handed over, customers regraded, a spreadsheet of
+old history imported and undone — with the clock's refresh run at random moments. Afterwards every kept cell,
+first touch and stage-baseline day is compared with the same computed from the records (`aggregates.verify`,
+the self-check), and the Level 1 metrics read from the aggregates (the funnel and the stage deviation
+included) with the same metrics computed from the records, for several windows and scopes.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from salesnav.models import (
     Emotion,
     MetricChange,
     MetricDayRep,
+    MetricStageDay,
     Opportunity,
     OpportunityStatus,
     Role,
@@ -43,6 +45,7 @@ from salesnav.models import (
 from salesnav.settings import current_settings
 from tests import factories as f
 from tests.handlers.excel_import import sheets
+from tests.metrics import builders
 
 ROLES = (DecisionRole.INFLUENCER, DecisionRole.PURCHASER, DecisionRole.USER, DecisionRole.VETO)
 PATH = ["needs_confirmed", "solution_demo", "sample_test", "negotiation", "contract_approval"]
@@ -55,6 +58,7 @@ STEPS = {  # the changes and how often each is drawn
     "move": 14,
     "answer": 5,
     "hand_over": 1,
+    "regrade": 3,
     "import_history": 1,
     "undo_import": 1,
     "tick": 6,
@@ -198,6 +202,12 @@ class World:
             return
         hand_over(self.session, self.org.admin, leaver_id=leaver.id, successor_id=self.rng.choice(successors).id)
 
+    def regrade(self) -> None:
+        """A customer's grade corrected (the stage baseline compares deals of the same grade)."""
+        customer = self.rng.choice(self.customers)
+        customer.grade = self.rng.choice(["三甲", "二甲", None])
+        self.session.flush()
+
     def import_history(self) -> None:
         self.session.commit()
         rep = self.rng.choice([r for r in self.reps if r.active])
@@ -241,6 +251,8 @@ class World:
 def assert_aggregates_match_the_records(session) -> None:
     """The self-check finds no cell off, and the Level 1 metrics agree both ways for several windows and scopes."""
     assert aggregates.verify(session, tz()) == []
+    assert aggregates.verify_first_touches(session) == []
+    assert aggregates.verify_stage_days(session, tz()) == []
     now = clock.now()
     windows = [
         level1_window(now, tz(), 30),
@@ -266,6 +278,14 @@ def assert_aggregates_match_the_records(session) -> None:
             assert aggregates.visits_per_rep_month(sums, window, scope) == metrics.visits_per_rep_month(
                 session, window, scope
             )
+            assert aggregates.conversion_funnel_of(session, window, scope, tz()) == metrics.conversion_funnel(
+                session, window, scope
+            )
+            deviation = aggregates.stage_deviation_of(session, window, scope, tz())
+            assert deviation is not None
+            raw = metrics.stage_advancement_deviation(session, window, scope)
+            assert deviation.denominator == raw.denominator
+            assert deviation.numerator == pytest.approx(raw.numerator)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -276,7 +296,11 @@ def test_aggregates_equal_the_records_after_random_changes(session, org, tmp_pat
         world.log()
     aggregates.rebuild(session, clock.now(), tz())  # built once, then only maintained
     done = []
-    forced = {rng.randrange(0, 35): "import_history", rng.randrange(35, 70): "hand_over"}
+    forced = {
+        rng.randrange(0, 35): "import_history",
+        rng.randrange(35, 60): "hand_over",
+        rng.randrange(60, 70): "regrade",
+    }
     for k in range(70):
         done.append(world.run(forced[k]) if k in forced else world.step())
         if rng.random() < 0.2:
@@ -292,7 +316,9 @@ def test_aggregates_equal_the_records_after_random_changes(session, org, tmp_pat
     assert aggregates.verify(session, tz()) == []
     rebuilt = sorted((c.day, c.rep_id, c.touchpoints, c.quality) for c in session.scalars(select(MetricDayRep)))
     assert [k[:3] for k in rebuilt] == [k[:3] for k in kept]
-    assert {"log", "edit", "move", "open_deal", "import_history", "hand_over"} <= set(done), done
+    assert {"log", "edit", "move", "open_deal", "import_history", "hand_over", "regrade"} <= set(done), done
+    closed = select(Opportunity).where(Opportunity.closed_at.is_not(None), Opportunity.deleted_at.is_(None))
+    assert (session.scalars(select(MetricStageDay)).first() is None) == (session.scalars(closed).first() is None)
 
 
 def test_a_change_is_caught_by_the_self_check_until_the_refresh_folds_it_in(session, org):
@@ -333,3 +359,26 @@ def test_the_level1_page_reads_the_aggregates_and_shows_what_the_records_say(ses
     assert fresh.health == kept.health
     assert fresh.as_of == clock.now()
     assert kept.window_start == midnight((clock.now().astimezone(tz()) - timedelta(days=29)).date(), tz())
+
+
+def test_the_stage_baseline_follows_a_regrade_and_a_close_after_the_refresh(session, org):
+    now = clock.now()
+    customer = f.customer(session, org.rep, roles=ROLES)
+    path = [("initial_contact", now - timedelta(days=30)), ("needs_confirmed", now - timedelta(days=20))]
+    closed = builders.deal(session, org.rep, customer, [*path, ("won", now - timedelta(days=10))])
+    still_open = builders.deal(session, org.rep, customer, path)
+    aggregates.rebuild(session, now, tz())
+    assert aggregates.verify_stage_days(session, tz()) == []
+    assert session.scalars(select(MetricStageDay)).first() is not None
+
+    customer.grade = "二甲"  # the closed deal's stays now count for another grade
+    session.flush()
+    assert aggregates.verify_stage_days(session, tz()) != []
+    aggregates.refresh(session, now, tz())
+    assert aggregates.verify_stage_days(session, tz()) == []
+
+    advance_stage(session, org.director, opportunity_id=still_open.id, to_stage="lost", override_reason="客户预算取消")
+    assert aggregates.verify_stage_days(session, tz()) != []
+    aggregates.refresh(session, clock.now(), tz())
+    assert aggregates.verify_stage_days(session, tz()) == []
+    assert closed.status is OpportunityStatus.WON

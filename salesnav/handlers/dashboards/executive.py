@@ -81,7 +81,7 @@ def executive_figures(
         as_of = min(now, state.refreshed_at) if state else now
         weights = health_weights(session)
         health, *trend = (sales_health_index_of(weights, s) for s in sums)
-        kept = _from_records(session, window, scope, now, as_of)
+        kept = _from_records(session, window, scope, now, as_of, tz)
         verification = verification_metrics_of(window, scope, sums[0], kept.deviation)
         visits = aggregates.visits_per_rep_month(sums[0], window, scope)
         funnel, win_rate = kept.funnel, kept.win_rate
@@ -121,17 +121,22 @@ def forget_kept() -> None:
     _record_parts.clear()
 
 
-def _from_records(session: Session, window: Window, scope: Scope, now: datetime, as_of: datetime) -> _FromRecords:
+def _from_records(
+    session: Session, window: Window, scope: Scope, now: datetime, as_of: datetime, tz: ZoneInfo
+) -> _FromRecords:
     """The stage deviation, funnel and win rate, computed at most once per refresh of the aggregates and
-    RECORD_PARTS_SECONDS per process (the figures are then as old as the aggregates', under a minute): they
-    cost a few hundred milliseconds and grow with a year of deals, not with the history."""
+    RECORD_PARTS_SECONDS per process (the figures are then as old as the aggregates', under a minute): the
+    deviation's baseline from the kept days of closing, the funnel over the window's new customers (their
+    kept first touches), the window's closed deals from an index — each as costly at ten years as at one."""
     key = (str(session.get_bind().engine.url), window.start, scope.kind, scope.rep_ids, as_of)
     kept = _record_parts.get(key)
     if kept is not None and timedelta(0) <= now - kept[0] < timedelta(seconds=RECORD_PARTS_SECONDS):
         return kept[1]
     parts = _FromRecords(
-        metrics.stage_advancement_deviation(session, window, scope),
-        metrics.conversion_funnel(session, window, scope),
+        aggregates.stage_deviation_of(session, window, scope, tz)
+        or metrics.stage_advancement_deviation(session, window, scope),
+        aggregates.conversion_funnel_of(session, window, scope, tz)
+        or metrics.conversion_funnel(session, window, scope),
         metrics.win_rate(session, window, scope),
     )
     if len(_record_parts) > 64:
