@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/journeys.py [--database-url postgresql://postgres@127.0.0.1:5432/salesnav_bench_journeys]
         [--redis-url redis://127.0.0.1:6379/6] [--customers 100000] [--journeys 50] [--rate 1000] [--seconds 60]
-        [--entry-share 0.1] [--producers 2] [--workers 2] [--due 1000] [--skip-load] [--skip-advance]
+        [--entry-share 0.1] [--producers 2] [--batch-ms 100] [--workers 2] [--due 1000] [--skip-load] [--skip-advance]
 
 The database (created if missing) is dropped and rebuilt, and the Redis database flushed: never point them at real ones.
 
@@ -13,11 +13,14 @@ The database (created if missing) is dropped and rebuilt, and the Redis database
    both sizes; count(*) grows.
 2. Load. `--customers` customers (a 设备科 contact each, 2,500 reps), `--journeys` active journeys (trigger
    webhook.bench_<j>; steps: a message to the rep, a wait of 24 h, a second message), every customer already in
-   one of them. Then `--rate` events a second for `--seconds` from `--producers` processes, each event recorded
-   through `record_customer_event` in a transaction of its own (as the 雷达 page and the webhook do). The mix:
+   one of them. Then `--rate` events a second for `--seconds` from `--producers` processes, as outside systems
+   posting to the webhook: with `--batch-ms` (default 100) each posts what came in that time as one batch
+   (`record_webhook_events`, the use case of POST /hooks/events/batch: one transaction, one INSERT, one journeys
+   job); with `--batch-ms 0` one event a transaction (`record_webhook_event`, as POST /hooks/events). An event's
+   latency counts from when it was due, so the wait for its batch is in it. The mix:
    `--entry-share` of them trigger a journey the customer is not in (→ entry → the rep's message); as many again
    trigger the journey the customer is already in (→ refused, re-entry); the rest are kinds no journey hears
-   (touchpoint.logged: recorded, no job). The journeys' jobs run on the Procfile's `worker` processes
+   (webhook.page.viewed: recorded, no job). The journeys' jobs run on the Procfile's `worker` processes
    (`salesnav worker --queues outbound,inbound,rules,default`, `--workers` of them) over Redis, the WeCom emulator in
    a process of its own. Measured: events recorded (count, none lost: every producer call vs. rows), the rate
    reached, and event → the rep's first message recorded by the emulator (p50/p95/max; target p95 ≤ 5 s).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -421,10 +422,11 @@ class NameSet:
     def postings(self) -> dict[str, list[int]]:
         """Each character → the customers (indexes into `keys`) whose normalised name holds it."""
         if self._by_char is None:
-            self._by_char = {}
+            by_char: defaultdict[str, list[int]] = defaultdict(list)  # (setdefault would make a list per call)
             for i, key in enumerate(self.keys):
                 for c in set(key):
-                    self._by_char.setdefault(c, []).append(i)
+                    by_char[c].append(i)
+            self._by_char = dict(by_char)
         return self._by_char
 
     def closest(self, key: str, limit: int = 3, *, scan_all: bool = True) -> list[tuple[int, float]]:

@@ -12,10 +12,11 @@ server default. Nothing here checks anything: the handlers validate first.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, FromClause, Table, bindparam, false, func, select, text, update
+from sqlalchemy import JSON, BigInteger, ColumnElement, FromClause, Table, bindparam, false, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
@@ -67,6 +68,10 @@ def insert(session: Session, mapped: FromClause, rows: Sequence[Mapping[str, Any
     fill: list[tuple[str | None, Any, Any]] = []  # (the row's key, or None and the constant; the processor)
     for column in columns:
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if dialect.name == "postgresql" and isinstance(column.type, JSON):
+            # The text psycopg's Json would write (json.dumps, as is), without wrapping each value first:
+            # a COPY takes the text of a json column as it is.
+            process = _json_text
         if column.key in given:
             fill.append((column.key, None, process))
             continue
@@ -97,6 +102,10 @@ def insert(session: Session, mapped: FromClause, rows: Sequence[Mapping[str, Any
         return
     marks = ", ".join("?" * len(columns))  # sqlite3's parameter style
     connection.exec_driver_sql(f"INSERT INTO {into} VALUES ({marks})", [tuple(record) for record in values])  # noqa: S608
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value)
 
 
 def insert_new(session: Session, mapped: FromClause, rows: Sequence[dict[str, Any]]) -> list[int]:
