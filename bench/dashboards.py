@@ -11,6 +11,9 @@ are generated in SQL (generate_series, indexes built after the load): 10M in a f
 aggregates are then built by their one-statement backfill (`salesnav metrics rebuild`). Later runs reuse the
 data (`--rebuild` starts over).
 
+`--interleave SMALL_URL` only compares the two built sizes call by call in turns (both meet the same load on a
+shared machine): each figure's 10M/1M ratio beside count(*)'s — the flat-cost check.
+
 Timed in the same run, warm (the first call reported apart), against a plain `SELECT count(*)` of the
 touchpoints (the baseline: it grows with the table): the aggregates' read for the 30-day window and 8 trend
 weeks; the parts still read from the records (stage deviation, funnel); the Level 1 figures as the page
@@ -649,7 +652,16 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--touchpoints", type=int, default=TOUCHPOINTS, help="1000000 (a year) or 10000000 (ten)")
+    parser.add_argument(
+        "--interleave",
+        metavar="SMALL_URL",
+        help="only the flat-cost check: the figures on SMALL_URL (1M, built) and --database-url (10M) in turns",
+    )
     args = parser.parse_args()
+    if args.interleave:
+        db.configure(args.database_url)
+        interleaved(args.interleave, args.database_url, args.repeat)
+        return
     os.environ["DATABASE_URL"] = args.database_url  # the pages' app reads its settings from the environment
     ensure_database(args.database_url)
     if args.rebuild or not loaded(args.database_url):
@@ -662,6 +674,61 @@ def main() -> None:
     print(f"aggregates rebuilt: {cells:,} day x rep cells in {time.perf_counter() - started:.1f} s")
     measure(args.repeat)
     compare_sizes(args.touchpoints)
+
+
+def interleaved(small_url: str, large_url: str, repeat: int) -> None:
+    """The flat-cost check on a shared machine (`--interleave SMALL_URL`): the same figures on both databases
+    (already built), call by call in turns — 1M, 10M, 1M, 10M … — so that both sizes meet the same load; each
+    figure's median on the large one over the small one, beside count(*)'s."""
+    from sqlalchemy.orm import Session
+
+    clock.use(clock.FrozenClock(NOW))
+    engines = [db.make_engine(small_url), db.make_engine(large_url)]
+    sessions = [Session(e) for e in engines]
+    scopes = [Scope.company(s) for s in sessions]
+    managers = [
+        s.scalars(select(User).where(User.role == Role.MANAGER).order_by(User.wecom_userid)).first() for s in sessions
+    ]
+    window = level1_window(NOW, TZ, 30)
+    windows = [window, *trend_weeks(NOW, TZ)]
+    COUNT = text("SELECT count(*) FROM touchpoints")
+
+    def level1_cold(s: Any) -> Any:
+        forget_kept()
+        return executive_figures(s, NOW, TZ)
+
+    cases: list[tuple[str, Callable[[Any, int], Any]]] = [
+        ("baseline: SELECT count(*) FROM touchpoints", lambda s, k: s.execute(COUNT)),
+        ("aggregates: 30 d + 8 weeks", lambda s, k: aggregates.sums_by_window(s, windows, scopes[k], TZ)),
+        ("aggregates: stage deviation", lambda s, k: aggregates.stage_deviation_of(s, window, scopes[k], TZ)),
+        ("aggregates: funnel", lambda s, k: aggregates.conversion_funnel_of(s, window, scopes[k], TZ)),
+        ("win_rate (closed-deal index)", lambda s, k: metrics.win_rate(s, window, scopes[k])),
+        ("LEVEL 1 executive_figures, all parts computed", lambda s, k: level1_cold(s)),
+        ("LEVEL 1 executive_figures, warm (parts kept 30 s)", lambda s, k: executive_figures(s, NOW, TZ)),
+        ("LEVEL 2 team_battle_map (one team)", lambda s, k: team_battle_map(s, managers[k], NOW.date(), NOW, TZ)),
+        ("LEVEL 2 teams_overview (director: 50 teams)", lambda s, k: teams_overview(s, NOW.date(), NOW, TZ)),
+    ]
+    print(f"\ninterleaved 1M / 10M, {repeat} turns each (warm medians; load {os.getloadavg()[0]:.1f}):")
+    print(f"{'':52s} {'1M':>9s} {'10M':>9s}  {'10M/1M':>6s}  {'x count(*) 1M / 10M':>20s}")
+    base: list[float] = []
+    for name, fn in cases:
+        runs: list[list[float]] = [[], []]
+        for turn in range(repeat + 1):
+            for k, s in enumerate(sessions):
+                started = time.perf_counter()
+                fn(s, k)
+                if turn:  # the first turn warms both
+                    runs[k].append(time.perf_counter() - started)
+        small, large = statistics.median(runs[0]), statistics.median(runs[1])
+        base = base or [small, large]
+        print(
+            f"{name:52s} {small * 1000:7.1f}ms {large * 1000:7.1f}ms  {large / small:6.2f}  "
+            f"{small / base[0]:9.2f} / {large / base[1]:.2f}",
+            flush=True,
+        )
+    print(f"(load after: {os.getloadavg()[0]:.1f})")
+    for s in sessions:
+        s.close()
 
 
 def compare_sizes(touchpoints: int) -> None:

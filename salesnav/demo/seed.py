@@ -48,11 +48,12 @@ from sqlalchemy.orm import Session
 
 from salesnav import clock
 from salesnav.demo.baseline import HISTORY_DAYS, REPS, STAFF, STALE_OPEN_DEALS, WINDOW_DAYS
+from salesnav.demo.journeys import seed_journeys
 from salesnav.demo.plan import DemoPlan
 from salesnav.demo.plan.attachments import default_attachments_root, write_attachment_files
 from salesnav.demo.summary import SeedSummary
 from salesnav.demo.writer import TABLES, id_bases, write
-from salesnav.handlers.journeys.examples import install_ready_journeys, ready_journey
+from salesnav.handlers.journeys.examples import install_ready_journeys
 from salesnav.handlers.stages import ensure_default_stages
 from salesnav.handlers.tags import adopt_stored_labels
 from salesnav.models import User
@@ -119,10 +120,11 @@ def seed_into(session: Session, seed: int = DEFAULT_SEED, *, attachments_root: P
     # The article's example journey, on, with the demo's same-grade case: a white paper downloaded by a 设备科
     # contact in the demo starts it (the migration installed it switched off; installing again gives it the case).
     install_ready_journeys(session)
-    example = ready_journey(session)
-    if example is not None:
-        example.active, example.activated_at = True, now
+    # Its history and two more journeys', played through the use cases on the demo's clock (demo/journeys.py).
+    journeys = seed_journeys(session, random.Random(seed + 1), now)
     summary = plan.summary(seed)
+    summary.journeys = len(journeys.journeys)
+    summary.journey_enrollments = sum(sum(states.values()) for states in journeys.journeys.values())
     summary.elapsed_seconds = time.perf_counter() - started
     log.info(
         "demo seeded in %.1f s: %d touchpoints, %d opportunities",

@@ -50,6 +50,8 @@ class SeedSummary:
     checklist_compliance: float = 0.0
     overdue_open_deals: int = 0
     late_payers: int = 0  # customers whose 12-month on-time payment rate is below 85 %
+    journeys: int = 0  # journeys with a history (demo/journeys.py)
+    journey_enrollments: int = 0
     elapsed_seconds: float = 0.0
 
     def describe(self) -> str:
@@ -67,6 +69,7 @@ class SeedSummary:
                 f"协同单24小时首次响应达标率 {self.first_response_rate:.0%}，"
                 f"过程合规率 {self.checklist_compliance:.0%}，"
                 f"超72小时未跟进商机 {self.overdue_open_deals} 个，付款准时率低于85%的客户 {self.late_payers} 家",
+                f"客户旅程 {self.journeys} 条，累计进入 {self.journey_enrollments} 人次",
                 f"（随机种子 {self.seed}，用时 {self.elapsed_seconds:.1f} 秒）",
             ]
         )

@@ -64,6 +64,8 @@ class TicketPart(IdMixin, TimestampMixin, Base):
             postgresql_where=text(ONE_SHARE_PER_DEPARTMENT),
         ),
         Index("ix_ticket_parts_status_due", "status", "due_at"),  # the overdue and reminder scans
+        # The parts opened in a window (first-response compliance; today's Level 1 cells), migration 0026.
+        Index("ix_ticket_parts_created_at", "created_at"),
     )
 
     ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("collaboration_tickets.id"))

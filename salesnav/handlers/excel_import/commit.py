@@ -30,7 +30,7 @@ from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from salesnav import clock
 from salesnav.handlers import customer_events, dashboard_snapshots, rule_settings
@@ -413,7 +413,13 @@ def _notify(session: Session, notify: str | None, imp: ExcelImport) -> None:
 
 def _run_chunk(import_id: int, plan: ImportPlan, rows: list[PlannedRow], state: _Progress, tz: tzinfo) -> None:
     with db.transaction() as session:
-        imp = session.get(ExcelImport, import_id)
+        # What the import created, its notes and errors so far are in `state`, and are written afresh below:
+        # not read back (thousands of ids and notes, every chunk).
+        imp = session.get(
+            ExcelImport,
+            import_id,
+            options=[defer(ExcelImport.created_ids), defer(ExcelImport.errors), defer(ExcelImport.notes)],
+        )
         assert imp is not None
         owner = session.get(User, imp.owner_id)
         assert owner is not None
