@@ -7,7 +7,7 @@ The rows are written in the caller's transaction; the outbox's `deliver` job sen
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ def register() -> None:
     port.register(port.AnnotationToRep, annotation_to_rep)
     port.register(port.TicketPartToDepartment, ticket_part_to_department)
     port.register_batch(port.BattlePackToRep, battle_packs_to_reps)
+    port.register_batch(port.TextToMember, texts_to_members)
 
 
 def _session(session: Session | None) -> Session:
@@ -83,7 +84,7 @@ _INSERT = {
         SELECT r.userid, :msg_type, r.body, r.key, 'queued', 0, :now, :now, :now
         FROM json_to_recordset(CAST(:rows AS json)) AS r(userid text, key text, body json)
         ON CONFLICT (idempotency_key) DO NOTHING
-        RETURNING id
+        RETURNING id, recipient_userid
     """,
     # SQLite needs the WHERE to tell the upsert clause from a join constraint.
     "sqlite": """
@@ -93,7 +94,7 @@ _INSERT = {
                json_extract(value, '$.key'), 'queued', 0, :now, :now, :now
         FROM json_each(:rows) WHERE true
         ON CONFLICT (idempotency_key) DO NOTHING
-        RETURNING id
+        RETURNING id, recipient_userid
     """,
 }
 
@@ -106,16 +107,23 @@ def battle_packs_to_reps(session: Session, notes: Sequence[port.BattlePackToRep]
         {"userid": n.pack.rep_userid, "key": n.pack.key, "body": {"content": render_markdown(n.pack, tz)}}
         for n in notes
     ]
-    statement = text(_INSERT[session.get_bind().dialect.name]).bindparams(bindparam("now", type_=UTCDateTime()))
-    ids = list(
-        session.scalars(
-            statement,
-            {
-                "rows": json.dumps(rows, ensure_ascii=False),
-                "msg_type": BATTLE_PACK_MSG_TYPE,
-                "now": outbox.queue_time(),
-            },
-        )
-    )
+    ids = [message_id for message_id, _ in _insert_rows(session, BATTLE_PACK_MSG_TYPE, rows)]
     outbox.deliver_after_commit(session, ids)  # a burst: BATCH rows to a job, within WeCom's rates
     return ids
+
+
+def texts_to_members(session: Session, notes: Sequence[port.TextToMember]) -> list[int]:
+    """Many texts in the outbox with one statement (a text whose key is already there is skipped), each delivered
+    after commit as `text_to_member`'s is: a member's messages in the order given."""
+    rows = [{"userid": n.userid, "key": n.key, "body": {"content": n.text}} for n in notes]
+    inserted = _insert_rows(session, "text", rows)
+    for message_id, userid in inserted:
+        outbox.deliver_in_order_after_commit(session, message_id, userid)
+    return [message_id for message_id, _ in inserted]
+
+
+def _insert_rows(session: Session, msg_type: str, rows: Sequence[Mapping[str, object]]) -> list[tuple[int, str]]:
+    """(id, recipient) of the rows newly inserted, in the order given."""
+    statement = text(_INSERT[session.get_bind().dialect.name]).bindparams(bindparam("now", type_=UTCDateTime()))
+    params = {"rows": json.dumps(rows, ensure_ascii=False), "msg_type": msg_type, "now": outbox.queue_time()}
+    return sorted((int(r[0]), str(r[1])) for r in session.execute(statement, params))

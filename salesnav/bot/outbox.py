@@ -168,8 +168,14 @@ def queue_message(
         message = OutboundMessage(**values)
         session.add(message)
         session.flush()
-    gather_after_commit(session, "outbox", (message.id, recipient_userid), _delivery_jobs)
+    deliver_in_order_after_commit(session, message.id, recipient_userid)
     return message
+
+
+def deliver_in_order_after_commit(session: Session, message_id: int, recipient_userid: str) -> None:
+    """A new row is delivered after commit, with the others this unit of work queued (`_delivery_jobs`: a member's
+    messages in the order queued)."""
+    gather_after_commit(session, "outbox", (message_id, recipient_userid), _delivery_jobs)
 
 
 def _delivery_jobs(queued: list[tuple[int, str]]) -> Calls:

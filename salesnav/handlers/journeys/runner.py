@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from math import ceil
@@ -129,7 +131,23 @@ def on_event(session: Session, event: CustomerEvent, now: datetime) -> Reaction:
             )
         )
     )
+    leave_and_settle(session, event, active, now, reaction)
+    for journey, definition in journeys_entered_by(session, event):
+        entered, why = enter(session, journey, definition, event, now)
+        if entered is not None:
+            reaction.entered.append(entered.id)
+        elif why:
+            reaction.refused.append((journey.id, why))
+    return reaction
+
+
+def leave_and_settle(
+    session: Session, event: CustomerEvent, active: list[JourneyEnrollment], now: datetime, reaction: Reaction
+) -> None:
+    """The event on the customer's active enrollments: out of the journeys whose exit it is, conditions settled."""
     for enrollment in active:
+        if enrollment.state is not EnrollmentState.ACTIVE:
+            continue
         definition = definition_of(enrollment.journey)
         if definition is None:
             continue
@@ -138,6 +156,10 @@ def on_event(session: Session, event: CustomerEvent, now: datetime) -> Reaction:
                 reaction.exited.append(enrollment.id)
             continue
         reaction.settled += settle_conditions(session, enrollment, definition, event, now)
+
+
+def journeys_entered_by(session: Session, event: CustomerEvent) -> list[tuple[Journey, JourneyDefinition]]:
+    """The active journeys the event triggers whose filter the event and its customer pass, by journey id."""
     held: list[Journey] | None = session.info.get(_HELD_JOURNEYS)
     if held is not None:
         journeys = [j for j in held if j.trigger_kind == event.kind and j.active]
@@ -149,17 +171,56 @@ def on_event(session: Session, event: CustomerEvent, now: datetime) -> Reaction:
                 .order_by(Journey.id)
             )
         )
+    found = []
     for journey in journeys:
         definition = definition_of(journey)
         if definition is None or definition.trigger.kind != event.kind:
             continue
-        if not matches(session, definition.trigger.filter, event):
+        if matches(session, definition.trigger.filter, event):
+            found.append((journey, definition))
+    return found
+
+
+def on_events(session: Session, events: list[CustomerEvent], now: datetime) -> Reaction:
+    """What `on_event` does for each event of a batch, in their order, with a few statements for the whole batch:
+    the active enrollments of the batch's customers read once, and the entries decided together (`enter_many`).
+    A customer with several events in the batch has them taken one by one by `on_event` (an event may then see
+    the enrollment an earlier one made, or left); so does an entry into a journey `enter_many` does not carry
+    (`set_based`)."""
+    reaction = Reaction()
+    seen: dict[int, int] = {}
+    for event in events:
+        seen[event.customer_id] = seen.get(event.customer_id, 0) + 1
+    alone = [e for e in events if seen[e.customer_id] == 1]
+    active: dict[int, list[JourneyEnrollment]] = {}
+    if alone:
+        for enrollment in session.scalars(
+            select(JourneyEnrollment).where(
+                JourneyEnrollment.customer_id.in_({e.customer_id for e in alone}),
+                JourneyEnrollment.state == EnrollmentState.ACTIVE,
+            )
+        ):
+            active.setdefault(enrollment.customer_id, []).append(enrollment)
+    together: list[tuple[Journey, JourneyDefinition, CustomerEvent]] = []
+    for event in events:
+        if seen[event.customer_id] > 1:
+            one = on_event(session, event, now)
+            reaction.entered += one.entered
+            reaction.refused += one.refused
+            reaction.exited += one.exited
+            reaction.settled += one.settled
             continue
-        entered, why = enter(session, journey, definition, event, now)
-        if entered is not None:
-            reaction.entered.append(entered.id)
-        elif why:
-            reaction.refused.append((journey.id, why))
+        leave_and_settle(session, event, active.get(event.customer_id, []), now, reaction)
+        for journey, definition in journeys_entered_by(session, event):
+            if set_based(definition):
+                together.append((journey, definition, event))
+                continue
+            entered, why = enter(session, journey, definition, event, now)
+            if entered is not None:
+                reaction.entered.append(entered.id)
+            elif why:
+                reaction.refused.append((journey.id, why))
+    enter_many(session, together, now, reaction)
     return reaction
 
 
@@ -170,7 +231,8 @@ _HELD = "salesnav_journeys_held_rows"
 
 
 def hold_for_batch(session: Session, events: list[CustomerEvent]) -> None:
-    """For a batch of events in one unit of work: read the journeys, the events' customers and their reps once,
+    """For a batch of events in one unit of work: read the journeys, the events' customers, their reps and the
+    events' contacts once,
     and keep them in the session (its identity map holds objects weakly: without this, each event would read
     them again; with it, an entry finds them there)."""
     session.info[_HELD_JOURNEYS] = list(
@@ -178,7 +240,11 @@ def hold_for_batch(session: Session, events: list[CustomerEvent]) -> None:
     )
     customers = list(session.scalars(select(Customer).where(Customer.id.in_({e.customer_id for e in events}))))
     reps = {c.owner_id for c in customers if c.owner_id is not None}
-    session.info[_HELD] = customers + list(session.scalars(select(User).where(User.id.in_(reps))))
+    contacts = {e.contact_id for e in events if e.contact_id is not None}
+    held: list[Any] = [*customers, *session.scalars(select(User).where(User.id.in_(reps)))]
+    if contacts:  # an entry's message names the contact
+        held += session.scalars(select(Contact).where(Contact.id.in_(contacts)))
+    session.info[_HELD] = held
 
 
 def matches(session: Session, wanted: TriggerFilter, event: CustomerEvent) -> bool:
@@ -238,35 +304,182 @@ def enter(
         .where(JourneyEnrollment.journey_id == journey.id, JourneyEnrollment.customer_id == customer_id)
         .order_by(JourneyEnrollment.entered_at.desc(), JourneyEnrollment.id.desc())
     ).all()
-    if any(row.entry_event_id == event.id for row in before):
-        return None, ""
-    last = before[0] if before else None
-    if last is not None and last.state == EnrollmentState.ACTIVE:
-        return None, refuse(session, journey, event, "客户已在该旅程中")
-    if last is not None and definition.reentry_days and now < last.entered_at + timedelta(days=definition.reentry_days):
-        return None, refuse(
-            session,
-            journey,
-            event,
-            f"客户 {definition.reentry_days} 天内已进入过该旅程（{local_time(last.entered_at)}）",
-        )
-    enrollment = JourneyEnrollment(
-        journey_id=journey.id,
-        journey_version=journey.version,
-        customer_id=customer_id,
-        contact_id=event.contact_id,
-        entry_event_id=event.id,
-        entered_at=now,
-        state=EnrollmentState.ACTIVE,
-        current_step=definition.first(),
-        created_at=now,
-        updated_at=now,
-    )
-    enrollment = _insert_guarded(session, enrollment)
+    verdict = entry_verdict(before, event, definition, now)
+    if verdict is not None:
+        return None, refuse(session, journey, event, verdict) if verdict else ""
+    enrollment = _insert_guarded(session, JourneyEnrollment(**enrollment_values(journey, definition, event, now)))
     if enrollment is None:
         return None, ""  # a concurrent twin entered them (the unique keys decided)
     start_step(session, enrollment, definition, definition.first(), now)
     return enrollment, ""
+
+
+def entry_verdict(
+    before: Sequence[Any], event: CustomerEvent, definition: JourneyDefinition, now: datetime
+) -> str | None:
+    """Whether the event's customer may enter, given their enrollments in the journey (entry_event_id, state,
+    entered_at; newest first): None yes, "" when this event entered them already (a re-run), else why not."""
+    if any(row.entry_event_id == event.id for row in before):
+        return ""
+    last = before[0] if before else None
+    if last is not None and last.state == EnrollmentState.ACTIVE:
+        return "客户已在该旅程中"
+    if last is not None and definition.reentry_days and now < last.entered_at + timedelta(days=definition.reentry_days):
+        return f"客户 {definition.reentry_days} 天内已进入过该旅程（{local_time(last.entered_at)}）"
+    return None
+
+
+def enrollment_values(
+    journey: Journey, definition: JourneyDefinition, event: CustomerEvent, now: datetime
+) -> dict[str, Any]:
+    return {
+        "journey_id": journey.id,
+        "journey_version": journey.version,
+        "customer_id": event.customer_id,
+        "contact_id": event.contact_id,
+        "entry_event_id": event.id,
+        "entered_at": now,
+        "state": EnrollmentState.ACTIVE,
+        "current_step": definition.first(),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def set_based(definition: JourneyDefinition) -> bool:
+    """Whether `enter_many` carries an entry into this journey: its first step a message to the customer's rep (no
+    deadline, no material) going on to a wait or a condition — the common journey, whose entry sends one message
+    and begins one wait. Any other first steps (tasks, ticket parts, cards, e-mails, deadlines, a flow that ends at
+    once) are entered one by one by `enter`, as they have more to do."""
+    first = definition.step(definition.first())
+    action = first.action
+    if action is None or action.type != "message" or action.sla_hours or action.material_id:
+        return False
+    if first.owner is None or first.owner.type != "rep":
+        return False
+    following = definition.following(first.key)
+    if following == END:
+        return False
+    then = definition.step(following)
+    return then.wait is not None or then.condition is not None
+
+
+def enter_many(
+    session: Session,
+    candidates: list[tuple[Journey, JourneyDefinition, CustomerEvent]],
+    now: datetime,
+    reaction: Reaction,
+) -> None:
+    """`enter` and `start_step` for many (journey, event) pairs of `set_based` journeys at once, each customer once
+    in each journey (on_events sees to it), with the same rules: `entry_verdict` (a re-run, in the journey already,
+    the re-entry window), quiet hours (`quiet_until`), the frequency cap (`take_message_slots`), the owners
+    (`owner_rules.owners`), the message (`message_text`, `message_key`), the wait (`new_run`). Statements for the
+    whole batch: one read of the pairs' enrollments; one INSERT ... ON CONFLICT DO NOTHING RETURNING of the
+    enrollments (a concurrent twin's keep theirs); one of the frequency counts (per cap); one of the step runs; one
+    of the messages (tell_all: the outbox's rows, delivered by a few jobs, a member's in order); the enrollments'
+    current step at flush."""
+    if not candidates:
+        return
+    before: dict[tuple[int, int], list[Any]] = {}
+    for row in session.execute(
+        select(
+            JourneyEnrollment.journey_id,
+            JourneyEnrollment.customer_id,
+            JourneyEnrollment.entry_event_id,
+            JourneyEnrollment.state,
+            JourneyEnrollment.entered_at,
+        )
+        .where(
+            JourneyEnrollment.journey_id.in_({journey.id for journey, _, _ in candidates}),
+            JourneyEnrollment.customer_id.in_({event.customer_id for _, _, event in candidates}),
+        )
+        .order_by(JourneyEnrollment.entered_at.desc(), JourneyEnrollment.id.desc())
+    ):
+        before.setdefault((row.journey_id, row.customer_id), []).append(row)
+    entering = []
+    for journey, definition, event in candidates:
+        verdict = entry_verdict(before.get((journey.id, event.customer_id), []), event, definition, now)
+        if verdict is None:
+            entering.append((journey, definition, event))
+        elif verdict:
+            reaction.refused.append((journey.id, refuse(session, journey, event, verdict)))
+    if not entering:
+        return
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(JourneyEnrollment)
+        .values([enrollment_values(journey, definition, event, now) for journey, definition, event in entering])
+        .on_conflict_do_nothing()
+        .returning(JourneyEnrollment)
+    )
+    enrolled = {(e.journey_id, e.entry_event_id): e for e in session.scalars(statement)}
+    # Each entry's first step: held for quiet hours, held for the frequency cap, or its message going out.
+    firsts = []
+    for journey, definition, event in entering:
+        enrollment = enrolled.get((journey.id, event.id))
+        if enrollment is None:
+            continue  # a concurrent twin entered them (the unique keys decided)
+        reaction.entered.append(enrollment.id)
+        step = definition.step(definition.first())
+        firsts.append((enrollment, definition, step, new_run(enrollment, step, now)))
+    if not firsts:
+        return
+    capped = [
+        (i, audience_of(enrollment), cap)
+        for i, (enrollment, definition, step, _) in enumerate(firsts)
+        if (cap := message_cap(definition, step)) is not None
+    ]
+    quiet = {
+        i: opens
+        for i, (_, d, _, _) in enumerate(firsts)
+        if d.quiet_hours and (opens := quiet_until(d.quiet_hours, now))
+    }
+    wanted = [(i, audience, cap) for i, audience, cap in capped if i not in quiet]
+    slots = dict(
+        zip(
+            [i for i, _, _ in wanted],
+            take_message_slots(session, [(a, c) for _, a, c in wanted], business_day(now)),
+            strict=True,
+        )
+    )
+    runs: list[JourneyStepRun] = []
+    going: list[tuple[JourneyStepRun, JourneyEnrollment, Step, list[User]]] = []
+    for i, (enrollment, definition, step, run) in enumerate(firsts):
+        runs.append(run)
+        if i in quiet:
+            hold(run, HoldReason.QUIET_HOURS, quiet[i])
+            continue
+        if not slots.get(i, True):
+            hold(run, HoldReason.FREQUENCY_CAP, next_business_day(now))
+            continue
+        assert step.owner is not None
+        going_out(run, now)
+        people = owner_rules.owners(session, step.owner, enrollment.customer)
+        if not people:
+            no_owner(run, step.owner)
+            continue
+        sent(run, people[0], None, now)
+        going.append((run, enrollment, step, people))
+        following = definition.step(definition.following(step.key))
+        enrollment.current_step = following.key
+        runs.append(new_run(enrollment, following, now))  # a wait or a condition: the flow waits there
+    columns = [a.key for a in sa_inspect(JourneyStepRun).column_attrs if a.key != "id"]
+    ids = {
+        (row.enrollment_id, row.step_key): row.id
+        for row in session.execute(
+            insert(JourneyStepRun)
+            .values([{key: getattr(run, key) for key in columns} for run in runs])
+            .returning(JourneyStepRun.id, JourneyStepRun.enrollment_id, JourneyStepRun.step_key)
+        )
+    }
+    texts: list[tuple[User | None, str, str]] = []
+    for run, enrollment, step, people in going:
+        run.id = ids[(run.enrollment_id, run.step_key)]
+        assert step.action is not None
+        text = render(step.action.text, enrollment, enrollment.customer, None, None, None)
+        content = message_text(enrollment.journey.name, step, text, None, None, None)
+        texts += [(person, content, message_key(run, person)) for person in people]
+    engine.tell_all(session, texts)
 
 
 def refuse(session: Session, journey: Journey, event: CustomerEvent, why: str) -> str:
@@ -303,20 +516,7 @@ def start_step(
             return
         step = definition.step(key)
         enrollment.current_step = key
-        run = JourneyStepRun(
-            enrollment_id=enrollment.id,
-            journey_id=enrollment.journey_id,
-            step_key=key,
-            step_kind=step.kind,
-            state=StepRunState.PENDING,
-            due_at=now,
-            wake_at=None,
-            detail={},
-            created_at=now,
-            updated_at=now,
-        )
-        if step.wait is not None or step.condition is not None:
-            waiting(run, step, now)  # inserted as it will be: `execute` then changes nothing (no UPDATE)
+        run = new_run(enrollment, step, now)
         exists = (
             session.scalars(
                 select(JourneyStepRun.id).where(
@@ -333,6 +533,27 @@ def start_step(
             return
         key = following
     log.error("journey enrollment %s: flow too long, stopped at %s", enrollment.id, key)
+
+
+def new_run(enrollment: JourneyEnrollment, step: Step, now: datetime) -> JourneyStepRun:
+    """A step's run as it is inserted: pending, or a wait or condition already begun (`execute` then changes
+    nothing: no UPDATE)."""
+    run = JourneyStepRun(
+        enrollment_id=enrollment.id,
+        journey_id=enrollment.journey_id,
+        step_key=step.key,
+        step_kind=step.kind,
+        state=StepRunState.PENDING,
+        due_at=now,
+        wake_at=None,
+        held_count=0,
+        detail={},
+        created_at=now,
+        updated_at=now,
+    )
+    if step.wait is not None or step.condition is not None:
+        waiting(run, step, now)
+    return run
 
 
 def end_flow(session: Session, enrollment: JourneyEnrollment, now: datetime) -> None:
@@ -359,9 +580,9 @@ def execute(
         hold(run, HoldReason.QUIET_HOURS, opens)
         session.flush()
         return None
-    if definition.frequency_cap is not None and step.kind in MESSAGE_KINDS:
+    if (cap := message_cap(definition, step)) is not None:
         audience = audience_of(enrollment)
-        if not take_message_slot(session, audience, business_day(now), definition.frequency_cap.per_contact_per_day):
+        if not take_message_slot(session, audience, business_day(now), cap):
             hold(run, HoldReason.FREQUENCY_CAP, next_business_day(now))
             session.flush()
             return None
@@ -412,6 +633,13 @@ def next_business_day(now: datetime) -> datetime:
     return datetime.combine(business_day(now) + timedelta(days=1), datetime.min.time(), tz)
 
 
+def message_cap(definition: JourneyDefinition, step: Step) -> int | None:
+    """The frequency cap the step's message counts against; None when it counts against none."""
+    if definition.frequency_cap is None or step.kind not in MESSAGE_KINDS:
+        return None
+    return definition.frequency_cap.per_contact_per_day
+
+
 def audience_of(enrollment: JourneyEnrollment) -> str:
     return f"contact:{enrollment.contact_id}" if enrollment.contact_id else f"customer:{enrollment.customer_id}"
 
@@ -419,19 +647,35 @@ def audience_of(enrollment: JourneyEnrollment) -> str:
 def take_message_slot(session: Session, audience: str, day: date, cap: int) -> bool:
     """Count one journey message for `audience` on `day` unless `cap` are counted already (one atomic statement:
     two workers never both take the last slot)."""
+    return take_message_slots(session, [(audience, cap)], day)[0]
+
+
+def take_message_slots(session: Session, wanted: Sequence[tuple[str, int]], day: date) -> list[bool]:
+    """`take_message_slot` for many (audience, cap) at once, in their order: one atomic statement for the distinct
+    audiences of one cap (an audience named again takes its next slot in a statement after)."""
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(JourneyMessageCount)
     table = JourneyMessageCount.__table__
-    statement = (
-        insert.values(audience=audience, day=day, sent=1)
-        .on_conflict_do_update(
-            index_elements=[table.c.audience, table.c.day],
-            set_={"sent": table.c.sent + 1},
-            where=table.c.sent < cap,
+    rounds: dict[tuple[int, int], list[int]] = {}
+    named: Counter[str] = Counter()
+    for index, (audience, cap) in enumerate(wanted):
+        rounds.setdefault((named[audience], cap), []).append(index)
+        named[audience] += 1
+    taken = [False] * len(wanted)
+    for (_, cap), indexes in sorted(rounds.items()):
+        statement = (
+            insert.values([{"audience": wanted[i][0], "day": day, "sent": 1} for i in indexes])
+            .on_conflict_do_update(
+                index_elements=[table.c.audience, table.c.day],
+                set_={"sent": table.c.sent + 1},
+                where=table.c.sent < cap,
+            )
+            .returning(table.c.audience)
         )
-        .returning(table.c.sent)
-    )
-    return session.execute(statement).scalar() is not None
+        counted = set(session.execute(statement).scalars())
+        for i in indexes:
+            taken[i] = wanted[i][0] in counted
+    return taken
 
 
 def messages_counted(session: Session, audience: str, day: date) -> int:
@@ -460,23 +704,16 @@ def dispatch(
     action, owner = step.action, step.owner
     assert action is not None and owner is not None
     customer = enrollment.customer
-    run.started_at, run.hold_reason, run.wake_at = now, None, None
+    going_out(run, now)
     with session.no_autoflush:  # the run's changes go in with the first message's row: one UPDATE, not three
         people = owner_rules.owners(session, owner, customer)
         if not people:
-            run.state, run.outcome = StepRunState.FAILED, "no_owner"
-            run.detail = {**run.detail, "why": f"找不到负责人（{owner.label()}）"}
+            no_owner(run, owner)
             session.flush()
             return
         primary = people[0]
-        run.owner_id = primary.id
         sla_due = rule_time(session).after(now, action.sla_hours) if action.sla_hours else None
-        run.sla_due_at = sla_due
-        # What the step is once its action went out: done, or open until its owner finishes it.
-        if sla_due is None:
-            run.state, run.outcome, run.done_at = StepRunState.DONE, "sent", now
-        else:
-            run.state, run.outcome, run.wake_at = StepRunState.OPEN, "sent", sla_due
+        sent(run, primary, sla_due, now)
         material = session.get(Material, action.material_id) if action.material_id else None
         link = material_link(session, material, enrollment, customer.owner)
     text = render(action.text, enrollment, customer, material, link, sla_due)
@@ -532,14 +769,12 @@ def dispatch(
                 ),
             )
     elif kind in ("message", "card"):
-        extra = f"\n素材：{titled(material)}{(' ' + link) if link else ''}" if material is not None else ""
-        deadline = f"\n截止 {local_time(sla_due)}" if sla_due else ""
         for person in people:
             engine.tell(
                 session,
                 person,
-                f"【客户旅程·{journey_name}】{step.title}\n{text}{extra}{deadline}",
-                key=f"journey:{run.id}:msg:{person.wecom_userid}",
+                message_text(journey_name, step, text, material, link, sla_due),
+                key=message_key(run, person),
             )
     elif kind == "email":
         subject = render(action.subject, enrollment, customer, material, link, sla_due) if action.subject else None
@@ -560,6 +795,37 @@ def dispatch(
             )
             run.task_id = task.id
     session.flush()
+
+
+def going_out(run: JourneyStepRun, now: datetime) -> None:
+    """An action step is carried out now (no longer held)."""
+    run.started_at, run.hold_reason, run.wake_at = now, None, None
+
+
+def sent(run: JourneyStepRun, primary: User, sla_due: datetime | None, now: datetime) -> None:
+    """What the step is once its action went out: done, or open until its owner finishes it."""
+    run.owner_id, run.sla_due_at = primary.id, sla_due
+    if sla_due is None:
+        run.state, run.outcome, run.done_at = StepRunState.DONE, "sent", now
+    else:
+        run.state, run.outcome, run.wake_at = StepRunState.OPEN, "sent", sla_due
+
+
+def no_owner(run: JourneyStepRun, owner: Any) -> None:
+    run.state, run.outcome = StepRunState.FAILED, "no_owner"
+    run.detail = {**run.detail, "why": f"找不到负责人（{owner.label()}）"}
+
+
+def message_text(
+    journey_name: str, step: Step, text: str, material: Material | None, link: str | None, sla_due: datetime | None
+) -> str:
+    extra = f"\n素材：{titled(material)}{(' ' + link) if link else ''}" if material is not None else ""
+    deadline = f"\n截止 {local_time(sla_due)}" if sla_due else ""
+    return f"【客户旅程·{journey_name}】{step.title}\n{text}{extra}{deadline}"
+
+
+def message_key(run: JourneyStepRun, person: User) -> str:
+    return f"journey:{run.id}:msg:{person.wecom_userid}"
 
 
 def send_email(

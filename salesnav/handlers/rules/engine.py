@@ -8,7 +8,7 @@ Event rules expose reactions per event kind, run after the event's transaction c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -164,10 +164,25 @@ def director_above(session: Session, user: User) -> User | None:
 def tell(session: Session, user: User | None, content: str, *, key: str) -> bool:
     """Queue one WeCom text to an active member (sent after commit); the key makes a re-run send nothing more.
     False when there is no one to tell."""
-    if user is None or not user.active or user.deleted_at:
+    if not reachable(user):
         return False
+    assert user is not None
     notifications.notify(session, notifications.TextToMember(user.wecom_userid, content, key))
     return True
+
+
+def reachable(user: User | None) -> bool:
+    """Whether a message to `user` can go: an active member."""
+    return user is not None and user.active and not user.deleted_at
+
+
+def tell_all(session: Session, texts: Sequence[tuple[User | None, str, str]]) -> int:
+    """`tell` for many (user, content, key) at once: the texts go in the outbox in one statement (a key seen before
+    adds nothing); answers how many were newly queued."""
+    notes = [
+        notifications.TextToMember(u.wecom_userid, content, key) for u, content, key in texts if reachable(u) and u
+    ]
+    return len(notifications.notify_all(session, notes, notifications.TextToMember))
 
 
 def notify(session: Session, alert: Alert, user: User | None, content: str, tag: str = "raised") -> None:
