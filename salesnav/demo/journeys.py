@@ -47,7 +47,7 @@ from salesnav import clock
 from salesnav.handlers import lifecycle, radar
 from salesnav.handlers.collaboration import answer_part
 from salesnav.handlers.customer_events import OPPORTUNITY_WON, record_customer_event
-from salesnav.handlers.journeys import runner, store
+from salesnav.handlers.journeys import listening, runner, store
 from salesnav.handlers.journeys.examples import ready_journey
 from salesnav.handlers.rules.texts import business_tz
 from salesnav.handlers.tasks import complete_task
@@ -77,10 +77,10 @@ from salesnav.models import (
 WHITEPAPER = "《AI影像辅助诊断白皮书》"
 SOLUTION = "《CT球管更换成本测算表》"
 CASE = "《三甲医院CT球管落地案例集》"
-TRIAL_ON_DAYS = 150
+TRIAL_ON_DAYS = 120
 SOLUTION_ARCHIVED_DAYS = 40  # days before today
-WHITEPAPER_ENTRIES = 26
-SOLUTION_ENTRIES = 16
+WHITEPAPER_ENTRIES = 20
+SOLUTION_ENTRIES = 10
 READ_SHARE = 0.55  # contacts who read the case within 24 h
 FIRST_RESPONSE_SHARE = 0.44  # delivery's reports confirmed within 24 h: the company's own rate (the article's 44 %)
 
@@ -200,9 +200,10 @@ class Story:
         self.moments: list[_Moment] = []
         self.seq = itertools.count()
         self.last_event_id = session.scalar(select(func.max(CustomerEvent.id))) or 0
-        self.admin = self._user("admin")
+        self.admin_user = self._user("admin")
         self.delivery_head = self._head(DepartmentKind.DELIVERY)
         self.marketing_head = self._head(DepartmentKind.MARKETING)
+        self.heard: frozenset[str] | None = None
         self.first_response = itertools.count()
         self.read = itertools.count()
 
@@ -280,7 +281,19 @@ class Story:
         )
         for event in events:
             self.last_event_id = event.id
-            runner.on_event(self.session, event, self.clock.now())
+            if self.heard is None:
+                self.heard = listening.heard_kinds(self.session)
+            if event.kind in self.heard:  # the job is queued only for kinds some journey hears
+                runner.on_event(self.session, event, self.clock.now())
+
+    def admin(self, change: Callable[[], object]) -> Callable[[], None]:
+        """An admin's change of a journey: the kinds heard are read again after it."""
+
+        def act() -> None:
+            change()
+            self.heard = None
+
+        return act
 
     # --- what people do -------------------------------------------------------------------------------------
 
@@ -408,7 +421,9 @@ def _whitepaper(story: Story, pool: list[tuple[Contact, User]]) -> None:
     # Switched on a few days after the case it sends was published.
     on_days = min(story.days_since(paper), story.days_since(_material(session, CASE))) - 3
     won_at = _won_later(session, pool, on_days - 4)
-    story.at(story.local(on_days, 9, 30), lambda: store.set_active(session, story.admin, journey.id, True))
+    story.at(
+        story.local(on_days, 9, 30), story.admin(lambda: store.set_active(session, story.admin_user, journey.id, True))
+    )
     picked = story.rng.sample([p for p in pool if p[0].customer_id not in won_at], WHITEPAPER_ENTRIES - 1)
     # Spread over the months, denser lately; the last three in the latest working hours, still in it today.
     older = len(picked) - 3
@@ -539,10 +554,10 @@ def _trial(story: Story) -> None:
     """新客户试用期关怀: every customer whose first deal was won since it was switched on."""
     session = story.session
     journey = store.save_journey(
-        session, story.admin, name=TRIAL_NAME, definition=trial_definition(), description=TRIAL_DESCRIPTION
+        session, story.admin_user, name=TRIAL_NAME, definition=trial_definition(), description=TRIAL_DESCRIPTION
     )
     on = story.local(TRIAL_ON_DAYS, 10, 0)
-    story.at(on, lambda: store.set_active(session, story.admin, journey.id, True))
+    story.at(on, story.admin(lambda: store.set_active(session, story.admin_user, journey.id, True)))
     first_won = session.execute(
         select(Opportunity.customer_id, func.min(Opportunity.closed_at))
         .where(Opportunity.status == OpportunityStatus.WON, Opportunity.closed_at.is_not(None))
@@ -579,12 +594,18 @@ def _solution(story: Story, pool: list[tuple[Contact, User]], taken: set[int]) -
     """测算表下载后 48 小时跟进: on a few days after the sheet was published, archived SOLUTION_ARCHIVED_DAYS ago."""
     session = story.session
     journey = store.save_journey(
-        session, story.admin, name=SOLUTION_NAME, definition=solution_definition(), description=SOLUTION_DESCRIPTION
+        session,
+        story.admin_user,
+        name=SOLUTION_NAME,
+        definition=solution_definition(),
+        description=SOLUTION_DESCRIPTION,
     )
     material = _material(session, SOLUTION)
     start, end = story.days_since(material) - 3, SOLUTION_ARCHIVED_DAYS
-    story.at(story.local(start, 9, 0), lambda: store.set_active(session, story.admin, journey.id, True))
-    story.at(story.local(end, 17, 30), lambda: store.remove_journey(session, story.admin, journey.id))
+    story.at(
+        story.local(start, 9, 0), story.admin(lambda: store.set_active(session, story.admin_user, journey.id, True))
+    )
+    story.at(story.local(end, 17, 30), story.admin(lambda: store.remove_journey(session, story.admin_user, journey.id)))
     picked = story.rng.sample([p for p in pool if p[0].customer_id not in taken], SOLUTION_ENTRIES)
     span = start - end - 2
     for n, (contact, rep) in enumerate(picked):

@@ -239,7 +239,7 @@ def open_link(session: Session, token: str) -> Opened:
         source=EventSource.RADAR,
         dedupe_key=f"radar:open:{view.id}",
     )
-    _tell(session, view, rep, f"{who_read(session, view)}刚打开了《{material.title}》", "open")
+    _tell(session, view, rep, f"{who_read(session, view)}刚打开了{titled(material.title)}", "open")
     return Opened(view, _view_token(view), material, new=True)
 
 
@@ -322,7 +322,7 @@ def download(session: Session, view_token: str) -> tuple[MaterialView, Material]
         )
         rep = session.get(User, view.rep_id)
         if rep is not None:
-            _tell(session, view, rep, f"{who_read(session, view)}下载了《{material.title}》", "download")
+            _tell(session, view, rep, f"{who_read(session, view)}下载了{titled(material.title)}", "download")
     return view, material
 
 
@@ -346,7 +346,7 @@ def finish_view(session: Session, view: MaterialView) -> bool:
     )
     rep = session.get(User, view.rep_id)
     if rep is not None and view.read_seconds >= MIN_READ_SECONDS:
-        text = f"{who_read(session, view)}读了《{title}》{reading_time(view.read_seconds)}"
+        text = f"{who_read(session, view)}读了{titled(title)}{reading_time(view.read_seconds)}"
         _tell(session, view, rep, text, "read")
     return True
 
@@ -391,6 +391,11 @@ def who_read(session: Session, view: MaterialView) -> str:
     if contact is None:
         return f"{customer_name}的联系人"
     return f"{contact_address(contact)}（{customer_name}）"
+
+
+def titled(title: str) -> str:
+    """《title》, once: a library's titles may carry their brackets already (the demo's do)."""
+    return f"《{title.strip().removeprefix('《').removesuffix('》')}》"
 
 
 def reading_time(seconds: int) -> str:
@@ -450,7 +455,7 @@ def find_material(session: Session, words: str) -> Material:
     if not found:
         raise NotFound(f"没有找到标题含「{words.strip()}」的已发布资料")
     if len(found) > 1:
-        titles = "、".join(f"《{m.title}》" for m in found[:5])
+        titles = "、".join(titled(m.title) for m in found[:5])
         raise DomainError(f"有 {len(found)} 份资料含「{words.strip()}」：{titles}，请写得更具体些")
     return found[0]
 

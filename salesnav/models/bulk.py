@@ -161,3 +161,13 @@ def defer_deal_links(session: Session) -> None:
         connection.execute(text(f"SET CONSTRAINTS {DEAL_LINK} DEFERRED"))
     else:
         connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+
+
+def analyze(session: Session, *models: type[Any]) -> None:
+    """Refresh PostgreSQL's statistics of tables a bulk write has just grown (an import's years of history).
+    Until autovacuum gets to them the planner believes the old figures: the next fold of the Level 1
+    aggregates over the imported days then chose nested loops and took minutes instead of a second.
+    SQLite plans without such statistics: nothing to do there."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("ANALYZE " + ", ".join(m.__tablename__ for m in models)))

@@ -59,7 +59,7 @@ def test_the_demo_journeys_have_a_believable_consistent_history(session: Session
                 assert step.then + step.otherwise == step.done, (name, step.key)
         first = f.steps[0]
         assert first.reached == f.entered, name  # every customer who entered got the first step
-    assert total == summary.journey_enrollments >= 50  # dozens of customers
+    assert total == summary.journey_enrollments >= 40  # dozens of customers
     assert summary.journeys == 3
 
     p = {s.key: s for s in figures["白皮书下载后三部门联动"].steps}
@@ -106,6 +106,10 @@ def test_every_step_that_went_out_has_its_message_and_reminders_only_where_late(
     }
     reminded = {int(k.split(":")[1]) for k in keys if k.endswith(":remind")}
     assert reminded == late and late
+    # the reps were told of each opening, reading and download, naming the material once (its title has 《》)
+    told = [m.body.get("content", "") for m in session.scalars(select(OutboundMessage))]
+    assert any("下载了《AI影像辅助诊断白皮书》" in text for text in told)
+    assert not [text for text in told if "《《" in text or "》》" in text]
     # every journey message is history: delivered when it was queued, nothing left to send at start
     assert not session.scalar(select(func.count()).where(OutboundMessage.status != OutboundStatus.SENT))
     # the demo raises no alerts: late steps were done before their escalation

@@ -70,10 +70,12 @@ from salesnav.models import (
     DecisionRole,
     ExcelImport,
     ImportStatus,
+    MetricChange,
     Opportunity,
     OpportunityStatus,
     Stage,
     StageOutcome,
+    StageTransition,
     Task,
     TaskStatus,
     TicketStatus,
@@ -369,6 +371,8 @@ def run_import(import_id: int, root: str, tz_name: str, notify: str | None = Non
         imp = session.get(ExcelImport, import_id)
         assert imp is not None
         imp.status, imp.finished_at = ImportStatus.DONE, clock.now()
+        # The tables grew by the import's history: the next fold of the figures plans with today's sizes.
+        bulk.analyze(session, Customer, Contact, Touchpoint, Opportunity, StageTransition, MetricChange)
         record_event(session, "excel_import.done", "excel_import", imp.id, None, counts=imp.counts)
         _silent_digest(session, imp)
         dashboard_snapshots.drop(session)  # the import wrote into past weeks: the kept figures are out of date

@@ -71,6 +71,7 @@ def journeys() -> str:
     items = use_cases.journeys(s)
     archived = use_cases.archived_journeys(s)
     seen = use_cases.viewing(s, g.admin)
+    tag_labels = {tag.code: tag.label for tag in tag_definitions(s, active_only=False)}
     return render_template(
         "admin/journeys.html",
         items=items,
@@ -78,11 +79,28 @@ def journeys() -> str:
         counts=use_cases.enrollment_counts(s, [j.id for j in items + archived], owners=seen.owners),
         scope_label=seen.label,
         scoped=seen.owners is not None,
-        trigger_label=kind_label,
+        trigger_label=lambda j: trigger_text(j.definition or {}, tag_labels),
         step_count=lambda j: len((j.definition or {}).get("steps") or []),
         may_build=is_admin(g.admin),
         ready_missing=is_admin(g.admin) and use_cases.ready_missing(s),
     )
+
+
+def trigger_text(definition: dict[str, Any], tag_labels: dict[str, str]) -> str:
+    """What lets a customer in, as a person reads it: 「进入生命周期阶段「新客户试用期」」, not the bare event."""
+    trigger = definition.get("trigger") or {}
+    words = kind_label(str(trigger.get("kind") or ""))
+    wanted = trigger.get("filter") or {}
+    if stage := wanted.get("lifecycle"):
+        labels = {s.value: s.label for s in LifecycleStage}
+        words += f"「{labels.get(stage, stage)}」"
+    if tag := wanted.get("tag"):
+        words += f"「{tag_labels.get(tag, tag)}」"
+    if title := wanted.get("material_title"):
+        words += f"，资料标题含「{title}」"
+    if who := wanted.get("contact_title"):
+        words += f"，联系人职务含「{who}」"
+    return words
 
 
 # --- taking a journey off the list: delete (never run) or archive (customers went through it) --------------
@@ -473,7 +491,9 @@ def journey_stats(journey_id: int) -> str:
         scoped=seen.owners is not None,
         days=days or stats_cases.DEFAULT_WINDOW_DAYS,
         choices=stats_cases.WINDOW_CHOICES,
-        trigger_label=kind_label(found.trigger_kind),
+        trigger_label=trigger_text(
+            found.definition or {}, {t.code: t.label for t in tag_definitions(g.admin_db, active_only=False)}
+        ),
         step_words=STEP_WORDS,
         may_build=is_admin(g.admin),
     )

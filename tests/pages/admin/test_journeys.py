@@ -234,6 +234,7 @@ def test_the_articles_example_is_a_ready_journey_to_open_adjust_and_activate(liv
     client.post("/admin/journeys/ready", data={"csrf_token": csrf(client)})
     listing = text_of(client.get("/admin/journeys"))
     assert "已添加现成旅程「白皮书下载后三部门联动」" in listing and "现成旅程" in listing
+    assert "联系人职务含「设备科」" in listing
     assert "添加现成旅程" not in listing.replace("已添加现成旅程", "")
     with db.transaction() as s:
         ready = s.scalars(select(Journey).where(Journey.template.is_not(None))).one()
@@ -325,6 +326,8 @@ def test_the_trigger_filters_offer_the_companys_tags_and_the_lifecycle_stages(li
     with db.transaction() as s:
         stored = parse_definition(s.scalars(BUILT).one().definition).trigger.filter
         assert (stored.tag, stored.lifecycle) == ("high_intent", "renewal")
+    listing = text_of(client.get("/admin/journeys"))  # the list says which stage and which tag let customers in
+    assert "「老客户续费前3个月」「高意向」" in listing
 
 
 def test_a_forged_form_gets_chinese_answers_never_a_500(live, org):
