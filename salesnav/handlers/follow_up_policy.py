@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from salesnav.handlers import rule_settings
 from salesnav.handlers.working_time import RuleTime, rule_time
+from salesnav.metrics.scope import Scope
+from salesnav.models import Opportunity, OpportunityStatus
 
 
 @dataclass(frozen=True)
@@ -49,3 +52,24 @@ def follow_up_policy(session: Session) -> FollowUpPolicy:
         escalate_after_hours=rule_settings.follow_up(session).escalate_after_hours,
         time=rule_time(session),
     )
+
+
+def open_deals_by_owner(session: Session, scope: Scope, now: datetime) -> dict[int, tuple[int, int, int]]:
+    """Per owner in `scope`: open deals, their expected amount (fen), and those silent past the policy's limit —
+    one grouped query (the team report and the director's view of teams)."""
+    silent_before = follow_up_policy(session).silent_before(now)
+    rows = session.execute(
+        select(
+            Opportunity.owner_id,
+            func.count(),
+            func.coalesce(func.sum(Opportunity.expected_amount_fen), 0),
+            func.count(case((Opportunity.last_follow_up_at < silent_before, 1))),
+        )
+        .where(
+            Opportunity.status == OpportunityStatus.OPEN,
+            Opportunity.deleted_at.is_(None),
+            scope.covers(Opportunity.owner_id),
+        )
+        .group_by(Opportunity.owner_id)
+    )
+    return {int(owner): (int(n), int(amount), int(silent)) for owner, n, amount, silent in rows}

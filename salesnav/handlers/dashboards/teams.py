@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from salesnav.handlers.follow_up_policy import follow_up_policy
+from salesnav.handlers.follow_up_policy import open_deals_by_owner
 from salesnav.metrics import Ratio, Scope, ScopeKind, Window, aggregates
 from salesnav.metrics.activity import (
     effective_touchpoints_per_rep_week,
@@ -31,7 +31,7 @@ from salesnav.metrics.activity import (
 from salesnav.metrics.aggregates import Sums
 from salesnav.metrics.collaboration import collaboration_penetration
 from salesnav.metrics.pipeline import process_compliance
-from salesnav.models import Opportunity, OpportunityStatus, Role, User
+from salesnav.models import Role, User
 
 
 @dataclass(frozen=True)
@@ -120,24 +120,7 @@ def _members(manager_id: int, reports: dict[int, list[int]]) -> set[int]:
 
 def _open_deals(session: Session, reps: frozenset[int], now: datetime) -> dict[int, tuple[int, int, int]]:
     """Per owner: open deals, their expected amount, and those silent past the follow-up policy's limit."""
-    if not reps:
-        return {}
-    silent_before = follow_up_policy(session).silent_before(now)
-    rows = session.execute(
-        select(
-            Opportunity.owner_id,
-            func.count(),
-            func.coalesce(func.sum(Opportunity.expected_amount_fen), 0),
-            func.count(case((Opportunity.last_follow_up_at < silent_before, 1))),
-        )
-        .where(
-            Opportunity.status == OpportunityStatus.OPEN,
-            Opportunity.deleted_at.is_(None),
-            Opportunity.owner_id.in_(sorted(reps)),
-        )
-        .group_by(Opportunity.owner_id)
-    )
-    return {int(owner): (int(n), int(amount), int(silent)) for owner, n, amount, silent in rows}
+    return open_deals_by_owner(session, Scope(ScopeKind.TEAM, reps), now) if reps else {}
 
 
 def _from_records(session: Session, window: Window, scope: Scope) -> tuple[int, Ratio, Ratio, Ratio, Ratio]:

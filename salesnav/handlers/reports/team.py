@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from salesnav import metrics
 from salesnav.handlers.errors import Forbidden
-from salesnav.handlers.follow_up_policy import follow_up_policy
+from salesnav.handlers.follow_up_policy import follow_up_policy, open_deals_by_owner
 from salesnav.handlers.reports import daily
 from salesnav.handlers.reports.chase import incomplete_counts
 from salesnav.handlers.ticket_notices import WAITING
@@ -239,22 +239,7 @@ def load(
     names = dict(session.execute(select(User.id, User.name)).all())
     counts = counts_by_rep(session, window, scope)
 
-    pipeline: dict[int, tuple[int, int, int]] = {}
-    for owner_id, n, amount, silent in session.execute(
-        select(
-            Opportunity.owner_id,
-            func.count(),
-            func.coalesce(func.sum(Opportunity.expected_amount_fen), 0),
-            func.count(case((Opportunity.last_follow_up_at < silent_before, 1))),
-        )
-        .where(
-            Opportunity.status == OpportunityStatus.OPEN,
-            Opportunity.deleted_at.is_(None),
-            scope.covers(Opportunity.owner_id),
-        )
-        .group_by(Opportunity.owner_id)
-    ):
-        pipeline[owner_id] = (n, int(amount), silent)
+    pipeline = open_deals_by_owner(session, scope, now)
 
     red: dict[int, list[RedCustomer]] = defaultdict(list)
     for cid, name, owner_id in session.execute(
