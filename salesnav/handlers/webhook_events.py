@@ -150,6 +150,20 @@ class BatchItem:
     field: str | None = None
 
 
+def _recorded(session: Session, keys: Sequence[str]) -> dict[str, Any]:
+    """The events already recorded under these dedupe keys, by key."""
+    rows = session.execute(
+        select(
+            CustomerEvent.id,
+            CustomerEvent.dedupe_key,
+            CustomerEvent.kind,
+            CustomerEvent.customer_id,
+            CustomerEvent.contact_id,
+        ).where(CustomerEvent.dedupe_key.in_(set(keys)))
+    )
+    return {row.dedupe_key: row for row in rows}
+
+
 def record_webhook_events(session: Session, events: Sequence[WebhookEvent]) -> list[BatchItem]:
     """A batch of outside events, in the caller's transaction, each as `record_webhook_event` would record it
     (idempotent by sender and event id, the customer found the same way), in a few statements for the lot: one
@@ -159,18 +173,7 @@ def record_webhook_events(session: Session, events: Sequence[WebhookEvent]) -> l
         raise ValueError(f"a batch holds at most {MAX_BATCH} events")
     now = clock.now()
     keys = [f"webhook:{e.sender}:{e.event_id}" for e in events]
-    seen = {
-        row.dedupe_key: row
-        for row in session.execute(
-            select(
-                CustomerEvent.id,
-                CustomerEvent.dedupe_key,
-                CustomerEvent.kind,
-                CustomerEvent.customer_id,
-                CustomerEvent.contact_id,
-            ).where(CustomerEvent.dedupe_key.in_(set(keys)))
-        )
-    }
+    seen = _recorded(session, keys)
     by_id = {e.customer_id for e in events if e.customer_id is not None}
     live = (
         set(session.scalars(select(Customer.id).where(Customer.id.in_(by_id), Customer.deleted_at.is_(None))))
@@ -222,18 +225,7 @@ def record_webhook_events(session: Session, events: Sequence[WebhookEvent]) -> l
             continue
         items[index] = BatchItem("recorded", event_id, one.kind, one.customer_id, one.contact_id)
     if twins:
-        won = {
-            row.dedupe_key: row
-            for row in session.execute(
-                select(
-                    CustomerEvent.id,
-                    CustomerEvent.dedupe_key,
-                    CustomerEvent.kind,
-                    CustomerEvent.customer_id,
-                    CustomerEvent.contact_id,
-                ).where(CustomerEvent.dedupe_key.in_([keys[i] for i in twins]))
-            )
-        }
+        won = _recorded(session, [keys[i] for i in twins])
         for index in twins:
             row = won[keys[index]]
             items[index] = BatchItem("duplicate", row.id, row.kind, row.customer_id, row.contact_id)
