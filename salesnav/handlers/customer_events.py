@@ -157,25 +157,26 @@ def record_customer_events(
     bulk.insert(
         session,
         table,
-        [
-            {
-                "id": event_id,
-                "customer_id": e.customer_id,
-                "contact_id": e.contact_id,
-                "kind": e.kind,
-                "occurred_at": e.occurred_at or now,
-                "recorded_at": now,
-                "source": source,
-                "payload": e.payload,
-                "dedupe_key": e.dedupe_key,
-            }
-            for event_id, e in zip(ids, events, strict=True)
-        ],
+        [{"id": event_id, **_row(e, now, source)} for event_id, e in zip(ids, events, strict=True)],
     )
     for event_id, e in zip(ids, events, strict=True):
         if journeys_listen(e.kind):
             enqueue_after_commit(session, JOURNEYS_ON_EVENT_JOB, event_id, key=_job_key(event_id), queue="rules")
     return ids
+
+
+def _row(e: NewCustomerEvent, now: datetime, source: str) -> dict[str, Any]:
+    """An event's columns as both bulk writers insert them."""
+    return {
+        "customer_id": e.customer_id,
+        "contact_id": e.contact_id,
+        "kind": e.kind,
+        "occurred_at": e.occurred_at or now,
+        "recorded_at": now,
+        "source": source,
+        "payload": e.payload,
+        "dedupe_key": e.dedupe_key,
+    }
 
 
 def record_customer_events_once(
@@ -199,21 +200,7 @@ def record_customer_events_once(
     table = CustomerEvent.__table__
     statement = (
         _insert(session)
-        .values(
-            [
-                {
-                    "customer_id": e.customer_id,
-                    "contact_id": e.contact_id,
-                    "kind": e.kind,
-                    "occurred_at": e.occurred_at or now,
-                    "recorded_at": now,
-                    "source": source,
-                    "payload": e.payload,
-                    "dedupe_key": e.dedupe_key,
-                }
-                for e in events
-            ]
-        )
+        .values([_row(e, now, source) for e in events])
         .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
         .returning(table.c.id, table.c.dedupe_key)
     )
