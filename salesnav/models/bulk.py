@@ -4,7 +4,8 @@ Written as ORM objects, an import of 10,000 rows was a unit of work over some 10
 multi-VALUES INSERT ... RETURNING statements that the driver parses again each time. Here the ids come
 first, in one query (PostgreSQL: the table's sequence; SQLite: max(id) under the write lock, taken first),
 so that nothing has to be returned; then the rows go in as one COPY per table on PostgreSQL (one statement,
-so the statement triggers of migration 0012 run once for all of them) and as one executemany on SQLite.
+so the statement triggers of migration 0012 run once for all of them; binary, so that neither side writes or
+parses each number and time as text) and as one executemany on SQLite.
 A row is written exactly as an ORM insert would write it: the columns' Python defaults (created_at, ...) and
 the column types' bind processing (UTC times, enum values, JSON) are applied; columns left out get their
 server default. Nothing here checks anything: the handlers validate first.
@@ -12,7 +13,6 @@ server default. Nothing here checks anything: the handlers validate first.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -20,6 +20,8 @@ from sqlalchemy import JSON, BigInteger, ColumnElement, FromClause, Table, bindp
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
+
+from salesnav.models.json_text import json_text
 
 _SEQUENCES: dict[str, str | None] = {}  # table → its id sequence (PostgreSQL), looked up once per process
 
@@ -69,9 +71,9 @@ def insert(session: Session, mapped: FromClause, rows: Sequence[Mapping[str, Any
     for column in columns:
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
         if dialect.name == "postgresql" and isinstance(column.type, JSON):
-            # The text psycopg's Json would write (json.dumps, as is), without wrapping each value first:
-            # a COPY takes the text of a json column as it is.
-            process = _json_text
+            # The JSON text the engine writes for the column (`json_text`), without wrapping each value
+            # first: a COPY takes the text of a json column as it is.
+            process = json_text
         if column.key in given:
             fill.append((column.key, None, process))
             continue
@@ -95,8 +97,11 @@ def insert(session: Session, mapped: FromClause, rows: Sequence[Mapping[str, Any
     # Names from the table's metadata, never from input: safe to write into the statement.
     into = f"{quote(table.name)} ({', '.join(quote(c.name) for c in columns)})"
     if dialect.name == "postgresql":
+        types = _binary_types(connection, table.name, [c.name for c in columns])
         with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]  # psycopg's connection (PostgreSQL only here) has cursor() returning a context manager
-            with cursor.copy(f"COPY {into} FROM STDIN") as copy:
+            with cursor.copy(f"COPY {into} FROM STDIN" + (" (FORMAT BINARY)" if types else "")) as copy:
+                if types:
+                    copy.set_types(types)
                 for record in values:
                     copy.write_row(record)
         return
@@ -104,8 +109,29 @@ def insert(session: Session, mapped: FromClause, rows: Sequence[Mapping[str, Any
     connection.exec_driver_sql(f"INSERT INTO {into} VALUES ({marks})", [tuple(record) for record in values])  # noqa: S608
 
 
-def _json_text(value: Any) -> str:
-    return json.dumps(value)
+_COLUMN_TYPES: dict[str, dict[str, str]] = {}  # table → column → its type's name (PostgreSQL), read once per process
+# Types a binary COPY writes as psycopg's built-in dumpers do; json's binary form is its text, which `insert`
+# has already made. A table with a column of any other type is copied as text.
+_BINARY = {"int2", "int4", "int8", "text", "varchar", "bool", "timestamptz", "date", "float8", "numeric"}
+
+
+def _binary_types(connection: Any, table: str, columns: list[str]) -> list[str] | None:
+    """The columns' types for a binary COPY (what the database would otherwise parse from text in every row:
+    an import writes some 100,000 rows), or None where a column's type is not one binary COPY is used for."""
+    types = _COLUMN_TYPES.get(table)
+    if types is None:
+        types = dict(
+            connection.execute(
+                text(
+                    "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+                    " WHERE a.attrelid = CAST(:t AS regclass) AND a.attnum > 0 AND NOT a.attisdropped"
+                ),
+                {"t": table},
+            ).all()
+        )
+        _COLUMN_TYPES[table] = types
+    named = ["text" if types[c] == "json" else types[c] for c in columns]
+    return named if all(t in _BINARY for t in named) else None
 
 
 def insert_new(session: Session, mapped: FromClause, rows: Sequence[dict[str, Any]]) -> list[int]:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from salesnav.models.base import SoftDeleteMixin
+from salesnav.models.json_text import json_text
 
 
 class HardDeleteForbidden(RuntimeError):
@@ -18,6 +19,7 @@ class HardDeleteForbidden(RuntimeError):
 
 
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
+    kwargs.setdefault("json_serializer", json_text)  # JSON columns (an import's progress: thousands of notes)
     if database_url.startswith("sqlite"):
         path = database_url.split("///", 1)[-1]
         if path and path != ":memory:":

@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import gc
 import hashlib
-import json
 import os
 import threading
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
@@ -167,7 +167,7 @@ def _keep(root: Path, sha: str, columns: dict[str, Any], plan: ImportPlan) -> No
     path = _kept_path(root, sha)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
-    partial.write_text(json.dumps({"columns": columns, **keep(plan)}, ensure_ascii=False), encoding="utf-8")
+    partial.write_bytes(orjson.dumps({"columns": columns, **keep(plan)}, option=orjson.OPT_NON_STR_KEYS))
     os.replace(partial, path)  # whole or not at all, should a job read it meanwhile
 
 
@@ -181,7 +181,7 @@ def _kept(root: Path, sha: str, columns: dict[str, Any], reference: date) -> Imp
         if _LAST_KEPT and _LAST_KEPT[0][0] == stamp:
             data = _LAST_KEPT[0][1]
         else:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = orjson.loads(path.read_bytes())
             _LAST_KEPT[:] = [(stamp, data)]
     except (OSError, ValueError):
         return None
@@ -905,7 +905,7 @@ def _reach(session: Session, owner: User, work: list[_RowWork], result: _WaveRes
             )
             .order_by(Stage.position.desc())
         ).all()
-        refusals: dict[int, list[str]] = {id(w): [] for w in group}
+        refused: dict[int, str] = {}  # the first refusal of each deal, the furthest stage's: the one the note says
         waiting = list(group)
         # The evidence the deals have, read once for the group (trying a stage adds none): what each stage's
         # checklist lacks is then worked out here, as missing_items would for each stage on the way.
@@ -924,8 +924,9 @@ def _reach(session: Session, owner: User, work: list[_RowWork], result: _WaveRes
                     if (lacking := [item.name for item in items if item.id not in have])
                 }
                 if gaps:
-                    flat = [item for items in gaps.values() for item in items]
-                    refusals[id(w)].append(ChecklistIncomplete(stage.name, flat, gaps).message)
+                    if id(w) not in refused:
+                        flat = [item for items in gaps.values() for item in items]
+                        refused[id(w)] = ChecklistIncomplete(stage.name, flat, gaps).message
                     still.append(w)
                     continue
                 try:
@@ -934,20 +935,20 @@ def _reach(session: Session, owner: User, work: list[_RowWork], result: _WaveRes
                             session, owner, opportunity_id=opp_id, to_stage=stage.code, occurred_at=w.reached_at
                         )
                 except DomainError as exc:
-                    refusals[id(w)].append(exc.message)
+                    refused.setdefault(id(w), exc.message)
                     still.append(w)
                     continue
                 if stage.id != target.id:
                     result.notes.append(
-                        _note(w.row, f"推断阶段为「{target.name}」，但{refusals[id(w)][0]}；商机停在「{stage.name}」")
+                        _note(w.row, f"推断阶段为「{target.name}」，但{refused[id(w)]}；商机停在「{stage.name}」")
                     )
             waiting = still
         for w in waiting:  # refused every stage: still where it started
-            if refusals[id(w)]:
+            if id(w) in refused:
                 result.notes.append(
                     _note(
                         w.row,
-                        f"推断阶段为「{target.name}」，但{refusals[id(w)][0]}；商机停在「{start.name}」，"
+                        f"推断阶段为「{target.name}」，但{refused[id(w)]}；商机停在「{start.name}」，"
                         "补齐后可在客户端的商机推进卡上推进",
                     )
                 )
