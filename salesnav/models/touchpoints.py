@@ -113,7 +113,7 @@ class Touchpoint(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
     )
 
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"))
-    rep_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    rep_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))  # found by ix_touchpoints_rep_occurred
     # Deferrable: an import writes the touchpoint that opens a deal before the deal, already linked to it.
     opportunity_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("opportunities.id", deferrable=True, initially="IMMEDIATE"), index=True

@@ -86,7 +86,7 @@ from salesnav.models import (
 from salesnav.models import session as db
 from salesnav.text.cn_dates import at_business_day, reference_day
 
-CHUNK_ROWS = 2500  # rows per transaction, written in bulk: progress is visible; a crash resumes from the last chunk
+CHUNK_ROWS = 5000  # rows per transaction, written in bulk: progress is visible; a crash resumes from the last chunk
 ACTIVE = (ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.DONE)
 KINDS = ("customer", "contact", "touchpoint", "opportunity")
 MODELS: dict[str, Any] = {

@@ -1,0 +1,72 @@
+"""The bulk writers: rows written in one statement read back exactly as they were given, on either database."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Integer, MetaData, SmallInteger, String, Table, Text, select
+from sqlalchemy.dialects.postgresql import JSONB
+
+from salesnav.models import bulk
+from salesnav.models.base import UTCDateTime
+from salesnav.models.json_text import json_text
+
+
+def test_json_text_means_what_the_standard_library_means():
+    value = {"备注": "9.10 电话沟通", 7: [1, 2.5, None, True], "nested": {"a": []}}
+
+    written = json_text(value)
+
+    assert "备注" in written  # the characters themselves, not \u escapes
+    assert json.loads(written) == json.loads(json.dumps(value))  # a key that is a number is written as a string
+
+
+def _probe(name: str, *extra: Column) -> Table:
+    return Table(
+        name,
+        MetaData(),
+        Column("id", BigInteger, primary_key=True),
+        Column("label", String(40)),
+        Column("body", Text),
+        Column("small", SmallInteger),
+        Column("count", Integer),
+        Column("done", Boolean),
+        Column("at", UTCDateTime),
+        Column("doc", JSON),
+        *extra,
+    )
+
+
+ROWS = [
+    {
+        "id": 1,
+        "label": "上海协和医院（东院）",
+        "body": "制表符\t换行\n反斜杠\\ 与 \\N",  # what a text COPY would have to escape
+        "small": 16,
+        "count": 2_000_000_000,
+        "done": True,
+        "at": datetime(2025, 9, 18, 2, 0, tzinfo=UTC),
+        "doc": {"guessed": ["type", "emotion"], "金额": 580000},
+    },
+    {"id": 2, "label": None, "body": "", "small": None, "count": None, "done": False, "at": None, "doc": []},
+]
+
+
+def test_rows_written_in_bulk_read_back_as_given(session):
+    table = _probe("bulk_probe_plain")
+    table.create(session.connection())
+
+    bulk.insert(session, table, [dict(row) for row in ROWS])
+
+    assert [dict(r._mapping) for r in session.execute(select(table).order_by(table.c.id))] == ROWS
+
+
+def test_a_table_with_a_column_binary_copy_does_not_write_is_copied_as_text(session):
+    table = _probe("bulk_probe_jsonb", Column("extra", JSON().with_variant(JSONB(), "postgresql")))
+    table.create(session.connection())
+    rows = [{**row, "extra": {"k": row["id"]}} for row in ROWS]
+
+    bulk.insert(session, table, [dict(row) for row in rows])
+
+    assert [dict(r._mapping) for r in session.execute(select(table).order_by(table.c.id))] == rows
