@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Integer, MetaData, SmallInteger, String, Table, Text, select
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -53,18 +54,33 @@ ROWS = [
 ]
 
 
-def test_rows_written_in_bulk_read_back_as_given(session):
-    table = _probe("bulk_probe_plain")
-    table.create(session.connection())
+@pytest.fixture
+def created(session):
+    """Create the probe tables a test asks for; drop them afterwards (SQLite does not roll back DDL)."""
+    tables: list[Table] = []
+
+    def create(table: Table) -> Table:
+        table.create(session.connection())
+        tables.append(table)
+        return table
+
+    yield create
+    session.rollback()
+    for table in tables:
+        table.drop(session.connection(), checkfirst=True)
+    session.commit()
+
+
+def test_rows_written_in_bulk_read_back_as_given(session, created):
+    table = created(_probe("bulk_probe_plain"))
 
     bulk.insert(session, table, [dict(row) for row in ROWS])
 
     assert [dict(r._mapping) for r in session.execute(select(table).order_by(table.c.id))] == ROWS
 
 
-def test_a_table_with_a_column_binary_copy_does_not_write_is_copied_as_text(session):
-    table = _probe("bulk_probe_jsonb", Column("extra", JSON().with_variant(JSONB(), "postgresql")))
-    table.create(session.connection())
+def test_a_table_with_a_column_binary_copy_does_not_write_is_copied_as_text(session, created):
+    table = created(_probe("bulk_probe_jsonb", Column("extra", JSON().with_variant(JSONB(), "postgresql"))))
     rows = [{**row, "extra": {"k": row["id"]}} for row in ROWS]
 
     bulk.insert(session, table, [dict(row) for row in rows])
