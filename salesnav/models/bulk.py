@@ -130,7 +130,8 @@ def _binary_types(connection: Any, table: str, columns: list[str]) -> list[str] 
             ).all()
         )
         _COLUMN_TYPES[table] = types
-    named = ["text" if types[c] == "json" else types[c] for c in columns]
+    # A column this process has not seen (added by a migration since it read the table) is copied as text.
+    named = ["text" if types.get(c) == "json" else types.get(c, "") for c in columns]
     return named if all(t in _BINARY for t in named) else None
 
 
