@@ -394,6 +394,7 @@ class NameSet:
     def __init__(self, keys: list[str], near_score: float) -> None:
         self.keys, self.near_score = keys, near_score
         self._by_char: dict[str, list[int]] | None = None
+        self._counts: defaultdict[str, int] = defaultdict(int)  # each character → how many names hold it
 
     def candidates(self, key: str) -> list[int] | None:
         """The customers (indexes into `keys`) that can score near_score or more against `key`, found by its
@@ -408,9 +409,9 @@ class NameSet:
         allowed = int(len(key) * 2 * (1 - n) / n)
         if len(distinct) <= allowed:
             return None
-        postings = self.postings()
-        rare = sorted(distinct, key=lambda c: len(postings.get(c, ())))[: allowed + 1]
-        if len(postings.get(rare[-1], ())) > len(self.keys) // 4:
+        postings, counts = self.postings(), self._counts
+        rare = sorted(distinct, key=counts.__getitem__)[: allowed + 1]  # (a C call per character, no lambda)
+        if counts[rare[-1]] > len(self.keys) // 4:
             return None  # the union holds at least that many: too many, known without building it
         found: set[int] = set()
         for c in rare:
@@ -427,6 +428,7 @@ class NameSet:
                 for c in set(key):
                     by_char[c].append(i)
             self._by_char = dict(by_char)
+            self._counts.update((c, len(names)) for c, names in by_char.items())
         return self._by_char
 
     def closest(self, key: str, limit: int = 3, *, scan_all: bool = True) -> list[tuple[int, float]]:

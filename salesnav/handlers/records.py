@@ -71,14 +71,11 @@ def audits(
 ) -> None:
     """`audit` for many entities at once (bulk paths): (entity id, before, after) each, written in one statement."""
     now = clock.now()
-    table = AuditEntry.__table__
-    ids = bulk.take_ids(session, table, len(items))
-    bulk.insert(
+    bulk.insert(  # ids from the table's own sequence: no one needs them back
         session,
-        table,
+        AuditEntry.__table__,
         [
             {
-                "id": entry_id,
                 "actor_id": actor.id if actor else None,
                 "entity_type": entity_type,
                 "entity_id": entity_id,
@@ -87,7 +84,7 @@ def audits(
                 "after": after,
                 "occurred_at": now,
             }
-            for entry_id, (entity_id, before, after) in zip(ids, items, strict=True)
+            for entity_id, before, after in items
         ],
     )
 
@@ -105,14 +102,11 @@ def record_events(
     if not items:
         return []
     now = clock.now()
-    table = DomainEvent.__table__
-    ids = bulk.take_ids(session, table, len(items))
-    bulk.insert(
+    ids = bulk.insert_new(
         session,
-        table,
+        DomainEvent.__table__,
         [
             {
-                "id": event_id,
                 "kind": kind,
                 "subject_type": subject_type,
                 "subject_id": subject_id,
@@ -120,7 +114,7 @@ def record_events(
                 "payload": payload,
                 "occurred_at": now,
             }
-            for event_id, (subject_id, payload) in zip(ids, items, strict=True)
+            for subject_id, payload in items
         ],
     )
     _schedule_rules_batch(session, kind, ids)

@@ -13,11 +13,28 @@ server default. Nothing here checks anything: the handlers validate first.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, ColumnElement, FromClause, Table, bindparam, false, func, select, text, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Engine,
+    FromClause,
+    Table,
+    bindparam,
+    event,
+    false,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
@@ -98,15 +115,79 @@ def insert(session: Session, mapped: FromClause, rows: Sequence[Mapping[str, Any
     into = f"{quote(table.name)} ({', '.join(quote(c.name) for c in columns)})"
     if dialect.name == "postgresql":
         types = _binary_types(connection, table.name, [c.name for c in columns])
-        with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]  # psycopg's connection (PostgreSQL only here) has cursor() returning a context manager
-            with cursor.copy(f"COPY {into} FROM STDIN" + (" (FORMAT BINARY)" if types else "")) as copy:
+        _copy(connection, f"COPY {into} FROM STDIN" + (" (FORMAT BINARY)" if types else ""), types, values)
+        return
+    marks = ", ".join("?" * len(columns))  # sqlite3's parameter style
+    connection.exec_driver_sql(f"INSERT INTO {into} VALUES ({marks})", [tuple(record) for record in values])  # noqa: S608
+
+
+_PENDING = "salesnav.bulk.copy"  # connection.info: the COPY still running behind its caller
+# The connection events before which that COPY must have ended (and its error been raised).
+_WATCHED = ("before_cursor_execute", "commit", "rollback", "savepoint", "rollback_savepoint", "release_savepoint")
+
+
+def watch(engine: Engine) -> None:
+    """Let `insert` run its COPYs on `engine` behind the caller (`_copy`): every statement, commit, rollback
+    and savepoint on a connection first waits for the COPY running there and raises its error. Called for each
+    PostgreSQL engine as it is made (session.make_engine); on an engine not watched the COPYs run in line."""
+    for name in _WATCHED:
+        if not event.contains(engine, name, finish_copy):
+            event.listen(engine, name, finish_copy)
+
+
+def _copy(connection: Connection, statement: str, types: list[str] | None, values: list[list[Any]]) -> None:
+    """Run a COPY. On a watched engine it runs on a thread of its own and this returns once it has started,
+    so the caller builds its next rows while the database checks, indexes and triggers these (an import's
+    COPYs waited on the server some 40 % of its time). psycopg's connection lock, held by the COPY until it
+    ends, keeps anything else off the connection meanwhile; `finish_copy` raises its error in the caller's
+    thread, at the next statement or at commit, so that a failed COPY is never committed or passed unseen."""
+    finish_copy(connection)
+    driver: Any = connection.connection.driver_connection  # psycopg's: cursor() is a context manager there
+    failure: list[BaseException] = []
+
+    def run(started: threading.Event | None) -> None:
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                if started is not None:
+                    started.set()  # the connection's lock is held from here: later statements queue behind
                 if types:
                     copy.set_types(types)
                 for record in values:
                     copy.write_row(record)
+        except BaseException as error:
+            if started is None:
+                raise
+            failure.append(error)  # raised again by finish_copy, in the caller's thread
+        finally:
+            if started is not None:
+                started.set()
+
+    if not event.contains(connection.engine, "commit", finish_copy):
+        run(None)
         return
-    marks = ", ".join("?" * len(columns))  # sqlite3's parameter style
-    connection.exec_driver_sql(f"INSERT INTO {into} VALUES ({marks})", [tuple(record) for record in values])  # noqa: S608
+    started = threading.Event()
+    thread = threading.Thread(target=run, args=(started,), name="bulk-copy", daemon=True)
+    connection.info[_PENDING] = (thread, statement, failure)
+    thread.start()
+    started.wait()
+    if failure:  # it did not even start
+        finish_copy(connection)
+
+
+def finish_copy(connection: Connection, *_event_args: Any) -> None:
+    """Wait for the COPY running behind on `connection`, if any, and raise its error."""
+    pending = connection.info.pop(_PENDING, None)
+    if pending is None:
+        return
+    thread, statement, failure = pending
+    thread.join()
+    if not failure:
+        return
+    error = failure[0]
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    if isinstance(error, dbapi_error):  # as SQLAlchemy raises a statement's error (IntegrityError, ...)
+        raise DBAPIError.instance(statement, None, error, dbapi_error) from error
+    raise error
 
 
 _COLUMN_TYPES: dict[str, dict[str, str]] = {}  # table → column → its type's name (PostgreSQL), read once per process

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from salesnav.models import bulk
 from salesnav.models.base import SoftDeleteMixin
 from salesnav.models.json_text import json_text
 
@@ -35,7 +36,9 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    engine = create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    bulk.watch(engine)  # the bulk writers' COPYs run behind their callers, waited for before the next statement
+    return engine
 
 
 def _forbid_hard_delete(session: Session, _ctx: Any, _instances: Any) -> None:

@@ -6,10 +6,25 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Integer, MetaData, SmallInteger, String, Table, Text, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+)
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError
 
 from salesnav.models import bulk
+from salesnav.models import session as db
 from salesnav.models.base import UTCDateTime
 from salesnav.models.json_text import json_text
 
@@ -86,3 +101,35 @@ def test_a_table_with_a_column_binary_copy_does_not_write_is_copied_as_text(sess
     bulk.insert(session, table, [dict(row) for row in rows])
 
     assert [dict(r._mapping) for r in session.execute(select(table).order_by(table.c.id))] == rows
+
+
+def test_the_statement_after_a_bulk_write_sees_its_rows(session, created):
+    # On PostgreSQL the COPY runs behind the caller: the next statement waits for it, never overtakes it.
+    table = created(_probe("bulk_probe_order"))
+
+    bulk.insert(session, table, [{**ROWS[1], "id": n} for n in range(1, 5001)])
+
+    assert session.execute(select(func.count()).select_from(table)).scalar_one() == 5000
+
+
+def test_a_failed_bulk_write_is_raised_by_the_next_statement(session, created):
+    table = created(_probe("bulk_probe_failed_next"))
+    twice = [{**ROWS[1], "id": 1}, {**ROWS[1], "id": 1}]
+
+    with pytest.raises(IntegrityError):
+        bulk.insert(session, table, twice)
+        session.execute(select(func.count()).select_from(table))  # at the latest
+
+
+def test_a_failed_bulk_write_is_never_committed(session, created):
+    table = created(_probe("bulk_probe_failed_commit"))
+    session.commit()  # the table itself stays
+    twice = [{**ROWS[1], "id": n} for n in (1, 2, 2)]
+
+    with pytest.raises(IntegrityError):
+        bulk.insert(session, table, twice)
+        session.commit()
+    session.rollback()
+
+    with db.new_session() as fresh:
+        assert fresh.execute(select(func.count()).select_from(table)).scalar_one() == 0

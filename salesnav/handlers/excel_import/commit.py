@@ -116,9 +116,21 @@ def _without_gc_pauses(work: Callable[_P, _R]) -> Callable[_P, _R]:
         try:
             return work(*args, **kwargs)
         finally:
+            _to_oldest_generation()
             gc.enable()
 
     return paused
+
+
+def _to_oldest_generation() -> None:
+    """Move the objects made while the collector was paused straight into its oldest generation. Left in the
+    youngest, the first collections after the pause would walk them all, twice (young, then middle: some
+    0.3 s for a 10,000-row plan the caller then reads); in the oldest they are walked only by the next full
+    collection, as long-lived objects are. (freeze parks every tracked object; unfreeze puts them back into
+    the oldest generation without walking them. Done only when nothing else has frozen objects.)"""
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
 
 
 def limits(session: Session) -> tuple[int, int]:
