@@ -7,6 +7,7 @@ the journey. Only models are imported here, so the use cases below the runner ma
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -38,13 +39,28 @@ def finish(session: Session, run: JourneyStepRun, now: datetime, outcome: str) -
     session.refresh(run)
     if changed.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
         return False
-    if run.escalated_at is not None:  # it was late and escalated: the alert is settled now
-        key = engine.alert_key(SLA_RULE, "customer", run.enrollment.customer_id, f"run{run.id}")
-        for alert in engine.open_alerts_for(session, SLA_RULE, "customer", run.enrollment.customer_id):
-            if alert.idempotency_key == key:
-                engine.resolve(session, alert, now=now, by_id=None, resolution="旅程步骤已完成")
+    settle_escalation(session, run, now, "旅程步骤已完成")
     maybe_complete(session, run.enrollment, now)
     return True
+
+
+def settle_escalation(session: Session, run: JourneyStepRun, now: datetime, resolution: str) -> None:
+    """A step that was late and escalated to the manager is over (done, or its customer left the journey): the
+    manager's alert for it is resolved, with why, instead of waiting on a step no one will finish."""
+    if run.escalated_at is not None:
+        settle_escalations(session, [(run.id, run.enrollment.customer_id)], now, resolution)
+
+
+def settle_escalations(session: Session, runs: Sequence[tuple[int, int]], now: datetime, resolution: str) -> int:
+    """`settle_escalation` for many escalated runs at once: (run id, its customer id) each."""
+    return engine.resolve_by_keys(
+        session, [escalation_key(run_id, cid) for run_id, cid in runs], now=now, resolution=resolution
+    )
+
+
+def escalation_key(run_id: int, customer_id: int) -> str:
+    """The idempotency key of a late step's escalation alert: one per run (the runner raises it with it)."""
+    return engine.alert_key(SLA_RULE, "customer", customer_id, f"run{run_id}")
 
 
 def maybe_complete(session: Session, enrollment: JourneyEnrollment, now: datetime) -> bool:

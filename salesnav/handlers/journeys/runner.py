@@ -1130,7 +1130,8 @@ def sla_tick(session: Session, run: JourneyStepRun, enrollment: JourneyEnrollmen
 
 
 def exit_enrollment(session: Session, enrollment: JourneyEnrollment, now: datetime, reason: str) -> bool:
-    """Take the customer out: unfinished steps cancelled (their open tasks too); False when already out."""
+    """Take the customer out: unfinished steps cancelled (their open tasks too, and the manager's alerts for the
+    late ones resolved); False when already out."""
     changed = session.execute(
         update(JourneyEnrollment)
         .where(JourneyEnrollment.id == enrollment.id, JourneyEnrollment.state == EnrollmentState.ACTIVE)
@@ -1149,17 +1150,10 @@ def exit_enrollment(session: Session, enrollment: JourneyEnrollment, now: dateti
     ).all()
     for run in runs:
         run.state, run.wake_at, run.outcome = StepRunState.CANCELLED, None, "exited"
+        progress.settle_escalation(session, run, now, f"客户已退出旅程（{reason}）")
         if run.task_id is not None:
             task = session.get(Task, run.task_id)
             if task is not None and task.status is TaskStatus.OPEN:
                 task.status = TaskStatus.CANCELLED
     session.flush()
     return True
-
-
-def exit_by_admin(session: Session, enrollment_id: int, now: datetime, reason: str = "管理员移出") -> JourneyEnrollment:
-    enrollment = session.get(JourneyEnrollment, enrollment_id)
-    if enrollment is None:
-        raise DomainError("该客户不在此旅程中")
-    exit_enrollment(session, enrollment, now, reason)
-    return enrollment

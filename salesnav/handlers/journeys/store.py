@@ -165,6 +165,11 @@ def remove_journey(session: Session, actor: User | None, journey_id: int) -> tup
     # own exit is: a step the runner finishes meanwhile stays finished).
     unfinished = (JourneyStepRun.journey_id == journey.id) & JourneyStepRun.state.in_(progress.UNFINISHED)
     open_tasks = select(JourneyStepRun.task_id).where(unfinished, JourneyStepRun.task_id.is_not(None))
+    escalated = session.execute(  # late steps already escalated to a manager: their alerts are settled below
+        select(JourneyStepRun.id, JourneyEnrollment.customer_id)
+        .join(JourneyEnrollment, JourneyEnrollment.id == JourneyStepRun.enrollment_id)
+        .where(unfinished, JourneyStepRun.escalated_at.is_not(None))
+    ).all()
     session.execute(
         update(Task)
         .where(Task.id.in_(open_tasks), Task.status == TaskStatus.OPEN)
@@ -185,6 +190,9 @@ def remove_journey(session: Session, actor: User | None, journey_id: int) -> tup
         )
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
+    progress.settle_escalations(
+        session, [(run_id, cid) for run_id, cid in escalated], now, f"客户已退出旅程（{ARCHIVED_REASON}）"
+    )
     session.expire_all()
     audit(session, actor, "journey", journey.id, "archive", before, {"active": False, "exited": int(taken_out)})
     listening.forget()

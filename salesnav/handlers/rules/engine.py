@@ -125,6 +125,22 @@ def resolve(session: Session, alert: Alert, *, now: datetime, by_id: int | None,
     return changed.rowcount == 1  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult, which has rowcount
 
 
+def resolve_by_keys(session: Session, keys: Sequence[str], *, now: datetime, resolution: str) -> int:
+    """`resolve` for the open alerts among `keys` (their idempotency keys), in a statement per thousand, without
+    an actor: what ended them is the system's doing. Returns how many were resolved."""
+    resolved = 0
+    session.flush()
+    for start in range(0, len(keys), 1000):
+        changed = session.execute(
+            update(Alert)
+            .where(Alert.idempotency_key.in_(keys[start : start + 1000]), Alert.state.in_(OPEN_STATES))
+            .values(state=AlertState.RESOLVED, resolved_at=now, resolved_by_id=None, resolution=resolution[:200])
+            .execution_options(synchronize_session=False)
+        )
+        resolved += changed.rowcount  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
+    return resolved
+
+
 def open_alerts_for(session: Session, rule: str, subject_type: str, subject_id: int) -> list[Alert]:
     return list(
         session.scalars(

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from salesnav.handlers.journeys.stats import customer_journeys, describe_customer_journey
 from salesnav.models import (
+    Alert,
+    AlertState,
     AuditEntry,
     EnrollmentState,
     Journey,
@@ -148,3 +150,22 @@ def test_a_journey_that_ran_is_archived_its_customers_steps_stop_and_its_figures
     assert admin.post(f"/admin/journeys/{journey_id}/remove", data={"csrf_token": token}).status_code == 404
     with db.transaction() as s:
         assert not s.get(Journey, journey_id).active
+
+
+def test_archiving_settles_the_managers_alerts_for_late_steps_of_the_customers_taken_out(session, frozen_clock, app):
+    h = a.hospital(session, frozen_clock)
+    journey_id = a.ready_journey(session, h)
+    start = frozen_clock.now()
+    a.download(app, h)
+    frozen_clock.set(start + timedelta(hours=8))
+    a.advance(app)
+    frozen_clock.set(start + timedelta(hours=24))
+    assert a.advance(app)["escalated"] == 1  # the rep's step is late: the manager has an alert for it
+
+    admin = _signed_in(app, h.org.admin.wecom_userid)
+    assert admin.post(f"/admin/journeys/{journey_id}/remove", data={"csrf_token": csrf(admin)}).status_code == 302
+
+    with db.transaction() as s:
+        [alert] = s.scalars(select(Alert).where(Alert.rule == "journey_sla")).all()
+        assert (alert.state, alert.resolution) == (AlertState.RESOLVED, "客户已退出旅程（旅程已归档）")
+        assert alert.resolved_at == start + timedelta(hours=24)

@@ -181,3 +181,33 @@ def test_the_same_event_twice_and_the_advance_run_twice_change_nothing_more(sess
     assert said() == after
     with db.transaction() as s:
         assert len(s.scalars(select(Alert.id).where(Alert.rule == "journey_sla")).all()) == 1
+
+
+def _sla_alert():
+    with db.transaction() as s:
+        [alert] = s.scalars(select(Alert).where(Alert.rule == "journey_sla")).all()
+        return alert
+
+
+def test_a_late_step_escalated_to_the_manager_is_settled_when_the_customer_leaves_the_journey(
+    session, frozen_clock, app
+):
+    h = a.hospital(session, frozen_clock)
+    journey_id = a.ready_journey(session, h)
+    start = frozen_clock.now()
+    a.download(app, h)
+    frozen_clock.set(start + timedelta(hours=8))
+    assert a.advance(app) == {"reminded": 1}
+    frozen_clock.set(start + timedelta(hours=24))
+    assert a.advance(app) == {"else": 1, "escalated": 1}  # the rep's step is late: the manager was told
+    assert _sla_alert().state is AlertState.OPEN
+
+    frozen_clock.set(start + timedelta(hours=30))
+    a.event(app, h, "opportunity.won", key="won", opportunity_id=h.opportunity_id)  # the journey's exit
+
+    [enrollment] = a.enrollments(journey_id)
+    assert (enrollment.state, enrollment.exit_reason) == (EnrollmentState.EXITED, "客户商机赢单")
+    assert a.runs(journey_id)["send_case"].state is StepRunState.CANCELLED
+    alert = _sla_alert()  # not left on the manager's list for a step no one will finish
+    assert (alert.state, alert.resolution) == (AlertState.RESOLVED, "客户已退出旅程（客户商机赢单）")
+    assert alert.resolved_at == start + timedelta(hours=30)
