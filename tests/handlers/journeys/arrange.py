@@ -141,3 +141,12 @@ def enrollments(journey_id: int) -> list[JourneyEnrollment]:
         for row in rows:
             session.expunge(row)
         return list(rows)
+
+
+def escalate_the_reps_step(app, clock_, start) -> None:
+    """The rep's 8-hour step of the ready journey, entered at `start`, goes unfinished: its reminder at 8 h, then
+    at 24 h its escalation to the manager (and the condition's else branch)."""
+    clock_.set(start + timedelta(hours=8))
+    assert advance(app) == {"reminded": 1}
+    clock_.set(start + timedelta(hours=24))
+    assert advance(app) == {"else": 1, "escalated": 1}

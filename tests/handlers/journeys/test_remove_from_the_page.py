@@ -157,10 +157,7 @@ def test_archiving_settles_the_managers_alerts_for_late_steps_of_the_customers_t
     journey_id = a.ready_journey(session, h)
     start = frozen_clock.now()
     a.download(app, h)
-    frozen_clock.set(start + timedelta(hours=8))
-    a.advance(app)
-    frozen_clock.set(start + timedelta(hours=24))
-    assert a.advance(app)["escalated"] == 1  # the rep's step is late: the manager has an alert for it
+    a.escalate_the_reps_step(app, frozen_clock, start)  # the manager has an alert for the rep's late step
 
     admin = _signed_in(app, h.org.admin.wecom_userid)
     assert admin.post(f"/admin/journeys/{journey_id}/remove", data={"csrf_token": csrf(admin)}).status_code == 302
