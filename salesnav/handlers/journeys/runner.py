@@ -61,6 +61,7 @@ from salesnav.models import (
     Contact,
     Customer,
     CustomerEvent,
+    DomainEvent,
     EnrollmentState,
     HoldReason,
     Journey,
@@ -397,12 +398,15 @@ def enter_many(
     ):
         before.setdefault((row.journey_id, row.customer_id), []).append(row)
     entering = []
+    refusals: list[tuple[Journey, CustomerEvent, str]] = []
     for journey, definition, event in candidates:
         verdict = entry_verdict(before.get((journey.id, event.customer_id), []), event, definition, now)
         if verdict is None:
             entering.append((journey, definition, event))
         elif verdict:
-            reaction.refused.append((journey.id, refuse(session, journey, event, verdict)))
+            refusals.append((journey, event, verdict))
+    refuse_all(session, refusals)
+    reaction.refused += [(journey.id, why) for journey, _, why in refusals]
     if not entering:
         return
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -482,9 +486,49 @@ def enter_many(
     engine.tell_all(session, texts)
 
 
+ENTRY_REFUSED = "journey.entry_refused"  # the domain event of a refused entry: journey, customer, event, why
+
+
 def refuse(session: Session, journey: Journey, event: CustomerEvent, why: str) -> str:
-    record_event(session, "journey.entry_refused", "journey", journey.id, None, customer_id=event.customer_id, why=why)
+    refuse_all(session, [(journey, event, why)])
     return why
+
+
+def refuse_all(session: Session, refusals: Sequence[tuple[Journey, CustomerEvent, str]]) -> None:
+    """Record why each event's customer was not entered into the journey: once per journey and event, so that
+    the job taken again (a retry, a resent batch) records nothing more."""
+    recorded = refused_before(session, [(journey, event) for journey, event, _ in refusals])
+    for journey, event, why in refusals:
+        if (journey.id, event.id) not in recorded:
+            record_event(
+                session,
+                ENTRY_REFUSED,
+                "journey",
+                journey.id,
+                None,
+                customer_id=event.customer_id,
+                event_id=event.id,
+                why=why,
+            )
+
+
+def refused_before(session: Session, pairs: Sequence[tuple[Journey, CustomerEvent]]) -> set[tuple[int, int]]:
+    """The (journey id, event id) pairs among `pairs` whose refusal is already recorded, in one read: a refusal
+    comes after its event was recorded, so only the refusals since the earliest of them are looked at (the
+    events' index on kind and time)."""
+    if not pairs:
+        return set()
+    event_id = DomainEvent.payload["event_id"].as_integer()
+    rows = session.execute(
+        select(DomainEvent.subject_id, event_id).where(
+            DomainEvent.kind == ENTRY_REFUSED,
+            DomainEvent.occurred_at >= min(event.recorded_at for _, event in pairs),
+            DomainEvent.subject_type == "journey",
+            DomainEvent.subject_id.in_({journey.id for journey, _ in pairs}),
+            event_id.in_({event.id for _, event in pairs}),
+        )
+    )
+    return {(journey_id, found) for journey_id, found in rows}
 
 
 def _insert_guarded(session: Session, row: Any) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from salesnav.handlers import webhook_events
+from salesnav.jobs.journeys import on_customer_events
 from salesnav.models import CustomerEvent, DomainEvent, JobRun
 from salesnav.models import session as db
 from tests import factories as f
@@ -71,6 +72,7 @@ def test_a_batch_enters_its_customers_in_one_job_and_a_resend_records_and_enters
     [late] = send([webhook_events.WebhookEvent("erp", "o-3", "order.paid", customer_id=h.customer_id)])
     app.drain()
     assert late.status == "recorded" and len(a.enrollments(journey_id)) == 2
+    assert on_customer_events([late.id])["refused"] == 1  # the batch's job taken again: refused, not recorded twice
     with db.transaction() as s:
         refused = s.scalars(select(DomainEvent).where(DomainEvent.kind == "journey.entry_refused")).all()
         assert [(r.payload["customer_id"], r.payload["why"]) for r in refused] == [

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from salesnav.handlers import radar
 from salesnav.handlers.collaboration import answer_part
 from salesnav.handlers.tasks import complete_task
+from salesnav.jobs.journeys import on_customer_event
 from salesnav.models import Alert, AlertState, DomainEvent, EnrollmentState, StepRunState, TicketPart
 from salesnav.models import session as db
 from tests.handlers.journeys import arrange as a
@@ -141,11 +142,13 @@ def test_reentry_is_refused_within_its_window_and_allowed_after(session, frozen_
     assert all(r.state in (StepRunState.CANCELLED, StepRunState.DONE) for r in a.runs(journey_id).values())
 
     frozen_clock.set(start + timedelta(days=89))
-    a.download(app, h)
+    refused = a.download(app, h)
     assert len(a.enrollments(journey_id)) == 1
+    on_customer_event(refused)  # the job taken again (a retry): nothing more is recorded
     with db.transaction() as s:
         [refusal] = s.scalars(select(DomainEvent).where(DomainEvent.kind == "journey.entry_refused")).all()
         assert refusal.payload["why"] == "客户 90 天内已进入过该旅程（2026-03-02 09:30）"
+        assert refusal.payload["event_id"] == refused
 
     frozen_clock.set(start + timedelta(days=91))
     a.download(app, h)
@@ -153,7 +156,6 @@ def test_reentry_is_refused_within_its_window_and_allowed_after(session, frozen_
 
 
 def test_the_same_event_twice_and_the_advance_run_twice_change_nothing_more(session, frozen_clock, app):
-    from salesnav.jobs.journeys import on_customer_event
     from salesnav.models import OutboundMessage
 
     h = a.hospital(session, frozen_clock)
