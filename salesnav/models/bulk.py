@@ -271,6 +271,16 @@ def defer_deal_links(session: Session) -> None:
         connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
 
 
+def without_jit(session: Session) -> None:
+    """No JIT compilation for the rest of this transaction (PostgreSQL). The planner compiles a plan's
+    expressions once its estimated cost passes jit_above_cost, which the triggers' statements over a bulk
+    write's thousands of rows do; the compiling took 30–270 ms a statement here, for statements that then run
+    in tens of milliseconds."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SET LOCAL jit = off"))
+
+
 def analyze(session: Session, *models: type[Any]) -> None:
     """Refresh PostgreSQL's statistics of tables a bulk write has just grown (an import's years of history).
     Until autovacuum gets to them the planner believes the old figures: the next fold of the Level 1

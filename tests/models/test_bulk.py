@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     func,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
@@ -133,3 +134,15 @@ def test_a_failed_bulk_write_is_never_committed(session, created):
 
     with db.new_session() as fresh:
         assert fresh.execute(select(func.count()).select_from(table)).scalar_one() == 0
+
+
+def test_jit_is_off_for_the_rest_of_the_transaction_only(session):
+    postgres = session.get_bind().dialect.name == "postgresql"
+    before = session.execute(text("SHOW jit")).scalar_one() if postgres else None
+
+    bulk.without_jit(session)  # (SQLite has no JIT: nothing to do there)
+
+    if postgres:
+        assert session.execute(text("SHOW jit")).scalar_one() == "off"
+        session.rollback()
+        assert session.execute(text("SHOW jit")).scalar_one() == before

@@ -429,6 +429,7 @@ def _notify(session: Session, notify: str | None, imp: ExcelImport) -> None:
 
 def _run_chunk(import_id: int, plan: ImportPlan, rows: list[PlannedRow], state: _Progress, tz: tzinfo) -> None:
     with db.transaction() as session:
+        bulk.without_jit(session)
         # What the import created, its notes and errors so far are in `state`, and are written afresh below:
         # not read back (thousands of ids and notes, every chunk).
         imp = session.get(
