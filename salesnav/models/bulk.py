@@ -123,16 +123,27 @@ def insert(session: Session, mapped: FromClause, rows: Sequence[Mapping[str, Any
 
 _PENDING = "salesnav.bulk.copy"  # connection.info: the COPY still running behind its caller
 # The connection events before which that COPY must have ended (and its error been raised).
-_WATCHED = ("before_cursor_execute", "commit", "rollback", "savepoint", "rollback_savepoint", "release_savepoint")
+_WATCHED = ("before_cursor_execute", "commit", "savepoint", "release_savepoint")
+_UNDONE = ("rollback", "rollback_savepoint")  # the COPY is undone with the rest: waited for, its error moot
 
 
 def watch(engine: Engine) -> None:
-    """Let `insert` run its COPYs on `engine` behind the caller (`_copy`): every statement, commit, rollback
-    and savepoint on a connection first waits for the COPY running there and raises its error. Called for each
-    PostgreSQL engine as it is made (session.make_engine); on an engine not watched the COPYs run in line."""
+    """Let `insert` run its COPYs on `engine` behind the caller (`_copy`): every statement, commit and savepoint
+    on a connection first waits for the COPY running there and raises its error; a rollback waits for it only,
+    and goes on (it undoes the COPY too, and must not be stopped by its error). Called for each PostgreSQL
+    engine as it is made (session.make_engine); on an engine not watched the COPYs run in line."""
     for name in _WATCHED:
         if not event.contains(engine, name, finish_copy):
             event.listen(engine, name, finish_copy)
+    for name in _UNDONE:
+        if not event.contains(engine, name, _abandon_copy):
+            event.listen(engine, name, _abandon_copy)
+
+
+def _abandon_copy(connection: Connection, *_event_args: Any) -> None:
+    pending = connection.info.pop(_PENDING, None)
+    if pending is not None:
+        pending[0].join()
 
 
 def _copy(connection: Connection, statement: str, types: list[str] | None, values: list[list[Any]]) -> None:

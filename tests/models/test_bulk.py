@@ -146,3 +146,19 @@ def test_jit_is_off_for_the_rest_of_the_transaction_only(session):
         assert session.execute(text("SHOW jit")).scalar_one() == "off"
         session.rollback()
         assert session.execute(text("SHOW jit")).scalar_one() == before
+
+
+def test_a_rollback_after_a_failed_bulk_write_goes_through(session, created):
+    table = created(_probe("bulk_probe_failed_rollback"))
+    session.commit()
+    twice = [{**ROWS[1], "id": 1}, {**ROWS[1], "id": 1}]
+
+    try:
+        bulk.insert(session, table, twice)  # (SQLite raises here; PostgreSQL at the next statement or commit)
+    except IntegrityError:
+        pass
+    session.rollback()  # as a unit of work does when something else failed meanwhile: never stopped by the COPY
+
+    bulk.insert(session, table, [{**ROWS[1], "id": 7}])
+    session.commit()
+    assert session.execute(select(table.c.id)).scalars().all() == [7]
