@@ -59,8 +59,13 @@ def settle_escalations(session: Session, runs: Sequence[tuple[int, int]], now: d
 
 
 def escalation_key(run_id: int, customer_id: int) -> str:
-    """The idempotency key of a late step's escalation alert: one per run (the runner raises it with it)."""
-    return engine.alert_key(SLA_RULE, "customer", customer_id, f"run{run_id}")
+    """The idempotency key of a late step's escalation alert (subject: the customer; one per run)."""
+    return engine.alert_key(SLA_RULE, "customer", customer_id, escalation_episode(run_id))
+
+
+def escalation_episode(run_id: int) -> str:
+    """The episode the runner raises a late step's escalation alert under: the run, so that it is raised once."""
+    return f"run{run_id}"
 
 
 def maybe_complete(session: Session, enrollment: JourneyEnrollment, now: datetime) -> bool:

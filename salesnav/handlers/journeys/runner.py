@@ -1151,7 +1151,7 @@ def sla_tick(session: Session, run: JourneyStepRun, enrollment: JourneyEnrollmen
             rule=SLA_RULE,
             subject_type="customer",
             subject_id=customer.id,
-            episode=f"run{run.id}",
+            episode=progress.escalation_episode(run.id),
             title=f"{title}（{customer.name}）"[:300],
             now=now,
             detail={"journey_id": enrollment.journey_id, "run_id": run.id, "step_key": run.step_key},

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -115,30 +115,34 @@ def set_detail(alert: Alert, **values: Any) -> None:
 def resolve(session: Session, alert: Alert, *, now: datetime, by_id: int | None, resolution: str) -> bool:
     """Resolve an open or escalated alert; False when someone else already resolved it."""
     session.flush()  # pending changes to the alert (detail) go in before the refresh below
-    changed = session.execute(
-        update(Alert)
-        .where(Alert.id == alert.id, Alert.state.in_(OPEN_STATES))
-        .values(state=AlertState.RESOLVED, resolved_at=now, resolved_by_id=by_id, resolution=resolution[:200])
-        .execution_options(synchronize_session=False)
-    )
+    changed = _resolve_where(session, Alert.id == alert.id, now=now, by_id=by_id, resolution=resolution)
     session.refresh(alert)
-    return changed.rowcount == 1  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult, which has rowcount
+    return changed == 1
 
 
 def resolve_by_keys(session: Session, keys: Sequence[str], *, now: datetime, resolution: str) -> int:
     """`resolve` for the open alerts among `keys` (their idempotency keys), in a statement per thousand, without
     an actor: what ended them is the system's doing. Returns how many were resolved."""
-    resolved = 0
     session.flush()
-    for start in range(0, len(keys), 1000):
-        changed = session.execute(
-            update(Alert)
-            .where(Alert.idempotency_key.in_(keys[start : start + 1000]), Alert.state.in_(OPEN_STATES))
-            .values(state=AlertState.RESOLVED, resolved_at=now, resolved_by_id=None, resolution=resolution[:200])
-            .execution_options(synchronize_session=False)
+    return sum(
+        _resolve_where(
+            session, Alert.idempotency_key.in_(keys[start : start + 1000]), now=now, by_id=None, resolution=resolution
         )
-        resolved += changed.rowcount  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
-    return resolved
+        for start in range(0, len(keys), 1000)
+    )
+
+
+def _resolve_where(
+    session: Session, which: ColumnElement[bool], *, now: datetime, by_id: int | None, resolution: str
+) -> int:
+    """Resolve the open or escalated alerts `which` selects (guarded by state: of two resolvers one wins)."""
+    changed = session.execute(
+        update(Alert)
+        .where(which, Alert.state.in_(OPEN_STATES))
+        .values(state=AlertState.RESOLVED, resolved_at=now, resolved_by_id=by_id, resolution=resolution[:200])
+        .execution_options(synchronize_session=False)
+    )
+    return int(changed.rowcount)  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
 
 
 def open_alerts_for(session: Session, rule: str, subject_type: str, subject_id: int) -> list[Alert]:
