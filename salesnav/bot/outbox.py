@@ -207,8 +207,44 @@ def deliver_after_commit(session: Session, message_ids: Sequence[int]) -> None:
         enqueue_after_commit(session, deliver_many, chunk, key=key, queue="outbound")
 
 
-def queue_text(session: Session, userid: str, content: str, **kw: Any) -> OutboundMessage:
-    return queue_message(session, userid, "text", {"content": content}, **kw)
+TEXT_LIMIT_BYTES = 2048  # WeCom refuses a longer text message (45002), for good: it is never retried
+
+
+def queue_text(session: Session, userid: str, content: str, *, idempotency_key: str | None = None) -> OutboundMessage:
+    """Queue a text message; one longer than WeCom takes goes as several, in order (the first is returned)."""
+    parts = text_parts(content)
+    first = queue_message(session, userid, "text", {"content": parts[0]}, idempotency_key=idempotency_key)
+    for n, part in enumerate(parts[1:], start=2):
+        key = f"{idempotency_key}:part{n}" if idempotency_key else None
+        queue_message(session, userid, "text", {"content": part}, idempotency_key=key)
+    return first
+
+
+def text_parts(content: str, limit: int = TEXT_LIMIT_BYTES) -> list[str]:
+    """`content` cut into texts of at most `limit` UTF-8 bytes: at line ends where it can, else within a line;
+    each part after the first says it continues, and the parts but the last that more follows."""
+    if len(content.encode()) <= limit:
+        return [content]
+    room = limit - len("（续）\n".encode()) - len("\n（未完，见下一条）".encode())
+    pieces: list[str] = []
+    for line in content.split("\n"):
+        while len(line.encode()) > room:  # one line longer than a message: cut it at a character
+            cut = len(line.encode()[:room].decode(errors="ignore"))
+            pieces.append(line[:cut])
+            line = line[cut:]
+        pieces.append(line)
+    parts: list[str] = []
+    current: list[str] = []
+    for piece in pieces:
+        if current and len("\n".join([*current, piece]).encode()) > room:
+            parts.append("\n".join(current))
+            current = []
+        current.append(piece)
+    parts.append("\n".join(current))
+    return [
+        ("（续）\n" if i else "") + part + ("\n（未完，见下一条）" if i < len(parts) - 1 else "")
+        for i, part in enumerate(parts)
+    ]
 
 
 def queue_markdown(session: Session, userid: str, content: str, **kw: Any) -> OutboundMessage:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from salesnav.bot.emulator import callbacks
 from salesnav.bot.emulator.state import STATE
-from salesnav.models import Customer, ExcelImport, ImportStatus
+from salesnav.models import Customer, ExcelImport, ImportStatus, OutboundMessage, OutboundStatus
 from salesnav.models import session as db
 from tests import factories as f
 from tests.bot.chat import Chat, button
@@ -110,3 +110,28 @@ def test_the_chat_preview_says_merges_whose_customers_and_every_note_before_the_
     ]
     assert text[9].startswith("要拆分合并的客户、改为记在同事客户名下或逐个决定疑似重复，请在客户端处理：")
     assert customers() == 1  # only 周销售's: nothing written before the tap
+
+
+def test_a_long_list_of_notes_arrives_whole_in_several_messages(chat):
+    rows = [["客户名称", "联系人", "手机", "备注"]]
+    for n in range(8):  # every section of the preview full: merges, rows left out, notes
+        rows += [
+            [f"嘉兴市第{n}人民医院（本部）", f"张主任{n}", f"1381234560{n}", f"2026/1/{n + 1} 面谈，介绍超声设备"],
+            [f"嘉兴市第{n}人民医院", f"张主任{n}", f"1381234560{n}", f"2026/1/{n + 11} 电话回访，客户要求再发资料"],
+            [None, f"无名{n}", f"1391234560{n}", "2026/1/3 拜访，忘了记客户名称"],
+            [f"湖州市第{n}妇幼保健院", f"陈护士长{n}", f"138123{n:04d}", f"2026/1/{n + 5} 电话"],
+        ]
+    send_file(chat, sheets.xlsx({"跟进表": rows}), "客户跟进表_董艳_2025下半年.xlsx")
+    card = chat.last_card()
+    assert card["main_title"]["title"] == "导入预览：客户跟进表_董艳_2025下….xlsx"  # shortened, still an .xlsx
+    assert "条（见下一条消息）" in card["sub_title_text"]
+    texts = [m["payload"]["content"] for m in chat.sent() if m["msgtype"] == "text"]
+    details = [t for t in texts if "导入预览（确认前未写入任何数据）" in t or t.startswith("（续）")]
+    assert len(details) > 1  # one message would be refused by WeCom (over 2,048 bytes)
+    assert all(len(t.encode()) <= 2048 for t in details)
+    lines = [line for t in details for line in t.splitlines()]
+    assert "同一客户，已合并（8）：" in lines and "不会导入的行（8）：" in lines
+    assert lines.index("同一客户，已合并（8）：") < lines.index("不会导入的行（8）：")  # in order, across messages
+    assert details[-1].splitlines()[-1].startswith("要拆分合并的客户、改为记在同事客户名下")
+    with db.transaction() as s:
+        assert not s.scalars(select(OutboundMessage).where(OutboundMessage.status == OutboundStatus.FAILED)).all()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from salesnav import clock
 from salesnav.bot import outbox
 from salesnav.bot.client import get_client
+from salesnav.bot.outbox import TEXT_LIMIT_BYTES, text_parts
 from salesnav.handlers.attachments import store_attachment
 from salesnav.models import Attachment, OutboundMessage, OutboundStatus
 from salesnav.models import session as db
@@ -306,3 +307,27 @@ def test_a_file_gone_from_the_server_ends_failed_and_says_which(
     assert failed.status == OutboundStatus.FAILED
     assert "待发送的文件已不在服务器上：丢失的文件.pdf" in (failed.last_error or "")
     assert live_app.emulator.sent("mgr01", everything=True) == []
+
+
+# A text longer than WeCom takes (2,048 bytes) goes as several messages, in order, none refused.
+def test_a_short_text_is_one_message() -> None:
+    assert text_parts("导入预览：\n· 第2行 手机号不完整") == ["导入预览：\n· 第2行 手机号不完整"]
+
+
+def test_a_long_text_is_cut_at_line_ends_and_says_it_goes_on() -> None:
+    lines = [f"· 台账 第{n}行 阶段「报价」按「商务谈判」理解" for n in range(1, 80)]
+    parts = text_parts("\n".join(lines))
+    assert len(parts) > 1
+    assert all(len(part.encode()) <= TEXT_LIMIT_BYTES for part in parts)
+    assert parts[0].endswith("（未完，见下一条）")
+    assert all(part.startswith("（续）\n") for part in parts[1:])
+    assert not parts[-1].endswith("（未完，见下一条）")
+    kept = [line for part in parts for line in part.split("\n") if line.startswith("·")]
+    assert kept == lines  # every line, whole, in order
+
+
+def test_a_single_line_longer_than_a_message_is_cut_within_it() -> None:
+    line = "长" * 2000  # 6,000 bytes
+    parts = text_parts(line)
+    assert all(len(part.encode()) <= TEXT_LIMIT_BYTES for part in parts)
+    assert "".join(part.removeprefix("（续）\n").removesuffix("\n（未完，见下一条）") for part in parts) == line

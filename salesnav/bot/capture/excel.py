@@ -127,7 +127,7 @@ def preview_card(imp: ExcelImport, summary: dict[str, int], blocking: str | None
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "source": {"desc": "销售导航仪"},
-        "main_title": {"title": f"导入预览：{imp.filename[:20]}", "desc": lines},
+        "main_title": {"title": f"导入预览：{short_name(imp.filename, 20)}", "desc": lines},
         "sub_title_text": blocking or ("；".join(extra) if extra else "确认后开始导入，可整体撤销"),
         "task_id": f"xls-{imp.id}",
         "card_action": {"type": 1, "url": current_settings().client_url(f"work/import/index?id={imp.id}")},
@@ -136,6 +136,17 @@ def preview_card(imp: ExcelImport, summary: dict[str, int], blocking: str | None
         else [{"text": "确认导入", "style": 1, "key": f"{BUTTON_PREFIX}:commit:{imp.id}"}],
     }
     return card
+
+
+def short_name(filename: str, most: int) -> str:
+    """A file's name in at most `most` characters for a card's title: shortened in the middle, its type kept
+    (cut at the end, 「….xlsx」 read as 「….xls」, another kind of file)."""
+    if len(filename) <= most:
+        return filename
+    stem, dot, suffix = filename.rpartition(".")
+    if not dot or len(suffix) > 5:
+        return filename[: most - 1] + "…"
+    return stem[: most - len(suffix) - 2] + "…." + suffix
 
 
 @router.card_button(BUTTON_PREFIX)
