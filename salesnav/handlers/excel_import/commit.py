@@ -39,6 +39,7 @@ from salesnav.handlers.customers import NewContact, NewCustomer, add_contacts, c
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound
 from salesnav.handlers.excel_import.plan import (
     DEAL_WORDS_NOTE,
+    EXISTING_DEAL_NOTE,
     NO_REMARK_NOTE,
     UNCHECKED_PHONE,
     ImportPlan,
@@ -48,6 +49,7 @@ from salesnav.handlers.excel_import.plan import (
     kept,
     match_plan,
     parse_plan,
+    stage_stop_note,
 )
 from salesnav.handlers.excel_import.reading import Workbook, read_workbook
 from salesnav.handlers.excel_import.remarks import Entry
@@ -446,8 +448,8 @@ def _run_chunk(import_id: int, plan: ImportPlan, rows: list[PlannedRow], state: 
             if row.error:
                 state.errors.append({"sheet": row.sheet, "row": row.row, "reason": row.error})
                 continue
-            state.notes.extend(_note(row, text) for text in row.notes)
-            if row.written:
+            if row.written:  # a row not written (handed over, left to its owner) has its reason, not notes
+                state.notes.extend(_note(row, text) for text in row.notes)
                 good.append(row)
             elif row.choice == "handover":
                 handovers.setdefault(row.match.customer_id, []).append(row)  # type: ignore[arg-type]
@@ -701,7 +703,8 @@ def _apply_wave(
     for w in opening:
         touchpoint = w.touchpoints[w.deal_at]  # type: ignore[index]
         if touchpoint.opportunity_id != w.deal_id:  # it follows up a deal the customer already has
-            result.notes.append(_note(w.row, "客户已有进行中的商机，备注中的商机信息记在该商机上，未重复创建"))
+            if EXISTING_DEAL_NOTE not in w.row.notes:  # (the preview said so, as a rule when it could tell)
+                result.notes.append(_note(w.row, EXISTING_DEAL_NOTE))
             w.target = None
             continue
         deals.append(w)
@@ -952,19 +955,17 @@ def _reach(session: Session, owner: User, work: list[_RowWork], result: _WaveRes
                     still.append(w)
                     continue
                 if stage.id != target.id:
-                    result.notes.append(
-                        _note(w.row, f"推断阶段为「{target.name}」，但{refused[id(w)]}；商机停在「{stage.name}」")
-                    )
+                    _say(w.row, stage_stop_note(w.row, target.name, refused[id(w)], stage.name, at_start=False), result)
             waiting = still
         for w in waiting:  # refused every stage: still where it started
             if id(w) in refused:
-                result.notes.append(
-                    _note(
-                        w.row,
-                        f"推断阶段为「{target.name}」，但{refused[id(w)]}；商机停在「{start.name}」，"
-                        "补齐后可在客户端的商机推进卡上推进",
-                    )
-                )
+                _say(w.row, stage_stop_note(w.row, target.name, refused[id(w)], start.name, at_start=True), result)
+
+
+def _say(row: PlannedRow, note: str, result: _WaveResult) -> None:
+    """A row's note from the commit, unless the preview said it already (it is among the row's notes)."""
+    if note not in row.notes:
+        result.notes.append(_note(row, note))
 
 
 def undo_import(session: Session, actor: User, *, import_id: int) -> ExcelImport:

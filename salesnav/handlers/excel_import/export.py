@@ -22,7 +22,8 @@ def safe_cell(value: Any) -> str:
 
 def failed_rows_csv(imp: ExcelImport) -> bytes:
     """Every row that produced less than its data says (sheet, row, what happened, why): the rows not
-    imported, then the rows imported with something left out or guessed. UTF-8 with BOM so Excel shows
+    imported, then the rows imported with something left out or guessed, and the rows left out of the sheets
+    (合计, 小计). UTF-8 with BOM so Excel shows
     the Chinese."""
     out = io.StringIO()
     writer = csv.writer(out)
@@ -32,7 +33,6 @@ def failed_rows_csv(imp: ExcelImport) -> bytes:
             [safe_cell(error.get("sheet")), safe_cell(error.get("row")), "未导入", safe_cell(error.get("reason"))]
         )
     for note in imp.notes:
-        writer.writerow(
-            [safe_cell(note.get("sheet")), safe_cell(note.get("row")), "已导入，有说明", safe_cell(note.get("note"))]
-        )
+        result = "已跳过" if note.get("skipped") else "已导入，有说明"  # a 合计 row: left out, as its note says
+        writer.writerow([safe_cell(note.get("sheet")), safe_cell(note.get("row")), result, safe_cell(note.get("note"))])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -24,7 +24,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from salesnav.handlers import rule_settings
@@ -36,7 +36,7 @@ from salesnav.handlers.customers import (
     mainland_phone,
     normalise_name,
 )
-from salesnav.handlers.errors import DomainError
+from salesnav.handlers.errors import ChecklistIncomplete, DomainError
 from salesnav.handlers.excel_import.columns import (
     FIELD_LABELS,
     Column,
@@ -56,7 +56,17 @@ from salesnav.handlers.excel_import.remarks import (
     split_entries,
 )
 from salesnav.handlers.money import fen_to_yuan_text
-from salesnav.models import Emotion, Stage, StageOutcome, TouchpointType, User
+from salesnav.handlers.stages import INITIAL, required_items
+from salesnav.models import (
+    Emotion,
+    Opportunity,
+    OpportunityStatus,
+    Stage,
+    StageOutcome,
+    TouchpointType,
+    User,
+    bulk,
+)
 from salesnav.text.cn_dates import YearHint, first_full_date, parse_date, reference_day, title_hint
 
 HEADERS_ONLY = "表格里只有表头，没有可导入的数据行；请填好数据后再导入（未写入任何数据）"
@@ -85,6 +95,7 @@ STAGE_ALIASES = {
     "失败": "输单",
     "已丢单": "输单",
 }
+EXISTING_DEAL_NOTE = "客户已有进行中的商机，备注中的商机信息记在该商机上，未重复创建"
 NO_REMARK_NOTE = "有金额但没有跟进记录（备注为空），未建商机；请补上备注后重新导入"
 DEAL_WORDS_NOTE = (
     "备注提到商机（推断阶段：{stage}），但没有金额，未建商机；"
@@ -130,6 +141,7 @@ class PlannedRow:
     choice: str | None = None  # for another rep's customer: handover, log or skip
     merged_by: str | None = None  # why it was merged into that row: "phone" or "name"
     no_deal: str | None = None  # why the row's amount opens no deal although it has one (said in its notes)
+    follows_deal: bool = False  # its deal words go to the one deal its customer already has (match_plan)
 
     @property
     def key(self) -> str:
@@ -143,6 +155,19 @@ class PlannedRow:
     @property
     def stage_guessed(self) -> bool:
         return self.stage_code is None
+
+    @property
+    def opens_deal(self) -> bool:
+        """Whether the commit opens a deal for this row: an amount, a remark to open it at, a customer of the
+        rep's own with no deal in progress (`follows_deal`), and no closed stage."""
+        return bool(
+            self.written
+            and self.deal_amount_fen
+            and self.entries
+            and self.match.how != "taken"
+            and not self.no_deal
+            and not self.follows_deal
+        )
 
     @property
     def deal_amount_fen(self) -> int | None:
@@ -218,7 +243,8 @@ class ImportPlan:
         """What good rows lose or guess (a phone kept as text, an amount unread, an undated remark…) and the
         rows left out (a 小计 row), sheet by sheet in row order."""
         order = {s.name: i for i, s in enumerate(self.sheets)}
-        found = [(order.get(r.sheet, 0), r.row, r.sheet, n) for r in self.rows if not r.error for n in r.notes]
+        # A row not written (another rep's customer, handed over) says why under 其他同事的客户, not here.
+        found = [(order.get(r.sheet, 0), r.row, r.sheet, n) for r in self.rows if r.written for n in r.notes]
         found += [(order[s.name], row, s.name, note) for s in self.sheets for row, note in s.skipped]
         found.sort(key=lambda item: (item[0], item[1]))  # stable: a row's notes keep their order
         return [{"sheet": sheet, "row": row, "note": note} for _, row, sheet, note in found]
@@ -226,7 +252,9 @@ class ImportPlan:
     @property
     def sheet_notes(self) -> list[dict[str, Any]]:
         """The rows left out of the sheets (合计, 小计), with their notes: not rows of the plan."""
-        return [{"sheet": s.name, "row": row, "note": note} for s in self.sheets for row, note in s.skipped]
+        return [
+            {"sheet": s.name, "row": row, "note": note, "skipped": True} for s in self.sheets for row, note in s.skipped
+        ]
 
     def merges(self) -> list[dict[str, Any]]:
         """Rows of the file that are one customer (same phone or same normalised name, spelled differently),
@@ -304,9 +332,7 @@ class ImportPlan:
             "new_customers": len(new),
             "matched_customers": len(matched),
             "touchpoints": sum(len(r.entries) for r in good),
-            "opportunities": len(
-                {r.key for r in good if r.deal_amount_fen and r.entries and r.match.how != "taken" and not r.no_deal}
-            ),
+            "opportunities": len({r.key for r in good if r.opens_deal}),
             "near_misses": len(self.near_misses()),
             "merged_rows": len(self.merges()),
             "others_customers": len(self.taken()),
@@ -565,6 +591,8 @@ def match_plan(
     _note_contact_phones(plan.rows)
     names = _read_stages(session, plan.rows)
     _apply_match_decisions(plan, decisions, index)
+    _note_deals_followed(session, plan.rows)
+    _note_stage_stops(session, plan.rows)
     with_deal = {r.group for r in plan.rows if r.deal_amount_fen and not r.error}
     for row in plan.rows:  # a new customer's remarks speak of a deal, but no amount says how much: said now
         stage = row.stage
@@ -574,6 +602,79 @@ def match_plan(
         if note not in row.notes:
             row.notes.append(note)
     return plan
+
+
+def _note_deals_followed(session: Session, rows: list[PlannedRow]) -> None:
+    """A row's deal words go to the deal its customer has in progress when it has exactly one — one the rep
+    had, or one an earlier row of the file opens — as a touchpoint logged on that customer would (said now,
+    not only after the commit). With none, or several, the row opens its own."""
+    existing = [r.match.customer_id for r in rows if r.written and r.match.customer_id is not None]
+    in_progress: dict[Any, int] = {}
+    ids = list(set(existing))
+    for start in range(0, len(ids), 1000):
+        for customer_id, deals in session.execute(
+            select(Opportunity.customer_id, func.count())
+            .where(
+                bulk.among(Opportunity.customer_id, ids[start : start + 1000]),
+                Opportunity.deleted_at.is_(None),
+                Opportunity.status == OpportunityStatus.OPEN,
+            )
+            .group_by(Opportunity.customer_id)
+        ):
+            in_progress[("id", customer_id)] = deals
+    for row in rows:
+        row.follows_deal = False
+        if not row.opens_deal:
+            continue
+        customer = ("id", row.match.customer_id) if row.match.customer_id else ("key", row.key)
+        deals = in_progress.get(customer, 0)
+        if deals == 1:
+            row.follows_deal = True
+            if EXISTING_DEAL_NOTE not in row.notes:
+                row.notes.append(EXISTING_DEAL_NOTE)
+            continue
+        in_progress[customer] = deals + 1
+
+
+def stage_stop_note(row: PlannedRow, target: str, refused: str, stopped: str, *, at_start: bool) -> str:
+    """What a new deal's row says when a checklist on the way stops the deal short of its stage."""
+    said = "推断阶段" if row.stage_guessed else "阶段"
+    after = "，补齐后可在客户端的商机推进卡上推进" if at_start else ""
+    return f"{said}为「{target}」，但{refused}；商机停在「{stopped}」{after}"
+
+
+def _note_stage_stops(session: Session, rows: list[PlannedRow]) -> None:
+    """A new deal starts at the first stage and is moved to its row's stage through every checklist on the way
+    (never past a rule). An import brings no checklist evidence, so the deal stops before the first stage that
+    requires some: said now, in the words the commit uses when it gets there."""
+    stages = sorted(
+        session.scalars(select(Stage).where(Stage.deleted_at.is_(None), Stage.outcome == StageOutcome.OPEN)),
+        key=lambda stage: stage.position,
+    )
+    start = next((stage for stage in stages if stage.code == INITIAL), None)
+    if start is None:
+        return
+    later = [stage for stage in stages if stage.position > start.position]
+    by_code = {stage.code: stage for stage in later}
+    lacking = {stage.code: [item.name for item in required_items(stage)] for stage in later}
+    for row in rows:
+        target = by_code.get(row.stage or "")
+        if target is None or not row.opens_deal:
+            continue
+        path = [stage for stage in later if stage.position <= target.position]
+        gaps = {stage.name: lacking[stage.code] for stage in path if lacking[stage.code]}
+        if not gaps:
+            continue
+        flat = [item for items in gaps.values() for item in items]
+        refused = ChecklistIncomplete(target.name, flat, gaps).message
+        reached = start
+        for stage in path:
+            if lacking[stage.code]:
+                break
+            reached = stage
+        note = stage_stop_note(row, target.name, refused, reached.name, at_start=reached is start)
+        if note not in row.notes:
+            row.notes.append(note)
 
 
 def _note_similar_in_file(rows: list[PlannedRow], matched: dict[str, Match], near_score: float) -> None:
@@ -683,7 +784,7 @@ def _read_stages(session: Session, rows: list[PlannedRow]) -> dict[str, str]:
             note = row.no_deal if row.deal_amount_fen else None
         elif stage is not None:
             row.stage_code = stage.code
-            note = f"阶段「{row.stage_text}」按「{stage.name}」导入" if alias else None
+            note = f"阶段「{row.stage_text}」读作「{stage.name}」" if alias else None
         else:
             row.stage_code = None
             note = f"阶段「{row.stage_text}」不是已设置的商机阶段，按备注推断"

@@ -44,6 +44,9 @@ _WEEKDAY_AFTER = re.compile(
     r"\s*[（(]\s*(?:周|星期|礼拜)[一二三四五六日天1-7]\s*[)）]|(?:周|星期|礼拜)[一二三四五六日天1-7]"
     r"|\s+(?:周|星期|礼拜)[一二三四五六日天1-7](?=[\s;；,，。]|$)"
 )
+# A remark cell that says there is nothing to say (「无」「暂无」「/」): no touchpoint, not one named 「无」.
+_BLANKISH = r"[\s/\\\-—_.。…]*"
+_NOTHING = re.compile(rf"{_BLANKISH}(?:无|暂无|没有|空|无备注|暂无备注|无记录|未跟进|N/?A|null|none)?{_BLANKISH}", re.I)
 _DEADLINE = re.compile(r"\s*(?:之前|以前|前|之后|以后|左右)")
 _CLOSING = re.compile(r"\s*[】\]]")
 _RANGE = re.compile(r"\s*(?:-|~|～|—|–|至|到)\s*")
@@ -92,7 +95,7 @@ def split_entries(text: str, reference: date) -> list[Entry]:
     after a date (「9月3日（周三）」) and the end of a range (「9.10-9.12 展会」) belong to that date; the list mark
     before the next date (「面谈 2.」) is not part of the entry above it."""
     text = (text or "").strip().translate(_WIDE_DIGITS)
-    if not text:
+    if not text or _NOTHING.fullmatch(text):
         return []
     starts: list[tuple[int, int, DayMention]] = []
     taken_to = 0

@@ -6,6 +6,7 @@ by hand below. The clock is frozen (Mon 2026-03-02); the files say when they wer
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from datetime import date, datetime
@@ -13,7 +14,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
-from salesnav.handlers.excel_import import commit
+from salesnav.handlers.excel_import import commit, export
 from salesnav.models import CaptureSource, Customer, ImportStatus, Touchpoint, TouchpointType
 from tests.handlers.excel_import import sheets
 from tests.handlers.excel_import.conftest import TZ
@@ -159,6 +160,14 @@ def test_the_preview_reads_the_messy_sheet_row_by_row(session, org):
         {"sheet": "跟进表", "row": 4, "note": f"备注提到商机（推断阶段：需求确认）{no_amount}"},
         {"sheet": "跟进表", "row": 6, "note": f"备注提到商机（推断阶段：方案演示）{no_amount}"},
         {"sheet": "跟进表", "row": 7, "note": "「9月小计」是汇总行，已跳过（不作为客户导入）"},
+        {  # the new deal starts at 初步接触 and no checklist on the way has evidence yet: said before the commit
+            "sheet": "跟进表",
+            "row": 8,
+            "note": "推断阶段为「合同审批」，但无法推进到「合同审批」：途经阶段的检查清单未完成——"
+            "「需求确认」缺 客户需求记录；「方案演示」缺 演示PPT、客户问题清单、内部资源协调记录；"
+            "「样品测试」缺 样品申请单；「商务谈判」缺 报价单；「合同审批」缺 合同草案；"
+            "商机停在「初步接触」，补齐后可在客户端的商机推进卡上推进",
+        },
         {
             "sheet": "跟进表",
             "row": 10,
@@ -214,8 +223,16 @@ def test_the_messy_sheet_becomes_customers_contacts_and_touchpoints_at_their_dat
     touchpoints = session.scalars(select(Touchpoint).where(Touchpoint.deleted_at.is_(None))).all()
     assert len(touchpoints) == 19 and all(t.source is CaptureSource.EXCEL_IMPORT for t in touchpoints)
     # The rows left out are said in the import's notes too (and so in the failed-rows file).
-    assert {"sheet": "跟进表", "row": 7, "note": "「9月小计」是汇总行，已跳过（不作为客户导入）"} in imp.notes
-    assert {"sheet": "跟进表", "row": 14, "note": "「合计」是汇总行，已跳过（不作为客户导入）"} in imp.notes
+    left_out = {"sheet": "跟进表", "row": 7, "note": "「9月小计」是汇总行，已跳过（不作为客户导入）", "skipped": True}
+    assert left_out in imp.notes  # marked, so that the failed-rows file says 已跳过, not 已导入
+    total = {"sheet": "跟进表", "row": 14, "note": "「合计」是汇总行，已跳过（不作为客户导入）", "skipped": True}
+    assert total in imp.notes
+    report = list(csv.reader(io.StringIO(export.failed_rows_csv(imp).decode("utf-8-sig"))))
+    assert ["跟进表", "14", "已跳过", "「合计」是汇总行，已跳过（不作为客户导入）"] in report
+    # Each note once: the commit does not say again what the preview said (the deal's stop on the way).
+    said = [(n["sheet"], n["row"], n["note"]) for n in imp.notes]
+    assert len(said) == len(set(said))
+    assert [row for sheet, row, note in said if "商机停在" in note] == [8]
 
 
 def without_save_date(data: bytes) -> bytes:

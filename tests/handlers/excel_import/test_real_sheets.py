@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from salesnav.handlers.dashboards.executive import executive_figures
 from salesnav.handlers.excel_import import commit
+from salesnav.handlers.opportunities import NewOpportunity, create_from_touchpoints
 from salesnav.jobs.rules import run_scan
 from salesnav.models import (
     Alert,
@@ -238,7 +239,7 @@ def test_every_amount_form_is_read_or_reported_and_the_stage_column_wins(session
     assert (5, "金额「一些钱」无法识别，未作为商机金额") in notes
     assert (5, "阶段「成交在即」不是已设置的商机阶段，按备注推断") in notes
     assert (6, "有阶段「方案演示」但没有金额，未建商机；补上金额列后可重新导入") in notes
-    assert any(row == 2 and note.startswith("推断阶段为「需求确认」") for row, note in notes)
+    assert any(row == 2 and note.startswith("阶段为「需求确认」") for row, note in notes)  # the column's, not a guess
     jia = live(session, Customer, Customer.name == "甲医院")[0]
     assert [c.phone for c in jia.contacts] == ["+862162345678"]  # a landline is a phone
     assert [t.occurred_at for t in live(session, Touchpoint)] == [
@@ -372,3 +373,28 @@ def test_two_close_spellings_in_one_file_are_said_before_anything_is_written(ses
         }
     ]
     assert plan.summary()["new_customers"] == 3
+
+
+def test_a_rows_deal_that_goes_to_the_customers_deal_in_progress_is_said_before_the_commit(session, org, run_import):
+    ongoing = f.customer(session, org.rep, name="南通市第一人民医院")
+    met = f.touchpoint(session, org.rep, ongoing, occurred_at=datetime(2025, 12, 1, 1, 0, tzinfo=UTC))
+    create_from_touchpoints(session, org.rep, [NewOpportunity(met.id, "南通一院 超声", "超声", 20_000_000)])
+    session.commit()
+    data = sheets.xlsx(
+        {
+            "台账": [
+                ["客户名称", "金额", "备注"],
+                ["南通市第一人民医院", "30万", "2026/1/5 面谈，介绍方案"],  # has one deal in progress: no second
+                ["盐城市中医院（本部）", "58万", "2026/1/6 拜访，有意向"],  # a new customer's first deal
+                ["盐城市中医院", "壹拾万元整", "2026/1/20 电话"],  # the same customer: goes to that deal
+            ]
+        }
+    )
+    plan = commit.preview(session, org.rep, owner=org.rep, data=data, filename="a.xlsx", tz=TZ)
+    said = "客户已有进行中的商机，备注中的商机信息记在该商机上，未重复创建"
+    assert [(n["row"], n["note"]) for n in plan.notes if n["note"] == said] == [(2, said), (4, said)]
+    assert plan.summary()["opportunities"] == 1
+
+    imp = run_import(org.rep, data)
+    assert imp.counts["opportunities"] == 1
+    assert [(n["row"], n["note"]) for n in imp.notes if n["note"] == said] == [(2, said), (4, said)]  # once each

@@ -254,3 +254,13 @@ def test_a_day_alone_after_the_file_days_date_is_last_month():
     got, notes = read("25号 电话沟通需求")
     assert got == [(D(2025, 11, 25), "电话沟通需求", True)]
     assert notes == ["备注「电话沟通需求」只写了25号，按文件日期推测月份，记为 2025-11-25（推测）"]
+
+
+@pytest.mark.parametrize("cell", ["无", "暂无", "/", "-", "——", "N/A", "无。", " 未跟进 "])
+def test_a_remark_that_says_there_is_nothing_makes_no_touchpoint(cell):
+    assert split_entries(cell, D(2025, 12, 1)) == []
+
+
+@pytest.mark.parametrize("cell", ["无法联系上主任", "空调科室的采购", "9.10 无人接听"])
+def test_a_remark_that_only_starts_like_nothing_is_kept(cell):
+    assert split_entries(cell, D(2025, 12, 1)) != []
