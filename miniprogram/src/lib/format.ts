@@ -6,11 +6,13 @@ export function fen(amount: number | null | undefined): string {
   return Number.isInteger(yuan) ? `${yuan}元` : `${yuan.toFixed(2)}元`
 }
 
+/** A moment as people read it: 3月2日 09:30, with its year when it is not this year's (imported history). */
 export function when(iso: string | null | undefined): string {
   if (!iso) return ''
   const d = new Date(iso)
   const pad = (n: number) => String(n).padStart(2, '0')
-  return `${d.getMonth() + 1}月${d.getDate()}日 ${pad(d.getHours())}:${pad(d.getMinutes())}`
+  const year = d.getFullYear() === new Date().getFullYear() ? '' : `${d.getFullYear()}年`
+  return `${year}${d.getMonth() + 1}月${d.getDate()}日 ${pad(d.getHours())}:${pad(d.getMinutes())}`
 }
 
 /** An ISO time with the phone's offset, e.g. 2026-03-03T09:00:00+08:00. */
