@@ -877,8 +877,15 @@ def _apply_match_decisions(plan: ImportPlan, decisions: dict[str, Any], index: C
                 chosen = int(decision)
             except (TypeError, ValueError) as exc:
                 raise DomainError(f"「{name}」的匹配决定无效：请选择已有客户或“新客户”") from exc
-            if chosen not in index.names or not index.is_mine(chosen):
-                raise DomainError(f"「{name}」要匹配的客户不存在或不属于您")
+            if chosen not in index.names:
+                raise DomainError(f"「{name}」要匹配的客户不存在或已删除，请重新选择")
+            if not index.is_mine(chosen):  # a colleague's customer: never filed twice, handed over by default
+                owner_id, owner_name = index.owners[chosen]
+                for row in rows:
+                    candidate = Candidate(chosen, index.names[chosen], 100.0, owner_id, owner_name)
+                    row.match = Match("taken", chosen, [candidate], owner_id, owner_name)
+                    row.choice = "handover"
+                continue
         for row in rows:
             row.match = Match("corrected" if chosen else "new", chosen, row.match.candidates)
             row.choice = None

@@ -320,6 +320,20 @@ def test_one_mobile_under_another_name_is_shown_and_the_user_may_call_it_new(ses
     ]
 
 
+def test_a_near_miss_taken_as_a_colleagues_customer_is_handed_over_not_refused(session, org, run_import):
+    theirs = f.customer(session, org.other_rep, name="嘉兴市第一人民医院")
+    session.commit()
+    data = sheets.xlsx({"S": [["客户名称", "联系人", "备注"], ["嘉兴市第一医院", "王主任", "2026/2/9 电话"]]})
+    decided = {"matches": {"嘉兴市第一医院": str(theirs.id)}}  # the rep taps 「就是「嘉兴市第一人民医院」」
+    plan = commit.preview(session, org.rep, owner=org.rep, data=data, filename="a.xlsx", tz=TZ, corrections=decided)
+    (taken,) = plan.taken()
+    assert (taken["existing_name"], taken["owner"], taken["decision"]) == ("嘉兴市第一人民医院", "周销售", "handover")
+    imp = run_import(org.rep, data, corrections=decided)
+    assert imp.counts["customers"] == 0  # never filed twice
+    (task,) = session.scalars(select(Task).where(Task.origin == f"excel_import:{imp.id}")).all()
+    assert task.subject_id == theirs.id
+
+
 AMOUNT_FORMS = [
     ("58万", 58_000_000),
     ("1,500,000", 150_000_000),
