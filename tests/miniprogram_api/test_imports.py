@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -170,3 +171,72 @@ def test_near_miss_rows_read_back_with_their_preview_stay_separate_customers_thr
         "扬州康华医院": ["面访"],
         "苏州立得医院": ["微信发资料"],
     }
+
+
+def _csv(name: str) -> bytes:
+    return f"客户名称,联系人,电话,备注\n{name},周医生,13700003333,3月1日 面谈\n".encode("gbk")
+
+
+def test_the_list_of_imports_is_the_callers_own_newest_first_and_a_managers_team_not_another_reps(
+    client, org, login, live_api, frozen_clock
+):
+    rep, other = login(org.rep), login(org.outsider_rep)
+    first = upload(client, rep, _csv("苏州立康医院"), "一月.csv").get_json()
+    frozen_clock.advance(timedelta(minutes=5))
+    second = upload(client, rep, _csv("苏州立德医院"), "二月.csv").get_json()
+    frozen_clock.advance(timedelta(minutes=5))
+    theirs = upload(client, other, _csv("无锡人民医院"), "别人的.csv").get_json()
+
+    listed = client.get("/api/v1/imports", headers=rep)
+    assert listed.status_code == 200, listed.get_json()
+    body = listed.get_json()
+    assert [i["id"] for i in body["items"]] == [second["id"], first["id"]]
+    assert (body["page"], body["per_page"], body["total"]) == (1, 20, 2)
+    item = body["items"][0]
+    assert (item["filename"], item["status"], item["status_label"], item["owner_name"]) == (
+        "二月.csv",
+        "previewed",
+        "待确认",
+        org.rep.name,
+    )
+    assert item["counts"]["rows"] == 1 and item["created_at"]
+    assert item["handovers"] == {"open": 0, "done": 0, "cancelled": 0}
+
+    paged = client.get("/api/v1/imports?per_page=1&page=2", headers=rep).get_json()
+    assert [i["id"] for i in paged["items"]] == [first["id"]] and paged["total"] == 2
+
+    assert [i["id"] for i in client.get("/api/v1/imports", headers=other).get_json()["items"]] == [theirs["id"]]
+    # The rep's manager sees the team's imports; another manager's rep's are not theirs to see.
+    managed = client.get("/api/v1/imports", headers=login(org.manager)).get_json()
+    assert [i["id"] for i in managed["items"]] == [second["id"], first["id"]]
+
+
+def test_after_undo_the_import_says_its_hand_over_request_was_cancelled(client, org, login, live_api, frozen_clock):
+    """A customer another rep owns becomes a hand-over request (a task for that rep's manager); the undo
+    cancels it, and the import read back says so rather than showing it still asked."""
+    with db.transaction() as s:
+        s.add(Customer(name="无锡人民医院", owner_id=org.outsider_rep.id))
+    headers = login(org.rep)
+    data = sheets.xlsx(
+        {
+            "台账": [
+                ["客户名称", "手机", "跟进记录"],
+                ["无锡人民医院", "13700003333", "2026/1/15 面访"],
+                ["苏州立康医院", "13700004444", "2026/1/16 电话"],
+            ]
+        }
+    )
+    body = upload(client, headers, data).get_json()
+    assert body["handovers"] == {"open": 0, "done": 0, "cancelled": 0}
+    client.post(f"/api/v1/imports/{body['id']}/commit", headers=headers, json={"matches": {}})
+    live_api.drain()
+    done = client.get(f"/api/v1/imports/{body['id']}", headers=headers).get_json()
+    assert done["status"] == "done" and done["handovers"] == {"open": 1, "done": 0, "cancelled": 0}
+    assert (done["counts"]["customers"], done["owner_name"], done["undone_at"]) == (1, org.rep.name, None)
+
+    undone = client.post(f"/api/v1/imports/{body['id']}/undo", headers=headers).get_json()
+    assert undone["status_label"] == "已撤销" and undone["undone_at"]
+    assert undone["handovers"] == {"open": 0, "done": 0, "cancelled": 1}
+    assert undone["counts"]["customers"] == 1  # what the import had created, all of it now removed
+    (listed,) = client.get("/api/v1/imports", headers=headers).get_json()["items"]
+    assert (listed["status"], listed["handovers"]["cancelled"]) == ("undone", 1)

@@ -1833,7 +1833,64 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * 最近的导入（新的在前）：我上传的，以及我可查看的同事名下的（主管看团队的）
+         * @description 每条带文件名、上传时间、状态、归属人、各类记录数和发出的转交申请；待确认的导入（如在聊天中发送的表格）也在其中。详情与预览用 GET /imports/{import_id}。
+         */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    per_page?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 成功 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "counts": {},
+                         *           "created_at": "2026-03-02T10:00:00+08:00",
+                         *           "filename": "方案.pdf",
+                         *           "finished_at": "2026-03-02T10:00:00+08:00",
+                         *           "handovers": {
+                         *             "cancelled": 1,
+                         *             "done": 1,
+                         *             "open": 1
+                         *           },
+                         *           "id": 12,
+                         *           "owner_id": 12,
+                         *           "owner_name": "张伟",
+                         *           "status": "previewed",
+                         *           "status_label": "待确认",
+                         *           "total_rows": 1,
+                         *           "undone_at": "2026-03-02T10:00:00+08:00"
+                         *         }
+                         *       ],
+                         *       "page": 1,
+                         *       "per_page": 20,
+                         *       "total": 1
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ImportPage"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         put?: never;
         /**
          * 上传表格，返回预览（识别的列、疑似重复、错误行），确认前不写入任何客户数据
@@ -1865,21 +1922,29 @@ export interface paths {
                          * @example {
                          *       "already_imported": false,
                          *       "counts": {},
+                         *       "created_at": "2026-03-02T10:00:00+08:00",
                          *       "errors": [
                          *         {}
                          *       ],
                          *       "filename": "方案.pdf",
+                         *       "handovers": {
+                         *         "cancelled": 1,
+                         *         "done": 1,
+                         *         "open": 1
+                         *       },
                          *       "id": 12,
                          *       "message": "已登记回款",
                          *       "notes": [
                          *         {}
                          *       ],
+                         *       "owner_name": "张伟",
                          *       "percent": 1,
                          *       "preview": {},
                          *       "processed_rows": 1,
                          *       "status": "previewed",
                          *       "status_label": "待确认",
-                         *       "total_rows": 1
+                         *       "total_rows": 1,
+                         *       "undone_at": "2026-03-02T10:00:00+08:00"
                          *     }
                          */
                         "application/json": components["schemas"]["ImportOut"];
@@ -1931,21 +1996,29 @@ export interface paths {
                          * @example {
                          *       "already_imported": false,
                          *       "counts": {},
+                         *       "created_at": "2026-03-02T10:00:00+08:00",
                          *       "errors": [
                          *         {}
                          *       ],
                          *       "filename": "方案.pdf",
+                         *       "handovers": {
+                         *         "cancelled": 1,
+                         *         "done": 1,
+                         *         "open": 1
+                         *       },
                          *       "id": 12,
                          *       "message": "已登记回款",
                          *       "notes": [
                          *         {}
                          *       ],
+                         *       "owner_name": "张伟",
                          *       "percent": 1,
                          *       "preview": {},
                          *       "processed_rows": 1,
                          *       "status": "previewed",
                          *       "status_label": "待确认",
-                         *       "total_rows": 1
+                         *       "total_rows": 1,
+                         *       "undone_at": "2026-03-02T10:00:00+08:00"
                          *     }
                          */
                         "application/json": components["schemas"]["ImportOut"];
@@ -2012,21 +2085,29 @@ export interface paths {
                          * @example {
                          *       "already_imported": false,
                          *       "counts": {},
+                         *       "created_at": "2026-03-02T10:00:00+08:00",
                          *       "errors": [
                          *         {}
                          *       ],
                          *       "filename": "方案.pdf",
+                         *       "handovers": {
+                         *         "cancelled": 1,
+                         *         "done": 1,
+                         *         "open": 1
+                         *       },
                          *       "id": 12,
                          *       "message": "已登记回款",
                          *       "notes": [
                          *         {}
                          *       ],
+                         *       "owner_name": "张伟",
                          *       "percent": 1,
                          *       "preview": {},
                          *       "processed_rows": 1,
                          *       "status": "previewed",
                          *       "status_label": "待确认",
-                         *       "total_rows": 1
+                         *       "total_rows": 1,
+                         *       "undone_at": "2026-03-02T10:00:00+08:00"
                          *     }
                          */
                         "application/json": components["schemas"]["ImportOut"];
@@ -2145,21 +2226,29 @@ export interface paths {
                          * @example {
                          *       "already_imported": false,
                          *       "counts": {},
+                         *       "created_at": "2026-03-02T10:00:00+08:00",
                          *       "errors": [
                          *         {}
                          *       ],
                          *       "filename": "方案.pdf",
+                         *       "handovers": {
+                         *         "cancelled": 1,
+                         *         "done": 1,
+                         *         "open": 1
+                         *       },
                          *       "id": 12,
                          *       "message": "已登记回款",
                          *       "notes": [
                          *         {}
                          *       ],
+                         *       "owner_name": "张伟",
                          *       "percent": 1,
                          *       "preview": {},
                          *       "processed_rows": 1,
                          *       "status": "previewed",
                          *       "status_label": "待确认",
-                         *       "total_rows": 1
+                         *       "total_rows": 1,
+                         *       "undone_at": "2026-03-02T10:00:00+08:00"
                          *     }
                          */
                         "application/json": components["schemas"]["ImportOut"];
@@ -6252,6 +6341,14 @@ export interface components {
             /** @description 文字内容 */
             text?: string | null;
         };
+        HandoversOut: {
+            /** @description 已取消的转交申请数（撤销导入时取消未处理的） */
+            cancelled: number;
+            /** @description 已处理的转交申请数 */
+            done: number;
+            /** @description 待处理的转交申请数 */
+            open: number;
+        };
         HeldTagOut: {
             /**
              * Format: date-time
@@ -6299,6 +6396,49 @@ export interface components {
             /** @description 名称或姓名 */
             name: string;
         };
+        ImportListItemOut: {
+            /** @description 待确认时为预览的各类数（rows、new_customers…），确认后为写入的记录数 */
+            counts: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: date-time
+             * @description 上传时间
+             */
+            created_at: string;
+            /** @description 上传的文件名 */
+            filename: string;
+            /**
+             * Format: date-time
+             * @description 导入完成（或中断）的时间
+             */
+            finished_at?: string | null;
+            /** @description 这次导入发出的转交申请 */
+            handovers: components["schemas"]["HandoversOut"];
+            /** @description 编号 */
+            id: number;
+            /** @description 记录归属人（导入到谁名下） */
+            owner_id: number;
+            /** @description 记录归属人的姓名 */
+            owner_name: string;
+            /**
+             * @description 导入状态。编码：previewed（待确认）、queued（排队中）、running（导入中）、done（已完成）、failed（导入失败）、undone（已撤销）
+             * @enum {string}
+             */
+            status: "previewed" | "queued" | "running" | "done" | "failed" | "undone";
+            /**
+             * @description status 的中文名
+             * @example 待确认
+             */
+            readonly status_label: string;
+            /** @description 总行数 */
+            total_rows: number;
+            /**
+             * Format: date-time
+             * @description 撤销时间
+             */
+            undone_at?: string | null;
+        };
         ImportOut: {
             /** @description 同一文件此前已导入过 */
             already_imported?: boolean;
@@ -6306,12 +6446,19 @@ export interface components {
             counts?: {
                 [key: string]: unknown;
             };
+            /**
+             * Format: date-time
+             * @description 上传时间
+             */
+            created_at?: string;
             /** @description 失败的行及原因 */
             errors?: {
                 [key: string]: unknown;
             }[];
             /** @description 文件名 */
             filename?: string;
+            /** @description 这次导入发出的转交申请 */
+            handovers?: components["schemas"]["HandoversOut"];
             /** @description 编号 */
             id?: number;
             /** @description 给用户看的中文说明 */
@@ -6320,6 +6467,8 @@ export interface components {
             notes?: {
                 [key: string]: unknown;
             }[];
+            /** @description 记录归属人的姓名 */
+            owner_name?: string;
             /** @description 进度百分比 */
             percent?: number;
             /** @description 识别出的列、疑似重复客户、每行将生成的记录 */
@@ -6340,6 +6489,21 @@ export interface components {
             readonly status_label: string;
             /** @description 总行数 */
             total_rows?: number;
+            /**
+             * Format: date-time
+             * @description 撤销时间
+             */
+            undone_at?: string | null;
+        };
+        ImportPage: {
+            /** @description 本页的记录 */
+            items: components["schemas"]["ImportListItemOut"][];
+            /** @description 页码，从 1 开始 */
+            page: number;
+            /** @description 每页条数 */
+            per_page: number;
+            /** @description 符合条件的记录总数 */
+            total: number;
         };
         ImportUploadIn: {
             /**
