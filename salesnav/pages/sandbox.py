@@ -2,10 +2,11 @@
 
 Only mounted in emulator mode. Every action on the page becomes a REAL signed and encrypted
 WeCom callback posted to our own `/wecom/callback` (emulator/callbacks.py), so the bot cannot
-tell the sandbox from WeCom; a voice note or photo is first put into the emulator's media store
-and the bot fetches it by MediaId, as it would from WeCom. The bot's side of the conversation
-is what the emulator recorded: the messages it delivered to the member, with template cards
-shown as updated in place by update_template_card.
+tell the sandbox from WeCom; a voice note, photo or file is first put into the emulator's media
+store and the bot fetches it by MediaId, as it would from WeCom (a file comes with its FileName).
+The bot's side of the conversation is what the emulator recorded: the messages it delivered to the
+member, with template cards shown as updated in place by update_template_card; a tap on a card's
+body opens its card_action url, as WeCom does.
 
 The member's own side (what they typed or tapped) is not WeCom's to record, so the sandbox keeps
 it in memory next to the emulator's state, and forgets it when the emulator is reset.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import io
+import mimetypes
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,9 +24,11 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from salesnav.bot.capture.lookup import recent_customers
 from salesnav.bot.emulator import PREFIX, STATE, callbacks
+from salesnav.bot.emulator.api import MEDIA_MAX_BYTES
 from salesnav.bot.menu import load_menu
 from salesnav.handlers.customers import find_by_name
 from salesnav.handlers.errors import DomainError
@@ -38,6 +42,7 @@ bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 MAX_TEXT_CHARS = 2000  # WeCom's own text limit is 2,048 bytes for what it sends; members type less
 MAX_VOICE_BYTES = 2 << 20  # WeCom's voice media limit
 MAX_IMAGE_BYTES = 10 << 20  # WeCom's image media limit
+MAX_FILE_BYTES = MEDIA_MAX_BYTES["file"]  # WeCom's file media limit (20 MB), as the emulator's media/upload
 ROLE_ORDER = ["rep", "manager", "director", "dept_head", "admin", "staff"]  # the picker lists reps first
 SHOWN_ITEMS = 200  # the chat keeps the latest items; older ones scroll out
 
@@ -104,6 +109,13 @@ def _refused(exc: SandboxError) -> tuple[Response, int]:
     return jsonify(error="sandbox", message=exc.message), exc.status
 
 
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc: RequestEntityTooLarge) -> tuple[Response, int]:
+    # Past the app's request cap (MAX_CONTENT_LENGTH), before any of the checks below could say more.
+    message = f"文件太大，无法发送（文件最大 {MAX_FILE_BYTES >> 20} MB，图片最大 {MAX_IMAGE_BYTES >> 20} MB）"
+    return jsonify(error="sandbox", message=message), 413
+
+
 # --- the page -----------------------------------------------------------------------------------
 
 
@@ -119,7 +131,14 @@ def page() -> str:
         groups.setdefault(m["role_label"], []).append(m)
     example = _example(current["userid"]) if current else GENERIC_EXAMPLE
     return render_template(
-        "sandbox.html", groups=groups, members=members, current=current, menu=load_menu(), example=example
+        "sandbox.html",
+        groups=groups,
+        members=members,
+        current=current,
+        menu=load_menu(),
+        example=example,
+        max_file_bytes=MAX_FILE_BYTES,
+        max_file_mb=MAX_FILE_BYTES >> 20,
     )
 
 
@@ -360,7 +379,8 @@ def _selected(card: dict[str, Any], wanted: Any) -> dict[str, list[str]]:
 
 @bp.post("/api/media")
 def send_media() -> Response:
-    """A voice note (AMR, as WeCom records them; other recordings are converted) or a photo."""
+    """A voice note (AMR, as WeCom records them; other recordings are converted), a photo, or any file
+    (WeCom's "file" message: MediaId and FileName; the bot imports a spreadsheet, keeps evidence, …)."""
     userid = _member(request.form.get("as"))
     kind = request.form.get("kind", "")
     upload = request.files.get("file")
@@ -368,7 +388,7 @@ def send_media() -> Response:
         raise SandboxError("请选择要发送的文件")
     data = upload.read()
     if not data:
-        raise SandboxError("文件是空的")
+        raise SandboxError("文件是空的（0 字节），请选择有内容的文件")
     settings = _settings()
     if kind == "voice":
         amr = _as_amr(data)
@@ -382,10 +402,34 @@ def send_media() -> Response:
             settings, userid, stored.media_id, pic_url=_base_url() + f"{bp.url_prefix}/api/media/{stored.media_id}"
         )
         label = "[图片]"
+    elif kind == "file":
+        name = _file_name(upload.filename)
+        if len(data) > MAX_FILE_BYTES:
+            raise SandboxError(f"文件太大（最大 {MAX_FILE_BYTES >> 20} MB）")
+        content_type = upload.mimetype or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        stored = STATE.add_media("file", name, content_type, data)
+        xml = callbacks.file_xml(settings, userid, stored.media_id, name)
+        media_url = f"{bp.url_prefix}/api/media/{stored.media_id}"
+        return jsonify(item=_act(userid, kind, name, xml, media_url=media_url, size=_size(len(data))))
     else:
-        raise SandboxError("只能发送语音或图片")
+        raise SandboxError("只能发送语音、图片或文件")
     media_url = f"{bp.url_prefix}/api/media/{stored.media_id}"
     return jsonify(item=_act(userid, kind, label, xml, media_url=media_url))
+
+
+def _file_name(raw: str | None) -> str:
+    """The file's name as the member's phone gives it (no folders); WeCom always sends one."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name[:200] or "文件"
+
+
+def _size(n: int) -> str:
+    """The size under the name in the file bubble: 812 B, 12.3 KB, 4.5 MB."""
+    if n < 1024:
+        return f"{n} B"
+    if n < 1 << 20:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / (1 << 20):.1f} MB"
 
 
 def _as_amr(data: bytes) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,10 +22,21 @@ from sqlalchemy import select
 
 from salesnav import clock
 from salesnav.app import create_app
-from salesnav.models import Attachment, CaptureSource, Emotion, InboundMessage, Touchpoint, TouchpointType
+from salesnav.models import (
+    Attachment,
+    CaptureSource,
+    Customer,
+    Emotion,
+    ExcelImport,
+    ImportStatus,
+    InboundMessage,
+    Touchpoint,
+    TouchpointType,
+)
 from salesnav.models import session as db
 from tests import factories as f
 from tests.bot.conftest import LiveApp, serve
+from tests.handlers.excel_import import sheets
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 CHROMIUM_ARGS = [
@@ -156,7 +168,7 @@ def test_a_photo_sent_from_the_sandbox_is_fetched_by_media_id_and_stored(live_ap
     photo = io.BytesIO()
     Image.new("RGB", (60, 40), "white").save(photo, format="PNG")
     page.goto(live_app.base_url + "/sandbox/?as=rep01")
-    page.get_by_role("button", name="语音或图片").click()
+    page.get_by_role("button", name="语音、图片或文件").click()
     act(
         page,
         live_app,
@@ -171,6 +183,53 @@ def test_a_photo_sent_from_the_sandbox_is_fetched_by_media_id_and_stored(live_ap
         inbound = session.scalars(select(InboundMessage).where(InboundMessage.msg_type == "image")).one()
         assert inbound.from_userid == "rep01" and inbound.payload["MediaId"].startswith("emu-media-")
         assert session.scalars(select(Attachment)).one().content_type == "image/png"
+
+
+def test_a_sheet_sent_as_a_file_is_previewed_and_a_tap_on_the_card_opens_it_in_the_client(live_app, org, page):
+    page.goto(live_app.base_url + "/sandbox/?as=rep01")
+    page.get_by_role("button", name="语音、图片或文件").click()
+    expect(page.locator("#attach-panel")).to_contain_text("文件最大 20 MB")
+    with page.expect_file_chooser() as chooser:
+        page.get_by_text("📎 文件").click()
+    sheet = {"name": "我的客户.xlsx", "mimeType": "application/octet-stream", "buffer": sheets.rep_sheet()}
+    act(page, live_app, "media", lambda: chooser.value.set_files(files=[sheet]))
+
+    mine = page.locator(".sb-me .sb-bubble.sb-file")
+    expect(mine.locator(".sb-file-name")).to_have_text("我的客户.xlsx")
+    expect(mine.locator(".sb-file-size")).to_have_text(re.compile(r"^\d+(\.\d)? KB$"))
+    expect(page.locator(".sb-bot .sb-bubble").first).to_have_text("收到表格，正在识别，请稍候…")
+    card = page.locator(".sb-card").last
+    expect(card.locator(".sb-card-title")).to_have_text("导入预览：我的客户.xlsx")
+    assert page.locator(".sb-bot").evaluate_all("rows => rows.map(r => r.dataset.kind)")[:2] == [
+        "text",
+        "template_card",
+    ]  # the acknowledgement, then the preview
+    with db.transaction() as session:
+        inbound = session.scalars(select(InboundMessage).where(InboundMessage.msg_type == "file")).one()
+        assert inbound.from_userid == "rep01" and inbound.payload["FileName"] == "我的客户.xlsx"
+        assert inbound.payload["MediaId"].startswith("emu-media-")
+        imp = session.scalars(select(ExcelImport)).one()
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "sandbox_file_sheet_preview.png"))
+
+    # A tap on the card's body opens its card_action url, as WeCom does (the client, here answered by a stub).
+    client_url = f"{live_app.base_url}/m/work/import/index?id={imp.id}"
+    page.context.route(re.escape(client_url), lambda route: route.fulfill(body="client", content_type="text/html"))
+    with page.context.expect_page() as opened:
+        card.locator(".sb-card-desc").click()
+    opened.value.wait_for_load_state()
+    assert opened.value.url == client_url
+    opened.value.close()
+
+    # Its button still sends the tap to the bot and opens nothing.
+    pages = len(page.context.pages)
+    act(page, live_app, "tap", lambda: card.get_by_role("button", name="确认导入").click())
+    live_app.drain()
+    expect(page.locator(".sb-bot .sb-bubble").last).to_contain_text("「我的客户.xlsx」导入完成")
+    assert len(page.context.pages) == pages
+    with db.transaction() as session:
+        assert session.scalars(select(ExcelImport)).one().status is ImportStatus.DONE
+        assert session.scalar(select(Customer).where(Customer.name == "南京鼓楼医院")) is not None
 
 
 def test_a_manager_is_picked_from_the_member_list_and_chats_as_themselves(live_app, org, page):
@@ -235,6 +294,17 @@ def test_sandbox_refusals_are_clear_chinese_and_store_nothing(live_app, org):
         f"{api}/media", data={"as": "rep01", "kind": "voice"}, files={"file": ("x.amr", b"not audio")}, timeout=10
     )
     assert not_audio.status_code == 400 and "不支持的语音格式" in not_audio.json()["message"]
+    limits = "文件最大 20 MB，图片最大 10 MB"  # past the app's request cap
+    media = [
+        ({"kind": "file"}, ("空.xlsx", b""), 400, "文件是空的（0 字节），请选择有内容的文件"),
+        ({"kind": "file"}, ("大.zip", b"0" * ((20 << 20) + 1)), 400, "文件太大（最大 20 MB）"),
+        ({"kind": "image"}, ("客户.xlsx", sheets.rep_sheet()), 400, "这不是图片文件，请选择 JPG 或 PNG 照片"),
+        ({"kind": "video"}, ("a.mp4", b"0000"), 400, "只能发送语音、图片或文件"),
+        ({"kind": "file"}, ("巨大.zip", b"0" * (26 << 20)), 413, f"文件太大，无法发送（{limits}）"),
+    ]
+    for form, upload, status, message in media:
+        response = requests.post(f"{api}/media", data={"as": "rep01", **form}, files={"file": upload}, timeout=30)
+        assert response.status_code == status and response.json()["message"] == message, (upload[0], response.text)
     not_json = requests.post(f"{api}/text", data="<xml/>", timeout=10)
     assert not_json.status_code == 400 and not_json.json()["message"] == "请求格式不正确"
     with db.transaction() as session:

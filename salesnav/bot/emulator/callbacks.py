@@ -105,6 +105,28 @@ def image_xml(
     )
 
 
+def file_xml(
+    settings: Settings,
+    userid: str,
+    media_id: str,
+    filename: str,
+    *,
+    msg_id: int | None = None,
+    create_time: int | None = None,
+) -> str:
+    """A file a member sent to the app: the bot fetches it by MediaId and reads its name from FileName."""
+    return _xml(
+        settings.wecom.corp_id,
+        userid,
+        "file",
+        create_time,
+        MediaId=media_id,
+        FileName=filename,
+        MsgId=_msg_id(msg_id),
+        AgentID=settings.wecom.agent_id,
+    )
+
+
 def click_xml(settings: Settings, userid: str, key: str, *, create_time: int | None = None) -> str:
     return _xml(
         settings.wecom.corp_id,
@@ -234,6 +256,7 @@ __all__ = [
     "add_external_contact_xml",
     "click_xml",
     "enter_agent_xml",
+    "file_xml",
     "image_xml",
     "post_callback",
     "sign",

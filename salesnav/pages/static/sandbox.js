@@ -1,6 +1,7 @@
 // The sandbox chat: renders what the WeCom emulator delivered to one member and sends the
-// member's actions (menu, card buttons, text, voice, photo) to /sandbox/api/*, where they
-// become signed and encrypted WeCom callbacks. Plain DOM, no framework, no CDN.
+// member's actions (menu, card buttons, text, voice, photo, file) to /sandbox/api/*, where they
+// become signed and encrypted WeCom callbacks. A tap on a card's body opens its card_action url
+// (type 1), as WeCom does. Plain DOM, no framework, no CDN.
 (function () {
   "use strict";
 
@@ -60,9 +61,32 @@
     parent.appendChild(document.createTextNode(text.slice(last)));
   }
 
+  function cardLink(card) {
+    // WeCom opens card_action.url when the card's body is tapped (type 1); type 2 is a mini-program page.
+    var action = card.card_action || {};
+    var url = String(action.url || "");
+    return Number(action.type) === 1 && /^https?:\/\//i.test(url) ? url : "";
+  }
+
   function renderCard(card, updated, taps) {
     var box = el("div", "sb-card");
     box.dataset.task = card.task_id || "";
+    var link = cardLink(card);
+    if (link) {
+      box.classList.add("sb-card-link");
+      box.dataset.url = link;
+      box.tabIndex = 0;
+      box.title = "点卡片打开：" + link;
+      var open = function () { window.open(link, "_blank", "noopener"); };
+      box.addEventListener("click", function (event) {
+        // Buttons, the drop-down and links inside the card do their own thing, as in WeCom.
+        if (event.target.closest("button, select, label, a")) return;
+        open();
+      });
+      box.addEventListener("keydown", function (event) {
+        if (event.target === box && event.key === "Enter") open();
+      });
+    }
     if (card.source && card.source.desc) box.appendChild(el("div", "sb-card-source", card.source.desc));
     var title = card.main_title || {};
     if (title.title) box.appendChild(el("div", "sb-card-title", title.title));
@@ -137,6 +161,17 @@
       bubble.appendChild(img);
     } else if (item.kind === "voice") {
       bubble.textContent = "🎤 语音消息";
+    } else if (item.kind === "file") {
+      bubble.classList.add("sb-file");
+      var file = el("a", "sb-file-link");
+      file.href = item.media_url || "#";
+      file.download = item.text || "";
+      file.appendChild(el("span", "sb-file-icon", "📄"));
+      var meta = el("span", "sb-file-meta");
+      meta.appendChild(el("span", "sb-file-name", item.text));
+      if (item.size) meta.appendChild(el("span", "sb-file-size", item.size));
+      file.appendChild(meta);
+      bubble.appendChild(file);
     } else {
       bubble.textContent = item.text;
     }
@@ -232,10 +267,18 @@
   function upload(input, kind) {
     input.addEventListener("change", function () {
       if (!input.files.length) return;
+      var chosen = input.files[0];
+      var most = Number(input.dataset.maxBytes || 0);
+      if (kind === "file" && most && chosen.size > most) {
+        // Said here, before uploading it; the server says the same.
+        input.value = "";
+        showError("文件太大（最大 " + Math.round(most / 1048576) + " MB）");
+        return;
+      }
       var form = new FormData();
       form.append("as", member);
       form.append("kind", kind);
-      form.append("file", input.files[0]);
+      form.append("file", chosen);
       input.value = "";
       document.getElementById("attach-panel").hidden = true;
       post("/sandbox/api/media", form, true).catch(function () {});
@@ -243,6 +286,7 @@
   }
   upload(document.getElementById("voice-file"), "voice");
   upload(document.getElementById("image-file"), "image");
+  upload(document.getElementById("file-file"), "file");
 
   document.querySelectorAll(".sb-menu-item").forEach(function (item) {
     item.addEventListener("click", function () {
