@@ -370,6 +370,22 @@ def normalise_name(name: str) -> str:
     return text
 
 
+# The place a customer's name starts with: 常州市…, 江苏省…, 泗阳县…, or a city named …州 (常州第一人民医院).
+_PLACE = re.compile(r"^(?:(.{2,3}?)(?:省|市|县|区)|(.{1,2}州))")
+
+
+def place_of(name: str) -> str | None:
+    found = _PLACE.match(unicodedata.normalize("NFKC", name or "").strip())
+    return (found.group(1) or found.group(2)) if found else None
+
+
+def in_other_places(a: str, b: str) -> bool:
+    """Two names that start with different places (常州市第一人民医院, 杭州市第一人民医院): never one customer,
+    however alike the rest reads; a name without a place is not told apart by this."""
+    here, there = place_of(a), place_of(b)
+    return bool(here and there and here != there)
+
+
 @dataclass
 class Candidate:
     customer_id: int
@@ -575,8 +591,8 @@ class CustomerIndex:
                 exact = [(fuzz.ratio(key, self.keys[c]), c) for c in hits.get(r, [])]
                 best = sorted((-score, c) for score, c in exact if score >= self.near_score)[:3]
                 known[key] = [(self.by_key[self.keys[c]], -score) for score, c in best]
-        for key in wanted:
-            wanted[key] = known[key]
+        for key in wanted:  # a hospital of another city is no near miss, however alike the rest reads
+            wanted[key] = [(cid, score) for cid, score in known[key] if not in_other_places(key, self.names[cid])]
 
     def _candidates(self, key: str) -> list[int] | None:
         return self._names.candidates(key)

@@ -33,6 +33,7 @@ from salesnav.handlers.customers import (
     CustomerIndex,
     CustomerMatch,
     NameSet,
+    in_other_places,
     mainland_phone,
     normalise_name,
 )
@@ -688,7 +689,11 @@ def _note_similar_in_file(rows: list[PlannedRow], matched: dict[str, Match], nea
     names = NameSet(keys, near_score)
     scan_all = len(keys) <= SIMILAR_SCAN_ALL  # a bulk migration of thousands: only what the characters narrow
     for i, key in enumerate(keys):
-        earlier = [(j, score) for j, score in names.closest(key, limit=4, scan_all=scan_all) if j < i]
+        earlier = [
+            (j, score)
+            for j, score in names.closest(key, limit=4, scan_all=scan_all)
+            if j < i and not in_other_places(heads[keys[j]].customer_name, heads[key].customer_name)
+        ]
         if not earlier:
             continue
         j, score = earlier[0]

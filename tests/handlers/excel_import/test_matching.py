@@ -388,3 +388,31 @@ def test_a_customer_in_the_public_pool_is_not_filed_again_and_the_rep_is_told_to
         }
     ]
     assert session.scalars(select(Task).where(Task.origin == f"excel_import:{imp.id}")).all() == []
+
+
+def test_a_hospital_of_another_city_is_no_near_miss(session, org):
+    for city in ("杭州", "衢州", "台州"):
+        f.customer(session, org.other_rep, name=f"{city}市第一人民医院")
+    mine = f.customer(session, org.rep, name="常州市第一人民医院")
+    session.commit()
+    data = sheets.xlsx(
+        {
+            "S": [
+                ["客户名称", "备注"],
+                ["常州第一人民医院", "2026/2/9 电话"],  # the rep's own, written without 市: still the same
+                ["温州第一人民医院", "2026/2/9 电话"],
+                ["淮安市妇幼保健院", "2026/2/10 拜访"],
+                ["淮南市妇幼保健院", "2026/2/11 拜访"],
+            ]
+        }
+    )
+    plan = commit.preview(session, org.rep, owner=org.rep, data=data, filename="a.xlsx", tz=TZ)
+    near = {n["name"]: [c["name"] for c in n["candidates"]] for n in plan.near_misses()}
+    assert near == {"常州第一人民医院": ["常州市第一人民医院"]}  # not 杭州/衢州/台州's, nor 温州's
+    assert [(r.customer_name, r.match.customer_id) for r in plan.rows] == [
+        ("常州第一人民医院", mine.id),
+        ("温州第一人民医院", None),
+        ("淮安市妇幼保健院", None),
+        ("淮南市妇幼保健院", None),
+    ]
+    assert not any("名称相近" in n["note"] for n in plan.notes)  # 淮安 and 淮南 are two cities' hospitals
