@@ -999,6 +999,7 @@ def undo_import(session: Session, actor: User, *, import_id: int) -> ExcelImport
                     {"deleted_at": None},
                     {"deleted_at": now.isoformat(), "excel_import_id": imp.id},
                 )
+    withdrawn: dict[int, list[str]] = {}  # each manager asked → the hand-overs no longer asked of them
     for task in session.scalars(  # the hand-overs it asked for: no longer asked
         select(Task).where(Task.origin == f"excel_import:{imp.id}", Task.status == TaskStatus.OPEN)
     ):
@@ -1012,6 +1013,8 @@ def undo_import(session: Session, actor: User, *, import_id: int) -> ExcelImport
             {"status": "open"},
             {"status": "cancelled", "excel_import_id": imp.id},
         )
+        withdrawn.setdefault(task.assignee_id, []).append(task.title)
+    _tell_withdrawn(session, imp, withdrawn)
     opp_ids = list(imp.created_ids.get("opportunity", []))
     if opp_ids:
         for ticket in session.scalars(
@@ -1054,6 +1057,23 @@ def undo_import(session: Session, actor: User, *, import_id: int) -> ExcelImport
     record_event(session, "excel_import.undone", "excel_import", imp.id, actor, retired=retired)
     dashboard_snapshots.drop(session)
     return imp
+
+
+def _tell_withdrawn(session: Session, imp: ExcelImport, withdrawn: dict[int, list[str]]) -> None:
+    """Each manager who was told of a hand-over request in chat hears that it is withdrawn (its task is gone
+    from their 待办): otherwise the message asking them stays the last word."""
+    owner = session.get(User, imp.owner_id)
+    for assignee_id, titles in withdrawn.items():
+        decider = session.get(User, assignee_id)
+        if decider is None or owner is None:
+            continue
+        listed = "、".join(titles[:5]) + (f"等 {len(titles)} 项" if len(titles) > 5 else "")
+        engine.tell(
+            session,
+            decider,
+            f"{owner.name}已撤销表格「{imp.filename}」的导入，之前的转交申请已撤回，无需处理：{listed}。",
+            key=f"excel_import:{imp.id}:withdrawn:{assignee_id}",
+        )
 
 
 def progress(imp: ExcelImport) -> dict[str, Any]:

@@ -325,6 +325,15 @@ def test_undo_takes_back_the_import_and_its_hand_over_request(session, org, worl
     assert live(session, Touchpoint) == [] and live(session, Opportunity) == []
     (task,) = session.scalars(select(Task).where(Task.origin == f"excel_import:{imp.id}")).all()
     assert task.status.value == "cancelled"
+    # The manager who was asked in chat hears that the request is withdrawn.
+    told = [
+        m.body.get("content", "")
+        for m in session.scalars(
+            select(OutboundMessage).where(OutboundMessage.recipient_userid == task.assignee.wecom_userid)
+        )
+    ]
+    assert any("申请转交" in text for text in told)
+    assert any(text.startswith("李销售已撤销表格「客户.xlsx」的导入，之前的转交申请已撤回，无需处理") for text in told)
 
 
 def test_one_customer_on_two_sheets_with_one_mobile_is_merged_and_said(session, org):
