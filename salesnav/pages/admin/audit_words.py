@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from salesnav.handlers.rules.validation import SPECS
@@ -188,19 +188,49 @@ def _field(key: str) -> str:
     return spec.label if spec is not None else "其他"
 
 
-def _value_of(key: str, value: Any) -> str:
+# The fields that hold a member's id, and those that hold a stage's code: shown by name where the page knows it.
+PEOPLE_FIELDS = frozenset(
+    {"owner_id", "assignee_id", "manager_id", "head_id", "successor_id", "user_id", "rep_id", "created_by_id"}
+)
+STAGE_FIELDS = frozenset({"stage", "stage_code", "to_stage", "from_stage"})
+
+
+@dataclass(frozen=True)
+class Names:
+    """What a page knows to show ids and codes by: members (id → name), stages (code → name)."""
+
+    people: dict[int, str] = field(default_factory=dict)
+    stages: dict[str, str] = field(default_factory=dict)
+
+
+def _value_of(key: str, value: Any, names: Names | None = None) -> str:
     if key.endswith("_fen") and isinstance(value, int) and not isinstance(value, bool):
         return f"¥{value / 100:,.2f}"
+    if names is not None and key in PEOPLE_FIELDS and isinstance(value, int) and value in names.people:
+        return names.people[value]
+    if names is not None and key in STAGE_FIELDS and isinstance(value, str) and value in names.stages:
+        return names.stages[value]
     return _value(value)
 
 
-def changes(before: dict[str, Any] | None, after: dict[str, Any] | None, entity: str | None = None) -> list[Change]:
+def people_ids(entries: Any) -> set[int]:
+    """The members' ids audit entries name (who acted, and who they set as owner, assignee…)."""
+    found = {e.actor_id for e in entries if e.actor_id}
+    for e in entries:
+        for values in (e.before or {}, e.after or {}):
+            found |= {v for k, v in values.items() if k in PEOPLE_FIELDS and isinstance(v, int)}
+    return found
+
+
+def changes(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, entity: str | None = None, names: Names | None = None
+) -> list[Change]:
     """The fields that differ, each in Chinese; a creation lists what was set."""
     before, after = before or {}, after or {}
     keys = list(dict.fromkeys([*before, *after]))
     own = ENTITY_FIELDS.get(entity or "", {})
     return [
-        Change(own.get(k) or _field(k), _value_of(k, before.get(k)), _value_of(k, after.get(k)))
+        Change(own.get(k) or _field(k), _value_of(k, before.get(k), names), _value_of(k, after.get(k), names))
         for k in keys
         if before.get(k) != after.get(k)
     ]

@@ -56,7 +56,7 @@ def test_a_wecom_admin_signs_in_through_oauth(live, org):
     sign_in_with_wecom(client, "admin")
     response = client.get("/admin/")
     assert response.status_code == 200
-    assert "最近的配置变更" in text_of(response)
+    assert "最近的变更记录" in text_of(response)
 
 
 def test_nobody_signed_in_is_sent_to_the_sign_in_page_and_cannot_post(live, org):

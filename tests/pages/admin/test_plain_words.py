@@ -38,10 +38,13 @@ def test_the_audit_trail_reads_as_sentences(live, org, session):
     session.commit()
 
     page = text_of(_admin(live).get("/admin/"))
-    trail = page[page.index("最近的配置变更") :]
+    trail = page[page.index("最近的变更记录") :]
     assert "商机 #" in trail and "阶段变更" in trail and "规则设置 #" in trail
     assert "跟进超时时限" in trail or "48" in trail
     assert not RAW.search(trail), RAW.search(trail)
+    # Stages by their names and members by theirs, not by code or id.
+    assert "initial_contact" not in trail and "阶段：（空） → 初步接触" in trail
+    assert "负责人：（空） → 李销售" in trail
 
 
 def test_unprocessed_inbound_messages_name_their_kind_in_chinese(live, org, session):
