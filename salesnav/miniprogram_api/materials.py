@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from salesnav import clock
 from salesnav.handlers.radar import share_link
 from salesnav.miniprogram_api.auth import current_actor
-from salesnav.miniprogram_api.blueprint import bp
+from salesnav.miniprogram_api.blueprint import ID, bp
 from salesnav.miniprogram_api.listing import paginate
 from salesnav.miniprogram_api.schemas import PageArgs, page_of
 from salesnav.miniprogram_api.unit_of_work import commit, db_session
@@ -99,7 +99,7 @@ class MaterialLinkOut(ma.Schema):
     expires_at = fields.AwareDateTime(required=True, metadata={"description": "链接失效时间（30 天）"})
 
 
-@bp.route("/materials/<int:material_id>/links", methods=["POST"])
+@bp.route(f"/materials/<{ID}:material_id>/links", methods=["POST"])
 @bp.arguments(MaterialLinkIn)
 @bp.response(201, MaterialLinkOut)
 @bp.doc(tags=TAGS, summary="生成发给客户的资料雷达链接")

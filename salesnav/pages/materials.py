@@ -17,7 +17,7 @@ from salesnav.settings import Settings
 bp = Blueprint("materials", __name__)
 
 
-@bp.get("/materials/<int:material_id>")
+@bp.get("/materials/<int(min=1, max=9007199254740991):material_id>")
 @require_user()
 def material_file(material_id: int) -> Response:
     material = g.db.get(Material, material_id)

@@ -101,3 +101,8 @@ def test_todays_material_carries_a_tracked_link_for_its_deals_customer(client, o
         org.rep.id,
         None,
     )
+
+
+def test_an_id_too_large_for_any_table_is_not_found_not_a_server_error(client, org, login):
+    answer = client.post("/api/v1/materials/99999999999999999999999/links", headers=login(org.rep), json={})
+    assert answer.status_code == 404

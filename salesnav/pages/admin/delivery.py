@@ -88,7 +88,7 @@ def delivery() -> str:
     )
 
 
-@bp.post("/delivery/outbound/<int:message_id>/resend")
+@bp.post("/delivery/outbound/<int(min=1, max=9007199254740991):message_id>/resend")
 def resend(message_id: int) -> Response:
     use_cases.resend(g.admin_db, g.admin, message_id)
     g.admin_db.commit()
@@ -104,7 +104,7 @@ def resend_failed() -> Response:
     return redirect(url_for("admin.delivery", status=request.form.get("status", "")))
 
 
-@bp.post("/delivery/inbound/<int:inbound_id>/reprocess")
+@bp.post("/delivery/inbound/<int(min=1, max=9007199254740991):inbound_id>/reprocess")
 def reprocess(inbound_id: int) -> Response:
     use_cases.reprocess(g.admin_db, g.admin, inbound_id)
     g.admin_db.commit()

@@ -106,13 +106,13 @@ def trigger_text(definition: dict[str, Any], tag_labels: dict[str, str]) -> str:
 # --- taking a journey off the list: delete (never run) or archive (customers went through it) --------------
 
 
-@bp.get("/journeys/<int:journey_id>/remove")
+@bp.get("/journeys/<int(min=1, max=9007199254740991):journey_id>/remove")
 def journey_remove_confirm(journey_id: int) -> str:
     """What removing will do, said before it is done: a confirmation page (works without script)."""
     return render_template("admin/journey_remove.html", removal=use_cases.removal(g.admin_db, g.admin, journey_id))
 
 
-@bp.post("/journeys/<int:journey_id>/remove")
+@bp.post("/journeys/<int(min=1, max=9007199254740991):journey_id>/remove")
 def journey_remove(journey_id: int) -> Response:
     name = use_cases.journey(g.admin_db, journey_id).name
     done, taken_out = use_cases.remove_journey(g.admin_db, g.admin, journey_id)
@@ -151,7 +151,7 @@ def journey_new() -> tuple[str, int]:
     return _builder(Draft(definition=_blank()))
 
 
-@bp.get("/journeys/<int:journey_id>/edit")
+@bp.get("/journeys/<int(min=1, max=9007199254740991):journey_id>/edit")
 def journey_edit(journey_id: int) -> tuple[str, int]:
     found = use_cases.journey(g.admin_db, journey_id)
     return _builder(_draft_of(found))
@@ -180,12 +180,12 @@ def journey_save() -> Response | tuple[str, int]:
     return redirect(url_for("admin.journeys"))
 
 
-@bp.post("/journeys/<int:journey_id>/activate")
+@bp.post("/journeys/<int(min=1, max=9007199254740991):journey_id>/activate")
 def journey_activate(journey_id: int) -> Response:
     return _switch(journey_id, active=True)
 
 
-@bp.post("/journeys/<int:journey_id>/pause")
+@bp.post("/journeys/<int(min=1, max=9007199254740991):journey_id>/pause")
 def journey_pause(journey_id: int) -> Response:
     return _switch(journey_id, active=False)
 
@@ -473,7 +473,7 @@ def _place_errors(errors: list[tuple[str, str]], step_count: int) -> tuple[dict[
 # --- how a journey works ------------------------------------------------------------------------------------
 
 
-@bp.get("/journeys/<int:journey_id>/stats")
+@bp.get("/journeys/<int(min=1, max=9007199254740991):journey_id>/stats")
 def journey_stats(journey_id: int) -> str:
     s = g.admin_db
     found = use_cases.journey_with_archived(s, journey_id)

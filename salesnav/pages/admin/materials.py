@@ -74,7 +74,7 @@ def material_add() -> Response | tuple[str, int]:
     return redirect(url_for("admin.materials"))
 
 
-@bp.post("/materials/<int:material_id>/retire")
+@bp.post("/materials/<int(min=1, max=9007199254740991):material_id>/retire")
 def material_retire(material_id: int) -> Response:
     use_cases.retire_material(g.admin_db, g.admin, material_id)
     g.admin_db.commit()

@@ -64,7 +64,7 @@ def sync() -> str | tuple[str, int]:
     return redirect(url_for("admin.org"))  # type: ignore[return-value]  # werkzeug's redirect Response is what Flask returns
 
 
-@bp.route("/org/users/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/org/users/<int(min=1, max=9007199254740991):user_id>", methods=["GET", "POST"])
 def user(user_id: int) -> Response | str | tuple[str, int]:
     s = g.admin_db
     member = s.get(User, user_id)
@@ -102,7 +102,7 @@ def user(user_id: int) -> Response | str | tuple[str, int]:
     ), (400 if error else 200)
 
 
-@bp.route("/org/departments/<int:department_id>", methods=["GET", "POST"])
+@bp.route("/org/departments/<int(min=1, max=9007199254740991):department_id>", methods=["GET", "POST"])
 def department(department_id: int) -> Response | str | tuple[str, int]:
     """Who besides the head receives the department's collaboration ticket cards and reminders."""
     s = g.admin_db

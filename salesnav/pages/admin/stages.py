@@ -43,7 +43,7 @@ def stage_add() -> Response | tuple[str, int]:
     )
 
 
-@bp.post("/stages/<int:stage_id>/edit")
+@bp.post("/stages/<int(min=1, max=9007199254740991):stage_id>/edit")
 def stage_edit(stage_id: int) -> Response | tuple[str, int]:
     form = request.form
     return _apply(
@@ -54,18 +54,18 @@ def stage_edit(stage_id: int) -> Response | tuple[str, int]:
     )
 
 
-@bp.post("/stages/<int:stage_id>/move")
+@bp.post("/stages/<int(min=1, max=9007199254740991):stage_id>/move")
 def stage_move(stage_id: int) -> Response | tuple[str, int]:
     direction = request.form.get("direction", "")
     return _apply(lambda: use_cases.move_stage(g.admin_db, g.admin, stage_id, direction=direction), "已调整顺序")
 
 
-@bp.post("/stages/<int:stage_id>/retire")
+@bp.post("/stages/<int(min=1, max=9007199254740991):stage_id>/retire")
 def stage_retire(stage_id: int) -> Response | tuple[str, int]:
     return _apply(lambda: use_cases.retire_stage(g.admin_db, g.admin, stage_id), "已停用阶段")
 
 
-@bp.post("/stages/<int:stage_id>/items/add")
+@bp.post("/stages/<int(min=1, max=9007199254740991):stage_id>/items/add")
 def item_add(stage_id: int) -> Response | tuple[str, int]:
     form = request.form
     return _apply(
@@ -81,7 +81,7 @@ def item_add(stage_id: int) -> Response | tuple[str, int]:
     )
 
 
-@bp.post("/items/<int:item_id>/edit")
+@bp.post("/items/<int(min=1, max=9007199254740991):item_id>/edit")
 def item_edit(item_id: int) -> Response | tuple[str, int]:
     form = request.form
     return _apply(
@@ -97,6 +97,6 @@ def item_edit(item_id: int) -> Response | tuple[str, int]:
     )
 
 
-@bp.post("/items/<int:item_id>/retire")
+@bp.post("/items/<int(min=1, max=9007199254740991):item_id>/retire")
 def item_retire(item_id: int) -> Response | tuple[str, int]:
     return _apply(lambda: use_cases.retire_item(g.admin_db, g.admin, item_id), "已停用检查项（历史记录保留）")
