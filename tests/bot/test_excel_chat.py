@@ -56,8 +56,11 @@ def test_a_sheet_sent_in_chat_is_previewed_confirmed_and_reported_done(chat):
     chat.tap(card, button(card, "确认导入"))
     chat.live.drain()
     assert customers() == 4
-    assert chat.last_text().startswith("「我的客户.xlsx」导入完成：新建客户 4，联系人 5，触点 7，商机 2；失败 0 行。")
-    assert "条提示，查看：" in chat.last_text() and "/m/work/import/index?id=" in chat.last_text()
+    done, digest = [m["payload"]["content"] for m in chat.sent() if m["msgtype"] == "text"][-2:]
+    assert done.startswith("「我的客户.xlsx」导入完成：新建客户 4，联系人 5，触点 7，商机 2；失败 0 行。")
+    assert "条提示，查看：" in done and "/m/work/import/index?id=" in done
+    # Then, not before it, what to do about the deals that came in already silent.
+    assert digest.startswith("1 个导入的商机已超过 72 小时未跟进（来自「我的客户.xlsx」）")
     with db.transaction() as s:
         assert s.scalars(select(ExcelImport)).one().status is ImportStatus.DONE
 

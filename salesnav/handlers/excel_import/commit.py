@@ -388,9 +388,9 @@ def run_import(import_id: int, root: str, tz_name: str, notify: str | None = Non
         # The tables grew by the import's history: the next fold of the figures plans with today's sizes.
         bulk.analyze(session, Customer, Contact, Touchpoint, Opportunity, StageTransition, MetricChange)
         record_event(session, "excel_import.done", "excel_import", imp.id, None, counts=imp.counts)
-        _silent_digest(session, imp)
         dashboard_snapshots.drop(session)  # the import wrote into past weeks: the kept figures are out of date
-        _notify(session, notify, imp)
+        _notify(session, notify, imp)  # 「导入完成」 first, then what to do about the silent deals it brought
+        _silent_digest(session, imp)
     _kept_path(Path(root), imp.file_sha256).unlink(missing_ok=True)  # done: nothing will plan this import again
 
 
