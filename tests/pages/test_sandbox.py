@@ -225,7 +225,8 @@ def test_a_sheet_sent_as_a_file_is_previewed_and_a_tap_on_the_card_opens_it_in_t
     pages = len(page.context.pages)
     act(page, live_app, "tap", lambda: card.get_by_role("button", name="确认导入").click())
     live_app.drain()
-    expect(page.locator(".sb-bot .sb-bubble").last).to_contain_text("「我的客户.xlsx」导入完成")
+    expect(page.locator(".sb-bot .sb-bubble").nth(-2)).to_contain_text("「我的客户.xlsx」导入完成")
+    expect(page.locator(".sb-bot .sb-bubble").last).to_contain_text("个导入的商机已超过 72 小时未跟进")  # then
     assert len(page.context.pages) == pages
     with db.transaction() as session:
         assert session.scalars(select(ExcelImport)).one().status is ImportStatus.DONE
