@@ -25,7 +25,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from salesnav.handlers import rule_settings
 from salesnav.handlers.customers import (
@@ -162,12 +162,12 @@ class PlannedRow:
         """Whether the commit opens a deal for this row: an amount, a remark to open it at, a customer of the
         rep's own with no deal in progress (`follows_deal`), and no closed stage."""
         return bool(
-            self.written
-            and self.deal_amount_fen
-            and self.entries
+            self.entries
+            and not self.error
             and self.match.how != "taken"
             and not self.no_deal
             and not self.follows_deal
+            and self.deal_amount_fen
         )
 
     @property
@@ -625,6 +625,8 @@ def _note_deals_followed(session: Session, rows: list[PlannedRow]) -> None:
             in_progress[("id", customer_id)] = deals
     for row in rows:
         row.follows_deal = False
+        if EXISTING_DEAL_NOTE in row.notes:  # said by an earlier planning (the preview): said afresh below
+            row.notes.remove(EXISTING_DEAL_NOTE)
         if not row.opens_deal:
             continue
         customer = ("id", row.match.customer_id) if row.match.customer_id else ("key", row.key)
@@ -644,38 +646,52 @@ def stage_stop_note(row: PlannedRow, target: str, refused: str, stopped: str, *,
     return f"{said}为「{target}」，但{refused}；商机停在「{stopped}」{after}"
 
 
+def is_stage_stop_note(note: str) -> bool:
+    return note.startswith(("推断阶段为「", "阶段为「")) and "商机停在「" in note
+
+
 def _note_stage_stops(session: Session, rows: list[PlannedRow]) -> None:
     """A new deal starts at the first stage and is moved to its row's stage through every checklist on the way
     (never past a rule). An import brings no checklist evidence, so the deal stops before the first stage that
-    requires some: said now, in the words the commit uses when it gets there."""
+    requires some: said now, in the words the commit uses when it gets there (worked out once per stage)."""
     stages = sorted(
-        session.scalars(select(Stage).where(Stage.deleted_at.is_(None), Stage.outcome == StageOutcome.OPEN)),
+        session.scalars(
+            select(Stage)
+            .where(Stage.deleted_at.is_(None), Stage.outcome == StageOutcome.OPEN)
+            .options(selectinload(Stage.checklist))
+        ),
         key=lambda stage: stage.position,
     )
     start = next((stage for stage in stages if stage.code == INITIAL), None)
     if start is None:
         return
     later = [stage for stage in stages if stage.position > start.position]
-    by_code = {stage.code: stage for stage in later}
-    lacking = {stage.code: [item.name for item in required_items(stage)] for stage in later}
-    for row in rows:
-        target = by_code.get(row.stage or "")
-        if target is None or not row.opens_deal:
-            continue
-        path = [stage for stage in later if stage.position <= target.position]
-        gaps = {stage.name: lacking[stage.code] for stage in path if lacking[stage.code]}
+    names = {stage.code: stage.name for stage in later}
+    stops: dict[str, tuple[str, str, bool] | None] = {}  # target → (why refused, where it stops, at the start)
+    reached = start
+    gaps: dict[str, list[str]] = {}
+    for stage in later:
+        if lacking := [item.name for item in required_items(stage)]:
+            gaps[stage.name] = lacking
+        elif not gaps:
+            reached = stage  # no checklist asks for anything up to here
         if not gaps:
+            stops[stage.code] = None
             continue
         flat = [item for items in gaps.values() for item in items]
-        refused = ChecklistIncomplete(target.name, flat, gaps).message
-        reached = start
-        for stage in path:
-            if lacking[stage.code]:
-                break
-            reached = stage
-        note = stage_stop_note(row, target.name, refused, reached.name, at_start=reached is start)
-        if note not in row.notes:
-            row.notes.append(note)
+        stops[stage.code] = (ChecklistIncomplete(stage.name, flat, dict(gaps)).message, reached.name, reached is start)
+    said: dict[tuple[str, bool], str] = {}
+    for row in rows:
+        if row.notes:  # an earlier planning's (the preview's, before the user's corrections): said afresh below
+            row.notes[:] = [note for note in row.notes if not is_stage_stop_note(note)]
+        if not row.opens_deal or (stop := stops.get(row.stage or "")) is None:
+            continue
+        key = (row.stage or "", row.stage_guessed)
+        if key not in said:
+            refused, stopped, at_start = stop
+            said[key] = stage_stop_note(row, names[key[0]], refused, stopped, at_start=at_start)
+        if said[key] not in row.notes:
+            row.notes.append(said[key])
 
 
 def _note_similar_in_file(rows: list[PlannedRow], matched: dict[str, Match], near_score: float) -> None:

@@ -407,3 +407,19 @@ def test_a_rows_deal_that_goes_to_the_customers_deal_in_progress_is_said_before_
     imp = run_import(org.rep, data)
     assert imp.counts["opportunities"] == 1
     assert [(n["row"], n["note"]) for n in imp.notes if n["note"] == said] == [(2, said), (4, said)]  # once each
+
+
+def test_a_correction_at_confirmation_replaces_what_the_preview_said_of_the_rows_deal(session, org, run_import):
+    ongoing = f.customer(session, org.rep, name="南通市第一人民医院")
+    met = f.touchpoint(session, org.rep, ongoing, occurred_at=datetime(2025, 12, 1, 1, 0, tzinfo=UTC))
+    create_from_touchpoints(session, org.rep, [NewOpportunity(met.id, "南通一院 超声", "超声", 20_000_000)])
+    session.commit()
+    data = sheets.xlsx({"台账": [["客户名称", "金额", "备注"], ["南通一院", "30万", "2026/1/5 报价"]]})
+    plan = commit.preview(session, org.rep, owner=org.rep, data=data, filename="a.xlsx", tz=TZ)
+    assert any("商机停在「初步接触」" in n["note"] for n in plan.notes)  # as a new customer's new deal
+
+    imp = run_import(org.rep, data, corrections={"matches": {"南通一院": str(ongoing.id)}})
+    assert imp.counts["opportunities"] == 0
+    notes = [n["note"] for n in imp.notes]
+    assert "客户已有进行中的商机，备注中的商机信息记在该商机上，未重复创建" in notes
+    assert not any("商机停在" in note for note in notes)  # the preview's word on a deal that was never opened
