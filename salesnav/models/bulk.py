@@ -13,6 +13,7 @@ server default. Nothing here checks anything: the handlers validate first.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
@@ -20,11 +21,16 @@ from typing import Any, cast
 from sqlalchemy import (
     JSON,
     BigInteger,
+    BindParameter,
+    Boolean,
     ColumnElement,
     Connection,
+    Dialect,
     Engine,
     FromClause,
     Table,
+    Text,
+    TypeDecorator,
     bindparam,
     event,
     false,
@@ -35,8 +41,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
+from sqlalchemy.sql.type_api import TypeEngine
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from salesnav.models.json_text import json_text
 
@@ -237,10 +246,54 @@ def insert_new(session: Session, mapped: FromClause, rows: Sequence[dict[str, An
     return ids
 
 
+class _IdList(TypeDecorator[list[int]]):
+    """Integer ids as one value: a bigint[] on PostgreSQL, a JSON array on SQLite (read back by json_each)."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(ARRAY(BigInteger) if dialect.name == "postgresql" else Text())
+
+    def process_bind_param(self, value: list[int] | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return json.dumps(value)
+
+
+class _Among(ColumnElement[bool]):
+    """`column` is one of the ids of one bound list (see `among`)."""
+
+    __visit_name__ = "bulk_among"
+    inherit_cache = True
+    _is_implicitly_boolean = True  # a condition as it is: no 「= 1」 after it where booleans are integers
+    _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's own attribute: the cache key walks these)
+        ("column", InternalTraversal.dp_clauseelement),
+        ("ids", InternalTraversal.dp_clauseelement),
+    ]
+    type = Boolean()
+
+    def __init__(self, column: Any, ids: BindParameter[list[int]]) -> None:
+        self.column, self.ids = column, ids
+
+
+@compiles(_Among, "postgresql")
+def _among_on_postgresql(element: _Among, compiler: Any, **kw: Any) -> str:
+    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(element.ids, **kw)})"
+
+
+@compiles(_Among)
+def _among_elsewhere(element: _Among, compiler: Any, **kw: Any) -> str:
+    column, ids = compiler.process(element.column, **kw), compiler.process(element.ids, **kw)
+    return f"{column} IN (SELECT value FROM json_each({ids}))"  # noqa: S608 (compiled names and a bound value)
+
+
 def among(column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
-    """`column IN ids` for up to thousands of integer ids, written into the SQL as numbers: as thousands of
-    parameters, each such query is a long text that the PostgreSQL driver parses again every time."""
-    return column.in_(bindparam(None, [int(i) for i in ids], expanding=True, literal_execute=True))
+    """`column IN ids` for up to thousands of integer ids, as one bound value (PostgreSQL: `= ANY(bigint[])`,
+    SQLite: `IN (SELECT value FROM json_each(...))`). As thousands of parameters, each such query was a long
+    text the driver parsed again every time; written in as numbers, SQLAlchemy rendered each one (a tenth of a
+    second per 10,000-row import). One statement text for any number of ids: compiled once, cached."""
+    return _Among(column, bindparam(None, [int(i) for i in ids], type_=_IdList()))
 
 
 def set_column(session: Session, mapped: FromClause, column: str, values: Mapping[int, int]) -> None:

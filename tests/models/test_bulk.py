@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
     func,
     select,
     text,
@@ -162,3 +163,24 @@ def test_a_rollback_after_a_failed_bulk_write_goes_through(session, created):
     bulk.insert(session, table, [{**ROWS[1], "id": 7}])
     session.commit()
     assert session.execute(select(table.c.id)).scalars().all() == [7]
+
+
+def test_among_finds_exactly_the_ids_given_in_one_cached_statement(session, created):
+    table = created(_probe("bulk_probe_among"))
+    bulk.insert(session, table, [{**ROWS[1], "id": i} for i in range(1, 3001)])
+    wanted = [*range(2, 3001, 3), 999_999]  # a thousand of them, and one that is not there
+    statements: list[str] = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(session.get_bind(), "before_cursor_execute", listen)
+    try:
+
+        def among(ids: list[int]) -> list[int]:
+            return sorted(session.scalars(select(table.c.id).where(bulk.among(table.c.id, ids))))
+
+        assert among(wanted) == list(range(2, 3001, 3))
+        assert among([]) == []
+        assert among([8, 7]) == [7, 8]
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", listen)
+    assert len(set(statements)) == 1  # one text for any number of ids: no id written into it
+    assert "2998" not in statements[0]
