@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from salesnav import clock
@@ -162,7 +162,7 @@ def log_touchpoints(
                 opportunity = _opportunity_for_touchpoint(session, spec.customer_id, spec.opportunity_id)
             else:
                 deals = open_deals.get(spec.customer_id, [])
-                opportunity = deals[0] if len(deals) == 1 else None  # the rule of _opportunity_for_touchpoint
+                opportunity = deals[0] if follows_the_deal_in_progress(len(deals)) else None
             _check_attachments(session, actor, spec.attachment_ids)
         except DomainError as exc:
             out.append(exc)
@@ -270,12 +270,34 @@ def _event_payload(row: dict[str, Any], opportunity_id: int | None, any_contact:
     }
 
 
-def _open_deals(customer_ids: list[int]):  # type: ignore[no-untyped-def]  # returns a SQLAlchemy Select whose row shape is spelled at its use
-    return select(Opportunity).where(
+def _in_progress(customer_ids: list[int]) -> list[ColumnElement[bool]]:
+    return [
         bulk.among(Opportunity.customer_id, customer_ids),
         Opportunity.status == OpportunityStatus.OPEN,
         Opportunity.deleted_at.is_(None),
-    )
+    ]
+
+
+def _open_deals(customer_ids: list[int]):  # type: ignore[no-untyped-def]  # returns a SQLAlchemy Select whose row shape is spelled at its use
+    return select(Opportunity).where(*_in_progress(customer_ids))
+
+
+def follows_the_deal_in_progress(open_deals: int) -> bool:
+    """A touchpoint logged without a deal follows up its customer's deal in progress when there is exactly one."""
+    return open_deals == 1
+
+
+def open_deal_counts(session: Session, customer_ids: list[int]) -> dict[int, int]:
+    """How many deals each customer has in progress (those with none are left out), a query per thousand."""
+    counts: dict[int, int] = {}
+    for start in range(0, len(customer_ids), 1000):
+        for customer_id, deals in session.execute(
+            select(Opportunity.customer_id, func.count())
+            .where(*_in_progress(customer_ids[start : start + 1000]))
+            .group_by(Opportunity.customer_id)
+        ):
+            counts[customer_id] = deals
+    return counts
 
 
 def _opportunity_for_touchpoint(session: Session, customer_id: int, opportunity_id: int | None) -> Opportunity | None:
@@ -284,9 +306,8 @@ def _opportunity_for_touchpoint(session: Session, customer_id: int, opportunity_
         if opp is None or opp.customer_id != customer_id or opp.deleted_at:
             raise DomainError("所选商机不属于该客户")
         return opp
-    # A touchpoint with a customer that has exactly one open deal follows up that deal.
     open_opps = list(session.scalars(_open_deals([customer_id]).limit(2)))
-    return open_opps[0] if len(open_opps) == 1 else None
+    return open_opps[0] if follows_the_deal_in_progress(len(open_opps)) else None
 
 
 def _enum(enum_cls, value, field: str, allowed: str):  # type: ignore[no-untyped-def]  # the enum class and value come from the form; each caller knows its enum

@@ -37,6 +37,7 @@ from salesnav.handlers import customer_events, dashboard_snapshots, rule_setting
 from salesnav.handlers.checklists import provided_items, stages_passed
 from salesnav.handlers.customers import NewContact, NewCustomer, add_contacts, create_customers
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound
+from salesnav.handlers.excel_import.history import handover_origin
 from salesnav.handlers.excel_import.plan import (
     DEAL_WORDS_NOTE,
     EXISTING_DEAL_NOTE,
@@ -509,7 +510,7 @@ def _ask_handovers(
                     f"{owner.name}导入的表格「{imp.filename}」第 {lines} 行是客户「{customer.name}」"
                     f"（现归属{holder.name}）的跟进记录。同意转交后，{owner.name}可重新导入这些记录。"
                 ),
-                origin=f"excel_import:{imp.id}",
+                origin=handover_origin(imp.id),
                 subject_type="customer",
                 subject_id=customer.id,
             )
@@ -1001,7 +1002,7 @@ def undo_import(session: Session, actor: User, *, import_id: int) -> ExcelImport
                 )
     withdrawn: dict[int, list[str]] = {}  # each manager asked → the hand-overs no longer asked of them
     for task in session.scalars(  # the hand-overs it asked for: no longer asked
-        select(Task).where(Task.origin == f"excel_import:{imp.id}", Task.status == TaskStatus.OPEN)
+        select(Task).where(Task.origin == handover_origin(imp.id), Task.status == TaskStatus.OPEN)
     ):
         task.status = TaskStatus.CANCELLED
         audit(

@@ -28,8 +28,9 @@ def imports_visible(session: Session, actor: User) -> Select[Any]:
     )
 
 
-def _origin(import_id: int) -> str:
-    return f"excel_import:{import_id}"  # the tasks `commit._ask_handovers` creates carry it
+def handover_origin(import_id: int) -> str:
+    """The origin of the hand-over tasks an import asks for (`commit._ask_handovers`), by which they are found."""
+    return f"excel_import:{import_id}"
 
 
 def handovers(session: Session, import_ids: Iterable[int]) -> dict[int, dict[str, int]]:
@@ -38,7 +39,7 @@ def handovers(session: Session, import_ids: Iterable[int]) -> dict[int, dict[str
     out = {import_id: {status.value: 0 for status in TaskStatus} for import_id in ids}
     if not ids:
         return out
-    by_origin = {_origin(import_id): import_id for import_id in ids}
+    by_origin = {handover_origin(import_id): import_id for import_id in ids}
     for origin, status, count in session.execute(
         select(Task.origin, Task.status, func.count())
         .where(Task.origin.in_(list(by_origin)))

@@ -24,7 +24,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from salesnav.handlers import rule_settings
@@ -58,15 +58,13 @@ from salesnav.handlers.excel_import.remarks import (
 )
 from salesnav.handlers.money import fen_to_yuan_text
 from salesnav.handlers.stages import INITIAL, required_items
+from salesnav.handlers.touchpoints import follows_the_deal_in_progress, open_deal_counts
 from salesnav.models import (
     Emotion,
-    Opportunity,
-    OpportunityStatus,
     Stage,
     StageOutcome,
     TouchpointType,
     User,
-    bulk,
 )
 from salesnav.text.cn_dates import YearHint, first_full_date, parse_date, reference_day, title_hint
 
@@ -606,23 +604,11 @@ def match_plan(
 
 
 def _note_deals_followed(session: Session, rows: list[PlannedRow]) -> None:
-    """A row's deal words go to the deal its customer has in progress when it has exactly one — one the rep
-    had, or one an earlier row of the file opens — as a touchpoint logged on that customer would (said now,
-    not only after the commit). With none, or several, the row opens its own."""
-    existing = [r.match.customer_id for r in rows if r.written and r.match.customer_id is not None]
-    in_progress: dict[Any, int] = {}
-    ids = list(set(existing))
-    for start in range(0, len(ids), 1000):
-        for customer_id, deals in session.execute(
-            select(Opportunity.customer_id, func.count())
-            .where(
-                bulk.among(Opportunity.customer_id, ids[start : start + 1000]),
-                Opportunity.deleted_at.is_(None),
-                Opportunity.status == OpportunityStatus.OPEN,
-            )
-            .group_by(Opportunity.customer_id)
-        ):
-            in_progress[("id", customer_id)] = deals
+    """A row's deal words go to the deal its customer has in progress, as a touchpoint logged on that customer
+    would (`follows_the_deal_in_progress`) — one the rep had, or one an earlier row of the file opens: said now,
+    not only after the commit. Otherwise the row opens its own."""
+    existing = list({r.match.customer_id for r in rows if r.written and r.match.customer_id is not None})
+    in_progress: dict[Any, int] = {("id", cid): n for cid, n in open_deal_counts(session, existing).items()}
     for row in rows:
         row.follows_deal = False
         if EXISTING_DEAL_NOTE in row.notes:  # said by an earlier planning (the preview): said afresh below
@@ -631,10 +617,9 @@ def _note_deals_followed(session: Session, rows: list[PlannedRow]) -> None:
             continue
         customer = ("id", row.match.customer_id) if row.match.customer_id else ("key", row.key)
         deals = in_progress.get(customer, 0)
-        if deals == 1:
+        if follows_the_deal_in_progress(deals):
             row.follows_deal = True
-            if EXISTING_DEAL_NOTE not in row.notes:
-                row.notes.append(EXISTING_DEAL_NOTE)
+            row.notes.append(EXISTING_DEAL_NOTE)
             continue
         in_progress[customer] = deals + 1
 
