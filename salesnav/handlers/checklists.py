@@ -130,25 +130,25 @@ def _check_attachment(session: Session, actor: User, item: ChecklistItem, attach
 
 
 def provided_items(session: Session, opportunity_ids: list[int]) -> dict[int, set[int]]:
-    """The checklist items each deal has complete evidence for, judged by each item's kind; a query per thousand."""
+    """The checklist items each deal has complete evidence for, judged by each item's kind; in one query."""
     provided: dict[int, set[int]] = {oid: set() for oid in opportunity_ids}
-    for start in range(0, len(opportunity_ids), 1000):
-        chunk = opportunity_ids[start : start + 1000]
-        rows = session.execute(
-            select(
-                ChecklistEvidence.opportunity_id,
-                ChecklistEvidence.checklist_item_id,
-                ChecklistEvidence.text,
-                ChecklistEvidence.attachment_id,
-                ChecklistEvidence.checked,
-                ChecklistItem.kind,
-            )
-            .join(ChecklistItem, ChecklistItem.id == ChecklistEvidence.checklist_item_id)
-            .where(bulk.among(ChecklistEvidence.opportunity_id, chunk))
+    if not opportunity_ids:
+        return provided
+    rows = session.execute(
+        select(
+            ChecklistEvidence.opportunity_id,
+            ChecklistEvidence.checklist_item_id,
+            ChecklistEvidence.text,
+            ChecklistEvidence.attachment_id,
+            ChecklistEvidence.checked,
+            ChecklistItem.kind,
         )
-        for opp_id, item_id, text, attachment_id, checked, kind in rows:
-            if satisfies(kind, text=text, attachment_id=attachment_id, checked=checked):
-                provided[opp_id].add(item_id)
+        .join(ChecklistItem, ChecklistItem.id == ChecklistEvidence.checklist_item_id)
+        .where(bulk.among(ChecklistEvidence.opportunity_id, opportunity_ids))
+    )
+    for opp_id, item_id, text, attachment_id, checked, kind in rows:
+        if satisfies(kind, text=text, attachment_id=attachment_id, checked=checked):
+            provided[opp_id].add(item_id)
     return provided
 
 

@@ -65,17 +65,22 @@ def normalise_phone(raw: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+_FLOAT_TAIL = re.compile(r"\.0$")
+_SPACING = re.compile(r"[\s\-()]")
+_COUNTRY_CODE = re.compile(r"^(?:\+?86)(?=1\d{10}$|0?[1-9]\d{8,10}$)")
+
+
 def mainland_phone(raw: str | None) -> str | None:
     """E.164 of a mainland mobile (11 digits from 13x to 19x) or landline (area code and number, e.g.
     0571-88886666), however it is spaced or prefixed (+86); None for anything else — a 10-digit number
     is no mobile, whatever phonenumbers would accept."""
     text = unicodedata.normalize("NFKC", raw or "").strip()
-    text = re.sub(r"\.0$", "", text)  # 13812345678.0: a number Excel kept as a float, read as text
+    text = _FLOAT_TAIL.sub("", text)  # 13812345678.0: a number Excel kept as a float, read as text
     extension = _DASHED_EXTENSION.fullmatch(text)  # 0571-88886666-123: the last group is the extension
     if extension:
         text = f"{extension.group(1)}转{extension.group(2)}"
-    text = re.sub(r"[\s\-()]", "", text)
-    text = re.sub(r"^(?:\+?86)(?=1\d{10}$|0?[1-9]\d{8,10}$)", "", text)
+    text = _SPACING.sub("", text)
+    text = _COUNTRY_CODE.sub("", text)
     if _MOBILE.fullmatch(text):
         return "+86" + text
     if re.fullmatch(r"[1-9]\d{8,10}", text) and not text.startswith("1"):
@@ -174,14 +179,10 @@ def create_customers(session: Session, actor: User, specs: list[NewCustomer]) ->
             rows.append(exc)
     names = list({row["name"] for row in rows if isinstance(row, dict)})
     existing: dict[str, FiledCustomer] = {}
-    for start in range(0, len(names), 1000):
+    if names:
         for customer_id, name in session.execute(
             select(Customer.id, Customer.name)
-            .where(
-                Customer.owner_id == actor.id,
-                Customer.name.in_(names[start : start + 1000]),
-                Customer.deleted_at.is_(None),
-            )
+            .where(Customer.owner_id == actor.id, bulk.among(Customer.name, names), Customer.deleted_at.is_(None))
             .order_by(Customer.id.desc())
         ):
             existing[name] = FiledCustomer(customer_id, False)  # the oldest wins, as .first() by id would

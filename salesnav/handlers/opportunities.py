@@ -83,7 +83,7 @@ def create_from_touchpoints(session: Session, actor: User, specs: list[NewOpport
     initial = stage_by_code(session, INITIAL)
     wanted = list({spec.touchpoint_id for spec in specs})
     touchpoints = {}
-    for start in range(0, len(wanted), 1000):
+    if wanted:
         for row in session.execute(
             select(
                 Touchpoint.id,
@@ -91,7 +91,7 @@ def create_from_touchpoints(session: Session, actor: User, specs: list[NewOpport
                 Touchpoint.opportunity_id,
                 Touchpoint.occurred_at,
                 Touchpoint.deleted_at,
-            ).where(bulk.among(Touchpoint.id, wanted[start : start + 1000]))
+            ).where(bulk.among(Touchpoint.id, wanted))
         ):
             touchpoints[row.id] = row
     customers = customers_for(session, actor, [tp.customer_id for tp in touchpoints.values()])

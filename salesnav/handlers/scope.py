@@ -53,24 +53,23 @@ def customer_for(session: Session, actor: User, customer_id: int) -> Customer:
 
 
 def customers_for(session: Session, actor: User, customer_ids: list[int]) -> dict[int, int]:
-    """`customer_for` for many customers at once (bulk paths), a query per thousand: those `actor` may see,
+    """`customer_for` for many customers at once (bulk paths), in one query: those `actor` may see,
     each with its owner's id (id → owner_id; the columns only: an import asks this of thousands at a time).
 
     An id missing from the answer is one `customer_for` would refuse (NotFound, CUSTOMER_NOT_FOUND).
     """
     wanted = list(set(customer_ids))
     allowed: dict[int, bool] = {}
-    out = {}
-    for start in range(0, len(wanted), 1000):
-        for customer_id, owner_id, deleted_at in session.execute(
-            select(Customer.id, Customer.owner_id, Customer.deleted_at).where(
-                bulk.among(Customer.id, wanted[start : start + 1000])
-            )
-        ):
-            if owner_id not in allowed:
-                allowed[owner_id] = can_access_owner(session, actor, owner_id)
-            if not deleted_at and allowed[owner_id]:
-                out[customer_id] = owner_id
+    out: dict[int, int] = {}
+    if not wanted:
+        return out
+    for customer_id, owner_id, deleted_at in session.execute(
+        select(Customer.id, Customer.owner_id, Customer.deleted_at).where(bulk.among(Customer.id, wanted))
+    ):
+        if owner_id not in allowed:
+            allowed[owner_id] = can_access_owner(session, actor, owner_id)
+        if not deleted_at and allowed[owner_id]:
+            out[customer_id] = owner_id
     return out
 
 

@@ -138,17 +138,17 @@ def log_touchpoints(
         customers.setdefault(customer_id, owner_id)
     wanted = list({cid for spec in specs for cid in spec.contact_ids or []})
     contacts = {}
-    for start in range(0, len(wanted), 1000):
+    if wanted:
         for contact in session.execute(
             select(Contact.id, Contact.customer_id, Contact.deleted_at, Contact.decision_role).where(
-                bulk.among(Contact.id, wanted[start : start + 1000])
+                bulk.among(Contact.id, wanted)
             )
         ):
             contacts[contact.id] = contact
     auto = list({spec.customer_id for spec in specs if spec.opportunity_id is None and spec.customer_id in customers})
     open_deals: dict[int, list[Opportunity]] = {}
-    for start in range(0, len(auto), 1000):
-        for opp in session.scalars(_open_deals(auto[start : start + 1000])):
+    if auto:
+        for opp in session.scalars(_open_deals(auto)):
             open_deals.setdefault(opp.customer_id, []).append(opp)
     out: list[dict[str, Any] | DomainError] = []
     linked: list[tuple[Opportunity | None, dict[str, Any], list[int]]] = []
@@ -288,16 +288,15 @@ def follows_the_deal_in_progress(open_deals: int) -> bool:
 
 
 def open_deal_counts(session: Session, customer_ids: list[int]) -> dict[int, int]:
-    """How many deals each customer has in progress (those with none are left out), a query per thousand."""
-    counts: dict[int, int] = {}
-    for start in range(0, len(customer_ids), 1000):
-        for customer_id, deals in session.execute(
-            select(Opportunity.customer_id, func.count())
-            .where(*_in_progress(customer_ids[start : start + 1000]))
-            .group_by(Opportunity.customer_id)
-        ):
-            counts[customer_id] = deals
-    return counts
+    """How many deals each customer has in progress (those with none are left out), in one query."""
+    if not customer_ids:
+        return {}
+    counted = session.execute(
+        select(Opportunity.customer_id, func.count())
+        .where(*_in_progress(customer_ids))
+        .group_by(Opportunity.customer_id)
+    )
+    return {customer_id: deals for customer_id, deals in counted}
 
 
 def _opportunity_for_touchpoint(session: Session, customer_id: int, opportunity_id: int | None) -> Opportunity | None:

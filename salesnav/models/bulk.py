@@ -28,6 +28,7 @@ from sqlalchemy import (
     Dialect,
     Engine,
     FromClause,
+    String,
     Table,
     Text,
     TypeDecorator,
@@ -247,7 +248,9 @@ def insert_new(session: Session, mapped: FromClause, rows: Sequence[dict[str, An
 
 
 class _IdList(TypeDecorator[list[int]]):
-    """Integer ids as one value: a bigint[] on PostgreSQL, a JSON array on SQLite (read back by json_each)."""
+    """Integer ids as one value: a bigint[] on PostgreSQL, a JSON array on SQLite (read back by json_each).
+    (Not the array's text cast in the statement: PostgreSQL then plans a lookup of thousands of ids as a scan
+    of the whole table, seconds instead of milliseconds.)"""
 
     impl = Text
     cache_ok = True
@@ -261,39 +264,57 @@ class _IdList(TypeDecorator[list[int]]):
         return json.dumps(value)
 
 
+class _TextList(TypeDecorator[list[str]]):
+    """Texts as one value: a text[] on PostgreSQL, a JSON array on SQLite (read back by json_each)."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(ARRAY(Text) if dialect.name == "postgresql" else Text())
+
+    def process_bind_param(self, value: list[str] | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return json.dumps(value, ensure_ascii=False)
+
+
 class _Among(ColumnElement[bool]):
-    """`column` is one of the ids of one bound list (see `among`)."""
+    """`column` is one of the values of one bound list (see `among`)."""
 
     __visit_name__ = "bulk_among"
     inherit_cache = True
     _is_implicitly_boolean = True  # a condition as it is: no 「= 1」 after it where booleans are integers
     _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's own attribute: the cache key walks these)
         ("column", InternalTraversal.dp_clauseelement),
-        ("ids", InternalTraversal.dp_clauseelement),
+        ("values", InternalTraversal.dp_clauseelement),
     ]
     type = Boolean()
 
-    def __init__(self, column: Any, ids: BindParameter[list[int]]) -> None:
-        self.column, self.ids = column, ids
+    def __init__(self, column: Any, values: BindParameter[Any]) -> None:
+        self.column, self.values = column, values
 
 
 @compiles(_Among, "postgresql")
 def _among_on_postgresql(element: _Among, compiler: Any, **kw: Any) -> str:
-    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(element.ids, **kw)})"
+    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(element.values, **kw)})"
 
 
 @compiles(_Among)
 def _among_elsewhere(element: _Among, compiler: Any, **kw: Any) -> str:
-    column, ids = compiler.process(element.column, **kw), compiler.process(element.ids, **kw)
-    return f"{column} IN (SELECT value FROM json_each({ids}))"  # noqa: S608 (compiled names and a bound value)
+    column, values = compiler.process(element.column, **kw), compiler.process(element.values, **kw)
+    return f"{column} IN (SELECT value FROM json_each({values}))"  # noqa: S608 (compiled names and a bound value)
 
 
-def among(column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
-    """`column IN ids` for up to thousands of integer ids, as one bound value (PostgreSQL: `= ANY(bigint[])`,
-    SQLite: `IN (SELECT value FROM json_each(...))`). As thousands of parameters, each such query was a long
-    text the driver parsed again every time; written in as numbers, SQLAlchemy rendered each one (a tenth of a
-    second per 10,000-row import). One statement text for any number of ids: compiled once, cached."""
-    return _Among(column, bindparam(None, [int(i) for i in ids], type_=_IdList()))
+def among(column: Any, values: Sequence[int] | Sequence[str]) -> ColumnElement[bool]:
+    """`column IN values` for any number of integer ids (or texts: names), as one bound value (PostgreSQL:
+    `= ANY(bigint[])`, SQLite: `IN (SELECT value FROM json_each(...))`). As thousands of parameters, each such
+    query was a long text the driver parsed again every time; written in as numbers, SQLAlchemy rendered each
+    one (a tenth of a second per 10,000-row import). One statement text for any number of values: compiled
+    once, cached — and one query for all of them, where a list of parameters had to be cut into thousands."""
+    if isinstance(getattr(column, "type", None), String):
+        return _Among(column, bindparam(None, [str(v) for v in values], type_=_TextList()))
+    return _Among(column, bindparam(None, [int(i) for i in values], type_=_IdList()))
 
 
 def set_column(session: Session, mapped: FromClause, column: str, values: Mapping[int, int]) -> None:

@@ -81,6 +81,7 @@ _AMOUNT = re.compile(
     rf"|(?P<cn>[{_CN_AMOUNT_CHARS}]{{2,}})\s*(?:元整|元|圆整|圆|块)?"
 )
 _BARE = re.compile(r"\s*[¥￥]?\s*(\d+(?:\.\d+)?)\s*(?:元|元整|块|RMB|rmb|CNY)?\s*")
+_THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3})")  # 1,500,000
 _FACTORS = {"亿元": 10**8, "亿": 10**8, "万元": 10**4, "万": 10**4, "w": 10**4, "W": 10**4}
 _FACTORS.update({"千元": 1000, "千": 1000, "k": 1000, "K": 1000, "元": 1, "块": 1})
 
@@ -94,7 +95,7 @@ def amount_fen(value: Any, *, bare_yuan: bool = True) -> int | None:
         return None
     if isinstance(value, int | float):
         return round(float(value) * 100) if value > 0 else None
-    text = re.sub(r"(?<=\d)[,，](?=\d{3})", "", str(value)).strip()
+    text = _THOUSANDS.sub("", str(value)).strip()
     if not text:
         return None
     if bare_yuan and (bare := _BARE.fullmatch(text)):

@@ -184,3 +184,15 @@ def test_among_finds_exactly_the_ids_given_in_one_cached_statement(session, crea
         event.remove(session.get_bind(), "before_cursor_execute", listen)
     assert len(set(statements)) == 1  # one text for any number of ids: no id written into it
     assert "2998" not in statements[0]
+
+
+def test_among_finds_names_too_and_nothing_for_no_names(session, created):
+    table = created(_probe("bulk_probe_among_names"))
+    names = ["上海协和医院（东院）", "杭州康明医疗器械有限公司", '它\'s "引号" 与 {花括号}, 逗号']
+    bulk.insert(session, table, [{**ROWS[1], "id": i, "label": name} for i, name in enumerate(names, 1)])
+
+    def among(wanted: list[str]) -> list[int]:
+        return sorted(session.scalars(select(table.c.id).where(bulk.among(table.c.label, wanted))))
+
+    assert among([names[2], names[0], "不存在的医院"]) == [1, 3]
+    assert among([]) == []

@@ -110,6 +110,10 @@ def field_for_header(header: Any) -> str | None:
     return best[1] if best else None
 
 
+_PHONE_SPACING = re.compile(r"[\s\-()（）]")
+_COUNTRY_CODE = re.compile(r"^(\+?86)")
+
+
 def as_mobile(value: Any) -> str | None:
     """A Chinese mobile number however Excel stored it: text, integer, or a float like 1.38e10."""
     if isinstance(value, bool) or value is None:
@@ -118,11 +122,11 @@ def as_mobile(value: Any) -> str | None:
         if not value.is_integer():
             return None
         value = int(value)
-    text = re.sub(r"[\s\-()（）]", "", str(value))
+    text = _PHONE_SPACING.sub("", str(value))
     if re.fullmatch(r"\d+(\.\d+)?[eE]\+?\d+", text):  # "1.38E+10" typed as text
         number = float(text)
         text = str(int(number)) if number.is_integer() else text
-    text = re.sub(r"^(\+?86)", "", text)
+    text = _COUNTRY_CODE.sub("", text)
     return text if _MOBILE.fullmatch(text) else None
 
 

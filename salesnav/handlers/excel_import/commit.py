@@ -29,7 +29,7 @@ from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
 from salesnav import clock
@@ -38,6 +38,7 @@ from salesnav.handlers.checklists import provided_items, stages_passed
 from salesnav.handlers.customers import NewContact, NewCustomer, add_contacts, create_customers
 from salesnav.handlers.errors import ChecklistIncomplete, DomainError, Forbidden, NotFound
 from salesnav.handlers.excel_import.history import handover_origin
+from salesnav.handlers.excel_import.lanes import Turns, lanes_of, run_lanes
 from salesnav.handlers.excel_import.plan import (
     DEAL_WORDS_NOTE,
     EXISTING_DEAL_NOTE,
@@ -90,6 +91,8 @@ from salesnav.models import session as db
 from salesnav.text.cn_dates import at_business_day, reference_day
 
 CHUNK_ROWS = 5000  # rows per transaction, written in bulk: progress is visible; a crash resumes from the last chunk
+LANES = 2  # chunks of different customers, written at once on PostgreSQL, each on its own connection (lanes.py)
+LANE_MIN_ROWS = 1000  # a part of the file smaller than this per lane is written as one chunk
 ACTIVE = (ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.DONE)
 KINDS = ("customer", "contact", "touchpoint", "opportunity")
 MODELS: dict[str, Any] = {
@@ -345,6 +348,46 @@ class _Progress:
     notes: list[dict[str, Any]]
     new_by_key: dict[str, int] = field(default_factory=dict)  # a customer new in this file, filed once
     followed_up: dict[str, Any] = field(default_factory=dict)  # existing deals' follow-up before we touched them
+    processed: int = 0  # rows done (processed_rows): the parts of the file before this one, and this one's done
+    done: list[int] = field(default_factory=list)  # the rows (positions in the plan) done of a part partly done
+
+    def lane(self) -> _Progress:
+        """A chunk's own progress: what it writes, starting from what the chunks before it filed."""
+        return _Progress({k: [] for k in KINDS}, [], [], dict(self.new_by_key), dict(self.followed_up))
+
+    def with_chunk(self, chunk: _Progress, rows: list[int], part: tuple[int, int]) -> _Progress:
+        """This progress and a chunk's, once the chunk's rows (`rows` of the part `part`) are written."""
+        done = [*self.done, *rows]
+        finished = len(done) >= part[1] - part[0]
+        return _Progress(
+            {k: self.created[k] + chunk.created[k] for k in KINDS},
+            self.errors + chunk.errors,
+            self.notes + chunk.notes,
+            {**self.new_by_key, **chunk.new_by_key},
+            {**chunk.followed_up, **self.followed_up},  # a deal's follow-up as it was before the import
+            processed=part[1] if finished else part[0] + len(done),
+            done=[] if finished else done,
+        )
+
+    def adopt(self, other: _Progress) -> None:
+        self.__dict__.update(other.__dict__)
+
+    def write(self, imp: ExcelImport) -> None:
+        imp.processed_rows = self.processed
+        imp.errors = list(self.errors)
+        imp.notes = list(self.notes)
+        imp.created_ids = {
+            **{k: list(v) for k, v in self.created.items()},
+            "followed_up": dict(self.followed_up),
+            "done": list(self.done),
+        }
+        imp.counts = {
+            "customers": len(self.created["customer"]),
+            "contacts": len(self.created["contact"]),
+            "touchpoints": len(self.created["touchpoint"]),
+            "opportunities": len(self.created["opportunity"]),
+            "failed": len(self.errors),
+        }
 
 
 @_without_gc_pauses
@@ -361,6 +404,8 @@ def run_import(import_id: int, root: str, tz_name: str, notify: str | None = Non
             list(imp.errors if imp.processed_rows else []),
             list(imp.notes),
             followed_up=dict(imp.created_ids.get("followed_up", {})),
+            processed=imp.processed_rows,
+            done=list(imp.created_ids.get("done", [])),
         )
         start = imp.processed_rows
     try:
@@ -370,8 +415,12 @@ def run_import(import_id: int, root: str, tz_name: str, notify: str | None = Non
             plan = plan_of(session, imp, Path(root), tz, imp.corrections, job=True)
         if start == 0:
             state.notes.extend(plan.sheet_notes)  # the rows left out (合计, 小计), said once
-        for offset in range(start, len(plan.rows), CHUNK_ROWS):
-            _run_chunk(import_id, plan, plan.rows[offset : offset + CHUNK_ROWS], state, tz)
+        together = db.get_engine().dialect.name == "postgresql"  # SQLite has one writer: one lane after the other
+        offset = start - len(state.done)  # a part partly written (a resumed import) starts again, its done rows left
+        while offset < len(plan.rows):
+            part = (offset, min(offset + CHUNK_ROWS * LANES, len(plan.rows)))
+            _run_part(import_id, plan, part, state, tz, together=together)
+            offset = part[1]
     except Exception as exc:
         with db.transaction() as session:
             imp = session.get(ExcelImport, import_id)
@@ -403,17 +452,13 @@ def _silent_digest(session: Session, imp: ExcelImport) -> None:
     if not ids or owner is None:
         return
     policy, now = follow_up_policy(session), clock.now()
-    silent = 0
-    for start in range(0, len(ids), 1000):
-        silent += len(
-            session.scalars(
-                select(Opportunity.id).where(
-                    bulk.among(Opportunity.id, ids[start : start + 1000]),
-                    Opportunity.status == OpportunityStatus.OPEN,
-                    Opportunity.last_follow_up_at < policy.silent_before(now),
-                )
-            ).all()
+    silent = session.scalar(
+        select(func.count(Opportunity.id)).where(
+            bulk.among(Opportunity.id, ids),
+            Opportunity.status == OpportunityStatus.OPEN,
+            Opportunity.last_follow_up_at < policy.silent_before(now),
         )
+    )
     if not silent:
         return
     grace = rule_settings.follow_up(session).import_grace_hours
@@ -430,7 +475,38 @@ def _notify(session: Session, notify: str | None, imp: ExcelImport) -> None:
         jobs_queue.resolve(notify)(session, imp)
 
 
-def _run_chunk(import_id: int, plan: ImportPlan, rows: list[PlannedRow], state: _Progress, tz: tzinfo) -> None:
+def _run_part(
+    import_id: int, plan: ImportPlan, part: tuple[int, int], state: _Progress, tz: tzinfo, *, together: bool
+) -> None:
+    """Write the rows of one part of the file (`part`: positions in the plan), those not done yet: as one
+    chunk, or when it is large in lanes of different customers, each a chunk (lanes.py) — written at once
+    (`together`) or one after the other, with the same result."""
+    done = set(state.done)
+    todo = [i for i in range(*part) if i not in done]
+    lanes = LANES if len(todo) >= LANES * LANE_MIN_ROWS else 1
+    chunks = lanes_of(todo, lambda i: _customer_of(plan.rows[i]), lanes)
+
+    def chunk(k: int, rows: list[int], turns: Turns) -> None:
+        try:
+            _run_chunk(import_id, plan, rows, part, state, tz, lambda: turns.wait(k))
+        finally:
+            turns.done(k)  # however it ended: the lanes after it publish all the same
+
+    run_lanes(chunks, chunk, together=together)
+
+
+def _run_chunk(
+    import_id: int,
+    plan: ImportPlan,
+    positions: list[int],
+    part: tuple[int, int],
+    state: _Progress,
+    tz: tzinfo,
+    my_turn: Callable[[], None],
+) -> None:
+    """One transaction: the rows at `positions`, and the import's progress with them (published in turn)."""
+    rows = [plan.rows[i] for i in positions]
+    chunk = state.lane()
     with db.transaction() as session:
         bulk.without_jit(session)
         # What the import created, its notes and errors so far are in `state`, and are written afresh below:
@@ -447,33 +523,25 @@ def _run_chunk(import_id: int, plan: ImportPlan, rows: list[PlannedRow], state: 
         handovers: dict[int, list[PlannedRow]] = {}
         for row in rows:
             if row.error:
-                state.errors.append({"sheet": row.sheet, "row": row.row, "reason": row.error})
+                chunk.errors.append({"sheet": row.sheet, "row": row.row, "reason": row.error})
                 continue
             if row.written:  # a row not written (handed over, left to its owner) has its reason, not notes
-                state.notes.extend(_note(row, text) for text in row.notes)
+                chunk.notes.extend(_note(row, text) for text in row.notes)
                 good.append(row)
             elif row.choice == "handover":
                 handovers.setdefault(row.match.customer_id, []).append(row)  # type: ignore[arg-type]
             else:
-                state.errors.append({"sheet": row.sheet, "row": row.row, "reason": _taken_reason(row, "未导入")})
-        _ask_handovers(session, imp, owner, handovers, state)
+                chunk.errors.append({"sheet": row.sheet, "row": row.row, "reason": _taken_reason(row, "未导入")})
+        _ask_handovers(session, imp, owner, handovers, chunk)
         stages = _Stages(session)
-        filed_before = len(state.created["customer"])
         for wave in _waves(good):
-            _write_wave(session, owner, wave, plan, state, stages, tz)
+            _write_wave(session, owner, wave, plan, chunk, stages, tz)
         # The customers this chunk filed, as customer events: one statement, in the chunk's transaction.
-        customer_events.record_imported(session, import_id, state.created["customer"][filed_before:])
-        imp.processed_rows += len(rows)
-        imp.errors = list(state.errors)
-        imp.notes = list(state.notes)
-        imp.created_ids = {**{k: list(v) for k, v in state.created.items()}, "followed_up": dict(state.followed_up)}
-        imp.counts = {
-            "customers": len(state.created["customer"]),
-            "contacts": len(state.created["contact"]),
-            "touchpoints": len(state.created["touchpoint"]),
-            "opportunities": len(state.created["opportunity"]),
-            "failed": len(state.errors),
-        }
+        customer_events.record_imported(session, import_id, chunk.created["customer"])
+        my_turn()  # the chunks before it have published (or failed): `state` holds what they wrote
+        published = state.with_chunk(chunk, positions, part)
+        published.write(imp)
+    state.adopt(published)  # committed: the chunks after it start from it
 
 
 def _taken_reason(row: PlannedRow, what: str) -> str:
@@ -832,10 +900,10 @@ def _contacts(session: Session, owner: User, work: list[_RowWork], result: _Wave
     wanted = [w for w in work if w.row.contact_name or w.row.phone]
     existing: dict[int, list[Contact]] = {}
     ids = list({w.customer_id for w in wanted})
-    for start in range(0, len(ids), 1000):
+    if ids:
         for contact in session.scalars(
             select(Contact)
-            .where(bulk.among(Contact.customer_id, ids[start : start + 1000]), Contact.deleted_at.is_(None))
+            .where(bulk.among(Contact.customer_id, ids), Contact.deleted_at.is_(None))
             .order_by(Contact.id)
         ):
             existing.setdefault(contact.customer_id, []).append(contact)
@@ -885,22 +953,20 @@ def _title(row: PlannedRow) -> str | None:
 def _remember_follow_up(session: Session, customer_ids: list[int], state: _Progress, result: _WaveResult) -> None:
     """Imported touchpoints on existing customers follow up their open deals; undo must put that back."""
     ids = list(set(customer_ids))
-    for start in range(0, len(ids), 1000):
-        for opp in session.scalars(
-            select(Opportunity).where(
-                bulk.among(Opportunity.customer_id, ids[start : start + 1000]),
-                Opportunity.deleted_at.is_(None),
-                Opportunity.status == OpportunityStatus.OPEN,
+    if not ids:
+        return
+    for opp in session.scalars(
+        select(Opportunity).where(
+            bulk.among(Opportunity.customer_id, ids),
+            Opportunity.deleted_at.is_(None),
+            Opportunity.status == OpportunityStatus.OPEN,
+        )
+    ):
+        if str(opp.id) not in state.followed_up:
+            result.followed_up.setdefault(
+                str(opp.id),
+                {"last_touchpoint_id": opp.last_touchpoint_id, "last_follow_up_at": opp.last_follow_up_at.isoformat()},
             )
-        ):
-            if str(opp.id) not in state.followed_up:
-                result.followed_up.setdefault(
-                    str(opp.id),
-                    {
-                        "last_touchpoint_id": opp.last_touchpoint_id,
-                        "last_follow_up_at": opp.last_follow_up_at.isoformat(),
-                    },
-                )
 
 
 def _reach(session: Session, owner: User, work: list[_RowWork], result: _WaveResult, stages: _Stages) -> None:
@@ -930,20 +996,24 @@ def _reach(session: Session, owner: User, work: list[_RowWork], result: _WaveRes
         for stage in candidates:
             path = [*stages_passed(session, start, stage), stage]  # every checklist on the way counts
             required = [(step.name, required_items(step)) for step in path]
+            # What the checklists refuse, worked out once for each set of evidence (an import's new deals
+            # mostly have none: one answer for thousands of deals). None: nothing lacking.
+            verdicts: dict[frozenset[int], str | None] = {}
             still = []
             for w in waiting:
                 opp_id = w.opportunity_id
                 assert opp_id is not None
-                have = provided[opp_id]
-                gaps = {
-                    name: lacking
-                    for name, items in required
-                    if (lacking := [item.name for item in items if item.id not in have])
-                }
-                if gaps:
-                    if id(w) not in refused:
-                        flat = [item for items in gaps.values() for item in items]
-                        refused[id(w)] = ChecklistIncomplete(stage.name, flat, gaps).message
+                have = frozenset(provided[opp_id])
+                if have not in verdicts:
+                    gaps = {
+                        name: lacking
+                        for name, items in required
+                        if (lacking := [item.name for item in items if item.id not in have])
+                    }
+                    flat = [item for items in gaps.values() for item in items]
+                    verdicts[have] = ChecklistIncomplete(stage.name, flat, gaps).message if gaps else None
+                if (verdict := verdicts[have]) is not None:
+                    refused.setdefault(id(w), verdict)
                     still.append(w)
                     continue
                 try:
