@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from salesnav.handlers.excel_import import commit
 from salesnav.handlers.excel_import.lanes import lanes_of, run_lanes
+from salesnav.jobs import queue as jobs_queue
 from salesnav.models import Contact, Customer, ExcelImport, ImportStatus, Opportunity, Touchpoint
 from tests import factories as f
 from tests.handlers.excel_import import sheets
@@ -93,6 +94,7 @@ def _sheet() -> bytes:
 @pytest.fixture
 def small_lanes(monkeypatch):
     """Parts of six rows in two lanes of three: a twelve-row file goes through two parts of two lanes each."""
+    monkeypatch.setattr(commit, "LANES", 2)
     monkeypatch.setattr(commit, "CHUNK_ROWS", 3)
     monkeypatch.setattr(commit, "LANE_MIN_ROWS", 1)
 
@@ -151,6 +153,20 @@ def test_a_file_written_in_lanes_is_the_file_written_one_chunk_at_a_time(
     assert in_lanes.created_ids["done"] == []
 
 
+class _Held:
+    """A queue whose jobs wait (SQLite has one writer: a rule job of the lane before must not write while this
+    test's job runs in the test's thread, as a worker's would in its turn)."""
+
+    def __init__(self) -> None:
+        self.queued: list[jobs_queue.JobCall] = []
+
+    def submit(self, call: jobs_queue.JobCall) -> None:
+        self.queued.append(call)
+
+    def drain(self) -> None:
+        pass
+
+
 class _WorkerKilled(BaseException):
     """The worker's process ended mid-job (not an error the job catches: it stays 进行中, to be resumed)."""
 
@@ -164,6 +180,8 @@ def test_an_import_stopped_between_two_lanes_resumes_without_writing_a_row_twice
     )
     imp.status = ImportStatus.QUEUED  # confirmed: the job is called here rather than by a worker
     session.commit()
+    jobs_queue.backend().drain()
+    monkeypatch.setattr(jobs_queue, "_backend", _Held())  # the rule jobs wait: nothing else writes meanwhile
     write_wave = commit._write_wave
 
     def killed_in_lane_1(session_, owner, rows, *args, **kwargs):
@@ -206,6 +224,7 @@ def test_lanes_are_used_only_for_a_large_part_of_a_file(session, org, run_import
         return out
 
     monkeypatch.setattr(commit, "lanes_of", counted)
+    monkeypatch.setattr(commit, "LANES", 2)
     monkeypatch.setattr(commit, "LANE_MIN_ROWS", 7)
     run_import(org.rep, _sheet())  # twelve rows: fewer than two lanes of seven
     assert seen == [1]
