@@ -393,7 +393,8 @@ class _Progress:
 
 @_without_gc_pauses
 def run_import(import_id: int, root: str, tz_name: str, notify: str | None = None) -> None:
-    """The job: write the rows chunk by chunk, updating progress; resume after the last finished chunk."""
+    """The job: write the rows part by part (a part: one chunk, or lanes of chunks written at once), updating the
+    progress with each chunk; run again after a stop, it writes only the rows no chunk had written."""
     tz = ZoneInfo(tz_name)
     with db.transaction() as session:
         imp = session.get(ExcelImport, import_id)

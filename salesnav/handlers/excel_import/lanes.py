@@ -29,6 +29,9 @@ def lanes_of(positions: list[int], customer_of: Callable[[int], Hashable], lanes
     return [sorted(lane) for lane in out if lane]
 
 
+TURN_WAIT_S = 600.0  # how long a lane waits for the lanes before it to publish (see Turns.wait)
+
+
 class Turns:
     """Lane k waits (`wait`) until every lane before it has finished (`done`), published or failed."""
 
@@ -37,9 +40,13 @@ class Turns:
         self._changed = threading.Condition()
         self._finished: set[int] = set()
 
-    def wait(self, lane: int) -> None:
+    def wait(self, lane: int, timeout: float = TURN_WAIT_S) -> None:
+        """Raises TimeoutError after `timeout` seconds. A lane waits with its transaction open: should a lane
+        before it ever wait on a row this one holds (they share no customer, so none is known), this one gives
+        up and rolls back, rather than both waiting for ever."""
         with self._changed:
-            self._changed.wait_for(lambda: self._next >= lane)
+            if not self._changed.wait_for(lambda: self._next >= lane, timeout):
+                raise TimeoutError(f"lane {lane} waited {timeout:.0f} s for the lanes before it")
 
     def done(self, lane: int) -> None:
         with self._changed:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from salesnav.handlers.excel_import import commit
-from salesnav.handlers.excel_import.lanes import lanes_of, run_lanes
+from salesnav.handlers.excel_import.lanes import Turns, lanes_of, run_lanes
 from salesnav.jobs import queue as jobs_queue
 from salesnav.models import Contact, Customer, ExcelImport, ImportStatus, Opportunity, Touchpoint
 from tests import factories as f
@@ -69,6 +69,17 @@ def test_lanes_publish_in_turn_and_a_failed_lane_lets_the_others_publish():
     run_lanes([[0], [1], [2]], in_turn, together=True)
     assert order == [0, 1, 2]
     assert len(threads) == 3
+
+
+def test_a_lane_gives_up_waiting_for_a_lane_that_never_finishes():
+    turns = Turns()
+    turns.done(1)  # lane 1 finished, lane 0 never does
+
+    with pytest.raises(TimeoutError):
+        turns.wait(2, timeout=0.05)
+    turns.wait(0, timeout=0.05)  # the first lane never waits
+    turns.done(0)
+    turns.wait(2, timeout=0.05)  # lanes 0 and 1 are done: lane 2's turn
 
 
 def _sheet() -> bytes:
