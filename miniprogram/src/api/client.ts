@@ -35,6 +35,11 @@ function storedToken(): string | null {
   return token
 }
 
+/** The signed-in token, for a request that cannot go through `api` (a file the browser saves). */
+export function signedInToken(): string | null {
+  return storedToken()
+}
+
 function rememberToken(value: string | null) {
   token = value
   try {

@@ -1,21 +1,12 @@
 // The failed-rows report (GET /imports/<id>/failed.csv) saved as a file. H5 only: the browser fetches it with
 // the signed-in token and saves the Blob. The mini-program cannot open a CSV (openDocument takes Office files and
 // PDFs only), so there the page lists the rows itself and offers no download.
-import Taro from '@tarojs/taro'
-import { ApiError } from '../../api/client'
-
-// The token api/client.ts keeps after sign-in (same key): this page has already called the API with it.
-const TOKEN_KEY = 'salesnav.token'
+import { ApiError, signedInToken } from '../../api/client'
 
 export const canDownloadReport = process.env.TARO_ENV === 'h5'
 
 export async function downloadFailedReport(importId: number): Promise<string> {
-  let token = ''
-  try {
-    token = Taro.getStorageSync(TOKEN_KEY) || ''
-  } catch {
-    token = ''
-  }
+  const token = signedInToken()
   if (!token) throw new ApiError(401, { error: 'unauthorized', message: '登录已过期，请刷新页面后再下载' })
   const res = await fetch(`/api/v1/imports/${importId}/failed.csv`, { headers: { Authorization: `Bearer ${token}` } })
   if (!res.ok) {
