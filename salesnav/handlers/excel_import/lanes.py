@@ -62,8 +62,14 @@ def run_lanes(lanes: list[list[int]], work: Callable[[int, list[int], Turns], No
     error, if any, is raised (a lane that failed wrote nothing; the others' work stands)."""
     turns = Turns()
     if not together or len(lanes) < 2:
+        failed: list[Exception] = []
         for k, lane in enumerate(lanes):
-            work(k, lane, turns)
+            try:
+                work(k, lane, turns)
+            except Exception as error:  # the next lanes run all the same, as they would side by side
+                failed.append(error)
+        if failed:
+            raise failed[0]
         return
     with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="excel-import-lane") as pool:
         futures = [pool.submit(work, k, lane, turns) for k, lane in enumerate(lanes)]
