@@ -247,33 +247,22 @@ def insert_new(session: Session, mapped: FromClause, rows: Sequence[dict[str, An
     return ids
 
 
-class _IdList(TypeDecorator[list[int]]):
-    """Integer ids as one value: a bigint[] on PostgreSQL, a JSON array on SQLite (read back by json_each).
-    (Not the array's text, cast in the statement: tried, an import's lookups of thousands of ids then took up
-    to a second each instead of milliseconds.)"""
+class _ValueList(TypeDecorator[list[Any]]):
+    """Values as one bound value: an array of `item` on PostgreSQL (bigint[] for ids, text[] for names), a JSON
+    array on SQLite (read back by json_each). (Not the array's text, cast in the statement: tried, an import's
+    lookups of thousands of ids then took up to a second each instead of milliseconds.)"""
 
     impl = Text
     cache_ok = True
 
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        return dialect.type_descriptor(ARRAY(BigInteger) if dialect.name == "postgresql" else Text())
-
-    def process_bind_param(self, value: list[int] | None, dialect: Dialect) -> Any:
-        if value is None or dialect.name == "postgresql":
-            return value
-        return json.dumps(value)
-
-
-class _TextList(TypeDecorator[list[str]]):
-    """Texts as one value: a text[] on PostgreSQL, a JSON array on SQLite (read back by json_each)."""
-
-    impl = Text
-    cache_ok = True
+    def __init__(self, item: type[TypeEngine[Any]]) -> None:
+        super().__init__()
+        self.item = item
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        return dialect.type_descriptor(ARRAY(Text) if dialect.name == "postgresql" else Text())
+        return dialect.type_descriptor(ARRAY(self.item) if dialect.name == "postgresql" else Text())
 
-    def process_bind_param(self, value: list[str] | None, dialect: Dialect) -> Any:
+    def process_bind_param(self, value: list[Any] | None, dialect: Dialect) -> Any:
         if value is None or dialect.name == "postgresql":
             return value
         return json.dumps(value, ensure_ascii=False)
@@ -313,8 +302,8 @@ def among(column: Any, values: Sequence[int] | Sequence[str]) -> ColumnElement[b
     one (a tenth of a second per 10,000-row import). One statement text for any number of values: compiled
     once, cached — and one query for all of them, where a list of parameters had to be cut into thousands."""
     if isinstance(getattr(column, "type", None), String):
-        return _Among(column, bindparam(None, [str(v) for v in values], type_=_TextList()))
-    return _Among(column, bindparam(None, [int(i) for i in values], type_=_IdList()))
+        return _Among(column, bindparam(None, [str(v) for v in values], type_=_ValueList(Text)))
+    return _Among(column, bindparam(None, [int(i) for i in values], type_=_ValueList(BigInteger)))
 
 
 def set_column(session: Session, mapped: FromClause, column: str, values: Mapping[int, int]) -> None:

@@ -91,7 +91,7 @@ from salesnav.models import (
 from salesnav.models import session as db
 from salesnav.text.cn_dates import at_business_day, reference_day
 
-CHUNK_ROWS = 5000  # rows per transaction, written in bulk: progress is visible; a crash resumes from the last chunk
+CHUNK_ROWS = 5000  # rows per transaction, written in bulk: progress is visible; a crash resumes after what was written
 LANES = 3  # chunks of different customers, written at once on PostgreSQL, each on its own connection (lanes.py)
 LANE_MIN_ROWS = 1000  # rows a lane has at least: a part of fewer is written as one chunk
 ACTIVE = (ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.DONE)
